@@ -1,0 +1,19 @@
+# syntax=docker/dockerfile:1
+FROM oven/bun:1.4.5 AS deps
+WORKDIR /app
+COPY package.json bun.lock ./
+RUN bun install --frozen-lockfile --production
+
+FROM oven/bun:1.4.5 AS runtime
+WORKDIR /app
+ENV NODE_ENV=production PORT=3000 DATA_DIR=/app/data
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json tsconfig.json ./
+COPY src ./src
+COPY drizzle ./drizzle
+RUN mkdir -p /app/data && chown -R bun:bun /app/data
+USER bun
+EXPOSE 3000
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+	CMD bun -e "fetch('http://127.0.0.1:' + (process.env.PORT ?? 3000) + '/health').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
+CMD ["bun", "src/index.ts"]

@@ -1,0 +1,167 @@
+import { Type as T, type Static } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+
+/**
+ * Every setting the process reads, parsed once at start. Names match the environment
+ * variables (DESIGN §6); the README's configuration table lists the same set.
+ */
+const Env = T.Object({
+	NODE_ENV: T.Union([T.Literal('development'), T.Literal('production'), T.Literal('test')], {
+		default: 'development',
+	}),
+	PORT: T.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+	HOST: T.String({ default: '0.0.0.0' }),
+	DATABASE_URL: T.Optional(T.String({ pattern: '^postgres(ql)?://' })),
+	DATA_DIR: T.String({ default: './data', minLength: 1 }),
+	REDIS_URL: T.Optional(T.String({ pattern: '^rediss?://' })),
+	REDIS_PREFIX: T.String({ default: '' }),
+	JWT_SECRET: T.Optional(T.String({ minLength: 32 })),
+	ENCRYPTION_KEY: T.Optional(T.String({ pattern: '^[A-Za-z0-9+/]{43}=$' })),
+	SMTP_URL: T.Optional(T.String({ pattern: '^smtps?://' })),
+	MAIL_FROM: T.String({ default: 'Switchboard <no-reply@localhost>' }),
+	PUBLIC_URL: T.String({ pattern: '^https?://', default: 'http://localhost:3000' }),
+	METRICS_ENABLED: T.Boolean({ default: false }),
+	METRICS_TOKEN: T.Optional(T.String({ minLength: 16 })),
+	ROLES: T.String({ pattern: '^(api|runner|consumer)(,(api|runner|consumer))*$', default: 'api,runner,consumer' }),
+	LOG_LEVEL: T.Union(
+		['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => T.Literal(l)),
+		{ default: 'info' },
+	),
+	WA_WEBSOCKET_URL: T.Optional(T.String({ pattern: '^wss?://' })),
+	WA_ROOT_PUBLIC_KEY: T.Optional(T.String({ pattern: '^[A-Za-z0-9+/]{43}=$' })),
+	BODY_LIMIT_BYTES: T.Integer({ minimum: 1024, default: 1024 * 1024 }),
+	SHUTDOWN_TIMEOUT_MS: T.Integer({ minimum: 0, default: 10_000 }),
+	COOKIE_SECURE: T.Optional(T.Boolean()),
+	MAX_SESSIONS_PER_TENANT: T.Integer({ minimum: 1, default: 10 }),
+})
+type Env = Static<typeof Env>
+
+export type Role = 'api' | 'runner' | 'consumer'
+
+export interface Config {
+	env: Env['NODE_ENV']
+	port: number
+	host: string
+	databaseUrl: string | undefined
+	dataDir: string
+	redisUrl: string | undefined
+	redisPrefix: string
+	jwtSecret: string
+	encryptionKey: Buffer
+	smtpUrl: string | undefined
+	mailFrom: string
+	publicUrl: string
+	metricsEnabled: boolean
+	metricsToken: string | undefined
+	roles: ReadonlySet<Role>
+	logLevel: Env['LOG_LEVEL']
+	waWebSocketUrl: string | undefined
+	waRootPublicKey: string | undefined
+	bodyLimitBytes: number
+	shutdownTimeoutMs: number
+	cookieSecure: boolean
+	maxSessionsPerTenant: number
+	/** Settings that fell back to a development default; logged at start. */
+	defaultsUsed: string[]
+}
+
+export class ConfigError extends Error {
+	override name = 'ConfigError'
+}
+
+// Development-only fallbacks. Production refuses to start without real values.
+const DEV_SECRETS = {
+	JWT_SECRET: 'development-only-jwt-secret-change-me-0123456789',
+	ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+} as const
+
+const HINTS: Record<string, string> = {
+	DATABASE_URL: 'must be a postgres:// URL',
+	REDIS_URL: 'must be a redis:// or rediss:// URL',
+	JWT_SECRET: 'must be at least 32 characters',
+	ENCRYPTION_KEY: 'must be 32 bytes in base64 (openssl rand -base64 32)',
+	WA_ROOT_PUBLIC_KEY: 'must be a 32-byte Curve25519 public key in base64',
+	SMTP_URL: 'must be an smtp:// or smtps:// URL',
+	PUBLIC_URL: 'must be an http(s):// URL',
+	WA_WEBSOCKET_URL: 'must be a ws:// or wss:// URL',
+	ROLES: 'must be a comma-separated list of api, runner, consumer',
+	METRICS_ENABLED: 'must be true or false',
+	COOKIE_SECURE: 'must be true or false',
+	PORT: 'must be an integer between 0 and 65535',
+}
+
+const BOOLEAN_KEYS = new Set(['METRICS_ENABLED', 'COOKIE_SECURE'])
+const INTEGER_KEYS = new Set(['PORT', 'BODY_LIMIT_BYTES', 'SHUTDOWN_TIMEOUT_MS', 'MAX_SESSIONS_PER_TENANT'])
+
+/** Environment strings → typed values; empty strings count as unset. */
+function coerce(source: Record<string, string | undefined>): Record<string, unknown> {
+	const out: Record<string, unknown> = {}
+	for (const key of Object.keys(Env.properties)) {
+		const raw = source[key]
+		if (raw === undefined || raw.trim() === '') continue
+		const value = raw.trim()
+		if (BOOLEAN_KEYS.has(key)) out[key] = value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value
+		else if (INTEGER_KEYS.has(key)) out[key] = /^-?\d+$/.test(value) ? Number(value) : value
+		else out[key] = value
+	}
+	return out
+}
+
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+	const input = Value.Default(Env, coerce(source)) as Record<string, unknown>
+	const seen = new Set<string>()
+	const problems = [...Value.Errors(Env, input)].flatMap((e) => {
+		const key = e.path.replace(/^\//, '') || '(root)'
+		if (seen.has(key)) return []
+		seen.add(key)
+		const hint = HINTS[key] ?? e.message
+		return `${key}: ${hint}${key in input ? ` (got ${JSON.stringify(redactIfSecret(key, input[key]))})` : ''}`
+	})
+	if (problems.length) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`)
+	const env = input as Env
+
+	const production = env.NODE_ENV === 'production'
+	const defaultsUsed: string[] = []
+	const secret = (key: keyof typeof DEV_SECRETS): string => {
+		const value = env[key]
+		if (value) return value
+		if (production) throw new ConfigError(`${key} must be set when NODE_ENV=production (see README, Configuration)`)
+		defaultsUsed.push(key)
+		return DEV_SECRETS[key]
+	}
+	const jwtSecret = secret('JWT_SECRET')
+	const encryptionKey = Buffer.from(secret('ENCRYPTION_KEY'), 'base64')
+	if (production && env.WA_ROOT_PUBLIC_KEY && !env.WA_WEBSOCKET_URL)
+		throw new ConfigError('WA_ROOT_PUBLIC_KEY is set without WA_WEBSOCKET_URL; set both or neither')
+
+	return {
+		env: env.NODE_ENV,
+		port: env.PORT,
+		host: env.HOST,
+		databaseUrl: env.DATABASE_URL,
+		dataDir: env.DATA_DIR,
+		redisUrl: env.REDIS_URL,
+		redisPrefix: env.REDIS_PREFIX,
+		jwtSecret,
+		encryptionKey,
+		smtpUrl: env.SMTP_URL,
+		mailFrom: env.MAIL_FROM,
+		publicUrl: env.PUBLIC_URL.replace(/\/+$/, ''),
+		metricsEnabled: env.METRICS_ENABLED,
+		metricsToken: env.METRICS_TOKEN,
+		roles: new Set(env.ROLES.split(',') as Role[]),
+		logLevel: env.LOG_LEVEL,
+		waWebSocketUrl: env.WA_WEBSOCKET_URL,
+		waRootPublicKey: env.WA_ROOT_PUBLIC_KEY,
+		bodyLimitBytes: env.BODY_LIMIT_BYTES,
+		shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+		cookieSecure: env.COOKIE_SECURE ?? production,
+		maxSessionsPerTenant: env.MAX_SESSIONS_PER_TENANT,
+		defaultsUsed,
+	}
+}
+
+const SECRET_KEYS = /SECRET|KEY|TOKEN|PASSWORD|URL/
+function redactIfSecret(key: string, value: unknown): unknown {
+	return SECRET_KEYS.test(key) && typeof value === 'string' ? '[redacted]' : value
+}

@@ -1,0 +1,80 @@
+import { PGlite } from '@electric-sql/pglite'
+import { sql as rawSql } from 'drizzle-orm'
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js'
+import postgres, { type Sql } from 'postgres'
+import { migratePgliteClient, migratePostgresUrl } from './migrate'
+import * as schema from './schema'
+
+export { schema }
+export type Schema = typeof schema
+/** The Drizzle handle every service takes; the same type over postgres.js and PGlite. */
+export type Db = PgDatabase<PgQueryResultHKT, Schema>
+/** A transaction handed to a `db.transaction` callback. */
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
+
+export interface Database {
+	db: Db
+	kind: 'postgres' | 'pglite'
+	/** The postgres.js client for bulk paths (COPY, unnest); null in embedded mode. */
+	sql: Sql | null
+	/** Applies pending migrations from `drizzle/`. */
+	migrate(): Promise<void>
+	ping(): Promise<void>
+	close(): Promise<void>
+}
+
+export interface PostgresOptions {
+	url: string
+	max?: number
+	applicationName?: string
+}
+
+export function openPostgres({ url, max = 10, applicationName = 'switchboard' }: PostgresOptions): Database {
+	const sql = postgres(url, {
+		max,
+		onnotice: () => {},
+		connection: { application_name: applicationName },
+		// Each pooled connection is idle-closed so a quiet process does not hold the server's slots.
+		idle_timeout: 30,
+		connect_timeout: 5,
+	})
+	const db = drizzlePostgres({ client: sql, schema }) as unknown as Db
+	return {
+		db,
+		kind: 'postgres',
+		sql,
+		migrate: () => migratePostgresUrl(url),
+		async ping() {
+			await sql`select 1`
+		},
+		async close() {
+			await sql.end({ timeout: 5 })
+		},
+	}
+}
+
+export interface PgliteOptions {
+	/** Directory for the data files; omit for an in-memory database. */
+	dataDir?: string
+	/** A tarball from `dumpDataDir()` to start from (tests: skips initdb). */
+	loadDataDir?: Blob | File
+}
+
+export async function openPglite(options: PgliteOptions = {}): Promise<Database> {
+	const client = await PGlite.create({ dataDir: options.dataDir, loadDataDir: options.loadDataDir })
+	const db = drizzlePglite({ client, schema }) as unknown as Db
+	return {
+		db,
+		kind: 'pglite',
+		sql: null,
+		migrate: () => migratePgliteClient(client),
+		async ping() {
+			await db.execute(rawSql`select 1`)
+		},
+		async close() {
+			if (!client.closed) await client.close()
+		},
+	}
+}

@@ -1,0 +1,26 @@
+import { fileURLToPath } from 'node:url'
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator'
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js'
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator'
+import type { PGlite } from '@electric-sql/pglite'
+import postgres from 'postgres'
+
+export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url))
+
+/**
+ * Applies the drizzle-kit migrations over one dedicated connection: drizzle's migrator runs them
+ * in a transaction and a pooled client could interleave other work with it.
+ */
+export async function migratePostgresUrl(url: string): Promise<void> {
+	const sql = postgres(url, { max: 1, onnotice: () => {} })
+	try {
+		await migratePostgres(drizzlePostgres({ client: sql }), { migrationsFolder: MIGRATIONS_FOLDER })
+	} finally {
+		await sql.end({ timeout: 5 })
+	}
+}
+
+export async function migratePgliteClient(client: PGlite): Promise<void> {
+	await migratePglite(drizzlePglite({ client }), { migrationsFolder: MIGRATIONS_FOLDER })
+}

@@ -1,0 +1,109 @@
+import { sql } from 'drizzle-orm'
+import { boolean, index, integer, jsonb, pgTable, primaryKey, smallint, text, timestamp, uuid } from 'drizzle-orm/pg-core'
+import { sessions } from './sessions'
+
+const sessionId = () =>
+	uuid('session_id')
+		.notNull()
+		.references(() => sessions.id, { onDelete: 'cascade' })
+
+/**
+ * One row per conversation. `jid` is the canonical identity (the phone JID when known, else the
+ * LID); `pn_jid` and `lid_jid` keep both so either form resolves to the same chat.
+ */
+export const sessionChats = pgTable(
+	'session_chats',
+	{
+		sessionId: sessionId(),
+		jid: text('jid').notNull(),
+		pnJid: text('pn_jid'),
+		lidJid: text('lid_jid'),
+		name: text('name'),
+		unreadCount: integer('unread_count'),
+		archived: boolean('archived'),
+		lastMessageAt: timestamp('last_message_at', { withTimezone: true }),
+		updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+	},
+	(t) => [
+		primaryKey({ columns: [t.sessionId, t.jid] }),
+		// GET /chats: newest activity first, keyset on (last_message_at, jid).
+		index('session_chats_activity_idx').on(t.sessionId, sql`${t.lastMessageAt} DESC NULLS LAST`, t.jid),
+		index('session_chats_lid_idx').on(t.sessionId, t.lidJid),
+		index('session_chats_pn_idx').on(t.sessionId, t.pnJid),
+	],
+)
+
+/** Message status as WhatsApp numbers it (proto WebMessageInfo.Status); it only moves forward. */
+export const MESSAGE_STATUS = { error: 0, pending: 1, server_ack: 2, delivered: 3, read: 4, played: 5 } as const
+
+export const sessionMessages = pgTable(
+	'session_messages',
+	{
+		sessionId: sessionId(),
+		chatJid: text('chat_jid').notNull(),
+		messageId: text('message_id').notNull(),
+		fromMe: boolean('from_me').notNull(),
+		senderJid: text('sender_jid'),
+		/** The other form of the sender (LID ↔ phone JID) when WhatsApp gave both. */
+		senderAltJid: text('sender_alt_jid'),
+		timestamp: timestamp('timestamp', { withTimezone: true }),
+		type: text('type'),
+		text: text('text'),
+		status: smallint('status'),
+		/** Raw proto message (JSON) for types the API does not model yet; null for a receipt-only row. */
+		content: jsonb('content'),
+		pushName: text('push_name'),
+		createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+		updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+	},
+	(t) => [
+		primaryKey({ columns: [t.sessionId, t.chatJid, t.messageId, t.fromMe] }),
+		// GET /chats/:jid/messages: newest first, keyset on (timestamp, message_id).
+		index('session_messages_chat_time_idx').on(t.sessionId, t.chatJid, sql`${t.timestamp} DESC NULLS LAST`, t.messageId),
+	],
+)
+
+export const sessionContacts = pgTable(
+	'session_contacts',
+	{
+		sessionId: sessionId(),
+		jid: text('jid').notNull(),
+		pnJid: text('pn_jid'),
+		lidJid: text('lid_jid'),
+		/** Name from the address book, else the push name; what lists sort by. */
+		name: text('name'),
+		notify: text('notify'),
+		verifiedName: text('verified_name'),
+		imgUrl: text('img_url'),
+		updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+	},
+	(t) => [
+		primaryKey({ columns: [t.sessionId, t.jid] }),
+		index('session_contacts_name_idx').on(t.sessionId, sql`lower(${t.name})`, t.jid),
+	],
+)
+
+/** WhatsApp LID ↔ phone-number JID pairs seen by a session. */
+export const sessionLidMappings = pgTable(
+	'session_lid_mappings',
+	{
+		sessionId: sessionId(),
+		lid: text('lid').notNull(),
+		pn: text('pn').notNull(),
+	},
+	(t) => [primaryKey({ columns: [t.sessionId, t.lid] }), index('session_lid_mappings_pn_idx').on(t.sessionId, t.pn)],
+)
+
+/** Idempotency-Key → the message id a send request got, so a retry answers the same id. */
+export const sendRequests = pgTable(
+	'send_requests',
+	{
+		sessionId: sessionId(),
+		idempotencyKey: text('idempotency_key').notNull(),
+		messageId: text('message_id').notNull(),
+		chatJid: text('chat_jid').notNull(),
+		requestHash: text('request_hash').notNull(),
+		createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+	},
+	(t) => [primaryKey({ columns: [t.sessionId, t.idempotencyKey] }), index('send_requests_created_idx').on(t.createdAt)],
+)

@@ -1,0 +1,63 @@
+import { bigint, customType, index, integer, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core'
+import { tenants } from './accounts'
+
+export const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
+	dataType: () => 'bytea',
+	fromDriver: (value) => (Buffer.isBuffer(value) ? value : Buffer.from(value)),
+})
+
+export const SESSION_STATUSES = ['starting', 'qr', 'connected', 'reconnecting', 'stopped', 'logged_out', 'failed'] as const
+export type SessionStatus = (typeof SESSION_STATUSES)[number]
+
+export const sessions = pgTable(
+	'sessions',
+	{
+		id: uuid('id').primaryKey().$defaultFn(() => Bun.randomUUIDv7()),
+		tenantId: uuid('tenant_id')
+			.notNull()
+			.references(() => tenants.id, { onDelete: 'cascade' }),
+		name: text('name').notNull(),
+		status: text('status', { enum: SESSION_STATUSES }).notNull().default('stopped'),
+		/** What the tenant asked for; runners converge on it after restarts and takeovers. */
+		desiredState: text('desired_state', { enum: ['running', 'stopped'] }).notNull().default('running'),
+		phoneNumber: text('phone_number'),
+		jid: text('jid'),
+		lid: text('lid'),
+		qr: text('qr'),
+		pairingCode: text('pairing_code'),
+		lastError: text('last_error'),
+		lastDisconnectCode: integer('last_disconnect_code'),
+		/** Runner currently holding the socket (operator view). */
+		ownerRunner: text('owner_runner'),
+		/** Stream position of the last event applied to this row; lets replays skip stale state. */
+		lastEventAt: timestamp('last_event_at', { withTimezone: true }),
+		createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+		updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+	},
+	(t) => [index('sessions_tenant_idx').on(t.tenantId, t.id)],
+)
+
+/** Baileys creds, AES-256-GCM encrypted. */
+export const sessionAuth = pgTable('session_auth', {
+	sessionId: uuid('session_id')
+		.primaryKey()
+		.references(() => sessions.id, { onDelete: 'cascade' }),
+	creds: bytea('creds').notNull(),
+	/** Fencing token of the lease under which the row was last written (DESIGN §3). */
+	fence: bigint('fence', { mode: 'number' }).notNull().default(0),
+	updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+})
+
+/** Baileys signal keys (SignalKeyStore), one row per (type, id), AES-256-GCM encrypted. */
+export const sessionAuthKeys = pgTable(
+	'session_auth_keys',
+	{
+		sessionId: uuid('session_id')
+			.notNull()
+			.references(() => sessions.id, { onDelete: 'cascade' }),
+		type: text('type').notNull(),
+		keyId: text('key_id').notNull(),
+		value: bytea('value').notNull(),
+	},
+	(t) => [primaryKey({ columns: [t.sessionId, t.type, t.keyId] })],
+)

@@ -1,0 +1,56 @@
+import { Elysia, t } from 'elysia'
+import type { Database } from '../../db/client'
+import type Redis from 'ioredis'
+import { errorBody } from '../../lib/errors'
+import { errorModel } from '../../plugins/errors'
+import { withTimeout } from '../../lib/timeout'
+
+export interface HealthDeps {
+	database: Database
+	redis: Redis | null
+	/** True once shutdown began: readiness fails so load balancers stop sending traffic. */
+	isDraining: () => boolean
+}
+
+type CheckState = 'up' | 'down' | 'disabled'
+const CHECK_TIMEOUT_MS = 1_000
+
+async function check(probe: () => Promise<unknown>, what: string): Promise<CheckState> {
+	try {
+		await withTimeout(probe(), CHECK_TIMEOUT_MS, what)
+		return 'up'
+	} catch {
+		return 'down'
+	}
+}
+
+const Checks = t.Object({
+	database: t.Union([t.Literal('up'), t.Literal('down')]),
+	redis: t.Union([t.Literal('up'), t.Literal('down'), t.Literal('disabled')]),
+})
+
+export const healthModule = ({ database, redis, isDraining }: HealthDeps) =>
+	new Elysia({ name: 'health', tags: ['health'] })
+		.use(errorModel)
+		.get('/health', () => ({ status: 'ok' as const }), {
+			response: t.Object({ status: t.Literal('ok') }),
+			detail: { summary: 'Liveness: the process answers', tags: ['health'] },
+		})
+		.get(
+			'/ready',
+			async ({ status }) => {
+				const [db, rd] = await Promise.all([
+					check(() => database.ping(), 'database'),
+					redis ? check(() => redis.ping(), 'redis') : Promise.resolve<CheckState>('disabled'),
+				])
+				const checks = { database: db === 'up' ? ('up' as const) : ('down' as const), redis: rd }
+				const problems = Object.entries(checks).flatMap(([name, state]) => (state === 'down' ? [`${name} is down`] : []))
+				if (isDraining()) problems.push('shutting down')
+				if (problems.length === 0) return { status: 'ready' as const, checks }
+				return status(503, errorBody('NOT_READY', `Not ready: ${problems.join('; ')}`, checks))
+			},
+			{
+				response: { 200: t.Object({ status: t.Literal('ready'), checks: Checks }), 503: 'Error' },
+				detail: { summary: 'Readiness: the database and Redis (when configured) answer', tags: ['health'] },
+			},
+		)

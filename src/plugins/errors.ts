@@ -1,0 +1,87 @@
+import { Elysia, t, type ValidationError } from 'elysia'
+import { AppError, errorBody } from '../lib/errors'
+import type { Logger } from '../logger'
+
+/** OpenAPI model of every error response. */
+export const ErrorModel = t.Object({
+	error: t.Object({
+		code: t.String({ examples: ['VALIDATION_FAILED'] }),
+		message: t.String(),
+		details: t.Optional(t.Unknown()),
+	}),
+})
+
+/** Registers the `Error` reference model; modules `.use()` it to write `response: { 404: 'Error' }`. */
+export const errorModel = new Elysia({ name: 'error-model' }).model({ Error: ErrorModel })
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+	return new Response(JSON.stringify(body), {
+		status,
+		headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+	})
+}
+
+/** Field-level problems of a validation failure, without echoing the rejected values. */
+function validationDetails(error: Pick<ValidationError, 'all'>) {
+	return error.all.map((e) => ({
+		field: 'path' in e && e.path ? e.path.replace(/^\//, '').replaceAll('/', '.') || '(root)' : '(root)',
+		message: ('summary' in e && e.summary) || e.message,
+	}))
+}
+
+const WHERE: Record<string, string> = {
+	body: 'Request body',
+	query: 'Query string',
+	params: 'Path',
+	headers: 'Headers',
+	cookie: 'Cookie',
+}
+
+function toErrorResponse(code: string | number, error: unknown, request: Request, logger: Logger): Response {
+	if (error instanceof AppError) return json(error.status, errorBody(error.code, error.message, error.details), error.headers)
+	switch (code) {
+		case 'VALIDATION': {
+			const v = error as ValidationError
+			const details = validationDetails(v)
+			const first = details[0]
+			const message = `${WHERE[v.type] ?? 'Request'} is invalid${first ? `: ${first.field} ${first.message}` : ''}`
+			return json(400, errorBody('VALIDATION_FAILED', message, details))
+		}
+		case 'PARSE':
+			return json(400, errorBody('MALFORMED_BODY', 'Request body could not be parsed; send valid JSON with Content-Type: application/json'))
+		case 'NOT_FOUND':
+			return json(404, errorBody('ROUTE_NOT_FOUND', `No route for ${request.method} ${new URL(request.url).pathname}`))
+		case 'INVALID_COOKIE_SIGNATURE':
+			return json(401, errorBody('UNAUTHORIZED', 'Invalid cookie'))
+	}
+	const status = error && typeof error === 'object' && 'status' in error && typeof error.status === 'number' ? error.status : 500
+	if (status === 413) return json(413, errorBody('PAYLOAD_TOO_LARGE', 'Request body is too large'))
+	if (status >= 400 && status < 500)
+		return json(status, errorBody('BAD_REQUEST', error instanceof Error ? error.message : 'Bad request'))
+	logger.error({ err: error, method: request.method, url: request.url }, 'unhandled error')
+	return json(500, errorBody('INTERNAL', 'Internal server error'))
+}
+
+/**
+ * The single place that turns failures into the `{ error: { code, message, details? } }` body.
+ * Elysia's defaults (422 validation dumps, plain-text parse errors and 404s) never reach a client;
+ * unhandled exceptions are logged with their stack and answered with a bare 500.
+ */
+export const errorsPlugin = (logger: Logger, bodyLimitBytes: number) =>
+	new Elysia({ name: 'errors' })
+		.use(errorModel)
+		.error({ AppError })
+		// Bun enforces a hard cap too, answering an empty 413; checking the declared length first
+		// gives clients the JSON body. The hard cap sits above this limit (see createApp).
+		.onRequest(({ request, set }) => {
+			const length = Number(request.headers.get('content-length') ?? 0)
+			if (length > bodyLimitBytes) {
+				set.status = 413
+				return json(413, errorBody('PAYLOAD_TOO_LARGE', `Request body is larger than ${bodyLimitBytes} bytes`))
+			}
+		})
+		.onError({ as: 'global' }, ({ code, error, request, set }) => {
+			const response = toErrorResponse(code, error, request, logger)
+			set.status = response.status
+			return response
+		})

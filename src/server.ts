@@ -1,0 +1,67 @@
+import { mkdirSync } from 'node:fs'
+import { resolve } from 'node:path'
+import type Redis from 'ioredis'
+import { createApp, type App } from './app'
+import type { Config } from './config'
+import { openPglite, openPostgres, type Database } from './db/client'
+import type { Logger } from './logger'
+import { closeRedis, openRedis } from './redis/connection'
+import { withTimeout } from './lib/timeout'
+
+export interface RunningServer {
+	app: App
+	port: number
+	database: Database
+	redis: Redis | null
+	/** Stops accepting, lets in-flight requests finish (up to the shutdown timeout), closes pools. */
+	stop(): Promise<void>
+}
+
+export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
+	if (config.databaseUrl) return openPostgres({ url: config.databaseUrl })
+	const dataDir = resolve(config.dataDir)
+	mkdirSync(dataDir, { recursive: true })
+	logger.info({ dataDir }, 'embedded mode: PGlite database (set DATABASE_URL for PostgreSQL)')
+	return openPglite({ dataDir })
+}
+
+/**
+ * Stops accepting connections and waits for in-flight requests; after `timeoutMs` the remaining
+ * connections (long polls, WebSockets) are cut.
+ */
+export async function stopHttp(app: { stop(closeActive?: boolean): Promise<unknown> }, timeoutMs: number, logger: Logger) {
+	try {
+		await withTimeout(app.stop(false), timeoutMs, 'draining in-flight requests')
+	} catch (err) {
+		logger.warn({ err }, 'closing remaining connections')
+		await app.stop(true)
+	}
+}
+
+/** Builds every dependency from config, migrates, and listens. The process entry wraps this. */
+export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+	for (const key of config.defaultsUsed) logger.warn({ setting: key }, `${key} not set: using a development default`)
+	const database = await openDatabase(config, logger)
+	await database.migrate()
+	const redis = config.redisUrl ? openRedis(config.redisUrl, logger) : null
+	if (!redis) logger.info('embedded mode: in-process event bus (set REDIS_URL for Redis Streams)')
+
+	let draining = false
+	const app = createApp({ config, logger, database, redis, isDraining: () => draining })
+	app.listen({ port: config.port, hostname: config.host })
+	const port = app.server?.port ?? config.port
+	logger.info({ port, database: database.kind, redis: Boolean(redis) }, 'listening')
+
+	return {
+		app,
+		port,
+		database,
+		redis,
+		async stop() {
+			draining = true
+			await stopHttp(app, config.shutdownTimeoutMs, logger)
+			if (redis) await closeRedis(redis)
+			await database.close()
+		},
+	}
+}

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'bun:test'
+import { ConfigError, loadConfig } from '../../src/config'
+
+const KEY = Buffer.alloc(32, 1).toString('base64')
+const SECRET = 'a-production-secret-of-at-least-32-chars'
+
+describe('config', () => {
+	it('starts with development defaults when nothing is set', () => {
+		const config = loadConfig({})
+		expect(config.port).toBe(3000)
+		expect(config.databaseUrl).toBeUndefined()
+		expect(config.redisUrl).toBeUndefined()
+		expect([...config.roles].sort()).toEqual(['api', 'consumer', 'runner'])
+		expect(config.defaultsUsed.sort()).toEqual(['ENCRYPTION_KEY', 'JWT_SECRET'])
+		expect(config.encryptionKey.length).toBe(32)
+	})
+
+	it('parses every kind of value from environment strings', () => {
+		const config = loadConfig({
+			PORT: '8080',
+			METRICS_ENABLED: 'true',
+			ROLES: 'runner,consumer',
+			DATABASE_URL: 'postgres://u@h/db',
+			REDIS_URL: 'redis://h:6379',
+			PUBLIC_URL: 'https://sb.example.com/',
+			JWT_SECRET: SECRET,
+			ENCRYPTION_KEY: KEY,
+		})
+		expect(config.port).toBe(8080)
+		expect(config.metricsEnabled).toBe(true)
+		expect([...config.roles]).toEqual(['runner', 'consumer'])
+		expect(config.publicUrl).toBe('https://sb.example.com')
+		expect(config.defaultsUsed).toEqual([])
+	})
+
+	it('treats empty values as unset', () => {
+		expect(loadConfig({ PORT: '', DATABASE_URL: ' ' }).port).toBe(3000)
+	})
+
+	it.each([
+		['PORT', 'http', 'PORT: must be an integer'],
+		['PORT', '70000', 'PORT: must be an integer'],
+		['DATABASE_URL', 'mysql://x', 'DATABASE_URL: must be a postgres:// URL'],
+		['REDIS_URL', 'localhost:6379', 'REDIS_URL: must be a redis://'],
+		['ROLES', 'api,web', 'ROLES: must be a comma-separated list'],
+		['ENCRYPTION_KEY', 'short', 'ENCRYPTION_KEY: must be 32 bytes in base64'],
+		['JWT_SECRET', 'short', 'JWT_SECRET: must be at least 32 characters'],
+		['METRICS_ENABLED', 'yes', 'METRICS_ENABLED: must be true or false'],
+		['LOG_LEVEL', 'loud', 'LOG_LEVEL'],
+	])('rejects %s=%s with a message naming the setting', (key, value, message) => {
+		expect(() => loadConfig({ [key]: value })).toThrow(message)
+	})
+
+	it('never echoes a secret value in its error', () => {
+		try {
+			loadConfig({ JWT_SECRET: 'hunter2' })
+			throw new Error('expected a ConfigError')
+		} catch (err) {
+			expect(err).toBeInstanceOf(ConfigError)
+			expect(String(err)).not.toContain('hunter2')
+		}
+	})
+
+	it.each(['JWT_SECRET', 'ENCRYPTION_KEY'])('refuses to start in production without %s', (missing) => {
+		const env: Record<string, string> = { NODE_ENV: 'production', JWT_SECRET: SECRET, ENCRYPTION_KEY: KEY }
+		delete env[missing]
+		expect(() => loadConfig(env)).toThrow(`${missing} must be set when NODE_ENV=production`)
+	})
+
+	it('starts in production when the secrets are given', () => {
+		const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, ENCRYPTION_KEY: KEY })
+		expect(config.defaultsUsed).toEqual([])
+		expect(config.cookieSecure).toBe(true)
+	})
+})

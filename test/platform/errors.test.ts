@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { t } from 'elysia'
+import { createApp } from '../../src/app'
+import { loadConfig } from '../../src/config'
+import { openPostgres } from '../../src/db/client'
+import { AppError } from '../../src/lib/errors'
+import { createLogger } from '../../src/logger'
+import { createTestDatabase, type TestDatabase } from '../helpers/database'
+
+// The app under test plus three probe routes: the error model is a property of the whole app,
+// so it is exercised through routes that fail in each possible way.
+let testDb: TestDatabase
+let base: string
+let stop: () => Promise<unknown>
+let closeDb: () => Promise<void>
+
+beforeAll(async () => {
+	testDb = await createTestDatabase()
+	const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', BODY_LIMIT_BYTES: '4096' })
+	const database = openPostgres({ url: testDb.url })
+	closeDb = () => database.close()
+	const app = createApp({ config, logger: createLogger(config), database, redis: null })
+		.post('/probe/echo', ({ body }) => body, {
+			body: t.Object({ name: t.String({ minLength: 2, maxLength: 50 }), count: t.Integer({ minimum: 0 }) }),
+		})
+		.get('/probe/crash', () => {
+			throw new Error('db password is hunter2 at /srv/app.ts:12')
+		})
+		.get('/probe/conflict', () => {
+			throw new AppError(409, 'ALREADY_THERE', 'It exists', { id: 'x' })
+		})
+		.listen({ port: 0, hostname: '127.0.0.1' })
+	base = `http://127.0.0.1:${app.server!.port}`
+	stop = () => app.stop(true)
+})
+afterAll(async () => {
+	await stop()
+	await closeDb()
+	await testDb.drop()
+})
+
+const postJson = (path: string, body: string, headers: Record<string, string> = {}) =>
+	fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body })
+
+async function expectError(res: Response, status: number, code: string) {
+	expect(res.status).toBe(status)
+	expect(res.headers.get('content-type')).toContain('application/json')
+	const body = (await res.json()) as { error: { code: string; message: string; details?: unknown } }
+	expect(body.error.code).toBe(code)
+	expect(body.error.message.length).toBeGreaterThan(0)
+	return body.error
+}
+
+describe('error model', () => {
+	it('answers a valid request normally', async () => {
+		const res = await postJson('/probe/echo', JSON.stringify({ name: 'ok', count: 1 }))
+		expect(res.status).toBe(200)
+		expect(await res.json()).toEqual({ name: 'ok', count: 1 })
+	})
+
+	it('maps a validation failure to 400 with the fields that failed', async () => {
+		const error = await expectError(await postJson('/probe/echo', JSON.stringify({ name: 'a', count: -1 })), 400, 'VALIDATION_FAILED')
+		const fields = (error.details as { field: string }[]).map((d) => d.field)
+		expect(fields).toContain('name')
+		expect(fields).toContain('count')
+	})
+
+	it('maps a missing body to 400', async () => {
+		await expectError(await fetch(base + '/probe/echo', { method: 'POST' }), 400, 'VALIDATION_FAILED')
+	})
+
+	it('maps malformed JSON to 400 MALFORMED_BODY', async () => {
+		await expectError(await postJson('/probe/echo', '{"name": "ok", '), 400, 'MALFORMED_BODY')
+	})
+
+	it('maps an unknown route to 404 ROUTE_NOT_FOUND', async () => {
+		const error = await expectError(await fetch(base + '/nowhere'), 404, 'ROUTE_NOT_FOUND')
+		expect(error.message).toContain('/nowhere')
+	})
+
+	it('maps an oversized body to 413 before reading it', async () => {
+		const body = JSON.stringify({ name: 'x'.repeat(10_000), count: 1 })
+		await expectError(await postJson('/probe/echo', body), 413, 'PAYLOAD_TOO_LARGE')
+	})
+
+	it('maps an unhandled exception to 500 without leaking its message or stack', async () => {
+		const res = await fetch(base + '/probe/crash')
+		const text = await res.clone().text()
+		await expectError(res, 500, 'INTERNAL')
+		expect(text).not.toContain('hunter2')
+		expect(text).not.toContain('.ts')
+	})
+
+	it('maps a service error to its status, code and details', async () => {
+		const error = await expectError(await fetch(base + '/probe/conflict'), 409, 'ALREADY_THERE')
+		expect(error.details).toEqual({ id: 'x' })
+	})
+
+	it('gives every response a request id, keeping a sane one from the caller', async () => {
+		expect((await fetch(base + '/health')).headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
+		const echoed = await fetch(base + '/health', { headers: { 'x-request-id': 'trace-42' } })
+		expect(echoed.headers.get('x-request-id')).toBe('trace-42')
+		const replaced = await fetch(base + '/health', { headers: { 'x-request-id': 'bad id\u0001' } })
+		expect(replaced.headers.get('x-request-id')).not.toBe('bad id\u0001')
+	})
+})

@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { sql } from 'drizzle-orm'
+import { openPglite, openPostgres, type Database } from '../../src/db/client'
+import { schema } from '../../src/db/client'
+import { createTestDatabase, type TestDatabase } from '../helpers/database'
+
+const EXPECTED_TABLES = [
+	'outbox',
+	'refresh_tokens',
+	'send_requests',
+	'session_auth',
+	'session_auth_keys',
+	'session_chats',
+	'session_contacts',
+	'session_lid_mappings',
+	'session_messages',
+	'sessions',
+	'tenants',
+	'user_tokens',
+	'users',
+]
+
+async function publicTables(database: Database): Promise<string[]> {
+	const rows = await database.db
+		.select({ name: sql<string>`table_name` })
+		.from(sql`information_schema.tables`)
+		.where(sql`table_schema = 'public' and table_type = 'BASE TABLE'`)
+		.orderBy(sql`1`)
+	return rows.map((r) => r.name)
+}
+
+/** One round trip through the schema: a tenant row written with Drizzle and read back. */
+async function roundTrip(database: Database) {
+	const [tenant] = await database.db.insert(schema.tenants).values({ name: 'Acme ü 🚀' }).returning()
+	const [back] = await database.db.select().from(schema.tenants)
+	expect(back).toEqual(tenant!)
+}
+
+describe('migrations on PostgreSQL', () => {
+	let testDb: TestDatabase
+	let database: Database
+	beforeAll(async () => {
+		testDb = await createTestDatabase()
+		database = openPostgres({ url: testDb.url, max: 2 })
+	})
+	afterAll(async () => {
+		await database.close()
+		await testDb.drop()
+	})
+
+	it('creates every table of the schema', async () => {
+		expect(await publicTables(database)).toEqual(EXPECTED_TABLES)
+	})
+
+	it('is a no-op when applied again', async () => {
+		await database.migrate()
+		expect(await publicTables(database)).toEqual(EXPECTED_TABLES)
+	})
+
+	it('stores and reads rows through Drizzle', () => roundTrip(database))
+})
+
+describe('migrations on PGlite (embedded mode)', () => {
+	let database: Database
+	beforeAll(async () => {
+		database = await openPglite()
+		await database.migrate()
+	})
+	afterAll(() => database.close())
+
+	it('creates the same tables from the same migrations', async () => {
+		expect(await publicTables(database)).toEqual(EXPECTED_TABLES)
+	})
+
+	it('is a no-op when applied again', async () => {
+		await database.migrate()
+		expect(await publicTables(database)).toEqual(EXPECTED_TABLES)
+	})
+
+	it('stores and reads rows through Drizzle', () => roundTrip(database))
+})

@@ -1,0 +1,53 @@
+import { afterAll, describe, expect, it } from 'bun:test'
+import { mkdtempSync, rmSync, existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createTestDatabase } from '../helpers/database'
+import { REPO_ROOT, spawnServer, waitForOutput } from '../helpers/process'
+import { createTestRedisPrefix, REDIS_TEST_URL } from '../helpers/redis'
+
+const dataDir = mkdtempSync(join(tmpdir(), 'sb-embedded-'))
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
+
+describe('the server process', () => {
+	it('runs in embedded mode with no configuration, serves /health and /swagger/json, and stops on SIGTERM', async () => {
+		const { proc, url } = await spawnServer({ DATA_DIR: dataDir })
+		expect((await fetch(`${url}/health`)).status).toBe(200)
+		const ready = (await (await fetch(`${url}/ready`)).json()) as { checks: unknown }
+		expect(ready.checks).toEqual({ database: 'up', redis: 'disabled' })
+		const doc = (await (await fetch(`${url}/swagger/json`)).json()) as { openapi: string; paths: Record<string, unknown> }
+		expect(doc.openapi).toStartWith('3.1')
+		expect(Object.keys(doc.paths)).toContain('/health')
+		expect(existsSync(join(dataDir, 'PG_VERSION'))).toBe(true)
+		proc.kill('SIGTERM')
+		expect(await proc.exited).toBe(0)
+	})
+
+	it('runs against PostgreSQL and Redis when DATABASE_URL and REDIS_URL are set', async () => {
+		const db = await createTestDatabase()
+		const redis = createTestRedisPrefix()
+		try {
+			const { proc, url } = await spawnServer({ NODE_ENV: 'test', DATABASE_URL: db.url, REDIS_URL: REDIS_TEST_URL, REDIS_PREFIX: redis.prefix })
+			const ready = await fetch(`${url}/ready`)
+			expect(ready.status).toBe(200)
+			expect(((await ready.json()) as { checks: unknown }).checks).toEqual({ database: 'up', redis: 'up' })
+			proc.kill('SIGINT')
+			expect(await proc.exited).toBe(0)
+		} finally {
+			await db.drop()
+			await redis.cleanup()
+		}
+	})
+
+	it('refuses to start in production without secrets, naming the missing setting', async () => {
+		const proc = Bun.spawn(['bun', 'src/index.ts'], {
+			cwd: REPO_ROOT,
+			env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', DATA_DIR: dataDir },
+			stdout: 'pipe',
+			stderr: 'pipe',
+		})
+		const [line] = await waitForOutput(proc.stderr, /JWT_SECRET must be set when NODE_ENV=production.*/)
+		expect(line).toContain('JWT_SECRET')
+		expect(await proc.exited).toBe(1)
+	})
+})
