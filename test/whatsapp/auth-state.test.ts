@@ -1,0 +1,124 @@
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { Curve, proto } from '@whiskeysockets/baileys'
+import { eq } from 'drizzle-orm'
+import { openPostgres, type Database } from '../../src/db/client'
+import { sessionAuth, sessionAuthKeys, sessions, tenants } from '../../src/db/schema'
+import { createCipher, DecryptionError } from '../../src/lib/crypto'
+import { deleteAuthState, loadPostgresAuthState, StaleOwnerError } from '../../src/whatsapp/auth-state'
+import { createTestDatabase, type TestDatabase } from '../helpers/database'
+
+const cipher = createCipher(Buffer.alloc(32, 3))
+let testDb: TestDatabase
+let database: Database
+
+beforeAll(async () => {
+	testDb = await createTestDatabase()
+	database = openPostgres({ url: testDb.url, max: 4 })
+})
+afterAll(async () => {
+	await database.close()
+	await testDb.drop()
+})
+
+async function newSession(): Promise<string> {
+	const [tenant] = await database.db.insert(tenants).values({ name: 't' }).returning()
+	const [session] = await database.db.insert(sessions).values({ tenantId: tenant!.id, name: 's' }).returning()
+	return session!.id
+}
+
+const load = (sessionId: string, fence = 0, c = cipher) => loadPostgresAuthState({ db: database.db, sessionId, cipher: c, fence })
+
+describe('Postgres auth state', () => {
+	it('creates fresh creds once and reads the same creds back later', async () => {
+		const sessionId = await newSession()
+		const first = await load(sessionId)
+		expect(first.isNew).toBe(true)
+		first.state.creds.me = { id: '15550001111:3@s.whatsapp.net', name: 'Ana' }
+		await first.saveCreds()
+		const again = await load(sessionId)
+		expect(again.isNew).toBe(false)
+		expect(again.state.creds.me?.id).toBe('15550001111:3@s.whatsapp.net')
+		// Buffers survive the JSON round trip (BufferJSON).
+		expect(Buffer.isBuffer(again.state.creds.noiseKey.private)).toBe(true)
+		expect(Buffer.compare(again.state.creds.noiseKey.private, first.state.creds.noiseKey.private)).toBe(0)
+	})
+
+	it('stores nothing readable at rest', async () => {
+		const sessionId = await newSession()
+		const { state, saveCreds } = await load(sessionId)
+		state.creds.me = { id: 'visible-marker@s.whatsapp.net' }
+		await saveCreds()
+		await state.keys.set({ 'lid-mapping': { 'visible-key': 'visible-value' } })
+		const [row] = await database.db.select().from(sessionAuth).where(eq(sessionAuth.sessionId, sessionId))
+		const [key] = await database.db.select().from(sessionAuthKeys).where(eq(sessionAuthKeys.sessionId, sessionId))
+		expect(row!.creds.toString('latin1')).not.toContain('visible-marker')
+		expect(key!.value.toString('latin1')).not.toContain('visible-value')
+	})
+
+	it('sets several key types in one batch, reads them back typed, and deletes on null', async () => {
+		const sessionId = await newSession()
+		const { state } = await load(sessionId)
+		const pair = Curve.generateKeyPair()
+		await state.keys.set({
+			'pre-key': { '1': pair, '2': Curve.generateKeyPair() },
+			session: { 'a.0': Buffer.from('signal-session') },
+			'app-state-sync-key': { AAAA: { keyData: Buffer.from('k'), timestamp: 5 } },
+		})
+		const preKeys = await state.keys.get('pre-key', ['1', '2', '3'])
+		expect(Object.keys(preKeys).sort()).toEqual(['1', '2'])
+		expect(Buffer.compare(preKeys['1']!.public, pair.public)).toBe(0)
+		const sync = await state.keys.get('app-state-sync-key', ['AAAA'])
+		expect(sync['AAAA']).toBeInstanceOf(proto.Message.AppStateSyncKeyData)
+
+		await state.keys.set({ 'pre-key': { '1': null }, session: { 'a.0': null } })
+		expect(Object.keys(await state.keys.get('pre-key', ['1', '2']))).toEqual(['2'])
+		expect(await state.keys.get('session', ['a.0'])).toEqual({})
+	})
+
+	it('applies a repeated batch idempotently', async () => {
+		const sessionId = await newSession()
+		const { state } = await load(sessionId)
+		const batch = { 'sender-key-memory': { g1: { 'a@s.whatsapp.net': true } } }
+		await state.keys.set(batch)
+		await state.keys.set(batch)
+		expect(await state.keys.get('sender-key-memory', ['g1'])).toEqual(batch['sender-key-memory'])
+	})
+
+	it('applies nothing of a batch that fails part-way', async () => {
+		const sessionId = await newSession()
+		const { state } = await load(sessionId)
+		await state.keys.set({ session: { keep: Buffer.from('old') } })
+		// A key id Postgres rejects (NUL byte) fails the insert after the delete of `keep` ran.
+		await expect(state.keys.set({ session: { keep: null, 'bad\u0000id': Buffer.from('x') } })).rejects.toThrow()
+		expect(Object.keys(await state.keys.get('session', ['keep']))).toEqual(['keep'])
+	})
+
+	it('refuses to load creds under a different ENCRYPTION_KEY instead of starting over', async () => {
+		const sessionId = await newSession()
+		await load(sessionId)
+		const other = createCipher(Buffer.alloc(32, 9))
+		await expect(load(sessionId, 0, other)).rejects.toBeInstanceOf(DecryptionError)
+		// The stored creds are untouched: the right key still opens them.
+		expect((await load(sessionId)).isNew).toBe(false)
+	})
+
+	it('refuses writes from an owner whose fence is older than the stored one', async () => {
+		const sessionId = await newSession()
+		const stale = await load(sessionId, 1)
+		const current = await load(sessionId, 2)
+		await current.state.keys.set({ session: { x: Buffer.from('new') } })
+		await expect(stale.state.keys.set({ session: { x: Buffer.from('old') } })).rejects.toBeInstanceOf(StaleOwnerError)
+		await expect(stale.saveCreds()).rejects.toBeInstanceOf(StaleOwnerError)
+		const x = await current.state.keys.get('session', ['x'])
+		expect(Buffer.from(x['x']!).toString()).toBe('new')
+	})
+
+	it('deletes creds and keys on logout', async () => {
+		const sessionId = await newSession()
+		const { state } = await load(sessionId)
+		await state.keys.set({ session: { x: Buffer.from('1') } })
+		await deleteAuthState(database.db, sessionId)
+		expect(await database.db.select().from(sessionAuthKeys).where(eq(sessionAuthKeys.sessionId, sessionId))).toEqual([])
+		expect((await load(sessionId)).isNew).toBe(true)
+	})
+})
