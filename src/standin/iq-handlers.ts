@@ -1,0 +1,140 @@
+import { getAllBinaryNodeChildren, getBinaryNodeChild, getBinaryNodeChildren, type BinaryNode } from '@whiskeysockets/baileys'
+import { SERVER_JID, type Connection } from './connection'
+import { completePairing, finishCodePairing, startCodePairing } from './pairing'
+import { answerEncrypt } from './prekeys'
+import type { StandInCore } from './standin'
+import { answerUsync } from './usync'
+
+/** Privacy settings as a fresh account has them; `readreceipts: all` makes Baileys send `read` receipts. */
+const PRIVACY = { last: 'all', online: 'all', profile: 'all', status: 'all', groupadd: 'all', readreceipts: 'all', calladd: 'all', messages: 'all' }
+
+/** Answers every iq a companion sends; unknown namespaces get an empty result so no query hangs. */
+export function handleIq(core: StandInCore, connection: Connection, iq: BinaryNode): void {
+	// Answers to our own iqs that nobody awaits (pair-device) need no answer either.
+	if (iq.attrs.type === 'result' || iq.attrs.type === 'error') return
+	const xmlns = iq.attrs.xmlns ?? ''
+	const child = getAllBinaryNodeChildren(iq)[0]
+	core.log.emit({
+		type: 'iq',
+		connectionId: connection.id,
+		device: connection.device?.jid,
+		xmlns,
+		iqType: iq.attrs.type ?? '',
+		child: child?.tag,
+	})
+	const reply = (content?: BinaryNode[]) =>
+		connection.send({
+			tag: 'iq',
+			attrs: { from: iq.attrs.to ?? SERVER_JID, id: iq.attrs.id ?? '', type: 'result' },
+			content,
+		})
+	const fail = (code: number, text: string) =>
+		connection.send({
+			tag: 'iq',
+			attrs: { from: iq.attrs.to ?? SERVER_JID, id: iq.attrs.id ?? '', type: 'error' },
+			content: [{ tag: 'error', attrs: { code: String(code), text } }],
+		})
+
+	switch (xmlns) {
+		case 'encrypt': {
+			reply(answerEncrypt(core.state, connection, iq))
+			// `digest` is the last query Baileys makes before it reports the connection open.
+			if (child?.tag === 'digest') core.afterLogin(connection)
+			return
+		}
+		case 'usync':
+			return reply(answerUsync(core.state, iq))
+		case 'abt':
+			reply([{ tag: 'props', attrs: { protocol: '1', hash: 'standin', refresh: '86400' } }])
+			return core.afterLogin(connection)
+		case 'blocklist':
+			reply(iq.attrs.type === 'get' ? [{ tag: 'list', attrs: {} }] : undefined)
+			return core.afterLogin(connection)
+		case 'privacy':
+			if (child?.tag === 'privacy' && iq.attrs.type === 'get') {
+				reply([
+					{
+						tag: 'privacy',
+						attrs: {},
+						content: Object.entries(PRIVACY).map(([name, value]) => ({ tag: 'category', attrs: { name, value } })),
+					},
+				])
+				return core.afterLogin(connection)
+			}
+			return reply(child?.tag === 'tokens' ? [{ tag: 'tokens', attrs: {} }] : undefined)
+		case 'w:sync:app:state':
+			return reply([
+				{
+					tag: 'sync',
+					attrs: {},
+					content: getBinaryNodeChildren(getBinaryNodeChild(iq, 'sync'), 'collection').map((collection) => ({
+						tag: 'collection',
+						attrs: { name: collection.attrs.name ?? '', version: collection.attrs.version ?? '0' },
+					})),
+				},
+			])
+		case 'md':
+			return handleMd(core, connection, iq, child, reply, fail)
+		case 'w:m':
+			return reply([
+				{
+					tag: 'media_conn',
+					attrs: { auth: 'standin', ttl: '3600', auth_ttl: '3600', max_buckets: '1' },
+					content: [{ tag: 'host', attrs: { hostname: 'localhost', maxContentLengthBytes: '104857600' } }],
+				},
+			])
+		case 'w:g2':
+			if (child?.tag === 'participating') return reply([{ tag: 'groups', attrs: {} }])
+			return fail(404, 'item-not-found')
+		case 'w:profile:picture':
+			return fail(404, 'item-not-found')
+		case 'w:mex':
+			return reply([{ tag: 'result', attrs: {}, content: Buffer.from(JSON.stringify({ data: null })) }])
+		default:
+			// w:p (ping), passive, w:stats, urn:xmpp:whatsapp:dirty, status, disappearing_mode, …
+			return reply()
+	}
+}
+
+function handleMd(
+	core: StandInCore,
+	connection: Connection,
+	iq: BinaryNode,
+	child: BinaryNode | undefined,
+	reply: (content?: BinaryNode[]) => void,
+	fail: (code: number, text: string) => void,
+): void {
+	if (child?.tag === 'remove-companion-device') {
+		reply()
+		core.removeDevice(child.attrs.jid ?? connection.device?.jid ?? '', 'logout')
+		return
+	}
+	if (child?.tag === 'link_code_companion_reg') {
+		try {
+			if (child.attrs.stage === 'companion_hello') return reply([startCodePairing(core, connection, child)])
+			if (child.attrs.stage === 'companion_finish') {
+				const pairing = connection.registration?.codePairing
+				if (!pairing) return fail(400, 'bad-request')
+				const person = core.state.person(pairing.phone)
+				let advSecret: Buffer
+				try {
+					advSecret = finishCodePairing(child, connection, person)
+				} catch {
+					core.rejectCodePairing(connection, new Error('pairing code did not match'))
+					return fail(401, 'not-authorized')
+				}
+				reply()
+				// Not awaited: the companion's answer to pair-success comes through this same queue.
+				completePairing(core, connection, person, advSecret).then(
+					() => core.resolveCodePairing(connection),
+					(error: unknown) => core.rejectCodePairing(connection, error),
+				)
+				return
+			}
+		} catch (error) {
+			core.reportError(connection, error)
+			return fail(400, 'bad-request')
+		}
+	}
+	reply()
+}

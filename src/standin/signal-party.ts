@@ -1,0 +1,237 @@
+import { Curve, encodeBigEndian, generateRegistrationId, type BinaryNode } from '@whiskeysockets/baileys'
+import { ProtocolAddress, SessionBuilder, SessionCipher, SessionRecord, type SignalStorage } from 'libsignal'
+import { PreKeyWhisperMessage } from 'libsignal/src/protobufs.js'
+
+/** libsignal's key format: public keys carry the 0x05 type byte (33 bytes), private keys are 32 bytes. */
+interface SignalKeyPair {
+	pubKey: Buffer
+	privKey: Buffer
+}
+
+/** What a peer needs to open a session with a device: the "key bundle" of the `encrypt` iq. */
+export interface KeyBundle {
+	registrationId: number
+	identityKey: Uint8Array
+	signedPreKey: { keyId: number; publicKey: Uint8Array; signature: Uint8Array }
+	preKey?: { keyId: number; publicKey: Uint8Array }
+}
+
+export interface SerializedParty {
+	identity: { pub: string; priv: string }
+	registrationId: number
+	signedPreKey: { keyId: number; pub: string; priv: string; signature: string }
+	preKeys: Record<string, { pub: string; priv: string }>
+	nextPreKeyId: number
+	sessions: Record<string, unknown>
+}
+
+/**
+ * A Signal identity played by the stand-in: a contact's phone, or the account's own phone (device 0,
+ * whose identity key is also the account signature key of the ADV pairing). It holds its own
+ * libsignal store, so it can open sessions to a companion from the prekeys the companion uploaded,
+ * and decrypt what the companion encrypts to it from the bundles the stand-in hands out.
+ */
+export class SignalParty implements SignalStorage {
+	readonly identity: SignalKeyPair
+	readonly registrationId: number
+	private readonly signedPreKey: { keyId: number; keyPair: SignalKeyPair; signature: Uint8Array }
+	private readonly preKeys = new Map<number, SignalKeyPair>()
+	private nextPreKeyId: number
+	private readonly sessions = new Map<string, SessionRecord>()
+
+	private constructor(data?: SerializedParty) {
+		if (data) {
+			this.identity = fromBase64Pair(data.identity)
+			this.registrationId = data.registrationId
+			this.signedPreKey = {
+				keyId: data.signedPreKey.keyId,
+				keyPair: fromBase64Pair(data.signedPreKey),
+				signature: Buffer.from(data.signedPreKey.signature, 'base64'),
+			}
+			for (const [id, pair] of Object.entries(data.preKeys)) this.preKeys.set(Number(id), fromBase64Pair(pair))
+			this.nextPreKeyId = data.nextPreKeyId
+			for (const [address, record] of Object.entries(data.sessions)) {
+				this.sessions.set(address, SessionRecord.deserialize(record as Uint8Array))
+			}
+			return
+		}
+		this.identity = newKeyPair()
+		this.registrationId = generateRegistrationId()
+		const signed = newKeyPair()
+		this.signedPreKey = { keyId: 1, keyPair: signed, signature: Curve.sign(this.identity.privKey, signed.pubKey) }
+		this.nextPreKeyId = 1
+	}
+
+	static create(): SignalParty {
+		return new SignalParty()
+	}
+
+	static restore(data: SerializedParty): SignalParty {
+		return new SignalParty(data)
+	}
+
+	/** The 32-byte identity public key, as WhatsApp puts it on the wire. */
+	get publicKey(): Buffer {
+		return this.identity.pubKey.subarray(1)
+	}
+
+	get privateKey(): Buffer {
+		return this.identity.privKey
+	}
+
+	/** A fresh bundle with a one-time prekey, as the server hands out when someone wants to write to us. */
+	issueBundle(): KeyBundle {
+		const keyId = this.nextPreKeyId++
+		const preKey = newKeyPair()
+		this.preKeys.set(keyId, preKey)
+		return {
+			registrationId: this.registrationId,
+			identityKey: this.publicKey,
+			signedPreKey: {
+				keyId: this.signedPreKey.keyId,
+				publicKey: this.signedPreKey.keyPair.pubKey.subarray(1),
+				signature: this.signedPreKey.signature,
+			},
+			preKey: { keyId, publicKey: preKey.pubKey.subarray(1) },
+		}
+	}
+
+	hasSession(address: string): boolean {
+		return !!this.sessions.get(address)?.haveOpenSession()
+	}
+
+	async openSession(address: string, bundle: KeyBundle): Promise<void> {
+		const builder = new SessionBuilder(this, toAddress(address))
+		// libsignal accepts a bundle without a one-time prekey (the companion ran out); its typing does not.
+		await builder.initOutgoing({
+			registrationId: bundle.registrationId,
+			identityKey: signalPublicKey(bundle.identityKey),
+			signedPreKey: {
+				keyId: bundle.signedPreKey.keyId,
+				publicKey: signalPublicKey(bundle.signedPreKey.publicKey),
+				signature: bundle.signedPreKey.signature,
+			},
+			preKey: bundle.preKey && { keyId: bundle.preKey.keyId, publicKey: signalPublicKey(bundle.preKey.publicKey) },
+		} as Parameters<SessionBuilder['initOutgoing']>[0])
+	}
+
+	async encrypt(address: string, plaintext: Uint8Array): Promise<{ type: 'pkmsg' | 'msg'; ciphertext: Buffer }> {
+		const { type, body } = await new SessionCipher(this, toAddress(address)).encrypt(Buffer.from(plaintext))
+		return { type: type === 3 ? 'pkmsg' : 'msg', ciphertext: Buffer.from(body, 'binary') }
+	}
+
+	async decrypt(address: string, type: string, ciphertext: Uint8Array): Promise<Buffer> {
+		const cipher = new SessionCipher(this, toAddress(address))
+		const data = Buffer.from(ciphertext)
+		if (type === 'pkmsg') this.dropSupersededSession(address, data)
+		return type === 'pkmsg' ? cipher.decryptPreKeyWhisperMessage(data) : cipher.decryptWhisperMessage(data)
+	}
+
+	/**
+	 * A companion that re-fetched our bundle (Baileys does whenever it newly learns a LID) starts
+	 * a new session with a `pkmsg`; libsignal would close ours and print the whole record.
+	 */
+	private dropSupersededSession(address: string, pkmsg: Buffer): void {
+		const record = this.sessions.get(address) as (SessionRecord & { getSession(baseKey: Buffer): unknown }) | undefined
+		if (!record?.haveOpenSession()) return
+		const { baseKey } = PreKeyWhisperMessage.decode(pkmsg.subarray(1))
+		if (baseKey && !record.getSession(Buffer.from(baseKey))) this.sessions.delete(address)
+	}
+
+	serialize(): SerializedParty {
+		const preKeys: SerializedParty['preKeys'] = {}
+		for (const [id, pair] of this.preKeys) preKeys[id] = toBase64Pair(pair)
+		const sessions: Record<string, unknown> = {}
+		for (const [address, record] of this.sessions) sessions[address] = record.serialize()
+		return {
+			identity: toBase64Pair(this.identity),
+			registrationId: this.registrationId,
+			signedPreKey: {
+				keyId: this.signedPreKey.keyId,
+				...toBase64Pair(this.signedPreKey.keyPair),
+				signature: Buffer.from(this.signedPreKey.signature).toString('base64'),
+			},
+			preKeys,
+			nextPreKeyId: this.nextPreKeyId,
+			sessions,
+		}
+	}
+
+	// SignalStorage, as libsignal calls it
+	async loadSession(id: string): Promise<SessionRecord | undefined> {
+		return this.sessions.get(id)
+	}
+	async storeSession(id: string, session: SessionRecord): Promise<void> {
+		this.sessions.set(id, session)
+	}
+	isTrustedIdentity(): boolean {
+		return true
+	}
+	async loadPreKey(id: number | string): Promise<{ privKey: Buffer; pubKey: Buffer } | undefined> {
+		return this.preKeys.get(Number(id))
+	}
+	removePreKey(id: number): void {
+		this.preKeys.delete(id)
+	}
+	loadSignedPreKey(): { privKey: Buffer; pubKey: Buffer } {
+		return this.signedPreKey.keyPair
+	}
+	getOurRegistrationId(): number {
+		return this.registrationId
+	}
+	getOurIdentity(): { privKey: Buffer; pubKey: Buffer } {
+		return this.identity
+	}
+}
+
+/** The `<user>` element of an `encrypt` key-fetch answer. */
+export function bundleNode(jid: string, bundle: KeyBundle): BinaryNode {
+	const content: BinaryNode[] = [
+		{ tag: 'registration', attrs: {}, content: encodeBigEndian(bundle.registrationId) },
+		{ tag: 'type', attrs: {}, content: Buffer.from([5]) },
+		{ tag: 'identity', attrs: {}, content: bundle.identityKey },
+		{
+			tag: 'skey',
+			attrs: {},
+			content: [
+				{ tag: 'id', attrs: {}, content: encodeBigEndian(bundle.signedPreKey.keyId, 3) },
+				{ tag: 'value', attrs: {}, content: bundle.signedPreKey.publicKey },
+				{ tag: 'signature', attrs: {}, content: bundle.signedPreKey.signature },
+			],
+		},
+	]
+	if (bundle.preKey) {
+		content.push({
+			tag: 'key',
+			attrs: {},
+			content: [
+				{ tag: 'id', attrs: {}, content: encodeBigEndian(bundle.preKey.keyId, 3) },
+				{ tag: 'value', attrs: {}, content: bundle.preKey.publicKey },
+			],
+		})
+	}
+	return { tag: 'user', attrs: { jid }, content }
+}
+
+export function signalPublicKey(key: Uint8Array): Buffer {
+	return key.byteLength === 33 ? Buffer.from(key) : Buffer.concat([Buffer.from([5]), key])
+}
+
+/** "name.device", the form libsignal stores sessions under. */
+function toAddress(address: string): ProtocolAddress {
+	const dot = address.lastIndexOf('.')
+	return new ProtocolAddress(address.slice(0, dot), Number(address.slice(dot + 1)))
+}
+
+function newKeyPair(): SignalKeyPair {
+	const pair = Curve.generateKeyPair()
+	return { pubKey: signalPublicKey(pair.public), privKey: Buffer.from(pair.private) }
+}
+
+function toBase64Pair(pair: SignalKeyPair): { pub: string; priv: string } {
+	return { pub: pair.pubKey.toString('base64'), priv: pair.privKey.toString('base64') }
+}
+
+function fromBase64Pair(pair: { pub: string; priv: string }): SignalKeyPair {
+	return { pubKey: Buffer.from(pair.pub, 'base64'), privKey: Buffer.from(pair.priv, 'base64') }
+}

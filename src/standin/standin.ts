@@ -1,0 +1,453 @@
+import { randomBytes } from 'node:crypto'
+import { proto, type BinaryNode } from '@whiskeysockets/baileys'
+import { issueCertChain } from './certificates'
+import { SERVER_JID, type Connection, type ConnectionHost } from './connection'
+import { EventLog, type SentMessage } from './events'
+import { appStateKeyShare, buildHistoryChunks, type HistoryOptions } from './history'
+import { handleIq } from './iq-handlers'
+import { messageStanza, readReceipt, readSentMessage, receiptStanza, type Delivery } from './messages'
+import { completePairing, enterPairingCode, pairDeviceNode, parseQr, registrationFrom } from './pairing'
+import { normalizePhone, StandInState, type Device } from './state'
+
+export interface StandInOptions {
+	/** JSON file that keeps the root key, the people and the paired devices across restarts. */
+	statePath?: string
+	/** Push a first history sync (and app-state keys) to a companion on its first login after pairing, as a phone does. Default true. */
+	autoInitialSync?: boolean
+	/** What that first history sync contains (default: nothing, one empty chunk). */
+	initialHistory?: HistoryOptions
+	/** A second login of the same device replaces the first (`conflict replaced`, 440), as WhatsApp does. Default true. */
+	replaceDuplicateLogins?: boolean
+	/** Where protocol errors go (default: console.error). */
+	onError?: (message: string) => void
+}
+
+export interface DeliverOptions {
+	/** The account (phone number) whose companions receive it. */
+	to: string
+	/** The contact's phone number. */
+	from: string
+	text?: string
+	message?: proto.IMessage
+	id?: string
+	/** Unix seconds. */
+	timestamp?: number
+	/** The contact's push name (also remembered as its name). */
+	name?: string
+	encryption?: 'plaintext' | 'signal'
+	addressing?: 'pn' | 'lid'
+}
+
+export type ReceiptType = 'delivery' | 'read' | 'played'
+export type KickMode = 'close' | 'replaced' | 'restart' | 'server-error'
+
+export interface DeviceStats {
+	jid: string
+	lid: string
+	phone: string
+	logins: number
+	live: number
+	maxLive: number
+	removed?: 'logout' | 'revoked'
+}
+
+export interface StandInStats {
+	/** Registration connections, each of which got a batch of pair-device refs (one QR each). */
+	registrations: number
+	qrRefs: number
+	pairings: number
+	refusedLogins: number
+	liveConnections: number
+	devices: DeviceStats[]
+}
+
+type Deferred = { resolve: () => void; reject: (error: unknown) => void }
+type Outgoing = { delivery: Delivery } | { node: BinaryNode }
+
+/** The stand-in's brain: connection lifecycle, pairing, login, and the control operations. */
+export class StandInCore implements ConnectionHost {
+	readonly state: StandInState
+	readonly log = new EventLog()
+	readonly certChain: Uint8Array
+	readonly connections = new Set<Connection>()
+	readonly sentMessages: SentMessage[] = []
+	readonly counters = { registrations: 0, qrRefs: 0, pairings: 0, refusedLogins: 0 }
+	private readonly deviceCounters = new Map<string, { logins: number; maxLive: number }>()
+	private readonly offline = new Map<string, Outgoing[]>()
+	private readonly codePairings = new Map<Connection, Deferred>()
+
+	constructor(readonly options: StandInOptions = {}) {
+		this.state = StandInState.open(options.statePath)
+		this.state.save()
+		this.certChain = issueCertChain(this.state.rootKey, this.state.serverStatic)
+	}
+
+	get rootPublicKey(): string {
+		return Buffer.from(this.state.rootKey.public).toString('base64')
+	}
+
+	// ── connection lifecycle ──────────────────────────────────────────────────────────────
+
+	onPayload(connection: Connection, payload: proto.ClientPayload): void {
+		if (payload.devicePairingData) {
+			connection.registration = registrationFrom(payload.devicePairingData)
+			connection.phase = 'registering'
+			this.counters.registrations++
+			this.counters.qrRefs += connection.registration.refs.length
+			connection.send(pairDeviceNode(connection, connection.registration.refs))
+			this.log.emit({ type: 'registration', connectionId: connection.id, refs: connection.registration.refs })
+			return
+		}
+		const username = String(payload.username ?? '')
+		const device = this.state.devices.get(connection.noiseKey)
+		if (!device || device.removed || device.phone !== username || device.deviceId !== (payload.device ?? 0)) {
+			this.counters.refusedLogins++
+			// Baileys ends the socket with this reason as its status code: 401 = logged out.
+			connection.send({ tag: 'failure', attrs: { reason: '401', location: 'standin' } })
+			this.log.emit({ type: 'login-refused', connectionId: connection.id, username, reason: 401 })
+			return
+		}
+		const others = this.liveConnections(device)
+		connection.device = device
+		connection.phase = 'open'
+		const counters = this.countersOf(device)
+		counters.logins++
+		counters.maxLive = Math.max(counters.maxLive, others.length + 1)
+		if (this.options.replaceDuplicateLogins !== false) {
+			for (const other of others) {
+				other.send({ tag: 'stream:error', attrs: {}, content: [{ tag: 'conflict', attrs: { type: 'replaced' } }] })
+				other.close()
+			}
+		}
+		connection.send({
+			tag: 'success',
+			attrs: {
+				t: String(Math.floor(Date.now() / 1000)),
+				lid: device.lid,
+				location: 'standin',
+				creation: String(Math.floor(device.pairedAt / 1000)),
+				props: '1',
+			},
+		})
+		this.log.emit({ type: 'login', device: device.jid, connectionId: connection.id, live: others.length + 1 })
+	}
+
+	async onNode(connection: Connection, node: BinaryNode): Promise<void> {
+		const device = connection.device
+		switch (node.tag) {
+			case 'iq':
+				return handleIq(this, connection, node)
+			case 'message': {
+				if (!device) return
+				const sent = await readSentMessage(this.state, device, node)
+				connection.send({
+					tag: 'ack',
+					attrs: { class: 'message', id: sent.id, from: sent.to, t: String(Math.floor(Date.now() / 1000)) },
+				})
+				this.sentMessages.push(sent)
+				this.log.emit({ type: 'sent', message: sent })
+				return
+			}
+			case 'receipt': {
+				if (!device) return
+				const receipt = readReceipt(device, node)
+				const attrs: Record<string, string> = { class: 'receipt', id: receipt.id, from: receipt.to }
+				if (node.attrs.type) attrs.type = node.attrs.type
+				connection.send({ tag: 'ack', attrs })
+				this.log.emit({ type: 'receipt', receipt })
+				return
+			}
+			default:
+				// ack, presence, chatstate, ib (unified_session, offline_batch), call: nothing to answer.
+				return
+		}
+	}
+
+	onClose(connection: Connection): void {
+		this.connections.delete(connection)
+		this.codePairings.get(connection)?.reject(new Error('companion disconnected before pairing finished'))
+		this.codePairings.delete(connection)
+		this.log.emit({ type: 'disconnected', connectionId: connection.id, device: connection.device?.jid })
+	}
+
+	onError(connection: Connection, error: unknown): void {
+		this.reportError(connection, error)
+	}
+
+	reportError(connection: Connection, error: unknown): void {
+		const text = error instanceof Error ? (error.stack ?? error.message) : String(error)
+		;(this.options.onError ?? console.error)(`stand-in connection ${connection.id}: ${text}`)
+	}
+
+	/**
+	 * After login the server delivers what queued up while the companion was away, then says how
+	 * much that was (`<ib><offline count/>`): Baileys holds its events until it sees that. On the
+	 * first login after pairing the phone then shares app-state keys and pushes history.
+	 */
+	afterLogin(connection: Connection): void {
+		const device = connection.device
+		if (connection.postLoginDone || !device) return
+		connection.postLoginDone = true
+		void (async () => {
+			const queued = this.offline.get(device.noiseKey) ?? []
+			this.offline.delete(device.noiseKey)
+			for (const item of queued) {
+				connection.send('node' in item ? item.node : await messageStanza(this.state, device, item.delivery, true))
+			}
+			connection.send({ tag: 'ib', attrs: { from: SERVER_JID }, content: [{ tag: 'offline', attrs: { count: String(queued.length) } }] })
+			if (this.options.autoInitialSync === false || device.initialSyncDone) return
+			device.initialSyncDone = true
+			this.state.save()
+			const owner = this.state.person(device.phone)
+			connection.send(await messageStanza(this.state, device, this.selfDelivery(owner.phone, appStateKeyShare()), false))
+			await this.pushHistory({
+				to: device.phone,
+				chats: 0,
+				...this.options.initialHistory,
+				syncType: 'INITIAL_BOOTSTRAP',
+			})
+		})().catch((error: unknown) => this.reportError(connection, error))
+	}
+
+	removeDevice(jid: string, reason: 'logout' | 'revoked'): Device[] {
+		const devices = this.devicesFor(jid)
+		for (const device of devices) {
+			device.removed = reason
+			this.offline.delete(device.noiseKey)
+			if (reason === 'logout') this.log.emit({ type: 'logout', device: device.jid })
+		}
+		this.state.save()
+		return devices
+	}
+
+	// ── control operations ────────────────────────────────────────────────────────────────
+
+	/** "Scan this QR as phone P": resolves once the companion accepted the pairing (then it restarts with 515). */
+	async scanQr(qr: string, phone: string, name?: string): Promise<DeviceStats> {
+		const { ref, noiseKey } = parseQr(qr)
+		const connection = [...this.connections].find(
+			(candidate) => candidate.phase === 'registering' && candidate.registration?.refs.includes(ref),
+		)
+		if (!connection) throw new Error('no companion is showing this QR')
+		if (connection.noiseKey !== noiseKey) throw new Error('QR does not belong to that connection')
+		const advSecret = Buffer.from(parseQr(qr).advSecret, 'base64')
+		const device = await completePairing(this, connection, this.state.person(phone, name), advSecret)
+		return this.statsOf(device)
+	}
+
+	/** Phones where a companion asked for a pairing code and waits for it to be typed in. */
+	pendingPairingCodes(): string[] {
+		return [...this.connections].flatMap((connection) => {
+			const phone = connection.registration?.codePairing?.phone
+			return phone && connection.phase === 'registering' ? [phone] : []
+		})
+	}
+
+	/** "Type this pairing code on phone P": resolves once the companion accepted the pairing. */
+	async enterPairingCode(phone: string, code: string, name?: string): Promise<DeviceStats> {
+		const digits = normalizePhone(phone)
+		const connection = [...this.connections]
+			.reverse()
+			.find((candidate) => candidate.phase === 'registering' && candidate.registration?.codePairing?.phone === digits)
+		if (!connection) throw new Error(`no companion asked for a pairing code for ${digits}`)
+		this.state.person(digits, name)
+		const done = new Promise<void>((resolve, reject) => this.codePairings.set(connection, { resolve, reject }))
+		await enterPairingCode(this, connection, code)
+		await done
+		const device = this.state.devices.get(connection.noiseKey)
+		if (!device) throw new Error('pairing finished without a device')
+		return this.statsOf(device)
+	}
+
+	resolveCodePairing(connection: Connection): void {
+		this.codePairings.get(connection)?.resolve()
+		this.codePairings.delete(connection)
+	}
+
+	rejectCodePairing(connection: Connection, error: unknown): void {
+		this.codePairings.get(connection)?.reject(error)
+		this.codePairings.delete(connection)
+	}
+
+	/** Delivers a message from a contact to every companion of the account; offline ones get it at their next login. */
+	async deliver(options: DeliverOptions): Promise<{ id: string; chat: string; devices: string[] }> {
+		const owner = this.state.person(options.to)
+		const from = this.state.person(options.from, options.name)
+		const message = options.message ?? { conversation: options.text ?? '' }
+		const delivery: Delivery = {
+			id: options.id ?? newMessageId(),
+			from,
+			message,
+			timestamp: options.timestamp ?? Math.floor(Date.now() / 1000),
+			encryption: options.encryption ?? 'plaintext',
+			addressing: options.addressing ?? 'pn',
+			pushName: options.name,
+		}
+		const devices = this.activeDevices(owner.phone)
+		for (const device of devices) await this.sendTo(device, { delivery })
+		const chat = delivery.addressing === 'lid' ? `${from.lid}@lid` : `${from.phone}@s.whatsapp.net`
+		return { id: delivery.id, chat, devices: devices.map((device) => device.jid) }
+	}
+
+	/**
+	 * Pushes a history sync to the account's live companions, one chunk at a time: the next chunk
+	 * goes out when the companion has receipted the previous one, as the phone paces it.
+	 */
+	async pushHistory(options: HistoryOptions & { to: string }): Promise<{ chunks: number; messages: number; ids: string[] }> {
+		const owner = this.state.person(options.to)
+		const { chunks, messages } = buildHistoryChunks(this.state, owner, options)
+		const targets = this.activeDevices(owner.phone).flatMap((device) =>
+			this.liveConnections(device).map((connection) => ({ device, connection })),
+		)
+		if (!targets.length) throw new Error(`no companion of ${owner.phone} is connected`)
+		const ids: string[] = []
+		for (const chunk of chunks) {
+			const delivery = this.selfDelivery(owner.phone, chunk)
+			ids.push(delivery.id)
+			const after = this.log.position
+			await Promise.all(
+				targets.map(async ({ device, connection }) => {
+					connection.send(await messageStanza(this.state, device, delivery, false))
+					await this.log.waitFor('receipt', (event) => event.receipt.from === device.jid && event.receipt.ids.includes(delivery.id), {
+						after,
+						timeoutMs: 60_000,
+					})
+				}),
+			)
+		}
+		return { chunks: chunks.length, messages, ids }
+	}
+
+	/** Receipts from the contact for messages the companion sent (found by id in what it sent). */
+	async sendReceipts(options: { ids: string[]; type?: ReceiptType }): Promise<void> {
+		const groups = new Map<string, { chat: string; phone: string; ids: string[] }>()
+		for (const id of options.ids) {
+			const sent = this.sentMessages.find((message) => message.id === id)
+			if (!sent) throw new Error(`the companion sent no message ${id}`)
+			const phone = normalizePhone(sent.from)
+			const key = `${phone}|${sent.to}`
+			const group = groups.get(key) ?? { chat: sent.to, phone, ids: [] }
+			group.ids.push(id)
+			groups.set(key, group)
+		}
+		for (const { chat, phone, ids } of groups.values()) {
+			const node = receiptStanza(chat, ids, options.type ?? 'delivery')
+			for (const device of this.activeDevices(phone)) await this.sendTo(device, { node })
+		}
+	}
+
+	/** Drops the live connections of a device (JID) or of all devices of an account (phone number). */
+	kick(target: string, mode: KickMode = 'close'): number {
+		let count = 0
+		for (const device of this.devicesFor(target)) {
+			for (const connection of this.liveConnections(device)) {
+				if (mode === 'replaced') {
+					connection.send({ tag: 'stream:error', attrs: {}, content: [{ tag: 'conflict', attrs: { type: 'replaced' } }] })
+				} else if (mode === 'restart') {
+					connection.send({ tag: 'stream:error', attrs: { code: '515' } })
+				} else if (mode === 'server-error') {
+					connection.send({ tag: 'stream:error', attrs: { code: '503' } })
+				}
+				connection.close()
+				count++
+			}
+		}
+		return count
+	}
+
+	/** Unlinks a device from the phone: live sockets get `device_removed` (401), later logins fail with 401. */
+	revoke(target: string): string[] {
+		const devices = this.removeDevice(target, 'revoked')
+		for (const device of devices) {
+			for (const connection of this.liveConnections(device)) {
+				connection.send({
+					tag: 'stream:error',
+					attrs: { code: '401' },
+					content: [{ tag: 'conflict', attrs: { type: 'device_removed' } }],
+				})
+				connection.close()
+			}
+		}
+		return devices.map((device) => device.jid)
+	}
+
+	stats(): StandInStats {
+		return {
+			...this.counters,
+			liveConnections: [...this.connections].filter((connection) => connection.phase === 'open').length,
+			devices: [...this.state.devices.values()].map((device) => this.statsOf(device)),
+		}
+	}
+
+	statsOf(device: Device): DeviceStats {
+		const counters = this.countersOf(device)
+		return {
+			jid: device.jid,
+			lid: device.lid,
+			phone: device.phone,
+			logins: counters.logins,
+			live: this.liveConnections(device).length,
+			maxLive: counters.maxLive,
+			removed: device.removed,
+		}
+	}
+
+	/** Devices named by a device JID (phone-number or LID form) or by the account's phone number. */
+	devicesFor(target: string): Device[] {
+		const exact = [...this.state.devices.values()].filter((device) => device.jid === target || device.lid === target)
+		if (exact.length) return exact
+		if (target.includes(':')) return []
+		return this.state.devicesOf(target)
+	}
+
+	liveConnections(device: Device): Connection[] {
+		return [...this.connections].filter(
+			(connection) => connection.phase === 'open' && connection.device?.noiseKey === device.noiseKey,
+		)
+	}
+
+	private activeDevices(phone: string): Device[] {
+		const devices = this.state.devicesOf(phone).filter((device) => !device.removed)
+		if (!devices.length) throw new Error(`no companion is linked to ${phone}`)
+		return devices
+	}
+
+	private async sendTo(device: Device, item: Outgoing): Promise<void> {
+		const live = this.liveConnections(device).filter((connection) => connection.postLoginDone)
+		if (!live.length) {
+			const queue = this.offline.get(device.noiseKey) ?? []
+			queue.push(item)
+			this.offline.set(device.noiseKey, queue)
+			return
+		}
+		const node = 'node' in item ? item.node : await messageStanza(this.state, device, item.delivery, false)
+		for (const connection of live) connection.send(node)
+	}
+
+	private selfDelivery(phone: string, message: proto.IMessage): Delivery {
+		return {
+			id: newMessageId(),
+			from: this.state.person(phone),
+			self: true,
+			message,
+			timestamp: Math.floor(Date.now() / 1000),
+			encryption: 'plaintext',
+			addressing: 'pn',
+			category: 'peer',
+		}
+	}
+
+	private countersOf(device: Device): { logins: number; maxLive: number } {
+		let counters = this.deviceCounters.get(device.noiseKey)
+		if (!counters) {
+			counters = { logins: 0, maxLive: 0 }
+			this.deviceCounters.set(device.noiseKey, counters)
+		}
+		return counters
+	}
+}
+
+/** Message ids in the shape WhatsApp phones use (upper-case hex). */
+export function newMessageId(): string {
+	return `3A${randomBytes(9).toString('hex').toUpperCase()}`
+}
