@@ -2,8 +2,19 @@ import { Elysia } from 'elysia'
 import type Redis from 'ioredis'
 import type { Config } from './config'
 import type { Database } from './db/client'
+import { createBackgroundTasks, type BackgroundTasks } from './lib/background'
+import { systemClock, type Clock } from './lib/clock'
 import type { Logger } from './logger'
+import { createMailer, type Mailer } from './mail/mailer'
+import { authModule } from './modules/auth'
+import { createAccessTokens } from './modules/auth/access-tokens'
+import { createRateLimits } from './modules/auth/rate-limits'
+import { createTokenRevocations, type TokenRevocations } from './modules/auth/revocations'
+import { AuthService } from './modules/auth/service'
 import { healthModule } from './modules/health'
+import { usersModule } from './modules/users'
+import { UsersService } from './modules/users/service'
+import { authPlugin } from './plugins/auth'
 import { errorsPlugin } from './plugins/errors'
 import { openapiPlugin } from './plugins/openapi'
 import { requestContextPlugin } from './plugins/request-context'
@@ -16,10 +27,32 @@ export interface AppDeps {
 	redis: Redis | null
 	/** True once shutdown began. */
 	isDraining?: () => boolean
+	/** Account mail; default: SMTP when `SMTP_URL` is set, else the log. */
+	mailer?: Mailer
+	/** Time source of token expiry; tests pass one they can move. Default: the system clock. */
+	clock?: Clock
+	/** "Tokens revoked" fan-out across instances; default: built from `redis` (pub/sub) or in-process. */
+	revocations?: TokenRevocations
+	/** Work that outlives a request (mail after a 202); the owner drains it at shutdown. */
+	background?: BackgroundTasks
 }
 
 export function createApp(deps: AppDeps) {
 	const { config, logger, database, redis } = deps
+	const accounts = {
+		db: database.db,
+		config,
+		logger,
+		clock: deps.clock ?? systemClock,
+		mailer: deps.mailer ?? createMailer(config, logger),
+		background: deps.background ?? createBackgroundTasks(logger),
+		revocations: deps.revocations ?? createTokenRevocations({ redis, prefix: config.redisPrefix, logger }),
+	}
+	const accessTokens = createAccessTokens({ secret: config.jwtSecret, ttlSeconds: config.auth.accessTokenTtlSeconds, clock: accounts.clock })
+	const users = new UsersService(accounts)
+	const auth = new AuthService({ ...accounts, accessTokens })
+	const authGuard = authPlugin(auth)
+	const limits = createRateLimits({ redis, prefix: config.redisPrefix, config: config.auth })
 	return new Elysia({
 		// Bun's own cap answers an empty 413 before any hook runs, so it sits well above the real
 		// limit, which the errors plugin enforces on Content-Length with a JSON 413. The cap still
@@ -30,6 +63,8 @@ export function createApp(deps: AppDeps) {
 		.use(errorsPlugin(logger, config.bodyLimitBytes))
 		.use(openapiPlugin)
 		.use(healthModule({ database, redis, isDraining: deps.isDraining ?? (() => false) }))
+		.use(usersModule({ users, authPlugin: authGuard, limits, config }))
+		.use(authModule({ auth, users, authPlugin: authGuard, limits, config }))
 }
 
 export type App = ReturnType<typeof createApp>

@@ -33,6 +33,17 @@ const Env = T.Object({
 	SHUTDOWN_TIMEOUT_MS: T.Integer({ minimum: 0, default: 10_000 }),
 	COOKIE_SECURE: T.Optional(T.Boolean()),
 	MAX_SESSIONS_PER_TENANT: T.Integer({ minimum: 1, default: 10 }),
+	TRUST_PROXY_HOPS: T.Integer({ minimum: 0, maximum: 10, default: 0 }),
+	ACCESS_TOKEN_TTL_SECONDS: T.Integer({ minimum: 10, default: 900 }),
+	REFRESH_TOKEN_TTL_SECONDS: T.Integer({ minimum: 60, default: 30 * 24 * 3600 }),
+	VERIFICATION_TOKEN_TTL_SECONDS: T.Integer({ minimum: 60, default: 24 * 3600 }),
+	PASSWORD_RESET_TOKEN_TTL_SECONDS: T.Integer({ minimum: 60, default: 3600 }),
+	RATE_LIMIT_WINDOW_SECONDS: T.Integer({ minimum: 1, default: 900 }),
+	RATE_LIMIT_LOGIN_PER_IP: T.Integer({ minimum: 1, default: 100 }),
+	RATE_LIMIT_LOGIN_PER_ACCOUNT: T.Integer({ minimum: 1, default: 10 }),
+	RATE_LIMIT_SIGNUP_PER_IP: T.Integer({ minimum: 1, default: 20 }),
+	RATE_LIMIT_MAIL_PER_IP: T.Integer({ minimum: 1, default: 20 }),
+	RATE_LIMIT_MAIL_PER_ACCOUNT: T.Integer({ minimum: 1, default: 5 }),
 })
 type Env = Static<typeof Env>
 
@@ -61,8 +72,29 @@ export interface Config {
 	shutdownTimeoutMs: number
 	cookieSecure: boolean
 	maxSessionsPerTenant: number
+	/** Reverse proxies in front of the API whose X-Forwarded-For entries are trusted (0 = none). */
+	trustProxyHops: number
+	auth: AuthConfig
 	/** Settings that fell back to a development default; logged at start. */
 	defaultsUsed: string[]
+}
+
+/** Token lifetimes and rate limits of accounts and authentication (README, Auth). */
+export interface AuthConfig {
+	accessTokenTtlSeconds: number
+	refreshTokenTtlSeconds: number
+	verificationTokenTtlSeconds: number
+	passwordResetTokenTtlSeconds: number
+	rateLimits: {
+		windowSeconds: number
+		loginPerIp: number
+		/** Failed logins per account (email) in a window. */
+		loginPerAccount: number
+		signupPerIp: number
+		/** Verification and reset mails requested, per client IP and per email address. */
+		mailPerIp: number
+		mailPerAccount: number
+	}
 }
 
 export class ConfigError extends Error {
@@ -91,7 +123,9 @@ const HINTS: Record<string, string> = {
 }
 
 const BOOLEAN_KEYS = new Set(['METRICS_ENABLED', 'COOKIE_SECURE'])
-const INTEGER_KEYS = new Set(['PORT', 'BODY_LIMIT_BYTES', 'SHUTDOWN_TIMEOUT_MS', 'MAX_SESSIONS_PER_TENANT'])
+const INTEGER_KEYS = new Set(
+	Object.entries(Env.properties).flatMap(([key, schema]) => ((schema as { type?: string }).type === 'integer' ? [key] : [])),
+)
 
 /** Environment strings → typed values; empty strings count as unset. */
 function coerce(source: Record<string, string | undefined>): Record<string, unknown> {
@@ -157,6 +191,21 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 		shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
 		cookieSecure: env.COOKIE_SECURE ?? production,
 		maxSessionsPerTenant: env.MAX_SESSIONS_PER_TENANT,
+		trustProxyHops: env.TRUST_PROXY_HOPS,
+		auth: {
+			accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
+			refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,
+			verificationTokenTtlSeconds: env.VERIFICATION_TOKEN_TTL_SECONDS,
+			passwordResetTokenTtlSeconds: env.PASSWORD_RESET_TOKEN_TTL_SECONDS,
+			rateLimits: {
+				windowSeconds: env.RATE_LIMIT_WINDOW_SECONDS,
+				loginPerIp: env.RATE_LIMIT_LOGIN_PER_IP,
+				loginPerAccount: env.RATE_LIMIT_LOGIN_PER_ACCOUNT,
+				signupPerIp: env.RATE_LIMIT_SIGNUP_PER_IP,
+				mailPerIp: env.RATE_LIMIT_MAIL_PER_IP,
+				mailPerAccount: env.RATE_LIMIT_MAIL_PER_ACCOUNT,
+			},
+		},
 		defaultsUsed,
 	}
 }

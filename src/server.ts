@@ -1,12 +1,15 @@
 import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type Redis from 'ioredis'
-import { createApp, type App } from './app'
+import { createApp, type App, type AppDeps } from './app'
 import type { Config } from './config'
 import { openPglite, openPostgres, type Database } from './db/client'
 import type { Logger } from './logger'
 import { closeRedis, openRedis } from './redis/connection'
 import { withTimeout } from './lib/timeout'
+import { createBackgroundTasks } from './lib/background'
+import { createMailer } from './mail/mailer'
+import { createTokenRevocations } from './modules/auth/revocations'
 
 export interface RunningServer {
 	app: App
@@ -38,16 +41,23 @@ export async function stopHttp(app: { stop(closeActive?: boolean): Promise<unkno
 	}
 }
 
+/** What a caller (a test) may supply instead of the defaults built from config. */
+export type ServerOverrides = Pick<AppDeps, 'clock' | 'mailer'>
+
 /** Builds every dependency from config, migrates, and listens. The process entry wraps this. */
-export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+export async function startServer(config: Config, logger: Logger, overrides: ServerOverrides = {}): Promise<RunningServer> {
 	for (const key of config.defaultsUsed) logger.warn({ setting: key }, `${key} not set: using a development default`)
 	const database = await openDatabase(config, logger)
 	await database.migrate()
 	const redis = config.redisUrl ? openRedis(config.redisUrl, logger) : null
 	if (!redis) logger.info('embedded mode: in-process event bus (set REDIS_URL for Redis Streams)')
 
+	const mailer = overrides.mailer ?? createMailer(config, logger)
+	const background = createBackgroundTasks(logger)
+	const revocations = createTokenRevocations({ redis, prefix: config.redisPrefix, logger })
+
 	let draining = false
-	const app = createApp({ config, logger, database, redis, isDraining: () => draining })
+	const app = createApp({ config, logger, database, redis, isDraining: () => draining, clock: overrides.clock, mailer, background, revocations })
 	app.listen({ port: config.port, hostname: config.host })
 	const port = app.server?.port ?? config.port
 	logger.info({ port, database: database.kind, redis: Boolean(redis) }, 'listening')
@@ -60,6 +70,12 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
 		async stop() {
 			draining = true
 			await stopHttp(app, config.shutdownTimeoutMs, logger)
+			// Mail promised by a 202 goes out before the connections it needs close.
+			await withTimeout(background.drain(), config.shutdownTimeoutMs, 'background tasks').catch((err) =>
+				logger.warn({ err }, 'background tasks still running at shutdown'),
+			)
+			await revocations.close()
+			await mailer.close()
 			if (redis) await closeRedis(redis)
 			await database.close()
 		},

@@ -1,0 +1,52 @@
+import { jwt } from '@elysiajs/jwt'
+import { t } from 'elysia'
+import type { Clock } from '../../lib/clock'
+
+const ISSUER = 'switchboard'
+const AUDIENCE = 'switchboard-api'
+
+export interface AccessClaims {
+	/** user id */
+	sub: string
+	/** tenant id */
+	tid: string
+	/** the user's token version when the token was issued */
+	ver: number
+}
+
+/**
+ * Short-lived HS256 access tokens through `@elysiajs/jwt`, used here as a signer rather than a
+ * context decorator so the auth service (and the WebSocket hub) can issue and check tokens
+ * without an HTTP context.
+ */
+export function createAccessTokens({ secret, ttlSeconds, clock }: { secret: string; ttlSeconds: number; clock: Clock }) {
+	const { accessToken } = jwt({
+		name: 'accessToken',
+		secret,
+		alg: 'HS256',
+		iss: ISSUER,
+		aud: AUDIENCE,
+		schema: t.Object({ sub: t.String(), tid: t.String(), ver: t.Integer({ minimum: 0 }) }),
+	}).decorator
+
+	return {
+		ttlSeconds,
+		sign(claims: AccessClaims): Promise<string> {
+			return accessToken.sign({ ...claims, exp: Math.floor(clock.now().getTime() / 1000) + ttlSeconds })
+		},
+		/** The claims of a valid, unexpired token of ours; null for anything else. */
+		async verify(token: string): Promise<AccessClaims | null> {
+			// Pinning the algorithm refuses `alg: none` and key-confusion tricks; issuer and audience
+			// keep tokens minted for another purpose with the same secret out.
+			const claims = await accessToken.verify(token, {
+				algorithms: ['HS256'],
+				issuer: ISSUER,
+				audience: AUDIENCE,
+				currentDate: clock.now(),
+			})
+			return claims ? { sub: claims.sub, tid: claims.tid, ver: claims.ver } : null
+		},
+	}
+}
+
+export type AccessTokens = ReturnType<typeof createAccessTokens>

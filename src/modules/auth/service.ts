@@ -1,0 +1,300 @@
+import { and, eq, gt, isNull, sql } from 'drizzle-orm'
+import type { Config } from '../../config'
+import { schema, type Db, type Tx } from '../../db/client'
+import type { BackgroundTasks } from '../../lib/background'
+import type { Clock } from '../../lib/clock'
+import { AppError, forbidden } from '../../lib/errors'
+import type { Logger } from '../../logger'
+import type { Mailer } from '../../mail/mailer'
+import { passwordResetMail } from '../../mail/templates'
+import { emailMatches, invalidToken, type PublicUser } from '../users/service'
+import type { AccessTokens } from './access-tokens'
+import type { TokenRevocations, TokensRevokedListener } from './revocations'
+import {
+	checkPasswordPolicy,
+	dummyPasswordHash,
+	hashPassword,
+	hashToken,
+	needsRehash,
+	newOpaqueToken,
+	verifyPassword,
+} from './secrets'
+import { createTokenVersionCache, type TokenVersionCache } from './token-versions'
+
+const { users, refreshTokens, userTokens } = schema
+
+/** Who a valid access token speaks for; what the `auth` macro resolves. */
+export interface AuthUser {
+	id: string
+	tenantId: string
+}
+
+/** A login or refresh: the access token for the body, the refresh token for the cookie. */
+export interface IssuedSession {
+	accessToken: string
+	expiresIn: number
+	refreshToken: string
+	refreshExpiresAt: Date
+	user: PublicUser
+}
+
+export const invalidCredentials = () => new AppError(401, 'INVALID_CREDENTIALS', 'Email or password is incorrect')
+// One message for unknown, expired, revoked and reused tokens: the caller learns nothing from it.
+export const invalidRefreshToken = () => new AppError(401, 'INVALID_REFRESH_TOKEN', 'Refresh token is invalid or expired')
+export const invalidAccessToken = () => new AppError(401, 'UNAUTHORIZED', 'Access token is missing, invalid or expired')
+
+export interface AuthServiceDeps {
+	db: Db
+	config: Pick<Config, 'publicUrl' | 'auth'>
+	clock: Clock
+	mailer: Mailer
+	background: BackgroundTasks
+	revocations: TokenRevocations
+	accessTokens: AccessTokens
+	logger: Logger
+}
+
+export class AuthService {
+	private readonly versions: TokenVersionCache
+
+	constructor(private readonly deps: AuthServiceDeps) {
+		this.versions = createTokenVersionCache({
+			revocations: deps.revocations,
+			load: async (userId) => {
+				const [row] = await deps.db.select({ v: users.tokenVersion }).from(users).where(eq(users.id, userId))
+				return row?.v ?? null
+			},
+		})
+	}
+
+	/**
+	 * Listeners hear every token-version bump (logout-all, password reset) of any user, on every
+	 * API instance; the WebSocket hub closes that user's sockets with it.
+	 */
+	onTokensRevoked(listener: TokensRevokedListener): () => void {
+		return this.deps.revocations.onTokensRevoked(listener)
+	}
+
+	async login(email: string, password: string): Promise<IssuedSession> {
+		const [user] = await this.deps.db
+			.select({
+				id: users.id,
+				email: users.email,
+				name: users.name,
+				tenantId: users.tenantId,
+				verifiedAt: users.verifiedAt,
+				passwordHash: users.passwordHash,
+				tokenVersion: users.tokenVersion,
+			})
+			.from(users)
+			.where(emailMatches(email))
+			.limit(1)
+		if (!user) {
+			await verifyPassword(password, await dummyPasswordHash())
+			throw invalidCredentials()
+		}
+		if (!(await verifyPassword(password, user.passwordHash))) throw invalidCredentials()
+		// Only a caller who knows the password learns that the address is unverified.
+		if (!user.verifiedAt) throw forbidden('EMAIL_NOT_VERIFIED', 'Confirm your email address first: follow the link in the mail we sent')
+		if (needsRehash(user.passwordHash)) await this.rehash(user.id, password)
+		return this.issue(user, user.tokenVersion, Bun.randomUUIDv7())
+	}
+
+	/**
+	 * Rotates a refresh token. A token that was already rotated means two parties hold the family
+	 * (a copy was stolen, or replayed): the whole family is revoked and both have to log in again.
+	 */
+	async refresh(refreshToken: string | undefined): Promise<IssuedSession> {
+		if (!refreshToken) throw invalidRefreshToken()
+		const { db, clock } = this.deps
+		const now = clock.now()
+		const [token] = await db
+			.select({
+				id: refreshTokens.id,
+				familyId: refreshTokens.familyId,
+				expiresAt: refreshTokens.expiresAt,
+				rotatedAt: refreshTokens.rotatedAt,
+				revokedAt: refreshTokens.revokedAt,
+			})
+			.from(refreshTokens)
+			.where(eq(refreshTokens.tokenHash, hashToken(refreshToken)))
+		if (!token) throw invalidRefreshToken()
+		if (token.rotatedAt) {
+			await this.revokeFamily(token.familyId, now)
+			this.deps.logger.warn({ familyId: token.familyId }, 'refresh token reused: family revoked')
+			throw invalidRefreshToken()
+		}
+		if (token.revokedAt || token.expiresAt <= now) throw invalidRefreshToken()
+		// The conditional update is the rotation's lock: of two concurrent refreshes with one token
+		// only one wins; the other is treated as reuse.
+		const [rotated] = await db
+			.update(refreshTokens)
+			.set({ rotatedAt: now })
+			.where(and(eq(refreshTokens.id, token.id), isNull(refreshTokens.rotatedAt), isNull(refreshTokens.revokedAt)))
+			.returning({ userId: refreshTokens.userId })
+		if (!rotated) {
+			await this.revokeFamily(token.familyId, now)
+			throw invalidRefreshToken()
+		}
+		const [user] = await db
+			.select({
+				id: users.id,
+				email: users.email,
+				name: users.name,
+				tenantId: users.tenantId,
+				verifiedAt: users.verifiedAt,
+				tokenVersion: users.tokenVersion,
+			})
+			.from(users)
+			.where(eq(users.id, rotated.userId))
+		if (!user) throw invalidRefreshToken()
+		return this.issue(user, user.tokenVersion, token.familyId)
+	}
+
+	/** Revokes the family of the presented refresh token; unknown tokens are ignored (idempotent). */
+	async logout(refreshToken: string | undefined): Promise<void> {
+		if (!refreshToken) return
+		const [token] = await this.deps.db
+			.select({ familyId: refreshTokens.familyId })
+			.from(refreshTokens)
+			.where(eq(refreshTokens.tokenHash, hashToken(refreshToken)))
+		if (token) await this.revokeFamily(token.familyId, this.deps.clock.now())
+	}
+
+	/** Revokes every refresh token of the user and kills outstanding access tokens and WebSockets. */
+	async logoutAll(userId: string): Promise<void> {
+		const now = this.deps.clock.now()
+		const bumped = await this.deps.db.transaction(async (tx) => {
+			await tx
+				.update(refreshTokens)
+				.set({ revokedAt: now })
+				.where(and(eq(refreshTokens.userId, userId), isNull(refreshTokens.revokedAt)))
+			return this.bumpTokenVersion(tx, userId, now)
+		})
+		if (bumped) await this.deps.revocations.publish({ ...bumped, reason: 'logout-all' })
+	}
+
+	/**
+	 * Mails a reset link if the address has an account. Returns at once and does the work in the
+	 * background, so the answer (202) and its timing never tell whether the account exists.
+	 */
+	requestPasswordReset(email: string): void {
+		const { db, clock, config, mailer } = this.deps
+		this.deps.background.run('password-reset', async () => {
+			const [user] = await db
+				.select({ id: users.id, email: users.email, name: users.name })
+				.from(users)
+				.where(emailMatches(email))
+				.limit(1)
+			if (!user) return
+			const token = newOpaqueToken()
+			const ttlSeconds = config.auth.passwordResetTokenTtlSeconds
+			const expiresAt = new Date(clock.now().getTime() + ttlSeconds * 1000)
+			await db.insert(userTokens).values({ userId: user.id, purpose: 'password_reset', tokenHash: hashToken(token), expiresAt })
+			await mailer.send(passwordResetMail({ publicUrl: config.publicUrl, to: user, token, ttlSeconds }))
+		})
+	}
+
+	/**
+	 * Sets a new password with a reset token and ends every session of the user: refresh tokens
+	 * revoked, token version bumped. Following the mailed link also proves the address, so an
+	 * unverified account becomes verified.
+	 */
+	async confirmPasswordReset(token: string, password: string): Promise<void> {
+		const { db, clock } = this.deps
+		const tokenHash = hashToken(token)
+		const [found] = await db
+			.select({ userId: userTokens.userId, email: users.email })
+			.from(userTokens)
+			.innerJoin(users, eq(users.id, userTokens.userId))
+			.where(
+				and(
+					eq(userTokens.tokenHash, tokenHash),
+					eq(userTokens.purpose, 'password_reset'),
+					isNull(userTokens.usedAt),
+					gt(userTokens.expiresAt, clock.now()),
+				),
+			)
+		if (!found) throw invalidToken()
+		// A rejected password leaves the token usable for a second try.
+		checkPasswordPolicy(password, found.email)
+		const passwordHash = await hashPassword(password)
+		const now = clock.now()
+		const bumped = await db.transaction(async (tx) => {
+			const [used] = await tx
+				.update(userTokens)
+				.set({ usedAt: now })
+				.where(and(eq(userTokens.tokenHash, tokenHash), isNull(userTokens.usedAt), gt(userTokens.expiresAt, now)))
+				.returning({ id: userTokens.id })
+			if (!used) throw invalidToken()
+			await tx
+				.update(userTokens)
+				.set({ usedAt: now })
+				.where(and(eq(userTokens.userId, found.userId), eq(userTokens.purpose, 'password_reset'), isNull(userTokens.usedAt)))
+			await tx
+				.update(users)
+				.set({ passwordHash, verifiedAt: sql`coalesce(${users.verifiedAt}, ${now})` })
+				.where(eq(users.id, found.userId))
+			await tx
+				.update(refreshTokens)
+				.set({ revokedAt: now })
+				.where(and(eq(refreshTokens.userId, found.userId), isNull(refreshTokens.revokedAt)))
+			return this.bumpTokenVersion(tx, found.userId, now)
+		})
+		if (bumped) await this.deps.revocations.publish({ ...bumped, reason: 'password-reset' })
+	}
+
+	/**
+	 * The user behind an access token, or a 401. Besides the signature and expiry, the token's
+	 * version must still be the user's current one: that is what makes logout-all and password
+	 * reset take effect at once. The version comes from a cache kept exact by revocation notices.
+	 */
+	async authenticate(accessToken: string | undefined): Promise<AuthUser> {
+		if (!accessToken) throw invalidAccessToken()
+		const claims = await this.deps.accessTokens.verify(accessToken)
+		if (!claims) throw invalidAccessToken()
+		const current = await this.versions.get(claims.sub)
+		if (current === null || current !== claims.ver) throw invalidAccessToken()
+		return { id: claims.sub, tenantId: claims.tid }
+	}
+
+	private async issue(
+		user: { id: string; email: string; name: string | null; tenantId: string; verifiedAt: Date | null },
+		tokenVersion: number,
+		familyId: string,
+	): Promise<IssuedSession> {
+		const { db, clock, config, accessTokens } = this.deps
+		const refreshToken = newOpaqueToken()
+		const refreshExpiresAt = new Date(clock.now().getTime() + config.auth.refreshTokenTtlSeconds * 1000)
+		await db.insert(refreshTokens).values({ userId: user.id, familyId, tokenHash: hashToken(refreshToken), expiresAt: refreshExpiresAt })
+		const accessToken = await accessTokens.sign({ sub: user.id, tid: user.tenantId, ver: tokenVersion })
+		return {
+			accessToken,
+			expiresIn: accessTokens.ttlSeconds,
+			refreshToken,
+			refreshExpiresAt,
+			user: { id: user.id, email: user.email, name: user.name, tenantId: user.tenantId, emailVerified: user.verifiedAt !== null },
+		}
+	}
+
+	private async revokeFamily(familyId: string, now: Date) {
+		await this.deps.db
+			.update(refreshTokens)
+			.set({ revokedAt: now })
+			.where(and(eq(refreshTokens.familyId, familyId), isNull(refreshTokens.revokedAt)))
+	}
+
+	private async bumpTokenVersion(tx: Tx, userId: string, now: Date) {
+		const [row] = await tx
+			.update(users)
+			.set({ tokenVersion: sql`${users.tokenVersion} + 1`, updatedAt: now })
+			.where(eq(users.id, userId))
+			.returning({ userId: users.id, tenantId: users.tenantId, tokenVersion: users.tokenVersion })
+		return row
+	}
+
+	private async rehash(userId: string, password: string) {
+		const passwordHash = await hashPassword(password)
+		await this.deps.db.update(users).set({ passwordHash }).where(eq(users.id, userId))
+	}
+}

@@ -1,0 +1,49 @@
+import type { TokenRevocations } from './revocations'
+
+/** How long a cached version may be trusted; bounds the damage of a lost revocation notice. */
+const TTL_MS = 15_000
+const MAX_ENTRIES = 50_000
+
+export interface TokenVersionCache {
+	/** The user's current token version; null when the user no longer exists. */
+	get(userId: string): Promise<number | null>
+}
+
+/**
+ * Spares every authenticated request a users lookup. Exact, not merely eventually right:
+ * revocations (local at once, other instances through Redis pub/sub) raise the cached version
+ * before anyone can use the old one; versions only grow, so merging by max makes a slow read
+ * racing a revocation harmless; and while notices from other instances could be missed
+ * (subscriber down) the cache is bypassed and dropped when they flow again.
+ */
+export function createTokenVersionCache({
+	revocations,
+	load,
+}: {
+	revocations: TokenRevocations
+	load: (userId: string) => Promise<number | null>
+}): TokenVersionCache {
+	const entries = new Map<string, { version: number; until: number }>()
+
+	const put = (userId: string, version: number) => {
+		const known = entries.get(userId)
+		entries.delete(userId) // re-insert to keep Map order ≈ recency for eviction
+		if (entries.size >= MAX_ENTRIES) entries.delete(entries.keys().next().value!)
+		entries.set(userId, { version: Math.max(version, known?.version ?? 0), until: performance.now() + TTL_MS })
+	}
+
+	revocations.onTokensRevoked(({ userId, tokenVersion }) => put(userId, tokenVersion))
+	revocations.onResync(() => entries.clear())
+
+	return {
+		async get(userId) {
+			if (!revocations.isLive()) return load(userId)
+			const hit = entries.get(userId)
+			if (hit && hit.until > performance.now()) return hit.version
+			const version = await load(userId)
+			if (version === null) return null
+			put(userId, version)
+			return entries.get(userId)!.version
+		},
+	}
+}

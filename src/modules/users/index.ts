@@ -1,0 +1,50 @@
+import { Elysia } from 'elysia'
+import type { Config } from '../../config'
+import { errorModel } from '../../plugins/errors'
+import type { AuthPlugin } from '../../plugins/auth'
+import { clientIp, type RateLimits } from '../auth/rate-limits'
+import { UserIdParams, usersModels } from './model'
+import type { UsersService } from './service'
+
+export interface UsersModuleDeps {
+	users: UsersService
+	authPlugin: AuthPlugin
+	limits: RateLimits
+	config: Pick<Config, 'trustProxyHops'>
+}
+
+export const usersModule = ({ users, authPlugin, limits, config }: UsersModuleDeps) =>
+	new Elysia({ name: 'users', prefix: '/users', tags: ['users'] })
+		.use(errorModel)
+		.use(authPlugin)
+		.model(usersModels)
+		.post(
+			'',
+			async ({ body, request, server, status }) => {
+				await limits.signupPerIp.consume(clientIp(request, server, config.trustProxyHops))
+				return status(201, await users.signUp(body))
+			},
+			{
+				body: 'SignUp',
+				response: { 201: 'User', 400: 'Error', 409: 'Error', 429: 'Error' },
+				detail: {
+					summary: 'Sign up: creates a tenant and its owner, and mails a verification link',
+					description:
+						'The mail links to `PUBLIC_URL/verify-email?userId=…&token=…`. 400 `WEAK_PASSWORD` when the password is shorter than 10 characters or equals the email; 409 `EMAIL_TAKEN` when the address (case-insensitively) has an account; 429 `RATE_LIMITED` with `Retry-After`.',
+				},
+			},
+		)
+		.post('/:id/verify', ({ params, body }) => users.verifyEmail(params.id, body.token), {
+			params: UserIdParams,
+			body: 'VerifyEmail',
+			response: { 200: 'User', 400: 'Error' },
+			detail: {
+				summary: 'Confirm the email address with the token from the verification mail',
+				description: 'Tokens are single-use and expire; 400 `INVALID_TOKEN` for an unknown, expired or used token.',
+			},
+		})
+		.get('/me', ({ user }) => users.getProfile(user.id, user.tenantId), {
+			auth: true,
+			response: { 200: 'User', 401: 'Error', 404: 'Error' },
+			detail: { summary: 'The signed-in user' },
+		})
