@@ -1,6 +1,6 @@
 import { loadConfig, type Config } from '../../src/config'
 import { createLogger } from '../../src/logger'
-import { startServer, type RunningServer } from '../../src/server'
+import { startServer, type RunningServer, type ServerOverrides } from '../../src/server'
 import { createTestDatabase, type TestDatabase } from './database'
 import { createTestRedisPrefix, REDIS_TEST_URL } from './redis'
 
@@ -17,9 +17,13 @@ export interface TestApp {
 
 /**
  * The real server on a free port, on a database and a Redis key prefix of its own. `env` adds or
- * overrides settings (strings, as the process environment would give them).
+ * overrides settings (strings, as the process environment would give them); `overrides` swaps
+ * dependencies such as the clock.
+ *
+ * It runs as if behind one proxy (TRUST_PROXY_HOPS=1): a test sets `X-Forwarded-For` to give its
+ * requests a client address of their own, so per-IP rate limits never couple tests.
  */
-export async function startTestApp(env: Record<string, string | undefined> = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string | undefined> = {}, overrides: ServerOverrides = {}): Promise<TestApp> {
 	const database = await createTestDatabase()
 	const redis = createTestRedisPrefix()
 	const config = loadConfig({
@@ -30,9 +34,10 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
 		REDIS_URL: REDIS_TEST_URL,
 		REDIS_PREFIX: redis.prefix,
 		LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+		TRUST_PROXY_HOPS: '1',
 		...env,
 	})
-	const server = await startServer(config, createLogger(config))
+	const server = await startServer(config, createLogger(config), overrides)
 	return {
 		url: `http://127.0.0.1:${server.port}`,
 		server,

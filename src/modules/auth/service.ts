@@ -233,7 +233,7 @@ export class AuthService {
 				.where(and(eq(userTokens.userId, found.userId), eq(userTokens.purpose, 'password_reset'), isNull(userTokens.usedAt)))
 			await tx
 				.update(users)
-				.set({ passwordHash, verifiedAt: sql`coalesce(${users.verifiedAt}, ${now})` })
+				.set({ passwordHash, verifiedAt: sql`coalesce(${users.verifiedAt}, ${now.toISOString()}::timestamptz)` })
 				.where(eq(users.id, found.userId))
 			await tx
 				.update(refreshTokens)

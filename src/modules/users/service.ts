@@ -103,7 +103,7 @@ export class UsersService {
 			if (!used) throw invalidToken()
 			const [user] = await tx
 				.update(users)
-				.set({ verifiedAt: sql`coalesce(${users.verifiedAt}, ${now})`, updatedAt: now })
+				.set({ verifiedAt: sql`coalesce(${users.verifiedAt}, ${now.toISOString()}::timestamptz)`, updatedAt: now })
 				.where(eq(users.id, userId))
 				.returning(publicColumns)
 			// Older links of the same purpose die with the first one used.
