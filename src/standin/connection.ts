@@ -1,9 +1,17 @@
 import type { ServerWebSocket } from 'bun'
-import { decodeBinaryNode, encodeBinaryNode, type BinaryNode, type KeyPair, type proto } from '@whiskeysockets/baileys'
+import {
+	decodeBinaryNode,
+	encodeBinaryNode,
+	S_WHATSAPP_NET,
+	type BinaryNode,
+	type KeyPair,
+	type proto,
+} from '@whiskeysockets/baileys'
 import { FrameReader, ServerNoise, frame } from './handshake'
 import type { Device } from './state'
 
-export const SERVER_JID = 's.whatsapp.net'
+/** The server's own JID: on the wire a JID with an empty user, which Baileys reads as '@s.whatsapp.net'. */
+export const SERVER_JID = S_WHATSAPP_NET
 
 /** What a companion announced when it connected without an account: the start of a pairing. */
 export interface Registration {

@@ -55,6 +55,7 @@ interface Waiter {
 export class EventLog {
 	private readonly events: Array<StandInEvent & { seq: number }> = []
 	private readonly waiters = new Set<Waiter>()
+	private readonly listeners = new Set<(event: StandInEvent) => void>()
 	private seq = 0
 
 	constructor(private readonly limit = 50_000) {}
@@ -67,12 +68,19 @@ export class EventLog {
 	emit(event: StandInEvent): void {
 		this.events.push({ ...event, seq: ++this.seq })
 		if (this.events.length > this.limit) this.events.splice(0, this.events.length - this.limit)
+		for (const listener of this.listeners) listener(event)
 		for (const waiter of this.waiters) {
 			if (waiter.type === event.type && waiter.predicate(event)) {
 				this.waiters.delete(waiter)
 				waiter.resolve(event)
 			}
 		}
+	}
+
+	/** Calls `listener` for every later event; returns the unsubscribe function. */
+	subscribe(listener: (event: StandInEvent) => void): () => void {
+		this.listeners.add(listener)
+		return () => this.listeners.delete(listener)
 	}
 
 	list<T extends StandInEvent['type']>(type: T): EventOf<T>[] {

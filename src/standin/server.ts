@@ -6,6 +6,7 @@ import type { HistoryOptions } from './history'
 import {
 	StandInCore,
 	type DeliverOptions,
+	type DeliveryResult,
 	type DeviceStats,
 	type KickMode,
 	type ReceiptType,
@@ -31,9 +32,9 @@ export interface StandIn {
 	readonly core: StandInCore
 	scanQr(qr: string, phone: string, name?: string): Promise<DeviceStats>
 	enterPairingCode(phone: string, code: string, name?: string): Promise<DeviceStats>
-	deliverText(options: Omit<DeliverOptions, 'encryption'> & { text: string }): Promise<{ id: string; chat: string }>
-	deliverEncrypted(options: Omit<DeliverOptions, 'encryption'>): Promise<{ id: string; chat: string }>
-	deliver(options: DeliverOptions): Promise<{ id: string; chat: string; devices: string[] }>
+	deliverText(options: Omit<DeliverOptions, 'encryption'> & { text: string }): Promise<DeliveryResult>
+	deliverEncrypted(options: Omit<DeliverOptions, 'encryption'>): Promise<DeliveryResult>
+	deliver(options: DeliverOptions): Promise<DeliveryResult>
 	pushHistory(options: HistoryOptions & { to: string }): Promise<{ chunks: number; messages: number; ids: string[] }>
 	sendReceipts(options: { ids: string[]; type?: ReceiptType }): Promise<void>
 	kick(target: string, mode?: KickMode): number

@@ -38,6 +38,14 @@ export interface DeliverOptions {
 	addressing?: 'pn' | 'lid'
 }
 
+export interface DeliveryResult {
+	id: string
+	/** The chat JID the companion files it under (the contact's phone-number or LID JID). */
+	chat: string
+	/** Per companion: how the stanza went out, or `queued` until its next login. */
+	devices: Array<{ jid: string; as: 'plaintext' | 'pkmsg' | 'msg' | 'queued' }>
+}
+
 export type ReceiptType = 'delivery' | 'read' | 'played'
 export type KickMode = 'close' | 'replaced' | 'restart' | 'server-error'
 
@@ -270,7 +278,7 @@ export class StandInCore implements ConnectionHost {
 	}
 
 	/** Delivers a message from a contact to every companion of the account; offline ones get it at their next login. */
-	async deliver(options: DeliverOptions): Promise<{ id: string; chat: string; devices: string[] }> {
+	async deliver(options: DeliverOptions): Promise<DeliveryResult> {
 		const owner = this.state.person(options.to)
 		const from = this.state.person(options.from, options.name)
 		const message = options.message ?? { conversation: options.text ?? '' }
@@ -283,10 +291,13 @@ export class StandInCore implements ConnectionHost {
 			addressing: options.addressing ?? 'pn',
 			pushName: options.name,
 		}
-		const devices = this.activeDevices(owner.phone)
-		for (const device of devices) await this.sendTo(device, { delivery })
+		const devices: DeliveryResult['devices'] = []
+		for (const device of this.activeDevices(owner.phone)) {
+			const node = await this.sendTo(device, { delivery })
+			devices.push({ jid: device.jid, as: node ? stanzaKind(node) : 'queued' })
+		}
 		const chat = delivery.addressing === 'lid' ? `${from.lid}@lid` : `${from.phone}@s.whatsapp.net`
-		return { id: delivery.id, chat, devices: devices.map((device) => device.jid) }
+		return { id: delivery.id, chat, devices }
 	}
 
 	/**
@@ -412,16 +423,18 @@ export class StandInCore implements ConnectionHost {
 		return devices
 	}
 
-	private async sendTo(device: Device, item: Outgoing): Promise<void> {
+	/** Sends to the device's live connections, or queues for its next login (then returns undefined). */
+	private async sendTo(device: Device, item: Outgoing): Promise<BinaryNode | undefined> {
 		const live = this.liveConnections(device).filter((connection) => connection.postLoginDone)
 		if (!live.length) {
 			const queue = this.offline.get(device.noiseKey) ?? []
 			queue.push(item)
 			this.offline.set(device.noiseKey, queue)
-			return
+			return undefined
 		}
 		const node = 'node' in item ? item.node : await messageStanza(this.state, device, item.delivery, false)
 		for (const connection of live) connection.send(node)
+		return node
 	}
 
 	private selfDelivery(phone: string, message: proto.IMessage): Delivery {
@@ -445,6 +458,11 @@ export class StandInCore implements ConnectionHost {
 		}
 		return counters
 	}
+}
+
+function stanzaKind(node: BinaryNode): 'plaintext' | 'pkmsg' | 'msg' {
+	const enc = Array.isArray(node.content) ? node.content.find((child) => child.tag === 'enc') : undefined
+	return enc?.attrs.type === 'pkmsg' || enc?.attrs.type === 'msg' ? enc.attrs.type : 'plaintext'
 }
 
 /** Message ids in the shape WhatsApp phones use (upper-case hex). */

@@ -76,7 +76,7 @@ export class TestCompanion {
 	private readonly config: Partial<UserFacingSocketConfig>
 
 	get open(): boolean {
-		return this.updates.at(-1)?.connection === 'open'
+		return this.updates.findLast((update) => update.connection)?.connection === 'open'
 	}
 
 	start(): WASocket {
@@ -146,6 +146,14 @@ export class TestCompanion {
 		return this.until(() => this.closeCodes[nth - 1], `close #${nth}`)
 	}
 
+	/** The phone's first history sync arrived and Baileys finished its initial sync. */
+	untilInitialSync(): Promise<true> {
+		return this.until(
+			() => (this.auth.creds.accountSyncCounter > 0 && this.histories.some((set) => set.syncType === 0)) || undefined,
+			'the initial history sync',
+		)
+	}
+
 	untilQr(): Promise<string> {
 		return this.until(() => this.qrs[0], 'a QR code')
 	}
@@ -155,6 +163,22 @@ export class TestCompanion {
 			const found = this.upserts.find(({ message }) => message.key.id === id)?.message.message
 			return found?.conversation ?? found?.extendedTextMessage?.text ?? undefined
 		}, `message ${id}`)
+	}
+
+	/**
+	 * The highest status Baileys reported for one of our messages. A receipt that arrives while the
+	 * send's own upsert is still buffered is folded into that upsert instead of a `messages.update`.
+	 */
+	status(id: string): number {
+		const statuses = [
+			...this.upserts.filter(({ message }) => message.key.id === id).map(({ message }) => message.status ?? 0),
+			...this.messageUpdates.filter(({ key }) => key.id === id).map(({ update }) => update.status ?? 0),
+		]
+		return Math.max(0, ...statuses)
+	}
+
+	untilStatus(id: string, status: number): Promise<true> {
+		return this.until(() => this.status(id) >= status || undefined, `status ${status} of ${id}`)
 	}
 
 	/** Stops the current socket without logging out; a later `start()` logs in again. */
@@ -172,6 +196,18 @@ export class TestCompanion {
 export function statusCode(error: unknown): number {
 	const output = (error as { output?: { statusCode?: number } } | undefined)?.output
 	return output?.statusCode ?? 0
+}
+
+/**
+ * When Baileys learns a contact's LID from usync it re-fetches that contact's keys and replaces the
+ * session; libsignal then prints the whole closed session with console.info. Returns the restore.
+ */
+export function quietLibsignal(): () => void {
+	const info = console.info
+	console.info = () => {}
+	return () => {
+		console.info = info
+	}
 }
 
 /** Registers, scans the QR as `phone`, and waits for the restarted socket to open. */
