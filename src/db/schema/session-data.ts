@@ -53,6 +53,10 @@ export const sessionMessages = pgTable(
 		/** Raw proto message (JSON) for types the API does not model yet; null for a receipt-only row. */
 		content: jsonb('content'),
 		pushName: text('push_name'),
+		/** WhatsApp time of the newest edit applied; `text`/`content` then hold the edited message. */
+		editedAt: timestamp('edited_at', { withTimezone: true }),
+		/** Deleted for everyone: `text`/`content` are cleared and stay cleared. */
+		revokedAt: timestamp('revoked_at', { withTimezone: true }),
 		createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 		updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 	},

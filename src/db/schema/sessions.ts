@@ -29,8 +29,10 @@ export const sessions = pgTable(
 		lastDisconnectCode: integer('last_disconnect_code'),
 		/** Runner currently holding the socket (operator view). */
 		ownerRunner: text('owner_runner'),
-		/** Stream position of the last event applied to this row; lets replays skip stale state. */
+		/** `occurredAt` of the last status event applied to this row; older (replayed) events are skipped. */
 		lastEventAt: timestamp('last_event_at', { withTimezone: true }),
+		/** Envelope id of that event: breaks ties between events of the same millisecond (uuid v7 sorts by time). */
+		lastEventId: uuid('last_event_id'),
 		createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 		updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 	},
