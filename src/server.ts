@@ -9,13 +9,15 @@ import { closeRedis, openRedis } from './redis/connection'
 import { withTimeout } from './lib/timeout'
 import { createBackgroundTasks } from './lib/background'
 import { createMailer } from './mail/mailer'
-import { createTokenRevocations } from './modules/auth/revocations'
+import { createTokenRevocations, type TokenRevocations } from './modules/auth/revocations'
 
 export interface RunningServer {
 	app: App
 	port: number
 	database: Database
 	redis: Redis | null
+	/** "Tokens revoked" notices from every instance (logout-all, password reset); see AuthService.onTokensRevoked. */
+	revocations: TokenRevocations
 	/** Stops accepting, lets in-flight requests finish (up to the shutdown timeout), closes pools. */
 	stop(): Promise<void>
 }
@@ -67,6 +69,7 @@ export async function startServer(config: Config, logger: Logger, overrides: Ser
 		port,
 		database,
 		redis,
+		revocations,
 		async stop() {
 			draining = true
 			await stopHttp(app, config.shutdownTimeoutMs, logger)
