@@ -44,6 +44,15 @@ const Env = T.Object({
 	RATE_LIMIT_SIGNUP_PER_IP: T.Integer({ minimum: 1, default: 20 }),
 	RATE_LIMIT_MAIL_PER_IP: T.Integer({ minimum: 1, default: 20 }),
 	RATE_LIMIT_MAIL_PER_ACCOUNT: T.Integer({ minimum: 1, default: 5 }),
+	COMMAND_PARTITIONS: T.Integer({ minimum: 1, maximum: 1024, default: 32 }),
+	STREAM_RETENTION_SECONDS: T.Integer({ minimum: 0, default: 24 * 3600 }),
+	STREAM_MAX_LEN: T.Integer({ minimum: 0, default: 1_000_000 }),
+	EVENT_CLAIM_IDLE_MS: T.Integer({ minimum: 10, default: 30_000 }),
+	EVENT_MAX_DELIVERIES: T.Integer({ minimum: 1, default: 5 }),
+	CONSUMER_CONCURRENCY: T.Integer({ minimum: 1, maximum: 32, default: 2 }),
+	CONSUMER_BATCH_SIZE: T.Integer({ minimum: 1, maximum: 1000, default: 16 }),
+	OUTBOX_RELAY_INTERVAL_MS: T.Integer({ minimum: 10, default: 250 }),
+	OUTBOX_RETENTION_SECONDS: T.Integer({ minimum: 60, default: 24 * 3600 }),
 })
 type Env = Static<typeof Env>
 
@@ -75,6 +84,7 @@ export interface Config {
 	/** Reverse proxies in front of the API whose X-Forwarded-For entries are trusted (0 = none). */
 	trustProxyHops: number
 	auth: AuthConfig
+	events: EventsConfig
 	/** Settings that fell back to a development default; logged at start. */
 	defaultsUsed: string[]
 }
@@ -95,6 +105,27 @@ export interface AuthConfig {
 		mailPerIp: number
 		mailPerAccount: number
 	}
+}
+
+/** Streams, consumers and the outbox relay (README, Event backbone). */
+export interface EventsConfig {
+	/** P of `session-commands:{p}`; fixed for a deployment (DESIGN §3). */
+	commandPartitions: number
+	/** Stream entries older than this are trimmed (0 = by length only); bounds WebSocket replay. */
+	streamRetentionMs: number
+	/** Streams are capped at about this many entries (0 = no cap). */
+	streamMaxLen: number
+	/** Pending entries idle this long are claimed by another consumer. */
+	claimIdleMs: number
+	/** Failed deliveries before an entry moves to `<stream>:dead`. */
+	maxDeliveries: number
+	/** Parallel consume loops of the consumer role. */
+	consumerConcurrency: number
+	/** Stream entries per consumer batch (one transaction). */
+	consumerBatchSize: number
+	relayIntervalMs: number
+	/** Published outbox rows are deleted after this long. */
+	outboxRetentionMs: number
 }
 
 export class ConfigError extends Error {
@@ -205,6 +236,17 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 				mailPerIp: env.RATE_LIMIT_MAIL_PER_IP,
 				mailPerAccount: env.RATE_LIMIT_MAIL_PER_ACCOUNT,
 			},
+		},
+		events: {
+			commandPartitions: env.COMMAND_PARTITIONS,
+			streamRetentionMs: env.STREAM_RETENTION_SECONDS * 1000,
+			streamMaxLen: env.STREAM_MAX_LEN,
+			claimIdleMs: env.EVENT_CLAIM_IDLE_MS,
+			maxDeliveries: env.EVENT_MAX_DELIVERIES,
+			consumerConcurrency: env.CONSUMER_CONCURRENCY,
+			consumerBatchSize: env.CONSUMER_BATCH_SIZE,
+			relayIntervalMs: env.OUTBOX_RELAY_INTERVAL_MS,
+			outboxRetentionMs: env.OUTBOX_RETENTION_SECONDS * 1000,
 		},
 		defaultsUsed,
 	}
