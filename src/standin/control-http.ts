@@ -1,5 +1,5 @@
 import type { StandIn } from './server'
-import type { KickMode, ReceiptType } from './standin'
+import type { KickMode, ReceiptType } from './types'
 
 /**
  * The stand-in's HTTP control routes (JSON in, JSON out), the same operations as the in-process

@@ -140,24 +140,3 @@ function generatedConversations(chats: number, messagesPerChat: number): History
 		})),
 	}))
 }
-
-/** The phone shares an app-state sync key with a new companion (needed before it can patch app state). */
-export function appStateKeyShare(): proto.IMessage {
-	return {
-		protocolMessage: {
-			type: proto.Message.ProtocolMessage.Type.APP_STATE_SYNC_KEY_SHARE,
-			appStateSyncKeyShare: {
-				keys: [
-					{
-						keyId: { keyId: randomBytes(6) },
-						keyData: {
-							keyData: randomBytes(32),
-							fingerprint: { rawId: 1, currentIndex: 0, deviceIndexes: [0] },
-							timestamp: Date.now(),
-						},
-					},
-				],
-			},
-		},
-	}
-}

@@ -1,4 +1,5 @@
-import { getAllBinaryNodeChildren, getBinaryNodeChild, getBinaryNodeChildren, type BinaryNode } from '@whiskeysockets/baileys'
+import { getAllBinaryNodeChildren, type BinaryNode } from '@whiskeysockets/baileys'
+import { answerAppStateSync } from './app-state'
 import { SERVER_JID, type Connection } from './connection'
 import { completePairing, finishCodePairing, startCodePairing } from './pairing'
 import { answerEncrypt } from './prekeys'
@@ -9,7 +10,7 @@ import { answerUsync } from './usync'
 const PRIVACY = { last: 'all', online: 'all', profile: 'all', status: 'all', groupadd: 'all', readreceipts: 'all', calladd: 'all', messages: 'all' }
 
 /** Answers every iq a companion sends; unknown namespaces get an empty result so no query hangs. */
-export function handleIq(core: StandInCore, connection: Connection, iq: BinaryNode): void {
+export async function handleIq(core: StandInCore, connection: Connection, iq: BinaryNode): Promise<void> {
 	// Answers to our own iqs that nobody awaits (pair-device) need no answer either.
 	if (iq.attrs.type === 'result' || iq.attrs.type === 'error') return
 	const xmlns = iq.attrs.xmlns ?? ''
@@ -62,17 +63,10 @@ export function handleIq(core: StandInCore, connection: Connection, iq: BinaryNo
 				return core.afterLogin(connection)
 			}
 			return reply(child?.tag === 'tokens' ? [{ tag: 'tokens', attrs: {} }] : undefined)
-		case 'w:sync:app:state':
-			return reply([
-				{
-					tag: 'sync',
-					attrs: {},
-					content: getBinaryNodeChildren(getBinaryNodeChild(iq, 'sync'), 'collection').map((collection) => ({
-						tag: 'collection',
-						attrs: { name: collection.attrs.name ?? '', version: collection.attrs.version ?? '0' },
-					})),
-				},
-			])
+		case 'w:sync:app:state': {
+			const owner = connection.device && core.state.person(connection.device.phone)
+			return reply(await answerAppStateSync(connection.device, owner?.name ?? '', iq))
+		}
 		case 'md':
 			return handleMd(core, connection, iq, child, reply, fail)
 		case 'w:m':

@@ -3,16 +3,16 @@ import { Connection, type SocketData } from './connection'
 import { handleControlRequest } from './control-http'
 import type { CompanionReceipt, SentMessage, StandInEvent } from './events'
 import type { HistoryOptions } from './history'
-import {
-	StandInCore,
-	type DeliverOptions,
-	type DeliveryResult,
-	type DeviceStats,
-	type KickMode,
-	type ReceiptType,
-	type StandInOptions,
-	type StandInStats,
-} from './standin'
+import { StandInCore } from './standin'
+import type {
+	DeliverOptions,
+	DeliveryResult,
+	DeviceStats,
+	KickMode,
+	ReceiptType,
+	StandInOptions,
+	StandInStats,
+} from './types'
 
 export const CHAT_PATH = '/ws/chat'
 

@@ -3,71 +3,21 @@ import { proto, type BinaryNode } from '@whiskeysockets/baileys'
 import { issueCertChain } from './certificates'
 import { SERVER_JID, type Connection, type ConnectionHost } from './connection'
 import { EventLog, type SentMessage } from './events'
-import { appStateKeyShare, buildHistoryChunks, type HistoryOptions } from './history'
+import { appStateKeyShare, newAppStateKey } from './app-state'
+import { buildHistoryChunks, type HistoryOptions } from './history'
 import { handleIq } from './iq-handlers'
 import { messageStanza, readReceipt, readSentMessage, receiptStanza, type Delivery } from './messages'
 import { completePairing, enterPairingCode, pairDeviceNode, parseQr, registrationFrom } from './pairing'
 import { normalizePhone, StandInState, type Device } from './state'
-
-export interface StandInOptions {
-	/** JSON file that keeps the root key, the people and the paired devices across restarts. */
-	statePath?: string
-	/** Push a first history sync (and app-state keys) to a companion on its first login after pairing, as a phone does. Default true. */
-	autoInitialSync?: boolean
-	/** What that first history sync contains (default: nothing, one empty chunk). */
-	initialHistory?: HistoryOptions
-	/** A second login of the same device replaces the first (`conflict replaced`, 440), as WhatsApp does. Default true. */
-	replaceDuplicateLogins?: boolean
-	/** Where protocol errors go (default: console.error). */
-	onError?: (message: string) => void
-}
-
-export interface DeliverOptions {
-	/** The account (phone number) whose companions receive it. */
-	to: string
-	/** The contact's phone number. */
-	from: string
-	text?: string
-	message?: proto.IMessage
-	id?: string
-	/** Unix seconds. */
-	timestamp?: number
-	/** The contact's push name (also remembered as its name). */
-	name?: string
-	encryption?: 'plaintext' | 'signal'
-	addressing?: 'pn' | 'lid'
-}
-
-export interface DeliveryResult {
-	id: string
-	/** The chat JID the companion files it under (the contact's phone-number or LID JID). */
-	chat: string
-	/** Per companion: how the stanza went out, or `queued` until its next login. */
-	devices: Array<{ jid: string; as: 'plaintext' | 'pkmsg' | 'msg' | 'queued' }>
-}
-
-export type ReceiptType = 'delivery' | 'read' | 'played'
-export type KickMode = 'close' | 'replaced' | 'restart' | 'server-error'
-
-export interface DeviceStats {
-	jid: string
-	lid: string
-	phone: string
-	logins: number
-	live: number
-	maxLive: number
-	removed?: 'logout' | 'revoked'
-}
-
-export interface StandInStats {
-	/** Registration connections, each of which got a batch of pair-device refs (one QR each). */
-	registrations: number
-	qrRefs: number
-	pairings: number
-	refusedLogins: number
-	liveConnections: number
-	devices: DeviceStats[]
-}
+import type {
+	DeliverOptions,
+	DeliveryResult,
+	DeviceStats,
+	KickMode,
+	ReceiptType,
+	StandInOptions,
+	StandInStats,
+} from './types'
 
 type Deferred = { resolve: () => void; reject: (error: unknown) => void }
 type Outgoing = { delivery: Delivery } | { node: BinaryNode }
@@ -87,6 +37,16 @@ export class StandInCore implements ConnectionHost {
 	constructor(readonly options: StandInOptions = {}) {
 		this.state = StandInState.open(options.statePath)
 		this.state.save()
+		// The server tells a companion when its prekeys run low; Baileys then uploads more.
+		this.state.onPreKeysLow = (device) => {
+			for (const connection of this.liveConnections(device)) {
+				connection.send({
+					tag: 'notification',
+					attrs: { from: SERVER_JID, type: 'encrypt', id: connection.tag(), t: String(Math.floor(Date.now() / 1000)) },
+					content: [{ tag: 'count', attrs: { value: String(device.preKeys.size) } }],
+				})
+			}
+		}
 		this.certChain = issueCertChain(this.state.rootKey, this.state.serverStatic)
 	}
 
@@ -144,7 +104,7 @@ export class StandInCore implements ConnectionHost {
 		const device = connection.device
 		switch (node.tag) {
 			case 'iq':
-				return handleIq(this, connection, node)
+				return await handleIq(this, connection, node)
 			case 'message': {
 				if (!device) return
 				const sent = await readSentMessage(this.state, device, node)
@@ -153,6 +113,7 @@ export class StandInCore implements ConnectionHost {
 					attrs: { class: 'message', id: sent.id, from: sent.to, t: String(Math.floor(Date.now() / 1000)) },
 				})
 				this.sentMessages.push(sent)
+				if (this.sentMessages.length > 10_000) this.sentMessages.shift()
 				this.log.emit({ type: 'sent', message: sent })
 				return
 			}
@@ -205,9 +166,10 @@ export class StandInCore implements ConnectionHost {
 			connection.send({ tag: 'ib', attrs: { from: SERVER_JID }, content: [{ tag: 'offline', attrs: { count: String(queued.length) } }] })
 			if (this.options.autoInitialSync === false || device.initialSyncDone) return
 			device.initialSyncDone = true
+			device.appStateKey = newAppStateKey()
 			this.state.save()
-			const owner = this.state.person(device.phone)
-			connection.send(await messageStanza(this.state, device, this.selfDelivery(owner.phone, appStateKeyShare()), false))
+			const keyShare = this.selfDelivery(device.phone, appStateKeyShare(device.appStateKey))
+			connection.send(await messageStanza(this.state, device, keyShare, false))
 			await this.pushHistory({
 				to: device.phone,
 				chats: 0,

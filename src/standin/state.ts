@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { randomInt } from 'node:crypto'
 import { Curve, jidDecode, type KeyPair } from '@whiskeysockets/baileys'
+import type { AppStateKey } from './app-state'
 import { keyPairFromBase64, keyPairToBase64 } from './certificates'
 import { SignalParty, type KeyBundle, type SerializedParty } from './signal-party'
 
@@ -33,6 +34,7 @@ export interface Device {
 	removed?: 'logout' | 'revoked'
 	/** Whether the phone has pushed its first history sync to this companion yet. */
 	initialSyncDone: boolean
+	appStateKey?: AppStateKey
 }
 
 interface SerializedState {
@@ -138,6 +140,9 @@ export class StandInState {
 		return [...this.devices.values()].filter((device) => device.phone === digits)
 	}
 
+	/** Called when a companion has fewer than five one-time prekeys left on the server. */
+	onPreKeysLow?: (device: Device) => void
+
 	/** Hands out one of the companion's uploaded one-time prekeys, as the server does (each is used once). */
 	companionBundle(device: Device): KeyBundle {
 		const next = device.preKeys.entries().next()
@@ -146,6 +151,7 @@ export class StandInState {
 			const [keyId, publicKey] = next.value
 			device.preKeys.delete(keyId)
 			preKey = { keyId, publicKey }
+			if (device.preKeys.size < 5) this.onPreKeysLow?.(device)
 		}
 		return {
 			registrationId: device.registrationId,

@@ -212,12 +212,13 @@ export function quietLibsignal(): () => void {
 
 /** Registers, scans the QR as `phone`, and waits for the restarted socket to open. */
 export async function pairedCompanion(
-	standIn: { wsUrl: string; scanQr(qr: string, phone: string): Promise<{ jid: string }> },
+	standIn: { wsUrl: string; scanQr(qr: string, phone: string, name?: string): Promise<{ jid: string }> },
 	phone: string,
+	name?: string,
 ): Promise<{ companion: TestCompanion; jid: string }> {
 	const companion = new TestCompanion(standIn.wsUrl)
 	companion.start()
-	const { jid } = await standIn.scanQr(await companion.untilQr(), phone)
+	const { jid } = await standIn.scanQr(await companion.untilQr(), phone, name)
 	await companion.untilOpen()
 	return { companion, jid }
 }

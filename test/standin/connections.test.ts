@@ -17,6 +17,7 @@ afterAll(async () => {
 describe('connection lifecycle', () => {
 	it('a kicked companion sees a transient disconnect (428) and logs in again without a QR', async () => {
 		const { companion, jid } = await pairedCompanion(standIn, '15550000300')
+		await companion.untilInitialSync()
 		expect(standIn.kick(jid)).toBe(1)
 		expect(await companion.untilClosed(2)).toBe(DisconnectReason.connectionClosed)
 
@@ -29,6 +30,7 @@ describe('connection lifecycle', () => {
 
 	it('kick modes map to the disconnect codes Baileys reports', async () => {
 		const { companion, jid } = await pairedCompanion(standIn, '15550000301')
+		await companion.untilInitialSync()
 		standIn.kick(jid, 'replaced')
 		expect(await companion.untilClosed(2)).toBe(DisconnectReason.connectionReplaced)
 		companion.start()
@@ -45,6 +47,7 @@ describe('connection lifecycle', () => {
 
 	it('counts the highest number of simultaneous sockets per device; a second login replaces the first (440)', async () => {
 		const { companion, jid } = await pairedCompanion(standIn, '15550000302')
+		await companion.untilInitialSync()
 		expect(standIn.device(jid).maxLive).toBe(1)
 
 		const twin = new TestCompanion(standIn.wsUrl, { auth: companion.auth })

@@ -16,13 +16,14 @@ afterAll(async () => {
 
 describe('history sync', () => {
 	it('a newly linked companion gets the initial bootstrap, then finishes its first sync', async () => {
-		const { companion } = await pairedCompanion(standIn, '15550000200')
+		const { companion } = await pairedCompanion(standIn, '15550000200', 'Ada')
 		const [initial] = await companion.until(() => companion.histories.length > 0 && companion.histories, 'initial history')
 		expect(initial).toMatchObject({ syncType: proto.HistorySync.HistorySyncType.INITIAL_BOOTSTRAP, progress: 100 })
 		expect(initial!.messages).toHaveLength(6)
 		await companion.until(() => companion.auth.creds.accountSyncCounter === 1, 'first sync finished')
-		// The phone shared an app-state key, so the companion can patch app state.
+		// The phone shared an app-state key, and the app state carried the account's push name.
 		expect(companion.auth.creds.myAppStateKeyId).toBeString()
+		expect(companion.auth.creds.me?.name).toBe('Ada')
 		companion.end()
 	})
 

@@ -60,6 +60,16 @@ describe('messages to the companion', () => {
 		})
 	})
 
+	it('tells the companion when its one-time prekeys run low, and it uploads more', async () => {
+		const [device] = standIn.core.state.devicesOf(ACCOUNT)
+		for (const id of [...device!.preKeys.keys()].slice(5)) device!.preKeys.delete(id)
+		const after = standIn.position
+		const { id } = await standIn.deliverEncrypted({ to: ACCOUNT, from: '15550000104', text: 'one prekey less' })
+		await standIn.core.log.waitFor('iq', (event) => event.xmlns === 'encrypt' && event.child === 'registration', { after })
+		expect(device!.preKeys.size).toBe(9)
+		expect(await companion.textOf(id)).toBe('one prekey less')
+	})
+
 	it('keeps messages for an offline companion and delivers them at its next login', async () => {
 		const jid = `${ACCOUNT}:1@s.whatsapp.net`
 		companion.end()

@@ -1,0 +1,62 @@
+import type { proto } from '@whiskeysockets/baileys'
+import type { HistoryOptions } from './history'
+
+export interface StandInOptions {
+	/** JSON file that keeps the root key, the people and the paired devices across restarts. */
+	statePath?: string
+	/** Push a first history sync (and app-state keys) to a companion on its first login after pairing, as a phone does. Default true. */
+	autoInitialSync?: boolean
+	/** What that first history sync contains (default: nothing, one empty chunk). */
+	initialHistory?: HistoryOptions
+	/** A second login of the same device replaces the first (`conflict replaced`, 440), as WhatsApp does. Default true. */
+	replaceDuplicateLogins?: boolean
+	/** Where protocol errors go (default: console.error). */
+	onError?: (message: string) => void
+}
+
+export interface DeliverOptions {
+	/** The account (phone number) whose companions receive it. */
+	to: string
+	/** The contact's phone number. */
+	from: string
+	text?: string
+	message?: proto.IMessage
+	id?: string
+	/** Unix seconds. */
+	timestamp?: number
+	/** The contact's push name (also remembered as its name). */
+	name?: string
+	encryption?: 'plaintext' | 'signal'
+	addressing?: 'pn' | 'lid'
+}
+
+export interface DeliveryResult {
+	id: string
+	/** The chat JID the companion files it under (the contact's phone-number or LID JID). */
+	chat: string
+	/** Per companion: how the stanza went out, or `queued` until its next login. */
+	devices: Array<{ jid: string; as: 'plaintext' | 'pkmsg' | 'msg' | 'queued' }>
+}
+
+export type ReceiptType = 'delivery' | 'read' | 'played'
+export type KickMode = 'close' | 'replaced' | 'restart' | 'server-error'
+
+export interface DeviceStats {
+	jid: string
+	lid: string
+	phone: string
+	logins: number
+	live: number
+	maxLive: number
+	removed?: 'logout' | 'revoked'
+}
+
+export interface StandInStats {
+	/** Registration connections, each of which got a batch of pair-device refs (one QR each). */
+	registrations: number
+	qrRefs: number
+	pairings: number
+	refusedLogins: number
+	liveConnections: number
+	devices: DeviceStats[]
+}
