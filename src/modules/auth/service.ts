@@ -58,6 +58,8 @@ export class AuthService {
 	private readonly versions: TokenVersionCache
 
 	constructor(private readonly deps: AuthServiceDeps) {
+		// Computed now so the first login with an unknown email is not the one slow request.
+		void dummyPasswordHash()
 		this.versions = createTokenVersionCache({
 			revocations: deps.revocations,
 			load: async (userId) => {
