@@ -55,7 +55,7 @@ export class Connection {
 	private readonly noise: ServerNoise
 	private helloAnswered = false
 	private queue: Promise<void> = Promise.resolve()
-	private readonly pending = new Map<string, (node: BinaryNode) => void>()
+	private readonly pending = new Map<string, { answer: (node: BinaryNode) => void; fail: (error: Error) => void }>()
 	private nextTag = 1
 
 	constructor(
@@ -104,9 +104,15 @@ export class Connection {
 				this.pending.delete(id)
 				reject(new Error(`stand-in: no answer to iq ${id} within ${timeoutMs} ms`))
 			}, timeoutMs)
-			this.pending.set(id, (answer) => {
-				clearTimeout(timer)
-				resolve(answer)
+			this.pending.set(id, {
+				answer: (answer) => {
+					clearTimeout(timer)
+					resolve(answer)
+				},
+				fail: (error) => {
+					clearTimeout(timer)
+					reject(error)
+				},
 			})
 			this.send(node)
 		})
@@ -125,6 +131,7 @@ export class Connection {
 	closed(): void {
 		if (this.phase === 'closed') return
 		this.phase = 'closed'
+		for (const { fail } of this.pending.values()) fail(new Error('the companion disconnected'))
 		this.pending.clear()
 		this.host.onClose(this)
 	}
@@ -142,10 +149,10 @@ export class Connection {
 		}
 		const node = await decodeBinaryNode(Buffer.from(this.noise.decryptFrame(body)))
 		if (node.tag === 'iq' && (node.attrs.type === 'result' || node.attrs.type === 'error')) {
-			const answer = this.pending.get(node.attrs.id ?? '')
-			if (answer) {
+			const waiting = this.pending.get(node.attrs.id ?? '')
+			if (waiting) {
 				this.pending.delete(node.attrs.id ?? '')
-				answer(node)
+				waiting.answer(node)
 				return
 			}
 		}

@@ -90,25 +90,30 @@ export class EventLog {
 	waitFor<T extends StandInEvent['type']>(
 		type: T,
 		predicate: (event: EventOf<T>) => boolean = () => true,
-		{ after = 0, timeoutMs = 15_000 }: { after?: number; timeoutMs?: number } = {},
+		{ after = 0, timeoutMs = 15_000, signal }: { after?: number; timeoutMs?: number; signal?: AbortSignal } = {},
 	): Promise<EventOf<T>> {
 		const past = this.events.find(
 			(event) => event.seq > after && event.type === type && predicate(event as unknown as EventOf<T>),
 		)
 		if (past) return Promise.resolve(past as unknown as EventOf<T>)
 		return new Promise((resolve, reject) => {
+			const stop = (error?: Error) => {
+				clearTimeout(timer)
+				this.waiters.delete(waiter)
+				signal?.removeEventListener('abort', onAbort)
+				if (error) reject(error)
+			}
+			const onAbort = () => stop(new Error(`stand-in: stopped waiting for '${type}'`))
 			const waiter: Waiter = {
 				type,
 				predicate: (event) => predicate(event as EventOf<T>),
 				resolve: (event) => {
-					clearTimeout(timer)
+					stop()
 					resolve(event as EventOf<T>)
 				},
 			}
-			const timer = setTimeout(() => {
-				this.waiters.delete(waiter)
-				reject(new Error(`stand-in: no '${type}' event within ${timeoutMs} ms`))
-			}, timeoutMs)
+			const timer = setTimeout(() => stop(new Error(`stand-in: no '${type}' event within ${timeoutMs} ms`)), timeoutMs)
+			signal?.addEventListener('abort', onAbort)
 			this.waiters.add(waiter)
 		})
 	}

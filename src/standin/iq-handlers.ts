@@ -100,7 +100,8 @@ function handleMd(
 ): void {
 	if (child?.tag === 'remove-companion-device') {
 		reply()
-		core.removeDevice(child.attrs.jid ?? connection.device?.jid ?? '', 'logout')
+		// A companion can only unlink itself (the phone unlinks others: `revoke`).
+		if (connection.device) core.removeDevice(connection.device.jid, 'logout')
 		return
 	}
 	if (child?.tag === 'link_code_companion_reg') {

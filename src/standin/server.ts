@@ -4,6 +4,7 @@ import { handleControlRequest } from './control-http'
 import type { CompanionReceipt, SentMessage, StandInEvent } from './events'
 import type { HistoryOptions } from './history'
 import { StandInCore } from './standin'
+import { normalizePhone } from './state'
 import type {
 	DeliverOptions,
 	DeliveryResult,
@@ -122,7 +123,9 @@ export async function startStandIn(options: StartOptions = {}): Promise<StandIn>
 			return core.statsOf(device)
 		},
 		sent: (phone) =>
-			phone ? core.sentMessages.filter((message) => message.from.startsWith(`${phone}:`)) : [...core.sentMessages],
+			phone
+				? core.sentMessages.filter((message) => normalizePhone(message.from) === normalizePhone(phone))
+				: [...core.sentMessages],
 		lidOf: (phone) => `${core.state.person(phone).lid}@lid`,
 		waitForRegistration: (waitOptions) => wait('registration', () => true, waitOptions),
 		waitForLogin: (device, waitOptions) => wait('login', (event) => matches(core, device, event.device), waitOptions),

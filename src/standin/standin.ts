@@ -170,7 +170,7 @@ export class StandInCore implements ConnectionHost {
 			this.state.save()
 			const keyShare = this.selfDelivery(device.phone, appStateKeyShare(device.appStateKey))
 			connection.send(await messageStanza(this.state, device, keyShare, false))
-			await this.pushHistory({
+			await this.pushHistoryTo([connection], {
 				to: device.phone,
 				chats: 0,
 				...this.options.initialHistory,
@@ -268,23 +268,46 @@ export class StandInCore implements ConnectionHost {
 	 */
 	async pushHistory(options: HistoryOptions & { to: string }): Promise<{ chunks: number; messages: number; ids: string[] }> {
 		const owner = this.state.person(options.to)
+		const connections = this.activeDevices(owner.phone).flatMap((device) => this.liveConnections(device))
+		if (!connections.length) throw new Error(`no companion of ${owner.phone} is connected`)
+		return this.pushHistoryTo(connections, options)
+	}
+
+	private async pushHistoryTo(
+		connections: Connection[],
+		options: HistoryOptions & { to: string },
+	): Promise<{ chunks: number; messages: number; ids: string[] }> {
+		const owner = this.state.person(options.to)
 		const { chunks, messages } = buildHistoryChunks(this.state, owner, options)
-		const targets = this.activeDevices(owner.phone).flatMap((device) =>
-			this.liveConnections(device).map((connection) => ({ device, connection })),
-		)
-		if (!targets.length) throw new Error(`no companion of ${owner.phone} is connected`)
 		const ids: string[] = []
 		for (const chunk of chunks) {
 			const delivery = this.selfDelivery(owner.phone, chunk)
 			ids.push(delivery.id)
 			const after = this.log.position
 			await Promise.all(
-				targets.map(async ({ device, connection }) => {
-					connection.send(await messageStanza(this.state, device, delivery, false))
-					await this.log.waitFor('receipt', (event) => event.receipt.from === device.jid && event.receipt.ids.includes(delivery.id), {
-						after,
-						timeoutMs: 60_000,
-					})
+				connections.map(async (connection) => {
+					const device = connection.device
+					if (!device) return
+					const done = new AbortController()
+					const receipted = this.log.waitFor(
+						'receipt',
+						(event) => event.receipt.from === device.jid && event.receipt.ids.includes(delivery.id),
+						{ after, timeoutMs: 60_000, signal: done.signal },
+					)
+					const dropped = this.log
+						.waitFor('disconnected', (event) => event.connectionId === connection.id, {
+							timeoutMs: 60_000,
+							signal: done.signal,
+						})
+						.then(() => Promise.reject(new Error(`${device.jid} disconnected during the history sync`)))
+					receipted.catch(() => {})
+					dropped.catch(() => {})
+					try {
+						connection.send(await messageStanza(this.state, device, delivery, false))
+						await Promise.race([receipted, dropped])
+					} finally {
+						done.abort()
+					}
 				}),
 			)
 		}

@@ -27,6 +27,21 @@ describe('history sync', () => {
 		companion.end()
 	})
 
+	it('a second companion of the same account gets its own initial sync, the first gets none again', async () => {
+		const first = await pairedCompanion(standIn, '15550000203')
+		await first.companion.untilInitialSync()
+		const second = await pairedCompanion(standIn, '15550000203')
+		expect(second.jid).toBe('15550000203:2@s.whatsapp.net')
+		await second.companion.untilInitialSync()
+
+		const { id } = await standIn.deliverText({ to: '15550000203', from: '15550000298', text: 'to both' })
+		expect(await first.companion.textOf(id)).toBe('to both')
+		expect(await second.companion.textOf(id)).toBe('to both')
+		expect(first.companion.histories).toHaveLength(1)
+		first.companion.end()
+		second.companion.end()
+	})
+
 	it('pushes 5,000 messages in chunks, each with its progress', async () => {
 		const { companion } = await pairedCompanion(standIn, '15550000201')
 		await companion.untilInitialSync()
