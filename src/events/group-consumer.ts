@@ -1,0 +1,206 @@
+import { hostname } from 'node:os'
+import { threadId } from 'node:worker_threads'
+import type { Logger } from '../logger'
+import { BUS_DEFAULTS, type ConsumeOptions, type DeadLetter, type Delivery, type GroupConsumer } from './bus'
+import { parseEnvelope } from './catalogue'
+
+/** An entry as a backend stores it: the envelope is still the JSON string it was written as. */
+export interface RawEntry {
+	stream: string
+	id: string
+	payload: string | null
+	deliveries: number
+}
+
+/** A dedicated (blocking) connection of one consumer. */
+export interface GroupReader {
+	/** New entries for this consumer (`XREADGROUP … >`), waiting up to `blockMs`; [] on timeout or interrupt. */
+	readNew(group: string, consumer: string, streams: readonly string[], count: number, blockMs: number): Promise<RawEntry[]>
+	/** Wakes a blocked `readNew`, which then returns []. */
+	interrupt(): void
+	close(): Promise<void>
+}
+
+export interface ClaimResult {
+	/** Where the next claim scan continues; `'0-0'` once the whole pending list was scanned. */
+	cursor: string
+	entries: RawEntry[]
+	/** Pending entries that no longer exist (trimmed before anyone acknowledged them). */
+	deleted: string[]
+}
+
+/** What a bus implementation provides so the one consumer loop below runs on it. */
+export interface GroupBackend {
+	ensureGroup(stream: string, group: string, startId: '0' | '$'): Promise<void>
+	openReader(consumer: string): GroupReader
+	/** XAUTOCLAIM: takes entries idle ≥ `minIdleMs` for `consumer`, with their delivery counts. */
+	claim(stream: string, group: string, consumer: string, minIdleMs: number, count: number, cursor: string): Promise<ClaimResult>
+	/** Acknowledges; `clearErrors` also forgets errors recorded for these entries. */
+	ack(stream: string, group: string, ids: readonly string[], clearErrors: boolean): Promise<void>
+	/** Remembers why an entry failed, for whoever dead-letters it later (maybe another process). */
+	recordFailure(stream: string, group: string, id: string, error: string): Promise<void>
+	lastError(stream: string, group: string, id: string): Promise<string | null>
+	/** Appends to `<stream>:dead` and acknowledges, atomically. */
+	deadLetter(stream: string, group: string, entry: RawEntry, error: string): Promise<DeadLetter>
+	/** Forgets a consumer that holds no pending entries (a stopped one), so groups do not collect names. */
+	removeIdleConsumer(stream: string, group: string, consumer: string): Promise<void>
+}
+
+export function consumerName(): string {
+	return `${hostname()}-${process.pid}-${threadId}-${Math.random().toString(36).slice(2, 8)}`
+}
+
+const errorText = (err: unknown) => (err instanceof Error ? `${err.name}: ${err.message}` : String(err)).slice(0, 4_000)
+
+/**
+ * The consumer loop both buses share, so their semantics cannot drift: claim what is idle, read
+ * what is new, hand valid entries to the handler in batches, acknowledge after success.
+ *
+ * At-least-once: an entry is acknowledged only after its handler resolved, so a consumer that
+ * dies mid-batch leaves the batch pending and another one claims it after `claimIdleMs`. The
+ * handler must therefore be idempotent. A failing batch is retried entry by entry so one poison
+ * entry cannot hold back the others; that entry stays pending and is claimed again later, until
+ * `maxDeliveries` attempts dead-letter it.
+ */
+export async function startGroupConsumer(backend: GroupBackend, options: ConsumeOptions, logger: Logger): Promise<GroupConsumer> {
+	const name = options.consumer ?? consumerName()
+	const { group, streams, handle } = options
+	const batchSize = options.batchSize ?? BUS_DEFAULTS.batchSize
+	const blockMs = options.blockMs ?? BUS_DEFAULTS.blockMs
+	const claimIdleMs = options.claimIdleMs ?? BUS_DEFAULTS.claimIdleMs
+	const maxDeliveries = options.maxDeliveries ?? BUS_DEFAULTS.maxDeliveries
+	const claimEveryMs = Math.max(Math.floor(claimIdleMs / 2), 20)
+	const log = logger.child({ group, consumer: name })
+
+	for (const stream of streams) await backend.ensureGroup(stream, group, options.startId ?? '0')
+	const reader = backend.openReader(name)
+	let stopping = false
+	let wake: (() => void) | undefined
+
+	async function deadLetter(entry: RawEntry, error: string) {
+		const dead = await backend.deadLetter(entry.stream, group, entry, error)
+		log.warn({ stream: entry.stream, entryId: entry.id, deliveries: entry.deliveries, error }, 'entry moved to the dead-letter stream')
+		options.onDeadLetter?.(dead)
+	}
+
+	async function failed(entry: RawEntry, err: unknown) {
+		const error = errorText(err)
+		if (entry.deliveries >= maxDeliveries) return deadLetter(entry, error)
+		log.warn({ stream: entry.stream, entryId: entry.id, deliveries: entry.deliveries, err }, 'handler failed; the entry will be retried')
+		await backend.recordFailure(entry.stream, group, entry.id, error)
+	}
+
+	async function ack(batch: readonly RawEntry[]) {
+		const byStream = new Map<string, RawEntry[]>()
+		for (const e of batch) byStream.set(e.stream, [...(byStream.get(e.stream) ?? []), e])
+		await Promise.all(
+			[...byStream].map(([stream, entries]) =>
+				backend.ack(
+					stream,
+					group,
+					entries.map((e) => e.id),
+					entries.some((e) => e.deliveries > 1),
+				),
+			),
+		)
+	}
+
+	async function processBatch(batch: readonly RawEntry[]) {
+		const valid: { raw: RawEntry; delivery: Delivery }[] = []
+		for (const raw of batch) {
+			if (raw.deliveries > maxDeliveries) {
+				// Delivered that often without an ack or a recorded failure: it keeps killing its consumer.
+				const last = await backend.lastError(raw.stream, group, raw.id)
+				await deadLetter(raw, last ?? `not acknowledged after ${raw.deliveries - 1} deliveries`)
+				continue
+			}
+			const parsed = parseEnvelope(raw.payload)
+			if (!parsed.ok) {
+				await deadLetter(raw, parsed.error)
+				continue
+			}
+			valid.push({ raw, delivery: { stream: raw.stream, id: raw.id, envelope: parsed.envelope, deliveries: raw.deliveries } })
+		}
+		if (!valid.length) return
+		try {
+			await handle(valid.map((v) => v.delivery))
+			await ack(valid.map((v) => v.raw))
+			return
+		} catch (err) {
+			if (valid.length === 1) return failed(valid[0]!.raw, err)
+			log.debug({ err, size: valid.length }, 'batch failed; retrying its entries one by one')
+		}
+		for (const { raw, delivery } of valid) {
+			try {
+				await handle([delivery])
+				await ack([raw])
+			} catch (err) {
+				await failed(raw, err)
+			}
+		}
+	}
+
+	async function claimAll() {
+		for (const stream of streams) {
+			let cursor = '0-0'
+			do {
+				const claimed = await backend.claim(stream, group, name, claimIdleMs, batchSize, cursor)
+				if (claimed.deleted.length)
+					log.error({ stream, ids: claimed.deleted.slice(0, 20), count: claimed.deleted.length }, 'pending entries were trimmed before being processed')
+				if (claimed.entries.length) {
+					log.info({ stream, count: claimed.entries.length }, 'claimed idle pending entries')
+					await processBatch(claimed.entries)
+				}
+				cursor = claimed.cursor
+			} while (cursor !== '0-0' && !stopping)
+		}
+	}
+
+	const loop = (async () => {
+		let nextClaimAt = 0
+		let failures = 0
+		while (!stopping) {
+			try {
+				if (Date.now() >= nextClaimAt) {
+					await claimAll()
+					nextClaimAt = Date.now() + claimEveryMs
+				}
+				if (stopping) break
+				const wait = Math.max(1, Math.min(blockMs, nextClaimAt - Date.now()))
+				const entries = await reader.readNew(group, name, streams, batchSize, wait)
+				if (entries.length) await processBatch(entries)
+				failures = 0
+			} catch (err) {
+				if (stopping) break
+				failures++
+				log.warn({ err, failures }, 'consumer loop error; backing off')
+				await new Promise<void>((resolve) => {
+					wake = resolve
+					setTimeout(resolve, Math.min(100 * 2 ** failures, 5_000))
+				})
+			}
+		}
+	})()
+
+	let stopped: Promise<void> | undefined
+	return {
+		name,
+		stop() {
+			stopped ??= (async () => {
+				stopping = true
+				wake?.()
+				// The interrupt can reach Redis before the blocking read does; repeat until the loop ends.
+				let done = false
+				void loop.finally(() => (done = true))
+				while (!done) {
+					reader.interrupt()
+					await Promise.race([loop, Bun.sleep(100)])
+				}
+				await reader.close()
+				for (const stream of streams)
+					await backend.removeIdleConsumer(stream, group, name).catch((err) => log.debug({ err }, 'could not remove the consumer'))
+			})()
+			return stopped
+		},
+	}
+}

@@ -1,0 +1,316 @@
+import type Redis from 'ioredis'
+import type { Logger } from '../logger'
+import { BUS_DEFAULTS, type Bus, type ConsumeOptions, type DeadLetter, type GroupConsumer, type StreamEntry, type StreamInfo, type TailOptions } from './bus'
+import { assertEnvelope, parseEnvelope, type AnyEnvelope } from './catalogue'
+import { startGroupConsumer, type GroupBackend, type GroupReader, type RawEntry } from './group-consumer'
+import { deadLetterStream, streamFor } from './streams'
+
+export interface RedisBusOptions {
+	/** Connection for non-blocking commands; shared, so the bus never closes it. */
+	redis: Redis
+	/** Prefix of every key (REDIS_PREFIX). */
+	prefix: string
+	partitions: number
+	logger: Logger
+	/** Entries older than this are trimmed (`XADD … MINID ~`) as new ones arrive; 0 keeps them. */
+	retentionMs?: number
+	/** Streams are capped at about this many entries (`XTRIM … MAXLEN ~`); 0 = no cap. */
+	maxLen?: number
+	deadLetterMaxLen?: number
+}
+
+/** The field of a stream entry that holds the envelope JSON. */
+export const ENVELOPE_FIELD = 'envelope'
+const ERRORS_TTL_MS = 7 * 24 * 3600 * 1000
+
+type RawList = [id: string, fields: string[] | null][]
+
+function fieldValue(fields: readonly string[] | null, name: string): string | null {
+	if (!fields) return null
+	for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1]!
+	return null
+}
+
+function fieldsObject(fields: readonly string[] | null): Record<string, string> {
+	const out: Record<string, string> = {}
+	for (let i = 0; fields && i + 1 < fields.length; i += 2) out[fields[i]!] = fields[i + 1]!
+	return out
+}
+
+/**
+ * XREAD/XREADGROUP replies: RESP2 gives `[[key, entries], …]`, RESP3 a map that ioredis' `call`
+ * flattens to `[key, entries, key, entries]` (ioredis 6 speaks RESP3 by default).
+ */
+function streamPairs(reply: unknown): [string, RawList][] {
+	if (!Array.isArray(reply) || reply.length === 0) return []
+	if (typeof reply[0] === 'string' || Buffer.isBuffer(reply[0])) {
+		const pairs: [string, RawList][] = []
+		for (let i = 0; i + 1 < reply.length; i += 2) pairs.push([String(reply[i]), reply[i + 1] as RawList])
+		return pairs
+	}
+	return reply as [string, RawList][]
+}
+
+const isError = (err: unknown, prefix: string) => err instanceof Error && err.message.startsWith(prefix)
+
+export function createRedisBus(options: RedisBusOptions): Bus {
+	const { redis, prefix, partitions, logger } = options
+	const retentionMs = options.retentionMs ?? 0
+	const maxLen = options.maxLen ?? 0
+	const deadLetterMaxLen = options.deadLetterMaxLen ?? BUS_DEFAULTS.deadLetterMaxLen
+	const log = logger.child({ component: 'redis-bus' })
+	const key = (stream: string) => prefix + stream
+	const errorsKey = (stream: string, group: string) => `${prefix}${stream}:errors:${group}`
+	const consumers = new Set<GroupConsumer>()
+	const readers = new Set<Reader>()
+	const closing = new AbortController()
+
+	class Reader implements GroupReader {
+		readonly conn: Redis
+		private clientId: number | null = null
+		private interrupted = false
+
+		constructor(name: string) {
+			this.conn = redis.duplicate({ connectionName: `switchboard:reader:${name}`.slice(0, 100) })
+			this.conn.on('error', () => {})
+			// CLIENT UNBLOCK needs the server-side id of this connection; it changes on reconnect.
+			this.conn.on('ready', () => {
+				this.conn.client('ID').then(
+					(id) => (this.clientId = Number(id)),
+					() => {},
+				)
+			})
+			readers.add(this)
+		}
+
+		async readNew(group: string, consumer: string, streams: readonly string[], count: number, blockMs: number): Promise<RawEntry[]> {
+			if (this.interrupted) return []
+			const keys = streams.map(key)
+			const reply = await this.conn.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', ...keys, ...keys.map(() => '>'))
+			return rawEntries(reply, 1)
+		}
+
+		async readAfter(stream: string, after: string, count: number, blockMs: number): Promise<RawEntry[]> {
+			if (this.interrupted) return []
+			const reply = await this.conn.call('XREAD', 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', key(stream), after)
+			return rawEntries(reply, 0)
+		}
+
+		interrupt() {
+			this.interrupted = true
+			if (this.clientId !== null) redis.call('CLIENT', 'UNBLOCK', this.clientId).catch(() => {})
+		}
+
+		async close() {
+			readers.delete(this)
+			this.conn.disconnect()
+		}
+	}
+
+	function rawEntries(reply: unknown, deliveries: number): RawEntry[] {
+		const out: RawEntry[] = []
+		for (const [k, list] of streamPairs(reply)) {
+			const stream = k.slice(prefix.length)
+			for (const [id, fields] of list) out.push({ stream, id, payload: fieldValue(fields, ENVELOPE_FIELD), deliveries })
+		}
+		return out
+	}
+
+	function toEntries(stream: string, list: RawList): StreamEntry[] {
+		const out: StreamEntry[] = []
+		for (const [id, fields] of list) {
+			const parsed = parseEnvelope(fieldValue(fields, ENVELOPE_FIELD))
+			if (parsed.ok) out.push({ stream, id, envelope: parsed.envelope })
+			else log.warn({ stream, entryId: id, error: parsed.error }, 'skipping an entry that does not parse')
+		}
+		return out
+	}
+
+	function toDeadLetter(id: string, fields: readonly string[] | null): DeadLetter {
+		const f = fieldsObject(fields)
+		return {
+			id,
+			stream: f.stream ?? '',
+			sourceId: f.sourceId ?? '',
+			group: f.group ?? '',
+			error: f.error ?? '',
+			deliveries: Number(f.deliveries ?? 0),
+			payload: f.payload ?? null,
+			failedAt: f.failedAt ?? '',
+		}
+	}
+
+	async function info(stream: string): Promise<StreamInfo> {
+		const res = (await redis.pipeline().xlen(key(stream)).xrange(key(stream), '-', '+', 'COUNT', 1).xrevrange(key(stream), '+', '-', 'COUNT', 1).exec()) ?? []
+		const failed = res.find(([err]) => err)
+		if (failed) throw failed[0]
+		const [length, first, last] = res.map(([, value]) => value) as [number, RawList, RawList]
+		return { length: Number(length), firstId: first[0]?.[0] ?? null, lastId: last[0]?.[0] ?? null }
+	}
+
+	const backend: GroupBackend = {
+		async ensureGroup(stream, group, startId) {
+			try {
+				await redis.call('XGROUP', 'CREATE', key(stream), group, startId, 'MKSTREAM')
+			} catch (err) {
+				if (!isError(err, 'BUSYGROUP')) throw err
+			}
+		},
+		openReader: (consumer) => new Reader(consumer),
+		async claim(stream, group, consumer, minIdleMs, count, cursor) {
+			const [next, list, deleted] = (await redis.call('XAUTOCLAIM', key(stream), group, consumer, minIdleMs, cursor, 'COUNT', count)) as [
+				string,
+				RawList,
+				string[] | undefined,
+			]
+			// Redis 6.2 lists deleted entries with null fields instead of in a third element.
+			const live = list.filter(([, fields]) => fields !== null)
+			const gone = [...(deleted ?? []), ...list.filter(([, fields]) => fields === null).map(([id]) => id)]
+			if (gone.length) await redis.xack(key(stream), group, ...gone)
+			if (!live.length) return { cursor: next, entries: [], deleted: gone }
+			// XAUTOCLAIM counted this delivery but does not report the count: ask for it, one pipeline.
+			const p = redis.pipeline()
+			for (const [id] of live) p.call('XPENDING', key(stream), group, id, id, 1)
+			const counts = (await p.exec()) ?? []
+			const entries = live.map(([id, fields], i) => {
+				const row = (counts[i]?.[1] as [string, string, number, number][] | undefined)?.[0]
+				return { stream, id, payload: fieldValue(fields, ENVELOPE_FIELD), deliveries: Number(row?.[3] ?? 1) }
+			})
+			return { cursor: next, entries, deleted: gone }
+		},
+		async ack(stream, group, ids, clearErrors) {
+			if (!ids.length) return
+			if (!clearErrors) {
+				await redis.xack(key(stream), group, ...ids)
+				return
+			}
+			const res = await redis.pipeline().xack(key(stream), group, ...ids).hdel(errorsKey(stream, group), ...ids).exec()
+			const failed = res?.find(([err]) => err)
+			if (failed) throw failed[0]
+		},
+		async recordFailure(stream, group, id, error) {
+			await redis.pipeline().hset(errorsKey(stream, group), id, error).pexpire(errorsKey(stream, group), ERRORS_TTL_MS).exec()
+		},
+		lastError: (stream, group, id) => redis.hget(errorsKey(stream, group), id),
+		async deadLetter(stream, group, entry, error) {
+			const failedAt = new Date().toISOString()
+			const fields = ['stream', stream, 'sourceId', entry.id, 'group', group, 'error', error, 'deliveries', String(entry.deliveries), 'failedAt', failedAt]
+			if (entry.payload !== null) fields.push('payload', entry.payload)
+			const res = await redis
+				.multi()
+				.xadd(key(deadLetterStream(stream)), 'MAXLEN', '~', deadLetterMaxLen, '*', ...fields)
+				.xack(key(stream), group, entry.id)
+				.hdel(errorsKey(stream, group), entry.id)
+				.exec()
+			const failed = res?.find(([err]) => err)
+			if (failed) throw failed[0]
+			return toDeadLetter(String(res?.[0]?.[1]), fields)
+		},
+		async removeIdleConsumer(stream, group, consumer) {
+			const pending = (await redis.call('XPENDING', key(stream), group, '-', '+', 1, consumer)) as unknown[]
+			if (pending.length === 0) await redis.call('XGROUP', 'DELCONSUMER', key(stream), group, consumer)
+		},
+	}
+
+	return {
+		kind: 'redis',
+		partitions,
+
+		async publish(envelopes: readonly AnyEnvelope[]) {
+			if (!envelopes.length) return []
+			for (const e of envelopes) assertEnvelope(e)
+			const streams = envelopes.map((e) => streamFor(e, partitions))
+			const p = redis.pipeline()
+			// MINID is computed on this clock against ids from Redis' clock; `~` trims whole nodes only,
+			// so a small skew never cuts into retention noticeably.
+			const minId = retentionMs > 0 ? `${Date.now() - retentionMs}-0` : null
+			envelopes.forEach((e, i) => {
+				const k = key(streams[i]!)
+				if (minId) p.xadd(k, 'MINID', '~', minId, '*', ENVELOPE_FIELD, JSON.stringify(e))
+				else p.xadd(k, '*', ENVELOPE_FIELD, JSON.stringify(e))
+			})
+			if (maxLen > 0) for (const s of new Set(streams)) p.xtrim(key(s), 'MAXLEN', '~', maxLen)
+			const res = (await p.exec()) ?? []
+			return envelopes.map((_, i) => {
+				const [err, id] = res[i] ?? [new Error('no reply')]
+				if (err) throw err
+				return { stream: streams[i]!, id: String(id) }
+			})
+		},
+
+		async consume(options: ConsumeOptions) {
+			const consumer = await startGroupConsumer(backend, options, logger)
+			consumers.add(consumer)
+			return {
+				name: consumer.name,
+				stop: () => consumer.stop().finally(() => consumers.delete(consumer)),
+			}
+		},
+
+		async read(stream, { after, count = 1_000 }) {
+			const start = after === '0' || after === '0-0' ? '-' : `(${after}`
+			return toEntries(stream, (await redis.xrange(key(stream), start, '+', 'COUNT', count)) as RawList)
+		},
+
+		async *tail(stream: string, options: TailOptions = {}) {
+			const { count = 500, blockMs = BUS_DEFAULTS.blockMs } = options
+			const signal = AbortSignal.any([closing.signal, ...(options.signal ? [options.signal] : [])])
+			const reader = new Reader(`tail:${stream}`)
+			const onAbort = () => reader.interrupt()
+			signal.addEventListener('abort', onAbort)
+			try {
+				let after = options.after ?? '$'
+				// Pin '$' to a concrete position once: re-sending '$' on each read would skip whatever
+				// arrived between two reads.
+				if (after === '$') after = (await info(stream)).lastId ?? '0-0'
+				let failures = 0
+				while (!signal.aborted) {
+					let raw: RawEntry[]
+					try {
+						raw = await reader.readAfter(stream, after, count, blockMs)
+						failures = 0
+					} catch (err) {
+						if (signal.aborted) break
+						log.warn({ err, stream }, 'tail read failed; retrying')
+						await Bun.sleep(Math.min(100 * 2 ** ++failures, 5_000))
+						continue
+					}
+					if (!raw.length) continue
+					after = raw.at(-1)!.id
+					const entries = toEntries(
+						stream,
+						raw.map((r) => [r.id, r.payload === null ? null : [ENVELOPE_FIELD, r.payload]]),
+					)
+					if (entries.length) yield entries
+				}
+			} finally {
+				signal.removeEventListener('abort', onAbort)
+				await reader.close()
+			}
+		},
+
+		info,
+
+		async deadLetters(stream, { count = 100 } = {}) {
+			const list = (await redis.xrange(key(deadLetterStream(stream)), '-', '+', 'COUNT', count)) as RawList
+			return list.map(([id, fields]) => toDeadLetter(id, fields))
+		},
+
+		async pendingCount(stream, group) {
+			try {
+				const [count] = (await redis.call('XPENDING', key(stream), group)) as [number]
+				return Number(count)
+			} catch (err) {
+				if (isError(err, 'NOGROUP')) return 0
+				throw err
+			}
+		},
+
+		async close() {
+			closing.abort()
+			await Promise.all([...consumers].map((c) => c.stop()))
+			for (const r of readers) r.interrupt()
+			await Promise.all([...readers].map((r) => r.close()))
+		},
+	}
+}

@@ -1,0 +1,35 @@
+import type { AnyEnvelope } from './catalogue'
+import { isCommandType } from './catalogue'
+
+/**
+ * Stream names, before the Redis key prefix. Commands are partitioned by session from day one
+ * (DESIGN §3): `session-commands:{p}` with p = hash(sessionId) % P, the braces being the Redis
+ * Cluster hash tag that a partition's lease and group keys will share. P is fixed per deployment
+ * (COMMAND_PARTITIONS); changing it strands pending commands in the old partitions.
+ */
+export const DOMAIN_EVENTS = 'domain-events'
+export const SESSION_COMMANDS = 'session-commands'
+
+/** FNV-1a (32 bit) over the UTF-16 code units: stable across processes and languages that copy it. */
+export function commandPartition(sessionId: string, partitions: number): number {
+	let hash = 0x811c9dc5
+	for (let i = 0; i < sessionId.length; i++) {
+		hash ^= sessionId.charCodeAt(i)
+		hash = Math.imul(hash, 0x01000193)
+	}
+	return (hash >>> 0) % partitions
+}
+
+export const partitionStream = (partition: number) => `${SESSION_COMMANDS}:{${partition}}`
+
+export const commandStream = (sessionId: string, partitions: number) => partitionStream(commandPartition(sessionId, partitions))
+
+/** Every command partition, e.g. for a runner that owns them all. */
+export const commandStreams = (partitions: number) => Array.from({ length: partitions }, (_, p) => partitionStream(p))
+
+/** Where entries that failed too often (or never parsed) end up, with their error. */
+export const deadLetterStream = (stream: string) => `${stream}:dead`
+
+/** The stream an envelope belongs on. */
+export const streamFor = (envelope: Pick<AnyEnvelope, 'type' | 'sessionId'>, partitions: number) =>
+	isCommandType(envelope.type) ? commandStream(envelope.sessionId, partitions) : DOMAIN_EVENTS

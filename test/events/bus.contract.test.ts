@@ -1,0 +1,314 @@
+import { afterEach, beforeEach, describe, expect, it } from 'bun:test'
+import type Redis from 'ioredis'
+import pino from 'pino'
+import type { Bus, DeadLetter, StreamEntry } from '../../src/events/bus'
+import { InvalidEnvelopeError } from '../../src/events/catalogue'
+import { createMemoryBus } from '../../src/events/memory-bus'
+import { createRedisBus } from '../../src/events/redis-bus'
+import { commandStream, DOMAIN_EVENTS } from '../../src/events/streams'
+import { closeRedis, openRedis } from '../../src/redis/connection'
+import { createTestRedisPrefix, REDIS_TEST_URL } from '../helpers/redis'
+import { collect, condition, ids, qrEvent, SESSION, stopCommand } from './helpers'
+
+const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })
+const PARTITIONS = 4
+
+interface Harness {
+	bus: Bus
+	/** Appends an entry whose envelope field is `payload` verbatim, as a broken producer would. */
+	appendRaw(stream: string, payload: string | null): Promise<string>
+	close(): Promise<void>
+}
+
+interface Trim {
+	retentionMs?: number
+	maxLen?: number
+}
+
+const implementations: Record<string, (trim?: Trim) => Promise<Harness>> = {
+	async redis(trim = {}) {
+		const prefix = createTestRedisPrefix()
+		const redis: Redis = openRedis(REDIS_TEST_URL, logger, 'contract')
+		const bus = createRedisBus({ redis, prefix: prefix.prefix, partitions: PARTITIONS, logger, ...trim })
+		return {
+			bus,
+			appendRaw: async (stream, payload) =>
+				String(await (payload === null ? redis.xadd(prefix.prefix + stream, '*', 'other', 'x') : redis.xadd(prefix.prefix + stream, '*', 'envelope', payload))),
+			async close() {
+				await bus.close()
+				await closeRedis(redis)
+				await prefix.cleanup()
+			},
+		}
+	},
+	async memory(trim = {}) {
+		const bus = createMemoryBus({ partitions: PARTITIONS, logger, ...trim })
+		return { bus, appendRaw: async (stream, payload) => bus.appendRaw(stream, payload), close: () => bus.close() }
+	},
+}
+
+for (const [name, make] of Object.entries(implementations)) {
+	describe(`${name} bus`, () => {
+		let h: Harness
+		let bus: Bus
+		const extra: Harness[] = []
+		beforeEach(async () => {
+			h = await make()
+			bus = h.bus
+		})
+		afterEach(async () => {
+			await h.close()
+			for (const x of extra.splice(0)) await x.close()
+		})
+
+		describe('publishing', () => {
+			it('appends events to domain-events and commands to their session partition, in order', async () => {
+				const events = [qrEvent(), qrEvent(), stopCommand()]
+				const published = await bus.publish(events)
+				expect(published.map((p) => p.stream)).toEqual([DOMAIN_EVENTS, DOMAIN_EVENTS, commandStream(SESSION, PARTITIONS)])
+				expect(published[0]!.id < published[1]!.id || published[0]!.id.length < published[1]!.id.length).toBe(true)
+				const read = await bus.read(DOMAIN_EVENTS, { after: '0' })
+				expect(read.map((e) => e.envelope)).toEqual(events.slice(0, 2))
+				expect((await bus.read(commandStream(SESSION, PARTITIONS), { after: '0' }))[0]!.envelope).toEqual(events[2]!)
+			})
+
+			it('refuses an invalid envelope and writes nothing of the batch', async () => {
+				const bad = { ...qrEvent(), data: { qr: 42 } }
+				await expect(bus.publish([qrEvent(), bad as never])).rejects.toBeInstanceOf(InvalidEnvelopeError)
+				expect((await bus.info(DOMAIN_EVENTS)).length).toBe(0)
+			})
+
+			it('reads after a position, exclusive, and reports the stream bounds', async () => {
+				const published = await bus.publish([qrEvent(), qrEvent(), qrEvent()])
+				const after = await bus.read(DOMAIN_EVENTS, { after: published[0]!.id })
+				expect(after.map((e) => e.id)).toEqual([published[1]!.id, published[2]!.id])
+				expect(await bus.read(DOMAIN_EVENTS, { after: published[0]!.id, count: 1 })).toHaveLength(1)
+				expect(await bus.info(DOMAIN_EVENTS)).toEqual({ length: 3, firstId: published[0]!.id, lastId: published[2]!.id })
+				expect(await bus.info('nothing-here')).toEqual({ length: 0, firstId: null, lastId: null })
+			})
+		})
+
+		describe('consumer groups', () => {
+			it('hands every entry to the group once, in order, and acknowledges it', async () => {
+				const events = Array.from({ length: 10 }, () => qrEvent())
+				const c = await collect(bus)
+				await bus.publish(events)
+				await c.handled(10)
+				expect(c.handledIds()).toEqual(ids(events))
+				expect(c.received.every((d) => d.deliveries === 1)).toBe(true)
+				await c.consumer.stop()
+				expect(await bus.pendingCount(DOMAIN_EVENTS, 'g')).toBe(0)
+			})
+
+			it('sees entries published before the group existed, unless it starts at $', async () => {
+				const before = qrEvent()
+				await bus.publish([before])
+				const fromStart = await collect(bus, { group: 'from-start' })
+				const fromNow = await collect(bus, { group: 'from-now', startId: '$' })
+				const after = qrEvent()
+				await bus.publish([after])
+				await fromStart.handled(2)
+				await fromNow.handled(1)
+				expect(fromStart.handledIds()).toEqual([before.id, after.id])
+				expect(fromNow.handledIds()).toEqual([after.id])
+				await Promise.all([fromStart.consumer.stop(), fromNow.consumer.stop()])
+			})
+
+			it('splits a group’s entries between its consumers without duplicates; another group sees them all', async () => {
+				const events = Array.from({ length: 200 }, () => qrEvent())
+				const a = await collect(bus, { batchSize: 7 })
+				const b = await collect(bus, { batchSize: 7 })
+				const other = await collect(bus, { group: 'other' })
+				await bus.publish(events)
+				await other.handled(200)
+				const both = condition()
+				const poll = setInterval(both.notify, 10)
+				await both.until(() => a.handledIds().length + b.handledIds().length >= 200)
+				clearInterval(poll)
+				const seen = [...a.handledIds(), ...b.handledIds()]
+				expect(seen.length).toBe(200)
+				expect(new Set(seen)).toEqual(new Set(ids(events)))
+				await Promise.all([a.consumer.stop(), b.consumer.stop(), other.consumer.stop()])
+			})
+
+			it('redelivers a failed entry after the idle time, counting deliveries', async () => {
+				const event = qrEvent()
+				let attempts = 0
+				const c = await collect(bus, { fail: () => ++attempts === 1 })
+				await bus.publish([event])
+				await c.handled(1)
+				expect(c.received.map((d) => d.deliveries)).toEqual([1, 2])
+				await c.consumer.stop()
+				expect(await bus.pendingCount(DOMAIN_EVENTS, 'g')).toBe(0)
+			})
+
+			it('retries a failed batch entry by entry, so one poison entry does not hold the others back', async () => {
+				const events = Array.from({ length: 5 }, () => qrEvent())
+				const poison = events[2]!.id
+				const c = await collect(bus, { batchSize: 10, claimIdleMs: 60_000, fail: (d) => d.envelope.id === poison })
+				await bus.publish(events)
+				await c.handled(4)
+				await c.consumer.stop()
+				expect(new Set(c.handledIds())).toEqual(new Set(ids(events).filter((id) => id !== poison)))
+				expect(await bus.pendingCount(DOMAIN_EVENTS, 'g')).toBe(1)
+			})
+
+			it('moves an entry that keeps failing to <stream>:dead with its last error, after maxDeliveries', async () => {
+				const event = qrEvent()
+				const dead = condition()
+				const letters: DeadLetter[] = []
+				const c = await collect(bus, {
+					maxDeliveries: 3,
+					fail: () => true,
+					onDeadLetter: (d) => {
+						letters.push(d)
+						dead.notify()
+					},
+				})
+				await bus.publish([event])
+				await dead.until(() => letters.length === 1)
+				expect(c.received.map((d) => d.deliveries)).toEqual([1, 2, 3])
+				const [letter] = await bus.deadLetters(DOMAIN_EVENTS)
+				expect(letter).toMatchObject({ stream: DOMAIN_EVENTS, group: 'g', deliveries: 3, error: `Error: poison ${event.id}` })
+				expect(JSON.parse(letter!.payload!)).toEqual(event)
+				expect(await bus.pendingCount(DOMAIN_EVENTS, 'g')).toBe(0)
+				await c.consumer.stop()
+			})
+
+			it('dead-letters entries that do not match the catalogue at once, without calling the handler', async () => {
+				const dead = condition()
+				const letters: DeadLetter[] = []
+				const c = await collect(bus, {
+					onDeadLetter: (d) => {
+						letters.push(d)
+						dead.notify()
+					},
+				})
+				const good = qrEvent()
+				await h.appendRaw(DOMAIN_EVENTS, '{not json')
+				await h.appendRaw(DOMAIN_EVENTS, JSON.stringify({ ...qrEvent(), type: 'session.nonsense' }))
+				await h.appendRaw(DOMAIN_EVENTS, JSON.stringify({ ...qrEvent(), data: {} }))
+				await h.appendRaw(DOMAIN_EVENTS, null)
+				await bus.publish([good])
+				await c.handled(1)
+				await dead.until(() => letters.length === 4)
+				expect(c.received.map((d) => d.envelope.id)).toEqual([good.id])
+				const errors = (await bus.deadLetters(DOMAIN_EVENTS)).map((d) => d.error)
+				expect(errors[0]).toStartWith('not JSON')
+				expect(errors[1]).toContain('unknown type "session.nonsense"')
+				expect(errors[2]).toContain('invalid session.qr.updated: /data/qr')
+				expect(errors[3]).toBe('entry has no envelope field')
+				expect((await bus.deadLetters(DOMAIN_EVENTS))[0]!.payload).toBe('{not json')
+				expect(await bus.pendingCount(DOMAIN_EVENTS, 'g')).toBe(0)
+				await c.consumer.stop()
+			})
+
+			it('lets another consumer claim what a dead consumer left pending', async () => {
+				const events = Array.from({ length: 5 }, () => qrEvent())
+				// A consumer whose handler never returns is, to the group, a consumer that died mid-batch.
+				let release!: () => void
+				const dying = await collect(bus, { block: new Promise((r) => (release = r)), claimIdleMs: 60_000 })
+				await bus.publish(events)
+				const started = condition()
+				const poll = setInterval(started.notify, 5)
+				await started.until(() => dying.received.length === 5)
+				clearInterval(poll)
+				const heir = await collect(bus, { claimIdleMs: 100 })
+				await heir.handled(5)
+				expect(heir.handledIds()).toEqual(ids(events))
+				expect(heir.received.every((d) => d.deliveries === 2)).toBe(true)
+				await heir.consumer.stop()
+				release()
+				await dying.consumer.stop()
+				expect(await bus.pendingCount(DOMAIN_EVENTS, 'g')).toBe(0)
+			})
+
+			it('stops after the batch in hand is handled and acknowledged', async () => {
+				let release!: () => void
+				const c = await collect(bus, { block: new Promise((r) => (release = r)) })
+				await bus.publish([qrEvent(), qrEvent()])
+				const started = condition()
+				const poll = setInterval(started.notify, 5)
+				await started.until(() => c.received.length > 0)
+				clearInterval(poll)
+				const stopped = c.consumer.stop()
+				release()
+				await stopped
+				const handled = c.handledIds().length
+				expect(handled).toBeGreaterThan(0)
+				expect(await bus.pendingCount(DOMAIN_EVENTS, 'g')).toBe(0)
+				await bus.publish([qrEvent()])
+				expect(c.handledIds().length).toBe(handled)
+			})
+		})
+
+		describe('tailing without a group', () => {
+			it('follows the stream from a position, then live, in order', async () => {
+				const [first, second] = await bus.publish([qrEvent(), qrEvent()])
+				const abort = new AbortController()
+				const seen: StreamEntry[] = []
+				const more = condition()
+				const tailing = (async () => {
+					for await (const batch of bus.tail(DOMAIN_EVENTS, { after: first!.id, signal: abort.signal, blockMs: 200 })) {
+						seen.push(...batch)
+						more.notify()
+					}
+				})()
+				await more.until(() => seen.length === 1)
+				const live = await bus.publish([qrEvent(), qrEvent()])
+				await more.until(() => seen.length === 3)
+				expect(seen.map((e) => e.id)).toEqual([second!.id, live[0]!.id, live[1]!.id])
+				abort.abort()
+				await tailing
+			})
+
+			it('starts at the end by default', async () => {
+				await bus.publish([qrEvent()])
+				const abort = new AbortController()
+				const seen: StreamEntry[] = []
+				const more = condition()
+				const iterator = bus.tail(DOMAIN_EVENTS, { signal: abort.signal, blockMs: 200 })
+				const tailing = (async () => {
+					for await (const batch of iterator) {
+						seen.push(...batch)
+						more.notify()
+					}
+				})()
+				// The tail pins '$' on its first read; what is published after that is what it shows.
+				const event = qrEvent()
+				const publishing = (async () => {
+					while (!seen.length) {
+						await bus.publish([event])
+						await more.until(() => seen.length > 0, 300).catch(() => {})
+					}
+				})()
+				await publishing
+				expect(seen.every((e) => e.envelope.id === event.id)).toBe(true)
+				abort.abort()
+				await tailing
+			})
+		})
+
+		describe('retention', () => {
+			it('caps a stream at about maxLen entries', async () => {
+				const capped = await make({ maxLen: 100 })
+				extra.push(capped)
+				for (let i = 0; i < 10; i++) await capped.bus.publish(Array.from({ length: 100 }, () => qrEvent()))
+				const { length } = await capped.bus.info(DOMAIN_EVENTS)
+				expect(length).toBeGreaterThanOrEqual(100)
+				expect(length).toBeLessThan(1_000)
+			})
+
+			it('trims entries older than the retention as new ones arrive', async () => {
+				const aging = await make({ retentionMs: 50 })
+				extra.push(aging)
+				await aging.bus.publish(Array.from({ length: 300 }, () => qrEvent()))
+				await Bun.sleep(60) // the retention is a duration: let it pass
+				const [last] = await aging.bus.publish([qrEvent()])
+				const info = await aging.bus.info(DOMAIN_EVENTS)
+				expect(info.length).toBeLessThan(301)
+				expect(info.lastId).toBe(last!.id)
+			})
+		})
+	})
+}
