@@ -29,6 +29,13 @@ export function createAccessTokens({ secret, ttlSeconds, clock }: { secret: stri
 		schema: t.Object({ sub: t.String(), tid: t.String(), ver: t.Integer({ minimum: 0 }) }),
 	}).decorator
 
+	// Verified tokens by their exact text: the same string always carries the same claims, so
+	// only the expiry needs checking again. Spares the signature check and parsing on every
+	// request of a client that reuses its token; bounded, oldest dropped first.
+	const verified = new Map<string, AccessClaims & { exp: number }>()
+	const MAX_VERIFIED = 10_000
+	const nowSeconds = () => clock.now().getTime() / 1000
+
 	return {
 		ttlSeconds,
 		sign(claims: AccessClaims): Promise<string> {
@@ -36,6 +43,12 @@ export function createAccessTokens({ secret, ttlSeconds, clock }: { secret: stri
 		},
 		/** The claims of a valid, unexpired token of ours; null for anything else. */
 		async verify(token: string): Promise<AccessClaims | null> {
+			const known = verified.get(token)
+			if (known) {
+				if (known.exp > nowSeconds()) return { sub: known.sub, tid: known.tid, ver: known.ver }
+				verified.delete(token)
+				return null
+			}
 			// Pinning the algorithm refuses `alg: none` and key-confusion tricks; issuer and audience
 			// keep tokens minted for another purpose with the same secret out.
 			const claims = await accessToken.verify(token, {
@@ -44,7 +57,10 @@ export function createAccessTokens({ secret, ttlSeconds, clock }: { secret: stri
 				audience: AUDIENCE,
 				currentDate: clock.now(),
 			})
-			return claims ? { sub: claims.sub, tid: claims.tid, ver: claims.ver } : null
+			if (!claims || typeof claims.exp !== 'number') return null
+			if (verified.size >= MAX_VERIFIED) verified.delete(verified.keys().next().value!)
+			verified.set(token, { sub: claims.sub, tid: claims.tid, ver: claims.ver, exp: claims.exp })
+			return { sub: claims.sub, tid: claims.tid, ver: claims.ver }
 		},
 	}
 }
