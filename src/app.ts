@@ -31,7 +31,10 @@ export interface AppDeps {
 	mailer?: Mailer
 	/** Time source of token expiry; tests pass one they can move. Default: the system clock. */
 	clock?: Clock
-	/** "Tokens revoked" fan-out across instances; default: built from `redis` (pub/sub) or in-process. */
+	/**
+	 * "Tokens revoked" fan-out across instances; default: built from `redis` (pub/sub) or
+	 * in-process, and closed when the app stops. Whoever passes one closes it.
+	 */
 	revocations?: TokenRevocations
 	/** Work that outlives a request (mail after a 202); the owner drains it at shutdown. */
 	background?: BackgroundTasks
@@ -65,6 +68,9 @@ export function createApp(deps: AppDeps) {
 		.use(healthModule({ database, redis, isDraining: deps.isDraining ?? (() => false) }))
 		.use(usersModule({ users, authPlugin: authGuard, limits, config }))
 		.use(authModule({ auth, users, authPlugin: authGuard, limits, config }))
+		.onStop(() => {
+			if (!deps.revocations) void accounts.revocations.close()
+		})
 }
 
 export type App = ReturnType<typeof createApp>
