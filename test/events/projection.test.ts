@@ -1,0 +1,267 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'bun:test'
+import { openPostgres, type Database } from '../../src/db/client'
+import type { DomainEvent } from '../../src/events/catalogue'
+import { applyEvents } from '../../src/roles/projection'
+import { createTestDatabase, type TestDatabase } from '../helpers/database'
+import { ALICE, ALICE_LID, BOB, countMessages, createSession, event, GROUP, historyBatches, key, message, snapshot, type Meta } from './fixtures'
+
+let testDb: TestDatabase
+let database: Database
+let meta: Meta
+
+beforeAll(async () => {
+	testDb = await createTestDatabase()
+	database = openPostgres({ url: testDb.url, max: 4 })
+})
+afterAll(async () => {
+	await database.close()
+	await testDb.drop()
+})
+beforeEach(async () => {
+	meta = await createSession(database.db)
+})
+
+const apply = (...events: DomainEvent[]) => applyEvents(database.db, events)
+const messagesOf = async (sessionId = meta.sessionId) => (await snapshot(database.db, sessionId)).messages
+const sessionOf = async (sessionId = meta.sessionId) => (await snapshot(database.db, sessionId)).session!
+
+/** One of every event type the consumer stores, in the order a runner would emit them. */
+function lifeOfASession(m: Meta): DomainEvent[] {
+	return [
+		event(m, 'session.created', { name: 'phone' }),
+		event(m, 'session.qr.updated', { qr: 'qr-1' }),
+		event(m, 'session.pairing_code', { code: 'ABCD1234' }),
+		event(m, 'session.status.connected', { jid: '4915100000099@s.whatsapp.net', lid: '999@lid', phoneNumber: '4915100000099' }),
+		event(m, 'session.history.sync', {
+			messages: [message('H1'), message('H2', { key: key('H2', { remoteJid: ALICE_LID, remoteJidAlt: ALICE }) })],
+			chats: [{ jid: ALICE, name: 'Alice', unreadCount: 2, lastMessageAt: 1_767_225_000 }],
+			contacts: [{ jid: ALICE, lid: ALICE_LID, name: 'Alice A.', notify: 'ally' }],
+			lidPnMappings: [{ lid: ALICE_LID, pn: ALICE }],
+			progress: 100,
+			isLatest: true,
+		}),
+		event(m, 'session.messages.update', { updates: [{ key: key('M1'), status: 4 }] }),
+		event(m, 'session.messages.upsert', { type: 'notify', messages: [message('M1', { status: 2, timestamp: 1_767_226_000 })] }),
+		event(m, 'session.messages.upsert', {
+			type: 'notify',
+			messages: [message('G1', { key: key('G1', { remoteJid: GROUP, participant: ALICE_LID, participantAlt: ALICE }) })],
+		}),
+		event(m, 'session.messages.update', {
+			updates: [
+				{ key: key('H1'), edit: { type: 'conversation', text: 'edited', content: { conversation: 'edited' }, editedAt: 1_767_226_100 } },
+				{ key: key('H2', { remoteJid: ALICE_LID, remoteJidAlt: ALICE }), revoked: true },
+			],
+		}),
+		event(m, 'session.contacts.upsert', { contacts: [{ jid: BOB, name: 'Bob' }, { jid: ALICE, imgUrl: 'https://pps.example/alice.jpg' }] }),
+		event(m, 'session.chats.upsert', { chats: [{ jid: ALICE, unreadCount: 0, archived: true }] }),
+		event(m, 'session.command.failed', { commandId: Bun.randomUUIDv7(), command: 'session.sendMessage', error: { code: 'NOT_CONNECTED', message: 'no' } }),
+		event(m, 'session.status.disconnected', { status: 'reconnecting', reason: 'connection_lost', code: 428, message: 'Connection Closed' }),
+	]
+}
+
+/** A deterministic permutation (mulberry32), so a failing order can be replayed. */
+function shuffle<T>(items: readonly T[], seed: number): T[] {
+	const out = [...items]
+	let a = seed
+	const random = () => {
+		a = (a + 0x6d2b79f5) | 0
+		let t = Math.imul(a ^ (a >>> 15), 1 | a)
+		t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+		return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+	}
+	for (let i = out.length - 1; i > 0; i--) {
+		const j = Math.floor(random() * (i + 1))
+		;[out[i], out[j]] = [out[j]!, out[i]!]
+	}
+	return out
+}
+
+/** A snapshot without what differs between two sessions fed the same events: ids, names and write times. */
+function comparable(s: Awaited<ReturnType<typeof snapshot>>) {
+	const { id, tenantId, name, createdAt, updatedAt, ...session } = s.session!
+	return {
+		session,
+		messages: s.messages.map(({ sessionId, createdAt, updatedAt, ...rest }) => rest),
+		chats: s.chats.map(({ sessionId, ...rest }) => rest),
+		contacts: s.contacts.map(({ sessionId, ...rest }) => rest),
+		mappings: s.mappings.map(({ sessionId, ...rest }) => rest),
+	}
+}
+
+describe('the consumer’s projection into Postgres', () => {
+	it('stores what a session’s events say', async () => {
+		for (const e of lifeOfASession(meta)) await apply(e)
+		const s = await snapshot(database.db, meta.sessionId)
+		expect(s.session).toMatchObject({ status: 'reconnecting', jid: '4915100000099@s.whatsapp.net', lid: '999@lid', qr: null, pairingCode: null, lastDisconnectCode: 428, lastError: 'Connection Closed' })
+		expect(s.messages.map((r) => [r.chatJid, r.messageId, r.text, r.status])).toEqual([
+			[GROUP, 'G1', 'text of G1', null],
+			[ALICE, 'H1', 'edited', null],
+			[ALICE, 'H2', null, null],
+			[ALICE, 'M1', 'text of M1', 4],
+		])
+		expect(s.messages.find((r) => r.messageId === 'G1')).toMatchObject({ senderJid: ALICE, senderAltJid: ALICE_LID })
+		expect(s.chats.find((c) => c.jid === ALICE)).toMatchObject({ name: 'Alice', unreadCount: 0, archived: true, lidJid: ALICE_LID })
+		expect(s.chats.find((c) => c.jid === ALICE)!.lastMessageAt).toEqual(new Date(1_767_226_000_000))
+		expect(s.contacts.map((c) => [c.jid, c.name, c.notify, c.imgUrl, c.lidJid])).toEqual([
+			[ALICE, 'Alice A.', 'ally', 'https://pps.example/alice.jpg', ALICE_LID],
+			[BOB, 'Bob', null, null, null],
+		])
+		expect(s.mappings.map((r) => [r.lid, r.pn])).toEqual([[ALICE_LID, ALICE]])
+	})
+
+	it('changes nothing when any event is delivered again, alone or in a batch', async () => {
+		const events = lifeOfASession(meta)
+		for (const e of events) await apply(e)
+		const before = await snapshot(database.db, meta.sessionId)
+		for (const e of events) await apply(e)
+		await apply(...events)
+		await apply(...[...events].reverse())
+		expect(await snapshot(database.db, meta.sessionId)).toEqual(before)
+	})
+
+	it('ends in the same state whatever order the events arrive in', async () => {
+		const events = lifeOfASession(meta)
+		for (const e of events) await apply(e)
+		const expected = comparable(await snapshot(database.db, meta.sessionId))
+		for (const seed of [1, 2, 3, 4, 5, 6]) {
+			const other = await createSession(database.db, `shuffled-${seed}`)
+			const same = events.map((e) => ({ ...e, sessionId: other.sessionId, tenantId: other.tenantId }) as DomainEvent)
+			for (const e of shuffle(same, seed)) await apply(e)
+			expect(comparable(await snapshot(database.db, other.sessionId))).toEqual(expected)
+		}
+	})
+
+	describe('messages', () => {
+		it('keeps a receipt that arrives before its message and fills the message in later', async () => {
+			await apply(event(meta, 'session.messages.update', { updates: [{ key: key('R1'), status: 4 }] }))
+			expect(await messagesOf()).toMatchObject([{ messageId: 'R1', status: 4, content: null, timestamp: null, text: null }])
+			await apply(event(meta, 'session.messages.upsert', { type: 'notify', messages: [message('R1', { status: 2, timestamp: 1_767_000_000 })] }))
+			expect(await messagesOf()).toMatchObject([
+				{ messageId: 'R1', status: 4, text: 'text of R1', content: { conversation: 'text of R1' }, timestamp: new Date(1_767_000_000_000) },
+			])
+		})
+
+		it('moves status only forward, with ERROR above PENDING and below SERVER_ACK', async () => {
+			const status = async (...steps: number[]) => {
+				const id = `S${Math.random()}`
+				for (const s of steps) await apply(event(meta, 'session.messages.update', { updates: [{ key: key(id), status: s }] }))
+				return (await messagesOf()).find((r) => r.messageId === id)!.status
+			}
+			expect(await status(4, 3)).toBe(4)
+			expect(await status(1, 0)).toBe(0)
+			expect(await status(0, 1)).toBe(0)
+			expect(await status(0, 2)).toBe(2)
+			expect(await status(5, 4, 0)).toBe(5)
+		})
+
+		it('never takes a receipt’s time for the message’s', async () => {
+			await apply(event(meta, 'session.messages.upsert', { type: 'notify', messages: [message('T1', { timestamp: 1_767_000_000 })] }))
+			await apply(event(meta, 'session.messages.update', { updates: [{ key: key('T1'), status: 3 }] }))
+			expect((await messagesOf())[0]!.timestamp).toEqual(new Date(1_767_000_000_000))
+		})
+
+		it('applies the newest edit, whatever order edits and the message arrive in', async () => {
+			const edit = (text: string, editedAt: number) =>
+				event(meta, 'session.messages.update', { updates: [{ key: key('E1'), edit: { type: 'conversation', text, content: { conversation: text }, editedAt } }] })
+			const second = edit('second edit', 2_000)
+			const first = edit('first edit', 1_000)
+			await apply(second)
+			await apply(first)
+			await apply(event(meta, 'session.messages.upsert', { type: 'notify', messages: [message('E1')] }))
+			expect(await messagesOf()).toMatchObject([{ text: 'second edit', content: { conversation: 'second edit' }, editedAt: new Date(2_000_000), pushName: 'Alice' }])
+		})
+
+		it('keeps a revoked message cleared, even when the message is delivered again', async () => {
+			const upsert = event(meta, 'session.messages.upsert', { type: 'notify', messages: [message('D1')] })
+			await apply(upsert)
+			await apply(event(meta, 'session.messages.update', { updates: [{ key: key('D1'), revoked: true }] }))
+			await apply(upsert)
+			const [row] = await messagesOf()
+			expect(row).toMatchObject({ text: null, content: null, type: 'conversation' })
+			expect(row!.revokedAt).toBeInstanceOf(Date)
+		})
+
+		it('files a LID-addressed message under the phone JID and records the mapping', async () => {
+			await apply(event(meta, 'session.messages.upsert', { type: 'notify', messages: [message('L1', { key: key('L1', { remoteJid: ALICE_LID, remoteJidAlt: ALICE }) })] }))
+			const s = await snapshot(database.db, meta.sessionId)
+			expect(s.messages).toMatchObject([{ chatJid: ALICE, senderJid: ALICE, senderAltJid: ALICE_LID }])
+			expect(s.chats).toMatchObject([{ jid: ALICE, pnJid: ALICE, lidJid: ALICE_LID }])
+			expect(s.mappings).toMatchObject([{ lid: ALICE_LID, pn: ALICE }])
+		})
+
+		it('writes a history sync batch of 500 messages in one go, and its chats’ last activity', async () => {
+			const [batch] = historyBatches(meta, 500, { chats: 10 })
+			const stats = await apply(batch!)
+			expect(stats.messages).toBe(500)
+			expect(await countMessages(database.db, meta.sessionId)).toBe(500)
+			const s = await snapshot(database.db, meta.sessionId)
+			expect(s.chats).toHaveLength(10)
+			expect(s.chats[0]!.lastMessageAt).toEqual(new Date((1_700_000_000 + 490) * 1000))
+		})
+
+		it('merges two mentions of the same message within one batch', async () => {
+			await apply(
+				event(meta, 'session.messages.update', { updates: [{ key: key('B1'), status: 5 }] }),
+				event(meta, 'session.messages.upsert', { type: 'append', messages: [message('B1', { status: 1 })] }),
+				event(meta, 'session.messages.upsert', { type: 'notify', messages: [message('B1', { status: 2 })] }),
+			)
+			expect(await messagesOf()).toMatchObject([{ messageId: 'B1', status: 5, text: 'text of B1' }])
+		})
+	})
+
+	describe('chats and contacts', () => {
+		it('lets a newer event replace a field and an older one only fill gaps', async () => {
+			const older = event(meta, 'session.chats.upsert', { chats: [{ jid: BOB, name: 'old name', unreadCount: 9, archived: false }] })
+			const newer = event(meta, 'session.chats.upsert', { chats: [{ jid: BOB, name: 'new name' }] })
+			await apply(newer)
+			await apply(older)
+			expect((await snapshot(database.db, meta.sessionId)).chats).toMatchObject([{ jid: BOB, name: 'new name', unreadCount: 9, archived: false }])
+		})
+
+		it('moves a chat’s last activity only forward', async () => {
+			await apply(event(meta, 'session.chats.upsert', { chats: [{ jid: BOB, lastMessageAt: 2_000 }] }))
+			await apply(event(meta, 'session.chats.upsert', { chats: [{ jid: BOB, lastMessageAt: 1_000 }] }))
+			expect((await snapshot(database.db, meta.sessionId)).chats[0]!.lastMessageAt).toEqual(new Date(2_000_000))
+		})
+
+		it('keys a contact by its phone JID when the event knows both forms', async () => {
+			await apply(event(meta, 'session.contacts.upsert', { contacts: [{ jid: ALICE_LID, pn: ALICE, notify: 'ally' }] }))
+			expect((await snapshot(database.db, meta.sessionId)).contacts).toMatchObject([{ jid: ALICE, pnJid: ALICE, lidJid: ALICE_LID, notify: 'ally' }])
+		})
+	})
+
+	describe('sessions', () => {
+		it('skips a status event older than the one applied last', async () => {
+			const qr = event(meta, 'session.qr.updated', { qr: 'stale' })
+			const connected = event(meta, 'session.status.connected', { jid: ALICE })
+			await apply(connected)
+			await apply(qr)
+			expect(await sessionOf()).toMatchObject({ status: 'connected', qr: null, jid: ALICE })
+		})
+
+		it('records why a session was logged out', async () => {
+			await apply(event(meta, 'session.status.disconnected', { status: 'logged_out', reason: 'logged_out', code: 401 }))
+			expect(await sessionOf()).toMatchObject({ status: 'logged_out', lastDisconnectCode: 401, lastError: 'logged_out' })
+		})
+
+		it('orders events of the same millisecond by their id', async () => {
+			const at = new Date('2026-06-01T00:00:00.000Z')
+			const first = event(meta, 'session.qr.updated', { qr: 'first' }, at)
+			const second = event(meta, 'session.qr.updated', { qr: 'second' }, at)
+			await apply(second)
+			await apply(first)
+			expect((await sessionOf()).qr).toBe('second')
+		})
+
+		it('deletes the session with everything stored for it, and drops its later events', async () => {
+			await apply(...historyBatches(meta, 20))
+			expect(await countMessages(database.db, meta.sessionId)).toBe(20)
+			const stats = await apply(event(meta, 'session.deleted', {}))
+			expect(stats.deletedSessions).toBe(1)
+			expect(await countMessages(database.db, meta.sessionId)).toBe(0)
+			expect((await snapshot(database.db, meta.sessionId)).session).toBeNull()
+			const late = await apply(event(meta, 'session.messages.upsert', { type: 'notify', messages: [message('late')] }), event(meta, 'session.deleted', {}))
+			expect(late).toMatchObject({ dropped: 1, messages: 0, deletedSessions: 0 })
+		})
+	})
+})
