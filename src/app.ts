@@ -2,6 +2,7 @@ import { Elysia } from 'elysia'
 import type Redis from 'ioredis'
 import type { Config } from './config'
 import type { Database } from './db/client'
+import type { Bus, Relay } from './events'
 import { createBackgroundTasks, type BackgroundTasks } from './lib/background'
 import { systemClock, type Clock } from './lib/clock'
 import type { Logger } from './logger'
@@ -38,6 +39,10 @@ export interface AppDeps {
 	revocations?: TokenRevocations
 	/** Work that outlives a request (mail after a 202); the owner drains it at shutdown. */
 	background?: BackgroundTasks
+	/** Event bus: `publish`, group `consume`, `tail`/`read` of `domain-events` (WebSocket replay). */
+	bus?: Bus
+	/** This process's outbox relay: `nudge()` after committing an `enqueue`. Null without the api role. */
+	relay?: Relay | null
 }
 
 export function createApp(deps: AppDeps) {

@@ -6,6 +6,8 @@ import type { Config } from './config'
 import { openPglite, openPostgres, type Database } from './db/client'
 import type { Logger } from './logger'
 import { closeRedis, openRedis } from './redis/connection'
+import { createBus, createRelay, type Bus, type Relay } from './events'
+import { startRoles, type RunningRoles } from './roles'
 import { withTimeout } from './lib/timeout'
 import { createBackgroundTasks } from './lib/background'
 import { createMailer } from './mail/mailer'
@@ -18,6 +20,12 @@ export interface RunningServer {
 	redis: Redis | null
 	/** "Tokens revoked" notices from every instance (logout-all, password reset); see AuthService.onTokensRevoked. */
 	revocations: TokenRevocations
+	/** Redis Streams, or the in-process bus in embedded mode. */
+	bus: Bus
+	/** The outbox relay (api role only). */
+	relay: Relay | null
+	/** The runner/consumer roles this process runs (ROLES). */
+	roles: RunningRoles
 	/** Stops accepting, lets in-flight requests finish (up to the shutdown timeout), closes pools. */
 	stop(): Promise<void>
 }
@@ -53,13 +61,19 @@ export async function startServer(config: Config, logger: Logger, overrides: Ser
 	await database.migrate()
 	const redis = config.redisUrl ? openRedis(config.redisUrl, logger) : null
 	if (!redis) logger.info('embedded mode: in-process event bus (set REDIS_URL for Redis Streams)')
+	const bus = createBus(config, logger, redis)
+	const relay = config.roles.has('api')
+		? createRelay({ database, bus, logger, intervalMs: config.events.relayIntervalMs, retentionMs: config.events.outboxRetentionMs })
+		: null
+	relay?.start()
+	const roles = await startRoles({ config, logger, database, bus, redis })
 
 	const mailer = overrides.mailer ?? createMailer(config, logger)
 	const background = createBackgroundTasks(logger)
 	const revocations = createTokenRevocations({ redis, prefix: config.redisPrefix, logger })
 
 	let draining = false
-	const app = createApp({ config, logger, database, redis, isDraining: () => draining, clock: overrides.clock, mailer, background, revocations })
+	const app = createApp({ config, logger, database, redis, isDraining: () => draining, clock: overrides.clock, mailer, background, revocations, bus, relay })
 	app.listen({ port: config.port, hostname: config.host })
 	const port = app.server?.port ?? config.port
 	logger.info({ port, database: database.kind, redis: Boolean(redis) }, 'listening')
@@ -70,6 +84,9 @@ export async function startServer(config: Config, logger: Logger, overrides: Ser
 		database,
 		redis,
 		revocations,
+		bus,
+		relay,
+		roles,
 		async stop() {
 			draining = true
 			await stopHttp(app, config.shutdownTimeoutMs, logger)
@@ -77,6 +94,10 @@ export async function startServer(config: Config, logger: Logger, overrides: Ser
 			await withTimeout(background.drain(), config.shutdownTimeoutMs, 'background tasks').catch((err) =>
 				logger.warn({ err }, 'background tasks still running at shutdown'),
 			)
+			// Roles drain their in-flight entries; the relay's last batch commits before the pool closes.
+			await relay?.stop()
+			await roles.stop()
+			await bus.close()
 			await revocations.close()
 			await mailer.close()
 			if (redis) await closeRedis(redis)

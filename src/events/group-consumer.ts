@@ -1,5 +1,6 @@
 import { hostname } from 'node:os'
 import { threadId } from 'node:worker_threads'
+import { withTimeout } from '../lib/timeout'
 import type { Logger } from '../logger'
 import { BUS_DEFAULTS, type ConsumeOptions, type DeadLetter, type Delivery, type GroupConsumer } from './bus'
 import { parseEnvelope } from './catalogue'
@@ -175,8 +176,11 @@ export async function startGroupConsumer(backend: GroupBackend, options: Consume
 				failures++
 				log.warn({ err, failures }, 'consumer loop error; backing off')
 				await new Promise<void>((resolve) => {
-					wake = resolve
-					setTimeout(resolve, Math.min(100 * 2 ** failures, 5_000))
+					const timer = setTimeout(resolve, Math.min(100 * 2 ** failures, 5_000))
+					wake = () => {
+						clearTimeout(timer)
+						resolve()
+					}
 				})
 			}
 		}
@@ -194,7 +198,7 @@ export async function startGroupConsumer(backend: GroupBackend, options: Consume
 				void loop.finally(() => (done = true))
 				while (!done) {
 					reader.interrupt()
-					await Promise.race([loop, Bun.sleep(100)])
+					await withTimeout(loop, 100, 'consumer loop').catch(() => {})
 				}
 				await reader.close()
 				for (const stream of streams)

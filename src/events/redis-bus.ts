@@ -73,17 +73,18 @@ export function createRedisBus(options: RedisBusOptions): Bus {
 		constructor(name: string) {
 			this.conn = redis.duplicate({ connectionName: `switchboard:reader:${name}`.slice(0, 100) })
 			this.conn.on('error', () => {})
-			// CLIENT UNBLOCK needs the server-side id of this connection; it changes on reconnect.
-			this.conn.on('ready', () => {
-				this.conn.client('ID').then(
-					(id) => (this.clientId = Number(id)),
-					() => {},
-				)
-			})
+			// CLIENT UNBLOCK needs the server-side id of this connection, which changes on reconnect.
+			this.conn.on('ready', () => (this.clientId = null))
 			readers.add(this)
 		}
 
+		/** Asked on the connection itself right before blocking on it; asked later, the answer would queue behind the block. */
+		private async knowId() {
+			if (this.clientId === null) this.clientId = Number(await this.conn.client('ID'))
+		}
+
 		async readNew(group: string, consumer: string, streams: readonly string[], count: number, blockMs: number): Promise<RawEntry[]> {
+			await this.knowId()
 			if (this.interrupted) return []
 			const keys = streams.map(key)
 			const reply = await this.conn.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', ...keys, ...keys.map(() => '>'))
@@ -91,6 +92,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
 		}
 
 		async readAfter(stream: string, after: string, count: number, blockMs: number): Promise<RawEntry[]> {
+			await this.knowId()
 			if (this.interrupted) return []
 			const reply = await this.conn.call('XREAD', 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', key(stream), after)
 			return rawEntries(reply, 0)

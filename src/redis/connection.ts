@@ -1,4 +1,5 @@
 import Redis from 'ioredis'
+import { withTimeout } from '../lib/timeout'
 import type { Logger } from '../logger'
 
 /**
@@ -30,7 +31,8 @@ export function openRedis(url: string, logger: Logger, name = 'main'): Redis {
 export async function closeRedis(redis: Redis): Promise<void> {
 	if (redis.status === 'end') return
 	try {
-		await Promise.race([redis.quit(), Bun.sleep(1_000).then(() => Promise.reject(new Error('quit timeout')))])
+		// withTimeout clears its timer: a pending sleep would keep a worker thread alive for a second.
+		await withTimeout(redis.quit(), 1_000, 'redis quit')
 	} catch {
 		redis.disconnect()
 	}

@@ -1,0 +1,43 @@
+import type { GroupConsumer } from '../events/bus'
+import { isDomainEvent } from '../events/catalogue'
+import { DOMAIN_EVENTS } from '../events/streams'
+import { applyEvents } from './projection'
+import type { RoleDeps, RoleHandle } from './types'
+
+/** The consumer group that persists domain events; other readers (webhooks, …) take their own. */
+export const CONSUMER_GROUP = 'event-consumer'
+
+/**
+ * Role `consumer`: persists `domain-events` into Postgres (projection.ts). Several consume loops
+ * share the group, so batches are written in parallel; the projection is order-independent, which
+ * is what makes that (and at-least-once redelivery) safe.
+ */
+export async function start({ config, logger, database, bus }: RoleDeps): Promise<RoleHandle> {
+	// PGlite runs one query at a time: a second loop would only queue behind the first.
+	const loops = database.kind === 'pglite' ? 1 : config.events.consumerConcurrency
+	const consumers: GroupConsumer[] = []
+	for (let i = 0; i < loops; i++)
+		consumers.push(
+			await bus.consume({
+				group: CONSUMER_GROUP,
+				streams: [DOMAIN_EVENTS],
+				batchSize: config.events.consumerBatchSize,
+				claimIdleMs: config.events.claimIdleMs,
+				maxDeliveries: config.events.maxDeliveries,
+				async handle(batch) {
+					const stats = await applyEvents(
+						database.db,
+						batch.map((d) => d.envelope).filter(isDomainEvent),
+					)
+					logger.debug({ stats }, 'applied domain events')
+				},
+			}),
+		)
+	logger.info({ loops, group: CONSUMER_GROUP }, 'consumer started')
+	return {
+		async stop() {
+			await Promise.all(consumers.map((c) => c.stop()))
+			logger.info('consumer stopped')
+		},
+	}
+}

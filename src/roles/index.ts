@@ -1,0 +1,90 @@
+import type Redis from 'ioredis'
+import type { Config } from '../config'
+import type { Database } from '../db/client'
+import type { Bus } from '../events/bus'
+import type { Logger } from '../logger'
+import { superviseWorker, type SupervisedWorker, type SupervisorEvent } from './supervisor'
+import type { RoleHandle, RoleModule, WorkerRole } from './types'
+
+export type { RoleDeps, RoleHandle, RoleModule, WorkerRole } from './types'
+
+/**
+ * The roles that run beside the API, each a module with `start(deps)` plus a thin Worker entry.
+ * A role missing here is not part of this build yet; asking for it logs so and starts nothing.
+ * The runner (WhatsApp sockets) joins as
+ * `runner: { load: () => import('./runner'), worker: new URL('./runner.worker.ts', import.meta.url) }`.
+ */
+const ROLES: Partial<Record<WorkerRole, { load: () => Promise<RoleModule>; worker: URL }>> = {
+	consumer: { load: () => import('./consumer'), worker: new URL('./consumer.worker.ts', import.meta.url) },
+}
+
+export interface RolesDeps {
+	config: Config
+	logger: Logger
+	database: Database
+	bus: Bus
+	redis: Redis | null
+	onWorkerEvent?(role: WorkerRole, event: SupervisorEvent): void
+}
+
+export interface RunningRoles {
+	/** Roles started: `inline` on this thread or in a supervised `worker`. */
+	readonly started: { role: WorkerRole; mode: 'inline' | 'worker' }[]
+	/** Resolves when every role is ready (workers reported ready). */
+	readonly ready: Promise<void>
+	/** Stops every role: in-flight work drains, workers exit. */
+	stop(): Promise<void>
+}
+
+/**
+ * Starts the runner and consumer roles that `ROLES` asks for. With PostgreSQL and Redis each runs
+ * in its own supervised Worker with its own connections. In embedded mode they run inline: PGlite
+ * lives in this thread and the in-process bus cannot cross threads.
+ */
+export async function startRoles(deps: RolesDeps): Promise<RunningRoles> {
+	const { config, logger, database, bus, redis } = deps
+	const inWorkers = database.kind === 'postgres' && bus.kind === 'redis'
+	const running: { role: WorkerRole; stop(): Promise<void> }[] = []
+	const workers: SupervisedWorker[] = []
+	const started: RunningRoles['started'] = []
+
+	try {
+		for (const role of ['consumer', 'runner'] as const) {
+			if (!config.roles.has(role)) continue
+			const entry = ROLES[role]
+			if (!entry) {
+				logger.warn({ role }, `role ${role} is not part of this build yet; not started`)
+				continue
+			}
+			if (inWorkers) {
+				const worker = superviseWorker({
+					name: role,
+					url: entry.worker,
+					config,
+					logger,
+					onEvent: deps.onWorkerEvent && ((event) => deps.onWorkerEvent!(role, event)),
+				})
+				workers.push(worker)
+				running.push({ role, stop: () => worker.stop() })
+				started.push({ role, mode: 'worker' })
+			} else {
+				const mod = await entry.load()
+				const handle: RoleHandle = await mod.start({ config, logger: logger.child({ role }), database, bus, redis })
+				running.push({ role, stop: () => handle.stop() })
+				started.push({ role, mode: 'inline' })
+			}
+		}
+	} catch (err) {
+		await Promise.allSettled(running.map((r) => r.stop()))
+		throw err
+	}
+
+	return {
+		started,
+		ready: Promise.all(workers.map((w) => w.ready)).then(() => {}),
+		async stop() {
+			// Reverse start order: the consumer outlives the runner, so it persists the runner's last events.
+			for (const r of [...running].reverse()) await r.stop()
+		},
+	}
+}

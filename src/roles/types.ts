@@ -1,0 +1,32 @@
+import type Redis from 'ioredis'
+import type { Config } from '../config'
+import type { Database } from '../db/client'
+import type { Bus } from '../events/bus'
+import type { Logger } from '../logger'
+
+/**
+ * What a role gets, built by the process (inline roles) or by its Worker entry (own connections).
+ * In a Worker every dependency is the worker's own: its Postgres pool, its Redis connection, a
+ * Redis bus on that connection.
+ */
+export interface RoleDeps {
+	config: Config
+	/** Already a child logger naming the role. */
+	logger: Logger
+	database: Database
+	bus: Bus
+	/** Null in embedded mode (in-process bus); leases and heartbeats (DESIGN §3) live here. */
+	redis: Redis | null
+}
+
+export interface RoleHandle {
+	/** Stops taking work, finishes and acknowledges what is in hand, releases what `start` opened. */
+	stop(): Promise<void>
+}
+
+/** A role is a plain module: `export async function start(deps): Promise<RoleHandle>`. */
+export interface RoleModule {
+	start(deps: RoleDeps): Promise<RoleHandle>
+}
+
+export type WorkerRole = 'runner' | 'consumer'
