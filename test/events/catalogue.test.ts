@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'bun:test'
+import {
+	command,
+	COMMAND_TYPES,
+	domainEvent,
+	DOMAIN_EVENT_TYPES,
+	InvalidEnvelopeError,
+	parseEnvelope,
+	validateEnvelope,
+} from '../../src/events/catalogue'
+import { commandPartition, commandStream, commandStreams, deadLetterStream, DOMAIN_EVENTS, streamFor } from '../../src/events/streams'
+import { SESSION, TENANT } from './helpers'
+
+const meta = { tenantId: TENANT, sessionId: SESSION }
+
+describe('the event catalogue', () => {
+	it('lists every domain event and command of DESIGN §2', () => {
+		expect(DOMAIN_EVENT_TYPES.sort()).toEqual([
+			'session.chats.upsert',
+			'session.command.failed',
+			'session.contacts.upsert',
+			'session.created',
+			'session.deleted',
+			'session.history.sync',
+			'session.messages.update',
+			'session.messages.upsert',
+			'session.pairing_code',
+			'session.qr.updated',
+			'session.status.connected',
+			'session.status.disconnected',
+		])
+		expect(COMMAND_TYPES.sort()).toEqual(['session.logout', 'session.sendMessage', 'session.start', 'session.stop'])
+	})
+
+	it('builds envelopes with a uuid v7 id and an ISO time', () => {
+		const e = domainEvent('session.pairing_code', meta, { code: 'ABCD1234' })
+		expect(e.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/)
+		expect(new Date(e.occurredAt).toISOString()).toBe(e.occurredAt)
+		expect(parseEnvelope(JSON.stringify(e))).toEqual({ ok: true, envelope: e })
+	})
+
+	it('refuses to build an envelope whose data does not match its type', () => {
+		expect(() => command('session.sendMessage', meta, { messageId: 'X', to: 'a', content: { text: '' } })).toThrow(InvalidEnvelopeError)
+	})
+
+	it('names the failing fields of an invalid envelope', () => {
+		const e = domainEvent('session.qr.updated', meta, { qr: 'x' })
+		const result = validateEnvelope({ ...e, tenantId: 'not-a-uuid', data: { qr: 1 } })
+		expect(result.ok).toBe(false)
+		expect(!result.ok && result.error).toContain('/tenantId')
+		expect(validateEnvelope({ ...e, type: 'nope' })).toEqual({ ok: false, error: 'unknown type "nope"' })
+	})
+})
+
+describe('stream names', () => {
+	it('puts commands on a partition chosen by the session, with a Redis Cluster hash tag', () => {
+		const cmd = command('session.start', meta, {})
+		expect(streamFor(cmd, 32)).toBe(commandStream(SESSION, 32))
+		expect(commandStream(SESSION, 32)).toMatch(/^session-commands:\{([0-9]|[12][0-9]|3[01])\}$/)
+		expect(streamFor(domainEvent('session.deleted', meta, {}), 32)).toBe(DOMAIN_EVENTS)
+		expect(deadLetterStream(commandStream(SESSION, 32))).toBe(`${commandStream(SESSION, 32)}:dead`)
+	})
+
+	it('hashes a session to the same partition every time, spreading sessions over all of them', () => {
+		expect(commandPartition('01900000-0000-7000-8000-0000000000aa', 32)).toBe(commandPartition('01900000-0000-7000-8000-0000000000aa', 32))
+		const used = new Set(Array.from({ length: 2_000 }, () => commandPartition(Bun.randomUUIDv7(), 32)))
+		expect(used.size).toBe(32)
+		expect(commandStreams(3)).toEqual(['session-commands:{0}', 'session-commands:{1}', 'session-commands:{2}'])
+	})
+})
