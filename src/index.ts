@@ -11,16 +11,20 @@ try {
 	process.exit(1)
 }
 const logger = createLogger(config)
-const server = await startServer(config, logger)
+const starting = startServer(config, logger)
 
 let stopping = false
 async function shutdown(signal: string) {
 	if (stopping) return
 	stopping = true
 	logger.info({ signal }, 'shutting down')
+	// A signal during start waits for it: role workers being spawned must be stopped, not orphaned.
+	const server = await starting
 	await server.stop()
 	logger.info('stopped')
 	process.exit(0)
 }
+// Registered before the start finishes, so an early SIGTERM still shuts down cleanly.
 process.on('SIGTERM', () => void shutdown('SIGTERM'))
 process.on('SIGINT', () => void shutdown('SIGINT'))
+await starting

@@ -78,13 +78,14 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 		return g
 	}
 
-	/** Index of the first entry with a position greater than `id`. */
-	function indexAfter(entries: readonly Entry[], id: string): number {
+	/** Index of the first entry with a position greater than `id` (or, `inclusive`, not less). */
+	function indexAfter(entries: readonly Entry[], id: string, inclusive = false): number {
 		let lo = 0
 		let hi = entries.length
 		while (lo < hi) {
 			const mid = (lo + hi) >>> 1
-			if (compareIds(entries[mid]!.id, id) <= 0) lo = mid + 1
+			const c = compareIds(entries[mid]!.id, id)
+			if (c < 0 || (c === 0 && !inclusive)) lo = mid + 1
 			else hi = mid
 		}
 		return lo
@@ -102,7 +103,7 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 		s.entries.push(entry)
 		s.byId.set(id, entry)
 		let drop = 0
-		if (trim.minId) drop = indexAfter(s.entries, trim.minId) - (s.entries.some((e) => e.id === trim.minId) ? 1 : 0)
+		if (trim.minId) drop = indexAfter(s.entries, trim.minId, true)
 		if (trim.maxLen && s.entries.length - drop > trim.maxLen) drop = s.entries.length - trim.maxLen
 		if (drop > 0) for (const e of s.entries.splice(0, drop)) s.byId.delete(e.id)
 		for (const wake of s.waiters) wake()
