@@ -89,6 +89,11 @@ export interface ConsumeOptions {
 	startId?: '0' | '$'
 	/** Called when an entry moves to the dead stream (after it was written there). */
 	onDeadLetter?(dead: DeadLetter): void
+	/**
+	 * Failures that say nothing about the entry (the database is down, a deadlock): they never
+	 * count towards dead-lettering, and the consumer backs off before reading on.
+	 */
+	isTransient?(err: unknown): boolean
 }
 
 export interface GroupConsumer {

@@ -53,6 +53,16 @@ export function consumerName(): string {
 
 const errorText = (err: unknown) => (err instanceof Error ? `${err.name}: ${err.message}` : String(err)).slice(0, 4_000)
 
+/** Marks a recorded error as one that must not dead-letter the entry. */
+const TRANSIENT = 'transient: '
+
+class TransientFailure extends Error {
+	override name = 'TransientFailure'
+	constructor(readonly original: unknown) {
+		super(`transient failure: ${errorText(original)}`)
+	}
+}
+
 /**
  * The consumer loop both buses share, so their semantics cannot drift: claim what is idle, read
  * what is new, hand valid entries to the handler in batches, acknowledge after success.
@@ -91,6 +101,16 @@ export async function startGroupConsumer(backend: GroupBackend, options: Consume
 		await backend.recordFailure(entry.stream, group, entry.id, error)
 	}
 
+	/**
+	 * The handler could not run (its database is away): nothing is known about these entries, so
+	 * they are marked as such — however often they are redelivered meanwhile, they are not
+	 * dead-lettered — and the loop backs off.
+	 */
+	async function transient(entries: readonly RawEntry[], err: unknown): Promise<never> {
+		for (const e of entries) await backend.recordFailure(e.stream, group, e.id, TRANSIENT + errorText(err))
+		throw new TransientFailure(err)
+	}
+
 	async function ack(batch: readonly RawEntry[]) {
 		const byStream = new Map<string, RawEntry[]>()
 		for (const e of batch) byStream.set(e.stream, [...(byStream.get(e.stream) ?? []), e])
@@ -110,10 +130,12 @@ export async function startGroupConsumer(backend: GroupBackend, options: Consume
 		const valid: { raw: RawEntry; delivery: Delivery }[] = []
 		for (const raw of batch) {
 			if (raw.deliveries > maxDeliveries) {
-				// Delivered that often without an ack or a recorded failure: it keeps killing its consumer.
+				// Delivered that often without an ack or a failure of its own: it keeps killing its consumer.
 				const last = await backend.lastError(raw.stream, group, raw.id)
-				await deadLetter(raw, last ?? `not acknowledged after ${raw.deliveries - 1} deliveries`)
-				continue
+				if (!last?.startsWith(TRANSIENT)) {
+					await deadLetter(raw, last ?? `not acknowledged after ${raw.deliveries - 1} deliveries`)
+					continue
+				}
 			}
 			const parsed = parseEnvelope(raw.payload)
 			if (!parsed.ok) {
@@ -128,14 +150,16 @@ export async function startGroupConsumer(backend: GroupBackend, options: Consume
 			await ack(valid.map((v) => v.raw))
 			return
 		} catch (err) {
+			if (options.isTransient?.(err)) return transient(valid.map((v) => v.raw), err)
 			if (valid.length === 1) return failed(valid[0]!.raw, err)
 			log.debug({ err, size: valid.length }, 'batch failed; retrying its entries one by one')
 		}
-		for (const { raw, delivery } of valid) {
+		for (const [i, { raw, delivery }] of valid.entries()) {
 			try {
 				await handle([delivery])
 				await ack([raw])
 			} catch (err) {
+				if (options.isTransient?.(err)) return transient(valid.slice(i).map((v) => v.raw), err)
 				await failed(raw, err)
 			}
 		}
@@ -174,7 +198,8 @@ export async function startGroupConsumer(backend: GroupBackend, options: Consume
 			} catch (err) {
 				if (stopping) break
 				failures++
-				log.warn({ err, failures }, 'consumer loop error; backing off')
+				if (err instanceof TransientFailure) log.warn({ err: err.original, failures }, 'handler unavailable; backing off')
+				else log.warn({ err, failures }, 'consumer loop error; backing off')
 				await new Promise<void>((resolve) => {
 					const timer = setTimeout(resolve, Math.min(100 * 2 ** failures, 5_000))
 					wake = () => {

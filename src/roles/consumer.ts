@@ -1,7 +1,7 @@
 import type { GroupConsumer } from '../events/bus'
 import { isDomainEvent } from '../events/catalogue'
 import { DOMAIN_EVENTS } from '../events/streams'
-import { applyEvents } from './projection'
+import { applyEvents, isTransientDbError } from './projection'
 import type { RoleDeps, RoleHandle } from './types'
 
 /** The consumer group that persists domain events; other readers (webhooks, …) take their own. */
@@ -24,6 +24,7 @@ export async function start({ config, logger, database, bus }: RoleDeps): Promis
 				batchSize: config.events.consumerBatchSize,
 				claimIdleMs: config.events.claimIdleMs,
 				maxDeliveries: config.events.maxDeliveries,
+				isTransient: isTransientDbError,
 				async handle(batch) {
 					const stats = await applyEvents(
 						database.db,

@@ -175,6 +175,18 @@ for (const [name, make] of Object.entries(implementations)) {
 				await c.consumer.stop()
 			})
 
+			it('never dead-letters an entry for a transient failure, however often it is redelivered', async () => {
+				const event = qrEvent()
+				let attempts = 0
+				const c = await collect(bus, { maxDeliveries: 2, fail: () => ++attempts <= 3, isTransient: () => true })
+				await bus.publish([event])
+				await c.handled(1)
+				expect(c.received.length).toBe(4)
+				expect(c.received.at(-1)!.deliveries).toBeGreaterThan(2)
+				expect(await bus.deadLetters(DOMAIN_EVENTS)).toEqual([])
+				await c.consumer.stop()
+			})
+
 			it('dead-letters entries that do not match the catalogue at once, without calling the handler', async () => {
 				const dead = condition()
 				const letters: DeadLetter[] = []

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'bun:test'
 import { openPostgres, type Database } from '../../src/db/client'
 import type { DomainEvent } from '../../src/events/catalogue'
-import { applyEvents } from '../../src/roles/projection'
+import { applyEvents, isTransientDbError } from '../../src/roles/projection'
 import { createTestDatabase, type TestDatabase } from '../helpers/database'
 import { ALICE, ALICE_LID, BOB, countMessages, createSession, event, GROUP, historyBatches, key, message, snapshot, type Meta } from './fixtures'
 
@@ -263,5 +263,17 @@ describe('the consumer’s projection into Postgres', () => {
 			const late = await apply(event(meta, 'session.messages.upsert', { type: 'notify', messages: [message('late')] }), event(meta, 'session.deleted', {}))
 			expect(late).toMatchObject({ dropped: 1, messages: 0, deletedSessions: 0 })
 		})
+	})
+})
+
+describe('failures of the projection', () => {
+	it('tells a database that is away from an event Postgres refuses', async () => {
+		const away = openPostgres({ url: 'postgres://postgres@127.0.0.1:1/nothing', max: 1 })
+		const unreachable = await applyEvents(away.db, [event(meta, 'session.qr.updated', { qr: 'x' })]).catch((err) => err)
+		await away.close()
+		expect(isTransientDbError(unreachable)).toBe(true)
+		const refused = await apply(event(meta, 'session.messages.upsert', { type: 'notify', messages: [message('N', { text: 'nul \u0000' })] })).catch((err) => err)
+		expect(refused).toBeInstanceOf(Error)
+		expect(isTransientDbError(refused)).toBe(false)
 	})
 })
