@@ -1,0 +1,93 @@
+import type { proto } from '@whiskeysockets/baileys'
+import type { EventData, SendContent } from '../events/catalogue'
+import type { PostgresAuthState } from './auth-state'
+
+/**
+ * The runner's only view of WhatsApp (DESIGN §8): open a session with its auth state, receive its
+ * events as catalogue data, send, log out, close. One driver implements it (`baileys.ts`); the
+ * connection state machine (QR, pairing code, reconnects, logged out) lives behind it.
+ */
+
+export type SessionEventType =
+	| 'session.qr.updated'
+	| 'session.pairing_code'
+	| 'session.status.connected'
+	| 'session.status.disconnected'
+	| 'session.history.sync'
+	| 'session.messages.upsert'
+	| 'session.messages.update'
+	| 'session.contacts.upsert'
+	| 'session.chats.upsert'
+
+/** A domain event of one session, before the runner wraps it in an envelope. */
+export type SessionEvent = { [K in SessionEventType]: { type: K; data: EventData<K> } }[SessionEventType]
+
+/** DESIGN §6 session statuses, as far as a connection knows them. */
+export type ConnectionStatus = 'starting' | 'qr' | 'connected' | 'reconnecting' | 'stopped' | 'logged_out' | 'failed'
+
+export type DisconnectData = EventData<'session.status.disconnected'>
+
+/** Where a session's Baileys creds and keys live (Postgres in production, see auth-state.ts). */
+export interface AuthStore {
+	/** Reads the stored state, or fresh creds when there are none; throws DecryptionError on a wrong key. */
+	load(): Promise<PostgresAuthState>
+	/** Forgets the pairing: creds and every key. */
+	clear(): Promise<void>
+}
+
+export interface OpenSessionOptions {
+	sessionId: string
+	auth: AuthStore
+	/** Pair by code for this number (digits, international form) instead of by QR. */
+	phoneNumber?: string
+	/**
+	 * Receives the session's events in order, a batch per Baileys emission. Awaited: the next batch
+	 * waits, so a slow publisher slows the session rather than reordering its events.
+	 */
+	emit(events: SessionEvent[]): Promise<void>
+	/** A message this session stored, for Baileys' retry receipts. */
+	getMessage?(key: proto.IMessageKey): Promise<proto.IMessage | undefined>
+}
+
+export interface SentMessage {
+	messageId: string
+	/** Epoch seconds. */
+	timestamp: number
+}
+
+export interface WhatsAppSession {
+	readonly sessionId: string
+	readonly status: ConnectionStatus
+	/** Resolves with the final status once the session ended (stopped, logged out or failed). */
+	readonly ended: Promise<ConnectionStatus>
+	/** Sends with our own message id; throws NotConnectedError unless connected. */
+	send(to: string, content: SendContent, messageId: string): Promise<SentMessage>
+	/**
+	 * Unlinks the device (waiting a while for a paired session to connect first), deletes creds and
+	 * keys, and ends the session as `logged_out`.
+	 */
+	logout(): Promise<void>
+	/** Closes the socket without logging out; the pairing stays valid for the next start. */
+	close(reason: CloseReason): Promise<void>
+}
+
+/** How a deliberate close is reported: `stopped` on request, `reconnecting` when another runner (or this one, restarted) resumes it. */
+export interface CloseReason {
+	status: 'stopped' | 'reconnecting'
+	reason: string
+	message?: string
+	/** Emit nothing (the session already belongs to someone else). */
+	silent?: boolean
+}
+
+export interface WhatsAppPort {
+	/** Starts connecting at once; progress arrives through `emit`. */
+	open(options: OpenSessionOptions): WhatsAppSession
+}
+
+export class NotConnectedError extends Error {
+	override name = 'NotConnectedError'
+	constructor(readonly status: ConnectionStatus) {
+		super(`the session is not connected (status: ${status})`)
+	}
+}

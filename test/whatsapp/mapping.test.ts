@@ -1,0 +1,234 @@
+import { describe, expect, it } from 'bun:test'
+import { proto, WAMessageStatus, WAMessageStubType, type WAMessage } from '@whiskeysockets/baileys'
+import { MESSAGE_BATCH_MAX, validateEnvelope, domainEvent } from '../../src/events/catalogue'
+import {
+	mapChat,
+	mapContact,
+	mapHistory,
+	mapMessage,
+	mapMessageUpdates,
+	mapReceipts,
+	mapUpsert,
+	toSessionEvents,
+	unresolvedLids,
+} from '../../src/whatsapp/mapping'
+
+const ALICE = '15550001111@s.whatsapp.net'
+const ALICE_LID = '123456789012345@lid'
+const GROUP = '120363000000000001@g.us'
+const META = { tenantId: Bun.randomUUIDv7(), sessionId: Bun.randomUUIDv7() }
+
+/** A message as Baileys decodes it off the wire: encoded and decoded, so 64-bit fields are `Long`s. */
+function wire(fields: proto.IWebMessageInfo): WAMessage {
+	return proto.WebMessageInfo.decode(proto.WebMessageInfo.encode(fields).finish()) as WAMessage
+}
+
+/** A protobuf `Long`, as decoding a 64-bit field gives it. */
+function long(n: number) {
+	return wire({ key: {}, messageTimestamp: n }).messageTimestamp!
+}
+
+describe('messages', () => {
+	it('maps a text message with a Long timestamp (history, own sends) to epoch seconds', () => {
+		const m = wire({
+			key: { remoteJid: ALICE, fromMe: false, id: '3A0001' },
+			messageTimestamp: 1_767_225_600,
+			pushName: 'Alice',
+			message: { conversation: 'hello' },
+		})
+		expect(typeof m.messageTimestamp).toBe('object')
+		expect(mapMessage(m)).toEqual({
+			key: { remoteJid: ALICE, fromMe: false, id: '3A0001' },
+			timestamp: 1_767_225_600,
+			pushName: 'Alice',
+			type: 'conversation',
+			text: 'hello',
+			content: { conversation: 'hello' },
+		})
+	})
+
+	it('reads text from extended text and captions, and names the type after the content key', () => {
+		const ext = mapMessage(wire({ key: { remoteJid: ALICE, id: 'A' }, messageTimestamp: 5, message: { extendedTextMessage: { text: 'linked https://x.y' } } }))
+		expect(ext).toMatchObject({ type: 'extendedTextMessage', text: 'linked https://x.y' })
+		const image = mapMessage(wire({ key: { remoteJid: ALICE, id: 'B' }, messageTimestamp: 5, message: { imageMessage: { caption: 'a cat', fileLength: 12345 } } }))
+		expect(image).toMatchObject({ type: 'imageMessage', text: 'a cat' })
+		// Longs inside the content survive as strings (proto JSON), readable back with fromObject.
+		expect((image!.content as { imageMessage: { fileLength: string } }).imageMessage.fileLength).toBe('12345')
+		expect(proto.Message.fromObject(image!.content!).imageMessage?.caption).toBe('a cat')
+	})
+
+	it('unwraps ephemeral messages for type and text but keeps the raw content', () => {
+		const m = mapMessage(wire({ key: { remoteJid: ALICE, id: 'E' }, messageTimestamp: 5, message: { ephemeralMessage: { message: { conversation: 'poof' } } } }))
+		expect(m).toMatchObject({ type: 'conversation', text: 'poof', content: { ephemeralMessage: { message: { conversation: 'poof' } } } })
+	})
+
+	it('keeps LID chats under both JIDs: the key’s alt, or the one the context knows', () => {
+		const alone = mapMessage(wire({ key: { remoteJid: ALICE_LID, id: 'L1' }, messageTimestamp: 5, message: { conversation: 'x' } }))
+		expect(alone!.key.remoteJidAlt).toBeUndefined()
+		const m = wire({ key: { remoteJid: ALICE_LID, id: 'L2' }, messageTimestamp: 5, message: { conversation: 'x' } })
+		m.key.remoteJidAlt = `${ALICE.split('@')[0]}:0@s.whatsapp.net`
+		m.key.addressingMode = 'lid'
+		expect(mapMessage(m)!.key).toEqual({ remoteJid: ALICE_LID, remoteJidAlt: ALICE, fromMe: false, id: 'L2' })
+		const looked = mapMessage(wire({ key: { remoteJid: ALICE_LID, id: 'L3' }, messageTimestamp: 5, message: { conversation: 'x' } }), {
+			altOf: (jid) => (jid === ALICE_LID ? ALICE : undefined),
+		})
+		expect(looked!.key.remoteJidAlt).toBe(ALICE)
+	})
+
+	it('keeps group participants, dropping the empty participant of 1:1 chats', () => {
+		const group = wire({ key: { remoteJid: GROUP, id: 'G', participant: ALICE_LID }, messageTimestamp: 5, message: { conversation: 'hi all' } })
+		group.key.participantAlt = ALICE
+		expect(mapMessage(group)!.key).toEqual({ remoteJid: GROUP, fromMe: false, id: 'G', participant: ALICE_LID, participantAlt: ALICE })
+		const direct = wire({ key: { remoteJid: ALICE, id: 'D', participant: '' }, messageTimestamp: 5, message: { conversation: 'x' } })
+		expect(mapMessage(direct)!.key).not.toHaveProperty('participant')
+	})
+
+	it('skips protocol messages, stub-only entries and content without a known type', () => {
+		const historyNotice = wire({
+			key: { remoteJid: ALICE, fromMe: true, id: 'P' },
+			messageTimestamp: 5,
+			message: { protocolMessage: { type: proto.Message.ProtocolMessage.Type.HISTORY_SYNC_NOTIFICATION } },
+		})
+		const stub = wire({ key: { remoteJid: GROUP, id: 'S' }, messageTimestamp: 5, messageStubType: WAMessageStubType.GROUP_PARTICIPANT_ADD })
+		const keyOnly = wire({ key: { remoteJid: GROUP, id: 'K' }, messageTimestamp: 5, message: { senderKeyDistributionMessage: { groupId: GROUP } } })
+		expect(mapUpsert({ messages: [historyNotice, stub, keyOnly] })).toEqual({ messages: [], updates: [] })
+	})
+
+	it('turns a revoked placeholder in an upsert into a revoke of that message', () => {
+		const revoked = wire({ key: { remoteJid: ALICE, fromMe: false, id: 'R' }, messageTimestamp: 5, messageStubType: WAMessageStubType.REVOKE })
+		expect(mapUpsert({ messages: [revoked] })).toEqual({ messages: [], updates: [{ key: { remoteJid: ALICE, fromMe: false, id: 'R' }, revoked: true }] })
+	})
+
+	it('keeps the status an own send had when it was upserted', () => {
+		const m = wire({ key: { remoteJid: ALICE, fromMe: true, id: '3EB0' }, messageTimestamp: 9, status: WAMessageStatus.SERVER_ACK, message: { conversation: 'x' } })
+		expect(mapMessage(m)).toMatchObject({ status: 2, timestamp: 9 })
+	})
+})
+
+describe('message updates', () => {
+	const key = { remoteJid: ALICE, fromMe: true, id: '3EB0AA' }
+
+	it('carries a receipt’s status and never its time', () => {
+		const [u] = mapMessageUpdates([{ key, update: { status: WAMessageStatus.READ, messageTimestamp: 1_800_000_000 } }])
+		expect(u).toEqual({ key, status: 4 })
+	})
+
+	it('maps a revoke (message null, stub REVOKE) as Baileys emits it for a protocol message', () => {
+		const [u] = mapMessageUpdates([{ key: { ...key, fromMe: false }, update: { message: null, messageStubType: WAMessageStubType.REVOKE, key } }])
+		expect(u).toEqual({ key: { ...key, fromMe: false }, revoked: true })
+	})
+
+	it('maps an edit with the new content and the edit’s own time', () => {
+		const [u] = mapMessageUpdates([
+			{
+				key,
+				update: {
+					message: { editedMessage: { message: proto.Message.fromObject({ extendedTextMessage: { text: 'fixed typo' } }) } },
+					messageTimestamp: long(1_767_225_700),
+				},
+			},
+		])
+		expect(u).toEqual({
+			key,
+			edit: { type: 'extendedTextMessage', text: 'fixed typo', content: { extendedTextMessage: { text: 'fixed typo' } }, editedAt: 1_767_225_700 },
+		})
+	})
+
+	it('ignores changes it does not model (poll votes, reactions, stub parameters)', () => {
+		expect(mapMessageUpdates([{ key, update: { pollUpdates: [] } }, { key, update: { messageStubParameters: ['x'] } }])).toEqual([])
+	})
+
+	it('turns group receipts into the furthest status any participant reached', () => {
+		const updates = mapReceipts([
+			{ key: { remoteJid: GROUP, fromMe: true, id: 'G1' }, receipt: { userJid: ALICE, receiptTimestamp: long(10) } },
+			{ key: { remoteJid: GROUP, fromMe: true, id: 'G2' }, receipt: { userJid: ALICE, readTimestamp: 11 } },
+			{ key: { remoteJid: GROUP, fromMe: true, id: 'G3' }, receipt: { userJid: ALICE, playedTimestamp: 12 } },
+		])
+		expect(updates.map((u) => [u.key.id, u.status])).toEqual([
+			['G1', 3],
+			['G2', 4],
+			['G3', 5],
+		])
+	})
+})
+
+describe('contacts and chats', () => {
+	it('maps a contact with both identities and drops picture markers that are not URLs', () => {
+		expect(mapContact({ id: ALICE_LID, phoneNumber: ALICE, notify: 'Alice', imgUrl: 'changed' })).toEqual({ jid: ALICE_LID, lid: ALICE_LID, pn: ALICE, notify: 'Alice' })
+		expect(mapContact({ id: ALICE, name: 'Alice Liddell', imgUrl: 'https://pps.whatsapp.net/x.jpg' })).toEqual({
+			jid: ALICE,
+			pn: ALICE,
+			name: 'Alice Liddell',
+			imgUrl: 'https://pps.whatsapp.net/x.jpg',
+		})
+		expect(mapContact({ name: 'no id' })).toBeUndefined()
+	})
+
+	it('reads a history conversation: both JIDs, absolute unread count, Long timestamps', () => {
+		const chat = proto.Conversation.fromObject({ id: ALICE_LID, pnJid: ALICE, displayName: 'Alice', unreadCount: 2, archived: false, conversationTimestamp: long(1_767_225_600) })
+		expect(mapChat(chat)).toEqual({ jid: ALICE_LID, lid: ALICE_LID, pn: ALICE, name: 'Alice', unreadCount: 2, archived: false, lastMessageAt: 1_767_225_600 })
+	})
+
+	it('in chats.update, takes unread count 0 (marked read) but not the per-message increments', () => {
+		expect(mapChat({ id: ALICE, unreadCount: 1, conversationTimestamp: 7 }, { update: true })).toEqual({ jid: ALICE, pn: ALICE, lastMessageAt: 7 })
+		expect(mapChat({ id: ALICE, unreadCount: 0 }, { update: true })).toEqual({ jid: ALICE, pn: ALICE, unreadCount: 0 })
+	})
+})
+
+describe('history sync', () => {
+	function history(messages: number, chats = 1) {
+		const conversations = Array.from({ length: chats }, (_, c) => proto.Conversation.fromObject({ id: `1555000${String(c).padStart(4, '0')}@s.whatsapp.net`, unreadCount: 0 }))
+		const msgs = Array.from({ length: messages }, (_, i) =>
+			wire({ key: { remoteJid: conversations[i % chats]!.id, fromMe: i % 2 === 0, id: `H${i}` }, messageTimestamp: 1_700_000_000 + i, message: { conversation: `m${i}` } }),
+		)
+		return { chats: conversations, contacts: [], messages: msgs, lidPnMappings: [{ lid: ALICE_LID, pn: ALICE }], progress: 40, isLatest: true, syncType: proto.HistorySync.HistorySyncType.RECENT, chunkOrder: 2 }
+	}
+
+	it('splits a large chunk into batches of at most MESSAGE_BATCH_MAX messages, numbered, with progress', () => {
+		const { batches } = mapHistory(history(1_234, 3))
+		expect(batches.map((b) => b.messages.length)).toEqual([500, 500, 234])
+		expect(batches.map((b) => b.part)).toEqual([
+			{ index: 0, count: 3 },
+			{ index: 1, count: 3 },
+			{ index: 2, count: 3 },
+		])
+		for (const b of batches) expect(b).toMatchObject({ progress: 40, isLatest: true, syncType: 'RECENT', chunkOrder: 2 })
+		expect(batches[0]!.chats).toHaveLength(3)
+		expect(batches[1]!.chats).toHaveLength(0)
+		expect(batches[0]!.lidPnMappings).toEqual([{ lid: ALICE_LID, pn: ALICE }])
+		// Every batch is a valid catalogue event.
+		for (const b of batches) expect(validateEnvelope(domainEvent('session.history.sync', META, b)).ok).toBe(true)
+		expect(MESSAGE_BATCH_MAX).toBe(500)
+	})
+
+	it('resolves LID chats of the chunk from its own mappings', () => {
+		const set = history(0)
+		set.messages = [wire({ key: { remoteJid: ALICE_LID, id: 'X' }, messageTimestamp: 5, message: { conversation: 'x' } })]
+		expect(mapHistory(set).batches[0]!.messages[0]!.key.remoteJidAlt).toBe(ALICE)
+	})
+})
+
+describe('a whole Baileys batch', () => {
+	it('becomes valid catalogue events in reading order', () => {
+		const events = toSessionEvents({
+			'messages.update': [{ key: { remoteJid: ALICE, fromMe: true, id: 'U' }, update: { status: 3 } }],
+			'messages.upsert': { type: 'notify', messages: [wire({ key: { remoteJid: ALICE, id: 'N' }, messageTimestamp: 5, message: { conversation: 'new' } })] },
+			'contacts.update': [{ id: ALICE, notify: 'Al' }],
+			'chats.update': [{ id: ALICE, conversationTimestamp: 5, unreadCount: 1 }],
+			'lid-mapping.update': { lid: ALICE_LID, pn: ALICE },
+		})
+		expect(events.map((e) => e.type)).toEqual([
+			'session.contacts.upsert',
+			'session.chats.upsert',
+			'session.messages.upsert',
+			'session.messages.update',
+			'session.history.sync',
+		])
+		for (const e of events) expect(validateEnvelope(domainEvent(e.type, META, e.data as never)).ok).toBe(true)
+	})
+
+	it('lists the LIDs it needs looked up: chats and participants without their phone JID', () => {
+		const m = wire({ key: { remoteJid: GROUP, id: 'G', participant: ALICE_LID }, messageTimestamp: 5, message: { conversation: 'x' } })
+		expect(unresolvedLids({ 'messages.upsert': { type: 'notify', messages: [m] } })).toEqual([ALICE_LID])
+	})
+})
