@@ -137,7 +137,10 @@ export async function loadPostgresAuthState({ db, sessionId, cipher, fence = 0 }
 /** Forgets a session's pairing (after a logout): creds and every key. */
 export async function deleteAuthState(db: Db, sessionId: string): Promise<void> {
 	await db.transaction(async (tx) => {
-		await tx.delete(sessionAuthKeys).where(eq(sessionAuthKeys.sessionId, sessionId))
+		// Creds first: deleting the row waits for a key batch in flight (it holds the row through its
+		// fence check) and makes every later batch fail that check. The keys statement then sees the
+		// in-flight batch committed and deletes it too; in the other order its keys would survive.
 		await tx.delete(sessionAuth).where(eq(sessionAuth.sessionId, sessionId))
+		await tx.delete(sessionAuthKeys).where(eq(sessionAuthKeys.sessionId, sessionId))
 	})
 }

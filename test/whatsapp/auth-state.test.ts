@@ -121,4 +121,39 @@ describe('Postgres auth state', () => {
 		expect(await database.db.select().from(sessionAuthKeys).where(eq(sessionAuthKeys.sessionId, sessionId))).toEqual([])
 		expect((await load(sessionId)).isNew).toBe(true)
 	})
+
+	it('a key batch in flight while the session is deleted leaves no key behind', async () => {
+		const sessionId = await newSession()
+		const { state } = await load(sessionId)
+		let release!: () => void
+		const held = new Promise<void>((resolve) => (release = resolve))
+		let fenceChecked!: () => void
+		const checked = new Promise<void>((resolve) => (fenceChecked = resolve))
+		// What set() does, paused between its fence check (which holds the creds row) and its insert.
+		const batch = database.db.transaction(async (tx) => {
+			await tx.update(sessionAuth).set({ fence: 0 }).where(eq(sessionAuth.sessionId, sessionId))
+			fenceChecked()
+			await held
+			await tx.insert(sessionAuthKeys).values({ sessionId, type: 'session', keyId: 'late', value: Buffer.from('x') })
+		})
+		await checked
+		const deleting = deleteAuthState(database.db, sessionId)
+		await waitUntilBlocked()
+		release()
+		await batch
+		await deleting
+		expect(await database.db.select().from(sessionAuthKeys).where(eq(sessionAuthKeys.sessionId, sessionId))).toEqual([])
+		// And a batch that starts afterwards is refused by the fence: the row it checks is gone.
+		await expect(state.keys.set({ session: { later: Buffer.from('y') } })).rejects.toBeInstanceOf(StaleOwnerError)
+	})
 })
+
+/** Resolves once some statement of this database waits for a row lock. */
+async function waitUntilBlocked() {
+	for (let i = 0; i < 500; i++) {
+		const rows = await database.sql!`select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`
+		if (rows.length) return
+		await Bun.sleep(10)
+	}
+	throw new Error('no statement ever waited for a lock')
+}
