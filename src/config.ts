@@ -29,6 +29,9 @@ const Env = T.Object({
 	),
 	WA_WEBSOCKET_URL: T.Optional(T.String({ pattern: '^wss?://' })),
 	WA_ROOT_PUBLIC_KEY: T.Optional(T.String({ pattern: '^[A-Za-z0-9+/]{43}=$' })),
+	WA_RECONNECT_BASE_MS: T.Integer({ minimum: 1, default: 1_000 }),
+	WA_RECONNECT_MAX_MS: T.Integer({ minimum: 1, default: 60_000 }),
+	WA_RECONNECT_MAX_ATTEMPTS: T.Integer({ minimum: 1, default: 10 }),
 	BODY_LIMIT_BYTES: T.Integer({ minimum: 1024, default: 1024 * 1024 }),
 	SHUTDOWN_TIMEOUT_MS: T.Integer({ minimum: 0, default: 10_000 }),
 	COOKIE_SECURE: T.Optional(T.Boolean()),
@@ -77,6 +80,8 @@ export interface Config {
 	logLevel: Env['LOG_LEVEL']
 	waWebSocketUrl: string | undefined
 	waRootPublicKey: string | undefined
+	/** Reconnect policy of WhatsApp sessions after a transient disconnect (README, Sessions). */
+	waReconnect: { baseMs: number; maxMs: number; maxAttempts: number }
 	bodyLimitBytes: number
 	shutdownTimeoutMs: number
 	cookieSecure: boolean
@@ -218,6 +223,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 		logLevel: env.LOG_LEVEL,
 		waWebSocketUrl: env.WA_WEBSOCKET_URL,
 		waRootPublicKey: env.WA_ROOT_PUBLIC_KEY,
+		waReconnect: { baseMs: env.WA_RECONNECT_BASE_MS, maxMs: env.WA_RECONNECT_MAX_MS, maxAttempts: env.WA_RECONNECT_MAX_ATTEMPTS },
 		bodyLimitBytes: env.BODY_LIMIT_BYTES,
 		shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
 		cookieSecure: env.COOKIE_SECURE ?? production,

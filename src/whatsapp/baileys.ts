@@ -1,0 +1,492 @@
+import makeWASocket, {
+	jidDecode,
+	jidNormalizedUser,
+	makeCacheableSignalKeyStore,
+	type BaileysEventMap,
+	type ConnectionState,
+	type SignalKeyStore,
+	type UserFacingSocketConfig,
+	type WAMessageUpdate,
+	type WASocket,
+} from '@whiskeysockets/baileys'
+import type { SendContent } from '../events/catalogue'
+import { DecryptionError } from '../lib/crypto'
+import type { Logger } from '../logger'
+import { StaleOwnerError, type PostgresAuthState } from './auth-state'
+import { backoffDelay, classifyDisconnect, DEFAULT_RECONNECT, disconnectOf, type Disconnect, type ReconnectPolicy } from './disconnects'
+import { seconds, toSessionEvents, unresolvedLids } from './mapping'
+import {
+	NotConnectedError,
+	type CloseReason,
+	type ConnectionStatus,
+	type DisconnectData,
+	type OpenSessionOptions,
+	type SentMessage,
+	type SessionEvent,
+	type WhatsAppPort,
+	type WhatsAppSession,
+} from './port'
+
+export interface BaileysPortOptions {
+	logger: Logger
+	/** `WA_WEBSOCKET_URL`; Baileys' default (the real WhatsApp) when unset. */
+	websocketUrl?: string
+	reconnect?: ReconnectPolicy
+	/** How the linked device is named on the phone: [platform, browser, version]. */
+	browser?: [string, string, string]
+	/** How long a logout waits for a paired session that is not connected to come up, so WhatsApp hears of it. */
+	logoutTimeoutMs?: number
+	/** Extra socket settings (tests). */
+	socketConfig?: Partial<UserFacingSocketConfig>
+}
+
+const DEFAULT_BROWSER: [string, string, string] = ['Switchboard', 'Chrome', '1.0.0']
+/** Baileys shows the first QR of a series for 60 s, each later one for 20 s (`qrTimeout` unset). */
+const FIRST_QR_MS = 60_000
+const NEXT_QR_MS = 20_000
+
+/** The Baileys driver of the WhatsApp port: one state machine per session, one socket at a time. */
+export function createBaileysPort(options: BaileysPortOptions): WhatsAppPort {
+	return {
+		open(session) {
+			const s = new BaileysSession(options, session)
+			void s.start()
+			return s
+		},
+	}
+}
+
+/**
+ * starting → qr → connected; a transient drop → reconnecting (jittered backoff) → connected; 515
+ * → a new socket at once; 401/403 → logged_out (creds deleted); 440, an unscanned QR series or too
+ * many failed attempts → failed. Events are handled one batch at a time, in order (`work`).
+ */
+class BaileysSession implements WhatsAppSession {
+	status: ConnectionStatus = 'starting'
+	readonly ended: Promise<ConnectionStatus>
+	private resolveEnded!: (status: ConnectionStatus) => void
+	private finished = false
+	private auth?: PostgresAuthState
+	private keys?: SignalKeyStore
+	private authCleared = false
+	private sock?: WASocket
+	/** Bumped for every new socket and on a deliberate close: connection news from an older socket is stale. */
+	private generation = 0
+	private attempts = 0
+	private retryTimer?: Timer
+	private pairingRequested = false
+	private qrCount = 0
+	private closing = false
+	/** Set by logout(): a QR or pairing code shown now would only confuse. */
+	private loggingOut = false
+	private started: Promise<void> = Promise.resolve()
+	private work: Promise<void> = Promise.resolve()
+	private saving: Promise<void> = Promise.resolve()
+	private saveQueued = false
+	private readonly statusWaiters = new Set<() => void>()
+	private readonly log: Logger
+	private readonly baileysLog: Logger
+	private readonly policy: ReconnectPolicy
+
+	constructor(
+		private readonly port: BaileysPortOptions,
+		private readonly options: OpenSessionOptions,
+	) {
+		this.log = port.logger.child({ sessionId: options.sessionId })
+		// Baileys narrates every frame at info and logs a routine 515 as an error: keep it to real
+		// trouble unless the operator asked for debug output.
+		const parent = port.logger
+		const level = parent.levelVal < 30 || parent.levelVal > 50 ? parent.level : 'error'
+		this.baileysLog = this.log.child({ module: 'baileys' }, { level })
+		this.policy = port.reconnect ?? DEFAULT_RECONNECT
+		this.ended = new Promise((resolve) => (this.resolveEnded = resolve))
+	}
+
+	get sessionId() {
+		return this.options.sessionId
+	}
+
+	start(): Promise<void> {
+		this.started = this.begin()
+		return this.started
+	}
+
+	private async begin(): Promise<void> {
+		try {
+			await this.loadAuth()
+		} catch (err) {
+			if (err instanceof DecryptionError) {
+				// Never re-pair over creds we cannot read: that would silently replace a working
+				// session. The stored rows stay as they are for an operator with the right key.
+				this.log.error({ err }, 'stored WhatsApp credentials cannot be decrypted')
+				await this.serially(() =>
+					this.finish('failed', {
+						reason: 'auth_state_unreadable',
+						message: 'stored credentials cannot be decrypted (wrong ENCRYPTION_KEY?); they were left untouched',
+					}),
+				)
+				return
+			}
+			this.log.warn({ err }, 'could not load the auth state')
+			await this.serially(() => this.retry('auth_state_unavailable', { code: undefined, message: (err as Error).message }))
+			return
+		}
+		this.connect()
+	}
+
+	// ── auth state ───────────────────────────────────────────────────────────────────────────
+
+	private async loadAuth() {
+		const auth = await this.options.auth.load()
+		const store = auth.state.keys
+		// A key write refused by the fence means another runner owns the session now.
+		const fenced: SignalKeyStore = {
+			get: (type, ids) => store.get(type, ids),
+			set: async (data) => {
+				try {
+					await store.set(data)
+				} catch (err) {
+					if (err instanceof StaleOwnerError) this.ownershipLost(err)
+					throw err
+				}
+			},
+			clear: store.clear && (() => store.clear!()),
+		}
+		this.auth = auth
+		this.keys = makeCacheableSignalKeyStore(fenced, this.baileysLog)
+		this.authCleared = false
+	}
+
+	/** Baileys mutates `creds` in place before `creds.update` reaches us: save the whole object, one write at a time. */
+	private saveCreds() {
+		if (this.saveQueued || this.authCleared || !this.auth) return
+		this.saveQueued = true
+		const auth = this.auth
+		this.saving = this.saving.then(async () => {
+			this.saveQueued = false
+			if (this.authCleared || this.auth !== auth) return
+			try {
+				await auth.saveCreds()
+			} catch (err) {
+				if (err instanceof StaleOwnerError) this.ownershipLost(err)
+				else this.log.error({ err }, 'saving creds failed')
+			}
+		})
+	}
+
+	private async clearAuth() {
+		await this.saving
+		this.authCleared = true
+		await this.options.auth.clear()
+	}
+
+	private ownershipLost(err: StaleOwnerError) {
+		if (this.closing || this.finished) return
+		this.log.warn({ err }, 'another runner owns this session now; closing without a word')
+		void this.close({ status: 'stopped', reason: 'ownership_lost', silent: true })
+	}
+
+	private get paired() {
+		return !!this.auth?.state.creds.account
+	}
+
+	// ── sockets ──────────────────────────────────────────────────────────────────────────────
+
+	private connect() {
+		if (this.finished || this.closing || !this.auth || !this.keys) return
+		const generation = ++this.generation
+		this.pairingRequested = false
+		this.qrCount = 0
+		const sock = makeWASocket({
+			auth: { creds: this.auth.state.creds, keys: this.keys },
+			logger: this.baileysLog,
+			...(this.port.websocketUrl ? { waWebSocketUrl: this.port.websocketUrl } : {}),
+			browser: this.port.browser ?? DEFAULT_BROWSER,
+			// The phone keeps its notifications: a server is not someone reading.
+			markOnlineOnConnect: false,
+			syncFullHistory: false,
+			getMessage: async (key) => (await this.options.getMessage?.(key)) ?? undefined,
+			...this.port.socketConfig,
+		})
+		this.sock = sock
+		keepMessageTimestamps(sock)
+		sock.ev.process((events) => {
+			void this.serially(() => this.handle(generation, sock, events))
+		})
+	}
+
+	/** Runs `task` after everything queued before it: events leave in the order Baileys emitted them. */
+	private serially(task: () => Promise<void>): Promise<void> {
+		const next = this.work.then(task).catch((err) => this.log.error({ err }, 'session event handling failed'))
+		this.work = next
+		return next
+	}
+
+	private async handle(generation: number, sock: WASocket, events: Partial<BaileysEventMap>) {
+		if (events['creds.update']) this.saveCreds()
+		const connection = events['connection.update']
+		if (connection && generation === this.generation) await this.onConnectionUpdate(sock, connection)
+		// Data from a socket that was since replaced is still true: publish it.
+		const lids = unresolvedLids(events)
+		const alts = lids.length ? await resolveLids(sock, lids) : undefined
+		const mapped = toSessionEvents(events, { altOf: (jid) => alts?.get(jid) })
+		if (mapped.length) await this.emit(mapped)
+	}
+
+	private async onConnectionUpdate(sock: WASocket, update: Partial<ConnectionState>) {
+		if (update.qr) await this.onQr(sock, update.qr)
+		if (update.connection === 'open') {
+			this.attempts = 0
+			this.setStatus('connected')
+			const me = this.auth?.state.creds.me
+			if (!me?.id) return
+			const data: SessionEvent & { type: 'session.status.connected' } = {
+				type: 'session.status.connected',
+				data: { jid: jidNormalizedUser(me.id) },
+			}
+			if (me.lid) data.data.lid = jidNormalizedUser(me.lid)
+			const user = jidDecode(me.id)?.user
+			if (user) data.data.phoneNumber = user
+			if (me.name && me.name !== '~') data.data.name = me.name
+			this.log.info({ jid: data.data.jid }, 'connected')
+			await this.emit([data])
+		}
+		if (update.connection === 'close') await this.onClose(disconnectOf(update.lastDisconnect?.error))
+	}
+
+	private async onQr(sock: WASocket, qr: string) {
+		if (this.loggingOut) return
+		const phone = this.options.phoneNumber
+		if (!phone) {
+			this.qrCount++
+			this.setStatus('qr')
+			const expiresAt = new Date(Date.now() + (this.qrCount === 1 ? FIRST_QR_MS : NEXT_QR_MS)).toISOString()
+			await this.emit([{ type: 'session.qr.updated', data: { qr, expiresAt } }])
+			return
+		}
+		// Pairing by code: the code can only be asked for once the socket is up, which the first QR
+		// proves; the later QRs of the series mean nothing to someone typing a code.
+		if (this.pairingRequested) return
+		this.pairingRequested = true
+		try {
+			const code = await sock.requestPairingCode(phone)
+			this.setStatus('qr')
+			await this.emit([{ type: 'session.pairing_code', data: { code } }])
+		} catch (err) {
+			this.log.warn({ err }, 'requesting a pairing code failed')
+		}
+	}
+
+	private async onClose(disconnect: Disconnect) {
+		this.sock = undefined
+		if (this.finished || this.closing) return
+		const decision = classifyDisconnect(disconnect, { paired: this.paired })
+		this.log.info({ ...disconnect, ...decision }, 'socket closed')
+		switch (decision.action) {
+			case 'restart':
+				if (!(await this.countAttempt(decision.reason, disconnect))) return
+				this.setStatus('reconnecting')
+				await this.emit([disconnected('reconnecting', decision.reason, disconnect)])
+				this.connect()
+				return
+			case 'reconnect':
+				return await this.retry(decision.reason, disconnect)
+			case 'logged_out':
+				await this.clearAuth()
+				return await this.finish('logged_out', { reason: decision.reason, code: disconnect.code, message: disconnect.message })
+			case 'failed':
+				return await this.finish('failed', { reason: decision.reason, code: disconnect.code, message: decision.message })
+		}
+	}
+
+	/** Counts one more attempt without an `open`; false (and the session failed) past the limit. */
+	private async countAttempt(reason: string, disconnect: Disconnect): Promise<boolean> {
+		this.attempts++
+		if (this.attempts <= this.policy.maxAttempts) return true
+		await this.finish('failed', {
+			reason: 'reconnect_attempts_exhausted',
+			code: disconnect.code,
+			message: `gave up after ${this.policy.maxAttempts} attempts; last: ${reason}${disconnect.message ? ` (${disconnect.message})` : ''}`,
+		})
+		return false
+	}
+
+	private async retry(reason: string, disconnect: Disconnect) {
+		if (!(await this.countAttempt(reason, disconnect))) return
+		// A socket that asked for a pairing code and dropped before pairing finished leaves `me` in
+		// the creds without an account; the server refuses such a login (401), so start afresh.
+		const creds = this.auth?.state.creds
+		if (creds?.me && !creds.account) {
+			await this.clearAuth()
+			await this.loadAuth()
+		}
+		const delay = backoffDelay(this.attempts, this.policy)
+		this.setStatus('reconnecting')
+		const detail = `${disconnect.message ?? reason}; attempt ${this.attempts} of ${this.policy.maxAttempts} in ${delay} ms`
+		await this.emit([disconnected('reconnecting', reason, { code: disconnect.code, message: detail })])
+		this.retryTimer = setTimeout(() => {
+			if (this.finished || this.closing) return
+			if (this.auth) this.connect()
+			else void this.start()
+		}, delay)
+	}
+
+	private async finish(status: 'stopped' | 'reconnecting' | 'logged_out' | 'failed', data: Omit<DisconnectData, 'status'>, silent = false) {
+		if (this.finished) return
+		this.finished = true
+		clearTimeout(this.retryTimer)
+		// `reconnecting` as a final word means "another runner takes over"; this object is done.
+		this.setStatus(status === 'reconnecting' ? 'stopped' : status)
+		if (!silent) await this.emit([disconnected(status, data.reason, data)])
+		this.resolveEnded(this.status)
+	}
+
+	private async emit(events: SessionEvent[]) {
+		try {
+			await this.options.emit(events)
+		} catch (err) {
+			this.log.error({ err, types: events.map((e) => e.type) }, 'publishing session events failed')
+		}
+	}
+
+	private setStatus(status: ConnectionStatus) {
+		this.status = status
+		for (const wake of [...this.statusWaiters]) wake()
+	}
+
+	private waitForStatus(done: () => boolean, timeoutMs: number): Promise<void> {
+		if (done()) return Promise.resolve()
+		return new Promise((resolve) => {
+			const wake = () => {
+				if (!done()) return
+				clearTimeout(timer)
+				this.statusWaiters.delete(wake)
+				resolve()
+			}
+			const timer = setTimeout(() => {
+				this.statusWaiters.delete(wake)
+				resolve()
+			}, timeoutMs)
+			this.statusWaiters.add(wake)
+		})
+	}
+
+	// ── the port ─────────────────────────────────────────────────────────────────────────────
+
+	async send(to: string, content: SendContent, messageId: string): Promise<SentMessage> {
+		const sock = this.sock
+		if (this.status !== 'connected' || !sock) throw new NotConnectedError(this.status)
+		const sent = await sock.sendMessage(toJid(to), { text: content.text }, { messageId })
+		return { messageId: sent?.key.id ?? messageId, timestamp: seconds(sent?.messageTimestamp) || Math.floor(Date.now() / 1000) }
+	}
+
+	async close(reason: CloseReason): Promise<void> {
+		if (this.finished || this.closing) return await this.ended.then(() => {})
+		this.closing = true
+		clearTimeout(this.retryTimer)
+		await this.endSocket()
+		await this.serially(() => this.finish(reason.status, { reason: reason.reason, message: reason.message }, reason.silent))
+		// The next owner reads the creds from Postgres: the last save must be in.
+		await this.saving
+	}
+
+	async logout(): Promise<void> {
+		if (this.closing) return await this.ended.then(() => {})
+		this.loggingOut = true
+		await this.started
+		if (!this.finished && this.paired && this.status !== 'connected') {
+			// WhatsApp only hears of a logout over an open socket; a paired session that is
+			// (re)connecting gets a moment to come up first.
+			await this.waitForStatus(() => this.finished || this.status === 'connected', this.port.logoutTimeoutMs ?? 15_000)
+		}
+		if (this.finished) {
+			// Ended on its own (401 included): the creds go all the same.
+			if (this.status !== 'logged_out') {
+				await this.clearAuth()
+				this.setStatus('logged_out')
+				await this.serially(() => this.emit([disconnected('logged_out', 'logged_out', { message: 'logged out on request' })]))
+			}
+			return
+		}
+		this.closing = true
+		clearTimeout(this.retryTimer)
+		const sock = this.sock
+		if (sock && this.status === 'connected') {
+			this.generation++
+			this.sock = undefined
+			sock.ev.flush()
+			try {
+				await sock.logout('logged out on request')
+			} catch (err) {
+				this.log.warn({ err }, 'could not tell WhatsApp about the logout; deleting the credentials anyway')
+				await sock.end(undefined)
+			}
+		} else await this.endSocket()
+		await this.serially(async () => {
+			await this.clearAuth()
+			await this.finish('logged_out', { reason: 'logged_out', message: 'logged out on request' })
+		})
+	}
+
+	/** Ends the current socket without logging out, handing over what Baileys still buffers. */
+	private async endSocket() {
+		const sock = this.sock
+		this.sock = undefined
+		this.generation++
+		if (!sock) return
+		sock.ev.flush()
+		await sock.end(undefined)
+	}
+}
+
+function disconnected(
+	status: DisconnectData['status'],
+	reason: string,
+	{ code, message }: { code?: number; message?: string },
+): SessionEvent & { type: 'session.status.disconnected' } {
+	const data: DisconnectData = { status, reason }
+	if (typeof code === 'number' && Number.isInteger(code)) data.code = code
+	if (message) data.message = message.slice(0, 2048)
+	return { type: 'session.status.disconnected', data }
+}
+
+/**
+ * Baileys' event buffer folds a `messages.update` into a still-buffered upsert of the same message
+ * with `Object.assign`, and a receipt's update carries the receipt's time as `messageTimestamp`: the
+ * message would take the receipt's time. Receipts lose that field before they reach the buffer.
+ */
+function keepMessageTimestamps(sock: WASocket) {
+	const ev = sock.ev
+	const emit = ev.emit.bind(ev)
+	ev.emit = ((event: keyof BaileysEventMap, data: unknown) => {
+		if (event === 'messages.update') data = (data as WAMessageUpdate[]).map(withoutReceiptTime)
+		return emit(event, data as never)
+	}) as typeof ev.emit
+}
+
+function withoutReceiptTime(u: WAMessageUpdate): WAMessageUpdate {
+	if (u.update?.status === undefined || u.update.message || !('messageTimestamp' in u.update)) return u
+	const { messageTimestamp: _receiptTime, ...update } = u.update
+	return { key: u.key, update }
+}
+
+/** LID → phone JID from Baileys' own mapping store (normalised: it answers with a `:0` device). */
+async function resolveLids(sock: WASocket, lids: string[]): Promise<Map<string, string>> {
+	const out = new Map<string, string>()
+	await Promise.all(
+		lids.map(async (lid) => {
+			try {
+				const pn = await sock.signalRepository.lidMapping.getPNForLID(lid)
+				if (pn) out.set(lid, jidNormalizedUser(pn))
+			} catch {
+				// Unknown mapping: the event goes out with the LID alone.
+			}
+		}),
+	)
+	return out
+}
+
+/** A bare number is a phone number; anything with a server part is taken as given. */
+export function toJid(to: string): string {
+	return to.includes('@') ? to : `${to.replace(/\D/g, '')}@s.whatsapp.net`
+}

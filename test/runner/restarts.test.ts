@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { eq } from 'drizzle-orm'
+import { sessionAuth, sessions } from '../../src/db/schema'
+import { startHarness, type RunnerHarness, type SessionRef } from './harness'
+
+const PHONE = '15554000001'
+const DEVICE = `${PHONE}:1@s.whatsapp.net`
+
+let h: RunnerHarness
+let ref: SessionRef
+
+beforeAll(async () => {
+	h = await startHarness()
+	ref = await h.createSession()
+	await h.pairByQr(ref, PHONE)
+})
+afterAll(async () => {
+	await h?.close()
+})
+
+const storedCreds = async () => (await h.database.db.select({ creds: sessionAuth.creds }).from(sessionAuth).where(eq(sessionAuth.sessionId, ref.sessionId)))[0]?.creds
+
+describe('runner restarts', () => {
+	it('a restarted runner resumes the running sessions it owns, with their stored creds and no QR', async () => {
+		const after = h.events.length
+		await h.stopRunner()
+		const shutdown = await h.waitForEvent(ref, 'session.status.disconnected', { after })
+		expect(shutdown.data).toMatchObject({ status: 'reconnecting', reason: 'runner_shutdown' })
+		await h.standIn.waitForDisconnect(DEVICE)
+
+		const started = performance.now()
+		await h.startRunner()
+		await h.waitForEvent(ref, 'session.status.connected', { after })
+		console.log(`runner start → resumed session connected: ${(performance.now() - started).toFixed(0)} ms`)
+		expect(h.eventsOf(ref, 'session.qr.updated', after)).toHaveLength(0)
+		expect(h.standIn.device(DEVICE)).toMatchObject({ logins: 2, live: 1, maxLive: 1 })
+		await h.untilStatus(ref, 'connected')
+	})
+
+	it('does not resume a session whose desired state is stopped', async () => {
+		const idle = await h.createSession()
+		await h.database.db.update(sessions).set({ desiredState: 'stopped' }).where(eq(sessions.id, idle.sessionId))
+		const after = h.events.length
+		await h.stopRunner()
+		await h.startRunner()
+		await h.waitForEvent(ref, 'session.status.connected', { after })
+		expect(h.events.slice(after).filter((e) => e.sessionId === idle.sessionId)).toHaveLength(0)
+	})
+
+	it('a runner with the wrong ENCRYPTION_KEY fails the session loudly and leaves its creds untouched', async () => {
+		const after = h.events.length
+		await h.stopRunner()
+		const before = await storedCreds()
+		await h.startRunner({ ENCRYPTION_KEY: Buffer.alloc(32, 42).toString('base64') })
+		const failed = await h.waitForEvent(ref, 'session.status.disconnected', { after, where: (e) => e.data.status === 'failed' })
+		expect(failed.data.reason).toBe('auth_state_unreadable')
+		const session = await h.untilStatus(ref, 'failed')
+		expect(session.lastError).toContain('ENCRYPTION_KEY')
+		expect(h.eventsOf(ref, 'session.qr.updated', after)).toHaveLength(0)
+		expect(Buffer.compare((await storedCreds())!, before!)).toBe(0)
+
+		// With the right key the same creds open again.
+		const again = h.events.length
+		await h.stopRunner()
+		await h.startRunner()
+		await h.waitForEvent(ref, 'session.status.connected', { after: again })
+	})
+
+	it('gives up after the configured number of failed reconnects, and says so', async () => {
+		const after = h.events.length
+		await h.stopRunner()
+		// Nothing listens on port 1: every attempt fails at once.
+		await h.startRunner({ WA_WEBSOCKET_URL: 'ws://127.0.0.1:1/ws/chat', WA_RECONNECT_MAX_ATTEMPTS: '3' })
+		const failed = await h.waitForEvent(ref, 'session.status.disconnected', { after, where: (e) => e.data.status === 'failed' })
+		expect(failed.data.reason).toBe('reconnect_attempts_exhausted')
+		expect(failed.data.message).toStartWith('gave up after 3 attempts')
+		const retries = h.eventsOf(ref, 'session.status.disconnected', after).filter((e) => e.data.status === 'reconnecting' && e.data.reason !== 'runner_shutdown')
+		expect(retries.map((e) => e.data.message?.match(/attempt (\d) of 3/)?.[1])).toEqual(['1', '2', '3'])
+		expect(await storedCreds()).toBeDefined()
+
+		const again = h.events.length
+		await h.stopRunner()
+		await h.startRunner()
+		await h.waitForEvent(ref, 'session.status.connected', { after: again })
+	})
+})
