@@ -36,6 +36,8 @@ export interface GroupBackend {
 	openReader(consumer: string): GroupReader
 	/** XAUTOCLAIM: takes entries idle ≥ `minIdleMs` for `consumer`, with their delivery counts. */
 	claim(stream: string, group: string, consumer: string, minIdleMs: number, count: number, cursor: string): Promise<ClaimResult>
+	/** Resets the idle time of entries still being handled, without counting a delivery (`XCLAIM … JUSTID`). */
+	touch(stream: string, group: string, consumer: string, ids: readonly string[]): Promise<void>
 	/** Acknowledges; `clearErrors` also forgets errors recorded for these entries. */
 	ack(stream: string, group: string, ids: readonly string[], clearErrors: boolean): Promise<void>
 	/** Remembers why an entry failed, for whoever dead-letters it later (maybe another process). */
@@ -111,6 +113,25 @@ export async function startGroupConsumer(backend: GroupBackend, options: Consume
 		throw new TransientFailure(err)
 	}
 
+	/**
+	 * Runs the handler while telling the group the entries are still being worked on: a batch that
+	 * takes longer than `claimIdleMs` would otherwise be claimed by another consumer while in hand,
+	 * handled twice, and have its delivery count driven towards the dead stream.
+	 */
+	async function handleAlive(entries: readonly { raw: RawEntry; delivery: Delivery }[]) {
+		const byStream = new Map<string, string[]>()
+		for (const { raw } of entries) byStream.set(raw.stream, [...(byStream.get(raw.stream) ?? []), raw.id])
+		const beat = setInterval(() => {
+			for (const [stream, ids] of byStream)
+				backend.touch(stream, group, name, ids).catch((err) => log.warn({ err, stream }, 'could not extend the claim on entries in hand'))
+		}, Math.max(Math.floor(claimIdleMs / 3), 5))
+		try {
+			await handle(entries.map((e) => e.delivery))
+		} finally {
+			clearInterval(beat)
+		}
+	}
+
 	async function ack(batch: readonly RawEntry[]) {
 		const byStream = new Map<string, RawEntry[]>()
 		for (const e of batch) byStream.set(e.stream, [...(byStream.get(e.stream) ?? []), e])
@@ -146,7 +167,7 @@ export async function startGroupConsumer(backend: GroupBackend, options: Consume
 		}
 		if (!valid.length) return
 		try {
-			await handle(valid.map((v) => v.delivery))
+			await handleAlive(valid)
 			await ack(valid.map((v) => v.raw))
 			return
 		} catch (err) {
@@ -154,9 +175,10 @@ export async function startGroupConsumer(backend: GroupBackend, options: Consume
 			if (valid.length === 1) return failed(valid[0]!.raw, err)
 			log.debug({ err, size: valid.length }, 'batch failed; retrying its entries one by one')
 		}
-		for (const [i, { raw, delivery }] of valid.entries()) {
+		for (const [i, v] of valid.entries()) {
+			const { raw } = v
 			try {
-				await handle([delivery])
+				await handleAlive([v])
 				await ack([raw])
 			} catch (err) {
 				if (options.isTransient?.(err)) return transient(valid.slice(i).map((v) => v.raw), err)

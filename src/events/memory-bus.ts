@@ -16,6 +16,8 @@ export interface MemoryBusOptions {
 export interface MemoryBus extends Bus {
 	/** Appends an entry whose envelope field is `payload` verbatim (null = no such field). */
 	appendRaw(stream: string, payload: string | null): string
+	/** Delivers up to `count` new entries to `consumer` and nothing else: what a consumer that dies right after reading leaves. */
+	abandon(stream: string, group: string, consumer: string, count: number): Promise<number>
 }
 
 interface Entry {
@@ -199,6 +201,16 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 			}
 			return { cursor: next, entries, deleted }
 		},
+		async touch(stream, group, consumer, ids) {
+			const g = groupOf(stream, group)
+			for (const id of ids) {
+				const p = g.pending.get(id)
+				if (p) {
+					p.consumer = consumer
+					p.deliveredAt = Date.now()
+				}
+			}
+		},
 		async ack(stream, group, ids, clearErrors) {
 			const g = groupOf(stream, group)
 			for (const id of ids) {
@@ -271,6 +283,11 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 
 		appendRaw(stream, payload) {
 			return append(stream, payload === null ? {} : { [ENVELOPE_FIELD]: payload }, {})
+		},
+
+		async abandon(stream, group, consumer, count) {
+			await backend.ensureGroup(stream, group, '0')
+			return (await new Reader().readNew(group, consumer, [stream], count, 1)).length
 		},
 
 		async consume(options: ConsumeOptions) {

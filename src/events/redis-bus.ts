@@ -180,6 +180,9 @@ export function createRedisBus(options: RedisBusOptions): Bus {
 			})
 			return { cursor: next, entries, deleted: gone }
 		},
+		async touch(stream, group, consumer, ids) {
+			if (ids.length) await redis.call('XCLAIM', key(stream), group, consumer, 0, ...ids, 'JUSTID')
+		},
 		async ack(stream, group, ids, clearErrors) {
 			if (!ids.length) return
 			if (!clearErrors) {

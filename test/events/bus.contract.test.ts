@@ -17,6 +17,8 @@ interface Harness {
 	bus: Bus
 	/** Appends an entry whose envelope field is `payload` verbatim, as a broken producer would. */
 	appendRaw(stream: string, payload: string | null): Promise<string>
+	/** Reads `count` new entries as `consumer` of `group` and never acknowledges them, like a consumer that died. */
+	abandon(group: string, consumer: string, count: number): Promise<number>
 	close(): Promise<void>
 }
 
@@ -34,6 +36,12 @@ const implementations: Record<string, (trim?: Trim) => Promise<Harness>> = {
 			bus,
 			appendRaw: async (stream, payload) =>
 				String(await (payload === null ? redis.xadd(prefix.prefix + stream, '*', 'other', 'x') : redis.xadd(prefix.prefix + stream, '*', 'envelope', payload))),
+			async abandon(group, consumer, count) {
+				const key = prefix.prefix + DOMAIN_EVENTS
+				await redis.call('XGROUP', 'CREATE', key, group, '0', 'MKSTREAM').catch(() => {})
+				const reply = (await redis.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', key, '>')) as [string, unknown[]][] | null
+				return reply?.[0]?.[1].length ?? 0
+			},
 			async close() {
 				await bus.close()
 				await closeRedis(redis)
@@ -43,7 +51,12 @@ const implementations: Record<string, (trim?: Trim) => Promise<Harness>> = {
 	},
 	async memory(trim = {}) {
 		const bus = createMemoryBus({ partitions: PARTITIONS, logger, ...trim })
-		return { bus, appendRaw: async (stream, payload) => bus.appendRaw(stream, payload), close: () => bus.close() }
+		return {
+			bus,
+			appendRaw: async (stream, payload) => bus.appendRaw(stream, payload),
+			abandon: (group, consumer, count) => bus.abandon(DOMAIN_EVENTS, group, consumer, count),
+			close: () => bus.close(),
+		}
 	},
 }
 
@@ -217,22 +230,31 @@ for (const [name, make] of Object.entries(implementations)) {
 
 			it('lets another consumer claim what a dead consumer left pending', async () => {
 				const events = Array.from({ length: 5 }, () => qrEvent())
-				// A consumer whose handler never returns is, to the group, a consumer that died mid-batch.
-				let release!: () => void
-				const dying = await collect(bus, { block: new Promise((r) => (release = r)), claimIdleMs: 60_000 })
 				await bus.publish(events)
-				const started = condition()
-				const poll = setInterval(started.notify, 5)
-				await started.until(() => dying.received.length === 5)
-				clearInterval(poll)
+				expect(await h.abandon('g', 'dead-consumer', 5)).toBe(5)
 				const heir = await collect(bus, { claimIdleMs: 100 })
 				await heir.handled(5)
 				expect(heir.handledIds()).toEqual(ids(events))
 				expect(heir.received.every((d) => d.deliveries === 2)).toBe(true)
 				await heir.consumer.stop()
-				release()
-				await dying.consumer.stop()
 				expect(await bus.pendingCount(DOMAIN_EVENTS, 'g')).toBe(0)
+			})
+
+			it('keeps a batch that takes longer than the idle time from being claimed while in hand', async () => {
+				let release!: () => void
+				const slow = await collect(bus, { claimIdleMs: 100, block: new Promise((r) => (release = r)) })
+				await bus.publish([qrEvent()])
+				const inHand = condition()
+				const poll = setInterval(inHand.notify, 5)
+				await inHand.until(() => slow.received.length === 1)
+				clearInterval(poll)
+				const other = await collect(bus, { claimIdleMs: 100 })
+				await Bun.sleep(500) // five idle times pass while the batch is in hand
+				release()
+				await slow.handled(1)
+				expect(slow.received.map((d) => d.deliveries)).toEqual([1])
+				expect(other.received).toEqual([])
+				await Promise.all([slow.consumer.stop(), other.consumer.stop()])
 			})
 
 			it('stops after the batch in hand is handled and acknowledged', async () => {
