@@ -26,8 +26,9 @@ export const sessionChats = pgTable(
 	},
 	(t) => [
 		primaryKey({ columns: [t.sessionId, t.jid] }),
-		// GET /chats: newest activity first, keyset on (last_message_at, jid).
-		index('session_chats_activity_idx').on(t.sessionId, sql`${t.lastMessageAt} DESC NULLS LAST`, t.jid),
+		// GET /chats: newest activity first, keyset on (last_message_at, jid) in one direction, so a
+		// row comparison is an index range.
+		index('session_chats_recent_idx').on(t.sessionId, sql`${t.lastMessageAt} DESC NULLS LAST`, sql`${t.jid} DESC`),
 		index('session_chats_lid_idx').on(t.sessionId, t.lidJid),
 		index('session_chats_pn_idx').on(t.sessionId, t.pnJid),
 	],
@@ -62,8 +63,15 @@ export const sessionMessages = pgTable(
 	},
 	(t) => [
 		primaryKey({ columns: [t.sessionId, t.chatJid, t.messageId, t.fromMe] }),
-		// GET /chats/:jid/messages: newest first, keyset on (timestamp, message_id).
-		index('session_messages_chat_time_idx').on(t.sessionId, t.chatJid, sql`${t.timestamp} DESC NULLS LAST`, t.messageId),
+		// GET /chats/:jid/messages: newest first, keyset on (timestamp, message_id, from_me), the
+		// whole key so that no two rows tie.
+		index('session_messages_chat_recent_idx').on(
+			t.sessionId,
+			t.chatJid,
+			sql`${t.timestamp} DESC NULLS LAST`,
+			sql`${t.messageId} DESC`,
+			sql`${t.fromMe} DESC`,
+		),
 	],
 )
 
@@ -83,7 +91,8 @@ export const sessionContacts = pgTable(
 	},
 	(t) => [
 		primaryKey({ columns: [t.sessionId, t.jid] }),
-		index('session_contacts_name_idx').on(t.sessionId, sql`lower(${t.name})`, t.jid),
+		// GET /contacts: by the name a person is shown with (address book, else push name).
+		index('session_contacts_display_idx').on(t.sessionId, sql`lower(coalesce(${t.name}, ${t.notify}, ${t.verifiedName}))`, t.jid),
 	],
 )
 

@@ -33,6 +33,11 @@ export const sessions = pgTable(
 		lastEventAt: timestamp('last_event_at', { withTimezone: true }),
 		/** Envelope id of that event: breaks ties between events of the same millisecond (uuid v7 sorts by time). */
 		lastEventId: uuid('last_event_id'),
+		/**
+		 * Set by DELETE /sessions/:id: the API hides the session at once, while the row (and its
+		 * creds) live on until the runner has logged out; the consumer then removes it.
+		 */
+		deletedAt: timestamp('deleted_at', { withTimezone: true }),
 		createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 		updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 	},
