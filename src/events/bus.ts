@@ -50,6 +50,14 @@ export interface Bus {
 	/** Entries delivered to the group and not yet acknowledged. */
 	pendingCount(stream: string, group: string): Promise<number>
 
+	/**
+	 * Where a group stands, read atomically: every entry up to `lastDeliveredId` that is not pending
+	 * was acknowledged (handled, or dead-lettered). Lets a reader of the group's output (the
+	 * WebSocket snapshot reads what the consumer wrote) tell which entries may not be in it yet.
+	 * Null when the stream or the group does not exist.
+	 */
+	groupProgress(stream: string, group: string, options?: { count?: number }): Promise<GroupProgress | null>
+
 	/** Stops every consumer and tail of this bus and releases its connections. */
 	close(): Promise<void>
 }
@@ -108,6 +116,14 @@ export interface TailOptions {
 	signal?: AbortSignal
 	/** Longest single blocking wait (default 5 000 ms); aborting interrupts it. */
 	blockMs?: number
+}
+
+export interface GroupProgress {
+	lastDeliveredId: string
+	/** Entries delivered and not yet acknowledged. */
+	pendingCount: number
+	/** The oldest pending positions, at most `count` (default 100) of them; fewer than `pendingCount` when cut. */
+	pending: string[]
 }
 
 export interface StreamInfo {

@@ -343,6 +343,13 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 			return streams.get(stream)?.groups.get(group)?.pending.size ?? 0
 		},
 
+		async groupProgress(stream, group, { count = 100 } = {}) {
+			const g = streams.get(stream)?.groups.get(group)
+			if (!g) return null
+			const pending = [...g.pending.keys()].sort(compareIds)
+			return { lastDeliveredId: g.lastDelivered, pendingCount: pending.length, pending: pending.slice(0, count) }
+		},
+
 		async close() {
 			closing.abort()
 			await Promise.all([...consumers].map((c) => c.stop()))

@@ -1,6 +1,6 @@
 import type Redis from 'ioredis'
 import type { Logger } from '../logger'
-import { BUS_DEFAULTS, type Bus, type ConsumeOptions, type DeadLetter, type GroupConsumer, type StreamEntry, type StreamInfo, type TailOptions } from './bus'
+import { BUS_DEFAULTS, type Bus, type ConsumeOptions, type DeadLetter, type GroupConsumer, type GroupProgress, type StreamEntry, type StreamInfo, type TailOptions } from './bus'
 import { assertEnvelope, parseEnvelope, type AnyEnvelope } from './catalogue'
 import { startGroupConsumer, type GroupBackend, type GroupReader, type RawEntry } from './group-consumer'
 import { deadLetterStream, streamFor } from './streams'
@@ -49,6 +49,14 @@ function streamPairs(reply: unknown): [string, RawList][] {
 		return pairs
 	}
 	return reply as [string, RawList][]
+}
+
+/** One group of XINFO GROUPS: a flat `[name, value, …]` list (RESP2, and RESP3 through `call`) or a map. */
+function groupFields(raw: unknown): Record<string, unknown> {
+	if (!Array.isArray(raw)) return (raw ?? {}) as Record<string, unknown>
+	const out: Record<string, unknown> = {}
+	for (let i = 0; i + 1 < raw.length; i += 2) out[String(raw[i])] = raw[i + 1]
+	return out
 }
 
 const isError = (err: unknown, prefix: string) => err instanceof Error && err.message.startsWith(prefix)
@@ -308,6 +316,25 @@ export function createRedisBus(options: RedisBusOptions): Bus {
 			} catch (err) {
 				if (isError(err, 'NOGROUP')) return 0
 				throw err
+			}
+		},
+
+		async groupProgress(stream, group, { count = 100 } = {}): Promise<GroupProgress | null> {
+			// MULTI: the delivered position and the pending list must describe the same moment.
+			const res = (await redis.multi().call('XINFO', 'GROUPS', key(stream)).call('XPENDING', key(stream), group, '-', '+', count).exec()) ?? []
+			const [infoErr, groups] = res[0] ?? [new Error('no reply')]
+			if (infoErr) {
+				if (isError(infoErr, 'ERR no such key')) return null
+				throw infoErr
+			}
+			const found = (groups as unknown[]).map(groupFields).find((g) => g.name === group)
+			if (!found) return null
+			const [pendingErr, list] = res[1] ?? [new Error('no reply')]
+			if (pendingErr) throw pendingErr
+			return {
+				lastDeliveredId: String(found['last-delivered-id']),
+				pendingCount: Number(found.pending ?? 0),
+				pending: (list as [string, ...unknown[]][]).map(([id]) => String(id)),
 			}
 		},
 

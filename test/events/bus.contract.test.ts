@@ -240,6 +240,23 @@ for (const [name, make] of Object.entries(implementations)) {
 				expect(await bus.pendingCount(DOMAIN_EVENTS, 'g')).toBe(0)
 			})
 
+			it('reports how far a group got: the last delivered position and what is still pending', async () => {
+				expect(await bus.groupProgress(DOMAIN_EVENTS, 'g')).toBeNull()
+				const published = await bus.publish(Array.from({ length: 5 }, () => qrEvent()))
+				expect(await h.abandon('g', 'dead-consumer', 3)).toBe(3)
+				expect(await bus.groupProgress(DOMAIN_EVENTS, 'g')).toEqual({
+					lastDeliveredId: published[2]!.id,
+					pendingCount: 3,
+					pending: published.slice(0, 3).map((p) => p.id),
+				})
+				expect((await bus.groupProgress(DOMAIN_EVENTS, 'g', { count: 1 }))!.pending).toEqual([published[0]!.id])
+				expect(await bus.groupProgress(DOMAIN_EVENTS, 'no-such-group')).toBeNull()
+				const heir = await collect(bus, { claimIdleMs: 100 })
+				await heir.handled(5)
+				await heir.consumer.stop()
+				expect(await bus.groupProgress(DOMAIN_EVENTS, 'g')).toEqual({ lastDeliveredId: published[4]!.id, pendingCount: 0, pending: [] })
+			})
+
 			it('keeps a batch that takes longer than the idle time from being claimed while in hand', async () => {
 				let release!: () => void
 				const slow = await collect(bus, { claimIdleMs: 100, block: new Promise((r) => (release = r)) })
