@@ -56,6 +56,8 @@ const Env = T.Object({
 	CONSUMER_BATCH_SIZE: T.Integer({ minimum: 1, maximum: 1000, default: 16 }),
 	OUTBOX_RELAY_INTERVAL_MS: T.Integer({ minimum: 10, default: 250 }),
 	OUTBOX_RETENTION_SECONDS: T.Integer({ minimum: 60, default: 24 * 3600 }),
+	WS_SEND_BUFFER_BYTES: T.Integer({ minimum: 16 * 1024, default: 4 * 1024 * 1024 }),
+	WS_IDLE_TIMEOUT_SECONDS: T.Integer({ minimum: 8, maximum: 960, default: 30 }),
 })
 type Env = Static<typeof Env>
 
@@ -90,6 +92,7 @@ export interface Config {
 	trustProxyHops: number
 	auth: AuthConfig
 	events: EventsConfig
+	realtime: RealtimeConfig
 	/** Settings that fell back to a development default; logged at start. */
 	defaultsUsed: string[]
 }
@@ -131,6 +134,14 @@ export interface EventsConfig {
 	relayIntervalMs: number
 	/** Published outbox rows are deleted after this long. */
 	outboxRetentionMs: number
+}
+
+/** The WebSocket `/ws/sessions` (README, Realtime WebSocket). */
+export interface RealtimeConfig {
+	/** Bytes queued for one socket before it is closed with 1013 (slow consumer). */
+	sendBufferBytes: number
+	/** A socket silent this long is pinged, and closed when the ping goes unanswered. */
+	idleTimeoutSeconds: number
 }
 
 export class ConfigError extends Error {
@@ -254,6 +265,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 			relayIntervalMs: env.OUTBOX_RELAY_INTERVAL_MS,
 			outboxRetentionMs: env.OUTBOX_RETENTION_SECONDS * 1000,
 		},
+		realtime: { sendBufferBytes: env.WS_SEND_BUFFER_BYTES, idleTimeoutSeconds: env.WS_IDLE_TIMEOUT_SECONDS },
 		defaultsUsed,
 	}
 }

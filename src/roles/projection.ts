@@ -306,9 +306,10 @@ async function bulk(tx: Tx, statement: string, rows: readonly unknown[]) {
 		await tx.execute(sql`${sql.raw(before)}${JSON.stringify(rows.slice(i, i + CHUNK))}${sql.raw(after)}`)
 }
 
-type SessionEvent = Extract<DomainEvent, { type: 'session.qr.updated' | 'session.pairing_code' | 'session.status.connected' | 'session.status.disconnected' }>
+export type SessionEvent = Extract<DomainEvent, { type: 'session.qr.updated' | 'session.pairing_code' | 'session.status.connected' | 'session.status.disconnected' }>
 
-function sessionPatch(e: SessionEvent): Partial<typeof sessions.$inferInsert> {
+/** What a status event writes on its session row; the WebSocket snapshot applies it too, to events not persisted yet. */
+export function sessionPatch(e: SessionEvent): Partial<typeof sessions.$inferInsert> {
 	switch (e.type) {
 		case 'session.qr.updated':
 			return { status: 'qr', qr: e.data.qr }

@@ -1,0 +1,83 @@
+import { Elysia } from 'elysia'
+import type { RealtimeConfig } from '../../config'
+import type { Db } from '../../db/client'
+import type { Bus } from '../../events'
+import type { Clock } from '../../lib/clock'
+import type { Logger } from '../../logger'
+import { Connection, type ConnectionDeps, type Socket } from './connection'
+import type { RealtimeHub } from './hub'
+import { CLOSE, RealtimeMessage, RealtimeQuery } from './model'
+import { buildSnapshot } from './snapshot'
+
+export { RealtimeHub } from './hub'
+
+export interface RealtimeModuleDeps {
+	/** Null without a bus (an app built for in-process tests): sockets are then closed with 1011. */
+	hub: RealtimeHub | null
+	bus: Bus | null
+	db: Db
+	auth: ConnectionDeps['auth']
+	clock: Clock
+	logger: Logger
+	config: RealtimeConfig
+}
+
+/**
+ * Bun's WebSocket settings, which are per server rather than per route. Bun drops messages past
+ * `backpressureLimit` unless it closes the socket, and a dropped message would be a gap: so it
+ * closes (abruptly, 1006). The connection's own check closes with 1013 well before that.
+ */
+export const realtimeSocketOptions = (config: RealtimeConfig) => ({
+	idleTimeout: config.idleTimeoutSeconds,
+	sendPings: true,
+	backpressureLimit: config.sendBufferBytes * 4,
+	closeOnBackpressureLimit: true,
+	// Clients send nothing on /ws/sessions.
+	maxPayloadLength: 64 * 1024,
+	perMessageDeflate: false,
+})
+
+const DESCRIPTION = `Live domain events of the caller's tenant.
+
+- Auth: \`?accessToken=\`. A missing, invalid, expired or revoked token closes the socket with **4401** and a reason; so do the token's expiry and \`POST /auth/logout-all\` while it is open.
+- First message: \`session.snapshot\` (every session of the tenant, exact at stream position \`id\`), then every domain event of the tenant in stream order, \`id\` = its stream position, \`eventId\` = the envelope's uuid.
+- \`?since=<id>\`: resume after the last \`id\` received — the missed events are replayed from the stream, then live, without gap or duplicate. When \`since\` is malformed, unknown or older than the stream retention: \`session.resync_required\`, then a fresh \`session.snapshot\` (reload chats and messages over REST).
+- Close codes: 1001 server shutting down, 1011 server error, 1013 slow consumer (send buffer full) — reconnect with \`since\` in all three; 4401 unauthorized.`
+
+export const realtimeModule = (deps: RealtimeModuleDeps) => {
+	const connections = new WeakMap<object, Connection>()
+	const { hub, bus } = deps
+	const connectionDeps: ConnectionDeps | null = hub && bus && {
+		hub,
+		bus,
+		auth: deps.auth,
+		clock: deps.clock,
+		logger: deps.logger,
+		sendBufferBytes: deps.config.sendBufferBytes,
+		snapshot: (tenantId) => buildSnapshot({ db: deps.db, bus, logger: deps.logger }, tenantId),
+	}
+	return new Elysia({ name: 'realtime', tags: ['realtime'] })
+		.onStart(({ server }) => {
+			if (server) hub?.start(server)
+		})
+		.onStop(() => hub?.stop())
+		.ws('/ws/sessions', {
+			query: RealtimeQuery,
+			response: RealtimeMessage,
+			detail: { summary: 'Realtime session events (WebSocket)', description: DESCRIPTION, tags: ['realtime'] },
+			open(ws) {
+				if (!connectionDeps) return ws.raw.close(CLOSE.internal, 'realtime events are not available on this server')
+				// Elysia's copy of Bun's socket type lacks getBufferedAmount, which Bun's socket has.
+				const connection = new Connection(ws.raw as unknown as Socket, connectionDeps)
+				connections.set(ws.raw, connection)
+				return connection.open(ws.data.query)
+			},
+			drain(ws) {
+				connections.get(ws.raw)?.drained()
+			},
+			close(ws) {
+				connections.get(ws.raw)?.ended()
+			},
+			message() {},
+		})
+}

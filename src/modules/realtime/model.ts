@@ -1,0 +1,96 @@
+import { t, type Static } from 'elysia'
+import { SESSION_STATUSES } from '../../db/schema'
+import { DOMAIN_EVENT_TYPES, DomainEventData, type DomainEventType } from '../../events/catalogue'
+
+/**
+ * What `/ws/sessions` takes and sends (DESIGN §7). Every server message is one JSON text frame;
+ * clients send nothing (whatever they send is ignored).
+ */
+
+export const RealtimeQuery = t.Object({
+	// Optional on purpose: a missing field would fail validation before `open`, and the client would
+	// see a bare error event instead of the 4401 close that tells it to log in again.
+	accessToken: t.Optional(t.String({ description: 'The access token (browsers cannot set headers on a WebSocket)' })),
+	since: t.Optional(
+		t.String({
+			description:
+				'Resume after this stream position (the `id` of the last message received). Answered with `session.resync_required` and a fresh snapshot when it is malformed, unknown or older than the stream retention.',
+		}),
+	),
+})
+
+const StreamId = t.String({ pattern: '^\\d+-\\d+$', description: 'Stream position (`<ms>-<seq>`): what `?since=` takes' })
+const Uuid = t.String({ format: 'uuid' })
+const IsoTime = t.String({ format: 'date-time' })
+
+/** A session as `GET /sessions` answers it, with the events up to the snapshot's position applied. */
+export const RealtimeSession = t.Object({
+	id: Uuid,
+	name: t.String(),
+	status: t.Union(SESSION_STATUSES.map((s) => t.Literal(s))),
+	desiredState: t.Union([t.Literal('running'), t.Literal('stopped')]),
+	phoneNumber: t.Nullable(t.String()),
+	jid: t.Nullable(t.String()),
+	lid: t.Nullable(t.String()),
+	qr: t.Nullable(t.String()),
+	pairingCode: t.Nullable(t.String()),
+	lastError: t.Nullable(t.String()),
+	ownerRunner: t.Nullable(t.String()),
+	createdAt: IsoTime,
+	updatedAt: IsoTime,
+})
+export type RealtimeSession = Static<typeof RealtimeSession>
+
+/** First message of a connection without a usable `since`: the tenant's sessions as of stream position `id`. */
+export const SnapshotMessage = t.Object({
+	type: t.Literal('session.snapshot'),
+	id: t.String({ pattern: '^\\d+-\\d+$', description: 'Every event up to this position is reflected; the events that follow come after it' }),
+	tenantId: Uuid,
+	occurredAt: IsoTime,
+	data: t.Object({ sessions: t.Array(RealtimeSession) }),
+})
+
+export const RESYNC_REASONS = ['malformed', 'unknown', 'trimmed'] as const
+export type ResyncReason = (typeof RESYNC_REASONS)[number]
+
+/** `since` cannot be resumed from; a `session.snapshot` follows, and chats/messages must be reloaded over REST. */
+export const ResyncRequiredMessage = t.Object({
+	type: t.Literal('session.resync_required'),
+	tenantId: Uuid,
+	occurredAt: IsoTime,
+	data: t.Object({
+		since: t.String(),
+		reason: t.Union(RESYNC_REASONS.map((r) => t.Literal(r))),
+		/** The oldest position still in the stream (null when it is empty). */
+		oldestId: t.Nullable(StreamId),
+	}),
+})
+
+/** A domain event as it goes out: the stream envelope with `id` = stream position and the envelope's uuid as `eventId`. */
+const eventMessage = <K extends DomainEventType>(type: K) =>
+	t.Object({
+		id: StreamId,
+		eventId: Uuid,
+		type: t.Literal(type),
+		tenantId: Uuid,
+		sessionId: Uuid,
+		occurredAt: IsoTime,
+		data: DomainEventData[type],
+	})
+
+export const EventMessage = t.Union(DOMAIN_EVENT_TYPES.map(eventMessage))
+
+export const RealtimeMessage = t.Union([SnapshotMessage, ResyncRequiredMessage, ...DOMAIN_EVENT_TYPES.map(eventMessage)])
+export type RealtimeMessage = Static<typeof RealtimeMessage>
+
+/** Close codes of `/ws/sessions`. */
+export const CLOSE = {
+	/** Server shutting down: reconnect (to any instance) with `since`. */
+	goingAway: 1001,
+	/** The server failed (database or Redis away); reconnect with `since` after a pause. */
+	internal: 1011,
+	/** The client did not read fast enough (send buffer bound); reconnect with `since`. */
+	slowConsumer: 1013,
+	/** Missing, invalid, expired or revoked access token: get a new one, then reconnect. */
+	unauthorized: 4401,
+} as const

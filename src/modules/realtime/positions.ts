@@ -1,0 +1,16 @@
+/** Stream positions (`<ms>-<seq>`) as clients hand them back in `?since=`. */
+
+const STREAM_ID = /^\d{1,20}-\d{1,20}$/
+
+export const isStreamId = (value: string) => STREAM_ID.test(value)
+
+const MAX_SEQ = 2n ** 64n - 1n
+
+/** The position right before `id`, so an exclusive read "after" it starts at `id` itself. */
+export function previousId(id: string): string {
+	const [ms = '0', seq = '0'] = id.split('-')
+	const s = BigInt(seq)
+	if (s > 0n) return `${ms}-${s - 1n}`
+	const m = BigInt(ms)
+	return m === 0n ? '0-0' : `${m - 1n}-${MAX_SEQ}`
+}
