@@ -7,12 +7,19 @@ import { createBackgroundTasks, type BackgroundTasks } from './lib/background'
 import { systemClock, type Clock } from './lib/clock'
 import type { Logger } from './logger'
 import { createMailer, type Mailer } from './mail/mailer'
+import { createCursorCodec } from './lib/cursor'
 import { authModule } from './modules/auth'
 import { createAccessTokens } from './modules/auth/access-tokens'
 import { createRateLimits } from './modules/auth/rate-limits'
 import { createTokenRevocations, type TokenRevocations } from './modules/auth/revocations'
 import { AuthService } from './modules/auth/service'
+import { chatsModule } from './modules/chats'
+import { ChatsService } from './modules/chats/service'
+import { contactsModule } from './modules/contacts'
+import { ContactsService } from './modules/contacts/service'
 import { healthModule } from './modules/health'
+import { sessionsModule } from './modules/sessions'
+import { SessionsService } from './modules/sessions/service'
 import { usersModule } from './modules/users'
 import { UsersService } from './modules/users/service'
 import { authPlugin } from './plugins/auth'
@@ -61,6 +68,10 @@ export function createApp(deps: AppDeps) {
 	const auth = new AuthService({ ...accounts, accessTokens })
 	const authGuard = authPlugin(auth)
 	const limits = createRateLimits({ redis, prefix: config.redisPrefix, config: config.auth })
+	const cursors = createCursorCodec(config.jwtSecret)
+	const sessions = new SessionsService({ db: database.db, config, cursors, relay: deps.relay })
+	const chats = new ChatsService({ db: database.db, cursors, sessions })
+	const contacts = new ContactsService({ db: database.db, cursors, sessions })
 	return new Elysia({
 		// Bun's own cap answers an empty 413 before any hook runs, so it sits well above the real
 		// limit, which the errors plugin enforces on Content-Length with a JSON 413. The cap still
@@ -73,6 +84,9 @@ export function createApp(deps: AppDeps) {
 		.use(healthModule({ database, redis, isDraining: deps.isDraining ?? (() => false) }))
 		.use(usersModule({ users, authPlugin: authGuard, limits, config }))
 		.use(authModule({ auth, users, authPlugin: authGuard, limits, config }))
+		.use(sessionsModule({ sessions, authPlugin: authGuard }))
+		.use(chatsModule({ chats, authPlugin: authGuard }))
+		.use(contactsModule({ contacts, authPlugin: authGuard }))
 		.onStop(() => {
 			if (!deps.revocations) void accounts.revocations.close()
 		})

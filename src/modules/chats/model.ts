@@ -1,0 +1,54 @@
+import { t } from 'elysia'
+import { IdempotencyHeaders, PageQuery, SendText, SessionFilter } from '../sessions/model'
+
+export { IdempotencyHeaders }
+
+const Time = t.String({ format: 'date-time' })
+
+export const MESSAGE_STATUS_NAMES = ['error', 'pending', 'server_ack', 'delivered', 'read', 'played'] as const
+
+export const Chat = t.Object({
+	jid: t.String({ description: 'The chat: the phone-number JID when known, else the LID (…@lid) or group (…@g.us)' }),
+	pnJid: t.Nullable(t.String()),
+	lidJid: t.Nullable(t.String()),
+	name: t.Nullable(t.String()),
+	unreadCount: t.Nullable(t.Integer()),
+	archived: t.Nullable(t.Boolean()),
+	lastMessageAt: t.Nullable(Time),
+})
+
+export const Message = t.Object({
+	id: t.String({ description: 'WhatsApp message id' }),
+	chatJid: t.String(),
+	fromMe: t.Boolean(),
+	sender: t.Nullable(t.String({ description: 'Who wrote it (null for own messages); in groups the participant' })),
+	pushName: t.Nullable(t.String()),
+	timestamp: Time,
+	type: t.Nullable(t.String({ description: 'proto content key: conversation, extendedTextMessage, imageMessage, …' })),
+	text: t.Nullable(t.String({ description: 'Text or caption; null for media without a caption and for deleted messages' })),
+	status: t.Nullable(t.UnionEnum(MESSAGE_STATUS_NAMES, { description: 'Only moves forward: pending → server_ack → delivered → read → played' })),
+	editedAt: t.Nullable(Time),
+	revoked: t.Boolean({ description: 'Deleted for everyone' }),
+	content: t.Nullable(
+		t.Record(t.String(), t.Unknown(), { description: 'The raw proto message (JSON) for types the API does not model yet; null for text' }),
+	),
+})
+
+export const chatsModels = {
+	Chat,
+	ChatPage: t.Object({ items: t.Array(Chat), nextCursor: t.Nullable(t.String()) }),
+	Message,
+	MessagePage: t.Object({ items: t.Array(Message), nextCursor: t.Nullable(t.String()) }),
+	ChatTextMessage: t.Object({ text: SendText }),
+}
+
+export const ChatListQuery = t.Object({ sessionId: SessionFilter, ...PageQuery })
+export const SessionQuery = t.Object({ sessionId: SessionFilter })
+
+export const ChatParams = t.Object({
+	jid: t.String({
+		minLength: 1,
+		maxLength: 320,
+		description: 'A chat JID (…@s.whatsapp.net, …@lid, …@g.us) or a phone number; the LID and phone-number forms of a person name the same chat',
+	}),
+})

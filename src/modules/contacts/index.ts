@@ -1,0 +1,26 @@
+import { Elysia } from 'elysia'
+import type { AuthPlugin } from '../../plugins/auth'
+import { errorModel } from '../../plugins/errors'
+import { ContactListQuery, contactsModels } from './model'
+import type { ContactsService } from './service'
+
+export interface ContactsModuleDeps {
+	contacts: ContactsService
+	authPlugin: AuthPlugin
+}
+
+export const contactsModule = ({ contacts, authPlugin }: ContactsModuleDeps) =>
+	new Elysia({ name: 'contacts', prefix: '/contacts', tags: ['contacts'] })
+		.use(errorModel)
+		.use(authPlugin)
+		.model(contactsModels)
+		.guard({ auth: true })
+		.get('', ({ tenantId, query }) => contacts.list(tenantId, query), {
+			query: ContactListQuery,
+			response: { 200: 'ContactPage', 400: 'Error', 401: 'Error', 404: 'Error' },
+			detail: {
+				summary: 'Contacts by name',
+				description:
+					"Sorted by the name a contact is shown with, case-insensitively; contacts without a name come last. `q` searches names and, with 3+ digits, numbers. Keyset pagination: pass `nextCursor` back as `cursor` (with the same `q`). `sessionId` defaults to the account's only session (400 `SESSION_REQUIRED` when it has several).",
+			},
+		})

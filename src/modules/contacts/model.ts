@@ -1,0 +1,30 @@
+import { t } from 'elysia'
+import { PageQuery, SessionFilter } from '../sessions/model'
+
+export const Contact = t.Object({
+	jid: t.String({ description: 'The phone-number JID when known, else the LID' }),
+	pnJid: t.Nullable(t.String()),
+	lidJid: t.Nullable(t.String()),
+	displayName: t.Nullable(t.String({ description: 'What lists sort by: the address-book name, else the push name, else the verified business name' })),
+	name: t.Nullable(t.String({ description: "Name in the phone's address book" })),
+	notify: t.Nullable(t.String({ description: "The contact's own push name" })),
+	verifiedName: t.Nullable(t.String()),
+	imgUrl: t.Nullable(t.String()),
+})
+
+export const contactsModels = {
+	Contact,
+	ContactPage: t.Object({ items: t.Array(Contact), nextCursor: t.Nullable(t.String()) }),
+}
+
+export const ContactListQuery = t.Object({
+	sessionId: SessionFilter,
+	q: t.Optional(
+		t.String({
+			minLength: 1,
+			maxLength: 100,
+			description: 'Case-insensitive substring of the name, push name or business name; digits also match the phone number or LID',
+		}),
+	),
+	...PageQuery,
+})

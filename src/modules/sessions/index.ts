@@ -1,0 +1,116 @@
+import { Elysia } from 'elysia'
+import type { AuthPlugin } from '../../plugins/auth'
+import { errorModel } from '../../plugins/errors'
+import { IdempotencyHeaders, QrQuery, SessionIdParams, SessionListQuery, sessionsModels } from './model'
+import type { QrFormat, SessionsService } from './service'
+
+export interface SessionsModuleDeps {
+	sessions: SessionsService
+	authPlugin: AuthPlugin
+}
+
+/** `?format=` decides; without it, SVG only for a client that asks for SVG and not for PNG. */
+function qrFormat(format: QrFormat | undefined, accept: string | undefined): QrFormat {
+	if (format) return format
+	const a = accept?.toLowerCase() ?? ''
+	return a.includes('image/svg+xml') && !a.includes('image/png') ? 'svg' : 'png'
+}
+
+const SESSION_ERRORS = { 400: 'Error', 401: 'Error', 404: 'Error' } as const
+
+export const sessionsModule = ({ sessions, authPlugin }: SessionsModuleDeps) =>
+	new Elysia({ name: 'sessions', prefix: '/sessions', tags: ['sessions'] })
+		.use(errorModel)
+		.use(authPlugin)
+		.model(sessionsModels)
+		.guard({ auth: true })
+		.post('', async ({ tenantId, body, status }) => status(201, await sessions.create(tenantId, body)), {
+			body: 'CreateWhatsAppSession',
+			response: { 201: 'WhatsAppSession', 400: 'Error', 401: 'Error', 409: 'Error' },
+			detail: {
+				summary: 'Create a WhatsApp session and start pairing it',
+				description:
+					'Answers at once with status `starting`; a runner then connects and the session moves to `qr` (scan GET /sessions/:id/qr) or, when `phoneNumber` is given, shows a `pairingCode` to enter on that phone. 400 `INVALID_PHONE_NUMBER`; 409 `SESSION_LIMIT_REACHED` when the account has `MAX_SESSIONS_PER_TENANT` sessions.',
+			},
+		})
+		.get('', ({ tenantId, query }) => sessions.list(tenantId, query), {
+			query: SessionListQuery,
+			response: { 200: 'WhatsAppSessionPage', 400: 'Error', 401: 'Error' },
+			detail: { summary: "The account's sessions, oldest first", description: 'Keyset pagination: pass `nextCursor` back as `cursor`; it is null on the last page.' },
+		})
+		.get('/:id', ({ tenantId, params }) => sessions.get(tenantId, params.id), {
+			params: SessionIdParams,
+			response: { 200: 'WhatsAppSession', ...SESSION_ERRORS },
+			detail: { summary: 'One session', description: "404 for an unknown id, a deleted session and another account's session alike." },
+		})
+		.get(
+			'/:id/qr',
+			async ({ tenantId, params, query, request }) => {
+				const format = qrFormat(query.format, request.headers.get('accept') ?? undefined)
+				const image = await sessions.qrImage(tenantId, params.id, format)
+				return new Response(image, {
+					headers: {
+						'content-type': format === 'svg' ? 'image/svg+xml; charset=utf-8' : 'image/png',
+						// A QR lives 20–60 s and then is replaced; a cached one could not be scanned.
+						'cache-control': 'no-store',
+					},
+				})
+			},
+			{
+				params: SessionIdParams,
+				query: QrQuery,
+				response: SESSION_ERRORS,
+				detail: {
+					summary: 'The QR to scan, as PNG (default) or SVG',
+					description:
+						'SVG with `?format=svg` or `Accept: image/svg+xml`. 404 `NO_QR` when there is nothing to scan: connected, stopped, or pairing by code. WhatsApp replaces the QR every 20 s (the first lives 60 s); fetch it again or follow `session.qr.updated` on the WebSocket.',
+					responses: {
+						200: {
+							description: 'The QR image',
+							content: { 'image/png': { schema: { type: 'string', format: 'binary' } }, 'image/svg+xml': { schema: { type: 'string' } } },
+						},
+					},
+				},
+			},
+		)
+		.post('/:id/start', async ({ tenantId, params, status }) => status(202, await sessions.start(tenantId, params.id)), {
+			params: SessionIdParams,
+			response: { 202: 'WhatsAppSession', ...SESSION_ERRORS },
+			detail: {
+				summary: 'Start the session (again)',
+				description: 'Desired state `running`; a paired session logs in with its stored credentials, an unpaired one shows a new QR. Idempotent.',
+			},
+		})
+		.post('/:id/stop', async ({ tenantId, params, status }) => status(202, await sessions.stop(tenantId, params.id)), {
+			params: SessionIdParams,
+			response: { 202: 'WhatsAppSession', ...SESSION_ERRORS },
+			detail: {
+				summary: 'Stop the session, keeping the pairing',
+				description: 'Desired state `stopped`; the socket closes without logging out, so a later start needs no QR. Idempotent.',
+			},
+		})
+		.delete('/:id', async ({ tenantId, params, status }) => status(202, await sessions.remove(tenantId, params.id)), {
+			params: SessionIdParams,
+			response: { 202: 'WhatsAppSession', ...SESSION_ERRORS },
+			detail: {
+				summary: 'Delete the session: log out from WhatsApp, delete its credentials and data',
+				description:
+					'The session disappears from every route at once (a second DELETE answers 404) and `session.deleted` goes out; the runner unlinks the device from the phone and deletes the credentials, and the chats, messages and contacts are deleted.',
+			},
+		})
+		.post(
+			'/:id/messages',
+			async ({ tenantId, params, body, headers, status }) =>
+				status(202, await sessions.sendText(tenantId, params.id, body, headers['idempotency-key'])),
+			{
+				params: SessionIdParams,
+				headers: IdempotencyHeaders,
+				body: 'SendTextMessage',
+				response: { 202: 'MessageAccepted', ...SESSION_ERRORS, 409: 'Error', 413: 'Error', 422: 'Error' },
+				detail: {
+					summary: 'Send a text message',
+					description:
+						'Answers 202 with the WhatsApp message id before WhatsApp has it; the message then shows up in GET /chats/:jid/messages (and as `session.messages.upsert`) with its status moving from `pending` to `server_ack`, `delivered`, `read`. 400 `INVALID_RECIPIENT`, `INVALID_TEXT` or `VALIDATION_FAILED` (text longer than 65,536 characters); 409 `SESSION_NOT_CONNECTED`; 413 when the body exceeds `BODY_LIMIT_BYTES`; 422 `IDEMPOTENCY_KEY_REUSED`.',
+				},
+			},
+		)

@@ -1,0 +1,103 @@
+import { t } from 'elysia'
+import { SESSION_STATUSES } from '../../db/schema'
+
+/** The only text of a message that WhatsApp clients show in full; the catalogue caps sends at it. */
+export const TEXT_MAX_LENGTH = 65_536
+
+const Uuid = t.String({ format: 'uuid' })
+const Time = t.String({ format: 'date-time' })
+
+// No control characters (NUL included): names show up in lists, logs and the WebSocket.
+const SessionName = t.String({ minLength: 1, maxLength: 100, pattern: '^[^\\u0000-\\u001F\\u007F-\\u009F]+$', examples: ['Support line'] })
+
+/** Pagination of every list: keyset, never OFFSET. */
+export const PageQuery = {
+	limit: t.Optional(t.Integer({ minimum: 1, maximum: 200, default: 50, description: 'Items per page (1–200, default 50)' })),
+	cursor: t.Optional(t.String({ minLength: 1, maxLength: 2048, description: 'The `nextCursor` of the previous page, as given' })),
+}
+
+/** `?sessionId=`; optional when the tenant has exactly one session. */
+export const SessionFilter = t.Optional(
+	t.String({ format: 'uuid', description: "The session to read; defaults to the tenant's only session (400 when it has several)" }),
+)
+
+export const SendText = t.String({
+	minLength: 1,
+	maxLength: TEXT_MAX_LENGTH,
+	description: `Message text, 1–${TEXT_MAX_LENGTH} characters, not only whitespace`,
+	examples: ['Hello from Switchboard'],
+})
+
+// Other headers (Authorization above all) must stay: a closed schema would strip them before the auth macro reads them.
+export const IdempotencyHeaders = t.Object(
+	{
+		'idempotency-key': t.Optional(
+			t.String({
+				minLength: 1,
+				maxLength: 255,
+				pattern: '^[\\x21-\\x7E]+$',
+				description:
+					'Any printable ASCII token (e.g. a uuid). A retry with the same key and body answers the same message id and sends nothing; the same key with another body answers 422.',
+			}),
+		),
+	},
+	{ additionalProperties: true },
+)
+
+export const WhatsAppSession = t.Object({
+	id: Uuid,
+	name: t.String(),
+	status: t.UnionEnum(SESSION_STATUSES, { description: 'Where the connection is now, as the runner reported it' }),
+	desiredState: t.UnionEnum(['running', 'stopped'], { description: 'What was last asked for (start/stop); the runner converges on it' }),
+	phoneNumber: t.Nullable(t.String({ description: 'Digits of the international number: the linked account, or the one a pairing code was asked for' })),
+	jid: t.Nullable(t.String({ description: 'The linked account (…@s.whatsapp.net)' })),
+	lid: t.Nullable(t.String({ description: "The linked account's LID (…@lid)" })),
+	qr: t.Nullable(t.String({ description: 'The QR payload to scan while `status` is `qr`; GET /sessions/:id/qr renders it' })),
+	pairingCode: t.Nullable(t.String({ description: 'Code to enter on the phone when the session was created with a phone number' })),
+	lastError: t.Nullable(t.String()),
+	ownerRunner: t.Nullable(t.String({ description: 'Runner currently holding the socket, when known' })),
+	createdAt: Time,
+	updatedAt: Time,
+})
+
+export const sessionsModels = {
+	WhatsAppSession,
+	WhatsAppSessionPage: t.Object({
+		items: t.Array(WhatsAppSession),
+		nextCursor: t.Nullable(t.String()),
+	}),
+	CreateWhatsAppSession: t.Object({
+		name: t.Optional(SessionName),
+		phoneNumber: t.Optional(
+			t.String({
+				minLength: 1,
+				maxLength: 40,
+				description: 'Pair by code instead of QR: the international number of the phone, as written (`+1 555-777 0003`)',
+			}),
+		),
+	}),
+	SendTextMessage: t.Object({
+		to: t.String({
+			minLength: 1,
+			maxLength: 320,
+			description: 'A phone number in international form as people write it (`+1 555-777 0003`) or a JID (…@s.whatsapp.net, …@lid, …@g.us)',
+			examples: ['+1 555-777 0003'],
+		}),
+		text: SendText,
+	}),
+	MessageAccepted: t.Object({
+		messageId: t.String({ description: 'The WhatsApp message id; the later `session.messages.upsert` carries it', examples: ['3EB0A1B2C3D4E5F6A7B8C9'] }),
+		status: t.Literal('pending'),
+		chatJid: t.String({ description: 'The recipient, normalised' }),
+	}),
+}
+
+export const SessionIdParams = t.Object({ id: Uuid })
+
+// A Union of literals, not t.UnionEnum: Elysia filled an absent optional UnionEnum query field with
+// its first member, which would hide the Accept header.
+export const QrQuery = t.Object({
+	format: t.Optional(t.Union([t.Literal('png'), t.Literal('svg')], { description: 'Default: PNG, or SVG when `Accept` prefers image/svg+xml' })),
+})
+
+export const SessionListQuery = t.Object(PageQuery)

@@ -1,0 +1,311 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { and, asc, count, eq, gt, isNull, sql } from 'drizzle-orm'
+import QRCode from 'qrcode'
+import type { Config } from '../../config'
+import { schema, type Db, type Tx } from '../../db/client'
+import type { SessionStatus } from '../../db/schema'
+import { command, domainEvent, enqueue, type Relay } from '../../events'
+import { cursorString, type CursorCodec } from '../../lib/cursor'
+import { AppError, conflict, notFound } from '../../lib/errors'
+import { normalizePhoneNumber, normalizeRecipient } from '../../lib/jid'
+
+const { sessions, sendRequests, tenants } = schema
+
+/** A session as every response shows it (DESIGN §6). */
+export interface PublicSession {
+	id: string
+	name: string
+	status: SessionStatus
+	desiredState: 'running' | 'stopped'
+	phoneNumber: string | null
+	jid: string | null
+	lid: string | null
+	qr: string | null
+	pairingCode: string | null
+	lastError: string | null
+	ownerRunner: string | null
+	createdAt: string
+	updatedAt: string
+}
+
+export interface MessageAccepted {
+	messageId: string
+	status: 'pending'
+	chatJid: string
+}
+
+export interface Page<T> {
+	items: T[]
+	nextCursor: string | null
+}
+
+const publicColumns = {
+	id: sessions.id,
+	name: sessions.name,
+	status: sessions.status,
+	desiredState: sessions.desiredState,
+	phoneNumber: sessions.phoneNumber,
+	jid: sessions.jid,
+	lid: sessions.lid,
+	qr: sessions.qr,
+	pairingCode: sessions.pairingCode,
+	lastError: sessions.lastError,
+	ownerRunner: sessions.ownerRunner,
+	createdAt: sessions.createdAt,
+	updatedAt: sessions.updatedAt,
+}
+type SessionRow = Omit<PublicSession, 'createdAt' | 'updatedAt'> & { createdAt: Date; updatedAt: Date }
+
+const toPublic = (r: SessionRow): PublicSession => ({ ...r, createdAt: r.createdAt.toISOString(), updatedAt: r.updatedAt.toISOString() })
+
+/** Statuses from which a start has to bring the connection up again. */
+const DOWN: readonly SessionStatus[] = ['stopped', 'logged_out', 'failed']
+
+export const sessionNotFound = () => notFound('Session')
+export const sessionNotConnected = (status: SessionStatus) =>
+	conflict('SESSION_NOT_CONNECTED', `The session is not connected (status: ${status}); start it and wait for status connected`, { status })
+
+/** Baileys' own format (`3EB0` + 18 upper-case hex), so the id looks like any web client's. */
+export const newMessageId = () => `3EB0${randomBytes(9).toString('hex').toUpperCase()}`
+
+const ofTenant = (tenantId: string, id: string) => and(eq(sessions.id, id), eq(sessions.tenantId, tenantId), isNull(sessions.deletedAt))
+
+export type QrFormat = 'png' | 'svg'
+
+export interface SessionsServiceDeps {
+	db: Db
+	config: Pick<Config, 'maxSessionsPerTenant'>
+	cursors: CursorCodec
+	/** Publishes what a request enqueued at once instead of at the relay's next tick. */
+	relay?: Relay | null
+}
+
+/**
+ * WhatsApp sessions of a tenant. Every change a runner must act on is a command written to the
+ * outbox in the transaction that records what was asked (`desired_state`), so the two never
+ * disagree; the connection status itself comes back through domain events (the consumer writes
+ * it), except `starting`, which the API sets when it asks a stopped session to start.
+ */
+export class SessionsService {
+	private readonly qrImages = new Map<string, Promise<Buffer | string>>()
+
+	constructor(private readonly deps: SessionsServiceDeps) {}
+
+	async list(tenantId: string, { limit = 50, cursor }: { limit?: number; cursor?: string }): Promise<Page<PublicSession>> {
+		const scope = `sessions:${tenantId}`
+		const after = cursor ? cursorString(this.deps.cursors.decode(scope, cursor)[0]) : undefined
+		const rows = await this.deps.db
+			.select(publicColumns)
+			.from(sessions)
+			// uuid v7 ids sort by creation time: the list is oldest first.
+			.where(and(eq(sessions.tenantId, tenantId), isNull(sessions.deletedAt), after ? gt(sessions.id, after) : undefined))
+			.orderBy(asc(sessions.id))
+			.limit(limit + 1)
+		const items = rows.slice(0, limit).map(toPublic)
+		const nextCursor = rows.length > limit ? this.deps.cursors.encode(scope, [items.at(-1)!.id]) : null
+		return { items, nextCursor }
+	}
+
+	async get(tenantId: string, id: string): Promise<PublicSession> {
+		const [row] = await this.deps.db.select(publicColumns).from(sessions).where(ofTenant(tenantId, id))
+		if (!row) throw sessionNotFound()
+		return toPublic(row)
+	}
+
+	/**
+	 * The session a per-session read or send is about: the given one if it is the tenant's, else
+	 * the tenant's only session.
+	 */
+	async resolveId(tenantId: string, sessionId: string | undefined): Promise<string> {
+		if (sessionId) {
+			const [row] = await this.deps.db.select({ id: sessions.id }).from(sessions).where(ofTenant(tenantId, sessionId))
+			if (!row) throw sessionNotFound()
+			return row.id
+		}
+		const rows = await this.deps.db
+			.select({ id: sessions.id })
+			.from(sessions)
+			.where(and(eq(sessions.tenantId, tenantId), isNull(sessions.deletedAt)))
+			.limit(2)
+		if (rows.length === 0) throw new AppError(404, 'NOT_FOUND', 'This account has no session; create one with POST /sessions')
+		if (rows.length > 1) throw new AppError(400, 'SESSION_REQUIRED', 'This account has several sessions; say which one with the sessionId query parameter')
+		return rows[0]!.id
+	}
+
+	/** Creates the session and asks a runner to start it: row, `session.created` and `session.start` in one transaction. */
+	async create(tenantId: string, input: { name?: string; phoneNumber?: string }): Promise<PublicSession> {
+		let phoneNumber: string | undefined
+		if (input.phoneNumber !== undefined) {
+			phoneNumber = normalizePhoneNumber(input.phoneNumber) ?? undefined
+			if (!phoneNumber)
+				throw new AppError(400, 'INVALID_PHONE_NUMBER', 'phoneNumber must be an international number with its country code, e.g. +1 555-777 0003')
+		}
+		const { maxSessionsPerTenant: limit } = this.deps.config
+		const session = await this.deps.db.transaction(async (tx) => {
+			// Serialises creations per tenant, so two concurrent requests cannot both pass the limit.
+			await tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, tenantId)).for('no key update')
+			const [{ n } = { n: 0 }] = await tx
+				.select({ n: count() })
+				.from(sessions)
+				.where(and(eq(sessions.tenantId, tenantId), isNull(sessions.deletedAt)))
+			if (n >= limit)
+				throw conflict('SESSION_LIMIT_REACHED', `This account already has ${n} sessions, the most it may have (${limit}); delete one to create another`, { limit })
+			const name = input.name?.trim() || `Session ${n + 1}`
+			const [row] = await tx
+				.insert(sessions)
+				.values({ tenantId, name, phoneNumber, status: 'starting', desiredState: 'running' })
+				.returning(publicColumns)
+			const meta = { tenantId, sessionId: row!.id }
+			await enqueue(tx, [
+				domainEvent('session.created', meta, { name, ...(phoneNumber ? { phoneNumber } : {}) }),
+				command('session.start', meta, phoneNumber ? { phoneNumber } : {}),
+			])
+			return toPublic(row!)
+		})
+		this.deps.relay?.nudge()
+		return session
+	}
+
+	/** Desired state running + `session.start`; a running session stays as it is. */
+	start(tenantId: string, id: string): Promise<PublicSession> {
+		return this.command(tenantId, id, async (tx, row) => {
+			const [updated] = await tx
+				.update(sessions)
+				.set({
+					desiredState: 'running',
+					...(DOWN.includes(row.status) ? { status: 'starting' as const } : {}),
+					updatedAt: sql`now()`,
+				})
+				.where(eq(sessions.id, id))
+				.returning(publicColumns)
+			await enqueue(tx, command('session.start', { tenantId, sessionId: id }, {}))
+			return updated!
+		})
+	}
+
+	/** Desired state stopped + `session.stop`: the socket closes, the pairing stays for the next start. */
+	stop(tenantId: string, id: string): Promise<PublicSession> {
+		return this.command(tenantId, id, async (tx) => {
+			const [updated] = await tx
+				.update(sessions)
+				.set({ desiredState: 'stopped', updatedAt: sql`now()` })
+				.where(eq(sessions.id, id))
+				.returning(publicColumns)
+			await enqueue(tx, command('session.stop', { tenantId, sessionId: id }, {}))
+			return updated!
+		})
+	}
+
+	/**
+	 * Hides the session at once (tombstone) and asks for a logout; `session.deleted` tells clients
+	 * and makes the consumer delete the session's chats, messages and contacts. The row itself, and
+	 * with it the creds the runner needs to unlink the device, stays until the runner reports the
+	 * logout (`session.status.disconnected` logged_out); the consumer then deletes it.
+	 */
+	remove(tenantId: string, id: string): Promise<PublicSession> {
+		return this.command(tenantId, id, async (tx) => {
+			const [updated] = await tx
+				.update(sessions)
+				.set({ desiredState: 'stopped', deletedAt: sql`now()`, updatedAt: sql`now()` })
+				.where(eq(sessions.id, id))
+				.returning(publicColumns)
+			const meta = { tenantId, sessionId: id }
+			await enqueue(tx, [command('session.logout', meta, {}), domainEvent('session.deleted', meta, {})])
+			return updated!
+		})
+	}
+
+	private async command(tenantId: string, id: string, change: (tx: Tx, row: { status: SessionStatus }) => Promise<SessionRow>): Promise<PublicSession> {
+		const session = await this.deps.db.transaction(async (tx) => {
+			// The lock orders concurrent commands of one session: the outbox gets them in the order their state changes commit.
+			const [row] = await tx.select({ status: sessions.status }).from(sessions).where(ofTenant(tenantId, id)).for('update')
+			if (!row) throw sessionNotFound()
+			return toPublic(await change(tx, row))
+		})
+		this.deps.relay?.nudge()
+		return session
+	}
+
+	/** The QR to scan, rendered; 404 when there is none (connected, stopped, pairing by code). */
+	async qrImage(tenantId: string, id: string, format: QrFormat): Promise<Buffer | string> {
+		const [row] = await this.deps.db.select({ status: sessions.status, qr: sessions.qr }).from(sessions).where(ofTenant(tenantId, id))
+		if (!row) throw sessionNotFound()
+		if (row.status !== 'qr' || !row.qr)
+			throw new AppError(404, 'NO_QR', `There is no QR to scan (status: ${row.status}); QRs exist while the status is qr`, { status: row.status })
+		return this.render(row.qr, format)
+	}
+
+	/** Clients poll the QR; each one (a new one every 20 s) is rendered once per format. */
+	private render(qr: string, format: QrFormat): Promise<Buffer | string> {
+		const key = `${format} ${qr}`
+		let image = this.qrImages.get(key)
+		if (!image) {
+			image = format === 'svg' ? QRCode.toString(qr, { type: 'svg', margin: 2 }) : QRCode.toBuffer(qr, { type: 'png', margin: 2, scale: 8 })
+			image.catch(() => this.qrImages.delete(key))
+			this.qrImages.set(key, image)
+			if (this.qrImages.size > 256) this.qrImages.delete(this.qrImages.keys().next().value!)
+		}
+		return image
+	}
+
+	/**
+	 * Accepts a text message for sending: the command goes through the outbox with a message id
+	 * chosen here, so the client gets it at once (202) and a redelivered command cannot send twice.
+	 * With an idempotency key, a retry of the same request answers the first message id and
+	 * enqueues nothing; the same key with another request is refused (422).
+	 */
+	async sendText(
+		tenantId: string,
+		sessionId: string,
+		input: { to: string; text: string },
+		idempotencyKey?: string,
+	): Promise<MessageAccepted> {
+		const to = normalizeRecipient(input.to)
+		if (!to)
+			throw new AppError(400, 'INVALID_RECIPIENT', 'to must be a phone number with its country code (e.g. +1 555-777 0003) or a JID (…@s.whatsapp.net, …@lid, …@g.us)')
+		checkText(input.text)
+		const requestHash = createHash('sha256').update(JSON.stringify([to, input.text])).digest('base64url')
+		const accepted = await this.deps.db.transaction(async (tx): Promise<MessageAccepted & { replay?: true }> => {
+			const [session] = await tx.select({ status: sessions.status }).from(sessions).where(ofTenant(tenantId, sessionId))
+			if (!session) throw sessionNotFound()
+			if (idempotencyKey) {
+				const earlier = await this.earlierSend(tx, sessionId, idempotencyKey, requestHash)
+				if (earlier) return earlier
+			}
+			// A send to a session that is not up would only come back as session.command.failed.
+			if (session.status !== 'connected') throw sessionNotConnected(session.status)
+			const messageId = newMessageId()
+			if (idempotencyKey) {
+				const inserted = await tx
+					.insert(sendRequests)
+					.values({ sessionId, idempotencyKey, messageId, chatJid: to, requestHash })
+					.onConflictDoNothing()
+					.returning({ messageId: sendRequests.messageId })
+				// Lost a race with the same key: that request's answer is this one's.
+				if (!inserted.length) return (await this.earlierSend(tx, sessionId, idempotencyKey, requestHash))!
+			}
+			await enqueue(tx, command('session.sendMessage', { tenantId, sessionId }, { messageId, to, content: { text: input.text } }))
+			return { messageId, status: 'pending', chatJid: to }
+		})
+		if (!accepted.replay) this.deps.relay?.nudge()
+		return { messageId: accepted.messageId, status: 'pending', chatJid: accepted.chatJid }
+	}
+
+	private async earlierSend(tx: Tx, sessionId: string, idempotencyKey: string, requestHash: string) {
+		const [earlier] = await tx
+			.select({ messageId: sendRequests.messageId, chatJid: sendRequests.chatJid, requestHash: sendRequests.requestHash })
+			.from(sendRequests)
+			.where(and(eq(sendRequests.sessionId, sessionId), eq(sendRequests.idempotencyKey, idempotencyKey)))
+		if (!earlier) return undefined
+		if (earlier.requestHash !== requestHash)
+			throw new AppError(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for a different request; use a new key for a new message')
+		return { messageId: earlier.messageId, status: 'pending' as const, chatJid: earlier.chatJid, replay: true as const }
+	}
+}
+
+/** Beyond the schema's length limits: not blank, no NUL. */
+function checkText(text: string) {
+	if (!text.trim()) throw new AppError(400, 'INVALID_TEXT', 'text must not be empty or only whitespace')
+	// Postgres text and jsonb cannot hold U+0000; the stored copy of the message would be refused.
+	if (text.includes('\u0000')) throw new AppError(400, 'INVALID_TEXT', 'text must not contain NUL characters')
+}
