@@ -1,6 +1,6 @@
 import { and, eq, inArray, sql, type SQL } from 'drizzle-orm'
 import type { Db, Tx } from '../db/client'
-import { sessions } from '../db/schema'
+import { sendRequests, sessionChats, sessionContacts, sessionLidMappings, sessionMessages, sessions } from '../db/schema'
 import type { Chat, Contact, DomainEvent, Message, MessageKey, MessageUpdate } from '../events/catalogue'
 
 /**
@@ -21,6 +21,11 @@ import type { Chat, Contact, DomainEvent, Message, MessageKey, MessageUpdate } f
  *   (`last_event_at`, `last_event_id`), except that an older `connected` still fills a missing
  *   jid/lid/phone number; `session.deleted` removes the session and, by cascade,
  *   everything stored for it; events of a missing session are dropped (it was deleted).
+ * - sessions deleted through the API (`deleted_at` set, in the transaction that emitted
+ *   `session.deleted` and `session.logout`): `session.deleted` deletes their chats, messages and
+ *   contacts but keeps the row, whose creds the runner needs to unlink the device; the runner's
+ *   `logged_out` (or its refusal of the logout) then removes the row. Nothing else is applied to
+ *   such a session any more.
  * - LID↔PN mappings: first-wins.
  * A batch is one transaction; rows go to Postgres as one JSON document per table
  * (`json_to_recordset`), sorted by key so concurrent consumers lock rows in the same order.
@@ -338,6 +343,7 @@ export function sessionPatch(e: SessionEvent): Partial<typeof sessions.$inferIns
 }
 
 const NIL_UUID = '00000000-0000-0000-0000-000000000000'
+const TOMBSTONE_SKEW_MS = 5_000
 
 /** Applies one batch of domain events in one transaction. Safe to call again with any of them. */
 export async function applyEvents(db: Db, events: readonly DomainEvent[]): Promise<ProjectionStats> {
@@ -348,18 +354,32 @@ export async function applyEvents(db: Db, events: readonly DomainEvent[]): Promi
 	await db.transaction(async (tx) => {
 		// KEY SHARE: a concurrent delete of one of these sessions waits for this batch, so the rows
 		// below never miss their foreign key.
-		const found = await tx.select({ id: sessions.id }).from(sessions).where(inArray(sessions.id, ids)).for('key share')
+		const found = await tx.select({ id: sessions.id, deletedAt: sessions.deletedAt }).from(sessions).where(inArray(sessions.id, ids)).for('key share')
 		const live = new Set(found.map((r) => r.id))
-		const deleted = new Set(events.filter((e) => e.type === 'session.deleted' && live.has(e.sessionId)).map((e) => e.sessionId))
+		const tombstones = new Map(found.filter((r) => r.deletedAt).map((r) => [r.id, r.deletedAt!.getTime()]))
+		// A logout from before the deletion (retried late) must not end the row before the runner
+		// has seen the logout command; the margin absorbs clock skew between runner and database.
+		const loggedOut = (e: DomainEvent) =>
+			(e.type === 'session.status.disconnected' && e.data.status === 'logged_out' && Date.parse(e.occurredAt) >= tombstones.get(e.sessionId)! - TOMBSTONE_SKEW_MS) ||
+			(e.type === 'session.command.failed' && e.data.command === 'session.logout')
+		const deleted = new Set(
+			events
+				.filter((e) => live.has(e.sessionId) && (tombstones.has(e.sessionId) ? loggedOut(e) : e.type === 'session.deleted'))
+				.map((e) => e.sessionId),
+		)
 		if (deleted.size) {
 			await tx.delete(sessions).where(inArray(sessions.id, [...deleted]))
 			stats.deletedSessions = deleted.size
 		}
+		const wiped = [...new Set(events.filter((e) => e.type === 'session.deleted' && tombstones.has(e.sessionId) && !deleted.has(e.sessionId)).map((e) => e.sessionId))]
+		if (wiped.length)
+			for (const table of [sessionMessages, sessionChats, sessionContacts, sessionLidMappings, sendRequests])
+				await tx.delete(table).where(inArray(table.sessionId, wiped))
 
 		const batch = new Batch()
 		const statusEvents: SessionEvent[] = []
 		for (const e of events) {
-			if (!live.has(e.sessionId) || deleted.has(e.sessionId)) {
+			if (!live.has(e.sessionId) || deleted.has(e.sessionId) || tombstones.has(e.sessionId)) {
 				if (e.type !== 'session.deleted') stats.dropped++
 				continue
 			}
