@@ -11,11 +11,10 @@ export type { RoleDeps, RoleHandle, RoleModule, WorkerRole } from './types'
 /**
  * The roles that run beside the API, each a module with `start(deps)` plus a thin Worker entry.
  * A role missing here is not part of this build yet; asking for it logs so and starts nothing.
- * The runner (WhatsApp sockets) joins as
- * `runner: { load: () => import('./runner'), worker: new URL('./runner.worker.ts', import.meta.url) }`.
  */
 const ROLES: Partial<Record<WorkerRole, { load: () => Promise<RoleModule>; worker: URL }>> = {
 	consumer: { load: () => import('./consumer'), worker: new URL('./consumer.worker.ts', import.meta.url) },
+	runner: { load: () => import('./runner'), worker: new URL('./runner.worker.ts', import.meta.url) },
 }
 
 export interface RolesDeps {

@@ -16,6 +16,8 @@ interface WorkerScope {
 export interface HostOptions {
 	/** Postgres pool size of this worker (default 5). */
 	poolSize?(config: Config): number
+	/** End the thread once the role stopped and its connections closed, whatever timers a library left running. */
+	exitWhenStopped?: boolean
 }
 
 /**
@@ -78,6 +80,7 @@ export function hostRole(role: WorkerRole | (string & {}), load: () => Promise<R
 				await stop?.()
 			} finally {
 				scope.postMessage({ type: 'stopped' })
+				if (options.exitWhenStopped) process.exit(0)
 			}
 		}
 	}
