@@ -1,0 +1,180 @@
+import { DOMAIN_EVENTS } from '../../src/events'
+import type { DomainEvent, DomainEventType, Envelope } from '../../src/events/catalogue'
+import { startStandIn, type StandIn } from '../../src/standin'
+import { createVerifiedUser, randomIp, type LoggedInUser } from './accounts'
+import { startTestApp, type TestApp } from './app'
+
+/** A session as the API shows it. */
+export interface ApiSession {
+	id: string
+	name: string
+	status: string
+	desiredState: string
+	phoneNumber: string | null
+	jid: string | null
+	lid: string | null
+	qr: string | null
+	pairingCode: string | null
+	lastError: string | null
+	createdAt: string
+	updatedAt: string
+}
+
+export interface ApiResponse<T = any> {
+	status: number
+	headers: Headers
+	body: T
+}
+
+/** fetch for one signed-in user: JSON in and out, its own client address. */
+export interface Client {
+	user: LoggedInUser
+	get<T = any>(path: string, headers?: Record<string, string>): Promise<ApiResponse<T>>
+	post<T = any>(path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse<T>>
+	delete<T = any>(path: string): Promise<ApiResponse<T>>
+	/** The raw response, for images. */
+	fetch(path: string, init?: RequestInit): Promise<Response>
+}
+
+export function clientFor(app: TestApp, user: LoggedInUser): Client {
+	const ip = randomIp()
+	const raw = (path: string, init: RequestInit = {}) =>
+		fetch(app.url + path, { ...init, headers: { 'x-forwarded-for': ip, ...user.headers, ...(init.headers as Record<string, string>) } })
+	const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+		const res = await raw(path, {
+			method,
+			headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+			body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+		})
+		const text = await res.text()
+		let parsed: unknown = text
+		try {
+			parsed = text ? JSON.parse(text) : undefined
+		} catch {}
+		return { status: res.status, headers: res.headers, body: parsed as any }
+	}
+	return {
+		user,
+		get: (path, headers) => call('GET', path, undefined, headers),
+		post: (path, body, headers) => call('POST', path, body, headers),
+		delete: (path) => call('DELETE', path),
+		fetch: raw,
+	}
+}
+
+/** Polls until `check` gives a value; only for state that no event announces (a row the consumer wrote). */
+export async function until<T>(check: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 15_000): Promise<T> {
+	const deadline = Date.now() + timeoutMs
+	for (;;) {
+		const value = await check()
+		if (value !== undefined && value !== null && value !== false) return value
+		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+		await Bun.sleep(20)
+	}
+}
+
+/** Every domain event of the app's bus since it started, and a way to await the next one. */
+export interface EventLog {
+	readonly events: DomainEvent[]
+	waitFor<K extends DomainEventType>(
+		type: K,
+		sessionId: string,
+		options?: { after?: number; where?: (e: Envelope<K>) => boolean; timeoutMs?: number },
+	): Promise<Envelope<K>>
+	stop(): Promise<void>
+}
+
+function followEvents(app: TestApp): EventLog {
+	const events: DomainEvent[] = []
+	const waiters = new Set<() => void>()
+	const abort = new AbortController()
+	const tailing = (async () => {
+		for await (const batch of app.server.bus.tail(DOMAIN_EVENTS, { after: '0', signal: abort.signal, blockMs: 200 })) {
+			for (const entry of batch) events.push(entry.envelope as DomainEvent)
+			for (const wake of [...waiters]) wake()
+		}
+	})().catch(() => {})
+	return {
+		events,
+		waitFor(type, sessionId, { after = 0, where = () => true, timeoutMs = 15_000 } = {}) {
+			const find = () => events.slice(after).find((e) => e.type === type && e.sessionId === sessionId && where(e as never)) as never
+			const found = find()
+			if (found) return Promise.resolve(found)
+			return new Promise((resolve, reject) => {
+				const timer = setTimeout(() => {
+					waiters.delete(wake)
+					const seen = events.filter((e) => e.sessionId === sessionId).map((e) => e.type)
+					reject(new Error(`no ${type} for ${sessionId} within ${timeoutMs} ms; seen: ${seen.join(', ')}`))
+				}, timeoutMs)
+				const wake = () => {
+					const hit = find()
+					if (!hit) return
+					clearTimeout(timer)
+					waiters.delete(wake)
+					resolve(hit)
+				}
+				waiters.add(wake)
+			})
+		},
+		async stop() {
+			abort.abort()
+			await tailing
+		},
+	}
+}
+
+export interface SessionsWorld {
+	standIn: StandIn
+	app: TestApp
+	events: EventLog
+	/** A new tenant with a verified owner, as a client. */
+	tenant(): Promise<Client>
+	close(): Promise<void>
+}
+
+/** The whole server (api, runner, consumer) pointed at a WhatsApp stand-in. */
+export async function startSessionsWorld(env: Record<string, string> = {}): Promise<SessionsWorld> {
+	const standIn = await startStandIn({ onError: () => {} })
+	const app = await startTestApp({
+		ROLES: 'api,runner,consumer',
+		WA_WEBSOCKET_URL: standIn.wsUrl,
+		WA_ROOT_PUBLIC_KEY: standIn.rootPublicKey,
+		COMMAND_PARTITIONS: '4',
+		OUTBOX_RELAY_INTERVAL_MS: '50',
+		// The runner's Worker has lingered for the whole shutdown timeout after its role stopped;
+		// a short one keeps each file's teardown from costing 10 s.
+		SHUTDOWN_TIMEOUT_MS: '2000',
+		...env,
+	})
+	await app.server.roles.ready
+	const events = followEvents(app)
+	return {
+		standIn,
+		app,
+		events,
+		tenant: async () => clientFor(app, await createVerifiedUser(app)),
+		async close() {
+			await events.stop()
+			await app.close()
+			await standIn.stop()
+		},
+	}
+}
+
+/** The session once the consumer has written the status a test waits for. */
+export function untilStatus(api: Client, id: string, status: string, timeoutMs?: number): Promise<ApiSession> {
+	return until(async () => {
+		const res = await api.get<ApiSession>(`/sessions/${id}`)
+		return res.status === 200 && res.body.status === status && res.body
+	}, `session ${id} to be ${status}`, timeoutMs)
+}
+
+/** POST /sessions → QR → scanned by `phone` → connected, through the API. */
+export async function pairedSession(world: SessionsWorld, api: Client, phone: string, name?: string): Promise<ApiSession> {
+	const created = await api.post<ApiSession>('/sessions', name ? { name } : {})
+	if (created.status !== 201) throw new Error(`POST /sessions: ${created.status} ${JSON.stringify(created.body)}`)
+	const { data } = await world.events.waitFor('session.qr.updated', created.body.id)
+	await world.standIn.scanQr(data.qr, phone)
+	await world.events.waitFor('session.status.connected', created.body.id)
+	return untilStatus(api, created.body.id, 'connected')
+}
