@@ -59,7 +59,8 @@ export const sessionsModule = ({ sessions, authPlugin }: SessionsModuleDeps) =>
 			{
 				params: SessionIdParams,
 				query: QrQuery,
-				response: SESSION_ERRORS,
+				// No `response` schema: the OpenAPI plugin would replace `detail.responses` with it and
+				// list the image as text/plain.
 				detail: {
 					summary: 'The QR to scan, as PNG (default) or SVG',
 					description:
@@ -69,6 +70,9 @@ export const sessionsModule = ({ sessions, authPlugin }: SessionsModuleDeps) =>
 							description: 'The QR image',
 							content: { 'image/png': { schema: { type: 'string', format: 'binary' } }, 'image/svg+xml': { schema: { type: 'string' } } },
 						},
+						...Object.fromEntries(
+							[400, 401, 404].map((code) => [code, { description: `Error ${code}`, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }]),
+						),
 					},
 				},
 			},
