@@ -54,6 +54,23 @@ describe('pairing a session', () => {
 		expect(await h.untilStatus(ref, 'connected')).toMatchObject({ jid: '15551000002@s.whatsapp.net', pairingCode: null })
 	})
 
+	it('a socket that drops before the code is typed in starts over with fresh creds and a new code', async () => {
+		const ref = await h.createSession({ phoneNumber: '15551000004' })
+		const after = h.events.length
+		await h.command('session.start', ref, {})
+		const first = await h.waitForEvent(ref, 'session.pairing_code', { after })
+		const registering = [...h.standIn.core.connections].filter((c) => c.registration?.codePairing?.phone === '15551000004')
+		expect(registering).toHaveLength(1)
+		registering[0]!.close()
+
+		const drop = await h.waitForEvent(ref, 'session.status.disconnected', { after })
+		expect(drop.data).toMatchObject({ status: 'reconnecting', code: 428 })
+		const second = await h.waitForEvent(ref, 'session.pairing_code', { after, where: (e) => e.id !== first.id })
+		expect(second.data.code).not.toBe(first.data.code)
+		await h.standIn.enterPairingCode('15551000004', second.data.code)
+		await h.waitForEvent(ref, 'session.status.connected', { after })
+	})
+
 	it("persists the phone's initial history: messages, chats and their last activity", async () => {
 		const ref = await h.createSession()
 		await h.pairByQr(ref, '15551000003', 'Bea')
