@@ -1,0 +1,70 @@
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { eq } from 'drizzle-orm'
+import { loadConfig } from '../../src/config'
+import { sessionAuth, sessions, tenants } from '../../src/db/schema'
+import { command, type AnyEnvelope } from '../../src/events/catalogue'
+import { createLogger } from '../../src/logger'
+import { startServer, type RunningServer } from '../../src/server'
+import { startStandIn, type StandIn } from '../../src/standin'
+
+// Embedded mode: PGlite, the in-process bus, and the runner inline on the main thread.
+const dataDir = mkdtempSync(join(tmpdir(), 'sb-embedded-runner-'))
+let standIn: StandIn
+let server: RunningServer
+
+beforeAll(async () => {
+	standIn = await startStandIn({ onError: () => {} })
+	const config = loadConfig({
+		NODE_ENV: 'test',
+		PORT: '0',
+		HOST: '127.0.0.1',
+		DATA_DIR: dataDir,
+		LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+		WA_WEBSOCKET_URL: standIn.wsUrl,
+		WA_ROOT_PUBLIC_KEY: standIn.rootPublicKey,
+	})
+	server = await startServer(config, createLogger(config))
+}, 60_000)
+afterAll(async () => {
+	await server?.stop()
+	await standIn?.stop()
+	rmSync(dataDir, { recursive: true, force: true })
+})
+
+async function until<T>(check: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 15_000): Promise<T> {
+	const deadline = Date.now() + timeoutMs
+	for (;;) {
+		const value = await check()
+		if (value) return value
+		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+		await Bun.sleep(25)
+	}
+}
+
+describe('the runner in embedded mode', () => {
+	it('runs inline on PGlite and the in-process bus: QR, scan, connected, creds stored', async () => {
+		expect(server.roles.started).toContainEqual({ role: 'runner', mode: 'inline' })
+		const db = server.database.db
+		const tenantId = Bun.randomUUIDv7()
+		const sessionId = Bun.randomUUIDv7()
+		await db.insert(tenants).values({ id: tenantId, name: 'embedded' })
+		await db.insert(sessions).values({ id: sessionId, tenantId, name: 'embedded', status: 'starting' })
+		const row = async () => (await db.select().from(sessions).where(eq(sessions.id, sessionId)))[0]!
+
+		await server.bus.publish([command('session.start', { tenantId, sessionId }, {}) as AnyEnvelope])
+		const { qr } = await until(async () => {
+			const r = await row()
+			return r.status === 'qr' && r
+		}, 'a QR on the session')
+		await standIn.scanQr(qr!, '15556000001')
+		const connected = await until(async () => {
+			const r = await row()
+			return r.status === 'connected' && r
+		}, 'connected')
+		expect(connected.jid).toBe('15556000001@s.whatsapp.net')
+		expect(await db.select({ id: sessionAuth.sessionId }).from(sessionAuth).where(eq(sessionAuth.sessionId, sessionId))).toHaveLength(1)
+	}, 30_000)
+})
