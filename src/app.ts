@@ -18,6 +18,7 @@ import { ChatsService } from './modules/chats/service'
 import { contactsModule } from './modules/contacts'
 import { ContactsService } from './modules/contacts/service'
 import { healthModule } from './modules/health'
+import { RealtimeHub, realtimeModule, realtimeSocketOptions } from './modules/realtime'
 import { sessionsModule } from './modules/sessions'
 import { SessionsService } from './modules/sessions/service'
 import { usersModule } from './modules/users'
@@ -50,6 +51,8 @@ export interface AppDeps {
 	bus?: Bus
 	/** This process's outbox relay: `nudge()` after committing an `enqueue`. Null without the api role. */
 	relay?: Relay | null
+	/** The WebSocket hub (one tail of `domain-events` per instance); default: built from `bus`. Whoever passes one shuts it down. */
+	realtime?: RealtimeHub
 }
 
 export function createApp(deps: AppDeps) {
@@ -72,7 +75,9 @@ export function createApp(deps: AppDeps) {
 	const sessions = new SessionsService({ db: database.db, config, cursors, relay: deps.relay })
 	const chats = new ChatsService({ db: database.db, cursors, sessions })
 	const contacts = new ContactsService({ db: database.db, cursors, sessions })
+	const realtime = deps.bus ? (deps.realtime ?? new RealtimeHub({ bus: deps.bus, logger })) : null
 	return new Elysia({
+		websocket: realtimeSocketOptions(config.realtime),
 		// Bun's own cap answers an empty 413 before any hook runs, so it sits well above the real
 		// limit, which the errors plugin enforces on Content-Length with a JSON 413. The cap still
 		// bounds chunked bodies that declare no length.
@@ -87,6 +92,7 @@ export function createApp(deps: AppDeps) {
 		.use(sessionsModule({ sessions, authPlugin: authGuard }))
 		.use(chatsModule({ chats, authPlugin: authGuard }))
 		.use(contactsModule({ contacts, authPlugin: authGuard }))
+		.use(realtimeModule({ hub: realtime, bus: deps.bus ?? null, db: database.db, auth, clock: accounts.clock, logger, config: config.realtime }))
 		.onStop(() => {
 			if (!deps.revocations) void accounts.revocations.close()
 		})

@@ -12,6 +12,7 @@ import { withTimeout } from './lib/timeout'
 import { createBackgroundTasks } from './lib/background'
 import { createMailer } from './mail/mailer'
 import { createTokenRevocations, type TokenRevocations } from './modules/auth/revocations'
+import { RealtimeHub } from './modules/realtime'
 
 export interface RunningServer {
 	app: App
@@ -24,6 +25,8 @@ export interface RunningServer {
 	bus: Bus
 	/** The outbox relay (api role only). */
 	relay: Relay | null
+	/** The WebSocket hub: its one tail of domain-events, counters (`stats`). */
+	realtime: RealtimeHub
 	/** The runner/consumer roles this process runs (ROLES). */
 	roles: RunningRoles
 	/** Stops accepting, lets in-flight requests finish (up to the shutdown timeout), closes pools. */
@@ -72,8 +75,10 @@ export async function startServer(config: Config, logger: Logger, overrides: Ser
 	const background = createBackgroundTasks(logger)
 	const revocations = createTokenRevocations({ redis, prefix: config.redisPrefix, logger })
 
+	const realtime = new RealtimeHub({ bus, logger })
+
 	let draining = false
-	const app = createApp({ config, logger, database, redis, isDraining: () => draining, clock: overrides.clock, mailer, background, revocations, bus, relay })
+	const app = createApp({ config, logger, database, redis, isDraining: () => draining, clock: overrides.clock, mailer, background, revocations, bus, relay, realtime })
 	app.listen({ port: config.port, hostname: config.host })
 	const port = app.server?.port ?? config.port
 	logger.info({ port, database: database.kind, redis: Boolean(redis) }, 'listening')
@@ -86,9 +91,13 @@ export async function startServer(config: Config, logger: Logger, overrides: Ser
 		revocations,
 		bus,
 		relay,
+		realtime,
 		roles,
 		async stop() {
 			draining = true
+			// Open WebSockets would hold the HTTP drain below until its timeout: close them first (1001),
+			// their clients reconnect to another instance with `since`.
+			realtime.shutdown()
 			await stopHttp(app, config.shutdownTimeoutMs, logger)
 			// Mail promised by a 202 goes out before the connections it needs close.
 			await withTimeout(background.drain(), config.shutdownTimeoutMs, 'background tasks').catch((err) =>
