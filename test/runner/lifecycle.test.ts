@@ -7,10 +7,10 @@ let h: RunnerHarness
 
 beforeAll(async () => {
 	h = await startHarness()
-})
+}, 30_000)
 afterAll(async () => {
 	await h?.close()
-})
+}, 30_000)
 
 async function paired(phone: string): Promise<{ ref: SessionRef; device: string }> {
 	const ref = await h.createSession()

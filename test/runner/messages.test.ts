@@ -16,10 +16,10 @@ beforeAll(async () => {
 	h = await startHarness()
 	ref = await h.createSession()
 	await h.pairByQr(ref, ACCOUNT, 'Ana')
-})
+}, 30_000)
 afterAll(async () => {
 	await h?.close()
-})
+}, 30_000)
 
 /** A fresh message id in the shape Baileys generates: `3EB0` + 18 upper-case hex digits. */
 const newMessageId = () => `3EB0${Buffer.from(crypto.getRandomValues(new Uint8Array(9))).toString('hex').toUpperCase()}`

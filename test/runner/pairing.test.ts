@@ -7,10 +7,10 @@ let h: RunnerHarness
 
 beforeAll(async () => {
 	h = await startHarness({ standIn: { initialHistory: { chats: 3, messagesPerChat: 4 } } })
-})
+}, 30_000)
 afterAll(async () => {
 	await h?.close()
-})
+}, 30_000)
 
 describe('pairing a session', () => {
 	it('shows a QR, and once the phone scans it the session connects with its account', async () => {
@@ -49,6 +49,8 @@ describe('pairing a session', () => {
 		expect((await h.untilStatus(ref, 'qr')).pairingCode).toBe(data.code)
 		expect(h.eventsOf(ref, 'session.qr.updated', after)).toHaveLength(0)
 
+		// The code event can overtake the stand-in reading the request that asked for it.
+		await h.standIn.core.log.waitFor('pairing-code-requested', (e) => e.phone === '15551000002')
 		await h.standIn.enterPairingCode('15551000002', data.code)
 		await h.waitForEvent(ref, 'session.status.connected', { after })
 		expect(await h.untilStatus(ref, 'connected')).toMatchObject({ jid: '15551000002@s.whatsapp.net', pairingCode: null })
@@ -59,6 +61,8 @@ describe('pairing a session', () => {
 		const after = h.events.length
 		await h.command('session.start', ref, {})
 		const first = await h.waitForEvent(ref, 'session.pairing_code', { after })
+		await h.standIn.core.log.waitFor('pairing-code-requested', (e) => e.phone === '15551000004')
+		const asked = h.standIn.position
 		const registering = [...h.standIn.core.connections].filter((c) => c.registration?.codePairing?.phone === '15551000004')
 		expect(registering).toHaveLength(1)
 		registering[0]!.close()
@@ -67,6 +71,7 @@ describe('pairing a session', () => {
 		expect(drop.data).toMatchObject({ status: 'reconnecting', code: 428 })
 		const second = await h.waitForEvent(ref, 'session.pairing_code', { after, where: (e) => e.id !== first.id })
 		expect(second.data.code).not.toBe(first.data.code)
+		await h.standIn.core.log.waitFor('pairing-code-requested', (e) => e.phone === '15551000004', { after: asked })
 		await h.standIn.enterPairingCode('15551000004', second.data.code)
 		await h.waitForEvent(ref, 'session.status.connected', { after })
 	})

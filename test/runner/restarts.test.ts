@@ -13,10 +13,10 @@ beforeAll(async () => {
 	h = await startHarness()
 	ref = await h.createSession()
 	await h.pairByQr(ref, PHONE)
-})
+}, 30_000)
 afterAll(async () => {
 	await h?.close()
-})
+}, 30_000)
 
 const storedCreds = async () => (await h.database.db.select({ creds: sessionAuth.creds }).from(sessionAuth).where(eq(sessionAuth.sessionId, ref.sessionId)))[0]?.creds
 

@@ -15,11 +15,11 @@ beforeAll(async () => {
 	standIn = await startStandIn({ onError: () => {} })
 	app = await startTestApp({ ROLES: 'api,runner,consumer', WA_WEBSOCKET_URL: standIn.wsUrl, WA_ROOT_PUBLIC_KEY: standIn.rootPublicKey })
 	await app.server.roles.ready
-})
+}, 30_000)
 afterAll(async () => {
 	if (!closed) await app?.close()
 	await standIn?.stop()
-})
+}, 30_000)
 
 async function until<T>(check: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 15_000): Promise<T> {
 	const deadline = Date.now() + timeoutMs
