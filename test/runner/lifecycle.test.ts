@@ -39,7 +39,7 @@ describe('stop and start', () => {
 		expect(h.standIn.stats().registrations).toBe(registrations)
 		expect(h.standIn.device(device).logins).toBe(2)
 		await h.stop(ref)
-	})
+	}, 20_000)
 
 	it('a start for a session that already runs changes nothing', async () => {
 		const { ref, device } = await paired('15553000002')
@@ -48,7 +48,7 @@ describe('stop and start', () => {
 		await h.stop(ref)
 		expect(h.eventsOf(ref, 'session.status.connected', after)).toHaveLength(0)
 		expect(h.standIn.device(device).logins).toBe(1)
-	})
+	}, 20_000)
 })
 
 describe('logout', () => {
@@ -63,7 +63,7 @@ describe('logout', () => {
 		expect(await h.untilStatus(ref, 'logged_out')).toMatchObject({ lastError: 'logged out on request' })
 		expect(await h.hasCreds(ref)).toBe(false)
 		expect(await keyCount(ref)).toBe(0)
-	})
+	}, 20_000)
 
 	it('a stopped session is connected just long enough to log out', async () => {
 		const { ref, device } = await paired('15553000004')
@@ -72,7 +72,7 @@ describe('logout', () => {
 		await h.standIn.waitForLogout(device)
 		await h.untilStatus(ref, 'logged_out')
 		expect(await h.hasCreds(ref)).toBe(false)
-	})
+	}, 20_000)
 })
 
 describe('disconnects', () => {
@@ -87,7 +87,7 @@ describe('disconnects', () => {
 		expect(h.standIn.device(device).logins).toBe(2)
 		expect(h.eventsOf(ref, 'session.qr.updated', after)).toHaveLength(0)
 		await h.stop(ref)
-	})
+	}, 20_000)
 
 	it('a server error (503) is retried the same way', async () => {
 		const { ref, device } = await paired('15553000006')
@@ -97,7 +97,7 @@ describe('disconnects', () => {
 		expect(drop.data).toMatchObject({ status: 'reconnecting', reason: 'unavailable_service', code: 503 })
 		await h.waitForEvent(ref, 'session.status.connected', { after })
 		await h.stop(ref)
-	})
+	}, 20_000)
 
 	it('being replaced by another connection (440) marks the session failed and does not fight back', async () => {
 		const { ref, device } = await paired('15553000007')
@@ -112,7 +112,7 @@ describe('disconnects', () => {
 		expect(session.lastDisconnectCode).toBe(440)
 		expect(h.standIn.device(device)).toMatchObject({ logins: 1, live: 0 })
 		expect(await h.hasCreds(ref)).toBe(true)
-	})
+	}, 20_000)
 
 	it('a device removed on the phone (401) is logged out and its creds deleted', async () => {
 		const { ref, device } = await paired('15553000008')
@@ -123,5 +123,5 @@ describe('disconnects', () => {
 		await h.untilStatus(ref, 'logged_out')
 		expect(await h.hasCreds(ref)).toBe(false)
 		expect(await keyCount(ref)).toBe(0)
-	})
+	}, 20_000)
 })

@@ -39,7 +39,7 @@ describe('incoming messages', () => {
 		})
 		const upsert = await h.waitForEvent(ref, 'session.messages.upsert', { where: (e) => e.data.messages.some((m) => m.key.id === id) })
 		expect(upsert.data.type).toBe('notify')
-	})
+	}, 20_000)
 
 	it('stores Signal-encrypted messages (pkmsg, then msg once a session exists)', async () => {
 		const first = await h.standIn.deliverEncrypted({ to: ACCOUNT, from: BOB, text: 'secret one' })
@@ -47,7 +47,7 @@ describe('incoming messages', () => {
 		expect(first.devices[0]?.as).toBe('pkmsg')
 		expect((await h.until(() => h.message(ref, first.id), 'first'))!.text).toBe('secret one')
 		expect((await h.until(() => h.message(ref, second.id), 'second'))!.text).toBe('secret two')
-	})
+	}, 20_000)
 
 	it('files a LID-addressed message under the phone JID when WhatsApp gives both', async () => {
 		const { id, chat } = await h.standIn.deliverEncrypted({ to: ACCOUNT, from: CAROL, text: 'via lid', addressing: 'lid' })
@@ -59,7 +59,7 @@ describe('incoming messages', () => {
 			.from(sessionChats)
 			.where(and(eq(sessionChats.sessionId, ref.sessionId), eq(sessionChats.jid, `${CAROL}@s.whatsapp.net`)))
 		expect(stored).toMatchObject({ pnJid: `${CAROL}@s.whatsapp.net`, lidJid: h.standIn.lidOf(CAROL) })
-	})
+	}, 20_000)
 
 	it('a message deleted for everyone loses its text for good', async () => {
 		const { id } = await h.standIn.deliverText({ to: ACCOUNT, from: ALICE, text: 'oops' })
@@ -75,7 +75,7 @@ describe('incoming messages', () => {
 			return r?.revokedAt && r
 		}, 'the revoke')
 		expect(row).toMatchObject({ text: null, content: null })
-	})
+	}, 20_000)
 })
 
 describe('sending', () => {
@@ -94,7 +94,7 @@ describe('sending', () => {
 			return r?.status === proto.WebMessageInfo.Status.READ && r
 		}, 'status READ')
 		expect(read.timestamp).toEqual(stored!.timestamp)
-	})
+	}, 20_000)
 
 	it('a retried send command with the same message id sends once', async () => {
 		const messageId = newMessageId()
@@ -109,7 +109,7 @@ describe('sending', () => {
 		expect(h.standIn.sent(ACCOUNT).filter((m) => m.id === messageId)).toHaveLength(1)
 		expect(first.id).not.toBe(retry.id)
 		expect(h.events.filter((e) => e.type === 'session.command.failed' && e.data.commandId === retry.id)).toHaveLength(0)
-	})
+	}, 20_000)
 
 	it('a send to a session that is not connected fails with the reason', async () => {
 		const idle = await h.createSession()
@@ -122,5 +122,5 @@ describe('sending', () => {
 			messageId,
 			error: { code: 'session_not_connected', message: 'the session is not running' },
 		})
-	})
+	}, 20_000)
 })

@@ -26,7 +26,7 @@ describe('pairing a session', () => {
 		const restart = h.eventsOf(ref, 'session.status.disconnected')
 		expect(restart).toHaveLength(1)
 		expect(restart[0]!.data).toMatchObject({ status: 'reconnecting', reason: 'restart_required', code: 515 })
-	})
+	}, 20_000)
 
 	it('the QR reaches the session row, with its expiry', async () => {
 		const ref = await h.createSession()
@@ -38,7 +38,7 @@ describe('pairing a session', () => {
 		expect(session.qr).toBe(qr.data.qr)
 		await h.command('session.stop', ref, {})
 		await h.untilStatus(ref, 'stopped')
-	})
+	}, 20_000)
 
 	it('pairs by code when the session has a phone number', async () => {
 		const ref = await h.createSession({ phoneNumber: '15551000002' })
@@ -54,7 +54,7 @@ describe('pairing a session', () => {
 		await h.standIn.enterPairingCode('15551000002', data.code)
 		await h.waitForEvent(ref, 'session.status.connected', { after })
 		expect(await h.untilStatus(ref, 'connected')).toMatchObject({ jid: '15551000002@s.whatsapp.net', pairingCode: null })
-	})
+	}, 20_000)
 
 	it('a socket that drops before the code is typed in starts over with fresh creds and a new code', async () => {
 		const ref = await h.createSession({ phoneNumber: '15551000004' })
@@ -74,7 +74,7 @@ describe('pairing a session', () => {
 		await h.standIn.core.log.waitFor('pairing-code-requested', (e) => e.phone === '15551000004', { after: asked })
 		await h.standIn.enterPairingCode('15551000004', second.data.code)
 		await h.waitForEvent(ref, 'session.status.connected', { after })
-	})
+	}, 20_000)
 
 	it("persists the phone's initial history: messages, chats and their last activity", async () => {
 		const ref = await h.createSession()
@@ -101,5 +101,5 @@ describe('pairing a session', () => {
 			.where(and(eq(sessionMessages.sessionId, ref.sessionId), eq(sessionMessages.messageId, sync.data.messages[0]!.key.id)))
 		expect(one!.text).toBe(sync.data.messages[0]!.text!)
 		expect(one!.timestamp!.getTime() / 1000).toBe(sync.data.messages[0]!.timestamp)
-	})
+	}, 20_000)
 })

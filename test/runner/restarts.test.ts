@@ -35,7 +35,7 @@ describe('runner restarts', () => {
 		expect(h.eventsOf(ref, 'session.qr.updated', after)).toHaveLength(0)
 		expect(h.standIn.device(DEVICE)).toMatchObject({ logins: 2, live: 1, maxLive: 1 })
 		await h.untilStatus(ref, 'connected')
-	})
+	}, 20_000)
 
 	it('does not resume a session whose desired state is stopped', async () => {
 		const idle = await h.createSession()
@@ -45,7 +45,7 @@ describe('runner restarts', () => {
 		await h.startRunner()
 		await h.waitForEvent(ref, 'session.status.connected', { after })
 		expect(h.events.slice(after).filter((e) => e.sessionId === idle.sessionId)).toHaveLength(0)
-	})
+	}, 20_000)
 
 	it('a runner with the wrong ENCRYPTION_KEY fails the session loudly and leaves its creds untouched', async () => {
 		const after = h.events.length
@@ -64,7 +64,7 @@ describe('runner restarts', () => {
 		await h.stopRunner()
 		await h.startRunner()
 		await h.waitForEvent(ref, 'session.status.connected', { after: again })
-	})
+	}, 20_000)
 
 	it('gives up after the configured number of failed reconnects, and says so', async () => {
 		const after = h.events.length
@@ -82,5 +82,5 @@ describe('runner restarts', () => {
 		await h.stopRunner()
 		await h.startRunner()
 		await h.waitForEvent(ref, 'session.status.connected', { after: again })
-	})
+	}, 20_000)
 })

@@ -57,5 +57,5 @@ describe('the runner role in the server', () => {
 		closed = true
 		await standIn.waitForDisconnect(device.jid)
 		expect(standIn.device(device.jid)).toMatchObject({ live: 0, removed: undefined })
-	})
+	}, 20_000)
 })
