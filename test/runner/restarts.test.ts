@@ -13,6 +13,9 @@ beforeAll(async () => {
 	h = await startHarness()
 	ref = await h.createSession()
 	await h.pairByQr(ref, PHONE)
+	// Until its first history sync is through, Baileys holds a reconnected socket's events for up to
+	// 20 s waiting for history that will not come again; a real phone finishes that sync first too.
+	await h.waitForEvent(ref, 'session.history.sync', { where: (e) => e.data.syncType === 'INITIAL_BOOTSTRAP' && !!e.data.part })
 }, 30_000)
 afterAll(async () => {
 	await h?.close()
@@ -35,6 +38,24 @@ describe('runner restarts', () => {
 		expect(h.eventsOf(ref, 'session.qr.updated', after)).toHaveLength(0)
 		expect(h.standIn.device(DEVICE)).toMatchObject({ logins: 2, live: 1, maxLive: 1 })
 		await h.untilStatus(ref, 'connected')
+	}, 20_000)
+
+	it('a send command delivered again after a restart is recognised by its stored message and not sent twice', async () => {
+		const messageId = '3EB0' + 'A1'.repeat(9)
+		const data = { messageId, to: '15554000099@s.whatsapp.net', content: { text: 'exactly once' } }
+		await h.command('session.sendMessage', ref, data)
+		await h.standIn.waitForSent((m) => m.id === messageId)
+		await h.until(() => h.message(ref, messageId), 'the stored message')
+
+		const after = h.events.length
+		await h.stopRunner()
+		await h.startRunner()
+		await h.waitForEvent(ref, 'session.status.connected', { after })
+		await h.command('session.sendMessage', ref, data)
+		const probe = '3EB0' + 'B2'.repeat(9)
+		await h.command('session.sendMessage', ref, { ...data, messageId: probe })
+		await h.standIn.waitForSent((m) => m.id === probe)
+		expect(h.standIn.sent(PHONE).filter((m) => m.id === messageId)).toHaveLength(1)
 	}, 20_000)
 
 	it('does not resume a session whose desired state is stopped', async () => {
