@@ -51,7 +51,7 @@ export class Connection {
 	private counted = false
 	private readonly done = new AbortController()
 	private expiry: ReturnType<typeof setTimeout> | undefined
-	private backpressureCheck: ReturnType<typeof setTimeout> | undefined
+	private backpressureCheck: ReturnType<typeof setInterval> | undefined
 	private stopListening: (() => void) | null = null
 	private onDrain: (() => void) | null = null
 	private user: AuthUser | null = null
@@ -98,7 +98,7 @@ export class Connection {
 
 	private cleanup() {
 		clearTimeout(this.expiry)
-		clearTimeout(this.backpressureCheck)
+		clearInterval(this.backpressureCheck)
 		this.stopListening?.()
 		this.stopListening = null
 		this.done.abort()
@@ -150,13 +150,9 @@ export class Connection {
 		// Bun's own limit (backpressureLimit, several times this one) closes abruptly and only as a
 		// last resort; measuring the queue here ends a client that stopped reading with a proper 1013
 		// before that. Either way no message is ever skipped for a socket that stays open.
-		const every = this.deps.backpressureCheckMs ?? 250
-		const check = () => {
-			if (this.closed) return
+		this.backpressureCheck = setInterval(() => {
 			if (this.socket.getBufferedAmount() > this.deps.sendBufferBytes) this.slowConsumer()
-			else this.backpressureCheck = setTimeout(check, every)
-		}
-		this.backpressureCheck = setTimeout(check, every)
+		}, this.deps.backpressureCheckMs ?? 250)
 	}
 
 	private slowConsumer() {
