@@ -61,6 +61,9 @@ const PAGE = 1_000
  *      already reflect change nothing.
  * A consumer lagging by more than `maxCatchUpEntries` cuts step 4 short; the snapshot is then exact
  * at the last entry applied instead, and the connection replays the rest from the stream.
+ * Rows the API writes itself (a new session, the `deleted_at` of a deleted one) commit before
+ * their event reaches the stream, so they can be ahead of P; clients apply `session.created` and
+ * `session.deleted` by id, which makes seeing them twice harmless.
  */
 export async function buildSnapshot(deps: SnapshotDeps, tenantId: string): Promise<Snapshot> {
 	const { db, bus } = deps
