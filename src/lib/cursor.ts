@@ -53,11 +53,10 @@ export function cursorString(value: CursorValue | undefined): string {
 	return value
 }
 
-/** An ISO timestamp value of a decoded cursor (null allowed where the list sorts nulls last), or 400. */
-export function cursorTime(value: CursorValue | undefined): Date {
-	const date = typeof value === 'string' ? new Date(value) : null
-	if (!date || Number.isNaN(date.getTime())) throw invalidCursor()
-	return date
+/** A timestamp value of a decoded cursor, as the text it was issued with (Postgres or ISO form), or 400. */
+export function cursorTime(value: CursorValue | undefined): string {
+	if (typeof value !== 'string' || value.length > 40 || Number.isNaN(new Date(value).getTime())) throw invalidCursor()
+	return value
 }
 
 export function cursorBoolean(value: CursorValue | undefined): boolean {

@@ -1,4 +1,5 @@
 import { Elysia } from 'elysia'
+import { jsonResponse } from '../../lib/json'
 import type { AuthPlugin } from '../../plugins/auth'
 import { errorModel } from '../../plugins/errors'
 import { sessionsModels } from '../sessions/model'
@@ -19,7 +20,7 @@ export const chatsModule = ({ chats, authPlugin }: ChatsModuleDeps) =>
 		.use(authPlugin)
 		.model({ ...chatsModels, MessageAccepted: sessionsModels.MessageAccepted })
 		.guard({ auth: true })
-		.get('', ({ tenantId, query }) => chats.listChats(tenantId, query), {
+		.get('', async ({ tenantId, query }) => jsonResponse(await chats.listChats(tenantId, query)), {
 			query: ChatListQuery,
 			response: { 200: 'ChatPage', 400: 'Error', 401: 'Error', 404: 'Error' },
 			detail: {
@@ -27,7 +28,7 @@ export const chatsModule = ({ chats, authPlugin }: ChatsModuleDeps) =>
 				description: `Keyset pagination: pass \`nextCursor\` back as \`cursor\` (400 \`INVALID_CURSOR\` for anything else); it is null on the last page. ${SESSION_FILTER_HELP}`,
 			},
 		})
-		.get('/:jid/messages', ({ tenantId, params, query }) => chats.listMessages(tenantId, params.jid, query), {
+		.get('/:jid/messages', async ({ tenantId, params, query }) => jsonResponse(await chats.listMessages(tenantId, params.jid, query)), {
 			params: ChatParams,
 			query: ChatListQuery,
 			response: { 200: 'MessagePage', 400: 'Error', 401: 'Error', 404: 'Error' },

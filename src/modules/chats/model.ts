@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox'
 import { t } from 'elysia'
 import { IdempotencyHeaders, PageQuery, SendText, SessionFilter } from '../sessions/model'
 
@@ -12,7 +13,9 @@ export const Chat = t.Object({
 	pnJid: t.Nullable(t.String()),
 	lidJid: t.Nullable(t.String()),
 	name: t.Nullable(t.String()),
-	unreadCount: t.Nullable(t.Integer()),
+	// TypeBox's own Integer: Elysia's t.Integer is a transform (it also takes numeric strings), and a
+	// transform anywhere in a response schema makes Elysia encode every response value by value.
+	unreadCount: t.Nullable(Type.Integer()),
 	archived: t.Nullable(t.Boolean()),
 	lastMessageAt: t.Nullable(Time),
 })

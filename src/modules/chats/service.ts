@@ -1,6 +1,8 @@
 import { and, desc, eq, isNotNull, isNull, lt, or, sql, type SQL } from 'drizzle-orm'
+import { unionAll } from 'drizzle-orm/pg-core'
 import { schema, type Db } from '../../db/client'
 import { cursorBoolean, cursorString, cursorTime, type CursorCodec } from '../../lib/cursor'
+import { fetchSize, isoTime, literalLimit, perSize, rawRows } from '../../lib/keyset'
 import { AppError, notFound } from '../../lib/errors'
 import { isPnJid, normalizeRecipient } from '../../lib/jid'
 import type { MessageAccepted, Page, SessionsService } from '../sessions/service'
@@ -31,6 +33,13 @@ export interface PublicMessage {
 	editedAt: string | null
 	revoked: boolean
 	content: Record<string, unknown> | null
+}
+
+/** A keyset position in a chat: the last message of the previous page (time as Postgres text). */
+interface Position {
+	at: string
+	id: string
+	fromMe: boolean
 }
 
 interface ListOptions {
@@ -68,19 +77,34 @@ const messageColumns = {
 	status: messages.status,
 	editedAt: messages.editedAt,
 	revokedAt: messages.revokedAt,
-	content: sql`case when ${messages.type} in (${sql.join(MODELLED_TYPES.map((t) => sql`${t}`), sql`, `)}) then null else ${messages.content} end`.mapWith(messages.content),
+	content: sql`case when ${messages.type} in (${sql.join(MODELLED_TYPES.map((t) => sql`${t}`), sql`, `)}) then null else ${messages.content} end`.as('content'),
 }
-type MessageRow = Awaited<ReturnType<ChatsService['messagesOf']>>[number]
 
-const iso = (d: Date | null) => (d ? d.toISOString() : null)
-
-/** Newest first, then by id and fromMe: the total order of the messages index. */
-function newerFirst(a: MessageRow, b: MessageRow): number {
-	const t = b.timestamp!.getTime() - a.timestamp!.getTime()
-	if (t) return t
-	if (a.id !== b.id) return a.id < b.id ? 1 : -1
-	return a.fromMe === b.fromMe ? 0 : a.fromMe ? -1 : 1
+/** Rows as Postgres returns them (see `rawRows`): column names, timestamps as text. */
+interface ChatRow {
+	jid: string
+	pn_jid: string | null
+	lid_jid: string | null
+	name: string | null
+	unread_count: number | null
+	archived: boolean | null
+	last_message_at: string | null
 }
+interface MessageRow {
+	message_id: string
+	from_me: boolean
+	sender_jid: string | null
+	push_name: string | null
+	timestamp: string
+	type: string | null
+	text: string | null
+	status: number | null
+	edited_at: string | null
+	revoked_at: string | null
+	content: Record<string, unknown> | null
+}
+
+const p = sql.placeholder
 
 export interface ChatsServiceDeps {
 	db: Db
@@ -97,42 +121,107 @@ export interface ChatsServiceDeps {
  * index range scan however deep it is; cursors carry the last row's sort key.
  */
 export class ChatsService {
-	constructor(private readonly deps: ChatsServiceDeps) {}
+	private readonly reads
+
+	constructor(private readonly deps: ChatsServiceDeps) {
+		// Prepared once (see SessionsService): one statement per shape of page.
+		const { db } = deps
+		// A LID-only chat whose phone-number chat exists (the mapping was learnt later) is the same
+		// conversation: the phone-number chat stands for both.
+		const notShadowed = sql`(${chats.jid} not like '%@lid' or not exists (select 1 from session_chats o where o.session_id = ${chats.sessionId} and o.lid_jid = ${chats.jid} and o.jid <> ${chats.jid}))`
+		const chatPage = (name: string, where: SQL) =>
+			perSize((size) =>
+				db
+					.select(chatColumns)
+					.from(chats)
+					.where(and(eq(chats.sessionId, p('sid')), where, notShadowed))
+					.orderBy(sql`${chats.lastMessageAt} desc nulls last`, desc(chats.jid))
+					.limit(literalLimit(size))
+					.prepare(`${name}_${size}`),
+			)
+		const messagePage = (size: number, after: boolean, chat = 'chat') =>
+			db
+				.select(messageColumns)
+				.from(messages)
+				// A row without a timestamp is a receipt whose message has not arrived: not a message yet.
+				.where(
+					and(
+						eq(messages.sessionId, p('sid')),
+						eq(messages.chatJid, p(chat)),
+						isNotNull(messages.timestamp),
+						after ? sql`(${messages.timestamp}, ${messages.messageId}, ${messages.fromMe}) < (${p('at')}::timestamptz, ${p('id')}, ${p('fromMe')}::boolean)` : undefined,
+					),
+				)
+				.orderBy(sql`${messages.timestamp} desc nulls last`, desc(messages.messageId), desc(messages.fromMe))
+				.limit(literalLimit(size))
+		// A person filed under both JIDs: Postgres merges the two index ranges (Merge Append), in
+		// its own collation, the one the keyset compares with.
+		const bothForms = (size: number, after: boolean) =>
+			unionAll(messagePage(size, after), messagePage(size, after, 'chat2'))
+				.orderBy(sql`"timestamp" desc nulls last`, sql`"message_id" desc`, sql`"from_me" desc`)
+				.limit(literalLimit(size))
+		const mapped = sql`(select pn from session_lid_mappings where session_id = ${p('sid')} and lid = ${p('jid')}
+			union all select lid from session_lid_mappings where session_id = ${p('sid')} and pn = ${p('jid')})`
+		this.reads = {
+			// Two ranges of the index: chats with activity, then those without (NULLS LAST).
+			active: chatPage('chats_active', isNotNull(chats.lastMessageAt)),
+			activeAfter: chatPage(
+				'chats_active_after',
+				and(isNotNull(chats.lastMessageAt), sql`(${chats.lastMessageAt}, ${chats.jid}) < (${p('at')}::timestamptz, ${p('jid')})`)!,
+			),
+			idle: chatPage('chats_idle', isNull(chats.lastMessageAt)),
+			idleAfter: chatPage('chats_idle_after', and(isNull(chats.lastMessageAt), lt(chats.jid, p('jid')))!),
+			messages: perSize((size) => messagePage(size, false).prepare(`chat_messages_${size}`)),
+			messagesAfter: perSize((size) => messagePage(size, true).prepare(`chat_messages_after_${size}`)),
+			messages2: perSize((size) => bothForms(size, false).prepare(`chat_messages_2_${size}`)),
+			messages2After: perSize((size) => bothForms(size, true).prepare(`chat_messages_2_after_${size}`)),
+			chat: db
+				.select({ jid: chats.jid, pnJid: chats.pnJid })
+				.from(chats)
+				.where(
+					and(
+						eq(chats.sessionId, p('sid')),
+						or(eq(chats.jid, p('jid')), eq(chats.pnJid, p('jid')), eq(chats.lidJid, p('jid')), sql`${chats.jid} in ${mapped}`),
+					),
+				)
+				.limit(literalLimit(8))
+				.prepare('chat_forms'),
+		}
+	}
 
 	/** Chats by last activity, newest first; chats without any activity come last. */
 	async listChats(tenantId: string, { sessionId, limit = 50, cursor }: ListOptions): Promise<Page<PublicChat>> {
 		const sid = await this.deps.sessions.resolveId(tenantId, sessionId)
 		const scope = `chats:${sid}`
-		let after: { at: Date | null; jid: string } | undefined
+		let after: { at: string | null; jid: string } | undefined
 		if (cursor) {
 			const [at, jid] = this.deps.cursors.decode(scope, cursor)
 			after = { at: at === null ? null : cursorTime(at), jid: cursorString(jid) }
 		}
-		// A LID-only chat whose phone-number chat exists (the mapping was learnt later) is the same
-		// conversation: the phone-number chat stands for both.
-		const notShadowed = sql`(${chats.jid} not like '%@lid' or not exists (select 1 from session_chats o where o.session_id = ${chats.sessionId} and o.lid_jid = ${chats.jid} and o.jid <> ${chats.jid}))`
-		const page = (where: SQL | undefined, take: number) =>
-			this.deps.db
-				.select(chatColumns)
-				.from(chats)
-				.where(and(eq(chats.sessionId, sid), where, notShadowed))
-				.orderBy(sql`${chats.lastMessageAt} desc nulls last`, desc(chats.jid))
-				.limit(take)
-
-		// Two ranges of the index: chats with activity, then those without (NULLS LAST); the second
-		// is only read on the page where the first runs out.
-		let rows: Awaited<ReturnType<typeof page>> = []
-		if (!after || after.at) {
-			const since = after?.at ? sql`(${chats.lastMessageAt}, ${chats.jid}) < (${after.at.toISOString()}::timestamptz, ${after.jid})` : undefined
-			rows = await page(and(isNotNull(chats.lastMessageAt), since), limit + 1)
-		}
+		// The idle range is only read on the page where the active one runs out.
+		const size = fetchSize(limit + 1)
+		let rows: ChatRow[] = []
+		if (!after) rows = await rawRows<ChatRow>(this.reads.active(size), { sid })
+		else if (after.at) rows = await rawRows<ChatRow>(this.reads.activeAfter(size), { sid, at: after.at, jid: after.jid })
 		if (rows.length <= limit) {
-			const since = after && !after.at ? lt(chats.jid, after.jid) : undefined
-			rows = rows.concat(await page(and(isNull(chats.lastMessageAt), since), limit + 1 - rows.length))
+			const rest = fetchSize(limit + 1 - rows.length)
+			const idle = after && !after.at ? rawRows<ChatRow>(this.reads.idleAfter(rest), { sid, jid: after.jid }) : rawRows<ChatRow>(this.reads.idle(rest), { sid })
+			rows = rows.concat(await idle)
 		}
-		const items = rows.slice(0, limit).map((r) => ({ ...r, lastMessageAt: iso(r.lastMessageAt) }))
-		const last = items.at(-1)
-		return { items, nextCursor: rows.length > limit && last ? this.deps.cursors.encode(scope, [last.lastMessageAt, last.jid]) : null }
+		const items = rows.slice(0, limit).map(
+			(r): PublicChat => ({
+				jid: r.jid,
+				pnJid: r.pn_jid,
+				lidJid: r.lid_jid,
+				name: r.name,
+				unreadCount: r.unread_count,
+				archived: r.archived,
+				lastMessageAt: isoTime(r.last_message_at),
+			}),
+		)
+		// The cursor keeps Postgres' own text of the time, so no precision is lost on the way back.
+		const last = rows.length > limit ? rows[limit - 1] : undefined
+		return { items, nextCursor: last ? this.deps.cursors.encode(scope, [last.last_message_at, last.jid]) : null }
 	}
 
 	/** Messages of one chat (either JID of a person), newest first. */
@@ -142,30 +231,30 @@ export class ChatsService {
 		const sid = await this.deps.sessions.resolveId(tenantId, sessionId)
 		const chat = await this.resolveChat(sid, jid)
 		const scope = `messages:${sid}:${chat.jid}`
-		let after: { at: Date; id: string; fromMe: boolean } | undefined
+		let after: Position | undefined
 		if (cursor) {
 			const [at, id, fromMe] = this.deps.cursors.decode(scope, cursor)
 			after = { at: cursorTime(at), id: cursorString(id), fromMe: cursorBoolean(fromMe) }
 		}
-		// One index range per JID the chat was filed under (nearly always one), merged here.
-		const parts = await Promise.all(chat.filedUnder.map((chatJid) => this.messagesOf(sid, chatJid, after, limit + 1)))
-		const rows = parts.length === 1 ? parts[0]! : parts.flat().sort(newerFirst).slice(0, limit + 1)
-		const items = rows.slice(0, limit).map((r): PublicMessage => ({
-			id: r.id,
-			chatJid: chat.jid,
-			fromMe: r.fromMe,
-			sender: r.sender,
-			pushName: r.pushName,
-			timestamp: r.timestamp!.toISOString(),
-			type: r.type,
-			text: r.text,
-			status: r.status === null ? null : (MESSAGE_STATUS_NAMES[r.status] ?? null),
-			editedAt: iso(r.editedAt),
-			revoked: r.revokedAt !== null,
-			content: (r.content as Record<string, unknown> | null) ?? null,
-		}))
+		const rows = await this.messagesOf(sid, chat.filedUnder, after, fetchSize(limit + 1))
+		const items = rows.slice(0, limit).map(
+			(r): PublicMessage => ({
+				id: r.message_id,
+				chatJid: chat.jid,
+				fromMe: r.from_me,
+				sender: r.sender_jid,
+				pushName: r.push_name,
+				timestamp: isoTime(r.timestamp)!,
+				type: r.type,
+				text: r.text,
+				status: r.status === null ? null : (MESSAGE_STATUS_NAMES[r.status] ?? null),
+				editedAt: isoTime(r.edited_at),
+				revoked: r.revoked_at !== null,
+				content: r.content,
+			}),
+		)
 		const last = rows.length > limit ? rows[limit - 1] : undefined
-		return { items, nextCursor: last ? this.deps.cursors.encode(scope, [last.timestamp!.toISOString(), last.id, last.fromMe]) : null }
+		return { items, nextCursor: last ? this.deps.cursors.encode(scope, [last.timestamp, last.message_id, last.from_me]) : null }
 	}
 
 	/** Sends text to a chat; the JID is checked here so a bad path segment is a 400 INVALID_JID. */
@@ -176,19 +265,13 @@ export class ChatsService {
 		return this.deps.sessions.sendText(tenantId, sid, { to: jid, text }, idempotencyKey)
 	}
 
-	private messagesOf(sessionId: string, chatJid: string, after: { at: Date; id: string; fromMe: boolean } | undefined, take: number) {
-		const since = after
-			? sql`(${messages.timestamp}, ${messages.messageId}, ${messages.fromMe}) < (${after.at.toISOString()}::timestamptz, ${after.id}, ${after.fromMe})`
-			: undefined
-		return (
-			this.deps.db
-				.select(messageColumns)
-				.from(messages)
-				// A row without a timestamp is a receipt whose message has not arrived: not a message yet.
-				.where(and(eq(messages.sessionId, sessionId), eq(messages.chatJid, chatJid), isNotNull(messages.timestamp), since))
-				.orderBy(sql`${messages.timestamp} desc nulls last`, desc(messages.messageId), desc(messages.fromMe))
-				.limit(take)
-		)
+	private messagesOf(sid: string, filedUnder: string[], after: Position | undefined, size: number): Promise<MessageRow[]> {
+		const [chat, chat2] = filedUnder as [string, string | undefined]
+		if (chat2)
+			return after
+				? rawRows(this.reads.messages2After(size), { sid, chat, chat2, ...after })
+				: rawRows(this.reads.messages2(size), { sid, chat, chat2 })
+		return after ? rawRows(this.reads.messagesAfter(size), { sid, chat, ...after }) : rawRows(this.reads.messages(size), { sid, chat })
 	}
 
 	/**
@@ -196,20 +279,11 @@ export class ChatsService {
 	 * pn/lid columns, or the session's LID↔PN mappings). 404 when the session has no such chat.
 	 */
 	private async resolveChat(sessionId: string, jid: string): Promise<{ jid: string; filedUnder: string[] }> {
-		const mapped = sql`(select pn from session_lid_mappings where session_id = ${sessionId} and lid = ${jid}
-			union all select lid from session_lid_mappings where session_id = ${sessionId} and pn = ${jid})`
-		const rows = await this.deps.db
-			.select({ jid: chats.jid, pnJid: chats.pnJid })
-			.from(chats)
-			.where(
-				and(
-					eq(chats.sessionId, sessionId),
-					or(eq(chats.jid, jid), eq(chats.pnJid, jid), eq(chats.lidJid, jid), sql`${chats.jid} in ${mapped}`),
-				),
-			)
-			.limit(8)
+		const rows = await this.reads.chat.execute({ sid: sessionId, jid })
 		if (!rows.length) throw notFound('Chat')
 		const pn = rows.map((r) => (isPnJid(r.jid) ? r.jid : r.pnJid)).find((j) => j)
-		return { jid: pn ?? rows[0]!.jid, filedUnder: [...new Set(rows.map((r) => r.jid))] }
+		// At most two rows by construction (chats are keyed by JID; a person has one phone JID and one LID).
+		const filedUnder = [...new Set(rows.map((r) => r.jid))].sort((a, b) => Number(isPnJid(b)) - Number(isPnJid(a))).slice(0, 2)
+		return { jid: pn ?? rows[0]!.jid, filedUnder }
 	}
 }

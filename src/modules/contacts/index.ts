@@ -1,4 +1,5 @@
 import { Elysia } from 'elysia'
+import { jsonResponse } from '../../lib/json'
 import type { AuthPlugin } from '../../plugins/auth'
 import { errorModel } from '../../plugins/errors'
 import { ContactListQuery, contactsModels } from './model'
@@ -15,7 +16,7 @@ export const contactsModule = ({ contacts, authPlugin }: ContactsModuleDeps) =>
 		.use(authPlugin)
 		.model(contactsModels)
 		.guard({ auth: true })
-		.get('', ({ tenantId, query }) => contacts.list(tenantId, query), {
+		.get('', async ({ tenantId, query }) => jsonResponse(await contacts.list(tenantId, query)), {
 			query: ContactListQuery,
 			response: { 200: 'ContactPage', 400: 'Error', 401: 'Error', 404: 'Error' },
 			detail: {

@@ -1,6 +1,7 @@
-import { and, asc, eq, ilike, isNotNull, isNull, like, or, sql, type SQL } from 'drizzle-orm'
+import { and, asc, eq, ilike, isNotNull, isNull, like, or, sql } from 'drizzle-orm'
 import { schema, type Db } from '../../db/client'
 import { cursorString, type CursorCodec } from '../../lib/cursor'
+import { fetchSize, literalLimit, rawRows } from '../../lib/keyset'
 import type { Page, SessionsService } from '../sessions/service'
 
 const { sessionContacts: contacts } = schema
@@ -27,9 +28,22 @@ const columns = {
 	notify: contacts.notify,
 	verifiedName: contacts.verifiedName,
 	imgUrl: contacts.imgUrl,
-	sortKey,
+	sortKey: sortKey.as('sort_key'),
 }
 
+/** Rows as Postgres returns them (see `rawRows`). */
+interface ContactRow {
+	jid: string
+	pn_jid: string | null
+	lid_jid: string | null
+	name: string | null
+	notify: string | null
+	verified_name: string | null
+	img_url: string | null
+	sort_key: string | null
+}
+
+const p = sql.placeholder
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`)
 
 export interface ContactsServiceDeps {
@@ -38,7 +52,12 @@ export interface ContactsServiceDeps {
 	sessions: SessionsService
 }
 
+type Search = 'none' | 'text' | 'digits'
+type Range = 'named' | 'namedAfter' | 'nameless' | 'namelessAfter'
+
 export class ContactsService {
+	private readonly statements = new Map<string, ReturnType<ContactsService['build']>>()
+
 	constructor(private readonly deps: ContactsServiceDeps) {}
 
 	/**
@@ -54,37 +73,64 @@ export class ContactsService {
 			const [key, jid] = this.deps.cursors.decode(scope, cursor)
 			after = { key: key === null ? null : cursorString(key), jid: cursorString(jid) }
 		}
-		let matches: SQL | undefined
-		if (search) {
-			const pattern = `%${escapeLike(search)}%`
-			const digits = search.replace(/\D/g, '')
-			matches = or(
-				ilike(contacts.name, pattern),
-				ilike(contacts.notify, pattern),
-				ilike(contacts.verifiedName, pattern),
-				...(digits.length >= 3 ? [like(contacts.jid, `%${digits}%`), like(contacts.pnJid, `%${digits}%`), like(contacts.lidJid, `%${digits}%`)] : []),
-			)
-		}
-		const page = (where: SQL | undefined, take: number) =>
-			this.deps.db
-				.select(columns)
-				.from(contacts)
-				.where(and(eq(contacts.sessionId, sid), where, matches))
-				.orderBy(asc(sortKey), asc(contacts.jid))
-				.limit(take)
+		const digits = search?.replace(/\D/g, '') ?? ''
+		const kind: Search = !search ? 'none' : digits.length >= 3 ? 'digits' : 'text'
+		const params = { sid, key: after?.key ?? null, jid: after?.jid ?? null, pattern: `%${escapeLike(search ?? '')}%`, digits: `%${digits}%` }
 
 		// Named contacts, then the nameless ones (NULLS LAST), each an index range.
-		let rows: Awaited<ReturnType<typeof page>> = []
-		if (!after || after.key !== null) {
-			const since = after ? sql`(${sortKey}, ${contacts.jid}) > (${after.key}, ${after.jid})` : undefined
-			rows = await page(and(isNotNull(sortKey), since), limit + 1)
-		}
+		let rows: ContactRow[] = []
+		if (!after || after.key !== null) rows = await rawRows<ContactRow>(this.statement(after ? 'namedAfter' : 'named', kind, fetchSize(limit + 1)), params)
 		if (rows.length <= limit) {
-			const since = after && after.key === null ? sql`${contacts.jid} > ${after.jid}` : undefined
-			rows = rows.concat(await page(and(isNull(sortKey), since), limit + 1 - rows.length))
+			const rest = fetchSize(limit + 1 - rows.length)
+			rows = rows.concat(await rawRows<ContactRow>(this.statement(after && after.key === null ? 'namelessAfter' : 'nameless', kind, rest), params))
 		}
-		const items = rows.slice(0, limit).map(({ sortKey: _, ...c }) => ({ ...c, displayName: c.name ?? c.notify ?? c.verifiedName }))
+		const items = rows.slice(0, limit).map(
+			(c): PublicContact => ({
+				jid: c.jid,
+				pnJid: c.pn_jid,
+				lidJid: c.lid_jid,
+				displayName: c.name ?? c.notify ?? c.verified_name,
+				name: c.name,
+				notify: c.notify,
+				verifiedName: c.verified_name,
+				imgUrl: c.img_url,
+			}),
+		)
 		const last = rows.length > limit ? rows[limit - 1] : undefined
-		return { items, nextCursor: last ? this.deps.cursors.encode(scope, [last.sortKey, last.jid]) : null }
+		return { items, nextCursor: last ? this.deps.cursors.encode(scope, [last.sort_key, last.jid]) : null }
+	}
+
+	/** One prepared statement per range, kind of search and fetch size, built on first use. */
+	private statement(range: Range, search: Search, size: number) {
+		const name = `contacts_${range}_${search}_${size}`
+		let statement = this.statements.get(name)
+		if (!statement) this.statements.set(name, (statement = this.build(name, range, search, size)))
+		return statement
+	}
+
+	private build(name: string, range: Range, search: Search, size: number) {
+		const where = {
+			named: isNotNull(sortKey),
+			namedAfter: and(isNotNull(sortKey), sql`(${sortKey}, ${contacts.jid}) > (${p('key')}, ${p('jid')})`),
+			nameless: isNull(sortKey),
+			namelessAfter: and(isNull(sortKey), sql`${contacts.jid} > ${p('jid')}`),
+		}[range]
+		const pattern = p('pattern')
+		const matches =
+			search === 'none'
+				? undefined
+				: or(
+						ilike(contacts.name, pattern),
+						ilike(contacts.notify, pattern),
+						ilike(contacts.verifiedName, pattern),
+						...(search === 'digits' ? [like(contacts.jid, p('digits')), like(contacts.pnJid, p('digits')), like(contacts.lidJid, p('digits'))] : []),
+					)
+		return this.deps.db
+			.select(columns)
+			.from(contacts)
+			.where(and(eq(contacts.sessionId, p('sid')), where, matches))
+			.orderBy(asc(sortKey), asc(contacts.jid))
+			.limit(literalLimit(size))
+			.prepare(name)
 	}
 }

@@ -4,7 +4,10 @@ import { SESSION_STATUSES } from '../../db/schema'
 /** The only text of a message that WhatsApp clients show in full; the catalogue caps sends at it. */
 export const TEXT_MAX_LENGTH = 65_536
 
-const Uuid = t.String({ format: 'uuid' })
+// A pattern, not `format: 'uuid'`: @elysiajs/openapi replaces TypeBox's uuid format with a check that
+// builds a zod schema on every call (~50 µs a value, against ~1 µs for the pattern).
+const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+const Uuid = t.String({ pattern: UUID_PATTERN, description: 'uuid', examples: ['0197f0c2-3a4b-7c5d-8e9f-0a1b2c3d4e5f'] })
 const Time = t.String({ format: 'date-time' })
 
 // No control characters (NUL included): names show up in lists, logs and the WebSocket.
@@ -18,7 +21,7 @@ export const PageQuery = {
 
 /** `?sessionId=`; optional when the tenant has exactly one session. */
 export const SessionFilter = t.Optional(
-	t.String({ format: 'uuid', description: "The session to read; defaults to the tenant's only session (400 when it has several)" }),
+	t.String({ pattern: UUID_PATTERN, description: "The session (uuid) to read; defaults to the tenant's only session (400 when it has several)" }),
 )
 
 export const SendText = t.String({

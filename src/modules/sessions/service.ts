@@ -6,6 +6,7 @@ import { schema, type Db, type Tx } from '../../db/client'
 import type { SessionStatus } from '../../db/schema'
 import { command, domainEvent, enqueue, type Relay } from '../../events'
 import { cursorString, type CursorCodec } from '../../lib/cursor'
+import { fetchSize, literalLimit, perSize, rawRows } from '../../lib/keyset'
 import { AppError, conflict, notFound } from '../../lib/errors'
 import { normalizePhoneNumber, normalizeRecipient } from '../../lib/jid'
 
@@ -68,6 +69,7 @@ export const sessionNotConnected = (status: SessionStatus) =>
 /** Baileys' own format (`3EB0` + 18 upper-case hex), so the id looks like any web client's. */
 export const newMessageId = () => `3EB0${randomBytes(9).toString('hex').toUpperCase()}`
 
+const p = sql.placeholder
 const ofTenant = (tenantId: string, id: string) => and(eq(sessions.id, id), eq(sessions.tenantId, tenantId), isNull(sessions.deletedAt))
 
 export type QrFormat = 'png' | 'svg'
@@ -88,26 +90,51 @@ export interface SessionsServiceDeps {
  */
 export class SessionsService {
 	private readonly qrImages = new Map<string, Promise<Buffer | string>>()
+	private readonly reads
 
-	constructor(private readonly deps: SessionsServiceDeps) {}
+	constructor(private readonly deps: SessionsServiceDeps) {
+		// Prepared once: Drizzle then neither rebuilds the SQL nor has Postgres parse it per request,
+		// which on these one-row reads is most of the cost.
+		const { db } = deps
+		const mine = and(eq(sessions.id, p('id')), eq(sessions.tenantId, p('tenantId')), isNull(sessions.deletedAt))
+		const listed = (after: boolean) =>
+			perSize((size) =>
+				db
+					.select(publicColumns)
+					.from(sessions)
+					// uuid v7 ids sort by creation time: the list is oldest first.
+					.where(and(eq(sessions.tenantId, p('tenantId')), isNull(sessions.deletedAt), after ? gt(sessions.id, p('after')) : undefined))
+					.orderBy(asc(sessions.id))
+					.limit(literalLimit(size))
+					.prepare(`sessions_list${after ? '_after' : ''}_${size}`),
+			)
+		this.reads = {
+			list: listed(false),
+			listAfter: listed(true),
+			get: db.select(publicColumns).from(sessions).where(mine).prepare('sessions_get'),
+			own: db.select({ id: sessions.id }).from(sessions).where(mine).prepare('sessions_own'),
+			only: db
+				.select({ id: sessions.id })
+				.from(sessions)
+				.where(and(eq(sessions.tenantId, p('tenantId')), isNull(sessions.deletedAt)))
+				.limit(literalLimit(2))
+				.prepare('sessions_only'),
+			qr: db.select({ status: sessions.status, qr: sessions.qr }).from(sessions).where(mine).prepare('sessions_qr'),
+		}
+	}
 
 	async list(tenantId: string, { limit = 50, cursor }: { limit?: number; cursor?: string }): Promise<Page<PublicSession>> {
 		const scope = `sessions:${tenantId}`
 		const after = cursor ? cursorString(this.deps.cursors.decode(scope, cursor)[0]) : undefined
-		const rows = await this.deps.db
-			.select(publicColumns)
-			.from(sessions)
-			// uuid v7 ids sort by creation time: the list is oldest first.
-			.where(and(eq(sessions.tenantId, tenantId), isNull(sessions.deletedAt), after ? gt(sessions.id, after) : undefined))
-			.orderBy(asc(sessions.id))
-			.limit(limit + 1)
+		const size = fetchSize(limit + 1)
+		const rows = after ? await this.reads.listAfter(size).execute({ tenantId, after }) : await this.reads.list(size).execute({ tenantId })
 		const items = rows.slice(0, limit).map(toPublic)
 		const nextCursor = rows.length > limit ? this.deps.cursors.encode(scope, [items.at(-1)!.id]) : null
 		return { items, nextCursor }
 	}
 
 	async get(tenantId: string, id: string): Promise<PublicSession> {
-		const [row] = await this.deps.db.select(publicColumns).from(sessions).where(ofTenant(tenantId, id))
+		const [row] = await this.reads.get.execute({ id, tenantId })
 		if (!row) throw sessionNotFound()
 		return toPublic(row)
 	}
@@ -117,16 +144,13 @@ export class SessionsService {
 	 * the tenant's only session.
 	 */
 	async resolveId(tenantId: string, sessionId: string | undefined): Promise<string> {
+		// Raw rows: this runs before every list page, and an id needs no mapping.
 		if (sessionId) {
-			const [row] = await this.deps.db.select({ id: sessions.id }).from(sessions).where(ofTenant(tenantId, sessionId))
+			const [row] = await rawRows<{ id: string }>(this.reads.own, { id: sessionId, tenantId })
 			if (!row) throw sessionNotFound()
 			return row.id
 		}
-		const rows = await this.deps.db
-			.select({ id: sessions.id })
-			.from(sessions)
-			.where(and(eq(sessions.tenantId, tenantId), isNull(sessions.deletedAt)))
-			.limit(2)
+		const rows = await rawRows<{ id: string }>(this.reads.only, { tenantId })
 		if (rows.length === 0) throw new AppError(404, 'NOT_FOUND', 'This account has no session; create one with POST /sessions')
 		if (rows.length > 1) throw new AppError(400, 'SESSION_REQUIRED', 'This account has several sessions; say which one with the sessionId query parameter')
 		return rows[0]!.id
@@ -228,7 +252,7 @@ export class SessionsService {
 
 	/** The QR to scan, rendered; 404 when there is none (connected, stopped, pairing by code). */
 	async qrImage(tenantId: string, id: string, format: QrFormat): Promise<Buffer | string> {
-		const [row] = await this.deps.db.select({ status: sessions.status, qr: sessions.qr }).from(sessions).where(ofTenant(tenantId, id))
+		const [row] = await this.reads.qr.execute({ id, tenantId })
 		if (!row) throw sessionNotFound()
 		if (row.status !== 'qr' || !row.qr)
 			throw new AppError(404, 'NO_QR', `There is no QR to scan (status: ${row.status}); QRs exist while the status is qr`, { status: row.status })
