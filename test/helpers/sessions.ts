@@ -141,9 +141,6 @@ export async function startSessionsWorld(env: Record<string, string> = {}): Prom
 		WA_ROOT_PUBLIC_KEY: standIn.rootPublicKey,
 		COMMAND_PARTITIONS: '4',
 		OUTBOX_RELAY_INTERVAL_MS: '50',
-		// The runner's Worker has lingered for the whole shutdown timeout after its role stopped;
-		// a short one keeps each file's teardown from costing 10 s.
-		SHUTDOWN_TIMEOUT_MS: '2000',
 		...env,
 	})
 	await app.server.roles.ready
