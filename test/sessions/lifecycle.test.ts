@@ -41,11 +41,17 @@ describe('creating a session', () => {
 		expect(png.headers.get('cache-control')).toBe('no-store')
 		expect([...new Uint8Array(await png.arrayBuffer()).subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
 
-		for (const svg of [await alice.fetch(`/sessions/${session.id}/qr?format=svg`), await alice.fetch(`/sessions/${session.id}/qr`, { headers: { accept: 'image/svg+xml' } })]) {
+		for (const svg of [
+			await alice.fetch(`/sessions/${session.id}/qr?format=svg`),
+			await alice.fetch(`/sessions/${session.id}/qr`, { headers: { accept: 'image/svg+xml' } }),
+			await alice.fetch(`/sessions/${session.id}/qr`, { headers: { accept: 'image/png;q=0.5, image/svg+xml' } }),
+		]) {
 			expect(svg.status).toBe(200)
 			expect(svg.headers.get('content-type')).toStartWith('image/svg+xml')
 			expect(await svg.text()).toStartWith('<svg')
 		}
+		const preferred = await alice.fetch(`/sessions/${session.id}/qr`, { headers: { accept: 'image/svg+xml;q=0.4, image/png' } })
+		expect(preferred.headers.get('content-type')).toBe('image/png')
 
 		const device = await world.standIn.scanQr((await alice.get<ApiSession>(`/sessions/${session.id}`)).body.qr ?? data.qr, '15550100001')
 		await world.events.waitFor('session.status.connected', session.id)

@@ -9,11 +9,16 @@ export interface SessionsModuleDeps {
 	authPlugin: AuthPlugin
 }
 
-/** `?format=` decides; without it, SVG only for a client that asks for SVG and not for PNG. */
+/** `?format=` decides; without it, SVG when `Accept` rates image/svg+xml above image/png (PNG on a tie). */
 function qrFormat(format: QrFormat | undefined, accept: string | undefined): QrFormat {
 	if (format) return format
-	const a = accept?.toLowerCase() ?? ''
-	return a.includes('image/svg+xml') && !a.includes('image/png') ? 'svg' : 'png'
+	const quality = { 'image/svg+xml': 0, 'image/png': 0 }
+	for (const range of (accept ?? '').toLowerCase().split(',')) {
+		const [type, ...params] = range.split(';').map((p) => p.trim())
+		const q = Number(params.find((p) => p.startsWith('q='))?.slice(2) ?? 1)
+		if (type === 'image/svg+xml' || type === 'image/png') quality[type] = Math.max(quality[type], Number.isFinite(q) ? q : 0)
+	}
+	return quality['image/svg+xml'] > quality['image/png'] ? 'svg' : 'png'
 }
 
 const SESSION_ERRORS = { 400: 'Error', 401: 'Error', 404: 'Error' } as const
