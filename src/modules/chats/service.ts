@@ -160,7 +160,9 @@ export class ChatsService {
 			unionAll(messagePage(size, after), messagePage(size, after, 'chat2'))
 				.orderBy(sql`"timestamp" desc nulls last`, sql`"message_id" desc`, sql`"from_me" desc`)
 				.limit(literalLimit(size))
-		const mapped = sql`(select pn from session_lid_mappings where session_id = ${p('sid')} and lid = ${p('jid')}
+		// The JID and its other form from the mappings, computed once (an InitPlan), so each of the
+		// three columns is an index lookup rather than a filter over every chat of the session.
+		const forms = sql`array(select ${p('jid')}::text union all select pn from session_lid_mappings where session_id = ${p('sid')} and lid = ${p('jid')}
 			union all select lid from session_lid_mappings where session_id = ${p('sid')} and pn = ${p('jid')})`
 		this.reads = {
 			// Two ranges of the index: chats with activity, then those without (NULLS LAST).
@@ -179,10 +181,7 @@ export class ChatsService {
 				.select({ jid: chats.jid, pnJid: chats.pnJid })
 				.from(chats)
 				.where(
-					and(
-						eq(chats.sessionId, p('sid')),
-						or(eq(chats.jid, p('jid')), eq(chats.pnJid, p('jid')), eq(chats.lidJid, p('jid')), sql`${chats.jid} in ${mapped}`),
-					),
+					and(eq(chats.sessionId, p('sid')), or(sql`${chats.jid} = any(${forms})`, sql`${chats.pnJid} = any(${forms})`, sql`${chats.lidJid} = any(${forms})`)),
 				)
 				.limit(literalLimit(8))
 				.prepare('chat_forms'),
