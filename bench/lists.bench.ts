@@ -105,8 +105,10 @@ export default async function listsBench(): Promise<BenchResult[]> {
 				},
 				'/messages': async () => {
 					await ownSession()
-					await raw`select jid, pn_jid from session_chats where session_id = ${sid} and (jid = ${CHAT} or pn_jid = ${CHAT} or lid_jid = ${CHAT}
-						or jid in (select pn from session_lid_mappings where session_id = ${sid} and lid = ${CHAT} union all select lid from session_lid_mappings where session_id = ${sid} and pn = ${CHAT})) limit 8`
+					await raw`select jid, pn_jid from session_chats where session_id = ${sid} and (
+						jid = any(array(select ${CHAT}::text union all select pn from session_lid_mappings where session_id = ${sid} and lid = ${CHAT} union all select lid from session_lid_mappings where session_id = ${sid} and pn = ${CHAT}))
+						or pn_jid = any(array(select ${CHAT}::text union all select pn from session_lid_mappings where session_id = ${sid} and lid = ${CHAT} union all select lid from session_lid_mappings where session_id = ${sid} and pn = ${CHAT}))
+						or lid_jid = any(array(select ${CHAT}::text union all select pn from session_lid_mappings where session_id = ${sid} and lid = ${CHAT} union all select lid from session_lid_mappings where session_id = ${sid} and pn = ${CHAT}))) limit 8`
 					const rows = await raw`select message_id, from_me, sender_jid, push_name, timestamp, type, text, status, edited_at, revoked_at,
 							case when type in ('conversation', 'extendedTextMessage') then null else content end as content
 						from session_messages where session_id = ${sid} and chat_jid = ${CHAT} and timestamp is not null
