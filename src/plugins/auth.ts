@@ -12,20 +12,31 @@ function presentedToken(authorization: string | undefined, query: Record<string,
 	return typeof fromQuery === 'string' ? fromQuery : undefined
 }
 
+type AuthenticatedUser = Awaited<ReturnType<AuthService['authenticate']>>
+
 /**
  * The `auth` macro: `{ auth: true }` on a route, a guard or a `.ws()` resolves `user` ({ id,
  * tenantId }) and `tenantId` from a valid access token, or answers 401 UNAUTHORIZED before the
  * handler runs. Per request this is an HMAC check plus a cached token-version comparison.
+ *
+ * The check runs in `transform`, before Elysia validates the body: a caller without a valid token
+ * learns nothing about a route's schema and gets 401, not a 400 listing the fields it got wrong.
+ * `resolve` (after validation) only hands the result to the handler.
  */
-export const authPlugin = (auth: AuthService) =>
-	new Elysia({ name: 'auth' }).use(errorModel).macro({
+export const authPlugin = (auth: AuthService) => {
+	const authenticated = new WeakMap<Request, AuthenticatedUser>()
+	return new Elysia({ name: 'auth' }).use(errorModel).macro({
 		auth: {
 			detail: { security: [{ bearer: [] }] },
-			async resolve({ headers, query }) {
-				const user = await auth.authenticate(presentedToken(headers.authorization, query))
+			async transform({ request, headers, query }) {
+				authenticated.set(request, await auth.authenticate(presentedToken(headers.authorization, query)))
+			},
+			async resolve({ request, headers, query }) {
+				const user = authenticated.get(request) ?? (await auth.authenticate(presentedToken(headers.authorization, query)))
 				return { user, tenantId: user.tenantId }
 			},
 		},
 	})
+}
 
 export type AuthPlugin = ReturnType<typeof authPlugin>
