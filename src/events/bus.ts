@@ -95,6 +95,13 @@ export interface ConsumeOptions {
 	maxDeliveries?: number
 	/** Where a group created now starts: `'0'` (default, the whole retained stream) or `'$'` (new entries). */
 	startId?: '0' | '$'
+	/**
+	 * This consumer succeeds the group's previous ones, which are gone (a command partition changed
+	 * owner): its first claim takes every pending entry whatever its idle time, before any new
+	 * entry is read, and the consumers left holding nothing are forgotten. Only for groups that
+	 * have one live consumer at a time.
+	 */
+	takeOver?: boolean
 	/** Called when an entry moves to the dead stream (after it was written there). */
 	onDeadLetter?(dead: DeadLetter): void
 	/**

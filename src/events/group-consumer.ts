@@ -47,6 +47,8 @@ export interface GroupBackend {
 	deadLetter(stream: string, group: string, entry: RawEntry, error: string): Promise<DeadLetter>
 	/** Forgets a consumer that holds no pending entries (a stopped one), so groups do not collect names. */
 	removeIdleConsumer(stream: string, group: string, consumer: string): Promise<void>
+	/** Names of the group's consumers on `stream`. */
+	consumerNames(stream: string, group: string): Promise<string[]>
 }
 
 export function consumerName(): string {
@@ -187,11 +189,11 @@ export async function startGroupConsumer(backend: GroupBackend, options: Consume
 		}
 	}
 
-	async function claimAll() {
+	async function claimAll(minIdleMs: number) {
 		for (const stream of streams) {
 			let cursor = '0-0'
 			do {
-				const claimed = await backend.claim(stream, group, name, claimIdleMs, batchSize, cursor)
+				const claimed = await backend.claim(stream, group, name, minIdleMs, batchSize, cursor)
 				if (claimed.deleted.length)
 					log.error({ stream, ids: claimed.deleted.slice(0, 20), count: claimed.deleted.length }, 'pending entries were trimmed before being processed')
 				if (claimed.entries.length) {
@@ -203,13 +205,27 @@ export async function startGroupConsumer(backend: GroupBackend, options: Consume
 		}
 	}
 
+	/** The predecessors' names: they hold nothing once their entries were taken over. */
+	async function forgetPredecessors() {
+		for (const stream of streams)
+			for (const other of await backend.consumerNames(stream, group))
+				if (other !== name) await backend.removeIdleConsumer(stream, group, other)
+	}
+
 	const loop = (async () => {
 		let nextClaimAt = 0
 		let failures = 0
+		let takeOver = !!options.takeOver
 		while (!stopping) {
 			try {
 				if (Date.now() >= nextClaimAt) {
-					await claimAll()
+					// Taking over, nothing of the group is in anyone's hands any more: waiting for the
+					// entries to idle would only delay them, and reading newer ones first would reorder them.
+					await claimAll(takeOver ? 0 : claimIdleMs)
+					if (takeOver) {
+						takeOver = false
+						await forgetPredecessors()
+					}
 					nextClaimAt = Date.now() + claimEveryMs
 				}
 				if (stopping) break

@@ -238,6 +238,7 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 			const g = groupOf(stream, group)
 			if (![...g.pending.values()].some((p) => p.consumer === consumer)) g.consumers.delete(consumer)
 		},
+		consumerNames: async (stream, group) => [...groupOf(stream, group).consumers],
 	}
 
 	function toEntries(stream: string, list: readonly Entry[]): StreamEntry[] {

@@ -223,6 +223,10 @@ export function createRedisBus(options: RedisBusOptions): Bus {
 			const pending = (await redis.call('XPENDING', key(stream), group, '-', '+', 1, consumer)) as unknown[]
 			if (pending.length === 0) await redis.call('XGROUP', 'DELCONSUMER', key(stream), group, consumer)
 		},
+		async consumerNames(stream, group) {
+			const list = (await redis.call('XINFO', 'CONSUMERS', key(stream), group)) as unknown[]
+			return list.map((c) => String(groupFields(c).name))
+		},
 	}
 
 	return {

@@ -240,6 +240,21 @@ for (const [name, make] of Object.entries(implementations)) {
 				expect(await bus.pendingCount(DOMAIN_EVENTS, 'g')).toBe(0)
 			})
 
+			it('a consumer that takes over claims its predecessor’s pending entries at once, before newer ones', async () => {
+				const abandoned = Array.from({ length: 3 }, () => qrEvent())
+				await bus.publish(abandoned)
+				expect(await h.abandon('g', 'dead-consumer', 3)).toBe(3)
+				const newer = [qrEvent(), qrEvent()]
+				await bus.publish(newer)
+				// An idle time far beyond the test: only the take-over can explain a prompt claim.
+				const heir = await collect(bus, { claimIdleMs: 60_000, takeOver: true, consumer: 'heir' })
+				await heir.handled(5)
+				expect(heir.handledIds()).toEqual([...ids(abandoned), ...ids(newer)])
+				expect(heir.received.map((d) => d.deliveries)).toEqual([2, 2, 2, 1, 1])
+				await heir.consumer.stop()
+				expect(await bus.pendingCount(DOMAIN_EVENTS, 'g')).toBe(0)
+			})
+
 			it('reports how far a group got: the last delivered position and what is still pending', async () => {
 				expect(await bus.groupProgress(DOMAIN_EVENTS, 'g')).toBeNull()
 				const published = await bus.publish(Array.from({ length: 5 }, () => qrEvent()))
