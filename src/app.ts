@@ -18,6 +18,7 @@ import { ChatsService } from './modules/chats/service'
 import { contactsModule } from './modules/contacts'
 import { ContactsService } from './modules/contacts/service'
 import { healthModule } from './modules/health'
+import { metricsModule, type MetricsDeps } from './modules/metrics'
 import { RealtimeHub, realtimeModule, realtimeSocketOptions } from './modules/realtime'
 import { sessionsModule } from './modules/sessions'
 import { SessionsService } from './modules/sessions/service'
@@ -53,6 +54,8 @@ export interface AppDeps {
 	relay?: Relay | null
 	/** The WebSocket hub (one tail of `domain-events` per instance); default: built from `bus`. Whoever passes one shuts it down. */
 	realtime?: RealtimeHub
+	/** This thread's metrics registry and the role Workers' (when METRICS_ENABLED); default: a registry of the app's own. */
+	metrics?: Pick<MetricsDeps, 'registry' | 'workers'>
 }
 
 export function createApp(deps: AppDeps) {
@@ -85,6 +88,7 @@ export function createApp(deps: AppDeps) {
 	})
 		.use(requestContextPlugin(logger))
 		.use(errorsPlugin(logger, config.bodyLimitBytes))
+		.use(metricsModule({ config, database, bus: deps.bus ?? null, realtime: realtime?.stats ?? null, ...deps.metrics }))
 		.use(openapiPlugin)
 		.use(healthModule({ database, redis, isDraining: deps.isDraining ?? (() => false) }))
 		.use(usersModule({ users, authPlugin: authGuard, limits, config }))

@@ -13,6 +13,7 @@ import { createBackgroundTasks } from './lib/background'
 import { createMailer } from './mail/mailer'
 import { createTokenRevocations, type TokenRevocations } from './modules/auth/revocations'
 import { RealtimeHub } from './modules/realtime'
+import { createMetricsRegistry } from './modules/metrics'
 
 export interface RunningServer {
 	app: App
@@ -69,7 +70,9 @@ export async function startServer(config: Config, logger: Logger, overrides: Ser
 		? createRelay({ database, bus, logger, intervalMs: config.events.relayIntervalMs, retentionMs: config.events.outboxRetentionMs })
 		: null
 	relay?.start()
-	const roles = await startRoles({ config, logger, database, bus, redis })
+	// Inline roles record into this registry; role Workers keep their own and answer at each scrape.
+	const metrics = config.metricsEnabled ? createMetricsRegistry({ thread: 'main', processMetrics: true }) : undefined
+	const roles = await startRoles({ config, logger, database, bus, redis, metrics })
 
 	const mailer = overrides.mailer ?? createMailer(config, logger)
 	const background = createBackgroundTasks(logger)
@@ -78,7 +81,7 @@ export async function startServer(config: Config, logger: Logger, overrides: Ser
 	const realtime = new RealtimeHub({ bus, logger })
 
 	let draining = false
-	const app = createApp({ config, logger, database, redis, isDraining: () => draining, clock: overrides.clock, mailer, background, revocations, bus, relay, realtime })
+	const app = createApp({ config, logger, database, redis, isDraining: () => draining, clock: overrides.clock, mailer, background, revocations, bus, relay, realtime, metrics: { registry: metrics, workers: () => roles.metrics() } })
 	app.listen({ port: config.port, hostname: config.host })
 	const port = app.server?.port ?? config.port
 	logger.info({ port, database: database.kind, redis: Boolean(redis) }, 'listening')

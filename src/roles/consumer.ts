@@ -1,6 +1,7 @@
 import type { GroupConsumer } from '../events/bus'
 import { isDomainEvent } from '../events/catalogue'
 import { DOMAIN_EVENTS } from '../events/streams'
+import { consumerMetrics } from '../modules/metrics/roles'
 import { applyEvents, isTransientDbError } from './projection'
 import type { RoleDeps, RoleHandle } from './types'
 
@@ -12,7 +13,8 @@ export const CONSUMER_GROUP = 'event-consumer'
  * share the group, so batches are written in parallel; the projection is order-independent, which
  * is what makes that (and at-least-once redelivery) safe.
  */
-export async function start({ config, logger, database, bus }: RoleDeps): Promise<RoleHandle> {
+export async function start({ config, logger, database, bus, metrics }: RoleDeps): Promise<RoleHandle> {
+	const recorded = consumerMetrics(metrics)
 	// PGlite runs one query at a time: a second loop would only queue behind the first.
 	const loops = database.kind === 'pglite' ? 1 : config.events.consumerConcurrency
 	const consumers: GroupConsumer[] = []
@@ -26,10 +28,8 @@ export async function start({ config, logger, database, bus }: RoleDeps): Promis
 				maxDeliveries: config.events.maxDeliveries,
 				isTransient: isTransientDbError,
 				async handle(batch) {
-					const stats = await applyEvents(
-						database.db,
-						batch.map((d) => d.envelope).filter(isDomainEvent),
-					)
+					const events = batch.map((d) => d.envelope).filter(isDomainEvent)
+					const stats = await recorded.batch(events, () => applyEvents(database.db, events))
 					logger.debug({ stats }, 'applied domain events')
 				},
 			}),

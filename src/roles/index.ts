@@ -1,8 +1,10 @@
 import type Redis from 'ioredis'
+import type { Registry } from 'prom-client'
 import type { Config } from '../config'
 import type { Database } from '../db/client'
 import type { Bus } from '../events/bus'
 import type { Logger } from '../logger'
+import type { WorkerMetrics } from '../modules/metrics/system'
 import { superviseWorker, type SupervisedWorker, type SupervisorEvent } from './supervisor'
 import type { RoleHandle, RoleModule, WorkerRole } from './types'
 
@@ -23,6 +25,8 @@ export interface RolesDeps {
 	database: Database
 	bus: Bus
 	redis: Redis | null
+	/** The main thread's metrics registry, for roles that run inline; Workers keep their own. */
+	metrics?: Registry
 	onWorkerEvent?(role: WorkerRole, event: SupervisorEvent): void
 }
 
@@ -33,6 +37,8 @@ export interface RunningRoles {
 	readonly ready: Promise<void>
 	/** Stops every role: in-flight work drains, workers exit. */
 	stop(): Promise<void>
+	/** Each Worker's metrics registry, asked for now (inline roles record into the main registry). */
+	metrics(timeoutMs?: number): Promise<WorkerMetrics[]>
 }
 
 /**
@@ -68,7 +74,7 @@ export async function startRoles(deps: RolesDeps): Promise<RunningRoles> {
 				started.push({ role, mode: 'worker' })
 			} else {
 				const mod = await entry.load()
-				const handle: RoleHandle = await mod.start({ config, logger: logger.child({ role }), database, bus, redis })
+				const handle: RoleHandle = await mod.start({ config, logger: logger.child({ role }), database, bus, redis, metrics: deps.metrics })
 				running.push({ role, stop: () => handle.stop() })
 				started.push({ role, mode: 'inline' })
 			}
@@ -81,6 +87,8 @@ export async function startRoles(deps: RolesDeps): Promise<RunningRoles> {
 	return {
 		started,
 		ready: Promise.all(workers.map((w) => w.ready)).then(() => {}),
+		metrics: (timeoutMs = 1_000) =>
+			Promise.all(workers.map(async (w) => ({ role: w.name, metrics: await w.metrics(timeoutMs), restarts: w.restarts }))),
 		async stop() {
 			// Reverse start order: the consumer outlives the runner, so it persists the runner's last events.
 			for (const r of [...running].reverse()) await r.stop()

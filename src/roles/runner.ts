@@ -4,6 +4,7 @@ import { sessionAuth, sessionMessages, sessions } from '../db/schema'
 import type { Delivery, GroupConsumer } from '../events/bus'
 import { domainEvent, isCommand, type Command, type DomainEvent } from '../events/catalogue'
 import { commandPartition, partitionStream } from '../events/streams'
+import { runnerMetrics } from '../modules/metrics/roles'
 import { createCipher } from '../lib/crypto'
 import { trustRootKey } from '../standin/trust'
 import { deleteAuthState, loadPostgresAuthState } from '../whatsapp/auth-state'
@@ -62,6 +63,8 @@ export async function start(deps: RoleDeps, options: RunnerOptions = {}): Promis
 		options.port ??
 		createBaileysPort({ logger, websocketUrl: config.waWebSocketUrl, reconnect: config.waReconnect })
 	const ownership = options.ownership ?? ownAllPartitions(config.events.commandPartitions)
+	const recorded = runnerMetrics(deps.metrics)
+	recorded.watchOwnership(ownership)
 	const cipher = createCipher(config.encryptionKey)
 	const partitions = config.events.commandPartitions
 	const partitionOf = (sessionId: string) => commandPartition(sessionId, partitions)
@@ -136,7 +139,10 @@ export async function start(deps: RoleDeps, options: RunnerOptions = {}): Promis
 				load: () => loadPostgresAuthState({ db, sessionId, cipher, fence: ownership.fence(partition) }),
 				clear: () => deleteAuthState(db, sessionId),
 			},
-			emit: (events) => publish(envelopes(tenantId, sessionId, events)),
+			emit: (events) => {
+				recorded.observe(sessionId, events)
+				return publish(envelopes(tenantId, sessionId, events))
+			},
 			getMessage: (key) => getMessage(sessionId, key),
 		})
 		running.set(sessionId, { session, tenantId, partition })

@@ -1,11 +1,12 @@
 import type { Config } from '../config'
 import { withTimeout } from '../lib/timeout'
 import type { Logger } from '../logger'
+import type { MetricsJson } from '../modules/metrics/registry'
 
 /** Main thread → worker. */
-export type ToWorker = { type: 'start'; config: Config } | { type: 'stop' }
+export type ToWorker = { type: 'start'; config: Config } | { type: 'stop' } | { type: 'metrics'; id: number }
 /** Worker → main thread. */
-export type FromWorker = { type: 'ready' } | { type: 'stopped' } | { type: 'failed'; error: string }
+export type FromWorker = { type: 'ready' } | { type: 'stopped' } | { type: 'failed'; error: string } | { type: 'metrics'; id: number; metrics: MetricsJson }
 
 export type SupervisorEvent =
 	| { type: 'ready'; generation: number }
@@ -35,6 +36,8 @@ export interface SupervisedWorker {
 	readonly ready: Promise<void>
 	/** Sends the stop message, waits for the worker to drain and exit; terminates it after the timeout. */
 	stop(): Promise<void>
+	/** The worker's metrics registry as JSON; null when it is not running or does not answer within `timeoutMs`. */
+	metrics(timeoutMs: number): Promise<MetricsJson | null>
 }
 
 /** A worker that ran this long before crashing is considered healthy again: the backoff resets. */
@@ -62,6 +65,8 @@ export function superviseWorker(options: SupervisorOptions): SupervisedWorker {
 	let stopping = false
 	let restartTimer: Timer | undefined
 	let firstReady!: () => void
+	let metricsRequests = 0
+	const metricsWaiting = new Map<number, (metrics: MetricsJson | null) => void>()
 	const ready = new Promise<void>((resolve) => (firstReady = resolve))
 
 	function spawn() {
@@ -78,6 +83,7 @@ export function superviseWorker(options: SupervisorOptions): SupervisedWorker {
 				firstReady()
 				onEvent?.({ type: 'ready', generation: gen })
 			} else if (msg.type === 'failed') log.error({ generation: gen, error: msg.error }, 'worker failed to start')
+			else if (msg.type === 'metrics') metricsWaiting.get(msg.id)?.(msg.metrics)
 		})
 		w.addEventListener('error', (event) => {
 			log.error({ generation: gen, err: (event as ErrorEvent).message }, 'uncaught error in worker')
@@ -110,6 +116,21 @@ export function superviseWorker(options: SupervisorOptions): SupervisedWorker {
 			return restarts
 		},
 		ready,
+		metrics(timeoutMs) {
+			const w = worker
+			if (!w) return Promise.resolve(null)
+			const id = ++metricsRequests
+			return new Promise((resolve) => {
+				const timer = setTimeout(() => answer(null), timeoutMs)
+				const answer = (metrics: MetricsJson | null) => {
+					clearTimeout(timer)
+					metricsWaiting.delete(id)
+					resolve(metrics)
+				}
+				metricsWaiting.set(id, answer)
+				w.postMessage({ type: 'metrics', id } satisfies ToWorker)
+			})
+		},
 		stop() {
 			stopped ??= (async () => {
 				stopping = true

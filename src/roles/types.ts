@@ -1,4 +1,5 @@
 import type Redis from 'ioredis'
+import type { Registry } from 'prom-client'
 import type { Config } from '../config'
 import type { Database } from '../db/client'
 import type { Bus } from '../events/bus'
@@ -17,6 +18,8 @@ export interface RoleDeps {
 	bus: Bus
 	/** Null in embedded mode (in-process bus); leases and heartbeats (DESIGN §3) live here. */
 	redis: Redis | null
+	/** Where the role records its metrics (the Worker's registry, or the main thread's inline); absent when metrics are off. */
+	metrics?: Registry
 }
 
 export interface RoleHandle {

@@ -1,8 +1,10 @@
 import { threadId } from 'node:worker_threads'
+import type { Registry } from 'prom-client'
 import type { Config } from '../config'
 import { openPostgres } from '../db/client'
 import { createBus } from '../events'
 import { createLogger } from '../logger'
+import { createMetricsRegistry } from '../modules/metrics/registry'
 import { closeRedis, openRedis } from '../redis/connection'
 import type { FromWorker, ToWorker } from './supervisor'
 import type { RoleModule, WorkerRole } from './types'
@@ -30,6 +32,7 @@ export function hostRole(role: WorkerRole | (string & {}), load: () => Promise<R
 	const scope = globalThis as unknown as WorkerScope
 	let stop: (() => Promise<void>) | null = null
 	let starting: Promise<void> | null = null
+	let metrics: Registry | undefined
 
 	async function start(received: Config) {
 		// Structured cloning turned the key Buffer into a plain Uint8Array.
@@ -39,6 +42,8 @@ export function hostRole(role: WorkerRole | (string & {}), load: () => Promise<R
 		const database = openPostgres({ url: config.databaseUrl, max: options.poolSize?.(config) ?? 5, applicationName: `switchboard-${role}` })
 		const redis = openRedis(config.redisUrl, logger, role)
 		const bus = createBus(config, logger, redis)
+		// The main thread asks for this registry at each scrape and merges it into its /metrics.
+		if (config.metricsEnabled) metrics = createMetricsRegistry({ thread: role, processMetrics: false })
 		const close = async () => {
 			await bus.close()
 			await closeRedis(redis)
@@ -46,7 +51,7 @@ export function hostRole(role: WorkerRole | (string & {}), load: () => Promise<R
 		}
 		try {
 			const mod = await load()
-			const handle = await mod.start({ config, logger, database, bus, redis })
+			const handle = await mod.start({ config, logger, database, bus, redis, metrics })
 			stop = async () => {
 				try {
 					await handle.stop()
@@ -62,6 +67,10 @@ export function hostRole(role: WorkerRole | (string & {}), load: () => Promise<R
 
 	const onMessage = async (event: MessageEvent<ToWorker>) => {
 		const msg = event.data
+		if (msg.type === 'metrics') {
+			scope.postMessage({ type: 'metrics', id: msg.id, metrics: metrics ? await metrics.getMetricsAsJSON() : [] })
+			return
+		}
 		if (msg.type === 'start') {
 			try {
 				starting = start(msg.config)

@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { startTestApp, type TestApp } from '../helpers/app'
+import { METRICS_TOKEN, scrape } from './helpers'
+
+describe('/metrics when METRICS_ENABLED is off', () => {
+	let app: TestApp
+	beforeAll(async () => {
+		app = await startTestApp({ ROLES: 'api' })
+	})
+	afterAll(() => app.close())
+
+	it('answers 404 like any unknown route', async () => {
+		const res = await scrape(app)
+		expect(res.status).toBe(404)
+		expect(((await res.json()) as { error: { code: string } }).error.code).toBe('ROUTE_NOT_FOUND')
+	})
+})
+
+describe('/metrics behind METRICS_TOKEN', () => {
+	let app: TestApp
+	beforeAll(async () => {
+		app = await startTestApp({ ROLES: 'api', METRICS_ENABLED: 'true', METRICS_TOKEN })
+	})
+	afterAll(() => app.close())
+
+	it('answers 401 with a JSON error without a token', async () => {
+		const res = await scrape(app, null)
+		expect(res.status).toBe(401)
+		expect(res.headers.get('www-authenticate')).toBe('Bearer')
+		expect(((await res.json()) as { error: { code: string } }).error.code).toBe('UNAUTHORIZED')
+	})
+
+	it('answers 401 to a wrong token', async () => {
+		const res = await scrape(app, `${METRICS_TOKEN}x`)
+		expect(res.status).toBe(401)
+	})
+
+	it('answers the Prometheus text format with the token', async () => {
+		const res = await scrape(app)
+		expect(res.status).toBe(200)
+		expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8')
+		const text = await res.text()
+		expect(text).toContain('# TYPE switchboard_http_requests_total counter')
+		expect(text).toContain('# TYPE process_resident_memory_bytes gauge')
+	})
+})
+
+describe('/metrics without METRICS_TOKEN', () => {
+	let app: TestApp
+	beforeAll(async () => {
+		app = await startTestApp({ ROLES: 'api', METRICS_ENABLED: 'true' })
+	})
+	afterAll(() => app.close())
+
+	it('is open to anyone who reaches it', async () => {
+		expect((await scrape(app, null)).status).toBe(200)
+	})
+})
