@@ -6,6 +6,7 @@ import { openPostgres } from '../src/db/client'
 import { createVerifiedUser } from '../test/helpers/accounts'
 import type { TestApp } from '../test/helpers/app'
 import { createTestDatabase } from '../test/helpers/database'
+import { requireWrk, wrk } from './load'
 import type { BenchResult } from './run'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2)
@@ -13,32 +14,16 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32)
 const CHAT = '15550700001@s.whatsapp.net'
 
-interface Load {
-	requests: number
-	seconds: number
-	errors: number
-}
-
-function load(url: string, headers: Record<string, string>): Promise<Load> {
-	const worker = new Worker(new URL('./http-load.worker.ts', import.meta.url))
-	return new Promise<Load>((resolve, reject) => {
-		worker.onmessage = (e: MessageEvent<Load>) => {
-			worker.terminate()
-			if (e.data.errors) reject(new Error(`${e.data.errors} failed requests to ${url}`))
-			else resolve(e.data)
-		}
-		worker.onerror = reject
-		worker.postMessage({ url, headers, concurrency: CONCURRENCY, durationMs: SECONDS * 1000 })
-	})
-}
+const load = (url: string, headers: Record<string, string>) => wrk({ url, headers, connections: CONCURRENCY, seconds: SECONDS })
 
 /**
  * The list routes under load (50 items a page, a valid access token, the tenant's session named),
  * against a bare `Bun.serve` handler that runs the same SQL through the same postgres.js pool size
  * and serialises the same items: what the framework, auth, validation and mapping cost on top of
- * the queries. The load comes from a Worker thread, the same for both.
+ * the queries. The load comes from wrk in another process, the same for both.
  */
 export default async function listsBench(): Promise<BenchResult[]> {
+	requireWrk()
 	const testDb = await createTestDatabase()
 	const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: testDb.url, LOG_LEVEL: 'warn', TRUST_PROXY_HOPS: '1' })
 	const database = openPostgres({ url: testDb.url, max: 10 })
@@ -161,10 +146,10 @@ export default async function listsBench(): Promise<BenchResult[]> {
 			for (let round = 0; round < ROUNDS; round++) {
 				const a = await load(url + route, headers)
 				const b = await load(bareUrl + bareRoute, {})
-				api.push(a.requests / a.seconds)
-				baseline.push(b.requests / b.seconds)
+				api.push(a.rate)
+				baseline.push(b.rate)
 			}
-			results.push({ name, value: median(api), unit: 'req/s', baseline: median(baseline), baselineName: 'bare Bun.serve, same SQL' })
+			results.push({ name, value: median(api), unit: 'req/s', baseline: median(baseline), baselineName: 'bare Bun.serve, same SQL', higherIsBetter: true })
 		}
 		return results
 	} finally {

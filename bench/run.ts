@@ -1,10 +1,12 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg } from 'node:os'
 import { basename, join } from 'node:path'
 
 /**
- * `bun run bench`: runs every `bench/*.bench.ts` (or those named on the command line) and prints
- * one table. A bench file's default export resolves with its results; each figure stands next to
- * a baseline measured in the same run (DESIGN §9), since absolute numbers depend on the machine.
+ * `bun run bench`: runs every `bench/*.bench.ts` (or those named on the command line), prints one
+ * table and writes `bench/results/latest.json`. A bench file's default export resolves with its
+ * results; each figure stands next to a baseline measured in the same run (DESIGN §9), since
+ * absolute numbers depend on the machine, and the machine's load before and after is recorded.
  */
 export interface BenchResult {
 	name: string
@@ -13,11 +15,15 @@ export interface BenchResult {
 	/** The same work done the plainest way, in the same unit, measured in the same run. */
 	baseline?: number
 	baselineName?: string
+	/** Throughput: true; latency, memory: false. Tells which side of 1 the ratio should be on. */
+	higherIsBetter: boolean
 }
 
 export type Bench = () => Promise<BenchResult[]>
 
 const format = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2))
+
+const ratio = (r: BenchResult) => (r.baseline ? r.value / r.baseline : null)
 
 function table(rows: (BenchResult & { file: string })[]): string {
 	const cells = rows.map((r) => [
@@ -25,9 +31,10 @@ function table(rows: (BenchResult & { file: string })[]): string {
 		format(r.value),
 		r.unit,
 		r.baseline === undefined ? '' : `${format(r.baseline)}${r.baselineName ? ` (${r.baselineName})` : ''}`,
-		r.baseline ? `${(r.value / r.baseline).toFixed(2)}×` : '',
+		r.baseline ? `${ratio(r)!.toFixed(2)}×` : '',
+		r.higherIsBetter ? 'higher' : 'lower',
 	])
-	const header = ['name', 'value', 'unit', 'baseline', 'ratio']
+	const header = ['name', 'value', 'unit', 'baseline', 'ratio', 'better']
 	const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)))
 	const line = (c: string[]) => c.map((v, i) => (i === 1 || i === 4 ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join('  ')
 	return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n')
@@ -41,16 +48,44 @@ if (import.meta.main) {
 		.filter((f) => !wanted.length || wanted.some((w) => f.includes(w)))
 		.sort()
 	const results: (BenchResult & { file: string })[] = []
+	const failed: string[] = []
+	const loadBefore = loadavg()
 	mkdirSync(join(dir, 'results'), { recursive: true })
 	for (const file of files) {
-		console.error(`running ${file} …`)
-		const mod = (await import(join(dir, file))) as { default: Bench }
-		const own = await mod.default()
+		console.error(`running ${file} … (load average ${loadavg().map((l) => l.toFixed(2)).join(' ')})`)
+		let own: BenchResult[]
+		try {
+			own = await ((await import(join(dir, file))) as { default: Bench }).default()
+		} catch (err) {
+			// One broken bench (a missing tool, say) should not hide the others' figures.
+			console.error(`${file} failed:`, err)
+			failed.push(file)
+			continue
+		}
 		for (const r of own) results.push({ ...r, file: basename(file) })
 		const out = join(dir, 'results', `${basename(file, '.bench.ts')}.json`)
 		writeFileSync(out, `${JSON.stringify({ at: new Date().toISOString(), bun: Bun.version, results: own }, null, '\t')}\n`)
 	}
+	const machine = { cpus: cpus().length, loadAverageBefore: loadBefore, loadAverageAfter: loadavg() }
+	if (!wanted.length) {
+		const latest = {
+			at: new Date().toISOString(),
+			bun: Bun.version,
+			machine,
+			results: results.map((r) => ({
+				name: r.name,
+				value: r.value,
+				unit: r.unit,
+				baseline: r.baseline ?? null,
+				ratio: ratio(r),
+				higherIsBetter: r.higherIsBetter,
+			})),
+		}
+		writeFileSync(join(dir, 'results', 'latest.json'), `${JSON.stringify(latest, null, '\t')}\n`)
+	}
 	console.log(table(results))
+	console.log(`\n${machine.cpus} CPUs; load average (1, 5, 15 min) before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, after ${machine.loadAverageAfter.map((l) => l.toFixed(2)).join(' ')}`)
+	if (failed.length) console.log(`failed: ${failed.join(', ')}`)
 	// Benches may leave pools or workers a moment behind; the table is what counts.
-	process.exit(0)
+	process.exit(failed.length ? 1 : 0)
 }

@@ -39,9 +39,9 @@ export default async function wsFanoutBench(): Promise<BenchResult[]> {
 	const pct = (run: Run, p: number) => percentile(run.latencies, p)
 	const label = `${CLIENTS} clients / ${TENANTS} tenants, ${RATE} ev/s`
 	return [
-		{ name: `ws fan-out p50: stream append → client (${label})`, value: pct(app, 50), unit: 'ms', baseline: pct(baseline, 50), baselineName: 'bare Bun publish' },
-		{ name: `ws fan-out p99: stream append → client (${label})`, value: pct(app, 99), unit: 'ms', baseline: pct(baseline, 99), baselineName: 'bare Bun publish' },
-		{ name: `ws fan-out deliveries (${SECONDS} s measured)`, value: app.received, unit: 'msgs', baseline: app.expected, baselineName: 'expected' },
+		{ name: `ws fan-out p50: stream append → client (${label})`, value: pct(app, 50), unit: 'ms', baseline: pct(baseline, 50), baselineName: 'bare Bun publish', higherIsBetter: false },
+		{ name: `ws fan-out p99: stream append → client (${label})`, value: pct(app, 99), unit: 'ms', baseline: pct(baseline, 99), baselineName: 'bare Bun publish', higherIsBetter: false },
+		{ name: `ws fan-out deliveries (${SECONDS} s measured)`, value: app.received, unit: 'msgs', baseline: app.expected, baselineName: 'expected', higherIsBetter: true },
 	]
 }
 

@@ -1,0 +1,158 @@
+import type { Subprocess } from 'bun'
+import { DOMAIN_EVENTS } from '../src/events'
+import type { DomainEvent } from '../src/events/catalogue'
+import { startStandIn } from '../src/standin'
+import { createVerifiedUser } from '../test/helpers/accounts'
+import { startTestApp } from '../test/helpers/app'
+import { REDIS_TEST_URL } from '../test/helpers/redis'
+import { clientFor } from '../test/helpers/sessions'
+import type { BenchResult } from './run'
+
+const STEPS = (process.env.BENCH_MEMORY_SESSIONS ?? '1,10,50').split(',').map(Number)
+/** Sessions paired at once; the stand-in and the runner share the machine with the driver. */
+const PAIRING_PARALLELISM = 5
+/** After the last session connected: initial sync, pre-key upload and app-state fetches settle. */
+const SETTLE_MS = Number(process.env.BENCH_MEMORY_SETTLE_MS ?? 5_000)
+const TARGET_MB_PER_SESSION = 10
+const MB = 1024 * 1024
+
+interface Sample {
+	rss: number
+	heapUsed: number
+}
+
+/**
+ * Memory per connected idle session. The runner runs alone in a child process (bench/memory-runner.ts)
+ * against the WhatsApp stand-in; this process runs the api and the consumer that create and pair
+ * the sessions, and the stand-in. Each reading is the child's RSS after a full collection, the
+ * median of three; the baseline is the same child with 0 sessions.
+ */
+export default async function memoryBench(): Promise<BenchResult[]> {
+	const standIn = await startStandIn({ onError: () => {} })
+	const app = await startTestApp({ ROLES: 'api,consumer', MAX_SESSIONS_PER_TENANT: '1000', OUTBOX_RELAY_INTERVAL_MS: '50', COMMAND_PARTITIONS: '4' })
+	const events = followDomainEvents(app.server.bus)
+	let child: Subprocess | undefined
+	try {
+		const messages: unknown[] = []
+		const waiters = new Set<() => void>()
+		child = Bun.spawn(['bun', new URL('./memory-runner.ts', import.meta.url).pathname], {
+			env: {
+				...process.env,
+				NODE_ENV: 'test',
+				// Baileys logs the 515 that ends every pairing as an error.
+				LOG_LEVEL: 'fatal',
+				DATABASE_URL: app.database.url,
+				REDIS_URL: REDIS_TEST_URL,
+				REDIS_PREFIX: app.redisPrefix,
+				COMMAND_PARTITIONS: '4',
+				WA_WEBSOCKET_URL: standIn.wsUrl,
+				WA_ROOT_PUBLIC_KEY: standIn.rootPublicKey,
+			},
+			stdout: 'inherit',
+			stderr: 'inherit',
+			ipc(message) {
+				messages.push(message)
+				for (const w of waiters) w()
+			},
+		})
+		const nextMessage = () =>
+			new Promise<unknown>((resolve) => {
+				const take = () => {
+					if (!messages.length) return
+					waiters.delete(take)
+					resolve(messages.shift())
+				}
+				waiters.add(take)
+				take()
+			})
+		if ((await nextMessage()) !== 'ready') throw new Error('the runner process did not start')
+		const measure = async (): Promise<Sample> => {
+			const samples: Sample[] = []
+			for (let i = 0; i < 3; i++) {
+				child!.send('measure')
+				samples.push((await nextMessage()) as Sample)
+			}
+			return samples.sort((a, b) => a.rss - b.rss)[1]!
+		}
+
+		await Bun.sleep(SETTLE_MS)
+		const base = await measure()
+		console.error(`  0 sessions: RSS ${(base.rss / MB).toFixed(1)} MB`)
+		const api = clientFor(app, await createVerifiedUser(app))
+		let paired = 0
+		const results: BenchResult[] = []
+		for (const target of STEPS) {
+			while (paired < target) {
+				const batch = Math.min(PAIRING_PARALLELISM, target - paired)
+				await Promise.all(Array.from({ length: batch }, (_, i) => pair(paired + i)))
+				paired += batch
+			}
+			await Bun.sleep(SETTLE_MS)
+			const now = await measure()
+			const rss = now.rss / MB
+			const perSession = (now.rss - base.rss) / MB / target
+			console.error(`  ${target} sessions: RSS ${rss.toFixed(1)} MB, ${perSession.toFixed(2)} MB a session (heap ${(now.heapUsed / MB).toFixed(1)} MB)`)
+			const label = `${target} idle session${target === 1 ? '' : 's'}`
+			results.push(
+				{ name: `memory: runner RSS with ${label}`, value: rss, unit: 'MB', baseline: base.rss / MB, baselineName: '0 sessions', higherIsBetter: false },
+				{ name: `memory: RSS growth per session (${label})`, value: perSession, unit: 'MB/session', baseline: TARGET_MB_PER_SESSION, baselineName: 'target', higherIsBetter: false },
+			)
+		}
+		return results
+
+		async function pair(n: number) {
+			const phone = `1555090${String(n).padStart(4, '0')}`
+			const created = await api.post<{ id: string }>('/sessions', {})
+			if (created.status !== 201) throw new Error(`POST /sessions: ${created.status} ${JSON.stringify(created.body)}`)
+			const id = created.body.id
+			const qr = await events.next((e) => e.sessionId === id && e.type === 'session.qr.updated')
+			await standIn.scanQr((qr.data as { qr: string }).qr, phone)
+			await events.next((e) => e.sessionId === id && e.type === 'session.status.connected')
+		}
+	} finally {
+		if (child) {
+			child.send('stop')
+			await Promise.race([child.exited, Bun.sleep(10_000)])
+			child.kill()
+		}
+		await events.stop()
+		await app.close()
+		await standIn.stop()
+	}
+}
+
+/** Every domain event from now on, and a way to await one (seen before or after the call). */
+function followDomainEvents(bus: import('../src/events').Bus) {
+	const seen: DomainEvent[] = []
+	const waiters = new Set<() => void>()
+	const abort = new AbortController()
+	const tailing = (async () => {
+		for await (const batch of bus.tail(DOMAIN_EVENTS, { after: '0', signal: abort.signal, blockMs: 200 })) {
+			for (const entry of batch) seen.push(entry.envelope as DomainEvent)
+			for (const w of [...waiters]) w()
+		}
+	})().catch(() => {})
+	return {
+		next(match: (e: DomainEvent) => boolean, timeoutMs = 60_000): Promise<DomainEvent> {
+			return new Promise((resolve, reject) => {
+				const timer = setTimeout(() => {
+					waiters.delete(check)
+					reject(new Error('timed out waiting for an event'))
+				}, timeoutMs)
+				const check = () => {
+					const hit = seen.find(match)
+					if (!hit) return
+					clearTimeout(timer)
+					waiters.delete(check)
+					resolve(hit)
+				}
+				waiters.add(check)
+				check()
+			})
+		},
+		async stop() {
+			abort.abort()
+			await tailing
+		},
+	}
+}
