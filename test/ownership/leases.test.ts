@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import type Redis from 'ioredis'
+import pino from 'pino'
+import { createRedisLeaseStore, leaseKeys, type LeaseStore } from '../../src/roles/leases'
+import { closeRedis, openRedis } from '../../src/redis/connection'
+import { createTestRedisPrefix, REDIS_TEST_URL } from '../helpers/redis'
+
+const logger = pino({ level: 'silent' })
+const PARTITIONS = 8
+const TTL = 300
+
+let redis: Redis
+let prefix: ReturnType<typeof createTestRedisPrefix>
+let store: LeaseStore
+
+beforeAll(() => {
+	redis = openRedis(REDIS_TEST_URL, logger, 'lease-test')
+	prefix = createTestRedisPrefix()
+	store = createRedisLeaseStore({ redis, prefix: prefix.prefix, partitions: PARTITIONS, commandTimeoutMs: 1_000 })
+})
+afterAll(async () => {
+	await store.close()
+	await prefix.cleanup()
+	await closeRedis(redis)
+})
+
+describe('partition leases in Redis', () => {
+	it('acquires a free partition with a fencing token, and nobody else gets it while it is held', async () => {
+		const [a] = await store.acquire([0], 'runner-a', TTL)
+		expect(a).toMatchObject({ partition: 0, holder: 'runner-a', expiredHolder: null })
+		expect(a!.fence).toBeGreaterThan(0)
+		expect(await store.acquire([0], 'runner-b', TTL)).toEqual([null])
+		expect(await store.acquire([0], 'runner-a', TTL)).toEqual([null])
+		expect((await store.fleet()).partitions[0]).toEqual({ partition: 0, holder: 'runner-a', fence: a!.fence })
+	})
+
+	it('renews only the holder’s own lease, so a held lease outlives its TTL', async () => {
+		const [a] = await store.acquire([1], 'runner-a', TTL)
+		const forged = { ...a!, holder: 'runner-b' }
+		for (let i = 0; i < 4; i++) {
+			await Bun.sleep(TTL / 3)
+			expect(await store.renew([a!, forged], TTL)).toEqual([true, false])
+		}
+		expect(await store.acquire([1], 'runner-b', TTL)).toEqual([null])
+		expect(await store.renew([{ ...a!, fence: a!.fence - 1 }], TTL)).toEqual([false])
+	})
+
+	it('lets another runner take a lease only once it expired unrenewed, with a larger fence, naming the holder it took over from', async () => {
+		const [a] = await store.acquire([2], 'runner-a', TTL)
+		await Bun.sleep(TTL / 2)
+		expect(await store.acquire([2], 'runner-b', TTL)).toEqual([null])
+		await Bun.sleep(TTL / 2 + 50)
+		const [b] = await store.acquire([2], 'runner-b', TTL)
+		expect(b).toMatchObject({ holder: 'runner-b', expiredHolder: 'runner-a' })
+		expect(b!.fence).toBeGreaterThan(a!.fence)
+		// The old holder cannot get it back by renewing.
+		expect(await store.renew([a!], TTL)).toEqual([false])
+	})
+
+	it('releases a lease only for its holder; a released partition is free at once and not counted as a takeover', async () => {
+		const [a] = await store.acquire([3], 'runner-a', 60_000)
+		expect(await store.release({ ...a!, holder: 'runner-b' })).toBe(false)
+		expect(await store.release({ ...a!, fence: a!.fence + 1 })).toBe(false)
+		expect(await store.release(a!)).toBe(true)
+		expect(await store.release(a!)).toBe(false)
+		const [b] = await store.acquire([3], 'runner-b', TTL)
+		expect(b).toMatchObject({ holder: 'runner-b', expiredHolder: null })
+	})
+
+	it('hands out strictly increasing fences, also after the counter was lost with Redis’ data', async () => {
+		const fences: number[] = []
+		for (let i = 0; i < 5; i++) {
+			const [lease] = await store.acquire([4], `runner-${i}`, 60_000)
+			fences.push(lease!.fence)
+			await store.release(lease!)
+		}
+		await redis.del(leaseKeys(prefix.prefix, 4).owner)
+		const [afterLoss] = await store.acquire([4], 'runner-x', 60_000)
+		fences.push(afterLoss!.fence)
+		expect(fences).toEqual([...fences].sort((x, y) => x - y))
+		expect(new Set(fences).size).toBe(fences.length)
+	})
+
+	it('keeps every key of a partition under its stream’s hash tag and the key prefix', async () => {
+		const keys = leaseKeys(prefix.prefix, 7)
+		expect(keys.lease).toBe(`${prefix.prefix}session-commands:{7}:lease`)
+		expect(keys.owner).toBe(`${prefix.prefix}session-commands:{7}:owner`)
+		await store.acquire([7], 'runner-a', TTL)
+		const [, found] = await redis.scan('0', 'MATCH', `${prefix.prefix}*{7}*`, 'COUNT', 1_000)
+		expect(found.sort()).toEqual([keys.lease, keys.owner].sort())
+	})
+})
+
+describe('runner heartbeats', () => {
+	it('lists the runners whose heartbeat has not expired, and forgets one that leaves', async () => {
+		expect(await store.heartbeat('runner-b', TTL)).toEqual(['runner-b'])
+		expect(await store.heartbeat('runner-a', 60_000)).toEqual(['runner-a', 'runner-b'])
+		expect((await store.fleet()).runners).toEqual(['runner-a', 'runner-b'])
+		await Bun.sleep(TTL + 50)
+		expect(await store.heartbeat('runner-c', 60_000)).toEqual(['runner-a', 'runner-c'])
+		await store.leave('runner-a')
+		expect((await store.fleet()).runners).toEqual(['runner-c'])
+	})
+
+	it('tells every listener which runner announced a change', async () => {
+		const other = createRedisLeaseStore({ redis, prefix: prefix.prefix, partitions: PARTITIONS, commandTimeoutMs: 1_000 })
+		const heard: string[] = []
+		await other.onAnnouncement((runner) => heard.push(runner))
+		await store.announce('runner-a')
+		for (let i = 0; i < 100 && !heard.length; i++) await Bun.sleep(10)
+		expect(heard).toEqual(['runner-a'])
+		await other.close()
+	})
+})
