@@ -14,7 +14,8 @@ const Env = T.Object({
 	DATABASE_URL: T.Optional(T.String({ pattern: '^postgres(ql)?://' })),
 	DATA_DIR: T.String({ default: './data', minLength: 1 }),
 	REDIS_URL: T.Optional(T.String({ pattern: '^rediss?://' })),
-	REDIS_PREFIX: T.String({ default: '' }),
+	// A brace in the prefix would become the Redis Cluster hash tag of every key.
+	REDIS_PREFIX: T.String({ default: '', pattern: '^[^{}]*$' }),
 	JWT_SECRET: T.Optional(T.String({ minLength: 32 })),
 	ENCRYPTION_KEY: T.Optional(T.String({ pattern: '^[A-Za-z0-9+/]{43}=$' })),
 	SMTP_URL: T.Optional(T.String({ pattern: '^smtps?://' })),
@@ -58,6 +59,8 @@ const Env = T.Object({
 	OUTBOX_RETENTION_SECONDS: T.Integer({ minimum: 60, default: 24 * 3600 }),
 	WS_SEND_BUFFER_BYTES: T.Integer({ minimum: 16 * 1024, default: 4 * 1024 * 1024 }),
 	WS_IDLE_TIMEOUT_SECONDS: T.Integer({ minimum: 8, maximum: 960, default: 30 }),
+	RUNNER_LEASE_TTL_MS: T.Integer({ minimum: 1_000, default: 10_000 }),
+	RUNNER_LEASE_SAFETY_MARGIN_MS: T.Optional(T.Integer({ minimum: 100 })),
 })
 type Env = Static<typeof Env>
 
@@ -93,6 +96,7 @@ export interface Config {
 	auth: AuthConfig
 	events: EventsConfig
 	realtime: RealtimeConfig
+	ownership: OwnershipConfig
 	/** Settings that fell back to a development default; logged at start. */
 	defaultsUsed: string[]
 }
@@ -144,6 +148,16 @@ export interface RealtimeConfig {
 	idleTimeoutSeconds: number
 }
 
+/** Partition leases of runners (README, Running a fleet). */
+export interface OwnershipConfig {
+	/** A partition's lease expires this long after its holder's last renewal. */
+	leaseTtlMs: number
+	/** Renewals run this often: three chances within one TTL. */
+	renewEveryMs: number
+	/** A runner whose renewals failed for `leaseTtlMs - safetyMarginMs` closes that partition's sockets. */
+	safetyMarginMs: number
+}
+
 export class ConfigError extends Error {
 	override name = 'ConfigError'
 }
@@ -157,6 +171,7 @@ const DEV_SECRETS = {
 const HINTS: Record<string, string> = {
 	DATABASE_URL: 'must be a postgres:// URL',
 	REDIS_URL: 'must be a redis:// or rediss:// URL',
+	REDIS_PREFIX: 'must not contain { or } (they would become the Redis Cluster hash tag)',
 	JWT_SECRET: 'must be at least 32 characters',
 	ENCRYPTION_KEY: 'must be 32 bytes in base64 (openssl rand -base64 32)',
 	WA_ROOT_PUBLIC_KEY: 'must be a 32-byte Curve25519 public key in base64',
@@ -212,6 +227,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 	}
 	const jwtSecret = secret('JWT_SECRET')
 	const encryptionKey = Buffer.from(secret('ENCRYPTION_KEY'), 'base64')
+	const leaseTtlMs = env.RUNNER_LEASE_TTL_MS
+	const safetyMarginMs = env.RUNNER_LEASE_SAFETY_MARGIN_MS ?? Math.floor(leaseTtlMs / 4)
+	if (safetyMarginMs * 2 >= leaseTtlMs) throw new ConfigError('RUNNER_LEASE_SAFETY_MARGIN_MS must be less than half of RUNNER_LEASE_TTL_MS')
 	if (production && env.WA_ROOT_PUBLIC_KEY && !env.WA_WEBSOCKET_URL)
 		throw new ConfigError('WA_ROOT_PUBLIC_KEY is set without WA_WEBSOCKET_URL; set both or neither')
 
@@ -266,6 +284,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 			outboxRetentionMs: env.OUTBOX_RETENTION_SECONDS * 1000,
 		},
 		realtime: { sendBufferBytes: env.WS_SEND_BUFFER_BYTES, idleTimeoutSeconds: env.WS_IDLE_TIMEOUT_SECONDS },
+		ownership: { leaseTtlMs, renewEveryMs: Math.floor(leaseTtlMs / 3), safetyMarginMs },
 		defaultsUsed,
 	}
 }

@@ -1,0 +1,195 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'bun:test'
+import type Redis from 'ioredis'
+import pino from 'pino'
+import { leaseOwnership } from '../../src/roles/lease-ownership'
+import { createRedisLeaseStore, type LeaseStore } from '../../src/roles/leases'
+import type { PartitionOwnership } from '../../src/roles/runner-ownership'
+import { closeRedis, openRedis } from '../../src/redis/connection'
+import { createTestRedisPrefix, REDIS_TEST_URL } from '../helpers/redis'
+
+// Several lease ownerships in one process, each with its own store, against real Redis. The
+// handlers keep one map of which runner acts on which partition: a claim of a partition that
+// another runner has not released yet fails the test, whatever the timing.
+
+const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })
+const PARTITIONS = 8
+
+let redis: Redis
+beforeAll(() => {
+	redis = openRedis(REDIS_TEST_URL, logger, 'ownership-test')
+})
+afterAll(() => closeRedis(redis))
+
+interface TestRunner {
+	id: string
+	ownership: PartitionOwnership
+	/** Make every Redis call of this runner fail (or work again). */
+	cutOff(off: boolean): void
+	held(): number[]
+	/** When each partition was last released by this runner, and how. */
+	releases: Map<number, { at: number; lost: boolean }>
+	claims: Map<number, number>
+	stop(): Promise<void>
+}
+
+let world: { prefix: ReturnType<typeof createTestRedisPrefix>; runners: TestRunner[]; actingOn: Map<number, string>; violations: string[] }
+
+function newWorld() {
+	world = { prefix: createTestRedisPrefix(), runners: [], actingOn: new Map(), violations: [] }
+}
+afterEach(async () => {
+	await Promise.all(world.runners.map((r) => r.stop().catch(() => {})))
+	await world.prefix.cleanup()
+	expect(world.violations).toEqual([])
+})
+
+/** A store whose every call fails while `off`: Redis unreachable from this runner. */
+function cutOffable(store: LeaseStore) {
+	let off = false
+	const guard =
+		<A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+		(...args: A) =>
+			off ? Promise.reject(new Error('redis unreachable')) : fn(...args)
+	const wrapped: LeaseStore = {
+		acquire: guard(store.acquire),
+		renew: guard(store.renew),
+		release: guard(store.release),
+		heartbeat: guard(store.heartbeat),
+		leave: guard(store.leave),
+		fleet: guard(store.fleet),
+		announce: guard(store.announce),
+		onAnnouncement: store.onAnnouncement,
+		close: store.close,
+	}
+	return { store: wrapped, cutOff: (value: boolean) => (off = value) }
+}
+
+async function startRunner(id: string, { ttlMs = 900, marginMs = 250 } = {}): Promise<TestRunner> {
+	const { store, cutOff } = cutOffable(createRedisLeaseStore({ redis, prefix: world.prefix.prefix, partitions: PARTITIONS, commandTimeoutMs: 300 }))
+	const ownership = leaseOwnership({ store, runnerId: id, partitions: PARTITIONS, ttlMs, renewEveryMs: Math.floor(ttlMs / 3), safetyMarginMs: marginMs, logger })
+	const held = new Set<number>()
+	const releases = new Map<number, { at: number; lost: boolean }>()
+	const claims = new Map<number, number>()
+	let stopped = false
+	await ownership.start({
+		async claim(parts) {
+			for (const p of parts) {
+				const other = world.actingOn.get(p)
+				if (other && other !== id) world.violations.push(`${id} claimed ${p} while ${other} still acts on it`)
+				world.actingOn.set(p, id)
+				held.add(p)
+				claims.set(p, performance.now())
+			}
+		},
+		async release(parts, { lost }) {
+			await Bun.sleep(20) // closing sockets takes a moment
+			for (const p of parts) {
+				if (world.actingOn.get(p) === id) world.actingOn.delete(p)
+				held.delete(p)
+				releases.set(p, { at: performance.now(), lost })
+			}
+		},
+	})
+	const runner: TestRunner = {
+		id,
+		ownership,
+		cutOff,
+		held: () => [...held].sort((a, b) => a - b),
+		releases,
+		claims,
+		async stop() {
+			if (stopped) return
+			stopped = true
+			cutOff(false)
+			await ownership.stop()
+		},
+	}
+	world.runners.push(runner)
+	return runner
+}
+
+async function until(check: () => boolean, what: string, timeoutMs = 5_000) {
+	const deadline = performance.now() + timeoutMs
+	while (!check()) {
+		if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+		await Bun.sleep(10)
+	}
+}
+
+const counts = () => world.runners.map((r) => r.held().length)
+
+describe('partition ownership through leases', () => {
+	it('a lone runner takes every partition; runners that join get fair shares handed over, never shared', async () => {
+		newWorld()
+		const a = await startRunner('runner-a')
+		expect(a.held()).toEqual([0, 1, 2, 3, 4, 5, 6, 7])
+		await startRunner('runner-b')
+		await until(() => counts().join() === '4,4', 'an even split between two runners')
+		await startRunner('runner-c')
+		// 8 over 3: the remainder goes to the first runners in id order.
+		await until(() => counts().join() === '3,3,2', 'shares of 3, 3 and 2')
+		expect(a.ownership.stats).toMatchObject({ liveRunners: 3, fairShare: 3, owned: 3, handedOver: 5, lost: 0, selfFenced: 0, takeovers: 0 })
+		expect(a.ownership.stats.renewals).toBeGreaterThan(0)
+	})
+
+	it('a runner that stops hands its partitions over at once, without waiting for a lease to expire', async () => {
+		newWorld()
+		const a = await startRunner('runner-a', { ttlMs: 30_000, marginMs: 5_000 })
+		const b = await startRunner('runner-b', { ttlMs: 30_000, marginMs: 5_000 })
+		await until(() => counts().join() === '4,4', 'an even split')
+		const stopping = performance.now()
+		await a.stop()
+		await until(() => b.held().length === PARTITIONS, 'the other runner to hold everything', 3_000)
+		console.log(`graceful handover of 4 partitions: ${(performance.now() - stopping).toFixed(0)} ms`)
+		for (const release of a.releases.values()) expect(release.lost).toBe(false)
+		expect(b.ownership.stats.takeovers).toBe(0)
+	})
+
+	it('a runner cut off from Redis closes its sessions before its leases expire; the others take them only after', async () => {
+		newWorld()
+		const ttlMs = 900
+		const a = await startRunner('runner-a', { ttlMs, marginMs: 250 })
+		const b = await startRunner('runner-b', { ttlMs, marginMs: 250 })
+		await until(() => counts().join() === '4,4', 'an even split')
+		const fences = new Map(a.held().map((p) => [p, a.ownership.fence(p)]))
+		const cut = performance.now()
+		a.cutOff(true)
+		await until(() => b.held().length === PARTITIONS, 'the other runner to take everything over', 5_000)
+		for (const [p, fence] of fences) {
+			const released = a.releases.get(p)!
+			expect(released.lost).toBe(true)
+			// Closed before the lease could lapse (its last renewal was before the cut), taken over after.
+			expect(released.at - cut).toBeLessThan(ttlMs)
+			expect(b.claims.get(p)!).toBeGreaterThan(released.at)
+			expect(b.ownership.fence(p)).toBeGreaterThan(fence)
+			expect(a.ownership.holds(p)).toBe(false)
+		}
+		expect(a.ownership.stats.selfFenced).toBe(4)
+		expect(b.ownership.stats.takeovers).toBe(4)
+
+		// Back in touch, it gets a fair share again, through graceful handovers.
+		a.cutOff(false)
+		await until(() => counts().join() === '4,4', 'an even split again')
+	})
+
+	it('stops trusting a partition as soon as its last renewal is too old, before the watchdog has run', async () => {
+		newWorld()
+		let skew = 0
+		const { store } = cutOffable(createRedisLeaseStore({ redis, prefix: world.prefix.prefix, partitions: PARTITIONS, commandTimeoutMs: 300 }))
+		const ownership = leaseOwnership({
+			store,
+			runnerId: 'paused',
+			partitions: PARTITIONS,
+			ttlMs: 60_000,
+			renewEveryMs: 20_000,
+			safetyMarginMs: 10_000,
+			logger,
+			now: () => performance.now() + skew,
+		})
+		await ownership.start({ claim: async () => {}, release: async () => {} })
+		world.runners.push({ id: 'paused', ownership, cutOff: () => {}, held: () => [], releases: new Map(), claims: new Map(), stop: () => ownership.stop() })
+		expect(ownership.holds(0)).toBe(true)
+		skew = 50_001 // as if the process had been paused for 50 s
+		expect(ownership.holds(0)).toBe(false)
+	})
+})
