@@ -52,7 +52,17 @@ const decode = (buffer: Buffer) => JSON.parse(buffer.toString('utf8'), BufferJSO
  * Decryption failures throw: a wrong ENCRYPTION_KEY must stop the session, never re-pair it.
  */
 export async function loadPostgresAuthState({ db, sessionId, cipher, fence = 0 }: PostgresAuthStateOptions): Promise<PostgresAuthState> {
-	const [row] = await db.select({ creds: sessionAuth.creds }).from(sessionAuth).where(eq(sessionAuth.sessionId, sessionId))
+	// Reading claims the row for `fence`: from here on a previous owner's writes are refused, so the
+	// creds read now cannot be overwritten from a state this owner never saw.
+	const [row] = await db
+		.update(sessionAuth)
+		.set({ fence })
+		.where(and(eq(sessionAuth.sessionId, sessionId), sql`${sessionAuth.fence} <= ${fence}`))
+		.returning({ creds: sessionAuth.creds })
+	if (!row) {
+		const [newer] = await db.select({ fence: sessionAuth.fence }).from(sessionAuth).where(eq(sessionAuth.sessionId, sessionId))
+		if (newer) throw new StaleOwnerError(sessionId, fence)
+	}
 	const isNew = !row
 	const creds: AuthenticationCreds = row ? decode(cipher.decrypt(row.creds, credsAad(sessionId))) : initAuthCreds()
 

@@ -127,6 +127,10 @@ class BaileysSession implements WhatsAppSession {
 				)
 				return
 			}
+			if (err instanceof StaleOwnerError) {
+				this.ownershipLost(err)
+				return
+			}
 			this.log.warn({ err }, 'could not load the auth state')
 			await this.serially(() => this.retry('auth_state_unavailable', { code: undefined, message: (err as Error).message }))
 			return

@@ -113,6 +113,18 @@ describe('Postgres auth state', () => {
 		expect(Buffer.from(x['x']!).toString()).toBe('new')
 	})
 
+	it('claims the stored state for its fence on reading: the previous owner’s writes are refused from then on, and it cannot read again', async () => {
+		const sessionId = await newSession()
+		const previous = await load(sessionId, 1)
+		await previous.state.keys.set({ session: { x: Buffer.from('before') } })
+		const next = await load(sessionId, 2)
+		// The next owner has written nothing yet; its read alone fenced the previous one off.
+		await expect(previous.state.keys.set({ session: { x: Buffer.from('late') } })).rejects.toBeInstanceOf(StaleOwnerError)
+		await expect(previous.saveCreds()).rejects.toBeInstanceOf(StaleOwnerError)
+		await expect(load(sessionId, 1)).rejects.toBeInstanceOf(StaleOwnerError)
+		expect(Buffer.from((await next.state.keys.get('session', ['x']))['x']!).toString()).toBe('before')
+	})
+
 	it('deletes creds and keys on logout', async () => {
 		const sessionId = await newSession()
 		const { state } = await load(sessionId)
