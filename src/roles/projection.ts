@@ -330,6 +330,7 @@ export function sessionPatch(e: SessionEvent): Partial<typeof sessions.$inferIns
 				pairingCode: null,
 				lastError: null,
 				lastDisconnectCode: null,
+				ownerRunner: e.data.runner ?? null,
 			}
 		case 'session.status.disconnected':
 			return {
@@ -338,6 +339,8 @@ export function sessionPatch(e: SessionEvent): Partial<typeof sessions.$inferIns
 				pairingCode: null,
 				lastDisconnectCode: e.data.code ?? null,
 				lastError: e.data.status === 'stopped' ? null : (e.data.message ?? e.data.reason),
+				// A reconnecting session keeps its last owner until the next one connects.
+				...(e.data.status === 'reconnecting' ? {} : { ownerRunner: null }),
 			}
 	}
 }

@@ -1,5 +1,6 @@
 import { proto } from '@whiskeysockets/baileys'
 import { and, eq, ne } from 'drizzle-orm'
+import { hostname } from 'node:os'
 import { sessionAuth, sessionMessages, sessions } from '../db/schema'
 import type { Delivery, GroupConsumer } from '../events/bus'
 import { domainEvent, isCommand, type Command, type DomainEvent } from '../events/catalogue'
@@ -11,7 +12,9 @@ import { deleteAuthState, loadPostgresAuthState } from '../whatsapp/auth-state'
 import { createBaileysPort } from '../whatsapp/baileys'
 import { quietLibsignal } from '../whatsapp/libsignal-console'
 import { NotConnectedError, type SessionEvent, type WhatsAppPort, type WhatsAppSession } from '../whatsapp/port'
-import { ownAllPartitions, type PartitionOwnership } from './runner-ownership'
+import { leaseOwnership } from './lease-ownership'
+import { createRedisLeaseStore } from './leases'
+import { ownAllPartitions, type OwnershipStats, type PartitionOwnership } from './runner-ownership'
 import type { RoleDeps, RoleHandle } from './types'
 
 /** The consumer group of runners on `session-commands:{p}`; the partition's owner reads it. */
@@ -20,12 +23,32 @@ export const RUNNER_GROUP = 'session-runner'
 /** Message ids sent per runner that are remembered without asking Postgres. */
 const RECENT_SENDS = 50_000
 
+/**
+ * How long a send waits for its session to come up when it is starting or reconnecting (just
+ * taken over, say) before it fails. The partition's later commands wait behind it meanwhile.
+ */
+const SEND_WAITS_FOR_CONNECTION_MS = 20_000
+
 export interface RunnerOptions {
 	/** Defaults to the Baileys driver configured from `WA_*` settings. */
 	port?: WhatsAppPort
-	/** Defaults to owning every partition (one runner per deployment, until issue 9's leases). */
+	/**
+	 * Defaults to partition leases in Redis when the bus is Redis (any number of runners), else to
+	 * owning every partition (embedded mode: one process).
+	 */
 	ownership?: PartitionOwnership
+	/** Unique per runner incarnation; defaults to `<host>:<pid>:<random>`. */
+	runnerId?: string
 }
+
+export interface RunnerHandle extends RoleHandle {
+	readonly runnerId: string
+	/** Live ownership counters (lease renewals, takeovers, …): what the metrics module exports. */
+	readonly ownership: OwnershipStats
+}
+
+/** A fresh id per start: a restarted runner must never pass for its previous incarnation. */
+export const newRunnerId = () => `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`
 
 interface Running {
 	session: WhatsAppSession
@@ -35,6 +58,17 @@ interface Running {
 
 /** Envelope meta for an event about a command's session: a fresh id and time, never the command's. */
 const metaOf = (cmd: Command) => ({ tenantId: cmd.tenantId, sessionId: cmd.sessionId })
+
+/**
+ * The command's partition is no longer (surely) this runner's: the command is left pending for the
+ * next owner, which takes it over in order. Transient for the bus, so it never dead-letters.
+ */
+class PartitionLost extends Error {
+	override name = 'PartitionLost'
+	constructor(partition: number) {
+		super(`partition ${partition} is no longer owned by this runner`)
+	}
+}
 
 /** A command this runner refuses with a reason (`session.command.failed`), rather than retries. */
 class CommandRefused extends Error {
@@ -52,8 +86,10 @@ class CommandRefused extends Error {
  * WhatsApp account through the port, and publishes what the sessions emit as domain events. It
  * writes no projection table: the consumer role persists the events.
  */
-export async function start(deps: RoleDeps, options: RunnerOptions = {}): Promise<RoleHandle> {
-	const { config, logger, database, bus } = deps
+export async function start(deps: RoleDeps, options: RunnerOptions = {}): Promise<RunnerHandle> {
+	const { config, database, bus, redis } = deps
+	const runnerId = options.runnerId ?? newRunnerId()
+	const logger = deps.logger.child({ runner: runnerId })
 	const db = database.db
 	// Baileys keeps the trusted noise root in a module global: this realm (Worker or main thread)
 	// sets it for its own sockets.
@@ -62,7 +98,24 @@ export async function start(deps: RoleDeps, options: RunnerOptions = {}): Promis
 	const port =
 		options.port ??
 		createBaileysPort({ logger, websocketUrl: config.waWebSocketUrl, reconnect: config.waReconnect })
-	const ownership = options.ownership ?? ownAllPartitions(config.events.commandPartitions)
+	const ownership =
+		options.ownership ??
+		(redis && bus.kind === 'redis'
+			? leaseOwnership({
+					store: createRedisLeaseStore({
+						redis,
+						prefix: config.redisPrefix,
+						partitions: config.events.commandPartitions,
+						commandTimeoutMs: config.ownership.renewEveryMs,
+					}),
+					runnerId,
+					partitions: config.events.commandPartitions,
+					ttlMs: config.ownership.leaseTtlMs,
+					renewEveryMs: config.ownership.renewEveryMs,
+					safetyMarginMs: config.ownership.safetyMarginMs,
+					logger,
+				})
+			: ownAllPartitions(config.events.commandPartitions, runnerId))
 	const recorded = runnerMetrics(deps.metrics)
 	recorded.watchOwnership(ownership)
 	const cipher = createCipher(config.encryptionKey)
@@ -71,9 +124,17 @@ export async function start(deps: RoleDeps, options: RunnerOptions = {}): Promis
 
 	const running = new Map<string, Running>()
 	const owned = new Set<number>()
+	/** One consumer per owned partition: handing one over never waits for another's commands. */
+	const consumers = new Map<number, Promise<GroupConsumer>>()
 	const recentSends = new Set<string>()
-	let consumer: GroupConsumer | undefined
+	/** Woken whenever a session's status may have changed, or partitions were released. */
+	const statusWaiters = new Set<() => void>()
 	let stopping = false
+
+	const holds = (partition: number) => owned.has(partition) && ownership.holds(partition)
+	const statusChanged = () => {
+		for (const wake of [...statusWaiters]) wake()
+	}
 
 	// ── publishing ──────────────────────────────────────────────────────────────────────────
 
@@ -94,8 +155,11 @@ export async function start(deps: RoleDeps, options: RunnerOptions = {}): Promis
 	function envelopes(tenantId: string, sessionId: string, events: SessionEvent[]): DomainEvent[] {
 		const out: DomainEvent[] = []
 		for (const e of events) {
+			// Operators see which runner holds a session (`ownerRunner`) from its connected event.
+			const data = e.type === 'session.status.connected' ? { ...e.data, runner: runnerId } : e.data
+			if (e.type === 'session.status.connected' || e.type === 'session.status.disconnected') statusChanged()
 			try {
-				out.push(domainEvent(e.type, { tenantId, sessionId }, e.data as never) as DomainEvent)
+				out.push(domainEvent(e.type, { tenantId, sessionId }, data as never) as DomainEvent)
 			} catch (err) {
 				// A payload the catalogue refuses is a mapping bug; the rest of the batch still goes out.
 				logger.error({ err, sessionId, type: e.type }, 'dropping an event the catalogue refuses')
@@ -132,6 +196,8 @@ export async function start(deps: RoleDeps, options: RunnerOptions = {}): Promis
 
 	function open(sessionId: string, tenantId: string, phoneNumber?: string): WhatsAppSession {
 		const partition = partitionOf(sessionId)
+		// Checked in the same tick as the socket opens: a release that began cannot miss it.
+		if (!holds(partition)) throw new PartitionLost(partition)
 		const session = port.open({
 			sessionId,
 			phoneNumber,
@@ -221,15 +287,38 @@ export async function start(deps: RoleDeps, options: RunnerOptions = {}): Promis
 			logger.info({ sessionId: cmd.sessionId, messageId }, 'message already sent; ignoring the repeated command')
 			return
 		}
+		const partition = partitionOf(cmd.sessionId)
 		const r = running.get(cmd.sessionId)
+		if (r && r.tenantId === cmd.tenantId) await connection(r, partition)
+		// A socket closed because the partition is going away: the next owner sends it.
+		if (!holds(partition)) throw new PartitionLost(partition)
 		if (!r || r.tenantId !== cmd.tenantId) throw new CommandRefused('session_not_connected', 'the session is not running')
 		try {
 			await r.session.send(to, content, messageId)
 			rememberSend(cmd.sessionId, messageId)
 		} catch (err) {
+			if (!holds(partition)) throw new PartitionLost(partition)
 			if (err instanceof NotConnectedError) throw new CommandRefused('session_not_connected', err.message)
 			throw new CommandRefused('send_failed', (err as Error).message || String(err))
 		}
+	}
+
+	/** Waits while a session is on its way to connected (starting, reconnecting), bounded. */
+	function connection(r: Running, partition: number): Promise<void> {
+		const waiting = () => holds(partition) && (r.session.status === 'starting' || r.session.status === 'reconnecting')
+		if (!waiting()) return Promise.resolve()
+		return new Promise((resolve) => {
+			const done = () => {
+				clearTimeout(timer)
+				statusWaiters.delete(wake)
+				resolve()
+			}
+			const wake = () => {
+				if (!waiting()) done()
+			}
+			const timer = setTimeout(done, SEND_WAITS_FOR_CONNECTION_MS)
+			statusWaiters.add(wake)
+		})
 	}
 
 	async function execute(cmd: Command) {
@@ -255,7 +344,7 @@ export async function start(deps: RoleDeps, options: RunnerOptions = {}): Promis
 	async function handle(batch: Delivery[]) {
 		const bySession = new Map<string, Command[]>()
 		for (const { envelope } of batch) {
-			if (!isCommand(envelope) || !owned.has(partitionOf(envelope.sessionId))) continue
+			if (!isCommand(envelope)) continue
 			bySession.set(envelope.sessionId, [...(bySession.get(envelope.sessionId) ?? []), envelope])
 		}
 		const errors: unknown[] = []
@@ -263,9 +352,13 @@ export async function start(deps: RoleDeps, options: RunnerOptions = {}): Promis
 			[...bySession.values()].map(async (commands) => {
 				for (const cmd of commands) {
 					try {
+						// Asked before every command: a paused runner must not act once its lease may be gone.
+						const partition = partitionOf(cmd.sessionId)
+						if (!holds(partition)) throw new PartitionLost(partition)
 						await execute(cmd)
 					} catch (err) {
-						logger.error({ err, sessionId: cmd.sessionId, command: cmd.type }, 'command failed; it will be retried')
+						if (err instanceof PartitionLost) logger.info({ sessionId: cmd.sessionId, command: cmd.type }, 'partition released; the next owner executes the command')
+						else logger.error({ err, sessionId: cmd.sessionId, command: cmd.type }, 'command failed; it will be retried')
 						errors.push(err)
 						return
 					}
@@ -273,22 +366,45 @@ export async function start(deps: RoleDeps, options: RunnerOptions = {}): Promis
 			}),
 		)
 		// Every command is idempotent, so the bus may redeliver the whole batch.
-		if (errors.length) throw errors[0]
+		if (errors.length) throw errors.find((err) => err instanceof PartitionLost) ?? errors[0]
 	}
 
 	// ── ownership ───────────────────────────────────────────────────────────────────────────
 
-	async function consume() {
-		await consumer?.stop()
-		consumer = undefined
-		if (stopping || !owned.size) return
-		consumer = await bus.consume({
+	/** Reads one partition's commands; its pending entries (a dead owner's included) come first. */
+	function consume(partition: number): Promise<GroupConsumer> {
+		const starting = bus.consume({
 			group: RUNNER_GROUP,
-			streams: [...owned].sort((a, b) => a - b).map(partitionStream),
+			streams: [partitionStream(partition)],
+			consumer: runnerId,
+			takeOver: true,
 			claimIdleMs: config.events.claimIdleMs,
 			maxDeliveries: config.events.maxDeliveries,
+			isTransient: (err) => err instanceof PartitionLost,
 			handle,
 		})
+		consumers.set(partition, starting)
+		return starting
+	}
+
+	/** Partitions whose consumer is still finishing its batch: claimed again, they wait for it. */
+	const draining = new Map<number, Promise<void>>()
+
+	/** Stops reading `partitions`; resolves once the batches in hand are done and acknowledged. */
+	async function stopConsuming(parts: number[]) {
+		await Promise.all(
+			parts.map(async (p) => {
+				const consumer = consumers.get(p)
+				if (!consumer) return await draining.get(p)
+				consumers.delete(p)
+				const stopped = consumer.then(
+					(c) => c.stop(),
+					() => {},
+				)
+				draining.set(p, stopped)
+				await stopped.finally(() => draining.get(p) === stopped && draining.delete(p))
+			}),
+		)
 	}
 
 	/** Starts every session of `partitions` that should run: a paired one logs in again without a QR. */
@@ -301,7 +417,8 @@ export async function start(deps: RoleDeps, options: RunnerOptions = {}): Promis
 			.where(and(eq(sessions.desiredState, 'running'), ne(sessions.status, 'logged_out')))
 		let resumed = 0
 		for (const row of rows) {
-			if (!wanted.has(partitionOf(row.id)) || isLive(running.get(row.id))) continue
+			const partition = partitionOf(row.id)
+			if (!wanted.has(partition) || !holds(partition) || isLive(running.get(row.id))) continue
 			open(row.id, row.tenantId, row.jid ? undefined : row.phoneNumber?.replace(/\D/g, '') || undefined)
 			resumed++
 		}
@@ -316,27 +433,52 @@ export async function start(deps: RoleDeps, options: RunnerOptions = {}): Promis
 
 	await ownership.start({
 		async claim(parts) {
+			if (stopping) throw new Error('the runner is stopping')
 			for (const p of parts) owned.add(p)
+			// Sessions first, so a send taken over from a dead owner finds its session coming up.
 			await resume(parts)
-			await consume()
-			logger.info({ partitions: parts.length }, 'claimed command partitions')
+			await Promise.all(
+				parts.map(async (p) => {
+					// Two consumers under this runner's name would take each other's entries in hand.
+					await draining.get(p)
+					if (owned.has(p) && !consumers.has(p)) await consume(p)
+				}),
+			)
+			logger.info({ partitions: parts }, 'claimed command partitions')
 		},
-		async release(parts) {
+		async release(parts, { lost }) {
 			for (const p of parts) owned.delete(p)
-			await consume()
-			const lost = new Set(parts)
-			await closeWhere((r) => lost.has(r.partition), 'partition_released', 'another runner takes this session over')
-			logger.info({ partitions: parts.length }, 'released command partitions')
+			statusChanged()
+			const gone = new Set(parts)
+			const close = () =>
+				lost
+					? closeWhere((r) => gone.has(r.partition), 'lease_lost', 'this runner lost the partition lease; another runner takes the session over')
+					: stopping
+						? closeWhere((r) => gone.has(r.partition), 'runner_shutdown', 'the runner stopped; another runner (or this one, restarted) resumes the session')
+						: closeWhere((r) => gone.has(r.partition), 'partition_released', 'another runner takes this session over')
+			// Handing over, the commands in hand finish on the live sockets; losing the lease, the
+			// sockets go first: the next owner may be connecting soon.
+			if (lost) {
+				await close()
+				await stopConsuming(parts)
+			} else {
+				await stopConsuming(parts)
+				await close()
+			}
+			logger.info({ partitions: parts, lost }, 'released command partitions')
 		},
 	})
-	logger.info({ partitions: owned.size }, 'runner started')
+	logger.info({ partitions: [...owned].sort((a, b) => a - b) }, 'runner started')
 
 	return {
+		runnerId,
+		ownership: ownership.stats,
 		async stop() {
 			stopping = true
-			await consumer?.stop()
-			await closeWhere(() => true, 'runner_shutdown', 'the runner stopped; the session resumes when a runner starts')
 			await ownership.stop()
+			// Sessions of no partition (none, unless a release failed) must not outlive the runner either.
+			await stopConsuming([...consumers.keys()])
+			await closeWhere(() => true, 'runner_shutdown', 'the runner stopped; another runner (or this one, restarted) resumes the session')
 			restoreConsole()
 			logger.info('runner stopped')
 		},

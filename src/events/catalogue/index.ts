@@ -37,6 +37,8 @@ export const DomainEventData = {
 		phoneNumber: T.Optional(T.String()),
 		/** The account's own push name. */
 		name: T.Optional(T.String()),
+		/** The runner holding the socket (its id: `<host>:<pid>:<random>`), for operators. */
+		runner: T.Optional(T.String({ maxLength: 256 })),
 	}),
 	'session.status.disconnected': T.Object({
 		/** Where the session ends up: a transient drop is `reconnecting`, `sock.end()` is `stopped`. */
