@@ -82,7 +82,10 @@ export function createRedisBus(options: RedisBusOptions): Bus {
 			this.conn = redis.duplicate({ connectionName: `switchboard:reader:${name}`.slice(0, 100) })
 			this.conn.on('error', () => {})
 			// CLIENT UNBLOCK needs the server-side id of this connection, which changes on reconnect.
-			this.conn.on('ready', () => (this.clientId = null))
+			// Forgotten when the connection drops, not when it is ready: the first 'ready' can come
+			// after an id asked for through the offline queue, and would leave a blocked read that
+			// nothing can interrupt.
+			this.conn.on('close', () => (this.clientId = null))
 			readers.add(this)
 		}
 

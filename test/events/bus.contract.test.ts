@@ -255,6 +255,16 @@ for (const [name, make] of Object.entries(implementations)) {
 				expect(await bus.pendingCount(DOMAIN_EVENTS, 'g')).toBe(0)
 			})
 
+			it('stops at once while blocked on a read, whatever it did before blocking', async () => {
+				for (const takeOver of [false, true]) {
+					const c = await collect(bus, { blockMs: 5_000, claimIdleMs: 60_000, takeOver, consumer: `blocked-${takeOver}` })
+					await Bun.sleep(300)
+					const stopping = performance.now()
+					await c.consumer.stop()
+					expect(performance.now() - stopping).toBeLessThan(1_000)
+				}
+			})
+
 			it('reports how far a group got: the last delivered position and what is still pending', async () => {
 				expect(await bus.groupProgress(DOMAIN_EVENTS, 'g')).toBeNull()
 				const published = await bus.publish(Array.from({ length: 5 }, () => qrEvent()))
