@@ -103,3 +103,18 @@ export function createApp(deps: AppDeps) {
 }
 
 export type App = ReturnType<typeof createApp>
+
+/**
+ * What a process without the api role serves (ROLES=runner, consumer): `/health`, `/ready` and,
+ * when enabled, `/metrics` — so it can be probed and scraped — and none of the API's routes.
+ */
+export function createProbeApp(deps: Pick<AppDeps, 'config' | 'logger' | 'database' | 'redis' | 'isDraining' | 'bus' | 'metrics'>) {
+	const { config, logger, database, redis } = deps
+	return new Elysia()
+		.use(requestContextPlugin(logger))
+		.use(errorsPlugin(logger, config.bodyLimitBytes))
+		.use(metricsModule({ config, database, bus: deps.bus ?? null, realtime: null, ...deps.metrics }))
+		.use(healthModule({ database, redis, isDraining: deps.isDraining ?? (() => false) }))
+}
+
+export type ProbeApp = ReturnType<typeof createProbeApp>

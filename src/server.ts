@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type Redis from 'ioredis'
-import { createApp, type App, type AppDeps } from './app'
+import { createApp, createProbeApp, type App, type AppDeps, type ProbeApp } from './app'
 import type { Config } from './config'
 import { openPglite, openPostgres, type Database } from './db/client'
 import type { Logger } from './logger'
@@ -16,7 +16,8 @@ import { RealtimeHub } from './modules/realtime'
 import { createMetricsRegistry } from './modules/metrics'
 
 export interface RunningServer {
-	app: App
+	/** The API, or only the probes (health, metrics) in a process without the api role. */
+	app: App | ProbeApp
 	port: number
 	database: Database
 	redis: Redis | null
@@ -81,7 +82,10 @@ export async function startServer(config: Config, logger: Logger, overrides: Ser
 	const realtime = new RealtimeHub({ bus, logger })
 
 	let draining = false
-	const app = createApp({ config, logger, database, redis, isDraining: () => draining, clock: overrides.clock, mailer, background, revocations, bus, relay, realtime, metrics: { registry: metrics, workers: () => roles.metrics() } })
+	const metricsDeps = { registry: metrics, workers: () => roles.metrics() }
+	const app = config.roles.has('api')
+		? createApp({ config, logger, database, redis, isDraining: () => draining, clock: overrides.clock, mailer, background, revocations, bus, relay, realtime, metrics: metricsDeps })
+		: createProbeApp({ config, logger, database, redis, isDraining: () => draining, bus, metrics: metricsDeps })
 	app.listen({ port: config.port, hostname: config.host })
 	const port = app.server?.port ?? config.port
 	logger.info({ port, database: database.kind, redis: Boolean(redis) }, 'listening')
