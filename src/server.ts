@@ -102,6 +102,12 @@ export async function startServer(config: Config, logger: Logger, overrides: Ser
 		roles,
 		async stop() {
 			draining = true
+			// The roles stop beside the HTTP drain, not after it: other runners take this one's sessions
+			// over while requests (and idle keep-alive connections) finish.
+			const rolesStopped = roles.stop().then(
+				() => null,
+				(err: unknown) => ({ err }),
+			)
 			// Open WebSockets would hold the HTTP drain below until its timeout: close them first (1001),
 			// their clients reconnect to another instance with `since`.
 			realtime.shutdown()
@@ -112,7 +118,8 @@ export async function startServer(config: Config, logger: Logger, overrides: Ser
 			)
 			// Roles drain their in-flight entries; the relay's last batch commits before the pool closes.
 			await relay?.stop()
-			await roles.stop()
+			const failed = await rolesStopped
+			if (failed) throw failed.err
 			await bus.close()
 			await revocations.close()
 			await mailer.close()
