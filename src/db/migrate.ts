@@ -8,6 +8,9 @@ import postgres from 'postgres'
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url))
 
+/** Advisory lock key held while migrating ("migr" in ASCII). */
+const MIGRATION_LOCK = 0x6d696772
+
 /**
  * Applies the drizzle-kit migrations over one dedicated connection: drizzle's migrator runs them
  * in a transaction and a pooled client could interleave other work with it.
@@ -15,6 +18,9 @@ export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.m
 export async function migratePostgresUrl(url: string): Promise<void> {
 	const sql = postgres(url, { max: 1, onnotice: () => {} })
 	try {
+		// A fleet starting together would otherwise race to create the same tables; the lock is the
+		// session's, so ending the connection releases it.
+		await sql`select pg_advisory_lock(${MIGRATION_LOCK})`
 		await migratePostgres(drizzlePostgres({ client: sql }), { migrationsFolder: MIGRATIONS_FOLDER })
 	} finally {
 		await sql.end({ timeout: 5 })
