@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { until, type ApiSession } from '../helpers/sessions'
+import { deviceOf, LEASE_TTL_MS, startFleet, type FleetWorld, type RunnerProcess } from './fleet'
+
+// Two runner processes share four partitions, one paired session on each. One runner is killed
+// with SIGKILL: nothing of it runs any more, its leases simply stop being renewed.
+const PARTITIONS = 4
+const phoneOf = (partition: number) => `1555600000${partition}`
+
+let fleet: FleetWorld
+let victim: RunnerProcess
+let survivor: RunnerProcess
+const paired: ApiSession[] = []
+
+beforeAll(async () => {
+	fleet = await startFleet({ partitions: PARTITIONS })
+	victim = await fleet.spawnRunner()
+	await fleet.untilHolding(victim, PARTITIONS)
+	survivor = await fleet.spawnRunner()
+	await fleet.untilHolding(survivor, PARTITIONS / 2)
+	for (let p = 0; p < PARTITIONS; p++) paired.push(await fleet.pairedOn(p, phoneOf(p)))
+}, 60_000)
+afterAll(() => fleet?.close(), 30_000)
+
+describe('a runner killed with -9', () => {
+	it('leaves its sessions to the other runner within 30 s: no second socket, no QR, and a send made meanwhile is delivered', async () => {
+		const { partitions } = await fleet.leases()
+		const orphaned = paired.filter((_, p) => victim.owns(partitions[p]?.holder))
+		const keptPartitions = paired.flatMap((_, p) => (victim.owns(partitions[p]?.holder) ? [] : [p]))
+		expect(orphaned).toHaveLength(PARTITIONS / 2)
+		for (const s of orphaned) expect(victim.owns(await fleet.sessionOwner(s.id))).toBe(true)
+		const registrations = fleet.standIn.stats().registrations
+		const after = fleet.events.events.length
+
+		const killedAt = performance.now()
+		victim.proc.kill('SIGKILL')
+		await victim.proc.exited
+		// Nobody told the API: the session still reads connected, so the send is accepted and queued.
+		const send = await fleet.api.post(`/sessions/${orphaned[0]!.id}/messages`, { to: '+1 555-030 0001', text: 'sent while its runner was dead' })
+		expect(send.status).toBe(202)
+
+		const takeovers = await Promise.all(
+			orphaned.map(async (s) => {
+				await fleet.events.waitFor('session.status.connected', s.id, { after, timeoutMs: 30_000 })
+				return performance.now() - killedAt
+			}),
+		)
+		const slowest = Math.max(...takeovers)
+		console.log(`kill -9 → sessions connected on the other runner: ${takeovers.map((ms) => ms.toFixed(0)).join(', ')} ms (lease TTL ${LEASE_TTL_MS} ms)`)
+		expect(slowest).toBeLessThan(30_000)
+
+		const sent = await fleet.standIn.waitForSent((m) => m.id === send.body.messageId, { timeoutMs: 20_000 })
+		expect(sent).toMatchObject({ text: 'sent while its runner was dead' })
+		for (const s of orphaned) expect(survivor.owns(await until(() => fleet.sessionOwner(s.id).then((o) => survivor.owns(o) && o), `the new owner of ${s.id}`))).toBe(true)
+
+		// At no moment two sockets for one account, nobody scanned a QR again, and the survivor's own
+		// sessions never noticed.
+		for (let p = 0; p < PARTITIONS; p++) expect(fleet.standIn.device(deviceOf(phoneOf(p))).maxLive).toBe(1)
+		expect(fleet.standIn.stats().registrations).toBe(registrations)
+		expect(fleet.events.events.slice(after).filter((e) => e.type === 'session.qr.updated')).toEqual([])
+		for (const p of keptPartitions) expect(fleet.standIn.device(deviceOf(phoneOf(p))).logins).toBe(1)
+		expect((await fleet.leases()).partitions.every((l) => survivor.owns(l?.holder))).toBe(true)
+	}, 60_000)
+})
