@@ -23,7 +23,7 @@ beforeAll(async () => {
 afterAll(() => fleet?.close(), 30_000)
 
 describe('a runner killed with -9', () => {
-	it('leaves its sessions to the other runner within 30 s: no second socket, no QR, and a send made meanwhile is delivered', async () => {
+	it('leaves its sessions to the other runner within 30 s: no second socket, no QR, and sends made meanwhile delivered in order', async () => {
 		const { partitions } = await fleet.leases()
 		const orphaned = paired.filter((_, p) => victim.owns(partitions[p]?.holder))
 		const keptPartitions = paired.flatMap((_, p) => (victim.owns(partitions[p]?.holder) ? [] : [p]))
@@ -35,9 +35,11 @@ describe('a runner killed with -9', () => {
 		const killedAt = performance.now()
 		victim.proc.kill('SIGKILL')
 		await victim.proc.exited
-		// Nobody told the API: the session still reads connected, so the send is accepted and queued.
-		const send = await fleet.api.post(`/sessions/${orphaned[0]!.id}/messages`, { to: '+1 555-030 0001', text: 'sent while its runner was dead' })
-		expect(send.status).toBe(202)
+		// Nobody told the API: the session still reads connected, so the sends are accepted and queued.
+		const texts = ['sent while its runner was dead', 'and another', 'and a third']
+		const sends = []
+		for (const text of texts) sends.push(await fleet.api.post(`/sessions/${orphaned[0]!.id}/messages`, { to: '+1 555-030 0001', text }))
+		expect(sends.map((r) => r.status)).toEqual([202, 202, 202])
 
 		const takeovers = await Promise.all(
 			orphaned.map(async (s) => {
@@ -49,8 +51,11 @@ describe('a runner killed with -9', () => {
 		console.log(`kill -9 → sessions connected on the other runner: ${takeovers.map((ms) => ms.toFixed(0)).join(', ')} ms (lease TTL ${LEASE_TTL_MS} ms)`)
 		expect(slowest).toBeLessThan(30_000)
 
-		const sent = await fleet.standIn.waitForSent((m) => m.id === send.body.messageId, { timeoutMs: 20_000 })
-		expect(sent).toMatchObject({ text: 'sent while its runner was dead' })
+		const ids = sends.map((r) => r.body.messageId as string)
+		await fleet.standIn.waitForSent((m) => m.id === ids.at(-1), { timeoutMs: 20_000 })
+		// Delivered once each, in the order they were sent.
+		const delivered = fleet.standIn.sent().filter((m) => ids.includes(m.id))
+		expect(delivered.map((m) => m.text)).toEqual(texts)
 		for (const s of orphaned) expect(survivor.owns(await until(() => fleet.sessionOwner(s.id).then((o) => survivor.owns(o) && o), `the new owner of ${s.id}`))).toBe(true)
 
 		// At no moment two sockets for one account, nobody scanned a QR again, and the survivor's own
