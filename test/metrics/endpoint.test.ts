@@ -56,3 +56,22 @@ describe('/metrics without METRICS_TOKEN', () => {
 		expect((await scrape(app, null)).status).toBe(200)
 	})
 })
+
+describe('/metrics of a process without the api role', () => {
+	let app: TestApp
+	beforeAll(async () => {
+		app = await startTestApp({ ROLES: 'runner', METRICS_ENABLED: 'true', METRICS_TOKEN })
+		await app.server.roles.ready
+	})
+	afterAll(() => app.close())
+
+	it("serves the runner Worker's metrics beside the process's, and no API route", async () => {
+		const res = await scrape(app)
+		expect(res.status).toBe(200)
+		const text = await res.text()
+		expect(text).toContain('switchboard_metrics_source_up{source="runner"} 1')
+		expect(text).toContain('# TYPE switchboard_whatsapp_disconnects_total counter')
+		expect(text).toContain('# TYPE process_resident_memory_bytes gauge')
+		expect((await fetch(`${app.url}/sessions`)).status).toBe(404)
+	})
+})
