@@ -77,6 +77,7 @@ if (import.meta.main) {
 				value: r.value,
 				unit: r.unit,
 				baseline: r.baseline ?? null,
+				baselineName: r.baselineName ?? null,
 				ratio: ratio(r),
 				higherIsBetter: r.higherIsBetter,
 			})),
