@@ -61,15 +61,19 @@ export interface LeaseStore {
 const NOW_MS = `local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)`
 
-/** KEYS lease, owner · ARGV holder, ttl → nil (held) or {fence, expired holder or ''} */
+/**
+ * KEYS lease, owner · ARGV holder, ttl → nil (held) or {fence, expired holder or ''}. The fence
+ * travels as a string: Lua would print a number this large in exponent notation.
+ */
 const ACQUIRE = `if redis.call('EXISTS', KEYS[1]) == 1 then return false end
 if redis.call('HEXISTS', KEYS[2], 'fence') == 0 then
-  -- A counter lost with Redis' data restarts from the clock (ms), above every fence handed out
-  -- before, so stored auth state never outranks the new owner.
-  ${NOW_MS}
-  redis.call('HSET', KEYS[2], 'fence', string.format('%.0f', now))
+  -- A counter lost with Redis' data restarts from the clock in microseconds: above every fence
+  -- handed out before (a partition never changes hands once a microsecond), so stored auth state
+  -- never outranks the new owner. Still below 2^53 until the 23rd century.
+  local t = redis.call('TIME')
+  redis.call('HSET', KEYS[2], 'fence', string.format('%.0f', t[1] * 1000000 + t[2]))
 end
-local fence = redis.call('HINCRBY', KEYS[2], 'fence', 1)
+local fence = string.format('%.0f', redis.call('HINCRBY', KEYS[2], 'fence', 1))
 local previous = redis.call('HGET', KEYS[2], 'holder') or ''
 redis.call('HSET', KEYS[2], 'holder', ARGV[1])
 redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. fence, 'NX', 'PX', ARGV[2])
@@ -97,7 +101,7 @@ const LIVE = `${NOW_MS}
 return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. string.format('%.0f', now), '+inf')`
 
 interface Scripts {
-	sbLeaseAcquire(lease: string, owner: string, holder: string, ttlMs: number): Promise<[number, string] | null>
+	sbLeaseAcquire(lease: string, owner: string, holder: string, ttlMs: number): Promise<[string, string] | null>
 	sbLeaseRenew(lease: string, value: string, ttlMs: number): Promise<number>
 	sbLeaseRelease(lease: string, owner: string, value: string): Promise<number>
 	sbRunnersHeartbeat(runners: string, runner: string, ttlMs: number): Promise<string[]>
@@ -156,7 +160,7 @@ export function createRedisLeaseStore({ redis, prefix, partitions, commandTimeou
 			// A failed attempt may still have taken the lease; unrenewed, it expires after one TTL.
 			return (await results(p)).map(([err, reply], i) => {
 				if (err || !reply) return null
-				const [fence, previous] = reply as [number, string]
+				const [fence, previous] = reply as [string, string]
 				return { partition: parts[i]!, holder, fence: Number(fence), expiredHolder: previous || null }
 			})
 		},
