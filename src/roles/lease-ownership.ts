@@ -163,6 +163,8 @@ export function leaseOwnership(options: LeaseOwnershipOptions): PartitionOwnersh
 		if (active.length > share) {
 			const surplus = active.filter((h) => h.phase === 'owned').sort((a, b) => b.lease.partition - a.lease.partition)
 			handOver(surplus.slice(0, active.length - share))
+			// Not watching free partitions meanwhile: what was seen free before says nothing later.
+			freeSince.clear()
 			return
 		}
 		const fleet = await store.fleet()
