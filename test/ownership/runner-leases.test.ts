@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import type Redis from 'ioredis'
+import { createLogger } from '../../src/logger'
+import { closeRedis, openRedis } from '../../src/redis/connection'
+import { leaseOwnership } from '../../src/roles/lease-ownership'
+import { createRedisLeaseStore, type LeaseStore } from '../../src/roles/leases'
+import { start as startRunner, type RunnerHandle } from '../../src/roles/runner'
+import { REDIS_TEST_URL } from '../helpers/redis'
+import { startHarness, type RunnerHarness, type SessionRef } from '../runner/harness'
+
+// The runner role on leases whose Redis goes away while the rest of Redis (the streams) still
+// works: the sessions must close before the lease could lapse, and come back once it answers.
+const PHONE = '15558000001'
+const DEVICE = `${PHONE}:1@s.whatsapp.net`
+const TTL = 1_500
+const MARGIN = 400
+
+let h: RunnerHarness
+let redis: Redis
+let runner: RunnerHandle
+let ref: SessionRef
+let cutOff: (off: boolean) => void
+
+beforeAll(async () => {
+	h = await startHarness({ env: { COMMAND_PARTITIONS: '2' } })
+	await h.stopRunner()
+	const logger = createLogger(h.config).child({ role: 'runner' })
+	redis = openRedis(REDIS_TEST_URL, logger, 'leases')
+	const real = createRedisLeaseStore({ redis, prefix: h.config.redisPrefix, partitions: 2, commandTimeoutMs: 300 })
+	let off = false
+	const guard =
+		<A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+		(...args: A) =>
+			off ? Promise.reject(new Error('redis unreachable')) : fn(...args)
+	const store: LeaseStore = { ...real, acquire: guard(real.acquire), renew: guard(real.renew), release: guard(real.release), heartbeat: guard(real.heartbeat), fleet: guard(real.fleet) }
+	cutOff = (value) => (off = value)
+	const ownership = leaseOwnership({ store, runnerId: 'test-runner', partitions: 2, ttlMs: TTL, renewEveryMs: TTL / 3, safetyMarginMs: MARGIN, logger })
+	runner = await startRunner({ config: h.config, logger, database: h.database, bus: h.bus, redis }, { ownership, runnerId: 'test-runner' })
+	ref = await h.createSession()
+	await h.pairByQr(ref, PHONE)
+	await h.waitForEvent(ref, 'session.history.sync', { where: (e) => e.data.syncType === 'INITIAL_BOOTSTRAP' && !!e.data.part })
+}, 30_000)
+afterAll(async () => {
+	cutOff?.(false)
+	await runner?.stop()
+	await h?.close()
+	if (redis) await closeRedis(redis)
+}, 30_000)
+
+describe('a runner whose leases cannot be renewed', () => {
+	it('closes its sessions before the lease could lapse, leaves commands pending, and resumes everything once Redis answers', async () => {
+		expect((await h.session(ref)).ownerRunner).toBe('test-runner')
+		const after = h.events.length
+		const cut = performance.now()
+		cutOff(true)
+		const lost = await h.waitForEvent(ref, 'session.status.disconnected', { after })
+		const closedAfter = performance.now() - cut
+		expect(lost.data).toMatchObject({ status: 'reconnecting', reason: 'lease_lost' })
+		await h.standIn.waitForDisconnect(DEVICE)
+		// The watchdog fires TTL − margin after the last renewal, which came before the cut.
+		expect(closedAfter).toBeLessThan(TTL - MARGIN + 250)
+		expect(runner.ownership).toMatchObject({ owned: 0, selfFenced: 2 })
+
+		const messageId = '3EB0' + 'C3'.repeat(9)
+		await h.command('session.sendMessage', ref, { messageId, to: '15558000099@s.whatsapp.net', content: { text: 'while cut off' } })
+		await Bun.sleep(300)
+		expect(h.standIn.sent(PHONE).filter((m) => m.id === messageId)).toEqual([])
+
+		cutOff(false)
+		await h.waitForEvent(ref, 'session.status.connected', { after, timeoutMs: 10_000 })
+		await h.standIn.waitForSent((m) => m.id === messageId, { timeoutMs: 10_000 })
+		expect(h.standIn.device(DEVICE)).toMatchObject({ maxLive: 1, removed: undefined })
+		expect(h.eventsOf(ref, 'session.qr.updated', after)).toEqual([])
+		expect(h.eventsOf(ref, 'session.command.failed', after)).toEqual([])
+		expect(runner.ownership.owned).toBe(2)
+	}, 30_000)
+})
