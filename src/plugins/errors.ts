@@ -37,7 +37,7 @@ const WHERE: Record<string, string> = {
 	cookie: 'Cookie',
 }
 
-function toErrorResponse(code: string | number, error: unknown, request: Request, logger: Logger): Response {
+function toErrorResponse(code: string | number, error: unknown, request: Request, logger: Logger, requestId: unknown): Response {
 	if (error instanceof AppError) return json(error.status, errorBody(error.code, error.message, error.details), error.headers)
 	switch (code) {
 		case 'VALIDATION': {
@@ -58,7 +58,7 @@ function toErrorResponse(code: string | number, error: unknown, request: Request
 	if (status === 413) return json(413, errorBody('PAYLOAD_TOO_LARGE', 'Request body is too large'))
 	if (status >= 400 && status < 500)
 		return json(status, errorBody('BAD_REQUEST', error instanceof Error ? error.message : 'Bad request'))
-	logger.error({ err: error, method: request.method, url: request.url }, 'unhandled error')
+	logger.error({ err: error, reqId: requestId, method: request.method, url: new URL(request.url).pathname }, 'unhandled error')
 	return json(500, errorBody('INTERNAL', 'Internal server error'))
 }
 
@@ -81,7 +81,7 @@ export const errorsPlugin = (logger: Logger, bodyLimitBytes: number) =>
 			}
 		})
 		.onError({ as: 'global' }, ({ code, error, request, set }) => {
-			const response = toErrorResponse(code, error, request, logger)
+			const response = toErrorResponse(code, error, request, logger, set.headers['x-request-id'])
 			set.status = response.status
 			return response
 		})

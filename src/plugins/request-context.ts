@@ -1,33 +1,28 @@
 import { Elysia } from 'elysia'
 import type { Logger } from '../logger'
 
-interface RequestMeta {
-	id: string
-	startedAt: number
-}
-
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
 /**
- * Gives every request an id (the caller's `X-Request-Id` when it is sane, else a uuid v7), echoes
- * it in the response and logs one line per request when the response is sent.
+ * Gives every request an id (the caller's `X-Request-Id` when it is sane, else a uuid v7) and
+ * echoes it in the response; the errors plugin logs failures with it.
+ *
+ * The per-request access line is a debug log, and Elysia's after-response hook alone costs about
+ * 10 µs a request (bench/lists), so the hook is only installed when debug logging is on.
  */
 export const requestContextPlugin = (logger: Logger) => {
-	const meta = new WeakMap<Request, RequestMeta>()
-	return new Elysia({ name: 'request-context' })
-		.onRequest(({ request, set }) => {
-			const given = request.headers.get('x-request-id')
-			const id = given && REQUEST_ID.test(given) ? given : Bun.randomUUIDv7()
-			meta.set(request, { id, startedAt: performance.now() })
-			set.headers['x-request-id'] = id
-		})
-		.derive({ as: 'global' }, ({ request }) => ({ requestId: meta.get(request)?.id ?? '' }))
-		.onAfterResponse({ as: 'global' }, ({ request, set, path }) => {
-			const m = meta.get(request)
-			if (!m) return
-			const status = typeof set.status === 'number' ? set.status : 200
-			const line = { reqId: m.id, method: request.method, path, status, ms: Math.round((performance.now() - m.startedAt) * 10) / 10 }
-			if (status >= 500) logger.error(line, 'request failed')
-			else logger.debug(line, 'request')
-		})
+	const startedAt = new WeakMap<Request, number>()
+	const plugin = new Elysia({ name: 'request-context' }).onRequest(({ request, set }) => {
+		const given = request.headers.get('x-request-id')
+		set.headers['x-request-id'] = given && REQUEST_ID.test(given) ? given : Bun.randomUUIDv7()
+		if (logger.isLevelEnabled('debug')) startedAt.set(request, performance.now())
+	})
+	if (!logger.isLevelEnabled('debug')) return plugin
+	return plugin.onAfterResponse({ as: 'global' }, ({ request, set, path }) => {
+		const started = startedAt.get(request)
+		if (started === undefined) return
+		const status = typeof set.status === 'number' ? set.status : 200
+		const ms = Math.round((performance.now() - started) * 10) / 10
+		logger.debug({ reqId: set.headers['x-request-id'], method: request.method, path, status, ms }, 'request')
+	})
 }
