@@ -113,12 +113,15 @@ describe('/ws/sessions flow control', () => {
 		client.sock.pause()
 
 		// Publish until the server gives up on the client: the socket's kernel buffers fill first,
-		// then its send buffer passes the bound and the server closes it.
-		const closesBefore = app.server.realtime.stats.slowConsumerCloses
+		// then its send buffer passes the bound and the server closes it. Each round waits until the
+		// hub has fanned it out, so the bound counts what reached the socket, not what was queued.
+		const hub = app.server.realtime
+		const closesBefore = hub.stats.slowConsumerCloses
 		const published: string[] = []
-		for (let round = 0; app.server.realtime.stats.slowConsumerCloses === closesBefore; round++) {
+		for (let round = 0; hub.stats.slowConsumerCloses === closesBefore; round++) {
 			if (round === 200) throw new Error('the slow client was never cut off')
 			published.push(...(await publish(app, ...Array.from({ length: 10 }, () => bigEvent(meta, 50_000)))))
+			expect(await hub.until(published.at(-1)!, AbortSignal.timeout(10_000))).toBe(true)
 		}
 
 		client.sock.resume()

@@ -29,8 +29,6 @@ export interface ConnectionDeps {
 	logger: Logger
 	/** Bytes a socket may have queued; above this it is closed with 1013. */
 	sendBufferBytes: number
-	/** How often the queue is measured (default 250 ms). */
-	backpressureCheckMs?: number
 	/** How long a replay waits for a client to take what was already sent before giving up on it (default 30 s). */
 	replayStallMs?: number
 }
@@ -51,7 +49,7 @@ export class Connection {
 	private counted = false
 	private readonly done = new AbortController()
 	private expiry: ReturnType<typeof setTimeout> | undefined
-	private backpressureCheck: ReturnType<typeof setInterval> | undefined
+	private stopWatching: (() => void) | null = null
 	private stopListening: (() => void) | null = null
 	private onDrain: (() => void) | null = null
 	private user: AuthUser | null = null
@@ -98,7 +96,8 @@ export class Connection {
 
 	private cleanup() {
 		clearTimeout(this.expiry)
-		clearInterval(this.backpressureCheck)
+		this.stopWatching?.()
+		this.stopWatching = null
 		this.stopListening?.()
 		this.stopListening = null
 		this.done.abort()
@@ -148,11 +147,12 @@ export class Connection {
 			signal: this.done.signal,
 		})
 		// Bun's own limit (backpressureLimit, several times this one) closes abruptly and only as a
-		// last resort; measuring the queue here ends a client that stopped reading with a proper 1013
-		// before that. Either way no message is ever skipped for a socket that stays open.
-		this.backpressureCheck = setInterval(() => {
+		// last resort; measuring the queue after every batch published to the tenant ends a client
+		// that stopped reading with a proper 1013 before that. Either way no message is ever skipped
+		// for a socket that stays open.
+		this.stopWatching = this.deps.hub.watchTenant(user.tenantId, () => {
 			if (this.socket.getBufferedAmount() > this.deps.sendBufferBytes) this.slowConsumer()
-		}, this.deps.backpressureCheckMs ?? 250)
+		})
 	}
 
 	private slowConsumer() {

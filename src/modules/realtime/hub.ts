@@ -63,6 +63,8 @@ export class RealtimeHub {
 	private head = 0
 	private bytes = 0
 	private waiters: { pos: string; resolve: (reached: boolean) => void }[] = []
+	/** Per tenant, what runs right after a batch was published to its topic (send-queue checks). */
+	private readonly afterPublish = new Map<string, Set<() => void>>()
 	private readonly stopping = new AbortController()
 	private readonly shuttingDown = new AbortController()
 	private markReady!: () => void
@@ -175,14 +177,32 @@ export class RealtimeHub {
 		}
 	}
 
+	/**
+	 * Runs `check` after every batch published to the tenant's topic; returns the unsubscribe.
+	 * Sockets measure their send queue here, where it grows, rather than on a timer that a burst
+	 * could outrun.
+	 */
+	watchTenant(tenantId: string, check: () => void): () => void {
+		let checks = this.afterPublish.get(tenantId)
+		if (!checks) this.afterPublish.set(tenantId, (checks = new Set()))
+		checks.add(check)
+		return () => {
+			checks.delete(check)
+			if (checks.size === 0 && this.afterPublish.get(tenantId) === checks) this.afterPublish.delete(tenantId)
+		}
+	}
+
 	private fanOut(batch: StreamEntry[]) {
+		const tenants = new Set<string>()
 		for (const entry of batch) {
 			const text = wireMessage(entry)
 			const tenantId = entry.envelope.tenantId
 			this.remember({ id: entry.id, tenantId, text })
 			this.publisher?.publish(tenantTopic(tenantId), text)
 			this.pos = entry.id
+			tenants.add(tenantId)
 		}
+		for (const tenantId of tenants) for (const check of this.afterPublish.get(tenantId) ?? []) check()
 		this.stats.published += batch.length
 		if (this.waiters.length) {
 			const due = this.waiters.filter((w) => compareIds(w.pos, this.pos) <= 0)

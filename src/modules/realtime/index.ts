@@ -25,8 +25,8 @@ export interface RealtimeModuleDeps {
 /**
  * Bun's WebSocket settings, which are per server rather than per route. Bun drops messages past
  * `backpressureLimit` unless it closes the socket, and a dropped message would be a gap: so it
- * closes (abruptly, 1006). The connection's own check (every 250 ms) closes with 1013 first,
- * unless a burst of more than the margin arrives between two checks.
+ * closes (abruptly, 1006). The connection's own check (after every batch published to its
+ * tenant) closes with 1013 first, unless one batch alone is larger than the margin.
  */
 export const realtimeSocketOptions = (config: RealtimeConfig) => ({
 	idleTimeout: config.idleTimeoutSeconds,
