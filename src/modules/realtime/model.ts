@@ -1,5 +1,5 @@
 import { t, type Static } from 'elysia'
-import { SESSION_STATUSES } from '../../db/schema'
+import { WhatsAppSession } from '../sessions/model'
 import { DOMAIN_EVENT_TYPES, DomainEventData, type DomainEventType } from '../../events/catalogue'
 
 /**
@@ -23,23 +23,6 @@ const StreamId = t.String({ pattern: '^\\d+-\\d+$', description: 'Stream positio
 const Uuid = t.String({ format: 'uuid' })
 const IsoTime = t.String({ format: 'date-time' })
 
-/** A session as `GET /sessions` answers it, with the events up to the snapshot's position applied. */
-export const RealtimeSession = t.Object({
-	id: Uuid,
-	name: t.String(),
-	status: t.Union(SESSION_STATUSES.map((s) => t.Literal(s))),
-	desiredState: t.Union([t.Literal('running'), t.Literal('stopped')]),
-	phoneNumber: t.Nullable(t.String()),
-	jid: t.Nullable(t.String()),
-	lid: t.Nullable(t.String()),
-	qr: t.Nullable(t.String()),
-	pairingCode: t.Nullable(t.String()),
-	lastError: t.Nullable(t.String()),
-	ownerRunner: t.Nullable(t.String()),
-	createdAt: IsoTime,
-	updatedAt: IsoTime,
-})
-export type RealtimeSession = Static<typeof RealtimeSession>
 
 /** First message of a connection without a usable `since`: the tenant's sessions as of stream position `id`. */
 export const SnapshotMessage = t.Object({
@@ -47,7 +30,7 @@ export const SnapshotMessage = t.Object({
 	id: t.String({ pattern: '^\\d+-\\d+$', description: 'Every event up to this position is reflected; the events that follow come after it' }),
 	tenantId: Uuid,
 	occurredAt: IsoTime,
-	data: t.Object({ sessions: t.Array(RealtimeSession) }),
+	data: t.Object({ sessions: t.Array(WhatsAppSession, { description: 'As `GET /sessions` answers them, with the events up to `id` applied' }) }),
 })
 
 export const RESYNC_REASONS = ['malformed', 'unknown', 'trimmed'] as const

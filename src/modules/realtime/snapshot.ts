@@ -5,13 +5,13 @@ import { compareIds, DOMAIN_EVENTS, type Bus, type DomainEvent, type StreamEntry
 import type { Logger } from '../../logger'
 import { CONSUMER_GROUP } from '../../roles/consumer'
 import { sessionPatch, type SessionEvent } from '../../roles/projection'
-import type { RealtimeSession } from './model'
+import { publicColumns, toPublic, type PublicSession } from '../sessions/service'
 import { previousId } from './positions'
 
 export interface Snapshot {
 	/** Stream position the snapshot is exact at: it reflects every event up to here and none after. */
 	position: string
-	sessions: RealtimeSession[]
+	sessions: PublicSession[]
 }
 
 export interface SnapshotDeps {
@@ -22,23 +22,7 @@ export interface SnapshotDeps {
 	maxCatchUpEntries?: number
 }
 
-const columns = {
-	id: sessions.id,
-	name: sessions.name,
-	status: sessions.status,
-	desiredState: sessions.desiredState,
-	phoneNumber: sessions.phoneNumber,
-	jid: sessions.jid,
-	lid: sessions.lid,
-	qr: sessions.qr,
-	pairingCode: sessions.pairingCode,
-	lastError: sessions.lastError,
-	ownerRunner: sessions.ownerRunner,
-	lastEventAt: sessions.lastEventAt,
-	lastEventId: sessions.lastEventId,
-	createdAt: sessions.createdAt,
-	updatedAt: sessions.updatedAt,
-}
+const columns = { ...publicColumns, lastEventAt: sessions.lastEventAt, lastEventId: sessions.lastEventId }
 
 const STATUS_EVENTS = new Set(['session.qr.updated', 'session.pairing_code', 'session.status.connected', 'session.status.disconnected'])
 const isStatusEvent = (e: DomainEvent): e is SessionEvent => STATUS_EVENTS.has(e.type)
@@ -108,7 +92,7 @@ export async function buildSnapshot(deps: SnapshotDeps, tenantId: string): Promi
 
 	// Oldest first, as GET /sessions lists them (uuid v7 ids sort by creation time).
 	const list = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : 1))
-	return { position: range.reached, sessions: list.map(toPublic) }
+	return { position: range.reached, sessions: list.map(({ lastEventAt, lastEventId, ...row }) => toPublic(row)) }
 }
 
 function readRows(db: Db, tenantId: string, ids?: string[]) {
@@ -161,20 +145,3 @@ function applyStatus(row: Row, e: SessionEvent) {
 	}
 }
 
-function toPublic(row: Row): RealtimeSession {
-	return {
-		id: row.id,
-		name: row.name,
-		status: row.status,
-		desiredState: row.desiredState,
-		phoneNumber: row.phoneNumber,
-		jid: row.jid,
-		lid: row.lid,
-		qr: row.qr,
-		pairingCode: row.pairingCode,
-		lastError: row.lastError,
-		ownerRunner: row.ownerRunner,
-		createdAt: row.createdAt.toISOString(),
-		updatedAt: row.updatedAt.toISOString(),
-	}
-}

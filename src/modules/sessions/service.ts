@@ -40,7 +40,8 @@ export interface Page<T> {
 	nextCursor: string | null
 }
 
-const publicColumns = {
+/** The columns of a `PublicSession`; the realtime snapshot selects the same. */
+export const publicColumns = {
 	id: sessions.id,
 	name: sessions.name,
 	status: sessions.status,
@@ -57,7 +58,7 @@ const publicColumns = {
 }
 type SessionRow = Omit<PublicSession, 'createdAt' | 'updatedAt'> & { createdAt: Date; updatedAt: Date }
 
-const toPublic = (r: SessionRow): PublicSession => ({ ...r, createdAt: r.createdAt.toISOString(), updatedAt: r.updatedAt.toISOString() })
+export const toPublic = (r: SessionRow): PublicSession => ({ ...r, createdAt: r.createdAt.toISOString(), updatedAt: r.updatedAt.toISOString() })
 
 /** Statuses from which a start has to bring the connection up again. */
 const DOWN: readonly SessionStatus[] = ['stopped', 'logged_out', 'failed']
