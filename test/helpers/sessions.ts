@@ -1,8 +1,9 @@
-import { DOMAIN_EVENTS } from '../../src/events'
-import type { DomainEvent, DomainEventType, Envelope } from '../../src/events/catalogue'
 import { startStandIn, type StandIn } from '../../src/standin'
 import { createVerifiedUser, randomIp, type LoggedInUser } from './accounts'
 import { startTestApp, type TestApp } from './app'
+import { followEvents, until, type EventLog } from './event-log'
+
+export { until, type EventLog }
 
 /** A session as the API shows it. */
 export interface ApiSession {
@@ -62,67 +63,6 @@ export function clientFor(app: TestApp, user: LoggedInUser): Client {
 	}
 }
 
-/** Polls until `check` gives a value; only for state that no event announces (a row the consumer wrote). */
-export async function until<T>(check: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 15_000): Promise<T> {
-	const deadline = Date.now() + timeoutMs
-	for (;;) {
-		const value = await check()
-		if (value !== undefined && value !== null && value !== false) return value
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-		await Bun.sleep(20)
-	}
-}
-
-/** Every domain event of the app's bus since it started, and a way to await the next one. */
-export interface EventLog {
-	readonly events: DomainEvent[]
-	waitFor<K extends DomainEventType>(
-		type: K,
-		sessionId: string,
-		options?: { after?: number; where?: (e: Envelope<K>) => boolean; timeoutMs?: number },
-	): Promise<Envelope<K>>
-	stop(): Promise<void>
-}
-
-function followEvents(app: TestApp): EventLog {
-	const events: DomainEvent[] = []
-	const waiters = new Set<() => void>()
-	const abort = new AbortController()
-	const tailing = (async () => {
-		for await (const batch of app.server.bus.tail(DOMAIN_EVENTS, { after: '0', signal: abort.signal, blockMs: 200 })) {
-			for (const entry of batch) events.push(entry.envelope as DomainEvent)
-			for (const wake of [...waiters]) wake()
-		}
-	})().catch(() => {})
-	return {
-		events,
-		waitFor(type, sessionId, { after = 0, where = () => true, timeoutMs = 15_000 } = {}) {
-			const find = () => events.slice(after).find((e) => e.type === type && e.sessionId === sessionId && where(e as never)) as never
-			const found = find()
-			if (found) return Promise.resolve(found)
-			return new Promise((resolve, reject) => {
-				const timer = setTimeout(() => {
-					waiters.delete(wake)
-					const seen = events.filter((e) => e.sessionId === sessionId).map((e) => e.type)
-					reject(new Error(`no ${type} for ${sessionId} within ${timeoutMs} ms; seen: ${seen.join(', ')}`))
-				}, timeoutMs)
-				const wake = () => {
-					const hit = find()
-					if (!hit) return
-					clearTimeout(timer)
-					waiters.delete(wake)
-					resolve(hit)
-				}
-				waiters.add(wake)
-			})
-		},
-		async stop() {
-			abort.abort()
-			await tailing
-		},
-	}
-}
-
 export interface SessionsWorld {
 	standIn: StandIn
 	app: TestApp
@@ -144,7 +84,7 @@ export async function startSessionsWorld(env: Record<string, string> = {}): Prom
 		...env,
 	})
 	await app.server.roles.ready
-	const events = followEvents(app)
+	const events = followEvents(app.server.bus)
 	return {
 		standIn,
 		app,

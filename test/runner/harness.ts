@@ -3,7 +3,7 @@ import type Redis from 'ioredis'
 import { loadConfig, type Config } from '../../src/config'
 import { openPostgres, type Database } from '../../src/db/client'
 import { sessionAuth, sessionMessages, sessions, tenants } from '../../src/db/schema'
-import { createBus, DOMAIN_EVENTS, type Bus } from '../../src/events'
+import { createBus, type Bus } from '../../src/events'
 import { command, type AnyEnvelope, type CommandDataOf, type CommandType, type DomainEvent, type DomainEventType, type Envelope } from '../../src/events/catalogue'
 import { createLogger, type Logger } from '../../src/logger'
 import { closeRedis, openRedis } from '../../src/redis/connection'
@@ -13,6 +13,7 @@ import type { RoleHandle } from '../../src/roles/types'
 import { startStandIn, type StandIn, type StartOptions } from '../../src/standin'
 import { createTestDatabase, type TestDatabase } from '../helpers/database'
 import { createTestRedisPrefix, REDIS_TEST_URL } from '../helpers/redis'
+import { followEvents, until } from '../helpers/event-log'
 
 export interface SessionRef {
 	tenantId: string
@@ -81,15 +82,8 @@ export async function startHarness({ standIn: standInOptions = {}, env = {} }: {
 	const bus = createBus(config, logger, redis)
 	const consumer = await startConsumer({ config, logger: logger.child({ role: 'consumer' }), database, bus, redis })
 
-	const events: DomainEvent[] = []
-	const waiters = new Set<() => void>()
-	const tail = new AbortController()
-	const tailing = (async () => {
-		for await (const batch of bus.tail(DOMAIN_EVENTS, { after: '0', signal: tail.signal, blockMs: 200 })) {
-			for (const entry of batch) events.push(entry.envelope as DomainEvent)
-			for (const wake of [...waiters]) wake()
-		}
-	})().catch(() => {})
+	const log = followEvents(bus)
+	const events = log.events
 
 	let runner: RoleHandle | null = null
 	const h: RunnerHarness = {
@@ -110,38 +104,9 @@ export async function startHarness({ standIn: standInOptions = {}, env = {} }: {
 			await bus.publish([envelope as AnyEnvelope])
 			return envelope
 		},
-		eventsOf(ref, type, after = 0) {
-			return events.slice(after).filter((e) => e.sessionId === ref.sessionId && e.type === type) as never
-		},
-		waitForEvent(ref, type, { after = 0, where = () => true, timeoutMs = 15_000 } = {}) {
-			const find = () => h.eventsOf(ref, type, after).find(where)
-			const now = find()
-			if (now) return Promise.resolve(now)
-			return new Promise((resolve, reject) => {
-				const timer = setTimeout(() => {
-					waiters.delete(wake)
-					const seen = events.filter((e) => e.sessionId === ref.sessionId).map((e) => `${e.type} ${JSON.stringify(e.data).slice(0, 160)}`)
-					reject(new Error(`no ${type} within ${timeoutMs} ms; this session's events:\n  ${seen.join('\n  ')}`))
-				}, timeoutMs)
-				const wake = () => {
-					const found = find()
-					if (!found) return
-					clearTimeout(timer)
-					waiters.delete(wake)
-					resolve(found)
-				}
-				waiters.add(wake)
-			})
-		},
-		async until(check, what, timeoutMs = 15_000) {
-			const deadline = Date.now() + timeoutMs
-			for (;;) {
-				const value = await check()
-				if (value !== undefined && value !== null && value !== false) return value
-				if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-				await Bun.sleep(20)
-			}
-		},
+		eventsOf: (ref, type, after) => log.eventsOf(ref.sessionId, type, after),
+		waitForEvent: (ref, type, options) => log.waitFor(type, ref.sessionId, options),
+		until,
 		async session(ref) {
 			const [row] = await database.db.select().from(sessions).where(eq(sessions.id, ref.sessionId))
 			if (!row) throw new Error(`no session ${ref.sessionId}`)
@@ -194,8 +159,7 @@ export async function startHarness({ standIn: standInOptions = {}, env = {} }: {
 		async close() {
 			await h.stopRunner()
 			await consumer.stop()
-			tail.abort()
-			await tailing
+			await log.stop()
 			await bus.close()
 			await closeRedis(redis)
 			await database.close()
