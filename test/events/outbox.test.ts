@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { isNotNull, isNull, sql } from 'drizzle-orm'
 import type Redis from 'ioredis'
 import pino from 'pino'
-import { openPostgres, type Database } from '../../src/db/client'
+import type { Database } from '../../src/db/client'
 import { outbox, tenants } from '../../src/db/schema'
 import type { Bus, StreamEntry } from '../../src/events/bus'
 import { enqueue } from '../../src/events/outbox'
@@ -10,12 +10,12 @@ import { createRedisBus } from '../../src/events/redis-bus'
 import { createRelay, type Relay } from '../../src/events/relay'
 import { commandStream, DOMAIN_EVENTS } from '../../src/events/streams'
 import { closeRedis, openRedis } from '../../src/redis/connection'
-import { createTestDatabase, type TestDatabase } from '../helpers/database'
+import { openTestDatabase, type OpenTestDatabase } from '../helpers/database'
 import { createTestRedisPrefix, REDIS_TEST_URL } from '../helpers/redis'
 import { condition, qrEvent, SESSION, stopCommand } from './helpers'
 
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })
-let testDb: TestDatabase
+let testDb: OpenTestDatabase
 let database: Database
 let redis: Redis
 let prefix: ReturnType<typeof createTestRedisPrefix>
@@ -23,14 +23,13 @@ let bus: Bus
 const relays: Relay[] = []
 
 beforeAll(async () => {
-	testDb = await createTestDatabase()
-	database = openPostgres({ url: testDb.url, max: 8 })
+	testDb = await openTestDatabase(8)
+	database = testDb.database
 	redis = openRedis(REDIS_TEST_URL, logger, 'outbox-test')
 })
 afterAll(async () => {
 	await closeRedis(redis)
-	await database.close()
-	await testDb.drop()
+	await testDb.close()
 })
 beforeEach(async () => {
 	prefix = createTestRedisPrefix()

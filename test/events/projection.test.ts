@@ -2,21 +2,18 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'bun:test'
 import { openPostgres, type Database } from '../../src/db/client'
 import type { DomainEvent } from '../../src/events/catalogue'
 import { applyEvents, isTransientDbError } from '../../src/roles/projection'
-import { createTestDatabase, type TestDatabase } from '../helpers/database'
+import { openTestDatabase, type OpenTestDatabase } from '../helpers/database'
 import { ALICE, ALICE_LID, BOB, countMessages, createSession, event, GROUP, historyBatches, key, message, snapshot, type Meta } from './fixtures'
 
-let testDb: TestDatabase
+let testDb: OpenTestDatabase
 let database: Database
 let meta: Meta
 
 beforeAll(async () => {
-	testDb = await createTestDatabase()
-	database = openPostgres({ url: testDb.url, max: 4 })
+	testDb = await openTestDatabase(4)
+	database = testDb.database
 })
-afterAll(async () => {
-	await database.close()
-	await testDb.drop()
-})
+afterAll(() => testDb.close())
 beforeEach(async () => {
 	meta = await createSession(database.db)
 })

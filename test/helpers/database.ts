@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import postgres from 'postgres'
+import { openPostgres, type Database } from '../../src/db/client'
 import { MIGRATIONS_FOLDER, migratePostgresUrl } from '../../src/db/migrate'
 
 export const PG_ADMIN_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -92,5 +93,26 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 		name,
 		url: urlFor(name),
 		drop: () => withAdmin((sql) => sql.unsafe(`drop database if exists "${name}" with (force)`).then(() => {})),
+	}
+}
+
+export interface OpenTestDatabase extends TestDatabase {
+	/** A postgres.js pool on the database. */
+	database: Database
+	/** Ends the pool, then drops the database. */
+	close(): Promise<void>
+}
+
+/** `createTestDatabase()` plus a pool on it, for tests that use the database without the app. */
+export async function openTestDatabase(max = 4): Promise<OpenTestDatabase> {
+	const testDb = await createTestDatabase()
+	const database = openPostgres({ url: testDb.url, max })
+	return {
+		...testDb,
+		database,
+		async close() {
+			await database.close()
+			await testDb.drop()
+		},
 	}
 }

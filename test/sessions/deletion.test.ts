@@ -1,25 +1,22 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'bun:test'
 import { eq, sql } from 'drizzle-orm'
-import { openPostgres, type Database } from '../../src/db/client'
+import type { Database } from '../../src/db/client'
 import { sessionAuth, sessions } from '../../src/db/schema'
 import { applyEvents } from '../../src/roles/projection'
 import { ALICE, createSession, event, message, snapshot, type Meta } from '../events/fixtures'
-import { createTestDatabase, type TestDatabase } from '../helpers/database'
+import { openTestDatabase, type OpenTestDatabase } from '../helpers/database'
 
 // What the consumer does with a session the API deleted (tombstoned): the data goes with
 // `session.deleted`, the row and its creds only once the runner has logged out.
-let testDb: TestDatabase
+let testDb: OpenTestDatabase
 let database: Database
 let meta: Meta
 
 beforeAll(async () => {
-	testDb = await createTestDatabase()
-	database = openPostgres({ url: testDb.url, max: 2 })
+	testDb = await openTestDatabase(2)
+	database = testDb.database
 })
-afterAll(async () => {
-	await database.close()
-	await testDb.drop()
-})
+afterAll(() => testDb.close())
 beforeEach(async () => {
 	meta = await createSession(database.db)
 	await applyEvents(database.db, [

@@ -1,24 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { Curve, proto } from '@whiskeysockets/baileys'
 import { eq } from 'drizzle-orm'
-import { openPostgres, type Database } from '../../src/db/client'
+import type { Database } from '../../src/db/client'
 import { sessionAuth, sessionAuthKeys, sessions, tenants } from '../../src/db/schema'
 import { createCipher, DecryptionError } from '../../src/lib/crypto'
 import { deleteAuthState, loadPostgresAuthState, StaleOwnerError } from '../../src/whatsapp/auth-state'
-import { createTestDatabase, type TestDatabase } from '../helpers/database'
+import { openTestDatabase, type OpenTestDatabase } from '../helpers/database'
 
 const cipher = createCipher(Buffer.alloc(32, 3))
-let testDb: TestDatabase
+let testDb: OpenTestDatabase
 let database: Database
 
 beforeAll(async () => {
-	testDb = await createTestDatabase()
-	database = openPostgres({ url: testDb.url, max: 4 })
+	testDb = await openTestDatabase(4)
+	database = testDb.database
 })
-afterAll(async () => {
-	await database.close()
-	await testDb.drop()
-})
+afterAll(() => testDb.close())
 
 async function newSession(): Promise<string> {
 	const [tenant] = await database.db.insert(tenants).values({ name: 't' }).returning()
