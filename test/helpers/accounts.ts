@@ -1,15 +1,10 @@
 import { expect } from 'bun:test'
 import postgres from 'postgres'
+import type { PublicUser } from '../../src/modules/users/service'
 import type { TestApp } from './app'
 import type { ReceivedMail, SmtpSink } from './smtp'
 
-export interface PublicUser {
-	id: string
-	email: string
-	name: string | null
-	tenantId: string
-	emailVerified: boolean
-}
+export type { PublicUser }
 
 export interface LoggedInUser {
 	user: PublicUser

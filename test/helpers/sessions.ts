@@ -1,3 +1,4 @@
+import type { PublicSession } from '../../src/modules/sessions/service'
 import { startStandIn, type StandIn } from '../../src/standin'
 import { createVerifiedUser, randomIp, type LoggedInUser } from './accounts'
 import { startTestApp, type TestApp } from './app'
@@ -6,20 +7,7 @@ import { followEvents, until, type EventLog } from './event-log'
 export { until, type EventLog }
 
 /** A session as the API shows it. */
-export interface ApiSession {
-	id: string
-	name: string
-	status: string
-	desiredState: string
-	phoneNumber: string | null
-	jid: string | null
-	lid: string | null
-	qr: string | null
-	pairingCode: string | null
-	lastError: string | null
-	createdAt: string
-	updatedAt: string
-}
+export type ApiSession = PublicSession
 
 export interface ApiResponse<T = any> {
 	status: number
