@@ -35,7 +35,8 @@ export function openPostgres({ url, max = 10, applicationName = 'switchboard' }:
 	const sql = postgres(url, {
 		max,
 		onnotice: () => {},
-		connection: { application_name: applicationName },
+		// UTC, so timestamps read as text are in the one form lib/keyset.ts maps without parsing.
+		connection: { application_name: applicationName, TimeZone: 'UTC' },
 		// Each pooled connection is idle-closed so a quiet process does not hold the server's slots.
 		idle_timeout: 30,
 		connect_timeout: 5,
