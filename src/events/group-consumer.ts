@@ -235,6 +235,16 @@ export async function startGroupConsumer(backend: GroupBackend, options: Consume
 				failures = 0
 			} catch (err) {
 				if (stopping) break
+				if (err instanceof Error && err.message.startsWith('NOGROUP')) {
+					// Redis lost the group (a restart without persistence, a deleted stream). Create it again
+					// from the start of what the stream holds now: re-reading is safe, skipping is not.
+					log.warn({ streams }, 'consumer group gone; creating it again')
+					const recreated = await Promise.all(streams.map((stream) => backend.ensureGroup(stream, group, '0'))).then(
+						() => true,
+						() => false,
+					)
+					if (recreated) continue
+				}
 				failures++
 				if (err instanceof TransientFailure) log.warn({ err: err.original, failures }, 'handler unavailable; backing off')
 				else log.warn({ err, failures }, 'consumer loop error; backing off')
