@@ -4,7 +4,7 @@ import type Redis from 'ioredis'
 import { loadConfig, type Config } from '../../src/config'
 import { openPostgres, type Database } from '../../src/db/client'
 import { sessionChats, sessionMessages } from '../../src/db/schema'
-import type { Bus } from '../../src/events/bus'
+import { compareIds, type Bus } from '../../src/events/bus'
 import { enqueue } from '../../src/events/outbox'
 import { createRedisBus } from '../../src/events/redis-bus'
 import { DOMAIN_EVENTS } from '../../src/events/streams'
@@ -124,16 +124,22 @@ describe('the consumer role', () => {
 			event(meta, 'session.status.disconnected', { status: 'stopped', reason: 'stopped' }),
 		]
 		await consumerInline()
-		const settled = async (marker: Meta & { jid: string }) =>
-			eventually(async () => (await database.db.select().from(sessionChats).where(eq(sessionChats.jid, marker.jid))).some((c) => c.sessionId === marker.sessionId), {
-				what: 'the marker event',
-			})
+		// The consumer runs several loops at once, so a marker stored says nothing about the entries
+		// before it: wait until the group has acknowledged everything up to the last one published.
+		const settled = async (published: { id: string }[]) => {
+			const last = published.at(-1)!.id
+			await eventually(
+				async () => {
+					const progress = await bus.groupProgress(DOMAIN_EVENTS, CONSUMER_GROUP)
+					return progress !== null && compareIds(progress.lastDeliveredId, last) >= 0 && progress.pendingCount === 0
+				},
+				{ what: 'every entry acknowledged' },
+			)
+		}
 		const marker = (jid: string) => event(meta, 'session.chats.upsert', { chats: [{ jid }] })
-		await bus.publish([...events, marker('1@s.whatsapp.net')])
-		await settled({ ...meta, jid: '1@s.whatsapp.net' })
+		await settled(await bus.publish([...events, marker('1@s.whatsapp.net')]))
 		const once = await snapshot(database.db, meta.sessionId)
-		await bus.publish([...events, marker('2@s.whatsapp.net')])
-		await settled({ ...meta, jid: '2@s.whatsapp.net' })
+		await settled(await bus.publish([...events, marker('2@s.whatsapp.net')]))
 		const twice = await snapshot(database.db, meta.sessionId)
 		twice.chats = twice.chats.filter((c) => c.jid !== '2@s.whatsapp.net')
 		expect(twice).toEqual(once)
