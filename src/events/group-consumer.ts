@@ -281,3 +281,18 @@ export async function startGroupConsumer(backend: GroupBackend, options: Consume
 		},
 	}
 }
+
+/** The group consumers one bus started, so that closing the bus stops those still running. */
+export function consumerRegistry(backend: GroupBackend, logger: Logger) {
+	const running = new Set<GroupConsumer>()
+	return {
+		async start(options: ConsumeOptions): Promise<GroupConsumer> {
+			const consumer = await startGroupConsumer(backend, options, logger)
+			running.add(consumer)
+			return { name: consumer.name, stop: () => consumer.stop().finally(() => running.delete(consumer)) }
+		},
+		async stopAll(): Promise<void> {
+			await Promise.all([...running].map((c) => c.stop()))
+		},
+	}
+}

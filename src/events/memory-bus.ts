@@ -1,7 +1,7 @@
 import type { Logger } from '../logger'
-import { BUS_DEFAULTS, compareIds, type Bus, type ConsumeOptions, type DeadLetter, type GroupConsumer, type StreamEntry, type StreamInfo, type TailOptions } from './bus'
+import { BUS_DEFAULTS, compareIds, type Bus, type ConsumeOptions, type DeadLetter, type StreamEntry, type StreamInfo, type TailOptions } from './bus'
 import { assertEnvelope, parseEnvelope, type AnyEnvelope } from './catalogue'
-import { startGroupConsumer, type GroupBackend, type GroupReader, type RawEntry } from './group-consumer'
+import { consumerRegistry, type GroupBackend, type GroupReader, type RawEntry } from './group-consumer'
 import { deadLetterStream, streamFor } from './streams'
 
 export interface MemoryBusOptions {
@@ -62,7 +62,6 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 	const deadLetterMaxLen = options.deadLetterMaxLen ?? BUS_DEFAULTS.deadLetterMaxLen
 	const log = logger.child({ component: 'memory-bus' })
 	const streams = new Map<string, Stream>()
-	const consumers = new Set<GroupConsumer>()
 	const closing = new AbortController()
 
 	function streamOf(name: string): Stream {
@@ -240,6 +239,7 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 		},
 		consumerNames: async (stream, group) => [...groupOf(stream, group).consumers],
 	}
+	const consumers = consumerRegistry(backend, logger)
 
 	function toEntries(stream: string, list: readonly Entry[]): StreamEntry[] {
 		const out: StreamEntry[] = []
@@ -291,14 +291,7 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 			return (await new Reader().readNew(group, consumer, [stream], count, 1)).length
 		},
 
-		async consume(options: ConsumeOptions) {
-			const consumer = await startGroupConsumer(backend, options, logger)
-			consumers.add(consumer)
-			return {
-				name: consumer.name,
-				stop: () => consumer.stop().finally(() => consumers.delete(consumer)),
-			}
-		},
+		consume: (options: ConsumeOptions) => consumers.start(options),
 
 		async read(stream, { after, count = 1_000 }) {
 			const entries = streams.get(stream)?.entries ?? []
@@ -353,7 +346,7 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 
 		async close() {
 			closing.abort()
-			await Promise.all([...consumers].map((c) => c.stop()))
+			await consumers.stopAll()
 		},
 	}
 }

@@ -1,8 +1,8 @@
 import type Redis from 'ioredis'
 import type { Logger } from '../logger'
-import { BUS_DEFAULTS, type Bus, type ConsumeOptions, type DeadLetter, type GroupConsumer, type GroupProgress, type StreamEntry, type StreamInfo, type TailOptions } from './bus'
+import { BUS_DEFAULTS, type Bus, type ConsumeOptions, type DeadLetter, type GroupProgress, type StreamEntry, type StreamInfo, type TailOptions } from './bus'
 import { assertEnvelope, parseEnvelope, type AnyEnvelope } from './catalogue'
-import { startGroupConsumer, type GroupBackend, type GroupReader, type RawEntry } from './group-consumer'
+import { consumerRegistry, type GroupBackend, type GroupReader, type RawEntry } from './group-consumer'
 import { deadLetterStream, streamFor } from './streams'
 
 export interface RedisBusOptions {
@@ -69,7 +69,6 @@ export function createRedisBus(options: RedisBusOptions): Bus {
 	const log = logger.child({ component: 'redis-bus' })
 	const key = (stream: string) => prefix + stream
 	const errorsKey = (stream: string, group: string) => `${prefix}${stream}:errors:${group}`
-	const consumers = new Set<GroupConsumer>()
 	const readers = new Set<Reader>()
 	const closing = new AbortController()
 
@@ -231,6 +230,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
 			return list.map((c) => String(groupFields(c).name))
 		},
 	}
+	const consumers = consumerRegistry(backend, logger)
 
 	return {
 		kind: 'redis',
@@ -258,14 +258,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
 			})
 		},
 
-		async consume(options: ConsumeOptions) {
-			const consumer = await startGroupConsumer(backend, options, logger)
-			consumers.add(consumer)
-			return {
-				name: consumer.name,
-				stop: () => consumer.stop().finally(() => consumers.delete(consumer)),
-			}
-		},
+		consume: (options: ConsumeOptions) => consumers.start(options),
 
 		async read(stream, { after, count = 1_000 }) {
 			const start = after === '0' || after === '0-0' ? '-' : `(${after}`
@@ -347,7 +340,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
 
 		async close() {
 			closing.abort()
-			await Promise.all([...consumers].map((c) => c.stop()))
+			await consumers.stopAll()
 			for (const r of readers) r.interrupt()
 			await Promise.all([...readers].map((r) => r.close()))
 		},
