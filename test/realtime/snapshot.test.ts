@@ -80,6 +80,17 @@ describe('the snapshot', () => {
 		expect(snapshot.data.sessions).toEqual([expect.objectContaining({ id: meta.sessionId, status: 'qr', qr: 'before-any-consumer', jid: JID })])
 	})
 
+	it('shows a session whose events it applied itself in exactly the shape GET /sessions has', async () => {
+		const { owner, meta } = await tenant()
+		const first = connected(meta)
+		const disconnected = domainEvent('session.status.disconnected', { ...meta, occurredAt: at() }, { status: 'reconnecting', reason: 'connection_lost', code: 428 })
+		await publish(app, first, disconnected)
+		const snapshot = await snapshotOf(owner)
+		const viaRest = (await (await fetch(`${app.url}/sessions/${meta.sessionId}`, { headers: owner.headers })).json()) as Record<string, unknown>
+		expect(Object.keys(snapshot.data.sessions[0]!).sort()).toEqual(Object.keys(viaRest).sort())
+		expect(snapshot.data.sessions[0]).toMatchObject({ status: 'reconnecting', jid: JID })
+	})
+
 	it('applies events the consumer has read but not yet written (pending in its group)', async () => {
 		const { owner, meta } = await tenant()
 		let release!: () => void

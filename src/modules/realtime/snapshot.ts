@@ -92,7 +92,7 @@ export async function buildSnapshot(deps: SnapshotDeps, tenantId: string): Promi
 
 	// Oldest first, as GET /sessions lists them (uuid v7 ids sort by creation time).
 	const list = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : 1))
-	return { position: range.reached, sessions: list.map(({ lastEventAt, lastEventId, ...row }) => toPublic(row)) }
+	return { position: range.reached, sessions: list.map(toPublic) }
 }
 
 function readRows(db: Db, tenantId: string, ids?: string[]) {

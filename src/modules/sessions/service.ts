@@ -58,7 +58,22 @@ export const publicColumns = {
 }
 type SessionRow = Omit<PublicSession, 'createdAt' | 'updatedAt'> & { createdAt: Date; updatedAt: Date }
 
-export const toPublic = (r: SessionRow): PublicSession => ({ ...r, createdAt: r.createdAt.toISOString(), updatedAt: r.updatedAt.toISOString() })
+/** Field by field, so a row carrying more (the realtime snapshot's merged rows) shows no more. */
+export const toPublic = (r: SessionRow): PublicSession => ({
+	id: r.id,
+	name: r.name,
+	status: r.status,
+	desiredState: r.desiredState,
+	phoneNumber: r.phoneNumber,
+	jid: r.jid,
+	lid: r.lid,
+	qr: r.qr,
+	pairingCode: r.pairingCode,
+	lastError: r.lastError,
+	ownerRunner: r.ownerRunner,
+	createdAt: r.createdAt.toISOString(),
+	updatedAt: r.updatedAt.toISOString(),
+})
 
 /** Statuses from which a start has to bring the connection up again. */
 const DOWN: readonly SessionStatus[] = ['stopped', 'logged_out', 'failed']
