@@ -57,6 +57,7 @@ const Env = T.Object({
 	CONSUMER_BATCH_SIZE: T.Integer({ minimum: 1, maximum: 1000, default: 16 }),
 	OUTBOX_RELAY_INTERVAL_MS: T.Integer({ minimum: 10, default: 250 }),
 	OUTBOX_RETENTION_SECONDS: T.Integer({ minimum: 60, default: 24 * 3600 }),
+	IDEMPOTENCY_KEY_RETENTION_SECONDS: T.Integer({ minimum: 60, default: 24 * 3600 }),
 	WS_SEND_BUFFER_BYTES: T.Integer({ minimum: 16 * 1024, default: 4 * 1024 * 1024 }),
 	WS_IDLE_TIMEOUT_SECONDS: T.Integer({ minimum: 8, maximum: 960, default: 30 }),
 	RUNNER_LEASE_TTL_MS: T.Integer({ minimum: 1_000, default: 10_000 }),
@@ -95,6 +96,8 @@ export interface Config {
 	trustProxyHops: number
 	auth: AuthConfig
 	events: EventsConfig
+	/** An Idempotency-Key of a send is remembered this long. */
+	idempotencyKeyRetentionMs: number
 	realtime: RealtimeConfig
 	ownership: OwnershipConfig
 	/** Settings that fell back to a development default; logged at start. */
@@ -283,6 +286,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 			relayIntervalMs: env.OUTBOX_RELAY_INTERVAL_MS,
 			outboxRetentionMs: env.OUTBOX_RETENTION_SECONDS * 1000,
 		},
+		idempotencyKeyRetentionMs: env.IDEMPOTENCY_KEY_RETENTION_SECONDS * 1000,
 		realtime: { sendBufferBytes: env.WS_SEND_BUFFER_BYTES, idleTimeoutSeconds: env.WS_IDLE_TIMEOUT_SECONDS },
 		ownership: { leaseTtlMs, renewEveryMs: Math.floor(leaseTtlMs / 3), safetyMarginMs },
 		defaultsUsed,

@@ -9,6 +9,7 @@ import { closeRedis, openRedis } from './redis/connection'
 import { createBus, createRelay, type Bus, type Relay } from './events'
 import { startRoles, type RunningRoles } from './roles'
 import { withTimeout } from './lib/timeout'
+import { startIdempotencyRetention } from './modules/sessions/idempotency-retention'
 import { createBackgroundTasks } from './lib/background'
 import { createMailer } from './mail/mailer'
 import { createTokenRevocations, type TokenRevocations } from './modules/auth/revocations'
@@ -71,6 +72,9 @@ export async function startServer(config: Config, logger: Logger, overrides: Ser
 		? createRelay({ database, bus, logger, intervalMs: config.events.relayIntervalMs, retentionMs: config.events.outboxRetentionMs })
 		: null
 	relay?.start()
+	const idempotency = config.roles.has('api')
+		? startIdempotencyRetention({ db: database.db, logger, retentionMs: config.idempotencyKeyRetentionMs })
+		: null
 	// Inline roles record into this registry; role Workers keep their own and answer at each scrape.
 	const metrics = config.metricsEnabled ? createMetricsRegistry({ thread: 'main', processMetrics: true }) : undefined
 	const roles = await startRoles({ config, logger, database, bus, redis, metrics })
@@ -118,6 +122,7 @@ export async function startServer(config: Config, logger: Logger, overrides: Ser
 			)
 			// Roles drain their in-flight entries; the relay's last batch commits before the pool closes.
 			await relay?.stop()
+			idempotency?.stop()
 			const failed = await rolesStopped
 			if (failed) throw failed.err
 			await bus.close()

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { and, eq, sql } from 'drizzle-orm'
-import { outbox } from '../../src/db/schema'
+import { outbox, sendRequests } from '../../src/db/schema'
+import { pruneSendRequests } from '../../src/modules/sessions/idempotency-retention'
 import { expectError } from '../helpers/accounts'
 import { pairedSession, startSessionsWorld, until, type ApiSession, type Client, type SessionsWorld } from '../helpers/sessions'
 
@@ -77,6 +78,23 @@ describe('sending a text', () => {
 		expect(await commandsFor(first.body.messageId)).toBe(1)
 		// The chat route shares the key space of the session.
 		expect((await alice.post(`/chats/${FRIEND_JID}/messages`, { text: 'exactly once' }, key)).body).toEqual(first.body)
+	})
+
+	it('forgets an Idempotency-Key after its retention: a retry then is a new message', async () => {
+		const key = { 'idempotency-key': `expiring-${Bun.randomUUIDv7()}` }
+		const body = { to: FRIEND_JID, text: 'remembered for a day' }
+		const first = await alice.post(`/sessions/${session.id}/messages`, body, key)
+		expect(first.status).toBe(202)
+		const { db } = world.app.server.database
+		// Two days pass for this key; a key of a moment ago stays.
+		await db.update(sendRequests).set({ createdAt: sql`now() - interval '2 days'` }).where(eq(sendRequests.idempotencyKey, key['idempotency-key']))
+		const kept = { 'idempotency-key': `fresh-${Bun.randomUUIDv7()}` }
+		const fresh = await alice.post(`/sessions/${session.id}/messages`, body, kept)
+		expect(await pruneSendRequests(db, new Date(Date.now() - 24 * 3600_000))).toBeGreaterThanOrEqual(1)
+		const retried = await alice.post(`/sessions/${session.id}/messages`, body, key)
+		expect(retried.status).toBe(202)
+		expect(retried.body.messageId).not.toBe(first.body.messageId)
+		expect((await alice.post(`/sessions/${session.id}/messages`, body, kept)).body).toEqual(fresh.body)
 	})
 
 	it('the same Idempotency-Key with another message answers 422', async () => {

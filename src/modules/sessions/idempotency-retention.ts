@@ -1,0 +1,23 @@
+import { lt } from 'drizzle-orm'
+import type { Db } from '../../db/client'
+import { sendRequests } from '../../db/schema'
+import type { Logger } from '../../logger'
+
+/** Forgets Idempotency-Keys older than `olderThan`: a retry after that is a new send. */
+export async function pruneSendRequests(db: Db, olderThan: Date): Promise<number> {
+	const deleted = await db.delete(sendRequests).where(lt(sendRequests.createdAt, olderThan)).returning({ key: sendRequests.idempotencyKey })
+	return deleted.length
+}
+
+/** Runs `pruneSendRequests` every `everyMs` for keys past `retentionMs` (api role). */
+export function startIdempotencyRetention({ db, logger, retentionMs, everyMs = 10 * 60_000 }: { db: Db; logger: Logger; retentionMs: number; everyMs?: number }) {
+	const log = logger.child({ component: 'idempotency-retention' })
+	const timer = setInterval(() => {
+		pruneSendRequests(db, new Date(Date.now() - retentionMs)).then(
+			(pruned) => pruned && log.debug({ pruned }, 'forgot expired idempotency keys'),
+			(err) => log.warn({ err }, 'could not prune idempotency keys'),
+		)
+	}, everyMs)
+	timer.unref()
+	return { stop: () => clearInterval(timer) }
+}
