@@ -296,3 +296,17 @@ export function consumerRegistry(backend: GroupBackend, logger: Logger) {
 		},
 	}
 }
+
+/** A dead-letter entry's fields (as both buses store them) as a DeadLetter. */
+export function deadLetterFrom(id: string, f: Record<string, string | undefined>): DeadLetter {
+	return {
+		id,
+		stream: f.stream ?? '',
+		sourceId: f.sourceId ?? '',
+		group: f.group ?? '',
+		error: f.error ?? '',
+		deliveries: Number(f.deliveries ?? 0),
+		payload: f.payload ?? null,
+		failedAt: f.failedAt ?? '',
+	}
+}

@@ -1,7 +1,7 @@
 import type { Logger } from '../logger'
 import { BUS_DEFAULTS, compareIds, type Bus, type ConsumeOptions, type DeadLetter, type StreamEntry, type StreamInfo, type TailOptions } from './bus'
 import { assertEnvelope, parseEnvelope, type AnyEnvelope } from './catalogue'
-import { consumerRegistry, type GroupBackend, type GroupReader, type RawEntry } from './group-consumer'
+import { consumerRegistry, deadLetterFrom, type GroupBackend, type GroupReader, type RawEntry } from './group-consumer'
 import { deadLetterStream, streamFor } from './streams'
 
 export interface MemoryBusOptions {
@@ -251,18 +251,7 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 		return out
 	}
 
-	function toDeadLetter({ id, fields: f }: Entry): DeadLetter {
-		return {
-			id,
-			stream: f.stream ?? '',
-			sourceId: f.sourceId ?? '',
-			group: f.group ?? '',
-			error: f.error ?? '',
-			deliveries: Number(f.deliveries ?? 0),
-			payload: f.payload ?? null,
-			failedAt: f.failedAt ?? '',
-		}
-	}
+	const toDeadLetter = ({ id, fields }: Entry): DeadLetter => deadLetterFrom(id, fields)
 
 	function info(stream: string): StreamInfo {
 		const entries = streams.get(stream)?.entries ?? []

@@ -2,7 +2,7 @@ import type Redis from 'ioredis'
 import type { Logger } from '../logger'
 import { BUS_DEFAULTS, type Bus, type ConsumeOptions, type DeadLetter, type GroupProgress, type StreamEntry, type StreamInfo, type TailOptions } from './bus'
 import { assertEnvelope, parseEnvelope, type AnyEnvelope } from './catalogue'
-import { consumerRegistry, type GroupBackend, type GroupReader, type RawEntry } from './group-consumer'
+import { consumerRegistry, deadLetterFrom, type GroupBackend, type GroupReader, type RawEntry } from './group-consumer'
 import { deadLetterStream, streamFor } from './streams'
 
 export interface RedisBusOptions {
@@ -138,19 +138,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
 		return out
 	}
 
-	function toDeadLetter(id: string, fields: readonly string[] | null): DeadLetter {
-		const f = fieldsObject(fields)
-		return {
-			id,
-			stream: f.stream ?? '',
-			sourceId: f.sourceId ?? '',
-			group: f.group ?? '',
-			error: f.error ?? '',
-			deliveries: Number(f.deliveries ?? 0),
-			payload: f.payload ?? null,
-			failedAt: f.failedAt ?? '',
-		}
-	}
+	const toDeadLetter = (id: string, fields: readonly string[] | null): DeadLetter => deadLetterFrom(id, fieldsObject(fields))
 
 	async function info(stream: string): Promise<StreamInfo> {
 		const res = (await redis.pipeline().xlen(key(stream)).xrange(key(stream), '-', '+', 'COUNT', 1).xrevrange(key(stream), '+', '-', 'COUNT', 1).exec()) ?? []
