@@ -9,6 +9,7 @@ import { command, type AnyEnvelope } from '../../src/events/catalogue'
 import { createLogger } from '../../src/logger'
 import { startServer, type RunningServer } from '../../src/server'
 import { startStandIn, type StandIn } from '../../src/standin'
+import { until } from '../helpers/event-log'
 
 // Embedded mode: PGlite, the in-process bus, and the runner inline on the main thread.
 const dataDir = mkdtempSync(join(tmpdir(), 'sb-embedded-runner-'))
@@ -33,16 +34,6 @@ afterAll(async () => {
 	await standIn?.stop()
 	rmSync(dataDir, { recursive: true, force: true })
 })
-
-async function until<T>(check: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 15_000): Promise<T> {
-	const deadline = Date.now() + timeoutMs
-	for (;;) {
-		const value = await check()
-		if (value) return value
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-		await Bun.sleep(25)
-	}
-}
 
 describe('the runner in embedded mode', () => {
 	it('runs inline on PGlite and the in-process bus: QR, scan, connected, creds stored', async () => {

@@ -4,6 +4,7 @@ import { sessions, tenants } from '../../src/db/schema'
 import { command, type AnyEnvelope } from '../../src/events/catalogue'
 import { startStandIn, type StandIn } from '../../src/standin'
 import { startTestApp, type TestApp } from '../helpers/app'
+import { until } from '../helpers/event-log'
 
 // The server as deployed: the runner in its own Bun Worker, which must point its own copy of
 // Baileys at WA_WEBSOCKET_URL and trust WA_ROOT_PUBLIC_KEY (a module global per realm).
@@ -20,16 +21,6 @@ afterAll(async () => {
 	if (!closed) await app?.close()
 	await standIn?.stop()
 }, 30_000)
-
-async function until<T>(check: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 15_000): Promise<T> {
-	const deadline = Date.now() + timeoutMs
-	for (;;) {
-		const value = await check()
-		if (value) return value
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-		await Bun.sleep(25)
-	}
-}
 
 describe('the runner role in the server', () => {
 	it('runs in a worker that honours WA_WEBSOCKET_URL and WA_ROOT_PUBLIC_KEY: QR, scan, connected', async () => {
