@@ -7,7 +7,7 @@ import { domainEvent, isCommand, type Command, type DomainEvent } from '../event
 import { commandPartition, partitionStream } from '../events/streams'
 import { runnerMetrics } from '../modules/metrics/roles'
 import { createCipher } from '../lib/crypto'
-import { trustRootKey } from '../standin/trust'
+import { trustRootKey } from '../whatsapp/root-key'
 import { deleteAuthState, loadPostgresAuthState } from '../whatsapp/auth-state'
 import { createBaileysPort } from '../whatsapp/baileys'
 import { quietLibsignal } from '../whatsapp/libsignal-console'
