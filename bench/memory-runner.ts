@@ -4,7 +4,7 @@
 // full collection, or 'ready' once the runner has started.
 import { loadConfig } from '../src/config'
 import { openPostgres } from '../src/db/client'
-import { createBus } from '../src/events'
+import { createBus } from '../src/bus'
 import { createLogger } from '../src/logger'
 import { closeRedis, openRedis } from '../src/redis/connection'
 import { start } from '../src/roles/runner'

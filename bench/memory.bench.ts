@@ -1,6 +1,6 @@
 import type { Subprocess } from 'bun'
-import { DOMAIN_EVENTS } from '../src/events'
-import type { DomainEvent } from '../src/events/catalogue'
+import { DOMAIN_EVENTS } from '../src/core/streams'
+import type { DomainEvent } from '../src/core/catalogue'
 import { startStandIn } from '../src/standin'
 import { createVerifiedUser } from '../test/helpers/accounts'
 import { startTestApp } from '../test/helpers/app'
@@ -135,7 +135,7 @@ export default async function memoryBench(): Promise<BenchResult[]> {
 }
 
 /** Every domain event from now on, and a way to await one (seen before or after the call). */
-function followDomainEvents(bus: import('../src/events').Bus) {
+function followDomainEvents(bus: import('../src/bus').Bus) {
 	const seen: DomainEvent[] = []
 	const waiters = new Set<() => void>()
 	const abort = new AbortController()

@@ -1,7 +1,7 @@
 import pino from 'pino'
 import { loadConfig } from '../src/config'
 import { sessions, tenants, users } from '../src/db/schema'
-import { domainEvent, type DomainEvent } from '../src/events/catalogue'
+import { domainEvent, type DomainEvent } from '../src/core/catalogue'
 import { systemClock } from '../src/lib/clock'
 import { createAccessTokens } from '../src/modules/auth/access-tokens'
 import { startServer } from '../src/server'

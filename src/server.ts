@@ -6,7 +6,7 @@ import type { Config } from './config'
 import { openPglite, openPostgres, type Database } from './db/client'
 import type { Logger } from './logger'
 import { closeRedis, openRedis } from './redis/connection'
-import { createBus, createRelay, type Bus, type Relay } from './events'
+import { createBus, createRelay, type Bus, type Relay } from './bus'
 import { startRoles, type RunningRoles } from './roles'
 import { withTimeout } from './lib/timeout'
 import { startIdempotencyRetention } from './modules/sessions/idempotency-retention'
@@ -14,7 +14,7 @@ import { createBackgroundTasks } from './lib/background'
 import { createMailer } from './mail/mailer'
 import { createTokenRevocations, type TokenRevocations } from './modules/auth/revocations'
 import { RealtimeHub } from './modules/realtime'
-import { createMetricsRegistry } from './modules/metrics'
+import { createMetricsRegistry } from './observability/registry'
 
 export interface RunningServer {
 	/** The API, or only the probes (health, metrics) in a process without the api role. */

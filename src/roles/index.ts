@@ -2,9 +2,9 @@ import type Redis from 'ioredis'
 import type { Registry } from 'prom-client'
 import type { Config } from '../config'
 import type { Database } from '../db/client'
-import type { Bus } from '../events/bus'
+import type { Bus } from '../bus/bus'
 import type { Logger } from '../logger'
-import type { WorkerMetrics } from '../modules/metrics/system'
+import type { WorkerMetrics } from '../observability/system'
 import { superviseWorker, type SupervisedWorker, type SupervisorEvent } from './supervisor'
 import type { RoleHandle, RoleModule, WorkerRole } from './types'
 
@@ -15,8 +15,8 @@ export type { RoleDeps, RoleHandle, RoleModule, WorkerRole } from './types'
  * A role missing here is not part of this build yet; asking for it logs so and starts nothing.
  */
 const ROLES: Partial<Record<WorkerRole, { load: () => Promise<RoleModule>; worker: URL }>> = {
-	consumer: { load: () => import('./consumer'), worker: new URL('./consumer.worker.ts', import.meta.url) },
-	runner: { load: () => import('./runner'), worker: new URL('./runner.worker.ts', import.meta.url) },
+	consumer: { load: () => import('./consumer'), worker: new URL('./consumer/worker.ts', import.meta.url) },
+	runner: { load: () => import('./runner'), worker: new URL('./runner/worker.ts', import.meta.url) },
 }
 
 export interface RolesDeps {

@@ -1,7 +1,7 @@
 import type { Config } from '../config'
 import { withTimeout } from '../lib/timeout'
 import type { Logger } from '../logger'
-import type { MetricsJson } from '../modules/metrics/registry'
+import type { MetricsJson } from '../observability/registry'
 
 /** Main thread → worker. */
 export type ToWorker = { type: 'start'; config: Config } | { type: 'stop' } | { type: 'metrics'; id: number }

@@ -2,7 +2,7 @@ import type Redis from 'ioredis'
 import type { Registry } from 'prom-client'
 import type { Config } from '../config'
 import type { Database } from '../db/client'
-import type { Bus } from '../events/bus'
+import type { Bus } from '../bus/bus'
 import type { Logger } from '../logger'
 
 /**

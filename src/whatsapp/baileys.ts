@@ -9,7 +9,7 @@ import makeWASocket, {
 	type WAMessageUpdate,
 	type WASocket,
 } from '@whiskeysockets/baileys'
-import type { SendContent } from '../events/catalogue'
+import type { SendContent } from '../core/catalogue'
 import { DecryptionError } from '../lib/crypto'
 import type { Logger } from '../logger'
 import { StaleOwnerError, type PostgresAuthState } from './auth-state'
@@ -22,9 +22,9 @@ import {
 	type DisconnectData,
 	type OpenSessionOptions,
 	type SentMessage,
-	type SessionEvent,
+	type WhatsAppEvent,
 	type WhatsAppPort,
-	type WhatsAppSession,
+	type SessionConnection,
 } from './port'
 
 export interface BaileysPortOptions {
@@ -61,7 +61,7 @@ export function createBaileysPort(options: BaileysPortOptions): WhatsAppPort {
  * → a new socket at once; 401/403 → logged_out (creds deleted); 440, an unscanned QR series or too
  * many failed attempts → failed. Events are handled one batch at a time, in order (`work`).
  */
-class BaileysSession implements WhatsAppSession {
+class BaileysSession implements SessionConnection {
 	status: ConnectionStatus = 'starting'
 	readonly ended: Promise<ConnectionStatus>
 	private resolveEnded!: (status: ConnectionStatus) => void
@@ -244,7 +244,7 @@ class BaileysSession implements WhatsAppSession {
 			this.setStatus('connected')
 			const me = this.auth?.state.creds.me
 			if (!me?.id) return
-			const data: SessionEvent & { type: 'session.status.connected' } = {
+			const data: WhatsAppEvent & { type: 'session.status.connected' } = {
 				type: 'session.status.connected',
 				data: { jid: jidNormalizedUser(me.id) },
 			}
@@ -275,7 +275,7 @@ class BaileysSession implements WhatsAppSession {
 		try {
 			const code = await sock.requestPairingCode(phone)
 			this.setStatus('qr')
-			await this.emit([{ type: 'session.pairing_code', data: { code } }])
+			await this.emit([{ type: 'session.pairing_code.updated', data: { code } }])
 		} catch (err) {
 			this.log.warn({ err }, 'requesting a pairing code failed')
 		}
@@ -345,7 +345,7 @@ class BaileysSession implements WhatsAppSession {
 		this.resolveEnded(this.status)
 	}
 
-	private async emit(events: SessionEvent[]) {
+	private async emit(events: WhatsAppEvent[]) {
 		try {
 			await this.options.emit(events)
 		} catch (err) {
@@ -447,7 +447,7 @@ function disconnected(
 	status: DisconnectData['status'],
 	reason: string,
 	{ code, message }: { code?: number; message?: string },
-): SessionEvent & { type: 'session.status.disconnected' } {
+): WhatsAppEvent & { type: 'session.status.disconnected' } {
 	const data: DisconnectData = { status, reason }
 	if (typeof code === 'number' && Number.isInteger(code)) data.code = code
 	if (message) data.message = message.slice(0, 2048)

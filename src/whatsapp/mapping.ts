@@ -25,8 +25,8 @@ import {
 	type Message,
 	type MessageKey,
 	type MessageUpdate,
-} from '../events/catalogue'
-import type { SessionEvent } from './port'
+} from '../core/catalogue'
+import type { WhatsAppEvent } from './port'
 
 /**
  * Baileys events → catalogue data (notes/baileys.md, "Events → domain events"). Pure: whatever a
@@ -312,8 +312,8 @@ function mergeBy<T extends { jid: string }>(items: readonly T[]): T[] {
  * well on the WebSocket (history, contacts, chats, messages, then changes to messages). The
  * consumer does not depend on it: its projection is order-independent.
  */
-export function toSessionEvents(events: Partial<BaileysEventMap>, ctx: MappingContext = {}): SessionEvent[] {
-	const out: SessionEvent[] = []
+export function toSessionEvents(events: Partial<BaileysEventMap>, ctx: MappingContext = {}): WhatsAppEvent[] {
+	const out: WhatsAppEvent[] = []
 	const updates: MessageUpdate[] = []
 
 	const history = events['messaging-history.set']

@@ -1,5 +1,5 @@
 import type { proto } from '@whiskeysockets/baileys'
-import type { EventData, SendContent } from '../events/catalogue'
+import type { EventData, SendContent } from '../core/catalogue'
 import type { PostgresAuthState } from './auth-state'
 
 /**
@@ -8,9 +8,9 @@ import type { PostgresAuthState } from './auth-state'
  * connection state machine (QR, pairing code, reconnects, logged out) lives behind it.
  */
 
-export type SessionEventType =
+export type WhatsAppEventType =
 	| 'session.qr.updated'
-	| 'session.pairing_code'
+	| 'session.pairing_code.updated'
 	| 'session.status.connected'
 	| 'session.status.disconnected'
 	| 'session.history.sync'
@@ -20,7 +20,7 @@ export type SessionEventType =
 	| 'session.chats.upsert'
 
 /** A domain event of one session, before the runner wraps it in an envelope. */
-export type SessionEvent = { [K in SessionEventType]: { type: K; data: EventData<K> } }[SessionEventType]
+export type WhatsAppEvent = { [K in WhatsAppEventType]: { type: K; data: EventData<K> } }[WhatsAppEventType]
 
 /** DESIGN §6 session statuses, as far as a connection knows them. */
 export type ConnectionStatus = 'starting' | 'qr' | 'connected' | 'reconnecting' | 'stopped' | 'logged_out' | 'failed'
@@ -44,7 +44,7 @@ export interface OpenSessionOptions {
 	 * Receives the session's events in order, a batch per Baileys emission. Awaited: the next batch
 	 * waits, so a slow publisher slows the session rather than reordering its events.
 	 */
-	emit(events: SessionEvent[]): Promise<void>
+	emit(events: WhatsAppEvent[]): Promise<void>
 	/** A message this session stored, for Baileys' retry receipts. */
 	getMessage?(key: proto.IMessageKey): Promise<proto.IMessage | undefined>
 }
@@ -55,7 +55,7 @@ export interface SentMessage {
 	timestamp: number
 }
 
-export interface WhatsAppSession {
+export interface SessionConnection {
 	readonly sessionId: string
 	readonly status: ConnectionStatus
 	/** Resolves with the final status once the session ended (stopped, logged out or failed). */
@@ -82,7 +82,7 @@ export interface CloseReason {
 
 export interface WhatsAppPort {
 	/** Starts connecting at once; progress arrives through `emit`. */
-	open(options: OpenSessionOptions): WhatsAppSession
+	open(options: OpenSessionOptions): SessionConnection
 }
 
 export class NotConnectedError extends Error {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { domainEvent, type Chat, type Contact, type DomainEvent, type Message } from '../../src/events/catalogue'
+import { domainEvent, type Chat, type Contact, type DomainEvent, type Message } from '../../src/core/catalogue'
 import { startTestApp, type TestApp } from '../helpers/app'
 import { createVerifiedUser } from '../helpers/accounts'
 import { clientFor, until, type ApiSession, type Client } from '../helpers/sessions'

@@ -28,7 +28,7 @@ const commandsFor = async (messageId: string) =>
 		await world.app.server.database.db
 			.select({ id: outbox.id })
 			.from(outbox)
-			.where(and(eq(outbox.type, 'session.sendMessage'), sql`${outbox.payload}->'data'->>'messageId' = ${messageId}`))
+			.where(and(eq(outbox.type, 'session.messages.send'), sql`${outbox.payload}->'data'->>'messageId' = ${messageId}`))
 	).length
 
 async function messageInChat(chat: string, id: string, status?: string) {

@@ -7,8 +7,8 @@ import {
 	InvalidEnvelopeError,
 	parseEnvelope,
 	validateEnvelope,
-} from '../../src/events/catalogue'
-import { commandPartition, commandStream, commandStreams, deadLetterStream, DOMAIN_EVENTS, streamFor } from '../../src/events/streams'
+} from '../../src/core/catalogue'
+import { commandPartition, commandStream, commandStreams, deadLetterStream, DOMAIN_EVENTS, streamFor } from '../../src/core/streams'
 import { SESSION, TENANT } from './helpers'
 
 const meta = { tenantId: TENANT, sessionId: SESSION }
@@ -24,23 +24,23 @@ describe('the event catalogue', () => {
 			'session.history.sync',
 			'session.messages.update',
 			'session.messages.upsert',
-			'session.pairing_code',
+			'session.pairing_code.updated',
 			'session.qr.updated',
 			'session.status.connected',
 			'session.status.disconnected',
 		])
-		expect(COMMAND_TYPES.sort()).toEqual(['session.logout', 'session.sendMessage', 'session.start', 'session.stop'])
+		expect(COMMAND_TYPES.sort()).toEqual(['session.logout', 'session.messages.send', 'session.start', 'session.stop'])
 	})
 
 	it('builds envelopes with a uuid v7 id and an ISO time', () => {
-		const e = domainEvent('session.pairing_code', meta, { code: 'ABCD1234' })
+		const e = domainEvent('session.pairing_code.updated', meta, { code: 'ABCD1234' })
 		expect(e.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/)
 		expect(new Date(e.occurredAt).toISOString()).toBe(e.occurredAt)
 		expect(parseEnvelope(JSON.stringify(e))).toEqual({ ok: true, envelope: e })
 	})
 
 	it('refuses to build an envelope whose data does not match its type', () => {
-		expect(() => command('session.sendMessage', meta, { messageId: 'X', to: 'a', content: { text: '' } })).toThrow(InvalidEnvelopeError)
+		expect(() => command('session.messages.send', meta, { messageId: 'X', to: 'a', content: { text: '' } })).toThrow(InvalidEnvelopeError)
 	})
 
 	it('names the failing fields of an invalid envelope', () => {

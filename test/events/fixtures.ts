@@ -1,7 +1,7 @@
 import { asc, eq, sql } from 'drizzle-orm'
 import type { Db } from '../../src/db/client'
 import { sessionChats, sessionContacts, sessionLidMappings, sessionMessages, sessions, tenants } from '../../src/db/schema'
-import { domainEvent, type DomainEventType, type EventData, type Message, type MessageKey } from '../../src/events/catalogue'
+import { domainEvent, type DomainEventType, type EventData, type Message, type MessageKey } from '../../src/core/catalogue'
 
 /** A tenant and a session to hang events on. */
 export async function createSession(db: Db, name = 'test') {

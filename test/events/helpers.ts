@@ -1,5 +1,5 @@
-import type { Bus, ConsumeOptions, Delivery, GroupConsumer } from '../../src/events/bus'
-import { command, domainEvent, type AnyEnvelope } from '../../src/events/catalogue'
+import type { Bus, ConsumeOptions, Delivery, GroupConsumer } from '../../src/bus/bus'
+import { command, domainEvent, type AnyEnvelope } from '../../src/core/catalogue'
 
 export const TENANT = '01900000-0000-7000-8000-000000000001'
 export const SESSION = '01900000-0000-7000-8000-0000000000aa'

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'bun:test'
 import { openPostgres, type Database } from '../../src/db/client'
-import type { DomainEvent } from '../../src/events/catalogue'
-import { applyEvents, isTransientDbError } from '../../src/roles/projection'
+import type { DomainEvent } from '../../src/core/catalogue'
+import { applyEvents, isTransientDbError } from '../../src/db/projection'
 import { openTestDatabase, type OpenTestDatabase } from '../helpers/database'
 import { ALICE, ALICE_LID, BOB, countMessages, createSession, event, GROUP, historyBatches, key, message, snapshot, type Meta } from './fixtures'
 
@@ -27,7 +27,7 @@ function lifeOfASession(m: Meta): DomainEvent[] {
 	return [
 		event(m, 'session.created', { name: 'phone' }),
 		event(m, 'session.qr.updated', { qr: 'qr-1' }),
-		event(m, 'session.pairing_code', { code: 'ABCD1234' }),
+		event(m, 'session.pairing_code.updated', { code: 'ABCD1234' }),
 		event(m, 'session.status.connected', { jid: '4915100000099@s.whatsapp.net', lid: '999@lid', phoneNumber: '4915100000099' }),
 		event(m, 'session.history.sync', {
 			messages: [message('H1'), message('H2', { key: key('H2', { remoteJid: ALICE_LID, remoteJidAlt: ALICE }) })],
@@ -51,7 +51,7 @@ function lifeOfASession(m: Meta): DomainEvent[] {
 		}),
 		event(m, 'session.contacts.upsert', { contacts: [{ jid: BOB, name: 'Bob' }, { jid: ALICE, imgUrl: 'https://pps.example/alice.jpg' }] }),
 		event(m, 'session.chats.upsert', { chats: [{ jid: ALICE, unreadCount: 0, archived: true }] }),
-		event(m, 'session.command.failed', { commandId: Bun.randomUUIDv7(), command: 'session.sendMessage', error: { code: 'NOT_CONNECTED', message: 'no' } }),
+		event(m, 'session.command.failed', { commandId: Bun.randomUUIDv7(), command: 'session.messages.send', error: { code: 'NOT_CONNECTED', message: 'no' } }),
 		event(m, 'session.status.disconnected', { status: 'reconnecting', reason: 'connection_lost', code: 428, message: 'Connection Closed' }),
 	]
 }

@@ -4,13 +4,14 @@ import type Redis from 'ioredis'
 import { loadConfig, type Config } from '../../src/config'
 import { openPostgres, type Database } from '../../src/db/client'
 import { sessionChats, sessionMessages } from '../../src/db/schema'
-import { compareIds, type Bus } from '../../src/events/bus'
-import { enqueue } from '../../src/events/outbox'
-import { createRedisBus } from '../../src/events/redis-bus'
-import { DOMAIN_EVENTS } from '../../src/events/streams'
+import { compareIds, type Bus } from '../../src/bus/bus'
+import { enqueue } from '../../src/bus/outbox'
+import { createRedisBus } from '../../src/bus/redis-bus'
+import { DOMAIN_EVENTS } from '../../src/core/streams'
 import { createLogger } from '../../src/logger'
 import { closeRedis, openRedis } from '../../src/redis/connection'
-import { CONSUMER_GROUP, start as startConsumer } from '../../src/roles/consumer'
+import { CONSUMER_GROUP } from '../../src/core/streams'
+import { start as startConsumer } from '../../src/roles/consumer'
 import { superviseWorker, type SupervisorEvent, type ToWorker } from '../../src/roles/supervisor'
 import type { RoleHandle } from '../../src/roles/types'
 import { startTestApp, type TestApp } from '../helpers/app'
@@ -20,7 +21,7 @@ import { createTestRedisPrefix, REDIS_TEST_URL } from '../helpers/redis'
 import { countMessages, createSession, event, eventually, historyBatches, message, snapshot, type Meta } from './fixtures'
 import { condition } from './helpers'
 
-const CONSUMER_WORKER = new URL('../../src/roles/consumer.worker.ts', import.meta.url)
+const CONSUMER_WORKER = new URL('../../src/roles/consumer/worker.ts', import.meta.url)
 
 let testDb: TestDatabase
 let prefix: ReturnType<typeof createTestRedisPrefix>

@@ -1,5 +1,6 @@
-import { DOMAIN_EVENTS, type Bus } from '../../src/events'
-import type { DomainEvent, DomainEventType, Envelope } from '../../src/events/catalogue'
+import { type Bus } from '../../src/bus'
+import { DOMAIN_EVENTS } from '../../src/core/streams'
+import type { DomainEvent, DomainEventType, Envelope } from '../../src/core/catalogue'
 
 /** Every domain event on a bus since the log started following it, and ways to await one. */
 export interface EventLog {

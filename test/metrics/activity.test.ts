@@ -1,7 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { CONSUMER_GROUP } from '../../src/roles/consumer'
-import { RUNNER_GROUP } from '../../src/roles/runner'
-import { OBSERVED_GROUPS } from '../../src/modules/metrics/system'
 import { createVerifiedUser, type LoggedInUser } from '../helpers/accounts'
 import type { TestApp } from '../helpers/app'
 import { clientFor } from '../helpers/sessions'
@@ -85,9 +82,5 @@ describe('/metrics after activity', () => {
 		expect(sample(text, 'process_resident_memory_bytes')).toBeGreaterThan(0)
 		expect(text).toContain('nodejs_eventloop_lag_seconds')
 		expect(sample(text, 'switchboard_heap_used_bytes{thread="main"}')).toBeGreaterThan(0)
-	})
-
-	it('observes the consumer groups the roles really use', () => {
-		expect(OBSERVED_GROUPS).toEqual({ consumer: CONSUMER_GROUP, runner: RUNNER_GROUP })
 	})
 })

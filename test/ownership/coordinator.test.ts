@@ -1,9 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'bun:test'
 import type Redis from 'ioredis'
 import pino from 'pino'
-import { leaseOwnership } from '../../src/roles/lease-ownership'
-import { createRedisLeaseStore, type LeaseStore } from '../../src/roles/leases'
-import type { PartitionOwnership } from '../../src/roles/runner-ownership'
+import { leaseOwnership } from '../../src/roles/runner/lease-ownership'
+import { createRedisLeaseStore, type LeaseStore } from '../../src/roles/runner/leases'
+import type { PartitionOwnership } from '../../src/roles/runner/ownership'
 import { closeRedis, openRedis } from '../../src/redis/connection'
 import { createTestRedisPrefix, REDIS_TEST_URL } from '../helpers/redis'
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import type Redis from 'ioredis'
 import pino from 'pino'
-import { createRedisLeaseStore, leaseKeys, type LeaseStore } from '../../src/roles/leases'
+import { createRedisLeaseStore, leaseKeys, type LeaseStore } from '../../src/roles/runner/leases'
 import { closeRedis, openRedis } from '../../src/redis/connection'
 import { createTestRedisPrefix, REDIS_TEST_URL } from '../helpers/redis'
 

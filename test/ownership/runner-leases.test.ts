@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import type Redis from 'ioredis'
 import { createLogger } from '../../src/logger'
 import { closeRedis, openRedis } from '../../src/redis/connection'
-import { leaseOwnership } from '../../src/roles/lease-ownership'
-import { createRedisLeaseStore, type LeaseStore } from '../../src/roles/leases'
+import { leaseOwnership } from '../../src/roles/runner/lease-ownership'
+import { createRedisLeaseStore, type LeaseStore } from '../../src/roles/runner/leases'
 import { start as startRunner, type RunnerHandle } from '../../src/roles/runner'
 import { REDIS_TEST_URL } from '../helpers/redis'
 import { startHarness, type RunnerHarness, type SessionRef } from '../runner/harness'
@@ -62,7 +62,7 @@ describe('a runner whose leases cannot be renewed', () => {
 		expect(runner.ownership).toMatchObject({ owned: 0, selfFenced: 2 })
 
 		const messageId = '3EB0' + 'C3'.repeat(9)
-		await h.command('session.sendMessage', ref, { messageId, to: '15558000099@s.whatsapp.net', content: { text: 'while cut off' } })
+		await h.command('session.messages.send', ref, { messageId, to: '15558000099@s.whatsapp.net', content: { text: 'while cut off' } })
 		await Bun.sleep(300)
 		expect(h.standIn.sent(PHONE).filter((m) => m.id === messageId)).toEqual([])
 

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { compareIds, DOMAIN_EVENTS, domainEvent, type DomainEvent, type DomainEventType, type EventData } from '../../src/events'
+import { compareIds } from '../../src/bus'
+import { domainEvent, type DomainEvent, type DomainEventType, type EventData } from '../../src/core/catalogue'
+import { DOMAIN_EVENTS } from '../../src/core/streams'
 import { createVerifiedUser, type LoggedInUser } from '../helpers/accounts'
 import type { TestApp } from '../helpers/app'
 import { openSocket, type TestSocket, type WsMessage } from '../helpers/ws'
@@ -20,7 +22,7 @@ const message = { key: { remoteJid: CHAT, fromMe: false, id: '3EB000000000000000
 const SAMPLES: { [K in DomainEventType]: EventData<K> } = {
 	'session.created': { name: 'phone' },
 	'session.qr.updated': { qr: '2@abc' },
-	'session.pairing_code': { code: 'ABCD1234' },
+	'session.pairing_code.updated': { code: 'ABCD1234' },
 	'session.status.connected': { jid: '4915100000009@s.whatsapp.net', name: 'Me' },
 	'session.status.disconnected': { status: 'reconnecting', reason: 'connection_lost', code: 428 },
 	'session.history.sync': { messages: [message], chats: [{ jid: CHAT }], contacts: [{ jid: CHAT, notify: 'Alice' }], lidPnMappings: [], progress: 100 },
@@ -28,7 +30,7 @@ const SAMPLES: { [K in DomainEventType]: EventData<K> } = {
 	'session.messages.update': { updates: [{ key: message.key, status: 4 }] },
 	'session.contacts.upsert': { contacts: [{ jid: CHAT, name: 'Alice' }] },
 	'session.chats.upsert': { chats: [{ jid: CHAT, unreadCount: 1 }] },
-	'session.command.failed': { commandId: Bun.randomUUIDv7(), command: 'session.sendMessage', error: { code: 'NOT_CONNECTED', message: 'not connected' } },
+	'session.command.failed': { commandId: Bun.randomUUIDv7(), command: 'session.messages.send', error: { code: 'NOT_CONNECTED', message: 'not connected' } },
 	'session.deleted': {},
 }
 // session.deleted last: after it the session is gone.

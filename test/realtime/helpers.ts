@@ -1,5 +1,5 @@
 import { sessions } from '../../src/db/schema'
-import { domainEvent, type DomainEvent, type DomainEventType, type EventData } from '../../src/events/catalogue'
+import { domainEvent, type DomainEvent, type DomainEventType, type EventData } from '../../src/core/catalogue'
 import type { RunningServer } from '../../src/server'
 import { startTestApp, type TestApp } from '../helpers/app'
 import type { ServerOverrides } from '../../src/server'

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { compareIds, DOMAIN_EVENTS } from '../../src/events'
+import { compareIds } from '../../src/bus'
+import { DOMAIN_EVENTS } from '../../src/core/streams'
 import { createVerifiedUser, type LoggedInUser } from '../helpers/accounts'
 import type { TestApp } from '../helpers/app'
 import { openSocket } from '../helpers/ws'

@@ -81,7 +81,7 @@ describe('incoming messages', () => {
 describe('sending', () => {
 	it('sends with our message id; receipts move the stored status to READ without touching its time', async () => {
 		const messageId = newMessageId()
-		await h.command('session.sendMessage', ref, { messageId, to: `${BOB}@s.whatsapp.net`, content: { text: 'hi Bob' } })
+		await h.command('session.messages.send', ref, { messageId, to: `${BOB}@s.whatsapp.net`, content: { text: 'hi Bob' } })
 		const sent = await h.standIn.waitForSent((m) => m.id === messageId)
 		expect(sent).toMatchObject({ to: `${BOB}@s.whatsapp.net`, text: 'hi Bob' })
 		const stored = await h.until(() => h.message(ref, messageId), 'the sent message')
@@ -99,12 +99,12 @@ describe('sending', () => {
 	it('a retried send command with the same message id sends once', async () => {
 		const messageId = newMessageId()
 		const data = { messageId, to: `${ALICE}@s.whatsapp.net`, content: { text: 'only once' } }
-		const first = await h.command('session.sendMessage', ref, data)
+		const first = await h.command('session.messages.send', ref, data)
 		await h.standIn.waitForSent((m) => m.id === messageId)
-		const retry = await h.command('session.sendMessage', ref, data)
+		const retry = await h.command('session.messages.send', ref, data)
 		// A later command proves the runner has handled the retry (one partition, in order).
 		const probe = newMessageId()
-		await h.command('session.sendMessage', ref, { ...data, messageId: probe })
+		await h.command('session.messages.send', ref, { ...data, messageId: probe })
 		await h.standIn.waitForSent((m) => m.id === probe)
 		expect(h.standIn.sent(ACCOUNT).filter((m) => m.id === messageId)).toHaveLength(1)
 		expect(first.id).not.toBe(retry.id)
@@ -114,11 +114,11 @@ describe('sending', () => {
 	it('a send to a session that is not connected fails with the reason', async () => {
 		const idle = await h.createSession()
 		const messageId = newMessageId()
-		const cmd = await h.command('session.sendMessage', idle, { messageId, to: `${ALICE}@s.whatsapp.net`, content: { text: 'nobody home' } })
+		const cmd = await h.command('session.messages.send', idle, { messageId, to: `${ALICE}@s.whatsapp.net`, content: { text: 'nobody home' } })
 		const failed = await h.waitForEvent(idle, 'session.command.failed', { where: (e) => e.data.commandId === cmd.id })
 		expect(failed.data).toEqual({
 			commandId: cmd.id,
-			command: 'session.sendMessage',
+			command: 'session.messages.send',
 			messageId,
 			error: { code: 'session_not_connected', message: 'the session is not running' },
 		})

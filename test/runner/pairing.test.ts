@@ -44,7 +44,7 @@ describe('pairing a session', () => {
 		const ref = await h.createSession({ phoneNumber: '15551000002' })
 		const after = h.events.length
 		await h.command('session.start', ref, {})
-		const { data } = await h.waitForEvent(ref, 'session.pairing_code', { after })
+		const { data } = await h.waitForEvent(ref, 'session.pairing_code.updated', { after })
 		expect(data.code).toMatch(/^[A-Z0-9]{8}$/)
 		expect((await h.untilStatus(ref, 'qr')).pairingCode).toBe(data.code)
 		expect(h.eventsOf(ref, 'session.qr.updated', after)).toHaveLength(0)
@@ -60,7 +60,7 @@ describe('pairing a session', () => {
 		const ref = await h.createSession({ phoneNumber: '15551000004' })
 		const after = h.events.length
 		await h.command('session.start', ref, {})
-		const first = await h.waitForEvent(ref, 'session.pairing_code', { after })
+		const first = await h.waitForEvent(ref, 'session.pairing_code.updated', { after })
 		await h.standIn.core.log.waitFor('pairing-code-requested', (e) => e.phone === '15551000004')
 		const asked = h.standIn.position
 		const registering = [...h.standIn.core.connections].filter((c) => c.registration?.codePairing?.phone === '15551000004')
@@ -69,7 +69,7 @@ describe('pairing a session', () => {
 
 		const drop = await h.waitForEvent(ref, 'session.status.disconnected', { after })
 		expect(drop.data).toMatchObject({ status: 'reconnecting', code: 428 })
-		const second = await h.waitForEvent(ref, 'session.pairing_code', { after, where: (e) => e.id !== first.id })
+		const second = await h.waitForEvent(ref, 'session.pairing_code.updated', { after, where: (e) => e.id !== first.id })
 		expect(second.data.code).not.toBe(first.data.code)
 		await h.standIn.core.log.waitFor('pairing-code-requested', (e) => e.phone === '15551000004', { after: asked })
 		await h.standIn.enterPairingCode('15551000004', second.data.code)

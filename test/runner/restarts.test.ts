@@ -43,7 +43,7 @@ describe('runner restarts', () => {
 	it('a send command delivered again after a restart is recognised by its stored message and not sent twice', async () => {
 		const messageId = '3EB0' + 'A1'.repeat(9)
 		const data = { messageId, to: '15554000099@s.whatsapp.net', content: { text: 'exactly once' } }
-		await h.command('session.sendMessage', ref, data)
+		await h.command('session.messages.send', ref, data)
 		await h.standIn.waitForSent((m) => m.id === messageId)
 		await h.until(() => h.message(ref, messageId), 'the stored message')
 
@@ -51,9 +51,9 @@ describe('runner restarts', () => {
 		await h.stopRunner()
 		await h.startRunner()
 		await h.waitForEvent(ref, 'session.status.connected', { after })
-		await h.command('session.sendMessage', ref, data)
+		await h.command('session.messages.send', ref, data)
 		const probe = '3EB0' + 'B2'.repeat(9)
-		await h.command('session.sendMessage', ref, { ...data, messageId: probe })
+		await h.command('session.messages.send', ref, { ...data, messageId: probe })
 		await h.standIn.waitForSent((m) => m.id === probe)
 		expect(h.standIn.sent(PHONE).filter((m) => m.id === messageId)).toHaveLength(1)
 	}, 20_000)

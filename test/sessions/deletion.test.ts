@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'bun:test'
 import { eq, sql } from 'drizzle-orm'
 import type { Database } from '../../src/db/client'
 import { sessionAuth, sessions } from '../../src/db/schema'
-import { applyEvents } from '../../src/roles/projection'
+import { applyEvents } from '../../src/db/projection'
 import { ALICE, createSession, event, message, snapshot, type Meta } from '../events/fixtures'
 import { openTestDatabase, type OpenTestDatabase } from '../helpers/database'
 

@@ -64,7 +64,7 @@ describe('creating a session', () => {
 		const res = await alice.post<ApiSession>('/sessions', { phoneNumber: '+1 555-010 0002' })
 		expect(res.status).toBe(201)
 		expect(res.body.phoneNumber).toBe('15550100002')
-		const { data } = await world.events.waitFor('session.pairing_code', res.body.id)
+		const { data } = await world.events.waitFor('session.pairing_code.updated', res.body.id)
 		const shown = await until(async () => (await alice.get<ApiSession>(`/sessions/${res.body.id}`)).body.pairingCode, 'the pairing code on the session')
 		expect(shown).toBe(data.code)
 		await expectError(await alice.fetch(`/sessions/${res.body.id}/qr`), 404, 'NO_QR')

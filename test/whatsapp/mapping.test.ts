@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'bun:test'
 import { proto, WAMessageStatus, WAMessageStubType, type WAMessage } from '@whiskeysockets/baileys'
-import { MESSAGE_BATCH_MAX, validateEnvelope, domainEvent } from '../../src/events/catalogue'
+import { MESSAGE_BATCH_MAX, validateEnvelope, domainEvent } from '../../src/core/catalogue'
 import {
 	mapChat,
 	mapContact,

@@ -1,4 +1,5 @@
-import { compareIds, DOMAIN_EVENTS, type Bus } from '../../events'
+import { compareIds, type Bus } from '../../bus'
+import { DOMAIN_EVENTS } from '../../core/streams'
 import { AppError } from '../../lib/errors'
 import type { Clock } from '../../lib/clock'
 import type { Logger } from '../../logger'

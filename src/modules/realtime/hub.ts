@@ -1,5 +1,7 @@
-import { compareIds, DOMAIN_EVENTS, type Bus, type StreamEntry } from '../../events'
+import { compareIds, type Bus, type StreamEntry } from '../../bus'
+import { DOMAIN_EVENTS } from '../../core/streams'
 import type { Logger } from '../../logger'
+import type { RealtimeStats } from '../../observability/system'
 
 /** What the hub publishes through: Bun's `server.publish` (native per-topic fan-out). */
 export interface Publisher {
@@ -29,14 +31,6 @@ export interface RealtimeHubOptions {
 	recentMaxBytes?: number
 }
 
-export interface RealtimeStats {
-	/** Events fanned out since start. */
-	published: number
-	/** Open sockets that passed authentication. */
-	connections: number
-	/** Sockets closed with 1013 because they did not keep up. */
-	slowConsumerCloses: number
-}
 
 /**
  * One per API instance: tails `domain-events` once (one blocking Redis connection, whatever the

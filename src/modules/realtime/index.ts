@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import type { RealtimeConfig } from '../../config'
 import type { Db } from '../../db/client'
-import type { Bus } from '../../events'
+import type { Bus } from '../../bus'
 import type { Clock } from '../../lib/clock'
 import type { Logger } from '../../logger'
 import { Connection, type ConnectionDeps, type Socket } from './connection'

@@ -1,6 +1,6 @@
 import { t, type Static } from 'elysia'
 import { WhatsAppSession } from '../sessions/model'
-import { DOMAIN_EVENT_TYPES, DomainEventData, type DomainEventType } from '../../events/catalogue'
+import { DOMAIN_EVENT_TYPES, DomainEventData, type DomainEventType } from '../../core/catalogue'
 
 /**
  * What `/ws/sessions` takes and sends (DESIGN §7). Every server message is one JSON text frame;

@@ -1,10 +1,12 @@
 import { and, asc, eq, inArray, isNull } from 'drizzle-orm'
 import type { Db } from '../../db/client'
 import { sessions } from '../../db/schema'
-import { compareIds, DOMAIN_EVENTS, type Bus, type DomainEvent, type StreamEntry } from '../../events'
+import { compareIds, type Bus, type StreamEntry } from '../../bus'
+import { type DomainEvent } from '../../core/catalogue'
+import { DOMAIN_EVENTS } from '../../core/streams'
 import type { Logger } from '../../logger'
-import { CONSUMER_GROUP } from '../../roles/consumer'
-import { sessionPatch, type SessionEvent } from '../../roles/projection'
+import { CONSUMER_GROUP } from '../../core/streams'
+import { sessionPatch, type StatusEvent } from '../../db/projection'
 import { publicColumns, toPublic, type PublicSession } from '../sessions/service'
 import { previousId } from './positions'
 
@@ -24,8 +26,8 @@ export interface SnapshotDeps {
 
 const columns = { ...publicColumns, lastEventAt: sessions.lastEventAt, lastEventId: sessions.lastEventId }
 
-const STATUS_EVENTS = new Set(['session.qr.updated', 'session.pairing_code', 'session.status.connected', 'session.status.disconnected'])
-const isStatusEvent = (e: DomainEvent): e is SessionEvent => STATUS_EVENTS.has(e.type)
+const STATUS_EVENTS = new Set(['session.qr.updated', 'session.pairing_code.updated', 'session.status.connected', 'session.status.disconnected'])
+const isStatusEvent = (e: DomainEvent): e is StatusEvent => STATUS_EVENTS.has(e.type)
 const NIL_UUID = '00000000-0000-0000-0000-000000000000'
 const PAGE = 1_000
 
@@ -129,7 +131,7 @@ async function readRange(bus: Bus, after: string, upTo: string, maxEntries: numb
 }
 
 /** The projection's rule for status events, on a row in memory (see applyEvents in roles/projection.ts). */
-function applyStatus(row: Row, e: SessionEvent) {
+function applyStatus(row: Row, e: StatusEvent) {
 	const at = new Date(e.occurredAt)
 	const version = `${at.toISOString()} ${e.id.toLowerCase()}`
 	const current = row.lastEventAt ? `${row.lastEventAt.toISOString()} ${(row.lastEventId ?? NIL_UUID).toLowerCase()}` : null

@@ -4,7 +4,8 @@ import QRCode from 'qrcode'
 import type { Config } from '../../config'
 import { schema, type Db, type Tx } from '../../db/client'
 import type { SessionStatus } from '../../db/schema'
-import { command, domainEvent, enqueue, type Relay } from '../../events'
+import { enqueue, type Relay } from '../../bus'
+import { command, domainEvent } from '../../core/catalogue'
 import { cursorString, type CursorCodec } from '../../lib/cursor'
 import { fetchSize, literalLimit, perSize, rawRows } from '../../lib/keyset'
 import { AppError, conflict, notFound } from '../../lib/errors'
@@ -324,7 +325,7 @@ export class SessionsService {
 				// Lost a race with the same key: that request's answer is this one's.
 				if (!inserted.length) return (await this.earlierSend(tx, sessionId, idempotencyKey, requestHash))!
 			}
-			await enqueue(tx, command('session.sendMessage', { tenantId, sessionId }, { messageId, to, content: { text: input.text } }))
+			await enqueue(tx, command('session.messages.send', { tenantId, sessionId }, { messageId, to, content: { text: input.text } }))
 			return { messageId, status: 'pending', chatJid: to }
 		})
 		if (!accepted.replay) this.deps.relay?.nudge()

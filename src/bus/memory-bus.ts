@@ -1,8 +1,8 @@
 import type { Logger } from '../logger'
 import { BUS_DEFAULTS, compareIds, type Bus, type ConsumeOptions, type DeadLetter, type StreamEntry, type StreamInfo, type TailOptions } from './bus'
-import { assertEnvelope, parseEnvelope, type AnyEnvelope } from './catalogue'
+import { assertEnvelope, parseEnvelope, type AnyEnvelope } from '../core/catalogue'
 import { consumerRegistry, deadLetterFrom, type GroupBackend, type GroupReader, type RawEntry } from './group-consumer'
-import { deadLetterStream, streamFor } from './streams'
+import { deadLetterStream, streamFor } from '../core/streams'
 
 export interface MemoryBusOptions {
 	partitions: number

@@ -1,6 +1,6 @@
 import { Elysia, StatusMap } from 'elysia'
 import { Counter, Histogram, type Registry } from 'prom-client'
-import { PREFIX } from './registry'
+import { PREFIX } from '../observability/registry'
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
 /** The label of every request no route matched: one series, whatever paths scanners try. */

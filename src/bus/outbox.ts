@@ -1,7 +1,7 @@
 import type { Db, Tx } from '../db/client'
 import { outbox } from '../db/schema'
-import { assertEnvelope, isCommandType, type AnyEnvelope } from './catalogue'
-import { DOMAIN_EVENTS, SESSION_COMMANDS } from './streams'
+import { assertEnvelope, isCommandType, type AnyEnvelope } from '../core/catalogue'
+import { DOMAIN_EVENTS, SESSION_COMMANDS } from '../core/streams'
 
 /**
  * Writes envelopes to the outbox inside the caller's transaction, so they are published if and

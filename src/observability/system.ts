@@ -1,18 +1,21 @@
 import { count, isNull, sql } from 'drizzle-orm'
 import { Counter, Gauge, type Registry } from 'prom-client'
-import type { Database } from '../../db/client'
-import { outbox, sessions, SESSION_STATUSES } from '../../db/schema'
-import { commandStreams, compareIds, deadLetterStream, DOMAIN_EVENTS, SESSION_COMMANDS, type Bus } from '../../events'
-import { withTimeout } from '../../lib/timeout'
-import type { RealtimeStats } from '../realtime/hub'
+import type { Database } from '../db/client'
+import { outbox, sessions, SESSION_STATUSES } from '../db/schema'
+import { compareIds, type Bus } from '../bus'
+import { commandStreams, CONSUMER_GROUP, deadLetterStream, DOMAIN_EVENTS, RUNNER_GROUP, SESSION_COMMANDS } from '../core/streams'
+import { withTimeout } from '../lib/timeout'
 import { mirroredCounter, PREFIX, type MetricsJson } from './registry'
 
-/**
- * The consumer groups /metrics reports on. The names are the roles' own (`CONSUMER_GROUP` in
- * roles/consumer.ts, `RUNNER_GROUP` in roles/runner.ts; test/metrics checks they agree), written
- * out here so the main thread need not load the runner and Baileys to read two strings.
- */
-export const OBSERVED_GROUPS = { consumer: 'event-consumer', runner: 'session-runner' } as const
+/** The WebSocket hub's counters, kept by the hub and read at scrape time. */
+export interface RealtimeStats {
+	/** Events fanned out since start. */
+	published: number
+	/** Open sockets that passed authentication. */
+	connections: number
+	/** Sockets closed with 1013 because they did not keep up. */
+	slowConsumerCloses: number
+}
 
 export interface SystemSources {
 	database: Database
@@ -127,8 +130,8 @@ export function systemMetrics(registry: Registry, sources: SystemSources): Syste
 
 	async function readStreams(b: Bus) {
 		await Promise.all([
-			readGroup(b, DOMAIN_EVENTS, [DOMAIN_EVENTS], OBSERVED_GROUPS.consumer),
-			readGroup(b, SESSION_COMMANDS, commandStreams(b.partitions), OBSERVED_GROUPS.runner),
+			readGroup(b, DOMAIN_EVENTS, [DOMAIN_EVENTS], CONSUMER_GROUP),
+			readGroup(b, SESSION_COMMANDS, commandStreams(b.partitions), RUNNER_GROUP),
 		])
 	}
 

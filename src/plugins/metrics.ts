@@ -1,19 +1,13 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { Elysia, t } from 'elysia'
 import { AggregatorRegistry, type Registry } from 'prom-client'
-import type { Database } from '../../db/client'
-import type { Bus } from '../../events'
-import { errorBody } from '../../lib/errors'
-import { errorModel } from '../../plugins/errors'
-import type { RealtimeStats } from '../realtime/hub'
-import { httpMetrics } from './http'
-import { createMetricsRegistry, type MetricsJson } from './registry'
-import { systemMetrics, type WorkerMetrics } from './system'
-
-export { createMetricsRegistry, type MetricsJson } from './registry'
-export { consumerMetrics, runnerMetrics, type ConsumerMetrics, type OwnershipStats, type RunnerMetrics } from './roles'
-
-export type { WorkerMetrics } from './system'
+import type { Database } from '../db/client'
+import type { Bus } from '../bus'
+import { errorBody } from '../lib/errors'
+import { errorModel } from './errors'
+import { httpMetrics } from './http-metrics'
+import { createMetricsRegistry } from '../observability/registry'
+import { systemMetrics, type RealtimeStats, type WorkerMetrics } from '../observability/system'
 
 export interface MetricsDeps {
 	/** METRICS_ENABLED, METRICS_TOKEN */

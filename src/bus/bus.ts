@@ -1,4 +1,4 @@
-import type { AnyEnvelope } from './catalogue'
+import type { AnyEnvelope } from '../core/catalogue'
 
 /**
  * The event bus: append-only streams of envelopes with consumer groups (DESIGN §2). Two

@@ -1,12 +1,9 @@
-import type { GroupConsumer } from '../events/bus'
-import { isDomainEvent } from '../events/catalogue'
-import { DOMAIN_EVENTS } from '../events/streams'
-import { consumerMetrics } from '../modules/metrics/roles'
-import { applyEvents, isTransientDbError } from './projection'
-import type { RoleDeps, RoleHandle } from './types'
-
-/** The consumer group that persists domain events; other readers (webhooks, …) take their own. */
-export const CONSUMER_GROUP = 'event-consumer'
+import type { GroupConsumer } from '../../bus/bus'
+import { isDomainEvent } from '../../core/catalogue'
+import { CONSUMER_GROUP, DOMAIN_EVENTS } from '../../core/streams'
+import { consumerMetrics } from './metrics'
+import { applyEvents, isTransientDbError } from '../../db/projection'
+import type { RoleDeps, RoleHandle } from '../types'
 
 /**
  * Role `consumer`: persists `domain-events` into Postgres (projection.ts). Several consume loops

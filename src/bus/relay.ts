@@ -3,7 +3,7 @@ import type { Database } from '../db/client'
 import { outbox } from '../db/schema'
 import type { Logger } from '../logger'
 import type { Bus } from './bus'
-import { validateEnvelope, type AnyEnvelope } from './catalogue'
+import { validateEnvelope, type AnyEnvelope } from '../core/catalogue'
 
 export interface RelayOptions {
 	database: Database

@@ -1,6 +1,6 @@
 import type Redis from 'ioredis'
 import type { ChainableCommander } from 'ioredis'
-import { partitionStream } from '../events/streams'
+import { partitionStream } from '../../core/streams'
 
 /**
  * Partition leases and runner heartbeats in Redis (DESIGN §3). Every key of partition p extends

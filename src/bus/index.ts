@@ -6,8 +6,6 @@ import { createMemoryBus } from './memory-bus'
 import { createRedisBus } from './redis-bus'
 
 export * from './bus'
-export * from './catalogue'
-export * from './streams'
 export { enqueue } from './outbox'
 export { createRelay, type Relay } from './relay'
 

@@ -1,24 +1,21 @@
 import { proto } from '@whiskeysockets/baileys'
 import { and, eq, ne } from 'drizzle-orm'
 import { hostname } from 'node:os'
-import { sessionAuth, sessionMessages, sessions } from '../db/schema'
-import type { Delivery, GroupConsumer } from '../events/bus'
-import { domainEvent, isCommand, type Command, type DomainEvent } from '../events/catalogue'
-import { commandPartition, partitionStream } from '../events/streams'
-import { runnerMetrics } from '../modules/metrics/roles'
-import { createCipher } from '../lib/crypto'
-import { trustRootKey } from '../whatsapp/root-key'
-import { deleteAuthState, loadPostgresAuthState } from '../whatsapp/auth-state'
-import { createBaileysPort } from '../whatsapp/baileys'
-import { quietLibsignal } from '../whatsapp/libsignal-console'
-import { NotConnectedError, type SessionEvent, type WhatsAppPort, type WhatsAppSession } from '../whatsapp/port'
+import { sessionAuth, sessionMessages, sessions } from '../../db/schema'
+import type { Delivery, GroupConsumer } from '../../bus/bus'
+import { domainEvent, isCommand, type Command, type DomainEvent } from '../../core/catalogue'
+import { commandPartition, partitionStream, RUNNER_GROUP } from '../../core/streams'
+import { runnerMetrics } from './metrics'
+import { createCipher } from '../../lib/crypto'
+import { trustRootKey } from '../../whatsapp/root-key'
+import { deleteAuthState, loadPostgresAuthState } from '../../whatsapp/auth-state'
+import { createBaileysPort } from '../../whatsapp/baileys'
+import { quietLibsignal } from '../../whatsapp/libsignal-console'
+import { NotConnectedError, type WhatsAppEvent, type WhatsAppPort, type SessionConnection } from '../../whatsapp/port'
 import { leaseOwnership } from './lease-ownership'
 import { createRedisLeaseStore } from './leases'
-import { ownAllPartitions, type OwnershipStats, type PartitionOwnership } from './runner-ownership'
-import type { RoleDeps, RoleHandle } from './types'
-
-/** The consumer group of runners on `session-commands:{p}`; the partition's owner reads it. */
-export const RUNNER_GROUP = 'session-runner'
+import { ownAllPartitions, type OwnershipStats, type PartitionOwnership } from './ownership'
+import type { RoleDeps, RoleHandle } from '../types'
 
 /** Message ids sent per runner that are remembered without asking Postgres. */
 const RECENT_SENDS = 50_000
@@ -51,7 +48,7 @@ export interface RunnerHandle extends RoleHandle {
 export const newRunnerId = () => `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`
 
 interface Running {
-	session: WhatsAppSession
+	session: SessionConnection
 	tenantId: string
 	partition: number
 }
@@ -117,7 +114,7 @@ export async function start(deps: RoleDeps, options: RunnerOptions = {}): Promis
 				})
 			: ownAllPartitions(config.events.commandPartitions, runnerId))
 	const recorded = runnerMetrics(deps.metrics)
-	recorded.watchOwnership(ownership)
+	recorded.watchOwnership(ownership.stats)
 	const cipher = createCipher(config.encryptionKey)
 	const partitions = config.events.commandPartitions
 	const partitionOf = (sessionId: string) => commandPartition(sessionId, partitions)
@@ -152,7 +149,7 @@ export async function start(deps: RoleDeps, options: RunnerOptions = {}): Promis
 		}
 	}
 
-	function envelopes(tenantId: string, sessionId: string, events: SessionEvent[]): DomainEvent[] {
+	function envelopes(tenantId: string, sessionId: string, events: WhatsAppEvent[]): DomainEvent[] {
 		const out: DomainEvent[] = []
 		for (const e of events) {
 			// Operators see which runner holds a session (`ownerRunner`) from its connected event.
@@ -177,7 +174,7 @@ export async function start(deps: RoleDeps, options: RunnerOptions = {}): Promis
 					commandId: cmd.id,
 					command: cmd.type,
 					error: { code, message },
-					...(cmd.type === 'session.sendMessage' ? { messageId: cmd.data.messageId } : {}),
+					...(cmd.type === 'session.messages.send' ? { messageId: cmd.data.messageId } : {}),
 				},
 			),
 		])
@@ -194,7 +191,7 @@ export async function start(deps: RoleDeps, options: RunnerOptions = {}): Promis
 		return row?.content ? proto.Message.fromObject(row.content as Record<string, unknown>) : undefined
 	}
 
-	function open(sessionId: string, tenantId: string, phoneNumber?: string): WhatsAppSession {
+	function open(sessionId: string, tenantId: string, phoneNumber?: string): SessionConnection {
 		const partition = partitionOf(sessionId)
 		// Checked in the same tick as the socket opens: a release that began cannot miss it.
 		if (!holds(partition)) throw new PartitionLost(partition)
@@ -280,7 +277,7 @@ export async function start(deps: RoleDeps, options: RunnerOptions = {}): Promis
 		if (recentSends.size > RECENT_SENDS) recentSends.delete(recentSends.values().next().value!)
 	}
 
-	async function sendMessage(cmd: Extract<Command, { type: 'session.sendMessage' }>) {
+	async function sendMessage(cmd: Extract<Command, { type: 'session.messages.send' }>) {
 		const { messageId, to, content } = cmd.data
 		// A redelivered command (the runner died before acknowledging it) must not send twice.
 		if (await alreadySent(cmd.sessionId, messageId)) {
@@ -330,7 +327,7 @@ export async function start(deps: RoleDeps, options: RunnerOptions = {}): Promis
 					return await stopSession(cmd)
 				case 'session.logout':
 					return await logoutSession(cmd)
-				case 'session.sendMessage':
+				case 'session.messages.send':
 					return await sendMessage(cmd)
 			}
 		} catch (err) {

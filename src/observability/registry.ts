@@ -92,3 +92,15 @@ export function mirroredCounter(registry: Registry, name: string, help: string, 
 		},
 	})
 }
+
+/**
+ * A role started again on the same registry (an inline role restarted in one process) records
+ * into the metrics its first start registered: a second registration of a name would throw.
+ */
+const memo = new WeakMap<Registry, Map<string, unknown>>()
+export function once<T>(registry: Registry, key: string, create: () => T): T {
+	let byKey = memo.get(registry)
+	if (!byKey) memo.set(registry, (byKey = new Map()))
+	if (!byKey.has(key)) byKey.set(key, create())
+	return byKey.get(key) as T
+}

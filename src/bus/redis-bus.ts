@@ -1,9 +1,9 @@
 import type Redis from 'ioredis'
 import type { Logger } from '../logger'
 import { BUS_DEFAULTS, type Bus, type ConsumeOptions, type DeadLetter, type GroupProgress, type StreamEntry, type StreamInfo, type TailOptions } from './bus'
-import { assertEnvelope, parseEnvelope, type AnyEnvelope } from './catalogue'
+import { assertEnvelope, parseEnvelope, type AnyEnvelope } from '../core/catalogue'
 import { consumerRegistry, deadLetterFrom, type GroupBackend, type GroupReader, type RawEntry } from './group-consumer'
-import { deadLetterStream, streamFor } from './streams'
+import { deadLetterStream, streamFor } from '../core/streams'
 
 export interface RedisBusOptions {
 	/** Connection for non-blocking commands; shared, so the bus never closes it. */

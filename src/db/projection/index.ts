@@ -1,7 +1,7 @@
 import { and, eq, inArray, sql, type SQL } from 'drizzle-orm'
-import type { Db, Tx } from '../db/client'
-import { sendRequests, sessionChats, sessionContacts, sessionLidMappings, sessionMessages, sessions } from '../db/schema'
-import type { Chat, Contact, DomainEvent, Message, MessageKey, MessageUpdate } from '../events/catalogue'
+import type { Db, Tx } from '../client'
+import { sendRequests, sessionChats, sessionContacts, sessionLidMappings, sessionMessages, sessions } from '../schema'
+import type { Chat, Contact, DomainEvent, Message, MessageKey, MessageUpdate } from '../../core/catalogue'
 
 /**
  * Persists domain events into Postgres (sessions, session_chats, session_messages,
@@ -311,14 +311,14 @@ async function bulk(tx: Tx, statement: string, rows: readonly unknown[]) {
 		await tx.execute(sql`${sql.raw(before)}${JSON.stringify(rows.slice(i, i + CHUNK))}${sql.raw(after)}`)
 }
 
-export type SessionEvent = Extract<DomainEvent, { type: 'session.qr.updated' | 'session.pairing_code' | 'session.status.connected' | 'session.status.disconnected' }>
+export type StatusEvent = Extract<DomainEvent, { type: 'session.qr.updated' | 'session.pairing_code.updated' | 'session.status.connected' | 'session.status.disconnected' }>
 
 /** What a status event writes on its session row; the WebSocket snapshot applies it too, to events not persisted yet. */
-export function sessionPatch(e: SessionEvent): Partial<typeof sessions.$inferInsert> {
+export function sessionPatch(e: StatusEvent): Partial<typeof sessions.$inferInsert> {
 	switch (e.type) {
 		case 'session.qr.updated':
 			return { status: 'qr', qr: e.data.qr }
-		case 'session.pairing_code':
+		case 'session.pairing_code.updated':
 			return { status: 'qr', pairingCode: e.data.code }
 		case 'session.status.connected':
 			return {
@@ -380,7 +380,7 @@ export async function applyEvents(db: Db, events: readonly DomainEvent[]): Promi
 				await tx.delete(table).where(inArray(table.sessionId, wiped))
 
 		const batch = new Batch()
-		const statusEvents: SessionEvent[] = []
+		const statusEvents: StatusEvent[] = []
 		for (const e of events) {
 			if (!live.has(e.sessionId) || deleted.has(e.sessionId) || tombstones.has(e.sessionId)) {
 				if (e.type !== 'session.deleted') stats.dropped++
@@ -390,7 +390,7 @@ export async function applyEvents(db: Db, events: readonly DomainEvent[]): Promi
 			const at = isoMs(e.occurredAt)
 			switch (e.type) {
 				case 'session.qr.updated':
-				case 'session.pairing_code':
+				case 'session.pairing_code.updated':
 				case 'session.status.connected':
 				case 'session.status.disconnected':
 					statusEvents.push(e)
@@ -421,7 +421,7 @@ export async function applyEvents(db: Db, events: readonly DomainEvent[]): Promi
 			}
 		}
 
-		const version = (e: SessionEvent) => `${isoMs(e.occurredAt)} ${e.id}`
+		const version = (e: StatusEvent) => `${isoMs(e.occurredAt)} ${e.id}`
 		statusEvents.sort((a, b) => (version(a) < version(b) ? -1 : 1))
 		for (const e of statusEvents) {
 			const at = isoMs(e.occurredAt)

@@ -2,13 +2,19 @@ import type { AnyEnvelope } from './catalogue'
 import { isCommandType } from './catalogue'
 
 /**
- * Stream names, before the Redis key prefix. Commands are partitioned by session from day one
- * (DESIGN §3): `session-commands:{p}` with p = hash(sessionId) % P, the braces being the Redis
- * Cluster hash tag that a partition's lease and group keys will share. P is fixed per deployment
+ * Stream and consumer-group names, before the Redis key prefix. Commands are partitioned by
+ * session: `session-commands:{p}` with p = hash(sessionId) % P, the braces being the Redis Cluster
+ * hash tag that a partition's lease and group keys share. P is fixed per deployment
  * (COMMAND_PARTITIONS); changing it strands pending commands in the old partitions.
  */
 export const DOMAIN_EVENTS = 'domain-events'
 export const SESSION_COMMANDS = 'session-commands'
+
+/** The group that persists `domain-events` into Postgres; other readers (webhooks, …) take their own. */
+export const CONSUMER_GROUP = 'event-consumer'
+
+/** The group of runners on each `session-commands:{p}`; the partition's owner reads it. */
+export const RUNNER_GROUP = 'session-runner'
 
 /** FNV-1a (32 bit) over the UTF-16 code units: stable across processes and languages that copy it. */
 export function commandPartition(sessionId: string, partitions: number): number {

@@ -1,6 +1,6 @@
-import type { Logger } from '../logger'
+import type { Logger } from '../../logger'
 import type { Lease, LeaseStore } from './leases'
-import { emptyOwnershipStats, type OwnershipHandlers, type PartitionOwnership } from './runner-ownership'
+import { emptyOwnershipStats, type OwnershipHandlers, type PartitionOwnership } from './ownership'
 
 export interface LeaseOwnershipOptions {
 	store: LeaseStore

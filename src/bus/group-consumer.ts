@@ -3,7 +3,7 @@ import { threadId } from 'node:worker_threads'
 import { withTimeout } from '../lib/timeout'
 import type { Logger } from '../logger'
 import { BUS_DEFAULTS, type ConsumeOptions, type DeadLetter, type Delivery, type GroupConsumer } from './bus'
-import { parseEnvelope } from './catalogue'
+import { parseEnvelope } from '../core/catalogue'
 
 /** An entry as a backend stores it: the envelope is still the JSON string it was written as. */
 export interface RawEntry {

@@ -6,6 +6,9 @@ import { Type as T, type Static } from '@sinclair/typebox'
  * no field is ever used to clear a stored value.
  */
 
+export const Uuid = T.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' })
+export const IsoTime = T.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?(Z|[+-]\\d{2}:\\d{2})$' })
+
 export const Jid = T.String({ minLength: 3, maxLength: 320, description: 'WhatsApp JID (…@s.whatsapp.net, …@lid, …@g.us)' })
 
 /** Epoch seconds, as WhatsApp numbers them (the runner turns Baileys `Long`s into numbers). */
