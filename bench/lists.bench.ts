@@ -2,6 +2,7 @@ import postgres from 'postgres'
 import pino from 'pino'
 import { createApp } from '../src/app'
 import { loadConfig } from '../src/config'
+import { messageStatusName } from '../src/core/message-status'
 import { openPostgres } from '../src/db/client'
 import { createVerifiedUser } from '../test/helpers/accounts'
 import type { TestApp } from '../test/helpers/app'
@@ -107,7 +108,7 @@ export default async function listsBench(): Promise<BenchResult[]> {
 						timestamp: (r.timestamp as Date).toISOString(),
 						type: r.type,
 						text: r.text,
-						status: ['error', 'pending', 'server_ack', 'delivered', 'read', 'played'][r.status as number] ?? null,
+						status: messageStatusName(r.status as number | null),
 						editedAt: r.edited_at ? (r.edited_at as Date).toISOString() : null,
 						revoked: r.revoked_at !== null,
 						content: r.content,

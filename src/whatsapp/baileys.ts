@@ -10,15 +10,15 @@ import makeWASocket, {
 	type WASocket,
 } from '@whiskeysockets/baileys'
 import type { SendContent } from '../core/catalogue'
+import type { SessionStatus } from '../core/session-status'
 import { DecryptionError } from '../lib/crypto'
 import type { Logger } from '../logger'
 import { StaleOwnerError, type PostgresAuthState } from './auth-state'
 import { backoffDelay, classifyDisconnect, DEFAULT_RECONNECT, disconnectOf, type Disconnect, type ReconnectPolicy } from './disconnects'
-import { seconds, toSessionEvents, unresolvedLids } from './mapping'
+import { seconds, toWhatsAppEvents, unresolvedLids } from './mapping'
 import {
 	NotConnectedError,
 	type CloseReason,
-	type ConnectionStatus,
 	type DisconnectData,
 	type OpenSessionOptions,
 	type SentMessage,
@@ -62,9 +62,9 @@ export function createBaileysPort(options: BaileysPortOptions): WhatsAppPort {
  * many failed attempts → failed. Events are handled one batch at a time, in order (`work`).
  */
 class BaileysSession implements SessionConnection {
-	status: ConnectionStatus = 'starting'
-	readonly ended: Promise<ConnectionStatus>
-	private resolveEnded!: (status: ConnectionStatus) => void
+	status: SessionStatus = 'starting'
+	readonly ended: Promise<SessionStatus>
+	private resolveEnded!: (status: SessionStatus) => void
 	private finished = false
 	private auth?: PostgresAuthState
 	private keys?: SignalKeyStore
@@ -233,7 +233,7 @@ class BaileysSession implements SessionConnection {
 		// Data from a socket that was since replaced is still true: publish it.
 		const lids = unresolvedLids(events)
 		const alts = lids.length ? await resolveLids(sock, lids) : undefined
-		const mapped = toSessionEvents(events, { altOf: (jid) => alts?.get(jid) })
+		const mapped = toWhatsAppEvents(events, { altOf: (jid) => alts?.get(jid) })
 		if (mapped.length) await this.emit(mapped)
 	}
 
@@ -353,7 +353,7 @@ class BaileysSession implements SessionConnection {
 		}
 	}
 
-	private setStatus(status: ConnectionStatus) {
+	private setStatus(status: SessionStatus) {
 		this.status = status
 		for (const wake of [...this.statusWaiters]) wake()
 	}

@@ -17,7 +17,6 @@ import {
 } from '@whiskeysockets/baileys'
 import {
 	MESSAGE_BATCH_MAX,
-	MESSAGE_STATUS,
 	type Chat,
 	type Contact,
 	type EventData,
@@ -26,6 +25,7 @@ import {
 	type MessageKey,
 	type MessageUpdate,
 } from '../core/catalogue'
+import { MessageStatusCode } from '../core/message-status'
 import type { WhatsAppEvent } from './port'
 
 /**
@@ -125,7 +125,7 @@ export function mapMessage(m: WAMessage, ctx: MappingContext = {}): Message | un
 	if (text !== undefined) out.text = text
 	const pushName = clip(m.pushName)
 	if (pushName) out.pushName = pushName
-	if (typeof m.status === 'number' && m.status >= 0 && m.status <= MESSAGE_STATUS.played) out.status = m.status
+	if (typeof m.status === 'number' && m.status >= 0 && m.status <= MessageStatusCode.played) out.status = m.status
 	return out
 }
 
@@ -159,7 +159,7 @@ export function mapMessageUpdates(updates: readonly WAMessageUpdate[], ctx: Mapp
 		const k = mapKey(key, ctx)
 		if (!k || !update) continue
 		const u: MessageUpdate = { key: k }
-		if (typeof update.status === 'number' && update.status >= 0 && update.status <= MESSAGE_STATUS.played) u.status = update.status
+		if (typeof update.status === 'number' && update.status >= 0 && update.status <= MessageStatusCode.played) u.status = update.status
 		if (update.message === null && update.messageStubType === WAMessageStubType.REVOKE) u.revoked = true
 		const edited = update.message?.editedMessage?.message
 		const editedContent = normalizeMessageContent(edited)
@@ -181,11 +181,11 @@ export function mapReceipts(receipts: readonly MessageUserReceiptUpdate[], ctx: 
 		const k = mapKey(key, ctx)
 		if (!k) continue
 		const status = receipt.playedTimestamp
-			? MESSAGE_STATUS.played
+			? MessageStatusCode.played
 			: receipt.readTimestamp
-				? MESSAGE_STATUS.read
+				? MessageStatusCode.read
 				: receipt.receiptTimestamp
-					? MESSAGE_STATUS.delivered
+					? MessageStatusCode.delivered
 					: undefined
 		if (status !== undefined) out.push({ key: k, status })
 	}
@@ -312,7 +312,7 @@ function mergeBy<T extends { jid: string }>(items: readonly T[]): T[] {
  * well on the WebSocket (history, contacts, chats, messages, then changes to messages). The
  * consumer does not depend on it: its projection is order-independent.
  */
-export function toSessionEvents(events: Partial<BaileysEventMap>, ctx: MappingContext = {}): WhatsAppEvent[] {
+export function toWhatsAppEvents(events: Partial<BaileysEventMap>, ctx: MappingContext = {}): WhatsAppEvent[] {
 	const out: WhatsAppEvent[] = []
 	const updates: MessageUpdate[] = []
 

@@ -1,5 +1,6 @@
 import type { proto } from '@whiskeysockets/baileys'
 import type { EventData, SendContent } from '../core/catalogue'
+import type { SessionStatus } from '../core/session-status'
 import type { PostgresAuthState } from './auth-state'
 
 /**
@@ -22,8 +23,6 @@ export type WhatsAppEventType =
 /** A domain event of one session, before the runner wraps it in an envelope. */
 export type WhatsAppEvent = { [K in WhatsAppEventType]: { type: K; data: EventData<K> } }[WhatsAppEventType]
 
-/** DESIGN §6 session statuses, as far as a connection knows them. */
-export type ConnectionStatus = 'starting' | 'qr' | 'connected' | 'reconnecting' | 'stopped' | 'logged_out' | 'failed'
 
 export type DisconnectData = EventData<'session.status.disconnected'>
 
@@ -57,9 +56,9 @@ export interface SentMessage {
 
 export interface SessionConnection {
 	readonly sessionId: string
-	readonly status: ConnectionStatus
+	readonly status: SessionStatus
 	/** Resolves with the final status once the session ended (stopped, logged out or failed). */
-	readonly ended: Promise<ConnectionStatus>
+	readonly ended: Promise<SessionStatus>
 	/** Sends with our own message id; throws NotConnectedError unless connected. */
 	send(to: string, content: SendContent, messageId: string): Promise<SentMessage>
 	/**
@@ -87,7 +86,7 @@ export interface WhatsAppPort {
 
 export class NotConnectedError extends Error {
 	override name = 'NotConnectedError'
-	constructor(readonly status: ConnectionStatus) {
+	constructor(readonly status: SessionStatus) {
 		super(`the session is not connected (status: ${status})`)
 	}
 }

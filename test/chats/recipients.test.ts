@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'bun:test'
 import { createCursorCodec } from '../../src/lib/cursor'
-import { normalizeJid, normalizePhoneNumber, normalizeRecipient } from '../../src/lib/jid'
+import { normalizeJid, normalizePhoneNumber, normalizeRecipient } from '../../src/core/jid'
 
 describe('recipients as people write them', () => {
 	it.each([

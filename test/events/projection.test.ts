@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'bun:test'
 import { openPostgres, type Database } from '../../src/db/client'
 import type { DomainEvent } from '../../src/core/catalogue'
-import { applyEvents, isTransientDbError } from '../../src/db/projection'
+import { isTransientDbError } from '../../src/db/errors'
+import { applyEvents } from '../../src/db/projection'
 import { openTestDatabase, type OpenTestDatabase } from '../helpers/database'
 import { ALICE, ALICE_LID, BOB, countMessages, createSession, event, GROUP, historyBatches, key, message, snapshot, type Meta } from './fixtures'
 

@@ -9,7 +9,7 @@ import {
 	mapMessageUpdates,
 	mapReceipts,
 	mapUpsert,
-	toSessionEvents,
+	toWhatsAppEvents,
 	unresolvedLids,
 } from '../../src/whatsapp/mapping'
 
@@ -210,7 +210,7 @@ describe('history sync', () => {
 
 describe('a whole Baileys batch', () => {
 	it('becomes valid catalogue events in reading order', () => {
-		const events = toSessionEvents({
+		const events = toWhatsAppEvents({
 			'messages.update': [{ key: { remoteJid: ALICE, fromMe: true, id: 'U' }, update: { status: 3 } }],
 			'messages.upsert': { type: 'notify', messages: [wire({ key: { remoteJid: ALICE, id: 'N' }, messageTimestamp: 5, message: { conversation: 'new' } })] },
 			'contacts.update': [{ id: ALICE, notify: 'Al' }],

@@ -1,4 +1,5 @@
 import { Type as T, type Static } from '@sinclair/typebox'
+import { MAX_MESSAGE_STATUS } from '../message-status'
 
 /**
  * WhatsApp data as it travels in events: what the runner normalises Baileys objects into, what
@@ -14,10 +15,9 @@ export const Jid = T.String({ minLength: 3, maxLength: 320, description: 'WhatsA
 /** Epoch seconds, as WhatsApp numbers them (the runner turns Baileys `Long`s into numbers). */
 export const EpochSeconds = T.Integer({ minimum: 0, maximum: 2 ** 40 })
 
-/** proto WebMessageInfo.Status: ERROR 0, PENDING 1, SERVER_ACK 2, DELIVERY_ACK 3, READ 4, PLAYED 5. */
-export const MessageStatus = T.Integer({ minimum: 0, maximum: 5 })
+/** A message status code (see core/message-status.ts: 0 error … 5 played). */
+export const MessageStatus = T.Integer({ minimum: 0, maximum: MAX_MESSAGE_STATUS })
 export type MessageStatus = Static<typeof MessageStatus>
-export const MESSAGE_STATUS = { error: 0, pending: 1, serverAck: 2, delivered: 3, read: 4, played: 5 } as const
 
 /**
  * Identifies a message. In LID-addressed chats `remoteJid` is the `…@lid` and `remoteJidAlt` the

@@ -34,9 +34,6 @@ export const sessionChats = pgTable(
 	],
 )
 
-/** Message status as WhatsApp numbers it (proto WebMessageInfo.Status); it only moves forward. */
-export const MESSAGE_STATUS = { error: 0, pending: 1, server_ack: 2, delivered: 3, read: 4, played: 5 } as const
-
 export const sessionMessages = pgTable(
 	'session_messages',
 	{

@@ -1,4 +1,5 @@
 import { bigint, customType, index, integer, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core'
+import { DESIRED_STATES, SESSION_STATUSES } from '../../core/session-status'
 import { tenants } from './accounts'
 
 export const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
@@ -6,8 +7,6 @@ export const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array 
 	fromDriver: (value) => (Buffer.isBuffer(value) ? value : Buffer.from(value)),
 })
 
-export const SESSION_STATUSES = ['starting', 'qr', 'connected', 'reconnecting', 'stopped', 'logged_out', 'failed'] as const
-export type SessionStatus = (typeof SESSION_STATUSES)[number]
 
 export const sessions = pgTable(
 	'sessions',
@@ -19,7 +18,7 @@ export const sessions = pgTable(
 		name: text('name').notNull(),
 		status: text('status', { enum: SESSION_STATUSES }).notNull().default('stopped'),
 		/** What the tenant asked for; runners converge on it after restarts and takeovers. */
-		desiredState: text('desired_state', { enum: ['running', 'stopped'] }).notNull().default('running'),
+		desiredState: text('desired_state', { enum: DESIRED_STATES }).notNull().default('running'),
 		phoneNumber: text('phone_number'),
 		jid: text('jid'),
 		lid: text('lid'),

@@ -1,12 +1,11 @@
 import { Type } from '@sinclair/typebox'
 import { t } from 'elysia'
+import { MESSAGE_STATUSES } from '../../core/message-status'
 import { IdempotencyHeaders, PageQuery, SendText, SessionFilter } from '../sessions/model'
 
 export { IdempotencyHeaders }
 
 const Time = t.String({ format: 'date-time' })
-
-export const MESSAGE_STATUS_NAMES = ['error', 'pending', 'server_ack', 'delivered', 'read', 'played'] as const
 
 export const Chat = t.Object({
 	jid: t.String({ description: 'The chat: the phone-number JID when known, else the LID (…@lid) or group (…@g.us)' }),
@@ -29,7 +28,7 @@ export const Message = t.Object({
 	timestamp: Time,
 	type: t.Nullable(t.String({ description: 'proto content key: conversation, extendedTextMessage, imageMessage, …' })),
 	text: t.Nullable(t.String({ description: 'Text or caption; null for media without a caption and for deleted messages' })),
-	status: t.Nullable(t.UnionEnum(MESSAGE_STATUS_NAMES, { description: 'Only moves forward: pending → server_ack → delivered → read → played' })),
+	status: t.Nullable(t.UnionEnum(MESSAGE_STATUSES, { description: 'Only moves forward: pending → server_ack → delivered → read → played' })),
 	editedAt: t.Nullable(Time),
 	revoked: t.Boolean({ description: 'Deleted for everyone' }),
 	content: t.Nullable(

@@ -4,9 +4,9 @@ import { schema, type Db } from '../../db/client'
 import { cursorBoolean, cursorString, cursorTime, type CursorCodec } from '../../lib/cursor'
 import { fetchSize, isoTime, literalLimit, perSize, rawRows } from '../../lib/keyset'
 import { AppError, notFound } from '../../lib/errors'
-import { isPnJid, normalizeRecipient } from '../../lib/jid'
+import { isPnJid, normalizeRecipient } from '../../core/jid'
 import type { MessageAccepted, Page, SessionsService } from '../sessions/service'
-import { MESSAGE_STATUS_NAMES } from './model'
+import { messageStatusName, type MessageStatusName } from '../../core/message-status'
 
 const { sessionChats: chats, sessionMessages: messages } = schema
 
@@ -29,7 +29,7 @@ export interface PublicMessage {
 	timestamp: string
 	type: string | null
 	text: string | null
-	status: (typeof MESSAGE_STATUS_NAMES)[number] | null
+	status: MessageStatusName | null
 	editedAt: string | null
 	revoked: boolean
 	content: Record<string, unknown> | null
@@ -246,7 +246,7 @@ export class ChatsService {
 				timestamp: isoTime(r.timestamp)!,
 				type: r.type,
 				text: r.text,
-				status: r.status === null ? null : (MESSAGE_STATUS_NAMES[r.status] ?? null),
+				status: messageStatusName(r.status),
 				editedAt: isoTime(r.edited_at),
 				revoked: r.revoked_at !== null,
 				content: r.content,

@@ -6,7 +6,7 @@ import { type DomainEvent } from '../../core/catalogue'
 import { DOMAIN_EVENTS } from '../../core/streams'
 import type { Logger } from '../../logger'
 import { CONSUMER_GROUP } from '../../core/streams'
-import { sessionPatch, type StatusEvent } from '../../db/projection'
+import { applyStatusEvent, isStatusEvent } from '../../core/session-status'
 import { publicColumns, toPublic, type PublicSession } from '../sessions/service'
 import { previousId } from './positions'
 
@@ -24,11 +24,9 @@ export interface SnapshotDeps {
 	maxCatchUpEntries?: number
 }
 
-const columns = { ...publicColumns, lastEventAt: sessions.lastEventAt, lastEventId: sessions.lastEventId }
+// The status machine's whole state, so events apply to it as the projection applies them; toPublic shows no more than a session.
+const columns = { ...publicColumns, lastDisconnectCode: sessions.lastDisconnectCode, lastEventAt: sessions.lastEventAt, lastEventId: sessions.lastEventId }
 
-const STATUS_EVENTS = new Set(['session.qr.updated', 'session.pairing_code.updated', 'session.status.connected', 'session.status.disconnected'])
-const isStatusEvent = (e: DomainEvent): e is StatusEvent => STATUS_EVENTS.has(e.type)
-const NIL_UUID = '00000000-0000-0000-0000-000000000000'
 const PAGE = 1_000
 
 /**
@@ -89,7 +87,7 @@ export async function buildSnapshot(deps: SnapshotDeps, tenantId: string): Promi
 	if (late.length) for (const row of await readRows(db, tenantId, late)) byId.set(row.id, row)
 	for (const e of events) {
 		const row = byId.get(e.sessionId)
-		if (row && isStatusEvent(e)) applyStatus(row, e)
+		if (row && isStatusEvent(e)) applyStatusEvent(row, e)
 	}
 
 	// Oldest first, as GET /sessions lists them (uuid v7 ids sort by creation time).
@@ -129,21 +127,3 @@ async function readRange(bus: Bus, after: string, upTo: string, maxEntries: numb
 	}
 	return { entries, reached: upTo }
 }
-
-/** The projection's rule for status events, on a row in memory (see applyEvents in roles/projection.ts). */
-function applyStatus(row: Row, e: StatusEvent) {
-	const at = new Date(e.occurredAt)
-	const version = `${at.toISOString()} ${e.id.toLowerCase()}`
-	const current = row.lastEventAt ? `${row.lastEventAt.toISOString()} ${(row.lastEventId ?? NIL_UUID).toLowerCase()}` : null
-	if (current === null || current < version) {
-		Object.assign(row, sessionPatch(e))
-		row.lastEventAt = at
-		row.lastEventId = e.id
-		if (at > row.updatedAt) row.updatedAt = at
-	} else if (e.type === 'session.status.connected') {
-		row.jid ??= e.data.jid
-		row.lid ??= e.data.lid ?? null
-		row.phoneNumber ??= e.data.phoneNumber ?? null
-	}
-}
-

@@ -1,5 +1,5 @@
 import { t } from 'elysia'
-import { SESSION_STATUSES } from '../../db/schema'
+import { DESIRED_STATES, SESSION_STATUSES } from '../../core/session-status'
 
 /** The only text of a message that WhatsApp clients show in full; the catalogue caps sends at it. */
 export const TEXT_MAX_LENGTH = 65_536
@@ -51,7 +51,7 @@ export const WhatsAppSession = t.Object({
 	id: Uuid,
 	name: t.String(),
 	status: t.UnionEnum(SESSION_STATUSES, { description: 'Where the connection is now, as the runner reported it' }),
-	desiredState: t.UnionEnum(['running', 'stopped'], { description: 'What was last asked for (start/stop); the runner converges on it' }),
+	desiredState: t.UnionEnum(DESIRED_STATES, { description: 'What was last asked for (start/stop); the runner converges on it' }),
 	phoneNumber: t.Nullable(t.String({ description: 'Digits of the international number: the linked account, or the one a pairing code was asked for' })),
 	jid: t.Nullable(t.String({ description: 'The linked account (…@s.whatsapp.net)' })),
 	lid: t.Nullable(t.String({ description: "The linked account's LID (…@lid)" })),

@@ -3,13 +3,13 @@ import { and, asc, count, eq, gt, isNull, sql } from 'drizzle-orm'
 import QRCode from 'qrcode'
 import type { Config } from '../../config'
 import { schema, type Db, type Tx } from '../../db/client'
-import type { SessionStatus } from '../../db/schema'
+import { isEnded, type SessionStatus } from '../../core/session-status'
 import { enqueue, type Relay } from '../../bus'
 import { command, domainEvent } from '../../core/catalogue'
 import { cursorString, type CursorCodec } from '../../lib/cursor'
 import { fetchSize, literalLimit, perSize, rawRows } from '../../lib/keyset'
 import { AppError, conflict, notFound } from '../../lib/errors'
-import { normalizePhoneNumber, normalizeRecipient } from '../../lib/jid'
+import { normalizePhoneNumber, normalizeRecipient } from '../../core/jid'
 
 const { sessions, sendRequests, tenants } = schema
 
@@ -75,9 +75,6 @@ export const toPublic = (r: SessionRow): PublicSession => ({
 	createdAt: r.createdAt.toISOString(),
 	updatedAt: r.updatedAt.toISOString(),
 })
-
-/** Statuses from which a start has to bring the connection up again. */
-const DOWN: readonly SessionStatus[] = ['stopped', 'logged_out', 'failed']
 
 export const sessionNotFound = () => notFound('Session')
 export const sessionNotConnected = (status: SessionStatus) =>
@@ -214,7 +211,7 @@ export class SessionsService {
 				.update(sessions)
 				.set({
 					desiredState: 'running',
-					...(DOWN.includes(row.status) ? { status: 'starting' as const } : {}),
+					...(isEnded(row.status) ? { status: 'starting' as const } : {}),
 					updatedAt: sql`now()`,
 				})
 				.where(eq(sessions.id, id))

@@ -2,7 +2,8 @@ import type { GroupConsumer } from '../../bus/bus'
 import { isDomainEvent } from '../../core/catalogue'
 import { CONSUMER_GROUP, DOMAIN_EVENTS } from '../../core/streams'
 import { consumerMetrics } from './metrics'
-import { applyEvents, isTransientDbError } from '../../db/projection'
+import { isTransientDbError } from '../../db/errors'
+import { applyEvents } from '../../db/projection'
 import type { RoleDeps, RoleHandle } from '../types'
 
 /**

@@ -60,5 +60,16 @@ export function normalizeRecipient(input: string): string | null {
 	return digits ? `${digits}@${PN_SERVER}` : null
 }
 
-export const isLidJid = (jid: string) => jid.endsWith(`@${LID_SERVER}`)
-export const isPnJid = (jid: string) => jid.endsWith(`@${PN_SERVER}`)
+export const isLidJid = (jid: string | undefined): jid is string => !!jid && jid.endsWith(`@${LID_SERVER}`)
+export const isPnJid = (jid: string | undefined): jid is string => !!jid && jid.endsWith(`@${PN_SERVER}`)
+
+/**
+ * One identity per person: the phone-number JID when the event carries one beside the LID, else
+ * the JID as given. Rows are filed under it, so a chat seen by LID and by phone number is one chat.
+ */
+export const canonicalJid = (jid: string, alt?: string): string => (isLidJid(jid) && isPnJid(alt) ? alt : jid)
+
+/** Both forms of an identity, as far as the given JIDs tell. */
+export function jidForms(...jids: (string | undefined)[]): { pn?: string; lid?: string } {
+	return { pn: jids.find(isPnJid), lid: jids.find(isLidJid) }
+}

@@ -1,0 +1,206 @@
+import type { Chat, Contact, Message, MessageKey, MessageUpdate } from './catalogue'
+import { canonicalJid, jidForms } from './jid'
+import { messageStatusRank } from './message-status'
+
+/**
+ * The projection's merge rules: how domain events become rows of sessions, chats, messages,
+ * contacts and LID mappings. The rows are merged here when they meet within one batch, and by the
+ * SQL of db/projection when they meet a stored row; both give the same row.
+ *
+ * Idempotent and order-independent, because delivery is at least once and a failed entry is
+ * retried after later ones succeeded. Every column is merged with a rule that gives the same row
+ * whatever the order and however often an event is applied:
+ * - messages: identity and the original content are first-wins (a receipt-only row has none and
+ *   the later upsert fills it); status takes the furthest along (`messageStatusRank`); an edit applies when newer than the last one applied; a revoke
+ *   clears text and content for good; a receipt never touches the message's timestamp.
+ * - chats and contacts: a field given by an event newer than the row (`updated_at` = the newest
+ *   event's `occurredAt`) replaces the stored one, an older event only fills gaps; a chat's
+ *   `last_message_at` only moves forward.
+ * - sessions: status events apply only when newer than the last one applied
+ *   (`last_event_at`, `last_event_id`), except that an older `connected` still fills a missing
+ *   jid/lid/phone number; `session.deleted` removes the session and, by cascade,
+ *   everything stored for it; events of a missing session are dropped (it was deleted).
+ * - sessions deleted through the API (`deleted_at` set, in the transaction that emitted
+ *   `session.deleted` and `session.logout`): `session.deleted` deletes their chats, messages and
+ *   contacts but keeps the row, whose creds the runner needs to unlink the device; the runner's
+ *   `logged_out` (or its refusal of the logout) then removes the row. Nothing else is applied to
+ *   such a session any more.
+ * - LID↔PN mappings: first-wins.
+ */
+
+const present = (s: string | undefined) => (s ? s : undefined)
+
+// Rows as the projection sends them to Postgres; short keys keep the JSON document small.
+export interface MessageRow {
+	s: string
+	c: string
+	m: string
+	f: boolean
+	sj?: string
+	sa?: string
+	ts?: number
+	y?: string
+	x?: string
+	j?: unknown
+	p?: string
+	st?: number
+	ea?: number
+	ra?: string
+}
+export interface ChatRow {
+	s: string
+	j: string
+	pn?: string
+	lid?: string
+	n?: string
+	u?: number
+	a?: boolean
+	lm?: number
+	v: string
+}
+export interface ContactRow {
+	s: string
+	j: string
+	pn?: string
+	lid?: string
+	n?: string
+	no?: string
+	vn?: string
+	im?: string
+	v: string
+}
+export interface MappingRow {
+	s: string
+	l: string
+	p: string
+}
+
+/** Two versions of one message row merged: the JS twin of the projection's SQL merge, for rows that meet within one batch. */
+export function mergeMessage(acc: MessageRow, row: MessageRow) {
+	acc.sj ??= row.sj
+	acc.sa ??= row.sa
+	acc.ts ??= row.ts
+	acc.y ??= row.y
+	acc.p ??= row.p
+	if (messageStatusRank(row.st) > messageStatusRank(acc.st)) acc.st = row.st
+	if (row.ea !== undefined && (acc.ea === undefined || row.ea > acc.ea)) {
+		acc.x = row.x
+		acc.j = row.j
+		acc.ea = row.ea
+	} else if (acc.ea === undefined) {
+		acc.x ??= row.x
+		acc.j ??= row.j
+	}
+	if (row.ra !== undefined && (acc.ra === undefined || row.ra < acc.ra)) acc.ra = row.ra
+}
+
+/** Newer-or-first for every versioned field (the SQL merge's `lww`). */
+function mergeVersioned<R extends { v: string }>(acc: R, row: R, fields: readonly (keyof R)[]) {
+	const newer = row.v > acc.v
+	for (const f of fields) if (row[f] !== undefined && (newer || acc[f] === undefined)) acc[f] = row[f]
+	if (newer) acc.v = row.v
+}
+
+export function mergeChat(acc: ChatRow, row: ChatRow) {
+	const lm = Math.max(acc.lm ?? -1, row.lm ?? -1)
+	mergeVersioned(acc, row, ['pn', 'lid', 'n', 'u', 'a'])
+	if (lm >= 0) acc.lm = lm
+}
+
+export const mergeContact = (acc: ContactRow, row: ContactRow) => mergeVersioned(acc, row, ['pn', 'lid', 'n', 'no', 'vn', 'im'])
+
+export class Rows<R> {
+	readonly byKey = new Map<string, R>()
+	constructor(private readonly merge: (acc: R, row: R) => void) {}
+	add(key: string, row: R) {
+		const acc = this.byKey.get(key)
+		if (acc) this.merge(acc, row)
+		else this.byKey.set(key, row)
+	}
+	/** Sorted by key, so every transaction locks rows in the same order. */
+	sorted(): R[] {
+		return [...this.byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r)
+	}
+}
+
+/** One ISO form (UTC, milliseconds), so versions compare as strings. */
+export const isoMs = (iso: string) => new Date(iso).toISOString()
+
+export class ProjectionBatch {
+	readonly messages = new Rows<MessageRow>(mergeMessage)
+	readonly chats = new Rows<ChatRow>(mergeChat)
+	readonly contacts = new Rows<ContactRow>(mergeContact)
+	readonly mappings = new Rows<MappingRow>(() => {})
+
+	mapping(s: string, lid: string | undefined, pn: string | undefined) {
+		if (lid && pn) this.mappings.add(`${s}\u0000${lid}`, { s, l: lid, p: pn })
+	}
+
+	private chatOf(s: string, key: MessageKey) {
+		const jid = canonicalJid(key.remoteJid, key.remoteJidAlt)
+		return { jid, ...jidForms(key.remoteJid, key.remoteJidAlt) }
+	}
+
+	private keyRow(s: string, key: MessageKey): MessageRow {
+		const chat = this.chatOf(s, key)
+		this.mapping(s, chat.lid, chat.pn)
+		const participant = present(key.participant)
+		const participantAlt = present(key.participantAlt)
+		let sj: string | undefined
+		let sa: string | undefined
+		if (participant) {
+			sj = canonicalJid(participant, participantAlt)
+			sa = sj === participant ? participantAlt : participant
+			const p = jidForms(participant, participantAlt)
+			this.mapping(s, p.lid, p.pn)
+		} else if (!key.fromMe) {
+			sj = chat.jid
+			sa = chat.jid === key.remoteJid ? present(key.remoteJidAlt) : key.remoteJid
+		}
+		return { s, c: chat.jid, m: key.id, f: key.fromMe, sj, sa }
+	}
+
+	private messageKey = (r: MessageRow) => `${r.s}\u0000${r.c}\u0000${r.m}\u0000${r.f ? 1 : 0}`
+
+	message(s: string, occurredAt: string, m: Message) {
+		const row = this.keyRow(s, m.key)
+		row.ts = m.timestamp
+		row.y = m.type
+		row.x = m.text
+		row.j = m.content
+		row.p = m.pushName
+		row.st = m.status
+		this.messages.add(this.messageKey(row), row)
+		const chat = this.chatOf(s, m.key)
+		this.chats.add(`${s}\u0000${chat.jid}`, { s, j: chat.jid, pn: chat.pn, lid: chat.lid, lm: m.timestamp, v: occurredAt })
+	}
+
+	update(s: string, occurredAt: string, u: MessageUpdate) {
+		const row = this.keyRow(s, u.key)
+		// Identity of a message comes from its upsert; a receipt knows only the key.
+		row.sj = row.sa = undefined
+		row.st = u.status
+		if (u.edit) {
+			row.ea = u.edit.editedAt
+			row.x = u.edit.text
+			row.j = u.edit.content
+			row.y = u.edit.type
+		}
+		if (u.revoked) row.ra = occurredAt
+		this.messages.add(this.messageKey(row), row)
+	}
+
+	chat(s: string, occurredAt: string, c: Chat) {
+		const { pn, lid } = jidForms(c.jid, c.pn, c.lid)
+		this.mapping(s, lid, pn)
+		const j = pn ?? c.jid
+		this.chats.add(`${s}\u0000${j}`, { s, j, pn, lid, n: c.name, u: c.unreadCount, a: c.archived, lm: c.lastMessageAt, v: occurredAt })
+	}
+
+	contact(s: string, occurredAt: string, c: Contact) {
+		const { pn, lid } = jidForms(c.jid, c.pn, c.lid)
+		this.mapping(s, lid, pn)
+		const j = pn ?? c.jid
+		this.contacts.add(`${s}\u0000${j}`, { s, j, pn, lid, n: c.name, no: c.notify, vn: c.verifiedName, im: c.imgUrl, v: occurredAt })
+	}
+}
