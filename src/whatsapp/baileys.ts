@@ -2,6 +2,7 @@ import makeWASocket, {
 	jidDecode,
 	jidNormalizedUser,
 	makeCacheableSignalKeyStore,
+	proto,
 	type BaileysEventMap,
 	type ConnectionState,
 	type SignalKeyStore,
@@ -209,7 +210,10 @@ class BaileysSession implements SessionConnection {
 			// The phone keeps its notifications: a server is not someone reading.
 			markOnlineOnConnect: false,
 			syncFullHistory: false,
-			getMessage: async (key) => (await this.options.getMessage?.(key)) ?? undefined,
+			getMessage: async (key) => {
+				const content = key.id ? await this.options.storedMessage?.({ id: key.id, fromMe: !!key.fromMe }) : null
+				return content ? proto.Message.fromObject(content) : undefined
+			},
 			...this.port.socketConfig,
 		})
 		this.sock = sock

@@ -1,4 +1,3 @@
-import type { proto } from '@whiskeysockets/baileys'
 import type { EventData, SendContent } from '../core/catalogue'
 import type { SessionStatus } from '../core/session-status'
 import type { PostgresAuthState } from './auth-state'
@@ -44,8 +43,8 @@ export interface OpenSessionOptions {
 	 * waits, so a slow publisher slows the session rather than reordering its events.
 	 */
 	emit(events: WhatsAppEvent[]): Promise<void>
-	/** A message this session stored, for Baileys' retry receipts. */
-	getMessage?(key: proto.IMessageKey): Promise<proto.IMessage | undefined>
+	/** The stored content (proto JSON) of a message of this session, for WhatsApp's retry requests. */
+	storedMessage?(key: { id: string; fromMe: boolean }): Promise<Record<string, unknown> | null>
 }
 
 export interface SentMessage {

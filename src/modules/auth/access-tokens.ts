@@ -1,5 +1,6 @@
 import { jwt } from '@elysiajs/jwt'
 import { t } from 'elysia'
+import { LRUCache } from 'lru-cache'
 import type { Clock } from '../../lib/clock'
 
 const ISSUER = 'switchboard'
@@ -31,9 +32,8 @@ export function createAccessTokens({ secret, ttlSeconds, clock }: { secret: stri
 
 	// Verified tokens by their exact text: the same string always carries the same claims, so
 	// only the expiry needs checking again. Spares the signature check and parsing on every
-	// request of a client that reuses its token; bounded, oldest dropped first.
-	const verified = new Map<string, AccessClaims & { exp: number }>()
-	const MAX_VERIFIED = 10_000
+	// request of a client that reuses its token; bounded, least recently used dropped first.
+	const verified = new LRUCache<string, AccessClaims & { exp: number }>({ max: 10_000 })
 	const nowSeconds = () => clock.now().getTime() / 1000
 
 	return {
@@ -58,7 +58,6 @@ export function createAccessTokens({ secret, ttlSeconds, clock }: { secret: stri
 				currentDate: clock.now(),
 			})
 			if (!claims || typeof claims.exp !== 'number') return null
-			if (verified.size >= MAX_VERIFIED) verified.delete(verified.keys().next().value!)
 			verified.set(token, { sub: claims.sub, tid: claims.tid, ver: claims.ver, exp: claims.exp })
 			return { sub: claims.sub, tid: claims.tid, ver: claims.ver }
 		},

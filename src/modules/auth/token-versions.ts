@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache'
 import type { TokenRevocations } from './revocations'
 
 /** How long a cached version may be trusted; bounds the damage of a lost revocation notice. */
@@ -23,14 +24,10 @@ export function createTokenVersionCache({
 	revocations: TokenRevocations
 	load: (userId: string) => Promise<number | null>
 }): TokenVersionCache {
-	const entries = new Map<string, { version: number; until: number }>()
+	const entries = new LRUCache<string, number>({ max: MAX_ENTRIES, ttl: TTL_MS })
 
-	const put = (userId: string, version: number) => {
-		const known = entries.get(userId)
-		entries.delete(userId) // re-insert to keep Map order ≈ recency for eviction
-		if (entries.size >= MAX_ENTRIES) entries.delete(entries.keys().next().value!)
-		entries.set(userId, { version: Math.max(version, known?.version ?? 0), until: performance.now() + TTL_MS })
-	}
+	// An expired entry still raises the version: a notice may have arrived while a read was slow.
+	const put = (userId: string, version: number) => entries.set(userId, Math.max(version, entries.peek(userId, { allowStale: true }) ?? 0))
 
 	revocations.onTokensRevoked(({ userId, tokenVersion }) => put(userId, tokenVersion))
 	revocations.onResync(() => entries.clear())
@@ -39,11 +36,11 @@ export function createTokenVersionCache({
 		async get(userId) {
 			if (!revocations.isLive()) return load(userId)
 			const hit = entries.get(userId)
-			if (hit && hit.until > performance.now()) return hit.version
+			if (hit !== undefined) return hit
 			const version = await load(userId)
 			if (version === null) return null
 			put(userId, version)
-			return entries.get(userId)!.version
+			return entries.peek(userId, { allowStale: true })!
 		},
 	}
 }

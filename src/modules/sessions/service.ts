@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { and, asc, count, eq, gt, isNull, sql } from 'drizzle-orm'
+import { LRUCache } from 'lru-cache'
 import QRCode from 'qrcode'
 import type { Config } from '../../config'
 import { schema, type Db, type Tx } from '../../db/client'
@@ -103,7 +104,7 @@ export interface SessionsServiceDeps {
  * it), except `starting`, which the API sets when it asks a stopped session to start.
  */
 export class SessionsService {
-	private readonly qrImages = new Map<string, Promise<Buffer | string>>()
+	private readonly qrImages = new LRUCache<string, Promise<Buffer | string>>({ max: 256 })
 	private readonly reads
 
 	constructor(private readonly deps: SessionsServiceDeps) {
@@ -281,7 +282,6 @@ export class SessionsService {
 			image = format === 'svg' ? QRCode.toString(qr, { type: 'svg', margin: 2 }) : QRCode.toBuffer(qr, { type: 'png', margin: 2, scale: 8 })
 			image.catch(() => this.qrImages.delete(key))
 			this.qrImages.set(key, image)
-			if (this.qrImages.size > 256) this.qrImages.delete(this.qrImages.keys().next().value!)
 		}
 		return image
 	}

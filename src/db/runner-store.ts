@@ -1,0 +1,64 @@
+import { and, eq, ne } from 'drizzle-orm'
+import type { SessionStatus } from '../core/session-status'
+import type { Db } from './client'
+import { sessionAuth, sessionMessages, sessions } from './schema'
+
+/** A session as a runner needs it to start one. */
+export interface RunnableSession {
+	id: string
+	tenantId: string
+	phoneNumber: string | null
+	jid: string | null
+	status: SessionStatus
+}
+
+/** What the runner reads from Postgres; everything it writes travels as events or auth state. */
+export interface RunnerStore {
+	/** The session, deleted ones included (the runner logs those out), or undefined. */
+	session(id: string): Promise<RunnableSession | undefined>
+	/** Every session whose owner wants it running and that needs no new pairing to run. */
+	sessionsToRun(): Promise<RunnableSession[]>
+	/** Whether the session has stored credentials: a linked device WhatsApp knows of. */
+	isPaired(sessionId: string): Promise<boolean>
+	/** Whether a message with this id of ours is stored: it was sent. */
+	wasSent(sessionId: string, messageId: string): Promise<boolean>
+	/** The stored content of a message, for WhatsApp's retry requests. */
+	messageContent(sessionId: string, messageId: string, fromMe: boolean): Promise<Record<string, unknown> | null>
+}
+
+const runnable = { id: sessions.id, tenantId: sessions.tenantId, phoneNumber: sessions.phoneNumber, jid: sessions.jid, status: sessions.status }
+
+export function createRunnerStore(db: Db): RunnerStore {
+	return {
+		async session(id) {
+			const [row] = await db.select(runnable).from(sessions).where(eq(sessions.id, id))
+			return row
+		},
+		sessionsToRun: () =>
+			db
+				.select(runnable)
+				.from(sessions)
+				// A logged-out session needs a new pairing, which someone has to ask for.
+				.where(and(eq(sessions.desiredState, 'running'), ne(sessions.status, 'logged_out'))),
+		async isPaired(sessionId) {
+			const [row] = await db.select({ id: sessionAuth.sessionId }).from(sessionAuth).where(eq(sessionAuth.sessionId, sessionId))
+			return !!row
+		},
+		async wasSent(sessionId, messageId) {
+			const [row] = await db
+				.select({ id: sessionMessages.messageId })
+				.from(sessionMessages)
+				.where(and(eq(sessionMessages.sessionId, sessionId), eq(sessionMessages.messageId, messageId), eq(sessionMessages.fromMe, true)))
+				.limit(1)
+			return !!row
+		},
+		async messageContent(sessionId, messageId, fromMe) {
+			const [row] = await db
+				.select({ content: sessionMessages.content })
+				.from(sessionMessages)
+				.where(and(eq(sessionMessages.sessionId, sessionId), eq(sessionMessages.messageId, messageId), eq(sessionMessages.fromMe, fromMe)))
+				.limit(1)
+			return (row?.content as Record<string, unknown> | null | undefined) ?? null
+		},
+	}
+}

@@ -1,0 +1,152 @@
+import { LRUCache } from 'lru-cache'
+import type { Delivery } from '../../bus'
+import { isCommand, type Command } from '../../core/catalogue'
+import type { RunnerStore } from '../../db/runner-store'
+import type { Logger } from '../../logger'
+import { NotConnectedError } from '../../whatsapp/port'
+import { CommandRefused, PartitionLost } from './errors'
+import type { RunnerPublisher } from './publisher'
+import type { SessionRegistry } from './sessions'
+
+/** Message ids sent per runner that are remembered without asking Postgres. */
+const RECENT_SENDS = 50_000
+
+/**
+ * How long a send waits for its session to come up when it is starting or reconnecting (just
+ * taken over, say) before it fails. The partition's later commands wait behind it meanwhile.
+ */
+const SEND_WAITS_FOR_CONNECTION_MS = 20_000
+
+export interface CommandExecutorDeps {
+	sessions: SessionRegistry
+	store: RunnerStore
+	publisher: RunnerPublisher
+	holds(partition: number): boolean
+	partitionOf(sessionId: string): number
+	logger: Logger
+}
+
+type Of<K extends Command['type']> = Extract<Command, { type: K }>
+
+/**
+ * Executes `session-commands`. Every command is idempotent, because the bus may deliver it again
+ * (the runner died before acknowledging it, or a batch failed): a start of a running session, a
+ * stop of a stopped one and a send of a sent message change nothing.
+ */
+export function createCommandExecutor(deps: CommandExecutorDeps) {
+	const { sessions, store, publisher, holds, partitionOf, logger } = deps
+	const recentSends = new LRUCache<string, true>({ max: RECENT_SENDS })
+
+	async function sessionOf(cmd: Command) {
+		const row = await store.session(cmd.sessionId)
+		// Another tenant's session is as absent as a deleted one.
+		if (!row || row.tenantId !== cmd.tenantId) throw new CommandRefused('session_not_found', 'no such session')
+		return row
+	}
+
+	async function start(cmd: Of<'session.start'>) {
+		if (sessions.isLive(cmd.sessionId)) return
+		const row = await sessionOf(cmd)
+		// A pairing code is for a session created with a phone number and never linked yet.
+		const phone = cmd.data.phoneNumber ?? (row.jid ? undefined : row.phoneNumber?.replace(/\D/g, '') || undefined)
+		sessions.open(cmd.sessionId, cmd.tenantId, phone)
+		logger.info({ sessionId: cmd.sessionId, pairing: phone ? 'code' : 'qr-or-stored' }, 'session starting')
+	}
+
+	async function stop(cmd: Of<'session.stop'>) {
+		const r = sessions.get(cmd.sessionId, cmd.tenantId)
+		if (r) return await r.connection.close({ status: 'stopped', reason: 'stopped', message: 'stopped on request' })
+		// Not running anywhere (this runner owns the partition): say so, unless the row already
+		// tells the more useful story of a logout.
+		const row = await sessionOf(cmd)
+		if (row.status !== 'stopped' && row.status !== 'logged_out')
+			await publisher.disconnected(cmd, { status: 'stopped', reason: 'stopped', message: 'stopped on request' })
+	}
+
+	async function logout(cmd: Of<'session.logout'>) {
+		const r = sessions.get(cmd.sessionId, cmd.tenantId)
+		if (r && sessions.isLive(cmd.sessionId)) return await r.connection.logout()
+		await sessionOf(cmd)
+		// Linked but not running: connect just long enough to tell WhatsApp.
+		if (await store.isPaired(cmd.sessionId)) return await sessions.open(cmd.sessionId, cmd.tenantId).logout()
+		await publisher.disconnected(cmd, { status: 'logged_out', reason: 'logged_out', message: 'logged out on request' })
+	}
+
+	async function send(cmd: Of<'session.messages.send'>) {
+		const { messageId, to, content } = cmd.data
+		const sent = `${cmd.sessionId} ${messageId}`
+		// A redelivered command (the runner died before acknowledging it) must not send twice.
+		if (recentSends.has(sent) || (await store.wasSent(cmd.sessionId, messageId))) {
+			logger.info({ sessionId: cmd.sessionId, messageId }, 'message already sent; ignoring the repeated command')
+			return
+		}
+		const partition = partitionOf(cmd.sessionId)
+		const r = sessions.get(cmd.sessionId, cmd.tenantId)
+		if (r) await sessions.settled(r, SEND_WAITS_FOR_CONNECTION_MS)
+		// A socket closed because the partition is going away: the next owner sends it.
+		if (!holds(partition)) throw new PartitionLost(partition)
+		if (!r) throw new CommandRefused('session_not_connected', 'the session is not running')
+		try {
+			await r.connection.send(to, content, messageId)
+			recentSends.set(sent, true)
+		} catch (err) {
+			if (!holds(partition)) throw new PartitionLost(partition)
+			if (err instanceof NotConnectedError) throw new CommandRefused('session_not_connected', err.message)
+			throw new CommandRefused('send_failed', (err as Error).message || String(err))
+		}
+	}
+
+	async function execute(cmd: Command) {
+		try {
+			switch (cmd.type) {
+				case 'session.start':
+					return await start(cmd)
+				case 'session.stop':
+					return await stop(cmd)
+				case 'session.logout':
+					return await logout(cmd)
+				case 'session.messages.send':
+					return await send(cmd)
+			}
+		} catch (err) {
+			if (!(err instanceof CommandRefused)) throw err
+			logger.info({ sessionId: cmd.sessionId, command: cmd.type, code: err.code }, err.message)
+			await publisher.refused(cmd, err.code, err.message)
+		}
+	}
+
+	return {
+		/** Runs a batch: the commands of one session in order, different sessions in parallel. */
+		async handle(batch: readonly Delivery[]): Promise<void> {
+			const bySession = new Map<string, Command[]>()
+			for (const { envelope } of batch) {
+				if (!isCommand(envelope)) continue
+				const list = bySession.get(envelope.sessionId)
+				if (list) list.push(envelope)
+				else bySession.set(envelope.sessionId, [envelope])
+			}
+			const errors: unknown[] = []
+			await Promise.all(
+				[...bySession.values()].map(async (commands) => {
+					for (const cmd of commands) {
+						try {
+							// Asked before every command: a paused runner must not act once its lease may be gone.
+							const partition = partitionOf(cmd.sessionId)
+							if (!holds(partition)) throw new PartitionLost(partition)
+							await execute(cmd)
+						} catch (err) {
+							if (err instanceof PartitionLost) logger.info({ sessionId: cmd.sessionId, command: cmd.type }, 'partition released; the next owner executes the command')
+							else logger.error({ err, sessionId: cmd.sessionId, command: cmd.type }, 'command failed; it will be retried')
+							errors.push(err)
+							return
+						}
+					}
+				}),
+			)
+			// Every command is idempotent, so the bus may redeliver the whole batch.
+			if (errors.length) throw errors.find((err) => err instanceof PartitionLost) ?? errors[0]
+		},
+	}
+}
+
+export type CommandExecutor = ReturnType<typeof createCommandExecutor>

@@ -1,0 +1,137 @@
+import type { Bus, GroupConsumer } from '../../bus'
+import { partitionStream, RUNNER_GROUP } from '../../core/streams'
+import type { RunnerStore } from '../../db/runner-store'
+import type { Logger } from '../../logger'
+import type { CommandExecutor } from './commands'
+import { PartitionLost } from './errors'
+import type { OwnershipHandlers, PartitionOwnership } from './ownership'
+import type { SessionRegistry } from './sessions'
+
+export interface PartitionsDeps {
+	bus: Bus
+	ownership: PartitionOwnership
+	sessions: SessionRegistry
+	executor: CommandExecutor
+	store: Pick<RunnerStore, 'sessionsToRun'>
+	runnerId: string
+	partitionOf(sessionId: string): number
+	events: { claimIdleMs: number; maxDeliveries: number }
+	logger: Logger
+}
+
+const CLOSE_REASONS = {
+	lost: ['lease_lost', 'this runner lost the partition lease; another runner takes the session over'],
+	stopping: ['runner_shutdown', 'the runner stopped; another runner (or this one, restarted) resumes the session'],
+	handover: ['partition_released', 'another runner takes this session over'],
+} as const
+
+/**
+ * The command partitions this runner owns: one group consumer each, so handing one over never
+ * waits for another's commands. Claiming a partition starts its running sessions and then reads
+ * its commands (a dead owner's pending ones first); releasing one stops reading it and closes its
+ * sessions without logging them out.
+ */
+export function createPartitions(deps: PartitionsDeps) {
+	const { bus, ownership, sessions, executor, store, runnerId, partitionOf, logger } = deps
+	const owned = new Set<number>()
+	const consumers = new Map<number, Promise<GroupConsumer>>()
+	/** Partitions whose consumer is still finishing its batch: claimed again, they wait for it. */
+	const draining = new Map<number, Promise<void>>()
+	let stopping = false
+
+	const holds = (partition: number) => owned.has(partition) && ownership.holds(partition)
+
+	/** Reads one partition's commands; its pending entries (a dead owner's included) come first. */
+	function consume(partition: number): Promise<GroupConsumer> {
+		const starting = bus.consume({
+			group: RUNNER_GROUP,
+			streams: [partitionStream(partition)],
+			consumer: runnerId,
+			takeOver: true,
+			claimIdleMs: deps.events.claimIdleMs,
+			maxDeliveries: deps.events.maxDeliveries,
+			isTransient: (err) => err instanceof PartitionLost,
+			handle: executor.handle,
+		})
+		consumers.set(partition, starting)
+		return starting
+	}
+
+	/** Stops reading `parts`; resolves once the batches in hand are done and acknowledged. */
+	async function stopConsuming(parts: number[]) {
+		await Promise.all(
+			parts.map(async (p) => {
+				const consumer = consumers.get(p)
+				if (!consumer) return await draining.get(p)
+				consumers.delete(p)
+				const stopped = consumer.then(
+					(c) => c.stop(),
+					() => {},
+				)
+				draining.set(p, stopped)
+				await stopped.finally(() => draining.get(p) === stopped && draining.delete(p))
+			}),
+		)
+	}
+
+	/** Starts every session of `parts` that should run: a paired one logs in again without a QR. */
+	async function resume(parts: number[]) {
+		const wanted = new Set(parts)
+		let resumed = 0
+		for (const row of await store.sessionsToRun()) {
+			const partition = partitionOf(row.id)
+			if (!wanted.has(partition) || !holds(partition) || sessions.isLive(row.id)) continue
+			sessions.open(row.id, row.tenantId, row.jid ? undefined : row.phoneNumber?.replace(/\D/g, '') || undefined)
+			resumed++
+		}
+		if (resumed) logger.info({ resumed }, 'resumed running sessions')
+	}
+
+	const handlers: OwnershipHandlers = {
+		async claim(parts) {
+			if (stopping) throw new Error('the runner is stopping')
+			for (const p of parts) owned.add(p)
+			// Sessions first, so a send taken over from a dead owner finds its session coming up.
+			await resume(parts)
+			await Promise.all(
+				parts.map(async (p) => {
+					// Two consumers under this runner's name would take each other's entries in hand.
+					await draining.get(p)
+					if (owned.has(p) && !consumers.has(p)) await consume(p)
+				}),
+			)
+			logger.info({ partitions: parts }, 'claimed command partitions')
+		},
+		async release(parts, { lost }) {
+			for (const p of parts) owned.delete(p)
+			sessions.statusChanged()
+			const gone = new Set(parts)
+			const [reason, message] = CLOSE_REASONS[lost ? 'lost' : stopping ? 'stopping' : 'handover']
+			const close = () => sessions.closeWhere((r) => gone.has(r.partition), reason, message)
+			// Handing over, the commands in hand finish on the live sockets; losing the lease, the
+			// sockets go first: the next owner may be connecting soon.
+			if (lost) {
+				await close()
+				await stopConsuming(parts)
+			} else {
+				await stopConsuming(parts)
+				await close()
+			}
+			logger.info({ partitions: parts, lost }, 'released command partitions')
+		},
+	}
+
+	return {
+		holds,
+		handlers,
+		owned: () => [...owned].sort((a, b) => a - b),
+		/** Hands every partition over, then closes whatever still runs. */
+		async stop() {
+			stopping = true
+			await ownership.stop()
+			// Sessions of no partition (none, unless a release failed) must not outlive the runner either.
+			await stopConsuming([...consumers.keys()])
+			await sessions.closeWhere(() => true, ...CLOSE_REASONS.stopping)
+		},
+	}
+}

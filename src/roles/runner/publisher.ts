@@ -1,0 +1,66 @@
+import type { Bus } from '../../bus'
+import { domainEvent, type Command, type DomainEvent, type EventData } from '../../core/catalogue'
+import type { Logger } from '../../logger'
+import type { WhatsAppEvent } from '../../whatsapp/port'
+
+const ATTEMPTS = 5
+
+export interface RunnerPublisher {
+	/** Wraps what a session emitted in envelopes and publishes them, in order. */
+	sessionEvents(tenantId: string, sessionId: string, events: readonly WhatsAppEvent[]): Promise<void>
+	/** `session.command.failed` for a command this runner refuses. */
+	refused(cmd: Command, code: string, message: string): Promise<void>
+	/** `session.status.disconnected` for a session that is not running here. */
+	disconnected(cmd: Command, data: EventData<'session.status.disconnected'>): Promise<void>
+}
+
+/**
+ * Everything the runner says goes out through here. A publish that fails is retried with backoff
+ * before the error reaches the session (whose next batch then waits): Redis blips must not lose a
+ * session's events or reorder them.
+ */
+export function createRunnerPublisher({ bus, logger, runnerId }: { bus: Bus; logger: Logger; runnerId: string }): RunnerPublisher {
+	async function publish(envelopes: DomainEvent[]) {
+		if (!envelopes.length) return
+		for (let attempt = 1; ; attempt++) {
+			try {
+				await bus.publish(envelopes)
+				return
+			} catch (err) {
+				if (attempt >= ATTEMPTS) throw err
+				logger.warn({ err, attempt }, 'publishing failed; retrying')
+				await Bun.sleep(100 * 2 ** attempt)
+			}
+		}
+	}
+
+	/** Envelope meta for an event about a command's session: a fresh id and time, never the command's. */
+	const about = (cmd: Command) => ({ tenantId: cmd.tenantId, sessionId: cmd.sessionId })
+
+	return {
+		sessionEvents(tenantId, sessionId, events) {
+			const envelopes: DomainEvent[] = []
+			for (const e of events) {
+				// Operators see which runner holds a session (`ownerRunner`) from its connected event.
+				const data = e.type === 'session.status.connected' ? { ...e.data, runner: runnerId } : e.data
+				try {
+					envelopes.push(domainEvent(e.type, { tenantId, sessionId }, data as never) as DomainEvent)
+				} catch (err) {
+					// A payload the catalogue refuses is a mapping bug; the rest of the batch still goes out.
+					logger.error({ err, sessionId, type: e.type }, 'dropping an event the catalogue refuses')
+				}
+			}
+			return publish(envelopes)
+		},
+		refused: (cmd, code, message) =>
+			publish([
+				domainEvent('session.command.failed', about(cmd), {
+					commandId: cmd.id,
+					command: cmd.type,
+					error: { code, message },
+					...(cmd.type === 'session.messages.send' ? { messageId: cmd.data.messageId } : {}),
+				}),
+			]),
+		disconnected: (cmd, data) => publish([domainEvent('session.status.disconnected', about(cmd), data)]),
+	}
+}
