@@ -1,6 +1,6 @@
 import postgres from 'postgres'
 import pino from 'pino'
-import { createApp } from '../src/app'
+import { composeApi } from '../src/server'
 import { loadConfig } from '../src/config'
 import { messageStatusName } from '../src/core/message-status'
 import { openPostgres } from '../src/db/client'
@@ -28,7 +28,8 @@ export default async function listsBench(): Promise<BenchResult[]> {
 	const testDb = await createTestDatabase()
 	const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: testDb.url, LOG_LEVEL: 'warn', TRUST_PROXY_HOPS: '1' })
 	const database = openPostgres({ url: testDb.url, max: 10 })
-	const app = createApp({ config, logger: pino({ level: 'warn' }), database, redis: null }).listen({ port: 0, hostname: '127.0.0.1' })
+	const composed = composeApi(config, pino({ level: 'warn' }), { database, redis: null, bus: null, relay: null })
+	const app = composed.app.listen({ port: 0, hostname: '127.0.0.1' })
 	const url = `http://127.0.0.1:${app.server!.port}`
 	const raw = postgres(testDb.url, { max: 10, onnotice: () => {} })
 	let bare: ReturnType<typeof Bun.serve> | undefined
@@ -156,6 +157,7 @@ export default async function listsBench(): Promise<BenchResult[]> {
 	} finally {
 		bare?.stop(true)
 		await app.stop(true)
+		await composed.close()
 		await raw.end({ timeout: 5 })
 		await database.close()
 		await testDb.drop()

@@ -1,84 +1,62 @@
 import { Elysia } from 'elysia'
 import type Redis from 'ioredis'
+import type { Bus } from './bus'
 import type { Config } from './config'
 import type { Database } from './db/client'
-import type { Bus, Relay } from './bus'
-import { createBackgroundTasks, type BackgroundTasks } from './lib/background'
-import { systemClock, type Clock } from './lib/clock'
+import type { Clock } from './lib/clock'
+import type { RateLimits } from './lib/rate-limits'
 import type { Logger } from './logger'
-import { createMailer, type Mailer } from './mail/mailer'
-import { createCursorCodec } from './lib/cursor'
 import { authModule } from './modules/auth'
-import { createAccessTokens } from './modules/auth/access-tokens'
-import { createRateLimits } from './modules/auth/rate-limits'
-import { createTokenRevocations, type TokenRevocations } from './modules/auth/revocations'
-import { AuthService } from './modules/auth/service'
+import type { AuthService } from './modules/auth/service'
 import { chatsModule } from './modules/chats'
-import { ChatsService } from './modules/chats/service'
+import type { ChatsService } from './modules/chats/service'
 import { contactsModule } from './modules/contacts'
-import { ContactsService } from './modules/contacts/service'
+import type { ContactsService } from './modules/contacts/service'
 import { healthModule } from './modules/health'
-import { metricsModule, type MetricsDeps } from './plugins/metrics'
-import { RealtimeHub, realtimeModule, realtimeSocketOptions } from './modules/realtime'
+import { type RealtimeHub, realtimeModule, realtimeSocketOptions } from './modules/realtime'
 import { sessionsModule } from './modules/sessions'
-import { SessionsService } from './modules/sessions/service'
+import type { SessionsService } from './modules/sessions/service'
 import { usersModule } from './modules/users'
-import { UsersService } from './modules/users/service'
+import type { UsersService } from './modules/users/service'
 import { authPlugin } from './plugins/auth'
 import { errorsPlugin } from './plugins/errors'
+import { metricsPlugin, type MetricsDeps } from './plugins/metrics'
 import { openapiPlugin } from './plugins/openapi'
+import { rateLimitPlugin } from './plugins/rate-limit'
 import { requestContextPlugin } from './plugins/request-context'
 
-/** Everything the HTTP app needs, built by `src/index.ts` (or a test) and passed in. */
-export interface AppDeps {
+/** What the probes need: every process serves them, the API's or not. */
+export interface ProbeDeps {
 	config: Config
 	logger: Logger
 	database: Database
 	redis: Redis | null
-	/** True once shutdown began. */
-	isDraining?: () => boolean
-	/** Account mail; default: SMTP when `SMTP_URL` is set, else the log. */
-	mailer?: Mailer
-	/** Time source of token expiry; tests pass one they can move. Default: the system clock. */
-	clock?: Clock
-	/**
-	 * "Tokens revoked" fan-out across instances; default: built from `redis` (pub/sub) or
-	 * in-process, and closed when the app stops. Whoever passes one closes it.
-	 */
-	revocations?: TokenRevocations
-	/** Work that outlives a request (mail after a 202); the owner drains it at shutdown. */
-	background?: BackgroundTasks
-	/** Event bus: `publish`, group `consume`, `tail`/`read` of `domain-events` (WebSocket replay). */
-	bus?: Bus
-	/** This process's outbox relay: `nudge()` after committing an `enqueue`. Null without the api role. */
-	relay?: Relay | null
-	/** The WebSocket hub (one tail of `domain-events` per instance); default: built from `bus`. Whoever passes one shuts it down. */
-	realtime?: RealtimeHub
-	/** This thread's metrics registry and the role Workers' (when METRICS_ENABLED); default: a registry of the app's own. */
-	metrics?: Pick<MetricsDeps, 'registry' | 'workers'>
+	/** Null in an app built without an event bus (tests of the HTTP layer alone). */
+	bus: Bus | null
+	/** True once shutdown began: readiness fails so load balancers stop sending traffic. */
+	isDraining: () => boolean
+	/** This thread's metrics registry and the role Workers' (when METRICS_ENABLED). */
+	metrics: Pick<MetricsDeps, 'registry' | 'workers'>
 }
 
+/** The API's parts, built by the composition root (`src/server.ts`). */
+export interface AppDeps extends ProbeDeps {
+	clock: Clock
+	auth: AuthService
+	users: UsersService
+	sessions: SessionsService
+	chats: ChatsService
+	contacts: ContactsService
+	limits: RateLimits
+	/** The WebSocket hub; null without a bus. */
+	realtime: RealtimeHub | null
+}
+
+/** The HTTP API: plugins, then one module per feature. Builds nothing but routes. */
 export function createApp(deps: AppDeps) {
-	const { config, logger, database, redis } = deps
-	const accounts = {
-		db: database.db,
-		config,
-		logger,
-		clock: deps.clock ?? systemClock,
-		mailer: deps.mailer ?? createMailer(config, logger),
-		background: deps.background ?? createBackgroundTasks(logger),
-		revocations: deps.revocations ?? createTokenRevocations({ redis, prefix: config.redisPrefix, logger }),
-	}
-	const accessTokens = createAccessTokens({ secret: config.jwtSecret, ttlSeconds: config.auth.accessTokenTtlSeconds, clock: accounts.clock })
-	const users = new UsersService(accounts)
-	const auth = new AuthService({ ...accounts, accessTokens })
-	const authGuard = authPlugin(auth)
-	const limits = createRateLimits({ redis, prefix: config.redisPrefix, config: config.auth })
-	const cursors = createCursorCodec(config.jwtSecret)
-	const sessions = new SessionsService({ db: database.db, config, cursors, relay: deps.relay })
-	const chats = new ChatsService({ db: database.db, cursors, sessions })
-	const contacts = new ContactsService({ db: database.db, cursors, sessions })
-	const realtime = deps.bus ? (deps.realtime ?? new RealtimeHub({ bus: deps.bus, logger })) : null
+	const { config, logger, database } = deps
+	const auth = authPlugin(deps.auth)
+	const rateLimit = rateLimitPlugin(deps.limits, config.trustProxyHops)
 	return new Elysia({
 		websocket: realtimeSocketOptions(config.realtime),
 		// Bun's own cap answers an empty 413 before any hook runs, so it sits well above the real
@@ -88,18 +66,15 @@ export function createApp(deps: AppDeps) {
 	})
 		.use(requestContextPlugin(logger))
 		.use(errorsPlugin(logger, config.bodyLimitBytes))
-		.use(metricsModule({ config, database, bus: deps.bus ?? null, realtime: realtime?.stats ?? null, ...deps.metrics }))
+		.use(metricsPlugin({ config, database, bus: deps.bus, realtime: deps.realtime?.stats ?? null, ...deps.metrics }))
 		.use(openapiPlugin)
-		.use(healthModule({ database, redis, isDraining: deps.isDraining ?? (() => false) }))
-		.use(usersModule({ users, authPlugin: authGuard, limits, config }))
-		.use(authModule({ auth, users, authPlugin: authGuard, limits, config }))
-		.use(sessionsModule({ sessions, authPlugin: authGuard }))
-		.use(chatsModule({ chats, authPlugin: authGuard }))
-		.use(contactsModule({ contacts, authPlugin: authGuard }))
-		.use(realtimeModule({ hub: realtime, bus: deps.bus ?? null, db: database.db, auth, clock: accounts.clock, logger, config: config.realtime }))
-		.onStop(() => {
-			if (!deps.revocations) void accounts.revocations.close()
-		})
+		.use(healthModule(deps))
+		.use(usersModule({ users: deps.users, authPlugin: auth, rateLimit }))
+		.use(authModule({ auth: deps.auth, users: deps.users, authPlugin: auth, rateLimit, config }))
+		.use(sessionsModule({ sessions: deps.sessions, authPlugin: auth }))
+		.use(chatsModule({ chats: deps.chats, authPlugin: auth }))
+		.use(contactsModule({ contacts: deps.contacts, authPlugin: auth }))
+		.use(realtimeModule({ hub: deps.realtime, bus: deps.bus, db: database.db, auth: deps.auth, clock: deps.clock, logger, config: config.realtime }))
 }
 
 export type App = ReturnType<typeof createApp>
@@ -108,13 +83,13 @@ export type App = ReturnType<typeof createApp>
  * What a process without the api role serves (ROLES=runner, consumer): `/health`, `/ready` and,
  * when enabled, `/metrics` — so it can be probed and scraped — and none of the API's routes.
  */
-export function createProbeApp(deps: Pick<AppDeps, 'config' | 'logger' | 'database' | 'redis' | 'isDraining' | 'bus' | 'metrics'>) {
-	const { config, logger, database, redis } = deps
+export function createProbeApp(deps: ProbeDeps) {
+	const { config, logger, database } = deps
 	return new Elysia()
 		.use(requestContextPlugin(logger))
 		.use(errorsPlugin(logger, config.bodyLimitBytes))
-		.use(metricsModule({ config, database, bus: deps.bus ?? null, realtime: null, ...deps.metrics }))
-		.use(healthModule({ database, redis, isDraining: deps.isDraining ?? (() => false) }))
+		.use(metricsPlugin({ config, database, bus: deps.bus, realtime: null, ...deps.metrics }))
+		.use(healthModule(deps))
 }
 
 export type ProbeApp = ReturnType<typeof createProbeApp>

@@ -1,20 +1,35 @@
 import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type Redis from 'ioredis'
-import { createApp, createProbeApp, type App, type AppDeps, type ProbeApp } from './app'
+import { createApp, createProbeApp, type App, type ProbeApp } from './app'
+import { createBus, createRelay, type Bus, type Relay } from './bus'
 import type { Config } from './config'
 import { openPglite, openPostgres, type Database } from './db/client'
-import type { Logger } from './logger'
-import { closeRedis, openRedis } from './redis/connection'
-import { createBus, createRelay, type Bus, type Relay } from './bus'
-import { startRoles, type RunningRoles } from './roles'
-import { withTimeout } from './lib/timeout'
-import { startIdempotencyRetention } from './modules/sessions/idempotency-retention'
 import { createBackgroundTasks } from './lib/background'
-import { createMailer } from './mail/mailer'
+import { systemClock, type Clock } from './lib/clock'
+import { createCursorCodec } from './lib/cursor'
+import { createRateLimits, loginThrottle } from './lib/rate-limits'
+import { withTimeout } from './lib/timeout'
+import type { Logger } from './logger'
+import { createMailer, type Mailer } from './mail/mailer'
+import { createAccessTokens } from './modules/auth/access-tokens'
 import { createTokenRevocations, type TokenRevocations } from './modules/auth/revocations'
+import { AuthService } from './modules/auth/service'
+import { ChatsService } from './modules/chats/service'
+import { ContactsService } from './modules/contacts/service'
 import { RealtimeHub } from './modules/realtime'
+import { startIdempotencyRetention } from './modules/sessions/idempotency-retention'
+import { SessionsService } from './modules/sessions/service'
+import { UsersService } from './modules/users/service'
 import { createMetricsRegistry } from './observability/registry'
+import type { MetricsDeps } from './plugins/metrics'
+import { closeRedis, openRedis } from './redis/connection'
+import { startRoles, type RunningRoles } from './roles'
+
+/**
+ * The composition root: every dependency of the process is built here from config, and closed
+ * here, in one `stop()`. `src/index.ts` wraps it in a process; tests start it on a free port.
+ */
 
 export interface RunningServer {
 	/** The API, or only the probes (health, metrics) in a process without the api role. */
@@ -22,17 +37,17 @@ export interface RunningServer {
 	port: number
 	database: Database
 	redis: Redis | null
-	/** "Tokens revoked" notices from every instance (logout-all, password reset); see AuthService.onTokensRevoked. */
-	revocations: TokenRevocations
+	/** "Tokens revoked" notices from every instance (logout-all, password reset); null without the api role. */
+	revocations: TokenRevocations | null
 	/** Redis Streams, or the in-process bus in embedded mode. */
 	bus: Bus
 	/** The outbox relay (api role only). */
 	relay: Relay | null
-	/** The WebSocket hub: its one tail of domain-events, counters (`stats`). */
-	realtime: RealtimeHub
+	/** The WebSocket hub: its one tail of domain-events, counters (`stats`); null without the api role. */
+	realtime: RealtimeHub | null
 	/** The runner/consumer roles this process runs (ROLES). */
 	roles: RunningRoles
-	/** Stops accepting, lets in-flight requests finish (up to the shutdown timeout), closes pools. */
+	/** Stops accepting, lets in-flight requests finish (up to the shutdown timeout), closes everything. */
 	stop(): Promise<void>
 }
 
@@ -58,9 +73,86 @@ export async function stopHttp(app: { stop(closeActive?: boolean): Promise<unkno
 }
 
 /** What a caller (a test) may supply instead of the defaults built from config. */
-export type ServerOverrides = Pick<AppDeps, 'clock' | 'mailer'>
+export interface ServerOverrides {
+	/** Time source of token expiry; tests pass one they can move. */
+	clock?: Clock
+	/** Account mail; default: SMTP when `SMTP_URL` is set, else the log. */
+	mailer?: Mailer
+}
 
-/** Builds every dependency from config, migrates, and listens. The process entry wraps this. */
+export interface ApiInfrastructure {
+	database: Database
+	redis: Redis | null
+	/** Null for an app without events (tests of the HTTP layer alone): no WebSocket, no relay. */
+	bus: Bus | null
+	relay: Relay | null
+	isDraining?: () => boolean
+	metrics?: Pick<MetricsDeps, 'registry' | 'workers'>
+}
+
+export interface Api {
+	app: App
+	realtime: RealtimeHub | null
+	revocations: TokenRevocations
+	/** Closes WebSockets (1001) so they do not hold the HTTP drain; clients reconnect elsewhere. */
+	closeSockets(): void
+	/** Finishes work promised by a 202 (mail), then closes what the API opened. */
+	close(): Promise<void>
+}
+
+/** The API's services on the given infrastructure, and the app on them. */
+export function composeApi(config: Config, logger: Logger, infra: ApiInfrastructure, overrides: ServerOverrides = {}): Api {
+	const { database, redis, bus, relay } = infra
+	const db = database.db
+	const clock = overrides.clock ?? systemClock
+	const mailer = overrides.mailer ?? createMailer(config, logger)
+	const background = createBackgroundTasks(logger)
+	const revocations = createTokenRevocations({ redis, prefix: config.redisPrefix, logger })
+	const limits = createRateLimits({ redis, prefix: config.redisPrefix, config: config.auth })
+	const accounts = { db, config, logger, clock, mailer, background, revocations }
+	const accessTokens = createAccessTokens({ secret: config.jwtSecret, ttlSeconds: config.auth.accessTokenTtlSeconds, clock })
+	const users = new UsersService(accounts)
+	const auth = new AuthService({ ...accounts, accessTokens, throttle: loginThrottle(limits) })
+	const cursors = createCursorCodec(config.jwtSecret)
+	const sessions = new SessionsService({ db, config, cursors, relay })
+	const chats = new ChatsService({ db, cursors, sessions })
+	const contacts = new ContactsService({ db, cursors, sessions })
+	const realtime = bus ? new RealtimeHub({ bus, logger }) : null
+	const app = createApp({
+		config,
+		logger,
+		database,
+		redis,
+		bus,
+		isDraining: infra.isDraining ?? (() => false),
+		metrics: infra.metrics ?? {},
+		clock,
+		auth,
+		users,
+		sessions,
+		chats,
+		contacts,
+		limits,
+		realtime,
+	})
+	return {
+		app,
+		realtime,
+		revocations,
+		closeSockets: () => realtime?.shutdown(),
+		async close() {
+			realtime?.shutdown()
+			// Mail promised by a 202 goes out before the connections it needs close.
+			await withTimeout(background.drain(), config.shutdownTimeoutMs, 'background tasks').catch((err) =>
+				logger.warn({ err }, 'background tasks still running at shutdown'),
+			)
+			await revocations.close()
+			await mailer.close()
+		},
+	}
+}
+
+/** Builds every dependency from config, migrates, and listens. */
 export async function startServer(config: Config, logger: Logger, overrides: ServerOverrides = {}): Promise<RunningServer> {
 	for (const key of config.defaultsUsed) logger.warn({ setting: key }, `${key} not set: using a development default`)
 	const database = await openDatabase(config, logger)
@@ -68,28 +160,20 @@ export async function startServer(config: Config, logger: Logger, overrides: Ser
 	const redis = config.redisUrl ? openRedis(config.redisUrl, logger) : null
 	if (!redis) logger.info('embedded mode: in-process event bus (set REDIS_URL for Redis Streams)')
 	const bus = createBus(config, logger, redis)
-	const relay = config.roles.has('api')
+	const serveApi = config.roles.has('api')
+	const relay = serveApi
 		? createRelay({ database, bus, logger, intervalMs: config.events.relayIntervalMs, retentionMs: config.events.outboxRetentionMs })
 		: null
 	relay?.start()
-	const idempotency = config.roles.has('api')
-		? startIdempotencyRetention({ db: database.db, logger, retentionMs: config.idempotencyKeyRetentionMs })
-		: null
+	const idempotency = serveApi ? startIdempotencyRetention({ db: database.db, logger, retentionMs: config.idempotencyKeyRetentionMs }) : null
 	// Inline roles record into this registry; role Workers keep their own and answer at each scrape.
-	const metrics = config.metricsEnabled ? createMetricsRegistry({ thread: 'main', processMetrics: true }) : undefined
-	const roles = await startRoles({ config, logger, database, bus, redis, metrics })
-
-	const mailer = overrides.mailer ?? createMailer(config, logger)
-	const background = createBackgroundTasks(logger)
-	const revocations = createTokenRevocations({ redis, prefix: config.redisPrefix, logger })
-
-	const realtime = new RealtimeHub({ bus, logger })
+	const registry = config.metricsEnabled ? createMetricsRegistry({ thread: 'main', processMetrics: true }) : undefined
+	const roles = await startRoles({ config, logger, database, bus, redis, metrics: registry })
 
 	let draining = false
-	const metricsDeps = { registry: metrics, workers: () => roles.metrics() }
-	const app = config.roles.has('api')
-		? createApp({ config, logger, database, redis, isDraining: () => draining, clock: overrides.clock, mailer, background, revocations, bus, relay, realtime, metrics: metricsDeps })
-		: createProbeApp({ config, logger, database, redis, isDraining: () => draining, bus, metrics: metricsDeps })
+	const infra = { database, redis, bus, relay, isDraining: () => draining, metrics: { registry, workers: () => roles.metrics() } }
+	const api = serveApi ? composeApi(config, logger, infra, overrides) : null
+	const app = api?.app ?? createProbeApp({ config, logger, ...infra })
 	app.listen({ port: config.port, hostname: config.host })
 	const port = app.server?.port ?? config.port
 	logger.info({ port, database: database.kind, redis: Boolean(redis) }, 'listening')
@@ -99,10 +183,10 @@ export async function startServer(config: Config, logger: Logger, overrides: Ser
 		port,
 		database,
 		redis,
-		revocations,
+		revocations: api?.revocations ?? null,
 		bus,
 		relay,
-		realtime,
+		realtime: api?.realtime ?? null,
 		roles,
 		async stop() {
 			draining = true
@@ -112,22 +196,15 @@ export async function startServer(config: Config, logger: Logger, overrides: Ser
 				() => null,
 				(err: unknown) => ({ err }),
 			)
-			// Open WebSockets would hold the HTTP drain below until its timeout: close them first (1001),
-			// their clients reconnect to another instance with `since`.
-			realtime.shutdown()
+			api?.closeSockets()
 			await stopHttp(app, config.shutdownTimeoutMs, logger)
-			// Mail promised by a 202 goes out before the connections it needs close.
-			await withTimeout(background.drain(), config.shutdownTimeoutMs, 'background tasks').catch((err) =>
-				logger.warn({ err }, 'background tasks still running at shutdown'),
-			)
+			await api?.close()
 			// Roles drain their in-flight entries; the relay's last batch commits before the pool closes.
 			await relay?.stop()
 			idempotency?.stop()
 			const failed = await rolesStopped
 			if (failed) throw failed.err
 			await bus.close()
-			await revocations.close()
-			await mailer.close()
 			if (redis) await closeRedis(redis)
 			await database.close()
 		},

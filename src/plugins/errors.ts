@@ -1,6 +1,41 @@
 import { Elysia, t, type ValidationError } from 'elysia'
-import { AppError, errorBody } from '../lib/errors'
+import {
+	ConflictError,
+	DomainError,
+	ForbiddenError,
+	InvalidInputError,
+	NotFoundError,
+	RateLimitedError,
+	UnauthenticatedError,
+	UnprocessableError,
+} from '../core/errors'
 import type { Logger } from '../logger'
+
+/** The JSON body of every error response. */
+export interface ErrorBody {
+	error: { code: string; message: string; details?: unknown }
+}
+
+export function errorBody(code: string, message: string, details?: unknown): ErrorBody {
+	return { error: details === undefined ? { code, message } : { code, message, details } }
+}
+
+/** The status of each kind of domain error: the one place services' refusals meet HTTP. */
+const STATUS_OF: [abstract new (...args: never[]) => DomainError, number][] = [
+	[InvalidInputError, 400],
+	[UnauthenticatedError, 401],
+	[ForbiddenError, 403],
+	[NotFoundError, 404],
+	[ConflictError, 409],
+	[UnprocessableError, 422],
+	[RateLimitedError, 429],
+]
+
+function domainErrorResponse(error: DomainError): Response {
+	const status = STATUS_OF.find(([kind]) => error instanceof kind)?.[1] ?? 400
+	const headers: Record<string, string> = error instanceof RateLimitedError ? { 'retry-after': String(error.retryAfterSeconds) } : {}
+	return json(status, errorBody(error.code, error.message, error.details), headers)
+}
 
 /** OpenAPI model of every error response. */
 export const ErrorModel = t.Object({
@@ -38,7 +73,7 @@ const WHERE: Record<string, string> = {
 }
 
 function toErrorResponse(code: string | number, error: unknown, request: Request, logger: Logger, requestId: unknown): Response {
-	if (error instanceof AppError) return json(error.status, errorBody(error.code, error.message, error.details), error.headers)
+	if (error instanceof DomainError) return domainErrorResponse(error)
 	switch (code) {
 		case 'VALIDATION': {
 			const v = error as ValidationError
@@ -70,7 +105,7 @@ function toErrorResponse(code: string | number, error: unknown, request: Request
 export const errorsPlugin = (logger: Logger, bodyLimitBytes: number) =>
 	new Elysia({ name: 'errors' })
 		.use(errorModel)
-		.error({ AppError })
+		.error({ DomainError })
 		// Bun enforces a hard cap too, answering an empty 413; checking the declared length first
 		// gives clients the JSON body. The hard cap sits above this limit (see createApp).
 		.onRequest(({ request, set }) => {

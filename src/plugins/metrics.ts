@@ -3,8 +3,7 @@ import { Elysia, t } from 'elysia'
 import { AggregatorRegistry, type Registry } from 'prom-client'
 import type { Database } from '../db/client'
 import type { Bus } from '../bus'
-import { errorBody } from '../lib/errors'
-import { errorModel } from './errors'
+import { errorBody, errorModel } from './errors'
 import { httpMetrics } from './http-metrics'
 import { createMetricsRegistry } from '../observability/registry'
 import { systemMetrics, type RealtimeStats, type WorkerMetrics } from '../observability/system'
@@ -32,7 +31,7 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest()
  * metric names are their own (consumer_*, runner_*, whatsapp_*, …), and per-thread gauges carry a
  * `thread` label, so merging them adds nothing up that should stay apart.
  */
-export function metricsModule(deps: MetricsDeps) {
+export function metricsPlugin(deps: MetricsDeps) {
 	const plugin = new Elysia({ name: 'metrics' })
 	if (!deps.config.metricsEnabled) return plugin
 	const registry = deps.registry ?? createMetricsRegistry({ thread: 'main', processMetrics: true })

@@ -28,7 +28,7 @@ afterAll(async () => {
 const onB = () => ({ ...a, url: bUrl }) as TestApp
 const nextRevocation = (server: RunningServer, userId: string) =>
 	new Promise<TokensRevoked>((resolve) => {
-		const off = server.revocations.onTokensRevoked((event) => {
+		const off = server.revocations!.onTokensRevoked((event) => {
 			if (event.userId !== userId) return
 			off()
 			resolve(event)

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { createApp } from '../../src/app'
+import { composeApi } from '../../src/server'
 import { loadConfig } from '../../src/config'
 import { openPostgres, type Database } from '../../src/db/client'
 import { createLogger } from '../../src/logger'
@@ -18,7 +18,8 @@ beforeAll(async () => {
 	testDb = await createTestDatabase()
 	const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', TRUST_PROXY_HOPS: '1' })
 	database = openPostgres({ url: testDb.url })
-	const app = createApp({ config, logger: createLogger(config), database, redis: null })
+	const api = composeApi(config, createLogger(config), { database, redis: null, bus: null, relay: null })
+	const app = api.app
 		.guard({ auth: true }, (guarded) => guarded.get('/probe/whoami', ({ user, tenantId }) => ({ userId: user.id, tenantId })))
 		.ws('/probe/ws', {
 			auth: true,
@@ -27,7 +28,10 @@ beforeAll(async () => {
 			},
 		})
 		.listen({ port: 0, hostname: '127.0.0.1' })
-	stop = () => app.stop(true)
+	stop = async () => {
+		await app.stop(true)
+		await api.close()
+	}
 	// Enough of a TestApp for the account helpers: a URL and the database.
 	target = { url: `http://127.0.0.1:${app.server!.port}`, database: testDb } as TestApp
 })

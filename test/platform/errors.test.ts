@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { t } from 'elysia'
-import { createApp } from '../../src/app'
+import { composeApi } from '../../src/server'
 import { loadConfig } from '../../src/config'
 import { openPostgres } from '../../src/db/client'
-import { AppError } from '../../src/lib/errors'
+import { ConflictError } from '../../src/core/errors'
 import { createLogger } from '../../src/logger'
 import { createTestDatabase, type TestDatabase } from '../helpers/database'
 
@@ -19,7 +19,8 @@ beforeAll(async () => {
 	const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', BODY_LIMIT_BYTES: '4096' })
 	const database = openPostgres({ url: testDb.url })
 	closeDb = () => database.close()
-	const app = createApp({ config, logger: createLogger(config), database, redis: null })
+	const api = composeApi(config, createLogger(config), { database, redis: null, bus: null, relay: null })
+	const app = api.app
 		.post('/probe/echo', ({ body }) => body, {
 			body: t.Object({ name: t.String({ minLength: 2, maxLength: 50 }), count: t.Integer({ minimum: 0 }) }),
 		})
@@ -27,11 +28,14 @@ beforeAll(async () => {
 			throw new Error('db password is hunter2 at /srv/app.ts:12')
 		})
 		.get('/probe/conflict', () => {
-			throw new AppError(409, 'ALREADY_THERE', 'It exists', { id: 'x' })
+			throw new ConflictError('ALREADY_THERE', 'It exists', { id: 'x' })
 		})
 		.listen({ port: 0, hostname: '127.0.0.1' })
 	base = `http://127.0.0.1:${app.server!.port}`
-	stop = () => app.stop(true)
+	stop = async () => {
+		await app.stop(true)
+		await api.close()
+	}
 })
 afterAll(async () => {
 	await stop()

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import type Redis from 'ioredis'
-import { createApp } from '../../src/app'
+import { composeApi } from '../../src/server'
 import { loadConfig } from '../../src/config'
 import { openPostgres, type Database } from '../../src/db/client'
 import { createLogger } from '../../src/logger'
@@ -15,13 +15,14 @@ const DEAD_PG = 'postgres://postgres@127.0.0.1:1/nothing'
 const DEAD_REDIS = 'redis://127.0.0.1:1'
 
 let testDb: TestDatabase
-const opened: { database: Database; redis: Redis | null }[] = []
+const opened: { database: Database; redis: Redis | null; close(): Promise<void> }[] = []
 
 beforeAll(async () => {
 	testDb = await createTestDatabase()
 })
 afterAll(async () => {
-	for (const { database, redis } of opened) {
+	for (const { database, redis, close } of opened) {
+		await close()
 		if (redis) await closeRedis(redis)
 		await database.close()
 	}
@@ -31,8 +32,9 @@ afterAll(async () => {
 function appWith(pgUrl: string, redisUrl: string | null, isDraining = () => false) {
 	const database = openPostgres({ url: pgUrl, max: 1 })
 	const redis = redisUrl ? openRedis(redisUrl, logger, 'readiness-test') : null
-	opened.push({ database, redis })
-	return createApp({ config, logger, database, redis, isDraining })
+	const api = composeApi(config, logger, { database, redis, bus: null, relay: null, isDraining })
+	opened.push({ database, redis, close: api.close })
+	return api.app
 }
 
 const ready = (app: ReturnType<typeof appWith>) => app.handle(new Request('http://localhost/ready'))

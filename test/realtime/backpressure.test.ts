@@ -115,7 +115,7 @@ describe('/ws/sessions flow control', () => {
 		// Publish until the server gives up on the client: the socket's kernel buffers fill first,
 		// then its send buffer passes the bound and the server closes it. Each round waits until the
 		// hub has fanned it out, so the bound counts what reached the socket, not what was queued.
-		const hub = app.server.realtime
+		const hub = app.server.realtime!
 		const closesBefore = hub.stats.slowConsumerCloses
 		const published: string[] = []
 		for (let round = 0; hub.stats.slowConsumerCloses === closesBefore; round++) {

@@ -1,11 +1,10 @@
 import { Elysia, t, type Cookie } from 'elysia'
 import type { Config } from '../../config'
-import { AppError } from '../../lib/errors'
 import type { AuthPlugin } from '../../plugins/auth'
 import { errorModel } from '../../plugins/errors'
 import type { UsersService } from '../users/service'
 import { authModels, REFRESH_COOKIE, RefreshCookie } from './model'
-import { accountKey, clientIp, type RateLimits } from './rate-limits'
+import type { RateLimitPlugin } from '../../plugins/rate-limit'
 import type { AuthService, IssuedSession } from './service'
 
 const NoContent = t.Void({ description: 'No content' })
@@ -14,11 +13,11 @@ export interface AuthModuleDeps {
 	auth: AuthService
 	users: UsersService
 	authPlugin: AuthPlugin
-	limits: RateLimits
-	config: Pick<Config, 'trustProxyHops' | 'cookieSecure'>
+	rateLimit: RateLimitPlugin
+	config: Pick<Config, 'cookieSecure'>
 }
 
-export const authModule = ({ auth, users, authPlugin, limits, config }: AuthModuleDeps) => {
+export const authModule = ({ auth, users, authPlugin, rateLimit, config }: AuthModuleDeps) => {
 	// The refresh token is only ever sent to /auth (refresh, logout), never to the API at large,
 	// is invisible to scripts, and SameSite=Strict keeps cross-site requests from carrying it.
 	const cookieAttributes = { httpOnly: true, sameSite: 'strict', path: '/auth', secure: config.cookieSecure } as const
@@ -36,25 +35,17 @@ export const authModule = ({ auth, users, authPlugin, limits, config }: AuthModu
 	return new Elysia({ name: 'auth-routes', prefix: '/auth', tags: ['auth'] })
 		.use(errorModel)
 		.use(authPlugin)
+		.use(rateLimit)
 		.model(authModels)
 		.post(
 			'/login',
-			async ({ body, cookie, request, server }) => {
-				const account = accountKey(body.email)
-				await limits.loginPerIp.consume(clientIp(request, server, config.trustProxyHops))
-				await limits.loginPerAccount.check(account)
-				let session: IssuedSession
-				try {
-					session = await auth.login(body.email, body.password)
-				} catch (err) {
-					if (err instanceof AppError && err.status === 401) await limits.loginPerAccount.penalize(account)
-					throw err
-				}
-				await limits.loginPerAccount.reset(account)
+			async ({ body, cookie }) => {
+				const session = await auth.login(body.email, body.password)
 				setRefreshCookie(cookie[REFRESH_COOKIE]!, session)
 				return sessionBody(session)
 			},
 			{
+				rateLimit: 'login',
 				body: 'Login',
 				cookie: RefreshCookie,
 				response: { 200: 'Session', 401: 'Error', 403: 'Error', 429: 'Error' },
@@ -116,13 +107,12 @@ export const authModule = ({ auth, users, authPlugin, limits, config }: AuthModu
 		)
 		.post(
 			'/resend-verification',
-			async ({ body, request, server, status }) => {
-				await limits.mailPerIp.consume(clientIp(request, server, config.trustProxyHops))
-				await limits.mailPerAccount.consume(accountKey(body.email))
+			async ({ body, status }) => {
 				users.resendVerification(body.email)
 				return status(202, { status: 'accepted' as const })
 			},
 			{
+				rateLimit: 'mail',
 				body: 'EmailOnly',
 				response: { 202: 'Accepted', 400: 'Error', 429: 'Error' },
 				detail: {
@@ -133,13 +123,12 @@ export const authModule = ({ auth, users, authPlugin, limits, config }: AuthModu
 		)
 		.post(
 			'/password-reset',
-			async ({ body, request, server, status }) => {
-				await limits.mailPerIp.consume(clientIp(request, server, config.trustProxyHops))
-				await limits.mailPerAccount.consume(accountKey(body.email))
+			async ({ body, status }) => {
 				auth.requestPasswordReset(body.email)
 				return status(202, { status: 'accepted' as const })
 			},
 			{
+				rateLimit: 'mail',
 				body: 'EmailOnly',
 				response: { 202: 'Accepted', 400: 'Error', 429: 'Error' },
 				detail: {

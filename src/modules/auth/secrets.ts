@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { AppError } from '../../lib/errors'
+import { InvalidInputError } from '../../core/errors'
 
 /**
  * Argon2id at OWASP's floor (19 MiB, 2 passes, 1 lane). Measured on the 2-core dev machine:
@@ -28,9 +28,9 @@ export const dummyPasswordHash = () => (dummyHash ??= hashPassword(randomBytes(3
 export function checkPasswordPolicy(password: string, email: string): void {
 	const length = [...password].length
 	if (length < PASSWORD_MIN_LENGTH)
-		throw new AppError(400, 'WEAK_PASSWORD', `Password must be at least ${PASSWORD_MIN_LENGTH} characters long`, { field: 'password' })
+		throw new InvalidInputError('WEAK_PASSWORD', `Password must be at least ${PASSWORD_MIN_LENGTH} characters long`, { field: 'password' })
 	if (password.trim().toLowerCase() === email.trim().toLowerCase())
-		throw new AppError(400, 'WEAK_PASSWORD', 'Password must not be the same as the email address', { field: 'password' })
+		throw new InvalidInputError('WEAK_PASSWORD', 'Password must not be the same as the email address', { field: 'password' })
 }
 
 /**

@@ -3,8 +3,9 @@ import type { Config } from '../../config'
 import { schema, type Db, type Tx } from '../../db/client'
 import type { BackgroundTasks } from '../../lib/background'
 import type { Clock } from '../../lib/clock'
-import { AppError, forbidden } from '../../lib/errors'
+import { ForbiddenError, UnauthenticatedError } from '../../core/errors'
 import type { Logger } from '../../logger'
+import type { LoginThrottle } from '../../lib/rate-limits'
 import type { Mailer } from '../../mail/mailer'
 import { passwordResetMail } from '../../mail/templates'
 import { emailMatches, invalidToken, type PublicUser } from '../users/service'
@@ -38,10 +39,10 @@ export interface IssuedSession {
 	user: PublicUser
 }
 
-export const invalidCredentials = () => new AppError(401, 'INVALID_CREDENTIALS', 'Email or password is incorrect')
+export const invalidCredentials = () => new UnauthenticatedError('INVALID_CREDENTIALS', 'Email or password is incorrect')
 // One message for unknown, expired, revoked and reused tokens: the caller learns nothing from it.
-export const invalidRefreshToken = () => new AppError(401, 'INVALID_REFRESH_TOKEN', 'Refresh token is invalid or expired')
-export const invalidAccessToken = () => new AppError(401, 'UNAUTHORIZED', 'Access token is missing, invalid or expired')
+export const invalidRefreshToken = () => new UnauthenticatedError('INVALID_REFRESH_TOKEN', 'Refresh token is invalid or expired')
+export const invalidAccessToken = () => new UnauthenticatedError('UNAUTHORIZED', 'Access token is missing, invalid or expired')
 
 export interface AuthServiceDeps {
 	db: Db
@@ -52,6 +53,8 @@ export interface AuthServiceDeps {
 	revocations: TokenRevocations
 	accessTokens: AccessTokens
 	logger: Logger
+	/** Slows password guessing per account. */
+	throttle: LoginThrottle
 }
 
 export class AuthService {
@@ -78,6 +81,22 @@ export class AuthService {
 	}
 
 	async login(email: string, password: string): Promise<IssuedSession> {
+		const { throttle } = this.deps
+		await throttle.check(email)
+		const user = await this.withPassword(email, password)
+		if (!user) {
+			await throttle.failed(email)
+			throw invalidCredentials()
+		}
+		await throttle.succeeded(email)
+		// Only a caller who knows the password learns that the address is unverified.
+		if (!user.verifiedAt) throw new ForbiddenError('EMAIL_NOT_VERIFIED', 'Confirm your email address first: follow the link in the mail we sent')
+		if (needsRehash(user.passwordHash)) await this.rehash(user.id, password)
+		return this.issue(user, user.tokenVersion, Bun.randomUUIDv7())
+	}
+
+	/** The user with this email and password, or null; an unknown email costs a password check too. */
+	private async withPassword(email: string, password: string) {
 		const [user] = await this.deps.db
 			.select({
 				id: users.id,
@@ -93,13 +112,9 @@ export class AuthService {
 			.limit(1)
 		if (!user) {
 			await verifyPassword(password, await dummyPasswordHash())
-			throw invalidCredentials()
+			return null
 		}
-		if (!(await verifyPassword(password, user.passwordHash))) throw invalidCredentials()
-		// Only a caller who knows the password learns that the address is unverified.
-		if (!user.verifiedAt) throw forbidden('EMAIL_NOT_VERIFIED', 'Confirm your email address first: follow the link in the mail we sent')
-		if (needsRehash(user.passwordHash)) await this.rehash(user.id, password)
-		return this.issue(user, user.tokenVersion, Bun.randomUUIDv7())
+		return (await verifyPassword(password, user.passwordHash)) ? user : null
 	}
 
 	/**

@@ -3,7 +3,7 @@ import { unionAll } from 'drizzle-orm/pg-core'
 import { schema, type Db } from '../../db/client'
 import { cursorBoolean, cursorString, cursorTime, type CursorCodec } from '../../lib/cursor'
 import { fetchSize, isoTime, literalLimit, perSize, rawRows } from '../../lib/keyset'
-import { AppError, notFound } from '../../lib/errors'
+import { InvalidInputError, NotFoundError } from '../../core/errors'
 import { isPnJid, normalizeRecipient } from '../../core/jid'
 import type { MessageAccepted, Page, SessionsService } from '../sessions/service'
 import { messageStatusName, type MessageStatusName } from '../../core/message-status'
@@ -49,7 +49,7 @@ interface ListOptions {
 }
 
 export const invalidJid = () =>
-	new AppError(400, 'INVALID_JID', 'Not a chat: use a JID (…@s.whatsapp.net, …@lid, …@g.us) or a phone number with its country code')
+	new InvalidInputError('INVALID_JID', 'Not a chat: use a JID (…@s.whatsapp.net, …@lid, …@g.us) or a phone number with its country code')
 
 /** Types whose whole content the response models (`text`); the raw proto is sent for every other one. */
 const MODELLED_TYPES = ['conversation', 'extendedTextMessage']
@@ -279,7 +279,7 @@ export class ChatsService {
 	 */
 	private async resolveChat(sessionId: string, jid: string): Promise<{ jid: string; filedUnder: string[] }> {
 		const rows = await this.reads.chat.execute({ sid: sessionId, jid })
-		if (!rows.length) throw notFound('Chat')
+		if (!rows.length) throw NotFoundError.of('Chat')
 		const pn = rows.map((r) => (isPnJid(r.jid) ? r.jid : r.pnJid)).find((j) => j)
 		// At most two rows by construction (chats are keyed by JID; a person has one phone JID and one LID).
 		const filedUnder = [...new Set(rows.map((r) => r.jid))].sort((a, b) => Number(isPnJid(b)) - Number(isPnJid(a))).slice(0, 2)

@@ -1,7 +1,7 @@
 import { Elysia, t } from 'elysia'
 import type { Database } from '../../db/client'
 import type Redis from 'ioredis'
-import { errorBody } from '../../lib/errors'
+import { errorBody } from '../../plugins/errors'
 import { errorModel } from '../../plugins/errors'
 import { withTimeout } from '../../lib/timeout'
 

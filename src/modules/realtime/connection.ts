@@ -1,6 +1,6 @@
 import { compareIds, type Bus } from '../../bus'
 import { DOMAIN_EVENTS } from '../../core/streams'
-import { AppError } from '../../lib/errors'
+import { UnauthenticatedError } from '../../core/errors'
 import type { Clock } from '../../lib/clock'
 import type { Logger } from '../../logger'
 import type { TokensRevokedListener } from '../auth/revocations'
@@ -120,7 +120,7 @@ export class Connection {
 		try {
 			user = await this.deps.auth.authenticate(token)
 		} catch (err) {
-			if (err instanceof AppError && err.status === 401) this.close(CLOSE.unauthorized, 'access token invalid, expired or revoked')
+			if (err instanceof UnauthenticatedError) this.close(CLOSE.unauthorized, 'access token invalid, expired or revoked')
 			else {
 				this.log.error({ err }, 'could not check an access token')
 				this.close(CLOSE.internal, 'could not check the access token; retry')

@@ -9,7 +9,7 @@ import { enqueue, type Relay } from '../../bus'
 import { command, domainEvent } from '../../core/catalogue'
 import { cursorString, type CursorCodec } from '../../lib/cursor'
 import { fetchSize, literalLimit, perSize, rawRows } from '../../lib/keyset'
-import { AppError, conflict, notFound } from '../../lib/errors'
+import { ConflictError, InvalidInputError, NotFoundError, UnprocessableError } from '../../core/errors'
 import { normalizePhoneNumber, normalizeRecipient } from '../../core/jid'
 
 const { sessions, sendRequests, tenants } = schema
@@ -77,9 +77,9 @@ export const toPublic = (r: SessionRow): PublicSession => ({
 	updatedAt: r.updatedAt.toISOString(),
 })
 
-export const sessionNotFound = () => notFound('Session')
+export const sessionNotFound = () => NotFoundError.of('Session')
 export const sessionNotConnected = (status: SessionStatus) =>
-	conflict('SESSION_NOT_CONNECTED', `The session is not connected (status: ${status}); start it and wait for status connected`, { status })
+	new ConflictError('SESSION_NOT_CONNECTED', `The session is not connected (status: ${status}); start it and wait for status connected`, { status })
 
 /** Baileys' own format (`3EB0` + 18 upper-case hex), so the id looks like any web client's. */
 export const newMessageId = () => `3EB0${randomBytes(9).toString('hex').toUpperCase()}`
@@ -166,8 +166,8 @@ export class SessionsService {
 			return row.id
 		}
 		const rows = await rawRows<{ id: string }>(this.reads.only, { tenantId })
-		if (rows.length === 0) throw new AppError(404, 'NOT_FOUND', 'This account has no session; create one with POST /sessions')
-		if (rows.length > 1) throw new AppError(400, 'SESSION_REQUIRED', 'This account has several sessions; say which one with the sessionId query parameter')
+		if (rows.length === 0) throw new NotFoundError('NOT_FOUND', 'This account has no session; create one with POST /sessions')
+		if (rows.length > 1) throw new InvalidInputError('SESSION_REQUIRED', 'This account has several sessions; say which one with the sessionId query parameter')
 		return rows[0]!.id
 	}
 
@@ -177,7 +177,7 @@ export class SessionsService {
 		if (input.phoneNumber !== undefined) {
 			phoneNumber = normalizePhoneNumber(input.phoneNumber) ?? undefined
 			if (!phoneNumber)
-				throw new AppError(400, 'INVALID_PHONE_NUMBER', 'phoneNumber must be an international number with its country code, e.g. +1 555-777 0003')
+				throw new InvalidInputError('INVALID_PHONE_NUMBER', 'phoneNumber must be an international number with its country code, e.g. +1 555-777 0003')
 		}
 		const { maxSessionsPerTenant: limit } = this.deps.config
 		const session = await this.deps.db.transaction(async (tx) => {
@@ -188,7 +188,7 @@ export class SessionsService {
 				.from(sessions)
 				.where(and(eq(sessions.tenantId, tenantId), isNull(sessions.deletedAt)))
 			if (n >= limit)
-				throw conflict('SESSION_LIMIT_REACHED', `This account already has ${n} sessions, the most it may have (${limit}); delete one to create another`, { limit })
+				throw new ConflictError('SESSION_LIMIT_REACHED', `This account already has ${n} sessions, the most it may have (${limit}); delete one to create another`, { limit })
 			const name = input.name?.trim() || `Session ${n + 1}`
 			const [row] = await tx
 				.insert(sessions)
@@ -270,7 +270,7 @@ export class SessionsService {
 		const [row] = await this.reads.qr.execute({ id, tenantId })
 		if (!row) throw sessionNotFound()
 		if (row.status !== 'qr' || !row.qr)
-			throw new AppError(404, 'NO_QR', `There is no QR to scan (status: ${row.status}); QRs exist while the status is qr`, { status: row.status })
+			throw new NotFoundError('NO_QR', `There is no QR to scan (status: ${row.status}); QRs exist while the status is qr`, { status: row.status })
 		return this.render(row.qr, format)
 	}
 
@@ -300,7 +300,7 @@ export class SessionsService {
 	): Promise<MessageAccepted> {
 		const to = normalizeRecipient(input.to)
 		if (!to)
-			throw new AppError(400, 'INVALID_RECIPIENT', 'to must be a phone number with its country code (e.g. +1 555-777 0003) or a JID (…@s.whatsapp.net, …@lid, …@g.us)')
+			throw new InvalidInputError('INVALID_RECIPIENT', 'to must be a phone number with its country code (e.g. +1 555-777 0003) or a JID (…@s.whatsapp.net, …@lid, …@g.us)')
 		checkText(input.text)
 		const requestHash = createHash('sha256').update(JSON.stringify([to, input.text])).digest('base64url')
 		const accepted = await this.deps.db.transaction(async (tx): Promise<MessageAccepted & { replay?: true }> => {
@@ -336,14 +336,14 @@ export class SessionsService {
 			.where(and(eq(sendRequests.sessionId, sessionId), eq(sendRequests.idempotencyKey, idempotencyKey)))
 		if (!earlier) return undefined
 		if (earlier.requestHash !== requestHash)
-			throw new AppError(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for a different request; use a new key for a new message')
+			throw new UnprocessableError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for a different request; use a new key for a new message')
 		return { messageId: earlier.messageId, status: 'pending' as const, chatJid: earlier.chatJid, replay: true as const }
 	}
 }
 
 /** Beyond the schema's length limits: not blank, no NUL. */
 function checkText(text: string) {
-	if (!text.trim()) throw new AppError(400, 'INVALID_TEXT', 'text must not be empty or only whitespace')
+	if (!text.trim()) throw new InvalidInputError('INVALID_TEXT', 'text must not be empty or only whitespace')
 	// Postgres text and jsonb cannot hold U+0000; the stored copy of the message would be refused.
-	if (text.includes('\u0000')) throw new AppError(400, 'INVALID_TEXT', 'text must not contain NUL characters')
+	if (text.includes('\u0000')) throw new InvalidInputError('INVALID_TEXT', 'text must not contain NUL characters')
 }

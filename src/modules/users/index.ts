@@ -1,30 +1,27 @@
 import { Elysia } from 'elysia'
-import type { Config } from '../../config'
 import { errorModel } from '../../plugins/errors'
 import type { AuthPlugin } from '../../plugins/auth'
-import { clientIp, type RateLimits } from '../auth/rate-limits'
+import type { RateLimitPlugin } from '../../plugins/rate-limit'
 import { UserIdParams, usersModels } from './model'
 import type { UsersService } from './service'
 
 export interface UsersModuleDeps {
 	users: UsersService
 	authPlugin: AuthPlugin
-	limits: RateLimits
-	config: Pick<Config, 'trustProxyHops'>
+	rateLimit: RateLimitPlugin
 }
 
-export const usersModule = ({ users, authPlugin, limits, config }: UsersModuleDeps) =>
+export const usersModule = ({ users, authPlugin, rateLimit }: UsersModuleDeps) =>
 	new Elysia({ name: 'users', prefix: '/users', tags: ['users'] })
 		.use(errorModel)
 		.use(authPlugin)
+		.use(rateLimit)
 		.model(usersModels)
 		.post(
 			'',
-			async ({ body, request, server, status }) => {
-				await limits.signupPerIp.consume(clientIp(request, server, config.trustProxyHops))
-				return status(201, await users.signUp(body))
-			},
+			async ({ body, status }) => status(201, await users.signUp(body)),
 			{
+				rateLimit: 'signup',
 				body: 'SignUp',
 				response: { 201: 'User', 400: 'Error', 409: 'Error', 429: 'Error' },
 				detail: {

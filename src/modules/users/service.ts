@@ -3,7 +3,7 @@ import type { Config } from '../../config'
 import { schema, type Db, type Tx } from '../../db/client'
 import type { BackgroundTasks } from '../../lib/background'
 import type { Clock } from '../../lib/clock'
-import { AppError, conflict, notFound } from '../../lib/errors'
+import { ConflictError, InvalidInputError, NotFoundError } from '../../core/errors'
 import type { Mailer } from '../../mail/mailer'
 import { verificationMail } from '../../mail/templates'
 import { checkPasswordPolicy, hashPassword, hashToken, newOpaqueToken } from '../auth/secrets'
@@ -19,7 +19,7 @@ export interface PublicUser {
 	emailVerified: boolean
 }
 
-export const invalidToken = () => new AppError(400, 'INVALID_TOKEN', 'The link is invalid, expired or already used')
+export const invalidToken = () => new InvalidInputError('INVALID_TOKEN', 'The link is invalid, expired or already used')
 
 const publicColumns = {
 	id: users.id,
@@ -120,7 +120,7 @@ export class UsersService {
 			.select(publicColumns)
 			.from(users)
 			.where(and(eq(users.id, userId), eq(users.tenantId, tenantId)))
-		if (!user) throw notFound('User')
+		if (!user) throw NotFoundError.of('User')
 		return toPublic(user)
 	}
 
@@ -160,4 +160,4 @@ export class UsersService {
 	}
 }
 
-const emailTaken = () => conflict('EMAIL_TAKEN', 'An account with this email address already exists')
+const emailTaken = () => new ConflictError('EMAIL_TAKEN', 'An account with this email address already exists')

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto'
 import type Redis from 'ioredis'
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible'
-import type { AuthConfig } from '../../config'
-import { tooManyRequests } from '../../lib/errors'
+import type { AuthConfig } from '../config'
+import { RateLimitedError } from '../core/errors'
 
 /**
  * A fixed-window counter per key (rate-limiter-flexible). With Redis the counters live under
@@ -12,22 +12,22 @@ import { tooManyRequests } from '../../lib/errors'
 export class Limit {
 	constructor(private readonly limiter: RateLimiterAbstract) {}
 
-	/** Counts one attempt; throws 429 (with Retry-After) once the window's allowance is spent. */
+	/** Counts one attempt; throws RateLimitedError once the window's allowance is spent. */
 	async consume(key: string): Promise<void> {
 		try {
 			await this.limiter.consume(key)
 		} catch (err) {
-			throw err instanceof RateLimiterRes ? tooManyRequests(retryAfter(err)) : err
+			throw err instanceof RateLimiterRes ? new RateLimitedError(retryAfter(err)) : err
 		}
 	}
 
-	/** Throws 429 if the allowance is already spent, without counting this attempt. */
+	/** Throws RateLimitedError if the allowance is already spent, without counting this attempt. */
 	async check(key: string): Promise<void> {
 		const res = await this.limiter.get(key)
-		if (res && res.remainingPoints <= 0) throw tooManyRequests(retryAfter(res))
+		if (res && res.remainingPoints <= 0) throw new RateLimitedError(retryAfter(res))
 	}
 
-	/** Counts an attempt after the fact (a failed login); never throws a 429 itself. */
+	/** Counts an attempt after the fact (a failed login); never throws itself. */
 	async penalize(key: string): Promise<void> {
 		await this.limiter.penalty(key)
 	}
@@ -65,22 +65,18 @@ export function createRateLimits({ redis, prefix, config }: { redis: Redis | nul
 	}
 }
 
+/** Failed logins per account: checked before an attempt, counted on a wrong password, cleared on a right one. */
+export interface LoginThrottle {
+	check(email: string): Promise<void>
+	failed(email: string): Promise<void>
+	succeeded(email: string): Promise<void>
+}
+
+export const loginThrottle = (limits: RateLimits): LoginThrottle => ({
+	check: (email) => limits.loginPerAccount.check(accountKey(email)),
+	failed: (email) => limits.loginPerAccount.penalize(accountKey(email)),
+	succeeded: (email) => limits.loginPerAccount.reset(accountKey(email)),
+})
+
 /** Keys per account are a digest of the normalised email: no addresses sit in Redis. */
 export const accountKey = (email: string) => createHash('sha256').update(email.trim().toLowerCase()).digest('base64url').slice(0, 32)
-
-/**
- * The client address: the socket peer, or with `TRUST_PROXY_HOPS=n` the n-th address from the
- * right of X-Forwarded-For (each trusted proxy appends the peer it saw). Entries further left are
- * written by the client and never trusted.
- */
-export function clientIp(request: Request, server: { requestIP(r: Request): { address: string } | null } | null, hops: number): string {
-	if (hops > 0) {
-		const forwarded = request.headers.get('x-forwarded-for')
-		if (forwarded) {
-			const chain = forwarded.split(',').map((s) => s.trim()).filter(Boolean)
-			const ip = chain[Math.max(0, chain.length - hops)]
-			if (ip) return ip
-		}
-	}
-	return server?.requestIP(request)?.address ?? 'unknown'
-}

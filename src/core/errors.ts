@@ -1,0 +1,44 @@
+/**
+ * What a service refuses, by kind. Services throw these and know nothing of HTTP; the errors
+ * plugin maps each kind to a status and the `{ error: { code, message, details? } }` body. `code`
+ * is the stable machine name clients branch on, `message` says what to do about it.
+ */
+export abstract class DomainError extends Error {
+	constructor(
+		readonly code: string,
+		message: string,
+		readonly details?: unknown,
+	) {
+		super(message)
+		this.name = new.target.name
+	}
+}
+
+/** The input is malformed or not acceptable as given. */
+export class InvalidInputError extends DomainError {}
+
+/** The caller is not (or no longer) authenticated: missing, invalid, expired or revoked credentials. */
+export class UnauthenticatedError extends DomainError {}
+
+/** The caller is known but may not do this yet or at all. */
+export class ForbiddenError extends DomainError {}
+
+/** No such thing for this caller: absent, deleted, or another tenant's, alike. */
+export class NotFoundError extends DomainError {
+	static of(what: string) {
+		return new NotFoundError('NOT_FOUND', `${what} not found`)
+	}
+}
+
+/** The thing is in a state that does not allow this now (not connected, limit reached, taken). */
+export class ConflictError extends DomainError {}
+
+/** Well-formed, but contradicts what was asked before (an idempotency key reused for another request). */
+export class UnprocessableError extends DomainError {}
+
+/** Too many attempts; the caller may try again after `retryAfterSeconds`. */
+export class RateLimitedError extends DomainError {
+	constructor(readonly retryAfterSeconds: number) {
+		super('RATE_LIMITED', `Too many requests; retry in ${retryAfterSeconds} s`, { retryAfterSeconds })
+	}
+}
