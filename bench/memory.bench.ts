@@ -1,7 +1,7 @@
 import type { Subprocess } from 'bun'
 import { DOMAIN_EVENTS } from '../src/events'
 import type { DomainEvent } from '../src/events/catalogue'
-import { startStandIn } from '../src/standin'
+import { startStandIn } from '@switchboard/standin'
 import { createVerifiedUser } from '../test/helpers/accounts'
 import { startTestApp } from '../test/helpers/app'
 import { REDIS_TEST_URL } from '../test/helpers/redis'

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import { sessions, tenants } from '../../src/db/schema'
 import { command, type AnyEnvelope } from '../../src/events/catalogue'
-import { startStandIn, type StandIn } from '../../src/standin'
+import { startStandIn, type StandIn } from '@switchboard/standin'
 import { startTestApp, type TestApp } from '../helpers/app'
 import { until } from '../helpers/event-log'
 
