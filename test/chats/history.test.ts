@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import type { HistoryConversation } from '../../src/standin'
+import type { HistoryConversation } from '@switchboard/standin'
 import { expectError } from '../helpers/accounts'
 import { pairedSession, startSessionsWorld, until, type ApiSession, type Client, type SessionsWorld } from '../helpers/sessions'
 

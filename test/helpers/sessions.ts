@@ -1,5 +1,5 @@
 import type { PublicSession } from '../../src/modules/sessions/service'
-import { startStandIn, type StandIn } from '../../src/standin'
+import { startStandIn, type StandIn } from '@switchboard/standin'
 import { createVerifiedUser, randomIp, type LoggedInUser } from './accounts'
 import { startTestApp, type TestApp } from './app'
 import { followEvents, until, type EventLog } from './event-log'

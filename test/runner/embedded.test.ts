@@ -8,7 +8,7 @@ import { sessionAuth, sessions, tenants } from '../../src/db/schema'
 import { command, type AnyEnvelope } from '../../src/core/catalogue'
 import { createLogger } from '../../src/logger'
 import { startServer, type RunningServer } from '../../src/server'
-import { startStandIn, type StandIn } from '../../src/standin'
+import { startStandIn, type StandIn } from '@switchboard/standin'
 import { until } from '../helpers/event-log'
 
 // Embedded mode: PGlite, the in-process bus, and the runner inline on the main thread.

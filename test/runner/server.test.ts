@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import { sessions, tenants } from '../../src/db/schema'
+import { startStandIn, type StandIn } from '@switchboard/standin'
 import { command, type AnyEnvelope } from '../../src/core/catalogue'
-import { startStandIn, type StandIn } from '../../src/standin'
 import { startTestApp, type TestApp } from '../helpers/app'
 import { until } from '../helpers/event-log'
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { startStandIn, trustRootKey, type StandIn } from '../../src/standin'
+import { startStandIn, type StandIn } from '../src'
+import { trustRootKey } from './root-key'
 import { pairedCompanion, TestCompanion } from './companion'
 
 let standIn: StandIn

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { DisconnectReason } from '@whiskeysockets/baileys'
-import { startStandIn, trustRootKey, type StandIn } from '../../src/standin'
+import { startStandIn, type StandIn } from '../src'
+import { trustRootKey } from './root-key'
 import { pairedCompanion, TestCompanion } from './companion'
 
 let standIn: StandIn

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { jidNormalizedUser, proto } from '@whiskeysockets/baileys'
-import { startStandIn, trustRootKey, type StandIn } from '../../src/standin'
+import { startStandIn, type StandIn } from '../src'
+import { trustRootKey } from './root-key'
 import { pairedCompanion } from './companion'
 
 let standIn: StandIn

@@ -1,5 +1,4 @@
 export { startStandIn, CHAT_PATH, type StandIn, type StartOptions, type WaitOptions } from './server'
-export { trustRootKey } from '../whatsapp/root-key'
 export type { DeliverOptions, DeliveryResult, DeviceStats, KickMode, ReceiptType, StandInOptions, StandInStats } from './types'
 export type { CompanionReceipt, SentMessage, StandInEvent } from './events'
 export type { HistoryConversation, HistoryMessage, HistoryOptions } from './history'

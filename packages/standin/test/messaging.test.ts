@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { proto } from '@whiskeysockets/baileys'
-import { startStandIn, trustRootKey, type StandIn } from '../../src/standin'
+import { startStandIn, type StandIn } from '../src'
+import { trustRootKey } from './root-key'
 import { pairedCompanion, quietLibsignal, type TestCompanion } from './companion'
 
 const ACCOUNT = '15550000100'

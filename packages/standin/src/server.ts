@@ -28,7 +28,7 @@ export interface StandIn {
 	readonly wsUrl: string
 	/** Base URL of the HTTP control routes (`/control/...`). */
 	readonly httpUrl: string
-	/** Base64 root public key to trust (the `WA_ROOT_PUBLIC_KEY` setting; see `trustRootKey`). */
+	/** Base64 root public key for Baileys' `WA_CERT_DETAILS.PUBLIC_KEY` (the server's `WA_ROOT_PUBLIC_KEY` setting). */
 	readonly rootPublicKey: string
 	readonly core: StandInCore
 	scanQr(qr: string, phone: string, name?: string): Promise<DeviceStats>
