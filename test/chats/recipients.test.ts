@@ -78,6 +78,6 @@ describe('keyset cursors', () => {
 			['chats:s1', `${payload}.${mac.slice(0, -2)}`],
 			['chats:s1', 'x'.repeat(5000)],
 		] as const)
-			expect(() => codec.decode(scope, bad)).toThrow(expect.objectContaining({ status: 400, code: 'INVALID_CURSOR' }))
+			expect(() => codec.decode(scope, bad)).toThrow(expect.objectContaining({ name: 'InvalidInputError', code: 'INVALID_CURSOR' }))
 	})
 })
