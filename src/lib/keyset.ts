@@ -1,5 +1,11 @@
 import { sql } from 'drizzle-orm'
 
+/** A page of a list: `nextCursor` is null on the last page. */
+export interface Page<T> {
+	items: T[]
+	nextCursor: string | null
+}
+
 /**
  * Rows a page query fetches for a page of `limit` items: at least `limit + 1` (the extra row says
  * whether there is a next page), rounded up to one of a few sizes that are written into the SQL.

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { treaty } from '@elysiajs/eden'
 import postgres from 'postgres'
 import type { App } from '../../src/app'
-import { api, createVerifiedUser, expectError, login, refreshCookieOf, signUp, uniqueEmail, type PublicUser } from '../helpers/accounts'
+import { api, createVerifiedUser, expectError, login, refreshCookieOf, signUp, uniqueEmail, type User } from '../helpers/accounts'
 import { startTestApp, type TestApp } from '../helpers/app'
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp'
 
@@ -121,7 +121,7 @@ describe('POST /auth/refresh', () => {
 		const alice = await createVerifiedUser(app, smtp)
 		const { res, cookie } = await refresh(alice.cookie)
 		expect(res.status).toBe(200)
-		const body = (await res.json()) as { accessToken: string; tokenType: string; expiresIn: number; user: PublicUser }
+		const body = (await res.json()) as { accessToken: string; tokenType: string; expiresIn: number; user: User }
 		expect(body).toEqual({ accessToken: expect.any(String), tokenType: 'Bearer', expiresIn: 900, user: alice.user })
 		expect(cookie).not.toBeNull()
 		expect(cookie).not.toBe(alice.cookie)
@@ -257,7 +257,7 @@ describe('GET /users/me and the auth macro', () => {
 		const alice = await createVerifiedUser(app, smtp)
 		const bob = await createVerifiedUser(app, smtp)
 		expect(alice.user.tenantId).not.toBe(bob.user.tenantId)
-		const seen = (await (await me(bob.accessToken)).json()) as PublicUser
+		const seen = (await (await me(bob.accessToken)).json()) as User
 		expect(seen.id).toBe(bob.user.id)
 		expect(JSON.stringify(seen)).not.toContain(alice.user.id)
 	})

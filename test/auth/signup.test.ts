@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import postgres from 'postgres'
-import { api, expectError, linkOf, login, signUp, uniqueEmail, type PublicUser } from '../helpers/accounts'
+import { api, expectError, linkOf, login, signUp, uniqueEmail, type User } from '../helpers/accounts'
 import { startTestApp, type TestApp } from '../helpers/app'
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp'
 
@@ -151,7 +151,7 @@ describe('POST /users/:id/verify', () => {
 		const { user, token } = await signedUp()
 		const res = await api(app).post(`/users/${user.id}/verify`, { token })
 		expect(res.status).toBe(200)
-		expect(((await res.json()) as PublicUser).emailVerified).toBe(true)
+		expect(((await res.json()) as User).emailVerified).toBe(true)
 	})
 
 	it('lets the owner log in once verified', async () => {

@@ -1,13 +1,13 @@
 import { expect } from 'bun:test'
 import postgres from 'postgres'
-import type { PublicUser } from '../../src/modules/users/service'
+import type { User } from '../../src/modules/users/model'
 import type { TestApp } from './app'
 import type { ReceivedMail, SmtpSink } from './smtp'
 
-export type { PublicUser }
+export type { User }
 
 export interface LoggedInUser {
-	user: PublicUser
+	user: User
 	email: string
 	password: string
 	accessToken: string
@@ -57,21 +57,21 @@ export function linkOf(mail: ReceivedMail): { token: string; userId: string | nu
 
 export async function signUp(app: TestApp, body: { email: string; password: string; name?: string }) {
 	const res = await api(app).post('/users', body)
-	return { res, body: (await res.json()) as PublicUser & { error?: { code: string; message: string } } }
+	return { res, body: (await res.json()) as User & { error?: { code: string; message: string } } }
 }
 
 export async function login(app: TestApp, email: string, password: string) {
 	const res = await api(app).post('/auth/login', { email, password })
-	const body = (await res.json()) as { accessToken: string; tokenType: string; expiresIn: number; user: PublicUser }
+	const body = (await res.json()) as { accessToken: string; tokenType: string; expiresIn: number; user: User }
 	return { res, body, cookie: refreshCookieOf(res) }
 }
 
 /** Confirms the address with the token from the verification mail the sink received. */
-export async function verifyFromMail(app: TestApp, smtp: SmtpSink, email: string): Promise<PublicUser> {
+export async function verifyFromMail(app: TestApp, smtp: SmtpSink, email: string): Promise<User> {
 	const { token, userId } = linkOf(await smtp.nextMailTo(email))
 	const res = await api(app).post(`/users/${userId}/verify`, { token })
 	if (res.status !== 200) throw new Error(`verification failed: ${res.status} ${await res.text()}`)
-	return (await res.json()) as PublicUser
+	return (await res.json()) as User
 }
 
 /**

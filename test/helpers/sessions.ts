@@ -1,4 +1,4 @@
-import type { PublicSession } from '../../src/modules/sessions/service'
+import type { Session } from '../../src/modules/sessions/model'
 import { startStandIn, type StandIn } from '@switchboard/standin'
 import { createVerifiedUser, randomIp, type LoggedInUser } from './accounts'
 import { startTestApp, type TestApp } from './app'
@@ -7,7 +7,7 @@ import { followEvents, until, type EventLog } from './event-log'
 export { until, type EventLog }
 
 /** A session as the API shows it. */
-export type ApiSession = PublicSession
+export type ApiSession = Session
 
 export interface ApiResponse<T = any> {
 	status: number

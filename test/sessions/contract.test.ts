@@ -43,8 +43,11 @@ describe('the contract of the sessions, chats and contacts routes', () => {
 			expect(Object.keys(op!.responses)).toEqual(expect.arrayContaining([...statuses]))
 		}
 		expect((doc.paths['/sessions/{id}/qr']!.get!.responses['200'] as { content: object }).content).toHaveProperty(['image/png'])
-		for (const name of ['WhatsAppSession', 'WhatsAppSessionPage', 'MessageAccepted', 'ChatPage', 'MessagePage', 'ContactPage'])
+		for (const name of ['Session', 'SessionPage', 'AccessToken', 'MessageAccepted', 'ChatPage', 'MessagePage', 'ContactPage'])
 			expect(doc.components.schemas).toHaveProperty([name])
+		// One name, one meaning: `Session` is a WhatsApp session, the login answers an `AccessToken`.
+		expect(doc.components.schemas.Session).toHaveProperty(['properties', 'status'])
+		expect(doc.components.schemas.AccessToken).toHaveProperty(['properties', 'accessToken'])
 	})
 
 	it('is typed for the Eden client through the exported App type', async () => {

@@ -48,7 +48,7 @@ export const authModule = ({ auth, users, authPlugin, rateLimit, config }: AuthM
 				rateLimit: 'login',
 				body: 'Login',
 				cookie: RefreshCookie,
-				response: { 200: 'Session', 401: 'Error', 403: 'Error', 429: 'Error' },
+				response: { 200: 'AccessToken', 401: 'Error', 403: 'Error', 429: 'Error' },
 				detail: {
 					summary: 'Log in: an access token in the body, the refresh token in an httpOnly cookie',
 					description:
@@ -66,7 +66,7 @@ export const authModule = ({ auth, users, authPlugin, rateLimit, config }: AuthM
 			},
 			{
 				cookie: RefreshCookie,
-				response: { 200: 'Session', 401: 'Error' },
+				response: { 200: 'AccessToken', 401: 'Error' },
 				detail: {
 					summary: 'Rotate the refresh cookie and get a new access token',
 					description:

@@ -1,15 +1,15 @@
 import { t } from 'elysia'
-import { Email, OneTimeToken, Password, usersModels } from '../users/model'
+import { Email, OneTimeToken, Password, User } from '../users/model'
 
 export const REFRESH_COOKIE = 'refresh_token'
 
 export const authModels = {
 	Login: t.Object({ email: Email, password: Password }),
-	Session: t.Object({
+	AccessToken: t.Object({
 		accessToken: t.String({ description: 'JWT for `Authorization: Bearer`; the refresh token travels in an httpOnly cookie' }),
 		tokenType: t.Literal('Bearer'),
 		expiresIn: t.Integer({ description: 'Seconds until the access token expires' }),
-		user: usersModels.User,
+		user: User,
 	}),
 	EmailOnly: t.Object({ email: Email }),
 	ResetConfirm: t.Object({ token: OneTimeToken, password: Password }),

@@ -8,7 +8,8 @@ import type { Logger } from '../../logger'
 import type { LoginThrottle } from '../../lib/rate-limits'
 import type { Mailer } from '../../mail/mailer'
 import { passwordResetMail } from '../../mail/templates'
-import { emailMatches, invalidToken, type PublicUser } from '../users/service'
+import type { User } from '../users/model'
+import { emailMatches, invalidToken } from '../users/service'
 import type { AccessTokens } from './access-tokens'
 import type { TokenRevocations, TokensRevokedListener } from './revocations'
 import {
@@ -36,7 +37,7 @@ export interface IssuedSession {
 	expiresIn: number
 	refreshToken: string
 	refreshExpiresAt: Date
-	user: PublicUser
+	user: User
 }
 
 export const invalidCredentials = () => new UnauthenticatedError('INVALID_CREDENTIALS', 'Email or password is incorrect')

@@ -36,6 +36,9 @@ export const Message = t.Object({
 	),
 })
 
+export type Chat = typeof Chat.static
+export type Message = typeof Message.static
+
 export const chatsModels = {
 	Chat,
 	ChatPage: t.Object({ items: t.Array(Chat), nextCursor: t.Nullable(t.String()) }),

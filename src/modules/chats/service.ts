@@ -2,38 +2,15 @@ import { and, desc, eq, isNotNull, isNull, lt, or, sql, type SQL } from 'drizzle
 import { unionAll } from 'drizzle-orm/pg-core'
 import { schema, type Db } from '../../db/client'
 import { cursorBoolean, cursorString, cursorTime, type CursorCodec } from '../../lib/cursor'
-import { fetchSize, isoTime, literalLimit, perSize, rawRows } from '../../lib/keyset'
+import { fetchSize, isoTime, literalLimit, perSize, rawRows, type Page } from '../../lib/keyset'
 import { InvalidInputError, NotFoundError } from '../../core/errors'
 import { isPnJid, normalizeRecipient } from '../../core/jid'
-import type { MessageAccepted, Page, SessionsService } from '../sessions/service'
-import { messageStatusName, type MessageStatusName } from '../../core/message-status'
+import type { MessageAccepted } from '../sessions/model'
+import type { SessionsService } from '../sessions/service'
+import type { Chat, Message } from './model'
+import { messageStatusName } from '../../core/message-status'
 
 const { sessionChats: chats, sessionMessages: messages } = schema
-
-export interface PublicChat {
-	jid: string
-	pnJid: string | null
-	lidJid: string | null
-	name: string | null
-	unreadCount: number | null
-	archived: boolean | null
-	lastMessageAt: string | null
-}
-
-export interface PublicMessage {
-	id: string
-	chatJid: string
-	fromMe: boolean
-	sender: string | null
-	pushName: string | null
-	timestamp: string
-	type: string | null
-	text: string | null
-	status: MessageStatusName | null
-	editedAt: string | null
-	revoked: boolean
-	content: Record<string, unknown> | null
-}
 
 /** A keyset position in a chat: the last message of the previous page (time as Postgres text). */
 interface Position {
@@ -189,7 +166,7 @@ export class ChatsService {
 	}
 
 	/** Chats by last activity, newest first; chats without any activity come last. */
-	async listChats(tenantId: string, { sessionId, limit = 50, cursor }: ListOptions): Promise<Page<PublicChat>> {
+	async listChats(tenantId: string, { sessionId, limit = 50, cursor }: ListOptions): Promise<Page<Chat>> {
 		const sid = await this.deps.sessions.resolveId(tenantId, sessionId)
 		const scope = `chats:${sid}`
 		let after: { at: string | null; jid: string } | undefined
@@ -208,7 +185,7 @@ export class ChatsService {
 			rows = rows.concat(await idle)
 		}
 		const items = rows.slice(0, limit).map(
-			(r): PublicChat => ({
+			(r): Chat => ({
 				jid: r.jid,
 				pnJid: r.pn_jid,
 				lidJid: r.lid_jid,
@@ -224,7 +201,7 @@ export class ChatsService {
 	}
 
 	/** Messages of one chat (either JID of a person), newest first. */
-	async listMessages(tenantId: string, jidInput: string, { sessionId, limit = 50, cursor }: ListOptions): Promise<Page<PublicMessage>> {
+	async listMessages(tenantId: string, jidInput: string, { sessionId, limit = 50, cursor }: ListOptions): Promise<Page<Message>> {
 		const jid = normalizeRecipient(jidInput)
 		if (!jid) throw invalidJid()
 		const sid = await this.deps.sessions.resolveId(tenantId, sessionId)
@@ -237,7 +214,7 @@ export class ChatsService {
 		}
 		const rows = await this.messagesOf(sid, chat.filedUnder, after, fetchSize(limit + 1))
 		const items = rows.slice(0, limit).map(
-			(r): PublicMessage => ({
+			(r): Message => ({
 				id: r.message_id,
 				chatJid: chat.jid,
 				fromMe: r.from_me,

@@ -12,6 +12,8 @@ export const Contact = t.Object({
 	imgUrl: t.Nullable(t.String()),
 })
 
+export type Contact = typeof Contact.static
+
 export const contactsModels = {
 	Contact,
 	ContactPage: t.Object({ items: t.Array(Contact), nextCursor: t.Nullable(t.String()) }),

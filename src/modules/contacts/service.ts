@@ -1,21 +1,11 @@
 import { and, asc, eq, ilike, isNotNull, isNull, like, or, sql } from 'drizzle-orm'
 import { schema, type Db } from '../../db/client'
 import { cursorString, type CursorCodec } from '../../lib/cursor'
-import { fetchSize, literalLimit, rawRows } from '../../lib/keyset'
-import type { Page, SessionsService } from '../sessions/service'
+import { fetchSize, literalLimit, rawRows, type Page } from '../../lib/keyset'
+import type { SessionsService } from '../sessions/service'
+import type { Contact } from './model'
 
 const { sessionContacts: contacts } = schema
-
-export interface PublicContact {
-	jid: string
-	pnJid: string | null
-	lidJid: string | null
-	displayName: string | null
-	name: string | null
-	notify: string | null
-	verifiedName: string | null
-	imgUrl: string | null
-}
 
 /** The sort key, exactly as `session_contacts_display_idx` indexes it. */
 const sortKey = sql<string | null>`lower(coalesce(${contacts.name}, ${contacts.notify}, ${contacts.verifiedName}))`
@@ -64,7 +54,7 @@ export class ContactsService {
 	 * Contacts by the name they are shown with, then JID; contacts without any name come last.
 	 * `q` filters the same index walk (a session's address book is small enough to scan).
 	 */
-	async list(tenantId: string, { sessionId, q, limit = 50, cursor }: { sessionId?: string; q?: string; limit?: number; cursor?: string }): Promise<Page<PublicContact>> {
+	async list(tenantId: string, { sessionId, q, limit = 50, cursor }: { sessionId?: string; q?: string; limit?: number; cursor?: string }): Promise<Page<Contact>> {
 		const sid = await this.deps.sessions.resolveId(tenantId, sessionId)
 		const search = q?.trim()
 		const scope = `contacts:${sid}:${search ?? ''}`
@@ -85,7 +75,7 @@ export class ContactsService {
 			rows = rows.concat(await rawRows<ContactRow>(this.statement(after && after.key === null ? 'namelessAfter' : 'nameless', kind, rest), params))
 		}
 		const items = rows.slice(0, limit).map(
-			(c): PublicContact => ({
+			(c): Contact => ({
 				jid: c.jid,
 				pnJid: c.pn_jid,
 				lidJid: c.lid_jid,

@@ -1,5 +1,5 @@
 import { t, type Static } from 'elysia'
-import { WhatsAppSession } from '../sessions/model'
+import { Session } from '../sessions/model'
 import { DOMAIN_EVENT_TYPES, DomainEventData, type DomainEventType } from '../../core/catalogue'
 
 /**
@@ -30,7 +30,7 @@ export const SnapshotMessage = t.Object({
 	id: t.String({ pattern: '^\\d+-\\d+$', description: 'Every event up to this position is reflected; the events that follow come after it' }),
 	tenantId: Uuid,
 	occurredAt: IsoTime,
-	data: t.Object({ sessions: t.Array(WhatsAppSession, { description: 'As `GET /sessions` answers them, with the events up to `id` applied' }) }),
+	data: t.Object({ sessions: t.Array(Session, { description: 'As `GET /sessions` answers them, with the events up to `id` applied' }) }),
 })
 
 export const RESYNC_REASONS = ['malformed', 'unknown', 'trimmed'] as const

@@ -7,13 +7,14 @@ import { DOMAIN_EVENTS } from '../../core/streams'
 import type { Logger } from '../../logger'
 import { CONSUMER_GROUP } from '../../core/streams'
 import { applyStatusEvent, isStatusEvent } from '../../core/session-status'
-import { publicColumns, toPublic, type PublicSession } from '../sessions/service'
+import type { Session } from '../sessions/model'
+import { publicColumns, toPublic } from '../sessions/service'
 import { previousId } from './positions'
 
 export interface Snapshot {
 	/** Stream position the snapshot is exact at: it reflects every event up to here and none after. */
 	position: string
-	sessions: PublicSession[]
+	sessions: Session[]
 }
 
 export interface SnapshotDeps {

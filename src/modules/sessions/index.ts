@@ -30,8 +30,8 @@ export const sessionsModule = ({ sessions, authPlugin }: SessionsModuleDeps) =>
 		.model(sessionsModels)
 		.guard({ auth: true })
 		.post('', async ({ tenantId, body, status }) => status(201, await sessions.create(tenantId, body)), {
-			body: 'CreateWhatsAppSession',
-			response: { 201: 'WhatsAppSession', 400: 'Error', 401: 'Error', 409: 'Error' },
+			body: 'CreateSession',
+			response: { 201: 'Session', 400: 'Error', 401: 'Error', 409: 'Error' },
 			detail: {
 				summary: 'Create a WhatsApp session and start pairing it',
 				description:
@@ -40,12 +40,12 @@ export const sessionsModule = ({ sessions, authPlugin }: SessionsModuleDeps) =>
 		})
 		.get('', ({ tenantId, query }) => sessions.list(tenantId, query), {
 			query: SessionListQuery,
-			response: { 200: 'WhatsAppSessionPage', 400: 'Error', 401: 'Error' },
+			response: { 200: 'SessionPage', 400: 'Error', 401: 'Error' },
 			detail: { summary: "The account's sessions, oldest first", description: 'Keyset pagination: pass `nextCursor` back as `cursor`; it is null on the last page.' },
 		})
 		.get('/:id', ({ tenantId, params }) => sessions.get(tenantId, params.id), {
 			params: SessionIdParams,
-			response: { 200: 'WhatsAppSession', ...SESSION_ERRORS },
+			response: { 200: 'Session', ...SESSION_ERRORS },
 			detail: { summary: 'One session', description: "404 for an unknown id, a deleted session and another account's session alike." },
 		})
 		.get(
@@ -84,7 +84,7 @@ export const sessionsModule = ({ sessions, authPlugin }: SessionsModuleDeps) =>
 		)
 		.post('/:id/start', async ({ tenantId, params, status }) => status(202, await sessions.start(tenantId, params.id)), {
 			params: SessionIdParams,
-			response: { 202: 'WhatsAppSession', ...SESSION_ERRORS },
+			response: { 202: 'Session', ...SESSION_ERRORS },
 			detail: {
 				summary: 'Start the session (again)',
 				description: 'Desired state `running`; a paired session logs in with its stored credentials, an unpaired one shows a new QR. Idempotent.',
@@ -92,7 +92,7 @@ export const sessionsModule = ({ sessions, authPlugin }: SessionsModuleDeps) =>
 		})
 		.post('/:id/stop', async ({ tenantId, params, status }) => status(202, await sessions.stop(tenantId, params.id)), {
 			params: SessionIdParams,
-			response: { 202: 'WhatsAppSession', ...SESSION_ERRORS },
+			response: { 202: 'Session', ...SESSION_ERRORS },
 			detail: {
 				summary: 'Stop the session, keeping the pairing',
 				description: 'Desired state `stopped`; the socket closes without logging out, so a later start needs no QR. Idempotent.',
@@ -100,7 +100,7 @@ export const sessionsModule = ({ sessions, authPlugin }: SessionsModuleDeps) =>
 		})
 		.delete('/:id', async ({ tenantId, params, status }) => status(202, await sessions.remove(tenantId, params.id)), {
 			params: SessionIdParams,
-			response: { 202: 'WhatsAppSession', ...SESSION_ERRORS },
+			response: { 202: 'Session', ...SESSION_ERRORS },
 			detail: {
 				summary: 'Delete the session: log out from WhatsApp, delete its credentials and data',
 				description:

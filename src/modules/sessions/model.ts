@@ -47,7 +47,8 @@ export const IdempotencyHeaders = t.Object(
 	{ additionalProperties: true },
 )
 
-export const WhatsAppSession = t.Object({
+/** A WhatsApp session as every response shows it. */
+export const Session = t.Object({
 	id: Uuid,
 	name: t.String(),
 	status: t.UnionEnum(SESSION_STATUSES, { description: 'Where the connection is now, as the runner reported it' }),
@@ -63,13 +64,22 @@ export const WhatsAppSession = t.Object({
 	updatedAt: Time,
 })
 
+export type Session = typeof Session.static
+
+export const MessageAccepted = t.Object({
+	messageId: t.String({ description: 'The WhatsApp message id; the later `session.messages.upsert` carries it', examples: ['3EB0A1B2C3D4E5F6A7B8C9'] }),
+	status: t.Literal('pending'),
+	chatJid: t.String({ description: 'The recipient, normalised' }),
+})
+export type MessageAccepted = typeof MessageAccepted.static
+
 export const sessionsModels = {
-	WhatsAppSession,
-	WhatsAppSessionPage: t.Object({
-		items: t.Array(WhatsAppSession),
+	Session,
+	SessionPage: t.Object({
+		items: t.Array(Session),
 		nextCursor: t.Nullable(t.String()),
 	}),
-	CreateWhatsAppSession: t.Object({
+	CreateSession: t.Object({
 		name: t.Optional(SessionName),
 		phoneNumber: t.Optional(
 			t.String({
@@ -88,11 +98,7 @@ export const sessionsModels = {
 		}),
 		text: SendText,
 	}),
-	MessageAccepted: t.Object({
-		messageId: t.String({ description: 'The WhatsApp message id; the later `session.messages.upsert` carries it', examples: ['3EB0A1B2C3D4E5F6A7B8C9'] }),
-		status: t.Literal('pending'),
-		chatJid: t.String({ description: 'The recipient, normalised' }),
-	}),
+	MessageAccepted,
 }
 
 export const SessionIdParams = t.Object({ id: Uuid })

@@ -5,44 +5,17 @@ import QRCode from 'qrcode'
 import type { Config } from '../../config'
 import { schema, type Db, type Tx } from '../../db/client'
 import { isEnded, type SessionStatus } from '../../core/session-status'
+import type { MessageAccepted, Session } from './model'
 import { enqueue, type Relay } from '../../bus'
 import { command, domainEvent } from '../../core/catalogue'
 import { cursorString, type CursorCodec } from '../../lib/cursor'
-import { fetchSize, literalLimit, perSize, rawRows } from '../../lib/keyset'
+import { fetchSize, literalLimit, perSize, rawRows, type Page } from '../../lib/keyset'
 import { ConflictError, InvalidInputError, NotFoundError, UnprocessableError } from '../../core/errors'
 import { normalizePhoneNumber, normalizeRecipient } from '../../core/jid'
 
 const { sessions, sendRequests, tenants } = schema
 
-/** A session as every response shows it (DESIGN §6). */
-export interface PublicSession {
-	id: string
-	name: string
-	status: SessionStatus
-	desiredState: 'running' | 'stopped'
-	phoneNumber: string | null
-	jid: string | null
-	lid: string | null
-	qr: string | null
-	pairingCode: string | null
-	lastError: string | null
-	ownerRunner: string | null
-	createdAt: string
-	updatedAt: string
-}
-
-export interface MessageAccepted {
-	messageId: string
-	status: 'pending'
-	chatJid: string
-}
-
-export interface Page<T> {
-	items: T[]
-	nextCursor: string | null
-}
-
-/** The columns of a `PublicSession`; the realtime snapshot selects the same. */
+/** The columns of a `Session`; the realtime snapshot selects the same. */
 export const publicColumns = {
 	id: sessions.id,
 	name: sessions.name,
@@ -58,10 +31,10 @@ export const publicColumns = {
 	createdAt: sessions.createdAt,
 	updatedAt: sessions.updatedAt,
 }
-type SessionRow = Omit<PublicSession, 'createdAt' | 'updatedAt'> & { createdAt: Date; updatedAt: Date }
+type SessionRow = Omit<Session, 'createdAt' | 'updatedAt'> & { createdAt: Date; updatedAt: Date }
 
 /** Field by field, so a row carrying more (the realtime snapshot's merged rows) shows no more. */
-export const toPublic = (r: SessionRow): PublicSession => ({
+export const toPublic = (r: SessionRow): Session => ({
 	id: r.id,
 	name: r.name,
 	status: r.status,
@@ -138,7 +111,7 @@ export class SessionsService {
 		}
 	}
 
-	async list(tenantId: string, { limit = 50, cursor }: { limit?: number; cursor?: string }): Promise<Page<PublicSession>> {
+	async list(tenantId: string, { limit = 50, cursor }: { limit?: number; cursor?: string }): Promise<Page<Session>> {
 		const scope = `sessions:${tenantId}`
 		const after = cursor ? cursorString(this.deps.cursors.decode(scope, cursor)[0]) : undefined
 		const size = fetchSize(limit + 1)
@@ -148,7 +121,7 @@ export class SessionsService {
 		return { items, nextCursor }
 	}
 
-	async get(tenantId: string, id: string): Promise<PublicSession> {
+	async get(tenantId: string, id: string): Promise<Session> {
 		const [row] = await this.reads.get.execute({ id, tenantId })
 		if (!row) throw sessionNotFound()
 		return toPublic(row)
@@ -172,7 +145,7 @@ export class SessionsService {
 	}
 
 	/** Creates the session and asks a runner to start it: row, `session.created` and `session.start` in one transaction. */
-	async create(tenantId: string, input: { name?: string; phoneNumber?: string }): Promise<PublicSession> {
+	async create(tenantId: string, input: { name?: string; phoneNumber?: string }): Promise<Session> {
 		let phoneNumber: string | undefined
 		if (input.phoneNumber !== undefined) {
 			phoneNumber = normalizePhoneNumber(input.phoneNumber) ?? undefined
@@ -206,7 +179,7 @@ export class SessionsService {
 	}
 
 	/** Desired state running + `session.start`; a running session stays as it is. */
-	start(tenantId: string, id: string): Promise<PublicSession> {
+	start(tenantId: string, id: string): Promise<Session> {
 		return this.command(tenantId, id, async (tx, row) => {
 			const [updated] = await tx
 				.update(sessions)
@@ -223,7 +196,7 @@ export class SessionsService {
 	}
 
 	/** Desired state stopped + `session.stop`: the socket closes, the pairing stays for the next start. */
-	stop(tenantId: string, id: string): Promise<PublicSession> {
+	stop(tenantId: string, id: string): Promise<Session> {
 		return this.command(tenantId, id, async (tx) => {
 			const [updated] = await tx
 				.update(sessions)
@@ -241,7 +214,7 @@ export class SessionsService {
 	 * with it the creds the runner needs to unlink the device, stays until the runner reports the
 	 * logout (`session.status.disconnected` logged_out); the consumer then deletes it.
 	 */
-	remove(tenantId: string, id: string): Promise<PublicSession> {
+	remove(tenantId: string, id: string): Promise<Session> {
 		return this.command(tenantId, id, async (tx) => {
 			const [updated] = await tx
 				.update(sessions)
@@ -254,7 +227,7 @@ export class SessionsService {
 		})
 	}
 
-	private async command(tenantId: string, id: string, change: (tx: Tx, row: { status: SessionStatus }) => Promise<SessionRow>): Promise<PublicSession> {
+	private async command(tenantId: string, id: string, change: (tx: Tx, row: { status: SessionStatus }) => Promise<SessionRow>): Promise<Session> {
 		const session = await this.deps.db.transaction(async (tx) => {
 			// The lock orders concurrent commands of one session: the outbox gets them in the order their state changes commit.
 			const [row] = await tx.select({ status: sessions.status }).from(sessions).where(ofTenant(tenantId, id)).for('update')

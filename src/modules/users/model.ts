@@ -17,14 +17,18 @@ export const OneTimeToken = t.String({ minLength: 1, maxLength: 512 })
 // No control characters (NUL included): names end up in mails and logs.
 const Name = t.String({ minLength: 1, maxLength: 100, pattern: '^[^\\u0000-\\u001F\\u007F-\\u009F]+$', examples: ['Ada Lovelace'] })
 
+/** A user as every response shows it. */
+export const User = t.Object({
+	id: t.String({ format: 'uuid' }),
+	email: t.String(),
+	name: t.Nullable(t.String()),
+	tenantId: t.String({ format: 'uuid' }),
+	emailVerified: t.Boolean(),
+})
+export type User = typeof User.static
+
 export const usersModels = {
-	User: t.Object({
-		id: t.String({ format: 'uuid' }),
-		email: t.String(),
-		name: t.Nullable(t.String()),
-		tenantId: t.String({ format: 'uuid' }),
-		emailVerified: t.Boolean(),
-	}),
+	User,
 	SignUp: t.Object({ email: Email, password: Password, name: t.Optional(Name) }),
 	VerifyEmail: t.Object({ token: OneTimeToken }),
 }

@@ -6,18 +6,10 @@ import type { Clock } from '../../lib/clock'
 import { ConflictError, InvalidInputError, NotFoundError } from '../../core/errors'
 import type { Mailer } from '../../mail/mailer'
 import { verificationMail } from '../../mail/templates'
+import type { User } from './model'
 import { checkPasswordPolicy, hashPassword, hashToken, newOpaqueToken } from '../auth/secrets'
 
 const { tenants, users, userTokens } = schema
-
-/** A user as every response shows it. */
-export interface PublicUser {
-	id: string
-	email: string
-	name: string | null
-	tenantId: string
-	emailVerified: boolean
-}
 
 export const invalidToken = () => new InvalidInputError('INVALID_TOKEN', 'The link is invalid, expired or already used')
 
@@ -28,7 +20,7 @@ const publicColumns = {
 	tenantId: users.tenantId,
 	verifiedAt: users.verifiedAt,
 }
-const toPublic = (u: { id: string; email: string; name: string | null; tenantId: string; verifiedAt: Date | null }): PublicUser => ({
+const toPublic = (u: { id: string; email: string; name: string | null; tenantId: string; verifiedAt: Date | null }): User => ({
 	id: u.id,
 	email: u.email,
 	name: u.name,
@@ -57,7 +49,7 @@ export class UsersService {
 	constructor(private readonly deps: UsersServiceDeps) {}
 
 	/** Creates a tenant and its owner in one transaction and mails a verification link. */
-	async signUp(input: { email: string; password: string; name?: string }): Promise<PublicUser> {
+	async signUp(input: { email: string; password: string; name?: string }): Promise<User> {
 		const { db } = this.deps
 		const email = input.email.trim()
 		const name = input.name?.trim() || null
@@ -84,7 +76,7 @@ export class UsersService {
 	}
 
 	/** Consumes a verification token of this user; tokens are single-use whatever the outcome. */
-	async verifyEmail(userId: string, token: string): Promise<PublicUser> {
+	async verifyEmail(userId: string, token: string): Promise<User> {
 		const now = this.deps.clock.now()
 		return this.deps.db.transaction(async (tx) => {
 			const [used] = await tx
@@ -115,7 +107,7 @@ export class UsersService {
 		})
 	}
 
-	async getProfile(userId: string, tenantId: string): Promise<PublicUser> {
+	async getProfile(userId: string, tenantId: string): Promise<User> {
 		const [user] = await this.deps.db
 			.select(publicColumns)
 			.from(users)
