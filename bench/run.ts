@@ -5,7 +5,7 @@ import { basename, join } from 'node:path'
 /**
  * `bun run bench`: runs every `bench/*.bench.ts` (or those named on the command line), prints one
  * table and writes `bench/results/latest.json`. A bench file's default export resolves with its
- * results; each figure stands next to a baseline measured in the same run (DESIGN §9), since
+ * results; each figure stands next to a baseline measured in the same run, since
  * absolute numbers depend on the machine, and the machine's load before and after is recorded.
  */
 export interface BenchResult {

@@ -3,7 +3,7 @@ import { Value } from '@sinclair/typebox/value'
 
 /**
  * Every setting the process reads, parsed once at start. Names match the environment
- * variables (DESIGN §6); the README's configuration table lists the same set.
+ * variables; docs/configuration.md lists the same set.
  */
 const Env = T.Object({
 	NODE_ENV: T.Union([T.Literal('development'), T.Literal('production'), T.Literal('test')], {
@@ -124,7 +124,7 @@ export interface AuthConfig {
 
 /** Streams, consumers and the outbox relay (README, Event backbone). */
 export interface EventsConfig {
-	/** P of `session-commands:{p}`; fixed for a deployment (DESIGN §3). */
+	/** P of `session-commands:{p}`; fixed for a deployment. */
 	commandPartitions: number
 	/** Stream entries older than this are trimmed (0 = by length only); bounds WebSocket replay. */
 	streamRetentionMs: number

@@ -1,7 +1,7 @@
 import type { AnyEnvelope } from '../core/catalogue'
 
 /**
- * The event bus: append-only streams of envelopes with consumer groups (DESIGN §2). Two
+ * The event bus: append-only streams of envelopes with consumer groups. Two
  * implementations with the same semantics: Redis Streams (`redis-bus.ts`) and in-process
  * (`memory-bus.ts`, embedded mode). Stream names are the logical ones of `streams.ts`; the Redis
  * implementation adds the key prefix.

@@ -10,11 +10,8 @@ import type { RoleHandle, RoleModule, WorkerRole } from './types'
 
 export type { RoleDeps, RoleHandle, RoleModule, WorkerRole } from './types'
 
-/**
- * The roles that run beside the API, each a module with `start(deps)` plus a thin Worker entry.
- * A role missing here is not part of this build yet; asking for it logs so and starts nothing.
- */
-const ROLES: Partial<Record<WorkerRole, { load: () => Promise<RoleModule>; worker: URL }>> = {
+/** The roles that run beside the API, each a module with `start(deps)` plus a thin Worker entry. */
+const ROLES: Record<WorkerRole, { load: () => Promise<RoleModule>; worker: URL }> = {
 	consumer: { load: () => import('./consumer'), worker: new URL('./consumer/worker.ts', import.meta.url) },
 	runner: { load: () => import('./runner'), worker: new URL('./runner/worker.ts', import.meta.url) },
 }
@@ -57,10 +54,6 @@ export async function startRoles(deps: RolesDeps): Promise<RunningRoles> {
 		for (const role of ['consumer', 'runner'] as const) {
 			if (!config.roles.has(role)) continue
 			const entry = ROLES[role]
-			if (!entry) {
-				logger.warn({ role }, `role ${role} is not part of this build yet; not started`)
-				continue
-			}
 			if (inWorkers) {
 				const worker = superviseWorker({
 					name: role,

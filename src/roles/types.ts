@@ -16,7 +16,7 @@ export interface RoleDeps {
 	logger: Logger
 	database: Database
 	bus: Bus
-	/** Null in embedded mode (in-process bus); leases and heartbeats (DESIGN §3) live here. */
+	/** Null in embedded mode (in-process bus); leases and heartbeats live here. */
 	redis: Redis | null
 	/** Where the role records its metrics (the Worker's registry, or the main thread's inline); absent when metrics are off. */
 	metrics?: Registry

@@ -26,7 +26,7 @@ export interface PostgresAuthStateOptions {
 	sessionId: string
 	cipher: Cipher
 	/**
-	 * Fencing token of the lease this runner holds (DESIGN §3). Every write carries it; a write whose
+	 * Fencing token of the lease this runner holds. Every write carries it; a write whose
 	 * token is lower than the stored one is refused, so a stale owner cannot corrupt Signal state.
 	 */
 	fence?: number

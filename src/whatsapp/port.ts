@@ -3,7 +3,7 @@ import type { SessionStatus } from '../core/session-status'
 import type { PostgresAuthState } from './auth-state'
 
 /**
- * The runner's only view of WhatsApp (DESIGN §8): open a session with its auth state, receive its
+ * The runner's only view of WhatsApp: open a session with its auth state, receive its
  * events as catalogue data, send, log out, close. One driver implements it (`baileys.ts`); the
  * connection state machine (QR, pairing code, reconnects, logged out) lives behind it.
  */

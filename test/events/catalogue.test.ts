@@ -14,7 +14,7 @@ import { SESSION, TENANT } from './helpers'
 const meta = { tenantId: TENANT, sessionId: SESSION }
 
 describe('the event catalogue', () => {
-	it('lists every domain event and command of DESIGN §2', () => {
+	it('lists every domain event and command', () => {
 		expect(DOMAIN_EVENT_TYPES.sort()).toEqual([
 			'session.chats.upsert',
 			'session.command.failed',

@@ -49,7 +49,7 @@ export const sessionAuth = pgTable('session_auth', {
 		.primaryKey()
 		.references(() => sessions.id, { onDelete: 'cascade' }),
 	creds: bytea('creds').notNull(),
-	/** Fencing token of the lease under which the row was last written (DESIGN §3). */
+	/** Fencing token of the lease under which the row was last written. */
 	fence: bigint('fence', { mode: 'number' }).notNull().default(0),
 	updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 })

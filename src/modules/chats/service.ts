@@ -94,7 +94,7 @@ export interface ChatsServiceDeps {
  * JID and by a LID; the consumer files chats under the phone JID whenever an event told it both,
  * and these reads resolve either form (and the LID↔PN mappings) to the same chat.
  *
- * Every list is keyset-paginated along an index in one direction (DESIGN §4), so each page is an
+ * Every list is keyset-paginated along an index in one direction, so each page is an
  * index range scan however deep it is; cursors carry the last row's sort key.
  */
 export class ChatsService {

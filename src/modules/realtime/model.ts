@@ -3,7 +3,7 @@ import { Session } from '../sessions/model'
 import { DOMAIN_EVENT_TYPES, DomainEventData, type DomainEventType } from '../../core/catalogue'
 
 /**
- * What `/ws/sessions` takes and sends (DESIGN §7). Every server message is one JSON text frame;
+ * What `/ws/sessions` takes and sends. Every server message is one JSON text frame;
  * clients send nothing (whatever they send is ignored).
  */
 

@@ -27,7 +27,7 @@ interface Held {
 }
 
 /**
- * Partition ownership through leases in Redis (DESIGN §3, README "Running a fleet").
+ * Partition ownership through leases in Redis (docs/operations.md, "Running a fleet").
  *
  * Every tick a runner heartbeats, renews its leases in one round trip, and rebalances: its fair
  * share is P / live runners (the remainder going to the first runners in id order, so the shares

@@ -3,7 +3,7 @@ import type { ChainableCommander } from 'ioredis'
 import { partitionStream } from '../../core/streams'
 
 /**
- * Partition leases and runner heartbeats in Redis (DESIGN §3). Every key of partition p extends
+ * Partition leases and runner heartbeats in Redis. Every key of partition p extends
  * its command stream's name, so it carries the stream's hash tag `{p}` and lives in the same
  * Redis Cluster slot as the stream and its consumer group:
  *

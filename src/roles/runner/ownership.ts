@@ -1,5 +1,5 @@
 /**
- * Which `session-commands:{p}` partitions this runner owns (DESIGN §3). Two implementations: every
+ * Which `session-commands:{p}` partitions this runner owns. Two implementations: every
  * partition, unfenced (`ownAllPartitions`, embedded mode: one process) and leases in Redis
  * (`lease-ownership.ts`, any number of runners). The runner acts on `claim` (consume those
  * partitions, resume their running sessions) and `release` (close their sockets without logging
