@@ -5,7 +5,7 @@ import type { Config } from './config'
 export type { Logger }
 
 /** Paths pino blanks out wherever they appear in a log line. */
-export const REDACT_PATHS = [
+const REDACT_PATHS = [
 	'password',
 	'*.password',
 	'token',

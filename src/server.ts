@@ -51,7 +51,7 @@ export interface RunningServer {
 	stop(): Promise<void>
 }
 
-export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
+async function openDatabase(config: Config, logger: Logger): Promise<Database> {
 	if (config.databaseUrl) return openPostgres({ url: config.databaseUrl })
 	const dataDir = resolve(config.dataDir)
 	mkdirSync(dataDir, { recursive: true })

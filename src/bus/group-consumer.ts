@@ -51,7 +51,7 @@ export interface GroupBackend {
 	consumerNames(stream: string, group: string): Promise<string[]>
 }
 
-export function consumerName(): string {
+function consumerName(): string {
 	return `${hostname()}-${process.pid}-${threadId}-${Math.random().toString(36).slice(2, 8)}`
 }
 
@@ -77,7 +77,7 @@ class TransientFailure extends Error {
  * entry cannot hold back the others; that entry stays pending and is claimed again later, until
  * `maxDeliveries` attempts dead-letter it.
  */
-export async function startGroupConsumer(backend: GroupBackend, options: ConsumeOptions, logger: Logger): Promise<GroupConsumer> {
+async function startGroupConsumer(backend: GroupBackend, options: ConsumeOptions, logger: Logger): Promise<GroupConsumer> {
 	const name = options.consumer ?? consumerName()
 	const { group, streams, handle } = options
 	const batchSize = options.batchSize ?? BUS_DEFAULTS.batchSize

@@ -20,7 +20,7 @@ export interface RedisBusOptions {
 }
 
 /** The field of a stream entry that holds the envelope JSON. */
-export const ENVELOPE_FIELD = 'envelope'
+const ENVELOPE_FIELD = 'envelope'
 const ERRORS_TTL_MS = 7 * 24 * 3600 * 1000
 
 type RawList = [id: string, fields: string[] | null][]

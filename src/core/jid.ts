@@ -3,9 +3,9 @@
  * chats are accepted: broadcast lists, newsletters and status are not sendable through the API yet.
  */
 
-export const PN_SERVER = 's.whatsapp.net'
-export const LID_SERVER = 'lid'
-export const GROUP_SERVER = 'g.us'
+const PN_SERVER = 's.whatsapp.net'
+const LID_SERVER = 'lid'
+const GROUP_SERVER = 'g.us'
 
 const MAX_INPUT = 320
 
@@ -60,7 +60,7 @@ export function normalizeRecipient(input: string): string | null {
 	return digits ? `${digits}@${PN_SERVER}` : null
 }
 
-export const isLidJid = (jid: string | undefined): jid is string => !!jid && jid.endsWith(`@${LID_SERVER}`)
+const isLidJid = (jid: string | undefined): jid is string => !!jid && jid.endsWith(`@${LID_SERVER}`)
 export const isPnJid = (jid: string | undefined): jid is string => !!jid && jid.endsWith(`@${PN_SERVER}`)
 
 /**

@@ -76,7 +76,7 @@ export interface MappingRow {
 }
 
 /** Two versions of one message row merged: the JS twin of the projection's SQL merge, for rows that meet within one batch. */
-export function mergeMessage(acc: MessageRow, row: MessageRow) {
+function mergeMessage(acc: MessageRow, row: MessageRow) {
 	acc.sj ??= row.sj
 	acc.sa ??= row.sa
 	acc.ts ??= row.ts
@@ -101,15 +101,15 @@ function mergeVersioned<R extends { v: string }>(acc: R, row: R, fields: readonl
 	if (newer) acc.v = row.v
 }
 
-export function mergeChat(acc: ChatRow, row: ChatRow) {
+function mergeChat(acc: ChatRow, row: ChatRow) {
 	const lm = Math.max(acc.lm ?? -1, row.lm ?? -1)
 	mergeVersioned(acc, row, ['pn', 'lid', 'n', 'u', 'a'])
 	if (lm >= 0) acc.lm = lm
 }
 
-export const mergeContact = (acc: ContactRow, row: ContactRow) => mergeVersioned(acc, row, ['pn', 'lid', 'n', 'no', 'vn', 'im'])
+const mergeContact = (acc: ContactRow, row: ContactRow) => mergeVersioned(acc, row, ['pn', 'lid', 'n', 'no', 'vn', 'im'])
 
-export class Rows<R> {
+class Rows<R> {
 	readonly byKey = new Map<string, R>()
 	constructor(private readonly merge: (acc: R, row: R) => void) {}
 	add(key: string, row: R) {

@@ -15,7 +15,7 @@ export const SESSION_STATUSES = ['starting', 'qr', 'connected', 'reconnecting', 
 export type SessionStatus = (typeof SESSION_STATUSES)[number]
 
 /** Statuses a session stays in until someone asks for a start: no socket runs for it. */
-export const ENDED_STATUSES: readonly SessionStatus[] = ['stopped', 'logged_out', 'failed']
+const ENDED_STATUSES: readonly SessionStatus[] = ['stopped', 'logged_out', 'failed']
 export const isEnded = (status: SessionStatus) => ENDED_STATUSES.includes(status)
 
 /** What the session owner asked for; runners converge on it after restarts and takeovers. */
@@ -80,7 +80,7 @@ export const NIL_UUID = '00000000-0000-0000-0000-000000000000'
  * comparable string. Delivery is at least once and out of order, so a session applies an event only
  * when it is newer than the last one applied.
  */
-export const eventVersion = (occurredAt: Date | string, id: string) => `${new Date(occurredAt).toISOString()} ${id.toLowerCase()}`
+const eventVersion = (occurredAt: Date | string, id: string) => `${new Date(occurredAt).toISOString()} ${id.toLowerCase()}`
 
 /** A session with the version of the last status event applied to it. */
 export interface VersionedSession extends SessionState {

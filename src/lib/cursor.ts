@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { InvalidInputError } from '../core/errors'
 
-export const invalidCursor = () => new InvalidInputError('INVALID_CURSOR', 'The cursor is not one this list handed out; start again without it')
+const invalidCursor = () => new InvalidInputError('INVALID_CURSOR', 'The cursor is not one this list handed out; start again without it')
 
 /** What a keyset position may hold: the sort key of the last row of a page. */
 export type CursorValue = string | number | boolean | null

@@ -31,7 +31,7 @@ export function createMailer(config: Pick<Config, 'smtpUrl' | 'mailFrom'>, logge
 	}
 }
 
-export function logMailer(logger: Logger): Mailer {
+function logMailer(logger: Logger): Mailer {
 	return {
 		async send(mail) {
 			// Development only: the text carries live one-time links, which is the point here.

@@ -38,7 +38,7 @@ function domainErrorResponse(error: DomainError): Response {
 }
 
 /** OpenAPI model of every error response. */
-export const ErrorModel = t.Object({
+const ErrorModel = t.Object({
 	error: t.Object({
 		code: t.String({ examples: ['VALIDATION_FAILED'] }),
 		message: t.String(),

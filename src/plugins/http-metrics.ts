@@ -4,7 +4,7 @@ import { PREFIX } from '../observability/registry'
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
 /** The label of every request no route matched: one series, whatever paths scanners try. */
-export const UNMATCHED_ROUTE = 'unmatched'
+const UNMATCHED_ROUTE = 'unmatched'
 
 function statusOf(response: unknown, status: unknown): number {
 	if (response instanceof Response) return response.status

@@ -6,7 +6,7 @@ import { accountKey, type Limit, type RateLimits } from '../lib/rate-limits'
  * right of X-Forwarded-For (each trusted proxy appends the peer it saw). Entries further left are
  * written by the client and never trusted.
  */
-export function clientIp(request: Request, server: { requestIP(r: Request): { address: string } | null } | null, hops: number): string {
+function clientIp(request: Request, server: { requestIP(r: Request): { address: string } | null } | null, hops: number): string {
 	if (hops > 0) {
 		const forwarded = request.headers.get('x-forwarded-for')
 		if (forwarded) {

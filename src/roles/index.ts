@@ -8,8 +8,6 @@ import type { WorkerMetrics } from '../observability/system'
 import { superviseWorker, type SupervisedWorker, type SupervisorEvent } from './supervisor'
 import type { RoleHandle, RoleModule, WorkerRole } from './types'
 
-export type { RoleDeps, RoleHandle, RoleModule, WorkerRole } from './types'
-
 /** The roles that run beside the API, each a module with `start(deps)` plus a thin Worker entry. */
 const ROLES: Record<WorkerRole, { load: () => Promise<RoleModule>; worker: URL }> = {
 	consumer: { load: () => import('./consumer'), worker: new URL('./consumer/worker.ts', import.meta.url) },

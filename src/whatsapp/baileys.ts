@@ -495,6 +495,6 @@ async function resolveLids(sock: WASocket, lids: string[]): Promise<Map<string, 
 }
 
 /** A bare number is a phone number; anything with a server part is taken as given. */
-export function toJid(to: string): string {
+function toJid(to: string): string {
 	return to.includes('@') ? to : `${to.replace(/\D/g, '')}@s.whatsapp.net`
 }

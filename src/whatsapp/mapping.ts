@@ -56,14 +56,14 @@ export const seconds = (t: unknown): number => {
 	return n > 0 ? n : 0
 }
 
-export function chunk<T>(items: readonly T[], size = MESSAGE_BATCH_MAX): T[][] {
+function chunk<T>(items: readonly T[], size = MESSAGE_BATCH_MAX): T[][] {
 	const out: T[][] = []
 	for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
 	return out
 }
 
 /** The proto message as JSON (Longs and enums as strings, bytes as base64): `proto.Message.fromObject` reads it back. */
-export function contentJson(message: proto.IMessage | null | undefined): Record<string, unknown> | null {
+function contentJson(message: proto.IMessage | null | undefined): Record<string, unknown> | null {
 	if (!message) return null
 	return proto.Message.fromObject(message).toJSON()
 }
@@ -74,7 +74,7 @@ function altFor(jid: string, given: string | null | undefined, ctx: MappingConte
 	return alt && alt !== jid ? alt : undefined
 }
 
-export function mapKey(key: WAMessageKey | null | undefined, ctx: MappingContext = {}): MessageKey | undefined {
+function mapKey(key: WAMessageKey | null | undefined, ctx: MappingContext = {}): MessageKey | undefined {
 	const remoteJid = key?.remoteJid
 	const id = key?.id
 	if (!isJid(remoteJid) || !id || id.length > ID_MAX) return undefined
@@ -236,7 +236,7 @@ export function mapChat(c: Partial<BaileysChat>, { update = false } = {}): Chat 
 	return out
 }
 
-export function mapLidMappings(mappings: readonly { lid?: string | null; pn?: string | null }[] | null | undefined): LidPnMapping[] {
+function mapLidMappings(mappings: readonly { lid?: string | null; pn?: string | null }[] | null | undefined): LidPnMapping[] {
 	const out: LidPnMapping[] = []
 	for (const m of mappings ?? []) {
 		const lid = userJid(m.lid)

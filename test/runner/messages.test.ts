@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { proto } from '@whiskeysockets/baileys'
 import { and, eq } from 'drizzle-orm'
+import { newOutgoingMessageId } from '../../src/core/message-id'
 import { sessionChats } from '../../src/db/schema'
 import { startHarness, type RunnerHarness, type SessionRef } from './harness'
 
@@ -22,7 +23,6 @@ afterAll(async () => {
 }, 30_000)
 
 /** A fresh message id in the shape Baileys generates: `3EB0` + 18 upper-case hex digits. */
-const newMessageId = () => `3EB0${Buffer.from(crypto.getRandomValues(new Uint8Array(9))).toString('hex').toUpperCase()}`
 
 describe('incoming messages', () => {
 	it('stores a plaintext message under the contact’s phone JID, with push name and the LID beside it', async () => {
@@ -80,7 +80,7 @@ describe('incoming messages', () => {
 
 describe('sending', () => {
 	it('sends with our message id; receipts move the stored status to READ without touching its time', async () => {
-		const messageId = newMessageId()
+		const messageId = newOutgoingMessageId()
 		await h.command('session.messages.send', ref, { messageId, to: `${BOB}@s.whatsapp.net`, content: { text: 'hi Bob' } })
 		const sent = await h.standIn.waitForSent((m) => m.id === messageId)
 		expect(sent).toMatchObject({ to: `${BOB}@s.whatsapp.net`, text: 'hi Bob' })
@@ -97,13 +97,13 @@ describe('sending', () => {
 	}, 20_000)
 
 	it('a retried send command with the same message id sends once', async () => {
-		const messageId = newMessageId()
+		const messageId = newOutgoingMessageId()
 		const data = { messageId, to: `${ALICE}@s.whatsapp.net`, content: { text: 'only once' } }
 		const first = await h.command('session.messages.send', ref, data)
 		await h.standIn.waitForSent((m) => m.id === messageId)
 		const retry = await h.command('session.messages.send', ref, data)
 		// A later command proves the runner has handled the retry (one partition, in order).
-		const probe = newMessageId()
+		const probe = newOutgoingMessageId()
 		await h.command('session.messages.send', ref, { ...data, messageId: probe })
 		await h.standIn.waitForSent((m) => m.id === probe)
 		expect(h.standIn.sent(ACCOUNT).filter((m) => m.id === messageId)).toHaveLength(1)
@@ -113,7 +113,7 @@ describe('sending', () => {
 
 	it('a send to a session that is not connected fails with the reason', async () => {
 		const idle = await h.createSession()
-		const messageId = newMessageId()
+		const messageId = newOutgoingMessageId()
 		const cmd = await h.command('session.messages.send', idle, { messageId, to: `${ALICE}@s.whatsapp.net`, content: { text: 'nobody home' } })
 		const failed = await h.waitForEvent(idle, 'session.command.failed', { where: (e) => e.data.commandId === cmd.id })
 		expect(failed.data).toEqual({

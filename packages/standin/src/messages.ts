@@ -25,7 +25,7 @@ export interface Delivery {
 }
 
 /** The address a stand-in party uses for a companion in its own Signal store. */
-export const companionAddress = (device: Device): string => `${device.phone}.${device.deviceId}`
+const companionAddress = (device: Device): string => `${device.phone}.${device.deviceId}`
 
 /**
  * Builds the `<message>` stanza for one companion. Phone-number addressing carries `sender_lid`,
@@ -138,7 +138,7 @@ export function receiptStanza(chat: string, ids: string[], type: 'delivery' | 'r
 	}
 }
 
-export function textOf(message: proto.IMessage | undefined | null): string | undefined {
+function textOf(message: proto.IMessage | undefined | null): string | undefined {
 	return message?.conversation ?? message?.extendedTextMessage?.text ?? undefined
 }
 

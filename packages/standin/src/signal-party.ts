@@ -213,7 +213,7 @@ export function bundleNode(jid: string, bundle: KeyBundle): BinaryNode {
 	return { tag: 'user', attrs: { jid }, content }
 }
 
-export function signalPublicKey(key: Uint8Array): Buffer {
+function signalPublicKey(key: Uint8Array): Buffer {
 	return key.byteLength === 33 ? Buffer.from(key) : Buffer.concat([Buffer.from([5]), key])
 }
 

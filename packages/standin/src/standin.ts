@@ -245,7 +245,7 @@ export class StandInCore implements ConnectionHost {
 		const from = this.state.person(options.from, options.name)
 		const message = options.message ?? { conversation: options.text ?? '' }
 		const delivery: Delivery = {
-			id: options.id ?? newMessageId(),
+			id: options.id ?? newPhoneMessageId(),
 			from,
 			message,
 			timestamp: options.timestamp ?? Math.floor(Date.now() / 1000),
@@ -424,7 +424,7 @@ export class StandInCore implements ConnectionHost {
 
 	private selfDelivery(phone: string, message: proto.IMessage): Delivery {
 		return {
-			id: newMessageId(),
+			id: newPhoneMessageId(),
 			from: this.state.person(phone),
 			self: true,
 			message,
@@ -451,6 +451,6 @@ function stanzaKind(node: BinaryNode): 'plaintext' | 'pkmsg' | 'msg' {
 }
 
 /** Message ids in the shape WhatsApp phones use (upper-case hex). */
-export function newMessageId(): string {
+function newPhoneMessageId(): string {
 	return `3A${randomBytes(9).toString('hex').toUpperCase()}`
 }

@@ -27,7 +27,7 @@ const envelopeSchema = (type: string, data: TSchema) =>
 	T.Object({ id: Uuid, type: T.Literal(type), tenantId: Uuid, sessionId: Uuid, occurredAt: IsoTime, data })
 
 /** One JSON schema per type, e.g. for OpenAPI/AsyncAPI documents of the WebSocket. */
-export const EnvelopeSchemas: Record<EnvelopeType, TSchema> = Object.fromEntries(
+const EnvelopeSchemas: Record<EnvelopeType, TSchema> = Object.fromEntries(
 	[...Object.entries(DomainEventData), ...Object.entries(CommandData)].map(([type, data]) => [type, envelopeSchema(type, data)]),
 ) as unknown as Record<EnvelopeType, TSchema>
 

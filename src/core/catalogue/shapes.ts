@@ -13,10 +13,10 @@ export const IsoTime = T.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:
 export const Jid = T.String({ minLength: 3, maxLength: 320, description: 'WhatsApp JID (…@s.whatsapp.net, …@lid, …@g.us)' })
 
 /** Epoch seconds, as WhatsApp numbers them (the runner turns Baileys `Long`s into numbers). */
-export const EpochSeconds = T.Integer({ minimum: 0, maximum: 2 ** 40 })
+const EpochSeconds = T.Integer({ minimum: 0, maximum: 2 ** 40 })
 
 /** A message status code (see core/message-status.ts: 0 error … 5 played). */
-export const MessageStatus = T.Integer({ minimum: 0, maximum: MAX_MESSAGE_STATUS })
+const MessageStatus = T.Integer({ minimum: 0, maximum: MAX_MESSAGE_STATUS })
 export type MessageStatus = Static<typeof MessageStatus>
 
 /**
@@ -36,7 +36,7 @@ export const MessageKey = T.Object({
 export type MessageKey = Static<typeof MessageKey>
 
 /** Raw proto message (`WebMessageInfo.message`) as JSON, kept for types the API does not model. */
-export const MessageContent = T.Union([T.Record(T.String(), T.Unknown()), T.Null()])
+const MessageContent = T.Union([T.Record(T.String(), T.Unknown()), T.Null()])
 
 export const Message = T.Object({
 	key: MessageKey,

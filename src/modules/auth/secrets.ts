@@ -7,7 +7,7 @@ import { InvalidInputError } from '../../core/errors'
  * login endpoint under a burst cannot afford on small hosts. Raise both together when hardware allows:
  * hashes carry their parameters, and logins rehash weaker ones (`needsRehash`).
  */
-export const ARGON2 = { algorithm: 'argon2id', memoryCost: 19_456, timeCost: 2 } as const
+const ARGON2 = { algorithm: 'argon2id', memoryCost: 19_456, timeCost: 2 } as const
 const CURRENT_PARAMS = `$argon2id$v=19$m=${ARGON2.memoryCost},t=${ARGON2.timeCost},p=1$`
 
 export const PASSWORD_MIN_LENGTH = 10

@@ -40,10 +40,10 @@ export interface IssuedSession {
 	user: User
 }
 
-export const invalidCredentials = () => new UnauthenticatedError('INVALID_CREDENTIALS', 'Email or password is incorrect')
+const invalidCredentials = () => new UnauthenticatedError('INVALID_CREDENTIALS', 'Email or password is incorrect')
 // One message for unknown, expired, revoked and reused tokens: the caller learns nothing from it.
-export const invalidRefreshToken = () => new UnauthenticatedError('INVALID_REFRESH_TOKEN', 'Refresh token is invalid or expired')
-export const invalidAccessToken = () => new UnauthenticatedError('UNAUTHORIZED', 'Access token is missing, invalid or expired')
+const invalidRefreshToken = () => new UnauthenticatedError('INVALID_REFRESH_TOKEN', 'Refresh token is invalid or expired')
+const invalidAccessToken = () => new UnauthenticatedError('UNAUTHORIZED', 'Access token is missing, invalid or expired')
 
 export interface AuthServiceDeps {
 	db: Db

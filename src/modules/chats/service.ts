@@ -25,7 +25,7 @@ interface ListOptions {
 	cursor?: string
 }
 
-export const invalidJid = () =>
+const invalidJid = () =>
 	new InvalidInputError('INVALID_JID', 'Not a chat: use a JID (…@s.whatsapp.net, …@lid, …@g.us) or a phone number with its country code')
 
 /** Types whose whole content the response models (`text`); the raw proto is sent for every other one. */

@@ -25,7 +25,7 @@ const IsoTime = t.String({ format: 'date-time' })
 
 
 /** First message of a connection without a usable `since`: the tenant's sessions as of stream position `id`. */
-export const SnapshotMessage = t.Object({
+const SnapshotMessage = t.Object({
 	type: t.Literal('session.snapshot'),
 	id: t.String({ pattern: '^\\d+-\\d+$', description: 'Every event up to this position is reflected; the events that follow come after it' }),
 	tenantId: Uuid,
@@ -37,7 +37,7 @@ export const RESYNC_REASONS = ['malformed', 'unknown', 'trimmed'] as const
 export type ResyncReason = (typeof RESYNC_REASONS)[number]
 
 /** `since` cannot be resumed from; a `session.snapshot` follows, and chats/messages must be reloaded over REST. */
-export const ResyncRequiredMessage = t.Object({
+const ResyncRequiredMessage = t.Object({
 	type: t.Literal('session.resync_required'),
 	tenantId: Uuid,
 	occurredAt: IsoTime,
@@ -60,8 +60,6 @@ const eventMessage = <K extends DomainEventType>(type: K) =>
 		occurredAt: IsoTime,
 		data: DomainEventData[type],
 	})
-
-export const EventMessage = t.Union(DOMAIN_EVENT_TYPES.map(eventMessage))
 
 export const RealtimeMessage = t.Union([SnapshotMessage, ResyncRequiredMessage, ...DOMAIN_EVENT_TYPES.map(eventMessage)])
 export type RealtimeMessage = Static<typeof RealtimeMessage>

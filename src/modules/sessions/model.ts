@@ -2,7 +2,7 @@ import { t } from 'elysia'
 import { DESIRED_STATES, SESSION_STATUSES } from '../../core/session-status'
 
 /** The only text of a message that WhatsApp clients show in full; the catalogue caps sends at it. */
-export const TEXT_MAX_LENGTH = 65_536
+const TEXT_MAX_LENGTH = 65_536
 
 // A pattern, not `format: 'uuid'`: @elysiajs/openapi replaces TypeBox's uuid format with a check that
 // builds a zod schema on every call (~50 µs a value, against ~1 µs for the pattern).

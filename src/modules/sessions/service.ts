@@ -1,9 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import { and, asc, count, eq, gt, isNull, sql } from 'drizzle-orm'
 import { LRUCache } from 'lru-cache'
 import QRCode from 'qrcode'
 import type { Config } from '../../config'
 import { schema, type Db, type Tx } from '../../db/client'
+import { newOutgoingMessageId } from '../../core/message-id'
 import { isEnded, type SessionStatus } from '../../core/session-status'
 import type { MessageAccepted, Session } from './model'
 import { enqueue, type Relay } from '../../bus'
@@ -50,12 +51,10 @@ export const toPublic = (r: SessionRow): Session => ({
 	updatedAt: r.updatedAt.toISOString(),
 })
 
-export const sessionNotFound = () => NotFoundError.of('Session')
-export const sessionNotConnected = (status: SessionStatus) =>
+const sessionNotFound = () => NotFoundError.of('Session')
+const sessionNotConnected = (status: SessionStatus) =>
 	new ConflictError('SESSION_NOT_CONNECTED', `The session is not connected (status: ${status}); start it and wait for status connected`, { status })
 
-/** Baileys' own format (`3EB0` + 18 upper-case hex), so the id looks like any web client's. */
-export const newMessageId = () => `3EB0${randomBytes(9).toString('hex').toUpperCase()}`
 
 const p = sql.placeholder
 const ofTenant = (tenantId: string, id: string) => and(eq(sessions.id, id), eq(sessions.tenantId, tenantId), isNull(sessions.deletedAt))
@@ -285,7 +284,7 @@ export class SessionsService {
 			}
 			// A send to a session that is not up would only come back as session.command.failed.
 			if (session.status !== 'connected') throw sessionNotConnected(session.status)
-			const messageId = newMessageId()
+			const messageId = newOutgoingMessageId()
 			if (idempotencyKey) {
 				const inserted = await tx
 					.insert(sendRequests)

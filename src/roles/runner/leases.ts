@@ -113,7 +113,7 @@ export const leaseKeys = (prefix: string, partition: number) => {
 	const stream = prefix + partitionStream(partition)
 	return { lease: `${stream}:lease`, owner: `${stream}:owner` }
 }
-export const runnersKey = (prefix: string) => `${prefix}runners`
+const runnersKey = (prefix: string) => `${prefix}runners`
 const changesChannel = (prefix: string) => `${prefix}runners:changes`
 
 const leaseValue = (lease: Lease) => `${lease.holder} ${lease.fence}`
