@@ -1,20 +1,20 @@
+// Over 350 lines on purpose: one session's connection is one state machine, and its transitions
+// (and the races between a socket's close, a retry timer, a deliberate close and a logout) read
+// best as a whole. Credentials, socket helpers and event mapping live beside it.
 import makeWASocket, {
-	jidDecode,
-	jidNormalizedUser,
-	makeCacheableSignalKeyStore,
 	proto,
 	type BaileysEventMap,
 	type ConnectionState,
-	type SignalKeyStore,
 	type UserFacingSocketConfig,
-	type WAMessageUpdate,
 	type WASocket,
 } from '@whiskeysockets/baileys'
 import type { SendContent } from '../core/catalogue'
 import type { SessionStatus } from '../core/session-status'
+import { Condition } from '../lib/condition'
 import { DecryptionError } from '../lib/crypto'
 import type { Logger } from '../logger'
-import { StaleOwnerError, type PostgresAuthState } from './auth-state'
+import { StaleOwnerError } from './auth-state'
+import { SessionCredentials } from './credentials'
 import { backoffDelay, classifyDisconnect, DEFAULT_RECONNECT, disconnectOf, type Disconnect, type ReconnectPolicy } from './disconnects'
 import { seconds, toWhatsAppEvents, unresolvedLids } from './mapping'
 import {
@@ -27,6 +27,7 @@ import {
 	type WhatsAppPort,
 	type SessionConnection,
 } from './port'
+import { connected, disconnected, keepMessageTimestamps, resolveLids, toJid } from './socket'
 
 export interface BaileysPortOptions {
 	logger: Logger
@@ -67,9 +68,7 @@ class BaileysSession implements SessionConnection {
 	readonly ended: Promise<SessionStatus>
 	private resolveEnded!: (status: SessionStatus) => void
 	private finished = false
-	private auth?: PostgresAuthState
-	private keys?: SignalKeyStore
-	private authCleared = false
+	private readonly credentials: SessionCredentials
 	private sock?: WASocket
 	/** Bumped for every new socket and on a deliberate close: connection news from an older socket is stale. */
 	private generation = 0
@@ -82,9 +81,7 @@ class BaileysSession implements SessionConnection {
 	private loggingOut = false
 	private started: Promise<void> = Promise.resolve()
 	private work: Promise<void> = Promise.resolve()
-	private saving: Promise<void> = Promise.resolve()
-	private saveQueued = false
-	private readonly statusWaiters = new Set<() => void>()
+	private readonly statusChanges = new Condition()
 	private readonly log: Logger
 	private readonly baileysLog: Logger
 	private readonly policy: ReconnectPolicy
@@ -100,6 +97,7 @@ class BaileysSession implements SessionConnection {
 		const level = parent.levelVal < 30 || parent.levelVal > 50 ? parent.level : 'error'
 		this.baileysLog = this.log.child({ module: 'baileys' }, { level })
 		this.policy = port.reconnect ?? DEFAULT_RECONNECT
+		this.credentials = new SessionCredentials(options.auth, this.log, this.baileysLog, (err) => this.ownershipLost(err))
 		this.ended = new Promise((resolve) => (this.resolveEnded = resolve))
 	}
 
@@ -114,7 +112,7 @@ class BaileysSession implements SessionConnection {
 
 	private async begin(): Promise<void> {
 		try {
-			await this.loadAuth()
+			await this.credentials.load()
 		} catch (err) {
 			if (err instanceof DecryptionError) {
 				// Never re-pair over creds we cannot read: that would silently replace a working
@@ -139,71 +137,22 @@ class BaileysSession implements SessionConnection {
 		this.connect()
 	}
 
-	// ── auth state ───────────────────────────────────────────────────────────────────────────
-
-	private async loadAuth() {
-		const auth = await this.options.auth.load()
-		const store = auth.state.keys
-		// A key write refused by the fence means another runner owns the session now.
-		const fenced: SignalKeyStore = {
-			get: (type, ids) => store.get(type, ids),
-			set: async (data) => {
-				try {
-					await store.set(data)
-				} catch (err) {
-					if (err instanceof StaleOwnerError) this.ownershipLost(err)
-					throw err
-				}
-			},
-			clear: store.clear && (() => store.clear!()),
-		}
-		this.auth = auth
-		this.keys = makeCacheableSignalKeyStore(fenced, this.baileysLog)
-		this.authCleared = false
-	}
-
-	/** Baileys mutates `creds` in place before `creds.update` reaches us: save the whole object, one write at a time. */
-	private saveCreds() {
-		if (this.saveQueued || this.authCleared || !this.auth) return
-		this.saveQueued = true
-		const auth = this.auth
-		this.saving = this.saving.then(async () => {
-			this.saveQueued = false
-			if (this.authCleared || this.auth !== auth) return
-			try {
-				await auth.saveCreds()
-			} catch (err) {
-				if (err instanceof StaleOwnerError) this.ownershipLost(err)
-				else this.log.error({ err }, 'saving creds failed')
-			}
-		})
-	}
-
-	private async clearAuth() {
-		await this.saving
-		this.authCleared = true
-		await this.options.auth.clear()
-	}
-
 	private ownershipLost(err: StaleOwnerError) {
 		if (this.closing || this.finished) return
 		this.log.warn({ err }, 'another runner owns this session now; closing without a word')
 		void this.close({ status: 'stopped', reason: 'ownership_lost', silent: true })
 	}
 
-	private get paired() {
-		return !!this.auth?.state.creds.account
-	}
-
 	// ── sockets ──────────────────────────────────────────────────────────────────────────────
 
 	private connect() {
-		if (this.finished || this.closing || !this.auth || !this.keys) return
+		const { creds, keys } = this.credentials
+		if (this.finished || this.closing || !creds || !keys) return
 		const generation = ++this.generation
 		this.pairingRequested = false
 		this.qrCount = 0
 		const sock = makeWASocket({
-			auth: { creds: this.auth.state.creds, keys: this.keys },
+			auth: { creds, keys },
 			logger: this.baileysLog,
 			...(this.port.websocketUrl ? { waWebSocketUrl: this.port.websocketUrl } : {}),
 			browser: this.port.browser ?? DEFAULT_BROWSER,
@@ -231,7 +180,7 @@ class BaileysSession implements SessionConnection {
 	}
 
 	private async handle(generation: number, sock: WASocket, events: Partial<BaileysEventMap>) {
-		if (events['creds.update']) this.saveCreds()
+		if (events['creds.update']) this.credentials.save()
 		const connection = events['connection.update']
 		if (connection && generation === this.generation) await this.onConnectionUpdate(sock, connection)
 		// Data from a socket that was since replaced is still true: publish it.
@@ -246,18 +195,11 @@ class BaileysSession implements SessionConnection {
 		if (update.connection === 'open') {
 			this.attempts = 0
 			this.setStatus('connected')
-			const me = this.auth?.state.creds.me
+			const me = this.credentials.creds?.me
 			if (!me?.id) return
-			const data: WhatsAppEvent & { type: 'session.status.connected' } = {
-				type: 'session.status.connected',
-				data: { jid: jidNormalizedUser(me.id) },
-			}
-			if (me.lid) data.data.lid = jidNormalizedUser(me.lid)
-			const user = jidDecode(me.id)?.user
-			if (user) data.data.phoneNumber = user
-			if (me.name && me.name !== '~') data.data.name = me.name
-			this.log.info({ jid: data.data.jid }, 'connected')
-			await this.emit([data])
+			const event = connected(me)
+			this.log.info({ jid: event.data.jid }, 'connected')
+			await this.emit([event])
 		}
 		if (update.connection === 'close') await this.onClose(disconnectOf(update.lastDisconnect?.error))
 	}
@@ -288,7 +230,7 @@ class BaileysSession implements SessionConnection {
 	private async onClose(disconnect: Disconnect) {
 		this.sock = undefined
 		if (this.finished || this.closing) return
-		const decision = classifyDisconnect(disconnect, { paired: this.paired })
+		const decision = classifyDisconnect(disconnect, { paired: this.credentials.paired })
 		this.log.info({ ...disconnect, ...decision }, 'socket closed')
 		switch (decision.action) {
 			case 'restart':
@@ -300,7 +242,7 @@ class BaileysSession implements SessionConnection {
 			case 'reconnect':
 				return await this.retry(decision.reason, disconnect)
 			case 'logged_out':
-				await this.clearAuth()
+				await this.credentials.clear()
 				return await this.finish('logged_out', { reason: decision.reason, code: disconnect.code, message: disconnect.message })
 			case 'failed':
 				return await this.finish('failed', { reason: decision.reason, code: disconnect.code, message: decision.message })
@@ -323,10 +265,10 @@ class BaileysSession implements SessionConnection {
 		if (!(await this.countAttempt(reason, disconnect))) return
 		// A socket that asked for a pairing code and dropped before pairing finished leaves `me` in
 		// the creds without an account; the server refuses such a login (401), so start afresh.
-		const creds = this.auth?.state.creds
+		const creds = this.credentials.creds
 		if (creds?.me && !creds.account) {
-			await this.clearAuth()
-			await this.loadAuth()
+			await this.credentials.clear()
+			await this.credentials.load()
 		}
 		const delay = backoffDelay(this.attempts, this.policy)
 		this.setStatus('reconnecting')
@@ -334,7 +276,7 @@ class BaileysSession implements SessionConnection {
 		await this.emit([disconnected('reconnecting', reason, { code: disconnect.code, message: detail })])
 		this.retryTimer = setTimeout(() => {
 			if (this.finished || this.closing) return
-			if (this.auth) this.connect()
+			if (this.credentials.loaded) this.connect()
 			else void this.start()
 		}, delay)
 	}
@@ -359,24 +301,7 @@ class BaileysSession implements SessionConnection {
 
 	private setStatus(status: SessionStatus) {
 		this.status = status
-		for (const wake of [...this.statusWaiters]) wake()
-	}
-
-	private waitForStatus(done: () => boolean, timeoutMs: number): Promise<void> {
-		if (done()) return Promise.resolve()
-		return new Promise((resolve) => {
-			const wake = () => {
-				if (!done()) return
-				clearTimeout(timer)
-				this.statusWaiters.delete(wake)
-				resolve()
-			}
-			const timer = setTimeout(() => {
-				this.statusWaiters.delete(wake)
-				resolve()
-			}, timeoutMs)
-			this.statusWaiters.add(wake)
-		})
+		this.statusChanges.changed()
 	}
 
 	// ── the port ─────────────────────────────────────────────────────────────────────────────
@@ -395,22 +320,22 @@ class BaileysSession implements SessionConnection {
 		await this.endSocket()
 		await this.serially(() => this.finish(reason.status, { reason: reason.reason, message: reason.message }, reason.silent))
 		// The next owner reads the creds from Postgres: the last save must be in.
-		await this.saving
+		await this.credentials.saved()
 	}
 
 	async logout(): Promise<void> {
 		if (this.closing) return await this.ended.then(() => {})
 		this.loggingOut = true
 		await this.started
-		if (!this.finished && this.paired && this.status !== 'connected') {
+		if (!this.finished && this.credentials.paired && this.status !== 'connected') {
 			// WhatsApp only hears of a logout over an open socket; a paired session that is
 			// (re)connecting gets a moment to come up first.
-			await this.waitForStatus(() => this.finished || this.status === 'connected', this.port.logoutTimeoutMs ?? 15_000)
+			await this.statusChanges.until(() => this.finished || this.status === 'connected', this.port.logoutTimeoutMs ?? 15_000)
 		}
 		if (this.finished) {
 			// Ended on its own (401 included): the creds go all the same.
 			if (this.status !== 'logged_out') {
-				await this.clearAuth()
+				await this.credentials.clear()
 				this.setStatus('logged_out')
 				await this.serially(() => this.emit([disconnected('logged_out', 'logged_out', { message: 'logged out on request' })]))
 			}
@@ -431,7 +356,7 @@ class BaileysSession implements SessionConnection {
 			}
 		} else await this.endSocket()
 		await this.serially(async () => {
-			await this.clearAuth()
+			await this.credentials.clear()
 			await this.finish('logged_out', { reason: 'logged_out', message: 'logged out on request' })
 		})
 	}
@@ -445,56 +370,4 @@ class BaileysSession implements SessionConnection {
 		sock.ev.flush()
 		await sock.end(undefined)
 	}
-}
-
-function disconnected(
-	status: DisconnectData['status'],
-	reason: string,
-	{ code, message }: { code?: number; message?: string },
-): WhatsAppEvent & { type: 'session.status.disconnected' } {
-	const data: DisconnectData = { status, reason }
-	if (typeof code === 'number' && Number.isInteger(code)) data.code = code
-	if (message) data.message = message.slice(0, 2048)
-	return { type: 'session.status.disconnected', data }
-}
-
-/**
- * Baileys' event buffer folds a `messages.update` into a still-buffered upsert of the same message
- * with `Object.assign`, and a receipt's update carries the receipt's time as `messageTimestamp`: the
- * message would take the receipt's time. Receipts lose that field before they reach the buffer.
- */
-function keepMessageTimestamps(sock: WASocket) {
-	const ev = sock.ev
-	const emit = ev.emit.bind(ev)
-	ev.emit = ((event: keyof BaileysEventMap, data: unknown) => {
-		if (event === 'messages.update') data = (data as WAMessageUpdate[]).map(withoutReceiptTime)
-		return emit(event, data as never)
-	}) as typeof ev.emit
-}
-
-function withoutReceiptTime(u: WAMessageUpdate): WAMessageUpdate {
-	if (u.update?.status === undefined || u.update.message || !('messageTimestamp' in u.update)) return u
-	const { messageTimestamp: _receiptTime, ...update } = u.update
-	return { key: u.key, update }
-}
-
-/** LID → phone JID from Baileys' own mapping store (normalised: it answers with a `:0` device). */
-async function resolveLids(sock: WASocket, lids: string[]): Promise<Map<string, string>> {
-	const out = new Map<string, string>()
-	await Promise.all(
-		lids.map(async (lid) => {
-			try {
-				const pn = await sock.signalRepository.lidMapping.getPNForLID(lid)
-				if (pn) out.set(lid, jidNormalizedUser(pn))
-			} catch {
-				// Unknown mapping: the event goes out with the LID alone.
-			}
-		}),
-	)
-	return out
-}
-
-/** A bare number is a phone number; anything with a server part is taken as given. */
-function toJid(to: string): string {
-	return to.includes('@') ? to : `${to.replace(/\D/g, '')}@s.whatsapp.net`
 }

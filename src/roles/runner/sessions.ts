@@ -1,4 +1,5 @@
 import { isEnded } from '../../core/session-status'
+import { Condition } from '../../lib/condition'
 import type { RunnerStore } from '../../db/runner-store'
 import type { AuthStore, SessionConnection, WhatsAppPort } from '../../whatsapp/port'
 import { PartitionLost } from './errors'
@@ -29,8 +30,8 @@ export interface SessionRegistryDeps {
  */
 export class SessionRegistry {
 	private readonly running = new Map<string, RunningSession>()
-	/** Woken whenever a session's status may have changed, or partitions were released. */
-	private readonly waiters = new Set<() => void>()
+	/** Changes whenever a session's status may have changed, or partitions were released. */
+	private readonly status = new Condition()
 
 	constructor(private readonly deps: SessionRegistryDeps) {}
 
@@ -77,7 +78,7 @@ export class SessionRegistry {
 	}
 
 	statusChanged(): void {
-		for (const wake of [...this.waiters]) wake()
+		this.status.changed()
 	}
 
 	/**
@@ -85,19 +86,6 @@ export class SessionRegistry {
 	 * partition was released, or `maxMs` passed: a send taken over with its session waits for it.
 	 */
 	settled(r: RunningSession, maxMs: number): Promise<void> {
-		const waiting = () => this.deps.holds(r.partition) && (r.connection.status === 'starting' || r.connection.status === 'reconnecting')
-		if (!waiting()) return Promise.resolve()
-		return new Promise((resolve) => {
-			const done = () => {
-				clearTimeout(timer)
-				this.waiters.delete(wake)
-				resolve()
-			}
-			const wake = () => {
-				if (!waiting()) done()
-			}
-			const timer = setTimeout(done, maxMs)
-			this.waiters.add(wake)
-		})
+		return this.status.until(() => !this.deps.holds(r.partition) || (r.connection.status !== 'starting' && r.connection.status !== 'reconnecting'), maxMs)
 	}
 }

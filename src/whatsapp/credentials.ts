@@ -1,0 +1,91 @@
+import { makeCacheableSignalKeyStore, type AuthenticationCreds, type SignalKeyStore } from '@whiskeysockets/baileys'
+import type { Logger } from '../logger'
+import { StaleOwnerError, type PostgresAuthState } from './auth-state'
+import type { AuthStore } from './port'
+
+/**
+ * A session's Baileys credentials while it runs: loaded from the store, saved as Baileys changes
+ * them, cleared on logout. A write the fence refuses means another runner owns the session now;
+ * `onStale` hears of it.
+ */
+export class SessionCredentials {
+	private auth?: PostgresAuthState
+	private cachedKeys?: SignalKeyStore
+	private cleared = false
+	private saving: Promise<void> = Promise.resolve()
+	private saveQueued = false
+
+	constructor(
+		private readonly store: AuthStore,
+		private readonly log: Logger,
+		private readonly baileysLog: Logger,
+		private readonly onStale: (err: StaleOwnerError) => void,
+	) {}
+
+	get loaded(): boolean {
+		return !!this.auth && !!this.cachedKeys
+	}
+
+	/** The creds object Baileys works on (and mutates in place). */
+	get creds(): AuthenticationCreds | undefined {
+		return this.auth?.state.creds
+	}
+
+	get keys(): SignalKeyStore | undefined {
+		return this.cachedKeys
+	}
+
+	/** Linked to an account: a login needs no QR. */
+	get paired(): boolean {
+		return !!this.auth?.state.creds.account
+	}
+
+	async load(): Promise<void> {
+		const auth = await this.store.load()
+		const store = auth.state.keys
+		const fenced: SignalKeyStore = {
+			get: (type, ids) => store.get(type, ids),
+			set: async (data) => {
+				try {
+					await store.set(data)
+				} catch (err) {
+					if (err instanceof StaleOwnerError) this.onStale(err)
+					throw err
+				}
+			},
+			clear: store.clear && (() => store.clear!()),
+		}
+		this.auth = auth
+		this.cachedKeys = makeCacheableSignalKeyStore(fenced, this.baileysLog)
+		this.cleared = false
+	}
+
+	/** Baileys mutates `creds` in place before `creds.update` reaches us: save the whole object, one write at a time. */
+	save(): void {
+		if (this.saveQueued || this.cleared || !this.auth) return
+		this.saveQueued = true
+		const auth = this.auth
+		this.saving = this.saving.then(async () => {
+			this.saveQueued = false
+			if (this.cleared || this.auth !== auth) return
+			try {
+				await auth.saveCreds()
+			} catch (err) {
+				if (err instanceof StaleOwnerError) this.onStale(err)
+				else this.log.error({ err }, 'saving creds failed')
+			}
+		})
+	}
+
+	/** Resolves once every save asked for so far is written. */
+	saved(): Promise<void> {
+		return this.saving
+	}
+
+	/** Forgets the pairing, after the saves in flight. */
+	async clear(): Promise<void> {
+		await this.saving
+		this.cleared = true
+		await this.store.clear()
+	}
+}

@@ -1,0 +1,39 @@
+import {
+	jidNormalizedUser,
+	toNumber,
+} from '@whiskeysockets/baileys'
+import { MESSAGE_BATCH_MAX } from '../../core/catalogue'
+
+/**
+ * Baileys events → catalogue data. Pure: whatever a
+ * lookup needs (LID ↔ phone JIDs) comes in through the context, so every rule here is tested with
+ * Baileys' own proto payloads and no socket.
+ */
+
+export interface MappingContext {
+	/** The other form of a user JID (LID → phone JID, or phone JID → LID) when known. */
+	altOf?(jid: string): string | undefined
+	/** Epoch seconds; for the rare message without a timestamp. */
+	now?(): number
+}
+
+export const NAME_MAX = 256
+export const JID_MAX = 320
+export const ID_MAX = 128
+
+export const nowSeconds = (ctx: MappingContext) => ctx.now?.() ?? Math.floor(Date.now() / 1000)
+export const clip = (s: string | null | undefined, max = NAME_MAX) => (s ? s.slice(0, max) : undefined)
+export const isJid = (s: string | null | undefined): s is string => !!s && s.length >= 3 && s.length <= JID_MAX && s.includes('@')
+/** A user JID without its device part (`1555…:3@s.whatsapp.net` → `1555…@s.whatsapp.net`). */
+export const userJid = (jid: string | null | undefined) => (isJid(jid) ? jidNormalizedUser(jid) || undefined : undefined)
+/** Epoch seconds from a number, a protobuf `Long` or nothing. */
+export const seconds = (t: unknown): number => {
+	const n = Math.floor(Number(toNumber(t as number)) || 0)
+	return n > 0 ? n : 0
+}
+
+export function chunk<T>(items: readonly T[], size = MESSAGE_BATCH_MAX): T[][] {
+	const out: T[][] = []
+	for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+	return out
+}

@@ -1,0 +1,144 @@
+import {
+	getContentType,
+	normalizeMessageContent,
+	proto,
+	WAMessageStubType,
+	type BaileysEventMap,
+	type MessageUserReceiptUpdate,
+	type WAMessage,
+	type WAMessageKey,
+	type WAMessageUpdate,
+} from '@whiskeysockets/baileys'
+import type { Message, MessageKey, MessageUpdate } from '../../core/catalogue'
+import { MessageStatusCode } from '../../core/message-status'
+import { clip, ID_MAX, isJid, type MappingContext, nowSeconds, seconds, userJid } from './common'
+
+/** The proto message as JSON (Longs and enums as strings, bytes as base64): `proto.Message.fromObject` reads it back. */
+export function contentJson(message: proto.IMessage | null | undefined): Record<string, unknown> | null {
+	if (!message) return null
+	return proto.Message.fromObject(message).toJSON()
+}
+
+/** The other form of `jid`: what the key carries, else what the context knows. */
+function altFor(jid: string, given: string | null | undefined, ctx: MappingContext): string | undefined {
+	const alt = userJid(given) ?? ctx.altOf?.(jid)
+	return alt && alt !== jid ? alt : undefined
+}
+
+export function mapKey(key: WAMessageKey | null | undefined, ctx: MappingContext = {}): MessageKey | undefined {
+	const remoteJid = key?.remoteJid
+	const id = key?.id
+	if (!isJid(remoteJid) || !id || id.length > ID_MAX) return undefined
+	const out: MessageKey = { remoteJid, fromMe: !!key.fromMe, id }
+	const remoteJidAlt = altFor(remoteJid, key.remoteJidAlt, ctx)
+	if (remoteJidAlt) out.remoteJidAlt = remoteJidAlt
+	// In 1:1 chats Baileys sets participant to '' — absent, not a JID.
+	const participant = isJid(key.participant) ? key.participant : undefined
+	if (participant) {
+		out.participant = participant
+		const participantAlt = altFor(participant, key.participantAlt, ctx)
+		if (participantAlt) out.participantAlt = participantAlt
+	}
+	return out
+}
+
+export function textOf(content: proto.IMessage): string | undefined {
+	return (
+		content.conversation ??
+		content.extendedTextMessage?.text ??
+		content.imageMessage?.caption ??
+		content.videoMessage?.caption ??
+		content.documentMessage?.caption ??
+		undefined
+	) || undefined
+}
+
+export const isRevokeStub = (m: Pick<WAMessage, 'message' | 'messageStubType'>) => !m.message && m.messageStubType === WAMessageStubType.REVOKE
+
+/**
+ * A message as the catalogue carries it, or undefined for what is not a chat message: protocol
+ * messages (revokes, edits, key shares, history notifications arrive as their own events),
+ * stub-only entries (group notices, revoked placeholders) and content Baileys cannot name.
+ */
+export function mapMessage(m: WAMessage, ctx: MappingContext = {}): Message | undefined {
+	const key = mapKey(m.key, ctx)
+	const content = normalizeMessageContent(m.message)
+	if (!key || !content || content.protocolMessage) return undefined
+	const type = getContentType(content)
+	if (!type) return undefined
+	const out: Message = {
+		key,
+		timestamp: seconds(m.messageTimestamp) || nowSeconds(ctx),
+		type: type.slice(0, 64),
+		content: contentJson(m.message),
+	}
+	const text = textOf(content)
+	if (text !== undefined) out.text = text
+	const pushName = clip(m.pushName)
+	if (pushName) out.pushName = pushName
+	if (typeof m.status === 'number' && m.status >= 0 && m.status <= MessageStatusCode.played) out.status = m.status
+	return out
+}
+
+/** `messages.upsert`: the messages to store, and the revokes that arrived as stubs. */
+export function mapUpsert(
+	{ messages }: Pick<BaileysEventMap['messages.upsert'], 'messages'>,
+	ctx: MappingContext = {},
+): { messages: Message[]; updates: MessageUpdate[] } {
+	const out: Message[] = []
+	const updates: MessageUpdate[] = []
+	for (const m of messages) {
+		if (isRevokeStub(m)) {
+			const key = mapKey(m.key, ctx)
+			if (key) updates.push({ key, revoked: true })
+			continue
+		}
+		const mapped = mapMessage(m, ctx)
+		if (mapped) out.push(mapped)
+	}
+	return { messages: out, updates }
+}
+
+/**
+ * `messages.update`: status (receipts), edits and revokes; other changes (poll votes, reactions,
+ * stub parameters) are not modelled. A receipt's `messageTimestamp` is the receipt's time and is
+ * never used as the message's.
+ */
+export function mapMessageUpdates(updates: readonly WAMessageUpdate[], ctx: MappingContext = {}): MessageUpdate[] {
+	const out: MessageUpdate[] = []
+	for (const { key, update } of updates) {
+		const k = mapKey(key, ctx)
+		if (!k || !update) continue
+		const u: MessageUpdate = { key: k }
+		if (typeof update.status === 'number' && update.status >= 0 && update.status <= MessageStatusCode.played) u.status = update.status
+		if (update.message === null && update.messageStubType === WAMessageStubType.REVOKE) u.revoked = true
+		const edited = update.message?.editedMessage?.message
+		const editedContent = normalizeMessageContent(edited)
+		const editedType = editedContent && getContentType(editedContent)
+		if (edited && editedContent && editedType) {
+			u.edit = { type: editedType.slice(0, 64), content: contentJson(edited), editedAt: seconds(update.messageTimestamp) || nowSeconds(ctx) }
+			const text = textOf(editedContent)
+			if (text !== undefined) u.edit.text = text
+		}
+		if (u.status !== undefined || u.edit || u.revoked) out.push(u)
+	}
+	return out
+}
+
+/** Group receipts (`message-receipt.update`, one per participant): the furthest any participant got. */
+export function mapReceipts(receipts: readonly MessageUserReceiptUpdate[], ctx: MappingContext = {}): MessageUpdate[] {
+	const out: MessageUpdate[] = []
+	for (const { key, receipt } of receipts) {
+		const k = mapKey(key, ctx)
+		if (!k) continue
+		const status = receipt.playedTimestamp
+			? MessageStatusCode.played
+			: receipt.readTimestamp
+				? MessageStatusCode.read
+				: receipt.receiptTimestamp
+					? MessageStatusCode.delivered
+					: undefined
+		if (status !== undefined) out.push({ key: k, status })
+	}
+	return out
+}
