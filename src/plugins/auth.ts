@@ -1,5 +1,4 @@
 import { Elysia } from 'elysia'
-import type { AuthService } from '../modules/auth/service'
 import { errorModel } from './errors'
 
 /** `Authorization: Bearer <jwt>`; browsers cannot set headers on a WebSocket, so `?accessToken=` there. */
@@ -12,7 +11,16 @@ function presentedToken(authorization: string | undefined, query: Record<string,
 	return typeof fromQuery === 'string' ? fromQuery : undefined
 }
 
-type AuthenticatedUser = Awaited<ReturnType<AuthService['authenticate']>>
+/** Who a valid access token speaks for. */
+export interface AuthUser {
+	id: string
+	tenantId: string
+}
+
+/** What the macro needs: a check of a presented token that throws UnauthenticatedError when it fails. */
+export interface Authenticator {
+	authenticate(accessToken: string | undefined): Promise<AuthUser>
+}
 
 /**
  * The `auth` macro: `{ auth: true }` on a route, a guard or a `.ws()` resolves `user` ({ id,
@@ -23,8 +31,8 @@ type AuthenticatedUser = Awaited<ReturnType<AuthService['authenticate']>>
  * learns nothing about a route's schema and gets 401, not a 400 listing the fields it got wrong.
  * `resolve` (after validation) only hands the result to the handler.
  */
-export const authPlugin = (auth: AuthService) => {
-	const authenticated = new WeakMap<Request, AuthenticatedUser>()
+export const authPlugin = (auth: Authenticator) => {
+	const authenticated = new WeakMap<Request, AuthUser>()
 	return new Elysia({ name: 'auth' }).use(errorModel).macro({
 		auth: {
 			detail: { security: [{ bearer: [] }] },

@@ -22,7 +22,11 @@ import type {
 type Deferred = { resolve: () => void; reject: (error: unknown) => void }
 type Outgoing = { delivery: Delivery } | { node: BinaryNode }
 
-/** The stand-in's brain: connection lifecycle, pairing, login, and the control operations. */
+/**
+ * The stand-in's brain: connection lifecycle, pairing, login, and the control operations. Over
+ * 350 lines on purpose: every operation works on the same devices and their live connections,
+ * which this class keeps private; the protocol pieces it uses live in their own files.
+ */
 export class StandInCore implements ConnectionHost {
 	readonly state: StandInState
 	readonly log = new EventLog()

@@ -5,6 +5,7 @@ import type { BackgroundTasks } from '../../lib/background'
 import type { Clock } from '../../lib/clock'
 import { ForbiddenError, UnauthenticatedError } from '../../core/errors'
 import type { Logger } from '../../logger'
+import type { AuthUser, Authenticator } from '../../plugins/auth'
 import type { LoginThrottle } from '../../lib/rate-limits'
 import type { Mailer } from '../../mail/mailer'
 import { passwordResetMail } from '../../mail/templates'
@@ -24,12 +25,6 @@ import {
 import { createTokenVersionCache, type TokenVersionCache } from './token-versions'
 
 const { users, refreshTokens, userTokens } = schema
-
-/** Who a valid access token speaks for; what the `auth` macro resolves. */
-export interface AuthUser {
-	id: string
-	tenantId: string
-}
 
 /** A login or refresh: the access token for the body, the refresh token for the cookie. */
 export interface IssuedSession {
@@ -58,7 +53,7 @@ export interface AuthServiceDeps {
 	throttle: LoginThrottle
 }
 
-export class AuthService {
+export class AuthService implements Authenticator {
 	private readonly versions: TokenVersionCache
 
 	constructor(private readonly deps: AuthServiceDeps) {
