@@ -20,6 +20,7 @@ import { usersModule } from './modules/users'
 import type { UsersService } from './modules/users/service'
 import { authPlugin } from './plugins/auth'
 import { errorsPlugin } from './plugins/errors'
+import { inputPlugin } from './plugins/input'
 import { metricsPlugin, type MetricsDeps } from './plugins/metrics'
 import { openapiPlugin } from './plugins/openapi'
 import { rateLimitPlugin } from './plugins/rate-limit'
@@ -60,12 +61,12 @@ export function createApp(deps: AppDeps) {
 	return new Elysia({
 		websocket: realtimeSocketOptions(config.realtime),
 		// Bun's own cap answers an empty 413 before any hook runs, so it sits well above the real
-		// limit, which the errors plugin enforces on Content-Length with a JSON 413. The cap still
-		// bounds chunked bodies that declare no length.
+		// limit, which the input plugin enforces (declared or read) with a JSON 413.
 		serve: { maxRequestBodySize: config.bodyLimitBytes * 16 },
 	})
 		.use(requestContextPlugin(logger))
-		.use(errorsPlugin(logger, config.bodyLimitBytes))
+		.use(errorsPlugin(logger))
+		.use(inputPlugin(config.bodyLimitBytes))
 		.use(metricsPlugin({ config, database, bus: deps.bus, realtime: deps.realtime?.stats ?? null, ...deps.metrics }))
 		.use(openapiPlugin)
 		.use(healthModule(deps))
@@ -87,7 +88,7 @@ export function createProbeApp(deps: ProbeDeps) {
 	const { config, logger, database } = deps
 	return new Elysia()
 		.use(requestContextPlugin(logger))
-		.use(errorsPlugin(logger, config.bodyLimitBytes))
+		.use(errorsPlugin(logger))
 		.use(metricsPlugin({ config, database, bus: deps.bus, realtime: null, ...deps.metrics }))
 		.use(healthModule(deps))
 }

@@ -37,6 +37,22 @@ function domainErrorResponse(error: DomainError): Response {
 	return json(status, errorBody(error.code, error.message, error.details), headers)
 }
 
+/**
+ * A request refused before any service sees it (its encoding, size or media type): plugins throw
+ * it with the status it gets. Services throw domain errors instead.
+ */
+export class RequestError extends Error {
+	constructor(
+		readonly status: number,
+		readonly code: string,
+		message: string,
+		readonly details?: unknown,
+	) {
+		super(message)
+		this.name = 'RequestError'
+	}
+}
+
 /** OpenAPI model of every error response. */
 const ErrorModel = t.Object({
 	error: t.Object({
@@ -73,7 +89,10 @@ const WHERE: Record<string, string> = {
 }
 
 function toErrorResponse(code: string | number, error: unknown, request: Request, logger: Logger, requestId: unknown): Response {
+	// Elysia wraps whatever a body parser throws in its ParseError; the input plugin's refusals keep their own answer.
+	if (code === 'PARSE' && (error as Error).cause instanceof RequestError) error = (error as Error).cause
 	if (error instanceof DomainError) return domainErrorResponse(error)
+	if (error instanceof RequestError) return json(error.status, errorBody(error.code, error.message, error.details))
 	switch (code) {
 		case 'VALIDATION': {
 			const v = error as ValidationError
@@ -102,19 +121,10 @@ function toErrorResponse(code: string | number, error: unknown, request: Request
  * Elysia's defaults (422 validation dumps, plain-text parse errors and 404s) never reach a client;
  * unhandled exceptions are logged with their stack and answered with a bare 500.
  */
-export const errorsPlugin = (logger: Logger, bodyLimitBytes: number) =>
+export const errorsPlugin = (logger: Logger) =>
 	new Elysia({ name: 'errors' })
 		.use(errorModel)
-		.error({ DomainError })
-		// Bun enforces a hard cap too, answering an empty 413; checking the declared length first
-		// gives clients the JSON body. The hard cap sits above this limit (see createApp).
-		.onRequest(({ request, set }) => {
-			const length = Number(request.headers.get('content-length') ?? 0)
-			if (length > bodyLimitBytes) {
-				set.status = 413
-				return json(413, errorBody('PAYLOAD_TOO_LARGE', `Request body is larger than ${bodyLimitBytes} bytes`))
-			}
-		})
+		.error({ DomainError, RequestError })
 		.onError({ as: 'global' }, ({ code, error, request, set }) => {
 			const response = toErrorResponse(code, error, request, logger, set.headers['x-request-id'])
 			set.status = response.status

@@ -103,10 +103,12 @@ describe('POST /auth/login', () => {
 		await expectError(await api(app).post('/auth/login', { email: uniqueEmail(), password: 'x'.repeat(5_000) }), 413, 'PAYLOAD_TOO_LARGE')
 	})
 
-	it('treats SQL, emoji, RTL and NUL in the password as a wrong password', async () => {
+	it('treats SQL, emoji and RTL in the password as a wrong password, and refuses NUL as invalid text', async () => {
 		const alice = await createVerifiedUser(app, smtp)
-		for (const password of ["' or '1'='1", "'; drop table users; --", '🔓🔓🔓', 'كلمة السر', 'a\u0000b'])
+		for (const password of ["' or '1'='1", "'; drop table users; --", '🔓🔓🔓', 'كلمة السر'])
 			await expectError(await api(app).post('/auth/login', { email: alice.email, password }), 401, 'INVALID_CREDENTIALS')
+		const error = await expectError(await api(app).post('/auth/login', { email: alice.email, password: 'a\u0000b' }), 400, 'VALIDATION_FAILED')
+		expect(error.details).toEqual([{ field: 'password', message: 'must be valid Unicode text without NUL characters' }])
 		expect((await login(app, alice.email, alice.password)).res.status).toBe(200)
 	})
 
