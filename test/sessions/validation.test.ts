@@ -69,9 +69,16 @@ describe('POST /sessions', () => {
 		['a name with control characters', { name: 'bad\u0000name' }],
 		['a name that is not a string', { name: 42 }],
 		['a phone number that is not a string', { phoneNumber: 15550100001 }],
-		['a body that is null', null],
 	])('refuses %s with 400', async (_, body) => {
 		await expectError(await send('/sessions', body), 400, 'VALIDATION_FAILED')
+	})
+
+	it.each([
+		['null', null],
+		['an array', [{ name: 'x' }]],
+		['a string', 'name'],
+	])('refuses a body that is %s, not a JSON object, with 400 MALFORMED_BODY', async (_, body) => {
+		await expectError(await send('/sessions', body), 400, 'MALFORMED_BODY')
 	})
 
 	it.each(['hello', '0151 1234567', '+1 555', '+1 555 010 0001 0002 0003'])('refuses the phone number %p with 400 INVALID_PHONE_NUMBER', async (phoneNumber) => {
@@ -135,11 +142,16 @@ describe('POST /sessions/:id/messages', () => {
 		await expectError(await send(path(), body), 400, 'VALIDATION_FAILED')
 	})
 
+	it('refuses a text of only whitespace with 400 INVALID_TEXT', async () => {
+		await expectError(await send(path(), { to: '+15550100001', text: ' \n\t ' }), 400, 'INVALID_TEXT')
+	})
+
 	it.each([
-		['only whitespace', ' \n\t '],
 		['a NUL character', 'a\u0000b'],
-	])('refuses a text of %s with 400 INVALID_TEXT', async (_, text) => {
-		await expectError(await send(path(), { to: '+15550100001', text }), 400, 'INVALID_TEXT')
+		['a lone surrogate', 'broken \ud800 text'],
+	])('refuses a text with %s with 400 VALIDATION_FAILED naming the field', async (_, text) => {
+		const error = await expectError(await send(path(), { to: '+15550100001', text }), 400, 'VALIDATION_FAILED')
+		expect(error.details).toEqual([{ field: 'text', message: 'must be valid Unicode text without NUL characters' }])
 	})
 
 	it('refuses a body over the size limit with 413', async () => {
