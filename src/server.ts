@@ -113,6 +113,7 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 	const accessTokens = createAccessTokens({ secret: config.jwtSecret, ttlSeconds: config.auth.accessTokenTtlSeconds, clock })
 	const users = new UsersService(accounts)
 	const auth = new AuthService({ ...accounts, accessTokens, throttle: loginThrottle(limits) })
+	const removals = auth.followUserRemovals(database.listen, logger)
 	const cursors = createCursorCodec(config.jwtSecret)
 	const sessions = new SessionsService({ db, config, cursors, relay })
 	const chats = new ChatsService({ db, cursors, sessions })
@@ -146,6 +147,7 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 			await withTimeout(background.drain(), config.shutdownTimeoutMs, 'background tasks').catch((err) =>
 				logger.warn({ err }, 'background tasks still running at shutdown'),
 			)
+			await removals.stop()
 			await revocations.close()
 			await mailer.close()
 		},

@@ -21,6 +21,11 @@ export interface Database {
 	sql: Sql | null
 	/** Applies pending migrations from `drizzle/`. */
 	migrate(): Promise<void>
+	/**
+	 * LISTENs on `channel`: `onNotify` gets each payload, `onListening` runs whenever the listen
+	 * starts, again after a lost connection came back (notices in between were missed).
+	 */
+	listen(channel: string, onNotify: (payload: string) => void, onListening?: () => void): Promise<{ stop(): Promise<void> }>
 	ping(): Promise<void>
 	close(): Promise<void>
 }
@@ -47,6 +52,10 @@ export function openPostgres({ url, max = 10, applicationName = 'switchboard' }:
 		kind: 'postgres',
 		sql,
 		migrate: () => migratePostgresUrl(url),
+		async listen(channel, onNotify, onListening) {
+			const { unlisten } = await sql.listen(channel, onNotify, onListening)
+			return { stop: unlisten }
+		},
 		async ping() {
 			await sql`select 1`
 		},
@@ -71,6 +80,11 @@ export async function openPglite(options: PgliteOptions = {}): Promise<Database>
 		kind: 'pglite',
 		sql: null,
 		migrate: () => migratePgliteClient(client),
+		async listen(channel, onNotify, onListening) {
+			const unlisten = await client.listen(channel, onNotify)
+			onListening?.()
+			return { stop: unlisten }
+		},
 		async ping() {
 			await db.execute(rawSql`select 1`)
 		},

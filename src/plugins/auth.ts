@@ -1,12 +1,18 @@
 import { Elysia } from 'elysia'
 import { errorModel } from './errors'
 
-/** `Authorization: Bearer <jwt>`; browsers cannot set headers on a WebSocket, so `?accessToken=` there. */
-function presentedToken(authorization: string | undefined, query: Record<string, unknown> | undefined): string | undefined {
-	if (authorization) {
-		const [scheme, token] = authorization.split(' ', 2)
-		return scheme?.toLowerCase() === 'bearer' && token ? token : undefined
-	}
+/** Exactly `Bearer <token>` (the scheme in any case, RFC 6750): one space, a token of token68 characters, nothing after. */
+const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i
+
+/**
+ * The token a request presents: from `Authorization: Bearer <token>` only. A URL leaks into logs,
+ * histories and Referer headers, so REST never reads one there; a WebSocket upgrade may carry
+ * `?accessToken=`, because browsers cannot set headers on a WebSocket.
+ */
+export function presentedToken(request: Request, query: Record<string, unknown> | undefined): string | undefined {
+	const authorization = request.headers.get('authorization')
+	if (authorization !== null) return BEARER.exec(authorization)?.[1]
+	if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return undefined
 	const fromQuery = query?.accessToken
 	return typeof fromQuery === 'string' ? fromQuery : undefined
 }
@@ -36,11 +42,11 @@ export const authPlugin = (auth: Authenticator) => {
 	return new Elysia({ name: 'auth' }).use(errorModel).macro({
 		auth: {
 			detail: { security: [{ bearer: [] }] },
-			async transform({ request, headers, query }) {
-				authenticated.set(request, await auth.authenticate(presentedToken(headers.authorization, query)))
+			async transform({ request, query }) {
+				authenticated.set(request, await auth.authenticate(presentedToken(request, query)))
 			},
-			async resolve({ request, headers, query }) {
-				const user = authenticated.get(request) ?? (await auth.authenticate(presentedToken(headers.authorization, query)))
+			async resolve({ request, query }) {
+				const user = authenticated.get(request) ?? (await auth.authenticate(presentedToken(request, query)))
 				return { user, tenantId: user.tenantId }
 			},
 		},

@@ -69,9 +69,27 @@ describe('POST /users (sign-up)', () => {
 		expect(error.message).toBe('Password must be at least 10 characters long')
 	})
 
-	it('counts password length in characters, so ten emoji are enough', async () => {
-		expect((await signUp(app, { email: uniqueEmail(), password: '🔑'.repeat(10) })).res.status).toBe(201)
-		await expectError(await signUp(app, { email: uniqueEmail(), password: '🔑'.repeat(9) }), 400, 'WEAK_PASSWORD')
+	it('counts password length in characters, so ten different emoji are enough', async () => {
+		const emoji = [...'🔑🚀🌍🎉🐙🍕🎸🌵🧭🪁']
+		expect((await signUp(app, { email: uniqueEmail(), password: emoji.join('') })).res.status).toBe(201)
+		const error = await expectError(await signUp(app, { email: uniqueEmail(), password: emoji.slice(0, 9).join('') }), 400, 'WEAK_PASSWORD')
+		expect(error.message).toBe('Password must be at least 10 characters long')
+	})
+
+	it.each(['1234567890', ' '.repeat(10), 'password123456', 'qwertyuiop', 'aaaaaaaaaaaa'])(
+		'refuses the easily guessed password %p with a message that says what to do',
+		async (password) => {
+			const error = await expectError(await signUp(app, { email: uniqueEmail(), password }), 400, 'WEAK_PASSWORD')
+			expect(error.message).toStartWith('Password is too easy to guess.')
+			expect(error.message).toContain('uncommon words')
+			expect(error.details).toMatchObject({ field: 'password' })
+		},
+	)
+
+	it('refuses a password made of the account\'s own email and name', async () => {
+		const email = uniqueEmail('margaretha')
+		const error = await expectError(await signUp(app, { email, password: `${email.split('@')[0]}2024`, name: 'Margaretha' }), 400, 'WEAK_PASSWORD')
+		expect(error.message).toStartWith('Password is too easy to guess.')
 	})
 
 	it('refuses a password equal to the email address, whatever its case', async () => {

@@ -5,6 +5,7 @@ import type { Clock } from '../../lib/clock'
 
 const ISSUER = 'switchboard'
 const AUDIENCE = 'switchboard-api'
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 export interface AccessClaims {
 	/** user id */
@@ -58,6 +59,9 @@ export function createAccessTokens({ secret, ttlSeconds, clock }: { secret: stri
 				currentDate: clock.now(),
 			})
 			if (!claims || typeof claims.exp !== 'number') return null
+			// A token signed with our secret but naming no uuid (a leaked secret, another system
+			// sharing it) ends here, before its subject reaches a uuid column.
+			if (!UUID.test(claims.sub) || !UUID.test(claims.tid) || !Number.isInteger(claims.ver)) return null
 			verified.set(token, { sub: claims.sub, tid: claims.tid, ver: claims.ver, exp: claims.exp })
 			return { sub: claims.sub, tid: claims.tid, ver: claims.ver }
 		},

@@ -1,4 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
+import { ZxcvbnFactory } from '@zxcvbn-ts/core'
+import * as common from '@zxcvbn-ts/language-common'
+import * as english from '@zxcvbn-ts/language-en'
 import { InvalidInputError } from '../../core/errors'
 
 /**
@@ -24,13 +27,39 @@ export const needsRehash = (hash: string) => !hash.startsWith(CURRENT_PARAMS)
 let dummyHash: Promise<string> | undefined
 export const dummyPasswordHash = () => (dummyHash ??= hashPassword(randomBytes(32).toString('base64')))
 
-/** Length counts characters (code points), so an emoji password is not penalised for UTF-16. */
-export function checkPasswordPolicy(password: string, email: string): void {
-	const length = [...password].length
-	if (length < PASSWORD_MIN_LENGTH)
-		throw new InvalidInputError('WEAK_PASSWORD', `Password must be at least ${PASSWORD_MIN_LENGTH} characters long`, { field: 'password' })
-	if (password.trim().toLowerCase() === email.trim().toLowerCase())
-		throw new InvalidInputError('WEAK_PASSWORD', 'Password must not be the same as the email address', { field: 'password' })
+/**
+ * zxcvbn's score (0–4) a password needs: 3 is "safely unguessable" against an offline attack on a
+ * slow hash, which is what a stolen argon2id table would face.
+ */
+const MIN_STRENGTH = 3
+
+// The estimator loads its dictionaries (common passwords, names, English words) on first use,
+// about 0.2 s, so processes that never check a password never pay for them.
+let estimator: ZxcvbnFactory | undefined
+const strengthOf = (password: string, userInputs: string[]) =>
+	(estimator ??= new ZxcvbnFactory({
+		dictionary: { ...common.dictionary, ...english.dictionary },
+		graphs: common.adjacencyGraphs,
+		translations: english.translations,
+	})).check(password, userInputs)
+
+const weak = (message: string, details: Record<string, unknown> = {}) =>
+	new InvalidInputError('WEAK_PASSWORD', message, { field: 'password', ...details })
+
+/**
+ * At least PASSWORD_MIN_LENGTH characters (code points, so an emoji password is not penalised for
+ * UTF-16), not the email, and not easy to guess: zxcvbn, offline, weighs common passwords,
+ * keyboard walks, repeats and the account's own email and name. The message says what to change.
+ */
+export function checkPasswordPolicy(password: string, email: string, name?: string | null): void {
+	if ([...password].length < PASSWORD_MIN_LENGTH) throw weak(`Password must be at least ${PASSWORD_MIN_LENGTH} characters long`)
+	if (password.trim().toLowerCase() === email.trim().toLowerCase()) throw weak('Password must not be the same as the email address')
+	const result = strengthOf(password, [email, email.split('@')[0] ?? '', ...(name ? [name] : []), 'switchboard', 'whatsapp'])
+	if (result.score >= MIN_STRENGTH) return
+	const hints = [result.feedback.warning, ...result.feedback.suggestions].filter(Boolean).join(' ')
+	throw weak(`Password is too easy to guess.${hints ? ` ${hints}` : ''} A few uncommon words in a row make a strong one.`, {
+		score: result.score,
+	})
 }
 
 /**

@@ -1,5 +1,6 @@
 import { and, eq, gt, isNull, sql } from 'drizzle-orm'
 import type { Config } from '../../config'
+import type { Database } from '../../db/client'
 import { schema, type Db, type Tx } from '../../db/client'
 import type { BackgroundTasks } from '../../lib/background'
 import type { Clock } from '../../lib/clock'
@@ -53,8 +54,12 @@ export interface AuthServiceDeps {
 	throttle: LoginThrottle
 }
 
+/** The channel on which PostgreSQL announces each removed user (migration 0003). */
+export const USER_REMOVED_CHANNEL = 'switchboard_user_removed'
+
 export class AuthService implements Authenticator {
 	private readonly versions: TokenVersionCache
+	private followingRemovals = false
 
 	constructor(private readonly deps: AuthServiceDeps) {
 		// Computed now so the first login with an unknown email is not the one slow request.
@@ -65,7 +70,33 @@ export class AuthService implements Authenticator {
 				const [row] = await deps.db.select({ v: users.tokenVersion }).from(users).where(eq(users.id, userId))
 				return row?.v ?? null
 			},
+			followsNotices: () => this.followingRemovals,
 		})
+	}
+
+	/**
+	 * Makes a user removed from the database (by an operator, or with its tenant) lose access at
+	 * once rather than when its cached token version expires. Until the first notice can arrive,
+	 * and if listening fails, every request reads the version from the database.
+	 */
+	followUserRemovals(listen: Database['listen'], logger: Logger): { stop(): Promise<void> } {
+		const listening = listen(
+			USER_REMOVED_CHANNEL,
+			(userId) => this.versions.forget(userId),
+			() => {
+				this.versions.clear()
+				this.followingRemovals = true
+			},
+		).catch((err) => {
+			logger.warn({ err }, 'cannot follow user removals; token versions are read on every request')
+			return null
+		})
+		return {
+			stop: async () => {
+				this.followingRemovals = false
+				await (await listening)?.stop()
+			},
+		}
 	}
 
 	/**
@@ -217,7 +248,7 @@ export class AuthService implements Authenticator {
 		const { db, clock } = this.deps
 		const tokenHash = hashToken(token)
 		const [found] = await db
-			.select({ userId: userTokens.userId, email: users.email })
+			.select({ userId: userTokens.userId, email: users.email, name: users.name })
 			.from(userTokens)
 			.innerJoin(users, eq(users.id, userTokens.userId))
 			.where(
@@ -230,7 +261,7 @@ export class AuthService implements Authenticator {
 			)
 		if (!found) throw invalidToken()
 		// A rejected password leaves the token usable for a second try.
-		checkPasswordPolicy(password, found.email)
+		checkPasswordPolicy(password, found.email, found.name)
 		const passwordHash = await hashPassword(password)
 		const now = clock.now()
 		const bumped = await db.transaction(async (tx) => {

@@ -8,21 +8,29 @@ const MAX_ENTRIES = 50_000
 export interface TokenVersionCache {
 	/** The user's current token version; null when the user no longer exists. */
 	get(userId: string): Promise<number | null>
+	/** Forgets a user at once (removed from the database). */
+	forget(userId: string): void
+	/** Forgets everyone: notices may have been missed. */
+	clear(): void
 }
 
 /**
  * Spares every authenticated request a users lookup. Exact, not merely eventually right:
  * revocations (local at once, other instances through Redis pub/sub) raise the cached version
  * before anyone can use the old one; versions only grow, so merging by max makes a slow read
- * racing a revocation harmless; and while notices from other instances could be missed
- * (subscriber down) the cache is bypassed and dropped when they flow again.
+ * racing a revocation harmless; users removed from the database are forgotten as PostgreSQL
+ * announces them; and while notices of either kind could be missed (a subscriber down,
+ * `followsNotices` false) the cache is bypassed and dropped when they flow again.
  */
 export function createTokenVersionCache({
 	revocations,
 	load,
+	followsNotices,
 }: {
 	revocations: TokenRevocations
 	load: (userId: string) => Promise<number | null>
+	/** True while removal notices from PostgreSQL arrive. */
+	followsNotices: () => boolean
 }): TokenVersionCache {
 	const entries = new LRUCache<string, number>({ max: MAX_ENTRIES, ttl: TTL_MS })
 
@@ -33,8 +41,10 @@ export function createTokenVersionCache({
 	revocations.onResync(() => entries.clear())
 
 	return {
+		forget: (userId) => void entries.delete(userId),
+		clear: () => entries.clear(),
 		async get(userId) {
-			if (!revocations.isLive()) return load(userId)
+			if (!revocations.isLive() || !followsNotices()) return load(userId)
 			const hit = entries.get(userId)
 			if (hit !== undefined) return hit
 			const version = await load(userId)

@@ -53,7 +53,7 @@ export class UsersService {
 		const { db } = this.deps
 		const email = input.email.trim()
 		const name = input.name?.trim() || null
-		checkPasswordPolicy(input.password, email)
+		checkPasswordPolicy(input.password, email, name)
 		// Checked before hashing only to spare the argon2 work; the unique index is what decides.
 		const [taken] = await db.select({ id: users.id }).from(users).where(emailMatches(email)).limit(1)
 		if (taken) throw emailTaken()

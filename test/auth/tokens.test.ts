@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { jwt } from '@elysiajs/jwt'
+import postgres from 'postgres'
+import { USER_REMOVED_CHANNEL } from '../../src/modules/auth/service'
+import { api, createVerifiedUser, expectError } from '../helpers/accounts'
+import { startTestApp, type TestApp } from '../helpers/app'
+import { until } from '../helpers/event-log'
+
+/** How access tokens are presented and when they stop working, as seen from outside. */
+
+let app: TestApp
+let sql: postgres.Sql
+
+beforeAll(async () => {
+	app = await startTestApp()
+	sql = postgres(app.database.url, { max: 2, onnotice: () => {} })
+})
+afterAll(async () => {
+	await sql.end()
+	await app.close()
+})
+
+const me = (headers: Record<string, string> = {}, query = '') => api(app).get(`/users/me${query}`, headers)
+
+describe('presenting an access token on REST', () => {
+	it('takes it from `Authorization: Bearer <token>`, the scheme in any case', async () => {
+		const alice = await createVerifiedUser(app)
+		expect((await me({ authorization: `Bearer ${alice.accessToken}` })).status).toBe(200)
+		expect((await me({ authorization: `bearer ${alice.accessToken}` })).status).toBe(200)
+	})
+
+	it('never takes it from the URL', async () => {
+		const alice = await createVerifiedUser(app)
+		await expectError(await me({}, `?accessToken=${alice.accessToken}`), 401, 'UNAUTHORIZED')
+	})
+
+	it.each([
+		['with junk after the token', (t: string) => `Bearer ${t} junk`],
+		['with two spaces', (t: string) => `Bearer  ${t}`],
+		['without the scheme', (t: string) => t],
+		['with another scheme', (t: string) => `Token ${t}`],
+	])('refuses a header %s', async (_, header) => {
+		const alice = await createVerifiedUser(app)
+		await expectError(await me({ authorization: header(alice.accessToken) }), 401, 'UNAUTHORIZED')
+	})
+})
+
+describe('tokens that stop working', () => {
+	it('refuses a token signed with the right secret whose subject is not a uuid with 401, not 500', async () => {
+		const { accessToken } = jwt({ name: 'accessToken', secret: app.config.jwtSecret, alg: 'HS256', iss: 'switchboard', aud: 'switchboard-api' }).decorator
+		const alice = await createVerifiedUser(app)
+		for (const sub of ['not-a-uuid', "1' or '1'='1", ''])
+			await expectError(await me({ authorization: `Bearer ${await accessToken.sign({ sub, tid: alice.user.tenantId, ver: 0, exp: Math.floor(Date.now() / 1000) + 600 })}` }), 401, 'UNAUTHORIZED')
+	})
+
+	it('refuses the tokens of a user removed from the database at once', async () => {
+		const alice = await createVerifiedUser(app)
+		expect((await me(alice.headers)).status).toBe(200) // its token version is now cached
+		const announced = new Promise<void>((resolve) => {
+			void sql.listen(USER_REMOVED_CHANNEL, (id) => id === alice.user.id && resolve())
+		})
+		await sql`delete from users where id = ${alice.user.id}`
+		await announced
+		// The notice reaches the app's own listener as it reached this one; well inside the 15 s the
+		// cached version would otherwise be trusted.
+		await until(async () => (await me(alice.headers)).status === 401, 'the removed user refused', 3_000)
+	})
+})
