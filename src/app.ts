@@ -65,7 +65,7 @@ export function createApp(deps: AppDeps) {
 		serve: { maxRequestBodySize: config.bodyLimitBytes * 16 },
 	})
 		.use(requestContextPlugin(logger))
-		.use(errorsPlugin(logger))
+		.use(errorsPlugin(logger, config.trustProxyHops))
 		.use(inputPlugin(config.bodyLimitBytes))
 		.use(metricsPlugin({ config, database, bus: deps.bus, realtime: deps.realtime?.stats ?? null, ...deps.metrics }))
 		.use(openapiPlugin)
@@ -88,7 +88,7 @@ export function createProbeApp(deps: ProbeDeps) {
 	const { config, logger, database } = deps
 	return new Elysia()
 		.use(requestContextPlugin(logger))
-		.use(errorsPlugin(logger))
+		.use(errorsPlugin(logger, config.trustProxyHops))
 		.use(metricsPlugin({ config, database, bus: deps.bus, realtime: null, ...deps.metrics }))
 		.use(healthModule(deps))
 }

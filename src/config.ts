@@ -45,6 +45,7 @@ const Env = T.Object({
 	RATE_LIMIT_WINDOW_SECONDS: T.Integer({ minimum: 1, default: 900 }),
 	RATE_LIMIT_LOGIN_PER_IP: T.Integer({ minimum: 1, default: 100 }),
 	RATE_LIMIT_LOGIN_PER_ACCOUNT: T.Integer({ minimum: 1, default: 10 }),
+	RATE_LIMIT_LOGIN_SLOWDOWN_AFTER: T.Integer({ minimum: 1, default: 50 }),
 	RATE_LIMIT_SIGNUP_PER_IP: T.Integer({ minimum: 1, default: 20 }),
 	RATE_LIMIT_MAIL_PER_IP: T.Integer({ minimum: 1, default: 20 }),
 	RATE_LIMIT_MAIL_PER_ACCOUNT: T.Integer({ minimum: 1, default: 5 }),
@@ -113,8 +114,10 @@ export interface AuthConfig {
 	rateLimits: {
 		windowSeconds: number
 		loginPerIp: number
-		/** Failed logins per account (email) in a window. */
+		/** Failed logins per account (email) from one client address in a window: that address is refused beyond it. */
 		loginPerAccount: number
+		/** Failed logins per account from all addresses in a window after which every attempt is slowed (never refused). */
+		loginSlowdownAfter: number
 		signupPerIp: number
 		/** Verification and reset mails requested, per client IP and per email address. */
 		mailPerIp: number
@@ -270,6 +273,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 				windowSeconds: env.RATE_LIMIT_WINDOW_SECONDS,
 				loginPerIp: env.RATE_LIMIT_LOGIN_PER_IP,
 				loginPerAccount: env.RATE_LIMIT_LOGIN_PER_ACCOUNT,
+				loginSlowdownAfter: env.RATE_LIMIT_LOGIN_SLOWDOWN_AFTER,
 				signupPerIp: env.RATE_LIMIT_SIGNUP_PER_IP,
 				mailPerIp: env.RATE_LIMIT_MAIL_PER_IP,
 				mailPerAccount: env.RATE_LIMIT_MAIL_PER_ACCOUNT,

@@ -112,7 +112,7 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 	const accounts = { db, config, logger, clock, mailer, background, revocations }
 	const accessTokens = createAccessTokens({ secret: config.jwtSecret, ttlSeconds: config.auth.accessTokenTtlSeconds, clock })
 	const users = new UsersService(accounts)
-	const auth = new AuthService({ ...accounts, accessTokens, throttle: loginThrottle(limits) })
+	const auth = new AuthService({ ...accounts, accessTokens, throttle: loginThrottle(limits, config.auth.rateLimits) })
 	const removals = auth.followUserRemovals(database.listen, logger)
 	const cursors = createCursorCodec(config.jwtSecret)
 	const sessions = new SessionsService({ db, config, cursors, relay })

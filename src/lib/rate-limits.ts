@@ -35,21 +35,28 @@ export class Limit {
 	async reset(key: string): Promise<void> {
 		await this.limiter.delete(key)
 	}
+
+	/** Attempts counted for `key` in the current window. */
+	async count(key: string): Promise<number> {
+		return (await this.limiter.get(key))?.consumedPoints ?? 0
+	}
 }
 
 const retryAfter = (res: RateLimiterRes) => Math.max(1, Math.ceil(res.msBeforeNext / 1000))
 
 export interface RateLimits {
 	loginPerIp: Limit
-	/** Failed logins per account: counted on failure, checked before each attempt. */
+	/** Failed logins per account and client address: counted on failure, checked before each attempt. */
 	loginPerAccount: Limit
+	/** Failed logins per account from all addresses: only counted, to slow attempts down. */
+	loginFailures: Limit
 	signupPerIp: Limit
 	mailPerIp: Limit
 	mailPerAccount: Limit
 }
 
 export function createRateLimits({ redis, prefix, config }: { redis: Redis | null; prefix: string; config: AuthConfig }): RateLimits {
-	const { windowSeconds: duration, ...points } = config.rateLimits
+	const { windowSeconds: duration, loginSlowdownAfter: _, ...points } = config.rateLimits
 	const make = (name: string, max: number) => {
 		const keyPrefix = `${prefix}ratelimit:${name}`
 		const memory = new RateLimiterMemory({ keyPrefix, points: max, duration })
@@ -58,25 +65,66 @@ export function createRateLimits({ redis, prefix, config }: { redis: Redis | nul
 	}
 	return {
 		loginPerIp: make('login-ip', points.loginPerIp),
-		loginPerAccount: make('login-account', points.loginPerAccount),
+		loginPerAccount: make('login-account-address', points.loginPerAccount),
+		loginFailures: make('login-account', Number.MAX_SAFE_INTEGER),
 		signupPerIp: make('signup-ip', points.signupPerIp),
 		mailPerIp: make('mail-ip', points.mailPerIp),
 		mailPerAccount: make('mail-account', points.mailPerAccount),
 	}
 }
 
-/** Failed logins per account: checked before an attempt, counted on a wrong password, cleared on a right one. */
-export interface LoginThrottle {
-	check(email: string): Promise<void>
-	failed(email: string): Promise<void>
-	succeeded(email: string): Promise<void>
+/** One login attempt: for which account, from where, and whether it comes from a device the account used before. */
+export interface LoginAttempt {
+	email: string
+	/** The client address (see `clientIp`). */
+	address: string
+	/** The request carries a refresh cookie of this account (any state): a device its owner used. */
+	knownDevice: boolean
 }
 
-export const loginThrottle = (limits: RateLimits): LoginThrottle => ({
-	check: (email) => limits.loginPerAccount.check(accountKey(email)),
-	failed: (email) => limits.loginPerAccount.penalize(accountKey(email)),
-	succeeded: (email) => limits.loginPerAccount.reset(accountKey(email)),
-})
+/**
+ * How password guessing is slowed without letting anyone lock an owner out (docs/api.md, "Rate
+ * limits"). Failures count per account and client address: an address that failed
+ * `loginPerAccount` times for an account is refused (429) for that account until the window ends,
+ * and other addresses are not. Failures also count per account from all addresses: past
+ * `loginSlowdownAfter`, every attempt for the account waits first, longer the more failures
+ * (never refused). A device the account used before (its refresh cookie) skips both.
+ */
+export interface LoginThrottle {
+	/** Before the password is checked: throws RateLimitedError, or waits, or lets it through. */
+	before(attempt: LoginAttempt): Promise<void>
+	failed(attempt: LoginAttempt): Promise<void>
+	succeeded(attempt: LoginAttempt): Promise<void>
+}
+
+const FIRST_SLOWDOWN_MS = 250
+const MAX_SLOWDOWN_MS = 8_000
+/** Failures past the threshold that double the wait. */
+const FAILURES_PER_DOUBLING = 10
+
+/** The wait before a login attempt for an account that failed `failures` times in the window. */
+export function loginSlowdownMs(failures: number, after: number): number {
+	if (failures < after) return 0
+	return Math.min(MAX_SLOWDOWN_MS, FIRST_SLOWDOWN_MS * 2 ** Math.floor((failures - after) / FAILURES_PER_DOUBLING))
+}
+
+export function loginThrottle(limits: RateLimits, { loginSlowdownAfter }: Pick<AuthConfig['rateLimits'], 'loginSlowdownAfter'>, sleep = Bun.sleep): LoginThrottle {
+	const pair = (a: LoginAttempt) => `${accountKey(a.email)}:${createHash('sha256').update(a.address).digest('base64url').slice(0, 16)}`
+	return {
+		async before(attempt) {
+			if (attempt.knownDevice) return
+			await limits.loginPerAccount.check(pair(attempt))
+			const wait = loginSlowdownMs(await limits.loginFailures.count(accountKey(attempt.email)), loginSlowdownAfter)
+			if (wait) await sleep(wait)
+		},
+		async failed(attempt) {
+			await Promise.all([limits.loginPerAccount.penalize(pair(attempt)), limits.loginFailures.penalize(accountKey(attempt.email))])
+		},
+		async succeeded(attempt) {
+			await limits.loginPerAccount.reset(pair(attempt))
+		},
+	}
+}
 
 /** Keys per account are a digest of the normalised email: no addresses sit in Redis. */
 export const accountKey = (email: string) => createHash('sha256').update(email.trim().toLowerCase()).digest('base64url').slice(0, 32)

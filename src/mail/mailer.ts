@@ -15,9 +15,13 @@ export interface Mailer {
 	close(): Promise<void>
 }
 
-/** SMTP (nodemailer) when `SMTP_URL` is set; otherwise each mail is written to the log (development). */
-export function createMailer(config: Pick<Config, 'smtpUrl' | 'mailFrom'>, logger: Logger): Mailer {
-	if (!config.smtpUrl) return logMailer(logger)
+/**
+ * SMTP (nodemailer) when `SMTP_URL` is set; otherwise each mail is written to the log, whole
+ * outside production (so a developer can follow its link) and without its text in production,
+ * where the one-time links it carries must not sit in logs.
+ */
+export function createMailer(config: Pick<Config, 'smtpUrl' | 'mailFrom' | 'env'>, logger: Logger): Mailer {
+	if (!config.smtpUrl) return logMailer(logger, config.env !== 'production')
 	const transport = createTransport(config.smtpUrl)
 	const from = config.mailFrom
 	return {
@@ -31,11 +35,11 @@ export function createMailer(config: Pick<Config, 'smtpUrl' | 'mailFrom'>, logge
 	}
 }
 
-function logMailer(logger: Logger): Mailer {
+function logMailer(logger: Logger, withText: boolean): Mailer {
 	return {
 		async send(mail) {
-			// Development only: the text carries live one-time links, which is the point here.
-			logger.info({ mailTo: mail.to, subject: mail.subject, body: mail.text }, 'mail (SMTP_URL not set, not sent)')
+			if (withText) logger.info({ mailTo: mail.to, subject: mail.subject, body: mail.text }, 'mail (SMTP_URL not set, not sent)')
+			else logger.warn({ subject: mail.subject }, 'mail not sent: SMTP_URL is not set')
 		},
 		async close() {},
 	}

@@ -10,6 +10,7 @@ import {
 	UnprocessableError,
 } from '../core/errors'
 import type { Logger } from '../logger'
+import { clientIp } from './request-context'
 
 /** The JSON body of every error response. */
 export interface ErrorBody {
@@ -121,12 +122,26 @@ function toErrorResponse(code: string | number, error: unknown, request: Request
  * Elysia's defaults (422 validation dumps, plain-text parse errors and 404s) never reach a client;
  * unhandled exceptions are logged with their stack and answered with a bare 500.
  */
-export const errorsPlugin = (logger: Logger) =>
+export const errorsPlugin = (logger: Logger, trustProxyHops: number) =>
 	new Elysia({ name: 'errors' })
 		.use(errorModel)
 		.error({ DomainError, RequestError })
-		.onError({ as: 'global' }, ({ code, error, request, set }) => {
+		.onError({ as: 'global' }, ({ code, error, request, set, server }) => {
 			const response = toErrorResponse(code, error, request, logger, set.headers['x-request-id'])
 			set.status = response.status
+			// Refused credentials and spent limits are what an attack looks like: the operator sees
+			// them, with the reason and the client address, never what was presented.
+			if (response.status === 401 || response.status === 429)
+				logger.info(
+					{
+						reqId: set.headers['x-request-id'],
+						method: request.method,
+						path: new URL(request.url).pathname,
+						status: response.status,
+						reason: error instanceof DomainError || error instanceof RequestError ? error.code : String(code),
+						address: clientIp(request, server, trustProxyHops),
+					},
+					response.status === 401 ? 'request refused: not authenticated' : 'request refused: rate limited',
+				)
 			return response
 		})

@@ -1,22 +1,6 @@
 import { Elysia } from 'elysia'
 import { accountKey, type Limit, type RateLimits } from '../lib/rate-limits'
-
-/**
- * The client address: the socket peer, or with `TRUST_PROXY_HOPS=n` the n-th address from the
- * right of X-Forwarded-For (each trusted proxy appends the peer it saw). Entries further left are
- * written by the client and never trusted.
- */
-function clientIp(request: Request, server: { requestIP(r: Request): { address: string } | null } | null, hops: number): string {
-	if (hops > 0) {
-		const forwarded = request.headers.get('x-forwarded-for')
-		if (forwarded) {
-			const chain = forwarded.split(',').map((s) => s.trim()).filter(Boolean)
-			const ip = chain[Math.max(0, chain.length - hops)]
-			if (ip) return ip
-		}
-	}
-	return server?.requestIP(request)?.address ?? 'unknown'
-}
+import { clientIp } from './request-context'
 
 /** Which limits a route spends: per client address, and per account (the body's `email`). */
 const BUCKETS = {

@@ -4,6 +4,23 @@ import type { Logger } from '../logger'
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
 /**
+ * The client address: the socket peer, or with `TRUST_PROXY_HOPS=n` the n-th address from the
+ * right of X-Forwarded-For (each trusted proxy appends the peer it saw). Entries further left are
+ * written by the client and never trusted.
+ */
+export function clientIp(request: Request, server: { requestIP(r: Request): { address: string } | null } | null, hops: number): string {
+	if (hops > 0) {
+		const forwarded = request.headers.get('x-forwarded-for')
+		if (forwarded) {
+			const chain = forwarded.split(',').map((s) => s.trim()).filter(Boolean)
+			const ip = chain[Math.max(0, chain.length - hops)]
+			if (ip) return ip
+		}
+	}
+	return server?.requestIP(request)?.address ?? 'unknown'
+}
+
+/**
  * Gives every request an id (the caller's `X-Request-Id` when it is sane, else a uuid v7) and
  * echoes it in the response; the errors plugin logs failures with it.
  *

@@ -1,5 +1,5 @@
 import { loadConfig, type Config } from '../../src/config'
-import { createLogger } from '../../src/logger'
+import { createLogger, type Logger } from '../../src/logger'
 import { startServer, type RunningServer, type ServerOverrides } from '../../src/server'
 import { createTestDatabase, type TestDatabase } from './database'
 import { createTestRedisPrefix, REDIS_TEST_URL } from './redis'
@@ -20,10 +20,16 @@ export interface TestApp {
  * overrides settings (strings, as the process environment would give them); `overrides` swaps
  * dependencies such as the clock.
  *
+ * `logger` replaces the silent one (a test that reads what is logged).
+ *
  * It runs as if behind one proxy (TRUST_PROXY_HOPS=1): a test sets `X-Forwarded-For` to give its
  * requests a client address of their own, so per-IP rate limits never couple tests.
  */
-export async function startTestApp(env: Record<string, string | undefined> = {}, overrides: ServerOverrides = {}): Promise<TestApp> {
+export async function startTestApp(
+	env: Record<string, string | undefined> = {},
+	overrides: ServerOverrides = {},
+	{ logger }: { logger?: Logger } = {},
+): Promise<TestApp> {
 	const database = await createTestDatabase()
 	const redis = createTestRedisPrefix()
 	const config = loadConfig({
@@ -37,7 +43,7 @@ export async function startTestApp(env: Record<string, string | undefined> = {},
 		TRUST_PROXY_HOPS: '1',
 		...env,
 	})
-	const server = await startServer(config, createLogger(config), overrides)
+	const server = await startServer(config, logger ?? createLogger(config), overrides)
 	return {
 		url: `http://127.0.0.1:${server.port}`,
 		server,

@@ -5,6 +5,7 @@ import { errorModel } from '../../plugins/errors'
 import type { UsersService } from '../users/service'
 import { authModels, REFRESH_COOKIE, RefreshCookie } from './model'
 import type { RateLimitPlugin } from '../../plugins/rate-limit'
+import { clientIp } from '../../plugins/request-context'
 import type { AuthService, IssuedSession } from './service'
 
 const NoContent = t.Void({ description: 'No content' })
@@ -14,7 +15,7 @@ export interface AuthModuleDeps {
 	users: UsersService
 	authPlugin: AuthPlugin
 	rateLimit: RateLimitPlugin
-	config: Pick<Config, 'cookieSecure'>
+	config: Pick<Config, 'cookieSecure' | 'trustProxyHops'>
 }
 
 export const authModule = ({ auth, users, authPlugin, rateLimit, config }: AuthModuleDeps) => {
@@ -39,8 +40,11 @@ export const authModule = ({ auth, users, authPlugin, rateLimit, config }: AuthM
 		.model(authModels)
 		.post(
 			'/login',
-			async ({ body, cookie }) => {
-				const session = await auth.login(body.email, body.password)
+			async ({ body, cookie, request, server }) => {
+				const session = await auth.login(body, {
+					address: clientIp(request, server, config.trustProxyHops),
+					refreshToken: cookie[REFRESH_COOKIE]!.value || undefined,
+				})
 				setRefreshCookie(cookie[REFRESH_COOKIE]!, session)
 				return sessionBody(session)
 			},

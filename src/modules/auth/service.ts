@@ -107,19 +107,37 @@ export class AuthService implements Authenticator {
 		return this.deps.revocations.onTokensRevoked(listener)
 	}
 
-	async login(email: string, password: string): Promise<IssuedSession> {
+	/**
+	 * Checks the password, throttled per account (see LoginThrottle). `refreshToken` is the refresh
+	 * cookie the client holds, if any: one of this account's marks a device its owner used.
+	 */
+	async login(credentials: { email: string; password: string }, client: { address: string; refreshToken?: string }): Promise<IssuedSession> {
 		const { throttle } = this.deps
-		await throttle.check(email)
+		const { email, password } = credentials
+		const attempt = { email, address: client.address, knownDevice: await this.isKnownDevice(email, client.refreshToken) }
+		await throttle.before(attempt)
 		const user = await this.withPassword(email, password)
 		if (!user) {
-			await throttle.failed(email)
+			await throttle.failed(attempt)
 			throw invalidCredentials()
 		}
-		await throttle.succeeded(email)
+		await throttle.succeeded(attempt)
 		// Only a caller who knows the password learns that the address is unverified.
 		if (!user.verifiedAt) throw new ForbiddenError('EMAIL_NOT_VERIFIED', 'Confirm your email address first: follow the link in the mail we sent')
 		if (needsRehash(user.passwordHash)) await this.rehash(user.id, password)
 		return this.issue(user, user.tokenVersion, Bun.randomUUIDv7())
+	}
+
+	/** Whether `refreshToken` (valid or not any more) was issued to the account with this email. */
+	private async isKnownDevice(email: string, refreshToken: string | undefined): Promise<boolean> {
+		if (!refreshToken) return false
+		const [row] = await this.deps.db
+			.select({ id: refreshTokens.id })
+			.from(refreshTokens)
+			.innerJoin(users, eq(users.id, refreshTokens.userId))
+			.where(and(eq(refreshTokens.tokenHash, hashToken(refreshToken)), emailMatches(email)))
+			.limit(1)
+		return !!row
 	}
 
 	/** The user with this email and password, or null; an unknown email costs a password check too. */

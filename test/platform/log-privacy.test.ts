@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import postgres from 'postgres'
+import { loadConfig } from '../../src/config'
+import { createLogger } from '../../src/logger'
+import { api, createVerifiedUser, expectError } from '../helpers/accounts'
+import { startTestApp, type TestApp } from '../helpers/app'
+
+/**
+ * What reaches the logs: ids, codes and reasons, never what a user wrote or presented. Every line
+ * the server logs is kept here and searched.
+ */
+
+const lines: string[] = []
+const logger = createLogger(loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'debug' }), 'switchboard', {
+	write: (line: string) => void lines.push(line),
+})
+
+let app: TestApp
+let sql: postgres.Sql
+
+beforeAll(async () => {
+	app = await startTestApp({}, {}, { logger })
+	sql = postgres(app.database.url, { max: 1, onnotice: () => {} })
+})
+afterAll(async () => {
+	await sql.end()
+	await app.close()
+})
+
+const entries = () => lines.map((line) => JSON.parse(line) as Record<string, unknown>)
+
+describe('the logs', () => {
+	it('keep the text, recipient and parameters of a send that fails in the database out, and its request id in', async () => {
+		const alice = await createVerifiedUser(app)
+		const session = (await (await api(app).post('/sessions', { name: 'logs' }, alice.headers)).json()) as { id: string }
+		await sql`update sessions set status = 'connected' where id = ${session.id}`
+		// The outbox refuses every row from now on: the send's transaction fails inside PostgreSQL.
+		await sql.unsafe(`create function refuse_outbox() returns trigger language plpgsql as $$ begin raise exception 'outbox refused'; end $$;
+			create trigger refuse_outbox before insert on outbox for each row execute function refuse_outbox()`)
+		const secretText = 'the most private words 7f3a'
+		const res = await api(app).post(`/sessions/${session.id}/messages`, { to: '+1 555 0199 4242', text: secretText }, alice.headers)
+		await sql.unsafe('drop trigger refuse_outbox on outbox; drop function refuse_outbox()')
+		expect(res.status).toBe(500)
+		const requestId = res.headers.get('x-request-id')
+		const failure = entries().find((e) => e.msg === 'unhandled error' && e.reqId === requestId)
+		expect(failure).toBeDefined()
+		expect(JSON.stringify(failure)).toContain('outbox refused')
+		const all = lines.join('\n')
+		expect(all).not.toContain('7f3a')
+		expect(all).not.toContain('15550199')
+		expect(all).not.toContain('0199 4242')
+	})
+
+	it('record refused logins with the reason and the client address, and nothing that was presented', async () => {
+		const alice = await createVerifiedUser(app)
+		const res = await api(app, '10.9.8.7').post('/auth/login', { email: alice.email, password: 'not her password 91c2' })
+		await expectError(res, 401, 'INVALID_CREDENTIALS')
+		const refused = entries().find((e) => e.reason === 'INVALID_CREDENTIALS' && e.reqId === res.headers.get('x-request-id'))
+		expect(refused).toMatchObject({ level: 30, status: 401, address: '10.9.8.7', path: '/auth/login' })
+		expect(lines.join('\n')).not.toContain('91c2')
+	})
+
+	it('record requests refused for a missing or bad token, without the token', async () => {
+		const res = await api(app, '10.9.8.6').get('/sessions', { authorization: 'Bearer forged.token.c0ffee' })
+		await expectError(res, 401, 'UNAUTHORIZED')
+		expect(entries().find((e) => e.reqId === res.headers.get('x-request-id'))).toMatchObject({ level: 30, reason: 'UNAUTHORIZED', address: '10.9.8.6' })
+		expect(lines.join('\n')).not.toContain('c0ffee')
+	})
+})
