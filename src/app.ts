@@ -25,6 +25,7 @@ import { metricsPlugin, type MetricsDeps } from './plugins/metrics'
 import { openapiPlugin } from './plugins/openapi'
 import { rateLimitPlugin } from './plugins/rate-limit'
 import { requestContextPlugin } from './plugins/request-context'
+import { securityHeadersPlugin } from './plugins/security-headers'
 
 /** What the probes need: every process serves them, the API's or not. */
 export interface ProbeDeps {
@@ -65,6 +66,7 @@ export function createApp(deps: AppDeps) {
 		serve: { maxRequestBodySize: config.bodyLimitBytes * 16 },
 	})
 		.use(requestContextPlugin(logger))
+		.use(securityHeadersPlugin)
 		.use(errorsPlugin(logger, config.trustProxyHops))
 		.use(inputPlugin(config.bodyLimitBytes))
 		.use(metricsPlugin({ config, database, bus: deps.bus, realtime: deps.realtime?.stats ?? null, ...deps.metrics }))
@@ -88,6 +90,7 @@ export function createProbeApp(deps: ProbeDeps) {
 	const { config, logger, database } = deps
 	return new Elysia()
 		.use(requestContextPlugin(logger))
+		.use(securityHeadersPlugin)
 		.use(errorsPlugin(logger, config.trustProxyHops))
 		.use(metricsPlugin({ config, database, bus: deps.bus, realtime: null, ...deps.metrics }))
 		.use(healthModule(deps))

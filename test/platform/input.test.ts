@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { api, createVerifiedUser, expectError, type LoggedInUser } from '../helpers/accounts'
+import { startTestApp, type TestApp } from '../helpers/app'
+
+/** How bodies, queries and paths are let in: sizes counted as read, JSON objects only, clean text. */
+
+const LIMIT = 4096
+let app: TestApp
+let alice: LoggedInUser
+
+beforeAll(async () => {
+	app = await startTestApp({ BODY_LIMIT_BYTES: String(LIMIT) })
+	alice = await createVerifiedUser(app)
+})
+afterAll(() => app.close())
+
+/** A body sent in chunks, with no Content-Length: what the server reads is all it knows. */
+function chunked(totalBytes: number): ReadableStream<Uint8Array> {
+	const chunk = new TextEncoder().encode(`${'x'.repeat(1023)} `)
+	let sent = 0
+	return new ReadableStream({
+		pull(controller) {
+			if (sent >= totalBytes) return controller.close()
+			controller.enqueue(chunk)
+			sent += chunk.byteLength
+		},
+	})
+}
+
+describe('the body limit', () => {
+	it('refuses a declared length over the limit with a JSON 413', async () => {
+		await expectError(await api(app).post('/sessions', { name: 'x'.repeat(LIMIT) }, alice.headers), 413, 'PAYLOAD_TOO_LARGE')
+	})
+
+	it('refuses a chunked body over the limit with 413, counting what it reads', async () => {
+		const res = await fetch(`${app.url}/sessions`, {
+			method: 'POST',
+			headers: { ...alice.headers, 'content-type': 'application/json', 'x-forwarded-for': '10.1.1.1' },
+			body: chunked(2 * 1024 * 1024),
+			// @ts-expect-error Bun's fetch streams a request body with `duplex`
+			duplex: 'half',
+		})
+		await expectError(res, 413, 'PAYLOAD_TOO_LARGE')
+	})
+})
+
+describe('request bodies', () => {
+	it('are JSON only: a form post to the login answers 415', async () => {
+		const res = await api(app).post('/auth/login', `email=${encodeURIComponent(alice.email)}&password=${encodeURIComponent(alice.password)}`, {
+			'content-type': 'application/x-www-form-urlencoded',
+		})
+		await expectError(res, 415, 'UNSUPPORTED_MEDIA_TYPE')
+	})
+
+	it('are JSON only: text/plain and multipart answer 415 too', async () => {
+		await expectError(await api(app).post('/sessions', '{"name":"x"}', { ...alice.headers, 'content-type': 'text/plain' }), 415, 'UNSUPPORTED_MEDIA_TYPE')
+		const form = new FormData()
+		form.set('name', 'x')
+		const res = await fetch(`${app.url}/sessions`, { method: 'POST', headers: { ...alice.headers, 'x-forwarded-for': '10.1.1.2' }, body: form })
+		await expectError(res, 415, 'UNSUPPORTED_MEDIA_TYPE')
+	})
+
+	it('are JSON objects: an array or a number answers 400 MALFORMED_BODY', async () => {
+		for (const body of ['[]', '42', '"name"', 'null'])
+			await expectError(await api(app).post('/sessions', body, alice.headers), 400, 'MALFORMED_BODY')
+	})
+
+	it('are UTF-8: invalid bytes answer 400 MALFORMED_BODY', async () => {
+		const res = await fetch(`${app.url}/sessions`, {
+			method: 'POST',
+			headers: { ...alice.headers, 'content-type': 'application/json', 'x-forwarded-for': '10.1.1.3' },
+			body: new Uint8Array([0x7b, 0x22, 0x6e, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]),
+		})
+		await expectError(res, 400, 'MALFORMED_BODY')
+	})
+})
+
+describe('text in bodies, queries and paths', () => {
+	it('refuses a lone surrogate in a session name with 400 naming the field', async () => {
+		const error = await expectError(await api(app).post('/sessions', '{"name":"bad \\ud800 name"}', alice.headers), 400, 'VALIDATION_FAILED')
+		expect(error.details).toEqual([{ field: 'name', message: 'must be valid Unicode text without NUL characters' }])
+	})
+
+	it('refuses a NUL in a search query with 400 naming the parameter', async () => {
+		await api(app).post('/sessions', { name: 'only one' }, alice.headers)
+		const error = await expectError(await api(app).get('/contacts?q=ab%00cd', alice.headers), 400, 'VALIDATION_FAILED')
+		expect(error.details).toEqual([{ field: 'q', message: 'must be valid Unicode text without NUL characters' }])
+	})
+
+	it('refuses a NUL in a path parameter with 400', async () => {
+		await expectError(await api(app).get('/chats/a%00b@s.whatsapp.net/messages', alice.headers), 400, 'VALIDATION_FAILED')
+	})
+})
