@@ -18,7 +18,8 @@ import { startTestApp, type TestApp } from '../helpers/app'
 import { spawnServer } from '../helpers/process'
 import { createTestDatabase, type TestDatabase } from '../helpers/database'
 import { createTestRedisPrefix, REDIS_TEST_URL } from '../helpers/redis'
-import { countMessages, createSession, event, eventually, historyBatches, message, snapshot, type Meta } from './fixtures'
+import { countMessages, createSession, event, historyBatches, message, snapshot, type Meta } from './fixtures'
+import { until } from '../helpers/until'
 import { condition } from './helpers'
 
 const CONSUMER_WORKER = new URL('../../src/roles/consumer/worker.ts', import.meta.url)
@@ -78,16 +79,16 @@ describe('the consumer role', () => {
 		// the batch, so the kill lands mid-batch every time.
 		const victim = new Worker(CONSUMER_WORKER)
 		victim.postMessage({ type: 'start', config } satisfies ToWorker)
-		await eventually(async () => (await countMessages(database.db, meta.sessionId)) > 0, { what: 'the first committed batch' })
+		await until(async () => (await countMessages(database.db, meta.sessionId)) > 0, 'the first committed batch')
 		const blocker = await database.sql!.reserve()
 		await blocker`begin`
 		await blocker`lock table session_chats in share row exclusive mode`
-		await eventually(
+		await until(
 			async () => {
 				const [waiting] = await blocker<{ n: number }[]>`select count(*)::int as n from pg_stat_activity where application_name = 'switchboard-consumer' and wait_event_type = 'Lock'`
 				return waiting!.n > 0
 			},
-			{ what: 'the first consumer to wait inside a batch' },
+			'the first consumer to wait inside a batch',
 		)
 		const closed = new Promise((resolve) => victim.addEventListener('close', resolve))
 		victim.terminate()
@@ -100,9 +101,7 @@ describe('the consumer role', () => {
 		expect(await bus.pendingCount(DOMAIN_EVENTS, CONSUMER_GROUP)).toBeGreaterThan(0)
 
 		await consumerInline()
-		await eventually(async () => (await bus.pendingCount(DOMAIN_EVENTS, CONSUMER_GROUP)) === 0 && (await countMessages(database.db, meta.sessionId)) === 20_000, {
-			what: 'the second consumer to finish',
-		})
+		await until(async () => (await bus.pendingCount(DOMAIN_EVENTS, CONSUMER_GROUP)) === 0 && (await countMessages(database.db, meta.sessionId)) === 20_000, 'the second consumer to finish')
 		const rows = await database.db.select({ id: sessionMessages.messageId, text: sessionMessages.text }).from(sessionMessages).where(eq(sessionMessages.sessionId, meta.sessionId))
 		expect(rows).toHaveLength(20_000)
 		expect(new Set(rows.map((r) => r.id)).size).toBe(20_000)
@@ -129,12 +128,12 @@ describe('the consumer role', () => {
 		// before it: wait until the group has acknowledged everything up to the last one published.
 		const settled = async (published: { id: string }[]) => {
 			const last = published.at(-1)!.id
-			await eventually(
+			await until(
 				async () => {
 					const progress = await bus.groupProgress(DOMAIN_EVENTS, CONSUMER_GROUP)
 					return progress !== null && compareIds(progress.lastDeliveredId, last) >= 0 && progress.pendingCount === 0
 				},
-				{ what: 'every entry acknowledged' },
+				'every entry acknowledged',
 			)
 		}
 		const marker = (jid: string) => event(meta, 'session.chats.upsert', { chats: [{ jid }] })
@@ -154,7 +153,7 @@ describe('the consumer role', () => {
 		await consumerInline({ claimIdleMs: 50 })
 		await bus.publish([poison, fine])
 		await redis.xadd(`${prefix.prefix}${DOMAIN_EVENTS}`, '*', 'envelope', '{"type":"session.messages.upsert"}')
-		await eventually(async () => (await bus.deadLetters(DOMAIN_EVENTS)).length === 2, { what: 'two dead letters' })
+		await until(async () => (await bus.deadLetters(DOMAIN_EVENTS)).length === 2, 'two dead letters')
 		const dead = await bus.deadLetters(DOMAIN_EVENTS)
 		expect(JSON.parse(dead.find((d) => d.deliveries === 2)!.payload!).id).toBe(poison.id)
 		expect(dead.find((d) => d.deliveries === 2)!.error).toMatch(/0x00|\\u0000/)
@@ -215,7 +214,7 @@ describe('the server’s roles', () => {
 		const meta = await createSession(db, 'served')
 		await db.transaction((tx) => enqueue(tx, event(meta, 'session.messages.upsert', { type: 'notify', messages: [message('via-outbox')] })))
 		app.server.relay!.nudge()
-		await eventually(async () => (await countMessages(db, meta.sessionId)) === 1, { what: 'the message row' })
+		await until(async () => (await countMessages(db, meta.sessionId)) === 1, 'the message row')
 	})
 })
 

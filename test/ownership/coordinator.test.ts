@@ -6,6 +6,7 @@ import { createRedisLeaseStore, type LeaseStore } from '../../src/roles/runner/l
 import type { PartitionOwnership } from '../../src/roles/runner/ownership'
 import { closeRedis, openRedis } from '../../src/redis/connection'
 import { createTestRedisPrefix, REDIS_TEST_URL } from '../helpers/redis'
+import { until } from '../helpers/until'
 
 // Several lease ownerships in one process, each with its own store, against real Redis. The
 // handlers keep one map of which runner acts on which partition: a claim of a partition that
@@ -106,14 +107,6 @@ async function startRunner(id: string, { ttlMs = 900, marginMs = 250 } = {}): Pr
 	}
 	world.runners.push(runner)
 	return runner
-}
-
-async function until(check: () => boolean, what: string, timeoutMs = 5_000) {
-	const deadline = performance.now() + timeoutMs
-	while (!check()) {
-		if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-		await Bun.sleep(10)
-	}
 }
 
 const counts = () => world.runners.map((r) => r.held().length)

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { until, type ApiSession } from '../helpers/sessions'
+import { type ApiSession } from '../helpers/sessions'
+import { until } from '../helpers/until'
 import { deviceOf, LEASE_TTL_MS, startFleet, type FleetWorld, type RunnerProcess } from './fleet'
 
 // Two runner processes share four partitions, one paired session on each. One runner is killed

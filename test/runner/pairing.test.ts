@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { and, eq } from 'drizzle-orm'
 import { sessionChats, sessionMessages } from '../../src/db/schema'
+import { until } from '../helpers/until'
 import { startHarness, type RunnerHarness } from './harness'
 
 let h: RunnerHarness
@@ -84,7 +85,7 @@ describe('pairing a session', () => {
 		expect(sync.data.messages).toHaveLength(12)
 		expect(sync.data.chats).toHaveLength(3)
 
-		const count = await h.until(async () => {
+		const count = await until(async () => {
 			const rows = await h.database.db.select({ id: sessionMessages.messageId }).from(sessionMessages).where(eq(sessionMessages.sessionId, ref.sessionId))
 			return rows.length === 12 && rows.length
 		}, '12 history messages in Postgres')
