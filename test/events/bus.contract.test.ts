@@ -386,7 +386,8 @@ for (const [name, make] of Object.entries(implementations)) {
 				const aging = await make({ retentionMs: 50 })
 				extra.push(aging)
 				await aging.bus.publish(Array.from({ length: 300 }, () => qrEvent()))
-				await Bun.sleep(60) // the retention is a duration: let it pass
+				// The behaviour under test is time passing: the retention is a duration.
+				await Bun.sleep(60)
 				const [last] = await aging.bus.publish([qrEvent()])
 				const info = await aging.bus.info(DOMAIN_EVENTS)
 				expect(info.length).toBeLessThan(301)
