@@ -4,7 +4,7 @@ import postgres from 'postgres'
 import { USER_REMOVED_CHANNEL } from '../../src/modules/auth/service'
 import { api, createVerifiedUser, expectError } from '../helpers/accounts'
 import { startTestApp, type TestApp } from '../helpers/app'
-import { until } from '../helpers/event-log'
+import { until } from '../helpers/until'
 
 /** How access tokens are presented and when they stop working, as seen from outside. */
 

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import type { HistoryConversation } from '@switchboard/standin'
 import { expectError } from '../helpers/accounts'
-import { pairedSession, startSessionsWorld, until, type ApiSession, type Client, type SessionsWorld } from '../helpers/sessions'
+import { pairedSession, startSessionsWorld, type ApiSession, type Client, type SessionsWorld } from '../helpers/sessions'
+import { until } from '../helpers/until'
 
 // A linked phone pushes its history; the chats, messages and contacts the runner and consumer
 // store from it are read back through the API.

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { domainEvent, type Chat, type Contact, type DomainEvent, type Message } from '../../src/core/catalogue'
 import { startTestApp, type TestApp } from '../helpers/app'
 import { createVerifiedUser } from '../helpers/accounts'
-import { clientFor, until, type ApiSession, type Client } from '../helpers/sessions'
+import { clientFor, type ApiSession, type Client } from '../helpers/sessions'
+import { until } from '../helpers/until'
 
 // Keyset pagination over data shaped to catch its classic bugs (ties on the sort key, NULLs at
 // the end, a person filed under two JIDs), fed through the consumer as domain events: no runner.

@@ -3,7 +3,8 @@ import { and, eq, sql } from 'drizzle-orm'
 import { outbox, sendRequests } from '../../src/db/schema'
 import { pruneSendRequests } from '../../src/modules/sessions/idempotency-retention'
 import { expectError } from '../helpers/accounts'
-import { pairedSession, startSessionsWorld, until, type ApiSession, type Client, type SessionsWorld } from '../helpers/sessions'
+import { pairedSession, startSessionsWorld, type ApiSession, type Client, type SessionsWorld } from '../helpers/sessions'
+import { until } from '../helpers/until'
 
 let world: SessionsWorld
 let alice: Client

@@ -6,7 +6,8 @@ import { loadConfig } from '../../src/config'
 import { enqueue } from '../../src/bus/outbox'
 import { createLogger } from '../../src/logger'
 import { startServer, type RunningServer } from '../../src/server'
-import { countMessages, createSession, event, eventually, historyBatches, key, message, snapshot } from './fixtures'
+import { until } from '../helpers/until'
+import { countMessages, createSession, event, historyBatches, key, message, snapshot } from './fixtures'
 
 // Embedded mode: PGlite, the in-process bus, roles inline on the main thread.
 const dataDir = mkdtempSync(join(tmpdir(), 'sb-embedded-events-'))
@@ -39,14 +40,14 @@ describe('the event backbone in embedded mode', () => {
 		]
 		await db.transaction((tx) => enqueue(tx, events))
 		server.relay!.nudge()
-		await eventually(async () => (await countMessages(db, meta.sessionId)) === 1_001, { what: '1 001 messages in PGlite' })
+		await until(async () => (await countMessages(db, meta.sessionId)) === 1_001, '1 001 messages in PGlite')
 		const once = await snapshot(db, meta.sessionId)
 		expect(once.session).toMatchObject({ status: 'connected', jid: '4915100000099@s.whatsapp.net' })
 		expect(once.messages.find((m) => m.messageId === 'E1')).toMatchObject({ status: 4, text: 'text of E1' })
 
 		const marker = event(meta, 'session.chats.upsert', { chats: [{ jid: 'marker@s.whatsapp.net' }] })
 		await server.bus.publish([...events, marker])
-		await eventually(async () => (await snapshot(db, meta.sessionId)).chats.some((c) => c.jid === 'marker@s.whatsapp.net'), { what: 'the marker' })
+		await until(async () => (await snapshot(db, meta.sessionId)).chats.some((c) => c.jid === 'marker@s.whatsapp.net'), 'the marker')
 		const twice = await snapshot(db, meta.sessionId)
 		twice.chats = twice.chats.filter((c) => c.jid !== 'marker@s.whatsapp.net')
 		expect(twice).toEqual(once)

@@ -65,15 +65,6 @@ export async function countMessages(db: Db, sessionId?: string): Promise<number>
 	return row?.n ?? 0
 }
 
-/** Resolves once `probe` returns true, checking every `everyMs`: for state another thread writes. */
-export async function eventually(probe: () => Promise<boolean>, { timeoutMs = 20_000, everyMs = 20, what = 'condition' } = {}) {
-	const deadline = Date.now() + timeoutMs
-	while (!(await probe())) {
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-		await Bun.sleep(everyMs)
-	}
-}
-
 /** `count` history messages spread over `chats` chats, in batches of 500 like the runner sends. */
 export function historyBatches(meta: Meta, count: number, { chats = 50, perBatch = 500 } = {}) {
 	const batches = []

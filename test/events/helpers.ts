@@ -43,6 +43,8 @@ export function condition() {
 export interface Collector {
 	consumer: GroupConsumer
 	received: Delivery[]
+	/** Resolves once at least `count` deliveries reached the handler (handled or not). */
+	delivered(count: number): Promise<void>
 	/** Resolves once at least `count` deliveries were handled successfully. */
 	handled(count: number): Promise<void>
 	handledIds(): string[]
@@ -50,15 +52,20 @@ export interface Collector {
 
 /**
  * A group consumer that records what it handles. `fail` decides per delivery whether the handler
- * throws (the whole batch fails when any entry does).
+ * throws (the whole batch fails when any entry does); `onChange` hears of every delivery and
+ * every success, for conditions over several collectors.
  */
 export async function collect(
 	bus: Bus,
-	options: Partial<ConsumeOptions> & { fail?: (d: Delivery) => boolean; block?: Promise<void> } = {},
+	options: Partial<ConsumeOptions> & { fail?: (d: Delivery) => boolean; block?: Promise<void>; onChange?: () => void } = {},
 ): Promise<Collector> {
 	const received: Delivery[] = []
 	const ok: Delivery[] = []
 	const changed = condition()
+	const notify = () => {
+		changed.notify()
+		options.onChange?.()
+	}
 	const consumer = await bus.consume({
 		group: 'g',
 		streams: ['domain-events'],
@@ -66,17 +73,18 @@ export async function collect(
 		...options,
 		async handle(batch) {
 			received.push(...batch)
-			changed.notify()
+			notify()
 			if (options.block) await options.block
 			const bad = batch.find((d) => options.fail?.(d))
 			if (bad) throw new Error(`poison ${bad.envelope.id}`)
 			ok.push(...batch)
-			changed.notify()
+			notify()
 		},
 	})
 	return {
 		consumer,
 		received,
+		delivered: (count) => changed.until(() => received.length >= count, 10_000, `${count} deliveries`),
 		handled: (count) => changed.until(() => ok.length >= count, 10_000, `${count} handled deliveries`),
 		handledIds: () => ok.map((d) => d.envelope.id),
 	}

@@ -5,7 +5,8 @@ import { enqueue } from '../../src/bus'
 import { DOMAIN_EVENTS } from '../../src/core/streams'
 import { startTestApp, type TestApp } from '../helpers/app'
 import { startPrivateRedis } from '../helpers/private-redis'
-import { countMessages, createSession, eventually, historyBatches } from './fixtures'
+import { until } from '../helpers/until'
+import { countMessages, createSession, historyBatches } from './fixtures'
 
 // The whole server (relay, consumer Worker) on a Redis of the test's own, which the test restarts.
 const cleanups: (() => Promise<unknown>)[] = []
@@ -42,7 +43,7 @@ describe.each([
 		const [before, during] = [all.slice(0, 6), all.slice(6)]
 
 		await produce(app, before)
-		await eventually(async () => (await countMessages(app.server.database.db, meta.sessionId)) === 1_500, { what: 'the first half stored' })
+		await until(async () => (await countMessages(app.server.database.db, meta.sessionId)) === 1_500, 'the first half stored')
 
 		await redis.stop()
 		await produce(app, during)
@@ -52,10 +53,7 @@ describe.each([
 		expect(ready.status).toBe(503)
 
 		await redis.start()
-		await eventually(async () => (await countMessages(app.server.database.db, meta.sessionId)) === 3_000, {
-			what: 'every message stored after the restart',
-			timeoutMs: 30_000,
-		})
+		await until(async () => (await countMessages(app.server.database.db, meta.sessionId)) === 3_000, 'every message stored after the restart', 30_000)
 		expect(await pendingOutboxRows(app)).toBe(0)
 		expect((await app.server.bus.deadLetters(DOMAIN_EVENTS)).length).toBe(0)
 		expect((await fetch(`${app.url}/ready`)).status).toBe(200)

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'bun:test'
 import { eq } from 'drizzle-orm'
+import { hostname } from 'node:os'
 import type Redis from 'ioredis'
 import { loadConfig, type Config } from '../../src/config'
 import { openPostgres, type Database } from '../../src/db/client'
@@ -18,7 +19,8 @@ import { startTestApp, type TestApp } from '../helpers/app'
 import { spawnServer } from '../helpers/process'
 import { createTestDatabase, type TestDatabase } from '../helpers/database'
 import { createTestRedisPrefix, REDIS_TEST_URL } from '../helpers/redis'
-import { countMessages, createSession, event, eventually, historyBatches, message, snapshot, type Meta } from './fixtures'
+import { countMessages, createSession, event, historyBatches, message, snapshot, type Meta } from './fixtures'
+import { until } from '../helpers/until'
 import { condition } from './helpers'
 
 const CONSUMER_WORKER = new URL('../../src/roles/consumer/worker.ts', import.meta.url)
@@ -78,16 +80,16 @@ describe('the consumer role', () => {
 		// the batch, so the kill lands mid-batch every time.
 		const victim = new Worker(CONSUMER_WORKER)
 		victim.postMessage({ type: 'start', config } satisfies ToWorker)
-		await eventually(async () => (await countMessages(database.db, meta.sessionId)) > 0, { what: 'the first committed batch' })
+		await until(async () => (await countMessages(database.db, meta.sessionId)) > 0, 'the first committed batch')
 		const blocker = await database.sql!.reserve()
 		await blocker`begin`
 		await blocker`lock table session_chats in share row exclusive mode`
-		await eventually(
+		await until(
 			async () => {
 				const [waiting] = await blocker<{ n: number }[]>`select count(*)::int as n from pg_stat_activity where application_name = 'switchboard-consumer' and wait_event_type = 'Lock'`
 				return waiting!.n > 0
 			},
-			{ what: 'the first consumer to wait inside a batch' },
+			'the first consumer to wait inside a batch',
 		)
 		const closed = new Promise((resolve) => victim.addEventListener('close', resolve))
 		victim.terminate()
@@ -100,9 +102,7 @@ describe('the consumer role', () => {
 		expect(await bus.pendingCount(DOMAIN_EVENTS, CONSUMER_GROUP)).toBeGreaterThan(0)
 
 		await consumerInline()
-		await eventually(async () => (await bus.pendingCount(DOMAIN_EVENTS, CONSUMER_GROUP)) === 0 && (await countMessages(database.db, meta.sessionId)) === 20_000, {
-			what: 'the second consumer to finish',
-		})
+		await until(async () => (await bus.pendingCount(DOMAIN_EVENTS, CONSUMER_GROUP)) === 0 && (await countMessages(database.db, meta.sessionId)) === 20_000, 'the second consumer to finish')
 		const rows = await database.db.select({ id: sessionMessages.messageId, text: sessionMessages.text }).from(sessionMessages).where(eq(sessionMessages.sessionId, meta.sessionId))
 		expect(rows).toHaveLength(20_000)
 		expect(new Set(rows.map((r) => r.id)).size).toBe(20_000)
@@ -129,12 +129,12 @@ describe('the consumer role', () => {
 		// before it: wait until the group has acknowledged everything up to the last one published.
 		const settled = async (published: { id: string }[]) => {
 			const last = published.at(-1)!.id
-			await eventually(
+			await until(
 				async () => {
 					const progress = await bus.groupProgress(DOMAIN_EVENTS, CONSUMER_GROUP)
 					return progress !== null && compareIds(progress.lastDeliveredId, last) >= 0 && progress.pendingCount === 0
 				},
-				{ what: 'every entry acknowledged' },
+				'every entry acknowledged',
 			)
 		}
 		const marker = (jid: string) => event(meta, 'session.chats.upsert', { chats: [{ jid }] })
@@ -154,7 +154,7 @@ describe('the consumer role', () => {
 		await consumerInline({ claimIdleMs: 50 })
 		await bus.publish([poison, fine])
 		await redis.xadd(`${prefix.prefix}${DOMAIN_EVENTS}`, '*', 'envelope', '{"type":"session.messages.upsert"}')
-		await eventually(async () => (await bus.deadLetters(DOMAIN_EVENTS)).length === 2, { what: 'two dead letters' })
+		await until(async () => (await bus.deadLetters(DOMAIN_EVENTS)).length === 2, 'two dead letters')
 		const dead = await bus.deadLetters(DOMAIN_EVENTS)
 		expect(JSON.parse(dead.find((d) => d.deliveries === 2)!.payload!).id).toBe(poison.id)
 		expect(dead.find((d) => d.deliveries === 2)!.error).toMatch(/0x00|\\u0000/)
@@ -191,15 +191,49 @@ describe('role workers', () => {
 	})
 
 	it('stops a worker with a stop message: it drains, closes its connections and exits by itself', async () => {
+		const meta = await createSession(database.db, 'stopped')
 		const events: SupervisorEvent[] = []
-		const worker = superviseWorker({ name: 'consumer', url: CONSUMER_WORKER, config, logger: createLogger(config), stopTimeoutMs: 5_000, onEvent: (e) => events.push(e) })
+		const readersBefore = await readersOfThisProcess()
+		// The fallback that terminates a worker would only come after the test's own timeout: an
+		// exit seen here is the worker's own.
+		const worker = superviseWorker({ name: 'consumer', url: CONSUMER_WORKER, config, logger: createLogger(config), stopTimeoutMs: 600_000, onEvent: (e) => events.push(e) })
+		cleanups.push(() => worker.stop())
 		await worker.ready
-		const started = Date.now()
+		const published = await bus.publish(historyBatches(meta, 10_000))
+		await until(async () => (await countMessages(database.db, meta.sessionId)) > 0, 'the first stored batch')
+		const readers = (await readersOfThisProcess()).filter((name) => !readersBefore.includes(name))
+		expect(readers.length).toBeGreaterThan(0)
+		expect(await postgresConnections('switchboard-consumer')).toBeGreaterThan(0)
+
 		await worker.stop()
-		expect(Date.now() - started).toBeLessThan(5_000)
 		expect(events.at(-1)).toEqual({ type: 'exit', generation: 1, code: 0, expected: true })
+		// Nothing it took is lost: every entry delivered to it was stored and acknowledged.
+		const progress = (await bus.groupProgress(DOMAIN_EVENTS, CONSUMER_GROUP))!
+		expect(progress.pendingCount).toBe(0)
+		const delivered = published.filter((p) => compareIds(p.id, progress.lastDeliveredId) <= 0).length
+		expect(await countMessages(database.db, meta.sessionId)).toBe(delivered * 500)
+		// Its blocking readers are gone from Redis and its pool from PostgreSQL; each server notices
+		// a moment after the worker hung up.
+		await until(async () => !(await readersOfThisProcess()).some((name) => readers.includes(name)), 'the worker’s Redis readers to close')
+		await until(async () => (await postgresConnections('switchboard-consumer')) === 0, 'the worker’s PostgreSQL connections to end')
 	})
 })
+
+/** Names of the Redis connections that consumers of this process (any thread) block on. */
+async function readersOfThisProcess(): Promise<string[]> {
+	const prefix = `switchboard:reader:${hostname()}-${process.pid}-`
+	const list = (await redis.client('LIST')) as string
+	return list
+		.split('\n')
+		.map((line) => /(?:^| )name=(\S*)/.exec(line)?.[1] ?? '')
+		.filter((name) => name.startsWith(prefix))
+}
+
+/** Connections to this file's database with `application_name`. */
+async function postgresConnections(applicationName: string): Promise<number> {
+	const [row] = await database.sql!<{ n: number }[]>`select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = ${applicationName}`
+	return row!.n
+}
 
 describe('the server’s roles', () => {
 	let app: TestApp
@@ -215,7 +249,7 @@ describe('the server’s roles', () => {
 		const meta = await createSession(db, 'served')
 		await db.transaction((tx) => enqueue(tx, event(meta, 'session.messages.upsert', { type: 'notify', messages: [message('via-outbox')] })))
 		app.server.relay!.nudge()
-		await eventually(async () => (await countMessages(db, meta.sessionId)) === 1, { what: 'the message row' })
+		await until(async () => (await countMessages(db, meta.sessionId)) === 1, 'the message row')
 	})
 })
 
@@ -224,11 +258,20 @@ describe('the server process', () => {
 		const db = await createTestDatabase()
 		const keys = createTestRedisPrefix()
 		try {
-			const { proc } = await spawnServer({ NODE_ENV: 'test', DATABASE_URL: db.url, REDIS_URL: REDIS_TEST_URL, REDIS_PREFIX: keys.prefix })
-			const started = Date.now()
+			// No drain is cut short before the test's own timeout: an exit seen here is a clean one.
+			const { proc, stdout } = await spawnServer({ NODE_ENV: 'test', DATABASE_URL: db.url, REDIS_URL: REDIS_TEST_URL, REDIS_PREFIX: keys.prefix, SHUTDOWN_TIMEOUT_MS: '600000' })
 			proc.kill('SIGTERM')
 			expect(await proc.exited).toBe(0)
-			expect(Date.now() - started).toBeLessThan(5_000)
+			const logs = (await stdout)
+				.split('\n')
+				.filter(Boolean)
+				.map((line) => JSON.parse(line) as { msg: string; role?: string; code?: number })
+			const stoppedWorkers = logs.filter((l) => l.msg === 'worker stopped').map((l) => ({ role: l.role, code: l.code }))
+			expect(stoppedWorkers.sort((x, y) => x.role!.localeCompare(y.role!))).toEqual([
+				{ role: 'consumer', code: 0 },
+				{ role: 'runner', code: 0 },
+			])
+			expect(logs.at(-1)!.msg).toBe('stopped')
 		} finally {
 			await db.drop()
 			await keys.cleanup()

@@ -58,14 +58,3 @@ export function followEvents(bus: Bus): EventLog {
 		},
 	}
 }
-
-/** Polls until `check` gives a value; only for state that no event announces (a row the consumer wrote). */
-export async function until<T>(check: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 15_000): Promise<T> {
-	const deadline = Date.now() + timeoutMs
-	for (;;) {
-		const value = await check()
-		if (value !== undefined && value !== null && value !== false) return value
-		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-		await Bun.sleep(20)
-	}
-}

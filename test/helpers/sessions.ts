@@ -2,9 +2,10 @@ import type { Session } from '../../src/modules/sessions/model'
 import { startStandIn, type StandIn } from '@switchboard/standin'
 import { createVerifiedUser, randomIp, type LoggedInUser } from './accounts'
 import { startTestApp, type TestApp } from './app'
-import { followEvents, until, type EventLog } from './event-log'
+import { followEvents, type EventLog } from './event-log'
+import { until } from './until'
 
-export { until, type EventLog }
+export type { EventLog }
 
 /** A session as the API shows it. */
 export type ApiSession = Session

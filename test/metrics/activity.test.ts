@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { createVerifiedUser, type LoggedInUser } from '../helpers/accounts'
 import type { TestApp } from '../helpers/app'
 import { clientFor } from '../helpers/sessions'
+import { until } from '../helpers/until'
 import { openSocket } from '../helpers/ws'
 import { addSession, publish, qrEvent, startRealtimeApp } from '../realtime/helpers'
 import { METRICS_TOKEN, sample, scrapeText, untilSample } from './helpers'
@@ -72,7 +73,13 @@ describe('/metrics after activity', () => {
 		// This app runs no runner: a start command stays on its partition, undelivered.
 		const api = clientFor(app, alice)
 		expect((await api.post('/sessions', {})).status).toBe(201)
-		const text = await untilSample(app, 'switchboard_stream_group_lag_seconds{stream="session-commands",group="session-runner"}', 0.001)
+		// The relay appends the command to the stream before it commits the outbox row as published,
+		// so a scrape can see the entry with the row still pending: wait for both.
+		const lag = 'switchboard_stream_group_lag_seconds{stream="session-commands",group="session-runner"}'
+		const text = await until(async () => {
+			const text = await scrapeText(app)
+			return (sample(text, lag) ?? -1) >= 0.001 && sample(text, 'switchboard_outbox_pending') === 0 && text
+		}, 'the command lagging on its stream and out of the outbox')
 		expect(sample(text, 'switchboard_stream_entries{stream="session-commands"}')).toBeGreaterThanOrEqual(1)
 		expect(sample(text, 'switchboard_outbox_pending')).toBe(0)
 	})

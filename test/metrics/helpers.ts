@@ -1,5 +1,5 @@
 import type { TestApp } from '../helpers/app'
-import { until } from '../helpers/sessions'
+import { until } from '../helpers/until'
 
 export const METRICS_TOKEN = 'metrics-token-for-tests-0123456789'
 

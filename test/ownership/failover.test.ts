@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { until, type ApiSession } from '../helpers/sessions'
+import { type ApiSession } from '../helpers/sessions'
+import { until } from '../helpers/until'
 import { deviceOf, LEASE_TTL_MS, startFleet, type FleetWorld, type RunnerProcess } from './fleet'
 
 // Two runner processes share four partitions, one paired session on each. One runner is killed
@@ -41,15 +42,14 @@ describe('a runner killed with -9', () => {
 		for (const text of texts) sends.push(await fleet.api.post(`/sessions/${orphaned[0]!.id}/messages`, { to: '+1 555-030 0001', text }))
 		expect(sends.map((r) => r.status)).toEqual([202, 202, 202])
 
+		// Each wait gives up after the 30 s a takeover may take.
 		const takeovers = await Promise.all(
 			orphaned.map(async (s) => {
 				await fleet.events.waitFor('session.status.connected', s.id, { after, timeoutMs: 30_000 })
 				return performance.now() - killedAt
 			}),
 		)
-		const slowest = Math.max(...takeovers)
 		console.log(`kill -9 → sessions connected on the other runner: ${takeovers.map((ms) => ms.toFixed(0)).join(', ')} ms (lease TTL ${LEASE_TTL_MS} ms)`)
-		expect(slowest).toBeLessThan(30_000)
 
 		const ids = sends.map((r) => r.body.messageId as string)
 		await fleet.standIn.waitForSent((m) => m.id === ids.at(-1), { timeoutMs: 20_000 })

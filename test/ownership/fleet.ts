@@ -7,7 +7,8 @@ import { createRedisLeaseStore, type Fleet, type LeaseStore } from '../../src/ro
 import { closeRedis, openRedis } from '../../src/redis/connection'
 import { spawnServer } from '../helpers/process'
 import { REDIS_TEST_URL } from '../helpers/redis'
-import { startSessionsWorld, until, untilStatus, type ApiSession, type Client, type SessionsWorld } from '../helpers/sessions'
+import { startSessionsWorld, untilStatus, type ApiSession, type Client, type SessionsWorld } from '../helpers/sessions'
+import { until } from '../helpers/until'
 
 /**
  * A fleet as deployed: this test process is the api and the consumer, every runner is a process

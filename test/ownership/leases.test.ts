@@ -4,6 +4,7 @@ import pino from 'pino'
 import { createRedisLeaseStore, leaseKeys, type LeaseStore } from '../../src/roles/runner/leases'
 import { closeRedis, openRedis } from '../../src/redis/connection'
 import { createTestRedisPrefix, REDIS_TEST_URL } from '../helpers/redis'
+import { until } from '../helpers/until'
 
 const logger = pino({ level: 'silent' })
 const PARTITIONS = 8
@@ -24,6 +25,15 @@ afterAll(async () => {
 	await closeRedis(redis)
 })
 
+/**
+ * Resolves once the lease of `partition` has at most `ms` left to live on Redis' clock. Expiry is
+ * Redis' own here, so real time has to pass; the key says when enough has.
+ */
+async function untilRemaining(partition: number, ms: number) {
+	const key = leaseKeys(prefix.prefix, partition).lease
+	await until(async () => (await redis.pttl(key)) <= ms, `the lease of partition ${partition} to have ${ms} ms left`)
+}
+
 describe('partition leases in Redis', () => {
 	it('acquires a free partition with a fencing token, and nobody else gets it while it is held', async () => {
 		const [a] = await store.acquire([0], 'runner-a', TTL)
@@ -37,8 +47,10 @@ describe('partition leases in Redis', () => {
 	it('renews only the holder’s own lease, so a held lease outlives its TTL', async () => {
 		const [a] = await store.acquire([1], 'runner-a', TTL)
 		const forged = { ...a!, holder: 'runner-b' }
-		for (let i = 0; i < 4; i++) {
-			await Bun.sleep(TTL / 3)
+		// Renewed whenever half its TTL has run out on Redis' clock: three renewals keep it for one
+		// and a half TTLs at least.
+		for (let i = 0; i < 3; i++) {
+			await untilRemaining(1, TTL / 2)
 			expect(await store.renew([a!, forged], TTL)).toEqual([true, false])
 		}
 		expect(await store.acquire([1], 'runner-b', TTL)).toEqual([null])
@@ -47,9 +59,9 @@ describe('partition leases in Redis', () => {
 
 	it('lets another runner take a lease only once it expired unrenewed, with a larger fence, naming the holder it took over from', async () => {
 		const [a] = await store.acquire([2], 'runner-a', TTL)
-		await Bun.sleep(TTL / 2)
+		await untilRemaining(2, TTL / 2)
 		expect(await store.acquire([2], 'runner-b', TTL)).toEqual([null])
-		await Bun.sleep(TTL / 2 + 50)
+		await until(async () => (await redis.exists(leaseKeys(prefix.prefix, 2).lease)) === 0, 'the unrenewed lease to expire')
 		const [b] = await store.acquire([2], 'runner-b', TTL)
 		expect(b).toMatchObject({ holder: 'runner-b', expiredHolder: 'runner-a' })
 		expect(b!.fence).toBeGreaterThan(a!.fence)
@@ -96,7 +108,7 @@ describe('runner heartbeats', () => {
 		expect(await store.heartbeat('runner-b', TTL)).toEqual(['runner-b'])
 		expect(await store.heartbeat('runner-a', 60_000)).toEqual(['runner-a', 'runner-b'])
 		expect((await store.fleet()).runners).toEqual(['runner-a', 'runner-b'])
-		await Bun.sleep(TTL + 50)
+		await until(async () => !(await store.fleet()).runners.includes('runner-b'), 'runner-b’s heartbeat to expire')
 		expect(await store.heartbeat('runner-c', 60_000)).toEqual(['runner-a', 'runner-c'])
 		await store.leave('runner-a')
 		expect((await store.fleet()).runners).toEqual(['runner-c'])
@@ -105,9 +117,14 @@ describe('runner heartbeats', () => {
 	it('tells every listener which runner announced a change', async () => {
 		const other = createRedisLeaseStore({ redis, prefix: prefix.prefix, partitions: PARTITIONS, commandTimeoutMs: 1_000 })
 		const heard: string[] = []
-		await other.onAnnouncement((runner) => heard.push(runner))
+		let first!: () => void
+		const announced = new Promise<void>((resolve) => (first = resolve))
+		await other.onAnnouncement((runner) => {
+			heard.push(runner)
+			first()
+		})
 		await store.announce('runner-a')
-		for (let i = 0; i < 100 && !heard.length; i++) await Bun.sleep(10)
+		await announced
 		expect(heard).toEqual(['runner-a'])
 		await other.close()
 	})

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { until, untilStatus, type ApiSession } from '../helpers/sessions'
+import { untilStatus, type ApiSession } from '../helpers/sessions'
+import { until } from '../helpers/until'
 import { deviceOf, startFleet, type FleetWorld, type RunnerProcess } from './fleet'
 
 // Six partitions with one paired session each, run by one runner process, then three, then one

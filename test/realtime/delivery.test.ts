@@ -113,17 +113,28 @@ describe('/ws/sessions delivery', () => {
 		// strictly increasing times so the newest in the stream is also the newest by time.
 		let producing = true
 		let seq = 0
+		let published = 0
+		let onPublished: (() => void) | undefined
 		const base = Date.now()
 		const producer = (async () => {
 			while (producing) {
 				const occurredAt = new Date(base + ++seq)
 				await publish(app, domainEvent('session.qr.updated', { ...meta, occurredAt }, { qr: `qr-${seq}` }), qrEvent(noise))
+				published++
+				onPublished?.()
 			}
 		})()
+		/** Resolves once the producer has published `count` more rounds. */
+		const publishedMore = (count: number) => {
+			const target = published + count
+			return new Promise<void>((resolve) => {
+				onPublished = () => published >= target && resolve()
+			})
+		}
 		const sockets: TestSocket[] = []
 		for (let i = 0; i < 12; i++) {
 			sockets.push(openSocket(app.url, { accessToken: owner.accessToken }))
-			await Bun.sleep(15) // stagger the joins across the producer's stream
+			await publishedMore(5) // stagger the joins across the producer's stream
 		}
 		// Every snapshot is taken while the producer runs, so each falls somewhere inside its stream.
 		const snapshots = await Promise.all(sockets.map((ws) => ws.next()))

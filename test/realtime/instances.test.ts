@@ -82,12 +82,12 @@ describe('several API instances', () => {
 
 	it('close their sockets with 1001 when shutting down, and the client resumes on another instance', async () => {
 		const { owner, meta } = await tenant()
-		const c = await startAnother()
+		// A drain that waited for the open socket would outlast the test's own timeout: the stop
+		// returns only because the socket was closed first.
+		const c = await startServer({ ...a.config, shutdownTimeoutMs: 600_000 }, createLogger(a.config))
 		const ws = openSocket(urlOf(c), { accessToken: owner.accessToken })
 		const snapshot = await ws.next()
-		const started = performance.now()
 		await c.stop()
-		expect(performance.now() - started).toBeLessThan(a.config.shutdownTimeoutMs / 2)
 		expect(await ws.closed).toEqual({ code: 1001, reason: 'server shutting down; reconnect with since' })
 
 		const [meanwhile] = await publish(a, qrEvent(meta))

@@ -3,6 +3,7 @@ import { compareIds } from '../../src/bus'
 import { DOMAIN_EVENTS } from '../../src/core/streams'
 import { createVerifiedUser, type LoggedInUser } from '../helpers/accounts'
 import type { TestApp } from '../helpers/app'
+import { until } from '../helpers/until'
 import { openSocket } from '../helpers/ws'
 import { addSession, publish, qrEvent, startRealtimeApp, type Meta } from './helpers'
 
@@ -80,9 +81,11 @@ describe('resuming with ?since=', () => {
 		const { owner, meta } = await tenant()
 		const [a] = await publish(app, qrEvent(meta))
 		const [ms, seq] = a!.split('-')
-		// The next entry in a later millisecond leaves positions in between that were never used.
-		while (Date.now() <= Number(ms)) await Bun.sleep(1)
-		await publish(app, qrEvent(meta))
+		// An entry in a later millisecond leaves positions in between that were never used.
+		await until(async () => {
+			const [b] = await publish(app, qrEvent(meta))
+			return Number(b!.split('-')[0]) > Number(ms)
+		}, 'an entry in a later millisecond')
 		const never = `${ms}-${Number(seq) + 1_000}`
 		const ws = connect(owner, never)
 		expect(await ws.next()).toMatchObject({ type: 'session.resync_required', data: { since: never, reason: 'unknown' } })

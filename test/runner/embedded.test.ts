@@ -9,7 +9,7 @@ import { command, type AnyEnvelope } from '../../src/core/catalogue'
 import { createLogger } from '../../src/logger'
 import { startServer, type RunningServer } from '../../src/server'
 import { startStandIn, type StandIn } from '@switchboard/standin'
-import { until } from '../helpers/event-log'
+import { until } from '../helpers/until'
 
 // Embedded mode: PGlite, the in-process bus, and the runner inline on the main thread.
 const dataDir = mkdtempSync(join(tmpdir(), 'sb-embedded-runner-'))

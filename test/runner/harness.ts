@@ -13,7 +13,8 @@ import type { RoleHandle } from '../../src/roles/types'
 import { startStandIn, type StandIn, type StartOptions } from '@switchboard/standin'
 import { createTestDatabase, type TestDatabase } from '../helpers/database'
 import { createTestRedisPrefix, REDIS_TEST_URL } from '../helpers/redis'
-import { followEvents, until } from '../helpers/event-log'
+import { followEvents } from '../helpers/event-log'
+import { until } from '../helpers/until'
 
 export interface SessionRef {
 	tenantId: string
@@ -41,8 +42,6 @@ export interface RunnerHarness {
 		options?: { after?: number; where?: (e: Envelope<K>) => boolean; timeoutMs?: number },
 	): Promise<Envelope<K>>
 	eventsOf<K extends DomainEventType>(ref: SessionRef, type: K, after?: number): Envelope<K>[]
-	/** Polls a query until it gives a value (not undefined/false/null). */
-	until<T>(check: () => Promise<T | undefined | null | false>, what: string, timeoutMs?: number): Promise<T>
 	session(ref: SessionRef): Promise<typeof sessions.$inferSelect>
 	untilStatus(ref: SessionRef, status: string, timeoutMs?: number): Promise<typeof sessions.$inferSelect>
 	hasCreds(ref: SessionRef): Promise<boolean>
@@ -106,14 +105,13 @@ export async function startHarness({ standIn: standInOptions = {}, env = {} }: {
 		},
 		eventsOf: (ref, type, after) => log.eventsOf(ref.sessionId, type, after),
 		waitForEvent: (ref, type, options) => log.waitFor(type, ref.sessionId, options),
-		until,
 		async session(ref) {
 			const [row] = await database.db.select().from(sessions).where(eq(sessions.id, ref.sessionId))
 			if (!row) throw new Error(`no session ${ref.sessionId}`)
 			return row
 		},
 		untilStatus(ref, status, timeoutMs) {
-			return h.until(async () => {
+			return until(async () => {
 				const row = await h.session(ref)
 				return row.status === status && row
 			}, `session status ${status}`, timeoutMs)

@@ -3,6 +3,7 @@ import { proto } from '@whiskeysockets/baileys'
 import { and, eq } from 'drizzle-orm'
 import { newOutgoingMessageId } from '../../src/core/message-id'
 import { sessionChats } from '../../src/db/schema'
+import { until } from '../helpers/until'
 import { startHarness, type RunnerHarness, type SessionRef } from './harness'
 
 const ACCOUNT = '15552000001'
@@ -27,7 +28,7 @@ afterAll(async () => {
 describe('incoming messages', () => {
 	it('stores a plaintext message under the contact’s phone JID, with push name and the LID beside it', async () => {
 		const { id } = await h.standIn.deliverText({ to: ACCOUNT, from: ALICE, text: 'hello', name: 'Alice' })
-		const row = await h.until(() => h.message(ref, id), `message ${id}`)
+		const row = await until(() => h.message(ref, id), `message ${id}`)
 		expect(row).toMatchObject({
 			chatJid: `${ALICE}@s.whatsapp.net`,
 			fromMe: false,
@@ -45,14 +46,14 @@ describe('incoming messages', () => {
 		const first = await h.standIn.deliverEncrypted({ to: ACCOUNT, from: BOB, text: 'secret one' })
 		const second = await h.standIn.deliverEncrypted({ to: ACCOUNT, from: BOB, text: 'secret two' })
 		expect(first.devices[0]?.as).toBe('pkmsg')
-		expect((await h.until(() => h.message(ref, first.id), 'first'))!.text).toBe('secret one')
-		expect((await h.until(() => h.message(ref, second.id), 'second'))!.text).toBe('secret two')
+		expect((await until(() => h.message(ref, first.id), 'first'))!.text).toBe('secret one')
+		expect((await until(() => h.message(ref, second.id), 'second'))!.text).toBe('secret two')
 	}, 20_000)
 
 	it('files a LID-addressed message under the phone JID when WhatsApp gives both', async () => {
 		const { id, chat } = await h.standIn.deliverEncrypted({ to: ACCOUNT, from: CAROL, text: 'via lid', addressing: 'lid' })
 		expect(chat).toBe(h.standIn.lidOf(CAROL))
-		const row = await h.until(() => h.message(ref, id), `message ${id}`)
+		const row = await until(() => h.message(ref, id), `message ${id}`)
 		expect(row).toMatchObject({ chatJid: `${CAROL}@s.whatsapp.net`, text: 'via lid' })
 		const [stored] = await h.database.db
 			.select()
@@ -63,14 +64,14 @@ describe('incoming messages', () => {
 
 	it('a message deleted for everyone loses its text for good', async () => {
 		const { id } = await h.standIn.deliverText({ to: ACCOUNT, from: ALICE, text: 'oops' })
-		await h.until(() => h.message(ref, id), `message ${id}`)
+		await until(() => h.message(ref, id), `message ${id}`)
 		await h.standIn.deliverText({
 			to: ACCOUNT,
 			from: ALICE,
 			text: '',
 			message: { protocolMessage: { type: proto.Message.ProtocolMessage.Type.REVOKE, key: { remoteJid: `${ACCOUNT}@s.whatsapp.net`, fromMe: true, id } } },
 		})
-		const row = await h.until(async () => {
+		const row = await until(async () => {
 			const r = await h.message(ref, id)
 			return r?.revokedAt && r
 		}, 'the revoke')
@@ -84,12 +85,12 @@ describe('sending', () => {
 		await h.command('session.messages.send', ref, { messageId, to: `${BOB}@s.whatsapp.net`, content: { text: 'hi Bob' } })
 		const sent = await h.standIn.waitForSent((m) => m.id === messageId)
 		expect(sent).toMatchObject({ to: `${BOB}@s.whatsapp.net`, text: 'hi Bob' })
-		const stored = await h.until(() => h.message(ref, messageId), 'the sent message')
+		const stored = await until(() => h.message(ref, messageId), 'the sent message')
 		expect(stored).toMatchObject({ fromMe: true, chatJid: `${BOB}@s.whatsapp.net`, text: 'hi Bob' })
 
 		await h.standIn.sendReceipts({ ids: [messageId] })
 		await h.standIn.sendReceipts({ ids: [messageId], type: 'read' })
-		const read = await h.until(async () => {
+		const read = await until(async () => {
 			const r = await h.message(ref, messageId)
 			return r?.status === proto.WebMessageInfo.Status.READ && r
 		}, 'status READ')

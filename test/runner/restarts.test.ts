@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import { sessionAuth, sessions } from '../../src/db/schema'
+import { until } from '../helpers/until'
 import { startHarness, type RunnerHarness, type SessionRef } from './harness'
 
 const PHONE = '15554000001'
@@ -45,7 +46,7 @@ describe('runner restarts', () => {
 		const data = { messageId, to: '15554000099@s.whatsapp.net', content: { text: 'exactly once' } }
 		await h.command('session.messages.send', ref, data)
 		await h.standIn.waitForSent((m) => m.id === messageId)
-		await h.until(() => h.message(ref, messageId), 'the stored message')
+		await until(() => h.message(ref, messageId), 'the stored message')
 
 		const after = h.events.length
 		await h.stopRunner()

@@ -4,7 +4,7 @@ import { sessions, tenants } from '../../src/db/schema'
 import { startStandIn, type StandIn } from '@switchboard/standin'
 import { command, type AnyEnvelope } from '../../src/core/catalogue'
 import { startTestApp, type TestApp } from '../helpers/app'
-import { until } from '../helpers/event-log'
+import { until } from '../helpers/until'
 
 // The server as deployed: the runner in its own Bun Worker, which must point its own copy of
 // Baileys at WA_WEBSOCKET_URL and trust WA_ROOT_PUBLIC_KEY (a module global per realm).

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import { outbox, sessionAuth, sessions } from '../../src/db/schema'
 import { expectError } from '../helpers/accounts'
-import { pairedSession, startSessionsWorld, until, untilStatus, type ApiSession, type Client, type SessionsWorld } from '../helpers/sessions'
+import { pairedSession, startSessionsWorld, untilStatus, type ApiSession, type Client, type SessionsWorld } from '../helpers/sessions'
+import { until } from '../helpers/until'
 
 let world: SessionsWorld
 let alice: Client

@@ -6,6 +6,7 @@ import { sessionAuth, sessionAuthKeys, sessions, tenants } from '../../src/db/sc
 import { createCipher, DecryptionError } from '../../src/lib/crypto'
 import { deleteAuthState, loadPostgresAuthState, StaleOwnerError } from '../../src/whatsapp/auth-state'
 import { openTestDatabase, type OpenTestDatabase } from '../helpers/database'
+import { until } from '../helpers/until'
 
 const cipher = createCipher(Buffer.alloc(32, 3))
 let testDb: OpenTestDatabase
@@ -159,10 +160,8 @@ describe('Postgres auth state', () => {
 
 /** Resolves once some statement of this database waits for a row lock. */
 async function waitUntilBlocked() {
-	for (let i = 0; i < 500; i++) {
-		const rows = await database.sql!`select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`
-		if (rows.length) return
-		await Bun.sleep(10)
-	}
-	throw new Error('no statement ever waited for a lock')
+	await until(
+		async () => (await database.sql!`select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`).length > 0,
+		'a statement waiting for a row lock',
+	)
 }
