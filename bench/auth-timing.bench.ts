@@ -51,11 +51,30 @@ export default async function authTimingBench(): Promise<BenchResult[]> {
 			return { known: median(knownMs), unknown: median(unknownMs) }
 		}
 
-		const login = await compare('/auth/login', { email: alice.email, password: 'not the password' }, () => ({ email: uniqueEmail('ghost'), password: 'not the password' }), 401)
+		const login = await compare(
+			'/auth/login',
+			{ email: alice.email, password: 'not the password' },
+			() => ({ email: uniqueEmail('ghost'), password: 'not the password' }),
+			401,
+		)
 		const reset = await compare('/auth/password-reset', { email: alice.email }, () => ({ email: uniqueEmail('ghost') }), 202)
 		return [
-			{ name: `login p50, unknown email (${ROUNDS} rounds)`, value: login.unknown, unit: 'ms', baseline: login.known, baselineName: 'wrong password', higherIsBetter: true },
-			{ name: `password reset p50, unknown address (${ROUNDS} rounds)`, value: reset.unknown, unit: 'ms', baseline: reset.known, baselineName: 'known address', higherIsBetter: true },
+			{
+				name: `login p50, unknown email (${ROUNDS} rounds)`,
+				value: login.unknown,
+				unit: 'ms',
+				baseline: login.known,
+				baselineName: 'wrong password',
+				higherIsBetter: true,
+			},
+			{
+				name: `password reset p50, unknown address (${ROUNDS} rounds)`,
+				value: reset.unknown,
+				unit: 'ms',
+				baseline: reset.known,
+				baselineName: 'known address',
+				higherIsBetter: true,
+			},
 		]
 	} finally {
 		await app.close()

@@ -50,7 +50,10 @@ export default async function consumerBench(): Promise<BenchResult[]> {
 		// COPY goes first, into the empty table; the consumer then writes into a table that already
 		// holds those rows, which if anything handicaps it.
 		const copySeconds = await copy(database.sql!, copied.sessionId, batches)
-		const [{ n } = { n: 0 }] = await database.db.select({ n: sql<number>`count(*)::int` }).from(sessionMessages).where(eq(sessionMessages.sessionId, copied.sessionId))
+		const [{ n } = { n: 0 }] = await database.db
+			.select({ n: sql<number>`count(*)::int` })
+			.from(sessionMessages)
+			.where(eq(sessionMessages.sessionId, copied.sessionId))
 		if (n !== MESSAGES) throw new Error(`COPY wrote ${n} rows`)
 
 		const started = performance.now()
@@ -61,7 +64,14 @@ export default async function consumerBench(): Promise<BenchResult[]> {
 
 		const copyRate = MESSAGES / copySeconds
 		return [
-			{ name: `consumer: history sync, ${MESSAGES / 1000}k msgs stream → Postgres`, value: MESSAGES / consumerSeconds, unit: 'msgs/s', baseline: copyRate, baselineName: 'COPY', higherIsBetter: true },
+			{
+				name: `consumer: history sync, ${MESSAGES / 1000}k msgs stream → Postgres`,
+				value: MESSAGES / consumerSeconds,
+				unit: 'msgs/s',
+				baseline: copyRate,
+				baselineName: 'COPY',
+				higherIsBetter: true,
+			},
 			{ name: `COPY FROM STDIN, same ${MESSAGES / 1000}k rows`, value: copyRate, unit: 'rows/s', higherIsBetter: true },
 		]
 	} finally {
@@ -75,7 +85,8 @@ export default async function consumerBench(): Promise<BenchResult[]> {
 
 async function copy(sql: NonNullable<ReturnType<typeof openPostgres>['sql']>, sessionId: string, batches: DomainEvent[]): Promise<number> {
 	const started = performance.now()
-	const writable = await sql`copy session_messages (session_id, chat_jid, message_id, from_me, sender_jid, timestamp, type, text, status, push_name, content) from stdin`.writable()
+	const writable =
+		await sql`copy session_messages (session_id, chat_jid, message_id, from_me, sender_jid, timestamp, type, text, status, push_name, content) from stdin`.writable()
 	let chunk = ''
 	const flush = async () => {
 		if (!writable.write(chunk)) await new Promise((resolve) => writable.once('drain', resolve))
@@ -84,7 +95,19 @@ async function copy(sql: NonNullable<ReturnType<typeof openPostgres>['sql']>, se
 	for (const batch of batches) {
 		if (batch.type !== 'session.history.sync') continue
 		for (const m of batch.data.messages) {
-			const row = [sessionId, m.key.remoteJid, m.key.id, m.key.fromMe ? 't' : 'f', m.key.fromMe ? undefined : m.key.remoteJid, new Date(m.timestamp * 1000).toISOString(), m.type, m.text, m.status, m.pushName, m.content]
+			const row = [
+				sessionId,
+				m.key.remoteJid,
+				m.key.id,
+				m.key.fromMe ? 't' : 'f',
+				m.key.fromMe ? undefined : m.key.remoteJid,
+				new Date(m.timestamp * 1000).toISOString(),
+				m.type,
+				m.text,
+				m.status,
+				m.pushName,
+				m.content,
+			]
 			chunk += `${row.map(copyValue).join('\t')}\n`
 			if (chunk.length > 1 << 16) await flush()
 		}

@@ -36,7 +36,9 @@ export default async function listsBench(): Promise<BenchResult[]> {
 	try {
 		const user = await createVerifiedUser({ url, database: testDb } as TestApp)
 		const headers = { ...user.headers, 'x-forwarded-for': '10.1.1.1' }
-		const session = (await (await fetch(`${url}/sessions`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: '{}' })).json()) as { id: string }
+		const session = (await (
+			await fetch(`${url}/sessions`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: '{}' })
+		).json()) as { id: string }
 		const sid = session.id
 		const tenantId = user.user.tenantId
 		await raw`insert into session_chats (session_id, jid, name, unread_count, last_message_at)
@@ -75,7 +77,8 @@ export default async function listsBench(): Promise<BenchResult[]> {
 				},
 				'/contacts': async () => {
 					await ownSession()
-					const rows = await raw`select jid, pn_jid, lid_jid, name, notify, verified_name, img_url, lower(coalesce(name, notify, verified_name)) as sort_key
+					const rows =
+						await raw`select jid, pn_jid, lid_jid, name, notify, verified_name, img_url, lower(coalesce(name, notify, verified_name)) as sort_key
 						from session_contacts where session_id = ${sid} and lower(coalesce(name, notify, verified_name)) is not null
 						order by lower(coalesce(name, notify, verified_name)), jid limit 51`
 					const items = rows.slice(0, 50).map((c) => ({
@@ -151,7 +154,14 @@ export default async function listsBench(): Promise<BenchResult[]> {
 				api.push(a.rate)
 				baseline.push(b.rate)
 			}
-			results.push({ name, value: median(api), unit: 'req/s', baseline: median(baseline), baselineName: 'bare Bun.serve, same SQL', higherIsBetter: true })
+			results.push({
+				name,
+				value: median(api),
+				unit: 'req/s',
+				baseline: median(baseline),
+				baselineName: 'bare Bun.serve, same SQL',
+				higherIsBetter: true,
+			})
 		}
 		return results
 	} finally {

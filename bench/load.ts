@@ -34,7 +34,7 @@ export async function wrk({ url, headers = {}, connections, seconds }: LoadOptio
 	const non2xx = num(/Non-2xx or 3xx responses: (\d+)/)
 	const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out)
 	if (non2xx > 0) throw new Error(`${non2xx} of ${requests} responses from ${url} were not 2xx`)
-	if (socketErrors && socketErrors.slice(1).some((n) => Number(n) > 0)) throw new Error(`socket errors loading ${url}: ${socketErrors[0]}`)
+	if (socketErrors?.slice(1).some((n) => Number(n) > 0)) throw new Error(`socket errors loading ${url}: ${socketErrors[0]}`)
 	if (!Number.isFinite(rate)) throw new Error(`could not read wrk's output:\n${out}`)
 	return { requests, seconds, rate }
 }

@@ -92,11 +92,27 @@ export default async function memoryBench(): Promise<BenchResult[]> {
 			const now = await measure()
 			const rss = now.rss / MB
 			const perSession = (now.rss - base.rss) / MB / target
-			console.error(`  ${target} sessions: RSS ${rss.toFixed(1)} MB, ${perSession.toFixed(2)} MB a session (heap ${(now.heapUsed / MB).toFixed(1)} MB)`)
+			console.error(
+				`  ${target} sessions: RSS ${rss.toFixed(1)} MB, ${perSession.toFixed(2)} MB a session (heap ${(now.heapUsed / MB).toFixed(1)} MB)`,
+			)
 			const label = `${target} idle session${target === 1 ? '' : 's'}`
 			results.push(
-				{ name: `memory: runner RSS with ${label}`, value: rss, unit: 'MB', baseline: base.rss / MB, baselineName: '0 sessions', higherIsBetter: false },
-				{ name: `memory: RSS growth per session (${label})`, value: perSession, unit: 'MB/session', baseline: TARGET_MB_PER_SESSION, baselineName: 'target', higherIsBetter: false },
+				{
+					name: `memory: runner RSS with ${label}`,
+					value: rss,
+					unit: 'MB',
+					baseline: base.rss / MB,
+					baselineName: '0 sessions',
+					higherIsBetter: false,
+				},
+				{
+					name: `memory: RSS growth per session (${label})`,
+					value: perSession,
+					unit: 'MB/session',
+					baseline: TARGET_MB_PER_SESSION,
+					baselineName: 'target',
+					higherIsBetter: false,
+				},
 			)
 			// The first session also pays once for what every later one shares (code Baileys runs for
 			// the first time, compiled and JIT-ed); the step between two counts leaves that out.

@@ -52,7 +52,11 @@ if (import.meta.main) {
 	const loadBefore = loadavg()
 	mkdirSync(join(dir, 'results'), { recursive: true })
 	for (const file of files) {
-		console.error(`running ${file} … (load average ${loadavg().map((l) => l.toFixed(2)).join(' ')})`)
+		console.error(
+			`running ${file} … (load average ${loadavg()
+				.map((l) => l.toFixed(2))
+				.join(' ')})`,
+		)
 		let own: BenchResult[]
 		try {
 			own = await ((await import(join(dir, file))) as { default: Bench }).default()
@@ -85,7 +89,9 @@ if (import.meta.main) {
 		writeFileSync(join(dir, 'results', 'latest.json'), `${JSON.stringify(latest, null, '\t')}\n`)
 	}
 	console.log(table(results))
-	console.log(`\n${machine.cpus} CPUs; load average (1, 5, 15 min) before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, after ${machine.loadAverageAfter.map((l) => l.toFixed(2)).join(' ')}`)
+	console.log(
+		`\n${machine.cpus} CPUs; load average (1, 5, 15 min) before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, after ${machine.loadAverageAfter.map((l) => l.toFixed(2)).join(' ')}`,
+	)
 	if (failed.length) console.log(`failed: ${failed.join(', ')}`)
 	// Benches may leave pools or workers a moment behind; the table is what counts.
 	process.exit(failed.length ? 1 : 0)

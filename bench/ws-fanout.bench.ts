@@ -39,9 +39,30 @@ export default async function wsFanoutBench(): Promise<BenchResult[]> {
 	const pct = (run: Run, p: number) => percentile(run.latencies, p)
 	const label = `${CLIENTS} clients / ${TENANTS} tenants, ${RATE} ev/s`
 	return [
-		{ name: `ws fan-out p50: stream append → client (${label})`, value: pct(app, 50), unit: 'ms', baseline: pct(baseline, 50), baselineName: 'bare Bun publish', higherIsBetter: false },
-		{ name: `ws fan-out p99: stream append → client (${label})`, value: pct(app, 99), unit: 'ms', baseline: pct(baseline, 99), baselineName: 'bare Bun publish', higherIsBetter: false },
-		{ name: `ws fan-out deliveries (${SECONDS} s measured)`, value: app.received, unit: 'msgs', baseline: app.expected, baselineName: 'expected', higherIsBetter: true },
+		{
+			name: `ws fan-out p50: stream append → client (${label})`,
+			value: pct(app, 50),
+			unit: 'ms',
+			baseline: pct(baseline, 50),
+			baselineName: 'bare Bun publish',
+			higherIsBetter: false,
+		},
+		{
+			name: `ws fan-out p99: stream append → client (${label})`,
+			value: pct(app, 99),
+			unit: 'ms',
+			baseline: pct(baseline, 99),
+			baselineName: 'bare Bun publish',
+			higherIsBetter: false,
+		},
+		{
+			name: `ws fan-out deliveries (${SECONDS} s measured)`,
+			value: app.received,
+			unit: 'msgs',
+			baseline: app.expected,
+			baselineName: 'expected',
+			higherIsBetter: true,
+		},
 	]
 }
 
@@ -142,7 +163,16 @@ async function bareBunPublish(): Promise<Run> {
 async function switchboard(): Promise<Run> {
 	const db = await createTestDatabase()
 	const keys = createTestRedisPrefix()
-	const config = loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATABASE_URL: db.url, REDIS_URL: REDIS_TEST_URL, REDIS_PREFIX: keys.prefix, ROLES: 'api', LOG_LEVEL: 'warn' })
+	const config = loadConfig({
+		NODE_ENV: 'test',
+		PORT: '0',
+		HOST: '127.0.0.1',
+		DATABASE_URL: db.url,
+		REDIS_URL: REDIS_TEST_URL,
+		REDIS_PREFIX: keys.prefix,
+		ROLES: 'api',
+		LOG_LEVEL: 'warn',
+	})
 	const server = await startServer(config, pino({ level: 'warn' }))
 	try {
 		// Accounts straight into the database and tokens signed with the app's key: the benchmark is
@@ -151,8 +181,12 @@ async function switchboard(): Promise<Run> {
 		const userIds = tenantIds.map(() => Bun.randomUUIDv7())
 		await server.database.db
 			.insert(users)
-			.values(userIds.map((id, i) => ({ id, tenantId: tenantIds[i]!, email: `bench-${i}-${id}@example.test`, passwordHash: 'x', verifiedAt: new Date() })))
-		await server.database.db.insert(sessions).values(sessionIds.map((id, i) => ({ id, tenantId: tenantIds[i]!, name: 'phone', desiredState: 'stopped' as const })))
+			.values(
+				userIds.map((id, i) => ({ id, tenantId: tenantIds[i]!, email: `bench-${i}-${id}@example.test`, passwordHash: 'x', verifiedAt: new Date() })),
+			)
+		await server.database.db
+			.insert(sessions)
+			.values(sessionIds.map((id, i) => ({ id, tenantId: tenantIds[i]!, name: 'phone', desiredState: 'stopped' as const })))
 		const signer = createAccessTokens({ secret: config.jwtSecret, ttlSeconds: 3600, clock: systemClock })
 		const tokens = await Promise.all(userIds.map((sub, i) => signer.sign({ sub, tid: tenantIds[i]!, ver: 0 })))
 		const c = await clients(Array.from({ length: CLIENTS }, (_, i) => `ws://127.0.0.1:${server.port}/ws/sessions?accessToken=${tokens[i % TENANTS]}`))

@@ -1,8 +1,8 @@
-import { ConfigError, loadConfig } from './config'
+import { type Config, ConfigError, loadConfig } from './config'
 import { createLogger } from './logger'
 import { startServer } from './server'
 
-let config
+let config: Config
 try {
 	config = loadConfig()
 } catch (err) {

@@ -63,7 +63,6 @@ export function createLogger(config: Pick<Config, 'env' | 'logLevel'>, name = 's
 		serializers: { err: safeError },
 	}
 	if (destination) return pino(options, destination)
-	if (config.env === 'development')
-		return pino(options, pretty({ colorize: process.stdout.isTTY, translateTime: 'HH:MM:ss.l', sync: true }))
+	if (config.env === 'development') return pino(options, pretty({ colorize: process.stdout.isTTY, translateTime: 'HH:MM:ss.l', sync: true }))
 	return pino(options)
 }

@@ -123,10 +123,13 @@ async function startGroupConsumer(backend: GroupBackend, options: ConsumeOptions
 	async function handleAlive(entries: readonly { raw: RawEntry; delivery: Delivery }[]) {
 		const byStream = new Map<string, string[]>()
 		for (const { raw } of entries) byStream.set(raw.stream, [...(byStream.get(raw.stream) ?? []), raw.id])
-		const beat = setInterval(() => {
-			for (const [stream, ids] of byStream)
-				backend.touch(stream, group, name, ids).catch((err) => log.warn({ err, stream }, 'could not extend the claim on entries in hand'))
-		}, Math.max(Math.floor(claimIdleMs / 3), 5))
+		const beat = setInterval(
+			() => {
+				for (const [stream, ids] of byStream)
+					backend.touch(stream, group, name, ids).catch((err) => log.warn({ err, stream }, 'could not extend the claim on entries in hand'))
+			},
+			Math.max(Math.floor(claimIdleMs / 3), 5),
+		)
 		try {
 			await handle(entries.map((e) => e.delivery))
 		} finally {
@@ -173,7 +176,11 @@ async function startGroupConsumer(backend: GroupBackend, options: ConsumeOptions
 			await ack(valid.map((v) => v.raw))
 			return
 		} catch (err) {
-			if (options.isTransient?.(err)) return transient(valid.map((v) => v.raw), err)
+			if (options.isTransient?.(err))
+				return transient(
+					valid.map((v) => v.raw),
+					err,
+				)
 			if (valid.length === 1) return failed(valid[0]!.raw, err)
 			log.debug({ err, size: valid.length }, 'batch failed; retrying its entries one by one')
 		}
@@ -183,7 +190,11 @@ async function startGroupConsumer(backend: GroupBackend, options: ConsumeOptions
 				await handleAlive([v])
 				await ack([raw])
 			} catch (err) {
-				if (options.isTransient?.(err)) return transient(valid.slice(i).map((v) => v.raw), err)
+				if (options.isTransient?.(err))
+					return transient(
+						valid.slice(i).map((v) => v.raw),
+						err,
+					)
 				await failed(raw, err)
 			}
 		}
@@ -195,7 +206,10 @@ async function startGroupConsumer(backend: GroupBackend, options: ConsumeOptions
 			do {
 				const claimed = await backend.claim(stream, group, name, minIdleMs, batchSize, cursor)
 				if (claimed.deleted.length)
-					log.error({ stream, ids: claimed.deleted.slice(0, 20), count: claimed.deleted.length }, 'pending entries were trimmed before being processed')
+					log.error(
+						{ stream, ids: claimed.deleted.slice(0, 20), count: claimed.deleted.length },
+						'pending entries were trimmed before being processed',
+					)
 				if (claimed.entries.length) {
 					log.info({ stream, count: claimed.entries.length }, 'claimed idle pending entries')
 					await processBatch(claimed.entries)
@@ -208,8 +222,7 @@ async function startGroupConsumer(backend: GroupBackend, options: ConsumeOptions
 	/** The predecessors' names: they hold nothing once their entries were taken over. */
 	async function forgetPredecessors() {
 		for (const stream of streams)
-			for (const other of await backend.consumerNames(stream, group))
-				if (other !== name) await backend.removeIdleConsumer(stream, group, other)
+			for (const other of await backend.consumerNames(stream, group)) if (other !== name) await backend.removeIdleConsumer(stream, group, other)
 	}
 
 	const loop = (async () => {

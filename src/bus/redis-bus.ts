@@ -1,9 +1,19 @@
 import type Redis from 'ioredis'
 import type { Logger } from '../logger'
-import { BUS_DEFAULTS, type Bus, type ConsumeOptions, type DeadLetter, type GroupProgress, type StreamEntry, type StreamInfo, type TailOptions } from './bus'
+import {
+	BUS_DEFAULTS,
+	type Bus,
+	type ConsumeOptions,
+	type DeadLetter,
+	type GroupProgress,
+	type StreamEntry,
+	type StreamInfo,
+	type TailOptions,
+} from './bus'
 import { assertEnvelope, parseEnvelope, type AnyEnvelope } from '../core/catalogue'
 import { consumerRegistry, deadLetterFrom, type GroupBackend, type GroupReader, type RawEntry } from './group-consumer'
 import { deadLetterStream, streamFor } from '../core/streams'
+import { fieldsObject, fieldValue, groupFields, type RawList, streamPairs } from './redis-replies'
 
 export interface RedisBusOptions {
 	/** Connection for non-blocking commands; shared, so the bus never closes it. */
@@ -22,42 +32,6 @@ export interface RedisBusOptions {
 /** The field of a stream entry that holds the envelope JSON. */
 const ENVELOPE_FIELD = 'envelope'
 const ERRORS_TTL_MS = 7 * 24 * 3600 * 1000
-
-type RawList = [id: string, fields: string[] | null][]
-
-function fieldValue(fields: readonly string[] | null, name: string): string | null {
-	if (!fields) return null
-	for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1]!
-	return null
-}
-
-function fieldsObject(fields: readonly string[] | null): Record<string, string> {
-	const out: Record<string, string> = {}
-	for (let i = 0; fields && i + 1 < fields.length; i += 2) out[fields[i]!] = fields[i + 1]!
-	return out
-}
-
-/**
- * XREAD/XREADGROUP replies: RESP2 gives `[[key, entries], …]`, RESP3 a map that ioredis' `call`
- * flattens to `[key, entries, key, entries]` (ioredis 6 speaks RESP3 by default).
- */
-function streamPairs(reply: unknown): [string, RawList][] {
-	if (!Array.isArray(reply) || reply.length === 0) return []
-	if (typeof reply[0] === 'string' || Buffer.isBuffer(reply[0])) {
-		const pairs: [string, RawList][] = []
-		for (let i = 0; i + 1 < reply.length; i += 2) pairs.push([String(reply[i]), reply[i + 1] as RawList])
-		return pairs
-	}
-	return reply as [string, RawList][]
-}
-
-/** One group of XINFO GROUPS: a flat `[name, value, …]` list (RESP2, and RESP3 through `call`) or a map. */
-function groupFields(raw: unknown): Record<string, unknown> {
-	if (!Array.isArray(raw)) return (raw ?? {}) as Record<string, unknown>
-	const out: Record<string, unknown> = {}
-	for (let i = 0; i + 1 < raw.length; i += 2) out[String(raw[i])] = raw[i + 1]
-	return out
-}
 
 const isError = (err: unknown, prefix: string) => err instanceof Error && err.message.startsWith(prefix)
 
@@ -97,7 +71,19 @@ export function createRedisBus(options: RedisBusOptions): Bus {
 			await this.knowId()
 			if (this.interrupted) return []
 			const keys = streams.map(key)
-			const reply = await this.conn.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', ...keys, ...keys.map(() => '>'))
+			const reply = await this.conn.call(
+				'XREADGROUP',
+				'GROUP',
+				group,
+				consumer,
+				'COUNT',
+				count,
+				'BLOCK',
+				blockMs,
+				'STREAMS',
+				...keys,
+				...keys.map(() => '>'),
+			)
 			return rawEntries(reply, 1)
 		}
 
@@ -141,7 +127,8 @@ export function createRedisBus(options: RedisBusOptions): Bus {
 	const toDeadLetter = (id: string, fields: readonly string[] | null): DeadLetter => deadLetterFrom(id, fieldsObject(fields))
 
 	async function info(stream: string): Promise<StreamInfo> {
-		const res = (await redis.pipeline().xlen(key(stream)).xrange(key(stream), '-', '+', 'COUNT', 1).xrevrange(key(stream), '+', '-', 'COUNT', 1).exec()) ?? []
+		const res =
+			(await redis.pipeline().xlen(key(stream)).xrange(key(stream), '-', '+', 'COUNT', 1).xrevrange(key(stream), '+', '-', 'COUNT', 1).exec()) ?? []
 		const failed = res.find(([err]) => err)
 		if (failed) throw failed[0]
 		const [length, first, last] = res.map(([, value]) => value) as [number, RawList, RawList]
@@ -187,7 +174,11 @@ export function createRedisBus(options: RedisBusOptions): Bus {
 				await redis.xack(key(stream), group, ...ids)
 				return
 			}
-			const res = await redis.pipeline().xack(key(stream), group, ...ids).hdel(errorsKey(stream, group), ...ids).exec()
+			const res = await redis
+				.pipeline()
+				.xack(key(stream), group, ...ids)
+				.hdel(errorsKey(stream, group), ...ids)
+				.exec()
 			const failed = res?.find(([err]) => err)
 			if (failed) throw failed[0]
 		},
@@ -197,7 +188,20 @@ export function createRedisBus(options: RedisBusOptions): Bus {
 		lastError: (stream, group, id) => redis.hget(errorsKey(stream, group), id),
 		async deadLetter(stream, group, entry, error) {
 			const failedAt = new Date().toISOString()
-			const fields = ['stream', stream, 'sourceId', entry.id, 'group', group, 'error', error, 'deliveries', String(entry.deliveries), 'failedAt', failedAt]
+			const fields = [
+				'stream',
+				stream,
+				'sourceId',
+				entry.id,
+				'group',
+				group,
+				'error',
+				error,
+				'deliveries',
+				String(entry.deliveries),
+				'failedAt',
+				failedAt,
+			]
 			if (entry.payload !== null) fields.push('payload', entry.payload)
 			const res = await redis
 				.multi()

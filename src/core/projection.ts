@@ -136,7 +136,7 @@ export class ProjectionBatch {
 		if (lid && pn) this.mappings.add(`${s}\u0000${lid}`, { s, l: lid, p: pn })
 	}
 
-	private chatOf(s: string, key: MessageKey) {
+	private chatOf(_s: string, key: MessageKey) {
 		const jid = canonicalJid(key.remoteJid, key.remoteJidAlt)
 		return { jid, ...jidForms(key.remoteJid, key.remoteJidAlt) }
 	}

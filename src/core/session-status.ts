@@ -23,7 +23,12 @@ export const DESIRED_STATES = ['running', 'stopped'] as const
 export type DesiredState = (typeof DESIRED_STATES)[number]
 
 /** The events that move a session's status (the rest are about its data). */
-export const STATUS_EVENT_TYPES = ['session.qr.updated', 'session.pairing_code.updated', 'session.status.connected', 'session.status.disconnected'] as const
+export const STATUS_EVENT_TYPES = [
+	'session.qr.updated',
+	'session.pairing_code.updated',
+	'session.status.connected',
+	'session.status.disconnected',
+] as const
 export type StatusEvent = Extract<DomainEvent, { type: (typeof STATUS_EVENT_TYPES)[number] }>
 const statusTypes = new Set<string>(STATUS_EVENT_TYPES)
 export const isStatusEvent = (e: DomainEvent): e is StatusEvent => statusTypes.has(e.type)

@@ -18,7 +18,8 @@ const MAX_CURSOR_LENGTH = 2048
 export function createCursorCodec(secret: string | Buffer) {
 	const key = createHmac('sha256', secret).update('switchboard keyset cursor v1').digest()
 	// Bun's own HMAC: about half the cost of node:crypto's createHmac per cursor.
-	const mac = (scope: string, payload: string) => new Bun.CryptoHasher('sha256', key).update(scope).update('\u0000').update(payload).digest().subarray(0, MAC_BYTES)
+	const mac = (scope: string, payload: string) =>
+		new Bun.CryptoHasher('sha256', key).update(scope).update('\u0000').update(payload).digest().subarray(0, MAC_BYTES)
 
 	return {
 		encode(scope: string, values: readonly CursorValue[]): string {

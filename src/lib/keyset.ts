@@ -40,7 +40,10 @@ export function perSize<T>(build: (size: number) => T): (size: number) => T {
  * the query itself. Both drivers (postgres.js, PGlite) implement `all()` on prepared statements;
  * the shared Drizzle type only declares `execute()`.
  */
-export function rawRows<R>(statement: { execute(params?: Record<string, unknown>): Promise<unknown> }, params: Record<string, unknown>): Promise<R[]> {
+export function rawRows<R>(
+	statement: { execute(params?: Record<string, unknown>): Promise<unknown> },
+	params: Record<string, unknown>,
+): Promise<R[]> {
 	return (statement as unknown as { all(params: Record<string, unknown>): Promise<R[]> }).all(params)
 }
 
@@ -62,5 +65,5 @@ function utcTextToIso(text: string): string | null {
 	if (n < 22 || n > 29 || text.charCodeAt(10) !== 32 || !text.endsWith('+00')) return null
 	if (n === 22) return `${text.slice(0, 10)}T${text.slice(11, 19)}.000Z`
 	if (text.charCodeAt(19) !== 46) return null
-	return `${text.slice(0, 10)}T${text.slice(11, 19)}.${(text.slice(20, n - 3) + '00').slice(0, 3)}Z`
+	return `${text.slice(0, 10)}T${text.slice(11, 19)}.${(`${text.slice(20, n - 3)}00`).slice(0, 3)}Z`
 }

@@ -108,7 +108,11 @@ export function loginSlowdownMs(failures: number, after: number): number {
 	return Math.min(MAX_SLOWDOWN_MS, FIRST_SLOWDOWN_MS * 2 ** Math.floor((failures - after) / FAILURES_PER_DOUBLING))
 }
 
-export function loginThrottle(limits: RateLimits, { loginSlowdownAfter }: Pick<AuthConfig['rateLimits'], 'loginSlowdownAfter'>, sleep = Bun.sleep): LoginThrottle {
+export function loginThrottle(
+	limits: RateLimits,
+	{ loginSlowdownAfter }: Pick<AuthConfig['rateLimits'], 'loginSlowdownAfter'>,
+	sleep = Bun.sleep,
+): LoginThrottle {
 	const pair = (a: LoginAttempt) => `${accountKey(a.email)}:${createHash('sha256').update(a.address).digest('base64url').slice(0, 16)}`
 	return {
 		async before(attempt) {

@@ -7,8 +7,7 @@ interface Recipient {
 	name: string | null
 }
 
-const escapeHtml = (s: string) =>
-	s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
 
 function link(publicUrl: string, path: string, params: Record<string, string>): string {
 	const url = new URL(publicUrl + path)

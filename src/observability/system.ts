@@ -55,16 +55,27 @@ const msOf = (position: string) => Number(position.split('-')[0])
 export function systemMetrics(registry: Registry, sources: SystemSources): SystemCollector {
 	const { database, bus, realtime } = sources
 	const timeoutMs = sources.timeoutMs ?? 2_000
-	const gauge = (name: string, help: string, labelNames: string[] = []) => new Gauge({ name: `${PREFIX}${name}`, help, labelNames, registers: [registry] })
+	const gauge = (name: string, help: string, labelNames: string[] = []) =>
+		new Gauge({ name: `${PREFIX}${name}`, help, labelNames, registers: [registry] })
 
-	const up = gauge('metrics_source_up', 'Whether the last scrape could read the source (1) or not (0): postgres, streams, or a role Worker', ['source'])
+	const up = gauge('metrics_source_up', 'Whether the last scrape could read the source (1) or not (0): postgres, streams, or a role Worker', [
+		'source',
+	])
 	const sessionsByStatus = gauge('sessions', 'Sessions by status (deleted ones excluded)', ['status'])
 	const outboxPending = gauge('outbox_pending', 'Outbox rows not yet published to their stream (backlog of the relay)')
 	const outboxAge = gauge('outbox_oldest_pending_seconds', 'Age of the oldest unpublished outbox row (0 when none)')
 	const streamLength = gauge('stream_entries', 'Entries retained in the stream', ['stream'])
 	const pending = gauge('stream_group_pending', 'Entries delivered to the consumer group and not yet acknowledged', ['stream', 'group'])
-	const lag = gauge('stream_group_lag_seconds', 'How long the oldest entry not yet delivered to the group has been waiting (0 when the group is caught up)', ['stream', 'group'])
-	const oldestPending = gauge('stream_group_oldest_pending_seconds', 'Age of the oldest delivered-but-unacknowledged entry of the group (0 when none)', ['stream', 'group'])
+	const lag = gauge(
+		'stream_group_lag_seconds',
+		'How long the oldest entry not yet delivered to the group has been waiting (0 when the group is caught up)',
+		['stream', 'group'],
+	)
+	const oldestPending = gauge(
+		'stream_group_oldest_pending_seconds',
+		'Age of the oldest delivered-but-unacknowledged entry of the group (0 when none)',
+		['stream', 'group'],
+	)
 	const dead = gauge('stream_dead_letters', 'Entries in the dead-letter stream of the stream (failed too often, or never parsed)', ['stream'])
 
 	const restarts = new Counter({
@@ -84,8 +95,18 @@ export function systemMetrics(registry: Registry, sources: SystemSources): Syste
 				this.set(realtime.connections)
 			},
 		})
-		mirroredCounter(registry, `${PREFIX}websocket_events_published_total`, 'Domain events fanned out to WebSocket topics by this instance', () => realtime.published)
-		mirroredCounter(registry, `${PREFIX}websocket_slow_consumer_closes_total`, 'WebSockets closed with 1013 for not keeping up', () => realtime.slowConsumerCloses)
+		mirroredCounter(
+			registry,
+			`${PREFIX}websocket_events_published_total`,
+			'Domain events fanned out to WebSocket topics by this instance',
+			() => realtime.published,
+		)
+		mirroredCounter(
+			registry,
+			`${PREFIX}websocket_slow_consumer_closes_total`,
+			'WebSockets closed with 1013 for not keeping up',
+			() => realtime.slowConsumerCloses,
+		)
 	}
 
 	async function readPostgres() {
@@ -107,7 +128,11 @@ export function systemMetrics(registry: Registry, sources: SystemSources): Syste
 		const now = Date.now()
 		const per = await Promise.all(
 			streams.map(async (stream) => {
-				const [info, progress, deadInfo] = await Promise.all([b.info(stream), b.groupProgress(stream, group, { count: 1 }), b.info(deadLetterStream(stream))])
+				const [info, progress, deadInfo] = await Promise.all([
+					b.info(stream),
+					b.groupProgress(stream, group, { count: 1 }),
+					b.info(deadLetterStream(stream)),
+				])
 				// A group not created yet has been delivered nothing: everything in the stream waits.
 				const delivered = progress?.lastDeliveredId ?? '0-0'
 				let waitingSince: number | null = null
@@ -116,17 +141,38 @@ export function systemMetrics(registry: Registry, sources: SystemSources): Syste
 					if (next) waitingSince = msOf(next.id)
 				}
 				const oldest = progress?.pending[0]
-				return { length: info.length, pending: progress?.pendingCount ?? 0, waitingSince, oldestPending: oldest ? msOf(oldest) : null, dead: deadInfo.length }
+				return {
+					length: info.length,
+					pending: progress?.pendingCount ?? 0,
+					waitingSince,
+					oldestPending: oldest ? msOf(oldest) : null,
+					dead: deadInfo.length,
+				}
 			}),
 		)
 		const age = (since: number | null) => (since === null ? 0 : Math.max(0, now - since) / 1000)
 		const sum = (f: (p: (typeof per)[number]) => number) => per.reduce((acc, p) => acc + f(p), 0)
 		const max = (f: (p: (typeof per)[number]) => number) => per.reduce((acc, p) => Math.max(acc, f(p)), 0)
-		streamLength.set({ stream: label }, sum((p) => p.length))
-		pending.set({ stream: label, group }, sum((p) => p.pending))
-		lag.set({ stream: label, group }, max((p) => age(p.waitingSince)))
-		oldestPending.set({ stream: label, group }, max((p) => age(p.oldestPending)))
-		dead.set({ stream: label }, sum((p) => p.dead))
+		streamLength.set(
+			{ stream: label },
+			sum((p) => p.length),
+		)
+		pending.set(
+			{ stream: label, group },
+			sum((p) => p.pending),
+		)
+		lag.set(
+			{ stream: label, group },
+			max((p) => age(p.waitingSince)),
+		)
+		oldestPending.set(
+			{ stream: label, group },
+			max((p) => age(p.oldestPending)),
+		)
+		dead.set(
+			{ stream: label },
+			sum((p) => p.dead),
+		)
 	}
 
 	async function readStreams(b: Bus) {

@@ -111,8 +111,7 @@ function toErrorResponse(code: string | number, error: unknown, request: Request
 	}
 	const status = error && typeof error === 'object' && 'status' in error && typeof error.status === 'number' ? error.status : 500
 	if (status === 413) return json(413, errorBody('PAYLOAD_TOO_LARGE', 'Request body is too large'))
-	if (status >= 400 && status < 500)
-		return json(status, errorBody('BAD_REQUEST', error instanceof Error ? error.message : 'Bad request'))
+	if (status >= 400 && status < 500) return json(status, errorBody('BAD_REQUEST', error instanceof Error ? error.message : 'Bad request'))
 	logger.error({ err: error, reqId: requestId, method: request.method, url: new URL(request.url).pathname }, 'unhandled error')
 	return json(500, errorBody('INTERNAL', 'Internal server error'))
 }

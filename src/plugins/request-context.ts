@@ -12,7 +12,10 @@ export function clientIp(request: Request, server: { requestIP(r: Request): { ad
 	if (hops > 0) {
 		const forwarded = request.headers.get('x-forwarded-for')
 		if (forwarded) {
-			const chain = forwarded.split(',').map((s) => s.trim()).filter(Boolean)
+			const chain = forwarded
+				.split(',')
+				.map((s) => s.trim())
+				.filter(Boolean)
 			const ip = chain[Math.max(0, chain.length - hops)]
 			if (ip) return ip
 		}

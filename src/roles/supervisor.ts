@@ -6,7 +6,11 @@ import type { MetricsJson } from '../observability/registry'
 /** Main thread → worker. */
 export type ToWorker = { type: 'start'; config: Config } | { type: 'stop' } | { type: 'metrics'; id: number }
 /** Worker → main thread. */
-export type FromWorker = { type: 'ready' } | { type: 'stopped' } | { type: 'failed'; error: string } | { type: 'metrics'; id: number; metrics: MetricsJson }
+export type FromWorker =
+	| { type: 'ready' }
+	| { type: 'stopped' }
+	| { type: 'failed'; error: string }
+	| { type: 'metrics'; id: number; metrics: MetricsJson }
 
 export type SupervisorEvent =
 	| { type: 'ready'; generation: number }

@@ -1,13 +1,7 @@
 // Over 350 lines on purpose: one session's connection is one state machine, and its transitions
 // (and the races between a socket's close, a retry timer, a deliberate close and a logout) read
 // best as a whole. Credentials, socket helpers and event mapping live beside it.
-import makeWASocket, {
-	proto,
-	type BaileysEventMap,
-	type ConnectionState,
-	type UserFacingSocketConfig,
-	type WASocket,
-} from '@whiskeysockets/baileys'
+import makeWASocket, { proto, type BaileysEventMap, type ConnectionState, type UserFacingSocketConfig, type WASocket } from '@whiskeysockets/baileys'
 import type { SendContent } from '../core/catalogue'
 import type { SessionStatus } from '../core/session-status'
 import { Condition } from '../lib/condition'

@@ -6,7 +6,8 @@ import type { Logger } from '../logger'
  * shipper. While installed, they become one debug line without the session object; any other
  * console output passes through unchanged.
  */
-const LIBSIGNAL_LINES = /^(Closing session|Opening session|Removing old closed session|Migrating session to|Session already (closed|open)|Closing open session in favor|Decrypted message with closed session)/
+const LIBSIGNAL_LINES =
+	/^(Closing session|Opening session|Removing old closed session|Migrating session to|Session already (closed|open)|Closing open session in favor|Decrypted message with closed session)/
 
 let installed = 0
 let original: { info: typeof console.info; warn: typeof console.warn } | undefined

@@ -22,7 +22,6 @@ export type WhatsAppEventType =
 /** A domain event of one session, before the runner wraps it in an envelope. */
 export type WhatsAppEvent = { [K in WhatsAppEventType]: { type: K; data: EventData<K> } }[WhatsAppEventType]
 
-
 export type DisconnectData = EventData<'session.status.disconnected'>
 
 /** Where a session's Baileys creds and keys live (Postgres in production, see auth-state.ts). */

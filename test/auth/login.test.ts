@@ -62,7 +62,11 @@ describe('POST /auth/login', () => {
 	})
 
 	it('refuses an unknown email with the same 401 and message', async () => {
-		const error = await expectError(await api(app).post('/auth/login', { email: uniqueEmail('ghost'), password: 'whatever it is' }), 401, 'INVALID_CREDENTIALS')
+		const error = await expectError(
+			await api(app).post('/auth/login', { email: uniqueEmail('ghost'), password: 'whatever it is' }),
+			401,
+			'INVALID_CREDENTIALS',
+		)
 		expect(error.message).toBe('Email or password is incorrect')
 	})
 
@@ -166,7 +170,13 @@ describe('POST /auth/refresh', () => {
 		const alice = await createVerifiedUser(app, smtp)
 		await api(app).post('/auth/logout', undefined, { cookie: alice.cookie })
 		const messages = new Set<string>()
-		for (const cookie of [alice.cookie, 'refresh_token=made-up', null, "refresh_token='%3B drop table refresh_tokens; --", 'refresh_token=%F0%9F%9A%80']) {
+		for (const cookie of [
+			alice.cookie,
+			'refresh_token=made-up',
+			null,
+			"refresh_token='%3B drop table refresh_tokens; --",
+			'refresh_token=%F0%9F%9A%80',
+		]) {
 			messages.add((await expectError((await refresh(cookie)).res, 401, 'INVALID_REFRESH_TOKEN')).message)
 		}
 		expect([...messages]).toEqual(['Refresh token is invalid or expired'])
@@ -251,7 +261,15 @@ describe('GET /users/me and the auth macro', () => {
 		const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString())
 		const forged = `${header}.${Buffer.from(JSON.stringify({ ...claims, tid: crypto.randomUUID() })).toString('base64url')}.${signature}`
 		const unsigned = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${payload}.`
-		for (const authorization of [undefined, 'Bearer', 'Bearer not.a.jwt', `Basic ${alice.accessToken}`, `Bearer ${forged}`, `Bearer ${unsigned}`, "Bearer ' or 1=1 --"]) {
+		for (const authorization of [
+			undefined,
+			'Bearer',
+			'Bearer not.a.jwt',
+			`Basic ${alice.accessToken}`,
+			`Bearer ${forged}`,
+			`Bearer ${unsigned}`,
+			"Bearer ' or 1=1 --",
+		]) {
 			await expectError(await api(app).get('/users/me', authorization ? { authorization } : {}), 401, 'UNAUTHORIZED')
 		}
 	})

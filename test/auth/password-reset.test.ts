@@ -70,7 +70,9 @@ describe('POST /auth/password-reset', () => {
 			expect(answers.map((r) => r.status)).toEqual([202, 202])
 			// The lock does hold lookups back (the pool may queue the second behind the first).
 			await until(async () => {
-				const [waiting] = await blocker<{ n: number }[]>`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`
+				const [waiting] = await blocker<
+					{ n: number }[]
+				>`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`
 				return waiting!.n > 0
 			}, 'a lookup to wait for the lock')
 		} finally {

@@ -164,7 +164,14 @@ describe('the slowdown of an account under attack', () => {
 			reset: async () => {},
 			count: async (key: string) => counts.get(key) ?? 0,
 		})
-		const limits = { loginPerIp: limit(), loginPerAccount: limit(), loginFailures: limit(), signupPerIp: limit(), mailPerIp: limit(), mailPerAccount: limit() }
+		const limits = {
+			loginPerIp: limit(),
+			loginPerAccount: limit(),
+			loginFailures: limit(),
+			signupPerIp: limit(),
+			mailPerIp: limit(),
+			mailPerAccount: limit(),
+		}
 		const throttle = loginThrottle(limits as never, { loginSlowdownAfter: 3 }, async (ms) => void slept.push(Number(ms)))
 		const attempt = (address: string, knownDevice = false) => ({ email: 'alice@example.test', address, knownDevice })
 		for (let i = 0; i < 3; i++) {

@@ -86,7 +86,7 @@ describe('POST /users (sign-up)', () => {
 		},
 	)
 
-	it('refuses a password made of the account\'s own email and name', async () => {
+	it("refuses a password made of the account's own email and name", async () => {
 		const email = uniqueEmail('margaretha')
 		const error = await expectError(await signUp(app, { email, password: `${email.split('@')[0]}2024`, name: 'Margaretha' }), 400, 'WEAK_PASSWORD')
 		expect(error.message).toStartWith('Password is too easy to guess.')
@@ -120,7 +120,7 @@ describe('POST /users (sign-up)', () => {
 		// Not an address: refused by validation, never near SQL.
 		await expectError(await signUp(app, { email: `${injection}@example.test`, password }), 400, 'VALIDATION_FAILED')
 		const email = `o'brien+${Date.now()}@example.test`
-		const { res, body } = await signUp(app, { email, password: injection + ' long enough', name: injection })
+		const { res, body } = await signUp(app, { email, password: `${injection} long enough`, name: injection })
 		expect(res.status).toBe(201)
 		expect(body.name).toBe(injection)
 		expect(body.email).toBe(email)

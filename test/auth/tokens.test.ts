@@ -47,10 +47,22 @@ describe('presenting an access token on REST', () => {
 
 describe('tokens that stop working', () => {
 	it('refuses a token signed with the right secret whose subject is not a uuid with 401, not 500', async () => {
-		const { accessToken } = jwt({ name: 'accessToken', secret: app.config.jwtSecret, alg: 'HS256', iss: 'switchboard', aud: 'switchboard-api' }).decorator
+		const { accessToken } = jwt({
+			name: 'accessToken',
+			secret: app.config.jwtSecret,
+			alg: 'HS256',
+			iss: 'switchboard',
+			aud: 'switchboard-api',
+		}).decorator
 		const alice = await createVerifiedUser(app)
 		for (const sub of ['not-a-uuid', "1' or '1'='1", ''])
-			await expectError(await me({ authorization: `Bearer ${await accessToken.sign({ sub, tid: alice.user.tenantId, ver: 0, exp: Math.floor(Date.now() / 1000) + 600 })}` }), 401, 'UNAUTHORIZED')
+			await expectError(
+				await me({
+					authorization: `Bearer ${await accessToken.sign({ sub, tid: alice.user.tenantId, ver: 0, exp: Math.floor(Date.now() / 1000) + 600 })}`,
+				}),
+				401,
+				'UNAUTHORIZED',
+			)
 	})
 
 	it('refuses the tokens of a user removed from the database at once', async () => {

@@ -18,7 +18,12 @@ const jid = (phone: string) => `${phone}@s.whatsapp.net`
 
 // 1,000 messages five to a second, so pages split inside a second and the keyset needs its tie-breakers.
 const base = Math.floor(Date.now() / 1000) - 10_000
-const adaMessages = Array.from({ length: 1000 }, (_, i) => ({ id: `ADA${String(i).padStart(4, '0')}`, text: `Ada #${i}`, fromMe: i % 4 === 3, timestamp: base + Math.floor(i / 5) }))
+const adaMessages = Array.from({ length: 1000 }, (_, i) => ({
+	id: `ADA${String(i).padStart(4, '0')}`,
+	text: `Ada #${i}`,
+	fromMe: i % 4 === 3,
+	timestamp: base + Math.floor(i / 5),
+}))
 const conversations: HistoryConversation[] = [
 	{ with: ADA, name: 'Ada Lovelace', messages: adaMessages },
 	{ with: BOB, name: 'bob', messages: [{ id: 'BOB1', text: 'hi from bob', timestamp: base + 5000 }] },
@@ -58,9 +63,16 @@ beforeAll(async () => {
 	alice = await world.tenant()
 	session = await pairedSession(world, alice, PHONE)
 	await world.standIn.pushHistory({ to: PHONE, conversations, chunkSize: 400 })
-	await world.standIn.pushHistory({ to: PHONE, addressing: 'lid', conversations: [{ with: CLEO, name: 'Cleo', messages: [{ id: 'CLEO1', text: 'from my lid', timestamp: base + 6000 }] }] })
+	await world.standIn.pushHistory({
+		to: PHONE,
+		addressing: 'lid',
+		conversations: [{ with: CLEO, name: 'Cleo', messages: [{ id: 'CLEO1', text: 'from my lid', timestamp: base + 6000 }] }],
+	})
 	// The last history batch is in the stream; the consumer's rows follow it.
-	await until(async () => (await alice.get('/chats')).body.items?.length >= 3 && (await alice.get(`/chats/${ADA}/messages?limit=1`)).status === 200, 'the history in the API')
+	await until(
+		async () => (await alice.get('/chats')).body.items?.length >= 3 && (await alice.get(`/chats/${ADA}/messages?limit=1`)).status === 200,
+		'the history in the API',
+	)
 	await until(async () => (await allMessages(alice, jid(ADA), 200)).seen.length === 1000, 'all 1,000 messages')
 })
 afterAll(async () => {
@@ -128,7 +140,9 @@ describe('chats from a history sync', () => {
 		expect(names.indexOf('Ada Lovelace')).toBeLessThan(names.indexOf('bob'))
 		expect(names.indexOf('bob')).toBeLessThan(names.indexOf('Cleo'))
 		expect((await alice.get('/contacts?q=LOVE')).body.items.map((c: { jid: string }) => c.jid)).toEqual([jid(ADA)])
-		expect((await alice.get(`/contacts?q=${encodeURIComponent('+1 555 020 0002')}`)).body.items.map((c: { jid: string }) => c.jid)).toEqual([jid(BOB)])
+		expect((await alice.get(`/contacts?q=${encodeURIComponent('+1 555 020 0002')}`)).body.items.map((c: { jid: string }) => c.jid)).toEqual([
+			jid(BOB),
+		])
 		expect((await alice.get('/contacts?q=nobody-by-that-name')).body).toEqual({ items: [], nextCursor: null })
 	})
 

@@ -24,7 +24,9 @@ async function walk(api: Client, path: string, limit: number): Promise<Item[]> {
 	let cursor: string | null = null
 	const sep = path.includes('?') ? '&' : '?'
 	do {
-		const res: { status: number; body: { items: Item[]; nextCursor: string | null } } = await api.get(`${path}${sep}limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`)
+		const res: { status: number; body: { items: Item[]; nextCursor: string | null } } = await api.get(
+			`${path}${sep}limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`,
+		)
 		expect(res.status).toBe(200)
 		items.push(...res.body.items)
 		cursor = res.body.nextCursor
@@ -42,7 +44,11 @@ beforeAll(async () => {
 	const meta = { tenantId: alice.user.user.tenantId, sessionId: session.id }
 
 	// 150 chats: activity in groups of ten per second (ties), thirty without any activity.
-	const chats: Chat[] = Array.from({ length: 150 }, (_, i) => ({ jid: pn(i), name: `chat ${i}`, ...(i < 120 ? { lastMessageAt: T0 + Math.floor(i / 10) } : {}) }))
+	const chats: Chat[] = Array.from({ length: 150 }, (_, i) => ({
+		jid: pn(i),
+		name: `chat ${i}`,
+		...(i < 120 ? { lastMessageAt: T0 + Math.floor(i / 10) } : {}),
+	}))
 	// 120 contacts: names differing only in case, push names only, and no name at all.
 	const contacts: Contact[] = Array.from({ length: 120 }, (_, i) =>
 		i < 40 ? { jid: pn(i), name: ['alice', 'Alice', 'ALICE', 'bob'][i % 4] } : i < 80 ? { jid: pn(i), notify: `push ${i % 7}` } : { jid: pn(i) },
@@ -68,7 +74,11 @@ beforeAll(async () => {
 		domainEvent('session.messages.upsert', meta, { type: 'notify', messages: early }),
 		domainEvent('session.history.sync', meta, { messages: late, chats: [], contacts: [], lidPnMappings: [{ lid: lid(1), pn: pn(1000) }] }),
 	])
-	await until(async () => (await walk(alice, '/chats', 200)).length === 151 && (await alice.get(`/chats/${pn(1000)}/messages?limit=200`)).body.items?.length === 120, 'the consumer to store the events')
+	await until(
+		async () =>
+			(await walk(alice, '/chats', 200)).length === 151 && (await alice.get(`/chats/${pn(1000)}/messages?limit=200`)).body.items?.length === 120,
+		'the consumer to store the events',
+	)
 })
 afterAll(async () => {
 	await app?.close()

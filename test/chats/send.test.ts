@@ -33,11 +33,14 @@ const commandsFor = async (messageId: string) =>
 	).length
 
 async function messageInChat(chat: string, id: string, status?: string) {
-	return until(async () => {
-		const res = await alice.get(`/chats/${chat}/messages?limit=20`)
-		const found = res.status === 200 && res.body.items.find((m: { id: string }) => m.id === id)
-		return found && (!status || found.status === status) && found
-	}, `message ${id} in ${chat}${status ? ` with status ${status}` : ''}`)
+	return until(
+		async () => {
+			const res = await alice.get(`/chats/${chat}/messages?limit=20`)
+			const found = res.status === 200 && res.body.items.find((m: { id: string }) => m.id === id)
+			return found && (!status || found.status === status) && found
+		},
+		`message ${id} in ${chat}${status ? ` with status ${status}` : ''}`,
+	)
 }
 
 describe('sending a text', () => {
@@ -54,7 +57,9 @@ describe('sending a text', () => {
 		await world.standIn.sendReceipts({ ids: [messageId], type: 'delivery' })
 		await messageInChat(FRIEND_JID, messageId, 'delivered')
 		await world.standIn.sendReceipts({ ids: [messageId], type: 'read' })
-		await world.events.waitFor('session.messages.update', session.id, { where: (e) => e.data.updates.some((u) => u.key.id === messageId && u.status === 4) })
+		await world.events.waitFor('session.messages.update', session.id, {
+			where: (e) => e.data.updates.some((u) => u.key.id === messageId && u.status === 4),
+		})
 		await messageInChat(FRIEND_JID, messageId, 'read')
 	})
 
@@ -129,7 +134,11 @@ describe('sending a text', () => {
 		await until(async () => (await bob.get(`/sessions/${other.id}`)).body.status === 'stopped', 'stopped')
 
 		const refused = await expectError(
-			await bob.fetch(`/sessions/${other.id}/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ to: FRIEND_JID, text: 'too late' }) }),
+			await bob.fetch(`/sessions/${other.id}/messages`, {
+				method: 'POST',
+				headers: { 'content-type': 'application/json' },
+				body: JSON.stringify({ to: FRIEND_JID, text: 'too late' }),
+			}),
 			409,
 			'SESSION_NOT_CONNECTED',
 		)

@@ -42,11 +42,13 @@ describe('every chat and contact route', () => {
 	})
 
 	it.each(['limit=0', 'limit=201', 'limit=ten', 'sessionId=42', 'sessionId=not-a-uuid', 'cursor='])('refuses %p with 400', async (query) => {
-		for (const path of ['/chats', `/chats/${CHAT}/messages`, '/contacts']) await expectError(await alice.fetch(`${path}?${query}`), 400, 'VALIDATION_FAILED')
+		for (const path of ['/chats', `/chats/${CHAT}/messages`, '/contacts'])
+			await expectError(await alice.fetch(`${path}?${query}`), 400, 'VALIDATION_FAILED')
 	})
 
 	it('answers 404 for an unknown session', async () => {
-		for (const path of ['/chats', `/chats/${CHAT}/messages`, '/contacts']) await expectError(await alice.fetch(`${path}?sessionId=${UNKNOWN}`), 404, 'NOT_FOUND')
+		for (const path of ['/chats', `/chats/${CHAT}/messages`, '/contacts'])
+			await expectError(await alice.fetch(`${path}?sessionId=${UNKNOWN}`), 404, 'NOT_FOUND')
 		await expectError(await post(alice, `/chats/${CHAT}/messages?sessionId=${UNKNOWN}`, { text: 'hi' }), 404, 'NOT_FOUND')
 	})
 

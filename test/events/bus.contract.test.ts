@@ -38,7 +38,11 @@ const implementations: Record<string, (trim?: Trim) => Promise<Harness>> = {
 		return {
 			bus,
 			appendRaw: async (stream, payload) =>
-				String(await (payload === null ? redis.xadd(prefix.prefix + stream, '*', 'other', 'x') : redis.xadd(prefix.prefix + stream, '*', 'envelope', payload))),
+				String(
+					await (payload === null
+						? redis.xadd(prefix.prefix + stream, '*', 'other', 'x')
+						: redis.xadd(prefix.prefix + stream, '*', 'envelope', payload)),
+				),
 			async abandon(group, consumer, count) {
 				const key = prefix.prefix + DOMAIN_EVENTS
 				await redis.call('XGROUP', 'CREATE', key, group, '0', 'MKSTREAM').catch(() => {})

@@ -14,7 +14,14 @@ const dataDir = mkdtempSync(join(tmpdir(), 'sb-embedded-events-'))
 let server: RunningServer
 
 beforeAll(async () => {
-	const config = loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, ROLES: 'api,consumer', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent' })
+	const config = loadConfig({
+		NODE_ENV: 'test',
+		PORT: '0',
+		HOST: '127.0.0.1',
+		DATA_DIR: dataDir,
+		ROLES: 'api,consumer',
+		LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+	})
 	server = await startServer(config, createLogger(config))
 }, 60_000)
 afterAll(async () => {

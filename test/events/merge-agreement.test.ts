@@ -115,7 +115,12 @@ function genSpec(r: Rand): Spec {
 		default:
 			return {
 				type: 'session.history.sync',
-				data: { messages: [genMessage(r)], chats: [genChat(r)], contacts: [genContact(r)], lidPnMappings: r.maybe([{ lid: ALICE_LID, pn: ALICE }]) ?? [] },
+				data: {
+					messages: [genMessage(r)],
+					chats: [genChat(r)],
+					contacts: [genContact(r)],
+					lidPnMappings: r.maybe([{ lid: ALICE_LID, pn: ALICE }]) ?? [],
+				},
 				at,
 			}
 	}
@@ -143,7 +148,10 @@ describe('the JS and SQL merges of the projection', () => {
 			const specs = Array.from({ length: 2 + r.int(4) }, () => genSpec(r))
 			const together = await createSession(db, `together-${seed}`)
 			const apart = await createSession(db, `apart-${seed}`)
-			await applyEvents(db, specs.map((s) => toEvent(together, s)))
+			await applyEvents(
+				db,
+				specs.map((s) => toEvent(together, s)),
+			)
 			for (const s of specs) await applyEvents(db, [toEvent(apart, s)])
 			const [a, b] = await Promise.all([rows(together.sessionId), rows(apart.sessionId)])
 			expect({ seed, ...a }).toEqual({ seed, ...b })
@@ -161,9 +169,25 @@ describe('the status machine in SQL and in memory', () => {
 			case 'session.pairing_code.updated':
 				return domainEvent(type, { ...meta, occurredAt }, { code: r.pick(['ABCD1234', 'WXYZ9876']) })
 			case 'session.status.connected':
-				return domainEvent(type, { ...meta, occurredAt }, { jid: r.pick([ALICE, `${ALICE.split('@')[0]}:2@s.whatsapp.net`]), ...(r.maybe({ lid: ALICE_LID }) ?? {}), ...(r.maybe({ runner: 'runner-a' }) ?? {}) })
+				return domainEvent(
+					type,
+					{ ...meta, occurredAt },
+					{
+						jid: r.pick([ALICE, `${ALICE.split('@')[0]}:2@s.whatsapp.net`]),
+						...(r.maybe({ lid: ALICE_LID }) ?? {}),
+						...(r.maybe({ runner: 'runner-a' }) ?? {}),
+					},
+				)
 			case 'session.status.disconnected':
-				return domainEvent(type, { ...meta, occurredAt }, { status: r.pick(['reconnecting', 'stopped', 'logged_out', 'failed'] as const), reason: 'connection_lost', ...(r.maybe({ code: 428 }) ?? {}) })
+				return domainEvent(
+					type,
+					{ ...meta, occurredAt },
+					{
+						status: r.pick(['reconnecting', 'stopped', 'logged_out', 'failed'] as const),
+						reason: 'connection_lost',
+						...(r.maybe({ code: 428 }) ?? {}),
+					},
+				)
 		}
 	}
 

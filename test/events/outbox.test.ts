@@ -147,7 +147,10 @@ describe('the transactional outbox', () => {
 		const r = relay({ batchSize: 2, retentionMs: 60_000 })
 		await r.runOnce()
 		await enqueue(database.db, qrEvent())
-		await database.db.update(outbox).set({ publishedAt: new Date(Date.now() - 120_000) }).where(isNotNull(outbox.publishedAt))
+		await database.db
+			.update(outbox)
+			.set({ publishedAt: new Date(Date.now() - 120_000) })
+			.where(isNotNull(outbox.publishedAt))
 		expect(await r.prune()).toBe(2)
 		const left = await database.db.select().from(outbox)
 		expect(left).toHaveLength(2)

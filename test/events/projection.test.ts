@@ -50,9 +50,18 @@ function lifeOfASession(m: Meta): DomainEvent[] {
 				{ key: key('H2', { remoteJid: ALICE_LID, remoteJidAlt: ALICE }), revoked: true },
 			],
 		}),
-		event(m, 'session.contacts.upsert', { contacts: [{ jid: BOB, name: 'Bob' }, { jid: ALICE, imgUrl: 'https://pps.example/alice.jpg' }] }),
+		event(m, 'session.contacts.upsert', {
+			contacts: [
+				{ jid: BOB, name: 'Bob' },
+				{ jid: ALICE, imgUrl: 'https://pps.example/alice.jpg' },
+			],
+		}),
 		event(m, 'session.chats.upsert', { chats: [{ jid: ALICE, unreadCount: 0, archived: true }] }),
-		event(m, 'session.command.failed', { commandId: Bun.randomUUIDv7(), command: 'session.messages.send', error: { code: 'NOT_CONNECTED', message: 'no' } }),
+		event(m, 'session.command.failed', {
+			commandId: Bun.randomUUIDv7(),
+			command: 'session.messages.send',
+			error: { code: 'NOT_CONNECTED', message: 'no' },
+		}),
 		event(m, 'session.status.disconnected', { status: 'reconnecting', reason: 'connection_lost', code: 428, message: 'Connection Closed' }),
 	]
 }
@@ -90,7 +99,15 @@ describe('the consumer’s projection into Postgres', () => {
 	it('stores what a session’s events say', async () => {
 		for (const e of lifeOfASession(meta)) await apply(e)
 		const s = await snapshot(database.db, meta.sessionId)
-		expect(s.session).toMatchObject({ status: 'reconnecting', jid: '4915100000099@s.whatsapp.net', lid: '999@lid', qr: null, pairingCode: null, lastDisconnectCode: 428, lastError: 'Connection Closed' })
+		expect(s.session).toMatchObject({
+			status: 'reconnecting',
+			jid: '4915100000099@s.whatsapp.net',
+			lid: '999@lid',
+			qr: null,
+			pairingCode: null,
+			lastDisconnectCode: 428,
+			lastError: 'Connection Closed',
+		})
 		expect(s.messages.map((r) => [r.chatJid, r.messageId, r.text, r.status])).toEqual([
 			[GROUP, 'G1', 'text of G1', null],
 			[ALICE, 'H1', 'edited', null],
@@ -160,13 +177,17 @@ describe('the consumer’s projection into Postgres', () => {
 
 		it('applies the newest edit, whatever order edits and the message arrive in', async () => {
 			const edit = (text: string, editedAt: number) =>
-				event(meta, 'session.messages.update', { updates: [{ key: key('E1'), edit: { type: 'conversation', text, content: { conversation: text }, editedAt } }] })
+				event(meta, 'session.messages.update', {
+					updates: [{ key: key('E1'), edit: { type: 'conversation', text, content: { conversation: text }, editedAt } }],
+				})
 			const second = edit('second edit', 2_000)
 			const first = edit('first edit', 1_000)
 			await apply(second)
 			await apply(first)
 			await apply(event(meta, 'session.messages.upsert', { type: 'notify', messages: [message('E1')] }))
-			expect(await messagesOf()).toMatchObject([{ text: 'second edit', content: { conversation: 'second edit' }, editedAt: new Date(2_000_000), pushName: 'Alice' }])
+			expect(await messagesOf()).toMatchObject([
+				{ text: 'second edit', content: { conversation: 'second edit' }, editedAt: new Date(2_000_000), pushName: 'Alice' },
+			])
 		})
 
 		it('keeps a revoked message cleared, even when the message is delivered again', async () => {
@@ -180,7 +201,12 @@ describe('the consumer’s projection into Postgres', () => {
 		})
 
 		it('files a LID-addressed message under the phone JID and records the mapping', async () => {
-			await apply(event(meta, 'session.messages.upsert', { type: 'notify', messages: [message('L1', { key: key('L1', { remoteJid: ALICE_LID, remoteJidAlt: ALICE }) })] }))
+			await apply(
+				event(meta, 'session.messages.upsert', {
+					type: 'notify',
+					messages: [message('L1', { key: key('L1', { remoteJid: ALICE_LID, remoteJidAlt: ALICE }) })],
+				}),
+			)
 			const s = await snapshot(database.db, meta.sessionId)
 			expect(s.messages).toMatchObject([{ chatJid: ALICE, senderJid: ALICE, senderAltJid: ALICE_LID }])
 			expect(s.chats).toMatchObject([{ jid: ALICE, pnJid: ALICE, lidJid: ALICE_LID }])
@@ -258,7 +284,10 @@ describe('the consumer’s projection into Postgres', () => {
 			expect(stats.deletedSessions).toBe(1)
 			expect(await countMessages(database.db, meta.sessionId)).toBe(0)
 			expect((await snapshot(database.db, meta.sessionId)).session).toBeNull()
-			const late = await apply(event(meta, 'session.messages.upsert', { type: 'notify', messages: [message('late')] }), event(meta, 'session.deleted', {}))
+			const late = await apply(
+				event(meta, 'session.messages.upsert', { type: 'notify', messages: [message('late')] }),
+				event(meta, 'session.deleted', {}),
+			)
 			expect(late).toMatchObject({ dropped: 1, messages: 0, deletedSessions: 0 })
 		})
 	})
@@ -270,7 +299,9 @@ describe('failures of the projection', () => {
 		const unreachable = await applyEvents(away.db, [event(meta, 'session.qr.updated', { qr: 'x' })]).catch((err) => err)
 		await away.close()
 		expect(isTransientDbError(unreachable)).toBe(true)
-		const refused = await apply(event(meta, 'session.messages.upsert', { type: 'notify', messages: [message('N', { text: 'nul \u0000' })] })).catch((err) => err)
+		const refused = await apply(event(meta, 'session.messages.upsert', { type: 'notify', messages: [message('N', { text: 'nul \u0000' })] })).catch(
+			(err) => err,
+		)
 		expect(refused).toBeInstanceOf(Error)
 		expect(isTransientDbError(refused)).toBe(false)
 	})

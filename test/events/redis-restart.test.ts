@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'bun:test'
-import { count, eq, isNull } from 'drizzle-orm'
+import { count, isNull } from 'drizzle-orm'
 import { outbox } from '../../src/db/schema'
 import { enqueue } from '../../src/bus'
 import { DOMAIN_EVENTS } from '../../src/core/streams'

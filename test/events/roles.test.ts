@@ -19,7 +19,7 @@ import { startTestApp, type TestApp } from '../helpers/app'
 import { spawnServer } from '../helpers/process'
 import { createTestDatabase, type TestDatabase } from '../helpers/database'
 import { createTestRedisPrefix, REDIS_TEST_URL } from '../helpers/redis'
-import { countMessages, createSession, event, historyBatches, message, snapshot, type Meta } from './fixtures'
+import { countMessages, createSession, event, historyBatches, message, snapshot } from './fixtures'
 import { until } from '../helpers/until'
 import { condition } from './helpers'
 
@@ -84,13 +84,12 @@ describe('the consumer role', () => {
 		const blocker = await database.sql!.reserve()
 		await blocker`begin`
 		await blocker`lock table session_chats in share row exclusive mode`
-		await until(
-			async () => {
-				const [waiting] = await blocker<{ n: number }[]>`select count(*)::int as n from pg_stat_activity where application_name = 'switchboard-consumer' and wait_event_type = 'Lock'`
-				return waiting!.n > 0
-			},
-			'the first consumer to wait inside a batch',
-		)
+		await until(async () => {
+			const [waiting] = await blocker<
+				{ n: number }[]
+			>`select count(*)::int as n from pg_stat_activity where application_name = 'switchboard-consumer' and wait_event_type = 'Lock'`
+			return waiting!.n > 0
+		}, 'the first consumer to wait inside a batch')
 		const closed = new Promise((resolve) => victim.addEventListener('close', resolve))
 		victim.terminate()
 		await closed
@@ -102,8 +101,14 @@ describe('the consumer role', () => {
 		expect(await bus.pendingCount(DOMAIN_EVENTS, CONSUMER_GROUP)).toBeGreaterThan(0)
 
 		await consumerInline()
-		await until(async () => (await bus.pendingCount(DOMAIN_EVENTS, CONSUMER_GROUP)) === 0 && (await countMessages(database.db, meta.sessionId)) === 20_000, 'the second consumer to finish')
-		const rows = await database.db.select({ id: sessionMessages.messageId, text: sessionMessages.text }).from(sessionMessages).where(eq(sessionMessages.sessionId, meta.sessionId))
+		await until(
+			async () => (await bus.pendingCount(DOMAIN_EVENTS, CONSUMER_GROUP)) === 0 && (await countMessages(database.db, meta.sessionId)) === 20_000,
+			'the second consumer to finish',
+		)
+		const rows = await database.db
+			.select({ id: sessionMessages.messageId, text: sessionMessages.text })
+			.from(sessionMessages)
+			.where(eq(sessionMessages.sessionId, meta.sessionId))
 		expect(rows).toHaveLength(20_000)
 		expect(new Set(rows.map((r) => r.id)).size).toBe(20_000)
 		expect(rows.find((r) => r.id === `3EB0${(12_345).toString(16).toUpperCase().padStart(18, '0')}`)!.text).toStartWith('history message 12345:')
@@ -129,13 +134,10 @@ describe('the consumer role', () => {
 		// before it: wait until the group has acknowledged everything up to the last one published.
 		const settled = async (published: { id: string }[]) => {
 			const last = published.at(-1)!.id
-			await until(
-				async () => {
-					const progress = await bus.groupProgress(DOMAIN_EVENTS, CONSUMER_GROUP)
-					return progress !== null && compareIds(progress.lastDeliveredId, last) >= 0 && progress.pendingCount === 0
-				},
-				'every entry acknowledged',
-			)
+			await until(async () => {
+				const progress = await bus.groupProgress(DOMAIN_EVENTS, CONSUMER_GROUP)
+				return progress !== null && compareIds(progress.lastDeliveredId, last) >= 0 && progress.pendingCount === 0
+			}, 'every entry acknowledged')
 		}
 		const marker = (jid: string) => event(meta, 'session.chats.upsert', { chats: [{ jid }] })
 		await settled(await bus.publish([...events, marker('1@s.whatsapp.net')]))
@@ -196,7 +198,14 @@ describe('role workers', () => {
 		const readersBefore = await readersOfThisProcess()
 		// The fallback that terminates a worker would only come after the test's own timeout: an
 		// exit seen here is the worker's own.
-		const worker = superviseWorker({ name: 'consumer', url: CONSUMER_WORKER, config, logger: createLogger(config), stopTimeoutMs: 600_000, onEvent: (e) => events.push(e) })
+		const worker = superviseWorker({
+			name: 'consumer',
+			url: CONSUMER_WORKER,
+			config,
+			logger: createLogger(config),
+			stopTimeoutMs: 600_000,
+			onEvent: (e) => events.push(e),
+		})
 		cleanups.push(() => worker.stop())
 		await worker.ready
 		const published = await bus.publish(historyBatches(meta, 10_000))
@@ -231,7 +240,9 @@ async function readersOfThisProcess(): Promise<string[]> {
 
 /** Connections to this file's database with `application_name`. */
 async function postgresConnections(applicationName: string): Promise<number> {
-	const [row] = await database.sql!<{ n: number }[]>`select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = ${applicationName}`
+	const [row] = await database.sql!<
+		{ n: number }[]
+	>`select count(*)::int as n from pg_stat_activity where datname = current_database() and application_name = ${applicationName}`
 	return row!.n
 }
 
@@ -259,7 +270,13 @@ describe('the server process', () => {
 		const keys = createTestRedisPrefix()
 		try {
 			// No drain is cut short before the test's own timeout: an exit seen here is a clean one.
-			const { proc, stdout } = await spawnServer({ NODE_ENV: 'test', DATABASE_URL: db.url, REDIS_URL: REDIS_TEST_URL, REDIS_PREFIX: keys.prefix, SHUTDOWN_TIMEOUT_MS: '600000' })
+			const { proc, stdout } = await spawnServer({
+				NODE_ENV: 'test',
+				DATABASE_URL: db.url,
+				REDIS_URL: REDIS_TEST_URL,
+				REDIS_PREFIX: keys.prefix,
+				SHUTDOWN_TIMEOUT_MS: '600000',
+			})
 			proc.kill('SIGTERM')
 			expect(await proc.exited).toBe(0)
 			const logs = (await stdout)

@@ -17,7 +17,9 @@ function urlFor(database: string): string {
 /** Template name changes whenever a migration does, so a stale template is never cloned. */
 function templateName(): string {
 	const hash = createHash('sha256')
-	for (const file of readdirSync(MIGRATIONS_FOLDER).filter((f) => f.endsWith('.sql')).sort())
+	for (const file of readdirSync(MIGRATIONS_FOLDER)
+		.filter((f) => f.endsWith('.sql'))
+		.sort())
 		hash.update(file).update(readFileSync(join(MIGRATIONS_FOLDER, file)))
 	return `sb_template_${hash.digest('hex').slice(0, 12)}`
 }
@@ -66,8 +68,7 @@ async function dropStale(sql: postgres.Sql) {
 	const rows = await sql<{ datname: string }[]>`select datname from pg_database where datname like 'sb_test_%'`
 	for (const { datname } of rows) {
 		const createdAt = Number(datname.split('_')[2])
-		if (Number.isFinite(createdAt) && Date.now() - createdAt > STALE_AFTER_MS)
-			await sql.unsafe(`drop database if exists "${datname}" with (force)`)
+		if (Number.isFinite(createdAt) && Date.now() - createdAt > STALE_AFTER_MS) await sql.unsafe(`drop database if exists "${datname}" with (force)`)
 	}
 }
 

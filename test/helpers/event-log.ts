@@ -1,4 +1,4 @@
-import { type Bus } from '../../src/bus'
+import type { Bus } from '../../src/bus'
 import { DOMAIN_EVENTS } from '../../src/core/streams'
 import type { DomainEvent, DomainEventType, Envelope } from '../../src/core/catalogue'
 

@@ -23,7 +23,20 @@ export async function startPrivateRedis({ persist }: { persist: boolean }) {
 	const port = await freePort()
 	const dir = mkdtempSync(join(tmpdir(), 'sb-redis-'))
 	let proc: Subprocess<'ignore', 'pipe', 'pipe'> | null = null
-	const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--appendonly', persist ? 'yes' : 'no', '--appendfsync', 'always']
+	const args = [
+		'--port',
+		String(port),
+		'--bind',
+		'127.0.0.1',
+		'--save',
+		'',
+		'--dir',
+		dir,
+		'--appendonly',
+		persist ? 'yes' : 'no',
+		'--appendfsync',
+		'always',
+	]
 	const up = async () => {
 		proc = Bun.spawn(['redis-server', ...args], { stdout: 'pipe', stderr: 'pipe' })
 		await waitForOutput(proc.stdout, /Ready to accept connections/)

@@ -40,7 +40,9 @@ async function drain(reader: { read(): Promise<{ done: boolean; value?: Uint8Arr
  * Starts `bun src/index.ts` with exactly `env` (plus PATH/HOME) and waits for its port; `stdout`
  * resolves with everything the process printed there once it closes it.
  */
-export async function spawnServer(env: Record<string, string>): Promise<{ proc: Subprocess<'ignore', 'pipe', 'pipe'>; url: string; stdout: Promise<string> }> {
+export async function spawnServer(
+	env: Record<string, string>,
+): Promise<{ proc: Subprocess<'ignore', 'pipe', 'pipe'>; url: string; stdout: Promise<string> }> {
 	const proc = Bun.spawn(['bun', 'src/index.ts'], {
 		cwd: REPO_ROOT,
 		env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', ...env },

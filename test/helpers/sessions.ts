@@ -89,10 +89,14 @@ export async function startSessionsWorld(env: Record<string, string> = {}): Prom
 
 /** The session once the consumer has written the status a test waits for. */
 export function untilStatus(api: Client, id: string, status: string, timeoutMs?: number): Promise<ApiSession> {
-	return until(async () => {
-		const res = await api.get<ApiSession>(`/sessions/${id}`)
-		return res.status === 200 && res.body.status === status && res.body
-	}, `session ${id} to be ${status}`, timeoutMs)
+	return until(
+		async () => {
+			const res = await api.get<ApiSession>(`/sessions/${id}`)
+			return res.status === 200 && res.body.status === status && res.body
+		},
+		`session ${id} to be ${status}`,
+		timeoutMs,
+	)
 }
 
 /** POST /sessions → QR → scanned by `phone` → connected, through the API. */

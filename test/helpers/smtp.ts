@@ -71,7 +71,13 @@ export async function startSmtpSink(): Promise<SmtpSink> {
 				return Promise.resolve(ready)
 			}
 			return new Promise((resolve, reject) => {
-				const waiter = { address: wanted, resolve: (m: ReceivedMail) => (clearTimeout(timer), resolve(m)) }
+				const waiter = {
+					address: wanted,
+					resolve: (m: ReceivedMail) => {
+						clearTimeout(timer)
+						resolve(m)
+					},
+				}
 				const timer = setTimeout(() => {
 					waiters.delete(waiter)
 					reject(new Error(`no mail to ${address} within ${timeoutMs} ms`))
@@ -86,7 +92,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
 /** Just enough MIME for what nodemailer sends: headers, one level of multipart, base64 or quoted-printable parts. */
 function parseMessage(raw: string): { subject: string; text: string; html: string } {
 	const { headers, body } = splitHeaders(raw)
-	const subject = decodeWords(headers['subject'] ?? '')
+	const subject = decodeWords(headers.subject ?? '')
 	const parts: { type: string; content: string }[] = []
 	const boundary = /boundary="?([^";]+)"?/i.exec(headers['content-type'] ?? '')?.[1]
 	if (boundary) {
@@ -137,7 +143,9 @@ function decodeQuotedPrintable(s: string): string {
 			i += 2
 		} else bytes.push(...Buffer.from(soft[i]!, 'utf8'))
 	}
-	return Buffer.from(bytes).toString('utf8').replace(/\r?\n$/, '')
+	return Buffer.from(bytes)
+		.toString('utf8')
+		.replace(/\r?\n$/, '')
 }
 
 /** RFC 2047 encoded words (`=?UTF-8?B?…?=` / `?Q?`). */

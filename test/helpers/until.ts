@@ -7,7 +7,11 @@
  * be awaited (the event log's `waitFor`, a socket's next message, a promise the code resolves),
  * await it instead. The timeout only turns a hang into a message saying what never happened.
  */
-export async function until<T>(check: () => T | undefined | null | false | Promise<T | undefined | null | false>, what: string, timeoutMs = 20_000): Promise<T> {
+export async function until<T>(
+	check: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+	what: string,
+	timeoutMs = 20_000,
+): Promise<T> {
 	const deadline = performance.now() + timeoutMs
 	for (;;) {
 		const value = await check()

@@ -62,7 +62,14 @@ export function openSocket(url: string, query: Record<string, string | undefined
 			}
 			const timer = setTimeout(() => {
 				done()
-				reject(new Error(`no matching message within ${timeoutMs} ms; got ${messages.length}: ${messages.slice(-3).map((m) => m.type).join(', ')}`))
+				reject(
+					new Error(
+						`no matching message within ${timeoutMs} ms; got ${messages.length}: ${messages
+							.slice(-3)
+							.map((m) => m.type)
+							.join(', ')}`,
+					),
+				)
 			}, timeoutMs)
 			const done = () => {
 				clearTimeout(timer)

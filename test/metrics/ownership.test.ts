@@ -7,7 +7,19 @@ import { sample } from './helpers'
 describe("a runner's partition ownership on /metrics", () => {
 	it('follows the counters the ownership keeps, read at scrape time', async () => {
 		const registry = new Registry()
-		const stats: OwnershipStats = { ...emptyOwnershipStats('runner-a'), owned: 3, liveRunners: 2, fairShare: 3, renewals: 10, renewalFailures: 1, acquired: 4, takeovers: 1, handedOver: 1, lost: 0, selfFenced: 0 }
+		const stats: OwnershipStats = {
+			...emptyOwnershipStats('runner-a'),
+			owned: 3,
+			liveRunners: 2,
+			fairShare: 3,
+			renewals: 10,
+			renewalFailures: 1,
+			acquired: 4,
+			takeovers: 1,
+			handedOver: 1,
+			lost: 0,
+			selfFenced: 0,
+		}
 		runnerMetrics(registry).watchOwnership(stats)
 		let text = await registry.metrics()
 		expect(sample(text, 'switchboard_partitions_owned')).toBe(3)
@@ -21,5 +33,4 @@ describe("a runner's partition ownership on /metrics", () => {
 		expect(sample(text, 'switchboard_lease_renewals_total')).toBe(25)
 		expect(sample(text, 'switchboard_partition_releases_total{how="lost"}')).toBe(1)
 	})
-
 })

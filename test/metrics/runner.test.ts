@@ -20,7 +20,9 @@ describe('/metrics of the runner Worker', () => {
 	it('counts the disconnect pairing asks for, by code, and the reconnect after it', async () => {
 		// Linking ends with stream:error 515: Baileys opens a new socket with the new creds.
 		const text = await untilSample(world.app, 'switchboard_whatsapp_reconnects_total{reason="restart_required"}')
-		expect(sample(text, 'switchboard_whatsapp_disconnects_total{status="reconnecting",reason="restart_required",code="515"}')).toBeGreaterThanOrEqual(1)
+		expect(sample(text, 'switchboard_whatsapp_disconnects_total{status="reconnecting",reason="restart_required",code="515"}')).toBeGreaterThanOrEqual(
+			1,
+		)
 		expect(sample(text, 'switchboard_runner_events_total{type="session.status.connected"}')).toBeGreaterThanOrEqual(1)
 		expect(sample(text, 'switchboard_metrics_source_up{source="runner"}')).toBe(1)
 		expect(sample(text, 'switchboard_sessions{status="connected"}')).toBe(1)

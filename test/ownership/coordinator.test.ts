@@ -38,7 +38,13 @@ interface TestRunner {
 	stop(): Promise<void>
 }
 
-let world: { prefix: ReturnType<typeof createTestRedisPrefix>; runners: TestRunner[]; actingOn: Map<number, string>; violations: string[]; steps: number }
+let world: {
+	prefix: ReturnType<typeof createTestRedisPrefix>
+	runners: TestRunner[]
+	actingOn: Map<number, string>
+	violations: string[]
+	steps: number
+}
 
 function newWorld() {
 	world = { prefix: createTestRedisPrefix(), runners: [], actingOn: new Map(), violations: [], steps: 0 }
@@ -72,7 +78,15 @@ function cutOffable(store: LeaseStore) {
 
 async function startRunner(id: string, { ttlMs = 900, marginMs = 250 } = {}): Promise<TestRunner> {
 	const { store, cutOff } = cutOffable(createRedisLeaseStore({ redis, prefix: world.prefix.prefix, partitions: PARTITIONS, commandTimeoutMs: 300 }))
-	const ownership = leaseOwnership({ store, runnerId: id, partitions: PARTITIONS, ttlMs, renewEveryMs: Math.floor(ttlMs / 3), safetyMarginMs: marginMs, logger })
+	const ownership = leaseOwnership({
+		store,
+		runnerId: id,
+		partitions: PARTITIONS,
+		ttlMs,
+		renewEveryMs: Math.floor(ttlMs / 3),
+		safetyMarginMs: marginMs,
+		logger,
+	})
 	const held = new Set<number>()
 	const releases = new Map<number, { step: number; lost: boolean; leaseAlive: boolean }>()
 	const claims = new Map<number, number>()
@@ -187,7 +201,15 @@ describe('partition ownership through leases', () => {
 			now: () => now,
 		})
 		await ownership.start({ claim: async () => {}, release: async () => {} })
-		world.runners.push({ id: 'paused', ownership, cutOff: () => {}, held: () => [], releases: new Map(), claims: new Map(), stop: () => ownership.stop() })
+		world.runners.push({
+			id: 'paused',
+			ownership,
+			cutOff: () => {},
+			held: () => [],
+			releases: new Map(),
+			claims: new Map(),
+			stop: () => ownership.stop(),
+		})
 		expect(ownership.holds(0)).toBe(true)
 		now += 50_001 // as if the process had been paused for 50 s
 		expect(ownership.holds(0)).toBe(false)

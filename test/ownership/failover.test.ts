@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { type ApiSession } from '../helpers/sessions'
+import type { ApiSession } from '../helpers/sessions'
 import { until } from '../helpers/until'
 import { deviceOf, LEASE_TTL_MS, startFleet, type FleetWorld, type RunnerProcess } from './fleet'
 
@@ -49,14 +49,17 @@ describe('a runner killed with -9', () => {
 				return performance.now() - killedAt
 			}),
 		)
-		console.log(`kill -9 → sessions connected on the other runner: ${takeovers.map((ms) => ms.toFixed(0)).join(', ')} ms (lease TTL ${LEASE_TTL_MS} ms)`)
+		console.log(
+			`kill -9 → sessions connected on the other runner: ${takeovers.map((ms) => ms.toFixed(0)).join(', ')} ms (lease TTL ${LEASE_TTL_MS} ms)`,
+		)
 
 		const ids = sends.map((r) => r.body.messageId as string)
 		await fleet.standIn.waitForSent((m) => m.id === ids.at(-1), { timeoutMs: 20_000 })
 		// Delivered once each, in the order they were sent.
 		const delivered = fleet.standIn.sent().filter((m) => ids.includes(m.id))
 		expect(delivered.map((m) => m.text)).toEqual(texts)
-		for (const s of orphaned) expect(survivor.owns(await until(() => fleet.sessionOwner(s.id).then((o) => survivor.owns(o) && o), `the new owner of ${s.id}`))).toBe(true)
+		for (const s of orphaned)
+			expect(survivor.owns(await until(() => fleet.sessionOwner(s.id).then((o) => survivor.owns(o) && o), `the new owner of ${s.id}`))).toBe(true)
 
 		// At no moment two sockets for one account, nobody scanned a QR again, and the survivor's own
 		// sessions never noticed.

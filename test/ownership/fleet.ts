@@ -92,7 +92,9 @@ export async function startFleet({ partitions, env = {} }: { partitions: number;
 			let id: string
 			do id = Bun.randomUUIDv7()
 			while (commandPartition(id, partitions) !== partition)
-			await world.app.server.database.db.insert(sessions).values({ id, tenantId: api.user.user.tenantId, name: `p${partition}`, status: 'stopped', desiredState: 'stopped' })
+			await world.app.server.database.db
+				.insert(sessions)
+				.values({ id, tenantId: api.user.user.tenantId, name: `p${partition}`, status: 'stopped', desiredState: 'stopped' })
 			const started = await api.post(`/sessions/${id}/start`)
 			if (started.status !== 202) throw new Error(`POST /sessions/${id}/start: ${started.status} ${JSON.stringify(started.body)}`)
 			const { data } = await world.events.waitFor('session.qr.updated', id, { timeoutMs: 20_000 })
@@ -100,7 +102,10 @@ export async function startFleet({ partitions, env = {} }: { partitions: number;
 			await world.events.waitFor('session.status.connected', id, { timeoutMs: 20_000 })
 			// Until its first history sync is through, Baileys holds a reconnected socket's events for
 			// up to 20 s waiting for history that will not come again; a real phone finishes it first too.
-			await world.events.waitFor('session.history.sync', id, { where: (e) => e.data.syncType === 'INITIAL_BOOTSTRAP' && !!e.data.part, timeoutMs: 20_000 })
+			await world.events.waitFor('session.history.sync', id, {
+				where: (e) => e.data.syncType === 'INITIAL_BOOTSTRAP' && !!e.data.part,
+				timeoutMs: 20_000,
+			})
 			return untilStatus(api, id, 'connected')
 		},
 		async sessionOwner(id) {

@@ -34,9 +34,24 @@ beforeAll(async () => {
 		<A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
 		(...args: A) =>
 			off ? Promise.reject(new Error('redis unreachable')) : fn(...args)
-	const store: LeaseStore = { ...real, acquire: guard(real.acquire), renew: guard(real.renew), release: guard(real.release), heartbeat: guard(real.heartbeat), fleet: guard(real.fleet) }
+	const store: LeaseStore = {
+		...real,
+		acquire: guard(real.acquire),
+		renew: guard(real.renew),
+		release: guard(real.release),
+		heartbeat: guard(real.heartbeat),
+		fleet: guard(real.fleet),
+	}
 	cutOff = (value) => (off = value)
-	const ownership = leaseOwnership({ store, runnerId: 'test-runner', partitions: 2, ttlMs: TTL, renewEveryMs: TTL / 3, safetyMarginMs: MARGIN, logger })
+	const ownership = leaseOwnership({
+		store,
+		runnerId: 'test-runner',
+		partitions: 2,
+		ttlMs: TTL,
+		renewEveryMs: TTL / 3,
+		safetyMarginMs: MARGIN,
+		logger,
+	})
 	runner = await startRunner({ config: h.config, logger, database: h.database, bus: h.bus, redis }, { ownership, runnerId: 'test-runner' })
 	ref = await h.createSession()
 	await h.pairByQr(ref, PHONE)
@@ -77,7 +92,7 @@ describe('a runner whose leases cannot be renewed', () => {
 
 		// Nobody reads the partition any more, so a command sent meanwhile waits in its stream.
 		await until(async () => (await consumersOf(stream)).length === 0, 'the partition’s consumer to stop')
-		const messageId = '3EB0' + 'C3'.repeat(9)
+		const messageId = `3EB0${'C3'.repeat(9)}`
 		const send = await h.command('session.messages.send', ref, { messageId, to: '15558000099@s.whatsapp.net', content: { text: 'while cut off' } })
 		const progress = await h.bus.groupProgress(stream, RUNNER_GROUP)
 		expect((await h.bus.read(stream, { after: progress!.lastDeliveredId })).map((e) => e.envelope.id)).toContain(send.id)

@@ -70,7 +70,7 @@ describe('error model', () => {
 	})
 
 	it('maps a missing body to 400', async () => {
-		await expectError(await fetch(base + '/probe/echo', { method: 'POST' }), 400, 'VALIDATION_FAILED')
+		await expectError(await fetch(`${base}/probe/echo`, { method: 'POST' }), 400, 'VALIDATION_FAILED')
 	})
 
 	it('maps malformed JSON to 400 MALFORMED_BODY', async () => {
@@ -78,7 +78,7 @@ describe('error model', () => {
 	})
 
 	it('maps an unknown route to 404 ROUTE_NOT_FOUND', async () => {
-		const error = await expectError(await fetch(base + '/nowhere'), 404, 'ROUTE_NOT_FOUND')
+		const error = await expectError(await fetch(`${base}/nowhere`), 404, 'ROUTE_NOT_FOUND')
 		expect(error.message).toContain('/nowhere')
 	})
 
@@ -88,7 +88,7 @@ describe('error model', () => {
 	})
 
 	it('maps an unhandled exception to 500 without leaking its message or stack', async () => {
-		const res = await fetch(base + '/probe/crash')
+		const res = await fetch(`${base}/probe/crash`)
 		const text = await res.clone().text()
 		await expectError(res, 500, 'INTERNAL')
 		expect(text).not.toContain('hunter2')
@@ -96,15 +96,15 @@ describe('error model', () => {
 	})
 
 	it('maps a service error to its status, code and details', async () => {
-		const error = await expectError(await fetch(base + '/probe/conflict'), 409, 'ALREADY_THERE')
+		const error = await expectError(await fetch(`${base}/probe/conflict`), 409, 'ALREADY_THERE')
 		expect(error.details).toEqual({ id: 'x' })
 	})
 
 	it('gives every response a request id, keeping a sane one from the caller', async () => {
-		expect((await fetch(base + '/health')).headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
-		const echoed = await fetch(base + '/health', { headers: { 'x-request-id': 'trace-42' } })
+		expect((await fetch(`${base}/health`)).headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
+		const echoed = await fetch(`${base}/health`, { headers: { 'x-request-id': 'trace-42' } })
 		expect(echoed.headers.get('x-request-id')).toBe('trace-42')
-		const replaced = await fetch(base + '/health', { headers: { 'x-request-id': 'bad id\u0001' } })
+		const replaced = await fetch(`${base}/health`, { headers: { 'x-request-id': 'bad id\u0001' } })
 		expect(replaced.headers.get('x-request-id')).not.toBe('bad id\u0001')
 	})
 })

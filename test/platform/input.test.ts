@@ -51,7 +51,11 @@ describe('request bodies', () => {
 	})
 
 	it('are JSON only: text/plain and multipart answer 415 too', async () => {
-		await expectError(await api(app).post('/sessions', '{"name":"x"}', { ...alice.headers, 'content-type': 'text/plain' }), 415, 'UNSUPPORTED_MEDIA_TYPE')
+		await expectError(
+			await api(app).post('/sessions', '{"name":"x"}', { ...alice.headers, 'content-type': 'text/plain' }),
+			415,
+			'UNSUPPORTED_MEDIA_TYPE',
+		)
 		const form = new FormData()
 		form.set('name', 'x')
 		const res = await fetch(`${app.url}/sessions`, { method: 'POST', headers: { ...alice.headers, 'x-forwarded-for': '10.1.1.2' }, body: form })
@@ -59,8 +63,7 @@ describe('request bodies', () => {
 	})
 
 	it('are JSON objects: an array or a number answers 400 MALFORMED_BODY', async () => {
-		for (const body of ['[]', '42', '"name"', 'null'])
-			await expectError(await api(app).post('/sessions', body, alice.headers), 400, 'MALFORMED_BODY')
+		for (const body of ['[]', '42', '"name"', 'null']) await expectError(await api(app).post('/sessions', body, alice.headers), 400, 'MALFORMED_BODY')
 	})
 
 	it('are UTF-8: invalid bytes answer 400 MALFORMED_BODY', async () => {

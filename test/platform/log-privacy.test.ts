@@ -63,7 +63,11 @@ describe('the logs', () => {
 	it('record requests refused for a missing or bad token, without the token', async () => {
 		const res = await api(app, '10.9.8.6').get('/sessions', { authorization: 'Bearer forged.token.c0ffee' })
 		await expectError(res, 401, 'UNAUTHORIZED')
-		expect(entries().find((e) => e.reqId === res.headers.get('x-request-id'))).toMatchObject({ level: 30, reason: 'UNAUTHORIZED', address: '10.9.8.6' })
+		expect(entries().find((e) => e.reqId === res.headers.get('x-request-id'))).toMatchObject({
+			level: 30,
+			reason: 'UNAUTHORIZED',
+			address: '10.9.8.6',
+		})
 		expect(lines.join('\n')).not.toContain('c0ffee')
 	})
 })

@@ -42,7 +42,16 @@ describe('the stand-in stays out of production', () => {
 		`
 		const file = join(REPO_ROOT, 'src', 'roles', 'example.ts')
 		expect(specifiers(code).map((specifier) => reachesPackages(file, specifier))).toEqual([
-			true, true, true, true, true, true, true, false, false, false,
+			true,
+			true,
+			true,
+			true,
+			true,
+			true,
+			true,
+			false,
+			false,
+			false,
 		])
 	})
 
@@ -72,7 +81,13 @@ describe('the stand-in stays out of production', () => {
 		const sources = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8')
 			.split('\n')
 			.filter((line) => /^COPY\s/i.test(line) && !/\s--from=/.test(line))
-			.flatMap((line) => line.trim().split(/\s+/).slice(1, -1).filter((arg) => !arg.startsWith('--')))
+			.flatMap((line) =>
+				line
+					.trim()
+					.split(/\s+/)
+					.slice(1, -1)
+					.filter((arg) => !arg.startsWith('--')),
+			)
 		expect(sources.length).toBeGreaterThan(0)
 		const offenders = sources.filter((source) => {
 			const path = source.replace(/^\.\//, '').replace(/\/$/, '')

@@ -94,7 +94,11 @@ const bigEvent = (meta: Meta, bytes: number) =>
 		type: 'notify',
 		messages: [
 			{
-				key: { remoteJid: '4915100000001@s.whatsapp.net', fromMe: false, id: `3EB0${crypto.randomUUID().replaceAll('-', '').slice(0, 18).toUpperCase()}` },
+				key: {
+					remoteJid: '4915100000001@s.whatsapp.net',
+					fromMe: false,
+					id: `3EB0${crypto.randomUUID().replaceAll('-', '').slice(0, 18).toUpperCase()}`,
+				},
 				timestamp: 1_767_225_600,
 				type: 'conversation',
 				text: 'x'.repeat(bytes),
@@ -129,7 +133,10 @@ describe('/ws/sessions flow control', () => {
 		expect(close.payload.readUInt16BE(0)).toBe(1013)
 		expect(close.payload.subarray(2).toString()).toBe('slow consumer: send buffer full; reconnect with since')
 		// What it did get is the start of the stream after its snapshot, with no hole.
-		const received = client.frames.filter((f) => f.opcode === 1).slice(1).map((f) => (JSON.parse(f.payload.toString()) as { id: string }).id)
+		const received = client.frames
+			.filter((f) => f.opcode === 1)
+			.slice(1)
+			.map((f) => (JSON.parse(f.payload.toString()) as { id: string }).id)
 		expect(received.length).toBeGreaterThan(0)
 		expect(received).toEqual(published.slice(0, received.length))
 		client.sock.destroy()
@@ -144,4 +151,3 @@ describe('/ws/sessions flow control', () => {
 		client.sock.destroy()
 	})
 })
-

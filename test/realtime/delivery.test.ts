@@ -16,7 +16,13 @@ afterAll(async () => {
 })
 
 const CHAT = '4915100000001@s.whatsapp.net'
-const message = { key: { remoteJid: CHAT, fromMe: false, id: '3EB0000000000000000001' }, timestamp: 1_767_225_600, type: 'conversation', text: 'hi', content: { conversation: 'hi' } }
+const message = {
+	key: { remoteJid: CHAT, fromMe: false, id: '3EB0000000000000000001' },
+	timestamp: 1_767_225_600,
+	type: 'conversation',
+	text: 'hi',
+	content: { conversation: 'hi' },
+}
 
 /** One valid `data` per domain event type: adding a type to the catalogue makes this fail to compile until it is covered. */
 const SAMPLES: { [K in DomainEventType]: EventData<K> } = {
@@ -25,12 +31,22 @@ const SAMPLES: { [K in DomainEventType]: EventData<K> } = {
 	'session.pairing_code.updated': { code: 'ABCD1234' },
 	'session.status.connected': { jid: '4915100000009@s.whatsapp.net', name: 'Me' },
 	'session.status.disconnected': { status: 'reconnecting', reason: 'connection_lost', code: 428 },
-	'session.history.sync': { messages: [message], chats: [{ jid: CHAT }], contacts: [{ jid: CHAT, notify: 'Alice' }], lidPnMappings: [], progress: 100 },
+	'session.history.sync': {
+		messages: [message],
+		chats: [{ jid: CHAT }],
+		contacts: [{ jid: CHAT, notify: 'Alice' }],
+		lidPnMappings: [],
+		progress: 100,
+	},
 	'session.messages.upsert': { messages: [message], type: 'notify' },
 	'session.messages.update': { updates: [{ key: message.key, status: 4 }] },
 	'session.contacts.upsert': { contacts: [{ jid: CHAT, name: 'Alice' }] },
 	'session.chats.upsert': { chats: [{ jid: CHAT, unreadCount: 1 }] },
-	'session.command.failed': { commandId: Bun.randomUUIDv7(), command: 'session.messages.send', error: { code: 'NOT_CONNECTED', message: 'not connected' } },
+	'session.command.failed': {
+		commandId: Bun.randomUUIDv7(),
+		command: 'session.messages.send',
+		error: { code: 'NOT_CONNECTED', message: 'not connected' },
+	},
 	'session.deleted': {},
 }
 // session.deleted last: after it the session is gone.
@@ -53,7 +69,10 @@ describe('/ws/sessions delivery', () => {
 		const shop = await addSession(app, owner.user.tenantId, 'shop')
 		const [, lastId] = await publish(
 			app,
-			event({ tenantId: owner.user.tenantId, sessionId: phone.id }, 'session.status.connected', { jid: '4915100000009@s.whatsapp.net', phoneNumber: '4915100000009' }),
+			event({ tenantId: owner.user.tenantId, sessionId: phone.id }, 'session.status.connected', {
+				jid: '4915100000009@s.whatsapp.net',
+				phoneNumber: '4915100000009',
+			}),
 			qrEvent({ tenantId: owner.user.tenantId, sessionId: shop.id }, '2@scan-me'),
 		)
 		const other = await createVerifiedUser(app)
@@ -99,7 +118,15 @@ describe('/ws/sessions delivery', () => {
 			const received = await t.ws.collect((m) => m.type === 'session.deleted')
 			const expected = published
 				.filter((p) => p.tenantId === t.meta.tenantId)
-				.map(({ id, envelope: { id: eventId, type, tenantId, sessionId, occurredAt, data } }) => ({ id, eventId, type, tenantId, sessionId, occurredAt, data }))
+				.map(({ id, envelope: { id: eventId, type, tenantId, sessionId, occurredAt, data } }) => ({
+					id,
+					eventId,
+					type,
+					tenantId,
+					sessionId,
+					occurredAt,
+					data,
+				}))
 			expect(received).toEqual(expected as WsMessage[])
 			t.ws.close()
 		}
@@ -183,9 +210,15 @@ describe('/ws/sessions delivery', () => {
 	})
 
 	it('documents the socket in the OpenAPI description', async () => {
-		const doc = (await (await fetch(`${app.url}/swagger/json`)).json()) as { paths: Record<string, Record<string, { parameters?: { name: string }[] }>> }
+		const doc = (await (await fetch(`${app.url}/swagger/json`)).json()) as {
+			paths: Record<string, Record<string, { parameters?: { name: string }[] }>>
+		}
 		const route = doc.paths['/ws/sessions']
 		expect(route).toBeDefined()
-		expect(Object.values(route!)[0]!.parameters?.map((p) => p.name).sort()).toEqual(['accessToken', 'since'])
+		expect(
+			Object.values(route!)[0]!
+				.parameters?.map((p) => p.name)
+				.sort(),
+		).toEqual(['accessToken', 'since'])
 	})
 })

@@ -18,7 +18,14 @@ let server: RunningServer
 let url: string
 
 beforeAll(async () => {
-	config = loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, ROLES: 'api,consumer', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent' })
+	config = loadConfig({
+		NODE_ENV: 'test',
+		PORT: '0',
+		HOST: '127.0.0.1',
+		DATA_DIR: dataDir,
+		ROLES: 'api,consumer',
+		LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+	})
 	server = await startServer(config, createLogger(config))
 	url = `http://127.0.0.1:${server.port}`
 }, 60_000)

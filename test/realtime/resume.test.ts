@@ -56,7 +56,11 @@ describe('resuming with ?since=', () => {
 		expect(compareIds(firstId!, old!)).toBeGreaterThan(0)
 
 		const ws = connect(owner, old)
-		expect(await ws.next()).toMatchObject({ type: 'session.resync_required', tenantId: meta.tenantId, data: { since: old, reason: 'trimmed', oldestId: firstId } })
+		expect(await ws.next()).toMatchObject({
+			type: 'session.resync_required',
+			tenantId: meta.tenantId,
+			data: { since: old, reason: 'trimmed', oldestId: firstId },
+		})
 		const snapshot = await ws.next()
 		expect(snapshot.type).toBe('session.snapshot')
 		const [live] = await publish(app, qrEvent(meta))

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { type GroupConsumer } from '../../src/bus'
+import type { GroupConsumer } from '../../src/bus'
 import { domainEvent, type DomainEvent } from '../../src/core/catalogue'
 import { DOMAIN_EVENTS } from '../../src/core/streams'
 import { CONSUMER_GROUP } from '../../src/core/streams'
@@ -61,7 +61,10 @@ async function consumer(hold?: Promise<void>) {
 			read += batch.length
 			changed()
 			if (hold) await hold
-			await applyEvents(app.server.database.db, batch.map((d) => d.envelope as DomainEvent))
+			await applyEvents(
+				app.server.database.db,
+				batch.map((d) => d.envelope as DomainEvent),
+			)
 			written += batch.length
 			changed()
 		},
@@ -85,7 +88,11 @@ describe('the snapshot', () => {
 	it('shows a session whose events it applied itself in exactly the shape GET /sessions has', async () => {
 		const { owner, meta } = await tenant()
 		const first = connected(meta)
-		const disconnected = domainEvent('session.status.disconnected', { ...meta, occurredAt: at() }, { status: 'reconnecting', reason: 'connection_lost', code: 428 })
+		const disconnected = domainEvent(
+			'session.status.disconnected',
+			{ ...meta, occurredAt: at() },
+			{ status: 'reconnecting', reason: 'connection_lost', code: 428 },
+		)
 		await publish(app, first, disconnected)
 		const snapshot = await snapshotOf(owner)
 		const viaRest = (await (await fetch(`${app.url}/sessions/${meta.sessionId}`, { headers: owner.headers })).json()) as Record<string, unknown>

@@ -86,7 +86,15 @@ function world(sessions: RunnableSession[] = [{ id: SESSION, tenantId: TENANT, p
 	let held = true
 	const holds = () => held
 	const partitionOf = () => 0
-	const registry = new SessionRegistry({ port, auth: () => ({ load: async () => ({}) as never, clear: async () => {} }), store, publisher, metrics: { observe() {} }, holds, partitionOf })
+	const registry = new SessionRegistry({
+		port,
+		auth: () => ({ load: async () => ({}) as never, clear: async () => {} }),
+		store,
+		publisher,
+		metrics: { observe() {} },
+		holds,
+		partitionOf,
+	})
 	const executor = createCommandExecutor({ sessions: registry, store, publisher, holds, partitionOf, logger: pino({ level: 'silent' }) })
 	let seq = 0
 	const delivery = <K extends CommandType>(type: K, data: CommandDataOf<K>, meta: { tenantId?: string; sessionId?: string } = {}): Delivery => ({
@@ -107,7 +115,8 @@ function world(sessions: RunnableSession[] = [{ id: SESSION, tenantId: TENANT, p
 			held = false
 			registry.statusChanged()
 		},
-		send: (messageId: string, meta?: { tenantId?: string; sessionId?: string }) => delivery('session.messages.send', { messageId, to: TO, content: { text: `text ${messageId}` } }, meta),
+		send: (messageId: string, meta?: { tenantId?: string; sessionId?: string }) =>
+			delivery('session.messages.send', { messageId, to: TO, content: { text: `text ${messageId}` } }, meta),
 	}
 }
 
@@ -120,7 +129,7 @@ describe("the runner's command executor", () => {
 		expect(w.registry.isLive(SESSION)).toBe(true)
 	})
 
-	it('refuses a command for another tenant\'s session as if the session did not exist', async () => {
+	it("refuses a command for another tenant's session as if the session did not exist", async () => {
 		const w = world()
 		await w.executor.handle([w.delivery('session.start', {}, { tenantId: OTHER_TENANT })])
 		expect(w.opened).toHaveLength(0)

@@ -4,7 +4,15 @@ import { loadConfig, type Config } from '../../src/config'
 import { openPostgres, type Database } from '../../src/db/client'
 import { sessionAuth, sessionMessages, sessions, tenants } from '../../src/db/schema'
 import { createBus, type Bus } from '../../src/bus'
-import { command, type AnyEnvelope, type CommandDataOf, type CommandType, type DomainEvent, type DomainEventType, type Envelope } from '../../src/core/catalogue'
+import {
+	command,
+	type AnyEnvelope,
+	type CommandDataOf,
+	type CommandType,
+	type DomainEvent,
+	type DomainEventType,
+	type Envelope,
+} from '../../src/core/catalogue'
 import { createLogger, type Logger } from '../../src/logger'
 import { closeRedis, openRedis } from '../../src/redis/connection'
 import { start as startConsumer } from '../../src/roles/consumer'
@@ -55,7 +63,13 @@ export interface RunnerHarness {
 	close(): Promise<void>
 }
 
-export async function startHarness({ standIn: standInOptions = {}, env = {} }: { standIn?: StartOptions; env?: Record<string, string> } = {}): Promise<RunnerHarness> {
+export async function startHarness({
+	standIn: standInOptions = {},
+	env = {},
+}: {
+	standIn?: StartOptions
+	env?: Record<string, string>
+} = {}): Promise<RunnerHarness> {
 	const standIn = await startStandIn({ onError: () => {}, ...standInOptions })
 	const testDb: TestDatabase = await createTestDatabase()
 	const prefix = createTestRedisPrefix()
@@ -111,10 +125,14 @@ export async function startHarness({ standIn: standInOptions = {}, env = {} }: {
 			return row
 		},
 		untilStatus(ref, status, timeoutMs) {
-			return until(async () => {
-				const row = await h.session(ref)
-				return row.status === status && row
-			}, `session status ${status}`, timeoutMs)
+			return until(
+				async () => {
+					const row = await h.session(ref)
+					return row.status === status && row
+				},
+				`session status ${status}`,
+				timeoutMs,
+			)
 		},
 		async hasCreds(ref) {
 			const rows = await database.db.select({ id: sessionAuth.sessionId }).from(sessionAuth).where(eq(sessionAuth.sessionId, ref.sessionId))

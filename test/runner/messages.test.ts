@@ -69,7 +69,9 @@ describe('incoming messages', () => {
 			to: ACCOUNT,
 			from: ALICE,
 			text: '',
-			message: { protocolMessage: { type: proto.Message.ProtocolMessage.Type.REVOKE, key: { remoteJid: `${ACCOUNT}@s.whatsapp.net`, fromMe: true, id } } },
+			message: {
+				protocolMessage: { type: proto.Message.ProtocolMessage.Type.REVOKE, key: { remoteJid: `${ACCOUNT}@s.whatsapp.net`, fromMe: true, id } },
+			},
 		})
 		const row = await until(async () => {
 			const r = await h.message(ref, id)

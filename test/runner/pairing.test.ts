@@ -87,7 +87,10 @@ describe('pairing a session', () => {
 		expect(sync.data.chats).toHaveLength(3)
 
 		const count = await until(async () => {
-			const rows = await h.database.db.select({ id: sessionMessages.messageId }).from(sessionMessages).where(eq(sessionMessages.sessionId, ref.sessionId))
+			const rows = await h.database.db
+				.select({ id: sessionMessages.messageId })
+				.from(sessionMessages)
+				.where(eq(sessionMessages.sessionId, ref.sessionId))
 			return rows.length === 12 && rows.length
 		}, '12 history messages in Postgres')
 		expect(count).toBe(12)

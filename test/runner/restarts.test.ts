@@ -22,7 +22,8 @@ afterAll(async () => {
 	await h?.close()
 }, 30_000)
 
-const storedCreds = async () => (await h.database.db.select({ creds: sessionAuth.creds }).from(sessionAuth).where(eq(sessionAuth.sessionId, ref.sessionId)))[0]?.creds
+const storedCreds = async () =>
+	(await h.database.db.select({ creds: sessionAuth.creds }).from(sessionAuth).where(eq(sessionAuth.sessionId, ref.sessionId)))[0]?.creds
 
 describe('runner restarts', () => {
 	it('a restarted runner resumes the running sessions it owns, with their stored creds and no QR', async () => {
@@ -42,7 +43,7 @@ describe('runner restarts', () => {
 	}, 20_000)
 
 	it('a send command delivered again after a restart is recognised by its stored message and not sent twice', async () => {
-		const messageId = '3EB0' + 'A1'.repeat(9)
+		const messageId = `3EB0${'A1'.repeat(9)}`
 		const data = { messageId, to: '15554000099@s.whatsapp.net', content: { text: 'exactly once' } }
 		await h.command('session.messages.send', ref, data)
 		await h.standIn.waitForSent((m) => m.id === messageId)
@@ -53,7 +54,7 @@ describe('runner restarts', () => {
 		await h.startRunner()
 		await h.waitForEvent(ref, 'session.status.connected', { after })
 		await h.command('session.messages.send', ref, data)
-		const probe = '3EB0' + 'B2'.repeat(9)
+		const probe = `3EB0${'B2'.repeat(9)}`
 		await h.command('session.messages.send', ref, { ...data, messageId: probe })
 		await h.standIn.waitForSent((m) => m.id === probe)
 		expect(h.standIn.sent(PHONE).filter((m) => m.id === messageId)).toHaveLength(1)
@@ -96,7 +97,9 @@ describe('runner restarts', () => {
 		const failed = await h.waitForEvent(ref, 'session.status.disconnected', { after, where: (e) => e.data.status === 'failed' })
 		expect(failed.data.reason).toBe('reconnect_attempts_exhausted')
 		expect(failed.data.message).toStartWith('gave up after 3 attempts')
-		const retries = h.eventsOf(ref, 'session.status.disconnected', after).filter((e) => e.data.status === 'reconnecting' && e.data.reason !== 'runner_shutdown')
+		const retries = h
+			.eventsOf(ref, 'session.status.disconnected', after)
+			.filter((e) => e.data.status === 'reconnecting' && e.data.reason !== 'runner_shutdown')
 		expect(retries.map((e) => e.data.message?.match(/attempt (\d) of 3/)?.[1])).toEqual(['1', '2', '3'])
 		expect(await storedCreds()).toBeDefined()
 

@@ -38,10 +38,12 @@ describe('the runner role in the server', () => {
 			return r.status === 'qr' && r
 		}, 'a QR on the session')
 		const device = await standIn.scanQr(qr!, '15555000001')
-		expect(await until(async () => {
-			const r = await row()
-			return r.status === 'connected' && r
-		}, 'connected')).toMatchObject({ jid: '15555000001@s.whatsapp.net' })
+		expect(
+			await until(async () => {
+				const r = await row()
+				return r.status === 'connected' && r
+			}, 'connected'),
+		).toMatchObject({ jid: '15555000001@s.whatsapp.net' })
 
 		// Shutting the server down closes the socket without unlinking the device.
 		await app.close()

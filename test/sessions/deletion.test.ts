@@ -73,7 +73,9 @@ describe('a session deleted through the API', () => {
 
 	it('is removed when the runner refuses the logout', async () => {
 		await tombstone()
-		await applyEvents(db(), [event(meta, 'session.command.failed', { commandId: Bun.randomUUIDv7(), command: 'session.logout', error: { code: 'x', message: 'y' } })])
+		await applyEvents(db(), [
+			event(meta, 'session.command.failed', { commandId: Bun.randomUUIDv7(), command: 'session.logout', error: { code: 'x', message: 'y' } }),
+		])
 		expect((await snapshot(db(), meta.sessionId)).session).toBeNull()
 	})
 

@@ -23,7 +23,15 @@ describe('creating a session', () => {
 	it('answers 201 with the session, starting, and writes session.created and session.start with it', async () => {
 		const res = await alice.post<ApiSession>('/sessions', { name: 'Front desk' })
 		expect(res.status).toBe(201)
-		expect(res.body).toMatchObject({ name: 'Front desk', status: 'starting', desiredState: 'running', phoneNumber: null, jid: null, qr: null, pairingCode: null })
+		expect(res.body).toMatchObject({
+			name: 'Front desk',
+			status: 'starting',
+			desiredState: 'running',
+			phoneNumber: null,
+			jid: null,
+			qr: null,
+			pairingCode: null,
+		})
 		const types = (await db().select({ type: outbox.type, payload: outbox.payload }).from(outbox))
 			.filter((r) => (r.payload as { sessionId: string }).sessionId === res.body.id)
 			.map((r) => r.type)
@@ -66,7 +74,10 @@ describe('creating a session', () => {
 		expect(res.status).toBe(201)
 		expect(res.body.phoneNumber).toBe('15550100002')
 		const { data } = await world.events.waitFor('session.pairing_code.updated', res.body.id)
-		const shown = await until(async () => (await alice.get<ApiSession>(`/sessions/${res.body.id}`)).body.pairingCode, 'the pairing code on the session')
+		const shown = await until(
+			async () => (await alice.get<ApiSession>(`/sessions/${res.body.id}`)).body.pairingCode,
+			'the pairing code on the session',
+		)
 		expect(shown).toBe(data.code)
 		await expectError(await alice.fetch(`/sessions/${res.body.id}/qr`), 404, 'NO_QR')
 		await world.standIn.enterPairingCode('15550100002', shown)
@@ -77,7 +88,11 @@ describe('creating a session', () => {
 	it('refuses a session beyond the per-tenant limit with 409 and says why', async () => {
 		const bob = await world.tenant()
 		for (let i = 0; i < 3; i++) expect((await bob.post('/sessions', {})).status).toBe(201)
-		const refused = await expectError(await bob.fetch('/sessions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }), 409, 'SESSION_LIMIT_REACHED')
+		const refused = await expectError(
+			await bob.fetch('/sessions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }),
+			409,
+			'SESSION_LIMIT_REACHED',
+		)
 		expect(refused.message).toContain('(3)')
 		// Concurrent creations cannot slip past the limit together.
 		const carol = await world.tenant()
@@ -186,7 +201,11 @@ describe('tenant isolation', () => {
 		] as const)
 			await expectError(await mallory.fetch(path, { method }), 404, 'NOT_FOUND')
 		await expectError(
-			await mallory.fetch(`/sessions/${mine.id}/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ to: '+15550100009', text: 'hi' }) }),
+			await mallory.fetch(`/sessions/${mine.id}/messages`, {
+				method: 'POST',
+				headers: { 'content-type': 'application/json' },
+				body: JSON.stringify({ to: '+15550100009', text: 'hi' }),
+			}),
 			404,
 			'NOT_FOUND',
 		)

@@ -21,7 +21,11 @@ afterAll(async () => {
 })
 
 const send = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-	alice.fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) })
+	alice.fetch(path, {
+		method: 'POST',
+		headers: { 'content-type': 'application/json', ...headers },
+		body: typeof body === 'string' ? body : JSON.stringify(body),
+	})
 
 describe('every session route', () => {
 	it('answers 401 without a valid access token', async () => {
@@ -39,7 +43,11 @@ describe('every session route', () => {
 			for (const authorization of [undefined, 'Bearer nonsense', `Basic ${btoa('a:b')}`]) {
 				const res = await fetch(app.url + path, {
 					method,
-					headers: { 'x-forwarded-for': randomIp(), ...(authorization ? { authorization } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+					headers: {
+						'x-forwarded-for': randomIp(),
+						...(authorization ? { authorization } : {}),
+						...(body ? { 'content-type': 'application/json' } : {}),
+					},
 					body: body ? JSON.stringify(body) : undefined,
 				})
 				await expectError(res, 401, 'UNAUTHORIZED')
@@ -81,9 +89,12 @@ describe('POST /sessions', () => {
 		await expectError(await send('/sessions', body), 400, 'MALFORMED_BODY')
 	})
 
-	it.each(['hello', '0151 1234567', '+1 555', '+1 555 010 0001 0002 0003'])('refuses the phone number %p with 400 INVALID_PHONE_NUMBER', async (phoneNumber) => {
-		await expectError(await send('/sessions', { phoneNumber }), 400, 'INVALID_PHONE_NUMBER')
-	})
+	it.each(['hello', '0151 1234567', '+1 555', '+1 555 010 0001 0002 0003'])(
+		'refuses the phone number %p with 400 INVALID_PHONE_NUMBER',
+		async (phoneNumber) => {
+			await expectError(await send('/sessions', { phoneNumber }), 400, 'INVALID_PHONE_NUMBER')
+		},
+	)
 
 	it('refuses a body that is not JSON', async () => {
 		await expectError(await send('/sessions', '{"name": '), 400, 'MALFORMED_BODY')
@@ -123,12 +134,19 @@ describe('GET /sessions/:id/qr', () => {
 describe('POST /sessions/:id/messages', () => {
 	const path = () => `/sessions/${session.id}/messages`
 
-	it.each(['hello', '555-010', '0151 1234567', '++15550100001', 'abc@s.whatsapp.net', '15550100001@example.com', 'status@broadcast', 'abc@lid', '12@g.us'])(
-		'refuses the recipient %p with 400 INVALID_RECIPIENT',
-		async (to) => {
-			await expectError(await send(path(), { to, text: 'hi' }), 400, 'INVALID_RECIPIENT')
-		},
-	)
+	it.each([
+		'hello',
+		'555-010',
+		'0151 1234567',
+		'++15550100001',
+		'abc@s.whatsapp.net',
+		'15550100001@example.com',
+		'status@broadcast',
+		'abc@lid',
+		'12@g.us',
+	])('refuses the recipient %p with 400 INVALID_RECIPIENT', async (to) => {
+		await expectError(await send(path(), { to, text: 'hi' }), 400, 'INVALID_RECIPIENT')
+	})
 
 	it.each([
 		['no recipient', { text: 'hi' }],
@@ -159,11 +177,13 @@ describe('POST /sessions/:id/messages', () => {
 	})
 
 	it.each([['with spaces'], ['x'.repeat(256)], ['naïve']])('refuses the Idempotency-Key %p with 400', async (key) => {
-		const res = await alice.fetch(path(), {
-			method: 'POST',
-			headers: { 'content-type': 'application/json', 'idempotency-key': key },
-			body: JSON.stringify({ to: '+15550100001', text: 'hi' }),
-		}).catch(() => null)
+		const res = await alice
+			.fetch(path(), {
+				method: 'POST',
+				headers: { 'content-type': 'application/json', 'idempotency-key': key },
+				body: JSON.stringify({ to: '+15550100001', text: 'hi' }),
+			})
+			.catch(() => null)
 		// A header value outside Latin-1 cannot even be sent; the others reach the API and fail validation.
 		if (res) await expectError(res, 400, 'VALIDATION_FAILED')
 	})

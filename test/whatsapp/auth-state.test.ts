@@ -66,7 +66,7 @@ describe('Postgres auth state', () => {
 		expect(Object.keys(preKeys).sort()).toEqual(['1', '2'])
 		expect(Buffer.compare(preKeys['1']!.public, pair.public)).toBe(0)
 		const sync = await state.keys.get('app-state-sync-key', ['AAAA'])
-		expect(sync['AAAA']).toBeInstanceOf(proto.Message.AppStateSyncKeyData)
+		expect(sync.AAAA).toBeInstanceOf(proto.Message.AppStateSyncKeyData)
 
 		await state.keys.set({ 'pre-key': { '1': null }, session: { 'a.0': null } })
 		expect(Object.keys(await state.keys.get('pre-key', ['1', '2']))).toEqual(['2'])
@@ -108,7 +108,7 @@ describe('Postgres auth state', () => {
 		await expect(stale.state.keys.set({ session: { x: Buffer.from('old') } })).rejects.toBeInstanceOf(StaleOwnerError)
 		await expect(stale.saveCreds()).rejects.toBeInstanceOf(StaleOwnerError)
 		const x = await current.state.keys.get('session', ['x'])
-		expect(Buffer.from(x['x']!).toString()).toBe('new')
+		expect(Buffer.from(x.x!).toString()).toBe('new')
 	})
 
 	it('claims the stored state for its fence on reading: the previous owner’s writes are refused from then on, and it cannot read again', async () => {
@@ -120,7 +120,7 @@ describe('Postgres auth state', () => {
 		await expect(previous.state.keys.set({ session: { x: Buffer.from('late') } })).rejects.toBeInstanceOf(StaleOwnerError)
 		await expect(previous.saveCreds()).rejects.toBeInstanceOf(StaleOwnerError)
 		await expect(load(sessionId, 1)).rejects.toBeInstanceOf(StaleOwnerError)
-		expect(Buffer.from((await next.state.keys.get('session', ['x']))['x']!).toString()).toBe('before')
+		expect(Buffer.from((await next.state.keys.get('session', ['x'])).x!).toString()).toBe('before')
 	})
 
 	it('deletes creds and keys on logout', async () => {

@@ -6,12 +6,14 @@ const paired = { paired: true }
 
 describe('what a closed socket means', () => {
 	it('515 asks for a new socket at once', () => {
-		expect(classifyDisconnect({ code: 515, message: 'Stream Errored (restart required)' }, paired)).toEqual({ action: 'restart', reason: 'restart_required' })
+		expect(classifyDisconnect({ code: 515, message: 'Stream Errored (restart required)' }, paired)).toEqual({
+			action: 'restart',
+			reason: 'restart_required',
+		})
 	})
 
 	it('428, 408, 500, 503 and unknown errors are transient', () => {
-		for (const code of [428, 408, 500, 503, undefined, 1006])
-			expect(classifyDisconnect({ code, message: 'x' }, paired).action).toBe('reconnect')
+		for (const code of [428, 408, 500, 503, undefined, 1006]) expect(classifyDisconnect({ code, message: 'x' }, paired).action).toBe('reconnect')
 	})
 
 	it('401 and 403 mean logged out', () => {
@@ -20,7 +22,10 @@ describe('what a closed socket means', () => {
 	})
 
 	it('440 (replaced by another connection) fails instead of fighting back', () => {
-		expect(classifyDisconnect({ code: 440, message: 'Stream Errored (conflict)' }, paired)).toMatchObject({ action: 'failed', reason: 'connection_replaced' })
+		expect(classifyDisconnect({ code: 440, message: 'Stream Errored (conflict)' }, paired)).toMatchObject({
+			action: 'failed',
+			reason: 'connection_replaced',
+		})
 	})
 
 	it('an unscanned QR series ends the attempt; a paired socket’s 408 is only a lost connection', () => {

@@ -48,9 +48,13 @@ describe('messages', () => {
 	})
 
 	it('reads text from extended text and captions, and names the type after the content key', () => {
-		const ext = mapMessage(wire({ key: { remoteJid: ALICE, id: 'A' }, messageTimestamp: 5, message: { extendedTextMessage: { text: 'linked https://x.y' } } }))
+		const ext = mapMessage(
+			wire({ key: { remoteJid: ALICE, id: 'A' }, messageTimestamp: 5, message: { extendedTextMessage: { text: 'linked https://x.y' } } }),
+		)
 		expect(ext).toMatchObject({ type: 'extendedTextMessage', text: 'linked https://x.y' })
-		const image = mapMessage(wire({ key: { remoteJid: ALICE, id: 'B' }, messageTimestamp: 5, message: { imageMessage: { caption: 'a cat', fileLength: 12345 } } }))
+		const image = mapMessage(
+			wire({ key: { remoteJid: ALICE, id: 'B' }, messageTimestamp: 5, message: { imageMessage: { caption: 'a cat', fileLength: 12345 } } }),
+		)
 		expect(image).toMatchObject({ type: 'imageMessage', text: 'a cat' })
 		// Longs inside the content survive as strings (proto JSON), readable back with fromObject.
 		expect((image!.content as { imageMessage: { fileLength: string } }).imageMessage.fileLength).toBe('12345')
@@ -58,7 +62,9 @@ describe('messages', () => {
 	})
 
 	it('unwraps ephemeral messages for type and text but keeps the raw content', () => {
-		const m = mapMessage(wire({ key: { remoteJid: ALICE, id: 'E' }, messageTimestamp: 5, message: { ephemeralMessage: { message: { conversation: 'poof' } } } }))
+		const m = mapMessage(
+			wire({ key: { remoteJid: ALICE, id: 'E' }, messageTimestamp: 5, message: { ephemeralMessage: { message: { conversation: 'poof' } } } }),
+		)
 		expect(m).toMatchObject({ type: 'conversation', text: 'poof', content: { ephemeralMessage: { message: { conversation: 'poof' } } } })
 	})
 
@@ -96,11 +102,19 @@ describe('messages', () => {
 
 	it('turns a revoked placeholder in an upsert into a revoke of that message', () => {
 		const revoked = wire({ key: { remoteJid: ALICE, fromMe: false, id: 'R' }, messageTimestamp: 5, messageStubType: WAMessageStubType.REVOKE })
-		expect(mapUpsert({ messages: [revoked] })).toEqual({ messages: [], updates: [{ key: { remoteJid: ALICE, fromMe: false, id: 'R' }, revoked: true }] })
+		expect(mapUpsert({ messages: [revoked] })).toEqual({
+			messages: [],
+			updates: [{ key: { remoteJid: ALICE, fromMe: false, id: 'R' }, revoked: true }],
+		})
 	})
 
 	it('keeps the status an own send had when it was upserted', () => {
-		const m = wire({ key: { remoteJid: ALICE, fromMe: true, id: '3EB0' }, messageTimestamp: 9, status: WAMessageStatus.SERVER_ACK, message: { conversation: 'x' } })
+		const m = wire({
+			key: { remoteJid: ALICE, fromMe: true, id: '3EB0' },
+			messageTimestamp: 9,
+			status: WAMessageStatus.SERVER_ACK,
+			message: { conversation: 'x' },
+		})
 		expect(mapMessage(m)).toMatchObject({ status: 2, timestamp: 9 })
 	})
 })
@@ -135,7 +149,12 @@ describe('message updates', () => {
 	})
 
 	it('ignores changes it does not model (poll votes, reactions, stub parameters)', () => {
-		expect(mapMessageUpdates([{ key, update: { pollUpdates: [] } }, { key, update: { messageStubParameters: ['x'] } }])).toEqual([])
+		expect(
+			mapMessageUpdates([
+				{ key, update: { pollUpdates: [] } },
+				{ key, update: { messageStubParameters: ['x'] } },
+			]),
+		).toEqual([])
 	})
 
 	it('turns group receipts into the furthest status any participant reached', () => {
@@ -154,7 +173,12 @@ describe('message updates', () => {
 
 describe('contacts and chats', () => {
 	it('maps a contact with both identities and drops picture markers that are not URLs', () => {
-		expect(mapContact({ id: ALICE_LID, phoneNumber: ALICE, notify: 'Alice', imgUrl: 'changed' })).toEqual({ jid: ALICE_LID, lid: ALICE_LID, pn: ALICE, notify: 'Alice' })
+		expect(mapContact({ id: ALICE_LID, phoneNumber: ALICE, notify: 'Alice', imgUrl: 'changed' })).toEqual({
+			jid: ALICE_LID,
+			lid: ALICE_LID,
+			pn: ALICE,
+			notify: 'Alice',
+		})
 		expect(mapContact({ id: ALICE, name: 'Alice Liddell', imgUrl: 'https://pps.whatsapp.net/x.jpg' })).toEqual({
 			jid: ALICE,
 			pn: ALICE,
@@ -165,8 +189,23 @@ describe('contacts and chats', () => {
 	})
 
 	it('reads a history conversation: both JIDs, absolute unread count, Long timestamps', () => {
-		const chat = proto.Conversation.fromObject({ id: ALICE_LID, pnJid: ALICE, displayName: 'Alice', unreadCount: 2, archived: false, conversationTimestamp: long(1_767_225_600) })
-		expect(mapChat(chat)).toEqual({ jid: ALICE_LID, lid: ALICE_LID, pn: ALICE, name: 'Alice', unreadCount: 2, archived: false, lastMessageAt: 1_767_225_600 })
+		const chat = proto.Conversation.fromObject({
+			id: ALICE_LID,
+			pnJid: ALICE,
+			displayName: 'Alice',
+			unreadCount: 2,
+			archived: false,
+			conversationTimestamp: long(1_767_225_600),
+		})
+		expect(mapChat(chat)).toEqual({
+			jid: ALICE_LID,
+			lid: ALICE_LID,
+			pn: ALICE,
+			name: 'Alice',
+			unreadCount: 2,
+			archived: false,
+			lastMessageAt: 1_767_225_600,
+		})
 	})
 
 	it('in chats.update, takes unread count 0 (marked read) but not the per-message increments', () => {
@@ -177,11 +216,26 @@ describe('contacts and chats', () => {
 
 describe('history sync', () => {
 	function history(messages: number, chats = 1) {
-		const conversations = Array.from({ length: chats }, (_, c) => proto.Conversation.fromObject({ id: `1555000${String(c).padStart(4, '0')}@s.whatsapp.net`, unreadCount: 0 }))
-		const msgs = Array.from({ length: messages }, (_, i) =>
-			wire({ key: { remoteJid: conversations[i % chats]!.id, fromMe: i % 2 === 0, id: `H${i}` }, messageTimestamp: 1_700_000_000 + i, message: { conversation: `m${i}` } }),
+		const conversations = Array.from({ length: chats }, (_, c) =>
+			proto.Conversation.fromObject({ id: `1555000${String(c).padStart(4, '0')}@s.whatsapp.net`, unreadCount: 0 }),
 		)
-		return { chats: conversations, contacts: [], messages: msgs, lidPnMappings: [{ lid: ALICE_LID, pn: ALICE }], progress: 40, isLatest: true, syncType: proto.HistorySync.HistorySyncType.RECENT, chunkOrder: 2 }
+		const msgs = Array.from({ length: messages }, (_, i) =>
+			wire({
+				key: { remoteJid: conversations[i % chats]!.id, fromMe: i % 2 === 0, id: `H${i}` },
+				messageTimestamp: 1_700_000_000 + i,
+				message: { conversation: `m${i}` },
+			}),
+		)
+		return {
+			chats: conversations,
+			contacts: [],
+			messages: msgs,
+			lidPnMappings: [{ lid: ALICE_LID, pn: ALICE }],
+			progress: 40,
+			isLatest: true,
+			syncType: proto.HistorySync.HistorySyncType.RECENT,
+			chunkOrder: 2,
+		}
 	}
 
 	it('splits a large chunk into batches of at most MESSAGE_BATCH_MAX messages, numbered, with progress', () => {
@@ -212,7 +266,10 @@ describe('a whole Baileys batch', () => {
 	it('becomes valid catalogue events in reading order', () => {
 		const events = toWhatsAppEvents({
 			'messages.update': [{ key: { remoteJid: ALICE, fromMe: true, id: 'U' }, update: { status: 3 } }],
-			'messages.upsert': { type: 'notify', messages: [wire({ key: { remoteJid: ALICE, id: 'N' }, messageTimestamp: 5, message: { conversation: 'new' } })] },
+			'messages.upsert': {
+				type: 'notify',
+				messages: [wire({ key: { remoteJid: ALICE, id: 'N' }, messageTimestamp: 5, message: { conversation: 'new' } })],
+			},
 			'contacts.update': [{ id: ALICE, notify: 'Al' }],
 			'chats.update': [{ id: ALICE, conversationTimestamp: 5, unreadCount: 1 }],
 			'lid-mapping.update': { lid: ALICE_LID, pn: ALICE },

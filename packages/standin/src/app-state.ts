@@ -66,11 +66,8 @@ export async function answerAppStateSync(device: Device | undefined, name: strin
 }
 
 async function pushNamePatch(key: AppStateKey, name: string): Promise<Uint8Array> {
-	const { patch } = await encodeSyncdPatch(
-		chatModificationToAppPatch({ pushNameSetting: name }, ''),
-		key.id,
-		newLTHashState(),
-		async () => ({ keyData: Buffer.from(key.data, 'base64') }),
-	)
+	const { patch } = await encodeSyncdPatch(chatModificationToAppPatch({ pushNameSetting: name }, ''), key.id, newLTHashState(), async () => ({
+		keyData: Buffer.from(key.data, 'base64'),
+	}))
 	return proto.SyncdPatch.encode({ ...patch, version: { version: 1 } }).finish()
 }

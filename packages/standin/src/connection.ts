@@ -1,12 +1,5 @@
 import type { ServerWebSocket } from 'bun'
-import {
-	decodeBinaryNode,
-	encodeBinaryNode,
-	S_WHATSAPP_NET,
-	type BinaryNode,
-	type KeyPair,
-	type proto,
-} from '@whiskeysockets/baileys'
+import { decodeBinaryNode, encodeBinaryNode, S_WHATSAPP_NET, type BinaryNode, type KeyPair, type proto } from '@whiskeysockets/baileys'
 import { FrameReader, ServerNoise, frame } from './handshake'
 import type { Device } from './state'
 

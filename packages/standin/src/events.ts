@@ -92,9 +92,7 @@ export class EventLog {
 		predicate: (event: EventOf<T>) => boolean = () => true,
 		{ after = 0, timeoutMs = 15_000, signal }: { after?: number; timeoutMs?: number; signal?: AbortSignal } = {},
 	): Promise<EventOf<T>> {
-		const past = this.events.find(
-			(event) => event.seq > after && event.type === type && predicate(event as unknown as EventOf<T>),
-		)
+		const past = this.events.find((event) => event.seq > after && event.type === type && predicate(event as unknown as EventOf<T>))
 		if (past) return Promise.resolve(past as unknown as EventOf<T>)
 		return new Promise((resolve, reject) => {
 			const stop = (error?: Error) => {

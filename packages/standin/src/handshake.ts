@@ -1,14 +1,4 @@
-import {
-	aesDecryptGCM,
-	aesEncryptGCM,
-	Curve,
-	hkdf,
-	NOISE_MODE,
-	NOISE_WA_HEADER,
-	proto,
-	sha256,
-	type KeyPair,
-} from '@whiskeysockets/baileys'
+import { aesDecryptGCM, aesEncryptGCM, Curve, hkdf, NOISE_MODE, NOISE_WA_HEADER, proto, sha256, type KeyPair } from '@whiskeysockets/baileys'
 
 /**
  * The server half of WhatsApp's Noise XX handshake (Noise_XX_25519_AESGCM_SHA256), mirroring
@@ -44,7 +34,7 @@ export class ServerNoise {
 	/** Answers the ClientHello frame with the ServerHello frame (ephemeral, static, certificate chain). */
 	serverHello(frame: Uint8Array): Uint8Array {
 		const clientEphemeral = proto.HandshakeMessage.decode(frame).clientHello?.ephemeral
-		if (!clientEphemeral || clientEphemeral.byteLength !== 32) throw new Error('handshake: missing client ephemeral key')
+		if (clientEphemeral?.byteLength !== 32) throw new Error('handshake: missing client ephemeral key')
 		this.authenticate(clientEphemeral)
 		this.authenticate(this.ephemeral.public)
 		this.mixIntoKey(Curve.sharedKey(this.ephemeral.private, clientEphemeral))

@@ -43,11 +43,7 @@ interface Entry {
  * into `initialHistBootstrapInlinePayload` of a `historySyncNotification` protocol message (so the
  * companion needs no media download). Progress runs up to 100 on the last chunk.
  */
-export function buildHistoryChunks(
-	state: StandInState,
-	owner: Person,
-	options: HistoryOptions,
-): { chunks: proto.IMessage[]; messages: number } {
+export function buildHistoryChunks(state: StandInState, _owner: Person, options: HistoryOptions): { chunks: proto.IMessage[]; messages: number } {
 	const syncType = options.syncType ?? 'RECENT'
 	const chunkSize = Math.max(1, options.chunkSize ?? 500)
 	const addressing = options.addressing ?? 'pn'

@@ -93,7 +93,7 @@ export async function handleIq(core: StandInCore, connection: Connection, iq: Bi
 function handleMd(
 	core: StandInCore,
 	connection: Connection,
-	iq: BinaryNode,
+	_iq: BinaryNode,
 	child: BinaryNode | undefined,
 	reply: (content?: BinaryNode[]) => void,
 	fail: (code: number, text: string) => void,
@@ -106,17 +106,24 @@ function handleMd(
 	}
 	if (child?.tag === 'link_code_companion_reg') {
 		try {
-			if (child.attrs.stage === 'companion_hello') return reply([startCodePairing(core, connection, child)])
+			if (child.attrs.stage === 'companion_hello') {
+				reply([startCodePairing(core, connection, child)])
+				return
+			}
 			if (child.attrs.stage === 'companion_finish') {
 				const pairing = connection.registration?.codePairing
-				if (!pairing) return fail(400, 'bad-request')
+				if (!pairing) {
+					fail(400, 'bad-request')
+					return
+				}
 				const person = core.state.person(pairing.phone)
 				let advSecret: Buffer
 				try {
 					advSecret = finishCodePairing(child, connection, person)
 				} catch {
 					core.rejectCodePairing(connection, new Error('pairing code did not match'))
-					return fail(401, 'not-authorized')
+					fail(401, 'not-authorized')
+					return
 				}
 				reply()
 				// Not awaited: the companion's answer to pair-success comes through this same queue.
@@ -128,7 +135,8 @@ function handleMd(
 			}
 		} catch (error) {
 			core.reportError(connection, error)
-			return fail(400, 'bad-request')
+			fail(400, 'bad-request')
+			return
 		}
 	}
 	reply()

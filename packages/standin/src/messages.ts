@@ -33,12 +33,7 @@ const companionAddress = (device: Device): string => `${device.phone}.${device.d
  * encrypted by the sender's own identity, opening a session from the companion's uploaded prekeys
  * on first use, which makes the first ones `pkmsg`.
  */
-export async function messageStanza(
-	state: StandInState,
-	device: Device,
-	delivery: Delivery,
-	offline: boolean,
-): Promise<BinaryNode> {
+export async function messageStanza(state: StandInState, device: Device, delivery: Delivery, offline: boolean): Promise<BinaryNode> {
 	const { from } = delivery
 	const attrs: Record<string, string> = {
 		id: delivery.id,
@@ -132,9 +127,7 @@ export function receiptStanza(chat: string, ids: string[], type: 'delivery' | 'r
 	return {
 		tag: 'receipt',
 		attrs,
-		content: rest.length
-			? [{ tag: 'list', attrs: {}, content: rest.map((id) => ({ tag: 'item', attrs: { id } })) }]
-			: undefined,
+		content: rest.length ? [{ tag: 'list', attrs: {}, content: rest.map((id) => ({ tag: 'item', attrs: { id } })) }] : undefined,
 	}
 }
 

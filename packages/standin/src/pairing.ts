@@ -71,12 +71,7 @@ export function parseQr(qr: string): { ref: string; noiseKey: string; identityKe
  * the device identity signed by the account key and MACed with the companion's ADV secret; the
  * companion answers with its own device signature, and the server asks it to restart (515).
  */
-export async function completePairing(
-	core: StandInCore,
-	connection: Connection,
-	person: Person,
-	advSecret: Buffer,
-): Promise<Device> {
+export async function completePairing(core: StandInCore, connection: Connection, person: Person, advSecret: Buffer): Promise<Device> {
 	const registration = connection.registration
 	if (!registration) throw new Error('connection is not registering')
 	const deviceId = person.nextDeviceId++
@@ -88,10 +83,7 @@ export async function completePairing(
 		accountType: proto.ADVEncryptionType.E2EE,
 		deviceType: proto.ADVEncryptionType.E2EE,
 	}).finish()
-	const accountSignature = Curve.sign(
-		person.party.privateKey,
-		Buffer.concat([WA_ADV_ACCOUNT_SIG_PREFIX, details, registration.identityKey]),
-	)
+	const accountSignature = Curve.sign(person.party.privateKey, Buffer.concat([WA_ADV_ACCOUNT_SIG_PREFIX, details, registration.identityKey]))
 	const signed = proto.ADVSignedDeviceIdentity.encode({
 		details,
 		accountSignatureKey: person.party.publicKey,
@@ -123,12 +115,7 @@ export async function completePairing(
 	const signedByDevice = getBinaryNodeChildBuffer(getBinaryNodeChild(answer, 'pair-device-sign'), 'device-identity')
 	if (answer.attrs.type !== 'result' || !signedByDevice) throw new Error('companion refused pair-success')
 	const account = proto.ADVSignedDeviceIdentity.decode(signedByDevice)
-	const deviceMessage = Buffer.concat([
-		WA_ADV_DEVICE_SIG_PREFIX,
-		details,
-		registration.identityKey,
-		person.party.publicKey,
-	])
+	const deviceMessage = Buffer.concat([WA_ADV_DEVICE_SIG_PREFIX, details, registration.identityKey, person.party.publicKey])
 	if (!account.deviceSignature || !Curve.verify(registration.identityKey, deviceMessage, account.deviceSignature)) {
 		throw new Error('companion device signature does not verify')
 	}

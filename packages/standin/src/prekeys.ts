@@ -1,10 +1,4 @@
-import {
-	getBinaryNodeChild,
-	getBinaryNodeChildBuffer,
-	getBinaryNodeChildren,
-	jidDecode,
-	type BinaryNode,
-} from '@whiskeysockets/baileys'
+import { getBinaryNodeChild, getBinaryNodeChildBuffer, getBinaryNodeChildren, jidDecode, type BinaryNode } from '@whiskeysockets/baileys'
 import type { Connection } from './connection'
 import { bundleNode } from './signal-party'
 import type { StandInState } from './state'

@@ -5,15 +5,7 @@ import type { CompanionReceipt, SentMessage, StandInEvent } from './events'
 import type { HistoryOptions } from './history'
 import { StandInCore } from './standin'
 import { normalizePhone } from './state'
-import type {
-	DeliverOptions,
-	DeliveryResult,
-	DeviceStats,
-	KickMode,
-	ReceiptType,
-	StandInOptions,
-	StandInStats,
-} from './types'
+import type { DeliverOptions, DeliveryResult, DeviceStats, KickMode, ReceiptType, StandInOptions, StandInStats } from './types'
 
 export const CHAT_PATH = '/ws/chat'
 
@@ -122,10 +114,7 @@ export async function startStandIn(options: StartOptions = {}): Promise<StandIn>
 			if (!device || more.length) throw new Error(`'${target}' names ${device ? 'several devices' : 'no device'}`)
 			return core.statsOf(device)
 		},
-		sent: (phone) =>
-			phone
-				? core.sentMessages.filter((message) => normalizePhone(message.from) === normalizePhone(phone))
-				: [...core.sentMessages],
+		sent: (phone) => (phone ? core.sentMessages.filter((message) => normalizePhone(message.from) === normalizePhone(phone)) : [...core.sentMessages]),
 		lidOf: (phone) => `${core.state.person(phone).lid}@lid`,
 		waitForRegistration: (waitOptions) => wait('registration', () => true, waitOptions),
 		waitForLogin: (device, waitOptions) => wait('login', (event) => matches(core, device, event.device), waitOptions),

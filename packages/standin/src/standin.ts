@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { proto, type BinaryNode } from '@whiskeysockets/baileys'
+import type { proto, BinaryNode } from '@whiskeysockets/baileys'
 import { issueCertChain } from './certificates'
 import { SERVER_JID, type Connection, type ConnectionHost } from './connection'
 import { EventLog, type SentMessage } from './events'
@@ -9,15 +9,7 @@ import { handleIq } from './iq-handlers'
 import { messageStanza, readReceipt, readSentMessage, receiptStanza, type Delivery } from './messages'
 import { completePairing, enterPairingCode, pairDeviceNode, parseQr, registrationFrom } from './pairing'
 import { normalizePhone, StandInState, type Device } from './state'
-import type {
-	DeliverOptions,
-	DeliveryResult,
-	DeviceStats,
-	KickMode,
-	ReceiptType,
-	StandInOptions,
-	StandInStats,
-} from './types'
+import type { DeliverOptions, DeliveryResult, DeviceStats, KickMode, ReceiptType, StandInOptions, StandInStats } from './types'
 
 type Deferred = { resolve: () => void; reject: (error: unknown) => void }
 type Outgoing = { delivery: Delivery } | { node: BinaryNode }
@@ -199,9 +191,7 @@ export class StandInCore implements ConnectionHost {
 	/** "Scan this QR as phone P": resolves once the companion accepted the pairing (then it restarts with 515). */
 	async scanQr(qr: string, phone: string, name?: string): Promise<DeviceStats> {
 		const { ref, noiseKey } = parseQr(qr)
-		const connection = [...this.connections].find(
-			(candidate) => candidate.phase === 'registering' && candidate.registration?.refs.includes(ref),
-		)
+		const connection = [...this.connections].find((candidate) => candidate.phase === 'registering' && candidate.registration?.refs.includes(ref))
 		if (!connection) throw new Error('no companion is showing this QR')
 		if (connection.noiseKey !== noiseKey) throw new Error('QR does not belong to that connection')
 		const advSecret = Buffer.from(parseQr(qr).advSecret, 'base64')
@@ -293,11 +283,11 @@ export class StandInCore implements ConnectionHost {
 					const device = connection.device
 					if (!device) return
 					const done = new AbortController()
-					const receipted = this.log.waitFor(
-						'receipt',
-						(event) => event.receipt.from === device.jid && event.receipt.ids.includes(delivery.id),
-						{ after, timeoutMs: 60_000, signal: done.signal },
-					)
+					const receipted = this.log.waitFor('receipt', (event) => event.receipt.from === device.jid && event.receipt.ids.includes(delivery.id), {
+						after,
+						timeoutMs: 60_000,
+						signal: done.signal,
+					})
 					const dropped = this.log
 						.waitFor('disconnected', (event) => event.connectionId === connection.id, {
 							timeoutMs: 60_000,
@@ -401,9 +391,7 @@ export class StandInCore implements ConnectionHost {
 	}
 
 	liveConnections(device: Device): Connection[] {
-		return [...this.connections].filter(
-			(connection) => connection.phase === 'open' && connection.device?.noiseKey === device.noiseKey,
-		)
+		return [...this.connections].filter((connection) => connection.phase === 'open' && connection.device?.noiseKey === device.noiseKey)
 	}
 
 	private activeDevices(phone: string): Device[] {

@@ -15,7 +15,11 @@ export function answerUsync(state: StandInState, iq: BinaryNode): BinaryNode[] {
 		let jid = user.attrs.jid
 		if (!jid) {
 			const contact = getBinaryNodeChild(user, 'contact')?.content
-			const phone = contact ? Buffer.from(contact as Uint8Array).toString().replace(/\D/g, '') : ''
+			const phone = contact
+				? Buffer.from(contact as Uint8Array)
+						.toString()
+						.replace(/\D/g, '')
+				: ''
 			jid = `${phone}@s.whatsapp.net`
 		}
 		const person = state.personByJid(jid)
@@ -28,9 +32,7 @@ export function answerUsync(state: StandInState, iq: BinaryNode): BinaryNode[] {
 						return {
 							tag: 'devices',
 							attrs: {},
-							content: [
-								{ tag: 'device-list', attrs: {}, content: person ? [{ tag: 'device', attrs: { id: '0' } }] : [] },
-							],
+							content: [{ tag: 'device-list', attrs: {}, content: person ? [{ tag: 'device', attrs: { id: '0' } }] : [] }],
 						}
 					case 'lid':
 						return person && !isLidUser(jid) ? { tag: 'lid', attrs: { val: lidJid(person) } } : { tag: 'lid', attrs: {} }

@@ -1,7 +1,6 @@
 import makeWASocket, {
 	initAuthCreds,
 	type AuthenticationState,
-	type BaileysEventMap,
 	type ConnectionState,
 	type SignalDataSet,
 	type SignalDataTypeMap,

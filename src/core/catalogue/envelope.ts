@@ -22,7 +22,6 @@ export type DomainEvent = { [K in DomainEventType]: Envelope<K> }[DomainEventTyp
 export type Command = { [K in CommandType]: Envelope<K> }[CommandType]
 export type AnyEnvelope = DomainEvent | Command
 
-
 const envelopeSchema = (type: string, data: TSchema) =>
 	T.Object({ id: Uuid, type: T.Literal(type), tenantId: Uuid, sessionId: Uuid, occurredAt: IsoTime, data })
 

@@ -29,7 +29,16 @@ const TOMBSTONE_SKEW_MS = 5_000
 
 /** Applies one batch of domain events in one transaction. Safe to call again with any of them. */
 export async function applyEvents(db: Db, events: readonly DomainEvent[]): Promise<ProjectionStats> {
-	const stats: ProjectionStats = { events: events.length, dropped: 0, messages: 0, chats: 0, contacts: 0, mappings: 0, sessionUpdates: 0, deletedSessions: 0 }
+	const stats: ProjectionStats = {
+		events: events.length,
+		dropped: 0,
+		messages: 0,
+		chats: 0,
+		contacts: 0,
+		mappings: 0,
+		sessionUpdates: 0,
+		deletedSessions: 0,
+	}
 	if (!events.length) return stats
 	const ids = [...new Set(events.map((e) => e.sessionId))]
 
@@ -42,7 +51,9 @@ export async function applyEvents(db: Db, events: readonly DomainEvent[]): Promi
 		// A logout from before the deletion (retried late) must not end the row before the runner
 		// has seen the logout command; the margin absorbs clock skew between runner and database.
 		const loggedOut = (e: DomainEvent) =>
-			(e.type === 'session.status.disconnected' && e.data.status === 'logged_out' && Date.parse(e.occurredAt) >= tombstones.get(e.sessionId)! - TOMBSTONE_SKEW_MS) ||
+			(e.type === 'session.status.disconnected' &&
+				e.data.status === 'logged_out' &&
+				Date.parse(e.occurredAt) >= tombstones.get(e.sessionId)! - TOMBSTONE_SKEW_MS) ||
 			(e.type === 'session.command.failed' && e.data.command === 'session.logout')
 		const deleted = new Set(
 			events
@@ -53,7 +64,11 @@ export async function applyEvents(db: Db, events: readonly DomainEvent[]): Promi
 			await tx.delete(sessions).where(inArray(sessions.id, [...deleted]))
 			stats.deletedSessions = deleted.size
 		}
-		const wiped = [...new Set(events.filter((e) => e.type === 'session.deleted' && tombstones.has(e.sessionId) && !deleted.has(e.sessionId)).map((e) => e.sessionId))]
+		const wiped = [
+			...new Set(
+				events.filter((e) => e.type === 'session.deleted' && tombstones.has(e.sessionId) && !deleted.has(e.sessionId)).map((e) => e.sessionId),
+			),
+		]
 		if (wiped.length)
 			for (const table of [sessionMessages, sessionChats, sessionContacts, sessionLidMappings, sendRequests])
 				await tx.delete(table).where(inArray(table.sessionId, wiped))
@@ -114,11 +129,20 @@ export async function applyEvents(db: Db, events: readonly DomainEvent[]): Promi
 			if (!updated.length && e.type === 'session.status.connected') {
 				// Status is the newest event's, but who the account is stays true: an older
 				// `connected` still fills identity the row lacks.
-				const fill = { jid: sql`coalesce(${sessions.jid}, ${e.data.jid})`, lid: sql`coalesce(${sessions.lid}, ${e.data.lid ?? null})`, phoneNumber: sql`coalesce(${sessions.phoneNumber}, ${e.data.phoneNumber ?? null})` }
+				const fill = {
+					jid: sql`coalesce(${sessions.jid}, ${e.data.jid})`,
+					lid: sql`coalesce(${sessions.lid}, ${e.data.lid ?? null})`,
+					phoneNumber: sql`coalesce(${sessions.phoneNumber}, ${e.data.phoneNumber ?? null})`,
+				}
 				await tx
 					.update(sessions)
 					.set({ ...fill, updatedAt: sql`now()` })
-					.where(and(eq(sessions.id, e.sessionId), sql`(${sessions.jid}, ${sessions.lid}, ${sessions.phoneNumber}) is distinct from (${fill.jid}, ${fill.lid}, ${fill.phoneNumber})`))
+					.where(
+						and(
+							eq(sessions.id, e.sessionId),
+							sql`(${sessions.jid}, ${sessions.lid}, ${sessions.phoneNumber}) is distinct from (${fill.jid}, ${fill.lid}, ${fill.phoneNumber})`,
+						),
+					)
 			}
 		}
 

@@ -52,7 +52,8 @@ export const MESSAGES_SQL = `insert into session_messages as t
 	on conflict (session_id, chat_jid, message_id, from_me) ${mergeClause(MESSAGE_MERGE, ', updated_at = now()')}`
 
 /** Newer event replaces, older one fills gaps (ties keep the stored value, so a replay changes nothing). */
-const lww = (c: string) => `case when excluded.updated_at > t.updated_at then coalesce(excluded.${c}, t.${c}) else coalesce(t.${c}, excluded.${c}) end`
+const lww = (c: string) =>
+	`case when excluded.updated_at > t.updated_at then coalesce(excluded.${c}, t.${c}) else coalesce(t.${c}, excluded.${c}) end`
 
 export const CHATS_SQL = `insert into session_chats as t (session_id, jid, pn_jid, lid_jid, name, unread_count, archived, last_message_at, updated_at)
 	select r.s, r.j, r.pn, r.lid, r.n, r.u, r.a, to_timestamp(r.lm), r.v
@@ -78,6 +79,5 @@ export const MAPPINGS_SQL = `insert into session_lid_mappings (session_id, lid, 
 /** Runs `statement` over `rows`, CHUNK rows (one JSON document) at a time. */
 export async function bulk(tx: Tx, statement: string, rows: readonly unknown[]) {
 	const [before, after] = statement.split('$1') as [string, string]
-	for (let i = 0; i < rows.length; i += CHUNK)
-		await tx.execute(sql`${sql.raw(before)}${JSON.stringify(rows.slice(i, i + CHUNK))}${sql.raw(after)}`)
+	for (let i = 0; i < rows.length; i += CHUNK) await tx.execute(sql`${sql.raw(before)}${JSON.stringify(rows.slice(i, i + CHUNK))}${sql.raw(after)}`)
 }

@@ -1,7 +1,10 @@
 import { sql } from 'drizzle-orm'
 import { index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
 
-const id = () => uuid('id').primaryKey().$defaultFn(() => Bun.randomUUIDv7())
+const id = () =>
+	uuid('id')
+		.primaryKey()
+		.$defaultFn(() => Bun.randomUUIDv7())
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow()
 
 export const tenants = pgTable('tenants', {
@@ -19,7 +22,9 @@ export const users = pgTable(
 			.references(() => tenants.id, { onDelete: 'cascade' }),
 		email: text('email').notNull(),
 		name: text('name'),
-		role: text('role', { enum: ['owner', 'member'] }).notNull().default('owner'),
+		role: text('role', { enum: ['owner', 'member'] })
+			.notNull()
+			.default('owner'),
 		passwordHash: text('password_hash').notNull(),
 		verifiedAt: timestamp('verified_at', { withTimezone: true }),
 		/** Bumped by logout-all and password reset; access tokens carry it and die when it moves. */

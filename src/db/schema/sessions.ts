@@ -7,11 +7,12 @@ export const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array 
 	fromDriver: (value) => (Buffer.isBuffer(value) ? value : Buffer.from(value)),
 })
 
-
 export const sessions = pgTable(
 	'sessions',
 	{
-		id: uuid('id').primaryKey().$defaultFn(() => Bun.randomUUIDv7()),
+		id: uuid('id')
+			.primaryKey()
+			.$defaultFn(() => Bun.randomUUIDv7()),
 		tenantId: uuid('tenant_id')
 			.notNull()
 			.references(() => tenants.id, { onDelete: 'cascade' }),

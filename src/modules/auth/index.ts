@@ -24,8 +24,7 @@ export const authModule = ({ auth, users, authPlugin, rateLimit, config }: AuthM
 	const cookieAttributes = { httpOnly: true, sameSite: 'strict', path: '/auth', secure: config.cookieSecure } as const
 	const setRefreshCookie = (cookie: Cookie<string | undefined>, session: IssuedSession) =>
 		cookie.set({ ...cookieAttributes, value: session.refreshToken, expires: session.refreshExpiresAt })
-	const clearRefreshCookie = (cookie: Cookie<string | undefined>) =>
-		cookie.set({ ...cookieAttributes, value: '', maxAge: 0, expires: new Date(0) })
+	const clearRefreshCookie = (cookie: Cookie<string | undefined>) => cookie.set({ ...cookieAttributes, value: '', maxAge: 0, expires: new Date(0) })
 	const sessionBody = (session: IssuedSession) => ({
 		accessToken: session.accessToken,
 		tokenType: 'Bearer' as const,

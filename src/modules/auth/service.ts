@@ -14,15 +14,7 @@ import type { User } from '../users/model'
 import { emailMatches, invalidToken } from '../users/service'
 import type { AccessTokens } from './access-tokens'
 import type { TokenRevocations, TokensRevokedListener } from './revocations'
-import {
-	checkPasswordPolicy,
-	dummyPasswordHash,
-	hashPassword,
-	hashToken,
-	needsRehash,
-	newOpaqueToken,
-	verifyPassword,
-} from './secrets'
+import { checkPasswordPolicy, dummyPasswordHash, hashPassword, hashToken, needsRehash, newOpaqueToken, verifyPassword } from './secrets'
 import { createTokenVersionCache, type TokenVersionCache } from './token-versions'
 
 const { users, refreshTokens, userTokens } = schema
@@ -243,11 +235,7 @@ export class AuthService implements Authenticator {
 	requestPasswordReset(email: string): void {
 		const { db, clock, config, mailer } = this.deps
 		this.deps.background.run('password-reset', async () => {
-			const [user] = await db
-				.select({ id: users.id, email: users.email, name: users.name })
-				.from(users)
-				.where(emailMatches(email))
-				.limit(1)
+			const [user] = await db.select({ id: users.id, email: users.email, name: users.name }).from(users).where(emailMatches(email)).limit(1)
 			if (!user) return
 			const token = newOpaqueToken()
 			const ttlSeconds = config.auth.passwordResetTokenTtlSeconds

@@ -54,7 +54,10 @@ const messageColumns = {
 	status: messages.status,
 	editedAt: messages.editedAt,
 	revokedAt: messages.revokedAt,
-	content: sql`case when ${messages.type} in (${sql.join(MODELLED_TYPES.map((t) => sql`${t}`), sql`, `)}) then null else ${messages.content} end`.as('content'),
+	content: sql`case when ${messages.type} in (${sql.join(
+		MODELLED_TYPES.map((t) => sql`${t}`),
+		sql`, `,
+	)}) then null else ${messages.content} end`.as('content'),
 }
 
 /** Rows as Postgres returns them (see `rawRows`): column names, timestamps as text. */
@@ -126,7 +129,9 @@ export class ChatsService {
 						eq(messages.sessionId, p('sid')),
 						eq(messages.chatJid, p(chat)),
 						isNotNull(messages.timestamp),
-						after ? sql`(${messages.timestamp}, ${messages.messageId}, ${messages.fromMe}) < (${p('at')}::timestamptz, ${p('id')}, ${p('fromMe')}::boolean)` : undefined,
+						after
+							? sql`(${messages.timestamp}, ${messages.messageId}, ${messages.fromMe}) < (${p('at')}::timestamptz, ${p('id')}, ${p('fromMe')}::boolean)`
+							: undefined,
 					),
 				)
 				.orderBy(sql`${messages.timestamp} desc nulls last`, desc(messages.messageId), desc(messages.fromMe))
@@ -158,7 +163,10 @@ export class ChatsService {
 				.select({ jid: chats.jid, pnJid: chats.pnJid })
 				.from(chats)
 				.where(
-					and(eq(chats.sessionId, p('sid')), or(sql`${chats.jid} = any(${forms})`, sql`${chats.pnJid} = any(${forms})`, sql`${chats.lidJid} = any(${forms})`)),
+					and(
+						eq(chats.sessionId, p('sid')),
+						or(sql`${chats.jid} = any(${forms})`, sql`${chats.pnJid} = any(${forms})`, sql`${chats.lidJid} = any(${forms})`),
+					),
 				)
 				.limit(literalLimit(8))
 				.prepare('chat_forms'),
@@ -181,7 +189,8 @@ export class ChatsService {
 		else if (after.at) rows = await rawRows<ChatRow>(this.reads.activeAfter(size), { sid, at: after.at, jid: after.jid })
 		if (rows.length <= limit) {
 			const rest = fetchSize(limit + 1 - rows.length)
-			const idle = after && !after.at ? rawRows<ChatRow>(this.reads.idleAfter(rest), { sid, jid: after.jid }) : rawRows<ChatRow>(this.reads.idle(rest), { sid })
+			const idle =
+				after && !after.at ? rawRows<ChatRow>(this.reads.idleAfter(rest), { sid, jid: after.jid }) : rawRows<ChatRow>(this.reads.idle(rest), { sid })
 			rows = rows.concat(await idle)
 		}
 		const items = rows.slice(0, limit).map(

@@ -5,7 +5,9 @@ export const Contact = t.Object({
 	jid: t.String({ description: 'The phone-number JID when known, else the LID' }),
 	pnJid: t.Nullable(t.String()),
 	lidJid: t.Nullable(t.String()),
-	displayName: t.Nullable(t.String({ description: 'What lists sort by: the address-book name, else the push name, else the verified business name' })),
+	displayName: t.Nullable(
+		t.String({ description: 'What lists sort by: the address-book name, else the push name, else the verified business name' }),
+	),
 	name: t.Nullable(t.String({ description: "Name in the phone's address book" })),
 	notify: t.Nullable(t.String({ description: "The contact's own push name" })),
 	verifiedName: t.Nullable(t.String()),

@@ -54,7 +54,10 @@ export class ContactsService {
 	 * Contacts by the name they are shown with, then JID; contacts without any name come last.
 	 * `q` filters the same index walk (a session's address book is small enough to scan).
 	 */
-	async list(tenantId: string, { sessionId, q, limit = 50, cursor }: { sessionId?: string; q?: string; limit?: number; cursor?: string }): Promise<Page<Contact>> {
+	async list(
+		tenantId: string,
+		{ sessionId, q, limit = 50, cursor }: { sessionId?: string; q?: string; limit?: number; cursor?: string },
+	): Promise<Page<Contact>> {
 		const sid = await this.deps.sessions.resolveId(tenantId, sessionId)
 		const search = q?.trim()
 		const scope = `contacts:${sid}:${search ?? ''}`
@@ -69,7 +72,8 @@ export class ContactsService {
 
 		// Named contacts, then the nameless ones (NULLS LAST), each an index range.
 		let rows: ContactRow[] = []
-		if (!after || after.key !== null) rows = await rawRows<ContactRow>(this.statement(after ? 'namedAfter' : 'named', kind, fetchSize(limit + 1)), params)
+		if (!after || after.key !== null)
+			rows = await rawRows<ContactRow>(this.statement(after ? 'namedAfter' : 'named', kind, fetchSize(limit + 1)), params)
 		if (rows.length <= limit) {
 			const rest = fetchSize(limit + 1 - rows.length)
 			rows = rows.concat(await rawRows<ContactRow>(this.statement(after && after.key === null ? 'namelessAfter' : 'nameless', kind, rest), params))

@@ -53,7 +53,6 @@ export class Connection {
 	private stopWatching: (() => void) | null = null
 	private stopListening: (() => void) | null = null
 	private onDrain: (() => void) | null = null
-	private user: AuthUser | null = null
 	private readonly log: Logger
 
 	constructor(
@@ -128,7 +127,6 @@ export class Connection {
 			return null
 		}
 		if (this.closed) return null
-		this.user = user
 		this.counted = true
 		this.deps.hub.stats.connections++
 		this.guard(user, claimsOf(token))
@@ -195,7 +193,13 @@ export class Connection {
 	private async sendSnapshot(user: AuthUser): Promise<string> {
 		const snapshot = await this.deps.snapshot(user.tenantId)
 		if (this.closed) throw new Closed()
-		const message = { type: 'session.snapshot', id: snapshot.position, tenantId: user.tenantId, occurredAt: this.now(), data: { sessions: snapshot.sessions } }
+		const message = {
+			type: 'session.snapshot',
+			id: snapshot.position,
+			tenantId: user.tenantId,
+			occurredAt: this.now(),
+			data: { sessions: snapshot.sessions },
+		}
 		this.sendNow(JSON.stringify(message))
 		return snapshot.position
 	}

@@ -31,7 +31,6 @@ export interface RealtimeHubOptions {
 	recentMaxBytes?: number
 }
 
-
 /**
  * One per API instance: tails `domain-events` once (one blocking Redis connection, whatever the
  * number of sockets) and publishes every event to the topic of its tenant, so Bun's native pub/sub

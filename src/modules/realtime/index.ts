@@ -48,15 +48,16 @@ const DESCRIPTION = `Live domain events of the caller's tenant.
 export const realtimeModule = (deps: RealtimeModuleDeps) => {
 	const connections = new WeakMap<object, Connection>()
 	const { hub, bus } = deps
-	const connectionDeps: ConnectionDeps | null = hub && bus && {
-		hub,
-		bus,
-		auth: deps.auth,
-		clock: deps.clock,
-		logger: deps.logger,
-		sendBufferBytes: deps.config.sendBufferBytes,
-		snapshot: (tenantId) => buildSnapshot({ db: deps.db, bus, logger: deps.logger }, tenantId),
-	}
+	const connectionDeps: ConnectionDeps | null = hub &&
+		bus && {
+			hub,
+			bus,
+			auth: deps.auth,
+			clock: deps.clock,
+			logger: deps.logger,
+			sendBufferBytes: deps.config.sendBufferBytes,
+			snapshot: (tenantId) => buildSnapshot({ db: deps.db, bus, logger: deps.logger }, tenantId),
+		}
 	return new Elysia({ name: 'realtime', tags: ['realtime'] })
 		.onStart(({ server }) => {
 			if (server) hub?.start(server)

@@ -23,7 +23,6 @@ const StreamId = t.String({ pattern: '^\\d+-\\d+$', description: 'Stream positio
 const Uuid = t.String({ format: 'uuid' })
 const IsoTime = t.String({ format: 'date-time' })
 
-
 /** First message of a connection without a usable `since`: the tenant's sessions as of stream position `id`. */
 const SnapshotMessage = t.Object({
 	type: t.Literal('session.snapshot'),

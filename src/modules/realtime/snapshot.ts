@@ -2,7 +2,7 @@ import { and, asc, eq, inArray, isNull } from 'drizzle-orm'
 import type { Db } from '../../db/client'
 import { sessions } from '../../db/schema'
 import { compareIds, type Bus, type StreamEntry } from '../../bus'
-import { type DomainEvent } from '../../core/catalogue'
+import type { DomainEvent } from '../../core/catalogue'
 import { DOMAIN_EVENTS } from '../../core/streams'
 import type { Logger } from '../../logger'
 import { CONSUMER_GROUP } from '../../core/streams'
@@ -26,7 +26,12 @@ export interface SnapshotDeps {
 }
 
 // The status machine's whole state, so events apply to it as the projection applies them; toPublic shows no more than a session.
-const columns = { ...publicColumns, lastDisconnectCode: sessions.lastDisconnectCode, lastEventAt: sessions.lastEventAt, lastEventId: sessions.lastEventId }
+const columns = {
+	...publicColumns,
+	lastDisconnectCode: sessions.lastDisconnectCode,
+	lastEventAt: sessions.lastEventAt,
+	lastEventId: sessions.lastEventId,
+}
 
 const PAGE = 1_000
 
@@ -103,8 +108,6 @@ function readRows(db: Db, tenantId: string, ids?: string[]) {
 		.where(and(eq(sessions.tenantId, tenantId), isNull(sessions.deletedAt), ids ? inArray(sessions.id, ids) : undefined))
 		.orderBy(asc(sessions.id))
 }
-
-type Row = Awaited<ReturnType<typeof readRows>>[number]
 
 async function readOne(bus: Bus, id: string): Promise<StreamEntry | null> {
 	const [entry] = await bus.read(DOMAIN_EVENTS, { after: previousId(id), count: 1 })

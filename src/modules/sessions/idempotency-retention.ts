@@ -10,7 +10,17 @@ export async function pruneSendRequests(db: Db, olderThan: Date): Promise<number
 }
 
 /** Runs `pruneSendRequests` every `everyMs` for keys past `retentionMs` (api role). */
-export function startIdempotencyRetention({ db, logger, retentionMs, everyMs = 10 * 60_000 }: { db: Db; logger: Logger; retentionMs: number; everyMs?: number }) {
+export function startIdempotencyRetention({
+	db,
+	logger,
+	retentionMs,
+	everyMs = 10 * 60_000,
+}: {
+	db: Db
+	logger: Logger
+	retentionMs: number
+	everyMs?: number
+}) {
 	const log = logger.child({ component: 'idempotency-retention' })
 	const timer = setInterval(() => {
 		pruneSendRequests(db, new Date(Date.now() - retentionMs)).then(

@@ -41,7 +41,10 @@ export const sessionsModule = ({ sessions, authPlugin }: SessionsModuleDeps) =>
 		.get('', ({ tenantId, query }) => sessions.list(tenantId, query), {
 			query: SessionListQuery,
 			response: { 200: 'SessionPage', 400: 'Error', 401: 'Error' },
-			detail: { summary: "The account's sessions, oldest first", description: 'Keyset pagination: pass `nextCursor` back as `cursor`; it is null on the last page.' },
+			detail: {
+				summary: "The account's sessions, oldest first",
+				description: 'Keyset pagination: pass `nextCursor` back as `cursor`; it is null on the last page.',
+			},
 		})
 		.get('/:id', ({ tenantId, params }) => sessions.get(tenantId, params.id), {
 			params: SessionIdParams,
@@ -76,7 +79,10 @@ export const sessionsModule = ({ sessions, authPlugin }: SessionsModuleDeps) =>
 							content: { 'image/png': { schema: { type: 'string', format: 'binary' } }, 'image/svg+xml': { schema: { type: 'string' } } },
 						},
 						...Object.fromEntries(
-							[400, 401, 404].map((code) => [code, { description: `Error ${code}`, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }]),
+							[400, 401, 404].map((code) => [
+								code,
+								{ description: `Error ${code}`, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+							]),
 						),
 					},
 				},

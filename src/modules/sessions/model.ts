@@ -53,7 +53,9 @@ export const Session = t.Object({
 	name: t.String(),
 	status: t.UnionEnum(SESSION_STATUSES, { description: 'Where the connection is now, as the runner reported it' }),
 	desiredState: t.UnionEnum(DESIRED_STATES, { description: 'What was last asked for (start/stop); the runner converges on it' }),
-	phoneNumber: t.Nullable(t.String({ description: 'Digits of the international number: the linked account, or the one a pairing code was asked for' })),
+	phoneNumber: t.Nullable(
+		t.String({ description: 'Digits of the international number: the linked account, or the one a pairing code was asked for' }),
+	),
 	jid: t.Nullable(t.String({ description: 'The linked account (…@s.whatsapp.net)' })),
 	lid: t.Nullable(t.String({ description: "The linked account's LID (…@lid)" })),
 	qr: t.Nullable(t.String({ description: 'The QR payload to scan while `status` is `qr`; GET /sessions/:id/qr renders it' })),
@@ -67,7 +69,10 @@ export const Session = t.Object({
 export type Session = typeof Session.static
 
 export const MessageAccepted = t.Object({
-	messageId: t.String({ description: 'The WhatsApp message id; the later `session.messages.upsert` carries it', examples: ['3EB0A1B2C3D4E5F6A7B8C9'] }),
+	messageId: t.String({
+		description: 'The WhatsApp message id; the later `session.messages.upsert` carries it',
+		examples: ['3EB0A1B2C3D4E5F6A7B8C9'],
+	}),
 	status: t.Literal('pending'),
 	chatJid: t.String({ description: 'The recipient, normalised' }),
 })

@@ -55,7 +55,6 @@ const sessionNotFound = () => NotFoundError.of('Session')
 const sessionNotConnected = (status: SessionStatus) =>
 	new ConflictError('SESSION_NOT_CONNECTED', `The session is not connected (status: ${status}); start it and wait for status connected`, { status })
 
-
 const p = sql.placeholder
 const ofTenant = (tenantId: string, id: string) => and(eq(sessions.id, id), eq(sessions.tenantId, tenantId), isNull(sessions.deletedAt))
 
@@ -139,7 +138,8 @@ export class SessionsService {
 		}
 		const rows = await rawRows<{ id: string }>(this.reads.only, { tenantId })
 		if (rows.length === 0) throw new NotFoundError('NOT_FOUND', 'This account has no session; create one with POST /sessions')
-		if (rows.length > 1) throw new InvalidInputError('SESSION_REQUIRED', 'This account has several sessions; say which one with the sessionId query parameter')
+		if (rows.length > 1)
+			throw new InvalidInputError('SESSION_REQUIRED', 'This account has several sessions; say which one with the sessionId query parameter')
 		return rows[0]!.id
 	}
 
@@ -160,7 +160,11 @@ export class SessionsService {
 				.from(sessions)
 				.where(and(eq(sessions.tenantId, tenantId), isNull(sessions.deletedAt)))
 			if (n >= limit)
-				throw new ConflictError('SESSION_LIMIT_REACHED', `This account already has ${n} sessions, the most it may have (${limit}); delete one to create another`, { limit })
+				throw new ConflictError(
+					'SESSION_LIMIT_REACHED',
+					`This account already has ${n} sessions, the most it may have (${limit}); delete one to create another`,
+					{ limit },
+				)
 			const name = input.name?.trim() || `Session ${n + 1}`
 			const [row] = await tx
 				.insert(sessions)
@@ -264,17 +268,17 @@ export class SessionsService {
 	 * With an idempotency key, a retry of the same request answers the first message id and
 	 * enqueues nothing; the same key with another request is refused (422).
 	 */
-	async sendText(
-		tenantId: string,
-		sessionId: string,
-		input: { to: string; text: string },
-		idempotencyKey?: string,
-	): Promise<MessageAccepted> {
+	async sendText(tenantId: string, sessionId: string, input: { to: string; text: string }, idempotencyKey?: string): Promise<MessageAccepted> {
 		const to = normalizeRecipient(input.to)
 		if (!to)
-			throw new InvalidInputError('INVALID_RECIPIENT', 'to must be a phone number with its country code (e.g. +1 555-777 0003) or a JID (…@s.whatsapp.net, …@lid, …@g.us)')
+			throw new InvalidInputError(
+				'INVALID_RECIPIENT',
+				'to must be a phone number with its country code (e.g. +1 555-777 0003) or a JID (…@s.whatsapp.net, …@lid, …@g.us)',
+			)
 		checkText(input.text)
-		const requestHash = createHash('sha256').update(JSON.stringify([to, input.text])).digest('base64url')
+		const requestHash = createHash('sha256')
+			.update(JSON.stringify([to, input.text]))
+			.digest('base64url')
 		const accepted = await this.deps.db.transaction(async (tx): Promise<MessageAccepted & { replay?: true }> => {
 			const [session] = await tx.select({ status: sessions.status }).from(sessions).where(ofTenant(tenantId, sessionId))
 			if (!session) throw sessionNotFound()

@@ -17,20 +17,16 @@ export const usersModule = ({ users, authPlugin, rateLimit }: UsersModuleDeps) =
 		.use(authPlugin)
 		.use(rateLimit)
 		.model(usersModels)
-		.post(
-			'',
-			async ({ body, status }) => status(201, await users.signUp(body)),
-			{
-				rateLimit: 'signup',
-				body: 'SignUp',
-				response: { 201: 'User', 400: 'Error', 409: 'Error', 429: 'Error' },
-				detail: {
-					summary: 'Sign up: creates a tenant and its owner, and mails a verification link',
-					description:
-						'The mail links to `PUBLIC_URL/verify-email?userId=…&token=…`. 400 `WEAK_PASSWORD` when the password is shorter than 10 characters or equals the email; 409 `EMAIL_TAKEN` when the address (case-insensitively) has an account; 429 `RATE_LIMITED` with `Retry-After`.',
-				},
+		.post('', async ({ body, status }) => status(201, await users.signUp(body)), {
+			rateLimit: 'signup',
+			body: 'SignUp',
+			response: { 201: 'User', 400: 'Error', 409: 'Error', 429: 'Error' },
+			detail: {
+				summary: 'Sign up: creates a tenant and its owner, and mails a verification link',
+				description:
+					'The mail links to `PUBLIC_URL/verify-email?userId=…&token=…`. 400 `WEAK_PASSWORD` when the password is shorter than 10 characters or equals the email; 409 `EMAIL_TAKEN` when the address (case-insensitively) has an account; 429 `RATE_LIMITED` with `Retry-After`.',
 			},
-		)
+		})
 		.post('/:id/verify', ({ params, body }) => users.verifyEmail(params.id, body.token), {
 			params: UserIdParams,
 			body: 'VerifyEmail',

@@ -32,8 +32,7 @@ const toPublic = (u: { id: string; email: string; name: string | null; tenantId:
 export const emailMatches = (email: string) => sql`lower(${users.email}) = lower(${email.trim()})`
 
 function isUniqueViolation(err: unknown): boolean {
-	for (let e = err; e && typeof e === 'object'; e = (e as { cause?: unknown }).cause)
-		if ((e as { code?: unknown }).code === '23505') return true
+	for (let e = err; e && typeof e === 'object'; e = (e as { cause?: unknown }).cause) if ((e as { code?: unknown }).code === '23505') return true
 	return false
 }
 
@@ -60,11 +59,11 @@ export class UsersService {
 		const passwordHash = await hashPassword(input.password)
 		const { user, token } = await db
 			.transaction(async (tx) => {
-				const [tenant] = await tx.insert(tenants).values({ name: name ?? email }).returning({ id: tenants.id })
-				const [user] = await tx
-					.insert(users)
-					.values({ tenantId: tenant!.id, email, name, role: 'owner', passwordHash })
-					.returning(publicColumns)
+				const [tenant] = await tx
+					.insert(tenants)
+					.values({ name: name ?? email })
+					.returning({ id: tenants.id })
+				const [user] = await tx.insert(users).values({ tenantId: tenant!.id, email, name, role: 'owner', passwordHash }).returning(publicColumns)
 				const token = await this.issueVerificationToken(tx, user!.id)
 				return { user: user!, token }
 			})

@@ -14,7 +14,13 @@ export interface ConsumerMetrics {
 	batch(events: readonly { type: string }[], apply: () => Promise<ProjectionStats>): Promise<ProjectionStats>
 }
 
-const ROW_TABLES = { messages: 'session_messages', chats: 'session_chats', contacts: 'session_contacts', mappings: 'session_lid_mappings', sessionUpdates: 'sessions' } as const
+const ROW_TABLES = {
+	messages: 'session_messages',
+	chats: 'session_chats',
+	contacts: 'session_contacts',
+	mappings: 'session_lid_mappings',
+	sessionUpdates: 'sessions',
+} as const
 
 export function consumerMetrics(registry: Registry = new Registry()): ConsumerMetrics {
 	return once(registry, 'consumer', () => createConsumerMetrics(registry))

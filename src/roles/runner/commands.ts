@@ -135,7 +135,8 @@ export function createCommandExecutor(deps: CommandExecutorDeps) {
 							if (!holds(partition)) throw new PartitionLost(partition)
 							await execute(cmd)
 						} catch (err) {
-							if (err instanceof PartitionLost) logger.info({ sessionId: cmd.sessionId, command: cmd.type }, 'partition released; the next owner executes the command')
+							if (err instanceof PartitionLost)
+								logger.info({ sessionId: cmd.sessionId, command: cmd.type }, 'partition released; the next owner executes the command')
 							else logger.error({ err, sessionId: cmd.sessionId, command: cmd.type }, 'command failed; it will be retried')
 							errors.push(err)
 							return

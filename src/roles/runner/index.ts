@@ -62,7 +62,12 @@ export async function start(deps: RoleDeps, options: RunnerOptions = {}): Promis
 		options.ownership ??
 		(redis && bus.kind === 'redis'
 			? leaseOwnership({
-					store: createRedisLeaseStore({ redis, prefix: config.redisPrefix, partitions: commandPartitions, commandTimeoutMs: config.ownership.renewEveryMs }),
+					store: createRedisLeaseStore({
+						redis,
+						prefix: config.redisPrefix,
+						partitions: commandPartitions,
+						commandTimeoutMs: config.ownership.renewEveryMs,
+					}),
 					runnerId,
 					partitions: commandPartitions,
 					ttlMs: config.ownership.leaseTtlMs,

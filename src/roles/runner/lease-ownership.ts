@@ -91,7 +91,10 @@ export function leaseOwnership(options: LeaseOwnershipOptions): PartitionOwnersh
 		stats[why] += list.length
 		stats.releases += list.length
 		const parts = sorted(list.map((h) => h.lease.partition))
-		log.warn({ partitions: parts, why }, why === 'lost' ? 'leases lost to another runner' : 'renewals failing: closing sessions before the leases can expire')
+		log.warn(
+			{ partitions: parts, why },
+			why === 'lost' ? 'leases lost to another runner' : 'renewals failing: closing sessions before the leases can expire',
+		)
 		track(handlers!.release(parts, { lost: true }).catch((err) => log.error({ err, partitions: parts }, 'releasing lost partitions failed')))
 		armWatchdog()
 	}
@@ -101,14 +104,17 @@ export function leaseOwnership(options: LeaseOwnershipOptions): PartitionOwnersh
 		let first = Infinity
 		for (const h of held.values()) first = Math.min(first, deadline(h))
 		if (first === Infinity) return
-		watchdog = setTimeout(() => {
-			const t = now()
-			drop(
-				[...held.values()].filter((h) => t >= deadline(h)),
-				'selfFenced',
-			)
-			armWatchdog()
-		}, Math.max(0, Math.ceil(first - now())))
+		watchdog = setTimeout(
+			() => {
+				const t = now()
+				drop(
+					[...held.values()].filter((h) => t >= deadline(h)),
+					'selfFenced',
+				)
+				armWatchdog()
+			},
+			Math.max(0, Math.ceil(first - now())),
+		)
 	}
 
 	/** Finishes the partitions' commands, closes their sockets, then lets go of the leases. */
@@ -129,7 +135,11 @@ export function leaseOwnership(options: LeaseOwnershipOptions): PartitionOwnersh
 				for (const h of mine) held.delete(h.lease.partition)
 				heldChanged()
 				armWatchdog()
-				await Promise.all(mine.map((h) => store.release(h.lease).catch((err) => log.warn({ err, partition: h.lease.partition }, 'could not release a lease; it expires by itself'))))
+				await Promise.all(
+					mine.map((h) =>
+						store.release(h.lease).catch((err) => log.warn({ err, partition: h.lease.partition }, 'could not release a lease; it expires by itself')),
+					),
+				)
 				stats.handedOver += mine.length
 				stats.releases += mine.length
 				announce()
@@ -279,7 +289,9 @@ export function leaseOwnership(options: LeaseOwnershipOptions): PartitionOwnersh
 	return {
 		async start(h) {
 			handlers = h
-			await store.onAnnouncement((from) => from !== runnerId && poke()).catch((err) => log.warn({ err }, 'no ownership announcements; rebalancing on ticks only'))
+			await store
+				.onAnnouncement((from) => from !== runnerId && poke())
+				.catch((err) => log.warn({ err }, 'no ownership announcements; rebalancing on ticks only'))
 			await tick()
 			loop = run()
 			await settle()

@@ -109,9 +109,19 @@ function createRunnerMetrics(registry: Registry): RunnerMetrics {
 			gauge('partitions_fair_share', 'Partitions this runner aims to hold (P / live runners)', 'fairShare')
 			gauge('runners_live', 'Runners with a live heartbeat, as this runner last saw them', 'liveRunners')
 			mirroredCounter(registry, `${PREFIX}lease_renewals_total`, 'Partition lease renewals that succeeded', read('renewals'))
-			mirroredCounter(registry, `${PREFIX}lease_renewal_failures_total`, 'Partition lease renewals that failed (Redis away, or the lease gone or taken)', read('renewalFailures'))
+			mirroredCounter(
+				registry,
+				`${PREFIX}lease_renewal_failures_total`,
+				'Partition lease renewals that failed (Redis away, or the lease gone or taken)',
+				read('renewalFailures'),
+			)
 			mirroredCounter(registry, `${PREFIX}partition_acquisitions_total`, 'Partition leases this runner acquired', read('acquired'))
-			mirroredCounter(registry, `${PREFIX}partition_takeovers_total`, 'Partition leases acquired after their previous holder let them expire (a dead runner)', read('takeovers'))
+			mirroredCounter(
+				registry,
+				`${PREFIX}partition_takeovers_total`,
+				'Partition leases acquired after their previous holder let them expire (a dead runner)',
+				read('takeovers'),
+			)
 			const releases = { handed_over: read('handedOver'), lost: read('lost'), self_fenced: read('selfFenced') }
 			const last = new Map<string, number>()
 			new Counter({

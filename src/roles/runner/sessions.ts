@@ -72,9 +72,7 @@ export class SessionRegistry {
 
 	/** Closes, without logging out, every connection `predicate` picks. */
 	async closeWhere(predicate: (r: RunningSession) => boolean, reason: string, message: string): Promise<void> {
-		await Promise.all(
-			[...this.running.values()].filter(predicate).map((r) => r.connection.close({ status: 'reconnecting', reason, message })),
-		)
+		await Promise.all([...this.running.values()].filter(predicate).map((r) => r.connection.close({ status: 'reconnecting', reason, message })))
 	}
 
 	statusChanged(): void {
@@ -86,6 +84,9 @@ export class SessionRegistry {
 	 * partition was released, or `maxMs` passed: a send taken over with its session waits for it.
 	 */
 	settled(r: RunningSession, maxMs: number): Promise<void> {
-		return this.status.until(() => !this.deps.holds(r.partition) || (r.connection.status !== 'starting' && r.connection.status !== 'reconnecting'), maxMs)
+		return this.status.until(
+			() => !this.deps.holds(r.partition) || (r.connection.status !== 'starting' && r.connection.status !== 'reconnecting'),
+			maxMs,
+		)
 	}
 }

@@ -1,7 +1,4 @@
-import {
-	jidNormalizedUser,
-	toNumber,
-} from '@whiskeysockets/baileys'
+import { jidNormalizedUser, toNumber } from '@whiskeysockets/baileys'
 import { MESSAGE_BATCH_MAX } from '../../core/catalogue'
 
 /**
@@ -29,7 +26,7 @@ export const userJid = (jid: string | null | undefined) => (isJid(jid) ? jidNorm
 /** Epoch seconds from a number, a protobuf `Long` or nothing. */
 export const seconds = (t: unknown): number => {
 	const n = Math.floor(Number(toNumber(t as number)) || 0)
-	return n > 0 ? n : 0
+	return Math.max(n, 0)
 }
 
 export function chunk<T>(items: readonly T[], size = MESSAGE_BATCH_MAX): T[][] {

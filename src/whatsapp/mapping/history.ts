@@ -1,11 +1,6 @@
-import {
-	isLidUser,
-	isPnUser,
-	proto,
-	type BaileysEventMap,
-} from '@whiskeysockets/baileys'
+import { isLidUser, isPnUser, proto, type BaileysEventMap } from '@whiskeysockets/baileys'
 import { type EventData, MESSAGE_BATCH_MAX, type MessageUpdate } from '../../core/catalogue'
-import { type MappingContext } from './common'
+import type { MappingContext } from './common'
 import { mapUpsert } from './messages'
 import { mapChat, mapContact, mapLidMappings } from './people'
 
@@ -23,7 +18,10 @@ export function mapHistory(
 ): { batches: EventData<'session.history.sync'>[]; updates: MessageUpdate[] } {
 	const lidPnMappings = mapLidMappings([
 		...(set.lidPnMappings ?? []),
-		...set.chats.map((c) => ({ lid: c.lidJid ?? (isLidUser(c.id ?? '') ? c.id : undefined), pn: c.pnJid ?? (isPnUser(c.id ?? '') ? c.id : undefined) })),
+		...set.chats.map((c) => ({
+			lid: c.lidJid ?? (isLidUser(c.id ?? '') ? c.id : undefined),
+			pn: c.pnJid ?? (isPnUser(c.id ?? '') ? c.id : undefined),
+		})),
 	])
 	const known = new Map<string, string>()
 	for (const { lid, pn } of lidPnMappings) {

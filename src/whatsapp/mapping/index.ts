@@ -1,9 +1,4 @@
-import {
-	isLidUser,
-	jidNormalizedUser,
-	type BaileysEventMap,
-	type WAMessageKey,
-} from '@whiskeysockets/baileys'
+import { isLidUser, jidNormalizedUser, type BaileysEventMap, type WAMessageKey } from '@whiskeysockets/baileys'
 import type { MessageUpdate } from '../../core/catalogue'
 import type { WhatsAppEvent } from '../port'
 import { chunk, type MappingContext } from './common'
@@ -58,7 +53,8 @@ export function toWhatsAppEvents(events: Partial<BaileysEventMap>, ctx: MappingC
 	// A mapping learnt outside a history sync (usync, app state) travels in an otherwise empty
 	// history entry: the one event that carries mappings.
 	const learnt = mapLidMappings(events['lid-mapping.update'] ? [events['lid-mapping.update']] : [])
-	if (learnt.length) out.push({ type: 'session.history.sync', data: { messages: [], chats: [], contacts: [], lidPnMappings: learnt, syncType: 'LID_MAPPING' } })
+	if (learnt.length)
+		out.push({ type: 'session.history.sync', data: { messages: [], chats: [], contacts: [], lidPnMappings: learnt, syncType: 'LID_MAPPING' } })
 
 	const status = events['messaging-history.status']
 	if (status?.status === 'complete')

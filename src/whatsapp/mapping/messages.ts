@@ -44,13 +44,14 @@ export function mapKey(key: WAMessageKey | null | undefined, ctx: MappingContext
 
 export function textOf(content: proto.IMessage): string | undefined {
 	return (
-		content.conversation ??
-		content.extendedTextMessage?.text ??
-		content.imageMessage?.caption ??
-		content.videoMessage?.caption ??
-		content.documentMessage?.caption ??
+		(content.conversation ??
+			content.extendedTextMessage?.text ??
+			content.imageMessage?.caption ??
+			content.videoMessage?.caption ??
+			content.documentMessage?.caption ??
+			undefined) ||
 		undefined
-	) || undefined
+	)
 }
 
 export const isRevokeStub = (m: Pick<WAMessage, 'message' | 'messageStubType'>) => !m.message && m.messageStubType === WAMessageStubType.REVOKE

@@ -1,9 +1,4 @@
-import {
-	isLidUser,
-	isPnUser,
-	type Chat as BaileysChat,
-	type Contact as BaileysContact,
-} from '@whiskeysockets/baileys'
+import { isLidUser, isPnUser, type Chat as BaileysChat, type Contact as BaileysContact } from '@whiskeysockets/baileys'
 import type { Chat, Contact, LidPnMapping } from '../../core/catalogue'
 import { clip, isJid, seconds, userJid } from './common'
 
