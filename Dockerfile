@@ -15,6 +15,8 @@ COPY package.json tsconfig.json ./
 COPY src ./src
 COPY drizzle ./drizzle
 RUN mkdir -p /app/data && chown -R bun:bun /app/data
+# Embedded mode keeps its database here: a container started without a volume still gets one.
+VOLUME ["/app/data"]
 USER bun
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \

@@ -103,6 +103,8 @@ export interface Config {
 	ownership: OwnershipConfig
 	/** Settings that fell back to a development default; logged at start. */
 	defaultsUsed: string[]
+	/** Settings that contradict each other without being invalid; the server logs each at start. */
+	warnings: string[]
 }
 
 /** Token lifetimes and rate limits of accounts and authentication (README, Auth). */
@@ -227,7 +229,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 	const secret = (key: keyof typeof DEV_SECRETS): string => {
 		const value = env[key]
 		if (value) return value
-		if (production) throw new ConfigError(`${key} must be set when NODE_ENV=production (see README, Configuration)`)
+		if (production) throw new ConfigError(`${key} must be set when NODE_ENV=production (see docs/configuration.md)`)
 		defaultsUsed.push(key)
 		return DEV_SECRETS[key]
 	}
@@ -238,6 +240,19 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 	if (safetyMarginMs * 2 >= leaseTtlMs) throw new ConfigError('RUNNER_LEASE_SAFETY_MARGIN_MS must be less than half of RUNNER_LEASE_TTL_MS')
 	if (production && env.WA_ROOT_PUBLIC_KEY && !env.WA_WEBSOCKET_URL)
 		throw new ConfigError('WA_ROOT_PUBLIC_KEY is set without WA_WEBSOCKET_URL; set both or neither')
+	const cookieSecure = env.COOKIE_SECURE ?? production
+	const publicUrl = env.PUBLIC_URL.replace(/\/+$/, '')
+	const warnings: string[] = []
+	// Browsers drop a Secure cookie set over plain http (localhost aside), so sign-in would seem to
+	// work and every refresh fail; the other way round the refresh token travels in the clear.
+	if (cookieSecure && publicUrl.startsWith('http://'))
+		warnings.push(
+			`COOKIE_SECURE is on but PUBLIC_URL (${publicUrl}) is plain http: browsers outside localhost will not keep the refresh cookie; serve https or set COOKIE_SECURE=false`,
+		)
+	if (!cookieSecure && publicUrl.startsWith('https://'))
+		warnings.push(
+			`COOKIE_SECURE is off but PUBLIC_URL (${publicUrl}) is https: the refresh cookie may travel over plain http; set COOKIE_SECURE=true`,
+		)
 
 	return {
 		env: env.NODE_ENV,
@@ -251,7 +266,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 		encryptionKey,
 		smtpUrl: env.SMTP_URL,
 		mailFrom: env.MAIL_FROM,
-		publicUrl: env.PUBLIC_URL.replace(/\/+$/, ''),
+		publicUrl,
 		metricsEnabled: env.METRICS_ENABLED,
 		metricsToken: env.METRICS_TOKEN,
 		roles: new Set(env.ROLES.split(',') as Role[]),
@@ -261,7 +276,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 		waReconnect: { baseMs: env.WA_RECONNECT_BASE_MS, maxMs: env.WA_RECONNECT_MAX_MS, maxAttempts: env.WA_RECONNECT_MAX_ATTEMPTS },
 		bodyLimitBytes: env.BODY_LIMIT_BYTES,
 		shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
-		cookieSecure: env.COOKIE_SECURE ?? production,
+		cookieSecure,
 		maxSessionsPerTenant: env.MAX_SESSIONS_PER_TENANT,
 		trustProxyHops: env.TRUST_PROXY_HOPS,
 		auth: {
@@ -294,6 +309,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 		realtime: { sendBufferBytes: env.WS_SEND_BUFFER_BYTES, idleTimeoutSeconds: env.WS_IDLE_TIMEOUT_SECONDS },
 		ownership: { leaseTtlMs, renewEveryMs: Math.floor(leaseTtlMs / 3), safetyMarginMs },
 		defaultsUsed,
+		warnings,
 	}
 }
 

@@ -157,6 +157,7 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 /** Builds every dependency from config, migrates, and listens. */
 export async function startServer(config: Config, logger: Logger, overrides: ServerOverrides = {}): Promise<RunningServer> {
 	for (const key of config.defaultsUsed) logger.warn({ setting: key }, `${key} not set: using a development default`)
+	for (const warning of config.warnings) logger.warn(warning)
 	const database = await openDatabase(config, logger)
 	await database.migrate()
 	const redis = config.redisUrl ? openRedis(config.redisUrl, logger) : null
