@@ -75,9 +75,11 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
 
 /** Field-level problems of a validation failure, without echoing the rejected values. */
 function validationDetails(error: Pick<ValidationError, 'all'>) {
+	// TypeBox's own message ("Expected string"), never Elysia's summary, which quotes the value
+	// ("… but found: <the password>"): a rejected field may be a secret.
 	return error.all.map((e) => ({
 		field: 'path' in e && e.path ? e.path.replace(/^\//, '').replaceAll('/', '.') || '(root)' : '(root)',
-		message: ('summary' in e && e.summary) || e.message,
+		message: e.message,
 	}))
 }
 

@@ -157,6 +157,20 @@ describe('POST /users (sign-up)', () => {
 		expect((await login(app, email, 'abc')).res.status).toBe(401)
 	})
 
+	it.each([
+		['a number', 90210555501234],
+		['an array', ['hunter2-secret-value']],
+		['an object', { value: 'hunter2-secret-value' }],
+		['too long', `hunter2-secret-value${'x'.repeat(1_000)}`],
+	])('never echoes a rejected password that is %s in the error', async (_, password) => {
+		const { res, body } = await signUp(app, { email: 'not an email', password: password as string })
+		expect(res.status).toBe(400)
+		const text = JSON.stringify(body)
+		expect(text).toContain('password')
+		expect(text).not.toContain('hunter2')
+		expect(text).not.toContain('90210555501234')
+	})
+
 	it('refuses a password with NUL, naming the field without echoing the password', async () => {
 		const { res, body } = await signUp(app, { email: uniqueEmail(), password: 'abc\u0000secret-value long enough' })
 		expect(res.status).toBe(400)
