@@ -1,3 +1,4 @@
+import { join } from 'node:path'
 import { Type as T, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 
@@ -63,6 +64,15 @@ const Env = T.Object({
 	WS_IDLE_TIMEOUT_SECONDS: T.Integer({ minimum: 8, maximum: 960, default: 30 }),
 	RUNNER_LEASE_TTL_MS: T.Integer({ minimum: 1_000, default: 10_000 }),
 	RUNNER_LEASE_SAFETY_MARGIN_MS: T.Optional(T.Integer({ minimum: 100 })),
+	MEDIA_STORE: T.Union([T.Literal('fs'), T.Literal('s3')], { default: 'fs' }),
+	MEDIA_DIR: T.Optional(T.String({ minLength: 1 })),
+	MEDIA_S3_BUCKET: T.Optional(T.String({ minLength: 1 })),
+	MEDIA_S3_ENDPOINT: T.Optional(T.String({ pattern: '^https?://' })),
+	MEDIA_S3_REGION: T.Optional(T.String({ minLength: 1 })),
+	MEDIA_S3_ACCESS_KEY_ID: T.Optional(T.String({ minLength: 1 })),
+	MEDIA_S3_SECRET_ACCESS_KEY: T.Optional(T.String({ minLength: 1 })),
+	MEDIA_MAX_BYTES: T.Integer({ minimum: 1024, default: 100 * 1024 * 1024 }),
+	MEDIA_DOWNLOAD: T.Union([T.Literal('eager'), T.Literal('on_demand'), T.Literal('off')], { default: 'eager' }),
 })
 type Env = Static<typeof Env>
 
@@ -101,10 +111,21 @@ export interface Config {
 	idempotencyKeyRetentionMs: number
 	realtime: RealtimeConfig
 	ownership: OwnershipConfig
+	media: MediaConfig
 	/** Settings that fell back to a development default; logged at start. */
 	defaultsUsed: string[]
 	/** Settings that contradict each other without being invalid; the server logs each at start. */
 	warnings: string[]
+}
+
+/** Where media bytes live, how large a file may be, and when incoming media are downloaded (docs/configuration.md). */
+export interface MediaConfig {
+	store:
+		| { kind: 'fs'; dir: string }
+		| { kind: 's3'; bucket: string; endpoint?: string; region?: string; accessKeyId?: string; secretAccessKey?: string }
+	maxBytes: number
+	/** `eager`: as a message arrives; `on_demand`: when first asked for; `off`: never. */
+	download: 'eager' | 'on_demand' | 'off'
 }
 
 /** Token lifetimes and rate limits of accounts and authentication (README, Auth). */
@@ -186,6 +207,9 @@ const HINTS: Record<string, string> = {
 	SMTP_URL: 'must be an smtp:// or smtps:// URL',
 	PUBLIC_URL: 'must be an http(s):// URL',
 	WA_WEBSOCKET_URL: 'must be a ws:// or wss:// URL',
+	MEDIA_STORE: 'must be fs or s3',
+	MEDIA_DOWNLOAD: 'must be eager, on_demand or off',
+	MEDIA_S3_ENDPOINT: 'must be an http(s):// URL',
 	ROLES: 'must be a comma-separated list of api, runner, consumer',
 	METRICS_ENABLED: 'must be true or false',
 	COOKIE_SECURE: 'must be true or false',
@@ -240,6 +264,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 	if (safetyMarginMs * 2 >= leaseTtlMs) throw new ConfigError('RUNNER_LEASE_SAFETY_MARGIN_MS must be less than half of RUNNER_LEASE_TTL_MS')
 	if (production && env.WA_ROOT_PUBLIC_KEY && !env.WA_WEBSOCKET_URL)
 		throw new ConfigError('WA_ROOT_PUBLIC_KEY is set without WA_WEBSOCKET_URL; set both or neither')
+	if (env.MEDIA_STORE === 's3' && !env.MEDIA_S3_BUCKET) throw new ConfigError('MEDIA_STORE=s3 needs MEDIA_S3_BUCKET')
 	const cookieSecure = env.COOKIE_SECURE ?? production
 	const publicUrl = env.PUBLIC_URL.replace(/\/+$/, '')
 	const warnings: string[] = []
@@ -308,6 +333,21 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 		idempotencyKeyRetentionMs: env.IDEMPOTENCY_KEY_RETENTION_SECONDS * 1000,
 		realtime: { sendBufferBytes: env.WS_SEND_BUFFER_BYTES, idleTimeoutSeconds: env.WS_IDLE_TIMEOUT_SECONDS },
 		ownership: { leaseTtlMs, renewEveryMs: Math.floor(leaseTtlMs / 3), safetyMarginMs },
+		media: {
+			store:
+				env.MEDIA_STORE === 's3'
+					? {
+							kind: 's3',
+							bucket: env.MEDIA_S3_BUCKET!,
+							endpoint: env.MEDIA_S3_ENDPOINT,
+							region: env.MEDIA_S3_REGION,
+							accessKeyId: env.MEDIA_S3_ACCESS_KEY_ID,
+							secretAccessKey: env.MEDIA_S3_SECRET_ACCESS_KEY,
+						}
+					: { kind: 'fs', dir: env.MEDIA_DIR ?? join(env.DATA_DIR, 'media') },
+			maxBytes: env.MEDIA_MAX_BYTES,
+			download: env.MEDIA_DOWNLOAD,
+		},
 		defaultsUsed,
 		warnings,
 	}
