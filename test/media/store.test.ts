@@ -19,7 +19,10 @@ afterAll(() => {
 
 const drivers: [string, MediaStore][] = [
 	['filesystem', createFsMediaStore(dir)],
-	['S3', createS3MediaStore({ kind: 's3', bucket: 'media', endpoint: s3.endpoint, region: 'us-east-1', accessKeyId: 'test', secretAccessKey: 'test' })],
+	[
+		'S3',
+		createS3MediaStore({ kind: 's3', bucket: 'media', endpoint: s3.endpoint, region: 'us-east-1', accessKeyId: 'test', secretAccessKey: 'test' }),
+	],
 ]
 
 /** `total` bytes of a repeating pattern, in chunks, never all at once. */

@@ -54,10 +54,11 @@ const ALLOWED: Record<string, readonly string[]> = {
 	mail: ['lib', 'config', 'logger'],
 	bus: ['core', 'lib', 'config', 'logger', 'db', 'redis'],
 	whatsapp: ['core', 'lib', 'config', 'logger', 'db'],
+	media: ['core', 'lib', 'config', 'logger', 'db'],
 	observability: ['core', 'lib', 'config', 'logger', 'db', 'bus'],
 	plugins: ['core', 'lib', 'config', 'logger', 'db', 'bus', 'observability'],
-	modules: ['core', 'lib', 'config', 'logger', 'db', 'bus', 'mail', 'observability', 'plugins'],
-	roles: ['core', 'lib', 'config', 'logger', 'db', 'bus', 'redis', 'whatsapp', 'observability'],
+	modules: ['core', 'lib', 'config', 'logger', 'db', 'bus', 'mail', 'media', 'observability', 'plugins'],
+	roles: ['core', 'lib', 'config', 'logger', 'db', 'bus', 'redis', 'whatsapp', 'media', 'observability'],
 }
 const COMPOSITION_ROOT = new Set(['index', 'server', 'app'])
 

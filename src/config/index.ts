@@ -1,0 +1,129 @@
+import { join } from 'node:path'
+import { Value } from '@sinclair/typebox/value'
+import { coerce, DEV_SECRETS, Env, HINTS, redactIfSecret } from './env'
+import type { Config, Role } from './types'
+
+export type * from './types'
+
+export class ConfigError extends Error {
+	override name = 'ConfigError'
+}
+
+// Development-only fallbacks. Production refuses to start without real values.
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+	const input = Value.Default(Env, coerce(source)) as Record<string, unknown>
+	const seen = new Set<string>()
+	const problems = [...Value.Errors(Env, input)].flatMap((e) => {
+		const key = e.path.replace(/^\//, '') || '(root)'
+		if (seen.has(key)) return []
+		seen.add(key)
+		const hint = HINTS[key] ?? e.message
+		return `${key}: ${hint}${key in input ? ` (got ${JSON.stringify(redactIfSecret(key, input[key]))})` : ''}`
+	})
+	if (problems.length) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`)
+	const env = input as Env
+
+	const production = env.NODE_ENV === 'production'
+	const defaultsUsed: string[] = []
+	const secret = (key: keyof typeof DEV_SECRETS): string => {
+		const value = env[key]
+		if (value) return value
+		if (production) throw new ConfigError(`${key} must be set when NODE_ENV=production (see docs/configuration.md)`)
+		defaultsUsed.push(key)
+		return DEV_SECRETS[key]
+	}
+	const jwtSecret = secret('JWT_SECRET')
+	const encryptionKey = Buffer.from(secret('ENCRYPTION_KEY'), 'base64')
+	const leaseTtlMs = env.RUNNER_LEASE_TTL_MS
+	const safetyMarginMs = env.RUNNER_LEASE_SAFETY_MARGIN_MS ?? Math.floor(leaseTtlMs / 4)
+	if (safetyMarginMs * 2 >= leaseTtlMs) throw new ConfigError('RUNNER_LEASE_SAFETY_MARGIN_MS must be less than half of RUNNER_LEASE_TTL_MS')
+	if (production && env.WA_ROOT_PUBLIC_KEY && !env.WA_WEBSOCKET_URL)
+		throw new ConfigError('WA_ROOT_PUBLIC_KEY is set without WA_WEBSOCKET_URL; set both or neither')
+	if (env.MEDIA_STORE === 's3' && !env.MEDIA_S3_BUCKET) throw new ConfigError('MEDIA_STORE=s3 needs MEDIA_S3_BUCKET')
+	const cookieSecure = env.COOKIE_SECURE ?? production
+	const publicUrl = env.PUBLIC_URL.replace(/\/+$/, '')
+	const warnings: string[] = []
+	// Browsers drop a Secure cookie set over plain http (localhost aside), so sign-in would seem to
+	// work and every refresh fail; the other way round the refresh token travels in the clear.
+	if (cookieSecure && publicUrl.startsWith('http://'))
+		warnings.push(
+			`COOKIE_SECURE is on but PUBLIC_URL (${publicUrl}) is plain http: browsers outside localhost will not keep the refresh cookie; serve https or set COOKIE_SECURE=false`,
+		)
+	if (!cookieSecure && publicUrl.startsWith('https://'))
+		warnings.push(
+			`COOKIE_SECURE is off but PUBLIC_URL (${publicUrl}) is https: the refresh cookie may travel over plain http; set COOKIE_SECURE=true`,
+		)
+
+	return {
+		env: env.NODE_ENV,
+		port: env.PORT,
+		host: env.HOST,
+		databaseUrl: env.DATABASE_URL,
+		dataDir: env.DATA_DIR,
+		redisUrl: env.REDIS_URL,
+		redisPrefix: env.REDIS_PREFIX,
+		jwtSecret,
+		encryptionKey,
+		smtpUrl: env.SMTP_URL,
+		mailFrom: env.MAIL_FROM,
+		publicUrl,
+		metricsEnabled: env.METRICS_ENABLED,
+		metricsToken: env.METRICS_TOKEN,
+		roles: new Set(env.ROLES.split(',') as Role[]),
+		logLevel: env.LOG_LEVEL,
+		waWebSocketUrl: env.WA_WEBSOCKET_URL,
+		waRootPublicKey: env.WA_ROOT_PUBLIC_KEY,
+		waReconnect: { baseMs: env.WA_RECONNECT_BASE_MS, maxMs: env.WA_RECONNECT_MAX_MS, maxAttempts: env.WA_RECONNECT_MAX_ATTEMPTS },
+		bodyLimitBytes: env.BODY_LIMIT_BYTES,
+		shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+		cookieSecure,
+		maxSessionsPerTenant: env.MAX_SESSIONS_PER_TENANT,
+		trustProxyHops: env.TRUST_PROXY_HOPS,
+		auth: {
+			accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
+			refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,
+			verificationTokenTtlSeconds: env.VERIFICATION_TOKEN_TTL_SECONDS,
+			passwordResetTokenTtlSeconds: env.PASSWORD_RESET_TOKEN_TTL_SECONDS,
+			rateLimits: {
+				windowSeconds: env.RATE_LIMIT_WINDOW_SECONDS,
+				loginPerIp: env.RATE_LIMIT_LOGIN_PER_IP,
+				loginPerAccount: env.RATE_LIMIT_LOGIN_PER_ACCOUNT,
+				loginSlowdownAfter: env.RATE_LIMIT_LOGIN_SLOWDOWN_AFTER,
+				signupPerIp: env.RATE_LIMIT_SIGNUP_PER_IP,
+				mailPerIp: env.RATE_LIMIT_MAIL_PER_IP,
+				mailPerAccount: env.RATE_LIMIT_MAIL_PER_ACCOUNT,
+			},
+		},
+		events: {
+			commandPartitions: env.COMMAND_PARTITIONS,
+			streamRetentionMs: env.STREAM_RETENTION_SECONDS * 1000,
+			streamMaxLen: env.STREAM_MAX_LEN,
+			claimIdleMs: env.EVENT_CLAIM_IDLE_MS,
+			maxDeliveries: env.EVENT_MAX_DELIVERIES,
+			consumerConcurrency: env.CONSUMER_CONCURRENCY,
+			consumerBatchSize: env.CONSUMER_BATCH_SIZE,
+			relayIntervalMs: env.OUTBOX_RELAY_INTERVAL_MS,
+			outboxRetentionMs: env.OUTBOX_RETENTION_SECONDS * 1000,
+		},
+		idempotencyKeyRetentionMs: env.IDEMPOTENCY_KEY_RETENTION_SECONDS * 1000,
+		realtime: { sendBufferBytes: env.WS_SEND_BUFFER_BYTES, idleTimeoutSeconds: env.WS_IDLE_TIMEOUT_SECONDS },
+		ownership: { leaseTtlMs, renewEveryMs: Math.floor(leaseTtlMs / 3), safetyMarginMs },
+		media: {
+			store:
+				env.MEDIA_STORE === 's3'
+					? {
+							kind: 's3',
+							bucket: env.MEDIA_S3_BUCKET!,
+							endpoint: env.MEDIA_S3_ENDPOINT,
+							region: env.MEDIA_S3_REGION,
+							accessKeyId: env.MEDIA_S3_ACCESS_KEY_ID,
+							secretAccessKey: env.MEDIA_S3_SECRET_ACCESS_KEY,
+						}
+					: { kind: 'fs', dir: env.MEDIA_DIR ?? join(env.DATA_DIR, 'media') },
+			maxBytes: env.MEDIA_MAX_BYTES,
+			download: env.MEDIA_DOWNLOAD,
+		},
+		defaultsUsed,
+		warnings,
+	}
+}

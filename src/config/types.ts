@@ -1,0 +1,112 @@
+import type { Env } from './env'
+
+export type Role = 'api' | 'runner' | 'consumer'
+
+export interface Config {
+	env: Env['NODE_ENV']
+	port: number
+	host: string
+	databaseUrl: string | undefined
+	dataDir: string
+	redisUrl: string | undefined
+	redisPrefix: string
+	jwtSecret: string
+	encryptionKey: Buffer
+	smtpUrl: string | undefined
+	mailFrom: string
+	publicUrl: string
+	metricsEnabled: boolean
+	metricsToken: string | undefined
+	roles: ReadonlySet<Role>
+	logLevel: Env['LOG_LEVEL']
+	waWebSocketUrl: string | undefined
+	waRootPublicKey: string | undefined
+	/** Reconnect policy of WhatsApp sessions after a transient disconnect (docs/api.md, Sessions). */
+	waReconnect: { baseMs: number; maxMs: number; maxAttempts: number }
+	bodyLimitBytes: number
+	shutdownTimeoutMs: number
+	cookieSecure: boolean
+	maxSessionsPerTenant: number
+	/** Reverse proxies in front of the API whose X-Forwarded-For entries are trusted (0 = none). */
+	trustProxyHops: number
+	auth: AuthConfig
+	events: EventsConfig
+	/** An Idempotency-Key of a send is remembered this long. */
+	idempotencyKeyRetentionMs: number
+	realtime: RealtimeConfig
+	ownership: OwnershipConfig
+	media: MediaConfig
+	/** Settings that fell back to a development default; logged at start. */
+	defaultsUsed: string[]
+	/** Settings that contradict each other without being invalid; the server logs each at start. */
+	warnings: string[]
+}
+
+/** Where media bytes live, how large a file may be, and when incoming media are downloaded (docs/configuration.md). */
+export interface MediaConfig {
+	store:
+		| { kind: 'fs'; dir: string }
+		| { kind: 's3'; bucket: string; endpoint?: string; region?: string; accessKeyId?: string; secretAccessKey?: string }
+	maxBytes: number
+	/** `eager`: as a message arrives; `on_demand`: when first asked for; `off`: never. */
+	download: 'eager' | 'on_demand' | 'off'
+}
+
+/** Token lifetimes and rate limits of accounts and authentication (docs/api.md, Accounts and auth). */
+export interface AuthConfig {
+	accessTokenTtlSeconds: number
+	refreshTokenTtlSeconds: number
+	verificationTokenTtlSeconds: number
+	passwordResetTokenTtlSeconds: number
+	rateLimits: {
+		windowSeconds: number
+		loginPerIp: number
+		/** Failed logins per account (email) from one client address in a window: that address is refused beyond it. */
+		loginPerAccount: number
+		/** Failed logins per account from all addresses in a window after which every attempt is slowed (never refused). */
+		loginSlowdownAfter: number
+		signupPerIp: number
+		/** Verification and reset mails requested, per client IP and per email address. */
+		mailPerIp: number
+		mailPerAccount: number
+	}
+}
+
+/** Streams, consumers and the outbox relay (docs/operations.md, How events flow). */
+export interface EventsConfig {
+	/** P of `session-commands:{p}`; fixed for a deployment. */
+	commandPartitions: number
+	/** Stream entries older than this are trimmed (0 = by length only); bounds WebSocket replay. */
+	streamRetentionMs: number
+	/** Streams are capped at about this many entries (0 = no cap). */
+	streamMaxLen: number
+	/** Pending entries idle this long are claimed by another consumer. */
+	claimIdleMs: number
+	/** Failed deliveries before an entry moves to `<stream>:dead`. */
+	maxDeliveries: number
+	/** Parallel consume loops of the consumer role. */
+	consumerConcurrency: number
+	/** Stream entries per consumer batch (one transaction). */
+	consumerBatchSize: number
+	relayIntervalMs: number
+	/** Published outbox rows are deleted after this long. */
+	outboxRetentionMs: number
+}
+
+/** The WebSocket `/ws/sessions` (docs/api.md, Realtime WebSocket). */
+export interface RealtimeConfig {
+	/** Bytes queued for one socket before it is closed with 1013 (slow consumer). */
+	sendBufferBytes: number
+	/** A socket silent this long is pinged, and closed when the ping goes unanswered. */
+	idleTimeoutSeconds: number
+}
+
+/** Partition leases of runners (docs/operations.md, Running a fleet). */
+export interface OwnershipConfig {
+	/** A partition's lease expires this long after its holder's last renewal. */
+	leaseTtlMs: number
+	/** Renewals run this often: three chances within one TTL. */
+	renewEveryMs: number
+	/** A runner whose renewals failed for `leaseTtlMs - safetyMarginMs` closes that partition's sockets. */
+	safetyMarginMs: number
+}
