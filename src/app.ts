@@ -13,6 +13,8 @@ import type { ChatsService } from './modules/chats/service'
 import { contactsModule } from './modules/contacts'
 import type { ContactsService } from './modules/contacts/service'
 import { healthModule } from './modules/health'
+import { mediaModule } from './modules/media'
+import type { MediaService } from './modules/media/service'
 import { type RealtimeHub, realtimeModule, realtimeSocketOptions } from './modules/realtime'
 import { sessionsModule } from './modules/sessions'
 import type { SessionsService } from './modules/sessions/service'
@@ -50,6 +52,7 @@ export interface AppDeps extends ProbeDeps {
 	chats: ChatsService
 	contacts: ContactsService
 	limits: RateLimits
+	media: MediaService
 	/** The WebSocket hub; null without a bus. */
 	realtime: RealtimeHub | null
 }
@@ -63,12 +66,12 @@ export function createApp(deps: AppDeps) {
 		websocket: realtimeSocketOptions(config.realtime),
 		// Bun's own cap answers an empty 413 before any hook runs, so it sits well above the real
 		// limit, which the input plugin enforces (declared or read) with a JSON 413.
-		serve: { maxRequestBodySize: config.bodyLimitBytes * 16 },
+		serve: { maxRequestBodySize: Math.max(config.bodyLimitBytes * 16, config.media.maxBytes + 1024 * 1024) },
 	})
 		.use(requestContextPlugin(logger))
 		.use(securityHeadersPlugin)
 		.use(errorsPlugin(logger, config.trustProxyHops))
-		.use(inputPlugin(config.bodyLimitBytes))
+		.use(inputPlugin(config.bodyLimitBytes, { '/media': config.media.maxBytes }))
 		.use(metricsPlugin({ config, database, bus: deps.bus, realtime: deps.realtime?.stats ?? null, ...deps.metrics }))
 		.use(openapiPlugin)
 		.use(healthModule(deps))
@@ -77,6 +80,7 @@ export function createApp(deps: AppDeps) {
 		.use(sessionsModule({ sessions: deps.sessions, authPlugin: auth }))
 		.use(chatsModule({ chats: deps.chats, authPlugin: auth }))
 		.use(contactsModule({ contacts: deps.contacts, authPlugin: auth }))
+		.use(mediaModule({ media: deps.media, authPlugin: auth, maxBytes: config.media.maxBytes }))
 		.use(realtimeModule({ hub: deps.realtime, bus: deps.bus, db: database.db, auth: deps.auth, clock: deps.clock, logger, config: config.realtime }))
 }
 

@@ -1,5 +1,5 @@
-import { mkdirSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { existsSync, mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import type Redis from 'ioredis'
 import { createApp, createProbeApp, type App, type ProbeApp } from './app'
 import { createBus, createRelay, type Bus, type Relay } from './bus'
@@ -18,9 +18,11 @@ import { AuthService } from './modules/auth/service'
 import { ChatsService } from './modules/chats/service'
 import { ContactsService } from './modules/contacts/service'
 import { RealtimeHub } from './modules/realtime'
+import { MediaService } from './modules/media/service'
 import { startIdempotencyRetention } from './modules/sessions/idempotency-retention'
 import { SessionsService } from './modules/sessions/service'
 import { UsersService } from './modules/users/service'
+import { createMediaStore } from './media'
 import { createMetricsRegistry } from './observability/registry'
 import type { MetricsDeps } from './plugins/metrics'
 import { closeRedis, openRedis } from './redis/connection'
@@ -53,10 +55,20 @@ export interface RunningServer {
 
 async function openDatabase(config: Config, logger: Logger): Promise<Database> {
 	if (config.databaseUrl) return openPostgres({ url: config.databaseUrl })
-	const dataDir = resolve(config.dataDir)
+	const dataDir = pgliteDir(config.dataDir)
 	mkdirSync(dataDir, { recursive: true })
 	logger.info({ dataDir }, 'embedded mode: PGlite database (set DATABASE_URL for PostgreSQL)')
 	return openPglite({ dataDir })
+}
+
+/**
+ * PGlite's folder: `<DATA_DIR>/pglite`, beside the media (`<DATA_DIR>/media`) and anything else
+ * kept in DATA_DIR. A DATA_DIR that is itself a database (it holds PG_VERSION, the layout before
+ * media) is used as it is.
+ */
+export function pgliteDir(dataDir: string): string {
+	const root = resolve(dataDir)
+	return existsSync(join(root, 'PG_VERSION')) ? root : join(root, 'pglite')
 }
 
 /**
@@ -119,6 +131,7 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 	const chats = new ChatsService({ db, cursors, sessions })
 	const contacts = new ContactsService({ db, cursors, sessions })
 	const realtime = bus ? new RealtimeHub({ bus, logger }) : null
+	const media = new MediaService({ db, store: createMediaStore(config.media), maxBytes: config.media.maxBytes })
 	const app = createApp({
 		config,
 		logger,
@@ -134,6 +147,7 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 		chats,
 		contacts,
 		limits,
+		media,
 		realtime,
 	})
 	return {

@@ -20,6 +20,9 @@ async function readLimited(request: Request, limit: number): Promise<Uint8Array>
 	return Buffer.concat(chunks, size)
 }
 
+/** The body of a route that reads its request stream itself (a file upload). */
+export const RAW_BODY = Object.freeze({ raw: true as const })
+
 const invalidText = (where: string, field: string) =>
 	new RequestError(400, 'VALIDATION_FAILED', `${where} is invalid: ${field} must be valid Unicode text without NUL characters`, [
 		{ field, message: 'must be valid Unicode text without NUL characters' },
@@ -30,16 +33,20 @@ const invalidText = (where: string, field: string) =>
  * `application/json` (415 for any other type, so a cross-site form post is never read as a
  * login), at most `limitBytes` counted as they are read, chunked or not (413). Every string in the
  * body, the query and the path is valid Unicode without NUL, or the request is refused with 400
- * naming the field: such strings would otherwise fail deep in PostgreSQL.
+ * naming the field: such strings would otherwise fail deep in PostgreSQL. The routes in
+ * `rawBodies` (a path → its own byte limit) take a file instead and read the stream themselves.
  */
-export const inputPlugin = (limitBytes: number) =>
+export const inputPlugin = (limitBytes: number, rawBodies: Readonly<Record<string, number>> = {}) =>
 	new Elysia({ name: 'input' })
 		// Checked before anything is read; Bun's own cap sits above this limit (see createApp) and
 		// answers an empty 413, so declared lengths get the JSON one here.
 		.onRequest(({ request }) => {
-			if (Number(request.headers.get('content-length') ?? 0) > limitBytes) throw tooLarge(limitBytes)
+			const limit = rawBodies[new URL(request.url).pathname] ?? limitBytes
+			if (Number(request.headers.get('content-length') ?? 0) > limit) throw tooLarge(limit)
 		})
-		.onParse({ as: 'global' }, async ({ request, contentType }) => {
+		.onParse({ as: 'global' }, async ({ request, contentType, route }) => {
+			// Routes that take a file stream it themselves, under their own limit.
+			if (route in rawBodies) return RAW_BODY
 			const bytes = await readLimited(request, limitBytes)
 			// Null leaves the body unset: a route without a body schema ignores it, one with a schema refuses it.
 			if (bytes.byteLength === 0) return null

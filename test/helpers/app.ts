@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { loadConfig, type Config } from '../../src/config'
 import { createLogger, type Logger } from '../../src/logger'
 import { startServer, type RunningServer, type ServerOverrides } from '../../src/server'
@@ -20,6 +23,7 @@ export interface TestApp {
  * overrides settings (strings, as the process environment would give them); `overrides` swaps
  * dependencies such as the clock.
  *
+ * Media files go to a folder of its own, removed at close.
  * `logger` replaces the silent one (a test that reads what is logged).
  *
  * It runs as if behind one proxy (TRUST_PROXY_HOPS=1): a test sets `X-Forwarded-For` to give its
@@ -32,6 +36,7 @@ export async function startTestApp(
 ): Promise<TestApp> {
 	const database = await createTestDatabase()
 	const redis = createTestRedisPrefix()
+	const mediaDir = mkdtempSync(join(tmpdir(), 'sb-test-media-'))
 	const config = loadConfig({
 		NODE_ENV: 'test',
 		PORT: '0',
@@ -41,6 +46,7 @@ export async function startTestApp(
 		REDIS_PREFIX: redis.prefix,
 		LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
 		TRUST_PROXY_HOPS: '1',
+		MEDIA_DIR: mediaDir,
 		...env,
 	})
 	const server = await startServer(config, logger ?? createLogger(config), overrides)
@@ -54,6 +60,7 @@ export async function startTestApp(
 			await server.stop()
 			await database.drop()
 			await redis.cleanup()
+			rmSync(mediaDir, { recursive: true, force: true })
 		},
 	}
 }

@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from 'bun:test'
-import { mkdtempSync, rmSync, existsSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { pgliteDir } from '../../src/server'
 import { createTestDatabase } from '../helpers/database'
 import { REPO_ROOT, spawnServer, waitForOutput } from '../helpers/process'
 import { createTestRedisPrefix, REDIS_TEST_URL } from '../helpers/redis'
@@ -18,7 +19,7 @@ describe('the server process', () => {
 		const doc = (await (await fetch(`${url}/swagger/json`)).json()) as { openapi: string; paths: Record<string, unknown> }
 		expect(doc.openapi).toStartWith('3.1')
 		expect(Object.keys(doc.paths)).toContain('/health')
-		expect(existsSync(join(dataDir, 'PG_VERSION'))).toBe(true)
+		expect(existsSync(join(dataDir, 'pglite', 'PG_VERSION'))).toBe(true)
 		proc.kill('SIGTERM')
 		expect(await proc.exited).toBe(0)
 	})
@@ -49,5 +50,20 @@ describe('the server process', () => {
 		const [line] = await waitForOutput(proc.stderr, /JWT_SECRET must be set when NODE_ENV=production.*/)
 		expect(line).toContain('JWT_SECRET')
 		expect(await proc.exited).toBe(1)
+	})
+})
+
+describe('the embedded database folder', () => {
+	it('is DATA_DIR/pglite, or DATA_DIR itself when that already holds a database', () => {
+		const fresh = mkdtempSync(join(tmpdir(), 'sb-layout-'))
+		const older = mkdtempSync(join(tmpdir(), 'sb-layout-'))
+		writeFileSync(join(older, 'PG_VERSION'), '18\n')
+		try {
+			expect(pgliteDir(fresh)).toBe(join(fresh, 'pglite'))
+			expect(pgliteDir(older)).toBe(older)
+		} finally {
+			rmSync(fresh, { recursive: true, force: true })
+			rmSync(older, { recursive: true, force: true })
+		}
 	})
 })

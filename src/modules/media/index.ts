@@ -1,0 +1,76 @@
+import { Elysia } from 'elysia'
+import type { AuthPlugin } from '../../plugins/auth'
+import { errorModel } from '../../plugins/errors'
+import { MediaParams, mediaModels } from './model'
+import { requestedRange } from './range'
+import type { MediaService } from './service'
+
+export interface MediaModuleDeps {
+	media: MediaService
+	authPlugin: AuthPlugin
+	maxBytes: number
+}
+
+/** `filename*` (RFC 6266/5987): any name, quoted safely. */
+const disposition = (fileName: string | null) => (fileName ? `inline; filename*=UTF-8''${encodeURIComponent(fileName)}` : 'inline')
+
+export const mediaModule = ({ media, authPlugin, maxBytes }: MediaModuleDeps) =>
+	new Elysia({ name: 'media', prefix: '/media', tags: ['media'] })
+		.use(errorModel)
+		.use(authPlugin)
+		.model(mediaModels)
+		.guard({ auth: true })
+		.post('', async ({ tenantId, request, status }) => status(201, await media.upload(tenantId, request)), {
+			response: { 201: 'MediaUploaded', 400: 'Error', 401: 'Error', 413: 'Error' },
+			detail: {
+				summary: 'Upload a file to send',
+				description: `The raw file as the body with its Content-Type (e.g. \`image/jpeg\`), or \`multipart/form-data\` with the file in a field named \`file\`. Streamed to the media store, at most ${maxBytes} bytes (MEDIA_MAX_BYTES; 413 \`PAYLOAD_TOO_LARGE\` on a declared length above it, 400 \`MEDIA_TOO_LARGE\` when more arrives). Send it with \`{ image | video | audio | document | sticker: { mediaId } }\`.`,
+			},
+		})
+		.get(
+			'/:id',
+			async ({ tenantId, params, request }) => {
+				const file = await media.open(tenantId, params.id)
+				const etag = `"${file.sha256}"`
+				const headers: Record<string, string> = {
+					'content-type': file.mimetype,
+					'content-disposition': disposition(file.fileName),
+					etag,
+					'accept-ranges': 'bytes',
+					// The bytes behind an id never change; only the caller may keep them.
+					'cache-control': 'private, max-age=31536000, immutable',
+				}
+				if (request.headers.get('if-none-match') === etag) return new Response(null, { status: 304, headers })
+				const range = requestedRange(request.headers.get('range'), file.size)
+				if (range === 'unsatisfiable') return new Response(null, { status: 416, headers: { ...headers, 'content-range': `bytes */${file.size}` } })
+				if (!range) return new Response(file.read(), { headers: { ...headers, 'content-length': String(file.size) } })
+				return new Response(file.read(range), {
+					status: 206,
+					headers: {
+						...headers,
+						'content-length': String(range.end - range.start + 1),
+						'content-range': `bytes ${range.start}-${range.end}/${file.size}`,
+					},
+				})
+			},
+			{
+				params: MediaParams,
+				detail: {
+					summary: 'Download a file',
+					description:
+						"Streams the bytes with `Content-Type`, `Content-Length`, `ETag` (the SHA-256) and `Content-Disposition` (the file name). `Range: bytes=…` answers 206 with that part, so players can seek. 404 for an unknown id and another account's file alike; 409 `MEDIA_NOT_STORED` while a received file is not (yet) stored, with its `state`.",
+					responses: {
+						200: { description: 'The file', content: { '*/*': { schema: { type: 'string', format: 'binary' } } } },
+						206: { description: 'The requested range of the file' },
+						304: { description: 'Not modified (If-None-Match matched the ETag)' },
+						416: { description: 'The range starts past the end of the file' },
+						...Object.fromEntries(
+							[401, 404, 409].map((code) => [
+								code,
+								{ description: `Error ${code}`, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+							]),
+						),
+					},
+				},
+			},
+		)

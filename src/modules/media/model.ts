@@ -1,0 +1,15 @@
+import { t } from 'elysia'
+
+const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+
+export const MediaUploaded = t.Object({
+	id: t.String({ description: 'Pass it as `mediaId` to a send', examples: ['0197f0c2-3a4b-7c5d-8e9f-0a1b2c3d4e5f'] }),
+	mimetype: t.String({ examples: ['image/jpeg'] }),
+	size: t.Integer({ description: 'Bytes' }),
+	sha256: t.String({ description: 'SHA-256 of the bytes, hex' }),
+})
+export type MediaUploaded = typeof MediaUploaded.static
+
+export const mediaModels = { MediaUploaded }
+
+export const MediaParams = t.Object({ id: t.String({ pattern: UUID_PATTERN, description: 'uuid' }) })

@@ -1,0 +1,135 @@
+import { Readable } from 'node:stream'
+import { Busboy } from '@fastify/busboy'
+import { and, eq } from 'drizzle-orm'
+import { ConflictError, InvalidInputError, NotFoundError } from '../../core/errors'
+import type { Db } from '../../db/client'
+import { media } from '../../db/schema'
+import { type ByteRange, type MediaStore, MediaTooLargeError, type StoredObject } from '../../media'
+import { blobOf, keepBlob } from '../../media/blobs'
+import type { MediaUploaded } from './model'
+
+export interface MediaServiceDeps {
+	db: Db
+	store: MediaStore
+	maxBytes: number
+}
+
+/** A stored file as GET /media/:id serves it. */
+export interface MediaFile {
+	mimetype: string
+	size: number
+	sha256: string
+	fileName: string | null
+	read(range?: ByteRange): ReadableStream<Uint8Array>
+}
+
+const MIMETYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/
+
+const tooLarge = (maxBytes: number) =>
+	new InvalidInputError('MEDIA_TOO_LARGE', `The file is larger than ${maxBytes} bytes (MEDIA_MAX_BYTES)`, { maxBytes })
+
+/**
+ * Files of a tenant: uploads to send, and what incoming messages carried. Bytes stream straight
+ * to the media store (never whole in memory) and are kept once per tenant and content.
+ */
+export class MediaService {
+	constructor(private readonly deps: MediaServiceDeps) {}
+
+	/**
+	 * Stores an upload: the raw body with its Content-Type, or the `file` part of a
+	 * multipart/form-data body (its own type and file name).
+	 */
+	async upload(tenantId: string, request: Request): Promise<MediaUploaded> {
+		// As sent: a multipart boundary is case-sensitive.
+		const contentType = request.headers.get('content-type') ?? ''
+		if (!request.body) throw new InvalidInputError('EMPTY_FILE', 'Send the file as the request body')
+		const multipart = contentType.toLowerCase().startsWith('multipart/form-data')
+		const part = multipart ? await this.fromMultipart(request, contentType) : await this.fromRaw(request, contentType.toLowerCase())
+		if (part.object.size === 0) {
+			await this.deps.store.delete(part.object.key)
+			throw new InvalidInputError('EMPTY_FILE', 'The file is empty')
+		}
+		await keepBlob(this.deps.db, this.deps.store, tenantId, part.object)
+		const id = Bun.randomUUIDv7()
+		const { size, sha256 } = part.object
+		await this.deps.db
+			.insert(media)
+			.values({ id, tenantId, origin: 'upload', mimetype: part.mimetype, size, sha256, fileName: part.fileName, state: 'stored' })
+		return { id, mimetype: part.mimetype, size, sha256 }
+	}
+
+	private async fromRaw(request: Request, contentType: string) {
+		const mimetype = contentType.split(';')[0]!.trim()
+		if (!MIMETYPE.test(mimetype))
+			throw new InvalidInputError('MISSING_MEDIA_TYPE', 'Send the file with its Content-Type (e.g. image/jpeg), or as multipart/form-data')
+		const object = await this.write(request.body as unknown as AsyncIterable<Uint8Array>, mimetype)
+		return { object, mimetype, fileName: null }
+	}
+
+	private fromMultipart(request: Request, contentType: string): Promise<{ object: StoredObject; mimetype: string; fileName: string | null }> {
+		const { maxBytes } = this.deps
+		return new Promise((resolve, reject) => {
+			let stored: Promise<{ object: StoredObject; mimetype: string; fileName: string | null }> | undefined
+			let parser: ReturnType<typeof Busboy>
+			try {
+				// One byte past the limit, so the store's own counter is what refuses the file.
+				parser = Busboy({ headers: { 'content-type': contentType }, limits: { files: 1, fileSize: maxBytes + 1, fields: 20, fieldSize: 4096 } })
+			} catch {
+				reject(new InvalidInputError('MALFORMED_BODY', 'The multipart body has no boundary'))
+				return
+			}
+			parser.on('file', (field, stream, fileName, _encoding, mimetype) => {
+				if (field !== 'file' || stored) {
+					stream.resume()
+					return
+				}
+				const type = (mimetype || '').toLowerCase()
+				stored = MIMETYPE.test(type)
+					? this.write(stream, type).then((object) => ({ object, mimetype: type, fileName: fileName?.slice(0, 255) || null }))
+					: Promise.reject(new InvalidInputError('MISSING_MEDIA_TYPE', 'The file part needs a Content-Type (e.g. image/jpeg)'))
+				stored.catch(() => stream.resume())
+			})
+			parser.on('error', () => reject(new InvalidInputError('MALFORMED_BODY', 'The multipart body could not be read')))
+			parser.on('finish', () => {
+				if (!stored) reject(new InvalidInputError('EMPTY_FILE', 'Send the file in a multipart field named `file`'))
+				else stored.then(resolve, reject)
+			})
+			Readable.fromWeb(request.body as never).pipe(parser)
+		})
+	}
+
+	private async write(body: AsyncIterable<Uint8Array>, contentType: string): Promise<StoredObject> {
+		try {
+			return await this.deps.store.write(body, { maxBytes: this.deps.maxBytes, contentType })
+		} catch (err) {
+			throw err instanceof MediaTooLargeError ? tooLarge(this.deps.maxBytes) : err
+		}
+	}
+
+	/** The tenant's stored file, ready to stream; another tenant's is as absent as an unknown one. */
+	async open(tenantId: string, id: string): Promise<MediaFile> {
+		const [row] = await this.deps.db
+			.select({ mimetype: media.mimetype, sha256: media.sha256, fileName: media.fileName, state: media.state, failureReason: media.failureReason })
+			.from(media)
+			.where(and(eq(media.id, id), eq(media.tenantId, tenantId)))
+		if (!row) throw NotFoundError.of('Media')
+		const blob = row.state === 'stored' && row.sha256 ? await blobOf(this.deps.db, tenantId, row.sha256) : undefined
+		if (!blob)
+			throw new ConflictError(
+				'MEDIA_NOT_STORED',
+				`The file is not stored (state: ${row.state}${row.failureReason ? `: ${row.failureReason}` : ''})`,
+				{
+					state: row.state,
+					...(row.failureReason ? { reason: row.failureReason } : {}),
+				},
+			)
+		const { store } = this.deps
+		return {
+			mimetype: row.mimetype,
+			size: blob.size,
+			sha256: row.sha256!,
+			fileName: row.fileName,
+			read: (range) => store.read(blob.storageKey, range),
+		}
+	}
+}

@@ -1,0 +1,139 @@
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { createHash } from 'node:crypto'
+import postgres from 'postgres'
+import { api, createVerifiedUser, expectError, type LoggedInUser, randomIp } from '../helpers/accounts'
+import { startTestApp, type TestApp } from '../helpers/app'
+
+/** POST /media and GET /media/:id: files in and out, whole or in ranges, for their tenant only. */
+
+const MAX = 256 * 1024
+let app: TestApp
+let alice: LoggedInUser
+let bob: LoggedInUser
+let sql: postgres.Sql
+
+beforeAll(async () => {
+	app = await startTestApp({ MEDIA_MAX_BYTES: String(MAX) })
+	;[alice, bob] = await Promise.all([createVerifiedUser(app), createVerifiedUser(app)])
+	sql = postgres(app.database.url, { max: 1, onnotice: () => {} })
+})
+afterAll(async () => {
+	await sql.end()
+	await app.close()
+})
+
+const bytes = (n: number, seed = 1) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) % 256)
+const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex')
+
+function upload(user: LoggedInUser, body: Uint8Array | FormData | ReadableStream<Uint8Array> | null, headers: Record<string, string> = {}) {
+	return fetch(`${app.url}/media`, { method: 'POST', headers: { ...user.headers, 'x-forwarded-for': randomIp(), ...headers }, body })
+}
+const download = (user: LoggedInUser, id: string, headers: Record<string, string> = {}) =>
+	fetch(`${app.url}/media/${id}`, { headers: { ...user.headers, 'x-forwarded-for': randomIp(), ...headers } })
+
+describe('POST /media', () => {
+	it('stores a raw body with its Content-Type and answers its id, type, size and sha256', async () => {
+		const file = bytes(100_000)
+		const res = await upload(alice, file, { 'content-type': 'image/jpeg' })
+		expect(res.status).toBe(201)
+		expect(await res.json()).toEqual({ id: expect.any(String), mimetype: 'image/jpeg', size: 100_000, sha256: sha256(file) })
+	})
+
+	it('stores the `file` part of a multipart form with its own type and name', async () => {
+		const file = bytes(5_000, 2)
+		const form = new FormData()
+		form.set('note', 'ignored')
+		form.set('file', new Blob([file], { type: 'application/pdf' }), 'Quarterly report (draft).pdf')
+		const res = await upload(alice, form)
+		expect(res.status).toBe(201)
+		const { id, mimetype, sha256: hash } = (await res.json()) as { id: string; mimetype: string; sha256: string }
+		expect({ mimetype, hash }).toEqual({ mimetype: 'application/pdf', hash: sha256(file) })
+		const got = await download(alice, id)
+		expect(got.headers.get('content-disposition')).toBe(`inline; filename*=UTF-8''${encodeURIComponent('Quarterly report (draft).pdf')}`)
+	})
+
+	it('keeps a file uploaded twice by a tenant once, under two ids', async () => {
+		const file = bytes(20_000, 3)
+		const [a, b] = await Promise.all(
+			[1, 2].map(async () => (await (await upload(bob, file, { 'content-type': 'video/mp4' })).json()) as { id: string }),
+		)
+		expect(a!.id).not.toBe(b!.id)
+		const [row] = await sql<{ count: number }[]>`select count(*)::int as count from media_blobs where sha256 = ${sha256(file)}`
+		expect(row?.count).toBe(1)
+	})
+
+	it('refuses a declared length over MEDIA_MAX_BYTES with 413, and a streamed one with 400 MEDIA_TOO_LARGE, keeping nothing', async () => {
+		const before = await sql<{ count: number }[]>`select count(*)::int as count from media_blobs`
+		await expectError(await upload(alice, bytes(MAX + 1), { 'content-type': 'image/png' }), 413, 'PAYLOAD_TOO_LARGE')
+		const stream = new ReadableStream<Uint8Array>({
+			start(controller) {
+				for (let i = 0; i < 5; i++) controller.enqueue(bytes(100_000, i))
+				controller.close()
+			},
+		})
+		await expectError(await upload(alice, stream, { 'content-type': 'image/png' }), 400, 'MEDIA_TOO_LARGE')
+		const after = await sql<{ count: number }[]>`select count(*)::int as count from media_blobs`
+		expect(after[0]!.count).toBe(before[0]!.count)
+	})
+
+	it('refuses an empty file, a body without a type, and a form without a `file` part with 400', async () => {
+		await expectError(await upload(alice, new Uint8Array(), { 'content-type': 'image/png' }), 400, 'EMPTY_FILE')
+		await expectError(await upload(alice, bytes(10), { 'content-type': 'not a type' }), 400, 'MISSING_MEDIA_TYPE')
+		const form = new FormData()
+		form.set('other', 'x')
+		await expectError(await upload(alice, form), 400, 'EMPTY_FILE')
+	})
+
+	it('answers 401 without a token', async () => {
+		await expectError(
+			await fetch(`${app.url}/media`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: bytes(10) }),
+			401,
+			'UNAUTHORIZED',
+		)
+	})
+})
+
+describe('GET /media/:id', () => {
+	let id: string
+	const file = bytes(10_000, 9)
+	beforeAll(async () => {
+		id = ((await (await upload(alice, file, { 'content-type': 'audio/ogg' })).json()) as { id: string }).id
+	})
+
+	it('streams the bytes with their type, length and ETag', async () => {
+		const res = await download(alice, id)
+		expect(res.status).toBe(200)
+		expect(res.headers.get('content-type')).toBe('audio/ogg')
+		expect(res.headers.get('content-length')).toBe('10000')
+		expect(res.headers.get('etag')).toBe(`"${sha256(file)}"`)
+		expect(res.headers.get('cache-control')).toBe('private, max-age=31536000, immutable')
+		expect(sha256(new Uint8Array(await res.arrayBuffer()))).toBe(sha256(file))
+	})
+
+	it('answers ranges with 206, so players can seek', async () => {
+		for (const [range, start, end] of [
+			['bytes=0-9', 0, 9],
+			['bytes=9990-', 9990, 9999],
+			['bytes=-5', 9995, 9999],
+			['bytes=100-20000', 100, 9999],
+		] as const) {
+			const res = await download(alice, id, { range })
+			expect(res.status).toBe(206)
+			expect(res.headers.get('content-range')).toBe(`bytes ${start}-${end}/10000`)
+			expect([...new Uint8Array(await res.arrayBuffer())]).toEqual([...file.slice(start, end + 1)])
+		}
+		const past = await download(alice, id, { range: 'bytes=10000-' })
+		expect(past.status).toBe(416)
+		expect(past.headers.get('content-range')).toBe('bytes */10000')
+	})
+
+	it('answers 304 to a matching If-None-Match', async () => {
+		expect((await download(alice, id, { 'if-none-match': `"${sha256(file)}"` })).status).toBe(304)
+	})
+
+	it("answers 404 for another tenant's file and an unknown id alike", async () => {
+		await expectError(await download(bob, id), 404, 'NOT_FOUND')
+		await expectError(await download(alice, '0197f0c2-3a4b-7c5d-8e9f-0a1b2c3d4e5f'), 404, 'NOT_FOUND')
+		await expectError(await api(app).get(`/media/${id}`), 401, 'UNAUTHORIZED')
+	})
+})
