@@ -37,5 +37,5 @@ CREATE TABLE "media_blobs" (
 ALTER TABLE "media" ADD CONSTRAINT "media_tenant_id_tenants_id_fk" FOREIGN KEY ("tenant_id") REFERENCES "public"."tenants"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "media" ADD CONSTRAINT "media_session_id_sessions_id_fk" FOREIGN KEY ("session_id") REFERENCES "public"."sessions"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "media_blobs" ADD CONSTRAINT "media_blobs_tenant_id_tenants_id_fk" FOREIGN KEY ("tenant_id") REFERENCES "public"."tenants"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
-CREATE UNIQUE INDEX "media_message_idx" ON "media" USING btree ("session_id","chat_jid","message_id","from_me");--> statement-breakpoint
+CREATE UNIQUE INDEX "media_message_idx" ON "media" USING btree ("session_id","message_id","from_me");--> statement-breakpoint
 CREATE INDEX "media_tenant_sha256_idx" ON "media" USING btree ("tenant_id","sha256");

@@ -19,11 +19,12 @@ export type MediaOrigin = (typeof MEDIA_ORIGINS)[number]
 /**
  * The id of the file of a received message, the same wherever it is computed (the runner that
  * downloads it, the consumer that stores the message, a replayed event): a uuid (version 8) from
- * the SHA-256 of the message's identity.
+ * the SHA-256 of the message's identity. The chat is left out on purpose: one person's chat has
+ * two JIDs (phone number and LID), and a message id is unique within a session anyway.
  */
-export function incomingMediaId(sessionId: string, chatJid: string, messageId: string, fromMe: boolean): string {
+export function incomingMediaId(sessionId: string, messageId: string, fromMe: boolean): string {
 	const hex = createHash('sha256')
-		.update(`${sessionId}\u0000${chatJid}\u0000${messageId}\u0000${fromMe ? 1 : 0}`)
+		.update(`${sessionId}\u0000${messageId}\u0000${fromMe ? 1 : 0}`)
 		.digest('hex')
 	const variant = ((Number.parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16)
 	return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`

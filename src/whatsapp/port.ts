@@ -18,6 +18,7 @@ export type WhatsAppEventType =
 	| 'session.messages.update'
 	| 'session.contacts.upsert'
 	| 'session.chats.upsert'
+	| 'session.media.updated'
 
 /** A domain event of one session, before the runner wraps it in an envelope. */
 export type WhatsAppEvent = { [K in WhatsAppEventType]: { type: K; data: EventData<K> } }[WhatsAppEventType]

@@ -22,6 +22,7 @@ describe('the event catalogue', () => {
 			'session.created',
 			'session.deleted',
 			'session.history.sync',
+			'session.media.updated',
 			'session.messages.update',
 			'session.messages.upsert',
 			'session.pairing_code.updated',

@@ -1,5 +1,6 @@
 import { Type as T, type Static, type TSchema } from '@sinclair/typebox'
-import { Chat, Contact, IsoTime, Jid, LidPnMapping, Message, MESSAGE_BATCH_MAX, MessageUpdate, Uuid } from './shapes'
+import { MEDIA_STATES } from '../media'
+import { Chat, Contact, IsoTime, Jid, LidPnMapping, Message, MESSAGE_BATCH_MAX, MessageKey, MessageUpdate, Uuid } from './shapes'
 
 const Messages = T.Array(Message, { maxItems: MESSAGE_BATCH_MAX })
 
@@ -59,6 +60,16 @@ export const DomainEventData = {
 	'session.messages.update': T.Object({ updates: T.Array(MessageUpdate, { maxItems: MESSAGE_BATCH_MAX }) }),
 	'session.contacts.upsert': T.Object({ contacts: T.Array(Contact) }),
 	'session.chats.upsert': T.Object({ chats: T.Array(Chat) }),
+	/** A received message's file changed state: stored (its bytes are at `GET /media/:id`), failed or expired. */
+	'session.media.updated': T.Object({
+		id: Uuid,
+		message: MessageKey,
+		state: T.Union(MEDIA_STATES.map((s) => T.Literal(s))),
+		/** Why a file failed: the check it did not pass (`mac_mismatch`, `sha256_mismatch`, …) or what WhatsApp answered. */
+		reason: T.Optional(T.String({ maxLength: 256 })),
+		size: T.Optional(T.Integer({ minimum: 0 })),
+		sha256: T.Optional(T.String({ pattern: '^[0-9a-f]{64}$' })),
+	}),
 	/** A command could not be executed; `commandId` is the failed command's envelope id. */
 	'session.command.failed': T.Object({
 		commandId: Uuid,

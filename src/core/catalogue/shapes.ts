@@ -1,23 +1,15 @@
 import { Type as T, type Static } from '@sinclair/typebox'
-import { MAX_MESSAGE_STATUS } from '../message-status'
+import { ContactCard, Location, MediaRef, MessageKind, Poll, PollVote, Reaction, ReplyTo } from './message-content'
+import { EpochSeconds, Jid, MessageStatus } from './shapes-base'
+
+export * from './message-content'
+export * from './shapes-base'
 
 /**
  * WhatsApp data as it travels in events: what the runner normalises Baileys objects into, what
  * the consumer persists and what WebSocket clients receive. Absent means "not known / unchanged";
  * no field is ever used to clear a stored value.
  */
-
-export const Uuid = T.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' })
-export const IsoTime = T.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?(Z|[+-]\\d{2}:\\d{2})$' })
-
-export const Jid = T.String({ minLength: 3, maxLength: 320, description: 'WhatsApp JID (…@s.whatsapp.net, …@lid, …@g.us)' })
-
-/** Epoch seconds, as WhatsApp numbers them (the runner turns Baileys `Long`s into numbers). */
-const EpochSeconds = T.Integer({ minimum: 0, maximum: 2 ** 40 })
-
-/** A message status code (see core/message-status.ts: 0 error … 5 played). */
-const MessageStatus = T.Integer({ minimum: 0, maximum: MAX_MESSAGE_STATUS })
-export type MessageStatus = Static<typeof MessageStatus>
 
 /**
  * Identifies a message. In LID-addressed chats `remoteJid` is the `…@lid` and `remoteJidAlt` the
@@ -48,6 +40,14 @@ export const Message = T.Object({
 	type: T.String({ minLength: 1, maxLength: 64 }),
 	/** Plain text when the message has some (`conversation`, `extendedTextMessage.text`, a caption). */
 	text: T.Optional(T.String()),
+	/** What the message is; absent in events from before kinds were told apart (read as `other`). */
+	kind: T.Optional(MessageKind),
+	media: T.Optional(MediaRef),
+	location: T.Optional(Location),
+	contacts: T.Optional(T.Array(ContactCard, { maxItems: 256 })),
+	poll: T.Optional(Poll),
+	replyTo: T.Optional(ReplyTo),
+	/** The raw proto message, for kinds the API does not model (`other`); null for the modelled ones. */
 	content: MessageContent,
 })
 export type Message = Static<typeof Message>
@@ -69,6 +69,10 @@ export const MessageUpdate = T.Object({
 	),
 	/** Deleted for everyone. */
 	revoked: T.Optional(T.Literal(true)),
+	/** Someone reacted to the message (or took a reaction back with an empty emoji). */
+	reaction: T.Optional(Reaction),
+	/** Someone voted in the poll the message is (or withdrew a vote). */
+	pollVote: T.Optional(PollVote),
 })
 export type MessageUpdate = Static<typeof MessageUpdate>
 

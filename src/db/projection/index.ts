@@ -110,7 +110,9 @@ export async function applyEvents(db: Db, events: readonly DomainEvent[]): Promi
 				case 'session.created':
 				case 'session.deleted':
 				case 'session.command.failed':
-					// The API writes the session row with session.created; failures only inform clients.
+				case 'session.media.updated':
+					// The API writes the session row with session.created; failures only inform clients;
+					// the media table is the runner's, and a message points at its file by id.
 					break
 			}
 		}

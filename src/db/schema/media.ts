@@ -61,8 +61,5 @@ export const media = pgTable(
 		createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 		updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 	},
-	(t) => [
-		uniqueIndex('media_message_idx').on(t.sessionId, t.chatJid, t.messageId, t.fromMe),
-		index('media_tenant_sha256_idx').on(t.tenantId, t.sha256),
-	],
+	(t) => [uniqueIndex('media_message_idx').on(t.sessionId, t.messageId, t.fromMe), index('media_tenant_sha256_idx').on(t.tenantId, t.sha256)],
 )
