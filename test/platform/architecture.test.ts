@@ -53,7 +53,7 @@ const ALLOWED: Record<string, readonly string[]> = {
 	redis: ['lib', 'config', 'logger'],
 	mail: ['lib', 'config', 'logger'],
 	bus: ['core', 'lib', 'config', 'logger', 'db', 'redis'],
-	whatsapp: ['core', 'lib', 'config', 'logger', 'db'],
+	whatsapp: ['core', 'lib', 'config', 'logger', 'db', 'media'],
 	media: ['core', 'lib', 'config', 'logger', 'db'],
 	observability: ['core', 'lib', 'config', 'logger', 'db', 'bus'],
 	plugins: ['core', 'lib', 'config', 'logger', 'db', 'bus', 'observability'],

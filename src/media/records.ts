@@ -1,0 +1,94 @@
+import { and, eq, sql } from 'drizzle-orm'
+import type { MediaRef } from '../core/catalogue'
+import type { MediaState } from '../core/media'
+import type { Db } from '../db/client'
+import { media } from '../db/schema'
+import type { Cipher } from '../lib/crypto'
+
+/** What fetching a received file from WhatsApp takes; the key is stored encrypted. */
+export interface MediaLocation {
+	mediaKey: Uint8Array
+	directPath: string
+	url?: string
+	fileEncSha256?: string
+}
+
+/** A received message's file, as the runner records it before downloading. */
+export interface IncomingMedia {
+	tenantId: string
+	sessionId: string
+	chatJid: string
+	messageId: string
+	fromMe: boolean
+	ref: MediaRef
+	location: MediaLocation
+}
+
+const keyAad = (id: string) => `media:${id}`
+
+/** The media rows of received files: the runner writes them, the API reads them. */
+export function mediaRecords(db: Db, cipher: Cipher) {
+	return {
+		/** Records a received file as pending; a row recorded before (a redelivered message) is kept as it is. */
+		async recordIncoming(m: IncomingMedia): Promise<void> {
+			const { ref, location } = m
+			await db
+				.insert(media)
+				.values({
+					id: ref.id,
+					tenantId: m.tenantId,
+					origin: 'incoming',
+					sessionId: m.sessionId,
+					chatJid: m.chatJid,
+					messageId: m.messageId,
+					fromMe: m.fromMe,
+					kind: ref.kind,
+					mimetype: ref.mimetype,
+					size: ref.size ?? null,
+					sha256: ref.sha256 ?? null,
+					fileName: ref.fileName ?? null,
+					width: ref.width ?? null,
+					height: ref.height ?? null,
+					seconds: ref.seconds ?? null,
+					pages: ref.pages ?? null,
+					state: 'pending',
+					mediaKey: cipher.encrypt(Buffer.from(location.mediaKey), keyAad(ref.id)),
+					directPath: location.directPath,
+					url: location.url ?? null,
+					fileEncSha256: location.fileEncSha256 ?? null,
+				})
+				.onConflictDoNothing()
+		},
+
+		/** The row's state and where to fetch it from, the media key decrypted. */
+		async load(id: string) {
+			const [row] = await db.select().from(media).where(eq(media.id, id))
+			if (!row) return undefined
+			const mediaKey = row.mediaKey ? cipher.decrypt(row.mediaKey, keyAad(id)) : undefined
+			return { ...row, mediaKey }
+		},
+
+		async setState(id: string, state: MediaState, fields: { failureReason?: string | null; size?: number; sha256?: string } = {}): Promise<void> {
+			await db
+				.update(media)
+				.set({
+					state,
+					failureReason: fields.failureReason ?? null,
+					...(fields.size !== undefined ? { size: fields.size } : {}),
+					...(fields.sha256 ? { sha256: fields.sha256 } : {}),
+					updatedAt: sql`now()`,
+				})
+				.where(eq(media.id, id))
+		},
+
+		/** Where WhatsApp keeps the file now, after a re-upload. */
+		async relocate(id: string, location: { directPath: string; url?: string }): Promise<void> {
+			await db
+				.update(media)
+				.set({ directPath: location.directPath, url: location.url ?? null, updatedAt: sql`now()` })
+				.where(and(eq(media.id, id)))
+		},
+	}
+}
+
+export type MediaRecords = ReturnType<typeof mediaRecords>

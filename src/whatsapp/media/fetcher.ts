@@ -1,0 +1,161 @@
+import PQueue from 'p-queue'
+import type { MessageKey } from '../../core/catalogue'
+import type { MediaKind } from '../../core/media'
+import type { Db } from '../../db/client'
+import type { Logger } from '../../logger'
+import { type MediaStore, MediaTooLargeError } from '../../media'
+import { keepBlob } from '../../media/blobs'
+import type { IncomingMedia, MediaRecords } from '../../media/records'
+import type { WhatsAppEvent } from '../port'
+import { decryptVerified, MediaVerificationError } from './decrypt'
+
+/** WhatsApp's media CDN; a message's own `url` names the host when it has one. */
+const DEFAULT_HOST = 'mmg.whatsapp.net'
+/** Downloads in flight per runner: enough to keep a burst of photos moving, few enough not to starve the sockets. */
+const CONCURRENCY = 4
+const ATTEMPTS = 3
+
+/** What the session gives the fetcher: its event channel and, for expired files, WhatsApp's re-upload request. */
+export interface MediaSession {
+	emit(events: WhatsAppEvent[]): Promise<void>
+	/** Asks the sender's phone to upload the file again; where it is now, or null when it cannot. */
+	reupload(file: {
+		messageKey: MessageKey
+		mediaKey: Uint8Array
+		directPath: string
+		url?: string | null
+	}): Promise<{ directPath: string; url?: string } | null>
+}
+
+export interface MediaFetcherOptions {
+	db: Db
+	store: MediaStore
+	records: MediaRecords
+	logger: Logger
+	maxBytes: number
+	download: 'eager' | 'on_demand' | 'off'
+	/** How a file's bytes are fetched; the global fetch by default. */
+	fetchFile?: (url: string) => Promise<Response>
+	/** Builds the download URL; `https://<host><directPath>` by default, as Baileys does. */
+	urlOf?: (directPath: string, url?: string | null) => string
+}
+
+class Expired extends Error {}
+
+const MEDIA_TYPES: Record<MediaKind, 'image' | 'video' | 'audio' | 'document' | 'sticker'> = {
+	image: 'image',
+	video: 'video',
+	audio: 'audio',
+	document: 'document',
+	sticker: 'sticker',
+}
+
+function defaultUrl(directPath: string, url?: string | null): string {
+	let host = DEFAULT_HOST
+	try {
+		if (url) host = new URL(url).host
+	} catch {}
+	return `https://${host}${directPath}`
+}
+
+/**
+ * Downloads the files of received messages into the media store: streamed, decrypted and
+ * verified on the way (see decryptVerified), kept once per tenant and content. A file WhatsApp's
+ * CDN no longer has (404, 410) is asked for again from the sender's phone and fetched from where
+ * it lands; only then is it given up. Every change of state goes out as `session.media.updated`.
+ */
+export function createMediaFetcher(options: MediaFetcherOptions) {
+	const { db, store, records, logger, maxBytes } = options
+	const fetchFile = options.fetchFile ?? ((url: string) => fetch(url))
+	const urlOf = options.urlOf ?? defaultUrl
+	const queue = new PQueue({ concurrency: CONCURRENCY })
+
+	const updated = (
+		id: string,
+		message: MessageKey,
+		data: Omit<Extract<WhatsAppEvent, { type: 'session.media.updated' }>['data'], 'id' | 'message'>,
+	) => ({ type: 'session.media.updated', data: { id, message, ...data } }) as WhatsAppEvent
+
+	async function fetchVerified(row: NonNullable<Awaited<ReturnType<MediaRecords['load']>>>, directPath: string, url: string | null) {
+		const res = await fetchFile(urlOf(directPath, url))
+		if (res.status === 404 || res.status === 410) {
+			await res.body?.cancel()
+			throw new Expired(`the CDN answered ${res.status}`)
+		}
+		if (!res.ok || !res.body) throw new Error(`the CDN answered ${res.status}`)
+		const plain = decryptVerified(res.body as unknown as AsyncIterable<Uint8Array>, {
+			mediaKey: row.mediaKey!,
+			mediaType: MEDIA_TYPES[row.kind ?? 'document'],
+			...(row.fileEncSha256 ? { fileEncSha256: Buffer.from(row.fileEncSha256, 'hex') } : {}),
+			...(row.sha256 ? { fileSha256: Buffer.from(row.sha256, 'hex') } : {}),
+			...(row.size !== null ? { fileLength: row.size } : {}),
+		})
+		return store.write(plain, { maxBytes, contentType: row.mimetype })
+	}
+
+	async function download(id: string, session: MediaSession): Promise<void> {
+		const row = await records.load(id)
+		if (!row || row.state === 'stored' || !row.mediaKey || !row.directPath || !row.sessionId) return
+		const message: MessageKey = { remoteJid: row.chatJid!, fromMe: !!row.fromMe, id: row.messageId! }
+		let { directPath, url } = row
+		let reuploaded = false
+		for (let attempt = 1; ; attempt++) {
+			try {
+				const object = await fetchVerified(row, directPath, url)
+				await keepBlob(db, store, row.tenantId, object)
+				await records.setState(id, 'stored', { size: object.size, sha256: object.sha256 })
+				await session.emit([updated(id, message, { state: 'stored', size: object.size, sha256: object.sha256 })])
+				return
+			} catch (err) {
+				if (err instanceof Expired && !reuploaded) {
+					reuploaded = true
+					await records.setState(id, 'expired', { failureReason: err.message })
+					await session.emit([updated(id, message, { state: 'expired', reason: err.message })])
+					const moved = await session.reupload({ messageKey: message, mediaKey: row.mediaKey, directPath, url }).catch((e: unknown) => {
+						logger.info({ err: e, mediaId: id }, 'media re-upload request failed')
+						return null
+					})
+					if (moved) {
+						;({ directPath } = moved)
+						url = moved.url ?? url
+						await records.relocate(id, { directPath, url: url ?? undefined })
+						continue
+					}
+				}
+				const reason =
+					err instanceof MediaVerificationError
+						? err.check
+						: err instanceof MediaTooLargeError
+							? 'too_large'
+							: err instanceof Expired
+								? 'expired: re-upload failed'
+								: undefined
+				if (!reason && attempt < ATTEMPTS) {
+					await Bun.sleep(500 * 2 ** attempt)
+					continue
+				}
+				const failureReason = reason ?? `download_failed: ${(err as Error).message}`.slice(0, 256)
+				logger.info({ mediaId: id, reason: failureReason }, 'media not stored')
+				await records.setState(id, 'failed', { failureReason })
+				await session.emit([updated(id, message, { state: 'failed', reason: failureReason })])
+				return
+			}
+		}
+	}
+
+	return {
+		/** Records received files; under the eager policy, queues their download. */
+		async received(files: readonly IncomingMedia[], session: MediaSession): Promise<void> {
+			for (const file of files) await records.recordIncoming(file)
+			if (options.download !== 'eager') return
+			for (const file of files)
+				void queue.add(() => download(file.ref.id, session)).catch((err) => logger.error({ err, mediaId: file.ref.id }, 'media download failed'))
+		},
+		/** Downloads one file now (the on-demand policy, or a retry), waiting for its turn in the queue. */
+		fetch: (id: string, session: MediaSession) => queue.add(() => download(id, session)),
+		/** Resolves once every queued download is done. */
+		idle: () => queue.onIdle(),
+	}
+}
+
+export type MediaFetcher = ReturnType<typeof createMediaFetcher>
