@@ -50,14 +50,29 @@ export async function* decryptVerified(encrypted: AsyncIterable<Uint8Array>, sec
 		plainLength += plain.byteLength
 		return plain
 	}
+	const decrypt = (body: Uint8Array) => {
+		mac.update(body)
+		return decipher.update(body)
+	}
 	for await (const chunk of encrypted) {
 		encHash.update(chunk)
-		const buffered: Buffer = tail.byteLength ? Buffer.concat([tail, chunk]) : Buffer.from(chunk)
+		if (chunk.byteLength >= MAC_BYTES) {
+			// The held-back tail is ciphertext after all; this chunk's last bytes are held back in turn.
+			// No concatenation: a copy of every chunk would double what a download allocates.
+			if (tail.byteLength) {
+				const plain = decrypt(tail)
+				if (plain.byteLength) yield emit(plain)
+			}
+			const plain = decrypt(chunk.subarray(0, chunk.byteLength - MAC_BYTES))
+			tail = Buffer.from(chunk.subarray(chunk.byteLength - MAC_BYTES))
+			if (plain.byteLength) yield emit(plain)
+			continue
+		}
+		const buffered = Buffer.concat([tail, chunk])
 		const body = buffered.subarray(0, Math.max(0, buffered.byteLength - MAC_BYTES))
 		tail = buffered.subarray(body.byteLength)
 		if (!body.byteLength) continue
-		mac.update(body)
-		const plain = decipher.update(body)
+		const plain = decrypt(body)
 		if (plain.byteLength) yield emit(plain)
 	}
 	if (tail.byteLength !== MAC_BYTES || !equal(mac.digest().subarray(0, MAC_BYTES), tail)) throw new MediaVerificationError('mac_mismatch')
