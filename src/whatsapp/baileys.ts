@@ -21,6 +21,7 @@ import {
 	type WhatsAppPort,
 	type SessionConnection,
 } from './port'
+import { ReceiptGate } from './receipts'
 import { connected, disconnected, keepMessageTimestamps, resolveLids, toJid } from './socket'
 
 export interface BaileysPortOptions {
@@ -145,6 +146,7 @@ class BaileysSession implements SessionConnection {
 		const generation = ++this.generation
 		this.pairingRequested = false
 		this.qrCount = 0
+		const receipts = new ReceiptGate(this.log)
 		const sock = makeWASocket({
 			auth: { creds, keys },
 			logger: this.baileysLog,
@@ -153,6 +155,7 @@ class BaileysSession implements SessionConnection {
 			// The phone keeps its notifications: a server is not someone reading.
 			markOnlineOnConnect: false,
 			syncFullHistory: false,
+			interceptSendNode: receipts.intercept,
 			getMessage: async (key) => {
 				const content = key.id ? await this.options.storedMessage?.({ id: key.id, fromMe: !!key.fromMe }) : null
 				return content ? proto.Message.fromObject(content) : undefined
@@ -162,7 +165,7 @@ class BaileysSession implements SessionConnection {
 		this.sock = sock
 		keepMessageTimestamps(sock)
 		sock.ev.process((events) => {
-			void this.serially(() => this.handle(generation, sock, events))
+			void this.serially(() => this.handle(generation, sock, events, receipts))
 		})
 	}
 
@@ -173,7 +176,7 @@ class BaileysSession implements SessionConnection {
 		return next
 	}
 
-	private async handle(generation: number, sock: WASocket, events: Partial<BaileysEventMap>) {
+	private async handle(generation: number, sock: WASocket, events: Partial<BaileysEventMap>, receipts?: ReceiptGate) {
 		if (events['creds.update']) this.credentials.save()
 		const connection = events['connection.update']
 		if (connection && generation === this.generation) await this.onConnectionUpdate(sock, connection)
@@ -181,7 +184,10 @@ class BaileysSession implements SessionConnection {
 		const lids = unresolvedLids(events)
 		const alts = lids.length ? await resolveLids(sock, lids) : undefined
 		const mapped = toWhatsAppEvents(events, { altOf: (jid) => alts?.get(jid) })
-		if (mapped.length) await this.emit(mapped)
+		const published = mapped.length ? await this.emit(mapped) : true
+		// Only a message handed on is acknowledged to WhatsApp; one that is not comes again.
+		const ids = events['messages.upsert']?.messages.flatMap((m) => m.key.id ?? []) ?? []
+		if (receipts && ids.length) published ? receipts.release(ids) : receipts.drop(ids)
 	}
 
 	private async onConnectionUpdate(sock: WASocket, update: Partial<ConnectionState>) {
@@ -285,11 +291,14 @@ class BaileysSession implements SessionConnection {
 		this.resolveEnded(this.status)
 	}
 
-	private async emit(events: WhatsAppEvent[]) {
+	/** False when the events could not be published (logged): the caller must not acknowledge them. */
+	private async emit(events: WhatsAppEvent[]): Promise<boolean> {
 		try {
 			await this.options.emit(events)
+			return true
 		} catch (err) {
 			this.log.error({ err, types: events.map((e) => e.type) }, 'publishing session events failed')
+			return false
 		}
 	}
 
@@ -331,7 +340,9 @@ class BaileysSession implements SessionConnection {
 			if (this.status !== 'logged_out') {
 				await this.credentials.clear()
 				this.setStatus('logged_out')
-				await this.serially(() => this.emit([disconnected('logged_out', 'logged_out', { message: 'logged out on request' })]))
+				await this.serially(async () => {
+					await this.emit([disconnected('logged_out', 'logged_out', { message: 'logged out on request' })])
+				})
 			}
 			return
 		}
@@ -355,13 +366,17 @@ class BaileysSession implements SessionConnection {
 		})
 	}
 
-	/** Ends the current socket without logging out, handing over what Baileys still buffers. */
+	/**
+	 * Ends the current socket without logging out, handing over what Baileys still buffers first:
+	 * the receipts of those messages go out once they are published, while the socket is still up.
+	 */
 	private async endSocket() {
 		const sock = this.sock
 		this.sock = undefined
 		this.generation++
 		if (!sock) return
 		sock.ev.flush()
+		await this.serially(async () => {})
 		await sock.end(undefined)
 	}
 }
