@@ -22,6 +22,7 @@ import {
 	type SessionConnection,
 } from './port'
 import { ReceiptGate } from './receipts'
+import { SendsInFlight } from './sends'
 import { connected, disconnected, keepMessageTimestamps, resolveLids, toJid } from './socket'
 
 export interface BaileysPortOptions {
@@ -76,6 +77,7 @@ class BaileysSession implements SessionConnection {
 	private loggingOut = false
 	private started: Promise<void> = Promise.resolve()
 	private work: Promise<void> = Promise.resolve()
+	private readonly sends = new SendsInFlight()
 	private readonly statusChanges = new Condition()
 	private readonly log: Logger
 	private readonly baileysLog: Logger
@@ -155,7 +157,12 @@ class BaileysSession implements SessionConnection {
 			// The phone keeps its notifications: a server is not someone reading.
 			markOnlineOnConnect: false,
 			syncFullHistory: false,
-			interceptSendNode: receipts.intercept,
+			// send() emits the upsert of a sent message itself (see there).
+			emitOwnEvents: false,
+			interceptSendNode: (node, send) => {
+				this.sends.note(node)
+				return receipts.intercept(node, send)
+			},
 			getMessage: async (key) => {
 				const content = key.id ? await this.options.storedMessage?.({ id: key.id, fromMe: !!key.fromMe }) : null
 				return content ? proto.Message.fromObject(content) : undefined
@@ -312,7 +319,18 @@ class BaileysSession implements SessionConnection {
 	async send(to: string, content: SendContent, messageId: string): Promise<SentMessage> {
 		const sock = this.sock
 		if (this.status !== 'connected' || !sock) throw new NotConnectedError(this.status)
+		const generation = this.generation
+		return await this.sends.track(messageId, () => this.sendOn(sock, generation, to, content, messageId))
+	}
+
+	/**
+	 * Baileys' own upsert of a sent message comes a tick later through its event buffer, where a
+	 * socket that ends meanwhile drops it though the phone has the message: the driver records the
+	 * message itself, in the session's order of events, before the send resolves.
+	 */
+	private async sendOn(sock: WASocket, generation: number, to: string, content: SendContent, messageId: string): Promise<SentMessage> {
 		const sent = await sock.sendMessage(toJid(to), { text: content.text }, { messageId })
+		if (sent) await this.serially(() => this.handle(generation, sock, { 'messages.upsert': { messages: [sent], type: 'append' } }))
 		return { messageId: sent?.key.id ?? messageId, timestamp: seconds(sent?.messageTimestamp) || Math.floor(Date.now() / 1000) }
 	}
 
@@ -321,6 +339,8 @@ class BaileysSession implements SessionConnection {
 		this.closing = true
 		clearTimeout(this.retryTimer)
 		await this.endSocket()
+		// A send that reached the socket is recorded before the session says it ended.
+		await this.sends.handedOver()
 		await this.serially(() => this.finish(reason.status, { reason: reason.reason, message: reason.message }, reason.silent))
 		// The next owner reads the creds from Postgres: the last save must be in.
 		await this.credentials.saved()
@@ -360,6 +380,7 @@ class BaileysSession implements SessionConnection {
 				await sock.end(undefined)
 			}
 		} else await this.endSocket()
+		await this.sends.handedOver()
 		await this.serially(async () => {
 			await this.credentials.clear()
 			await this.finish('logged_out', { reason: 'logged_out', message: 'logged out on request' })
