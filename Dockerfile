@@ -2,6 +2,8 @@
 FROM oven/bun:1.4.5 AS deps
 WORKDIR /app
 COPY package.json bun.lock ./
+# Baileys is installed with the patch package.json names (patchedDependencies).
+COPY patches ./patches
 # The lockfile lists the workspace packages, so a frozen install needs their manifests; their
 # sources stay out, and --production skips them as dev dependencies of the server.
 COPY packages/standin/package.json ./packages/standin/

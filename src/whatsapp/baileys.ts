@@ -21,6 +21,8 @@ import {
 	type WhatsAppPort,
 	type SessionConnection,
 } from './port'
+import { ReceiptGate } from './receipts'
+import { SendsInFlight } from './sends'
 import { connected, disconnected, keepMessageTimestamps, resolveLids, toJid } from './socket'
 
 export interface BaileysPortOptions {
@@ -75,6 +77,7 @@ class BaileysSession implements SessionConnection {
 	private loggingOut = false
 	private started: Promise<void> = Promise.resolve()
 	private work: Promise<void> = Promise.resolve()
+	private readonly sends = new SendsInFlight()
 	private readonly statusChanges = new Condition()
 	private readonly log: Logger
 	private readonly baileysLog: Logger
@@ -145,6 +148,7 @@ class BaileysSession implements SessionConnection {
 		const generation = ++this.generation
 		this.pairingRequested = false
 		this.qrCount = 0
+		const receipts = new ReceiptGate(this.log)
 		const sock = makeWASocket({
 			auth: { creds, keys },
 			logger: this.baileysLog,
@@ -153,6 +157,12 @@ class BaileysSession implements SessionConnection {
 			// The phone keeps its notifications: a server is not someone reading.
 			markOnlineOnConnect: false,
 			syncFullHistory: false,
+			// send() emits the upsert of a sent message itself (see there).
+			emitOwnEvents: false,
+			interceptSendNode: (node, send) => {
+				this.sends.note(node)
+				return receipts.intercept(node, send)
+			},
 			getMessage: async (key) => {
 				const content = key.id ? await this.options.storedMessage?.({ id: key.id, fromMe: !!key.fromMe }) : null
 				return content ? proto.Message.fromObject(content) : undefined
@@ -162,7 +172,7 @@ class BaileysSession implements SessionConnection {
 		this.sock = sock
 		keepMessageTimestamps(sock)
 		sock.ev.process((events) => {
-			void this.serially(() => this.handle(generation, sock, events))
+			void this.serially(() => this.handle(generation, sock, events, receipts))
 		})
 	}
 
@@ -173,7 +183,7 @@ class BaileysSession implements SessionConnection {
 		return next
 	}
 
-	private async handle(generation: number, sock: WASocket, events: Partial<BaileysEventMap>) {
+	private async handle(generation: number, sock: WASocket, events: Partial<BaileysEventMap>, receipts?: ReceiptGate) {
 		if (events['creds.update']) this.credentials.save()
 		const connection = events['connection.update']
 		if (connection && generation === this.generation) await this.onConnectionUpdate(sock, connection)
@@ -181,7 +191,10 @@ class BaileysSession implements SessionConnection {
 		const lids = unresolvedLids(events)
 		const alts = lids.length ? await resolveLids(sock, lids) : undefined
 		const mapped = toWhatsAppEvents(events, { altOf: (jid) => alts?.get(jid) })
-		if (mapped.length) await this.emit(mapped)
+		const published = mapped.length ? await this.emit(mapped) : true
+		// Only a message handed on is acknowledged to WhatsApp; one that is not comes again.
+		const ids = events['messages.upsert']?.messages.flatMap((m) => m.key.id ?? []) ?? []
+		if (receipts && ids.length) published ? receipts.release(ids) : receipts.drop(ids)
 	}
 
 	private async onConnectionUpdate(sock: WASocket, update: Partial<ConnectionState>) {
@@ -285,11 +298,14 @@ class BaileysSession implements SessionConnection {
 		this.resolveEnded(this.status)
 	}
 
-	private async emit(events: WhatsAppEvent[]) {
+	/** False when the events could not be published (logged): the caller must not acknowledge them. */
+	private async emit(events: WhatsAppEvent[]): Promise<boolean> {
 		try {
 			await this.options.emit(events)
+			return true
 		} catch (err) {
 			this.log.error({ err, types: events.map((e) => e.type) }, 'publishing session events failed')
+			return false
 		}
 	}
 
@@ -303,7 +319,18 @@ class BaileysSession implements SessionConnection {
 	async send(to: string, content: SendContent, messageId: string): Promise<SentMessage> {
 		const sock = this.sock
 		if (this.status !== 'connected' || !sock) throw new NotConnectedError(this.status)
+		const generation = this.generation
+		return await this.sends.track(messageId, () => this.sendOn(sock, generation, to, content, messageId))
+	}
+
+	/**
+	 * Baileys' own upsert of a sent message comes a tick later through its event buffer, where a
+	 * socket that ends meanwhile drops it though the phone has the message: the driver records the
+	 * message itself, in the session's order of events, before the send resolves.
+	 */
+	private async sendOn(sock: WASocket, generation: number, to: string, content: SendContent, messageId: string): Promise<SentMessage> {
 		const sent = await sock.sendMessage(toJid(to), { text: content.text }, { messageId })
+		if (sent) await this.serially(() => this.handle(generation, sock, { 'messages.upsert': { messages: [sent], type: 'append' } }))
 		return { messageId: sent?.key.id ?? messageId, timestamp: seconds(sent?.messageTimestamp) || Math.floor(Date.now() / 1000) }
 	}
 
@@ -312,6 +339,8 @@ class BaileysSession implements SessionConnection {
 		this.closing = true
 		clearTimeout(this.retryTimer)
 		await this.endSocket()
+		// A send that reached the socket is recorded before the session says it ended.
+		await this.sends.handedOver()
 		await this.serially(() => this.finish(reason.status, { reason: reason.reason, message: reason.message }, reason.silent))
 		// The next owner reads the creds from Postgres: the last save must be in.
 		await this.credentials.saved()
@@ -331,7 +360,9 @@ class BaileysSession implements SessionConnection {
 			if (this.status !== 'logged_out') {
 				await this.credentials.clear()
 				this.setStatus('logged_out')
-				await this.serially(() => this.emit([disconnected('logged_out', 'logged_out', { message: 'logged out on request' })]))
+				await this.serially(async () => {
+					await this.emit([disconnected('logged_out', 'logged_out', { message: 'logged out on request' })])
+				})
 			}
 			return
 		}
@@ -349,19 +380,24 @@ class BaileysSession implements SessionConnection {
 				await sock.end(undefined)
 			}
 		} else await this.endSocket()
+		await this.sends.handedOver()
 		await this.serially(async () => {
 			await this.credentials.clear()
 			await this.finish('logged_out', { reason: 'logged_out', message: 'logged out on request' })
 		})
 	}
 
-	/** Ends the current socket without logging out, handing over what Baileys still buffers. */
+	/**
+	 * Ends the current socket without logging out, handing over what Baileys still buffers first:
+	 * the receipts of those messages go out once they are published, while the socket is still up.
+	 */
 	private async endSocket() {
 		const sock = this.sock
 		this.sock = undefined
 		this.generation++
 		if (!sock) return
 		sock.ev.flush()
+		await this.serially(async () => {})
 		await sock.end(undefined)
 	}
 }

@@ -58,7 +58,8 @@ export interface RunnerHarness {
 	stop(ref: SessionRef): Promise<void>
 	/** Start → QR → scanned by `phone` → connected; returns the time from command to connected. */
 	pairByQr(ref: SessionRef, phone: string, name?: string): Promise<{ ms: number }>
-	startRunner(env?: Record<string, string>): Promise<RoleHandle>
+	/** Starts the runner; `bus` lets a test put itself between the runner and the bus. */
+	startRunner(env?: Record<string, string>, options?: { bus?: (bus: Bus) => Bus }): Promise<RoleHandle>
 	stopRunner(): Promise<void>
 	close(): Promise<void>
 }
@@ -161,10 +162,11 @@ export async function startHarness({
 			await h.waitForEvent(ref, 'session.status.connected', { after })
 			return { ms: performance.now() - started }
 		},
-		async startRunner(extra = {}) {
+		async startRunner(extra = {}, options = {}) {
 			if (runner) throw new Error('a runner is already running')
 			const runnerConfig = Object.keys(extra).length ? loadConfig({ ...baseEnv, ...extra }) : config
-			runner = await startRunnerRole({ config: runnerConfig, logger: logger.child({ role: 'runner' }), database, bus, redis })
+			const runnerBus = options.bus?.(bus) ?? bus
+			runner = await startRunnerRole({ config: runnerConfig, logger: logger.child({ role: 'runner' }), database, bus: runnerBus, redis })
 			return runner
 		},
 		async stopRunner() {

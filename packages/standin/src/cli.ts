@@ -2,29 +2,79 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { StandInEvent } from './events'
-import { startStandIn } from './server'
 
 /**
- * `bun run stand-in [--port 7480] [--host 127.0.0.1] [--state ./data/standin.json]`
+ * `bun run stand-in [--port 7480] [--host 127.0.0.1] [--state ./.standin/state.json]`
  * Runs the WhatsApp stand-in for local work; the state file keeps its root key and the linked
- * devices, so the server's settings and sessions survive a restart of the stand-in.
+ * devices, so the server's settings and sessions survive a restart of the stand-in. The state has
+ * a folder of its own: the server's embedded database owns `./data`.
  */
-const { values } = parseArgs({
-	args: Bun.argv.slice(2),
-	options: {
-		port: { type: 'string', default: process.env.STANDIN_PORT ?? '7480' },
-		host: { type: 'string', default: process.env.STANDIN_HOST ?? '127.0.0.1' },
-		state: { type: 'string', default: process.env.STANDIN_STATE ?? './data/standin.json' },
-	},
-})
+const DEFAULTS = {
+	port: process.env.STANDIN_PORT || '7480',
+	host: process.env.STANDIN_HOST || '127.0.0.1',
+	state: process.env.STANDIN_STATE || './.standin/state.json',
+}
 
-mkdirSync(dirname(values.state), { recursive: true })
-const standIn = await startStandIn({ port: Number(values.port), hostname: values.host, statePath: values.state })
+const USAGE = `Usage: bun run stand-in [options]
+
+Runs a local WhatsApp stand-in that the real Baileys socket can link to, log in to, and exchange
+messages with. It prints the two settings to give the server:
+  WA_WEBSOCKET_URL     ws://<host>:<port>/ws/chat, where Baileys connects
+  WA_ROOT_PUBLIC_KEY   the root key of the stand-in's certificates, which Baileys must trust
+
+Options:
+  --port <port>    port for the WebSocket and the control routes (default 7480, env STANDIN_PORT)
+  --host <host>    address to listen on (default 127.0.0.1, env STANDIN_HOST)
+  --state <file>   JSON file keeping the root key and the linked devices across restarts
+                   (default ./.standin/state.json, env STANDIN_STATE)
+  -h, --help       print this and exit
+
+Control routes (JSON, on the same port):
+  GET  /control                devices, counters, pending pairing codes
+  POST /control/scan           {"qr", "phone", "name"?}: scan a session's QR as that phone
+  POST /control/pairing-code   {"phone", "code", "name"?}: type in a pairing code
+  POST /control/messages       {"to", "from", "text", "encrypted"?, "lid"?, "id"?, "name"?}: deliver a message
+  POST /control/history        {"to", "chats"?, "messagesPerChat"?, "chunkSize"?}: push a history sync
+  GET  /control/sent?phone=    what the linked devices sent
+  POST /control/receipts       {"ids", "type"?}: delivery (default), read or played receipts
+  POST /control/kick           {"target", "mode"?}: drop a device's sockets (close, replaced, restart, server-error)
+  POST /control/revoke         {"target"}: unlink a device, as the phone does
+`
+
+function parse(): { port: number; host: string; state: string } {
+	try {
+		const { values } = parseArgs({
+			args: Bun.argv.slice(2),
+			options: {
+				port: { type: 'string', default: DEFAULTS.port },
+				host: { type: 'string', default: DEFAULTS.host },
+				state: { type: 'string', default: DEFAULTS.state },
+				help: { type: 'boolean', short: 'h', default: false },
+			},
+		})
+		if (values.help) {
+			process.stdout.write(USAGE)
+			process.exit(0)
+		}
+		const port = Number(values.port)
+		if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`--port must be a port number, not '${values.port}'`)
+		return { port, host: values.host, state: values.state }
+	} catch (error) {
+		process.stderr.write(`stand-in: ${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`)
+		process.exit(2)
+	}
+}
+
+const options = parse()
+// Loaded after the flags are read: `--help` and a wrong flag answer without loading Baileys.
+const { startStandIn } = await import('./server')
+mkdirSync(dirname(options.state), { recursive: true })
+const standIn = await startStandIn({ port: options.port, hostname: options.host, statePath: options.state })
 const base = standIn.httpUrl.replace('0.0.0.0', '127.0.0.1')
 const wsUrl = standIn.wsUrl.replace('0.0.0.0', '127.0.0.1')
 const post = (path: string, body: object) => `curl -s -X POST ${base}${path} -d '${JSON.stringify(body)}'`
 
-console.log(`WhatsApp stand-in on ${wsUrl} (state in ${values.state})
+console.log(`WhatsApp stand-in on ${wsUrl} (state in ${options.state})
 
 Give the server these two settings:
   WA_WEBSOCKET_URL=${wsUrl}

@@ -6,13 +6,13 @@ import { EventLog, type SentMessage } from './events'
 import { appStateKeyShare, newAppStateKey } from './app-state'
 import { buildHistoryChunks, type HistoryOptions } from './history'
 import { handleIq } from './iq-handlers'
+import { Mailboxes, type Outgoing } from './mailbox'
 import { messageStanza, readReceipt, readSentMessage, receiptStanza, type Delivery } from './messages'
 import { completePairing, enterPairingCode, pairDeviceNode, parseQr, registrationFrom } from './pairing'
 import { normalizePhone, StandInState, type Device } from './state'
 import type { DeliverOptions, DeliveryResult, DeviceStats, KickMode, ReceiptType, StandInOptions, StandInStats } from './types'
 
 type Deferred = { resolve: () => void; reject: (error: unknown) => void }
-type Outgoing = { delivery: Delivery } | { node: BinaryNode }
 
 /**
  * The stand-in's brain: connection lifecycle, pairing, login, and the control operations. Over
@@ -27,7 +27,7 @@ export class StandInCore implements ConnectionHost {
 	readonly sentMessages: SentMessage[] = []
 	readonly counters = { registrations: 0, qrRefs: 0, pairings: 0, refusedLogins: 0 }
 	private readonly deviceCounters = new Map<string, { logins: number; maxLive: number }>()
-	private readonly offline = new Map<string, Outgoing[]>()
+	private readonly mailboxes = new Mailboxes()
 	private readonly codePairings = new Map<Connection, Deferred>()
 
 	constructor(readonly options: StandInOptions = {}) {
@@ -119,11 +119,17 @@ export class StandInCore implements ConnectionHost {
 				const attrs: Record<string, string> = { class: 'receipt', id: receipt.id, from: receipt.to }
 				if (node.attrs.type) attrs.type = node.attrs.type
 				connection.send({ tag: 'ack', attrs })
+				// A retry receipt asks for the message again; every other receipt answers it.
+				if (receipt.type !== 'retry') this.mailboxes.answered(device, receipt.ids)
 				this.log.emit({ type: 'receipt', receipt })
 				return
 			}
+			case 'ack':
+				// Baileys acks (or refuses) a message it will not receipt: an answer all the same.
+				if (device && node.attrs.class === 'message' && node.attrs.id) this.mailboxes.answered(device, [node.attrs.id])
+				return
 			default:
-				// ack, presence, chatstate, ib (unified_session, offline_batch), call: nothing to answer.
+				// presence, chatstate, ib (unified_session, offline_batch), call: nothing to answer.
 				return
 		}
 	}
@@ -145,17 +151,17 @@ export class StandInCore implements ConnectionHost {
 	}
 
 	/**
-	 * After login the server delivers what queued up while the companion was away, then says how
-	 * much that was (`<ib><offline count/>`): Baileys holds its events until it sees that. On the
-	 * first login after pairing the phone then shares app-state keys and pushes history.
+	 * After login the server delivers what the companion has not answered yet (what an earlier
+	 * socket got but never acknowledged, then what queued up while it was away), then says how much
+	 * that was (`<ib><offline count/>`): Baileys holds its events until it sees that. On the first
+	 * login after pairing the phone then shares app-state keys and pushes history.
 	 */
 	afterLogin(connection: Connection): void {
 		const device = connection.device
 		if (connection.postLoginDone || !device) return
 		connection.postLoginDone = true
 		void (async () => {
-			const queued = this.offline.get(device.noiseKey) ?? []
-			this.offline.delete(device.noiseKey)
+			const queued = this.mailboxes.takeForLogin(device)
 			for (const item of queued) {
 				connection.send('node' in item ? item.node : await messageStanza(this.state, device, item.delivery, true))
 			}
@@ -179,7 +185,7 @@ export class StandInCore implements ConnectionHost {
 		const devices = this.devicesFor(jid)
 		for (const device of devices) {
 			device.removed = reason
-			this.offline.delete(device.noiseKey)
+			this.mailboxes.forget(device)
 			if (reason === 'logout') this.log.emit({ type: 'logout', device: device.jid })
 		}
 		this.state.save()
@@ -378,6 +384,7 @@ export class StandInCore implements ConnectionHost {
 			logins: counters.logins,
 			live: this.liveConnections(device).length,
 			maxLive: counters.maxLive,
+			unanswered: this.mailboxes.unanswered(device),
 			removed: device.removed,
 		}
 	}
@@ -400,16 +407,18 @@ export class StandInCore implements ConnectionHost {
 		return devices
 	}
 
-	/** Sends to the device's live connections, or queues for its next login (then returns undefined). */
+	/**
+	 * Sends to the device's live connections, or queues for its next login (then returns undefined).
+	 * A message stays in the device's mailbox until the device answers it.
+	 */
 	private async sendTo(device: Device, item: Outgoing): Promise<BinaryNode | undefined> {
 		const live = this.liveConnections(device).filter((connection) => connection.postLoginDone)
 		if (!live.length) {
-			const queue = this.offline.get(device.noiseKey) ?? []
-			queue.push(item)
-			this.offline.set(device.noiseKey, queue)
+			this.mailboxes.queue(device, item)
 			return undefined
 		}
 		const node = 'node' in item ? item.node : await messageStanza(this.state, device, item.delivery, false)
+		if ('delivery' in item) this.mailboxes.delivered(device, item.delivery)
 		for (const connection of live) connection.send(node)
 		return node
 	}

@@ -48,6 +48,8 @@ export interface DeviceStats {
 	logins: number
 	live: number
 	maxLive: number
+	/** Ids of the messages delivered or queued to it that it has not acknowledged: it gets them again at its next login. */
+	unanswered: string[]
 	removed?: 'logout' | 'revoked'
 }
 

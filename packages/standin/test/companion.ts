@@ -62,6 +62,8 @@ export class TestCompanion {
 	readonly upserts: Array<{ message: WAMessage; type: string }> = []
 	readonly histories: HistorySet[] = []
 	readonly messageUpdates: WAMessageUpdate[] = []
+	/** Message ids whose receipts this companion never sends, as if its socket ended first. */
+	readonly withheldReceipts = new Set<string>()
 	private readonly checks = new Set<() => void>()
 
 	constructor(
@@ -85,6 +87,7 @@ export class TestCompanion {
 			logger: pino({ level: process.env.BAILEYS_LOG ?? 'silent' }),
 			markOnlineOnConnect: false,
 			browser: ['Switchboard', 'Chrome', '1.0'],
+			interceptSendNode: (node, send) => (node.tag === 'receipt' && this.withheldReceipts.has(node.attrs.id ?? '') ? Promise.resolve() : send(node)),
 			...this.config,
 		})
 		this.socket = socket

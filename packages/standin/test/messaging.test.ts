@@ -84,6 +84,29 @@ describe('messages to the companion', () => {
 		expect(await companion.textOf(id)).toBe('while you were away')
 		expect(upsertOf(id)!.type).toBe('append')
 	})
+
+	it('keeps a delivered message until the companion answers it, and delivers it again at the next login if it never did', async () => {
+		const jid = `${ACCOUNT}:1@s.whatsapp.net`
+		const answered = await standIn.deliverText({ to: ACCOUNT, from: ALICE, text: 'answered' })
+		await standIn.waitForReceipt((receipt) => receipt.ids.includes(answered.id))
+		expect(standIn.device(jid).unanswered).toEqual([])
+
+		const { id } = await standIn.deliverEncrypted({ to: ACCOUNT, from: ALICE, text: 'never answered', id: '3A0000000000000000AA' })
+		companion.withheldReceipts.add(id)
+		expect(await companion.textOf(id)).toBe('never answered')
+		expect(standIn.device(jid).unanswered).toEqual([id])
+
+		companion.withheldReceipts.delete(id)
+		const position = standIn.position
+		companion.end()
+		await standIn.waitForDisconnect(jid, { after: position })
+		const opens = companion.updates.filter((update) => update.connection === 'open').length
+		companion.start()
+		await companion.untilOpen(opens + 1)
+		await standIn.waitForReceipt((receipt) => receipt.ids.includes(id), { after: position })
+		expect(companion.upserts.filter(({ message }) => message.key.id === id).map(({ type }) => type)).toEqual(['notify', 'append'])
+		expect(standIn.device(jid).unanswered).toEqual([])
+	})
 })
 
 describe('messages from the companion', () => {
