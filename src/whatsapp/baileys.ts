@@ -21,6 +21,8 @@ import {
 	type WhatsAppPort,
 	type SessionConnection,
 } from './port'
+import type { MediaFetcher, MediaSession } from './media/fetcher'
+import { incomingFiles, pollVotes } from './media/incoming'
 import { ReceiptGate } from './receipts'
 import { SendsInFlight } from './sends'
 import { connected, disconnected, keepMessageTimestamps, resolveLids, toJid } from './socket'
@@ -36,6 +38,8 @@ export interface BaileysPortOptions {
 	logoutTimeoutMs?: number
 	/** Extra socket settings (tests). */
 	socketConfig?: Partial<UserFacingSocketConfig>
+	/** Downloads the files of received messages; without it they stay `pending`. */
+	media?: MediaFetcher
 }
 
 const DEFAULT_BROWSER: [string, string, string] = ['Switchboard', 'Chrome', '1.0.0']
@@ -134,6 +138,32 @@ class BaileysSession implements SessionConnection {
 		this.connect()
 	}
 
+	/** Hands the files of the messages just published to the media fetcher. */
+	private async fetchFiles(events: Partial<BaileysEventMap>, mapped: readonly WhatsAppEvent[]) {
+		const { media } = this.port
+		if (!media || !this.options.tenantId) return
+		const published = mapped.flatMap((e) => (e.type === 'session.messages.upsert' ? e.data.messages : []))
+		const files = incomingFiles(events, published, this.options.tenantId, this.sessionId)
+		if (!files.length) return
+		await media.received(files, {
+			emit: async (e) => void (await this.emit(e)),
+			reupload: (file) => this.reupload(file),
+		})
+	}
+
+	/** Asks the sender's phone, through WhatsApp, to upload a file again; where it landed, or null. */
+	private async reupload(file: Parameters<MediaSession['reupload']>[0]): Promise<{ directPath: string; url?: string } | null> {
+		const sock = this.sock
+		if (!sock || this.status !== 'connected') return null
+		const field = `${file.kind}Message` as const
+		const updated = await sock.updateMediaMessage({
+			key: { remoteJid: file.messageKey.remoteJid, fromMe: file.messageKey.fromMe, id: file.messageKey.id },
+			message: { [field]: { mediaKey: file.mediaKey, directPath: file.directPath, url: file.url ?? undefined } },
+		})
+		const content = updated.message?.[field] as { directPath?: string | null; url?: string | null } | undefined
+		return content?.directPath ? { directPath: content.directPath, ...(content.url ? { url: content.url } : {}) } : null
+	}
+
 	private ownershipLost(err: StaleOwnerError) {
 		if (this.closing || this.finished) return
 		this.log.warn({ err }, 'another runner owns this session now; closing without a word')
@@ -190,8 +220,16 @@ class BaileysSession implements SessionConnection {
 		// Data from a socket that was since replaced is still true: publish it.
 		const lids = unresolvedLids(events)
 		const alts = lids.length ? await resolveLids(sock, lids) : undefined
-		const mapped = toWhatsAppEvents(events, { altOf: (jid) => alts?.get(jid) })
+		const me = this.credentials.creds?.me?.id
+		const votes = await pollVotes(events, this.options.storedMessage, me)
+		const mapped = toWhatsAppEvents(events, {
+			altOf: (jid) => alts?.get(jid),
+			sessionId: this.sessionId,
+			me,
+			pollVoteOf: (m) => (m.key.id ? votes.get(m.key.id) : undefined),
+		})
 		const published = mapped.length ? await this.emit(mapped) : true
+		if (published) await this.fetchFiles(events, mapped)
 		// Only a message handed on is acknowledged to WhatsApp; one that is not comes again.
 		const ids = events['messages.upsert']?.messages.flatMap((m) => m.key.id ?? []) ?? []
 		if (receipts && ids.length) published ? receipts.release(ids) : receipts.drop(ids)

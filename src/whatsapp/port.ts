@@ -35,6 +35,8 @@ export interface AuthStore {
 
 export interface OpenSessionOptions {
 	sessionId: string
+	/** The tenant the session belongs to: whose media store its received files go to. */
+	tenantId?: string
 	auth: AuthStore
 	/** Pair by code for this number (digits, international form) instead of by QR. */
 	phoneNumber?: string

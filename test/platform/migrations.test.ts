@@ -5,6 +5,8 @@ import { schema } from '../../src/db/client'
 import { createTestDatabase, type TestDatabase } from '../helpers/database'
 
 const EXPECTED_TABLES = [
+	'media',
+	'media_blobs',
 	'outbox',
 	'refresh_tokens',
 	'send_requests',

@@ -87,6 +87,7 @@ export async function startHarness({
 		WA_RECONNECT_MAX_ATTEMPTS: '5',
 		COMMAND_PARTITIONS: '4',
 		EVENT_CLAIM_IDLE_MS: '2000',
+		MEDIA_DIR: process.env.MEDIA_DIR!,
 		...env,
 	}
 	const config = loadConfig(baseEnv)

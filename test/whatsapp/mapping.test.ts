@@ -43,6 +43,7 @@ describe('messages', () => {
 			pushName: 'Alice',
 			type: 'conversation',
 			text: 'hello',
+			kind: 'text',
 			content: { conversation: 'hello' },
 		})
 	})

@@ -3,7 +3,10 @@ import { commandPartition } from '../../core/streams'
 import { createRunnerStore } from '../../db/runner-store'
 import { createCipher } from '../../lib/crypto'
 import { deleteAuthState, loadPostgresAuthState } from '../../whatsapp/auth-state'
+import { createMediaStore } from '../../media'
+import { mediaRecords } from '../../media/records'
 import { createBaileysPort } from '../../whatsapp/baileys'
+import { createMediaFetcher } from '../../whatsapp/media/fetcher'
 import { quietLibsignal } from '../../whatsapp/libsignal-console'
 import type { WhatsAppPort } from '../../whatsapp/port'
 import { trustRootKey } from '../../whatsapp/root-key'
@@ -56,7 +59,16 @@ export async function start(deps: RoleDeps, options: RunnerOptions = {}): Promis
 	// sets it for its own sockets.
 	if (config.waRootPublicKey) trustRootKey(config.waRootPublicKey)
 	const restoreConsole = quietLibsignal(logger)
-	const port = options.port ?? createBaileysPort({ logger, websocketUrl: config.waWebSocketUrl, reconnect: config.waReconnect })
+	const cipher = createCipher(config.encryptionKey)
+	const media = createMediaFetcher({
+		db,
+		store: createMediaStore(config.media),
+		records: mediaRecords(db, cipher),
+		logger,
+		maxBytes: config.media.maxBytes,
+		download: config.media.download,
+	})
+	const port = options.port ?? createBaileysPort({ logger, websocketUrl: config.waWebSocketUrl, reconnect: config.waReconnect, media })
 	const { commandPartitions } = config.events
 	const ownership =
 		options.ownership ??
@@ -78,7 +90,6 @@ export async function start(deps: RoleDeps, options: RunnerOptions = {}): Promis
 			: ownAllPartitions(commandPartitions, runnerId))
 	const metrics = runnerMetrics(deps.metrics)
 	metrics.watchOwnership(ownership.stats)
-	const cipher = createCipher(config.encryptionKey)
 	const store = createRunnerStore(db)
 	const publisher = createRunnerPublisher({ bus, logger, runnerId })
 	const partitionOf = (sessionId: string) => commandPartition(sessionId, commandPartitions)

@@ -54,6 +54,7 @@ export class SessionRegistry {
 		if (!deps.holds(partition)) throw new PartitionLost(partition)
 		const connection = deps.port.open({
 			sessionId,
+			tenantId,
 			phoneNumber,
 			auth: deps.auth(sessionId, partition),
 			emit: (events) => {

@@ -1,10 +1,10 @@
 import { jidNormalizedUser, toNumber } from '@whiskeysockets/baileys'
-import { MESSAGE_BATCH_MAX } from '../../core/catalogue'
+import { MESSAGE_BATCH_MAX, type PollVote } from '../../core/catalogue'
 
 /**
- * Baileys events → catalogue data. Pure: whatever a
- * lookup needs (LID ↔ phone JIDs) comes in through the context, so every rule here is tested with
- * Baileys' own proto payloads and no socket.
+ * Baileys events → catalogue data. Pure: whatever a lookup needs (LID ↔ phone JIDs, a poll's
+ * secret) comes in through the context, so every rule here is tested with Baileys' own proto
+ * payloads and no socket.
  */
 
 export interface MappingContext {
@@ -12,6 +12,12 @@ export interface MappingContext {
 	altOf?(jid: string): string | undefined
 	/** Epoch seconds; for the rare message without a timestamp. */
 	now?(): number
+	/** The session the messages belong to: names the files of media messages (their media ids). */
+	sessionId?: string
+	/** The account's own JID: the author of what it sent (its reactions, its votes). */
+	me?: string
+	/** A poll vote in the batch, decrypted by the driver beforehand (it needs the poll's secret). */
+	pollVoteOf?(message: { key: { id?: string | null } }): PollVote | undefined
 }
 
 export const NAME_MAX = 256

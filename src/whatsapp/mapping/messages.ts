@@ -12,6 +12,7 @@ import {
 import type { Message, MessageKey, MessageUpdate } from '../../core/catalogue'
 import { MessageStatusCode } from '../../core/message-status'
 import { clip, ID_MAX, isJid, type MappingContext, nowSeconds, seconds, userJid } from './common'
+import { describe, reactionOf } from './content'
 
 /** The proto message as JSON (Longs and enums as strings, bytes as base64): `proto.Message.fromObject` reads it back. */
 export function contentJson(message: proto.IMessage | null | undefined): Record<string, unknown> | null {
@@ -72,6 +73,7 @@ export function mapMessage(m: WAMessage, ctx: MappingContext = {}): Message | un
 		timestamp: seconds(m.messageTimestamp) || nowSeconds(ctx),
 		type: type.slice(0, 64),
 		content: contentJson(m.message),
+		...describe(content, ctx.sessionId ? { sessionId: ctx.sessionId, messageId: key.id, fromMe: key.fromMe } : undefined),
 	}
 	const text = textOf(content)
 	if (text !== undefined) out.text = text
@@ -81,7 +83,26 @@ export function mapMessage(m: WAMessage, ctx: MappingContext = {}): Message | un
 	return out
 }
 
-/** `messages.upsert`: the messages to store, and the revokes that arrived as stubs. */
+/**
+ * A message that changes another rather than being one (a reaction, a poll vote), as the update
+ * it makes; null for one that cannot be read (a vote the driver could not decrypt); undefined for
+ * a message of its own. Baileys has already turned the target's key to this account's view.
+ */
+function changeOf(m: WAMessage, ctx: MappingContext): MessageUpdate | null | undefined {
+	const content = normalizeMessageContent(m.message)
+	if (!content?.reactionMessage && !content?.pollUpdateMessage) return undefined
+	const author = m.key.fromMe ? userJid(ctx.me) : (userJid(m.key.participant) ?? userJid(m.key.remoteJid))
+	if (content.reactionMessage) {
+		const found = reactionOf(content, author, m.messageTimestamp)
+		const key = found && mapKey({ remoteJid: m.key.remoteJid, ...found.target }, ctx)
+		return key && found ? { key, reaction: found.reaction } : null
+	}
+	const vote = ctx.pollVoteOf?.(m)
+	const key = mapKey({ remoteJid: m.key.remoteJid, ...content.pollUpdateMessage!.pollCreationMessageKey }, ctx)
+	return vote && key ? { key, pollVote: vote } : null
+}
+
+/** `messages.upsert`: the messages to store, and the changes (revokes, reactions, votes) to others. */
 export function mapUpsert(
 	{ messages }: Pick<BaileysEventMap['messages.upsert'], 'messages'>,
 	ctx: MappingContext = {},
@@ -92,6 +113,11 @@ export function mapUpsert(
 		if (isRevokeStub(m)) {
 			const key = mapKey(m.key, ctx)
 			if (key) updates.push({ key, revoked: true })
+			continue
+		}
+		const change = changeOf(m, ctx)
+		if (change !== undefined) {
+			if (change) updates.push(change)
 			continue
 		}
 		const mapped = mapMessage(m, ctx)

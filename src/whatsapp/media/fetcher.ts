@@ -21,6 +21,7 @@ export interface MediaSession {
 	/** Asks the sender's phone to upload the file again; where it is now, or null when it cannot. */
 	reupload(file: {
 		messageKey: MessageKey
+		kind: MediaKind
 		mediaKey: Uint8Array
 		directPath: string
 		url?: string | null
@@ -132,10 +133,12 @@ export function createMediaFetcher(options: MediaFetcherOptions) {
 					reuploaded = true
 					await records.setState(id, 'expired', { failureReason: err.message })
 					await session.emit([updated(id, message, { state: 'expired', reason: err.message })])
-					const moved = await session.reupload({ messageKey: message, mediaKey: row.mediaKey, directPath, url }).catch((e: unknown) => {
-						logger.info({ err: e, mediaId: id }, 'media re-upload request failed')
-						return null
-					})
+					const moved = await session
+						.reupload({ messageKey: message, kind: row.kind ?? 'document', mediaKey: row.mediaKey, directPath, url })
+						.catch((e: unknown) => {
+							logger.info({ err: e, mediaId: id }, 'media re-upload request failed')
+							return null
+						})
 					if (moved) {
 						;({ directPath } = moved)
 						url = moved.url ?? url
