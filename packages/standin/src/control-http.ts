@@ -1,3 +1,4 @@
+import { handleMediaRoute } from './media/control-http'
 import type { StandIn } from './server'
 import type { KickMode, ReceiptType } from './types'
 
@@ -16,6 +17,8 @@ export async function handleControlRequest(standIn: StandIn, request: Request): 
 				return json({
 					wsUrl: standIn.wsUrl,
 					rootPublicKey: standIn.rootPublicKey,
+					mediaUrl: standIn.mediaUrl,
+					mediaCaFile: standIn.mediaCa.path,
 					pendingPairingCodes: standIn.core.pendingPairingCodes(),
 					...standIn.stats(),
 				})
@@ -57,7 +60,7 @@ export async function handleControlRequest(standIn: StandIn, request: Request): 
 			case 'POST /control/revoke':
 				return json({ revoked: standIn.revoke(text(body.target, 'target')) })
 			default:
-				return json({ error: `no route ${route}` }, 404)
+				return (await handleMediaRoute(standIn, request, body)) ?? json({ error: `no route ${route}` }, 404)
 		}
 	} catch (error) {
 		return json({ error: error instanceof Error ? error.message : String(error) }, 400)

@@ -1,4 +1,5 @@
 import type { proto } from '@whiskeysockets/baileys'
+import type { SentMedia } from './media/types'
 
 /** A message stanza the companion sent, as the stand-in recorded it. */
 export interface SentMessage {
@@ -15,6 +16,8 @@ export interface SentMessage {
 	message?: proto.IMessage
 	text?: string
 	decryptError?: string
+	/** For a media message: the checks of the file the companion uploaded (`readSentMedia` gives its bytes). */
+	media?: SentMedia
 	at: number
 }
 
@@ -38,6 +41,9 @@ export type StandInEvent =
 	| { type: 'receipt'; receipt: CompanionReceipt }
 	| { type: 'logout'; device: string }
 	| { type: 'iq'; connectionId: number; device?: string; xmlns: string; iqType: string; child?: string }
+	| { type: 'media-upload'; path: string; size: number; tokenMatched: boolean }
+	| { type: 'media-download'; path: string; status: number; range?: string }
+	| { type: 'media-retry'; id: string; device: string; result: string; directPath?: string }
 
 type EventOf<T extends StandInEvent['type']> = Extract<StandInEvent, { type: T }>
 

@@ -70,13 +70,8 @@ export async function handleIq(core: StandInCore, connection: Connection, iq: Bi
 		case 'md':
 			return handleMd(core, connection, iq, child, reply, fail)
 		case 'w:m':
-			return reply([
-				{
-					tag: 'media_conn',
-					attrs: { auth: 'standin', ttl: '3600', auth_ttl: '3600', max_buckets: '1' },
-					content: [{ tag: 'host', attrs: { hostname: 'localhost', maxContentLengthBytes: '104857600' } }],
-				},
-			])
+			// media_conn: an upload token and the stand-in's own HTTPS CDN as the host.
+			return reply([core.media.cdn.mediaConnNode()])
 		case 'w:g2':
 			if (child?.tag === 'participating') return reply([{ tag: 'groups', attrs: {} }])
 			return fail(404, 'item-not-found')

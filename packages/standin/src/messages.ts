@@ -22,6 +22,8 @@ export interface Delivery {
 	addressing: 'pn' | 'lid'
 	pushName?: string
 	category?: string
+	/** Stanza attributes of the message's kind (`type`, `edit`) over the defaults. */
+	attrs?: Record<string, string>
 }
 
 /** The address a stand-in party uses for a companion in its own Signal store. */
@@ -53,6 +55,7 @@ export async function messageStanza(state: StandInState, device: Device, deliver
 	if (!delivery.self) attrs.notify = delivery.pushName ?? from.name
 	if (delivery.category) attrs.category = delivery.category
 	if (offline) attrs.offline = '1'
+	Object.assign(attrs, delivery.attrs)
 
 	if (delivery.encryption === 'plaintext') {
 		return { tag: 'message', attrs, content: [{ tag: 'plaintext', attrs: {}, content: proto.Message.encode(delivery.message).finish() }] }

@@ -3,6 +3,7 @@ import { Connection, type SocketData } from './connection'
 import { handleControlRequest } from './control-http'
 import type { CompanionReceipt, SentMessage, StandInEvent } from './events'
 import type { HistoryOptions } from './history'
+import { mediaControl, type MediaControl } from './media/control'
 import { StandInCore } from './standin'
 import { normalizePhone } from './state'
 import type { DeliverOptions, DeliveryResult, DeviceStats, KickMode, ReceiptType, StandInOptions, StandInStats } from './types'
@@ -12,10 +13,14 @@ export const CHAT_PATH = '/ws/chat'
 export interface StartOptions extends StandInOptions {
 	port?: number
 	hostname?: string
+	/** Port of the HTTPS media CDN (default: any free port). */
+	mediaPort?: number
+	/** The host name clients reach the CDN by, in media URLs and its certificate (default: the listen address, 127.0.0.1 for 0.0.0.0). */
+	mediaHost?: string
 }
 
 /** A running stand-in: the in-process control API (the HTTP routes call the same methods). */
-export interface StandIn {
+export interface StandIn extends MediaControl {
 	/** Give this to Baileys as `waWebSocketUrl` (the `WA_WEBSOCKET_URL` setting). */
 	readonly wsUrl: string
 	/** Base URL of the HTTP control routes (`/control/...`). */
@@ -88,6 +93,13 @@ export async function startStandIn(options: StartOptions = {}): Promise<StandIn>
 		},
 	})
 	const host = `${server.hostname}:${server.port}`
+	const listen = options.hostname ?? '127.0.0.1'
+	core.media.start({
+		hostname: listen,
+		port: options.mediaPort ?? 0,
+		publicHostname: options.mediaHost ?? (listen === '0.0.0.0' ? '127.0.0.1' : listen),
+		statePath: options.statePath,
+	})
 	const wait = <T extends StandInEvent['type']>(
 		type: T,
 		predicate: (event: Extract<StandInEvent, { type: T }>) => boolean,
@@ -95,6 +107,7 @@ export async function startStandIn(options: StartOptions = {}): Promise<StandIn>
 	) => core.log.waitFor(type, predicate, waitOptions)
 
 	const api: StandIn = {
+		...mediaControl(core),
 		wsUrl: `ws://${host}${CHAT_PATH}`,
 		httpUrl: `http://${host}`,
 		rootPublicKey: core.rootPublicKey,
@@ -135,6 +148,7 @@ export async function startStandIn(options: StartOptions = {}): Promise<StandIn>
 		},
 		async stop() {
 			await server.stop(true)
+			await core.media.stop()
 			core.state.save()
 		},
 	}

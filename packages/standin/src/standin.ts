@@ -7,6 +7,7 @@ import { appStateKeyShare, newAppStateKey } from './app-state'
 import { buildHistoryChunks, type HistoryOptions } from './history'
 import { handleIq } from './iq-handlers'
 import { Mailboxes, type Outgoing } from './mailbox'
+import { MediaHub } from './media/hub'
 import { messageStanza, readReceipt, readSentMessage, receiptStanza, type Delivery } from './messages'
 import { completePairing, enterPairingCode, pairDeviceNode, parseQr, registrationFrom } from './pairing'
 import { normalizePhone, StandInState, type Device } from './state'
@@ -29,6 +30,7 @@ export class StandInCore implements ConnectionHost {
 	private readonly deviceCounters = new Map<string, { logins: number; maxLive: number }>()
 	private readonly mailboxes = new Mailboxes()
 	private readonly codePairings = new Map<Connection, Deferred>()
+	readonly media: MediaHub
 
 	constructor(readonly options: StandInOptions = {}) {
 		this.state = StandInState.open(options.statePath)
@@ -44,6 +46,7 @@ export class StandInCore implements ConnectionHost {
 			}
 		}
 		this.certChain = issueCertChain(this.state.rootKey, this.state.serverStatic)
+		this.media = new MediaHub(this)
 	}
 
 	get rootPublicKey(): string {
@@ -108,6 +111,7 @@ export class StandInCore implements ConnectionHost {
 					tag: 'ack',
 					attrs: { class: 'message', id: sent.id, from: sent.to, t: String(Math.floor(Date.now() / 1000)) },
 				})
+				await this.media.inspectSent(sent)
 				this.sentMessages.push(sent)
 				if (this.sentMessages.length > 10_000) this.sentMessages.shift()
 				this.log.emit({ type: 'sent', message: sent })
@@ -122,6 +126,7 @@ export class StandInCore implements ConnectionHost {
 				// A retry receipt asks for the message again; every other receipt answers it.
 				if (receipt.type !== 'retry') this.mailboxes.answered(device, receipt.ids)
 				this.log.emit({ type: 'receipt', receipt })
+				if (node.attrs.type === 'server-error') await this.media.onRetryRequest(connection, node)
 				return
 			}
 			case 'ack':
@@ -252,7 +257,9 @@ export class StandInCore implements ConnectionHost {
 			encryption: options.encryption ?? 'plaintext',
 			addressing: options.addressing ?? 'pn',
 			pushName: options.name,
+			attrs: options.attrs,
 		}
+		this.media.remember(delivery.id, message)
 		const devices: DeliveryResult['devices'] = []
 		for (const device of this.activeDevices(owner.phone)) {
 			const node = await this.sendTo(device, { delivery })

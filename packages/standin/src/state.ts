@@ -3,6 +3,7 @@ import { randomInt } from 'node:crypto'
 import { Curve, jidDecode, type KeyPair } from '@whiskeysockets/baileys'
 import type { AppStateKey } from './app-state'
 import { keyPairFromBase64, keyPairToBase64 } from './certificates'
+import type { MediaCa } from './media/tls'
 import { SignalParty, type KeyBundle, type SerializedParty } from './signal-party'
 
 /** A WhatsApp user the stand-in plays: the phone of an account that links companions, or a contact. */
@@ -40,6 +41,7 @@ export interface Device {
 interface SerializedState {
 	rootKey: { public: string; private: string }
 	serverStatic: { public: string; private: string }
+	mediaCa?: MediaCa
 	people: Array<Omit<Person, 'party'> & { party: SerializedParty }>
 	devices: Array<
 		Omit<Device, 'identityKey' | 'signedPreKey' | 'preKeys'> & {
@@ -55,6 +57,8 @@ export class StandInState {
 	readonly serverStatic: KeyPair
 	readonly people = new Map<string, Person>()
 	readonly devices = new Map<string, Device>()
+	/** The CA of the media CDN's certificates (created by the media side on first start). */
+	mediaCa?: MediaCa
 	private readonly lids = new Map<string, string>()
 
 	private constructor(
@@ -71,6 +75,7 @@ export class StandInState {
 		if (!path || !existsSync(path)) return new StandInState(path)
 		const data = JSON.parse(readFileSync(path, 'utf8')) as SerializedState
 		const state = new StandInState(path, keyPairFromBase64(data.rootKey), keyPairFromBase64(data.serverStatic))
+		state.mediaCa = data.mediaCa
 		for (const person of data.people) {
 			state.addPerson({ ...person, party: SignalParty.restore(person.party) })
 		}
@@ -166,6 +171,7 @@ export class StandInState {
 		const data: SerializedState = {
 			rootKey: keyPairToBase64(this.rootKey),
 			serverStatic: keyPairToBase64(this.serverStatic),
+			mediaCa: this.mediaCa,
 			people: [...this.people.values()].map((person) => ({ ...person, party: person.party.serialize() })),
 			devices: [...this.devices.values()].map((device) => ({
 				...device,

@@ -28,6 +28,8 @@ export interface DeliverOptions {
 	name?: string
 	encryption?: 'plaintext' | 'signal'
 	addressing?: 'pn' | 'lid'
+	/** Stanza attributes of the message's kind (`type`, `edit`), as WhatsApp sets them. */
+	attrs?: Record<string, string>
 }
 
 export interface DeliveryResult {

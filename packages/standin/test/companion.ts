@@ -160,6 +160,16 @@ export class TestCompanion {
 		return this.until(() => this.qrs[0], 'a QR code')
 	}
 
+	/** The message Baileys upserted with this id, once it has. */
+	messageOf(id: string): Promise<WAMessage> {
+		return this.until(() => this.upserts.find(({ message }) => message.key.id === id)?.message, `message ${id}`)
+	}
+
+	/** The first `messages.update` for message `id` that `check` accepts. */
+	updateOf(id: string, check: (update: WAMessageUpdate['update']) => boolean, description: string): Promise<WAMessageUpdate['update']> {
+		return this.until(() => this.messageUpdates.find(({ key, update }) => key.id === id && check(update))?.update, description)
+	}
+
 	textOf(id: string): Promise<string> {
 		return this.until(() => {
 			const found = this.upserts.find(({ message }) => message.key.id === id)?.message.message

@@ -85,11 +85,14 @@ describe('HTTP control routes', () => {
 })
 
 describe('state file', () => {
-	it('a restarted stand-in keeps its root key and its linked devices', async () => {
+	it('a restarted stand-in keeps its root key, its media CA and its linked devices', async () => {
 		const rootPublicKey = standIn.rootPublicKey
+		const mediaCa = standIn.mediaCa
 		await standIn.stop()
 		standIn = await startStandIn({ statePath })
 		expect(standIn.rootPublicKey).toBe(rootPublicKey)
+		expect(standIn.mediaCa).toEqual(mediaCa)
+		expect(standIn.mediaCa.path).toBe(join(directory, 'state-media-ca.pem'))
 
 		companion = new TestCompanion(standIn.wsUrl, { auth: companion.auth })
 		companion.start()
