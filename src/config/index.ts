@@ -73,6 +73,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 		logLevel: env.LOG_LEVEL,
 		waWebSocketUrl: env.WA_WEBSOCKET_URL,
 		waRootPublicKey: env.WA_ROOT_PUBLIC_KEY,
+		waMediaCaFile: env.WA_MEDIA_CA_FILE,
 		waReconnect: { baseMs: env.WA_RECONNECT_BASE_MS, maxMs: env.WA_RECONNECT_MAX_MS, maxAttempts: env.WA_RECONNECT_MAX_ATTEMPTS },
 		bodyLimitBytes: env.BODY_LIMIT_BYTES,
 		shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,

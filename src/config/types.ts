@@ -21,6 +21,8 @@ export interface Config {
 	logLevel: Env['LOG_LEVEL']
 	waWebSocketUrl: string | undefined
 	waRootPublicKey: string | undefined
+	/** A CA certificate (PEM file) the runner trusts for WhatsApp's media hosts beside the system's: a stand-in's CDN. */
+	waMediaCaFile: string | undefined
 	/** Reconnect policy of WhatsApp sessions after a transient disconnect (docs/api.md, Sessions). */
 	waReconnect: { baseMs: number; maxMs: number; maxAttempts: number }
 	bodyLimitBytes: number

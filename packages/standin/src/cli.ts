@@ -23,7 +23,7 @@ Runs a local WhatsApp stand-in that the real Baileys socket can link to, log in 
 messages with. It prints the three settings to give the server:
   WA_WEBSOCKET_URL     ws://<host>:<port>/ws/chat, where Baileys connects
   WA_ROOT_PUBLIC_KEY   the root key of the stand-in's certificates, which Baileys must trust
-  NODE_EXTRA_CA_CERTS  the stand-in's media CA file, which the server's process must trust
+  WA_MEDIA_CA_FILE     the stand-in's media CA file, which the server's runner must trust
 
 Options:
   --port <port>    port for the WebSocket and the control routes (default 7480, env STANDIN_PORT)
@@ -102,10 +102,10 @@ console.log(`WhatsApp stand-in on ${wsUrl} (state in ${options.state})
 Give the server these three settings:
   WA_WEBSOCKET_URL=${wsUrl}
   WA_ROOT_PUBLIC_KEY=${standIn.rootPublicKey}
-  NODE_EXTRA_CA_CERTS=${standIn.mediaCa.path}
-The third makes the server's process trust the stand-in's media CDN (${standIn.mediaUrl}): Bun reads it
-from the environment at process start only (not from a .env file), and Baileys' media downloads
-and uploads then verify the CDN's certificate against this CA.
+  WA_MEDIA_CA_FILE=${standIn.mediaCa.path}
+The third makes the server's runner trust the stand-in's media CDN (${standIn.mediaUrl}) beside the
+system's roots, so media downloads and uploads verify the CDN's certificate against this CA.
+(Any other Bun process can trust it with NODE_EXTRA_CA_CERTS=<the same path> at its start.)
 
 Control it over HTTP (JSON):
   curl -s ${base}/control                      # devices, counters, pending pairing codes

@@ -9,6 +9,7 @@ import { createBaileysPort } from '../../whatsapp/baileys'
 import { createMediaFetcher } from '../../whatsapp/media/fetcher'
 import { quietLibsignal } from '../../whatsapp/libsignal-console'
 import type { WhatsAppPort } from '../../whatsapp/port'
+import { trustMediaCa } from '../../whatsapp/media-ca'
 import { trustRootKey } from '../../whatsapp/root-key'
 import type { RoleDeps, RoleHandle } from '../types'
 import { createCommandExecutor } from './commands'
@@ -58,6 +59,7 @@ export async function start(deps: RoleDeps, options: RunnerOptions = {}): Promis
 	// Baileys keeps the trusted noise root in a module global: this realm (Worker or main thread)
 	// sets it for its own sockets.
 	if (config.waRootPublicKey) trustRootKey(config.waRootPublicKey)
+	const untrustMediaCa = config.waMediaCaFile ? trustMediaCa(config.waMediaCaFile) : () => {}
 	const restoreConsole = quietLibsignal(logger)
 	const cipher = createCipher(config.encryptionKey)
 	const media = createMediaFetcher({
@@ -120,6 +122,7 @@ export async function start(deps: RoleDeps, options: RunnerOptions = {}): Promis
 		async stop() {
 			await partitions.stop()
 			restoreConsole()
+			untrustMediaCa()
 			logger.info('runner stopped')
 		},
 	}
