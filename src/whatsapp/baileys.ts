@@ -156,6 +156,9 @@ class BaileysSession implements SessionConnection {
 		const sock = this.sock
 		if (!sock || this.status !== 'connected') return null
 		const field = `${file.kind}Message` as const
+		// Baileys moves the file's URL onto its current media host, and until a media connection is
+		// known that is WhatsApp's default rather than the host the account was given.
+		await sock.refreshMediaConn(false)
 		const updated = await sock.updateMediaMessage({
 			key: { remoteJid: file.messageKey.remoteJid, fromMe: file.messageKey.fromMe, id: file.messageKey.id },
 			message: { [field]: { mediaKey: file.mediaKey, directPath: file.directPath, url: file.url ?? undefined } },

@@ -68,6 +68,7 @@ export async function startSessionsWorld(env: Record<string, string> = {}): Prom
 		ROLES: 'api,runner,consumer',
 		WA_WEBSOCKET_URL: standIn.wsUrl,
 		WA_ROOT_PUBLIC_KEY: standIn.rootPublicKey,
+		WA_MEDIA_CA_FILE: standIn.mediaCa.path,
 		COMMAND_PARTITIONS: '4',
 		OUTBOX_RELAY_INTERVAL_MS: '50',
 		...env,

@@ -82,6 +82,7 @@ export async function startHarness({
 		LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
 		WA_WEBSOCKET_URL: standIn.wsUrl,
 		WA_ROOT_PUBLIC_KEY: standIn.rootPublicKey,
+		WA_MEDIA_CA_FILE: standIn.mediaCa.path,
 		WA_RECONNECT_BASE_MS: '40',
 		WA_RECONNECT_MAX_MS: '400',
 		WA_RECONNECT_MAX_ATTEMPTS: '5',
