@@ -1,7 +1,15 @@
 // Over 350 lines on purpose: one session's connection is one state machine, and its transitions
 // (and the races between a socket's close, a retry timer, a deliberate close and a logout) read
 // best as a whole. Credentials, socket helpers and event mapping live beside it.
-import makeWASocket, { proto, type BaileysEventMap, type ConnectionState, type UserFacingSocketConfig, type WASocket } from '@whiskeysockets/baileys'
+import makeWASocket, {
+	type AnyMessageContent,
+	proto,
+	type BaileysEventMap,
+	type ConnectionState,
+	type UserFacingSocketConfig,
+	type WAMessage,
+	type WASocket,
+} from '@whiskeysockets/baileys'
 import type { SendContent } from '../core/catalogue'
 import type { SessionStatus } from '../core/session-status'
 import { Condition } from '../lib/condition'
@@ -16,6 +24,7 @@ import {
 	type CloseReason,
 	type DisconnectData,
 	type OpenSessionOptions,
+	type SendOptions,
 	type SentMessage,
 	type WhatsAppEvent,
 	type WhatsAppPort,
@@ -23,6 +32,7 @@ import {
 } from './port'
 import type { MediaFetcher, MediaSession } from './media/fetcher'
 import { incomingFiles, pollVotes } from './media/incoming'
+import { quoted, type SendSources, toBaileysContent, type UploadedFile } from './media/outgoing'
 import { ReceiptGate } from './receipts'
 import { SendsInFlight } from './sends'
 import { connected, disconnected, keepMessageTimestamps, resolveLids, toJid } from './socket'
@@ -40,6 +50,8 @@ export interface BaileysPortOptions {
 	socketConfig?: Partial<UserFacingSocketConfig>
 	/** Downloads the files of received messages; without it they stay `pending`. */
 	media?: MediaFetcher
+	/** A tenant's uploaded file by id, for sends of media; without it media sends are refused. */
+	uploads?: (tenantId: string, mediaId: string) => Promise<UploadedFile | null>
 }
 
 const DEFAULT_BROWSER: [string, string, string] = ['Switchboard', 'Chrome', '1.0.0']
@@ -357,11 +369,17 @@ class BaileysSession implements SessionConnection {
 
 	// ── the port ─────────────────────────────────────────────────────────────────────────────
 
-	async send(to: string, content: SendContent, messageId: string): Promise<SentMessage> {
+	async send(to: string, content: SendContent, messageId: string, options: SendOptions = {}): Promise<SentMessage> {
 		const sock = this.sock
 		if (this.status !== 'connected' || !sock) throw new NotConnectedError(this.status)
 		const generation = this.generation
-		return await this.sends.track(messageId, () => this.sendOn(sock, generation, to, content, messageId))
+		const sources: SendSources = {
+			upload: async (mediaId) => (this.options.tenantId && this.port.uploads ? this.port.uploads(this.options.tenantId, mediaId) : null),
+			storedMessage: this.options.storedMessage,
+		}
+		const message = await toBaileysContent(content, sources)
+		const reply = options.replyTo ? await quoted(options.replyTo, sources) : undefined
+		return await this.sends.track(messageId, () => this.sendOn(sock, generation, to, message, messageId, reply))
 	}
 
 	/**
@@ -369,8 +387,15 @@ class BaileysSession implements SessionConnection {
 	 * socket that ends meanwhile drops it though the phone has the message: the driver records the
 	 * message itself, in the session's order of events, before the send resolves.
 	 */
-	private async sendOn(sock: WASocket, generation: number, to: string, content: SendContent, messageId: string): Promise<SentMessage> {
-		const sent = await sock.sendMessage(toJid(to), { text: content.text }, { messageId })
+	private async sendOn(
+		sock: WASocket,
+		generation: number,
+		to: string,
+		content: AnyMessageContent,
+		messageId: string,
+		reply: WAMessage | undefined,
+	): Promise<SentMessage> {
+		const sent = await sock.sendMessage(toJid(to), content, { messageId, ...(reply ? { quoted: reply } : {}) })
 		if (sent) await this.serially(() => this.handle(generation, sock, { 'messages.upsert': { messages: [sent], type: 'append' } }))
 		return { messageId: sent?.key.id ?? messageId, timestamp: seconds(sent?.messageTimestamp) || Math.floor(Date.now() / 1000) }
 	}

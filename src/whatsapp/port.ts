@@ -1,4 +1,4 @@
-import type { EventData, SendContent } from '../core/catalogue'
+import type { EventData, MessageKey, SendContent } from '../core/catalogue'
 import type { SessionStatus } from '../core/session-status'
 import type { PostgresAuthState } from './auth-state'
 
@@ -49,6 +49,11 @@ export interface OpenSessionOptions {
 	storedMessage?(key: { id: string; fromMe: boolean }): Promise<Record<string, unknown> | null>
 }
 
+export interface SendOptions {
+	/** The message this one answers (shown quoted). */
+	replyTo?: MessageKey
+}
+
 export interface SentMessage {
 	messageId: string
 	/** Epoch seconds. */
@@ -60,8 +65,11 @@ export interface SessionConnection {
 	readonly status: SessionStatus
 	/** Resolves with the final status once the session ended (stopped, logged out or failed). */
 	readonly ended: Promise<SessionStatus>
-	/** Sends with our own message id; throws NotConnectedError unless connected. */
-	send(to: string, content: SendContent, messageId: string): Promise<SentMessage>
+	/**
+	 * Sends with our own message id; throws NotConnectedError unless connected, SendRefused when
+	 * the content names what this session cannot send (an unknown upload).
+	 */
+	send(to: string, content: SendContent, messageId: string, options?: SendOptions): Promise<SentMessage>
 	/**
 	 * Unlinks the device (waiting a while for a paired session to connect first), deletes creds and
 	 * keys, and ends the session as `logged_out`.

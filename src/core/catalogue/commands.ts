@@ -1,8 +1,33 @@
 import { Type as T, type Static, type TSchema } from '@sinclair/typebox'
-import { Jid } from './shapes'
+import { ContactCard, Poll } from './message-content'
+import { Jid, MessageKey, Uuid } from './shapes'
 
-/** Content of an outgoing message; new kinds (media, reactions) join this union. */
-export const SendContent = T.Union([T.Object({ text: T.String({ minLength: 1, maxLength: 65_536 }) })])
+const Caption = T.Optional(T.String({ minLength: 1, maxLength: 4096 }))
+/** A file uploaded with POST /media, by its id; the runner streams it from the media store. */
+const Upload = T.Object({ mediaId: Uuid })
+
+/** Content of an outgoing message, one kind per variant. */
+export const SendContent = T.Union([
+	T.Object({ text: T.String({ minLength: 1, maxLength: 65_536 }) }),
+	T.Object({ image: Upload, caption: Caption }),
+	T.Object({ video: Upload, caption: Caption, gif: T.Optional(T.Boolean()) }),
+	/** `ptt`: a voice note (the file is ogg/opus). */
+	T.Object({ audio: Upload, ptt: T.Optional(T.Boolean()) }),
+	T.Object({ document: Upload, caption: Caption, fileName: T.Optional(T.String({ minLength: 1, maxLength: 255 })) }),
+	T.Object({ sticker: Upload }),
+	T.Object({
+		location: T.Object({
+			latitude: T.Number({ minimum: -90, maximum: 90 }),
+			longitude: T.Number({ minimum: -180, maximum: 180 }),
+			name: T.Optional(T.String({ maxLength: 1024 })),
+			address: T.Optional(T.String({ maxLength: 1024 })),
+		}),
+	}),
+	T.Object({ contacts: T.Array(ContactCard, { minItems: 1, maxItems: 50 }) }),
+	/** A reaction to the message with this key; an empty emoji takes this account's reaction back. */
+	T.Object({ reaction: T.Object({ key: MessageKey, emoji: T.String({ maxLength: 64 }) }) }),
+	T.Object({ poll: Poll }),
+])
 export type SendContent = Static<typeof SendContent>
 
 /** `data` of every `session-commands` type. */
@@ -19,6 +44,8 @@ export const CommandData = {
 		messageId: T.String({ minLength: 1, maxLength: 128 }),
 		to: Jid,
 		content: SendContent,
+		/** The message this one answers (WhatsApp shows it quoted). */
+		replyTo: T.Optional(MessageKey),
 	}),
 } satisfies Record<string, TSchema>
 

@@ -3,6 +3,7 @@ import type { Delivery } from '../../bus'
 import { isCommand, type Command } from '../../core/catalogue'
 import type { RunnerStore } from '../../db/runner-store'
 import type { Logger } from '../../logger'
+import { SendRefused } from '../../whatsapp/media/outgoing'
 import { NotConnectedError } from '../../whatsapp/port'
 import { CommandRefused, PartitionLost } from './errors'
 import type { RunnerPublisher } from './publisher'
@@ -73,7 +74,7 @@ export function createCommandExecutor(deps: CommandExecutorDeps) {
 	}
 
 	async function send(cmd: Of<'session.messages.send'>) {
-		const { messageId, to, content } = cmd.data
+		const { messageId, to, content, replyTo } = cmd.data
 		const sent = `${cmd.sessionId} ${messageId}`
 		// A redelivered command (the runner died before acknowledging it) must not send twice.
 		if (recentSends.has(sent) || (await store.wasSent(cmd.sessionId, messageId))) {
@@ -87,11 +88,12 @@ export function createCommandExecutor(deps: CommandExecutorDeps) {
 		if (!holds(partition)) throw new PartitionLost(partition)
 		if (!r) throw new CommandRefused('session_not_connected', 'the session is not running')
 		try {
-			await r.connection.send(to, content, messageId)
+			await r.connection.send(to, content, messageId, replyTo ? { replyTo } : {})
 			recentSends.set(sent, true)
 		} catch (err) {
 			if (!holds(partition)) throw new PartitionLost(partition)
 			if (err instanceof NotConnectedError) throw new CommandRefused('session_not_connected', err.message)
+			if (err instanceof SendRefused) throw new CommandRefused(err.code, err.message)
 			throw new CommandRefused('send_failed', (err as Error).message || String(err))
 		}
 	}

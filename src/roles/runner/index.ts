@@ -5,6 +5,7 @@ import { createCipher } from '../../lib/crypto'
 import { deleteAuthState, loadPostgresAuthState } from '../../whatsapp/auth-state'
 import { createMediaStore } from '../../media'
 import { mediaRecords } from '../../media/records'
+import { openStoredFile } from '../../media/uploads'
 import { createBaileysPort } from '../../whatsapp/baileys'
 import { createMediaFetcher } from '../../whatsapp/media/fetcher'
 import { quietLibsignal } from '../../whatsapp/libsignal-console'
@@ -62,15 +63,24 @@ export async function start(deps: RoleDeps, options: RunnerOptions = {}): Promis
 	const untrustMediaCa = config.waMediaCaFile ? trustMediaCa(config.waMediaCaFile) : () => {}
 	const restoreConsole = quietLibsignal(logger)
 	const cipher = createCipher(config.encryptionKey)
+	const mediaStore = createMediaStore(config.media)
 	const media = createMediaFetcher({
 		db,
-		store: createMediaStore(config.media),
+		store: mediaStore,
 		records: mediaRecords(db, cipher),
 		logger,
 		maxBytes: config.media.maxBytes,
 		download: config.media.download,
 	})
-	const port = options.port ?? createBaileysPort({ logger, websocketUrl: config.waWebSocketUrl, reconnect: config.waReconnect, media })
+	const port =
+		options.port ??
+		createBaileysPort({
+			logger,
+			websocketUrl: config.waWebSocketUrl,
+			reconnect: config.waReconnect,
+			media,
+			uploads: (tenantId, mediaId) => openStoredFile(db, mediaStore, tenantId, mediaId),
+		})
 	const { commandPartitions } = config.events
 	const ownership =
 		options.ownership ??
