@@ -10,7 +10,7 @@ export async function openStoredFile(db: Db, store: MediaStore, tenantId: string
 		.select({ mimetype: media.mimetype, fileName: media.fileName, sha256: media.sha256, state: media.state })
 		.from(media)
 		.where(and(eq(media.id, id), eq(media.tenantId, tenantId)))
-	if (!row || row.state !== 'stored' || !row.sha256) return null
+	if (row?.state !== 'stored' || !row.sha256) return null
 	const blob = await blobOf(db, tenantId, row.sha256)
 	if (!blob) return null
 	return { mimetype: row.mimetype, fileName: row.fileName, size: blob.size, read: () => store.read(blob.storageKey) }
