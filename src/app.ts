@@ -22,6 +22,7 @@ import { authPlugin } from './plugins/auth'
 import { errorsPlugin } from './plugins/errors'
 import { inputPlugin } from './plugins/input'
 import { metricsPlugin, type MetricsDeps } from './plugins/metrics'
+import { apiReferencePlugin } from './plugins/api-reference'
 import { openapiPlugin } from './plugins/openapi'
 import { rateLimitPlugin } from './plugins/rate-limit'
 import { requestContextPlugin } from './plugins/request-context'
@@ -71,6 +72,7 @@ export function createApp(deps: AppDeps) {
 		.use(inputPlugin(config.bodyLimitBytes))
 		.use(metricsPlugin({ config, database, bus: deps.bus, realtime: deps.realtime?.stats ?? null, ...deps.metrics }))
 		.use(openapiPlugin)
+		.use(apiReferencePlugin)
 		.use(healthModule(deps))
 		.use(usersModule({ users: deps.users, authPlugin: auth, rateLimit }))
 		.use(authModule({ auth: deps.auth, users: deps.users, authPlugin: auth, rateLimit, config }))

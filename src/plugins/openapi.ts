@@ -3,11 +3,13 @@ import { FormatRegistry } from '@sinclair/typebox'
 import { fullFormats } from 'elysia/type-system/format'
 
 /**
- * OpenAPI 3.1 at /swagger/json and its UI at /swagger. `@elysiajs/swagger` is deprecated upstream
- * and leaves WebSocket routes out; this plugin is its successor and lists them.
+ * OpenAPI 3.1 at /swagger/json. `@elysiajs/swagger` is deprecated upstream and leaves WebSocket
+ * routes out; this plugin is its successor and lists them. Its own UI page loads its script from a
+ * CDN: the API reference plugin serves the page instead.
  */
 export const openapiPlugin = openapi({
 	path: '/swagger',
+	provider: null,
 	documentation: {
 		info: {
 			title: 'Switchboard API',
