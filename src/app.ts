@@ -71,7 +71,7 @@ export function createApp(deps: AppDeps) {
 		.use(errorsPlugin(logger, config.trustProxyHops))
 		.use(inputPlugin(config.bodyLimitBytes))
 		.use(metricsPlugin({ config, database, bus: deps.bus, realtime: deps.realtime?.stats ?? null, ...deps.metrics }))
-		.use(openapiPlugin)
+		.use(openapiPlugin())
 		.use(apiReferencePlugin)
 		.use(healthModule(deps))
 		.use(usersModule({ users: deps.users, authPlugin: auth, rateLimit }))
