@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { treaty } from '@elysiajs/eden'
 import { FormatRegistry } from '@sinclair/typebox'
+import type { App } from '../../src/app'
 import { startTestApp, type TestApp } from '../helpers/app'
 import { REPO_ROOT } from '../helpers/process'
 
@@ -150,4 +152,32 @@ describe('the OpenAPI document', () => {
 		expect(socket.security).toEqual([{ accessTokenQuery: [] }])
 		expect(socket['x-websocket']?.messages.anyOf.length).toBeGreaterThan(2)
 	})
+
+	it('documents validation failures as the 400 VALIDATION_FAILED the server sends, and Eden types them so', async () => {
+		const client = treaty<App>(app.url)
+		const headers = { 'x-forwarded-for': '10.40.0.1' }
+		const login = await client.auth.login.post({ email: 'not an email', password: 'x' }, { headers })
+		expect(login.status).toBe(400)
+		expect(login.error?.value).toMatchObject({ error: { code: 'VALIDATION_FAILED', message: expect.any(String), details: expect.any(Array) } })
+		if (login.error?.status === 400) {
+			// Typed as the Error model: this line does not compile against Elysia's 422 shape.
+			const code: string = login.error.value.error.code
+			expect(code).toBe('VALIDATION_FAILED')
+		}
+		// Elysia's types would add `422: { type: 'validation', … }`; the server never sends it.
+		type LoginError = NonNullable<typeof login.error>
+		const statuses: Same<LoginError['status'], 400 | 401 | 403 | 413 | 415 | 429> = true
+		expect(statuses).toBe(true)
+		const health = await client.health.get({ query: { probe: 'a\u0000b' } as never })
+		expect(health.status).toBe(400)
+		const healthStatuses: Same<NonNullable<typeof health.error>['status'], 400> = true
+		expect(healthStatuses).toBe(true)
+		// Statuses are numbers, as the server sends them: a response map spread from a shared constant would type them as strings.
+		type OneSession = Awaited<ReturnType<ReturnType<typeof client.sessions>['get']>>
+		const sessionStatuses: Same<NonNullable<OneSession['error']>['status'], 400 | 401 | 404> = true
+		expect(sessionStatuses).toBe(true)
+	})
 })
+
+/** `true` only when A and B are the same type. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
