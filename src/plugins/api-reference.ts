@@ -30,8 +30,9 @@ const START_SCRIPT = `window.ui = SwaggerUIBundle({
 `
 
 const digest = createHash('sha256').update(START_SCRIPT).digest('hex').slice(0, 12)
-/** Where the page's files are served: a new URL whenever one of them changes. */
-export const API_REFERENCE_ASSETS = `/swagger/assets/${uiVersion}-${digest}`
+/** The folder the page's files are served from: a new one whenever one of them changes. */
+const ASSETS_VERSION = `${uiVersion}-${digest}`
+const API_REFERENCE_ASSETS = `/swagger/assets/${ASSETS_VERSION}`
 
 /**
  * What the page may load: scripts, styles and the document from this origin only. `img-src data:`
@@ -39,7 +40,7 @@ export const API_REFERENCE_ASSETS = `/swagger/assets/${uiVersion}-${digest}`
  * (Swagger UI sets element styles through the DOM, which a policy does not restrict, and
  * evaluates no strings).
  */
-export const API_REFERENCE_CSP = [
+const API_REFERENCE_CSP = [
 	"default-src 'none'",
 	"script-src 'self'",
 	"style-src 'self'",
@@ -87,11 +88,12 @@ export const apiReferencePlugin = new Elysia({ name: 'api-reference' })
 		},
 		{ detail: { hide: true } },
 	)
+	// A literal path, so the route's type (which reaches the Eden client) names it; another version is not found.
 	.get(
-		`${API_REFERENCE_ASSETS}/:file`,
+		'/swagger/assets/:version/:file',
 		({ params, set, status }) => {
-			const file = Object.hasOwn(FILES, params.file) ? FILES[params.file] : undefined
-			if (!file) return status(404, { error: { code: 'ROUTE_NOT_FOUND', message: `No asset ${params.file}` } })
+			const file = params.version === ASSETS_VERSION && Object.hasOwn(FILES, params.file) ? FILES[params.file] : undefined
+			if (!file) return status(404, { error: { code: 'ROUTE_NOT_FOUND', message: `No asset ${params.version}/${params.file}` } })
 			set.headers['cache-control'] = CACHE_FOREVER
 			return file()
 		},

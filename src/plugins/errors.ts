@@ -72,9 +72,17 @@ interface ElysiaValidationAnswer {
 	on: string
 }
 
-/** A route's answers with Elysia's 422 replaced by what the errors plugin sends instead: 400 and the Error body. */
+/**
+ * A route's answers with Elysia's 422 replaced by what the errors plugin sends instead: 400 and the
+ * Error body, spelled out rather than named, so the client package's declaration of the routes
+ * needs no import of this module.
+ */
 type AnswersOf<Res> = Res extends { 422: ElysiaValidationAnswer }
-	? { [Status in Exclude<keyof Res, 422> | 400]: Status extends keyof Res ? Res[Status] : ErrorBody }
+	? {
+			[Status in Exclude<keyof Res, 422> | 400]: Status extends keyof Res
+				? Res[Status]
+				: { error: { code: string; message: string; details?: unknown } }
+		}
 	: Res
 
 type RoutesAnswering400<Routes> = Routes extends { response: infer Res; body: unknown; params: unknown; query: unknown }

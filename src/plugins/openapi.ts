@@ -125,8 +125,8 @@ function webSocketOperation(operation: Operation, messages: Json | undefined): O
 	}
 }
 
-/** The document of every route of the app `plugin` belongs to. */
-export function openapiDocument(plugin: AnyElysia) {
+/** The document of every route of the app `plugin` belongs to (typed loosely: its route's type reaches the Eden client). */
+export function openapiDocument(plugin: AnyElysia): Json {
 	// A copy: the generator hands out the routes' own `detail` objects, which the repairs must not change.
 	const { paths, components } = plain(toOpenAPISchema(plugin, undefined, undefined, undefined, '3.1.2')) as {
 		paths: Record<string, Record<string, Operation>>
@@ -169,7 +169,7 @@ export function openapiDocument(plugin: AnyElysia) {
 /** Serves the document, built on first request and again whenever routes were added since. */
 export const openapiPlugin = () => {
 	const plugin = new Elysia({ name: 'openapi' })
-	let built: { routes: number; document: ReturnType<typeof openapiDocument> } | undefined
+	let built: { routes: number; document: Json } | undefined
 	return plugin.get(
 		'/swagger/json',
 		() => {

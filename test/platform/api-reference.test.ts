@@ -92,6 +92,7 @@ describe('the API reference page', () => {
 		const folder = scripts[0]!.slice(0, scripts[0]!.lastIndexOf('/'))
 		for (const name of ['package.json', 'index.html', '..%2Fpackage.json', 'constructor'])
 			expect((await fetch(`${app.url}${folder}/${name}`)).status, name).toBe(404)
+		expect((await fetch(`${app.url}/swagger/assets/0.0.0-000000000000/swagger-ui.css`)).status).toBe(404)
 		const json = await fetch(`${app.url}/swagger/json`)
 		expect(json.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'")
 		expect(json.headers.get('cache-control')).toBe('no-store')
