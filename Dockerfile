@@ -7,6 +7,7 @@ COPY patches ./patches
 # The lockfile lists the workspace packages, so a frozen install needs their manifests; their
 # sources stay out, and --production skips them as dev dependencies of the server.
 COPY packages/standin/package.json ./packages/standin/
+COPY packages/client/package.json ./packages/client/
 RUN bun install --frozen-lockfile --production
 
 FROM oven/bun:1.4.5 AS runtime

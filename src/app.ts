@@ -21,9 +21,10 @@ import type { SessionsService } from './modules/sessions/service'
 import { usersModule } from './modules/users'
 import type { UsersService } from './modules/users/service'
 import { authPlugin } from './plugins/auth'
-import { errorsPlugin } from './plugins/errors'
+import { errorsPlugin, type ValidationAnswersAs400 } from './plugins/errors'
 import { inputPlugin } from './plugins/input'
 import { metricsPlugin, type MetricsDeps } from './plugins/metrics'
+import { apiReferencePlugin } from './plugins/api-reference'
 import { openapiPlugin } from './plugins/openapi'
 import { rateLimitPlugin } from './plugins/rate-limit'
 import { requestContextPlugin } from './plugins/request-context'
@@ -73,7 +74,8 @@ export function createApp(deps: AppDeps) {
 		.use(errorsPlugin(logger, config.trustProxyHops))
 		.use(inputPlugin(config.bodyLimitBytes, { '/media': config.media.maxBytes }))
 		.use(metricsPlugin({ config, database, bus: deps.bus, realtime: deps.realtime?.stats ?? null, ...deps.metrics }))
-		.use(openapiPlugin)
+		.use(openapiPlugin())
+		.use(apiReferencePlugin)
 		.use(healthModule(deps))
 		.use(usersModule({ users: deps.users, authPlugin: auth, rateLimit }))
 		.use(authModule({ auth: deps.auth, users: deps.users, authPlugin: auth, rateLimit, config }))
@@ -84,7 +86,11 @@ export function createApp(deps: AppDeps) {
 		.use(realtimeModule({ hub: deps.realtime, bus: deps.bus, db: database.db, auth: deps.auth, clock: deps.clock, logger, config: config.realtime }))
 }
 
-export type App = ReturnType<typeof createApp>
+/** The app the server runs. */
+export type ApiApp = ReturnType<typeof createApp>
+
+/** The API's type for the Eden client (`treaty<App>`, and `@switchboard/client`): validation failures answer 400 with the Error body. */
+export type App = ValidationAnswersAs400<ApiApp>
 
 /**
  * What a process without the api role serves (ROLES=runner, consumer): `/health`, `/ready` and,

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type Redis from 'ioredis'
-import { createApp, createProbeApp, type App, type ProbeApp } from './app'
+import { type ApiApp, createApp, createProbeApp, type ProbeApp } from './app'
 import { createBus, createRelay, type Bus, type Relay } from './bus'
 import type { Config } from './config'
 import { openPglite, openPostgres, type Database } from './db/client'
@@ -35,7 +35,7 @@ import { startRoles, type RunningRoles } from './roles'
 
 export interface RunningServer {
 	/** The API, or only the probes (health, metrics) in a process without the api role. */
-	app: App | ProbeApp
+	app: ApiApp | ProbeApp
 	port: number
 	database: Database
 	redis: Redis | null
@@ -103,7 +103,7 @@ export interface ApiInfrastructure {
 }
 
 export interface Api {
-	app: App
+	app: ApiApp
 	realtime: RealtimeHub | null
 	revocations: TokenRevocations
 	/** Closes WebSockets (1001) so they do not hold the HTTP drain; clients reconnect elsewhere. */

@@ -1,4 +1,4 @@
-import { Elysia, t, type ValidationError } from 'elysia'
+import { type AnyElysia, Elysia, t, type ValidationError } from 'elysia'
 import {
 	ConflictError,
 	DomainError,
@@ -65,6 +65,44 @@ const ErrorModel = t.Object({
 
 /** Registers the `Error` reference model; modules `.use()` it to write `response: { 404: 'Error' }`. */
 export const errorModel = new Elysia({ name: 'error-model' }).model({ Error: ErrorModel })
+
+/** The answer Elysia's types give every route with a schema: its own 422 validation body. */
+interface ElysiaValidationAnswer {
+	type: 'validation'
+	on: string
+}
+
+/**
+ * A route's answers with Elysia's 422 replaced by what the errors plugin sends instead: 400 and the
+ * Error body, spelled out rather than named, so the client package's declaration of the routes
+ * needs no import of this module.
+ */
+type AnswersOf<Res> = Res extends { 422: ElysiaValidationAnswer }
+	? {
+			[Status in Exclude<keyof Res, 422> | 400]: Status extends keyof Res
+				? Res[Status]
+				: { error: { code: string; message: string; details?: unknown } }
+		}
+	: Res
+
+type RoutesAnswering400<Routes> = Routes extends { response: infer Res; body: unknown; params: unknown; query: unknown }
+	? { [Key in keyof Routes]: Key extends 'response' ? AnswersOf<Res> : Routes[Key] }
+	: { [Key in keyof Routes]: RoutesAnswering400<Routes[Key]> }
+
+/**
+ * `App` as its clients see it. Elysia's types add a 422 `{ type: 'validation', … }` answer to
+ * every route with a schema, a body the server never sends: the errors plugin answers validation
+ * failures with 400 and the Error body, and this type says so, for Eden and for the client package.
+ */
+export type ValidationAnswersAs400<App extends AnyElysia> = Elysia<
+	App['~Prefix'],
+	App['~Singleton'],
+	App['~Definitions'],
+	App['~Metadata'],
+	RoutesAnswering400<App['~Routes']>,
+	App['~Ephemeral'],
+	App['~Volatile']
+>
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
 	return new Response(JSON.stringify(body), {

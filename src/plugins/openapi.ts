@@ -1,29 +1,182 @@
-import { openapi } from '@elysiajs/openapi'
-import { FormatRegistry } from '@sinclair/typebox'
-import { fullFormats } from 'elysia/type-system/format'
+import { toOpenAPISchema, unwrapSchema } from '@elysiajs/openapi/openapi'
+import { type AnyElysia, Elysia, type InternalRoute, type TSchema } from 'elysia'
 
 /**
- * OpenAPI 3.1 at /swagger/json and its UI at /swagger. `@elysiajs/swagger` is deprecated upstream
- * and leaves WebSocket routes out; this plugin is its successor and lists them.
+ * The OpenAPI 3.1 document at /swagger/json. `@elysiajs/openapi` turns the routes into paths and
+ * the models into schemas (`@elysiajs/swagger` is deprecated upstream and leaves WebSocket routes
+ * out); this plugin serves the result after repairing what that generator gets wrong for this app,
+ * so that the document passes `redocly lint`:
+ *
+ * - request bodies: the input plugin's own body parser hides the schema from the generator (it
+ *   writes `content: {}`); the server reads JSON only, so each body is `application/json`.
+ * - answers without a body (204): the generator writes `content: { type: 'void' }`, which is not a
+ *   media type map; they get no `content`.
+ * - the WebSocket route: 3.1 has no `ws` method, so it is the GET that upgrades (101), with the
+ *   messages it sends under `x-websocket`.
+ * - operation ids: `postAuthLogout-all` becomes `postAuthLogoutAll`.
+ * - named models: the generator copies a model wherever another embeds it (`Chat` inside
+ *   `ChatPage`); each copy becomes a `$ref` to the model, so the document names it once. The
+ *   models' `$id: '#/components/schemas/…'` (Elysia's handle for them) goes: JSON Schema 2020-12
+ *   forbids a fragment in `$id`, and Swagger UI then fails to resolve every `$ref`.
+ *
+ * The subpath `@elysiajs/openapi/openapi` is imported on purpose: the package's main entry
+ * replaces TypeBox's string formats (uuid, email, ipv4, …) process-wide with checks ~50x
+ * slower than Elysia's, and this one does not.
  */
-export const openapiPlugin = openapi({
-	path: '/swagger',
-	documentation: {
-		info: {
-			title: 'Switchboard API',
-			version: '0.1.0',
-			description: 'Multi-tenant WhatsApp Web sessions: REST + realtime WebSocket.',
-		},
-		components: {
-			securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
-		},
-	},
-})
 
-// Importing @elysiajs/openapi 1.4.16 replaces TypeBox's string formats (uuid, email, date-time,
-// ...) process-wide with checks that build a valibot/zod schema on every call, ~50x slower than
-// Elysia's own regexes. Put Elysia's back; the document generation does not use them.
-for (const [name, check] of Object.entries(fullFormats)) {
-	if (check instanceof RegExp) FormatRegistry.Set(name, (value) => check.test(value))
-	else if (typeof check === 'function') FormatRegistry.Set(name, check as (value: string) => boolean)
+type Json = Record<string, unknown>
+interface Operation extends Json {
+	operationId?: string
+	requestBody?: Json
+	responses?: Record<string, Json>
+}
+
+const INFO = {
+	title: 'Switchboard API',
+	version: '0.1.0',
+	description: 'Multi-tenant WhatsApp Web sessions: REST + realtime WebSocket. Errors are `{ error: { code, message, details? } }`.',
+}
+
+const TAGS = [
+	{ name: 'health', description: 'Liveness and readiness probes' },
+	{ name: 'users', description: 'Sign-up, email verification and the signed-in user' },
+	{ name: 'auth', description: 'Log in, refresh, log out, password reset' },
+	{ name: 'sessions', description: 'WhatsApp sessions: create, pair, start, stop, delete, send' },
+	{ name: 'chats', description: 'Chats and their messages' },
+	{ name: 'contacts', description: 'Contacts of a session' },
+	{ name: 'realtime', description: 'Live events over a WebSocket' },
+]
+
+const SECURITY_SCHEMES = {
+	bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The access token from POST /auth/login or /auth/refresh' },
+	accessTokenQuery: {
+		type: 'apiKey',
+		in: 'query',
+		name: 'accessToken',
+		description: 'The access token in the URL: for the WebSocket only, since browsers cannot set headers on one',
+	},
+}
+
+/** What each error status means here, for answers whose route names no description of its own. */
+const STATUS_DESCRIPTIONS: Record<string, string> = {
+	'200': 'OK',
+	'201': 'Created',
+	'202': 'Accepted',
+	'204': 'No content',
+	'400': 'Bad request: `VALIDATION_FAILED` (details name each field), `MALFORMED_BODY`, or a code named in the description',
+	'401': 'Not authenticated: `UNAUTHORIZED` (missing, invalid, expired or revoked access token) or a code named in the description',
+	'403': 'Forbidden',
+	'404': 'Not found',
+	'409': 'Conflict',
+	'413': '`PAYLOAD_TOO_LARGE`: the body is larger than `BODY_LIMIT_BYTES`',
+	'415': '`UNSUPPORTED_MEDIA_TYPE`: send the body as JSON with `Content-Type: application/json`',
+	'422': 'Unprocessable',
+	'429': '`RATE_LIMITED`: try again after `Retry-After` seconds',
+	'503': 'Not ready',
+}
+
+const openapiPath = (path: string) => path.replace(/:([^/]+)/g, '{$1}')
+/** A JSON Schema without TypeBox's symbol keys and with nothing shared with the models. */
+const plain = (schema: unknown) => JSON.parse(JSON.stringify(schema)) as Json
+
+/** Every route of the whole app. Elysia keeps that list behind a protected method, which the generator reads too. */
+const appRoutes = (plugin: AnyElysia) => (plugin as unknown as { getGlobalRoutes(): InternalRoute[] }).getGlobalRoutes()
+
+/** Replaces every copy of a model's schema, below the model itself, by a `$ref` to the model, and drops Elysia's `$id`s. */
+function foldModels(paths: Json, schemas: Json) {
+	const names = new Map(Object.entries(schemas).map(([name, schema]) => [JSON.stringify(schema), name]))
+	const fold = (node: unknown, self?: string): unknown => {
+		if (Array.isArray(node)) return node.map((item) => fold(item))
+		if (!node || typeof node !== 'object') return node
+		const name = names.get(JSON.stringify(node))
+		if (name && name !== self) return { $ref: `#/components/schemas/${name}` }
+		const entries = Object.entries(node).filter(([key, value]) => !(key === '$id' && typeof value === 'string' && value.startsWith('#')))
+		return Object.fromEntries(entries.map(([key, value]) => [key, fold(value)]))
+	}
+	for (const [name, schema] of Object.entries(schemas)) schemas[name] = fold(schema, name)
+	for (const [path, operations] of Object.entries(paths)) paths[path] = fold(operations)
+}
+
+function repairResponses(operation: Operation) {
+	for (const [status, response] of Object.entries(operation.responses ?? {})) {
+		const content = response.content as Json | undefined
+		if (content && Object.keys(content).some((type) => !type.includes('/'))) delete response.content
+		if (typeof response.description !== 'string' || response.description.startsWith('Response for status '))
+			response.description = STATUS_DESCRIPTIONS[status] ?? `Status ${status}`
+	}
+}
+
+function webSocketOperation(operation: Operation, messages: Json | undefined): Operation {
+	return {
+		...operation,
+		operationId: operation.operationId?.replace(/^ws/, 'get'),
+		responses: {
+			'101': { description: 'Switching Protocols: the WebSocket is open; see `x-websocket` for the messages it carries' },
+			'400': {
+				description: '`VALIDATION_FAILED`: a query value is not valid Unicode or holds NUL',
+				content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+			},
+			'404': {
+				description: '`ROUTE_NOT_FOUND`: the request is not a WebSocket upgrade',
+				content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+			},
+		},
+		'x-websocket': { direction: 'server to client only; what a client sends is ignored', messages },
+	}
+}
+
+/** The document of every route of the app `plugin` belongs to (typed loosely: its route's type reaches the Eden client). */
+export function openapiDocument(plugin: AnyElysia): Json {
+	// A copy: the generator hands out the routes' own `detail` objects, which the repairs must not change.
+	const { paths, components } = plain(toOpenAPISchema(plugin, undefined, undefined, undefined, '3.1.2')) as {
+		paths: Record<string, Record<string, Operation>>
+		components: { schemas: Json }
+	}
+	for (const route of appRoutes(plugin)) {
+		const operations = paths[openapiPath(route.path)]
+		const method = route.method.toLowerCase()
+		const operation = operations?.[method]
+		if (!operations || !operation) continue
+		if (route.hooks?.body && operation.requestBody) {
+			const schema = unwrapSchema(route.hooks.body, undefined, 'input', '3.1.2')
+			operation.requestBody = { required: true, content: { 'application/json': { schema: plain(schema) } } }
+		}
+		if (method === 'ws') {
+			delete operations.ws
+			// Elysia keeps a WebSocket route's schemas under `hooks.websocket`.
+			const sent = (route.hooks?.websocket as { response?: TSchema } | undefined)?.response
+			const messages = sent && unwrapSchema(sent, undefined, 'output', '3.1.2')
+			operations.get = webSocketOperation(operation, messages && plain(messages))
+		}
+	}
+	for (const operations of Object.values(paths))
+		for (const operation of Object.values(operations)) {
+			operation.operationId = operation.operationId?.replace(/-(\w)/g, (_, c: string) => c.toUpperCase())
+			repairResponses(operation)
+		}
+	foldModels(paths, components.schemas)
+	return {
+		openapi: '3.1.2',
+		info: INFO,
+		// Relative: the API is where the document is, whatever host or port it is reached at.
+		servers: [{ url: '/', description: 'This server' }],
+		tags: TAGS,
+		paths,
+		components: { securitySchemes: SECURITY_SCHEMES, schemas: components.schemas },
+	}
+}
+
+/** Serves the document, built on first request and again whenever routes were added since. */
+export const openapiPlugin = () => {
+	const plugin = new Elysia({ name: 'openapi' })
+	let built: { routes: number; document: Json } | undefined
+	return plugin.get(
+		'/swagger/json',
+		() => {
+			const routes = appRoutes(plugin).length
+			if (built?.routes !== routes) built = { routes, document: openapiDocument(plugin) }
+			return built.document
+		},
+		{ detail: { hide: true } },
+	)
 }

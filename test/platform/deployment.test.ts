@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'bun:test'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadConfig } from '../../src/config'
 import { createLogger } from '../../src/logger'
@@ -16,6 +16,12 @@ describe('the Docker build', () => {
 			.split('\n')
 			.map((line) => line.trim())
 		for (const entry of ['node_modules', 'data', '.git', '.env', 'test-results']) expect(ignored).toContain(entry)
+	})
+
+	it('copies the manifest of every workspace package into the install stage, as the lockfile lists them', () => {
+		const dockerfile = read('Dockerfile')
+		for (const name of readdirSync(join(REPO_ROOT, 'packages')))
+			expect(dockerfile).toContain(`COPY packages/${name}/package.json ./packages/${name}/`)
 	})
 
 	it('keeps /app/data in a volume, in the image and in Compose', () => {

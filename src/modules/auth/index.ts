@@ -51,8 +51,9 @@ export const authModule = ({ auth, users, authPlugin, rateLimit, config }: AuthM
 				rateLimit: 'login',
 				body: 'Login',
 				cookie: RefreshCookie,
-				response: { 200: 'AccessToken', 401: 'Error', 403: 'Error', 429: 'Error' },
+				response: { 200: 'AccessToken', 400: 'Error', 401: 'Error', 403: 'Error', 413: 'Error', 415: 'Error', 429: 'Error' },
 				detail: {
+					security: [],
 					summary: 'Log in: an access token in the body, the refresh token in an httpOnly cookie',
 					description:
 						'401 `INVALID_CREDENTIALS` for an unknown email or a wrong password (same message, same timing); 403 `EMAIL_NOT_VERIFIED` before the address is confirmed; 429 `RATE_LIMITED` with `Retry-After` (per client IP, and per account after repeated failures).',
@@ -69,8 +70,9 @@ export const authModule = ({ auth, users, authPlugin, rateLimit, config }: AuthM
 			},
 			{
 				cookie: RefreshCookie,
-				response: { 200: 'AccessToken', 401: 'Error' },
+				response: { 200: 'AccessToken', 400: 'Error', 401: 'Error' },
 				detail: {
+					security: [],
 					summary: 'Rotate the refresh cookie and get a new access token',
 					description:
 						'Every refresh token works once. Presenting one that was already rotated revokes its whole family (every token descended from the same login). 401 `INVALID_REFRESH_TOKEN` for unknown, expired, revoked or reused tokens alike.',
@@ -87,8 +89,8 @@ export const authModule = ({ auth, users, authPlugin, rateLimit, config }: AuthM
 			},
 			{
 				cookie: RefreshCookie,
-				response: { 204: NoContent },
-				detail: { summary: 'Log out this device: revokes the refresh cookie and clears it (idempotent)' },
+				response: { 204: NoContent, 400: 'Error' },
+				detail: { security: [], summary: 'Log out this device: revokes the refresh cookie and clears it (idempotent)' },
 			},
 		)
 		.post(
@@ -101,7 +103,7 @@ export const authModule = ({ auth, users, authPlugin, rateLimit, config }: AuthM
 			{
 				auth: true,
 				cookie: RefreshCookie,
-				response: { 204: NoContent, 401: 'Error' },
+				response: { 204: NoContent, 400: 'Error', 401: 'Error' },
 				detail: {
 					summary: 'Log out everywhere: revokes every refresh token and every outstanding access token of the user',
 					description: 'Access tokens stop working at once (token version), and open WebSockets of the user are closed.',
@@ -117,8 +119,9 @@ export const authModule = ({ auth, users, authPlugin, rateLimit, config }: AuthM
 			{
 				rateLimit: 'mail',
 				body: 'EmailOnly',
-				response: { 202: 'Accepted', 400: 'Error', 429: 'Error' },
+				response: { 202: 'Accepted', 400: 'Error', 413: 'Error', 415: 'Error', 429: 'Error' },
 				detail: {
+					security: [],
 					summary: 'Mail a new verification link',
 					description: 'Always 202, whether or not the address has an (unverified) account, in the same time either way.',
 				},
@@ -133,8 +136,9 @@ export const authModule = ({ auth, users, authPlugin, rateLimit, config }: AuthM
 			{
 				rateLimit: 'mail',
 				body: 'EmailOnly',
-				response: { 202: 'Accepted', 400: 'Error', 429: 'Error' },
+				response: { 202: 'Accepted', 400: 'Error', 413: 'Error', 415: 'Error', 429: 'Error' },
 				detail: {
+					security: [],
 					summary: 'Mail a password-reset link',
 					description:
 						'Always 202, whether or not the address has an account, in the same time either way. The mail links to `PUBLIC_URL/reset-password?token=…`.',
@@ -149,8 +153,9 @@ export const authModule = ({ auth, users, authPlugin, rateLimit, config }: AuthM
 			},
 			{
 				body: 'ResetConfirm',
-				response: { 204: NoContent, 400: 'Error' },
+				response: { 204: NoContent, 400: 'Error', 413: 'Error', 415: 'Error' },
 				detail: {
+					security: [],
 					summary: 'Set a new password with the token from the reset mail; signs out every device',
 					description: '400 `INVALID_TOKEN` for an unknown, expired or used token; 400 `WEAK_PASSWORD` (the token stays usable).',
 				},

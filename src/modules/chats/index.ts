@@ -46,7 +46,7 @@ export const chatsModule = ({ chats, authPlugin }: ChatsModuleDeps) =>
 				query: SessionQuery,
 				headers: IdempotencyHeaders,
 				body: 'ChatTextMessage',
-				response: { 202: 'MessageAccepted', 400: 'Error', 401: 'Error', 404: 'Error', 409: 'Error', 413: 'Error', 422: 'Error' },
+				response: { 202: 'MessageAccepted', 400: 'Error', 401: 'Error', 404: 'Error', 409: 'Error', 413: 'Error', 415: 'Error', 422: 'Error' },
 				detail: {
 					summary: 'Send a text message to a chat',
 					description: `As POST /sessions/:id/messages with the chat's JID (or a phone number) as recipient. ${SESSION_FILTER_HELP}`,

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox'
 import { t } from 'elysia'
 import { MESSAGE_STATUSES } from '../../core/message-status'
 import { IdempotencyHeaders, PageQuery, SendText, SessionFilter } from '../sessions/model'
+import { Nullable } from '../../lib/schema'
 
 export { IdempotencyHeaders }
 
@@ -9,29 +10,29 @@ const Time = t.String({ format: 'date-time' })
 
 export const Chat = t.Object({
 	jid: t.String({ description: 'The chat: the phone-number JID when known, else the LID (…@lid) or group (…@g.us)' }),
-	pnJid: t.Nullable(t.String()),
-	lidJid: t.Nullable(t.String()),
-	name: t.Nullable(t.String()),
+	pnJid: Nullable(t.String()),
+	lidJid: Nullable(t.String()),
+	name: Nullable(t.String()),
 	// TypeBox's own Integer: Elysia's t.Integer is a transform (it also takes numeric strings), and a
 	// transform anywhere in a response schema makes Elysia encode every response value by value.
-	unreadCount: t.Nullable(Type.Integer()),
-	archived: t.Nullable(t.Boolean()),
-	lastMessageAt: t.Nullable(Time),
+	unreadCount: Nullable(Type.Integer()),
+	archived: Nullable(t.Boolean()),
+	lastMessageAt: Nullable(Time),
 })
 
 export const Message = t.Object({
 	id: t.String({ description: 'WhatsApp message id' }),
 	chatJid: t.String(),
 	fromMe: t.Boolean(),
-	sender: t.Nullable(t.String({ description: 'Who wrote it (null for own messages); in groups the participant' })),
-	pushName: t.Nullable(t.String()),
+	sender: Nullable(t.String({ description: 'Who wrote it (null for own messages); in groups the participant' })),
+	pushName: Nullable(t.String()),
 	timestamp: Time,
-	type: t.Nullable(t.String({ description: 'proto content key: conversation, extendedTextMessage, imageMessage, …' })),
-	text: t.Nullable(t.String({ description: 'Text or caption; null for media without a caption and for deleted messages' })),
-	status: t.Nullable(t.UnionEnum(MESSAGE_STATUSES, { description: 'Only moves forward: pending → server_ack → delivered → read → played' })),
-	editedAt: t.Nullable(Time),
+	type: Nullable(t.String({ description: 'proto content key: conversation, extendedTextMessage, imageMessage, …' })),
+	text: Nullable(t.String({ description: 'Text or caption; null for media without a caption and for deleted messages' })),
+	status: Nullable(t.UnionEnum(MESSAGE_STATUSES, { description: 'Only moves forward: pending → server_ack → delivered → read → played' })),
+	editedAt: Nullable(Time),
 	revoked: t.Boolean({ description: 'Deleted for everyone' }),
-	content: t.Nullable(
+	content: Nullable(
 		t.Record(t.String(), t.Unknown(), { description: 'The raw proto message (JSON) for types the API does not model yet; null for text' }),
 	),
 })
@@ -41,9 +42,9 @@ export type Message = typeof Message.static
 
 export const chatsModels = {
 	Chat,
-	ChatPage: t.Object({ items: t.Array(Chat), nextCursor: t.Nullable(t.String()) }),
+	ChatPage: t.Object({ items: t.Array(Chat), nextCursor: Nullable(t.String()) }),
 	Message,
-	MessagePage: t.Object({ items: t.Array(Message), nextCursor: t.Nullable(t.String()) }),
+	MessagePage: t.Object({ items: t.Array(Message), nextCursor: Nullable(t.String()) }),
 	ChatTextMessage: t.Object({ text: SendText }),
 }
 

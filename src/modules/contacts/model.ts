@@ -1,24 +1,23 @@
 import { t } from 'elysia'
 import { PageQuery, SessionFilter } from '../sessions/model'
+import { Nullable } from '../../lib/schema'
 
 export const Contact = t.Object({
 	jid: t.String({ description: 'The phone-number JID when known, else the LID' }),
-	pnJid: t.Nullable(t.String()),
-	lidJid: t.Nullable(t.String()),
-	displayName: t.Nullable(
-		t.String({ description: 'What lists sort by: the address-book name, else the push name, else the verified business name' }),
-	),
-	name: t.Nullable(t.String({ description: "Name in the phone's address book" })),
-	notify: t.Nullable(t.String({ description: "The contact's own push name" })),
-	verifiedName: t.Nullable(t.String()),
-	imgUrl: t.Nullable(t.String()),
+	pnJid: Nullable(t.String()),
+	lidJid: Nullable(t.String()),
+	displayName: Nullable(t.String({ description: 'What lists sort by: the address-book name, else the push name, else the verified business name' })),
+	name: Nullable(t.String({ description: "Name in the phone's address book" })),
+	notify: Nullable(t.String({ description: "The contact's own push name" })),
+	verifiedName: Nullable(t.String()),
+	imgUrl: Nullable(t.String()),
 })
 
 export type Contact = typeof Contact.static
 
 export const contactsModels = {
 	Contact,
-	ContactPage: t.Object({ items: t.Array(Contact), nextCursor: t.Nullable(t.String()) }),
+	ContactPage: t.Object({ items: t.Array(Contact), nextCursor: Nullable(t.String()) }),
 }
 
 export const ContactListQuery = t.Object({

@@ -1,8 +1,7 @@
 import { Elysia, t } from 'elysia'
 import type { Database } from '../../db/client'
 import type Redis from 'ioredis'
-import { errorBody } from '../../plugins/errors'
-import { errorModel } from '../../plugins/errors'
+import { errorBody, errorModel } from '../../plugins/errors'
 import { withTimeout } from '../../lib/timeout'
 
 export interface HealthDeps {
@@ -33,8 +32,8 @@ export const healthModule = ({ database, redis, isDraining }: HealthDeps) =>
 	new Elysia({ name: 'health', tags: ['health'] })
 		.use(errorModel)
 		.get('/health', () => ({ status: 'ok' as const }), {
-			response: t.Object({ status: t.Literal('ok') }),
-			detail: { summary: 'Liveness: the process answers', tags: ['health'] },
+			response: { 200: t.Object({ status: t.Literal('ok') }), 400: 'Error' },
+			detail: { summary: 'Liveness: the process answers', tags: ['health'], security: [] },
 		})
 		.get(
 			'/ready',
@@ -50,7 +49,7 @@ export const healthModule = ({ database, redis, isDraining }: HealthDeps) =>
 				return status(503, errorBody('NOT_READY', `Not ready: ${problems.join('; ')}`, checks))
 			},
 			{
-				response: { 200: t.Object({ status: t.Literal('ready'), checks: Checks }), 503: 'Error' },
-				detail: { summary: 'Readiness: the database and Redis (when configured) answer', tags: ['health'] },
+				response: { 200: t.Object({ status: t.Literal('ready'), checks: Checks }), 400: 'Error', 503: 'Error' },
+				detail: { summary: 'Readiness: the database and Redis (when configured) answer', tags: ['health'], security: [] },
 			},
 		)

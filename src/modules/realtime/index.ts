@@ -66,7 +66,7 @@ export const realtimeModule = (deps: RealtimeModuleDeps) => {
 		.ws('/ws/sessions', {
 			query: RealtimeQuery,
 			response: RealtimeMessage,
-			detail: { summary: 'Realtime session events (WebSocket)', description: DESCRIPTION, tags: ['realtime'] },
+			detail: { summary: 'Realtime session events (WebSocket)', description: DESCRIPTION, tags: ['realtime'], security: [{ accessTokenQuery: [] }] },
 			open(ws) {
 				if (!connectionDeps) return ws.raw.close(CLOSE.internal, 'realtime events are not available on this server')
 				// Elysia's copy of Bun's socket type lacks getBufferedAmount, which Bun's socket has.

@@ -1,6 +1,7 @@
 import { t, type Static } from 'elysia'
 import { Session } from '../sessions/model'
 import { DOMAIN_EVENT_TYPES, DomainEventData, type DomainEventType } from '../../core/catalogue'
+import { Nullable } from '../../lib/schema'
 
 /**
  * What `/ws/sessions` takes and sends. Every server message is one JSON text frame;
@@ -44,7 +45,7 @@ const ResyncRequiredMessage = t.Object({
 		since: t.String(),
 		reason: t.Union(RESYNC_REASONS.map((r) => t.Literal(r))),
 		/** The oldest position still in the stream (null when it is empty). */
-		oldestId: t.Nullable(StreamId),
+		oldestId: Nullable(StreamId),
 	}),
 })
 

@@ -21,8 +21,6 @@ function qrFormat(format: QrFormat | undefined, accept: string | undefined): QrF
 	return quality['image/svg+xml'] > quality['image/png'] ? 'svg' : 'png'
 }
 
-const SESSION_ERRORS = { 400: 'Error', 401: 'Error', 404: 'Error' } as const
-
 export const sessionsModule = ({ sessions, authPlugin }: SessionsModuleDeps) =>
 	new Elysia({ name: 'sessions', prefix: '/sessions', tags: ['sessions'] })
 		.use(errorModel)
@@ -31,7 +29,7 @@ export const sessionsModule = ({ sessions, authPlugin }: SessionsModuleDeps) =>
 		.guard({ auth: true })
 		.post('', async ({ tenantId, body, status }) => status(201, await sessions.create(tenantId, body)), {
 			body: 'CreateSession',
-			response: { 201: 'Session', 400: 'Error', 401: 'Error', 409: 'Error' },
+			response: { 201: 'Session', 400: 'Error', 401: 'Error', 409: 'Error', 413: 'Error', 415: 'Error' },
 			detail: {
 				summary: 'Create a WhatsApp session and start pairing it',
 				description:
@@ -48,7 +46,7 @@ export const sessionsModule = ({ sessions, authPlugin }: SessionsModuleDeps) =>
 		})
 		.get('/:id', ({ tenantId, params }) => sessions.get(tenantId, params.id), {
 			params: SessionIdParams,
-			response: { 200: 'Session', ...SESSION_ERRORS },
+			response: { 200: 'Session', 400: 'Error', 401: 'Error', 404: 'Error' },
 			detail: { summary: 'One session', description: "404 for an unknown id, a deleted session and another account's session alike." },
 		})
 		.get(
@@ -90,7 +88,7 @@ export const sessionsModule = ({ sessions, authPlugin }: SessionsModuleDeps) =>
 		)
 		.post('/:id/start', async ({ tenantId, params, status }) => status(202, await sessions.start(tenantId, params.id)), {
 			params: SessionIdParams,
-			response: { 202: 'Session', ...SESSION_ERRORS },
+			response: { 202: 'Session', 400: 'Error', 401: 'Error', 404: 'Error' },
 			detail: {
 				summary: 'Start the session (again)',
 				description: 'Desired state `running`; a paired session logs in with its stored credentials, an unpaired one shows a new QR. Idempotent.',
@@ -98,7 +96,7 @@ export const sessionsModule = ({ sessions, authPlugin }: SessionsModuleDeps) =>
 		})
 		.post('/:id/stop', async ({ tenantId, params, status }) => status(202, await sessions.stop(tenantId, params.id)), {
 			params: SessionIdParams,
-			response: { 202: 'Session', ...SESSION_ERRORS },
+			response: { 202: 'Session', 400: 'Error', 401: 'Error', 404: 'Error' },
 			detail: {
 				summary: 'Stop the session, keeping the pairing',
 				description: 'Desired state `stopped`; the socket closes without logging out, so a later start needs no QR. Idempotent.',
@@ -106,7 +104,7 @@ export const sessionsModule = ({ sessions, authPlugin }: SessionsModuleDeps) =>
 		})
 		.delete('/:id', async ({ tenantId, params, status }) => status(202, await sessions.remove(tenantId, params.id)), {
 			params: SessionIdParams,
-			response: { 202: 'Session', ...SESSION_ERRORS },
+			response: { 202: 'Session', 400: 'Error', 401: 'Error', 404: 'Error' },
 			detail: {
 				summary: 'Delete the session: log out from WhatsApp, delete its credentials and data',
 				description:
@@ -121,7 +119,7 @@ export const sessionsModule = ({ sessions, authPlugin }: SessionsModuleDeps) =>
 				params: SessionIdParams,
 				headers: IdempotencyHeaders,
 				body: 'SendTextMessage',
-				response: { 202: 'MessageAccepted', ...SESSION_ERRORS, 409: 'Error', 413: 'Error', 422: 'Error' },
+				response: { 202: 'MessageAccepted', 400: 'Error', 401: 'Error', 404: 'Error', 409: 'Error', 413: 'Error', 415: 'Error', 422: 'Error' },
 				detail: {
 					summary: 'Send a text message',
 					description:

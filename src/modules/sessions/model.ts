@@ -1,11 +1,13 @@
 import { t } from 'elysia'
 import { DESIRED_STATES, SESSION_STATUSES } from '../../core/session-status'
+import { Nullable } from '../../lib/schema'
 
 /** The only text of a message that WhatsApp clients show in full; the catalogue caps sends at it. */
 const TEXT_MAX_LENGTH = 65_536
 
-// A pattern, not `format: 'uuid'`: @elysiajs/openapi replaces TypeBox's uuid format with a check that
-// builds a zod schema on every call (~50 µs a value, against ~1 µs for the pattern).
+// A pattern, not `format: 'uuid'`: it checks the same whoever registered TypeBox's formats (the main
+// entry of @elysiajs/openapi swaps in checks that build a zod schema on every call, ~50 µs a value,
+// against ~1 µs for the pattern).
 const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
 const Uuid = t.String({ pattern: UUID_PATTERN, description: 'uuid', examples: ['0197f0c2-3a4b-7c5d-8e9f-0a1b2c3d4e5f'] })
 const Time = t.String({ format: 'date-time' })
@@ -53,15 +55,13 @@ export const Session = t.Object({
 	name: t.String(),
 	status: t.UnionEnum(SESSION_STATUSES, { description: 'Where the connection is now, as the runner reported it' }),
 	desiredState: t.UnionEnum(DESIRED_STATES, { description: 'What was last asked for (start/stop); the runner converges on it' }),
-	phoneNumber: t.Nullable(
-		t.String({ description: 'Digits of the international number: the linked account, or the one a pairing code was asked for' }),
-	),
-	jid: t.Nullable(t.String({ description: 'The linked account (…@s.whatsapp.net)' })),
-	lid: t.Nullable(t.String({ description: "The linked account's LID (…@lid)" })),
-	qr: t.Nullable(t.String({ description: 'The QR payload to scan while `status` is `qr`; GET /sessions/:id/qr renders it' })),
-	pairingCode: t.Nullable(t.String({ description: 'Code to enter on the phone when the session was created with a phone number' })),
-	lastError: t.Nullable(t.String()),
-	ownerRunner: t.Nullable(t.String({ description: 'Runner currently holding the socket, when known' })),
+	phoneNumber: Nullable(t.String({ description: 'Digits of the international number: the linked account, or the one a pairing code was asked for' })),
+	jid: Nullable(t.String({ description: 'The linked account (…@s.whatsapp.net)' })),
+	lid: Nullable(t.String({ description: "The linked account's LID (…@lid)" })),
+	qr: Nullable(t.String({ description: 'The QR payload to scan while `status` is `qr`; GET /sessions/:id/qr renders it' })),
+	pairingCode: Nullable(t.String({ description: 'Code to enter on the phone when the session was created with a phone number' })),
+	lastError: Nullable(t.String()),
+	ownerRunner: Nullable(t.String({ description: 'Runner currently holding the socket, when known' })),
 	createdAt: Time,
 	updatedAt: Time,
 })
@@ -82,7 +82,7 @@ export const sessionsModels = {
 	Session,
 	SessionPage: t.Object({
 		items: t.Array(Session),
-		nextCursor: t.Nullable(t.String()),
+		nextCursor: Nullable(t.String()),
 	}),
 	CreateSession: t.Object({
 		name: t.Optional(SessionName),

@@ -20,8 +20,9 @@ export const usersModule = ({ users, authPlugin, rateLimit }: UsersModuleDeps) =
 		.post('', async ({ body, status }) => status(201, await users.signUp(body)), {
 			rateLimit: 'signup',
 			body: 'SignUp',
-			response: { 201: 'User', 400: 'Error', 409: 'Error', 429: 'Error' },
+			response: { 201: 'User', 400: 'Error', 409: 'Error', 413: 'Error', 415: 'Error', 429: 'Error' },
 			detail: {
+				security: [],
 				summary: 'Sign up: creates a tenant and its owner, and mails a verification link',
 				description:
 					'The mail links to `PUBLIC_URL/verify-email?userId=…&token=…`. 400 `WEAK_PASSWORD` when the password is shorter than 10 characters or equals the email; 409 `EMAIL_TAKEN` when the address (case-insensitively) has an account; 429 `RATE_LIMITED` with `Retry-After`.',
@@ -30,14 +31,15 @@ export const usersModule = ({ users, authPlugin, rateLimit }: UsersModuleDeps) =
 		.post('/:id/verify', ({ params, body }) => users.verifyEmail(params.id, body.token), {
 			params: UserIdParams,
 			body: 'VerifyEmail',
-			response: { 200: 'User', 400: 'Error' },
+			response: { 200: 'User', 400: 'Error', 413: 'Error', 415: 'Error' },
 			detail: {
+				security: [],
 				summary: 'Confirm the email address with the token from the verification mail',
 				description: 'Tokens are single-use and expire; 400 `INVALID_TOKEN` for an unknown, expired or used token.',
 			},
 		})
 		.get('/me', ({ user }) => users.getProfile(user.id, user.tenantId), {
 			auth: true,
-			response: { 200: 'User', 401: 'Error', 404: 'Error' },
+			response: { 200: 'User', 400: 'Error', 401: 'Error', 404: 'Error' },
 			detail: { summary: 'The signed-in user' },
 		})

@@ -1,5 +1,6 @@
 import { t } from 'elysia'
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../auth/secrets'
+import { Nullable } from '../../lib/schema'
 
 // Emails are ASCII addresses (Elysia's `email` format); internationalised addresses are refused
 // with a 400 rather than half-supported. The format also keeps NUL out, which Postgres text
@@ -21,7 +22,7 @@ const Name = t.String({ minLength: 1, maxLength: 100, pattern: '^[^\\u0000-\\u00
 export const User = t.Object({
 	id: t.String({ format: 'uuid' }),
 	email: t.String(),
-	name: t.Nullable(t.String()),
+	name: Nullable(t.String()),
 	tenantId: t.String({ format: 'uuid' }),
 	emailVerified: t.Boolean(),
 })
