@@ -1,6 +1,6 @@
 import { Elysia } from 'elysia'
 import type { AuthPlugin } from '../../plugins/auth'
-import { errorModel } from '../../plugins/errors'
+import { errorBody, errorModel } from '../../plugins/errors'
 import { MediaParams, mediaModels } from './model'
 import { requestedRange } from './range'
 import type { MediaService } from './service'
@@ -42,7 +42,11 @@ export const mediaModule = ({ media, authPlugin, maxBytes }: MediaModuleDeps) =>
 				}
 				if (request.headers.get('if-none-match') === etag) return new Response(null, { status: 304, headers })
 				const range = requestedRange(request.headers.get('range'), file.size)
-				if (range === 'unsatisfiable') return new Response(null, { status: 416, headers: { ...headers, 'content-range': `bytes */${file.size}` } })
+				if (range === 'unsatisfiable')
+					return new Response(JSON.stringify(errorBody('RANGE_NOT_SATISFIABLE', `The range starts past the end of the file (${file.size} bytes)`)), {
+						status: 416,
+						headers: { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-range': `bytes */${file.size}` },
+					})
 				if (!range) return new Response(file.read(), { headers: { ...headers, 'content-length': String(file.size) } })
 				return new Response(file.read(range), {
 					status: 206,
@@ -63,9 +67,8 @@ export const mediaModule = ({ media, authPlugin, maxBytes }: MediaModuleDeps) =>
 						200: { description: 'The file', content: { '*/*': { schema: { type: 'string', format: 'binary' } } } },
 						206: { description: 'The requested range of the file' },
 						304: { description: 'Not modified (If-None-Match matched the ETag)' },
-						416: { description: 'The range starts past the end of the file' },
 						...Object.fromEntries(
-							[401, 404, 409].map((code) => [
+							[400, 401, 404, 409, 416].map((code) => [
 								code,
 								{ description: `Error ${code}`, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
 							]),
