@@ -15,6 +15,7 @@ import type { ContactsService } from './modules/contacts/service'
 import { healthModule } from './modules/health'
 import { mediaModule } from './modules/media'
 import type { MediaService } from './modules/media/service'
+import type { MessagesService } from './modules/messages/service'
 import { type RealtimeHub, realtimeModule, realtimeSocketOptions } from './modules/realtime'
 import { sessionsModule } from './modules/sessions'
 import type { SessionsService } from './modules/sessions/service'
@@ -51,6 +52,7 @@ export interface AppDeps extends ProbeDeps {
 	users: UsersService
 	sessions: SessionsService
 	chats: ChatsService
+	messages: MessagesService
 	contacts: ContactsService
 	limits: RateLimits
 	media: MediaService
@@ -79,8 +81,8 @@ export function createApp(deps: AppDeps) {
 		.use(healthModule(deps))
 		.use(usersModule({ users: deps.users, authPlugin: auth, rateLimit }))
 		.use(authModule({ auth: deps.auth, users: deps.users, authPlugin: auth, rateLimit, config }))
-		.use(sessionsModule({ sessions: deps.sessions, authPlugin: auth }))
-		.use(chatsModule({ chats: deps.chats, authPlugin: auth }))
+		.use(sessionsModule({ sessions: deps.sessions, messages: deps.messages, authPlugin: auth }))
+		.use(chatsModule({ chats: deps.chats, messages: deps.messages, authPlugin: auth }))
 		.use(contactsModule({ contacts: deps.contacts, authPlugin: auth }))
 		.use(mediaModule({ media: deps.media, authPlugin: auth, maxBytes: config.media.maxBytes }))
 		.use(realtimeModule({ hub: deps.realtime, bus: deps.bus, db: database.db, auth: deps.auth, clock: deps.clock, logger, config: config.realtime }))

@@ -18,6 +18,7 @@ import { AuthService } from './modules/auth/service'
 import { ChatsService } from './modules/chats/service'
 import { ContactsService } from './modules/contacts/service'
 import { RealtimeHub } from './modules/realtime'
+import { MessagesService } from './modules/messages/service'
 import { MediaService } from './modules/media/service'
 import { startIdempotencyRetention } from './modules/sessions/idempotency-retention'
 import { SessionsService } from './modules/sessions/service'
@@ -129,6 +130,7 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 	const cursors = createCursorCodec(config.jwtSecret)
 	const sessions = new SessionsService({ db, config, cursors, relay })
 	const chats = new ChatsService({ db, cursors, sessions })
+	const messages = new MessagesService({ db, relay, sessions })
 	const contacts = new ContactsService({ db, cursors, sessions })
 	const realtime = bus ? new RealtimeHub({ bus, logger }) : null
 	const media = new MediaService({ db, store: createMediaStore(config.media), maxBytes: config.media.maxBytes })
@@ -145,6 +147,7 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 		users,
 		sessions,
 		chats,
+		messages,
 		contacts,
 		limits,
 		media,

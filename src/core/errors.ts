@@ -36,6 +36,9 @@ export class ConflictError extends DomainError {}
 /** Well-formed, but contradicts what was asked before (an idempotency key reused for another request). */
 export class UnprocessableError extends DomainError {}
 
+/** The file is of a type this use of it does not take (a voice note that is not ogg/opus, a sticker that is not webp). */
+export class UnsupportedMediaTypeError extends DomainError {}
+
 /** Too many attempts; the caller may try again after `retryAfterSeconds`. */
 export class RateLimitedError extends DomainError {
 	constructor(readonly retryAfterSeconds: number) {

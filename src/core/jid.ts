@@ -73,3 +73,5 @@ export const canonicalJid = (jid: string, alt?: string): string => (isLidJid(jid
 export function jidForms(...jids: (string | undefined)[]): { pn?: string; lid?: string } {
 	return { pn: jids.find(isPnJid), lid: jids.find(isLidJid) }
 }
+
+export const isGroupJid = (jid: string | undefined): jid is string => !!jid && jid.endsWith(`@${GROUP_SERVER}`)

@@ -8,6 +8,7 @@ import {
 	RateLimitedError,
 	UnauthenticatedError,
 	UnprocessableError,
+	UnsupportedMediaTypeError,
 } from '../core/errors'
 import type { Logger } from '../logger'
 import { clientIp } from './request-context'
@@ -29,6 +30,7 @@ const STATUS_OF: [abstract new (...args: never[]) => DomainError, number][] = [
 	[NotFoundError, 404],
 	[ConflictError, 409],
 	[UnprocessableError, 422],
+	[UnsupportedMediaTypeError, 415],
 	[RateLimitedError, 429],
 ]
 

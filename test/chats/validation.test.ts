@@ -86,12 +86,15 @@ describe('GET /chats/:jid/messages and POST /chats/:jid/messages', () => {
 	})
 
 	it.each([
-		['no text', {}],
 		['an empty text', { text: '' }],
 		['a text that is not a string', { text: 42 }],
 		['a text over 65,536 characters', { text: 'x'.repeat(65_537) }],
 	])('refuse %s with 400', async (_, body) => {
 		await expectError(await post(alice, `/chats/${CHAT}/messages`, body), 400, 'VALIDATION_FAILED')
+	})
+
+	it('refuse a message with nothing to send with 400 INVALID_CONTENT', async () => {
+		await expectError(await post(alice, `/chats/${CHAT}/messages`, {}), 400, 'INVALID_CONTENT')
 	})
 
 	it('answer 409 for a valid message while the session is not connected', async () => {

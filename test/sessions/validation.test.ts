@@ -150,7 +150,6 @@ describe('POST /sessions/:id/messages', () => {
 
 	it.each([
 		['no recipient', { text: 'hi' }],
-		['no text', { to: '+15550100001' }],
 		['an empty text', { to: '+15550100001', text: '' }],
 		['a text that is not a string', { to: '+15550100001', text: { conversation: 'hi' } }],
 		['a recipient that is not a string', { to: 15550100001, text: 'hi' }],
@@ -158,6 +157,13 @@ describe('POST /sessions/:id/messages', () => {
 		['a recipient over 320 characters', { to: `${'1'.repeat(330)}@s.whatsapp.net`, text: 'hi' }],
 	])('refuses %s with 400', async (_, body) => {
 		await expectError(await send(path(), body), 400, 'VALIDATION_FAILED')
+	})
+
+	it.each([
+		['nothing to send', { to: '+15550100001' }],
+		['two kinds at once', { to: '+15550100001', text: 'hi', location: { latitude: 1, longitude: 2 } }],
+	])('refuses %s with 400 INVALID_CONTENT', async (_, body) => {
+		await expectError(await send(path(), body), 400, 'INVALID_CONTENT')
 	})
 
 	it('refuses a text of only whitespace with 400 INVALID_TEXT', async () => {

@@ -4,17 +4,19 @@ import type { AuthPlugin } from '../../plugins/auth'
 import { errorModel } from '../../plugins/errors'
 import { sessionsModels } from '../sessions/model'
 import { ChatListQuery, ChatParams, chatsModels, IdempotencyHeaders, SessionQuery } from './model'
+import type { MessagesService } from '../messages/service'
 import type { ChatsService } from './service'
 
 export interface ChatsModuleDeps {
 	chats: ChatsService
+	messages: MessagesService
 	authPlugin: AuthPlugin
 }
 
 const SESSION_FILTER_HELP =
 	"`sessionId` defaults to the account's only session (400 `SESSION_REQUIRED` when it has several; 404 for another account's session)."
 
-export const chatsModule = ({ chats, authPlugin }: ChatsModuleDeps) =>
+export const chatsModule = ({ chats, messages, authPlugin }: ChatsModuleDeps) =>
 	new Elysia({ name: 'chats', prefix: '/chats', tags: ['chats'] })
 		.use(errorModel)
 		.use(authPlugin)
@@ -40,12 +42,12 @@ export const chatsModule = ({ chats, authPlugin }: ChatsModuleDeps) =>
 		.post(
 			'/:jid/messages',
 			async ({ tenantId, params, query, body, headers, status }) =>
-				status(202, await chats.send(tenantId, params.jid, body.text, query.sessionId, headers['idempotency-key'])),
+				status(202, await messages.sendToChat(tenantId, params.jid, query.sessionId, body, headers['idempotency-key'])),
 			{
 				params: ChatParams,
 				query: SessionQuery,
 				headers: IdempotencyHeaders,
-				body: 'ChatTextMessage',
+				body: 'ChatMessage',
 				response: { 202: 'MessageAccepted', 400: 'Error', 401: 'Error', 404: 'Error', 409: 'Error', 413: 'Error', 415: 'Error', 422: 'Error' },
 				detail: {
 					summary: 'Send a text message to a chat',

@@ -1,7 +1,8 @@
 import { Type } from '@sinclair/typebox'
 import { t } from 'elysia'
+import { IdempotencyHeaders, SendMessageContent } from '../messages/model'
 import { MESSAGE_STATUSES } from '../../core/message-status'
-import { IdempotencyHeaders, PageQuery, SendText, SessionFilter } from '../sessions/model'
+import { PageQuery, SessionFilter } from '../sessions/model'
 import { Nullable } from '../../lib/schema'
 
 export { IdempotencyHeaders }
@@ -45,7 +46,7 @@ export const chatsModels = {
 	ChatPage: t.Object({ items: t.Array(Chat), nextCursor: Nullable(t.String()) }),
 	Message,
 	MessagePage: t.Object({ items: t.Array(Message), nextCursor: Nullable(t.String()) }),
-	ChatTextMessage: t.Object({ text: SendText }),
+	ChatMessage: SendMessageContent,
 }
 
 export const ChatListQuery = t.Object({ sessionId: SessionFilter, ...PageQuery })

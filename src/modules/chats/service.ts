@@ -5,7 +5,6 @@ import { cursorBoolean, cursorString, cursorTime, type CursorCodec } from '../..
 import { fetchSize, isoTime, literalLimit, perSize, rawRows, type Page } from '../../lib/keyset'
 import { InvalidInputError, NotFoundError } from '../../core/errors'
 import { isPnJid, normalizeRecipient } from '../../core/jid'
-import type { MessageAccepted } from '../sessions/model'
 import type { SessionsService } from '../sessions/service'
 import type { Chat, Message } from './model'
 import { messageStatusName } from '../../core/message-status'
@@ -240,14 +239,6 @@ export class ChatsService {
 		)
 		const last = rows.length > limit ? rows[limit - 1] : undefined
 		return { items, nextCursor: last ? this.deps.cursors.encode(scope, [last.timestamp, last.message_id, last.from_me]) : null }
-	}
-
-	/** Sends text to a chat; the JID is checked here so a bad path segment is a 400 INVALID_JID. */
-	async send(tenantId: string, jidInput: string, text: string, sessionId?: string, idempotencyKey?: string): Promise<MessageAccepted> {
-		const jid = normalizeRecipient(jidInput)
-		if (!jid) throw invalidJid()
-		const sid = await this.deps.sessions.resolveId(tenantId, sessionId)
-		return this.deps.sessions.sendText(tenantId, sid, { to: jid, text }, idempotencyKey)
 	}
 
 	private messagesOf(sid: string, filedUnder: string[], after: Position | undefined, size: number): Promise<MessageRow[]> {

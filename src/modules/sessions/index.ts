@@ -1,11 +1,14 @@
 import { Elysia } from 'elysia'
 import type { AuthPlugin } from '../../plugins/auth'
 import { errorModel } from '../../plugins/errors'
-import { IdempotencyHeaders, QrQuery, SessionIdParams, SessionListQuery, sessionsModels } from './model'
+import { IdempotencyHeaders } from '../messages/model'
+import { QrQuery, SessionIdParams, SessionListQuery, sessionsModels } from './model'
+import type { MessagesService } from '../messages/service'
 import type { QrFormat, SessionsService } from './service'
 
 export interface SessionsModuleDeps {
 	sessions: SessionsService
+	messages: MessagesService
 	authPlugin: AuthPlugin
 }
 
@@ -21,7 +24,7 @@ function qrFormat(format: QrFormat | undefined, accept: string | undefined): QrF
 	return quality['image/svg+xml'] > quality['image/png'] ? 'svg' : 'png'
 }
 
-export const sessionsModule = ({ sessions, authPlugin }: SessionsModuleDeps) =>
+export const sessionsModule = ({ sessions, messages, authPlugin }: SessionsModuleDeps) =>
 	new Elysia({ name: 'sessions', prefix: '/sessions', tags: ['sessions'] })
 		.use(errorModel)
 		.use(authPlugin)
@@ -114,11 +117,11 @@ export const sessionsModule = ({ sessions, authPlugin }: SessionsModuleDeps) =>
 		.post(
 			'/:id/messages',
 			async ({ tenantId, params, body, headers, status }) =>
-				status(202, await sessions.sendText(tenantId, params.id, body, headers['idempotency-key'])),
+				status(202, await messages.sendTo(tenantId, params.id, body, headers['idempotency-key'])),
 			{
 				params: SessionIdParams,
 				headers: IdempotencyHeaders,
-				body: 'SendTextMessage',
+				body: 'SendMessage',
 				response: { 202: 'MessageAccepted', 400: 'Error', 401: 'Error', 404: 'Error', 409: 'Error', 413: 'Error', 415: 'Error', 422: 'Error' },
 				detail: {
 					summary: 'Send a text message',

@@ -1,9 +1,7 @@
 import { t } from 'elysia'
 import { DESIRED_STATES, SESSION_STATUSES } from '../../core/session-status'
 import { Nullable } from '../../lib/schema'
-
-/** The only text of a message that WhatsApp clients show in full; the catalogue caps sends at it. */
-const TEXT_MAX_LENGTH = 65_536
+import { MessageAccepted, SendFields } from '../messages/model'
 
 // A pattern, not `format: 'uuid'`: it checks the same whoever registered TypeBox's formats (the main
 // entry of @elysiajs/openapi swaps in checks that build a zod schema on every call, ~50 µs a value,
@@ -26,29 +24,6 @@ export const SessionFilter = t.Optional(
 	t.String({ pattern: UUID_PATTERN, description: "The session (uuid) to read; defaults to the tenant's only session (400 when it has several)" }),
 )
 
-export const SendText = t.String({
-	minLength: 1,
-	maxLength: TEXT_MAX_LENGTH,
-	description: `Message text, 1–${TEXT_MAX_LENGTH} characters, not only whitespace`,
-	examples: ['Hello from Switchboard'],
-})
-
-// Other headers (Authorization above all) must stay: a closed schema would strip them before the auth macro reads them.
-export const IdempotencyHeaders = t.Object(
-	{
-		'idempotency-key': t.Optional(
-			t.String({
-				minLength: 1,
-				maxLength: 255,
-				pattern: '^[\\x21-\\x7E]+$',
-				description:
-					'Any printable ASCII token (e.g. a uuid). A retry with the same key and body answers the same message id and sends nothing; the same key with another body answers 422.',
-			}),
-		),
-	},
-	{ additionalProperties: true },
-)
-
 /** A WhatsApp session as every response shows it. */
 export const Session = t.Object({
 	id: Uuid,
@@ -68,16 +43,6 @@ export const Session = t.Object({
 
 export type Session = typeof Session.static
 
-export const MessageAccepted = t.Object({
-	messageId: t.String({
-		description: 'The WhatsApp message id; the later `session.messages.upsert` carries it',
-		examples: ['3EB0A1B2C3D4E5F6A7B8C9'],
-	}),
-	status: t.Literal('pending'),
-	chatJid: t.String({ description: 'The recipient, normalised' }),
-})
-export type MessageAccepted = typeof MessageAccepted.static
-
 export const sessionsModels = {
 	Session,
 	SessionPage: t.Object({
@@ -94,14 +59,14 @@ export const sessionsModels = {
 			}),
 		),
 	}),
-	SendTextMessage: t.Object({
+	SendMessage: t.Object({
 		to: t.String({
 			minLength: 1,
 			maxLength: 320,
 			description: 'A phone number in international form as people write it (`+1 555-777 0003`) or a JID (…@s.whatsapp.net, …@lid, …@g.us)',
 			examples: ['+1 555-777 0003'],
 		}),
-		text: SendText,
+		...SendFields,
 	}),
 	MessageAccepted,
 }

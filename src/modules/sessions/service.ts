@@ -1,20 +1,18 @@
-import { createHash } from 'node:crypto'
 import { and, asc, count, eq, gt, isNull, sql } from 'drizzle-orm'
 import { LRUCache } from 'lru-cache'
 import QRCode from 'qrcode'
 import type { Config } from '../../config'
 import { schema, type Db, type Tx } from '../../db/client'
-import { newOutgoingMessageId } from '../../core/message-id'
 import { isEnded, type SessionStatus } from '../../core/session-status'
-import type { MessageAccepted, Session } from './model'
+import type { Session } from './model'
 import { enqueue, type Relay } from '../../bus'
 import { command, domainEvent } from '../../core/catalogue'
 import { cursorString, type CursorCodec } from '../../lib/cursor'
 import { fetchSize, literalLimit, perSize, rawRows, type Page } from '../../lib/keyset'
-import { ConflictError, InvalidInputError, NotFoundError, UnprocessableError } from '../../core/errors'
-import { normalizePhoneNumber, normalizeRecipient } from '../../core/jid'
+import { ConflictError, InvalidInputError, NotFoundError } from '../../core/errors'
+import { normalizePhoneNumber } from '../../core/jid'
 
-const { sessions, sendRequests, tenants } = schema
+const { sessions, tenants } = schema
 
 /** The columns of a `Session`; the realtime snapshot selects the same. */
 export const publicColumns = {
@@ -52,7 +50,7 @@ export const toPublic = (r: SessionRow): Session => ({
 })
 
 const sessionNotFound = () => NotFoundError.of('Session')
-const sessionNotConnected = (status: SessionStatus) =>
+const _sessionNotConnected = (status: SessionStatus) =>
 	new ConflictError('SESSION_NOT_CONNECTED', `The session is not connected (status: ${status}); start it and wait for status connected`, { status })
 
 const p = sql.placeholder
@@ -261,63 +259,4 @@ export class SessionsService {
 		}
 		return image
 	}
-
-	/**
-	 * Accepts a text message for sending: the command goes through the outbox with a message id
-	 * chosen here, so the client gets it at once (202) and a redelivered command cannot send twice.
-	 * With an idempotency key, a retry of the same request answers the first message id and
-	 * enqueues nothing; the same key with another request is refused (422).
-	 */
-	async sendText(tenantId: string, sessionId: string, input: { to: string; text: string }, idempotencyKey?: string): Promise<MessageAccepted> {
-		const to = normalizeRecipient(input.to)
-		if (!to)
-			throw new InvalidInputError(
-				'INVALID_RECIPIENT',
-				'to must be a phone number with its country code (e.g. +1 555-777 0003) or a JID (…@s.whatsapp.net, …@lid, …@g.us)',
-			)
-		checkText(input.text)
-		const requestHash = createHash('sha256')
-			.update(JSON.stringify([to, input.text]))
-			.digest('base64url')
-		const accepted = await this.deps.db.transaction(async (tx): Promise<MessageAccepted & { replay?: true }> => {
-			const [session] = await tx.select({ status: sessions.status }).from(sessions).where(ofTenant(tenantId, sessionId))
-			if (!session) throw sessionNotFound()
-			if (idempotencyKey) {
-				const earlier = await this.earlierSend(tx, sessionId, idempotencyKey, requestHash)
-				if (earlier) return earlier
-			}
-			// A send to a session that is not up would only come back as session.command.failed.
-			if (session.status !== 'connected') throw sessionNotConnected(session.status)
-			const messageId = newOutgoingMessageId()
-			if (idempotencyKey) {
-				const inserted = await tx
-					.insert(sendRequests)
-					.values({ sessionId, idempotencyKey, messageId, chatJid: to, requestHash })
-					.onConflictDoNothing()
-					.returning({ messageId: sendRequests.messageId })
-				// Lost a race with the same key: that request's answer is this one's.
-				if (!inserted.length) return (await this.earlierSend(tx, sessionId, idempotencyKey, requestHash))!
-			}
-			await enqueue(tx, command('session.messages.send', { tenantId, sessionId }, { messageId, to, content: { text: input.text } }))
-			return { messageId, status: 'pending', chatJid: to }
-		})
-		if (!accepted.replay) this.deps.relay?.nudge()
-		return { messageId: accepted.messageId, status: 'pending', chatJid: accepted.chatJid }
-	}
-
-	private async earlierSend(tx: Tx, sessionId: string, idempotencyKey: string, requestHash: string) {
-		const [earlier] = await tx
-			.select({ messageId: sendRequests.messageId, chatJid: sendRequests.chatJid, requestHash: sendRequests.requestHash })
-			.from(sendRequests)
-			.where(and(eq(sendRequests.sessionId, sessionId), eq(sendRequests.idempotencyKey, idempotencyKey)))
-		if (!earlier) return undefined
-		if (earlier.requestHash !== requestHash)
-			throw new UnprocessableError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for a different request; use a new key for a new message')
-		return { messageId: earlier.messageId, status: 'pending' as const, chatJid: earlier.chatJid, replay: true as const }
-	}
-}
-
-/** Beyond the schema's length limits (NUL and lone surrogates never get past the input plugin): not blank. */
-function checkText(text: string) {
-	if (!text.trim()) throw new InvalidInputError('INVALID_TEXT', 'text must not be empty or only whitespace')
 }

@@ -1,0 +1,232 @@
+import { createHash } from 'node:crypto'
+import { and, desc, eq, isNull, sql } from 'drizzle-orm'
+import { enqueue, type Relay } from '../../bus'
+import { command, type MessageKey, type SendContent } from '../../core/catalogue'
+import { ConflictError, InvalidInputError, NotFoundError, UnprocessableError, UnsupportedMediaTypeError } from '../../core/errors'
+import { isGroupJid, normalizePhoneNumber, normalizeRecipient } from '../../core/jid'
+import { newOutgoingMessageId } from '../../core/message-id'
+import type { Db, Tx } from '../../db/client'
+import { media, sendRequests, sessionMessages, sessions } from '../../db/schema'
+import type { MessageAccepted } from './model'
+import type { SessionsService } from '../sessions/service'
+import { SEND_KINDS, type SendMessageContent } from './model'
+
+export interface MessagesServiceDeps {
+	db: Db
+	/** Publishes what a request enqueued at once instead of at the relay's next tick. */
+	relay?: Relay | null
+	/** Which session a chat route means when the account has one. */
+	sessions: Pick<SessionsService, 'resolveId'>
+}
+
+/** What each kind of file takes; a document takes anything. */
+const FILE_TYPES: Record<'image' | 'video' | 'audio' | 'sticker', RegExp> = {
+	image: /^image\/(jpeg|png|webp)$/,
+	video: /^video\//,
+	audio: /^audio\//,
+	sticker: /^image\/webp$/,
+}
+/** WhatsApp plays voice notes as ogg/opus only; no transcoder is installed to make other audio one. */
+const VOICE_NOTE = /^audio\/(ogg|opus)(;|$)/
+
+const notConnected = (status: string) =>
+	new ConflictError('SESSION_NOT_CONNECTED', `The session is not connected (status: ${status}); start it and wait for status connected`, { status })
+
+/** A vCard 3.0 for a contact card: its name and numbers, escaped as the format asks. */
+function vcard(name: string, phoneNumbers: readonly string[]): string {
+	const escaped = (s: string) =>
+		s
+			.replace(/\\/g, '\\\\')
+			.replace(/\n/g, '\\n')
+			.replace(/([,;])/g, '\\$1')
+	const lines = ['BEGIN:VCARD', 'VERSION:3.0', `FN:${escaped(name)}`]
+	for (const number of phoneNumbers) {
+		const digits = normalizePhoneNumber(number)
+		if (!digits)
+			throw new InvalidInputError('INVALID_PHONE_NUMBER', `contacts: ${JSON.stringify(number.slice(0, 40))} is not an international phone number`)
+		lines.push(`TEL;type=CELL;waid=${digits}:+${digits}`)
+	}
+	return [...lines, 'END:VCARD'].join('\n')
+}
+
+/**
+ * Sends of every kind. A send is a command written to the outbox with a message id chosen here,
+ * so the client gets it at once (202) and a redelivered command cannot send twice. What it refers
+ * to (an upload, a message to react to or quote) is checked now, so a send that cannot be made is
+ * refused with a 4xx and nothing goes out.
+ */
+export class MessagesService {
+	constructor(private readonly deps: MessagesServiceDeps) {}
+
+	/** POST /sessions/:id/messages: `to` as people write it (a phone number) or a JID. */
+	sendTo(tenantId: string, sessionId: string, input: SendMessageContent & { to: string }, idempotencyKey?: string): Promise<MessageAccepted> {
+		const to = normalizeRecipient(input.to)
+		if (!to)
+			throw new InvalidInputError(
+				'INVALID_RECIPIENT',
+				'to must be a phone number with its country code (e.g. +1 555-777 0003) or a JID (…@s.whatsapp.net, …@lid, …@g.us)',
+			)
+		return this.send(tenantId, sessionId, to, input, idempotencyKey)
+	}
+
+	/** POST /chats/:jid/messages: the chat from the path; a bad one is a 400 INVALID_JID. */
+	async sendToChat(
+		tenantId: string,
+		chat: string,
+		sessionId: string | undefined,
+		input: SendMessageContent,
+		idempotencyKey?: string,
+	): Promise<MessageAccepted> {
+		const to = normalizeRecipient(chat)
+		if (!to)
+			throw new InvalidInputError('INVALID_JID', 'Not a chat: use a JID (…@s.whatsapp.net, …@lid, …@g.us) or a phone number with its country code')
+		return this.send(tenantId, await this.deps.sessions.resolveId(tenantId, sessionId), to, input, idempotencyKey)
+	}
+
+	/**
+	 * With an idempotency key, a retry of the same request answers the first message id and
+	 * enqueues nothing; the same key with another request is refused (422).
+	 */
+	private async send(tenantId: string, sessionId: string, to: string, input: SendMessageContent, idempotencyKey?: string): Promise<MessageAccepted> {
+		const accepted = await this.deps.db.transaction(async (tx): Promise<MessageAccepted & { replay?: true }> => {
+			const [session] = await tx
+				.select({ status: sessions.status })
+				.from(sessions)
+				.where(and(eq(sessions.id, sessionId), eq(sessions.tenantId, tenantId), isNull(sessions.deletedAt)))
+			if (!session) throw NotFoundError.of('Session')
+			const { content, replyTo } = await this.resolve(tx, tenantId, sessionId, to, input)
+			const requestHash = createHash('sha256')
+				.update(JSON.stringify([to, content, replyTo ?? null]))
+				.digest('base64url')
+			if (idempotencyKey) {
+				const earlier = await this.earlierSend(tx, sessionId, idempotencyKey, requestHash)
+				if (earlier) return earlier
+			}
+			// A send to a session that is not up would only come back as session.command.failed.
+			if (session.status !== 'connected') throw notConnected(session.status)
+			const messageId = newOutgoingMessageId()
+			if (idempotencyKey) {
+				const inserted = await tx
+					.insert(sendRequests)
+					.values({ sessionId, idempotencyKey, messageId, chatJid: to, requestHash })
+					.onConflictDoNothing()
+					.returning({ messageId: sendRequests.messageId })
+				// Lost a race with the same key: that request's answer is this one's.
+				if (!inserted.length) return (await this.earlierSend(tx, sessionId, idempotencyKey, requestHash))!
+			}
+			await enqueue(tx, command('session.messages.send', { tenantId, sessionId }, { messageId, to, content, ...(replyTo ? { replyTo } : {}) }))
+			return { messageId, status: 'pending', chatJid: to }
+		})
+		if (!accepted.replay) this.deps.relay?.nudge()
+		return { messageId: accepted.messageId, status: 'pending', chatJid: accepted.chatJid }
+	}
+
+	/** The request as the catalogue's send content, with what it refers to looked up. */
+	private async resolve(
+		tx: Tx,
+		tenantId: string,
+		sessionId: string,
+		to: string,
+		input: SendMessageContent,
+	): Promise<{ content: SendContent; replyTo?: MessageKey }> {
+		const kinds = SEND_KINDS.filter((k) => input[k] !== undefined)
+		if (kinds.length !== 1)
+			throw new InvalidInputError(
+				'INVALID_CONTENT',
+				kinds.length ? `Send one kind of message at a time, not ${kinds.join(' and ')}` : `Say what to send: one of ${SEND_KINDS.join(', ')}`,
+			)
+		const replyTo = input.replyTo ? await this.keyOf(tx, sessionId, to, input.replyTo, 'replyTo') : undefined
+		return { content: await this.contentOf(tx, tenantId, sessionId, to, kinds[0]!, input), ...(replyTo ? { replyTo } : {}) }
+	}
+
+	private async contentOf(
+		tx: Tx,
+		tenantId: string,
+		sessionId: string,
+		to: string,
+		kind: (typeof SEND_KINDS)[number],
+		input: SendMessageContent,
+	): Promise<SendContent> {
+		const caption = input.caption ? { caption: input.caption } : {}
+		switch (kind) {
+			case 'text':
+				if (!input.text!.trim()) throw new InvalidInputError('INVALID_TEXT', 'text must not be empty or only whitespace')
+				return { text: input.text! }
+			case 'image':
+				return { image: await this.upload(tx, tenantId, 'image', input.image!.mediaId), ...caption }
+			case 'video':
+				return { video: await this.upload(tx, tenantId, 'video', input.video!.mediaId), ...caption, ...(input.gif ? { gif: true } : {}) }
+			case 'audio':
+				return { audio: await this.upload(tx, tenantId, 'audio', input.audio!.mediaId, input.ptt), ...(input.ptt ? { ptt: true } : {}) }
+			case 'document':
+				return {
+					document: await this.upload(tx, tenantId, 'document', input.document!.mediaId),
+					...caption,
+					...(input.fileName ? { fileName: input.fileName } : {}),
+				}
+			case 'sticker':
+				return { sticker: await this.upload(tx, tenantId, 'sticker', input.sticker!.mediaId) }
+			case 'location':
+				return { location: input.location! }
+			case 'contacts':
+				return { contacts: input.contacts!.map((c) => ({ name: c.name, vcard: vcard(c.name, c.phoneNumbers) })) }
+			case 'reaction':
+				return {
+					reaction: { key: await this.keyOf(tx, sessionId, to, input.reaction!.messageId, 'reaction.messageId'), emoji: input.reaction!.emoji },
+				}
+			case 'poll': {
+				const { question, options, selectableCount = 0 } = input.poll!
+				if (new Set(options).size !== options.length) throw new InvalidInputError('INVALID_POLL', 'poll.options must be different from each other')
+				if (selectableCount > options.length)
+					throw new InvalidInputError('INVALID_POLL', 'poll.selectableCount cannot be more than the number of options')
+				return { poll: { question, options, selectableCount } }
+			}
+		}
+	}
+
+	/** An uploaded (stored) file of the tenant, checked for the kind it is sent as. */
+	private async upload(tx: Tx, tenantId: string, kind: 'image' | 'video' | 'audio' | 'document' | 'sticker', mediaId: string, ptt = false) {
+		const [file] = await tx
+			.select({ mimetype: media.mimetype, state: media.state })
+			.from(media)
+			.where(and(eq(media.id, mediaId), eq(media.tenantId, tenantId)))
+		if (file?.state !== 'stored')
+			throw new NotFoundError('MEDIA_NOT_FOUND', `${kind}.mediaId names no stored file of this account; upload it with POST /media`)
+		const type = file.mimetype.toLowerCase()
+		if (ptt && !VOICE_NOTE.test(type))
+			throw new UnsupportedMediaTypeError(
+				'UNSUPPORTED_MEDIA_TYPE',
+				`A voice note must be ogg/opus audio, not ${type}; no transcoder is installed to convert it`,
+			)
+		if (kind !== 'document' && !FILE_TYPES[kind].test(type))
+			throw new UnsupportedMediaTypeError(
+				'UNSUPPORTED_MEDIA_TYPE',
+				`A file of type ${type} cannot be sent as ${kind === 'image' ? 'an' : 'a'} ${kind}`,
+			)
+		return { mediaId }
+	}
+
+	/** The key of a stored message of the session, preferring the chat being written to. */
+	private async keyOf(tx: Tx, sessionId: string, to: string, messageId: string, field: string): Promise<MessageKey> {
+		const [row] = await tx
+			.select({ chatJid: sessionMessages.chatJid, fromMe: sessionMessages.fromMe, senderJid: sessionMessages.senderJid })
+			.from(sessionMessages)
+			.where(and(eq(sessionMessages.sessionId, sessionId), eq(sessionMessages.messageId, messageId)))
+			.orderBy(desc(sql`${sessionMessages.chatJid} = ${to}`))
+			.limit(1)
+		if (!row) throw new NotFoundError('MESSAGE_NOT_FOUND', `${field} names no message of this session`)
+		const participant = isGroupJid(row.chatJid) && !row.fromMe && row.senderJid ? { participant: row.senderJid } : {}
+		return { remoteJid: row.chatJid, fromMe: row.fromMe, id: messageId, ...participant }
+	}
+
+	private async earlierSend(tx: Tx, sessionId: string, idempotencyKey: string, requestHash: string) {
+		const [earlier] = await tx
+			.select({ messageId: sendRequests.messageId, chatJid: sendRequests.chatJid, requestHash: sendRequests.requestHash })
+			.from(sendRequests)
+			.where(and(eq(sendRequests.sessionId, sessionId), eq(sendRequests.idempotencyKey, idempotencyKey)))
+		if (!earlier) return undefined
+		if (earlier.requestHash !== requestHash)
+			throw new UnprocessableError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for a different request; use a new key for a new message')
+		return { messageId: earlier.messageId, status: 'pending' as const, chatJid: earlier.chatJid, replay: true as const }
+	}
+}
