@@ -26,6 +26,13 @@ const FILE_TYPES: Record<'image' | 'video' | 'audio' | 'sticker', RegExp> = {
 	audio: /^audio\//,
 	sticker: /^image\/webp$/,
 }
+/** The fields that only some kinds take. */
+const EXTRAS: ReadonlyArray<readonly ['caption' | 'fileName' | 'ptt' | 'gif', readonly string[]]> = [
+	['caption', ['image', 'video', 'document']],
+	['fileName', ['document']],
+	['ptt', ['audio']],
+	['gif', ['video']],
+]
 /** WhatsApp plays voice notes as ogg/opus only; no transcoder is installed to make other audio one. */
 const VOICE_NOTE = /^audio\/(ogg|opus)(;|$)/
 
@@ -135,8 +142,12 @@ export class MessagesService {
 				'INVALID_CONTENT',
 				kinds.length ? `Send one kind of message at a time, not ${kinds.join(' and ')}` : `Say what to send: one of ${SEND_KINDS.join(', ')}`,
 			)
+		const kind = kinds[0]!
+		for (const [field, owners] of EXTRAS)
+			if (input[field] !== undefined && !owners.includes(kind))
+				throw new InvalidInputError('INVALID_CONTENT', `${field} goes with ${owners.join(' or ')}, not with ${kind}`)
 		const replyTo = input.replyTo ? await this.keyOf(tx, sessionId, to, input.replyTo, 'replyTo') : undefined
-		return { content: await this.contentOf(tx, tenantId, sessionId, to, kinds[0]!, input), ...(replyTo ? { replyTo } : {}) }
+		return { content: await this.contentOf(tx, tenantId, sessionId, to, kind, input), ...(replyTo ? { replyTo } : {}) }
 	}
 
 	private async contentOf(

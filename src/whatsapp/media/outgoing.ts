@@ -4,6 +4,8 @@ import { proto } from '@whiskeysockets/baileys'
 import type { MessageKey, SendContent } from '../../core/catalogue'
 
 /** An uploaded file, ready to stream to WhatsApp. */
+const VOICE_NOTE_TYPE = 'audio/ogg; codecs=opus'
+
 export interface UploadedFile {
 	mimetype: string
 	fileName: string | null
@@ -54,7 +56,8 @@ export async function toBaileysContent(content: SendContent, sources: SendSource
 	}
 	if ('audio' in content) {
 		const f = await file(sources, content.audio.mediaId)
-		return { audio: f.media, mimetype: f.mimetype, ptt: !!content.ptt }
+		// WhatsApp's players take a voice note only as this type; uploads keep the bare type.
+		return { audio: f.media, mimetype: content.ptt ? VOICE_NOTE_TYPE : f.mimetype, ptt: !!content.ptt }
 	}
 	if ('document' in content) {
 		const f = await file(sources, content.document.mediaId)

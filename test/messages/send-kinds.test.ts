@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { createHash, randomBytes } from 'node:crypto'
+import { expectError } from '../helpers/accounts'
+import { until } from '../helpers/until'
+import { type Client, pairedSession, type SessionsWorld, startSessionsWorld } from '../helpers/sessions'
+
+/**
+ * Every kind a client can send, end to end: uploaded through POST /media, sent through the chat
+ * route, encrypted and uploaded by the real Baileys socket, and read back by the stand-in, which
+ * decrypts the file and checks it against the message's hashes.
+ */
+
+const PHONE = '4915100000301'
+const FRIEND = '4915100000302'
+const FRIEND_JID = `${FRIEND}@s.whatsapp.net`
+let world: SessionsWorld
+let api: Client
+
+beforeAll(async () => {
+	world = await startSessionsWorld()
+	api = await world.tenant()
+	await pairedSession(world, api, PHONE)
+})
+afterAll(() => world.close())
+
+/** POST to the friend's chat, answering the raw response (for expectError). */
+const post = (body: unknown) =>
+	api.fetch(`/chats/${FRIEND_JID}/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
+
+async function upload(file: Uint8Array, mimetype: string): Promise<string> {
+	const res = await api.fetch('/media', { method: 'POST', headers: { 'content-type': mimetype }, body: file })
+	expect(res.status).toBe(201)
+	return ((await res.json()) as { id: string }).id
+}
+
+/** Sends `body` to the friend's chat; resolves with what the stand-in recorded. */
+async function send(body: Record<string, unknown>) {
+	const res = await api.post(`/chats/${FRIEND_JID}/messages`, body)
+	expect(res.status).toBe(202)
+	return world.standIn.waitForSent((m) => m.id === res.body.messageId)
+}
+
+describe('sending files', () => {
+	it.each([
+		['an image with a caption', 'image', 'image/jpeg', { caption: 'the receipt' }, 'imageMessage'],
+		['a video', 'video', 'video/mp4', {}, 'videoMessage'],
+		['a document with its name', 'document', 'application/pdf', { fileName: 'invoice.pdf' }, 'documentMessage'],
+		['an audio file', 'audio', 'audio/mpeg', {}, 'audioMessage'],
+		['a voice note', 'audio', 'audio/ogg', { ptt: true }, 'audioMessage'],
+		['a sticker', 'sticker', 'image/webp', {}, 'stickerMessage'],
+	] as const)('sends %s whose bytes decrypt to the upload', async (_, kind, mimetype, extra, field) => {
+		const file = randomBytes(60_000)
+		const sent = await send({ [kind]: { mediaId: await upload(file, mimetype) }, ...extra })
+		expect(sent.media).toMatchObject({ field, uploaded: true, verified: true, sha256: sha256(file), size: file.byteLength })
+		const content = sent.message?.[field] as Record<string, unknown>
+		expect(content.mimetype).toBe('ptt' in extra ? 'audio/ogg; codecs=opus' : mimetype)
+		if ('caption' in extra) expect(content.caption).toBe(extra.caption)
+		if ('fileName' in extra) expect(content.fileName).toBe(extra.fileName)
+		if ('ptt' in extra) expect(content.ptt).toBe(true)
+		expect(sha256(await world.standIn.readSentMedia(sent.id))).toBe(sha256(file))
+	})
+})
+
+describe('sending other kinds', () => {
+	it('sends a location', async () => {
+		const sent = await send({ location: { latitude: 52.52, longitude: 13.405, name: 'Office', address: 'Berlin' } })
+		expect(sent.message?.locationMessage).toMatchObject({ degreesLatitude: 52.52, degreesLongitude: 13.405, name: 'Office', address: 'Berlin' })
+	})
+
+	it('sends contact cards as vCards', async () => {
+		const sent = await send({ contacts: [{ name: 'Ada; Lovelace', phoneNumbers: ['+44 20 7946 0000'] }] })
+		const card = sent.message?.contactMessage ?? sent.message?.contactsArrayMessage?.contacts?.[0]
+		expect(card?.displayName).toBe('Ada; Lovelace')
+		expect(card?.vcard).toContain('FN:Ada\\; Lovelace')
+		expect(card?.vcard).toContain('TEL;type=CELL;waid=442079460000:+442079460000')
+	})
+
+	it('sends a poll', async () => {
+		const sent = await send({ poll: { question: 'Lunch?', options: ['Pizza', 'Salad'], selectableCount: 1 } })
+		const poll = sent.message?.pollCreationMessageV3 ?? sent.message?.pollCreationMessage
+		expect(poll).toMatchObject({ name: 'Lunch?', options: [{ optionName: 'Pizza' }, { optionName: 'Salad' }], selectableOptionsCount: 1 })
+	})
+
+	it('sends a reply quoting the stored message, and a reaction to it and its removal', async () => {
+		const delivered = await world.standIn.deliverText({ to: PHONE, from: FRIEND, text: 'Where is my order?' })
+		await until(async () => {
+			const res = await api.get(`/chats/${FRIEND_JID}/messages?limit=5`)
+			return res.body.items?.some((m: { id: string }) => m.id === delivered.id)
+		}, 'the delivered message in the chat')
+
+		const reply = await send({ text: 'On its way', replyTo: delivered.id })
+		const context = reply.message?.extendedTextMessage?.contextInfo
+		expect(reply.message?.extendedTextMessage?.text).toBe('On its way')
+		expect(context).toMatchObject({ stanzaId: delivered.id, participant: FRIEND_JID, quotedMessage: { conversation: 'Where is my order?' } })
+
+		const reaction = await send({ reaction: { messageId: delivered.id, emoji: '👍' } })
+		expect(reaction.message?.reactionMessage).toMatchObject({ text: '👍', key: { id: delivered.id, fromMe: false, remoteJid: FRIEND_JID } })
+		const removal = await send({ reaction: { messageId: delivered.id, emoji: '' } })
+		expect(removal.message?.reactionMessage).toMatchObject({ text: '', key: { id: delivered.id } })
+	})
+})
+
+describe('refusing what cannot be sent, before anything goes out', () => {
+	const before = () => world.standIn.sent().length
+
+	it.each([
+		['an unknown upload', async () => ({ image: { mediaId: '0197f0c2-3a4b-7c5d-8e9f-0a1b2c3d4e5f' } }), 404, 'MEDIA_NOT_FOUND'],
+		['a PDF as an image', async () => ({ image: { mediaId: await upload(randomBytes(100), 'application/pdf') } }), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+		[
+			'an mp3 as a voice note',
+			async () => ({ audio: { mediaId: await upload(randomBytes(100), 'audio/mpeg') }, ptt: true }),
+			415,
+			'UNSUPPORTED_MEDIA_TYPE',
+		],
+		['a latitude out of range', async () => ({ location: { latitude: 91, longitude: 0 } }), 400, 'VALIDATION_FAILED'],
+		['a reaction to an unknown message', async () => ({ reaction: { messageId: 'NOPE', emoji: '👍' } }), 404, 'MESSAGE_NOT_FOUND'],
+		['a reply to an unknown message', async () => ({ text: 'hi', replyTo: 'NOPE' }), 404, 'MESSAGE_NOT_FOUND'],
+		['a caption on a location', async () => ({ location: { latitude: 1, longitude: 2 }, caption: 'x' }), 400, 'INVALID_CONTENT'],
+		['a poll whose options repeat', async () => ({ poll: { question: 'Q', options: ['a', 'a'] } }), 400, 'INVALID_POLL'],
+	] as const)('refuses %s', async (_, body, status, code) => {
+		const count = before()
+		await expectError(await post(await body()), status, code)
+		// A valid send after it arrives first: nothing was queued for the refused one.
+		const next = await api.post(`/chats/${FRIEND_JID}/messages`, { text: 'after a refusal' })
+		await world.standIn.waitForSent((m) => m.id === next.body.messageId)
+		expect(world.standIn.sent().length).toBe(count + 1)
+	})
+
+	it('does not send another tenant’s upload', async () => {
+		const other = await world.tenant()
+		const res = await other.fetch('/media', { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: randomBytes(100) })
+		const { id } = (await res.json()) as { id: string }
+		await expectError(await post({ image: { mediaId: id } }), 404, 'MEDIA_NOT_FOUND')
+	})
+})
