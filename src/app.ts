@@ -15,6 +15,7 @@ import type { ContactsService } from './modules/contacts/service'
 import { healthModule } from './modules/health'
 import { mediaModule } from './modules/media'
 import type { MediaService } from './modules/media/service'
+import type { MessageActions } from './modules/messages/actions'
 import type { MessagesService } from './modules/messages/service'
 import { type RealtimeHub, realtimeModule, realtimeSocketOptions } from './modules/realtime'
 import { sessionsModule } from './modules/sessions'
@@ -53,6 +54,7 @@ export interface AppDeps extends ProbeDeps {
 	sessions: SessionsService
 	chats: ChatsService
 	messages: MessagesService
+	actions: MessageActions
 	contacts: ContactsService
 	limits: RateLimits
 	media: MediaService
@@ -82,7 +84,7 @@ export function createApp(deps: AppDeps) {
 		.use(usersModule({ users: deps.users, authPlugin: auth, rateLimit }))
 		.use(authModule({ auth: deps.auth, users: deps.users, authPlugin: auth, rateLimit, config }))
 		.use(sessionsModule({ sessions: deps.sessions, messages: deps.messages, authPlugin: auth }))
-		.use(chatsModule({ chats: deps.chats, messages: deps.messages, authPlugin: auth }))
+		.use(chatsModule({ chats: deps.chats, messages: deps.messages, actions: deps.actions, authPlugin: auth }))
 		.use(contactsModule({ contacts: deps.contacts, authPlugin: auth }))
 		.use(mediaModule({ media: deps.media, authPlugin: auth, maxBytes: config.media.maxBytes }))
 		.use(realtimeModule({ hub: deps.realtime, bus: deps.bus, db: database.db, auth: deps.auth, clock: deps.clock, logger, config: config.realtime }))

@@ -18,6 +18,7 @@ import { AuthService } from './modules/auth/service'
 import { ChatsService } from './modules/chats/service'
 import { ContactsService } from './modules/contacts/service'
 import { RealtimeHub } from './modules/realtime'
+import { MessageActions } from './modules/messages/actions'
 import { MessagesService } from './modules/messages/service'
 import { MediaService } from './modules/media/service'
 import { startIdempotencyRetention } from './modules/sessions/idempotency-retention'
@@ -131,6 +132,7 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 	const sessions = new SessionsService({ db, config, cursors, relay })
 	const chats = new ChatsService({ db, cursors, sessions })
 	const messages = new MessagesService({ db, relay, sessions })
+	const actions = new MessageActions({ db, relay, clock, chats })
 	const contacts = new ContactsService({ db, cursors, sessions })
 	const realtime = bus ? new RealtimeHub({ bus, logger }) : null
 	const media = new MediaService({ db, store: createMediaStore(config.media), maxBytes: config.media.maxBytes })
@@ -148,6 +150,7 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 		sessions,
 		chats,
 		messages,
+		actions,
 		contacts,
 		limits,
 		media,

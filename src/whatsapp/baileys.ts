@@ -10,7 +10,8 @@ import makeWASocket, {
 	type WAMessage,
 	type WASocket,
 } from '@whiskeysockets/baileys'
-import type { SendContent } from '../core/catalogue'
+import type { MessageKey, SendContent } from '../core/catalogue'
+import { MessageStatusCode } from '../core/message-status'
 import type { SessionStatus } from '../core/session-status'
 import { Condition } from '../lib/condition'
 import { DecryptionError } from '../lib/crypto'
@@ -18,7 +19,7 @@ import type { Logger } from '../logger'
 import { StaleOwnerError } from './auth-state'
 import { SessionCredentials } from './credentials'
 import { backoffDelay, classifyDisconnect, DEFAULT_RECONNECT, disconnectOf, type Disconnect, type ReconnectPolicy } from './disconnects'
-import { seconds, toWhatsAppEvents, unresolvedLids } from './mapping'
+import { ownChange, seconds, toWhatsAppEvents, unresolvedLids } from './mapping'
 import {
 	NotConnectedError,
 	type CloseReason,
@@ -396,8 +397,31 @@ class BaileysSession implements SessionConnection {
 		reply: WAMessage | undefined,
 	): Promise<SentMessage> {
 		const sent = await sock.sendMessage(toJid(to), content, { messageId, ...(reply ? { quoted: reply } : {}) })
-		if (sent) await this.serially(() => this.handle(generation, sock, { 'messages.upsert': { messages: [sent], type: 'append' } }))
+		const change = sent && ownChange(sent)
+		if (change) await this.serially(() => this.handle(generation, sock, { 'messages.update': [change] }))
+		else if (sent) await this.serially(() => this.handle(generation, sock, { 'messages.upsert': { messages: [sent], type: 'append' } }))
 		return { messageId: sent?.key.id ?? messageId, timestamp: seconds(sent?.messageTimestamp) || Math.floor(Date.now() / 1000) }
+	}
+
+	/**
+	 * Sends read receipts for received messages of one chat. WhatsApp tells no device of receipts a
+	 * device sends itself, so the driver records what it read: each message read, the chat with
+	 * nothing unread.
+	 */
+	async markRead(chatJid: string, keys: readonly MessageKey[]): Promise<void> {
+		const sock = this.sock
+		if (this.status !== 'connected' || !sock) throw new NotConnectedError(this.status)
+		const generation = this.generation
+		await sock.readMessages(
+			keys.map((k) => ({ remoteJid: toJid(k.remoteJid), fromMe: k.fromMe, id: k.id, ...(k.participant ? { participant: k.participant } : {}) })),
+		)
+		await this.serially(async () => {
+			if (generation !== this.generation) return
+			await this.emit([
+				{ type: 'session.messages.update', data: { updates: keys.map((key) => ({ key, status: MessageStatusCode.read })) } },
+				{ type: 'session.chats.upsert', data: { chats: [{ jid: chatJid, unreadCount: 0 }] } },
+			])
+		})
 	}
 
 	async close(reason: CloseReason): Promise<void> {

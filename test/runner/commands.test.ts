@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'bun:test'
 import pino from 'pino'
 import type { Delivery } from '../../src/bus'
-import { command, type Command, type CommandDataOf, type CommandType, type EventData, type SendContent } from '../../src/core/catalogue'
+import {
+	command,
+	type Command,
+	type CommandDataOf,
+	type CommandType,
+	type EventData,
+	type MessageKey,
+	type SendContent,
+} from '../../src/core/catalogue'
 import type { SessionStatus } from '../../src/core/session-status'
 import type { RunnableSession, RunnerStore } from '../../src/db/runner-store'
 import { createCommandExecutor } from '../../src/roles/runner/commands'
@@ -44,6 +52,11 @@ class FakeConnection implements SessionConnection {
 		this.sent.push({ to, content, messageId })
 		this.onSend?.()
 		return { messageId, timestamp: 1 }
+	}
+	readonly read: { chatJid: string; ids: string[] }[] = []
+	async markRead(chatJid: string, keys: readonly MessageKey[]) {
+		if (this.status !== 'connected') throw new NotConnectedError(this.status)
+		this.read.push({ chatJid, ids: keys.map((k) => k.id) })
 	}
 	/** Resolves at the next message this connection sends. */
 	nextSend(): Promise<void> {

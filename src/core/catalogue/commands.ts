@@ -6,6 +6,9 @@ const Caption = T.Optional(T.String({ minLength: 1, maxLength: 4096 }))
 /** A file uploaded with POST /media, by its id; the runner streams it from the media store. */
 const Upload = T.Object({ mediaId: Uuid })
 
+/** Messages one read command marks at most; a chat with more unread marks its latest. */
+export const READ_MAX = 1000
+
 /** Content of an outgoing message, one kind per variant. */
 export const SendContent = T.Union([
 	T.Object({ text: T.String({ minLength: 1, maxLength: 65_536 }) }),
@@ -27,6 +30,10 @@ export const SendContent = T.Union([
 	/** A reaction to the message with this key; an empty emoji takes this account's reaction back. */
 	T.Object({ reaction: T.Object({ key: MessageKey, emoji: T.String({ maxLength: 64 }) }) }),
 	T.Object({ poll: Poll }),
+	/** New text for an own text message (WhatsApp shows it edited). */
+	T.Object({ edit: T.Object({ key: MessageKey, text: T.String({ minLength: 1, maxLength: 65_536 }) }) }),
+	/** Deletes an own message for everyone. */
+	T.Object({ delete: T.Object({ key: MessageKey }) }),
 ])
 export type SendContent = Static<typeof SendContent>
 
@@ -46,6 +53,11 @@ export const CommandData = {
 		content: SendContent,
 		/** The message this one answers (WhatsApp shows it quoted). */
 		replyTo: T.Optional(MessageKey),
+	}),
+	/** Marks these received messages of one chat read: read receipts go to their senders. */
+	'session.chats.read': T.Object({
+		chatJid: Jid,
+		keys: T.Array(MessageKey, { minItems: 1, maxItems: READ_MAX }),
 	}),
 } satisfies Record<string, TSchema>
 

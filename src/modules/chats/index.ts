@@ -1,22 +1,24 @@
-import { Elysia } from 'elysia'
+import { Elysia, t } from 'elysia'
 import { jsonResponse } from '../../lib/json'
 import type { AuthPlugin } from '../../plugins/auth'
 import { errorModel } from '../../plugins/errors'
 import { sessionsModels } from '../sessions/model'
-import { ChatListQuery, ChatParams, chatsModels, IdempotencyHeaders, SessionQuery } from './model'
+import { ChatListQuery, ChatMessageParams, ChatParams, chatsModels, DeleteQuery, IdempotencyHeaders, SessionQuery } from './model'
+import type { MessageActions } from '../messages/actions'
 import type { MessagesService } from '../messages/service'
 import type { ChatsService } from './service'
 
 export interface ChatsModuleDeps {
 	chats: ChatsService
 	messages: MessagesService
+	actions: MessageActions
 	authPlugin: AuthPlugin
 }
 
 const SESSION_FILTER_HELP =
 	"`sessionId` defaults to the account's only session (400 `SESSION_REQUIRED` when it has several; 404 for another account's session)."
 
-export const chatsModule = ({ chats, messages, authPlugin }: ChatsModuleDeps) =>
+export const chatsModule = ({ chats, messages, actions, authPlugin }: ChatsModuleDeps) =>
 	new Elysia({ name: 'chats', prefix: '/chats', tags: ['chats'] })
 		.use(errorModel)
 		.use(authPlugin)
@@ -50,8 +52,57 @@ export const chatsModule = ({ chats, messages, authPlugin }: ChatsModuleDeps) =>
 				body: 'ChatMessage',
 				response: { 202: 'MessageAccepted', 400: 'Error', 401: 'Error', 404: 'Error', 409: 'Error', 413: 'Error', 415: 'Error', 422: 'Error' },
 				detail: {
-					summary: 'Send a text message to a chat',
+					summary: 'Send a message to a chat',
 					description: `As POST /sessions/:id/messages with the chat's JID (or a phone number) as recipient. ${SESSION_FILTER_HELP}`,
+				},
+			},
+		)
+		.patch(
+			'/:jid/messages/:messageId',
+			async ({ tenantId, params, query, body, status }) =>
+				status(202, await actions.edit(tenantId, params.jid, params.messageId, query.sessionId, body.text)),
+			{
+				params: ChatMessageParams,
+				query: SessionQuery,
+				body: 'EditMessage',
+				response: { 202: 'MessageAccepted', 400: 'Error', 401: 'Error', 404: 'Error', 409: 'Error', 413: 'Error', 415: 'Error' },
+				detail: {
+					summary: 'Edit an own text message',
+					description: `WhatsApp shows the new text, marked edited; the message's \`text\` and \`editedAt\` follow with \`session.messages.update\`. 409 \`NOT_OWN_MESSAGE\`, \`MESSAGE_NOT_EDITABLE\` (not text), \`MESSAGE_DELETED\`, \`EDIT_WINDOW_CLOSED\` (over 15 minutes old) or \`SESSION_NOT_CONNECTED\`; 404 \`MESSAGE_NOT_FOUND\`. ${SESSION_FILTER_HELP}`,
+				},
+			},
+		)
+		.delete(
+			'/:jid/messages/:messageId',
+			async ({ tenantId, params, query, status }) => {
+				if (query.for === 'me') {
+					await actions.deleteForMe(tenantId, params.jid, params.messageId, query.sessionId)
+					return status(204, undefined)
+				}
+				return status(202, await actions.deleteForEveryone(tenantId, params.jid, params.messageId, query.sessionId))
+			},
+			{
+				params: ChatMessageParams,
+				query: DeleteQuery,
+				response: { 202: 'MessageAccepted', 204: t.Void(), 400: 'Error', 401: 'Error', 404: 'Error', 409: 'Error' },
+				detail: {
+					summary: 'Delete a message for everyone, or from Switchboard only',
+					description: `For everyone (default; own messages, up to 60 hours old): 202, and the message turns \`revoked\` with \`session.messages.update\`; deleting it again answers 202 and sends nothing. 409 \`NOT_OWN_MESSAGE\`, \`DELETE_WINDOW_CLOSED\` or \`SESSION_NOT_CONNECTED\`. \`?for=me\`: 204, the message and its file's record leave Switchboard's store; WhatsApp and the phone keep it. ${SESSION_FILTER_HELP}`,
+				},
+			},
+		)
+		.post(
+			'/:jid/read',
+			async ({ tenantId, params, query, body, status }) =>
+				status(202, await actions.markRead(tenantId, params.jid, query.sessionId, body?.messageId)),
+			{
+				params: ChatParams,
+				query: SessionQuery,
+				body: 'MarkRead',
+				response: { 202: 'ReadAccepted', 400: 'Error', 401: 'Error', 404: 'Error', 409: 'Error', 413: 'Error', 415: 'Error' },
+				detail: {
+					summary: 'Mark received messages read and send read receipts',
+					description: `Up to \`messageId\` (default: the newest), at most the latest 1,000 unread. The senders see blue ticks; the messages turn \`read\` and the chat's \`unreadCount\` 0 with \`session.messages.update\` and \`session.chats.upsert\`. ${SESSION_FILTER_HELP}`,
 				},
 			},
 		)

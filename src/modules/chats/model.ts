@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import { t } from 'elysia'
-import { IdempotencyHeaders, SendMessageContent } from '../messages/model'
+import { EditMessage, IdempotencyHeaders, MarkRead, ReadAccepted, SendMessageContent } from '../messages/model'
 import { MESSAGE_STATUSES } from '../../core/message-status'
 import { PageQuery, SessionFilter } from '../sessions/model'
 import { Nullable } from '../../lib/schema'
@@ -47,10 +47,22 @@ export const chatsModels = {
 	Message,
 	MessagePage: t.Object({ items: t.Array(Message), nextCursor: Nullable(t.String()) }),
 	ChatMessage: SendMessageContent,
+	EditMessage,
+	MarkRead,
+	ReadAccepted,
 }
 
 export const ChatListQuery = t.Object({ sessionId: SessionFilter, ...PageQuery })
 export const SessionQuery = t.Object({ sessionId: SessionFilter })
+
+export const DeleteQuery = t.Object({
+	for: t.Optional(
+		t.Union([t.Literal('everyone'), t.Literal('me')], {
+			description: "`everyone` (default): WhatsApp deletes it on every phone; `me`: only Switchboard's store forgets it",
+		}),
+	),
+	sessionId: SessionFilter,
+})
 
 export const ChatParams = t.Object({
 	jid: t.String({
@@ -58,4 +70,9 @@ export const ChatParams = t.Object({
 		maxLength: 320,
 		description: 'A chat JID (…@s.whatsapp.net, …@lid, …@g.us) or a phone number; the LID and phone-number forms of a person name the same chat',
 	}),
+})
+
+export const ChatMessageParams = t.Object({
+	jid: ChatParams.properties.jid,
+	messageId: t.String({ minLength: 1, maxLength: 128, description: 'The WhatsApp message id' }),
 })

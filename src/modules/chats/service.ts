@@ -210,10 +210,7 @@ export class ChatsService {
 
 	/** Messages of one chat (either JID of a person), newest first. */
 	async listMessages(tenantId: string, jidInput: string, { sessionId, limit = 50, cursor }: ListOptions): Promise<Page<Message>> {
-		const jid = normalizeRecipient(jidInput)
-		if (!jid) throw invalidJid()
-		const sid = await this.deps.sessions.resolveId(tenantId, sessionId)
-		const chat = await this.resolveChat(sid, jid)
+		const { sessionId: sid, ...chat } = await this.chatOf(tenantId, jidInput, sessionId)
 		const scope = `messages:${sid}:${chat.jid}`
 		let after: Position | undefined
 		if (cursor) {
@@ -254,6 +251,14 @@ export class ChatsService {
 	 * The chat a JID names: the chat rows filed under it or under its other form (a chat's own
 	 * pn/lid columns, or the session's LID↔PN mappings). 404 when the session has no such chat.
 	 */
+	/** The chat a path names (either JID of a person, or a phone number) in the session a query names. */
+	async chatOf(tenantId: string, jidInput: string, sessionId: string | undefined): Promise<{ sessionId: string; jid: string; filedUnder: string[] }> {
+		const jid = normalizeRecipient(jidInput)
+		if (!jid) throw invalidJid()
+		const sid = await this.deps.sessions.resolveId(tenantId, sessionId)
+		return { sessionId: sid, ...(await this.resolveChat(sid, jid)) }
+	}
+
 	private async resolveChat(sessionId: string, jid: string): Promise<{ jid: string; filedUnder: string[] }> {
 		const rows = await this.reads.chat.execute({ sid: sessionId, jid })
 		if (!rows.length) throw NotFoundError.of('Chat')

@@ -90,3 +90,17 @@ export const MessageAccepted = t.Object({
 	chatJid: t.String({ description: 'The recipient, normalised' }),
 })
 export type MessageAccepted = typeof MessageAccepted.static
+
+/** PATCH /chats/:jid/messages/:messageId */
+export const EditMessage = t.Object({ text: SendText })
+
+/** POST /chats/:jid/read */
+export const MarkRead = t.Object({
+	messageId: t.Optional(t.String({ minLength: 1, maxLength: 128, description: 'Mark up to this message; default: the newest' })),
+})
+
+export const ReadAccepted = t.Object({
+	chatJid: t.String(),
+	marked: t.Integer({ minimum: 0, description: 'How many received messages were marked read (read receipts queued)' }),
+})
+export type ReadAccepted = typeof ReadAccepted.static

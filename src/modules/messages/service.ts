@@ -1,14 +1,15 @@
 import { createHash } from 'node:crypto'
-import { and, desc, eq, isNull, sql } from 'drizzle-orm'
+import { and, desc, eq, sql } from 'drizzle-orm'
 import { enqueue, type Relay } from '../../bus'
 import { command, type MessageKey, type SendContent } from '../../core/catalogue'
-import { ConflictError, InvalidInputError, NotFoundError, UnprocessableError, UnsupportedMediaTypeError } from '../../core/errors'
+import { InvalidInputError, NotFoundError, UnprocessableError, UnsupportedMediaTypeError } from '../../core/errors'
 import { isGroupJid, normalizePhoneNumber, normalizeRecipient } from '../../core/jid'
 import { newOutgoingMessageId } from '../../core/message-id'
 import type { Db, Tx } from '../../db/client'
-import { media, sendRequests, sessionMessages, sessions } from '../../db/schema'
+import { media, sendRequests, sessionMessages } from '../../db/schema'
 import type { MessageAccepted } from './model'
 import type { SessionsService } from '../sessions/service'
+import { assertConnected, sessionStatus } from './session-state'
 import { SEND_KINDS, type SendMessageContent } from './model'
 
 export interface MessagesServiceDeps {
@@ -35,9 +36,6 @@ const EXTRAS: ReadonlyArray<readonly ['caption' | 'fileName' | 'ptt' | 'gif', re
 ]
 /** WhatsApp plays voice notes as ogg/opus only; no transcoder is installed to make other audio one. */
 const VOICE_NOTE = /^audio\/(ogg|opus)(;|$)/
-
-const notConnected = (status: string) =>
-	new ConflictError('SESSION_NOT_CONNECTED', `The session is not connected (status: ${status}); start it and wait for status connected`, { status })
 
 /** A vCard 3.0 for a contact card: its name and numbers, escaped as the format asks. */
 function vcard(name: string, phoneNumbers: readonly string[]): string {
@@ -96,11 +94,7 @@ export class MessagesService {
 	 */
 	private async send(tenantId: string, sessionId: string, to: string, input: SendMessageContent, idempotencyKey?: string): Promise<MessageAccepted> {
 		const accepted = await this.deps.db.transaction(async (tx): Promise<MessageAccepted & { replay?: true }> => {
-			const [session] = await tx
-				.select({ status: sessions.status })
-				.from(sessions)
-				.where(and(eq(sessions.id, sessionId), eq(sessions.tenantId, tenantId), isNull(sessions.deletedAt)))
-			if (!session) throw NotFoundError.of('Session')
+			const status = await sessionStatus(tx, tenantId, sessionId)
 			const { content, replyTo } = await this.resolve(tx, tenantId, sessionId, to, input)
 			const requestHash = createHash('sha256')
 				.update(JSON.stringify([to, content, replyTo ?? null]))
@@ -109,8 +103,7 @@ export class MessagesService {
 				const earlier = await this.earlierSend(tx, sessionId, idempotencyKey, requestHash)
 				if (earlier) return earlier
 			}
-			// A send to a session that is not up would only come back as session.command.failed.
-			if (session.status !== 'connected') throw notConnected(session.status)
+			assertConnected(status)
 			const messageId = newOutgoingMessageId()
 			if (idempotencyKey) {
 				const inserted = await tx

@@ -4,7 +4,7 @@ import { isCommand, type Command } from '../../core/catalogue'
 import type { RunnerStore } from '../../db/runner-store'
 import type { Logger } from '../../logger'
 import { SendRefused } from '../../whatsapp/media/outgoing'
-import { NotConnectedError } from '../../whatsapp/port'
+import { NotConnectedError, type SessionConnection } from '../../whatsapp/port'
 import { CommandRefused, PartitionLost } from './errors'
 import type { RunnerPublisher } from './publisher'
 import type { SessionRegistry } from './sessions'
@@ -81,21 +81,36 @@ export function createCommandExecutor(deps: CommandExecutorDeps) {
 			logger.info({ sessionId: cmd.sessionId, messageId }, 'message already sent; ignoring the repeated command')
 			return
 		}
+		await onConnection(cmd, 'send_failed', async (connection) => {
+			await connection.send(to, content, messageId, replyTo ? { replyTo } : {})
+			recentSends.set(sent, true)
+		})
+	}
+
+	/**
+	 * Runs `act` on the command's session once it is connected (waiting a while if it is coming up),
+	 * turning a failure into a refusal, or into PartitionLost when the partition went meanwhile: a
+	 * socket closed because the partition is going away leaves the command to the next owner.
+	 */
+	async function onConnection(cmd: Command, failure: string, act: (connection: SessionConnection) => Promise<void>) {
 		const partition = partitionOf(cmd.sessionId)
 		const r = sessions.get(cmd.sessionId, cmd.tenantId)
 		if (r) await sessions.settled(r, SEND_WAITS_FOR_CONNECTION_MS)
-		// A socket closed because the partition is going away: the next owner sends it.
 		if (!holds(partition)) throw new PartitionLost(partition)
 		if (!r) throw new CommandRefused('session_not_connected', 'the session is not running')
 		try {
-			await r.connection.send(to, content, messageId, replyTo ? { replyTo } : {})
-			recentSends.set(sent, true)
+			await act(r.connection)
 		} catch (err) {
 			if (!holds(partition)) throw new PartitionLost(partition)
 			if (err instanceof NotConnectedError) throw new CommandRefused('session_not_connected', err.message)
 			if (err instanceof SendRefused) throw new CommandRefused(err.code, err.message)
-			throw new CommandRefused('send_failed', (err as Error).message || String(err))
+			throw new CommandRefused(failure, (err as Error).message || String(err))
 		}
+	}
+
+	async function read(cmd: Of<'session.chats.read'>) {
+		// Receipts sent twice (a redelivered command) tell WhatsApp nothing new.
+		await onConnection(cmd, 'read_failed', (connection) => connection.markRead(cmd.data.chatJid, cmd.data.keys))
 	}
 
 	async function execute(cmd: Command) {
@@ -109,6 +124,8 @@ export function createCommandExecutor(deps: CommandExecutorDeps) {
 					return await logout(cmd)
 				case 'session.messages.send':
 					return await send(cmd)
+				case 'session.chats.read':
+					return await read(cmd)
 			}
 		} catch (err) {
 			if (!(err instanceof CommandRefused)) throw err

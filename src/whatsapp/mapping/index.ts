@@ -8,7 +8,7 @@ import { mapChat, mapContact, mapLidMappings } from './people'
 
 export { seconds, type MappingContext } from './common'
 export { mapHistory } from './history'
-export { mapMessage, mapMessageUpdates, mapReceipts, mapUpsert } from './messages'
+export { mapMessage, mapMessageUpdates, mapReceipts, mapUpsert, ownChange } from './messages'
 export { mapChat, mapContact } from './people'
 
 /**

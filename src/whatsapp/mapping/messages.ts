@@ -102,6 +102,22 @@ function changeOf(m: WAMessage, ctx: MappingContext): MessageUpdate | null | und
 	return vote && key ? { key, pollVote: vote } : null
 }
 
+/**
+ * An edit or delete this session sent, as the `messages.update` Baileys emits for one it receives:
+ * the socket runs with `emitOwnEvents` off, so it processes none of its own.
+ */
+export function ownChange(sent: WAMessage): WAMessageUpdate | undefined {
+	const protocol = sent.message?.protocolMessage
+	const id = protocol?.key?.id
+	if (!id) return undefined
+	const key = { ...sent.key, id }
+	if (protocol.type === proto.Message.ProtocolMessage.Type.REVOKE)
+		return { key, update: { message: null, messageStubType: WAMessageStubType.REVOKE, key: sent.key } }
+	if (protocol.type === proto.Message.ProtocolMessage.Type.MESSAGE_EDIT)
+		return { key, update: { message: { editedMessage: { message: protocol.editedMessage } }, messageTimestamp: sent.messageTimestamp } }
+	return undefined
+}
+
 /** `messages.upsert`: the messages to store, and the changes (revokes, reactions, votes) to others. */
 export function mapUpsert(
 	{ messages }: Pick<BaileysEventMap['messages.upsert'], 'messages'>,

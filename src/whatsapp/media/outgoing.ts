@@ -81,6 +81,8 @@ export async function toBaileysContent(content: SendContent, sources: SendSource
 			},
 		}
 	if ('reaction' in content) return { react: { text: content.reaction.emoji, key: content.reaction.key } }
+	if ('edit' in content) return { text: content.edit.text, edit: content.edit.key }
+	if ('delete' in content) return { delete: content.delete.key }
 	return { poll: { name: content.poll.question, values: content.poll.options, selectableCount: content.poll.selectableCount } }
 }
 

@@ -1,0 +1,151 @@
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { randomBytes } from 'node:crypto'
+import { sql } from 'drizzle-orm'
+import { expectError } from '../helpers/accounts'
+import { type Client, pairedSession, type SessionsWorld, startSessionsWorld } from '../helpers/sessions'
+import { until } from '../helpers/until'
+
+/**
+ * Edits, deletes and read receipts through the chat routes, the real Baileys socket and the
+ * stand-in: what WhatsApp gets, and what GET /chats/:jid/messages and the events show after.
+ */
+
+const PHONE = '4915100000401'
+const FRIEND = '4915100000402'
+const CHAT = `${FRIEND}@s.whatsapp.net`
+let world: SessionsWorld
+let api: Client
+let sessionId: string
+
+beforeAll(async () => {
+	world = await startSessionsWorld()
+	api = await world.tenant()
+	sessionId = (await pairedSession(world, api, PHONE)).id
+})
+afterAll(() => world.close())
+
+const call = (method: string, path: string, body?: unknown) =>
+	api.fetch(path, { method, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) })
+
+/** The message as GET /chats/:jid/messages shows it, once `ready` holds for it. */
+function shown(id: string, ready: (m: Record<string, any>) => boolean = () => true) {
+	return until(async () => {
+		const res = await api.get(`/chats/${CHAT}/messages?limit=50`)
+		const found = res.body.items?.find((m: { id: string }) => m.id === id)
+		return found && ready(found) && found
+	}, `message ${id} as expected`)
+}
+
+async function sendText(text: string): Promise<string> {
+	const res = await api.post(`/chats/${CHAT}/messages`, { text })
+	expect(res.status).toBe(202)
+	await world.standIn.waitForSent((m) => m.id === res.body.messageId)
+	await shown(res.body.messageId)
+	return res.body.messageId
+}
+
+async function receiveText(text: string): Promise<string> {
+	const { id } = await world.standIn.deliverText({ to: PHONE, from: FRIEND, text })
+	await shown(id)
+	return id
+}
+
+describe('PATCH /chats/:jid/messages/:messageId', () => {
+	it('edits an own text: WhatsApp gets the edit, and the chat shows the new text, marked edited', async () => {
+		const id = await sendText('See you at 5')
+		const res = await call('PATCH', `/chats/${CHAT}/messages/${id}`, { text: 'See you at 6' })
+		expect(res.status).toBe(202)
+		expect(await res.json()).toEqual({ messageId: id, status: 'pending', chatJid: CHAT })
+
+		const sent = await world.standIn.waitForSent((m) => m.message?.protocolMessage?.key?.id === id)
+		expect(
+			sent.message?.protocolMessage?.editedMessage?.conversation ?? sent.message?.protocolMessage?.editedMessage?.extendedTextMessage?.text,
+		).toBe('See you at 6')
+		const message = await shown(id, (m) => m.text === 'See you at 6')
+		expect(message.editedAt).toEqual(expect.any(String))
+		expect(
+			world.events
+				.eventsOf(sessionId, 'session.messages.update')
+				.some((e) => e.data.updates.some((u) => u.key.id === id && u.edit?.text === 'See you at 6')),
+		).toBe(true)
+	})
+
+	it('refuses what WhatsApp would refuse, naming why, and sends nothing', async () => {
+		const theirs = await receiveText('not yours to edit')
+		const old = await sendText('an old message')
+		await world.app.server.database.db.execute(
+			sql`update session_messages set timestamp = now() - interval '16 minutes' where session_id = ${sessionId} and message_id = ${old}`,
+		)
+		const upload = await api.fetch('/media', { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: randomBytes(2000) })
+		const image = await api.post(`/chats/${CHAT}/messages`, { image: { mediaId: ((await upload.json()) as { id: string }).id } })
+		await shown(image.body.messageId)
+		const sentBefore = world.standIn.sent().length
+
+		await expectError(await call('PATCH', `/chats/${CHAT}/messages/${theirs}`, { text: 'x' }), 409, 'NOT_OWN_MESSAGE')
+		await expectError(await call('PATCH', `/chats/${CHAT}/messages/${old}`, { text: 'x' }), 409, 'EDIT_WINDOW_CLOSED')
+		await expectError(await call('PATCH', `/chats/${CHAT}/messages/${image.body.messageId}`, { text: 'x' }), 409, 'MESSAGE_NOT_EDITABLE')
+		await expectError(await call('PATCH', `/chats/${CHAT}/messages/NOPE`, { text: 'x' }), 404, 'MESSAGE_NOT_FOUND')
+		await expectError(await call('PATCH', `/chats/${CHAT}/messages/${old}`, { text: '' }), 400, 'VALIDATION_FAILED')
+		await expectError(await call('PATCH', `/chats/4915100000499@s.whatsapp.net/messages/${old}`, { text: 'x' }), 404, 'NOT_FOUND')
+		expect(world.standIn.sent().length).toBe(sentBefore)
+	})
+})
+
+describe('DELETE /chats/:jid/messages/:messageId', () => {
+	it('deletes an own message for everyone: WhatsApp gets the revoke, the chat shows it revoked without text, and again sends nothing', async () => {
+		const id = await sendText('sent by mistake')
+		const res = await call('DELETE', `/chats/${CHAT}/messages/${id}`)
+		expect(res.status).toBe(202)
+		const revoke = await world.standIn.waitForSent((m) => m.message?.protocolMessage?.key?.id === id)
+		expect(revoke.message?.protocolMessage?.type).toBe(0) // REVOKE
+		const message = await shown(id, (m) => m.revoked)
+		expect(message.text).toBeNull()
+
+		const sentBefore = world.standIn.sent().length
+		expect((await call('DELETE', `/chats/${CHAT}/messages/${id}`)).status).toBe(202)
+		await sendText('after the second delete')
+		expect(world.standIn.sent().length).toBe(sentBefore + 1)
+	})
+
+	it("refuses to delete another's message for everyone", async () => {
+		await expectError(await call('DELETE', `/chats/${CHAT}/messages/${await receiveText('mine, not yours')}`), 409, 'NOT_OWN_MESSAGE')
+	})
+
+	it('?for=me forgets the message in Switchboard only', async () => {
+		const id = await receiveText('forget me')
+		const res = await call('DELETE', `/chats/${CHAT}/messages/${id}?for=me`)
+		expect(res.status).toBe(204)
+		const list = await api.get(`/chats/${CHAT}/messages?limit=50`)
+		expect(list.body.items.some((m: { id: string }) => m.id === id)).toBe(false)
+		await expectError(await call('DELETE', `/chats/${CHAT}/messages/${id}?for=me`), 404, 'MESSAGE_NOT_FOUND')
+		await expectError(await call('DELETE', `/chats/${CHAT}/messages/${id}?for=them`), 400, 'VALIDATION_FAILED')
+	})
+})
+
+describe('POST /chats/:jid/read', () => {
+	it('sends read receipts for the unread received messages up to one, and shows them read', async () => {
+		const [a, b, c] = [await receiveText('one'), await receiveText('two'), await receiveText('three')]
+		const res = await call('POST', `/chats/${CHAT}/read`, { messageId: b })
+		expect(res.status).toBe(202)
+		expect(await res.json()).toMatchObject({ chatJid: CHAT, marked: expect.any(Number) })
+		const receipt = await world.standIn.waitForReceipt((r) => r.type === 'read' && r.ids.includes(b))
+		expect(receipt.ids).toContain(a)
+		expect(receipt.ids).not.toContain(c)
+		expect(await shown(a, (m) => m.status === 'read')).toBeTruthy()
+		expect(await shown(b, (m) => m.status === 'read')).toBeTruthy()
+
+		// Everything left: c, and nothing already read again.
+		const rest = await call('POST', `/chats/${CHAT}/read`, {})
+		expect(await rest.json()).toEqual({ chatJid: CHAT, marked: 1 })
+		await world.standIn.waitForReceipt((r) => r.type === 'read' && r.ids.includes(c))
+		await shown(c, (m) => m.status === 'read')
+		const chats = await api.get('/chats')
+		expect(chats.body.items.find((ch: { jid: string }) => ch.jid === CHAT)).toMatchObject({ unreadCount: 0 })
+		expect(await (await call('POST', `/chats/${CHAT}/read`, {})).json()).toEqual({ chatJid: CHAT, marked: 0 })
+	})
+
+	it('answers 404 for an unknown message and chat', async () => {
+		await expectError(await call('POST', `/chats/${CHAT}/read`, { messageId: 'NOPE' }), 404, 'MESSAGE_NOT_FOUND')
+		await expectError(await call('POST', '/chats/4915100000499@s.whatsapp.net/read', {}), 404, 'NOT_FOUND')
+	})
+})
