@@ -99,19 +99,25 @@ async function incomingFile(megabytes: number): Promise<{ mbps: number; copyMbps
 		}, 10)
 		const id = incomingMediaId(meta.sessionId, 'BENCH', false)
 		const start = performance.now()
-		await fetcher.received(
-			[
-				{
-					...meta,
-					chatJid: '4915100000001@s.whatsapp.net',
-					messageId: 'BENCH',
-					fromMe: false,
-					ref: { id, kind: 'video', mimetype: 'video/mp4', state: 'pending', size: bytes, sha256: encrypted.fileSha256.toString('hex') },
-					location: { mediaKey: encrypted.mediaKey, directPath: '/v/bench', fileEncSha256: encrypted.fileEncSha256.toString('hex') },
+		const files = [
+			{
+				...meta,
+				chatJid: '4915100000001@s.whatsapp.net',
+				messageId: 'BENCH',
+				fromMe: false,
+				ref: {
+					id,
+					kind: 'video' as const,
+					mimetype: 'video/mp4',
+					state: 'pending' as const,
+					size: bytes,
+					sha256: encrypted.fileSha256.toString('hex'),
 				},
-			],
-			{ emit: async () => {}, reupload: async () => null },
-		)
+				location: { mediaKey: encrypted.mediaKey, directPath: '/v/bench', fileEncSha256: encrypted.fileEncSha256.toString('hex') },
+			},
+		]
+		await fetcher.record(files)
+		fetcher.queue(files, { emit: async () => {}, reupload: async () => null })
 		await fetcher.idle()
 		const seconds = (performance.now() - start) / 1000
 		clearInterval(sampler)

@@ -135,7 +135,13 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 	const actions = new MessageActions({ db, relay, clock, chats })
 	const contacts = new ContactsService({ db, cursors, sessions })
 	const realtime = bus ? new RealtimeHub({ bus, logger }) : null
-	const media = new MediaService({ db, store: createMediaStore(config.media), maxBytes: config.media.maxBytes })
+	const media = new MediaService({
+		db,
+		relay,
+		store: createMediaStore(config.media),
+		maxBytes: config.media.maxBytes,
+		download: config.media.download,
+	})
 	const app = createApp({
 		config,
 		logger,

@@ -1,4 +1,4 @@
-import { and, eq, sql } from 'drizzle-orm'
+import { and, desc, eq, inArray, sql } from 'drizzle-orm'
 import type { MediaRef } from '../core/catalogue'
 import type { MediaState } from '../core/media'
 import type { Db } from '../db/client'
@@ -79,6 +79,17 @@ export function mediaRecords(db: Db, cipher: Cipher) {
 					updatedAt: sql`now()`,
 				})
 				.where(eq(media.id, id))
+		},
+
+		/** Received files of a session whose download never finished (the runner stopped meanwhile). */
+		async unfinished(sessionId: string, limit: number): Promise<string[]> {
+			const rows = await db
+				.select({ id: media.id })
+				.from(media)
+				.where(and(eq(media.sessionId, sessionId), eq(media.origin, 'incoming'), inArray(media.state, ['pending', 'expired'])))
+				.orderBy(desc(media.createdAt))
+				.limit(limit)
+			return rows.map((r) => r.id)
 		},
 
 		/** Where WhatsApp keeps the file now, after a re-upload. */

@@ -32,8 +32,9 @@ import {
 	type SessionConnection,
 } from './port'
 import type { MediaFetcher, MediaSession } from './media/fetcher'
+import type { IncomingMedia } from '../media/records'
 import { incomingFiles, pollVotes } from './media/incoming'
-import { quoted, type SendSources, toBaileysContent, type UploadedFile } from './media/outgoing'
+import { quoted, SendRefused, type SendSources, toBaileysContent, type UploadedFile } from './media/outgoing'
 import { ReceiptGate } from './receipts'
 import { SendsInFlight } from './sends'
 import { connected, disconnected, keepMessageTimestamps, resolveLids, toJid } from './socket'
@@ -151,17 +152,24 @@ class BaileysSession implements SessionConnection {
 		this.connect()
 	}
 
-	/** Hands the files of the messages just published to the media fetcher. */
-	private async fetchFiles(events: Partial<BaileysEventMap>, mapped: readonly WhatsAppEvent[]) {
+	/** Records the files of the messages about to be published; null when that failed (nothing is published then). */
+	private async recordFiles(events: Partial<BaileysEventMap>, mapped: readonly WhatsAppEvent[]): Promise<IncomingMedia[] | null> {
 		const { media } = this.port
-		if (!media || !this.options.tenantId) return
-		const published = mapped.flatMap((e) => (e.type === 'session.messages.upsert' ? e.data.messages : []))
-		const files = incomingFiles(events, published, this.options.tenantId, this.sessionId)
-		if (!files.length) return
-		await media.received(files, {
-			emit: async (e) => void (await this.emit(e)),
-			reupload: (file) => this.reupload(file),
-		})
+		if (!media || !this.options.tenantId || !events['messages.upsert']) return []
+		const messages = mapped.flatMap((e) => (e.type === 'session.messages.upsert' ? e.data.messages : []))
+		const files = incomingFiles(events, messages, this.options.tenantId, this.sessionId)
+		try {
+			await media.record(files)
+			return files
+		} catch (err) {
+			this.log.error({ err }, 'recording received files failed; the messages come again')
+			return null
+		}
+	}
+
+	private readonly mediaSession: MediaSession = {
+		emit: async (e) => void (await this.emit(e)),
+		reupload: (file) => this.reupload(file),
 	}
 
 	/** Asks the sender's phone, through WhatsApp, to upload a file again; where it landed, or null. */
@@ -244,8 +252,10 @@ class BaileysSession implements SessionConnection {
 			me,
 			pollVoteOf: (m) => (m.key.id ? votes.get(m.key.id) : undefined),
 		})
-		const published = mapped.length ? await this.emit(mapped) : true
-		if (published) await this.fetchFiles(events, mapped)
+		// A message's file is on record before the message is out, so its media id always resolves.
+		const files = await this.recordFiles(events, mapped)
+		const published = files && mapped.length ? await this.emit(mapped) : !!files
+		if (published && files?.length) await this.port.media?.queue(files, this.mediaSession)
 		// Only a message handed on is acknowledged to WhatsApp; one that is not comes again.
 		const ids = events['messages.upsert']?.messages.flatMap((m) => m.key.id ?? []) ?? []
 		if (receipts && ids.length) published ? receipts.release(ids) : receipts.drop(ids)
@@ -261,6 +271,7 @@ class BaileysSession implements SessionConnection {
 			const event = connected(me)
 			this.log.info({ jid: event.data.jid }, 'connected')
 			await this.emit([event])
+			void this.port.media?.resume(this.sessionId, this.mediaSession).catch((err) => this.log.warn({ err }, 'could not resume media downloads'))
 		}
 		if (update.connection === 'close') await this.onClose(disconnectOf(update.lastDisconnect?.error))
 	}
@@ -422,6 +433,16 @@ class BaileysSession implements SessionConnection {
 				{ type: 'session.chats.upsert', data: { chats: [{ jid: chatJid, unreadCount: 0 }] } },
 			])
 		})
+	}
+
+	/**
+	 * Queues the download of a received file (the on-demand policy, or a retry of a failed one);
+	 * how it ends goes out as `session.media.updated`, so the session's other commands need not wait.
+	 */
+	async downloadMedia(mediaId: string): Promise<void> {
+		if (this.status !== 'connected' || !this.sock) throw new NotConnectedError(this.status)
+		if (!this.port.media) throw new SendRefused('media_not_found', 'this runner keeps no media')
+		void this.port.media.fetch(mediaId, this.mediaSession).catch((err) => this.log.error({ err, mediaId }, 'media download failed'))
 	}
 
 	async close(reason: CloseReason): Promise<void> {

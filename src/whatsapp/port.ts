@@ -72,6 +72,8 @@ export interface SessionConnection {
 	send(to: string, content: SendContent, messageId: string, options?: SendOptions): Promise<SentMessage>
 	/** Sends read receipts for received messages of one chat and records them read; throws NotConnectedError unless connected. */
 	markRead(chatJid: string, keys: readonly MessageKey[]): Promise<void>
+	/** Queues the download of a received file of this session; `session.media.updated` tells how it ended. */
+	downloadMedia(mediaId: string): Promise<void>
 	/**
 	 * Unlinks the device (waiting a while for a paired session to connect first), deletes creds and
 	 * keys, and ends the session as `logged_out`.

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { createHash, randomBytes } from 'node:crypto'
 import type { ContentSpec } from '@switchboard/standin'
+import { sql } from 'drizzle-orm'
 import { createVerifiedUser } from '../helpers/accounts'
-import { type Client, clientFor, pairedSession, type SessionsWorld, startSessionsWorld } from '../helpers/sessions'
+import { type Client, clientFor, pairedSession, type SessionsWorld, startSessionsWorld, untilStatus } from '../helpers/sessions'
 
 /**
  * Received media end to end: the stand-in delivers files as a phone does (encrypted on its CDN),
@@ -85,5 +86,20 @@ describe('received media', () => {
 		const { message } = await receive({ kind: 'sticker', file: randomBytes(5_000), mimetype: 'image/webp' })
 		const mallory = clientFor(world.app, await createVerifiedUser(world.app))
 		expect((await mallory.get(`/media/${message.media!.id}`)).status).toBe(404)
+	})
+})
+
+describe('downloads cut short', () => {
+	it('fetches a file whose download never finished once the session connects again', async () => {
+		const file = randomBytes(30_000)
+		const { message } = await receive({ kind: 'image', file, mimetype: 'image/jpeg' })
+		await api.post(`/sessions/${sessionId}/stop`)
+		await untilStatus(api, sessionId, 'stopped')
+		// As a runner that died mid-download leaves it.
+		await world.app.server.database.db.execute(sql`update media set state = 'pending' where id = ${message.media!.id}`)
+		const after = world.events.events.length
+		await api.post(`/sessions/${sessionId}/start`)
+		const settled = await world.events.waitFor('session.media.updated', sessionId, { after, where: (e) => e.data.id === message.media?.id })
+		expect(settled.data).toMatchObject({ state: 'stored', sha256: sha256(file) })
 	})
 })

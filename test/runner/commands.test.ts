@@ -58,6 +58,11 @@ class FakeConnection implements SessionConnection {
 		if (this.status !== 'connected') throw new NotConnectedError(this.status)
 		this.read.push({ chatJid, ids: keys.map((k) => k.id) })
 	}
+	readonly downloads: string[] = []
+	async downloadMedia(mediaId: string) {
+		if (this.status !== 'connected') throw new NotConnectedError(this.status)
+		this.downloads.push(mediaId)
+	}
 	/** Resolves at the next message this connection sends. */
 	nextSend(): Promise<void> {
 		return new Promise((resolve) => (this.onSend = resolve))

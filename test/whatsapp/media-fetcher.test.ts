@@ -96,7 +96,8 @@ describe('downloading received media', () => {
 		const fetcher = fetcherWith()
 		const [a, b] = [await received(plain), await received(plain)]
 		const { events, session } = sessionHooks()
-		await fetcher.received([a.file, b.file], session)
+		await fetcher.record([a.file, b.file])
+		fetcher.queue([a.file, b.file], session)
 		await fetcher.idle()
 		expect(states(events)).toEqual([
 			['stored', null],
@@ -113,7 +114,8 @@ describe('downloading received media', () => {
 		const { file } = await received(randomBytes(50_000), { tamper: true })
 		const fetcher = fetcherWith()
 		const { events, session } = sessionHooks()
-		await fetcher.received([file], session)
+		await fetcher.record([file])
+		fetcher.queue([file], session)
 		await fetcher.idle()
 		expect(states(events)).toEqual([['failed', 'mac_mismatch']])
 		const [row] = await t.database.sql!`select state, failure_reason from media where id = ${file.ref.id}`
@@ -131,7 +133,8 @@ describe('downloading received media', () => {
 			asked.push(f.messageKey.id)
 			return { directPath: moved }
 		})
-		await fetcher.received([file], session)
+		await fetcher.record([file])
+		fetcher.queue([file], session)
 		await fetcher.idle()
 		expect(asked).toEqual([file.messageId])
 		expect(states(events)).toEqual([
@@ -145,7 +148,8 @@ describe('downloading received media', () => {
 		cdn.set(directPath, { bytes: new Uint8Array(), status: 404 })
 		const fetcher = fetcherWith()
 		const { events, session } = sessionHooks(async () => null)
-		await fetcher.received([file], session)
+		await fetcher.record([file])
+		fetcher.queue([file], session)
 		await fetcher.idle()
 		expect(states(events)).toEqual([
 			['expired', 'the CDN answered 404'],
@@ -157,7 +161,8 @@ describe('downloading received media', () => {
 		const { file } = await received(randomBytes(50_000))
 		const fetcher = fetcherWith(10_000)
 		const { events, session } = sessionHooks()
-		await fetcher.received([file], session)
+		await fetcher.record([file])
+		fetcher.queue([file], session)
 		await fetcher.idle()
 		expect(states(events)).toEqual([['failed', 'too_large']])
 	})

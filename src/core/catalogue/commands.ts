@@ -54,6 +54,8 @@ export const CommandData = {
 		/** The message this one answers (WhatsApp shows it quoted). */
 		replyTo: T.Optional(MessageKey),
 	}),
+	/** Downloads a received file now: the on-demand policy, or another try after a failure. */
+	'session.media.download': T.Object({ mediaId: Uuid }),
 	/** Marks these received messages of one chat read: read receipts go to their senders. */
 	'session.chats.read': T.Object({
 		chatJid: Jid,

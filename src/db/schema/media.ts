@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm'
 import { bigint, boolean, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
 import { MEDIA_KINDS, MEDIA_ORIGINS, MEDIA_STATES } from '../../core/media'
 import { tenants } from './accounts'
@@ -61,5 +62,10 @@ export const media = pgTable(
 		createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 		updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 	},
-	(t) => [uniqueIndex('media_message_idx').on(t.sessionId, t.messageId, t.fromMe), index('media_tenant_sha256_idx').on(t.tenantId, t.sha256)],
+	(t) => [
+		uniqueIndex('media_message_idx').on(t.sessionId, t.messageId, t.fromMe),
+		index('media_tenant_sha256_idx').on(t.tenantId, t.sha256),
+		// A session's unfinished downloads, picked up again when it connects: few rows, found at once.
+		index('media_unfinished_idx').on(t.sessionId, t.createdAt).where(sql`${t.state} in ('pending', 'expired')`),
+	],
 )

@@ -27,6 +27,19 @@ export const mediaModule = ({ media, authPlugin, maxBytes }: MediaModuleDeps) =>
 				description: `The raw file as the body with its Content-Type (e.g. \`image/jpeg\`), or \`multipart/form-data\` with the file in a field named \`file\`. Streamed to the media store, at most ${maxBytes} bytes (MEDIA_MAX_BYTES; 413 \`PAYLOAD_TOO_LARGE\` on a declared length above it, 400 \`MEDIA_TOO_LARGE\` when more arrives). Send it with \`{ image | video | audio | document | sticker: { mediaId } }\`.`,
 			},
 		})
+		.post(
+			'/:id/download',
+			async ({ tenantId, params, status }) => status(202, { id: params.id, state: await media.requestDownload(tenantId, params.id) }),
+			{
+				params: MediaParams,
+				response: { 202: 'MediaDownload', 400: 'Error', 401: 'Error', 404: 'Error', 409: 'Error' },
+				detail: {
+					summary: 'Download a received file from WhatsApp now',
+					description:
+						"For a received file that is not stored: under `MEDIA_DOWNLOAD=on_demand`, or to try again after it failed. The session's runner fetches, verifies and stores it; `session.media.updated` tells when it is `stored` or `failed`. A stored file answers its state and is not fetched again. 409 `MEDIA_DOWNLOAD_OFF` (MEDIA_DOWNLOAD=off), `MEDIA_NOT_DOWNLOADABLE` (an upload), `SESSION_NOT_CONNECTED`.",
+				},
+			},
+		)
 		.get(
 			'/:id',
 			async ({ tenantId, params, request }) => {

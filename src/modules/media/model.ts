@@ -1,3 +1,4 @@
+import { MEDIA_STATES } from '../../core/media'
 import { t } from 'elysia'
 
 const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
@@ -10,6 +11,11 @@ export const MediaUploaded = t.Object({
 })
 export type MediaUploaded = typeof MediaUploaded.static
 
-export const mediaModels = { MediaUploaded }
+export const MediaDownload = t.Object({
+	id: t.String(),
+	state: t.UnionEnum(MEDIA_STATES, { description: 'The state now; `session.media.updated` tells when it is stored or failed' }),
+})
+
+export const mediaModels = { MediaUploaded, MediaDownload }
 
 export const MediaParams = t.Object({ id: t.String({ pattern: UUID_PATTERN, description: 'uuid' }) })

@@ -7,11 +7,19 @@ import { media } from '../../db/schema'
 import { type ByteRange, type MediaStore, MediaTooLargeError, type StoredObject } from '../../media'
 import { blobOf, keepBlob } from '../../media/blobs'
 import type { MediaUploaded } from './model'
+import { enqueue, type Relay } from '../../bus'
+import { command } from '../../core/catalogue'
+import type { MediaState } from '../../core/media'
+import { assertConnected, sessionStatus } from '../sessions/state'
 
 export interface MediaServiceDeps {
 	db: Db
 	store: MediaStore
 	maxBytes: number
+	/** MEDIA_DOWNLOAD: under `off` no received file is ever downloaded, on request neither. */
+	download: 'eager' | 'on_demand' | 'off'
+	/** Publishes a download request at once instead of at the relay's next tick. */
+	relay?: Relay | null
 }
 
 /** A stored file as GET /media/:id serves it. */
@@ -117,7 +125,7 @@ export class MediaService {
 		if (!blob)
 			throw new ConflictError(
 				'MEDIA_NOT_STORED',
-				`The file is not stored (state: ${row.state}${row.failureReason ? `: ${row.failureReason}` : ''})`,
+				`The file is not stored (state: ${row.state}${row.failureReason ? `: ${row.failureReason}` : ''}); POST /media/${id}/download fetches it from WhatsApp`,
 				{
 					state: row.state,
 					...(row.failureReason ? { reason: row.failureReason } : {}),
@@ -131,5 +139,30 @@ export class MediaService {
 			fileName: row.fileName,
 			read: (range) => store.read(blob.storageKey, range),
 		}
+	}
+
+	/**
+	 * POST /media/:id/download: has the session's runner download a received file now (the
+	 * on-demand policy, or another try after a failure). Answers the file's state; a stored file
+	 * is not downloaded again.
+	 */
+	async requestDownload(tenantId: string, id: string): Promise<MediaState> {
+		const requested = await this.deps.db.transaction(async (tx) => {
+			const [row] = await tx
+				.select({ state: media.state, sessionId: media.sessionId, origin: media.origin })
+				.from(media)
+				.where(and(eq(media.id, id), eq(media.tenantId, tenantId)))
+			if (!row) throw NotFoundError.of('Media')
+			if (row.state === 'stored') return { state: row.state, queued: false }
+			if (row.origin !== 'incoming' || !row.sessionId)
+				throw new ConflictError('MEDIA_NOT_DOWNLOADABLE', 'Only a file a message brought can be downloaded from WhatsApp')
+			if (this.deps.download === 'off')
+				throw new ConflictError('MEDIA_DOWNLOAD_OFF', 'Received files are not downloaded on this server (MEDIA_DOWNLOAD=off)')
+			assertConnected(await sessionStatus(tx, tenantId, row.sessionId))
+			await enqueue(tx, command('session.media.download', { tenantId, sessionId: row.sessionId }, { mediaId: id }))
+			return { state: row.state, queued: true }
+		})
+		if (requested.queued) this.deps.relay?.nudge()
+		return requested.state
 	}
 }

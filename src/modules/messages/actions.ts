@@ -10,7 +10,7 @@ import { media, sessionMessages } from '../../db/schema'
 import type { Clock } from '../../lib/clock'
 import type { ChatsService } from '../chats/service'
 import type { MessageAccepted, ReadAccepted } from './model'
-import { assertConnected, sessionStatus } from './session-state'
+import { assertConnected, sessionStatus } from '../sessions/state'
 
 /** WhatsApp accepts an edit of a message this long after it was sent, and refuses later ones. */
 export const EDIT_WINDOW_MS = 15 * 60 * 1000

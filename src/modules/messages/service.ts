@@ -9,7 +9,7 @@ import type { Db, Tx } from '../../db/client'
 import { media, sendRequests, sessionMessages } from '../../db/schema'
 import type { MessageAccepted } from './model'
 import type { SessionsService } from '../sessions/service'
-import { assertConnected, sessionStatus } from './session-state'
+import { assertConnected, sessionStatus } from '../sessions/state'
 import { SEND_KINDS, type SendMessageContent } from './model'
 
 export interface MessagesServiceDeps {

@@ -113,6 +113,11 @@ export function createCommandExecutor(deps: CommandExecutorDeps) {
 		await onConnection(cmd, 'read_failed', (connection) => connection.markRead(cmd.data.chatJid, cmd.data.keys))
 	}
 
+	async function downloadMedia(cmd: Of<'session.media.download'>) {
+		// The file settles (stored or failed) with session.media.updated; a repeat finds it stored.
+		await onConnection(cmd, 'download_failed', (connection) => connection.downloadMedia(cmd.data.mediaId))
+	}
+
 	async function execute(cmd: Command) {
 		try {
 			switch (cmd.type) {
@@ -126,6 +131,8 @@ export function createCommandExecutor(deps: CommandExecutorDeps) {
 					return await send(cmd)
 				case 'session.chats.read':
 					return await read(cmd)
+				case 'session.media.download':
+					return await downloadMedia(cmd)
 			}
 		} catch (err) {
 			if (!(err instanceof CommandRefused)) throw err

@@ -14,6 +14,8 @@ const DEFAULT_HOST = 'mmg.whatsapp.net'
 /** Downloads in flight per runner: enough to keep a burst of photos moving, few enough not to starve the sockets. */
 const CONCURRENCY = 4
 const ATTEMPTS = 3
+/** Unfinished downloads a connecting session picks up again; older ones wait for a client to ask. */
+const RESUME_MAX = 1000
 
 /** What the session gives the fetcher: its event channel and, for expired files, WhatsApp's re-upload request. */
 export interface MediaSession {
@@ -167,16 +169,38 @@ export function createMediaFetcher(options: MediaFetcherOptions) {
 		}
 	}
 
+	// Files queued or downloading: a file asked for twice (on demand while queued, say) is fetched once.
+	const queued = new Map<string, Promise<void>>()
+	function enqueue(id: string, session: MediaSession): Promise<void> {
+		const known = queued.get(id)
+		if (known) return known
+		const done = queue.add(() => download(id, session)).finally(() => queued.delete(id))
+		queued.set(id, done)
+		return done
+	}
+	const inBackground = (id: string, session: MediaSession) =>
+		void enqueue(id, session).catch((err) => logger.error({ err, mediaId: id }, 'media download failed'))
+
 	return {
-		/** Records received files; under the eager policy, queues their download. */
-		async received(files: readonly IncomingMedia[], session: MediaSession): Promise<void> {
+		/** Records received files as pending, before their messages are published. */
+		async record(files: readonly IncomingMedia[]): Promise<void> {
 			for (const file of files) await records.recordIncoming(file)
+		},
+		/** Under the eager policy, queues the download of recorded files, once their messages are out. */
+		queue(files: readonly IncomingMedia[], session: MediaSession): void {
 			if (options.download !== 'eager') return
-			for (const file of files)
-				void queue.add(() => download(file.ref.id, session)).catch((err) => logger.error({ err, mediaId: file.ref.id }, 'media download failed'))
+			for (const file of files) inBackground(file.ref.id, session)
+		},
+		/**
+		 * Under the eager policy, queues again the downloads of a session that a stop or crash cut
+		 * short, the newest first; called when the session connects (re-upload requests need it).
+		 */
+		async resume(sessionId: string, session: MediaSession): Promise<void> {
+			if (options.download !== 'eager') return
+			for (const id of await records.unfinished(sessionId, RESUME_MAX)) inBackground(id, session)
 		},
 		/** Downloads one file now (the on-demand policy, or a retry), waiting for its turn in the queue. */
-		fetch: (id: string, session: MediaSession) => queue.add(() => download(id, session)),
+		fetch: enqueue,
 		/** Resolves once every queued download is done. */
 		idle: () => queue.onIdle(),
 	}
