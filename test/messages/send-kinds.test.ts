@@ -86,7 +86,7 @@ describe('sending other kinds', () => {
 	it('sends a reply quoting the stored message, and a reaction to it and its removal', async () => {
 		const delivered = await world.standIn.deliverText({ to: PHONE, from: FRIEND, text: 'Where is my order?' })
 		await until(async () => {
-			const res = await api.get(`/chats/${FRIEND_JID}/messages?limit=5`)
+			const res = await api.get(`/chats/${FRIEND_JID}/messages?limit=50`)
 			return res.body.items?.some((m: { id: string }) => m.id === delivered.id)
 		}, 'the delivered message in the chat')
 
