@@ -63,7 +63,7 @@ function Shell({ children }: { children: ComponentChildren }) {
 
 export function App() {
 	const user = useStore(account)
-	const { path } = useStore(location)
+	const { path, query } = useStore(location)
 	const publicPage = PUBLIC[path as keyof typeof PUBLIC]
 	const signedInPage = SIGNED_IN.map(([pattern, page]) => [match(pattern, path), page] as const).find(([params]) => params)
 
@@ -71,7 +71,11 @@ export function App() {
 		if (user === undefined) return
 		if (path === '/' || path === '/app' || (!publicPage && !signedInPage)) navigate(user ? '/app/sessions' : '/sign-in', { replace: true })
 		else if (!user && signedInPage) navigate(`/sign-in?next=${encodeURIComponent(path)}`, { replace: true })
-		else if (user && (path === '/sign-in' || path === '/sign-up')) navigate('/app/sessions', { replace: true })
+		else if (user && (path === '/sign-in' || path === '/sign-up')) {
+			// Only a path of this app: `next` comes from the URL, which anyone can craft.
+			const next = query.get('next')
+			navigate(next?.startsWith('/app/') ? next : '/app/sessions', { replace: true })
+		}
 	}, [user, path])
 
 	let page: ComponentChildren = null

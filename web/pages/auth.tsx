@@ -24,11 +24,8 @@ export function SignInPage() {
 	const onSubmit = (event: Event) => {
 		event.preventDefault()
 		const target = event.currentTarget as HTMLFormElement
-		void form.run(async () => {
-			const result = await signIn(value(target, 'email'), value(target, 'password'))
-			if (result.data) navigate(query.get('next')?.startsWith('/app/') ? query.get('next')! : '/app/sessions', { replace: true })
-			return result
-		})
+		// Once signed in, the app moves on to `?next=` or the sessions.
+		void form.run(() => signIn(value(target, 'email'), value(target, 'password')))
 	}
 	return (
 		<AuthPage title="Sign in">
