@@ -74,6 +74,36 @@ describe('signing in', () => {
 		})
 	})
 
+	it('works by keyboard alone, 360 px wide, in the dark scheme when the system prefers it', async () => {
+		const user = await createVerifiedUser(app)
+		await inBrowser(
+			browser,
+			'keyboard narrow dark',
+			async ({ page, problems }) => {
+				await page.goto(`${app.url}/sign-in`)
+				await page.getByRole('heading', { name: 'Sign in' }).waitFor()
+				// Focus starts on the heading; the fields and the button follow in order.
+				await page.keyboard.press('Tab')
+				await page.keyboard.type(user.email)
+				await page.keyboard.press('Tab')
+				await page.keyboard.type(user.password)
+				await page.keyboard.press('Enter')
+				await page.getByRole('heading', { name: 'Sessions' }).waitFor()
+				await page.getByLabel('Name').fill('A name long enough to wrap on a narrow phone screen')
+				await page.getByLabel('Name').press('Enter')
+				await page.getByRole('heading', { name: /A name long enough/ }).waitFor()
+				const layout = await page.evaluate(() => ({
+					width: document.documentElement.scrollWidth,
+					background: getComputedStyle(document.body).backgroundColor,
+				}))
+				expect(layout.width).toBeLessThanOrEqual(360)
+				expect(layout.background).toBe('rgb(17, 20, 24)')
+				expect(problems).toEqual([])
+			},
+			{ viewport: { width: 360, height: 740 }, colorScheme: 'dark' },
+		)
+	})
+
 	it('renews an access token that expired, on the request it failed, without the user noticing', async () => {
 		const user = await createVerifiedUser(app)
 		await inBrowser(browser, 'expired token', async ({ page, problems }) => {
