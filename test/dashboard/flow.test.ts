@@ -33,7 +33,7 @@ afterAll(async () => {
 })
 
 describe('the dashboard', () => {
-	it('signs up, verifies from the mail, links a phone by QR, follows chats live, replies, sees it read, and logs out', async () => {
+	it('signs up, verifies from the mail, links a phone by QR, follows chats live, replies, sees it read, sends a photo, and logs out', async () => {
 		await inBrowser(browser, 'full flow', async ({ page, problems }) => {
 			const email = uniqueEmail('dash')
 			const password = 'correct horse battery staple'
@@ -115,6 +115,16 @@ describe('the dashboard', () => {
 			await world.standIn.sendReceipts({ ids: [sent.id], type: 'read' })
 			await outgoing.getByRole('img', { name: 'Read' }).waitFor()
 			if (SHOTS) await page.screenshot({ path: `${SHOTS}/dashboard-chat.png` })
+
+			// A photo with a caption: uploaded with POST /media, sent by its id, the same bytes at the phone.
+			const photo = await Bun.file(new URL('../../docs/images/dashboard-sessions.png', import.meta.url)).bytes()
+			await page.getByLabel('Attach a file').setInputFiles({ name: 'lamp.png', mimeType: 'image/png', buffer: Buffer.from(photo) })
+			await page.getByLabel('Message', { exact: true }).fill('Your lamp, packed')
+			await page.getByRole('button', { name: 'Send' }).click()
+			const sentPhoto = await world.standIn.waitForSent((m) => m.to === jid(ADA) && Boolean(m.message?.imageMessage))
+			expect(sentPhoto.message?.imageMessage?.caption).toBe('Your lamp, packed')
+			expect(Buffer.from(await world.standIn.readSentMedia(sentPhoto.id)).equals(Buffer.from(photo))).toBe(true)
+			await page.getByRole('listitem').filter({ hasText: 'Your lamp, packed' }).waitFor()
 
 			// Log out: back to sign-in, and a reload stays signed out.
 			await page.getByRole('link', { name: 'Account' }).click()

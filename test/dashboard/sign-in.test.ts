@@ -92,10 +92,10 @@ describe('signing in', () => {
 				await page.getByLabel('Name').fill('A name long enough to wrap on a narrow phone screen')
 				await page.getByLabel('Name').press('Enter')
 				await page.getByRole('heading', { name: /A name long enough/ }).waitFor()
-				const layout = await page.evaluate(() => ({
-					width: document.documentElement.scrollWidth,
-					background: getComputedStyle(document.body).backgroundColor,
-				}))
+				// A string: this file is type-checked without the DOM's types.
+				const layout = (await page.evaluate(
+					'({ width: document.documentElement.scrollWidth, background: getComputedStyle(document.body).backgroundColor })',
+				)) as { width: number; background: string }
 				expect(layout.width).toBeLessThanOrEqual(360)
 				expect(layout.background).toBe('rgb(17, 20, 24)')
 				expect(problems).toEqual([])
