@@ -17,6 +17,10 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY package.json tsconfig.json ./
 COPY src ./src
 COPY drizzle ./drizzle
+# The dashboard's source: the api role bundles it (Bun.build, in memory) on the first request for
+# a page. Building it here as well fails the image on a dashboard that does not build.
+COPY web ./web
+RUN bun run build:web
 RUN mkdir -p /app/data && chown -R bun:bun /app/data
 # Embedded mode keeps its database here: a container started without a volume still gets one.
 VOLUME ["/app/data"]

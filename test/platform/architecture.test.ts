@@ -110,3 +110,43 @@ describe('the architecture', () => {
 		expect(long.map((f) => relative(SRC, f))).toEqual([])
 	})
 })
+
+/**
+ * The dashboard (`web/`) is a client of the API like any other: it reaches the server over HTTP
+ * only, and sees it in one place, `type App` from src/app.ts, so the type check ties them together
+ * without any server code in the bundle.
+ */
+describe('the dashboard', () => {
+	const WEB = join(REPO_ROOT, 'web')
+	const webFiles = (dir: string): string[] =>
+		readdirSync(dir).flatMap((name) => {
+			const path = join(dir, name)
+			return statSync(path).isDirectory() ? webFiles(path) : /\.tsx?$/.test(name) && !name.endsWith('.d.ts') ? [path] : []
+		})
+	const tsx = new Bun.Transpiler({ loader: 'tsx' })
+	const files = webFiles(WEB)
+
+	it('has its source under web/', () => {
+		expect(files.length).toBeGreaterThan(5)
+	})
+
+	it('imports nothing of the server but `type App`, and that as a type only', () => {
+		const outside: string[] = []
+		for (const file of files) {
+			const code = readFileSync(file, 'utf8')
+			for (const { path } of tsx.scanImports(code.replace(/import type /g, 'import '))) {
+				if (!path.startsWith('.')) continue
+				const target = resolve(dirname(file), path)
+				if (target.startsWith(`${WEB}/`)) continue
+				const typeOnlyApp = relative(REPO_ROOT, target) === 'src/app' && new RegExp(`import type \\{ App \\} from '${path}'`).test(code)
+				if (!typeOnlyApp) outside.push(`${relative(REPO_ROOT, file)} → ${path}`)
+			}
+		}
+		expect(outside).toEqual([])
+	})
+
+	it('keeps its files under about 350 lines too', () => {
+		const long = files.filter((file) => readFileSync(file, 'utf8').split('\n').length > 360)
+		expect(long.map((f) => relative(REPO_ROOT, f))).toEqual([])
+	})
+})

@@ -62,7 +62,8 @@ describe('the Eden client in a project of its own', () => {
 		const server = readJson(join(REPO_ROOT, 'package.json'))
 		const client = readJson(join(REPO_ROOT, 'packages/client/package.json'))
 		expect(client.peerDependencies).toEqual({ elysia: server.dependencies.elysia })
-		expect(client.dependencies['@elysiajs/eden']).toBe(server.devDependencies['@elysiajs/eden'])
+		// The server depends on Eden itself: the dashboard it builds and serves is an Eden client.
+		expect(client.dependencies['@elysiajs/eden']).toBe(server.dependencies['@elysiajs/eden'])
 		expect(readJson(join(FIXTURE, 'package.json')).dependencies.elysia).toBe(server.dependencies.elysia)
 	})
 

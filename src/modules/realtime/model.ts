@@ -1,6 +1,6 @@
 import { t, type Static } from 'elysia'
 import { Session } from '../sessions/model'
-import { DOMAIN_EVENT_TYPES, DomainEventData, type DomainEventType } from '../../core/catalogue'
+import { DomainEventData, type DomainEventType } from '../../core/catalogue'
 import { Nullable } from '../../lib/schema'
 
 /**
@@ -43,7 +43,7 @@ const ResyncRequiredMessage = t.Object({
 	occurredAt: IsoTime,
 	data: t.Object({
 		since: t.String(),
-		reason: t.Union(RESYNC_REASONS.map((r) => t.Literal(r))),
+		reason: t.UnionEnum(RESYNC_REASONS),
 		/** The oldest position still in the stream (null when it is empty). */
 		oldestId: Nullable(StreamId),
 	}),
@@ -61,7 +61,35 @@ const eventMessage = <K extends DomainEventType>(type: K) =>
 		data: DomainEventData[type],
 	})
 
-export const RealtimeMessage = t.Union([SnapshotMessage, ResyncRequiredMessage, ...DOMAIN_EVENT_TYPES.map(eventMessage)])
+/**
+ * Every event type, spelled out: Elysia types a route's schema member by member, and a union built
+ * with `DOMAIN_EVENT_TYPES.map()` would reach Eden clients without its events. The type below fails
+ * the build when the catalogue gains a type this list lacks.
+ */
+const EVENT_TYPES = [
+	'session.created',
+	'session.deleted',
+	'session.qr.updated',
+	'session.pairing_code.updated',
+	'session.status.connected',
+	'session.status.disconnected',
+	'session.history.sync',
+	'session.messages.upsert',
+	'session.messages.update',
+	'session.contacts.upsert',
+	'session.chats.upsert',
+	'session.media.updated',
+	'session.command.failed',
+] as const satisfies readonly DomainEventType[]
+const listsEveryType: Exclude<DomainEventType, (typeof EVENT_TYPES)[number]> extends never ? true : false = true
+type EventMessages<Types extends readonly DomainEventType[]> = { -readonly [I in keyof Types]: ReturnType<typeof eventMessage<Types[I]>> }
+
+export const RealtimeMessage = t.Union([
+	SnapshotMessage,
+	ResyncRequiredMessage,
+	...(EVENT_TYPES.map(eventMessage) as unknown as EventMessages<typeof EVENT_TYPES>),
+])
+void listsEveryType
 export type RealtimeMessage = Static<typeof RealtimeMessage>
 
 /** Close codes of `/ws/sessions`. */

@@ -57,7 +57,8 @@ export const sessionsModule = ({ sessions, messages, authPlugin }: SessionsModul
 			async ({ tenantId, params, query, request }) => {
 				const format = qrFormat(query.format, request.headers.get('accept') ?? undefined)
 				const image = await sessions.qrImage(tenantId, params.id, format)
-				return new Response(image, {
+				// A copy into a plain Uint8Array: a body type the DOM's types accept as well as Bun's (the dashboard's type check sees this file).
+				return new Response(typeof image === 'string' ? image : new Uint8Array(image), {
 					headers: {
 						'content-type': format === 'svg' ? 'image/svg+xml; charset=utf-8' : 'image/png',
 						// A QR lives 20–60 s and then is replaced; a cached one could not be scanned.

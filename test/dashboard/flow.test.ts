@@ -1,0 +1,138 @@
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import type { Browser } from 'playwright-core'
+import { linkOf, uniqueEmail } from '../helpers/accounts'
+import { inBrowser, launchChromium } from '../helpers/browser'
+import { startSessionsWorld, type SessionsWorld } from '../helpers/sessions'
+import { startSmtpSink, type SmtpSink } from '../helpers/smtp'
+
+/**
+ * The dashboard as a person uses it, in headless Chromium, against the real server (api, runner,
+ * consumer) and the WhatsApp stand-in playing the phone and its contacts.
+ */
+
+const PHONE = '15550300000'
+const ADA = '15550300001'
+const BOB = '15550300002'
+const jid = (phone: string) => `${phone}@s.whatsapp.net`
+const base = Math.floor(Date.now() / 1000) - 3600
+/** Where README screenshots go when asked for (`DASHBOARD_SCREENSHOTS=docs/images bun test test/dashboard/flow.test.ts`). */
+const SHOTS = process.env.DASHBOARD_SCREENSHOTS
+
+let smtp: SmtpSink
+let world: SessionsWorld
+let browser: Browser
+
+beforeAll(async () => {
+	smtp = await startSmtpSink()
+	;[world, browser] = await Promise.all([startSessionsWorld({ SMTP_URL: smtp.url }), launchChromium()])
+})
+afterAll(async () => {
+	await browser?.close()
+	await world?.close()
+	await smtp?.close()
+})
+
+describe('the dashboard', () => {
+	it('signs up, verifies from the mail, links a phone by QR, follows chats live, replies, sees it read, sends a photo, and logs out', async () => {
+		await inBrowser(browser, 'full flow', async ({ page, problems }) => {
+			const email = uniqueEmail('dash')
+			const password = 'correct horse battery staple'
+
+			// Sign up.
+			await page.goto(`${world.app.url}/sign-up`)
+			await page.getByLabel('Name').fill('Dana Dashboard')
+			await page.getByLabel('Email').fill(email)
+			await page.getByLabel('Password').fill(password)
+			await page.getByRole('button', { name: 'Create account' }).click()
+			await page.getByRole('heading', { name: 'Check your mail' }).waitFor()
+
+			// The mail's link lands on the dashboard and verifies.
+			const link = linkOf(await smtp.nextMailTo(email)).url
+			expect(link.pathname).toBe('/verify-email')
+			await page.goto(new URL(link.pathname + link.search, world.app.url).href)
+			await page.getByText('Your email address is confirmed.').waitFor()
+			await page.getByRole('link', { name: 'Sign in' }).click()
+
+			// Sign in.
+			await page.getByLabel('Email').fill(email)
+			await page.getByLabel('Password').fill(password)
+			await page.getByRole('button', { name: 'Sign in' }).click()
+			await page.getByRole('heading', { name: 'Sessions' }).waitFor()
+			expect(new URL(page.url()).pathname).toBe('/app/sessions')
+
+			// Create a session: its QR appears, and the phone scans what the page shows.
+			await page.getByLabel('Name').fill('Support line')
+			await page.getByRole('button', { name: 'Create session' }).click()
+			const card = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'Support line' }) })
+			const qr = card.getByRole('img', { name: 'QR code' })
+			await qr.waitFor()
+			const { data } = await world.events.waitFor('session.qr.updated', (await card.getAttribute('data-session-id'))!)
+			expect(await qr.getAttribute('data-payload')).toBe(data.qr)
+			if (SHOTS) await page.screenshot({ path: `${SHOTS}/dashboard-sessions.png` })
+			await world.standIn.scanQr((await qr.getAttribute('data-payload'))!, PHONE, 'Support phone')
+
+			// Connected, live: no reload.
+			await card.getByText('Connected', { exact: true }).waitFor()
+			await expect(qr.count()).resolves.toBe(0)
+			await card.getByRole('link', { name: 'Chats' }).click()
+			await page.getByRole('heading', { name: 'Chats' }).waitFor()
+
+			// The phone shares its history: the chats appear in the open list.
+			await world.standIn.pushHistory({
+				to: PHONE,
+				conversations: [
+					{
+						with: ADA,
+						name: 'Ada Lovelace',
+						messages: [
+							{ id: 'HADA1', text: 'Hello, I ordered a lamp', timestamp: base },
+							{ id: 'HADA2', text: 'Thanks, we are on it', fromMe: true, timestamp: base + 60 },
+						],
+					},
+					{ with: BOB, name: 'Bob', messages: [{ id: 'HBOB1', text: 'Are you open on Sunday?', timestamp: base + 120 }] },
+				],
+			})
+			const chats = page.getByRole('list', { name: 'Chats' })
+			await chats.getByRole('link', { name: /Bob/ }).waitFor()
+			await chats.getByRole('link', { name: /Ada Lovelace/ }).click()
+			await page.getByText('Hello, I ordered a lamp').waitFor()
+
+			// A message arrives in the open chat, live.
+			const question = await world.standIn.deliverText({ to: PHONE, from: ADA, name: 'Ada Lovelace', text: 'Is my lamp on its way?' })
+			const incoming = page.getByRole('listitem').filter({ hasText: 'Is my lamp on its way?' })
+			await incoming.waitFor()
+
+			// A reply to it, sent from the box, reaches the phone's contact quoting it.
+			await incoming.getByRole('button', { name: /^Reply to/ }).click()
+			await page.getByLabel('Message', { exact: true }).fill('Yes, it ships today')
+			await page.getByRole('button', { name: 'Send' }).click()
+			const sent = await world.standIn.waitForSent((m) => m.to === jid(ADA) && m.text === 'Yes, it ships today')
+			expect(sent.message?.extendedTextMessage?.contextInfo?.stanzaId).toBe(question.id)
+			const outgoing = page.getByRole('listitem').filter({ hasText: 'Yes, it ships today' })
+			await outgoing.getByRole('img', { name: 'Sending' }).waitFor()
+
+			// The contact reads it: the ticks turn to read.
+			await world.standIn.sendReceipts({ ids: [sent.id], type: 'read' })
+			await outgoing.getByRole('img', { name: 'Read' }).waitFor()
+			if (SHOTS) await page.screenshot({ path: `${SHOTS}/dashboard-chat.png` })
+
+			// A photo with a caption: uploaded with POST /media, sent by its id, the same bytes at the phone.
+			const photo = await Bun.file(new URL('../../docs/images/dashboard-sessions.png', import.meta.url)).bytes()
+			await page.getByLabel('Attach a file').setInputFiles({ name: 'lamp.png', mimeType: 'image/png', buffer: Buffer.from(photo) })
+			await page.getByLabel('Message', { exact: true }).fill('Your lamp, packed')
+			await page.getByRole('button', { name: 'Send' }).click()
+			const sentPhoto = await world.standIn.waitForSent((m) => m.to === jid(ADA) && Boolean(m.message?.imageMessage))
+			expect(sentPhoto.message?.imageMessage?.caption).toBe('Your lamp, packed')
+			expect(Buffer.from(await world.standIn.readSentMedia(sentPhoto.id)).equals(Buffer.from(photo))).toBe(true)
+			await page.getByRole('listitem').filter({ hasText: 'Your lamp, packed' }).waitFor()
+
+			// Log out: back to sign-in, and a reload stays signed out.
+			await page.getByRole('link', { name: 'Account' }).click()
+			await page.getByRole('button', { name: 'Log out', exact: true }).click()
+			await page.getByRole('heading', { name: 'Sign in' }).waitFor()
+			await page.goto(`${world.app.url}/app/sessions`)
+			await page.getByRole('heading', { name: 'Sign in' }).waitFor()
+			expect(problems).toEqual([])
+		})
+	}, 90_000)
+})

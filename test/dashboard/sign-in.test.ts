@@ -1,0 +1,147 @@
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import type { Browser, Page, Response } from 'playwright-core'
+import { api, createVerifiedUser, type LoggedInUser } from '../helpers/accounts'
+import { startTestApp, type TestApp } from '../helpers/app'
+import { inBrowser, launchChromium } from '../helpers/browser'
+import { createTestClock } from '../helpers/clock'
+
+/** Signing in, and staying signed in while access tokens expire underneath. */
+
+const clock = createTestClock()
+let app: TestApp
+/** Access tokens live 10 s (the shortest the setting allows): the page must renew them on its own. */
+let shortLived: TestApp
+let browser: Browser
+
+beforeAll(async () => {
+	;[app, shortLived, browser] = await Promise.all([
+		startTestApp({ ROLES: 'api' }, { clock }),
+		startTestApp({ ROLES: 'api', ACCESS_TOKEN_TTL_SECONDS: '10' }),
+		launchChromium(),
+	])
+})
+afterAll(async () => {
+	await browser?.close()
+	await Promise.all([app?.close(), shortLived?.close()])
+})
+
+async function signIn(page: Page, target: TestApp, user: LoggedInUser) {
+	await page.goto(`${target.url}/sign-in`)
+	await page.getByLabel('Email').fill(user.email)
+	await page.getByLabel('Password').fill(user.password)
+	await page.getByRole('button', { name: 'Sign in' }).click()
+	await page.getByRole('heading', { name: 'Sessions' }).waitFor()
+}
+
+/** Every API answer the page got, as `METHOD path status`. */
+function recordAnswers(page: Page) {
+	const answers: string[] = []
+	page.on('response', (res: Response) => {
+		const url = new URL(res.url())
+		if (!url.pathname.startsWith('/assets/')) answers.push(`${res.request().method()} ${url.pathname} ${res.status()}`)
+	})
+	return answers
+}
+
+describe('signing in', () => {
+	it('shows the API’s message when the password is wrong, and stays on the form', async () => {
+		const user = await createVerifiedUser(app)
+		const refused = (await (await api(app).post('/auth/login', { email: user.email, password: 'not the password' })).json()) as any
+		const expected: string = refused.error.message
+		await inBrowser(browser, 'wrong password', async ({ page, problems }) => {
+			await page.goto(`${app.url}/sign-in`)
+			await page.getByLabel('Email').fill(user.email)
+			await page.getByLabel('Password').fill('not the password either')
+			await page.getByRole('button', { name: 'Sign in' }).click()
+			await expect(page.getByRole('alert').textContent()).resolves.toBe(expected)
+			expect(new URL(page.url()).pathname).toBe('/sign-in')
+			expect(problems).toEqual([])
+		})
+	})
+
+	it('shows a refused field next to that field', async () => {
+		await inBrowser(browser, 'field error', async ({ page }) => {
+			await page.goto(`${app.url}/sign-up`)
+			await page.getByLabel('Email').fill(`short-${Date.now()}@example.test`)
+			await page.getByLabel('Password').fill('short')
+			await page.getByRole('button', { name: 'Create account' }).click()
+			const password = page.getByLabel('Password')
+			await expect(password.getAttribute('aria-invalid')).resolves.toBe('true')
+			const described = (await password.getAttribute('aria-describedby'))!.split(' ')
+			const message = await page.locator(`[id="${described[0]}"]`).textContent()
+			expect(message).toMatch(/password/i)
+			await expect(page.getByRole('alert').count()).resolves.toBe(0)
+		})
+	})
+
+	it('works by keyboard alone, 360 px wide, in the dark scheme when the system prefers it', async () => {
+		const user = await createVerifiedUser(app)
+		await inBrowser(
+			browser,
+			'keyboard narrow dark',
+			async ({ page, problems }) => {
+				await page.goto(`${app.url}/sign-in`)
+				await page.getByRole('heading', { name: 'Sign in' }).waitFor()
+				// Focus starts on the heading; the fields and the button follow in order.
+				await page.keyboard.press('Tab')
+				await page.keyboard.type(user.email)
+				await page.keyboard.press('Tab')
+				await page.keyboard.type(user.password)
+				await page.keyboard.press('Enter')
+				await page.getByRole('heading', { name: 'Sessions' }).waitFor()
+				await page.getByLabel('Name').fill('A name long enough to wrap on a narrow phone screen')
+				await page.getByLabel('Name').press('Enter')
+				await page.getByRole('heading', { name: /A name long enough/ }).waitFor()
+				// A string: this file is type-checked without the DOM's types.
+				const layout = (await page.evaluate(
+					'({ width: document.documentElement.scrollWidth, background: getComputedStyle(document.body).backgroundColor })',
+				)) as { width: number; background: string }
+				expect(layout.width).toBeLessThanOrEqual(360)
+				expect(layout.background).toBe('rgb(17, 20, 24)')
+				expect(problems).toEqual([])
+			},
+			{ viewport: { width: 360, height: 740 }, colorScheme: 'dark' },
+		)
+	})
+
+	it('renews an access token that expired, on the request it failed, without the user noticing', async () => {
+		const user = await createVerifiedUser(app)
+		await inBrowser(browser, 'expired token', async ({ page, problems }) => {
+			await signIn(page, app, user)
+			const answers = recordAnswers(page)
+			clock.advance((app.config.auth.accessTokenTtlSeconds + 60) * 1000)
+			await page.getByLabel('Name').fill('After expiry')
+			await page.getByRole('button', { name: 'Create session' }).click()
+			await page.getByRole('heading', { name: 'After expiry' }).waitFor()
+			// The server refused the expired token once; the page renewed it and sent the same request again.
+			expect(answers.filter((a) => a.startsWith('POST '))).toEqual(['POST /sessions 401', 'POST /auth/refresh 200', 'POST /sessions 201'])
+			await expect(page.getByRole('alert').count()).resolves.toBe(0)
+			expect(new URL(page.url()).pathname).toBe('/app/sessions')
+			expect(problems).toEqual([])
+		})
+	})
+
+	it('renews a short-lived access token before it expires, and the WebSocket picks up the new one', async () => {
+		const user = await createVerifiedUser(shortLived)
+		await inBrowser(browser, 'token renewal', async ({ page, problems }) => {
+			const sockets: string[] = []
+			page.on('websocket', (ws) => sockets.push(ws.url()))
+			await signIn(page, shortLived, user)
+			const answers = recordAnswers(page)
+			await page.getByText('Live', { exact: true }).waitFor()
+			// Renewed about 2 s before the 10 s are up; then the socket, opened with the old token, is closed
+			// with 4401 when that token expires, and comes back with a new one, resuming where it was.
+			await page.waitForResponse((res) => res.url().endsWith('/auth/refresh') && res.status() === 200, { timeout: 15_000 })
+			await page.waitForEvent('websocket', { timeout: 15_000 })
+			await page.getByText('Live', { exact: true }).waitFor()
+			expect(sockets).toHaveLength(2)
+			expect(new URL(sockets[1]!).searchParams.get('since')).toMatch(/^\d+-\d+$/)
+			expect(new URL(sockets[1]!).searchParams.get('accessToken')).not.toBe(new URL(sockets[0]!).searchParams.get('accessToken'))
+			await page.getByLabel('Name').fill('Still signed in')
+			await page.getByRole('button', { name: 'Create session' }).click()
+			await page.getByRole('heading', { name: 'Still signed in' }).waitFor()
+			expect(answers.filter((a) => a.endsWith(' 401'))).toEqual([])
+			expect(problems).toEqual([])
+		})
+	}, 40_000)
+})

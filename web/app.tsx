@@ -1,0 +1,93 @@
+import type { ComponentChildren } from 'preact'
+import { useEffect } from 'preact/hooks'
+import { Announcer } from './components/ui'
+import { account } from './lib/api'
+import { connection } from './lib/realtime'
+import { Link, location, match, navigate } from './lib/router'
+import { useStore } from './lib/store'
+import { AccountPage } from './pages/account'
+import { ForgotPasswordPage, ResetPasswordPage, SignInPage, SignUpPage, VerifyEmailPage } from './pages/auth'
+import { ChatPage } from './pages/chat'
+import { ChatsPage } from './pages/chats'
+import { ContactsPage } from './pages/contacts'
+import { SessionsPage } from './pages/sessions'
+
+/** Pages anyone may open; the links in mails land on the last two. */
+const PUBLIC = {
+	'/sign-in': SignInPage,
+	'/sign-up': SignUpPage,
+	'/forgot-password': ForgotPasswordPage,
+	'/reset-password': ResetPasswordPage,
+	'/verify-email': VerifyEmailPage,
+} as const
+
+/**
+ * Pages of a signed-in user, first match wins. The API keys and webhooks pages join this table
+ * once the integrations API is in `App` (`/app/integrations/keys`, `/app/integrations/webhooks`).
+ */
+const SIGNED_IN: [string, (params: Record<string, string>) => preact.JSX.Element][] = [
+	['/app/sessions', () => <SessionsPage />],
+	['/app/sessions/:id/chats', ({ id }) => <ChatsPage sessionId={id!} />],
+	['/app/sessions/:id/chats/:jid', ({ id, jid }) => <ChatPage sessionId={id!} jid={jid!} />],
+	['/app/sessions/:id/contacts', ({ id }) => <ContactsPage sessionId={id!} />],
+	['/app/account', () => <AccountPage />],
+]
+
+function Shell({ children }: { children: ComponentChildren }) {
+	const live = useStore(connection)
+	const { path } = useStore(location)
+	const current = (prefix: string) => (path.startsWith(prefix) ? 'page' : undefined)
+	return (
+		<>
+			<a class="skip" href="#main">
+				Skip to content
+			</a>
+			<header class="top">
+				<span class="brand">Switchboard</span>
+				<nav aria-label="Main">
+					<Link href="/app/sessions" aria-current={current('/app/sessions')}>
+						Sessions
+					</Link>
+					<Link href="/app/account" aria-current={current('/app/account')}>
+						Account
+					</Link>
+				</nav>
+				<span class={`live live-${live}`} title="Live updates">
+					{live === 'live' ? 'Live' : live === 'connecting' ? 'Connecting…' : 'Offline'}
+				</span>
+			</header>
+			<main id="main">{children}</main>
+		</>
+	)
+}
+
+export function App() {
+	const user = useStore(account)
+	const { path, query } = useStore(location)
+	const publicPage = PUBLIC[path as keyof typeof PUBLIC]
+	const signedInPage = SIGNED_IN.map(([pattern, page]) => [match(pattern, path), page] as const).find(([params]) => params)
+
+	useEffect(() => {
+		if (user === undefined) return
+		if (path === '/' || path === '/app' || (!publicPage && !signedInPage)) navigate(user ? '/app/sessions' : '/sign-in', { replace: true })
+		else if (!user && signedInPage) navigate(`/sign-in?next=${encodeURIComponent(path)}`, { replace: true })
+		else if (user && (path === '/sign-in' || path === '/sign-up')) {
+			// Only a path of this app: `next` comes from the URL, which anyone can craft.
+			const next = query.get('next')
+			navigate(next?.startsWith('/app/') ? next : '/app/sessions', { replace: true })
+		}
+	}, [user, path])
+
+	let page: ComponentChildren = null
+	if (publicPage) {
+		const Page = publicPage
+		page = <Page />
+	} else if (user && signedInPage) page = <Shell>{signedInPage[1](signedInPage[0]!)}</Shell>
+	else if (user === undefined) page = <p class="loading">Loading…</p>
+	return (
+		<>
+			{page}
+			<Announcer />
+		</>
+	)
+}

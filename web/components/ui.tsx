@@ -1,0 +1,96 @@
+import type { ComponentChildren, JSX } from 'preact'
+import { useEffect, useRef, useState } from 'preact/hooks'
+import { type Problem, problemOf } from '../lib/api'
+import { store, useStore } from '../lib/store'
+
+/** Polite announcements for screen readers (status changes, results of actions). */
+const announcement = store({ text: '', n: 0 })
+export function announce(text: string) {
+	announcement.update(({ n }) => ({ text, n: n + 1 }))
+}
+
+export function Announcer() {
+	const { text, n } = useStore(announcement)
+	return (
+		<div class="visually-hidden" role="status" aria-live="polite" aria-atomic="true">
+			<span key={n}>{text}</span>
+		</div>
+	)
+}
+
+let nextId = 0
+const useId = (prefix: string) => useRef(`${prefix}-${++nextId}`).current
+
+/** An input with its visible label, and the API's message for it, tied to it for assistive tech. */
+export function Field({
+	label,
+	name,
+	error,
+	hint,
+	...input
+}: { label: string; name: string; error?: string | undefined; hint?: string } & JSX.InputHTMLAttributes<HTMLInputElement>) {
+	const id = useId(name)
+	const described = [error ? `${id}-error` : '', hint ? `${id}-hint` : ''].filter(Boolean).join(' ')
+	return (
+		<div class="field">
+			<label for={id}>{label}</label>
+			{hint && (
+				<small id={`${id}-hint`} class="hint">
+					{hint}
+				</small>
+			)}
+			<input id={id} name={name} aria-invalid={error ? 'true' : undefined} aria-describedby={described || undefined} {...input} />
+			{error && (
+				<p id={`${id}-error`} class="field-error">
+					{error}
+				</p>
+			)}
+		</div>
+	)
+}
+
+/** An error that is not about one field. */
+export function Alert({ children }: { children: ComponentChildren }) {
+	return (
+		<p class="alert" role="alert">
+			{children}
+		</p>
+	)
+}
+
+/**
+ * A form whose submit runs `action` and shows what the API refused: next to the field `details`
+ * names, or above the buttons when it names none of this form's fields.
+ */
+export function useForm(fieldNames: string[]) {
+	const [problem, setProblem] = useState<Problem | null>(null)
+	const [busy, setBusy] = useState(false)
+	const run = async (action: () => Promise<{ error: { status: number; value: unknown } | null } | undefined>) => {
+		setBusy(true)
+		setProblem(null)
+		try {
+			const result = await action()
+			if (result?.error) setProblem(problemOf(result.error))
+			return !result?.error
+		} finally {
+			setBusy(false)
+		}
+	}
+	const fieldError = (name: string) => problem?.fields[name]
+	const formError = problem && !fieldNames.some((name) => problem.fields[name]) ? problem.message : null
+	return { run, busy, fieldError, formError, setProblem }
+}
+
+/** Moves focus to the page's heading when the page changes, so keyboard and screen-reader users start there. */
+export function PageTitle({ children }: { children: ComponentChildren }) {
+	const ref = useRef<HTMLHeadingElement>(null)
+	useEffect(() => {
+		document.title = `${ref.current?.textContent ?? ''} · Switchboard`
+		ref.current?.focus()
+	}, [])
+	return (
+		<h1 ref={ref} tabIndex={-1}>
+			{children}
+		</h1>
+	)
+}

@@ -1,0 +1,130 @@
+import { type Treaty, treaty } from '@elysiajs/eden'
+import type { App } from '../../src/app'
+import { store } from './store'
+
+/**
+ * Every call the dashboard makes goes through Eden (`treaty<App>`), so a change of the API that
+ * breaks the dashboard breaks its type check (`bunx tsc --noEmit -p web`).
+ *
+ * The access token lives in memory only: a script injected into the page could read storage, and
+ * the refresh token, an httpOnly cookie scoped to `/auth`, is out of any script's reach. A reload
+ * gets a new access token from that cookie. The token is renewed a little before it expires, and
+ * a request answered 401 (expired early, revoked, a clock off) is retried once after a refresh.
+ */
+
+// parseDate off: Eden would otherwise turn any string that contains a date, message text
+// included, into a Date object that the types do not announce.
+const base = window.location.origin
+
+/** The signed-in user; undefined until the first refresh has answered, null when signed out. */
+export type User = Treaty.Data<ReturnType<typeof plain.auth.login.post>>['user']
+export const account = store<User | null | undefined>(undefined)
+
+let accessToken: string | null = null
+let renewal: ReturnType<typeof setTimeout> | undefined
+
+/** The current access token (for the WebSocket, which cannot send headers). */
+export const currentAccessToken = () => accessToken
+
+function withToken(init: RequestInit = {}): RequestInit {
+	const headers = { ...(init.headers as Record<string, string> | undefined) }
+	if (accessToken) headers.authorization = `Bearer ${accessToken}`
+	return { ...init, headers }
+}
+
+/** fetch with the access token, and one retry after a refresh when the token was refused. */
+async function authorizedFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+	const sent = accessToken
+	const response = await fetch(input, withToken(init))
+	if (response.status !== 401 || sent === null) return response
+	// Another request may have refreshed meanwhile; otherwise refresh now.
+	if (accessToken === sent && !(await refresh())) return response
+	return fetch(input, withToken(init))
+}
+
+const plain = treaty<App>(base, { parseDate: false })
+/** The API, signed in. */
+export const api = treaty<App>(base, { parseDate: false, fetcher: authorizedFetch as typeof fetch })
+
+type Issued = Treaty.Data<ReturnType<typeof plain.auth.login.post>>
+
+function adopt(issued: Issued) {
+	accessToken = issued.accessToken
+	account.set(issued.user)
+	clearTimeout(renewal)
+	// A minute early, or a fifth of the lifetime for short-lived tokens.
+	const lifetimeMs = issued.expiresIn * 1000
+	renewal = setTimeout(() => void refresh(), Math.max(1000, lifetimeMs - Math.min(60_000, lifetimeMs / 5)))
+}
+
+/** Forgets the session in this tab. */
+export function signedOut() {
+	accessToken = null
+	clearTimeout(renewal)
+	account.set(null)
+}
+
+let refreshing: Promise<boolean> | null = null
+
+/**
+ * A new access token from the refresh cookie. Refresh tokens work once: two tabs refreshing with
+ * the same cookie at the same moment would look like a stolen token and sign both out, so tabs
+ * take turns (Web Locks), and each then presents the cookie the previous one received.
+ */
+export function refresh(): Promise<boolean> {
+	refreshing ??= (async () => {
+		const run = async () => {
+			const { data, error } = await plain.auth.refresh.post()
+			if (data) {
+				adopt(data)
+				return true
+			}
+			// Offline or a server error: keep what we have and try again later.
+			if (error && error.status !== 401 && error.status !== 400) return false
+			signedOut()
+			return false
+		}
+		try {
+			return navigator.locks ? await navigator.locks.request('switchboard-refresh', run) : await run()
+		} finally {
+			refreshing = null
+		}
+	})()
+	return refreshing
+}
+
+export async function signIn(email: string, password: string) {
+	const result = await plain.auth.login.post({ email, password })
+	if (result.data) adopt(result.data)
+	return result
+}
+
+export async function signOut(everywhere = false) {
+	if (everywhere) await api.auth['logout-all'].post()
+	await plain.auth.logout.post()
+	signedOut()
+}
+
+export { plain as publicApi }
+
+/** What an API error says, and which field it is about when its `details` name one. */
+export interface Problem {
+	message: string
+	fields: Record<string, string>
+}
+
+export function problemOf(error: { status: number; value: unknown } | null | undefined): Problem {
+	const body = (error?.value ?? null) as { error?: { message?: unknown; details?: unknown } } | null
+	const message = typeof body?.error?.message === 'string' ? body.error.message : null
+	if (!message)
+		return { message: error?.status === 503 ? 'The server cannot be reached. Check your connection.' : 'Something went wrong.', fields: {} }
+	const fields: Record<string, string> = {}
+	const details = body?.error?.details
+	for (const item of Array.isArray(details) ? details : [details]) {
+		const { field, message: fieldMessage } = (item ?? {}) as { field?: unknown; message?: unknown }
+		if (typeof field !== 'string' || field in fields) continue
+		// The first field named gets the error's own message; further ones their own line of the details.
+		fields[field] = Object.keys(fields).length === 0 || typeof fieldMessage !== 'string' ? message : fieldMessage
+	}
+	return { message, fields }
+}

@@ -1,0 +1,88 @@
+import type { Treaty } from '@elysiajs/eden'
+import type { api } from './api'
+import { isoOf } from './format'
+import type { RealtimeEvent } from './realtime'
+
+/** Chats and messages as the pages show them: the REST shapes, with what the WebSocket adds merged in. */
+
+export type Chat = Treaty.Data<ReturnType<typeof api.chats.get>>['items'][number] & {
+	/** The newest message seen while the page is open. */
+	last?: { text: string; fromMe: boolean }
+}
+type RestMessage = Treaty.Data<ReturnType<ReturnType<typeof api.chats>['messages']['get']>>['items'][number]
+export type Message = RestMessage & {
+	replyTo?: string
+	/** Sender → emoji. */
+	reactions?: Record<string, string>
+	/** Sent from this page and not yet confirmed by an event. */
+	local?: boolean
+}
+
+type Upserted = Extract<RealtimeEvent, { type: 'session.messages.upsert' }>['data']['messages'][number]
+type Key = Upserted['key']
+
+const STATUS_NAMES = ['error', 'pending', 'server_ack', 'delivered', 'read', 'played'] as const
+/** The same order the server keeps: status only moves forward (an error outranks only pending). */
+const rank = (status: string | null | undefined) => (status == null ? -1 : status === 'error' ? 3 : STATUS_NAMES.indexOf(status as never) * 2)
+export const laterStatus = <S extends string | null>(a: S, b: S): S => (rank(b) > rank(a) ? b : a)
+
+/** The JID a chat is listed under: the phone number's when the event knows it. */
+export const chatJidOf = (key: Key) => (key.remoteJidAlt?.endsWith('@s.whatsapp.net') ? key.remoteJidAlt : key.remoteJid)
+export const belongsTo = (key: Key, jid: string) => key.remoteJid === jid || key.remoteJidAlt === jid
+
+const KIND_LABEL: Record<string, string> = {
+	image: 'Photo',
+	video: 'Video',
+	gif: 'GIF',
+	audio: 'Audio',
+	voice: 'Voice message',
+	document: 'Document',
+	sticker: 'Sticker',
+	location: 'Location',
+	contacts: 'Contact card',
+	poll: 'Poll',
+}
+const TYPE_KIND: Record<string, string> = {
+	imageMessage: 'image',
+	videoMessage: 'video',
+	audioMessage: 'audio',
+	documentMessage: 'document',
+	documentWithCaptionMessage: 'document',
+	stickerMessage: 'sticker',
+	locationMessage: 'location',
+	contactMessage: 'contacts',
+	contactsArrayMessage: 'contacts',
+	pollCreationMessageV3: 'poll',
+}
+
+/** What a message shows as text: its text, or what kind of thing it is. */
+export function describe(message: { text: string | null; type: string | null; revoked?: boolean }): string {
+	if (message.revoked) return 'This message was deleted'
+	const kind = KIND_LABEL[TYPE_KIND[message.type ?? ''] ?? '']
+	if (kind) return message.text ? `${kind}: ${message.text}` : kind
+	return message.text ?? (message.type ? `(${message.type})` : '')
+}
+
+export function fromEvent(m: Upserted, chatJid: string): Message {
+	return {
+		id: m.key.id,
+		chatJid,
+		fromMe: m.key.fromMe,
+		sender: m.key.fromMe ? null : m.key.participant || m.key.remoteJid,
+		pushName: m.pushName ?? null,
+		timestamp: isoOf(m.timestamp),
+		type: m.type,
+		text: m.text ?? null,
+		status: m.status == null ? null : (STATUS_NAMES[m.status] ?? null),
+		editedAt: null,
+		revoked: false,
+		content: null,
+		...(m.replyTo ? { replyTo: m.replyTo.id } : {}),
+	}
+}
+
+export const statusName = (code: number | undefined) => (code == null ? null : (STATUS_NAMES[code] ?? null))
+export const sameMessage = (a: { id: string; fromMe: boolean }, b: { id: string; fromMe: boolean }) => a.id === b.id && a.fromMe === b.fromMe
+
+/** Oldest first, as a conversation reads. */
+export const byTime = (a: Message, b: Message) => Date.parse(a.timestamp) - Date.parse(b.timestamp)

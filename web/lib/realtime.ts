@@ -1,0 +1,94 @@
+import type { App } from '../../src/app'
+import { account, api, currentAccessToken, refresh } from './api'
+import { store } from './store'
+
+/**
+ * The one WebSocket of the dashboard (`/ws/sessions`). Each message's `id` is its position in the
+ * event stream; reconnecting with `?since=<last id>` replays what was missed, so nothing is lost
+ * across a dropped connection, and anything at or before the last position seen is ignored, so
+ * nothing shows twice. A 4401 close (the token expired or was revoked) refreshes the token first.
+ */
+
+export type RealtimeMessage = App['~Routes']['ws']['sessions']['subscribe']['response'][200]
+export type RealtimeEvent = Exclude<RealtimeMessage, { type: 'session.snapshot' | 'session.resync_required' }>
+
+export type Connection = 'connecting' | 'live' | 'offline'
+export const connection = store<Connection>('offline')
+
+const listeners = new Set<(message: RealtimeMessage) => void>()
+/** Every message, in stream order; returns the unsubscribe. */
+export function onRealtime(listener: (message: RealtimeMessage) => void): () => void {
+	listeners.add(listener)
+	return () => listeners.delete(listener)
+}
+
+/** `<ms>-<seq>` positions, compared as numbers. */
+function after(a: string, b: string): boolean {
+	const [am = 0, as = 0] = a.split('-').map(Number)
+	const [bm = 0, bs = 0] = b.split('-').map(Number)
+	return am !== bm ? am > bm : as > bs
+}
+
+let socket: WebSocket | null = null
+let lastId: string | null = null
+let attempts = 0
+let retry: ReturnType<typeof setTimeout> | undefined
+let wanted = false
+
+function deliver(message: RealtimeMessage) {
+	if ('id' in message && message.type !== 'session.snapshot') {
+		if (lastId !== null && !after(message.id, lastId)) return
+		lastId = message.id
+	} else if (message.type === 'session.snapshot') lastId = message.id
+	for (const listener of [...listeners]) listener(message)
+}
+
+function connect() {
+	clearTimeout(retry)
+	const accessToken = currentAccessToken()
+	if (!wanted || !accessToken) return
+	connection.set('connecting')
+	// Eden builds the URL from the route's typed query; the messages are parsed here, as plain JSON.
+	const ws = api.ws.sessions.subscribe({ query: { accessToken, ...(lastId ? { since: lastId } : {}) } }).ws
+	socket = ws
+	ws.addEventListener('message', (event) => {
+		if (socket !== ws) return
+		attempts = 0
+		connection.set('live')
+		deliver(JSON.parse(String(event.data)) as RealtimeMessage)
+	})
+	ws.addEventListener('close', async (event) => {
+		if (socket !== ws) return
+		socket = null
+		connection.set('offline')
+		if (!wanted) return
+		if (event.code === 4401) {
+			if (await refresh()) connect()
+			return
+		}
+		// 1001 shutting down, 1011 server error, 1013 slow consumer, or the network: back off and resume.
+		const delay = Math.min(10_000, 250 * 2 ** attempts++) * (0.5 + Math.random() / 2)
+		retry = setTimeout(connect, delay)
+	})
+}
+
+export function startRealtime() {
+	if (wanted) return
+	wanted = true
+	connect()
+}
+
+export function stopRealtime() {
+	wanted = false
+	clearTimeout(retry)
+	const ws = socket
+	socket = null
+	ws?.close(1000)
+	lastId = null
+	connection.set('offline')
+}
+
+window.addEventListener('online', () => {
+	if (wanted && !socket) connect()
+})
+account.subscribe((user) => (user ? startRealtime() : stopRealtime()))

@@ -1,0 +1,83 @@
+import type { Treaty } from '@elysiajs/eden'
+import { account, api } from './api'
+import { onRealtime } from './realtime'
+import { store } from './store'
+
+/**
+ * The account's sessions, kept live: the list the API gives, then the WebSocket's snapshot and
+ * every session event applied as they arrive (the events come before the database has them, so
+ * they are applied here rather than re-read).
+ */
+
+export type Session = Treaty.Data<ReturnType<typeof api.sessions.get>>['items'][number]
+export const sessions = store<Session[] | null>(null)
+/** The last refusal of a command for each session (a send or a start that failed). */
+export const sessionErrors = store<Record<string, string>>({})
+
+/** Changes the list once it is loaded. */
+export const updateSessions = (change: (list: Session[]) => Session[]) => sessions.update((list) => (list === null ? null : change(list)))
+
+export function upsertSession(session: Session) {
+	sessions.update((list) => {
+		const all = list ?? []
+		return all.some((s) => s.id === session.id) ? all.map((s) => (s.id === session.id ? session : s)) : [...all, session]
+	})
+}
+
+function patch(id: string, change: Partial<Session>) {
+	updateSessions((list) => list.map((s) => (s.id === id ? { ...s, ...change, updatedAt: new Date().toISOString() } : s)))
+}
+
+export async function loadSessions() {
+	const all: Session[] = []
+	let cursor: string | undefined
+	for (;;) {
+		const { data, error } = await api.sessions.get({ query: { limit: 200, ...(cursor ? { cursor } : {}) } })
+		if (error) throw error
+		all.push(...data.items)
+		if (!data.nextCursor) break
+		cursor = data.nextCursor
+	}
+	sessions.set(all)
+}
+
+onRealtime((message) => {
+	switch (message.type) {
+		case 'session.snapshot':
+			return sessions.set(message.data.sessions)
+		case 'session.created':
+			// The row was written with the event: read it whole.
+			return void api
+				.sessions({ id: message.sessionId })
+				.get()
+				.then(({ data }) => data && upsertSession(data))
+		case 'session.deleted':
+			return updateSessions((list) => list.filter((s) => s.id !== message.sessionId))
+		case 'session.qr.updated':
+			return patch(message.sessionId, { status: 'qr', qr: message.data.qr, pairingCode: null })
+		case 'session.pairing_code.updated':
+			return patch(message.sessionId, { pairingCode: message.data.code })
+		case 'session.status.connected':
+			return patch(message.sessionId, {
+				status: 'connected',
+				jid: message.data.jid,
+				lid: message.data.lid ?? null,
+				phoneNumber: message.data.phoneNumber ?? sessions.get()?.find((s) => s.id === message.sessionId)?.phoneNumber ?? null,
+				qr: null,
+				pairingCode: null,
+				lastError: null,
+			})
+		case 'session.status.disconnected':
+			return patch(message.sessionId, {
+				status: message.data.status,
+				qr: null,
+				lastError: message.data.status === 'reconnecting' || message.data.status === 'stopped' ? null : (message.data.message ?? message.data.reason),
+			})
+		case 'session.command.failed':
+			return sessionErrors.update((errors) => ({ ...errors, [message.sessionId]: message.data.error.message }))
+	}
+})
+
+account.subscribe((user) => {
+	if (!user) sessions.set(null)
+})

@@ -1,0 +1,188 @@
+import { useEffect, useState } from 'preact/hooks'
+import { Alert, announce, Field, PageTitle, useForm } from '../components/ui'
+import { problemOf, publicApi, signIn } from '../lib/api'
+import { Link, location, navigate } from '../lib/router'
+import { useStore } from '../lib/store'
+
+/** The pages before sign-in, and where the links in mails land. */
+
+const value = (form: HTMLFormElement, name: string) => (form.elements.namedItem(name) as HTMLInputElement).value
+
+function AuthPage({ title, children }: { title: string; children: preact.ComponentChildren }) {
+	return (
+		<main class="auth" id="main">
+			<p class="brand">Switchboard</p>
+			<PageTitle>{title}</PageTitle>
+			{children}
+		</main>
+	)
+}
+
+export function SignInPage() {
+	const form = useForm(['email', 'password'])
+	const { query } = useStore(location)
+	const onSubmit = (event: Event) => {
+		event.preventDefault()
+		const target = event.currentTarget as HTMLFormElement
+		// Once signed in, the app moves on to `?next=` or the sessions.
+		void form.run(() => signIn(value(target, 'email'), value(target, 'password')))
+	}
+	return (
+		<AuthPage title="Sign in">
+			{query.get('verified') && <p class="notice">Your email address is confirmed. Sign in to continue.</p>}
+			{query.get('reset') && <p class="notice">Your password was changed. Sign in with the new one.</p>}
+			<form onSubmit={onSubmit} noValidate>
+				<Field label="Email" name="email" type="email" autoComplete="username" required error={form.fieldError('email')} />
+				<Field label="Password" name="password" type="password" autoComplete="current-password" required error={form.fieldError('password')} />
+				{form.formError && <Alert>{form.formError}</Alert>}
+				<button type="submit" disabled={form.busy}>
+					Sign in
+				</button>
+			</form>
+			<p>
+				<Link href="/forgot-password">Forgot your password?</Link> · <Link href="/sign-up">Create an account</Link>
+			</p>
+		</AuthPage>
+	)
+}
+
+export function SignUpPage() {
+	const form = useForm(['email', 'password', 'name'])
+	const [sentTo, setSentTo] = useState<string | null>(null)
+	const onSubmit = (event: Event) => {
+		event.preventDefault()
+		const target = event.currentTarget as HTMLFormElement
+		const name = value(target, 'name').trim()
+		void form.run(async () => {
+			const result = await publicApi.users.post({ email: value(target, 'email'), password: value(target, 'password'), ...(name ? { name } : {}) })
+			if (result.data) {
+				setSentTo(result.data.email)
+				announce('Account created. Check your mail.')
+			}
+			return result
+		})
+	}
+	if (sentTo)
+		return (
+			<AuthPage title="Check your mail">
+				<p>
+					We sent a link to <strong>{sentTo}</strong>. Open it to confirm your address, then sign in.
+				</p>
+				<Link href="/sign-in">Sign in</Link>
+			</AuthPage>
+		)
+	return (
+		<AuthPage title="Create an account">
+			<form onSubmit={onSubmit} noValidate>
+				<Field label="Name" name="name" autoComplete="name" error={form.fieldError('name')} />
+				<Field label="Email" name="email" type="email" autoComplete="email" required error={form.fieldError('email')} />
+				<Field
+					label="Password"
+					name="password"
+					type="password"
+					autoComplete="new-password"
+					hint="At least 10 characters."
+					required
+					error={form.fieldError('password')}
+				/>
+				{form.formError && <Alert>{form.formError}</Alert>}
+				<button type="submit" disabled={form.busy}>
+					Create account
+				</button>
+			</form>
+			<p>
+				Already have an account? <Link href="/sign-in">Sign in</Link>
+			</p>
+		</AuthPage>
+	)
+}
+
+export function ForgotPasswordPage() {
+	const form = useForm(['email'])
+	const [sent, setSent] = useState(false)
+	const onSubmit = (event: Event) => {
+		event.preventDefault()
+		const target = event.currentTarget as HTMLFormElement
+		void form.run(async () => {
+			const result = await publicApi.auth['password-reset'].post({ email: value(target, 'email') })
+			if (result.data) setSent(true)
+			return result
+		})
+	}
+	return (
+		<AuthPage title="Reset your password">
+			{sent ? (
+				<p role="status">If an account has this address, a link to choose a new password is on its way.</p>
+			) : (
+				<form onSubmit={onSubmit} noValidate>
+					<Field label="Email" name="email" type="email" autoComplete="email" required error={form.fieldError('email')} />
+					{form.formError && <Alert>{form.formError}</Alert>}
+					<button type="submit" disabled={form.busy}>
+						Send reset link
+					</button>
+				</form>
+			)}
+			<p>
+				<Link href="/sign-in">Back to sign in</Link>
+			</p>
+		</AuthPage>
+	)
+}
+
+/** `/reset-password?token=…`, from the reset mail. */
+export function ResetPasswordPage() {
+	const { query } = useStore(location)
+	const form = useForm(['password', 'token'])
+	const token = query.get('token') ?? ''
+	const onSubmit = (event: Event) => {
+		event.preventDefault()
+		const target = event.currentTarget as HTMLFormElement
+		void form.run(async () => {
+			const result = await publicApi.auth['password-reset'].confirm.post({ token, password: value(target, 'password') })
+			if (!result.error) navigate('/sign-in?reset=1', { replace: true })
+			return result
+		})
+	}
+	return (
+		<AuthPage title="Choose a new password">
+			<form onSubmit={onSubmit} noValidate>
+				<Field label="New password" name="password" type="password" autoComplete="new-password" required error={form.fieldError('password')} />
+				{(form.formError ?? form.fieldError('token')) && <Alert>{form.formError ?? form.fieldError('token')}</Alert>}
+				<button type="submit" disabled={form.busy || !token}>
+					Set password
+				</button>
+			</form>
+		</AuthPage>
+	)
+}
+
+/** `/verify-email?userId=…&token=…`, from the verification mail: confirms at once and says so. */
+export function VerifyEmailPage() {
+	const { query } = useStore(location)
+	const [state, setState] = useState<{ done: boolean; error: string | null }>({ done: false, error: null })
+	useEffect(() => {
+		const userId = query.get('userId')
+		const token = query.get('token')
+		if (!userId || !token) return setState({ done: true, error: 'This link is incomplete. Open the link from the mail again.' })
+		void publicApi
+			.users({ id: userId })
+			.verify.post({ token })
+			.then(({ error }) => setState({ done: true, error: error ? problemOf(error).message : null }))
+	}, [])
+	return (
+		<AuthPage title="Confirm your email">
+			{!state.done ? (
+				<p role="status">Confirming…</p>
+			) : state.error ? (
+				<Alert>{state.error}</Alert>
+			) : (
+				<p role="status">Your email address is confirmed.</p>
+			)}
+			{state.done && (
+				<p>
+					<Link href={state.error ? '/sign-in' : '/sign-in?verified=1'}>Sign in</Link>
+				</p>
+			)}
+		</AuthPage>
+	)
+}

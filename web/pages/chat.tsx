@@ -1,0 +1,182 @@
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
+import { Alert, PageTitle } from '../components/ui'
+import { api, problemOf } from '../lib/api'
+import { fullTime, phoneOf } from '../lib/format'
+import { belongsTo, byTime, describe, fromEvent, laterStatus, type Message, sameMessage, statusName } from '../lib/messages'
+import { useWhenVisible } from '../lib/paging'
+import { onRealtime } from '../lib/realtime'
+import { Link } from '../lib/router'
+import { sessions } from '../lib/sessions'
+import { useStore } from '../lib/store'
+import { Composer } from './composer'
+
+const PAGE = 40
+const TICKS: Record<string, { glyph: string; label: string }> = {
+	pending: { glyph: '…', label: 'Sending' },
+	server_ack: { glyph: '✓', label: 'Sent' },
+	delivered: { glyph: '✓✓', label: 'Delivered' },
+	read: { glyph: '✓✓', label: 'Read' },
+	played: { glyph: '✓✓', label: 'Played' },
+	error: { glyph: '!', label: 'Not sent' },
+}
+export const REACTIONS = ['👍', '❤️', '😂', '🙏']
+
+/** One chat: its messages (older pages as you scroll up), live, with delivery ticks, and the composer. */
+export function ChatPage({ sessionId, jid }: { sessionId: string; jid: string }) {
+	const session = useStore(sessions)?.find((s) => s.id === sessionId)
+	const [messages, setMessages] = useState<Message[]>([])
+	const [cursor, setCursor] = useState<string | null | undefined>(undefined)
+	const [error, setError] = useState<string | null>(null)
+	const [replyTo, setReplyTo] = useState<Message | null>(null)
+	const [picking, setPicking] = useState<string | null>(null)
+	const scroller = useRef<HTMLDivElement>(null)
+	const keepFromBottom = useRef<number | null>(0)
+	const loading = useRef(false)
+
+	/** Adds or updates messages by key; what an event says wins over an older copy, status only moves forward. */
+	const merge = (incoming: Message[]) =>
+		setMessages((list) => {
+			const next = [...list]
+			for (const m of incoming) {
+				const i = next.findIndex((x) => sameMessage(x, m))
+				if (i < 0) next.push(m)
+				else next[i] = { ...next[i]!, ...m, status: laterStatus(next[i]!.status, m.status), local: false }
+			}
+			return next.sort(byTime)
+		})
+
+	const load = async (from: string | null | undefined) => {
+		if (loading.current || from === null) return
+		loading.current = true
+		const el = scroller.current
+		keepFromBottom.current = el ? el.scrollHeight - el.scrollTop : 0
+		const { data, error } = await api.chats({ jid }).messages.get({ query: { sessionId, limit: PAGE, ...(from ? { cursor: from } : {}) } })
+		loading.current = false
+		if (error) {
+			// 404: no chat yet (a contact never written to); the composer starts it.
+			setError(error.status === 404 ? null : problemOf(error).message)
+			return setCursor(null)
+		}
+		merge(data.items)
+		setCursor(data.nextCursor)
+	}
+
+	useEffect(() => {
+		setMessages([])
+		setCursor(undefined)
+		void load(undefined)
+		return onRealtime((message) => {
+			if (message.type === 'session.resync_required') return void load(undefined)
+			if (!('sessionId' in message) || message.sessionId !== sessionId) return
+			if (message.type === 'session.messages.upsert' || message.type === 'session.history.sync') {
+				const mine = message.data.messages.filter((m) => belongsTo(m.key, jid) && m.type !== 'reactionMessage')
+				if (mine.length) {
+					const el = scroller.current
+					keepFromBottom.current = el && el.scrollHeight - el.scrollTop - el.clientHeight < 80 ? 0 : null
+					merge(mine.map((m) => fromEvent(m, jid)))
+				}
+			}
+			if (message.type === 'session.messages.update')
+				setMessages((list) =>
+					list.map((m) => {
+						const update = message.data.updates.find((u) => belongsTo(u.key, jid) && sameMessage(m, u.key))
+						if (!update) return m
+						return {
+							...m,
+							status: laterStatus(m.status, statusName(update.status)),
+							...(update.revoked ? { revoked: true, text: null } : {}),
+							...(update.edit ? { text: update.edit.text ?? m.text } : {}),
+							...(update.reaction ? { reactions: { ...m.reactions, [update.reaction.sender]: update.reaction.emoji } } : {}),
+						}
+					}),
+				)
+			if (message.type === 'session.command.failed' && message.data.messageId)
+				setMessages((list) => list.map((m) => (m.fromMe && m.id === message.data.messageId ? { ...m, status: 'error' } : m)))
+		})
+	}, [sessionId, jid])
+
+	// Older pages keep the view where it was; new messages scroll it down only when it was at the bottom.
+	useLayoutEffect(() => {
+		const el = scroller.current
+		if (!el || keepFromBottom.current === null) return
+		el.scrollTop = keepFromBottom.current === 0 ? el.scrollHeight : el.scrollHeight - keepFromBottom.current
+		keepFromBottom.current = null
+	}, [messages])
+
+	const sentinel = useWhenVisible(() => void load(cursor), Boolean(cursor))
+	const react = async (m: Message, emoji: string) => {
+		setPicking(null)
+		const { error } = await api.chats({ jid }).messages.post({ reaction: { messageId: m.id, emoji } }, { query: { sessionId } })
+		if (error) setError(problemOf(error).message)
+	}
+	const byId = new Map(messages.map((m) => [m.id, m]))
+	const name = messages.find((m) => !m.fromMe && m.pushName)?.pushName ?? phoneOf(jid)
+
+	return (
+		<section class="chat">
+			<p class="crumbs">
+				<Link href="/app/sessions">Sessions</Link> › <Link href={`/app/sessions/${sessionId}/chats`}>{session?.name ?? 'Chats'}</Link>
+			</p>
+			<PageTitle>{name}</PageTitle>
+			{error && <Alert>{error}</Alert>}
+			{/* Focusable so the keyboard can scroll it; a log, so screen readers announce arrivals. */}
+			{/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be reachable by keyboard */}
+			<div class="messages" ref={scroller} tabIndex={0} role="log" aria-label="Messages">
+				{cursor && (
+					<p ref={sentinel as never} class="muted center">
+						Loading older messages…
+					</p>
+				)}
+				{cursor === undefined && <p class="muted center">Loading messages…</p>}
+				<ol class="message-list">
+					{messages.map((m) => {
+						const tick = m.fromMe && m.status ? TICKS[m.status] : undefined
+						const quoted = m.replyTo ? byId.get(m.replyTo) : undefined
+						return (
+							<li key={`${m.id}-${m.fromMe}`} class={`message ${m.fromMe ? 'out' : 'in'}`} data-message-id={m.id}>
+								{m.replyTo && <blockquote class="quoted">{quoted ? describe(quoted) : 'A message'}</blockquote>}
+								<p class="text">{describe(m)}</p>
+								<p class="meta">
+									<time dateTime={m.timestamp}>{fullTime(m.timestamp)}</time>
+									{tick && (
+										<span class={`tick tick-${m.status}`} role="img" aria-label={tick.label} title={tick.label}>
+											{tick.glyph}
+										</span>
+									)}
+									{m.reactions && Object.values(m.reactions).filter(Boolean).join(' ')}
+								</p>
+								{!m.revoked && !m.local && (
+									<div class="message-actions">
+										<button type="button" class="link" onClick={() => setReplyTo(m)} aria-label={`Reply to: ${describe(m).slice(0, 60)}`}>
+											Reply
+										</button>
+										<button type="button" class="link" aria-expanded={picking === m.id} onClick={() => setPicking(picking === m.id ? null : m.id)}>
+											React
+										</button>
+										{picking === m.id &&
+											REACTIONS.map((emoji) => (
+												<button key={emoji} type="button" class="link" aria-label={`React with ${emoji}`} onClick={() => react(m, emoji)}>
+													{emoji}
+												</button>
+											))}
+									</div>
+								)}
+							</li>
+						)
+					})}
+				</ol>
+			</div>
+			<Composer
+				sessionId={sessionId}
+				jid={jid}
+				replyTo={replyTo}
+				onCancelReply={() => setReplyTo(null)}
+				onSent={(m) => {
+					setReplyTo(null)
+					keepFromBottom.current = 0
+					merge([m])
+				}}
+			/>
+		</section>
+	)
+}

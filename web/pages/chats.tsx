@@ -1,0 +1,119 @@
+import { useEffect, useRef, useState } from 'preact/hooks'
+import { Alert, PageTitle } from '../components/ui'
+import { api, problemOf } from '../lib/api'
+import { isoOf, phoneOf, shortTime } from '../lib/format'
+import { type Chat, chatJidOf, describe } from '../lib/messages'
+import { useWhenVisible } from '../lib/paging'
+import { onRealtime } from '../lib/realtime'
+import { Link } from '../lib/router'
+import { sessions } from '../lib/sessions'
+import { useStore } from '../lib/store'
+
+const PAGE = 30
+
+/** A session's chats, newest activity first, one page at a time as the list scrolls; kept live. */
+export function ChatsPage({ sessionId }: { sessionId: string }) {
+	const session = useStore(sessions)?.find((s) => s.id === sessionId)
+	const [chats, setChats] = useState<Chat[]>([])
+	const [cursor, setCursor] = useState<string | null | undefined>(undefined)
+	const [error, setError] = useState<string | null>(null)
+	const loading = useRef(false)
+
+	const loadMore = async (from: string | null | undefined, reset = false) => {
+		if (loading.current || from === null) return
+		loading.current = true
+		const { data, error } = await api.chats.get({ query: { sessionId, limit: PAGE, ...(from ? { cursor: from } : {}) } })
+		loading.current = false
+		if (error) return setError(problemOf(error).message)
+		setError(null)
+		setChats((list) => {
+			const known = new Set((reset ? [] : list).map((c) => c.jid))
+			return [...(reset ? [] : list), ...data.items.filter((c) => !known.has(c.jid))]
+		})
+		setCursor(data.nextCursor)
+	}
+
+	useEffect(() => {
+		void loadMore(undefined, true)
+		return onRealtime((message) => {
+			if (message.type === 'session.resync_required') return void loadMore(undefined, true)
+			if (!('sessionId' in message) || message.sessionId !== sessionId) return
+			if (message.type === 'session.messages.upsert' || message.type === 'session.history.sync') {
+				for (const m of message.data.messages)
+					upsert(chatJidOf(m.key), (chat) => {
+						const at = isoOf(m.timestamp)
+						if (chat.lastMessageAt && chat.lastMessageAt > at) return chat
+						const unread = message.type === 'session.messages.upsert' && message.data.type === 'notify' && !m.key.fromMe
+						return {
+							...chat,
+							lastMessageAt: at,
+							last: { text: describe({ text: m.text ?? null, type: m.type }), fromMe: m.key.fromMe },
+							unreadCount: unread ? (chat.unreadCount ?? 0) + 1 : chat.unreadCount,
+						}
+					})
+			}
+			if (message.type === 'session.chats.upsert' || message.type === 'session.history.sync')
+				for (const c of message.data.chats)
+					upsert(c.pn ?? c.jid, (chat) => ({
+						...chat,
+						name: c.name ?? chat.name,
+						unreadCount: c.unreadCount ?? chat.unreadCount,
+						lastMessageAt:
+							c.lastMessageAt && (!chat.lastMessageAt || isoOf(c.lastMessageAt) > chat.lastMessageAt) ? isoOf(c.lastMessageAt) : chat.lastMessageAt,
+					}))
+		})
+	}, [sessionId])
+
+	/** Applies a change to a chat (a new one if unseen), and keeps the list newest first. */
+	const upsert = (jid: string, change: (chat: Chat) => Chat) =>
+		setChats((list) => {
+			const existing = list.find((c) => c.jid === jid || c.lidJid === jid)
+			const base: Chat = existing ?? { jid, pnJid: null, lidJid: null, name: null, unreadCount: 0, archived: false, lastMessageAt: null }
+			const next = change(base)
+			const rest = list.filter((c) => c !== existing)
+			return [next, ...rest].sort((a, b) => (b.lastMessageAt ?? '').localeCompare(a.lastMessageAt ?? ''))
+		})
+
+	const sentinel = useWhenVisible(() => void loadMore(cursor), cursor !== null && cursor !== undefined)
+
+	return (
+		<>
+			<p class="crumbs">
+				<Link href="/app/sessions">Sessions</Link> › {session?.name ?? 'Session'}
+			</p>
+			<PageTitle>Chats</PageTitle>
+			<p>
+				<Link href={`/app/sessions/${sessionId}/contacts`}>Contacts</Link>
+			</p>
+			{error && <Alert>{error}</Alert>}
+			{cursor === undefined && !error ? (
+				<p>Loading chats…</p>
+			) : chats.length === 0 ? (
+				<p>No chats yet. They appear here as the phone shares its history and as messages arrive.</p>
+			) : (
+				<ul class="list chats" aria-label="Chats">
+					{chats.map((chat) => (
+						<li key={chat.jid}>
+							<Link href={`/app/sessions/${sessionId}/chats/${encodeURIComponent(chat.jid)}`} class="chat-link">
+								<span class="chat-name">{chat.name || phoneOf(chat.jid)}</span>
+								<span class="chat-time">{shortTime(chat.lastMessageAt)}</span>
+								<span class="chat-last">{chat.last ? `${chat.last.fromMe ? 'You: ' : ''}${chat.last.text}` : ''}</span>
+								{(chat.unreadCount ?? 0) > 0 && (
+									<span class="unread">
+										{chat.unreadCount}
+										<span class="visually-hidden"> unread</span>
+									</span>
+								)}
+							</Link>
+						</li>
+					))}
+				</ul>
+			)}
+			{cursor && (
+				<p ref={sentinel as never} class="muted">
+					Loading more…
+				</p>
+			)}
+		</>
+	)
+}

@@ -1,0 +1,123 @@
+import { useRef, useState } from 'preact/hooks'
+import { Alert } from '../components/ui'
+import { api, problemOf } from '../lib/api'
+import { describe, type Message } from '../lib/messages'
+
+type Upload = { mediaId: string }
+/** The send body for a file, by its type: a photo, a video, audio, or any other file as a document. */
+function fileContent(file: File, upload: Upload, caption: string) {
+	const withCaption = caption ? { caption } : {}
+	if (file.type.startsWith('image/')) return { image: upload, ...withCaption }
+	if (file.type.startsWith('video/')) return { video: upload, ...withCaption }
+	if (file.type.startsWith('audio/')) return { audio: upload }
+	return { document: upload, fileName: file.name, ...withCaption }
+}
+
+/** The box to write a message (text, a file, a reply), sent with POST /chats/:jid/messages. */
+export function Composer({
+	sessionId,
+	jid,
+	replyTo,
+	onCancelReply,
+	onSent,
+}: {
+	sessionId: string
+	jid: string
+	replyTo: Message | null
+	onCancelReply: () => void
+	onSent: (message: Message) => void
+}) {
+	const [text, setText] = useState('')
+	const [file, setFile] = useState<File | null>(null)
+	const [error, setError] = useState<string | null>(null)
+	const [busy, setBusy] = useState(false)
+	const fileInput = useRef<HTMLInputElement>(null)
+
+	const send = async (event: Event) => {
+		event.preventDefault()
+		const body = text.trim()
+		if (!body && !file) return
+		setBusy(true)
+		setError(null)
+		try {
+			let content: Parameters<ReturnType<typeof api.chats>['messages']['post']>[0]
+			if (file) {
+				const uploaded = await api.media.post({ file })
+				if (uploaded.error) return setError(problemOf(uploaded.error).message)
+				content = fileContent(file, { mediaId: (uploaded.data as { id: string }).id }, body)
+			} else content = { text: body }
+			const { data, error } = await api
+				.chats({ jid })
+				.messages.post({ ...content, ...(replyTo ? { replyTo: replyTo.id } : {}) }, { query: { sessionId } })
+			if (error) return setError(problemOf(error).message)
+			onSent({
+				id: data.messageId,
+				chatJid: data.chatJid,
+				fromMe: true,
+				sender: null,
+				pushName: null,
+				timestamp: new Date().toISOString(),
+				type: file ? null : 'conversation',
+				text: body || (file ? file.name : null),
+				status: 'pending',
+				editedAt: null,
+				revoked: false,
+				content: null,
+				local: true,
+				...(replyTo ? { replyTo: replyTo.id } : {}),
+			})
+			setText('')
+			setFile(null)
+			if (fileInput.current) fileInput.current.value = ''
+		} finally {
+			setBusy(false)
+		}
+	}
+
+	return (
+		<form class="composer" onSubmit={send}>
+			{replyTo && (
+				<p class="replying">
+					Replying to: <q>{describe(replyTo).slice(0, 80)}</q>{' '}
+					<button type="button" class="link" onClick={onCancelReply}>
+						Cancel reply
+					</button>
+				</p>
+			)}
+			{error && <Alert>{error}</Alert>}
+			<div class="composer-row">
+				<label class="visually-hidden" for="message-text">
+					Message
+				</label>
+				<textarea
+					id="message-text"
+					name="text"
+					rows={1}
+					placeholder={file ? 'Caption (optional)' : 'Write a message'}
+					value={text}
+					onInput={(e) => setText((e.currentTarget as HTMLTextAreaElement).value)}
+					onKeyDown={(e) => {
+						if (e.key === 'Enter' && !e.shiftKey) {
+							e.preventDefault()
+							;(e.currentTarget as HTMLTextAreaElement).form?.requestSubmit()
+						}
+					}}
+				/>
+				<label class="button secondary attach">
+					Attach
+					<input
+						ref={fileInput}
+						type="file"
+						class="visually-hidden"
+						aria-label="Attach a file"
+						onChange={(e) => setFile((e.currentTarget as HTMLInputElement).files?.[0] ?? null)}
+					/>
+				</label>
+				<button type="submit" disabled={busy || (!text.trim() && !file)}>
+					Send
+				</button>
+			</div>
+			{file && <p class="muted">Attached: {file.name}</p>}
+		</form>
+	)
+}

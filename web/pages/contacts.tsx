@@ -1,0 +1,82 @@
+import { useEffect, useRef, useState } from 'preact/hooks'
+import { Alert, announce, PageTitle } from '../components/ui'
+import { api, problemOf } from '../lib/api'
+import { phoneOf } from '../lib/format'
+import { useWhenVisible } from '../lib/paging'
+import { Link } from '../lib/router'
+import { sessions } from '../lib/sessions'
+import { useStore } from '../lib/store'
+import type { Treaty } from '@elysiajs/eden'
+
+type Contact = Treaty.Data<ReturnType<typeof api.contacts.get>>['items'][number]
+
+/** A session's contacts by name, searched as you type, paged as you scroll. */
+export function ContactsPage({ sessionId }: { sessionId: string }) {
+	const session = useStore(sessions)?.find((s) => s.id === sessionId)
+	const [q, setQ] = useState('')
+	const [contacts, setContacts] = useState<Contact[]>([])
+	const [cursor, setCursor] = useState<string | null | undefined>(undefined)
+	const [error, setError] = useState<string | null>(null)
+	const generation = useRef(0)
+
+	const load = async (search: string, from: string | undefined) => {
+		const mine = ++generation.current
+		const { data, error } = await api.contacts.get({
+			query: { sessionId, limit: 50, ...(search ? { q: search } : {}), ...(from ? { cursor: from } : {}) },
+		})
+		if (mine !== generation.current) return
+		if (error) return setError(problemOf(error).message)
+		setError(null)
+		setContacts((list) => (from ? [...list, ...data.items] : data.items))
+		setCursor(data.nextCursor)
+		if (!from && search) announce(`${data.items.length}${data.nextCursor ? '+' : ''} contacts found`)
+	}
+
+	useEffect(() => {
+		const timer = setTimeout(() => void load(q.trim(), undefined), q ? 250 : 0)
+		return () => clearTimeout(timer)
+	}, [q, sessionId])
+
+	const sentinel = useWhenVisible(() => cursor && void load(q.trim(), cursor), Boolean(cursor))
+
+	return (
+		<>
+			<p class="crumbs">
+				<Link href="/app/sessions">Sessions</Link> › <Link href={`/app/sessions/${sessionId}/chats`}>{session?.name ?? 'Session'}</Link>
+			</p>
+			<PageTitle>Contacts</PageTitle>
+			<div class="field">
+				<label for="contact-search">Search contacts</label>
+				<input
+					id="contact-search"
+					type="search"
+					value={q}
+					onInput={(e) => setQ((e.currentTarget as HTMLInputElement).value)}
+					placeholder="Name or number"
+				/>
+			</div>
+			{error && <Alert>{error}</Alert>}
+			{cursor === undefined && !error ? (
+				<p>Loading contacts…</p>
+			) : contacts.length === 0 ? (
+				<p>{q ? 'No contact matches.' : 'No contacts yet.'}</p>
+			) : (
+				<ul class="list" aria-label="Contacts">
+					{contacts.map((contact) => (
+						<li key={contact.jid}>
+							<Link href={`/app/sessions/${sessionId}/chats/${encodeURIComponent(contact.jid)}`} class="chat-link">
+								<span class="chat-name">{contact.displayName ?? phoneOf(contact.jid)}</span>
+								<span class="chat-last">{phoneOf(contact.pnJid ?? contact.jid)}</span>
+							</Link>
+						</li>
+					))}
+				</ul>
+			)}
+			{cursor && (
+				<p ref={sentinel as never} class="muted">
+					Loading more…
+				</p>
+			)}
+		</>
+	)
+}
