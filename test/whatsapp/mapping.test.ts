@@ -41,11 +41,24 @@ describe('messages', () => {
 			key: { remoteJid: ALICE, fromMe: false, id: '3A0001' },
 			timestamp: 1_767_225_600,
 			pushName: 'Alice',
+			status: WAMessageStatus.DELIVERY_ACK,
 			type: 'conversation',
 			text: 'hello',
 			kind: 'text',
 			content: { conversation: 'hello' },
 		})
+	})
+
+	it('gives a received message at least delivered, and keeps a status further along (read on the phone, in history)', () => {
+		const received = (status?: number) =>
+			mapMessage(wire({ key: { remoteJid: ALICE, fromMe: false, id: 'R1' }, messageTimestamp: 5, status, message: { conversation: 'x' } }))
+		expect(received()?.status).toBe(WAMessageStatus.DELIVERY_ACK)
+		expect(received(WAMessageStatus.SERVER_ACK)?.status).toBe(WAMessageStatus.DELIVERY_ACK)
+		expect(received(WAMessageStatus.READ)?.status).toBe(WAMessageStatus.READ)
+		expect(received(WAMessageStatus.PLAYED)?.status).toBe(WAMessageStatus.PLAYED)
+		// An own message has the status its receipts gave it, or none.
+		const own = mapMessage(wire({ key: { remoteJid: ALICE, fromMe: true, id: 'O1' }, messageTimestamp: 5, message: { conversation: 'x' } }))
+		expect(own).not.toHaveProperty('status')
 	})
 
 	it('reads text from extended text and captions, and names the type after the content key', () => {

@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { compareIds } from '../../src/bus'
+import { CONSUMER_GROUP, DOMAIN_EVENTS } from '../../src/core/streams'
+import { pairedSession, startSessionsWorld, type Client, type SessionsWorld } from '../helpers/sessions'
+import { until } from '../helpers/until'
+import { openSocket, type TestSocket, type WsMessage } from '../helpers/ws'
+
+// Live WhatsApp traffic through the stand-in and the real Baileys socket, read back the way a
+// client reads it: REST lists and the WebSocket's events.
+let world: SessionsWorld
+let alice: Client
+let ws: TestSocket
+
+const PHONE = '15550400000'
+const jid = (phone: string) => `${phone}@s.whatsapp.net`
+
+interface ApiMessage {
+	id: string
+	fromMe: boolean
+	status: string | null
+	text: string | null
+	timestamp: string
+}
+
+async function messages(chat: string, limit = 50): Promise<ApiMessage[]> {
+	const res = await alice.get(`/chats/${chat}/messages?limit=${limit}`)
+	return res.status === 200 ? res.body.items : []
+}
+
+/** The message once the consumer has stored it, with `status` when given. */
+function stored(chat: string, id: string, status?: string) {
+	return until(
+		async () => (await messages(chat)).find((m) => m.id === id && (!status || m.status === status)),
+		`message ${id} in ${chat}${status ? ` as ${status}` : ''}`,
+	)
+}
+
+/** The next WebSocket event of `type` that names message `id`. */
+const wsEvent = (type: string, id: string) =>
+	ws.next((m: WsMessage) => m.type === type && JSON.stringify(m.data).includes(`"id":"${id}"`), 15_000) as Promise<WsMessage>
+
+/** Resolves once the consumer has applied the entry at stream position `id` (its loops run side by side). */
+function consumed(id: string) {
+	return until(async () => {
+		const progress = await world.app.server.bus.groupProgress(DOMAIN_EVENTS, CONSUMER_GROUP)
+		return progress !== null && compareIds(progress.lastDeliveredId, id) >= 0 && !progress.pending.includes(id)
+	}, `the consumer to apply entry ${id}`)
+}
+
+beforeAll(async () => {
+	world = await startSessionsWorld()
+	alice = await world.tenant()
+	await pairedSession(world, alice, PHONE)
+	ws = openSocket(world.app.url, { accessToken: alice.user.accessToken })
+	await ws.next((m) => m.type === 'session.snapshot')
+})
+afterAll(async () => {
+	ws?.close()
+	await world?.close()
+})
+
+describe('a received message', () => {
+	const ADA = '15550400001'
+
+	it('shows as delivered once this device has it, and as read once the phone has read it; a repeat never takes it back', async () => {
+		const upserted = wsEvent('session.messages.upsert', 'RECV1')
+		await world.standIn.deliverEncrypted({ to: PHONE, from: ADA, text: 'are you there?', id: 'RECV1', name: 'Ada' })
+		// Baileys answered with the delivery receipt that makes the sender's second tick.
+		await world.standIn.waitForReceipt((r) => r.ids.includes('RECV1'))
+		expect((await upserted).data.messages).toEqual([expect.objectContaining({ key: expect.objectContaining({ id: 'RECV1' }), status: 3 })])
+		expect(await stored(jid(ADA), 'RECV1', 'delivered')).toMatchObject({ fromMe: false, text: 'are you there?' })
+
+		const read = wsEvent('session.messages.update', 'RECV1')
+		await world.standIn.readOnPhone({ to: PHONE, from: ADA, ids: ['RECV1'] })
+		expect((await read).data.updates).toEqual([{ key: expect.objectContaining({ id: 'RECV1', fromMe: false }), status: 4 }])
+		await stored(jid(ADA), 'RECV1', 'read')
+
+		// WhatsApp delivers the same message again (a retry): it stays read.
+		const again = wsEvent('session.messages.upsert', 'RECV1')
+		await world.standIn.deliverText({ to: PHONE, from: ADA, text: 'are you there?', id: 'RECV1', name: 'Ada' })
+		const repeat = await again
+		expect(repeat.data.messages[0].status).toBe(3)
+		await consumed(repeat.id!)
+		expect((await messages(jid(ADA))).find((m) => m.id === 'RECV1')?.status).toBe('read')
+	})
+})
