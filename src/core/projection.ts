@@ -26,6 +26,8 @@ import { messageStatusRank } from './message-status'
  *   `logged_out` (or its refusal of the logout) then removes the row. Nothing else is applied to
  *   such a session any more.
  * - LID↔PN mappings: first-wins.
+ * - a chat's or contact's missing form (LID or phone JID) is filled from the mappings after the
+ *   batch commits (db/projection/derived.ts): it reads other tables, so it is no merge of its own.
  */
 
 const present = (s: string | undefined) => (s ? s : undefined)

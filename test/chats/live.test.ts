@@ -84,3 +84,19 @@ describe('a received message', () => {
 		expect((await messages(jid(ADA))).find((m) => m.id === 'RECV1')?.status).toBe('read')
 	})
 })
+
+describe('a contact', () => {
+	const BEA = '15550400002'
+
+	it('shows its LID beside its phone JID once any event taught the session the pair', async () => {
+		const { id } = await world.standIn.deliverText({ to: PHONE, from: BEA, text: 'hi, it is Bea', name: 'Bea' })
+		await stored(jid(BEA), id)
+		const contact = await until(async () => {
+			const found = (await alice.get('/contacts?q=Bea')).body.items?.find((c: { jid: string }) => c.jid === jid(BEA))
+			return found?.lidJid && found
+		}, 'Bea with both forms')
+		expect(contact).toMatchObject({ jid: jid(BEA), pnJid: jid(BEA), lidJid: world.standIn.lidOf(BEA), notify: 'Bea' })
+		const chat = (await alice.get('/chats')).body.items.find((c: { jid: string }) => c.jid === jid(BEA))
+		expect(chat).toMatchObject({ pnJid: jid(BEA), lidJid: contact.lidJid })
+	})
+})

@@ -252,6 +252,43 @@ describe('the consumer’s projection into Postgres', () => {
 			await apply(event(meta, 'session.contacts.upsert', { contacts: [{ jid: ALICE_LID, pn: ALICE, notify: 'ally' }] }))
 			expect((await snapshot(database.db, meta.sessionId)).contacts).toMatchObject([{ jid: ALICE, pnJid: ALICE, lidJid: ALICE_LID, notify: 'ally' }])
 		})
+
+		it('shows both forms of a contact once the session knows the pair, whichever event taught it and in either order', async () => {
+			const contact = event(meta, 'session.contacts.upsert', { contacts: [{ jid: ALICE, notify: 'ally' }] })
+			const fromLid = event(meta, 'session.contacts.upsert', { contacts: [{ jid: ALICE_LID, notify: 'ally' }] })
+			// A message addressed by LID with the phone JID beside it teaches the pair.
+			const taught = event(meta, 'session.messages.upsert', {
+				type: 'notify',
+				messages: [message('F1', { key: key('F1', { remoteJid: ALICE_LID, remoteJidAlt: ALICE }) })],
+			})
+			await apply(contact, fromLid)
+			await apply(taught)
+			const later = await createSession(database.db)
+			await apply(event(later, taught.type, taught.data))
+			await apply(event(later, contact.type, contact.data), event(later, fromLid.type, fromLid.data))
+			for (const sessionId of [meta.sessionId, later.sessionId])
+				expect((await snapshot(database.db, sessionId)).contacts).toMatchObject([
+					{ jid: ALICE_LID, pnJid: ALICE, lidJid: ALICE_LID },
+					{ jid: ALICE, pnJid: ALICE, lidJid: ALICE_LID },
+				])
+		})
+
+		it('shows both forms even when the batch with the contact and the batch with the mapping commit side by side', async () => {
+			const sessions = await Promise.all(Array.from({ length: 20 }, () => createSession(database.db)))
+			await Promise.all(
+				sessions.flatMap((m) => [
+					apply(event(m, 'session.contacts.upsert', { contacts: [{ jid: ALICE, notify: 'ally' }] })),
+					apply(event(m, 'session.history.sync', { messages: [], chats: [], contacts: [], lidPnMappings: [{ lid: ALICE_LID, pn: ALICE }] })),
+				]),
+			)
+			for (const m of sessions) expect((await snapshot(database.db, m.sessionId)).contacts).toMatchObject([{ jid: ALICE, lidJid: ALICE_LID }])
+		})
+
+		it('shows both forms of a chat known by phone JID once a mapping names its LID', async () => {
+			await apply(event(meta, 'session.chats.upsert', { chats: [{ jid: ALICE, name: 'Alice' }] }))
+			await apply(event(meta, 'session.history.sync', { messages: [], chats: [], contacts: [], lidPnMappings: [{ lid: ALICE_LID, pn: ALICE }] }))
+			expect((await snapshot(database.db, meta.sessionId)).chats).toMatchObject([{ jid: ALICE, pnJid: ALICE, lidJid: ALICE_LID }])
+		})
 	})
 
 	describe('sessions', () => {

@@ -4,6 +4,7 @@ import { isoMs, ProjectionBatch } from '../../core/projection'
 import { NIL_UUID, statusPatch, type StatusEvent } from '../../core/session-status'
 import type { Db } from '../client'
 import { sendRequests, sessionChats, sessionContacts, sessionLidMappings, sessionMessages, sessions } from '../schema'
+import { refreshDerived, type RowKey, type Touched } from './derived'
 import { bulk, CHATS_SQL, CONTACTS_SQL, MAPPINGS_SQL, MESSAGES_SQL } from './statements'
 
 /**
@@ -41,6 +42,7 @@ export async function applyEvents(db: Db, events: readonly DomainEvent[]): Promi
 	}
 	if (!events.length) return stats
 	const ids = [...new Set(events.map((e) => e.sessionId))]
+	let touched: Touched | undefined
 
 	await db.transaction(async (tx) => {
 		// KEY SHARE: a concurrent delete of one of these sessions waits for this batch, so the rows
@@ -162,6 +164,16 @@ export async function applyEvents(db: Db, events: readonly DomainEvent[]): Promi
 		stats.mappings = mappings.length
 		stats.contacts = contacts.length
 		stats.chats = chats.length
+		// A mapping names the rows of both its forms.
+		const named: RowKey[] = mappings.flatMap((m) => [
+			{ s: m.s, j: m.l },
+			{ s: m.s, j: m.p },
+		])
+		touched = {
+			contacts: [...contacts.map((c) => ({ s: c.s, j: c.j })), ...named],
+			chats: [...chats.map((c) => ({ s: c.s, j: c.j })), ...named],
+		}
 	})
+	if (touched) await refreshDerived(db, touched)
 	return stats
 }
