@@ -15,7 +15,8 @@ import { messageStatusRank } from './message-status'
  *   clears text and content for good; a receipt never touches the message's timestamp.
  * - chats and contacts: a field given by an event newer than the row (`updated_at` = the newest
  *   event's `occurredAt`) replaces the stored one, an older event only fills gaps; a chat's
- *   `last_message_at` only moves forward.
+ *   `last_message_at` only moves forward. WhatsApp's unread count travels with the time it holds
+ *   for (the chat's last message the event names, else the event's own time), as one field.
  * - sessions: status events apply only when newer than the last one applied
  *   (`last_event_at`, `last_event_id`), except that an older `connected` still fills a missing
  *   jid/lid/phone number; `session.deleted` removes the session and, by cascade,
@@ -26,8 +27,9 @@ import { messageStatusRank } from './message-status'
  *   `logged_out` (or its refusal of the logout) then removes the row. Nothing else is applied to
  *   such a session any more.
  * - LID↔PN mappings: first-wins.
- * - a chat's or contact's missing form (LID or phone JID) is filled from the mappings after the
- *   batch commits (db/projection/derived.ts): it reads other tables, so it is no merge of its own.
+ * - after the batch commits, what reads other tables is brought up to date for the rows it touched
+ *   (db/projection/derived.ts): a chat's or contact's missing form (LID or phone JID) from the
+ *   mappings, and a chat's unread count (WhatsApp's count plus what was received since, unread).
  */
 
 const present = (s: string | undefined) => (s ? s : undefined)
@@ -55,7 +57,9 @@ export interface ChatRow {
 	pn?: string
 	lid?: string
 	n?: string
+	/** WhatsApp's unread count, and `ua` the time (epoch seconds) it holds for. */
 	u?: number
+	ua?: number
 	a?: boolean
 	lm?: number
 	v: string
@@ -105,7 +109,7 @@ function mergeVersioned<R extends { v: string }>(acc: R, row: R, fields: readonl
 
 function mergeChat(acc: ChatRow, row: ChatRow) {
 	const lm = Math.max(acc.lm ?? -1, row.lm ?? -1)
-	mergeVersioned(acc, row, ['pn', 'lid', 'n', 'u', 'a'])
+	mergeVersioned(acc, row, ['pn', 'lid', 'n', 'u', 'ua', 'a'])
 	if (lm >= 0) acc.lm = lm
 }
 
@@ -133,6 +137,8 @@ export class ProjectionBatch {
 	readonly chats = new Rows<ChatRow>(mergeChat)
 	readonly contacts = new Rows<ContactRow>(mergeContact)
 	readonly mappings = new Rows<MappingRow>(() => {})
+	/** Chats whose unread count may have changed besides those written: a received message read. */
+	readonly readChats = new Map<string, { s: string; j: string }>()
 
 	mapping(s: string, lid: string | undefined, pn: string | undefined) {
 		if (lid && pn) this.mappings.add(`${s}\u0000${lid}`, { s, l: lid, p: pn })
@@ -190,13 +196,19 @@ export class ProjectionBatch {
 		}
 		if (u.revoked) row.ra = occurredAt
 		this.messages.add(this.messageKey(row), row)
+		if (!u.key.fromMe && u.status !== undefined) this.readChats.set(`${s}\u0000${row.c}`, { s, j: row.c })
 	}
 
 	chat(s: string, occurredAt: string, c: Chat) {
 		const { pn, lid } = jidForms(c.jid, c.pn, c.lid)
 		this.mapping(s, lid, pn)
 		const j = pn ?? c.jid
-		this.chats.add(`${s}\u0000${j}`, { s, j, pn, lid, n: c.name, u: c.unreadCount, a: c.archived, lm: c.lastMessageAt, v: occurredAt })
+		const row: ChatRow = { s, j, pn, lid, n: c.name, a: c.archived, lm: c.lastMessageAt, v: occurredAt }
+		if (c.unreadCount !== undefined) {
+			row.u = c.unreadCount
+			row.ua = c.lastMessageAt ?? Math.floor(Date.parse(occurredAt) / 1000)
+		}
+		this.chats.add(`${s}\u0000${j}`, row)
 	}
 
 	contact(s: string, occurredAt: string, c: Contact) {

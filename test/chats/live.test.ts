@@ -100,3 +100,53 @@ describe('a contact', () => {
 		expect(chat).toMatchObject({ pnJid: jid(BEA), lidJid: contact.lidJid })
 	})
 })
+
+describe('a chat', () => {
+	const CARA = '15550400003'
+	const DAN = '15550400004'
+
+	interface ApiChat {
+		jid: string
+		name: string | null
+		unreadCount: number | null
+		archived: boolean | null
+	}
+	const chat = async (phone: string) => ((await alice.get('/chats?limit=50')).body.items as ApiChat[]).find((c) => c.jid === jid(phone))
+	const untilChat = (phone: string, unreadCount: number) =>
+		until(async () => {
+			const found = await chat(phone)
+			return found?.unreadCount === unreadCount && found
+		}, `${phone}'s chat with ${unreadCount} unread`)
+
+	it('keeps the name, unread count and archived flag history gave it, and counts what arrives after', async () => {
+		const synced = ws.next((m) => m.type === 'session.history.sync' && JSON.stringify(m.data.chats).includes(jid(CARA)), 15_000)
+		await world.standIn.pushHistory({
+			to: PHONE,
+			conversations: [
+				{
+					with: CARA,
+					name: 'Cara Hunt',
+					unreadCount: 2,
+					archived: true,
+					messages: [{ text: 'see you', fromMe: true }, { text: 'are you coming?' }, { text: 'hello??' }],
+				},
+			],
+		})
+		expect((await synced).data.chats).toEqual([expect.objectContaining({ jid: jid(CARA), name: 'Cara Hunt', unreadCount: 2, archived: true })])
+		expect(await untilChat(CARA, 2)).toMatchObject({ name: 'Cara Hunt', archived: true })
+
+		const { id } = await world.standIn.deliverText({ to: PHONE, from: CARA, text: 'I am outside' })
+		expect(await untilChat(CARA, 3)).toMatchObject({ name: 'Cara Hunt', archived: true })
+		await world.standIn.readOnPhone({ to: PHONE, from: CARA, ids: [id] })
+		await untilChat(CARA, 2)
+	})
+
+	it('counts the messages of a new chat until the phone reads them', async () => {
+		const first = await world.standIn.deliverText({ to: PHONE, from: DAN, text: 'one', name: 'Dan' })
+		const second = await world.standIn.deliverText({ to: PHONE, from: DAN, text: 'two', name: 'Dan' })
+		await untilChat(DAN, 2)
+		await world.standIn.readOnPhone({ to: PHONE, from: DAN, ids: [first.id, second.id] })
+		// WhatsApp names no live 1:1 chat and says nothing of archiving it: those stay unknown.
+		expect(await untilChat(DAN, 0)).toMatchObject({ name: null, archived: null })
+	})
+})

@@ -242,6 +242,30 @@ describe('the consumer’s projection into Postgres', () => {
 			expect((await snapshot(database.db, meta.sessionId)).chats).toMatchObject([{ jid: BOB, name: 'new name', unreadCount: 9, archived: false }])
 		})
 
+		it('counts a chat’s unread messages: WhatsApp’s count, plus what was received after it and not read', async () => {
+			const unread = async () => (await snapshot(database.db, meta.sessionId)).chats.find((c) => c.jid === ALICE)?.unreadCount
+			const received = (id: string, timestamp: number) =>
+				event(meta, 'session.messages.upsert', { type: 'notify', messages: [message(id, { timestamp, status: 3 })] })
+			// History says two were unread as of its last message (time 1 000).
+			await apply(event(meta, 'session.chats.upsert', { chats: [{ jid: ALICE, unreadCount: 2, lastMessageAt: 1_000 }] }))
+			await apply(received('U0', 1_000))
+			expect(await unread()).toBe(2)
+			// Arrived later, in either order with their receipts; an own message never counts.
+			await apply(event(meta, 'session.messages.update', { updates: [{ key: key('U2'), status: 4 }] }))
+			await apply(received('U1', 1_001), received('U2', 1_002), received('U3', 1_003))
+			await apply(
+				event(meta, 'session.messages.upsert', { type: 'append', messages: [message('O1', { key: key('O1', { fromMe: true }), timestamp: 1_004 })] }),
+			)
+			expect(await unread()).toBe(4)
+			await apply(event(meta, 'session.messages.update', { updates: [{ key: key('U1'), status: 4 }] }))
+			expect(await unread()).toBe(3)
+			// The phone marked the chat read: nothing before that counts any more.
+			await apply(event(meta, 'session.chats.upsert', { chats: [{ jid: ALICE, unreadCount: 0, lastMessageAt: 1_003 }] }))
+			expect(await unread()).toBe(0)
+			await apply(received('U4', 1_005))
+			expect(await unread()).toBe(1)
+		})
+
 		it('moves a chat’s last activity only forward', async () => {
 			await apply(event(meta, 'session.chats.upsert', { chats: [{ jid: BOB, lastMessageAt: 2_000 }] }))
 			await apply(event(meta, 'session.chats.upsert', { chats: [{ jid: BOB, lastMessageAt: 1_000 }] }))

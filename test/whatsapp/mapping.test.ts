@@ -269,6 +269,18 @@ describe('history sync', () => {
 		expect(MESSAGE_BATCH_MAX).toBe(500)
 	})
 
+	it('reads a conversation without an unread count as none unread, as WhatsApp Web does', () => {
+		const set = history(0)
+		set.chats = [
+			proto.Conversation.fromObject({ id: ALICE, name: 'Alice', archived: true }),
+			proto.Conversation.fromObject({ id: `${ALICE.split('@')[0]!.slice(0, -1)}2@s.whatsapp.net`, unreadCount: 3 }),
+		]
+		expect(mapHistory(set).batches[0]!.chats.map((c) => [c.name, c.unreadCount, c.archived])).toEqual([
+			['Alice', 0, true],
+			[undefined, 3, undefined],
+		])
+	})
+
 	it('resolves LID chats of the chunk from its own mappings', () => {
 		const set = history(0)
 		set.messages = [wire({ key: { remoteJid: ALICE_LID, id: 'X' }, messageTimestamp: 5, message: { conversation: 'x' } })]

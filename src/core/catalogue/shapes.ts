@@ -94,6 +94,7 @@ export const Chat = T.Object({
 	lid: T.Optional(Jid),
 	pn: T.Optional(Jid),
 	name: T.Optional(T.String({ maxLength: 256 })),
+	/** WhatsApp's count of unread messages, as of `lastMessageAt` when given, else as of the event. */
 	unreadCount: T.Optional(T.Integer({ minimum: 0 })),
 	archived: T.Optional(T.Boolean()),
 	lastMessageAt: T.Optional(EpochSeconds),

@@ -172,6 +172,8 @@ export async function applyEvents(db: Db, events: readonly DomainEvent[]): Promi
 		touched = {
 			contacts: [...contacts.map((c) => ({ s: c.s, j: c.j })), ...named],
 			chats: [...chats.map((c) => ({ s: c.s, j: c.j })), ...named],
+			// Every chat written (a message received, a count reported) and every chat with a message read.
+			unread: [...chats.map((c) => ({ s: c.s, j: c.j })), ...batch.readChats.values()],
 		}
 	})
 	if (touched) await refreshDerived(db, touched)

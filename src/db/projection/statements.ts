@@ -55,11 +55,13 @@ export const MESSAGES_SQL = `insert into session_messages as t
 const lww = (c: string) =>
 	`case when excluded.updated_at > t.updated_at then coalesce(excluded.${c}, t.${c}) else coalesce(t.${c}, excluded.${c}) end`
 
-export const CHATS_SQL = `insert into session_chats as t (session_id, jid, pn_jid, lid_jid, name, unread_count, archived, last_message_at, updated_at)
-	select r.s, r.j, r.pn, r.lid, r.n, r.u, r.a, to_timestamp(r.lm), r.v
-	from json_to_recordset($1::text::json) as r(s uuid, j text, pn text, lid text, n text, u int4, a boolean, lm float8, v timestamptz)
+// `unread_count` starts as WhatsApp's count; derived.ts adds what arrived since.
+export const CHATS_SQL = `insert into session_chats as t
+	(session_id, jid, pn_jid, lid_jid, name, unread_count, reported_unread, reported_unread_at, archived, last_message_at, updated_at)
+	select r.s, r.j, r.pn, r.lid, r.n, r.u, r.u, to_timestamp(r.ua), r.a, to_timestamp(r.lm), r.v
+	from json_to_recordset($1::text::json) as r(s uuid, j text, pn text, lid text, n text, u int4, ua float8, a boolean, lm float8, v timestamptz)
 	on conflict (session_id, jid) ${mergeClause({
-		...Object.fromEntries(['pn_jid', 'lid_jid', 'name', 'unread_count', 'archived'].map((c) => [c, lww(c)])),
+		...Object.fromEntries(['pn_jid', 'lid_jid', 'name', 'reported_unread', 'reported_unread_at', 'archived'].map((c) => [c, lww(c)])),
 		last_message_at: 'greatest(t.last_message_at, excluded.last_message_at)',
 		updated_at: 'greatest(t.updated_at, excluded.updated_at)',
 	})}`

@@ -19,7 +19,14 @@ export const sessionChats = pgTable(
 		pnJid: text('pn_jid'),
 		lidJid: text('lid_jid'),
 		name: text('name'),
+		/**
+		 * Unread messages: what WhatsApp last reported (`reported_unread`, true as of
+		 * `reported_unread_at`) plus the messages received after that and not read yet. Kept up to date
+		 * by the projection (db/projection/derived.ts), so a list reads it as it is.
+		 */
 		unreadCount: integer('unread_count'),
+		reportedUnread: integer('reported_unread'),
+		reportedUnreadAt: timestamp('reported_unread_at', { withTimezone: true }),
 		archived: boolean('archived'),
 		lastMessageAt: timestamp('last_message_at', { withTimezone: true }),
 		updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),

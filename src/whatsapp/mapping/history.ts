@@ -30,7 +30,10 @@ export function mapHistory(
 	}
 	const local: MappingContext = { ...ctx, altOf: (jid) => known.get(jid) ?? ctx.altOf?.(jid) }
 	const { messages, updates } = mapUpsert(set, local)
-	const chats = set.chats.flatMap((c) => mapChat(c) ?? [])
+	// A conversation in a history sync is a snapshot of the chat: an absent unread count is the
+	// proto default, 0, as WhatsApp Web reads it (and not "unknown", which would leave every message
+	// it carries to be counted as unread).
+	const chats = set.chats.flatMap((c) => mapChat(c) ?? []).map((c) => ({ ...c, unreadCount: c.unreadCount ?? 0 }))
 	const contacts = set.contacts.flatMap((c) => mapContact(c) ?? [])
 	const mappings = dedupe(lidPnMappings, (m) => m.lid)
 
