@@ -16,7 +16,8 @@ import { messageStatusRank } from './message-status'
  * - chats and contacts: a field given by an event newer than the row (`updated_at` = the newest
  *   event's `occurredAt`) replaces the stored one, an older event only fills gaps; a chat's
  *   `last_message_at` only moves forward. WhatsApp's unread count travels with the time it holds
- *   for (the chat's last message the event names, else the event's own time), as one field.
+ *   for (the chat's last message the event names, else the event's own time); the count of the
+ *   later time wins (a tie goes to the newer event).
  * - sessions: status events apply only when newer than the last one applied
  *   (`last_event_at`, `last_event_id`), except that an older `connected` still fills a missing
  *   jid/lid/phone number; `session.deleted` removes the session and, by cascade,
@@ -109,8 +110,12 @@ function mergeVersioned<R extends { v: string }>(acc: R, row: R, fields: readonl
 
 function mergeChat(acc: ChatRow, row: ChatRow) {
 	const lm = Math.max(acc.lm ?? -1, row.lm ?? -1)
-	mergeVersioned(acc, row, ['pn', 'lid', 'n', 'u', 'ua', 'a'])
+	// WhatsApp's unread count as of a later time is the fresher one, whichever event brought it.
+	const report = row.ua !== undefined && (acc.ua === undefined || row.ua > acc.ua || (row.ua === acc.ua && row.v > acc.v)) ? row : acc
+	const [u, ua] = [report.u, report.ua]
+	mergeVersioned(acc, row, ['pn', 'lid', 'n', 'a'])
 	if (lm >= 0) acc.lm = lm
+	if (ua !== undefined) [acc.u, acc.ua] = [u, ua]
 }
 
 const mergeContact = (acc: ContactRow, row: ContactRow) => mergeVersioned(acc, row, ['pn', 'lid', 'n', 'no', 'vn', 'im'])
@@ -137,8 +142,6 @@ export class ProjectionBatch {
 	readonly chats = new Rows<ChatRow>(mergeChat)
 	readonly contacts = new Rows<ContactRow>(mergeContact)
 	readonly mappings = new Rows<MappingRow>(() => {})
-	/** Chats whose unread count may have changed besides those written: a received message read. */
-	readonly readChats = new Map<string, { s: string; j: string }>()
 
 	mapping(s: string, lid: string | undefined, pn: string | undefined) {
 		if (lid && pn) this.mappings.add(`${s}\u0000${lid}`, { s, l: lid, p: pn })
@@ -196,7 +199,6 @@ export class ProjectionBatch {
 		}
 		if (u.revoked) row.ra = occurredAt
 		this.messages.add(this.messageKey(row), row)
-		if (!u.key.fromMe && u.status !== undefined) this.readChats.set(`${s}\u0000${row.c}`, { s, j: row.c })
 	}
 
 	chat(s: string, occurredAt: string, c: Chat) {

@@ -264,6 +264,27 @@ describe('the consumer’s projection into Postgres', () => {
 			expect(await unread()).toBe(0)
 			await apply(received('U4', 1_005))
 			expect(await unread()).toBe(1)
+			// History sent again later still counts as of its own last message: the fresher count stays.
+			await apply(event(meta, 'session.chats.upsert', { chats: [{ jid: ALICE, unreadCount: 2, lastMessageAt: 1_000 }] }))
+			expect(await unread()).toBe(1)
+		})
+
+		it('counts unread messages right when the batches that change them commit side by side', async () => {
+			const sessions = await Promise.all(Array.from({ length: 20 }, () => createSession(database.db)))
+			const received = (m: Meta, id: string, timestamp: number) =>
+				event(m, 'session.messages.upsert', { type: 'notify', messages: [message(id, { timestamp, status: 3 })] })
+			await Promise.all(
+				sessions.flatMap((m) => [
+					apply(event(m, 'session.chats.upsert', { chats: [{ jid: ALICE, unreadCount: 1, lastMessageAt: 1_000 }] })),
+					apply(received(m, 'P0', 999)),
+					apply(received(m, 'P1', 1_001)),
+					apply(received(m, 'P2', 1_002)),
+					apply(received(m, 'P3', 1_003)),
+					apply(event(m, 'session.messages.update', { updates: [{ key: key('P2'), status: 4 }] })),
+				]),
+			)
+			// One reported, P1 and P3 after it and unread.
+			for (const m of sessions) expect((await snapshot(database.db, m.sessionId)).chats).toMatchObject([{ jid: ALICE, unreadCount: 3 }])
 		})
 
 		it('moves a chat’s last activity only forward', async () => {

@@ -1,15 +1,15 @@
-import { sql } from 'drizzle-orm'
 import { MessageStatusCode } from '../../core/message-status'
 import type { Db, Tx } from '../client'
+import { bulk } from './statements'
 
 /**
  * Columns of a row that follow from rows of other tables: the LID or phone-number form a chat or
- * contact lacks, known from the session's LID↔PN mappings, and a chat's unread count, which
- * counts its messages. They are brought up to date after a
- * batch commits, for the rows it touched, and not inside its transaction: two batches committing
- * side by side (one carrying a mapping, the other the contact) cannot see each other's rows, but
- * whichever commits last sees both when it refreshes. Each refresh only fills gaps, so it commutes
- * with the merges and with other refreshes.
+ * contact lacks, known from the session's LID↔PN mappings, and a chat's unread count, which counts
+ * its messages. Two batches committing side by side cannot see each other's rows, so what depends
+ * on rows the batch does not hold is refreshed after its commit: whichever batch commits last sees
+ * both. A new row lacking a form and the rows a new mapping names are filled then; a chat is
+ * recounted inside the batch when the batch holds its row, after the commit otherwise. A refresh
+ * only fills gaps or recounts, so it commutes with the merges and with other refreshes.
  */
 
 /** A row named by the batch: `s` session, `j` the row's JID (a mapping names both of its forms). */
@@ -39,45 +39,55 @@ const fillForms = (table: string) => `with locked as materialized (
 export const FILL_CONTACT_FORMS_SQL = fillForms('session_contacts')
 export const FILL_CHAT_FORMS_SQL = fillForms('session_chats')
 
-/** Runs `statement` with `rows` as its one JSON parameter (`$1`). */
-export async function withRows(db: Db | Tx, statement: string, rows: readonly unknown[]) {
-	if (!rows.length) return
-	const [before, after] = statement.split('$1') as [string, string]
-	await db.execute(sql`${sql.raw(before)}${JSON.stringify(rows)}${sql.raw(after)}`)
-}
-
 /**
- * A chat's unread count: what WhatsApp last reported, plus the messages received after the time
- * that count holds for and not read yet. The chats are locked first, in key order, and counted by
- * a statement of its own, whose snapshot then holds every batch that committed before the locks
- * were ours; a batch committing later counts again once it has them.
+ * A chat's unread count is what WhatsApp last reported (`reported_unread`, true as of
+ * `reported_unread_at`) plus the messages received after that time and not read. The chats
+ * statement adds the messages a batch inserted unread; any other change (a report, a received
+ * message read, a receipt-only row that became the message) recounts the chat's window. The count
+ * is a statement of its own, run while the chat's row is locked, so its snapshot holds every batch
+ * that committed before the lock was taken, and a batch that commits later counts again once it
+ * has the lock. `m`, when given, is the newest message that changed: a chat whose window starts
+ * after it has nothing to recount.
  */
-export const LOCK_CHATS_SQL = `select 1 from session_chats t join ${KEYS} k on t.session_id = k.s and t.jid = k.j
-	order by t.session_id, t.jid collate "C" for update of t`
+const windowStart = `coalesce(extract(epoch from t.reported_unread_at)::float8, '-infinity'::float8)`
+const RECOUNT_KEYS = `(select r.s, r.j, max(r.m) as m, bool_or(r.m is null) as report from json_to_recordset($1::text::json) as r(s uuid, j text, m float8) group by r.s, r.j)`
+const inWindow = `(k.report or k.m > ${windowStart})`
 
-export const COUNT_UNREAD_SQL = `update session_chats as t set unread_count = c.n
+/** Locks the chats to recount, in key order, for a recount outside the batch that locked them. */
+export const LOCK_RECOUNT_SQL = `select 1 from session_chats t join ${RECOUNT_KEYS} k on t.session_id = k.s and t.jid = k.j
+	where ${inWindow} order by t.session_id, t.jid collate "C" for update of t`
+
+export const RECOUNT_SQL = `update session_chats as t set unread_count = c.n
 	from (select t.session_id, t.jid, coalesce(t.reported_unread, 0) + (
 			select count(*) from session_messages m
 			where m.session_id = t.session_id and m.chat_jid = t.jid and not m.from_me
 				and m.timestamp > coalesce(t.reported_unread_at, '-infinity') and coalesce(m.status, 0) < ${MessageStatusCode.read}
 		)::int as n
-		from session_chats t join ${KEYS} k on t.session_id = k.s and t.jid = k.j) c
+		from session_chats t join ${RECOUNT_KEYS} k on t.session_id = k.s and t.jid = k.j where ${inWindow}) c
 	where t.session_id = c.session_id and t.jid = c.jid and t.unread_count is distinct from c.n`
 
-/** What a committed batch touched, as the refresh needs it. */
+export type RecountKey = RowKey & { m: number | null }
+
+/** Recounts chats whose rows the batch's own transaction holds (the chats statement locked them). */
+export async function recountHeld(tx: Tx, keys: readonly RecountKey[]) {
+	if (keys.length) await bulk(tx, RECOUNT_SQL, keys)
+}
+
+/** What a committed batch leaves to refresh. */
 export interface Touched {
+	/** Rows that lack a form, and both forms of every new mapping. */
 	contacts: RowKey[]
 	chats: RowKey[]
-	/** Chats whose unread count may have changed. */
-	unread: RowKey[]
+	/** Chats to recount that the batch did not hold: a received message read by a receipt. */
+	recount: RecountKey[]
 }
 
 export async function refreshDerived(db: Db, touched: Touched) {
-	await withRows(db, FILL_CONTACT_FORMS_SQL, touched.contacts)
-	await withRows(db, FILL_CHAT_FORMS_SQL, touched.chats)
-	if (touched.unread.length)
+	if (touched.contacts.length) await bulk(db, FILL_CONTACT_FORMS_SQL, touched.contacts)
+	if (touched.chats.length) await bulk(db, FILL_CHAT_FORMS_SQL, touched.chats)
+	if (touched.recount.length)
 		await db.transaction(async (tx) => {
-			await withRows(tx, LOCK_CHATS_SQL, touched.unread)
-			await withRows(tx, COUNT_UNREAD_SQL, touched.unread)
+			await bulk(tx, LOCK_RECOUNT_SQL, touched.recount)
+			await bulk(tx, RECOUNT_SQL, touched.recount)
 		})
 }
