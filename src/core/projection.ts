@@ -11,7 +11,7 @@ import { messageStatusRank } from './message-status'
  * retried after later ones succeeded. Every column is merged with a rule that gives the same row
  * whatever the order and however often an event is applied:
  * - messages: identity and the original content are first-wins (a receipt-only row has none and
- *   the later upsert fills it); status takes the furthest along (`messageStatusRank`); an edit applies when newer than the last one applied; a revoke
+ *   the later upsert fills it); the arrival number is the first arrival's (the least); status takes the furthest along (`messageStatusRank`); an edit applies when newer than the last one applied; a revoke
  *   clears text and content for good; a receipt never touches the message's timestamp.
  * - chats and contacts: a field given by an event newer than the row (`updated_at` = the newest
  *   event's `occurredAt`) replaces the stored one, an older event only fills gaps; a chat's
@@ -44,6 +44,8 @@ export interface MessageRow {
 	sj?: string
 	sa?: string
 	ts?: number
+	/** Message.seq: the first arrival's is kept. */
+	q?: number
 	y?: string
 	x?: string
 	j?: unknown
@@ -87,6 +89,7 @@ function mergeMessage(acc: MessageRow, row: MessageRow) {
 	acc.sj ??= row.sj
 	acc.sa ??= row.sa
 	acc.ts ??= row.ts
+	if (row.q !== undefined && (acc.q === undefined || row.q < acc.q)) acc.q = row.q
 	acc.y ??= row.y
 	acc.p ??= row.p
 	if (messageStatusRank(row.st) > messageStatusRank(acc.st)) acc.st = row.st
@@ -176,6 +179,7 @@ export class ProjectionBatch {
 	message(s: string, occurredAt: string, m: Message) {
 		const row = this.keyRow(s, m.key)
 		row.ts = m.timestamp
+		row.q = m.seq
 		row.y = m.type
 		row.x = m.text
 		row.j = m.content

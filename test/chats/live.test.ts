@@ -150,3 +150,45 @@ describe('a chat', () => {
 		expect(await untilChat(DAN, 0)).toMatchObject({ name: null, archived: null })
 	})
 })
+
+describe('messages of one second', () => {
+	const EVE = '15550400005'
+	const FAY = '15550400006'
+
+	it('are listed in the order they arrived, not by id', async () => {
+		const second = Math.floor(Date.now() / 1000) - 5
+		const ids = ['T4', 'T1', 'T3', 'T2']
+		const upserts = Promise.all(ids.map((id) => wsEvent('session.messages.upsert', id)))
+		for (const id of ids) await world.standIn.deliverText({ to: PHONE, from: EVE, text: `message ${id}`, id, timestamp: second })
+		const seqs = (await upserts).map((e) => e.data.messages[0].seq as number)
+		expect([...seqs].sort((a, b) => a - b)).toEqual(seqs)
+		const listed = await until(async () => {
+			const found = (await messages(jid(EVE))).map((m) => m.id)
+			return found.length === ids.length && found
+		}, "all of Eve's messages")
+		expect(listed).toEqual([...ids].reverse())
+		// Page by page alike.
+		const first = await alice.get(`/chats/${jid(EVE)}/messages?limit=3`)
+		const rest = await alice.get(`/chats/${jid(EVE)}/messages?limit=3&cursor=${first.body.nextCursor}`)
+		expect([...first.body.items, ...rest.body.items].map((m: ApiMessage) => m.id)).toEqual(listed)
+	})
+
+	it('from a history sync are listed in the order the phone had them', async () => {
+		const second = Math.floor(Date.now() / 1000) - 3_600
+		await world.standIn.pushHistory({
+			to: PHONE,
+			conversations: [
+				{
+					with: FAY,
+					messages: [
+						{ id: 'HZ', text: 'first', timestamp: second },
+						{ id: 'HA', text: 'second', timestamp: second, fromMe: true },
+						{ id: 'HM', text: 'third', timestamp: second },
+					],
+				},
+			],
+		})
+		await stored(jid(FAY), 'HM')
+		expect((await messages(jid(FAY))).map((m) => m.text)).toEqual(['third', 'second', 'first'])
+	})
+})

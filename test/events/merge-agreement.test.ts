@@ -56,6 +56,7 @@ function genMessage(r: Rand): Message {
 	return {
 		key: messageKey(r, r.pick(IDS)),
 		timestamp: 1_770_000_000 + r.int(3),
+		...(r.maybe({ seq: 1 + r.int(3) }) ?? {}),
 		...(r.maybe({ pushName: r.pick(['Alice', 'Alice W.']) }) ?? {}),
 		...(r.maybe({ status: r.int(6) }) ?? {}),
 		type: 'conversation',

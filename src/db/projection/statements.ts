@@ -20,6 +20,7 @@ const MESSAGE_MERGE: Record<string, string> = {
 	sender_jid: 'coalesce(t.sender_jid, excluded.sender_jid)',
 	sender_alt_jid: 'coalesce(t.sender_alt_jid, excluded.sender_alt_jid)',
 	timestamp: 'coalesce(t.timestamp, excluded.timestamp)',
+	seq: 'case when t.seq = 0 then excluded.seq when excluded.seq = 0 then t.seq else least(t.seq, excluded.seq) end',
 	type: 'coalesce(t.type, excluded.type)',
 	push_name: 'coalesce(t.push_name, excluded.push_name)',
 	status: `case when excluded.status is null then t.status when t.status is null then excluded.status
@@ -57,11 +58,11 @@ export interface MessageWrites {
 }
 
 export const MESSAGES_SQL = `with w as (insert into session_messages as t
-	(session_id, chat_jid, message_id, from_me, sender_jid, sender_alt_jid, timestamp, type, text, content, push_name, status, edited_at, revoked_at)
-	select r.s, r.c, r.m, r.f, r.sj, r.sa, to_timestamp(r.ts), r.y,
+	(session_id, chat_jid, message_id, from_me, sender_jid, sender_alt_jid, timestamp, seq, type, text, content, push_name, status, edited_at, revoked_at)
+	select r.s, r.c, r.m, r.f, r.sj, r.sa, to_timestamp(r.ts), coalesce(r.q, 0), r.y,
 		case when r.ra is null then r.x end, case when r.ra is null then r.j end,
 		r.p, r.st, to_timestamp(r.ea), r.ra
-	from json_to_recordset($1::text::json) as r(s uuid, c text, m text, f boolean, sj text, sa text, ts float8, y text, x text, j jsonb, p text, st int2, ea float8, ra timestamptz)
+	from json_to_recordset($1::text::json) as r(s uuid, c text, m text, f boolean, sj text, sa text, ts float8, q int8, y text, x text, j jsonb, p text, st int2, ea float8, ra timestamptz)
 	on conflict (session_id, chat_jid, message_id, from_me) ${mergeClause(MESSAGE_MERGE, ', updated_at = now()')}
 	returning t.session_id, t.chat_jid, t.from_me, t.status, extract(epoch from t.timestamp)::float8 as ts, t.xmax = 0 as fresh)
 	select session_id as s, chat_jid as j,

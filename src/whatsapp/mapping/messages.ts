@@ -147,7 +147,13 @@ export function mapUpsert(
 		const mapped = mapMessage(m, ctx)
 		if (mapped) out.push(mapped)
 	}
+	numberArrivals(out, ctx)
 	return { messages: out, updates }
+}
+
+/** Gives `messages`, in the order they arrived, their arrival numbers. */
+export function numberArrivals(messages: readonly Message[], ctx: MappingContext) {
+	if (ctx.nextSeq) for (const m of messages) m.seq = ctx.nextSeq()
 }
 
 /**
