@@ -11,8 +11,10 @@ import { messageStatusRank } from './message-status'
  * retried after later ones succeeded. Every column is merged with a rule that gives the same row
  * whatever the order and however often an event is applied:
  * - messages: identity and the original content are first-wins (a receipt-only row has none and
- *   the later upsert fills it); the arrival number is the first arrival's (the least); status takes the furthest along (`messageStatusRank`); an edit applies when newer than the last one applied; a revoke
- *   clears text and content for good; a receipt never touches the message's timestamp.
+ *   the later upsert fills it); the arrival number is the first arrival's (the least); status
+ *   takes the furthest along (`messageStatusRank`); an edit applies when newer than the last one
+ *   applied; a revoke clears text and content for good; a receipt never touches the message's
+ *   timestamp.
  * - chats and contacts: a field given by an event newer than the row (`updated_at` = the newest
  *   event's `occurredAt`) replaces the stored one, an older event only fills gaps; a chat's
  *   `last_message_at` only moves forward. WhatsApp's unread count travels with the time it holds
@@ -28,9 +30,10 @@ import { messageStatusRank } from './message-status'
  *   `logged_out` (or its refusal of the logout) then removes the row. Nothing else is applied to
  *   such a session any more.
  * - LID↔PN mappings: first-wins.
- * - after the batch commits, what reads other tables is brought up to date for the rows it touched
- *   (db/projection/derived.ts): a chat's or contact's missing form (LID or phone JID) from the
- *   mappings, and a chat's unread count (WhatsApp's count plus what was received since, unread).
+ * - what reads other tables is kept up to date by db/projection/derived.ts, inside the batch for
+ *   the rows it holds and after its commit for the others: a chat's or contact's missing form (LID
+ *   or phone JID) from the mappings, and a chat's unread count (WhatsApp's count plus what was
+ *   received after it and is not read).
  */
 
 const present = (s: string | undefined) => (s ? s : undefined)
