@@ -99,10 +99,10 @@ export default async function listsBench(): Promise<BenchResult[]> {
 						jid = any(array(select ${CHAT}::text union all select pn from session_lid_mappings where session_id = ${sid} and lid = ${CHAT} union all select lid from session_lid_mappings where session_id = ${sid} and pn = ${CHAT}))
 						or pn_jid = any(array(select ${CHAT}::text union all select pn from session_lid_mappings where session_id = ${sid} and lid = ${CHAT} union all select lid from session_lid_mappings where session_id = ${sid} and pn = ${CHAT}))
 						or lid_jid = any(array(select ${CHAT}::text union all select pn from session_lid_mappings where session_id = ${sid} and lid = ${CHAT} union all select lid from session_lid_mappings where session_id = ${sid} and pn = ${CHAT}))) limit 8`
-					const rows = await raw`select message_id, from_me, sender_jid, push_name, timestamp, type, text, status, edited_at, revoked_at,
+					const rows = await raw`select message_id, from_me, sender_jid, push_name, timestamp, seq, type, text, status, edited_at, revoked_at,
 							case when type in ('conversation', 'extendedTextMessage') then null else content end as content
 						from session_messages where session_id = ${sid} and chat_jid = ${CHAT} and timestamp is not null
-						order by timestamp desc nulls last, message_id desc, from_me desc limit 51`
+						order by timestamp desc nulls last, seq desc, message_id desc, from_me desc limit 51`
 					const items = rows.slice(0, 50).map((r) => ({
 						id: r.message_id,
 						chatJid: CHAT,

@@ -55,7 +55,21 @@ function consumerName(): string {
 	return `${hostname()}-${process.pid}-${threadId}-${Math.random().toString(36).slice(2, 8)}`
 }
 
-const errorText = (err: unknown) => (err instanceof Error ? `${err.name}: ${err.message}` : String(err)).slice(0, 4_000)
+/**
+ * A failure as the dead-letter stream records it: the innermost cause first (Postgres' own error
+ * and its detail), then the errors that wrapped it (a failed query's carries the whole statement,
+ * which would otherwise crowd the cause out), cut to 4 000 characters.
+ */
+function errorText(err: unknown): string {
+	const chain: unknown[] = []
+	for (let e = err; e && chain.length < 5; e = (e as { cause?: unknown }).cause) chain.push(e)
+	const describe = (e: unknown) => {
+		if (!(e instanceof Error)) return String(e)
+		const detail = (e as { detail?: unknown }).detail
+		return `${e.name}: ${e.message}${typeof detail === 'string' && detail ? ` (${detail})` : ''}`
+	}
+	return chain.reverse().map(describe).join(' ← ').slice(0, 4_000)
+}
 
 /** Marks a recorded error as one that must not dead-letter the entry. */
 const TRANSIENT = 'transient: '

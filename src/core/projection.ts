@@ -11,11 +11,15 @@ import { messageStatusRank } from './message-status'
  * retried after later ones succeeded. Every column is merged with a rule that gives the same row
  * whatever the order and however often an event is applied:
  * - messages: identity and the original content are first-wins (a receipt-only row has none and
- *   the later upsert fills it); status takes the furthest along (`messageStatusRank`); an edit applies when newer than the last one applied; a revoke
- *   clears text and content for good; a receipt never touches the message's timestamp.
+ *   the later upsert fills it); the arrival number is the first arrival's (the least); status
+ *   takes the furthest along (`messageStatusRank`); an edit applies when newer than the last one
+ *   applied; a revoke clears text and content for good; a receipt never touches the message's
+ *   timestamp.
  * - chats and contacts: a field given by an event newer than the row (`updated_at` = the newest
  *   event's `occurredAt`) replaces the stored one, an older event only fills gaps; a chat's
- *   `last_message_at` only moves forward.
+ *   `last_message_at` only moves forward. WhatsApp's unread count travels with the time it holds
+ *   for (the chat's last message the event names, else the event's own time); the count of the
+ *   later time wins (a tie goes to the newer event).
  * - sessions: status events apply only when newer than the last one applied
  *   (`last_event_at`, `last_event_id`), except that an older `connected` still fills a missing
  *   jid/lid/phone number; `session.deleted` removes the session and, by cascade,
@@ -26,6 +30,10 @@ import { messageStatusRank } from './message-status'
  *   `logged_out` (or its refusal of the logout) then removes the row. Nothing else is applied to
  *   such a session any more.
  * - LID↔PN mappings: first-wins.
+ * - what reads other tables is kept up to date by db/projection/derived.ts, inside the batch for
+ *   the rows it holds and after its commit for the others: a chat's or contact's missing form (LID
+ *   or phone JID) from the mappings, and a chat's unread count (WhatsApp's count plus what was
+ *   received after it and is not read).
  */
 
 const present = (s: string | undefined) => (s ? s : undefined)
@@ -39,6 +47,8 @@ export interface MessageRow {
 	sj?: string
 	sa?: string
 	ts?: number
+	/** Message.seq: the first arrival's is kept. */
+	q?: number
 	y?: string
 	x?: string
 	j?: unknown
@@ -53,7 +63,9 @@ export interface ChatRow {
 	pn?: string
 	lid?: string
 	n?: string
+	/** WhatsApp's unread count, and `ua` the time (epoch seconds) it holds for. */
 	u?: number
+	ua?: number
 	a?: boolean
 	lm?: number
 	v: string
@@ -80,6 +92,7 @@ function mergeMessage(acc: MessageRow, row: MessageRow) {
 	acc.sj ??= row.sj
 	acc.sa ??= row.sa
 	acc.ts ??= row.ts
+	if (row.q !== undefined && (acc.q === undefined || row.q < acc.q)) acc.q = row.q
 	acc.y ??= row.y
 	acc.p ??= row.p
 	if (messageStatusRank(row.st) > messageStatusRank(acc.st)) acc.st = row.st
@@ -103,8 +116,12 @@ function mergeVersioned<R extends { v: string }>(acc: R, row: R, fields: readonl
 
 function mergeChat(acc: ChatRow, row: ChatRow) {
 	const lm = Math.max(acc.lm ?? -1, row.lm ?? -1)
-	mergeVersioned(acc, row, ['pn', 'lid', 'n', 'u', 'a'])
+	// WhatsApp's unread count as of a later time is the fresher one, whichever event brought it.
+	const report = row.ua !== undefined && (acc.ua === undefined || row.ua > acc.ua || (row.ua === acc.ua && row.v > acc.v)) ? row : acc
+	const [u, ua] = [report.u, report.ua]
+	mergeVersioned(acc, row, ['pn', 'lid', 'n', 'a'])
 	if (lm >= 0) acc.lm = lm
+	if (ua !== undefined) [acc.u, acc.ua] = [u, ua]
 }
 
 const mergeContact = (acc: ContactRow, row: ContactRow) => mergeVersioned(acc, row, ['pn', 'lid', 'n', 'no', 'vn', 'im'])
@@ -165,6 +182,7 @@ export class ProjectionBatch {
 	message(s: string, occurredAt: string, m: Message) {
 		const row = this.keyRow(s, m.key)
 		row.ts = m.timestamp
+		row.q = m.seq
 		row.y = m.type
 		row.x = m.text
 		row.j = m.content
@@ -194,7 +212,12 @@ export class ProjectionBatch {
 		const { pn, lid } = jidForms(c.jid, c.pn, c.lid)
 		this.mapping(s, lid, pn)
 		const j = pn ?? c.jid
-		this.chats.add(`${s}\u0000${j}`, { s, j, pn, lid, n: c.name, u: c.unreadCount, a: c.archived, lm: c.lastMessageAt, v: occurredAt })
+		const row: ChatRow = { s, j, pn, lid, n: c.name, a: c.archived, lm: c.lastMessageAt, v: occurredAt }
+		if (c.unreadCount !== undefined) {
+			row.u = c.unreadCount
+			row.ua = c.lastMessageAt ?? Math.floor(Date.parse(occurredAt) / 1000)
+		}
+		this.chats.add(`${s}\u0000${j}`, row)
 	}
 
 	contact(s: string, occurredAt: string, c: Contact) {

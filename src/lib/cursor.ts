@@ -65,3 +65,9 @@ export function cursorBoolean(value: CursorValue | undefined): boolean {
 	if (typeof value !== 'boolean') throw invalidCursor()
 	return value
 }
+
+/** A non-negative integer of a decimal string (an int8 that JSON numbers cannot hold exactly), or 400. */
+export function cursorDecimal(value: CursorValue | undefined): string {
+	if (typeof value !== 'string' || !/^\d{1,18}$/.test(value)) throw invalidCursor()
+	return value
+}

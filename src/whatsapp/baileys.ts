@@ -19,7 +19,7 @@ import type { Logger } from '../logger'
 import { StaleOwnerError } from './auth-state'
 import { SessionCredentials } from './credentials'
 import { backoffDelay, classifyDisconnect, DEFAULT_RECONNECT, disconnectOf, type Disconnect, type ReconnectPolicy } from './disconnects'
-import { ownChange, seconds, toWhatsAppEvents, unresolvedLids } from './mapping'
+import { arrivalClock, ownChange, seconds, toWhatsAppEvents, unresolvedLids } from './mapping'
 import {
 	NotConnectedError,
 	type CloseReason,
@@ -57,6 +57,8 @@ export interface BaileysPortOptions {
 }
 
 const DEFAULT_BROWSER: [string, string, string] = ['Switchboard', 'Chrome', '1.0.0']
+/** One clock for every session of this process, so a session that is closed and opened again keeps counting up. */
+const arrivals = arrivalClock()
 /** Baileys shows the first QR of a series for 60 s, each later one for 20 s (`qrTimeout` unset). */
 const FIRST_QR_MS = 60_000
 const NEXT_QR_MS = 20_000
@@ -251,6 +253,7 @@ class BaileysSession implements SessionConnection {
 			sessionId: this.sessionId,
 			me,
 			pollVoteOf: (m) => (m.key.id ? votes.get(m.key.id) : undefined),
+			nextSeq: arrivals,
 		})
 		// A message's file is on record before the message is out, so its media id always resolves.
 		const files = await this.recordFiles(events, mapped)

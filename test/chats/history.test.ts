@@ -101,7 +101,7 @@ describe('chats from a history sync', () => {
 
 	it('shows each message with its sender, time, type, text and status', async () => {
 		const { body } = await alice.get(`/chats/${jid(ADA)}/messages?limit=2`)
-		// Both from the newest second; within a second the order is by id, newest first.
+		// Both from the newest second; within a second the last the phone had comes first.
 		const [own, incoming] = body.items as ApiMessage[]
 		expect(incoming).toEqual({
 			id: 'ADA0998',

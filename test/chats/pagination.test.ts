@@ -37,6 +37,17 @@ async function walk(api: Client, path: string, limit: number): Promise<Item[]> {
 
 const publish = (events: DomainEvent[]) => app.server.bus.publish(events)
 
+// Another person's 45 messages, 15 to a second, that arrived in an order their ids do not follow;
+// in the middle second, five stored before arrival numbers were kept (seq 0) among them.
+const burst: Message[] = Array.from({ length: 45 }, (_, i) => ({
+	key: { remoteJid: pn(2000), fromMe: i % 4 === 0, id: `B${String((i * 17) % 45).padStart(2, '0')}` },
+	timestamp: T0 + 500 + Math.floor(i / 15),
+	...(i >= 15 && i < 20 ? {} : { seq: 1_000 + i }),
+	type: 'conversation',
+	text: `burst ${i}`,
+	content: { conversation: `burst ${i}` },
+}))
+
 beforeAll(async () => {
 	app = await startTestApp({ ROLES: 'api,consumer' })
 	alice = clientFor(app, await createVerifiedUser(app))
@@ -73,10 +84,13 @@ beforeAll(async () => {
 		domainEvent('session.history.sync', meta, { messages: [], chats, contacts, lidPnMappings: [] }),
 		domainEvent('session.messages.upsert', meta, { type: 'notify', messages: early }),
 		domainEvent('session.history.sync', meta, { messages: late, chats: [], contacts: [], lidPnMappings: [{ lid: lid(1), pn: pn(1000) }] }),
+		domainEvent('session.messages.upsert', meta, { type: 'notify', messages: burst }),
 	])
 	await until(
 		async () =>
-			(await walk(alice, '/chats', 200)).length === 151 && (await alice.get(`/chats/${pn(1000)}/messages?limit=200`)).body.items?.length === 120,
+			(await walk(alice, '/chats', 200)).length === 152 &&
+			(await alice.get(`/chats/${pn(1000)}/messages?limit=200`)).body.items?.length === 120 &&
+			(await alice.get(`/chats/${pn(2000)}/messages?limit=200`)).body.items?.length === 45,
 		'the consumer to store the events',
 	)
 })
@@ -90,9 +104,10 @@ describe('GET /chats', () => {
 		// The LID-only chat stands behind the phone-number chat of the same person.
 		expect(all.map((c) => c.jid)).not.toContain(lid(1))
 		expect(all[0]).toMatchObject({ jid: pn(1000), lidJid: lid(1) })
+		expect(all[1]).toMatchObject({ jid: pn(2000) })
 		const times = all.map((c) => c.lastMessageAt as string | null)
 		expect(times.slice(-30)).toEqual(Array(30).fill(null))
-		for (let i = 1; i < 121; i++) expect(times[i - 1]! >= times[i]!).toBe(true)
+		for (let i = 1; i < 122; i++) expect(times[i - 1]! >= times[i]!).toBe(true)
 		for (const limit of [1, 7, 10, 50]) expect(await walk(alice, '/chats', limit)).toEqual(all)
 	})
 })
@@ -106,6 +121,36 @@ describe('GET /chats/:jid/messages', () => {
 		for (let i = 1; i < all.length; i++) expect((all[i - 1]!.timestamp as string) >= (all[i]!.timestamp as string)).toBe(true)
 		for (const limit of [1, 7, 50]) expect(await walk(alice, `/chats/${pn(1000)}/messages`, limit)).toEqual(all)
 		expect(await walk(alice, `/chats/${lid(1)}/messages`, 13)).toEqual(all)
+	})
+
+	it('orders the messages of one second as they arrived, those without an arrival number by id after them, page by page', async () => {
+		const all = await walk(alice, `/chats/${pn(2000)}/messages`, 200)
+		const arrival = (id: string) => burst.findIndex((m) => m.key.id === id)
+		const ids = all.map((m) => m.id as string)
+		const bySecond = (s: number) => ids.filter((id) => Math.floor(arrival(id) / 15) === s)
+		// Newest second first; within one, the last to arrive first.
+		expect(bySecond(2)).toEqual(
+			burst
+				.slice(30)
+				.map((m) => m.key.id)
+				.reverse(),
+		)
+		expect(bySecond(0)).toEqual(
+			burst
+				.slice(0, 15)
+				.map((m) => m.key.id)
+				.reverse(),
+		)
+		const unnumbered = burst.slice(15, 20).map((m) => m.key.id)
+		expect(bySecond(1)).toEqual([
+			...burst
+				.slice(20, 30)
+				.map((m) => m.key.id)
+				.reverse(),
+			...unnumbered.sort().reverse(),
+		])
+		expect(ids).toEqual([...bySecond(2), ...bySecond(1), ...bySecond(0)])
+		for (const limit of [1, 4, 7, 15, 16]) expect(await walk(alice, `/chats/${pn(2000)}/messages`, limit)).toEqual(all)
 	})
 
 	it("refuses another list's cursor and a changed one with 400", async () => {

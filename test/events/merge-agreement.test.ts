@@ -47,7 +47,8 @@ function messageKey(r: Rand, id: string) {
 	// The same person by phone number, by LID, or by LID with the phone number beside it.
 	const form = r.int(3)
 	const remoteJid = form === 0 ? ALICE : ALICE_LID
-	return { remoteJid, ...(form === 2 ? { remoteJidAlt: ALICE } : {}), fromMe: false, id }
+	// Mostly received: a chat's unread count counts those against the count WhatsApp reported.
+	return { remoteJid, ...(form === 2 ? { remoteJidAlt: ALICE } : {}), fromMe: r.int(4) === 0, id }
 }
 
 function genMessage(r: Rand): Message {
@@ -55,6 +56,7 @@ function genMessage(r: Rand): Message {
 	return {
 		key: messageKey(r, r.pick(IDS)),
 		timestamp: 1_770_000_000 + r.int(3),
+		...(r.maybe({ seq: 1 + r.int(3) }) ?? {}),
 		...(r.maybe({ pushName: r.pick(['Alice', 'Alice W.']) }) ?? {}),
 		...(r.maybe({ status: r.int(6) }) ?? {}),
 		type: 'conversation',

@@ -242,6 +242,51 @@ describe('the consumer’s projection into Postgres', () => {
 			expect((await snapshot(database.db, meta.sessionId)).chats).toMatchObject([{ jid: BOB, name: 'new name', unreadCount: 9, archived: false }])
 		})
 
+		it('counts a chat’s unread messages: WhatsApp’s count, plus what was received after it and not read', async () => {
+			const unread = async () => (await snapshot(database.db, meta.sessionId)).chats.find((c) => c.jid === ALICE)?.unreadCount
+			const received = (id: string, timestamp: number) =>
+				event(meta, 'session.messages.upsert', { type: 'notify', messages: [message(id, { timestamp, status: 3 })] })
+			// History says two were unread as of its last message (time 1 000).
+			await apply(event(meta, 'session.chats.upsert', { chats: [{ jid: ALICE, unreadCount: 2, lastMessageAt: 1_000 }] }))
+			await apply(received('U0', 1_000))
+			expect(await unread()).toBe(2)
+			// Arrived later, in either order with their receipts; an own message never counts.
+			await apply(event(meta, 'session.messages.update', { updates: [{ key: key('U2'), status: 4 }] }))
+			await apply(received('U1', 1_001), received('U2', 1_002), received('U3', 1_003))
+			await apply(
+				event(meta, 'session.messages.upsert', { type: 'append', messages: [message('O1', { key: key('O1', { fromMe: true }), timestamp: 1_004 })] }),
+			)
+			expect(await unread()).toBe(4)
+			await apply(event(meta, 'session.messages.update', { updates: [{ key: key('U1'), status: 4 }] }))
+			expect(await unread()).toBe(3)
+			// The phone marked the chat read: nothing before that counts any more.
+			await apply(event(meta, 'session.chats.upsert', { chats: [{ jid: ALICE, unreadCount: 0, lastMessageAt: 1_003 }] }))
+			expect(await unread()).toBe(0)
+			await apply(received('U4', 1_005))
+			expect(await unread()).toBe(1)
+			// History sent again later still counts as of its own last message: the fresher count stays.
+			await apply(event(meta, 'session.chats.upsert', { chats: [{ jid: ALICE, unreadCount: 2, lastMessageAt: 1_000 }] }))
+			expect(await unread()).toBe(1)
+		})
+
+		it('counts unread messages right when the batches that change them commit side by side', async () => {
+			const sessions = await Promise.all(Array.from({ length: 20 }, () => createSession(database.db)))
+			const received = (m: Meta, id: string, timestamp: number) =>
+				event(m, 'session.messages.upsert', { type: 'notify', messages: [message(id, { timestamp, status: 3 })] })
+			await Promise.all(
+				sessions.flatMap((m) => [
+					apply(event(m, 'session.chats.upsert', { chats: [{ jid: ALICE, unreadCount: 1, lastMessageAt: 1_000 }] })),
+					apply(received(m, 'P0', 999)),
+					apply(received(m, 'P1', 1_001)),
+					apply(received(m, 'P2', 1_002)),
+					apply(received(m, 'P3', 1_003)),
+					apply(event(m, 'session.messages.update', { updates: [{ key: key('P2'), status: 4 }] })),
+				]),
+			)
+			// One reported, P1 and P3 after it and unread.
+			for (const m of sessions) expect((await snapshot(database.db, m.sessionId)).chats).toMatchObject([{ jid: ALICE, unreadCount: 3 }])
+		})
+
 		it('moves a chat’s last activity only forward', async () => {
 			await apply(event(meta, 'session.chats.upsert', { chats: [{ jid: BOB, lastMessageAt: 2_000 }] }))
 			await apply(event(meta, 'session.chats.upsert', { chats: [{ jid: BOB, lastMessageAt: 1_000 }] }))
@@ -251,6 +296,43 @@ describe('the consumer’s projection into Postgres', () => {
 		it('keys a contact by its phone JID when the event knows both forms', async () => {
 			await apply(event(meta, 'session.contacts.upsert', { contacts: [{ jid: ALICE_LID, pn: ALICE, notify: 'ally' }] }))
 			expect((await snapshot(database.db, meta.sessionId)).contacts).toMatchObject([{ jid: ALICE, pnJid: ALICE, lidJid: ALICE_LID, notify: 'ally' }])
+		})
+
+		it('shows both forms of a contact once the session knows the pair, whichever event taught it and in either order', async () => {
+			const contact = event(meta, 'session.contacts.upsert', { contacts: [{ jid: ALICE, notify: 'ally' }] })
+			const fromLid = event(meta, 'session.contacts.upsert', { contacts: [{ jid: ALICE_LID, notify: 'ally' }] })
+			// A message addressed by LID with the phone JID beside it teaches the pair.
+			const taught = event(meta, 'session.messages.upsert', {
+				type: 'notify',
+				messages: [message('F1', { key: key('F1', { remoteJid: ALICE_LID, remoteJidAlt: ALICE }) })],
+			})
+			await apply(contact, fromLid)
+			await apply(taught)
+			const later = await createSession(database.db)
+			await apply(event(later, taught.type, taught.data))
+			await apply(event(later, contact.type, contact.data), event(later, fromLid.type, fromLid.data))
+			for (const sessionId of [meta.sessionId, later.sessionId])
+				expect((await snapshot(database.db, sessionId)).contacts).toMatchObject([
+					{ jid: ALICE_LID, pnJid: ALICE, lidJid: ALICE_LID },
+					{ jid: ALICE, pnJid: ALICE, lidJid: ALICE_LID },
+				])
+		})
+
+		it('shows both forms even when the batch with the contact and the batch with the mapping commit side by side', async () => {
+			const sessions = await Promise.all(Array.from({ length: 20 }, () => createSession(database.db)))
+			await Promise.all(
+				sessions.flatMap((m) => [
+					apply(event(m, 'session.contacts.upsert', { contacts: [{ jid: ALICE, notify: 'ally' }] })),
+					apply(event(m, 'session.history.sync', { messages: [], chats: [], contacts: [], lidPnMappings: [{ lid: ALICE_LID, pn: ALICE }] })),
+				]),
+			)
+			for (const m of sessions) expect((await snapshot(database.db, m.sessionId)).contacts).toMatchObject([{ jid: ALICE, lidJid: ALICE_LID }])
+		})
+
+		it('shows both forms of a chat known by phone JID once a mapping names its LID', async () => {
+			await apply(event(meta, 'session.chats.upsert', { chats: [{ jid: ALICE, name: 'Alice' }] }))
+			await apply(event(meta, 'session.history.sync', { messages: [], chats: [], contacts: [], lidPnMappings: [{ lid: ALICE_LID, pn: ALICE }] }))
+			expect((await snapshot(database.db, meta.sessionId)).chats).toMatchObject([{ jid: ALICE, pnJid: ALICE, lidJid: ALICE_LID }])
 		})
 	})
 

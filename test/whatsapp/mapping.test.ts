@@ -2,6 +2,7 @@ import { describe, expect, it } from 'bun:test'
 import { proto, WAMessageStatus, WAMessageStubType, type WAMessage } from '@whiskeysockets/baileys'
 import { MESSAGE_BATCH_MAX, validateEnvelope, domainEvent } from '../../src/core/catalogue'
 import {
+	arrivalClock,
 	mapChat,
 	mapContact,
 	mapHistory,
@@ -41,11 +42,24 @@ describe('messages', () => {
 			key: { remoteJid: ALICE, fromMe: false, id: '3A0001' },
 			timestamp: 1_767_225_600,
 			pushName: 'Alice',
+			status: WAMessageStatus.DELIVERY_ACK,
 			type: 'conversation',
 			text: 'hello',
 			kind: 'text',
 			content: { conversation: 'hello' },
 		})
+	})
+
+	it('gives a received message at least delivered, and keeps a status further along (read on the phone, in history)', () => {
+		const received = (status?: number) =>
+			mapMessage(wire({ key: { remoteJid: ALICE, fromMe: false, id: 'R1' }, messageTimestamp: 5, status, message: { conversation: 'x' } }))
+		expect(received()?.status).toBe(WAMessageStatus.DELIVERY_ACK)
+		expect(received(WAMessageStatus.SERVER_ACK)?.status).toBe(WAMessageStatus.DELIVERY_ACK)
+		expect(received(WAMessageStatus.READ)?.status).toBe(WAMessageStatus.READ)
+		expect(received(WAMessageStatus.PLAYED)?.status).toBe(WAMessageStatus.PLAYED)
+		// An own message has the status its receipts gave it, or none.
+		const own = mapMessage(wire({ key: { remoteJid: ALICE, fromMe: true, id: 'O1' }, messageTimestamp: 5, message: { conversation: 'x' } }))
+		expect(own).not.toHaveProperty('status')
 	})
 
 	it('reads text from extended text and captions, and names the type after the content key', () => {
@@ -107,6 +121,32 @@ describe('messages', () => {
 			messages: [],
 			updates: [{ key: { remoteJid: ALICE, fromMe: false, id: 'R' }, revoked: true }],
 		})
+	})
+
+	it('numbers messages in the order they arrived, when the context gives numbers', () => {
+		let n = 10
+		const ctx = { nextSeq: () => ++n }
+		const upsert = (ids: string[]) =>
+			mapUpsert({ messages: ids.map((id) => wire({ key: { remoteJid: ALICE, id }, messageTimestamp: 5, message: { conversation: id } })) }, ctx)
+		expect(upsert(['Z', 'A', 'M']).messages.map((m) => [m.key.id, m.seq])).toEqual([
+			['Z', 11],
+			['A', 12],
+			['M', 13],
+		])
+		expect(upsert(['B']).messages[0]!.seq).toBe(14)
+		expect(
+			mapUpsert({ messages: [wire({ key: { remoteJid: ALICE, id: 'X' }, messageTimestamp: 5, message: { conversation: 'x' } })] }).messages[0],
+		).not.toHaveProperty('seq')
+	})
+
+	it('draws arrival numbers that only grow: microseconds of the clock, or one more within one', () => {
+		let now = 1_000
+		const next = arrivalClock(() => now)
+		expect([next(), next(), next()]).toEqual([1_000_000, 1_000_001, 1_000_002])
+		now = 1_001
+		expect(next()).toBe(1_001_000)
+		now = 999
+		expect(next()).toBe(1_001_001)
 	})
 
 	it('keeps the status an own send had when it was upserted', () => {
@@ -254,6 +294,34 @@ describe('history sync', () => {
 		// Every batch is a valid catalogue event.
 		for (const b of batches) expect(validateEnvelope(domainEvent('session.history.sync', META, b)).ok).toBe(true)
 		expect(MESSAGE_BATCH_MAX).toBe(500)
+	})
+
+	it('reads a conversation without an unread count as none unread, as WhatsApp Web does', () => {
+		const set = history(0)
+		set.chats = [
+			proto.Conversation.fromObject({ id: ALICE, name: 'Alice', archived: true }),
+			proto.Conversation.fromObject({ id: `${ALICE.split('@')[0]!.slice(0, -1)}2@s.whatsapp.net`, unreadCount: 3 }),
+		]
+		expect(mapHistory(set).batches[0]!.chats.map((c) => [c.name, c.unreadCount, c.archived])).toEqual([
+			['Alice', 0, true],
+			[undefined, 3, undefined],
+		])
+	})
+
+	it('numbers a conversation oldest first: WhatsApp lists it newest first, a list whose times rise is taken as it comes', () => {
+		const set = history(0)
+		const BOB = '15550002222@s.whatsapp.net'
+		const at = (remoteJid: string, id: string, t: number) => wire({ key: { remoteJid, id }, messageTimestamp: t, message: { conversation: id } })
+		// Alice's newest first, three in one second; Bob's oldest first; Carol's all in one second, newest first.
+		set.messages = [at(ALICE, 'A3', 7), at(ALICE, 'A2', 7), at(ALICE, 'A1', 7), at(ALICE, 'A0', 6), at(BOB, 'B0', 1), at(BOB, 'B1', 2)]
+		set.messages.push(at(GROUP, 'C1', 9), at(GROUP, 'C0', 9))
+		let n = 0
+		const [batch] = mapHistory(set, { nextSeq: () => ++n }).batches
+		const seq = Object.fromEntries(batch!.messages.map((m) => [m.key.id, m.seq]))
+		expect(seq.A0! < seq.A1! && seq.A1! < seq.A2! && seq.A2! < seq.A3!).toBe(true)
+		expect(seq.B0! < seq.B1!).toBe(true)
+		expect(seq.C0! < seq.C1!).toBe(true)
+		expect(new Set(Object.values(seq)).size).toBe(8)
 	})
 
 	it('resolves LID chats of the chunk from its own mappings', () => {

@@ -119,6 +119,7 @@ Control it over HTTP (JSON):
   ${post('/control/history', { to: '15551234567', chats: 20, messagesPerChat: 50 })}
   curl -s ${base}/control/sent?phone=15551234567   # what the linked devices sent
   ${post('/control/receipts', { ids: ['<message id>'], type: 'read' })}
+  ${post('/control/read', { to: '15551234567', from: '15559876543', ids: ['<message id>'] })}
   ${post('/control/kick', { target: '15551234567', mode: 'close' })}
   ${post('/control/revoke', { target: '15551234567:1@s.whatsapp.net' })}
 `)

@@ -55,6 +55,11 @@ export async function handleControlRequest(standIn: StandIn, request: Request): 
 				await standIn.sendReceipts({ ids, type: (optional(body.type) ?? 'delivery') as ReceiptType })
 				return json({ ok: true })
 			}
+			case 'POST /control/read': {
+				const ids = Array.isArray(body.ids) ? body.ids.map(String) : [text(body.id, 'ids')]
+				await standIn.readOnPhone({ to: text(body.to, 'to'), from: text(body.from, 'from'), ids })
+				return json({ ok: true })
+			}
 			case 'POST /control/kick':
 				return json({ kicked: standIn.kick(text(body.target, 'target'), (optional(body.mode) ?? 'close') as KickMode) })
 			case 'POST /control/revoke':

@@ -17,7 +17,11 @@ export interface HistoryConversation {
 	/** The contact's phone number. */
 	with: string
 	name?: string
+	/** Oldest first, as a test writes them; the phone sends them newest first. */
 	messages: HistoryMessage[]
+	/** Messages the phone has not read in this chat (default 0). */
+	unreadCount?: number
+	archived?: boolean
 }
 
 export interface HistoryOptions {
@@ -36,12 +40,17 @@ interface Entry {
 	person: Person
 	name: string
 	message: proto.IWebMessageInfo
+	conversation: HistoryConversation
+	/** The chat's newest message: its `conversationTimestamp` in every chunk. */
+	newest: number
 }
 
 /**
  * History sync as the phone sends it to a new companion: chunks of `HistorySync`, zlib-compressed
  * into `initialHistBootstrapInlinePayload` of a `historySyncNotification` protocol message (so the
- * companion needs no media download). Progress runs up to 100 on the last chunk.
+ * companion needs no media download). Progress runs up to 100 on the last chunk. A conversation
+ * carries its name, unread count, archived flag and last activity, and its messages newest first
+ * (Baileys takes the first as the chat's most recent).
  */
 export function buildHistoryChunks(state: StandInState, _owner: Person, options: HistoryOptions): { chunks: proto.IMessage[]; messages: number } {
 	const syncType = options.syncType ?? 'RECENT'
@@ -63,13 +72,14 @@ export function buildHistoryChunks(state: StandInState, _owner: Person, options:
 					name: entry.name,
 					displayName: entry.name,
 					messages: [],
-					unreadCount: 0,
+					unreadCount: entry.conversation.unreadCount ?? 0,
+					archived: entry.conversation.archived ?? false,
+					conversationTimestamp: entry.newest,
 					...(addressing === 'lid' ? { pnJid: pnJid(entry.person) } : { lidJid: lidJid(entry.person) }),
 				}
 				conversations.set(id, conversation)
 			}
 			conversation.messages!.push({ message: entry.message, msgOrderId: conversation.messages!.length + 1 })
-			conversation.conversationTimestamp = entry.message.messageTimestamp
 		}
 		const people = new Map(slice.map((entry) => [entry.person.phone, entry.person]))
 		const payload = proto.HistorySync.encode({
@@ -80,7 +90,7 @@ export function buildHistoryChunks(state: StandInState, _owner: Person, options:
 			phoneNumberToLidMappings: [...people.values()].map((person) => ({ pnJid: pnJid(person), lidJid: lidJid(person) })),
 			pushnames: [...people.values()].map((person) => ({ id: pnJid(person), pushname: person.name })),
 		}).finish()
-		const oldest = slice[0]?.message.messageTimestamp
+		const oldest = Math.min(...slice.map((entry) => Number(entry.message.messageTimestamp)))
 		chunks.push({
 			protocolMessage: {
 				type: proto.Message.ProtocolMessage.Type.HISTORY_SYNC_NOTIFICATION,
@@ -89,7 +99,7 @@ export function buildHistoryChunks(state: StandInState, _owner: Person, options:
 					chunkOrder: index + 1,
 					progress,
 					fileLength: payload.byteLength,
-					oldestMsgInChunkTimestampSec: typeof oldest === 'number' ? oldest : undefined,
+					oldestMsgInChunkTimestampSec: Number.isFinite(oldest) ? oldest : undefined,
 					initialHistBootstrapInlinePayload: deflateSync(payload),
 				},
 			},
@@ -108,20 +118,15 @@ function historyEntries(state: StandInState, options: HistoryOptions, addressing
 	conversations.forEach((conversation, chat) => {
 		const person = state.person(conversation.with, conversation.name)
 		const chatJid = addressing === 'lid' ? lidJid(person) : pnJid(person)
-		conversation.messages.forEach((message, index) => {
-			counter++
-			entries.push({
-				person,
-				name: person.name,
-				message: {
-					key: { remoteJid: chatJid, fromMe: !!message.fromMe, id: message.id ?? `H${batch}${chat}X${index}` },
-					message: { conversation: message.text },
-					messageTimestamp: message.timestamp ?? start + counter,
-					status: message.fromMe ? proto.WebMessageInfo.Status.READ : proto.WebMessageInfo.Status.DELIVERY_ACK,
-					pushName: message.fromMe ? undefined : person.name,
-				},
-			})
-		})
+		const messages: proto.IWebMessageInfo[] = conversation.messages.map((message, index) => ({
+			key: { remoteJid: chatJid, fromMe: !!message.fromMe, id: message.id ?? `H${batch}${chat}X${index}` },
+			message: { conversation: message.text },
+			messageTimestamp: message.timestamp ?? start + ++counter,
+			status: message.fromMe ? proto.WebMessageInfo.Status.READ : proto.WebMessageInfo.Status.DELIVERY_ACK,
+			pushName: message.fromMe ? undefined : person.name,
+		}))
+		const newest = Math.max(...messages.map((message) => Number(message.messageTimestamp)))
+		for (const message of messages.reverse()) entries.push({ person, name: person.name, message, conversation, newest })
 	})
 	return entries
 }

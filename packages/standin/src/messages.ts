@@ -134,6 +134,17 @@ export function receiptStanza(chat: string, ids: string[], type: 'delivery' | 'r
 	}
 }
 
+/**
+ * The account's phone read messages it received from `chat`: WhatsApp tells the linked devices with
+ * the phone's own read receipt, from the account's JID with the chat as `recipient` (Baileys reads
+ * it as READ for the received messages, `fromMe: false`).
+ */
+export function ownReadReceiptStanza(owner: string, chat: string, ids: string[]): BinaryNode {
+	const node = receiptStanza(owner, ids, 'read')
+	node.attrs.recipient = chat
+	return node
+}
+
 function textOf(message: proto.IMessage | undefined | null): string | undefined {
 	return message?.conversation ?? message?.extendedTextMessage?.text ?? undefined
 }

@@ -35,6 +35,8 @@ export interface StandIn extends MediaControl {
 	deliver(options: DeliverOptions): Promise<DeliveryResult>
 	pushHistory(options: HistoryOptions & { to: string }): Promise<{ chunks: number; messages: number; ids: string[] }>
 	sendReceipts(options: { ids: string[]; type?: ReceiptType }): Promise<void>
+	/** The account's phone read messages it received from `from` (a phone number): its companions see them read. */
+	readOnPhone(options: { to: string; from: string; ids: string[] }): Promise<void>
 	kick(target: string, mode?: KickMode): number
 	revoke(target: string): string[]
 	stats(): StandInStats
@@ -119,6 +121,7 @@ export async function startStandIn(options: StartOptions = {}): Promise<StandIn>
 		deliver: (deliverOptions) => core.deliver(deliverOptions),
 		pushHistory: (historyOptions) => core.pushHistory(historyOptions),
 		sendReceipts: (receiptOptions) => core.sendReceipts(receiptOptions),
+		readOnPhone: (readOptions) => core.readOnPhone(readOptions),
 		kick: (target, mode) => core.kick(target, mode),
 		revoke: (target) => core.revoke(target),
 		stats: () => core.stats(),

@@ -8,9 +8,9 @@ import { buildHistoryChunks, type HistoryOptions } from './history'
 import { handleIq } from './iq-handlers'
 import { Mailboxes, type Outgoing } from './mailbox'
 import { MediaHub } from './media/hub'
-import { messageStanza, readReceipt, readSentMessage, receiptStanza, type Delivery } from './messages'
+import { messageStanza, ownReadReceiptStanza, readReceipt, readSentMessage, receiptStanza, type Delivery } from './messages'
 import { completePairing, enterPairingCode, pairDeviceNode, parseQr, registrationFrom } from './pairing'
-import { normalizePhone, StandInState, type Device } from './state'
+import { normalizePhone, pnJid, StandInState, type Device } from './state'
 import type { DeliverOptions, DeliveryResult, DeviceStats, KickMode, ReceiptType, StandInOptions, StandInStats } from './types'
 
 type Deferred = { resolve: () => void; reject: (error: unknown) => void }
@@ -337,6 +337,13 @@ export class StandInCore implements ConnectionHost {
 			const node = receiptStanza(chat, ids, options.type ?? 'delivery')
 			for (const device of this.activeDevices(phone)) await this.sendTo(device, { node })
 		}
+	}
+
+	/** The account's phone read messages the contact `from` sent it: its companions hear of it as read. */
+	async readOnPhone(options: { to: string; from: string; ids: string[] }): Promise<void> {
+		const owner = this.state.person(options.to)
+		const node = ownReadReceiptStanza(pnJid(owner), pnJid(this.state.person(options.from)), options.ids)
+		for (const device of this.activeDevices(owner.phone)) await this.sendTo(device, { node })
 	}
 
 	/** Drops the live connections of a device (JID) or of all devices of an account (phone number). */

@@ -1,5 +1,6 @@
 import makeWASocket, {
 	initAuthCreds,
+	type Chat,
 	type AuthenticationState,
 	type ConnectionState,
 	type SignalDataSet,
@@ -42,6 +43,7 @@ export function memoryAuthState(): AuthenticationState {
 
 export interface HistorySet {
 	messages: WAMessage[]
+	chats: Chat[]
 	progress?: number | null
 	syncType?: number | null
 	chunkOrder?: number | null
@@ -106,8 +108,8 @@ export class TestCompanion {
 			for (const message of messages) this.upserts.push({ message, type })
 			this.changed()
 		})
-		socket.ev.on('messaging-history.set', ({ messages, progress, syncType, chunkOrder }) => {
-			this.histories.push({ messages, progress, syncType, chunkOrder })
+		socket.ev.on('messaging-history.set', ({ messages, chats, progress, syncType, chunkOrder }) => {
+			this.histories.push({ messages, chats, progress, syncType, chunkOrder })
 			this.changed()
 		})
 		socket.ev.on('creds.update', () => this.changed())

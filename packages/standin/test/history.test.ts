@@ -76,8 +76,18 @@ describe('history sync', () => {
 		})
 		const [set] = await companion.until(() => companion.histories.length > before && companion.histories.slice(before), 'LID history')
 		expect(set!.messages.map((message) => message.key.remoteJid)).toEqual([standIn.lidOf('15550000299'), standIn.lidOf('15550000299')])
-		expect(set!.messages.map((message) => message.message?.conversation)).toEqual(['old news', 'mine'])
+		// Newest first, as the phone sends a conversation.
+		expect(set!.messages.map((message) => message.message?.conversation)).toEqual(['mine', 'old news'])
 		const mapping = await companion.socket!.signalRepository.lidMapping.getPNForLID(standIn.lidOf('15550000299'))
+		expect(set!.chats).toEqual([
+			expect.objectContaining({
+				id: standIn.lidOf('15550000299'),
+				name: 'Dora',
+				unreadCount: 0,
+				archived: false,
+				conversationTimestamp: expect.anything(),
+			}),
+		])
 		expect(jidNormalizedUser(mapping ?? '')).toBe('15550000299@s.whatsapp.net')
 		companion.end()
 	})

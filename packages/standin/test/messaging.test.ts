@@ -138,6 +138,17 @@ describe('messages from the companion', () => {
 		expect(receipt.to).toBe(`${ALICE}@s.whatsapp.net`)
 	})
 
+	it("mirrors the phone's read receipt for a received message to the companion, as READ of that message", async () => {
+		const { id } = await standIn.deliverText({ to: ACCOUNT, from: ALICE, text: 'read on the phone' })
+		await companion.textOf(id)
+		await standIn.readOnPhone({ to: ACCOUNT, from: ALICE, ids: [id] })
+		const read = await companion.until(
+			() => companion.messageUpdates.find(({ key, update }) => key.id === id && update.status === proto.WebMessageInfo.Status.READ),
+			'READ of the received message',
+		)
+		expect(read.key).toMatchObject({ remoteJid: `${ALICE}@s.whatsapp.net`, fromMe: false })
+	})
+
 	it('records a message to a LID chat', async () => {
 		const sent = await companion.socket!.sendMessage(standIn.lidOf(CAROL), { text: 'hi Carol' })
 		const recorded = await standIn.waitForSent((message) => message.id === sent!.key.id)

@@ -34,6 +34,12 @@ export const Message = T.Object({
 	key: MessageKey,
 	/** The message's own time (never a receipt's). */
 	timestamp: EpochSeconds,
+	/**
+	 * Where the message arrived among the session's messages: it grows in the order the runner
+	 * received them (a Baileys batch in its order, a history conversation oldest first). WhatsApp
+	 * times messages to the second; this orders those of the same second.
+	 */
+	seq: T.Optional(T.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
 	pushName: T.Optional(T.String({ maxLength: 256 })),
 	status: T.Optional(MessageStatus),
 	/** The proto content key: `conversation`, `extendedTextMessage`, `imageMessage`, … */
@@ -94,6 +100,7 @@ export const Chat = T.Object({
 	lid: T.Optional(Jid),
 	pn: T.Optional(Jid),
 	name: T.Optional(T.String({ maxLength: 256 })),
+	/** WhatsApp's count of unread messages, as of `lastMessageAt` when given, else as of the event. */
 	unreadCount: T.Optional(T.Integer({ minimum: 0 })),
 	archived: T.Optional(T.Boolean()),
 	lastMessageAt: T.Optional(EpochSeconds),

@@ -4,7 +4,8 @@ import { isoMs, ProjectionBatch } from '../../core/projection'
 import { NIL_UUID, statusPatch, type StatusEvent } from '../../core/session-status'
 import type { Db } from '../client'
 import { sendRequests, sessionChats, sessionContacts, sessionLidMappings, sessionMessages, sessions } from '../schema'
-import { bulk, CHATS_SQL, CONTACTS_SQL, MAPPINGS_SQL, MESSAGES_SQL } from './statements'
+import { type RecountKey, recountHeld, refreshDerived, type Touched } from './derived'
+import { bulk, CHATS_SQL, CONTACTS_SQL, MAPPINGS_SQL, MESSAGES_SQL, type MappingWrite, type MessageWrites, type RowWrite } from './statements'
 
 /**
  * Persists domain events into Postgres (sessions, session_chats, session_messages,
@@ -41,6 +42,7 @@ export async function applyEvents(db: Db, events: readonly DomainEvent[]): Promi
 	}
 	if (!events.length) return stats
 	const ids = [...new Set(events.map((e) => e.sessionId))]
+	let touched: Touched | undefined
 
 	await db.transaction(async (tx) => {
 		// KEY SHARE: a concurrent delete of one of these sessions waits for this batch, so the rows
@@ -154,14 +156,42 @@ export async function applyEvents(db: Db, events: readonly DomainEvent[]): Promi
 		const mappings = batch.mappings.sorted()
 		const contacts = batch.contacts.sorted()
 		const chats = batch.chats.sorted()
-		await bulk(tx, MESSAGES_SQL, messages)
-		await bulk(tx, MAPPINGS_SQL, mappings)
-		await bulk(tx, CONTACTS_SQL, contacts)
-		await bulk(tx, CHATS_SQL, chats)
+		const messageWrites = await bulk<MessageWrites>(tx, MESSAGES_SQL, messages)
+		const newMappings = await bulk<MappingWrite>(tx, MAPPINGS_SQL, mappings)
+		const contactWrites = await bulk<RowWrite>(tx, CONTACTS_SQL, contacts)
+		const fresh = Object.fromEntries(messageWrites.filter((w) => w.f.length).map((w) => [`${w.s} ${w.j}`, w.f]))
+		const chatWrites = await bulk<RowWrite>(tx, CHATS_SQL, chats, fresh)
+		const { held, later } = toRecount(batch, messageWrites, chatWrites)
+		await recountHeld(tx, held)
 		stats.messages = messages.length
 		stats.mappings = mappings.length
 		stats.contacts = contacts.length
 		stats.chats = chats.length
+		const named = newMappings.flatMap((m) => [
+			{ s: m.s, j: m.l },
+			{ s: m.s, j: m.p },
+		])
+		const lacking = (rows: RowWrite[]) => sortKeys([...rows.filter((r) => r.x).map(({ s, j }) => ({ s, j })), ...named])
+		touched = { contacts: lacking(contactWrites), chats: lacking(chatWrites), recount: later }
 	})
+	if (touched) await refreshDerived(db, touched)
 	return stats
 }
+
+/**
+ * Chats whose unread count needs a recount (derived.ts): those whose row changed with a count
+ * WhatsApp reported, and those whose received messages changed other than by arriving unread. The
+ * batch holds the rows of the chats it wrote; a receipt's chat it does not, and recounts after it.
+ */
+function toRecount(batch: ProjectionBatch, messages: MessageWrites[], chats: RowWrite[]): { held: RecountKey[]; later: RecountKey[] } {
+	const key = (s: string, j: string) => `${s.toLowerCase()}\u0000${j}`
+	const written = new Set([...batch.chats.byKey.values()].map((c) => key(c.s, c.j)))
+	const reported = new Set([...batch.chats.byKey.values()].filter((c) => c.u !== undefined).map((c) => key(c.s, c.j)))
+	const held: RecountKey[] = chats.filter((c) => reported.has(key(c.s, c.j))).map(({ s, j }) => ({ s, j, m: null }))
+	const later: RecountKey[] = []
+	for (const { s, j, m } of messages) if (m !== null) (written.has(key(s, j)) ? held : later).push({ s, j, m })
+	return { held: sortKeys(held), later: sortKeys(later) }
+}
+
+const sortKeys = <K extends { s: string; j: string }>(keys: K[]) =>
+	keys.sort((a, b) => (a.s < b.s ? -1 : a.s > b.s ? 1 : a.j < b.j ? -1 : a.j > b.j ? 1 : 0))

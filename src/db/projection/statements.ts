@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm'
-import type { Tx } from '../client'
+import { MessageStatusCode } from '../../core/message-status'
+import type { Db, Tx } from '../client'
 
 /**
  * The projection's SQL merge: one `insert … on conflict do update` per table, whose rules are the
@@ -19,6 +20,7 @@ const MESSAGE_MERGE: Record<string, string> = {
 	sender_jid: 'coalesce(t.sender_jid, excluded.sender_jid)',
 	sender_alt_jid: 'coalesce(t.sender_alt_jid, excluded.sender_alt_jid)',
 	timestamp: 'coalesce(t.timestamp, excluded.timestamp)',
+	seq: 'case when t.seq = 0 then excluded.seq when excluded.seq = 0 then t.seq else least(t.seq, excluded.seq) end',
 	type: 'coalesce(t.type, excluded.type)',
 	push_name: 'coalesce(t.push_name, excluded.push_name)',
 	status: `case when excluded.status is null then t.status when t.status is null then excluded.status
@@ -43,26 +45,75 @@ function mergeClause(merge: Record<string, string>, extraSet = ''): string {
 		where (${cols.map((c) => `t.${c}`).join(', ')}) is distinct from (${cols.map((c) => merge[c]).join(', ')})`
 }
 
-export const MESSAGES_SQL = `insert into session_messages as t
-	(session_id, chat_jid, message_id, from_me, sender_jid, sender_alt_jid, timestamp, type, text, content, push_name, status, edited_at, revoked_at)
-	select r.s, r.c, r.m, r.f, r.sj, r.sa, to_timestamp(r.ts), r.y,
+/**
+ * Per chat, the received messages the statement wrote, for the unread count (derived.ts): `f` the
+ * times of those it inserted unread, `m` the newest of those that existed and changed (or null).
+ * A row the statement inserted has `xmax = 0`; one it updated on conflict carries the lock.
+ */
+export interface MessageWrites {
+	s: string
+	j: string
+	f: number[]
+	m: number | null
+}
+
+export const MESSAGES_SQL = `with w as (insert into session_messages as t
+	(session_id, chat_jid, message_id, from_me, sender_jid, sender_alt_jid, timestamp, seq, type, text, content, push_name, status, edited_at, revoked_at)
+	select r.s, r.c, r.m, r.f, r.sj, r.sa, to_timestamp(r.ts), coalesce(r.q, 0), r.y,
 		case when r.ra is null then r.x end, case when r.ra is null then r.j end,
 		r.p, r.st, to_timestamp(r.ea), r.ra
-	from json_to_recordset($1::text::json) as r(s uuid, c text, m text, f boolean, sj text, sa text, ts float8, y text, x text, j jsonb, p text, st int2, ea float8, ra timestamptz)
-	on conflict (session_id, chat_jid, message_id, from_me) ${mergeClause(MESSAGE_MERGE, ', updated_at = now()')}`
+	from json_to_recordset($1::text::json) as r(s uuid, c text, m text, f boolean, sj text, sa text, ts float8, q int8, y text, x text, j jsonb, p text, st int2, ea float8, ra timestamptz)
+	on conflict (session_id, chat_jid, message_id, from_me) ${mergeClause(MESSAGE_MERGE, ', updated_at = now()')}
+	returning t.session_id, t.chat_jid, t.from_me, t.status, extract(epoch from t.timestamp)::float8 as ts, t.xmax = 0 as fresh)
+	select session_id as s, chat_jid as j,
+		coalesce(json_agg(ts) filter (where fresh and coalesce(status, 0) < ${MessageStatusCode.read}), '[]') as f,
+		max(ts) filter (where not fresh) as m
+	from w where not from_me and ts is not null group by session_id, chat_jid`
+
+/** A chat or contact row the statement wrote, `x` when it is new and lacks one of its forms (derived.ts fills it). */
+export interface RowWrite {
+	s: string
+	j: string
+	x: boolean
+}
+const RETURN_LACKING = 'returning t.session_id as s, t.jid as j, t.xmax = 0 and (t.pn_jid is null or t.lid_jid is null) as x'
 
 /** Newer event replaces, older one fills gaps (ties keep the stored value, so a replay changes nothing). */
 const lww = (c: string) =>
 	`case when excluded.updated_at > t.updated_at then coalesce(excluded.${c}, t.${c}) else coalesce(t.${c}, excluded.${c}) end`
 
-export const CHATS_SQL = `insert into session_chats as t (session_id, jid, pn_jid, lid_jid, name, unread_count, archived, last_message_at, updated_at)
-	select r.s, r.j, r.pn, r.lid, r.n, r.u, r.a, to_timestamp(r.lm), r.v
-	from json_to_recordset($1::text::json) as r(s uuid, j text, pn text, lid text, n text, u int4, a boolean, lm float8, v timestamptz)
+/** WhatsApp's count as of a later time is the fresher one (a tie goes to the newer event). */
+const LATER_REPORT = `excluded.reported_unread_at is not null and (t.reported_unread_at is null
+	or excluded.reported_unread_at > t.reported_unread_at
+	or (excluded.reported_unread_at = t.reported_unread_at and excluded.updated_at > t.updated_at))`
+
+/**
+ * The received messages the batch inserted unread that a chat's count takes: those after the time
+ * WhatsApp's count holds for (`window`). `$2` maps `<session> <chat>` to their times (MessageWrites.f).
+ */
+const freshUnread = (session: string, chat: string, window: string) => `(select count(*)::int
+	from jsonb_array_elements_text((select o from fresh) -> (${session}::text || ' ' || ${chat})) as x(ts)
+	where x.ts::float8 > coalesce(${window}, '-infinity'::float8))`
+
+/**
+ * `unread_count` is WhatsApp's count (none when it gave none) plus the received messages the batch
+ * inserted unread, counted here while the row is locked: a recount by another batch either ran
+ * before (and could not see them) or waits for this commit. Any other change to it is a recount
+ * (derived.ts).
+ */
+export const CHATS_SQL = `with fresh as materialized (select $2::text::jsonb as o)
+	insert into session_chats as t
+	(session_id, jid, pn_jid, lid_jid, name, unread_count, reported_unread, reported_unread_at, archived, last_message_at, updated_at)
+	select r.s, r.j, r.pn, r.lid, r.n, coalesce(r.u, 0) + ${freshUnread('r.s', 'r.j', 'r.ua')}, r.u, to_timestamp(r.ua), r.a, to_timestamp(r.lm), r.v
+	from json_to_recordset($1::text::json) as r(s uuid, j text, pn text, lid text, n text, u int4, ua float8, a boolean, lm float8, v timestamptz)
 	on conflict (session_id, jid) ${mergeClause({
-		...Object.fromEntries(['pn_jid', 'lid_jid', 'name', 'unread_count', 'archived'].map((c) => [c, lww(c)])),
+		...Object.fromEntries(['pn_jid', 'lid_jid', 'name', 'archived'].map((c) => [c, lww(c)])),
+		...Object.fromEntries(['reported_unread', 'reported_unread_at'].map((c) => [c, `case when ${LATER_REPORT} then excluded.${c} else t.${c} end`])),
 		last_message_at: 'greatest(t.last_message_at, excluded.last_message_at)',
+		unread_count: `coalesce(t.unread_count, t.reported_unread, 0) + ${freshUnread('excluded.session_id', 'excluded.jid', 'extract(epoch from t.reported_unread_at)::float8')}`,
 		updated_at: 'greatest(t.updated_at, excluded.updated_at)',
-	})}`
+	})}
+	${RETURN_LACKING}`
 
 export const CONTACTS_SQL = `insert into session_contacts as t (session_id, jid, pn_jid, lid_jid, name, notify, verified_name, img_url, updated_at)
 	select r.s, r.j, r.pn, r.lid, r.n, r.no, r.vn, r.im, r.v
@@ -70,14 +121,39 @@ export const CONTACTS_SQL = `insert into session_contacts as t (session_id, jid,
 	on conflict (session_id, jid) ${mergeClause({
 		...Object.fromEntries(['pn_jid', 'lid_jid', 'name', 'notify', 'verified_name', 'img_url'].map((c) => [c, lww(c)])),
 		updated_at: 'greatest(t.updated_at, excluded.updated_at)',
-	})}`
+	})}
+	${RETURN_LACKING}`
 
+export interface MappingWrite {
+	s: string
+	l: string
+	p: string
+}
+
+/** Returns the mappings it inserted: only a new pair can fill a row's missing form. */
 export const MAPPINGS_SQL = `insert into session_lid_mappings (session_id, lid, pn)
 	select r.s, r.l, r.p from json_to_recordset($1::text::json) as r(s uuid, l text, p text)
-	on conflict do nothing`
+	on conflict do nothing returning session_id as s, lid as l, pn as p`
 
-/** Runs `statement` over `rows`, CHUNK rows (one JSON document) at a time. */
-export async function bulk(tx: Tx, statement: string, rows: readonly unknown[]) {
-	const [before, after] = statement.split('$1') as [string, string]
-	for (let i = 0; i < rows.length; i += CHUNK) await tx.execute(sql`${sql.raw(before)}${JSON.stringify(rows.slice(i, i + CHUNK))}${sql.raw(after)}`)
+/** Rows of a result, from either driver (postgres.js answers an array, PGlite `{ rows }`). */
+export function rowsOf<R>(result: unknown): R[] {
+	return (Array.isArray(result) ? result : ((result as { rows?: R[] }).rows ?? [])) as R[]
+}
+
+/**
+ * Runs `statement` over `rows` (`$1`), CHUNK rows (one JSON document) at a time, with `second` as
+ * `$2` when the statement takes one; resolves with what it returned.
+ */
+export async function bulk<R = unknown>(tx: Tx | Db, statement: string, rows: readonly unknown[], second?: unknown): Promise<R[]> {
+	const parts = statement.split(/\$([12])/)
+	const out: R[] = []
+	for (let i = 0; i < rows.length; i += CHUNK) {
+		const chunk = JSON.stringify(rows.slice(i, i + CHUNK))
+		const query = sql.join(
+			parts.map((part, n) => (n % 2 === 0 ? sql.raw(part) : sql`${part === '1' ? chunk : JSON.stringify(second ?? null)}`)),
+			sql``,
+		)
+		out.push(...rowsOf<R>(await tx.execute(query)))
+	}
+	return out
 }

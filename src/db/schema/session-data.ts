@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm'
-import { boolean, index, integer, jsonb, pgTable, primaryKey, smallint, text, timestamp, uuid } from 'drizzle-orm/pg-core'
+import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, smallint, text, timestamp, uuid } from 'drizzle-orm/pg-core'
 import { sessions } from './sessions'
 
 const sessionId = () =>
@@ -19,7 +19,14 @@ export const sessionChats = pgTable(
 		pnJid: text('pn_jid'),
 		lidJid: text('lid_jid'),
 		name: text('name'),
+		/**
+		 * Unread messages: what WhatsApp last reported (`reported_unread`, true as of
+		 * `reported_unread_at`) plus the messages received after that and not read yet. Kept up to date
+		 * by the projection (db/projection/derived.ts), so a list reads it as it is.
+		 */
 		unreadCount: integer('unread_count'),
+		reportedUnread: integer('reported_unread'),
+		reportedUnreadAt: timestamp('reported_unread_at', { withTimezone: true }),
 		archived: boolean('archived'),
 		lastMessageAt: timestamp('last_message_at', { withTimezone: true }),
 		updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
@@ -45,6 +52,8 @@ export const sessionMessages = pgTable(
 		/** The other form of the sender (LID ↔ phone JID) when WhatsApp gave both. */
 		senderAltJid: text('sender_alt_jid'),
 		timestamp: timestamp('timestamp', { withTimezone: true }),
+		/** Message.seq: orders the messages of one second; 0 when unknown (stored before it was kept). */
+		seq: bigint('seq', { mode: 'number' }).notNull().default(0),
 		type: text('type'),
 		text: text('text'),
 		status: smallint('status'),
@@ -60,12 +69,13 @@ export const sessionMessages = pgTable(
 	},
 	(t) => [
 		primaryKey({ columns: [t.sessionId, t.chatJid, t.messageId, t.fromMe] }),
-		// GET /chats/:jid/messages: newest first, keyset on (timestamp, message_id, from_me), the
-		// whole key so that no two rows tie.
-		index('session_messages_chat_recent_idx').on(
+		// GET /chats/:jid/messages: newest first, keyset on (timestamp, seq, message_id, from_me):
+		// within a second in the order the messages arrived, and the whole key so that no two rows tie.
+		index('session_messages_chat_order_idx').on(
 			t.sessionId,
 			t.chatJid,
 			sql`${t.timestamp} DESC NULLS LAST`,
+			sql`${t.seq} DESC`,
 			sql`${t.messageId} DESC`,
 			sql`${t.fromMe} DESC`,
 		),

@@ -13,11 +13,13 @@ export const Chat = t.Object({
 	jid: t.String({ description: 'The chat: the phone-number JID when known, else the LID (…@lid) or group (…@g.us)' }),
 	pnJid: Nullable(t.String()),
 	lidJid: Nullable(t.String()),
-	name: Nullable(t.String()),
+	name: Nullable(t.String({ description: 'As WhatsApp names the chat (history, app state); null when it gave no name' })),
 	// TypeBox's own Integer: Elysia's t.Integer is a transform (it also takes numeric strings), and a
 	// transform anywhere in a response schema makes Elysia encode every response value by value.
-	unreadCount: Nullable(Type.Integer()),
-	archived: Nullable(t.Boolean()),
+	unreadCount: Nullable(
+		Type.Integer({ description: "WhatsApp's last count (history, the chat read on the phone) plus the messages received since and not read" }),
+	),
+	archived: Nullable(t.Boolean({ description: 'As WhatsApp last said; null when it said nothing' })),
 	lastMessageAt: Nullable(Time),
 })
 

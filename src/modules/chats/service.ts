@@ -1,7 +1,7 @@
 import { and, desc, eq, isNotNull, isNull, lt, or, sql, type SQL } from 'drizzle-orm'
 import { unionAll } from 'drizzle-orm/pg-core'
 import { schema, type Db } from '../../db/client'
-import { cursorBoolean, cursorString, cursorTime, type CursorCodec } from '../../lib/cursor'
+import { cursorBoolean, cursorDecimal, cursorString, cursorTime, type CursorCodec } from '../../lib/cursor'
 import { fetchSize, isoTime, literalLimit, perSize, rawRows, type Page } from '../../lib/keyset'
 import { InvalidInputError, NotFoundError } from '../../core/errors'
 import { isPnJid, normalizeRecipient } from '../../core/jid'
@@ -11,9 +11,10 @@ import { messageStatusName } from '../../core/message-status'
 
 const { sessionChats: chats, sessionMessages: messages } = schema
 
-/** A keyset position in a chat: the last message of the previous page (time as Postgres text). */
+/** A keyset position in a chat: the last message of the previous page (time as Postgres text, seq as decimal text). */
 interface Position {
 	at: string
+	seq: string
 	id: string
 	fromMe: boolean
 }
@@ -48,6 +49,7 @@ const messageColumns = {
 	sender: messages.senderJid,
 	pushName: messages.pushName,
 	timestamp: messages.timestamp,
+	seq: messages.seq,
 	type: messages.type,
 	text: messages.text,
 	status: messages.status,
@@ -75,6 +77,8 @@ interface MessageRow {
 	sender_jid: string | null
 	push_name: string | null
 	timestamp: string
+	/** int8: text from postgres.js, a bigint or number from PGlite. */
+	seq: string | number | bigint
 	type: string | null
 	text: string | null
 	status: number | null
@@ -129,17 +133,18 @@ export class ChatsService {
 						eq(messages.chatJid, p(chat)),
 						isNotNull(messages.timestamp),
 						after
-							? sql`(${messages.timestamp}, ${messages.messageId}, ${messages.fromMe}) < (${p('at')}::timestamptz, ${p('id')}, ${p('fromMe')}::boolean)`
+							? sql`(${messages.timestamp}, ${messages.seq}, ${messages.messageId}, ${messages.fromMe}) < (${p('at')}::timestamptz, ${p('seq')}::int8, ${p('id')}, ${p('fromMe')}::boolean)`
 							: undefined,
 					),
 				)
-				.orderBy(sql`${messages.timestamp} desc nulls last`, desc(messages.messageId), desc(messages.fromMe))
+				// Within a second, in the order the messages arrived (seq), then by id for those without one.
+				.orderBy(sql`${messages.timestamp} desc nulls last`, desc(messages.seq), desc(messages.messageId), desc(messages.fromMe))
 				.limit(literalLimit(size))
 		// A person filed under both JIDs: Postgres merges the two index ranges (Merge Append), in
 		// its own collation, the one the keyset compares with.
 		const bothForms = (size: number, after: boolean) =>
 			unionAll(messagePage(size, after), messagePage(size, after, 'chat2'))
-				.orderBy(sql`"timestamp" desc nulls last`, sql`"message_id" desc`, sql`"from_me" desc`)
+				.orderBy(sql`"timestamp" desc nulls last`, sql`"seq" desc`, sql`"message_id" desc`, sql`"from_me" desc`)
 				.limit(literalLimit(size))
 		// The JID and its other form from the mappings, computed once (an InitPlan), so each of the
 		// three columns is an index lookup rather than a filter over every chat of the session.
@@ -214,8 +219,8 @@ export class ChatsService {
 		const scope = `messages:${sid}:${chat.jid}`
 		let after: Position | undefined
 		if (cursor) {
-			const [at, id, fromMe] = this.deps.cursors.decode(scope, cursor)
-			after = { at: cursorTime(at), id: cursorString(id), fromMe: cursorBoolean(fromMe) }
+			const [at, seq, id, fromMe] = this.deps.cursors.decode(scope, cursor)
+			after = { at: cursorTime(at), seq: cursorDecimal(seq), id: cursorString(id), fromMe: cursorBoolean(fromMe) }
 		}
 		const rows = await this.messagesOf(sid, chat.filedUnder, after, fetchSize(limit + 1))
 		const items = rows.slice(0, limit).map(
@@ -235,7 +240,7 @@ export class ChatsService {
 			}),
 		)
 		const last = rows.length > limit ? rows[limit - 1] : undefined
-		return { items, nextCursor: last ? this.deps.cursors.encode(scope, [last.timestamp, last.message_id, last.from_me]) : null }
+		return { items, nextCursor: last ? this.deps.cursors.encode(scope, [last.timestamp, String(last.seq), last.message_id, last.from_me]) : null }
 	}
 
 	private messagesOf(sid: string, filedUnder: string[], after: Position | undefined, size: number): Promise<MessageRow[]> {

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, isNull, lte, or, sql } from 'drizzle-orm'
+import { and, desc, eq, inArray, isNull, or, sql } from 'drizzle-orm'
 import { enqueue, type Relay } from '../../bus'
 import { command, type MessageKey, READ_MAX } from '../../core/catalogue'
 import { ConflictError, NotFoundError } from '../../core/errors'
@@ -103,10 +103,13 @@ export class MessageActions {
 						eq(sessionMessages.fromMe, false),
 						or(isNull(sessionMessages.status), sql`${sessionMessages.status} < ${MessageStatusCode.read}`),
 						isNull(sessionMessages.revokedAt),
-						last?.timestamp ? lte(sessionMessages.timestamp, last.timestamp) : sql`${sessionMessages.timestamp} is not null`,
+						// Up to that message in the chat's order: within its second, those that arrived before it.
+						last?.timestamp && upTo
+							? sql`(${sessionMessages.timestamp}, ${sessionMessages.seq}, ${sessionMessages.messageId}, ${sessionMessages.fromMe}) <= (${last.timestamp.toISOString()}::timestamptz, ${last.seq}::int8, ${upTo}, ${last.fromMe}::boolean)`
+							: sql`${sessionMessages.timestamp} is not null`,
 					),
 				)
-				.orderBy(desc(sessionMessages.timestamp))
+				.orderBy(desc(sessionMessages.timestamp), desc(sessionMessages.seq), desc(sessionMessages.messageId))
 				.limit(READ_MAX)
 			const keys = unread.map(
 				(m): MessageKey => ({
@@ -163,6 +166,7 @@ export class MessageActions {
 				fromMe: sessionMessages.fromMe,
 				type: sessionMessages.type,
 				timestamp: sessionMessages.timestamp,
+				seq: sessionMessages.seq,
 				revokedAt: sessionMessages.revokedAt,
 			})
 			.from(sessionMessages)
@@ -192,5 +196,6 @@ interface Stored {
 	fromMe: boolean
 	type: string | null
 	timestamp: Date | null
+	seq: number
 	revokedAt: Date | null
 }

@@ -18,6 +18,21 @@ export interface MappingContext {
 	me?: string
 	/** A poll vote in the batch, decrypted by the driver beforehand (it needs the poll's secret). */
 	pollVoteOf?(message: { key: { id?: string | null } }): PollVote | undefined
+	/** The next arrival number (Message.seq), in the order messages are mapped; none without it. */
+	nextSeq?(): number
+}
+
+/**
+ * Arrival numbers that only grow in this process: microseconds of the wall clock, or one more than
+ * the last when several arrive within one. A runner that takes a session over continues above
+ * what the last one gave, as far as their clocks agree.
+ */
+export function arrivalClock(now: () => number = Date.now): () => number {
+	let last = 0
+	return () => {
+		last = Math.max(last + 1, now() * 1000)
+		return last
+	}
 }
 
 export const NAME_MAX = 256

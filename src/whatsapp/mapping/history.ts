@@ -1,7 +1,7 @@
 import { isLidUser, isPnUser, proto, type BaileysEventMap } from '@whiskeysockets/baileys'
-import { type EventData, MESSAGE_BATCH_MAX, type MessageUpdate } from '../../core/catalogue'
+import { type EventData, type Message, MESSAGE_BATCH_MAX, type MessageUpdate } from '../../core/catalogue'
 import type { MappingContext } from './common'
-import { mapUpsert } from './messages'
+import { mapUpsert, numberArrivals } from './messages'
 import { mapChat, mapContact, mapLidMappings } from './people'
 
 export const syncTypeName = (t: proto.HistorySync.HistorySyncType | null | undefined) =>
@@ -28,9 +28,13 @@ export function mapHistory(
 		known.set(lid, pn)
 		known.set(pn, lid)
 	}
-	const local: MappingContext = { ...ctx, altOf: (jid) => known.get(jid) ?? ctx.altOf?.(jid) }
+	const local: MappingContext = { ...ctx, altOf: (jid) => known.get(jid) ?? ctx.altOf?.(jid), nextSeq: undefined }
 	const { messages, updates } = mapUpsert(set, local)
-	const chats = set.chats.flatMap((c) => mapChat(c) ?? [])
+	numberArrivals(oldestFirst(messages), ctx)
+	// A conversation in a history sync is a snapshot of the chat: an absent unread count is the
+	// proto default, 0, as WhatsApp Web reads it (and not "unknown", which would leave every message
+	// it carries to be counted as unread).
+	const chats = set.chats.flatMap((c) => mapChat(c) ?? []).map((c) => ({ ...c, unreadCount: c.unreadCount ?? 0 }))
 	const contacts = set.contacts.flatMap((c) => mapContact(c) ?? [])
 	const mappings = dedupe(lidPnMappings, (m) => m.lid)
 
@@ -53,6 +57,21 @@ export function mapHistory(
 		batches.push(batch)
 	}
 	return { batches, updates }
+}
+
+/**
+ * The chunk's messages chat by chat, each chat's oldest first. WhatsApp lists a conversation's
+ * messages newest first (Baileys takes the first as the chat's most recent); a list whose times
+ * rise is taken as it comes.
+ */
+function oldestFirst(messages: readonly Message[]): Message[] {
+	const byChat = new Map<string, Message[]>()
+	for (const m of messages) {
+		const list = byChat.get(m.key.remoteJid)
+		if (list) list.push(m)
+		else byChat.set(m.key.remoteJid, [m])
+	}
+	return [...byChat.values()].flatMap((list) => (list[0]!.timestamp < list.at(-1)!.timestamp ? list : list.reverse()))
 }
 
 export function dedupe<T>(items: readonly T[], keyOf: (item: T) => string): T[] {

@@ -6,7 +6,7 @@ import { mergeBy, mapHistory, syncTypeName } from './history'
 import { mapMessageUpdates, mapReceipts, mapUpsert } from './messages'
 import { mapChat, mapContact, mapLidMappings } from './people'
 
-export { seconds, type MappingContext } from './common'
+export { arrivalClock, seconds, type MappingContext } from './common'
 export { mapHistory } from './history'
 export { mapMessage, mapMessageUpdates, mapReceipts, mapUpsert, ownChange } from './messages'
 export { mapChat, mapContact } from './people'

@@ -10,7 +10,7 @@ import {
 	type WAMessageUpdate,
 } from '@whiskeysockets/baileys'
 import type { Message, MessageKey, MessageUpdate } from '../../core/catalogue'
-import { MessageStatusCode } from '../../core/message-status'
+import { MessageStatusCode, messageStatusRank } from '../../core/message-status'
 import { clip, ID_MAX, isJid, type MappingContext, nowSeconds, seconds, userJid } from './common'
 import { describe, reactionOf } from './content'
 
@@ -79,9 +79,17 @@ export function mapMessage(m: WAMessage, ctx: MappingContext = {}): Message | un
 	if (text !== undefined) out.text = text
 	const pushName = clip(m.pushName)
 	if (pushName) out.pushName = pushName
-	if (typeof m.status === 'number' && m.status >= 0 && m.status <= MessageStatusCode.played) out.status = m.status
+	const status = validStatus(m.status)
+	if (status !== undefined) out.status = status
+	// A received message has reached this account: the session answers it with a delivery receipt
+	// (sent once its event is published, see receipts.ts), and a history message sits on the phone.
+	// Baileys leaves its `status` unset (only own messages get SERVER_ACK when decoded), so
+	// delivered is the least it has got to.
+	if (!key.fromMe && messageStatusRank(out.status) < messageStatusRank(MessageStatusCode.delivered)) out.status = MessageStatusCode.delivered
 	return out
 }
+
+const validStatus = (s: number | null | undefined) => (typeof s === 'number' && s >= 0 && s <= MessageStatusCode.played ? s : undefined)
 
 /**
  * A message that changes another rather than being one (a reaction, a poll vote), as the update
@@ -139,7 +147,13 @@ export function mapUpsert(
 		const mapped = mapMessage(m, ctx)
 		if (mapped) out.push(mapped)
 	}
+	numberArrivals(out, ctx)
 	return { messages: out, updates }
+}
+
+/** Gives `messages`, in the order they arrived, their arrival numbers. */
+export function numberArrivals(messages: readonly Message[], ctx: MappingContext) {
+	if (ctx.nextSeq) for (const m of messages) m.seq = ctx.nextSeq()
 }
 
 /**
@@ -153,7 +167,8 @@ export function mapMessageUpdates(updates: readonly WAMessageUpdate[], ctx: Mapp
 		const k = mapKey(key, ctx)
 		if (!k || !update) continue
 		const u: MessageUpdate = { key: k }
-		if (typeof update.status === 'number' && update.status >= 0 && update.status <= MessageStatusCode.played) u.status = update.status
+		const status = validStatus(update.status)
+		if (status !== undefined) u.status = status
 		if (update.message === null && update.messageStubType === WAMessageStubType.REVOKE) u.revoked = true
 		const edited = update.message?.editedMessage?.message
 		const editedContent = normalizeMessageContent(edited)

@@ -30,7 +30,8 @@ export function mapContact(c: Partial<BaileysContact>): Contact | undefined {
 /**
  * A chat from `chats.upsert` / history (`update: false`) or `chats.update` (`update: true`). In
  * updates Baileys sends `unreadCount` as an increment per new message (its buffer sums them), so
- * only 0 — "marked read" — is an absolute value there.
+ * only 0 — "marked read" — is an absolute value there; the projection counts the received
+ * messages itself, from the messages it stores.
  */
 export function mapChat(c: Partial<BaileysChat>, { update = false } = {}): Chat | undefined {
 	const jid = isJid(c.id) ? c.id : undefined
