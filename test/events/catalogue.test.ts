@@ -30,7 +30,14 @@ describe('the event catalogue', () => {
 			'session.status.connected',
 			'session.status.disconnected',
 		])
-		expect(COMMAND_TYPES.sort()).toEqual(['session.logout', 'session.messages.send', 'session.start', 'session.stop'])
+		expect(COMMAND_TYPES.sort()).toEqual([
+			'session.chats.read',
+			'session.logout',
+			'session.media.download',
+			'session.messages.send',
+			'session.start',
+			'session.stop',
+		])
 	})
 
 	it('builds envelopes with a uuid v7 id and an ISO time', () => {

@@ -1,0 +1,1 @@
+CREATE INDEX "media_unfinished_idx" ON "media" USING btree ("session_id","created_at") WHERE "media"."state" in ('pending', 'expired');
