@@ -38,6 +38,13 @@ import { messageStatusRank } from './message-status'
 
 const present = (s: string | undefined) => (s ? s : undefined)
 
+/** What a message's kind carries, as one document (`kind_data`); undefined for a kind that carries nothing. */
+function kindData(m: Message): Record<string, unknown> | undefined {
+	const { media, location, contacts, poll } = m
+	const data = { ...(media ? { media } : {}), ...(location ? { location } : {}), ...(contacts ? { contacts } : {}), ...(poll ? { poll } : {}) }
+	return Object.keys(data).length ? data : undefined
+}
+
 // Rows as the projection sends them to Postgres; short keys keep the JSON document small.
 export interface MessageRow {
 	s: string
@@ -56,6 +63,31 @@ export interface MessageRow {
 	st?: number
 	ea?: number
 	ra?: string
+	/** Message.kind, what the kind carries (`kind_data`), the file's id and the quoted message. */
+	k?: string
+	kd?: unknown
+	mi?: string
+	rt?: unknown
+}
+/** A sender's reaction (`e`, empty when taken back) to the message `m`, as of `at` (epoch seconds). */
+export interface ReactionRow {
+	s: string
+	c: string
+	m: string
+	f: boolean
+	sd: string
+	e: string
+	at: number
+}
+/** A voter's current choice (`o`: option hashes) in the poll `m`, as of `at`. */
+export interface VoteRow {
+	s: string
+	c: string
+	m: string
+	f: boolean
+	v: string
+	o: string[]
+	at: number
 }
 export interface ChatRow {
 	s: string
@@ -105,6 +137,17 @@ function mergeMessage(acc: MessageRow, row: MessageRow) {
 		acc.j ??= row.j
 	}
 	if (row.ra !== undefined && (acc.ra === undefined || row.ra < acc.ra)) acc.ra = row.ra
+	acc.k ??= row.k
+	acc.kd ??= row.kd
+	acc.mi ??= row.mi
+	acc.rt ??= row.rt
+}
+
+/** The newest wins; at the same second the greater value, so the order of arrival never matters. */
+function newest<R extends { at: number }>(value: (r: R) => string) {
+	return (acc: R, row: R) => {
+		if (row.at > acc.at || (row.at === acc.at && value(row) > value(acc))) Object.assign(acc, row)
+	}
 }
 
 /** Newer-or-first for every versioned field (the SQL merge's `lww`). */
@@ -148,6 +191,8 @@ export class ProjectionBatch {
 	readonly chats = new Rows<ChatRow>(mergeChat)
 	readonly contacts = new Rows<ContactRow>(mergeContact)
 	readonly mappings = new Rows<MappingRow>(() => {})
+	readonly reactions = new Rows<ReactionRow>(newest((r) => r.e))
+	readonly votes = new Rows<VoteRow>(newest((r) => JSON.stringify(r.o)))
 
 	mapping(s: string, lid: string | undefined, pn: string | undefined) {
 		if (lid && pn) this.mappings.add(`${s}\u0000${lid}`, { s, l: lid, p: pn })
@@ -188,6 +233,10 @@ export class ProjectionBatch {
 		row.j = m.content
 		row.p = m.pushName
 		row.st = m.status
+		row.k = m.kind
+		row.kd = kindData(m)
+		row.mi = m.media?.id
+		row.rt = m.replyTo
 		this.messages.add(this.messageKey(row), row)
 		const chat = this.chatOf(s, m.key)
 		this.chats.add(`${s}\u0000${chat.jid}`, { s, j: chat.jid, pn: chat.pn, lid: chat.lid, lm: m.timestamp, v: occurredAt })
@@ -195,6 +244,17 @@ export class ProjectionBatch {
 
 	update(s: string, occurredAt: string, u: MessageUpdate) {
 		const row = this.keyRow(s, u.key)
+		const target = { s, c: row.c, m: row.m, f: row.f }
+		if (u.reaction) {
+			const { sender, emoji, at } = u.reaction
+			this.reactions.add(`${this.messageKey(row)}\u0000${sender}`, { ...target, sd: sender, e: emoji, at })
+		}
+		if (u.pollVote) {
+			const { voter, options, at } = u.pollVote
+			this.votes.add(`${this.messageKey(row)}\u0000${voter}`, { ...target, v: voter, o: [...options].sort(), at })
+		}
+		// A reaction or a vote is about the message, not a change of it: no row for it alone.
+		if (u.status === undefined && !u.edit && !u.revoked) return
 		// Identity of a message comes from its upsert; a receipt knows only the key.
 		row.sj = row.sa = undefined
 		row.st = u.status

@@ -25,39 +25,43 @@ export interface IncomingMedia {
 }
 
 const keyAad = (id: string) => `media:${id}`
+/** Rows per insert of received files (a history chunk may carry hundreds). */
+const RECORD_CHUNK = 500
 
 /** The media rows of received files: the runner writes them, the API reads them. */
 export function mediaRecords(db: Db, cipher: Cipher) {
 	return {
-		/** Records a received file as pending; a row recorded before (a redelivered message) is kept as it is. */
-		async recordIncoming(m: IncomingMedia): Promise<void> {
-			const { ref, location } = m
-			await db
-				.insert(media)
-				.values({
-					id: ref.id,
-					tenantId: m.tenantId,
-					origin: 'incoming',
-					sessionId: m.sessionId,
-					chatJid: m.chatJid,
-					messageId: m.messageId,
-					fromMe: m.fromMe,
-					kind: ref.kind,
-					mimetype: ref.mimetype,
-					size: ref.size ?? null,
-					sha256: ref.sha256 ?? null,
-					fileName: ref.fileName ?? null,
-					width: ref.width ?? null,
-					height: ref.height ?? null,
-					seconds: ref.seconds ?? null,
-					pages: ref.pages ?? null,
-					state: 'pending',
-					mediaKey: cipher.encrypt(Buffer.from(location.mediaKey), keyAad(ref.id)),
-					directPath: location.directPath,
-					url: location.url ?? null,
-					fileEncSha256: location.fileEncSha256 ?? null,
+		/** Records received files as pending, many rows a statement; a row recorded before (a redelivered message) is kept as it is. */
+		async recordIncoming(files: readonly IncomingMedia[]): Promise<void> {
+			for (let i = 0; i < files.length; i += RECORD_CHUNK) {
+				const rows = files.slice(i, i + RECORD_CHUNK).map((m) => {
+					const { ref, location } = m
+					return {
+						id: ref.id,
+						tenantId: m.tenantId,
+						origin: 'incoming' as const,
+						sessionId: m.sessionId,
+						chatJid: m.chatJid,
+						messageId: m.messageId,
+						fromMe: m.fromMe,
+						kind: ref.kind,
+						mimetype: ref.mimetype,
+						size: ref.size ?? null,
+						sha256: ref.sha256 ?? null,
+						fileName: ref.fileName ?? null,
+						width: ref.width ?? null,
+						height: ref.height ?? null,
+						seconds: ref.seconds ?? null,
+						pages: ref.pages ?? null,
+						state: 'pending' as const,
+						mediaKey: cipher.encrypt(Buffer.from(location.mediaKey), keyAad(ref.id)),
+						directPath: location.directPath,
+						url: location.url ?? null,
+						fileEncSha256: location.fileEncSha256 ?? null,
+					}
 				})
-				.onConflictDoNothing()
+				await db.insert(media).values(rows).onConflictDoNothing()
+			}
 		},
 
 		/** The row's state and where to fetch it from, the media key decrypted. */

@@ -33,7 +33,8 @@ import {
 } from './port'
 import type { MediaFetcher, MediaSession } from './media/fetcher'
 import type { IncomingMedia } from '../media/records'
-import { incomingFiles, pollVotes } from './media/incoming'
+import { incomingFiles } from './media/incoming'
+import { PollSecrets, pollVotes } from './polls'
 import { quoted, SendRefused, type SendSources, toBaileysContent, type UploadedFile } from './media/outgoing'
 import { ReceiptGate } from './receipts'
 import { SendsInFlight } from './sends'
@@ -98,6 +99,7 @@ class BaileysSession implements SessionConnection {
 	private started: Promise<void> = Promise.resolve()
 	private work: Promise<void> = Promise.resolve()
 	private readonly sends = new SendsInFlight()
+	private readonly polls: PollSecrets
 	private readonly statusChanges = new Condition()
 	private readonly log: Logger
 	private readonly baileysLog: Logger
@@ -115,6 +117,7 @@ class BaileysSession implements SessionConnection {
 		this.baileysLog = this.log.child({ module: 'baileys' }, { level })
 		this.policy = port.reconnect ?? DEFAULT_RECONNECT
 		this.credentials = new SessionCredentials(options.auth, this.log, this.baileysLog, (err) => this.ownershipLost(err))
+		this.polls = new PollSecrets(options.storedMessage)
 		this.ended = new Promise((resolve) => (this.resolveEnded = resolve))
 	}
 
@@ -154,15 +157,21 @@ class BaileysSession implements SessionConnection {
 		this.connect()
 	}
 
-	/** Records the files of the messages about to be published; null when that failed (nothing is published then). */
+	/**
+	 * Records the files of the messages about to be published, live and from history, so every
+	 * media id a client sees resolves; answers the live ones (history files wait for a client to
+	 * ask), or null when recording failed (nothing is published then).
+	 */
 	private async recordFiles(events: Partial<BaileysEventMap>, mapped: readonly WhatsAppEvent[]): Promise<IncomingMedia[] | null> {
 		const { media } = this.port
-		if (!media || !this.options.tenantId || !events['messages.upsert']) return []
-		const messages = mapped.flatMap((e) => (e.type === 'session.messages.upsert' ? e.data.messages : []))
-		const files = incomingFiles(events, messages, this.options.tenantId, this.sessionId)
+		const tenantId = this.options.tenantId
+		if (!media || !tenantId) return []
+		const of = (type: 'session.messages.upsert' | 'session.history.sync') => mapped.flatMap((e) => (e.type === type ? e.data.messages : []))
+		const live = incomingFiles(events['messages.upsert']?.messages ?? [], of('session.messages.upsert'), tenantId, this.sessionId)
+		const history = incomingFiles(events['messaging-history.set']?.messages ?? [], of('session.history.sync'), tenantId, this.sessionId)
 		try {
-			await media.record(files)
-			return files
+			await media.record([...live, ...history])
+			return live
 		} catch (err) {
 			this.log.error({ err }, 'recording received files failed; the messages come again')
 			return null
@@ -247,7 +256,9 @@ class BaileysSession implements SessionConnection {
 		const lids = unresolvedLids(events)
 		const alts = lids.length ? await resolveLids(sock, lids) : undefined
 		const me = this.credentials.creds?.me?.id
-		const votes = await pollVotes(events, this.options.storedMessage, me)
+		this.polls.remember(events['messages.upsert']?.messages ?? [])
+		this.polls.remember(events['messaging-history.set']?.messages ?? [])
+		const votes = await pollVotes(events, this.polls, me)
 		const mapped = toWhatsAppEvents(events, {
 			altOf: (jid) => alts?.get(jid),
 			sessionId: this.sessionId,

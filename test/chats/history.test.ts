@@ -115,6 +115,13 @@ describe('chats from a history sync', () => {
 			status: 'delivered',
 			editedAt: null,
 			revoked: false,
+			kind: 'text',
+			media: null,
+			location: null,
+			contacts: null,
+			poll: null,
+			replyTo: null,
+			reactions: [],
 			content: null,
 		} as ApiMessage)
 		expect(own).toMatchObject({ id: 'ADA0999', fromMe: true, sender: null, pushName: null, status: 'read', text: 'Ada #999' })

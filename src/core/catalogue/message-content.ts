@@ -1,6 +1,6 @@
 import { Type as T, type Static } from '@sinclair/typebox'
 import { MEDIA_KINDS, MEDIA_STATES } from '../media'
-import { EpochSeconds, Jid, Uuid } from './shapes-base'
+import { EpochTime, Jid, Uuid } from './shapes-base'
 
 /**
  * What a message is and carries, typed per kind, so clients need not read WhatsApp's protobuf.
@@ -84,7 +84,7 @@ export const ReplyTo = T.Object({
 export const Reaction = T.Object({
 	sender: Jid,
 	emoji: T.String({ maxLength: 64 }),
-	at: EpochSeconds,
+	at: EpochTime,
 })
 export type Reaction = Static<typeof Reaction>
 
@@ -92,6 +92,6 @@ export type Reaction = Static<typeof Reaction>
 export const PollVote = T.Object({
 	voter: Jid,
 	options: T.Array(T.String({ pattern: '^[0-9a-f]{64}$' }), { maxItems: 32 }),
-	at: EpochSeconds,
+	at: EpochTime,
 })
 export type PollVote = Static<typeof PollVote>

@@ -10,6 +10,8 @@ export const Jid = T.String({ minLength: 3, maxLength: 320, description: 'WhatsA
 
 /** Epoch seconds, as WhatsApp numbers them (the runner turns Baileys `Long`s into numbers). */
 export const EpochSeconds = T.Integer({ minimum: 0, maximum: 2 ** 40 })
+/** Epoch seconds to the millisecond, where the order of changes within a second matters (reactions, votes). */
+export const EpochTime = T.Number({ minimum: 0, maximum: 2 ** 40 })
 
 /** A message status code (see core/message-status.ts: 0 error … 5 played). */
 export const MessageStatus = T.Integer({ minimum: 0, maximum: MAX_MESSAGE_STATUS })

@@ -3,9 +3,30 @@ import type { DomainEvent } from '../../core/catalogue'
 import { isoMs, ProjectionBatch } from '../../core/projection'
 import { NIL_UUID, statusPatch, type StatusEvent } from '../../core/session-status'
 import type { Db } from '../client'
-import { sendRequests, sessionChats, sessionContacts, sessionLidMappings, sessionMessages, sessions } from '../schema'
+import {
+	sendRequests,
+	sessionChats,
+	sessionContacts,
+	sessionLidMappings,
+	sessionMessageReactions,
+	sessionMessages,
+	sessionPollVotes,
+	sessions,
+} from '../schema'
 import { type RecountKey, recountHeld, refreshDerived, type Touched } from './derived'
-import { bulk, CHATS_SQL, CONTACTS_SQL, MAPPINGS_SQL, MESSAGES_SQL, type MappingWrite, type MessageWrites, type RowWrite } from './statements'
+import {
+	bulk,
+	CHATS_SQL,
+	CONTACTS_SQL,
+	MAPPINGS_SQL,
+	type MappingWrite,
+	MESSAGES_SQL,
+	type MessageWrites,
+	REACTIONS_SQL,
+	REVOKED_MEDIA_SQL,
+	type RowWrite,
+	VOTES_SQL,
+} from './statements'
 
 /**
  * Persists domain events into Postgres (sessions, session_chats, session_messages,
@@ -72,7 +93,15 @@ export async function applyEvents(db: Db, events: readonly DomainEvent[]): Promi
 			),
 		]
 		if (wiped.length)
-			for (const table of [sessionMessages, sessionChats, sessionContacts, sessionLidMappings, sendRequests])
+			for (const table of [
+				sessionMessages,
+				sessionMessageReactions,
+				sessionPollVotes,
+				sessionChats,
+				sessionContacts,
+				sessionLidMappings,
+				sendRequests,
+			])
 				await tx.delete(table).where(inArray(table.sessionId, wiped))
 
 		const batch = new ProjectionBatch()
@@ -157,6 +186,10 @@ export async function applyEvents(db: Db, events: readonly DomainEvent[]): Promi
 		const contacts = batch.contacts.sorted()
 		const chats = batch.chats.sorted()
 		const messageWrites = await bulk<MessageWrites>(tx, MESSAGES_SQL, messages)
+		await bulk(tx, REACTIONS_SQL, batch.reactions.sorted())
+		await bulk(tx, VOTES_SQL, batch.votes.sorted())
+		const revoked = messages.filter((m) => m.ra !== undefined).map(({ s, m, f }) => ({ s, m, f }))
+		if (revoked.length) await bulk(tx, REVOKED_MEDIA_SQL, revoked)
 		const newMappings = await bulk<MappingWrite>(tx, MAPPINGS_SQL, mappings)
 		const contactWrites = await bulk<RowWrite>(tx, CONTACTS_SQL, contacts)
 		const fresh = Object.fromEntries(messageWrites.filter((w) => w.f.length).map((w) => [`${w.s} ${w.j}`, w.f]))

@@ -27,6 +27,15 @@ const MESSAGE_MERGE: Record<string, string> = {
 		when ${rank('excluded.status')} > ${rank('t.status')} then excluded.status else t.status end`,
 	edited_at: 'greatest(t.edited_at, excluded.edited_at)',
 	revoked_at: 'least(t.revoked_at, excluded.revoked_at)',
+	kind: 'coalesce(t.kind, excluded.kind)',
+	reply_to: 'coalesce(t.reply_to, excluded.reply_to)',
+	// What a message deleted for everyone carried is gone with its text.
+	...Object.fromEntries(
+		['kind_data', 'media_id'].map((c) => [
+			c,
+			`case when t.revoked_at is not null or excluded.revoked_at is not null then null else coalesce(t.${c}, excluded.${c}) end`,
+		]),
+	),
 	...Object.fromEntries(
 		['text', 'content'].map((c) => [
 			c,
@@ -58,17 +67,37 @@ export interface MessageWrites {
 }
 
 export const MESSAGES_SQL = `with w as (insert into session_messages as t
-	(session_id, chat_jid, message_id, from_me, sender_jid, sender_alt_jid, timestamp, seq, type, text, content, push_name, status, edited_at, revoked_at)
+	(session_id, chat_jid, message_id, from_me, sender_jid, sender_alt_jid, timestamp, seq, type, text, content, push_name, status, edited_at, revoked_at,
+		kind, kind_data, media_id, reply_to)
 	select r.s, r.c, r.m, r.f, r.sj, r.sa, to_timestamp(r.ts), coalesce(r.q, 0), r.y,
 		case when r.ra is null then r.x end, case when r.ra is null then r.j end,
-		r.p, r.st, to_timestamp(r.ea), r.ra
-	from json_to_recordset($1::text::json) as r(s uuid, c text, m text, f boolean, sj text, sa text, ts float8, q int8, y text, x text, j jsonb, p text, st int2, ea float8, ra timestamptz)
+		r.p, r.st, to_timestamp(r.ea), r.ra,
+		r.k, case when r.ra is null then r.kd end, case when r.ra is null then r.mi end, r.rt
+	from json_to_recordset($1::text::json) as r(s uuid, c text, m text, f boolean, sj text, sa text, ts float8, q int8, y text, x text, j jsonb, p text, st int2, ea float8, ra timestamptz,
+		k text, kd jsonb, mi uuid, rt jsonb)
 	on conflict (session_id, chat_jid, message_id, from_me) ${mergeClause(MESSAGE_MERGE, ', updated_at = now()')}
 	returning t.session_id, t.chat_jid, t.from_me, t.status, extract(epoch from t.timestamp)::float8 as ts, t.xmax = 0 as fresh)
 	select session_id as s, chat_jid as j,
 		coalesce(json_agg(ts) filter (where fresh and coalesce(status, 0) < ${MessageStatusCode.read}), '[]') as f,
 		max(ts) filter (where not fresh) as m
 	from w where not from_me and ts is not null group by session_id, chat_jid`
+
+/** A reaction or a vote replaces the stored one when newer (at the same time, when greater: the JS merge's `newest`). */
+export const REACTIONS_SQL = `insert into session_message_reactions as t (session_id, chat_jid, message_id, from_me, sender, emoji, at)
+	select r.s, r.c, r.m, r.f, r.sd, r.e, to_timestamp(r.at)
+	from json_to_recordset($1::text::json) as r(s uuid, c text, m text, f boolean, sd text, e text, at float8)
+	on conflict (session_id, chat_jid, message_id, from_me, sender) do update set emoji = excluded.emoji, at = excluded.at
+	where (excluded.at, excluded.emoji) > (t.at, t.emoji)`
+
+export const VOTES_SQL = `insert into session_poll_votes as t (session_id, chat_jid, message_id, from_me, voter, options, at)
+	select r.s, r.c, r.m, r.f, r.v, array(select json_array_elements_text(r.o)), to_timestamp(r.at)
+	from json_to_recordset($1::text::json) as r(s uuid, c text, m text, f boolean, v text, o json, at float8)
+	on conflict (session_id, chat_jid, message_id, from_me, voter) do update set options = excluded.options, at = excluded.at
+	where (excluded.at, array_to_json(excluded.options)::text) > (t.at, array_to_json(t.options)::text)`
+
+/** The file of a message deleted for everyone goes with it: its bytes are no longer served. */
+export const REVOKED_MEDIA_SQL = `delete from media where (session_id, message_id, from_me) in
+	(select r.s, r.m, r.f from json_to_recordset($1::text::json) as r(s uuid, m text, f boolean))`
 
 /** A chat or contact row the statement wrote, `x` when it is new and lacks one of its forms (derived.ts fills it). */
 export interface RowWrite {

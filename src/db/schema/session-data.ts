@@ -59,6 +59,17 @@ export const sessionMessages = pgTable(
 		status: smallint('status'),
 		/** Raw proto message (JSON) for types the API does not model yet; null for a receipt-only row. */
 		content: jsonb('content'),
+		/** Message.kind: what the message is (`text`, `image`, `poll`, …); null on a receipt-only row. */
+		kind: text('kind'),
+		/**
+		 * What the kind carries, as the catalogue's Message has it: `{media}`, `{location}`,
+		 * `{contacts}` or `{poll}`. Cleared, like the text, when the message is deleted for everyone.
+		 */
+		kindData: jsonb('kind_data'),
+		/** Message.media.id: the file's row in `media`, whose state the API shows. */
+		mediaId: uuid('media_id'),
+		/** Message.replyTo: the message this one quotes. */
+		replyTo: jsonb('reply_to'),
 		pushName: text('push_name'),
 		/** WhatsApp time of the newest edit applied; `text`/`content` then hold the edited message. */
 		editedAt: timestamp('edited_at', { withTimezone: true }),
@@ -126,4 +137,37 @@ export const sendRequests = pgTable(
 		createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 	},
 	(t) => [primaryKey({ columns: [t.sessionId, t.idempotencyKey] }), index('send_requests_created_idx').on(t.createdAt)],
+)
+
+/**
+ * Who reacted to a message with what; the newest reaction of each sender wins, and an empty emoji
+ * (a reaction taken back) stays as the newest so that an older one arriving late cannot return.
+ */
+export const sessionMessageReactions = pgTable(
+	'session_message_reactions',
+	{
+		sessionId: sessionId(),
+		chatJid: text('chat_jid').notNull(),
+		messageId: text('message_id').notNull(),
+		fromMe: boolean('from_me').notNull(),
+		sender: text('sender').notNull(),
+		emoji: text('emoji').notNull(),
+		at: timestamp('at', { withTimezone: true }).notNull(),
+	},
+	(t) => [primaryKey({ columns: [t.sessionId, t.chatJid, t.messageId, t.fromMe, t.sender] })],
+)
+
+/** Each voter's current choice in a poll (the SHA-256 of each option picked); the newest vote wins. */
+export const sessionPollVotes = pgTable(
+	'session_poll_votes',
+	{
+		sessionId: sessionId(),
+		chatJid: text('chat_jid').notNull(),
+		messageId: text('message_id').notNull(),
+		fromMe: boolean('from_me').notNull(),
+		voter: text('voter').notNull(),
+		options: text('options').array().notNull(),
+		at: timestamp('at', { withTimezone: true }).notNull(),
+	},
+	(t) => [primaryKey({ columns: [t.sessionId, t.chatJid, t.messageId, t.fromMe, t.voter] })],
 )

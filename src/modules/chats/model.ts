@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import { t } from 'elysia'
 import { EditMessage, IdempotencyHeaders, MarkRead, ReadAccepted, SendMessageContent } from '../messages/model'
+import { ContactCard, Location, MediaRef, MESSAGE_KINDS, ReplyTo } from '../../core/catalogue'
 import { MESSAGE_STATUSES } from '../../core/message-status'
 import { PageQuery, SessionFilter } from '../sessions/model'
 import { Nullable } from '../../lib/schema'
@@ -35,6 +36,26 @@ export const Message = t.Object({
 	status: Nullable(t.UnionEnum(MESSAGE_STATUSES, { description: 'Only moves forward: pending → server_ack → delivered → read → played' })),
 	editedAt: Nullable(Time),
 	revoked: t.Boolean({ description: 'Deleted for everyone' }),
+	kind: t.UnionEnum(MESSAGE_KINDS, { description: 'What the message is; its typed fields follow (`other`: only `content`)' }),
+	media: Nullable(
+		t.Composite([Type.Omit(MediaRef, ['state']), t.Object({ state: MediaRef.properties.state })], {
+			description: 'The file of an image, video, audio, voice note, document or sticker; the bytes are at GET /media/:id once `state` is `stored`',
+		}),
+	),
+	location: Nullable(Location),
+	contacts: Nullable(t.Array(ContactCard)),
+	poll: Nullable(
+		t.Object({
+			question: t.String(),
+			options: t.Array(t.Object({ name: t.String(), votes: Type.Integer({ minimum: 0 }) })),
+			selectableCount: Type.Integer({ minimum: 0, description: 'How many options a voter may pick (0: any number)' }),
+			votes: t.Array(t.Object({ voter: t.String(), options: t.Array(t.String()), at: Time }), { description: "Each voter's current choice" }),
+		}),
+	),
+	replyTo: Nullable(ReplyTo),
+	reactions: t.Array(t.Object({ sender: t.String(), emoji: t.String(), at: Time }), {
+		description: "Each person's current reaction (own ones with this account's JID)",
+	}),
 	content: Nullable(
 		t.Record(t.String(), t.Unknown(), { description: 'The raw proto message (JSON) for types the API does not model yet; null for text' }),
 	),

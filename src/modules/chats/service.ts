@@ -6,8 +6,8 @@ import { fetchSize, isoTime, literalLimit, perSize, rawRows, type Page } from '.
 import { InvalidInputError, NotFoundError } from '../../core/errors'
 import { isPnJid, normalizeRecipient } from '../../core/jid'
 import type { SessionsService } from '../sessions/service'
+import { type MessageRow, messageColumns, toMessage } from './message-view'
 import type { Chat, Message } from './model'
-import { messageStatusName } from '../../core/message-status'
 
 const { sessionChats: chats, sessionMessages: messages } = schema
 
@@ -28,9 +28,6 @@ interface ListOptions {
 const invalidJid = () =>
 	new InvalidInputError('INVALID_JID', 'Not a chat: use a JID (…@s.whatsapp.net, …@lid, …@g.us) or a phone number with its country code')
 
-/** Types whose whole content the response models (`text`); the raw proto is sent for every other one. */
-const MODELLED_TYPES = ['conversation', 'extendedTextMessage']
-
 const chatColumns = {
 	jid: chats.jid,
 	pnJid: chats.pnJid,
@@ -39,26 +36,6 @@ const chatColumns = {
 	unreadCount: chats.unreadCount,
 	archived: chats.archived,
 	lastMessageAt: chats.lastMessageAt,
-}
-
-// Only the columns a response shows, and the raw content only where `text` does not say it all:
-// parsing and serialising jsonb dominates the cost of a page otherwise.
-const messageColumns = {
-	id: messages.messageId,
-	fromMe: messages.fromMe,
-	sender: messages.senderJid,
-	pushName: messages.pushName,
-	timestamp: messages.timestamp,
-	seq: messages.seq,
-	type: messages.type,
-	text: messages.text,
-	status: messages.status,
-	editedAt: messages.editedAt,
-	revokedAt: messages.revokedAt,
-	content: sql`case when ${messages.type} in (${sql.join(
-		MODELLED_TYPES.map((t) => sql`${t}`),
-		sql`, `,
-	)}) then null else ${messages.content} end`.as('content'),
 }
 
 /** Rows as Postgres returns them (see `rawRows`): column names, timestamps as text. */
@@ -71,22 +48,6 @@ interface ChatRow {
 	archived: boolean | null
 	last_message_at: string | null
 }
-interface MessageRow {
-	message_id: string
-	from_me: boolean
-	sender_jid: string | null
-	push_name: string | null
-	timestamp: string
-	/** int8: text from postgres.js, a bigint or number from PGlite. */
-	seq: string | number | bigint
-	type: string | null
-	text: string | null
-	status: number | null
-	edited_at: string | null
-	revoked_at: string | null
-	content: Record<string, unknown> | null
-}
-
 const p = sql.placeholder
 
 export interface ChatsServiceDeps {
@@ -223,22 +184,7 @@ export class ChatsService {
 			after = { at: cursorTime(at), seq: cursorDecimal(seq), id: cursorString(id), fromMe: cursorBoolean(fromMe) }
 		}
 		const rows = await this.messagesOf(sid, chat.filedUnder, after, fetchSize(limit + 1))
-		const items = rows.slice(0, limit).map(
-			(r): Message => ({
-				id: r.message_id,
-				chatJid: chat.jid,
-				fromMe: r.from_me,
-				sender: r.sender_jid,
-				pushName: r.push_name,
-				timestamp: isoTime(r.timestamp)!,
-				type: r.type,
-				text: r.text,
-				status: messageStatusName(r.status),
-				editedAt: isoTime(r.edited_at),
-				revoked: r.revoked_at !== null,
-				content: r.content,
-			}),
-		)
+		const items = rows.slice(0, limit).map((r) => toMessage(r, chat.jid))
 		const last = rows.length > limit ? rows[limit - 1] : undefined
 		return { items, nextCursor: last ? this.deps.cursors.encode(scope, [last.timestamp, String(last.seq), last.message_id, last.from_me]) : null }
 	}
@@ -252,10 +198,6 @@ export class ChatsService {
 		return after ? rawRows(this.reads.messagesAfter(size), { sid, chat, ...after }) : rawRows(this.reads.messages(size), { sid, chat })
 	}
 
-	/**
-	 * The chat a JID names: the chat rows filed under it or under its other form (a chat's own
-	 * pn/lid columns, or the session's LID↔PN mappings). 404 when the session has no such chat.
-	 */
 	/** The chat a path names (either JID of a person, or a phone number) in the session a query names. */
 	async chatOf(tenantId: string, jidInput: string, sessionId: string | undefined): Promise<{ sessionId: string; jid: string; filedUnder: string[] }> {
 		const jid = normalizeRecipient(jidInput)
@@ -264,6 +206,10 @@ export class ChatsService {
 		return { sessionId: sid, ...(await this.resolveChat(sid, jid)) }
 	}
 
+	/**
+	 * The chat a JID names: the chat rows filed under it or under its other form (a chat's own
+	 * pn/lid columns, or the session's LID↔PN mappings). 404 when the session has no such chat.
+	 */
 	private async resolveChat(sessionId: string, jid: string): Promise<{ jid: string; filedUnder: string[] }> {
 		const rows = await this.reads.chat.execute({ sid: sessionId, jid })
 		if (!rows.length) throw NotFoundError.of('Chat')

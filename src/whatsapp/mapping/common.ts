@@ -50,6 +50,12 @@ export const seconds = (t: unknown): number => {
 	return Math.max(n, 0)
 }
 
+/** When a change was made: WhatsApp's sender time to the millisecond when it gave one, else the message's second. */
+export const changeTime = (senderTimestampMs: unknown, fallback: unknown): number => {
+	const ms = Number(toNumber(senderTimestampMs as number))
+	return ms > 0 ? ms / 1000 : seconds(fallback)
+}
+
 export function chunk<T>(items: readonly T[], size = MESSAGE_BATCH_MAX): T[][] {
 	const out: T[][] = []
 	for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))

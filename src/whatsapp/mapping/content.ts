@@ -1,7 +1,7 @@
 import { getContentType, type proto } from '@whiskeysockets/baileys'
 import type { Location, MediaRef, Message, MessageKind, Reaction } from '../../core/catalogue'
 import { incomingMediaId, type MediaKind } from '../../core/media'
-import { clip, isJid, seconds, userJid } from './common'
+import { changeTime, clip, isJid, seconds, userJid } from './common'
 
 /** The typed fields of a message: what it is and what it carries, as the catalogue names them. */
 export type Described = Pick<Message, 'kind' | 'media' | 'location' | 'contacts' | 'poll' | 'replyTo'> & { kind: MessageKind }
@@ -144,6 +144,6 @@ export function reactionOf(
 	if (!r?.key?.id || !sender || !isJid(sender)) return undefined
 	return {
 		target: r.key,
-		reaction: { sender, emoji: clip(r.text, 64) ?? '', at: seconds(r.senderTimestampMs ? Number(r.senderTimestampMs) / 1000 : at) },
+		reaction: { sender, emoji: clip(r.text, 64) ?? '', at: changeTime(r.senderTimestampMs, at) },
 	}
 }

@@ -4,7 +4,7 @@ import type { MediaKind } from '../../core/media'
 import type { Db } from '../../db/client'
 import type { Logger } from '../../logger'
 import { type MediaStore, MediaTooLargeError } from '../../media'
-import { keepBlob } from '../../media/blobs'
+import { blobOf, keepBlob } from '../../media/blobs'
 import type { IncomingMedia, MediaRecords } from '../../media/records'
 import type { WhatsAppEvent } from '../port'
 import { decryptVerified, MediaVerificationError } from './decrypt'
@@ -121,6 +121,14 @@ export function createMediaFetcher(options: MediaFetcherOptions) {
 		const row = await records.load(id)
 		if (!row || row.state === 'stored' || !row.mediaKey || !row.directPath || !row.sessionId) return
 		const message: MessageKey = { remoteJid: row.chatJid!, fromMe: !!row.fromMe, id: row.messageId! }
+		// The tenant has these bytes already (its own upload, sent; a file forwarded to several
+		// chats): the SHA-256 WhatsApp announced names them, so there is nothing to fetch.
+		const known = row.sha256 ? await blobOf(db, row.tenantId, row.sha256) : undefined
+		if (known && known.size === row.size) {
+			await records.setState(id, 'stored', { size: known.size, sha256: row.sha256! })
+			await session.emit([updated(id, message, { state: 'stored', size: known.size, sha256: row.sha256! })])
+			return
+		}
 		let { directPath, url } = row
 		let reuploaded = false
 		for (let attempt = 1; ; attempt++) {
@@ -184,7 +192,7 @@ export function createMediaFetcher(options: MediaFetcherOptions) {
 	return {
 		/** Records received files as pending, before their messages are published. */
 		async record(files: readonly IncomingMedia[]): Promise<void> {
-			for (const file of files) await records.recordIncoming(file)
+			await records.recordIncoming(files)
 		},
 		/** Under the eager policy, queues the download of recorded files, once their messages are out. */
 		queue(files: readonly IncomingMedia[], session: MediaSession): void {
