@@ -1,6 +1,15 @@
 import { asc, eq, sql } from 'drizzle-orm'
 import type { Db } from '../../src/db/client'
-import { sessionChats, sessionContacts, sessionLidMappings, sessionMessages, sessions, tenants } from '../../src/db/schema'
+import {
+	sessionChats,
+	sessionContacts,
+	sessionLidMappings,
+	sessionMessageReactions,
+	sessionMessages,
+	sessionPollVotes,
+	sessions,
+	tenants,
+} from '../../src/db/schema'
 import { domainEvent, type DomainEventType, type EventData, type Message, type MessageKey } from '../../src/core/catalogue'
 
 /** A tenant and a session to hang events on. */
@@ -54,6 +63,16 @@ export async function snapshot(db: Db, sessionId: string) {
 		chats: await db.select().from(sessionChats).where(eq(sessionChats.sessionId, sessionId)).orderBy(asc(sessionChats.jid)),
 		contacts: await db.select().from(sessionContacts).where(eq(sessionContacts.sessionId, sessionId)).orderBy(asc(sessionContacts.jid)),
 		mappings: await db.select().from(sessionLidMappings).where(eq(sessionLidMappings.sessionId, sessionId)).orderBy(asc(sessionLidMappings.lid)),
+		reactions: await db
+			.select()
+			.from(sessionMessageReactions)
+			.where(eq(sessionMessageReactions.sessionId, sessionId))
+			.orderBy(asc(sessionMessageReactions.chatJid), asc(sessionMessageReactions.messageId), asc(sessionMessageReactions.sender)),
+		votes: await db
+			.select()
+			.from(sessionPollVotes)
+			.where(eq(sessionPollVotes.sessionId, sessionId))
+			.orderBy(asc(sessionPollVotes.chatJid), asc(sessionPollVotes.messageId), asc(sessionPollVotes.voter)),
 	}
 }
 

@@ -7,7 +7,7 @@ import type { Db } from '../../src/db/client'
 import { applyEvents } from '../../src/db/projection'
 import { sessions } from '../../src/db/schema'
 import { openTestDatabase, type OpenTestDatabase } from '../helpers/database'
-import { ALICE, ALICE_LID, createSession, snapshot, type Meta } from './fixtures'
+import { ALICE, ALICE_LID, BOB, createSession, snapshot, type Meta } from './fixtures'
 
 /**
  * The projection merges rows twice over: in JS when two events of one batch touch the same row,
@@ -62,14 +62,41 @@ function genMessage(r: Rand): Message {
 		type: 'conversation',
 		text,
 		content: { conversation: text },
+		kind: 'text',
+		...(r.maybe({ replyTo: { id: r.pick(IDS) } }) ?? {}),
+		...(r.maybe({
+			kind: 'image' as const,
+			media: {
+				id: r.pick(['0197f0c2-3a4b-7c5d-8e9f-0a1b2c3d4e5f', '0197f0c2-3a4b-7c5d-8e9f-0a1b2c3d4e60']),
+				kind: 'image' as const,
+				mimetype: 'image/jpeg',
+				state: 'pending' as const,
+			},
+		}) ?? {}),
+		...(r.maybe({
+			kind: 'location' as const,
+			location: { latitude: r.int(90), longitude: r.int(180), ...(r.maybe({ name: 'Office' }) ?? {}) },
+		}) ?? {}),
 	}
 }
 
 function genUpdate(r: Rand): MessageUpdate {
 	const key = messageKey(r, r.pick(IDS))
-	switch (r.int(3)) {
+	switch (r.int(5)) {
 		case 0:
 			return { key, status: r.int(6) }
+		case 3:
+			// Few senders, times and emoji, so that ties are common.
+			return { key, reaction: { sender: r.pick([ALICE, BOB]), emoji: r.pick(['', '👍', '❤️']), at: 1_770_000_000 + r.int(2) / 2 } }
+		case 4:
+			return {
+				key,
+				pollVote: {
+					voter: r.pick([ALICE, BOB]),
+					options: r.pick([[], ['a'.repeat(64)], ['b'.repeat(64), 'a'.repeat(64)]]),
+					at: 1_770_000_000 + r.int(2),
+				},
+			}
 		case 1: {
 			const text = r.pick(['edited once', 'edited twice'])
 			return { key, edit: { type: 'conversation', text, content: { conversation: text }, editedAt: 1_770_000_100 + r.int(3) } }
@@ -132,8 +159,10 @@ const toEvent = (meta: Meta, spec: Spec) => domainEvent(spec.type, { ...meta, oc
 
 /** Stored rows without the columns that record wall-clock write times. */
 async function rows(sessionId: string) {
-	const { messages, chats, contacts, mappings } = await snapshot(db, sessionId)
+	const { messages, chats, contacts, mappings, reactions, votes } = await snapshot(db, sessionId)
 	return {
+		reactions: reactions.map(({ sessionId: _, ...x }) => x),
+		votes: votes.map(({ sessionId: _, ...x }) => x),
 		messages: messages.map(({ sessionId: _, createdAt: _c, updatedAt: _u, ...m }) => m),
 		chats: chats.map(({ sessionId: _, ...c }) => c),
 		contacts: contacts.map(({ sessionId: _, ...c }) => c),
