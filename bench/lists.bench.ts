@@ -43,9 +43,9 @@ export default async function listsBench(): Promise<BenchResult[]> {
 		const tenantId = user.user.tenantId
 		await raw`insert into session_chats (session_id, jid, name, unread_count, last_message_at)
 			select ${sid}, (15550700000 + g) || '@s.whatsapp.net', 'Chat ' || g, g % 3, now() - (g || ' minutes')::interval from generate_series(1, 2000) g`
-		await raw`insert into session_messages (session_id, chat_jid, message_id, from_me, sender_jid, push_name, timestamp, type, text, status, content)
+		await raw`insert into session_messages (session_id, chat_jid, message_id, from_me, sender_jid, push_name, timestamp, type, kind, text, status, content)
 			select ${sid}, ${CHAT}, '3EB0' || upper(md5(g::text)), g % 3 = 0, case when g % 3 = 0 then null else ${CHAT} end, 'Someone',
-				now() - (g || ' seconds')::interval, 'conversation', 'Message number ' || g || ' with some words in it', 3,
+				now() - (g || ' seconds')::interval, 'conversation', 'text', 'Message number ' || g || ' with some words in it', 3,
 				jsonb_build_object('conversation', 'Message number ' || g || ' with some words in it')
 			from generate_series(1, 20000) g`
 		await raw`insert into session_contacts (session_id, jid, name, notify)
@@ -100,8 +100,14 @@ export default async function listsBench(): Promise<BenchResult[]> {
 						or pn_jid = any(array(select ${CHAT}::text union all select pn from session_lid_mappings where session_id = ${sid} and lid = ${CHAT} union all select lid from session_lid_mappings where session_id = ${sid} and pn = ${CHAT}))
 						or lid_jid = any(array(select ${CHAT}::text union all select pn from session_lid_mappings where session_id = ${sid} and lid = ${CHAT} union all select lid from session_lid_mappings where session_id = ${sid} and pn = ${CHAT}))) limit 8`
 					const rows = await raw`select message_id, from_me, sender_jid, push_name, timestamp, seq, type, text, status, edited_at, revoked_at,
-							case when type in ('conversation', 'extendedTextMessage') then null else content end as content
-						from session_messages where session_id = ${sid} and chat_jid = ${CHAT} and timestamp is not null
+							kind, kind_data, reply_to,
+							case when type in ('conversation', 'extendedTextMessage') then null else content end as content,
+							case when media_id is not null then (select m.state from media m where m.id = media_id) end as media_state,
+							(select json_agg(json_build_object('sender', r.sender, 'emoji', r.emoji, 'at', r.at) order by r.at) from session_message_reactions r
+								where r.session_id = s.session_id and r.chat_jid = s.chat_jid and r.message_id = s.message_id and r.from_me = s.from_me and r.emoji <> '') as reactions,
+							case when kind = 'poll' then (select json_agg(json_build_object('voter', v.voter, 'options', v.options, 'at', v.at) order by v.at) from session_poll_votes v
+								where v.session_id = s.session_id and v.chat_jid = s.chat_jid and v.message_id = s.message_id and v.from_me = s.from_me) end as votes
+						from session_messages s where session_id = ${sid} and chat_jid = ${CHAT} and timestamp is not null
 						order by timestamp desc nulls last, seq desc, message_id desc, from_me desc limit 51`
 					const items = rows.slice(0, 50).map((r) => ({
 						id: r.message_id,
@@ -115,6 +121,13 @@ export default async function listsBench(): Promise<BenchResult[]> {
 						status: messageStatusName(r.status as number | null),
 						editedAt: r.edited_at ? (r.edited_at as Date).toISOString() : null,
 						revoked: r.revoked_at !== null,
+						kind: r.kind ?? 'text',
+						media: null,
+						location: null,
+						contacts: null,
+						poll: null,
+						replyTo: r.reply_to,
+						reactions: [],
 						content: r.content,
 					}))
 					return Response.json({ items, nextCursor: 'x' })
