@@ -42,6 +42,15 @@ async function authorizedFetch(input: RequestInfo | URL, init?: RequestInit): Pr
 	return fetch(input, withToken(init))
 }
 
+/**
+ * A file's bytes (GET /media/:id), or null when it cannot be had. The one call not made through
+ * Eden: Eden reads any body that is not JSON as text, and a photo is not text.
+ */
+export async function fetchMedia(id: string): Promise<Blob | null> {
+	const response = await authorizedFetch(`${base}/media/${encodeURIComponent(id)}`)
+	return response.ok ? response.blob() : null
+}
+
 const plain = treaty<App>(base, { parseDate: false })
 /** The API, signed in. */
 export const api = treaty<App>(base, { parseDate: false, fetcher: authorizedFetch as typeof fetch })

@@ -11,12 +11,10 @@ export type Chat = Treaty.Data<ReturnType<typeof api.chats.get>>['items'][number
 }
 type RestMessage = Treaty.Data<ReturnType<ReturnType<typeof api.chats>['messages']['get']>>['items'][number]
 export type Message = RestMessage & {
-	replyTo?: string
-	/** Sender → emoji. */
-	reactions?: Record<string, string>
 	/** Sent from this page and not yet confirmed by an event. */
 	local?: boolean
 }
+export type Reaction = Message['reactions'][number]
 
 type Upserted = Extract<RealtimeEvent, { type: 'session.messages.upsert' }>['data']['messages'][number]
 type Key = Upserted['key']
@@ -42,25 +40,18 @@ const KIND_LABEL: Record<string, string> = {
 	contacts: 'Contact card',
 	poll: 'Poll',
 }
-const TYPE_KIND: Record<string, string> = {
-	imageMessage: 'image',
-	videoMessage: 'video',
-	audioMessage: 'audio',
-	documentMessage: 'document',
-	documentWithCaptionMessage: 'document',
-	stickerMessage: 'sticker',
-	locationMessage: 'location',
-	contactMessage: 'contacts',
-	contactsArrayMessage: 'contacts',
-	pollCreationMessageV3: 'poll',
-}
-
 /** What a message shows as text: its text, or what kind of thing it is. */
-export function describe(message: { text: string | null; type: string | null; revoked?: boolean }): string {
+export function describe(message: Pick<Message, 'text' | 'kind' | 'type'> & { revoked?: boolean }): string {
 	if (message.revoked) return 'This message was deleted'
-	const kind = KIND_LABEL[TYPE_KIND[message.type ?? ''] ?? '']
+	const kind = KIND_LABEL[message.kind]
 	if (kind) return message.text ? `${kind}: ${message.text}` : kind
 	return message.text ?? (message.type ? `(${message.type})` : '')
+}
+
+/** Another's reaction replaced, or taken back with an empty emoji. */
+export function withReaction(reactions: readonly Reaction[], reaction: { sender: string; emoji: string; at: number }): Reaction[] {
+	const others = reactions.filter((r) => r.sender !== reaction.sender)
+	return reaction.emoji ? [...others, { sender: reaction.sender, emoji: reaction.emoji, at: isoOf(reaction.at) }] : others
 }
 
 export function fromEvent(m: Upserted, chatJid: string): Message {
@@ -76,8 +67,14 @@ export function fromEvent(m: Upserted, chatJid: string): Message {
 		status: m.status == null ? null : (STATUS_NAMES[m.status] ?? null),
 		editedAt: null,
 		revoked: false,
+		kind: m.kind ?? 'other',
+		media: m.media ?? null,
+		location: m.location ?? null,
+		contacts: m.contacts ?? null,
+		poll: m.poll ? { ...m.poll, options: m.poll.options.map((name) => ({ name, votes: 0 })), votes: [] } : null,
+		replyTo: m.replyTo ?? null,
+		reactions: [],
 		content: null,
-		...(m.replyTo ? { replyTo: m.replyTo.id } : {}),
 	}
 }
 

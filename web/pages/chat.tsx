@@ -2,7 +2,8 @@ import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
 import { Alert, PageTitle } from '../components/ui'
 import { api, problemOf } from '../lib/api'
 import { fullTime, phoneOf } from '../lib/format'
-import { belongsTo, byTime, describe, fromEvent, laterStatus, type Message, sameMessage, statusName } from '../lib/messages'
+import { belongsTo, byTime, describe, fromEvent, laterStatus, type Message, sameMessage, statusName, withReaction } from '../lib/messages'
+import { MediaView } from './media'
 import { useWhenVisible } from '../lib/paging'
 import { onRealtime } from '../lib/realtime'
 import { Link } from '../lib/router'
@@ -84,9 +85,9 @@ export function ChatPage({ sessionId, jid }: { sessionId: string; jid: string })
 						return {
 							...m,
 							status: laterStatus(m.status, statusName(update.status)),
-							...(update.revoked ? { revoked: true, text: null } : {}),
+							...(update.revoked ? { revoked: true, text: null, media: null } : {}),
 							...(update.edit ? { text: update.edit.text ?? m.text } : {}),
-							...(update.reaction ? { reactions: { ...m.reactions, [update.reaction.sender]: update.reaction.emoji } } : {}),
+							...(update.reaction ? { reactions: withReaction(m.reactions, update.reaction) } : {}),
 						}
 					}),
 				)
@@ -131,10 +132,11 @@ export function ChatPage({ sessionId, jid }: { sessionId: string; jid: string })
 				<ol class="message-list">
 					{messages.map((m) => {
 						const tick = m.fromMe && m.status ? TICKS[m.status] : undefined
-						const quoted = m.replyTo ? byId.get(m.replyTo) : undefined
+						const quoted = m.replyTo ? byId.get(m.replyTo.id) : undefined
 						return (
 							<li key={`${m.id}-${m.fromMe}`} class={`message ${m.fromMe ? 'out' : 'in'}`} data-message-id={m.id}>
 								{m.replyTo && <blockquote class="quoted">{quoted ? describe(quoted) : 'A message'}</blockquote>}
+								{m.media && !m.revoked && <MediaView media={m.media} />}
 								<p class="text">{describe(m)}</p>
 								<p class="meta">
 									<time dateTime={m.timestamp}>{fullTime(m.timestamp)}</time>
@@ -143,7 +145,7 @@ export function ChatPage({ sessionId, jid }: { sessionId: string; jid: string })
 											{tick.glyph}
 										</span>
 									)}
-									{m.reactions && Object.values(m.reactions).filter(Boolean).join(' ')}
+									{m.reactions.map((r) => r.emoji).join(' ')}
 								</p>
 								{!m.revoked && !m.local && (
 									<div class="message-actions">

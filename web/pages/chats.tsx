@@ -47,7 +47,7 @@ export function ChatsPage({ sessionId }: { sessionId: string }) {
 						return {
 							...chat,
 							lastMessageAt: at,
-							last: { text: describe({ text: m.text ?? null, type: m.type }), fromMe: m.key.fromMe },
+							last: { text: describe({ text: m.text ?? null, type: m.type, kind: m.kind ?? 'other' }), fromMe: m.key.fromMe },
 							unreadCount: unread ? (chat.unreadCount ?? 0) + 1 : chat.unreadCount,
 						}
 					})

@@ -4,6 +4,8 @@ import { api, problemOf } from '../lib/api'
 import { describe, type Message } from '../lib/messages'
 
 type Upload = { mediaId: string }
+/** The kinds a file goes out as. */
+const KINDS = { image: true, video: true, audio: true, document: true }
 /** The send body for a file, by its type: a photo, a video, audio, or any other file as a document. */
 function fileContent(file: File, upload: Upload, caption: string) {
 	const withCaption = caption ? { caption } : {}
@@ -62,9 +64,15 @@ export function Composer({
 				status: 'pending',
 				editedAt: null,
 				revoked: false,
+				kind: content && 'text' in content ? 'text' : ((Object.keys(content).find((k) => k in KINDS) as Message['kind'] | undefined) ?? 'other'),
+				media: null,
+				location: null,
+				contacts: null,
+				poll: null,
+				replyTo: replyTo ? { id: replyTo.id } : null,
+				reactions: [],
 				content: null,
 				local: true,
-				...(replyTo ? { replyTo: replyTo.id } : {}),
 			})
 			setText('')
 			setFile(null)
