@@ -50,6 +50,18 @@ const TAGS = [
 
 const SECURITY_SCHEMES = {
 	bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The access token from POST /auth/login or /auth/refresh' },
+	apiKey: {
+		type: 'http',
+		scheme: 'bearer',
+		bearerFormat: 'sbk_…',
+		description: 'An API key from POST /api-keys in `Authorization: Bearer`; the listed role is the scope the key needs',
+	},
+	apiKeyHeader: {
+		type: 'apiKey',
+		in: 'header',
+		name: 'X-Api-Key',
+		description: 'An API key from POST /api-keys in `X-Api-Key`; the listed role is the scope the key needs',
+	},
 	accessTokenQuery: {
 		type: 'apiKey',
 		in: 'query',

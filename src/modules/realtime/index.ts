@@ -11,6 +11,9 @@ import { buildSnapshot } from './snapshot'
 
 export { RealtimeHub } from './hub'
 
+/** The socket carries every event of the tenant, message contents included. */
+const SCOPE = 'messages:read'
+
 export interface RealtimeModuleDeps {
 	/** Null without a bus (an app built for in-process tests): sockets are then closed with 1011. */
 	hub: RealtimeHub | null
@@ -66,7 +69,13 @@ export const realtimeModule = (deps: RealtimeModuleDeps) => {
 		.ws('/ws/sessions', {
 			query: RealtimeQuery,
 			response: RealtimeMessage,
-			detail: { summary: 'Realtime session events (WebSocket)', description: DESCRIPTION, tags: ['realtime'], security: [{ accessTokenQuery: [] }] },
+			detail: {
+				summary: 'Realtime session events (WebSocket)',
+				description: DESCRIPTION,
+				tags: ['realtime'],
+				security: [{ accessTokenQuery: [] }, { apiKey: [SCOPE] }, { apiKeyHeader: [SCOPE] }],
+				'x-required-scope': SCOPE,
+			},
 			open(ws) {
 				if (!connectionDeps) return ws.raw.close(CLOSE.internal, 'realtime events are not available on this server')
 				// Elysia's copy of Bun's socket type lacks getBufferedAmount, which Bun's socket has.
