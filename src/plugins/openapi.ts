@@ -41,6 +41,7 @@ const TAGS = [
 	{ name: 'health', description: 'Liveness and readiness probes' },
 	{ name: 'users', description: 'Sign-up, email verification and the signed-in user' },
 	{ name: 'auth', description: 'Log in, refresh, log out, password reset' },
+	{ name: 'api-keys', description: 'API keys for servers and integrations: create, list, revoke' },
 	{ name: 'sessions', description: 'WhatsApp sessions: create, pair, start, stop, delete, send' },
 	{ name: 'chats', description: 'Chats and their messages' },
 	{ name: 'contacts', description: 'Contacts of a session' },
