@@ -132,7 +132,12 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 	const users = new UsersService(accounts)
 	const auth = new AuthService({ ...accounts, accessTokens, throttle: loginThrottle(limits, config.auth.rateLimits) })
 	const removals = auth.followUserRemovals(database.listen, logger)
-	const keyRevocations = createBroadcast<ApiKeyRevoked>({ redis, channel: `${config.redisPrefix}api-keys:revoked`, logger })
+	const keyRevocations = createBroadcast<ApiKeyRevoked>({
+		redis,
+		channel: `${config.redisPrefix}api-keys:revoked`,
+		name: 'api-key-revocations',
+		logger,
+	})
 	const usage = createUsageRecorder({ db, clock, logger, flushEveryMs: config.apiKeys.lastUsedFlushMs })
 	usage.start()
 	const apiKeys = new ApiKeysService({ db, clock, revocations: keyRevocations })
