@@ -26,15 +26,20 @@ describe('the event catalogue', () => {
 			'session.messages.update',
 			'session.messages.upsert',
 			'session.pairing_code.updated',
+			'session.presence.updated',
 			'session.qr.updated',
 			'session.status.connected',
 			'session.status.disconnected',
 		])
 		expect(COMMAND_TYPES.sort()).toEqual([
 			'session.chats.read',
+			'session.contacts.check',
 			'session.logout',
 			'session.media.download',
 			'session.messages.send',
+			'session.presence.send',
+			'session.presence.subscribe',
+			'session.profile_picture.get',
 			'session.start',
 			'session.stop',
 		])

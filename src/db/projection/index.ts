@@ -142,8 +142,10 @@ export async function applyEvents(db: Db, events: readonly DomainEvent[]): Promi
 				case 'session.deleted':
 				case 'session.command.failed':
 				case 'session.media.updated':
+				case 'session.presence.updated':
 					// The API writes the session row with session.created; failures only inform clients;
-					// the media table is the runner's, and a message points at its file by id.
+					// the media table is the runner's, and a message points at its file by id; presence
+					// is of the moment and never stored.
 					break
 			}
 		}
