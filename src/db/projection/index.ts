@@ -5,6 +5,7 @@ import { NIL_UUID, statusPatch, type StatusEvent } from '../../core/session-stat
 import type { Db } from '../client'
 import {
 	sendRequests,
+	profilePictures,
 	sessionChats,
 	sessionContacts,
 	sessionLidMappings,
@@ -101,6 +102,7 @@ export async function applyEvents(db: Db, events: readonly DomainEvent[]): Promi
 				sessionContacts,
 				sessionLidMappings,
 				sendRequests,
+				profilePictures,
 			])
 				await tx.delete(table).where(inArray(table.sessionId, wiped))
 
