@@ -29,6 +29,8 @@ afterAll(async () => {
 	await world?.close()
 })
 
+const codeOf = async (res: Response) => ((await res.json()) as { error: { code: string } }).error.code
+
 const picture = (api: Client, jid: string, query = '', headers: Record<string, string> = {}) =>
 	api.fetch(`/contacts/${encodeURIComponent(jid)}/picture${query}`, { headers })
 
@@ -80,11 +82,11 @@ describe('GET /contacts/:jid/picture', () => {
 	it('answers 404 NO_PICTURE for a contact without one, and for one who hides it', async () => {
 		const none = await picture(alice, '15550500003@s.whatsapp.net')
 		expect(none.status).toBe(404)
-		expect((await none.json()).error.code).toBe('NO_PICTURE')
+		expect(await codeOf(none)).toBe('NO_PICTURE')
 		await world.standIn.setProfilePicture('15550500004', jpeg(), { hidden: true })
 		const hidden = await picture(alice, '15550500004@s.whatsapp.net')
 		expect(hidden.status).toBe(404)
-		expect((await hidden.json()).error.code).toBe('NO_PICTURE')
+		expect(await codeOf(hidden)).toBe('NO_PICTURE')
 		// Its absence is cached as well: asking again does not ask WhatsApp.
 		const asked = pictureQueries()
 		expect((await picture(alice, '15550500003@s.whatsapp.net')).status).toBe(404)
@@ -109,7 +111,7 @@ describe('GET /contacts/:jid/picture', () => {
 		for (const jid of ['status@broadcast', 'hello', '0123']) {
 			const res = await picture(alice, jid)
 			expect(res.status).toBe(400)
-			expect((await res.json()).error.code).toBe('INVALID_JID')
+			expect(await codeOf(res)).toBe('INVALID_JID')
 		}
 	})
 
@@ -117,7 +119,7 @@ describe('GET /contacts/:jid/picture', () => {
 		const bob = await world.tenant()
 		const res = await picture(bob, FRIEND_JID, `?sessionId=${session.id}`)
 		expect(res.status).toBe(404)
-		expect((await res.json()).error.code).toBe('NOT_FOUND')
+		expect(await codeOf(res)).toBe('NOT_FOUND')
 		// Without a session of its own, there is nothing to ask through.
 		expect((await picture(bob, FRIEND_JID)).status).toBe(404)
 	})
@@ -129,6 +131,6 @@ describe('GET /contacts/:jid/picture', () => {
 		await until(async () => (await carol.get(`/sessions/${other.id}`)).body.status === 'stopped', 'stopped')
 		const res = await picture(carol, FRIEND_JID)
 		expect(res.status).toBe(409)
-		expect((await res.json()).error.code).toBe('SESSION_NOT_CONNECTED')
+		expect(await codeOf(res)).toBe('SESSION_NOT_CONNECTED')
 	})
 })

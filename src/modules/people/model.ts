@@ -26,7 +26,18 @@ export const peopleModels = {
 		}),
 	}),
 	NumberCheckResults: t.Object({ results: t.Array(NumberCheckResult) }),
-	ChatPresence: t.Object({ state: t.UnionEnum(CHAT_STATES, { description: '`typing`, `recording` (a voice note) or `paused`' }) }),
-	OwnPresence: t.Object({ state: t.UnionEnum(OWN_PRESENCES, { description: '`available` (online) or `unavailable`' }) }),
+	// Unions of literals, not t.UnionEnum: Elysia fills an absent UnionEnum field with its first member.
+	ChatPresence: t.Object({
+		state: t.Union(
+			CHAT_STATES.map((s) => t.Literal(s)),
+			{ description: '`typing`, `recording` (a voice note) or `paused`' },
+		),
+	}),
+	OwnPresence: t.Object({
+		state: t.Union(
+			OWN_PRESENCES.map((s) => t.Literal(s)),
+			{ description: '`available` (online) or `unavailable`' },
+		),
+	}),
 	PresenceAccepted,
 }
