@@ -24,7 +24,7 @@ export function createQueryAnswerer({ sessions, bus, logger }: { sessions: Sessi
 
 	async function result(query: Query): Promise<Reply> {
 		const r = sessions.get(query.sessionId, query.tenantId)
-		if (!r || r.connection.status !== 'connected')
+		if (r?.connection.status !== 'connected')
 			return {
 				ok: false,
 				error: { code: 'session_not_connected', message: `the session is not connected (status: ${r?.connection.status ?? 'not running'})` },
