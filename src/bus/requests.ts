@@ -20,8 +20,8 @@ import type { Bus } from './bus'
  *
  * 1. The asker publishes a query (a session command of a `QueryData` type, see
  *    core/catalogue/queries.ts) carrying its id, the asker's inbox and a deadline. It lands on the
- *    session's partition like any command, so the runner that owns the session runs it, in order
- *    with the session's other commands; no runner owning the partition means no answer.
+ *    session's partition of `session-queries`, which the runner that owns the session reads beside
+ *    its commands; no runner owning the partition means no answer.
  * 2. That runner answers with `reply()` on the bus's side channel (`notify`: Redis pub/sub, or a
  *    call in process), addressed to the inbox, keyed by the query's id. A query found after its
  *    deadline (a runner that took the partition over late) is dropped unanswered.

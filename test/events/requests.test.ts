@@ -5,7 +5,7 @@ import { createMemoryBus } from '../../src/bus/memory-bus'
 import { createRedisBus } from '../../src/bus/redis-bus'
 import { createRequester, isExpired, NoAnswerError, type Query, QueryFailedError, reply, type Requester } from '../../src/bus/requests'
 import { isQueryType } from '../../src/core/catalogue'
-import { commandStreams, RUNNER_GROUP } from '../../src/core/streams'
+import { queryStream, RUNNER_GROUP } from '../../src/core/streams'
 import { closeRedis, openRedis } from '../../src/redis/connection'
 import { createTestRedisPrefix, REDIS_TEST_URL } from '../helpers/redis'
 import { SESSION, TENANT } from './helpers'
@@ -67,7 +67,7 @@ for (const [name, open] of Object.entries(backbones)) {
 			const seen: Query[] = []
 			const consumer = await ends.runner.consume({
 				group: RUNNER_GROUP,
-				streams: commandStreams(PARTITIONS),
+				streams: Array.from({ length: PARTITIONS }, (_, p) => queryStream(p)),
 				async handle(batch: Delivery[]) {
 					for (const { envelope } of batch) {
 						if (!isQueryType(envelope.type)) continue

@@ -3,9 +3,10 @@ import { IsoTime, Jid } from './shapes-base'
 
 /**
  * Queries: session commands that want an answer (is this number on WhatsApp, this contact's
- * picture). They travel like every command, on the session's partition of `session-commands`, so
- * the runner that owns the session executes them in order with its other commands; each carries
- * where to send the answer (`reply`) and until when anyone waits for it. The answer goes back on
+ * picture). They are partitioned by session like every command, on a stream beside the commands
+ * (`session-queries:{p}`, see streams.ts), so the runner that owns the session answers them, and
+ * never after a send that waits for its connection; each carries where to send the answer
+ * (`reply`) and until when anyone waits for it. The answer goes back on
  * the bus's side channel (see src/bus/requests.ts), never on a stream: it is not an event.
  */
 
