@@ -57,7 +57,7 @@ beforeAll(async () => {
 		body: JSON.stringify({ email, password }),
 	})
 	auth = { authorization: `Bearer ${((await login.json()) as { accessToken: string }).accessToken}` }
-}, 60_000)
+}, 120_000)
 afterAll(async () => {
 	await server?.stop()
 	await standIn?.stop()
