@@ -103,7 +103,11 @@ export function createRequester({ bus, logger, timeoutMs }: { bus: Bus; logger: 
 	return {
 		async ask(type, meta, params, options = {}) {
 			const wait = options.timeoutMs ?? timeoutMs
-			listening ??= bus.listen(inbox, onReply)
+			// A failed subscription (Redis away) is tried again by the next query, not remembered.
+			listening ??= bus.listen(inbox, onReply).catch((err) => {
+				listening = null
+				throw err
+			})
 			await listening
 			const data = { ...params, reply: { inbox, expiresAt: new Date(Date.now() + wait).toISOString() } } as unknown as CommandDataOf<typeof type>
 			const query = command(type, meta, data)

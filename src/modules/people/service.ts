@@ -10,7 +10,7 @@ import {
 	type QueryParams,
 	type QueryType,
 } from '../../core/catalogue'
-import { ConflictError, InvalidInputError, NotFoundError, UnavailableError, UpstreamError, UpstreamTimeoutError } from '../../core/errors'
+import { InvalidInputError, NotFoundError, UnavailableError, UpstreamError, UpstreamTimeoutError } from '../../core/errors'
 import { isGroupJid, normalizePhoneNumber, normalizeRecipient } from '../../core/jid'
 import type { Db } from '../../db/client'
 import { profilePictures } from '../../db/schema'
@@ -183,10 +183,11 @@ export class PeopleService {
 					`The session's runner did not answer within ${err.timeoutMs} ms (QUERY_TIMEOUT_MS); it may be restarting. Try again shortly`,
 				)
 			if (err instanceof QueryFailedError) {
-				if (err.code === 'session_not_connected')
-					throw new ConflictError('SESSION_NOT_CONNECTED', 'The session is not connected; start it and wait for status connected', {
-						status: 'unknown',
-					})
+				if (err.code === 'session_not_connected') {
+					// The row said connected a moment ago; the runner knows better (it is reconnecting, say).
+					const status = await sessionStatus(this.deps.db, tenantId, sessionId)
+					assertConnected(status === 'connected' ? 'reconnecting' : status)
+				}
 				throw new UpstreamError('WHATSAPP_ERROR', `WhatsApp could not answer: ${err.message}`, { code: err.code })
 			}
 			throw err
