@@ -128,6 +128,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 			maxBytes: env.MEDIA_MAX_BYTES,
 			download: env.MEDIA_DOWNLOAD,
 		},
+		people: {
+			queryTimeoutMs: env.QUERY_TIMEOUT_MS,
+			numberCheckMaxNumbers: env.NUMBER_CHECK_MAX_NUMBERS,
+			numberCheckLimit: env.NUMBER_CHECK_LIMIT,
+			numberCheckWindowSeconds: env.NUMBER_CHECK_WINDOW_SECONDS,
+			pictureTtlSeconds: env.PROFILE_PICTURE_TTL_SECONDS,
+		},
 		defaultsUsed,
 		warnings,
 	}
