@@ -1,6 +1,7 @@
 import type { EventData, MessageKey, SendContent } from '../core/catalogue'
 import type { SessionStatus } from '../core/session-status'
 import type { PostgresAuthState } from './auth-state'
+import type { GroupOperation, GroupResult } from './groups'
 
 /**
  * The runner's only view of WhatsApp: open a session with its auth state, receive its
@@ -19,6 +20,9 @@ export type WhatsAppEventType =
 	| 'session.contacts.upsert'
 	| 'session.chats.upsert'
 	| 'session.media.updated'
+	| 'session.groups.upsert'
+	| 'session.groups.update'
+	| 'session.group_participants.update'
 
 /** A domain event of one session, before the runner wraps it in an envelope. */
 export type WhatsAppEvent = { [K in WhatsAppEventType]: { type: K; data: EventData<K> } }[WhatsAppEventType]
@@ -74,6 +78,8 @@ export interface SessionConnection {
 	markRead(chatJid: string, keys: readonly MessageKey[]): Promise<void>
 	/** Queues the download of a received file of this session; `session.media.updated` tells how it ended. */
 	downloadMedia(mediaId: string): Promise<void>
+	/** Runs a group management operation; throws NotConnectedError unless connected, SendRefused when WhatsApp refuses it. */
+	manageGroup(operation: GroupOperation): Promise<GroupResult>
 	/**
 	 * Unlinks the device (waiting a while for a paired session to connect first), deletes creds and
 	 * keys, and ends the session as `logged_out`.

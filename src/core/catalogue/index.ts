@@ -12,4 +12,5 @@
 export * from './commands'
 export * from './envelope'
 export * from './events'
+export * from './groups'
 export * from './shapes'

@@ -6,6 +6,8 @@ import type { Db } from '../client'
 import {
 	sendRequests,
 	sessionChats,
+	sessionGroupParticipants,
+	sessionGroups,
 	sessionContacts,
 	sessionLidMappings,
 	sessionMessageReactions,
@@ -13,6 +15,7 @@ import {
 	sessionPollVotes,
 	sessions,
 } from '../schema'
+import { GroupBatch, writeGroups } from './groups'
 import { type RecountKey, recountHeld, refreshDerived, type Touched } from './derived'
 import {
 	bulk,
@@ -100,11 +103,14 @@ export async function applyEvents(db: Db, events: readonly DomainEvent[]): Promi
 				sessionChats,
 				sessionContacts,
 				sessionLidMappings,
+				sessionGroups,
+				sessionGroupParticipants,
 				sendRequests,
 			])
 				await tx.delete(table).where(inArray(table.sessionId, wiped))
 
 		const batch = new ProjectionBatch()
+		const groups = new GroupBatch()
 		const statusEvents: StatusEvent[] = []
 		for (const e of events) {
 			if (!live.has(e.sessionId) || deleted.has(e.sessionId) || tombstones.has(e.sessionId)) {
@@ -138,8 +144,18 @@ export async function applyEvents(db: Db, events: readonly DomainEvent[]): Promi
 				case 'session.chats.upsert':
 					for (const c of e.data.chats) batch.chat(s, at, c)
 					break
+				case 'session.groups.upsert':
+					for (const g of e.data.groups) groups.upsert(s, Date.parse(at), g)
+					break
+				case 'session.groups.update':
+					for (const g of e.data.updates) groups.update(s, Date.parse(at), g)
+					break
+				case 'session.group_participants.update':
+					groups.participantsChanged(s, Date.parse(at), e.data)
+					break
 				case 'session.created':
 				case 'session.deleted':
+				case 'session.command.completed':
 				case 'session.command.failed':
 				case 'session.media.updated':
 					// The API writes the session row with session.created; failures only inform clients;
@@ -178,6 +194,9 @@ export async function applyEvents(db: Db, events: readonly DomainEvent[]): Promi
 					)
 			}
 		}
+
+		for (const { s, lid, pn } of groups.pairs) batch.mapping(s, lid, pn)
+		await writeGroups(tx, groups)
 
 		// Contended rows (chats, contacts, mappings shared by many batches) go last, so their locks
 		// are held for the shortest time before the commit.

@@ -79,6 +79,10 @@ const EVENT_TYPES = [
 	'session.contacts.upsert',
 	'session.chats.upsert',
 	'session.media.updated',
+	'session.groups.upsert',
+	'session.groups.update',
+	'session.group_participants.update',
+	'session.command.completed',
 	'session.command.failed',
 ] as const satisfies readonly DomainEventType[]
 const listsEveryType: Exclude<DomainEventType, (typeof EVENT_TYPES)[number]> extends never ? true : false = true
