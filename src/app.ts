@@ -12,6 +12,8 @@ import { chatsModule } from './modules/chats'
 import type { ChatsService } from './modules/chats/service'
 import { contactsModule } from './modules/contacts'
 import type { ContactsService } from './modules/contacts/service'
+import { groupsModule } from './modules/groups'
+import type { GroupsService } from './modules/groups/service'
 import { healthModule } from './modules/health'
 import { mediaModule } from './modules/media'
 import type { MediaService } from './modules/media/service'
@@ -57,6 +59,7 @@ export interface AppDeps extends ProbeDeps {
 	messages: MessagesService
 	actions: MessageActions
 	contacts: ContactsService
+	groups: GroupsService
 	limits: RateLimits
 	media: MediaService
 	/** The WebSocket hub; null without a bus. */
@@ -88,6 +91,7 @@ export function createApp(deps: AppDeps) {
 		.use(sessionsModule({ sessions: deps.sessions, messages: deps.messages, authPlugin: auth }))
 		.use(chatsModule({ chats: deps.chats, messages: deps.messages, actions: deps.actions, authPlugin: auth }))
 		.use(contactsModule({ contacts: deps.contacts, authPlugin: auth }))
+		.use(groupsModule({ groups: deps.groups, authPlugin: auth }))
 		.use(mediaModule({ media: deps.media, authPlugin: auth, maxBytes: config.media.maxBytes }))
 		.use(realtimeModule({ hub: deps.realtime, bus: deps.bus, db: database.db, auth: deps.auth, clock: deps.clock, logger, config: config.realtime }))
 }

@@ -17,6 +17,7 @@ import { createTokenRevocations, type TokenRevocations } from './modules/auth/re
 import { AuthService } from './modules/auth/service'
 import { ChatsService } from './modules/chats/service'
 import { ContactsService } from './modules/contacts/service'
+import { GroupsService } from './modules/groups/service'
 import { RealtimeHub } from './modules/realtime'
 import { MessageActions } from './modules/messages/actions'
 import { MessagesService } from './modules/messages/service'
@@ -134,6 +135,7 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 	const messages = new MessagesService({ db, relay, sessions })
 	const actions = new MessageActions({ db, relay, clock, chats })
 	const contacts = new ContactsService({ db, cursors, sessions })
+	const groups = new GroupsService({ db, cursors, relay })
 	const realtime = bus ? new RealtimeHub({ bus, logger }) : null
 	const media = new MediaService({
 		db,
@@ -158,6 +160,7 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 		messages,
 		actions,
 		contacts,
+		groups,
 		limits,
 		media,
 		realtime,

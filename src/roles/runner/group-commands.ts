@@ -3,7 +3,9 @@ import type { GroupOperation } from '../../whatsapp/groups'
 
 type GroupCommand = Extract<
 	Command,
-	{ type: 'session.groups.create' | 'session.groups.edit' | 'session.group_participants.change' | 'session.groups.leave' | 'session.group_invite.get' }
+	{
+		type: 'session.groups.create' | 'session.groups.edit' | 'session.group_participants.change' | 'session.groups.leave' | 'session.group_invite.get'
+	}
 >
 
 export const GROUP_COMMANDS = new Set<string>([
