@@ -28,7 +28,9 @@ export const Message = t.Object({
 	id: t.String({ description: 'WhatsApp message id' }),
 	chatJid: t.String(),
 	fromMe: t.Boolean(),
-	sender: Nullable(t.String({ description: 'Who wrote it (null for own messages); in groups the participant: the phone-number JID when known, else the LID' })),
+	sender: Nullable(
+		t.String({ description: 'Who wrote it (null for own messages); in groups the participant: the phone-number JID when known, else the LID' }),
+	),
 	senderPn: Nullable(t.String({ description: "The sender's phone-number JID, when known" })),
 	senderLid: Nullable(t.String({ description: "The sender's LID, when known" })),
 	pushName: Nullable(t.String()),

@@ -42,7 +42,8 @@ export const SendFields = {
 		t.Array(t.String({ minLength: 1, maxLength: 320 }), {
 			minItems: 1,
 			maxItems: 1024,
-			description: 'With text: the people it mentions (JIDs or phone numbers); write `@<their number>` in the text where WhatsApp should show the mention',
+			description:
+				'With text: the people it mentions (JIDs or phone numbers); write `@<their number>` in the text where WhatsApp should show the mention',
 		}),
 	),
 	caption: t.Optional(t.String({ minLength: 1, maxLength: 4096, description: 'With an image, video or document' })),
