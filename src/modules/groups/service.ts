@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm'
+import { type SQL, sql } from 'drizzle-orm'
 import { enqueue, type Relay } from '../../bus'
 import { type Command, command, type CommandDataOf, type GroupAction } from '../../core/catalogue'
 import { InvalidInputError, NotFoundError, UnprocessableError } from '../../core/errors'
@@ -190,8 +190,6 @@ export class GroupsService {
 		)
 	}
 }
-
-type SQL = ReturnType<typeof sql>
 
 function groupJid(input: string): string {
 	const jid = normalizeJid(input)
