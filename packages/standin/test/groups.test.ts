@@ -125,3 +125,26 @@ describe('group messages', () => {
 		expect(message.key).toMatchObject({ remoteJid: group.jid, participant: standIn.lidOf(BOB), participantAlt: `${BOB}@s.whatsapp.net` })
 	})
 })
+
+describe('the HTTP control routes', () => {
+	const post = async (path: string, body: unknown) => {
+		const res = await fetch(`${standIn.httpUrl}${path}`, { method: 'POST', body: JSON.stringify(body) })
+		return { status: res.status, body: (await res.json()) as any }
+	}
+
+	it('create a group, change it and show it', async () => {
+		const created = await post('/control/groups', { owner: ALICE, subject: 'Over HTTP', members: [BOB], lid: true, hidePhones: true })
+		expect(created.status).toBe(200)
+		expect(created.body).toMatchObject({ subject: 'Over HTTP', addressing: 'lid' })
+		const changed = await post('/control/groups/change', { group: created.body.jid, actor: ALICE, action: 'promote', members: [BOB] })
+		expect(changed.body).toEqual([{ phone: BOB }])
+		const shown = (await (await fetch(`${standIn.httpUrl}/control/groups/${created.body.jid}`)).json()) as any
+		expect(shown.members).toContainEqual(expect.objectContaining({ phone: BOB, role: 'admin', phoneHidden: true }))
+		expect(shown.queries).toEqual({ metadata: 0, participating: expect.any(Number) })
+	})
+
+	it('refuse an unknown action', async () => {
+		const res = await post('/control/groups/change', { group: 'x@g.us', actor: ALICE, action: 'ban', members: [BOB] })
+		expect(res.status).toBe(400)
+	})
+})
