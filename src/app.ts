@@ -6,6 +6,9 @@ import type { Database } from './db/client'
 import type { Clock } from './lib/clock'
 import type { RateLimits } from './lib/rate-limits'
 import type { Logger } from './logger'
+import { apiKeysModule } from './modules/api-keys'
+import type { Callers } from './modules/api-keys/authenticator'
+import type { ApiKeysService } from './modules/api-keys/service'
 import { authModule } from './modules/auth'
 import type { AuthService } from './modules/auth/service'
 import { chatsModule } from './modules/chats'
@@ -19,6 +22,8 @@ import { mediaModule } from './modules/media'
 import type { MediaService } from './modules/media/service'
 import type { MessageActions } from './modules/messages/actions'
 import type { MessagesService } from './modules/messages/service'
+import { peopleModule } from './modules/people'
+import type { PeopleService } from './modules/people/service'
 import { type RealtimeHub, realtimeModule, realtimeSocketOptions } from './modules/realtime'
 import { sessionsModule } from './modules/sessions'
 import type { SessionsService } from './modules/sessions/service'
@@ -53,6 +58,9 @@ export interface ProbeDeps {
 export interface AppDeps extends ProbeDeps {
 	clock: Clock
 	auth: AuthService
+	/** Checks access tokens and API keys alike (the auth macro, the WebSocket). */
+	callers: Callers
+	apiKeys: ApiKeysService
 	users: UsersService
 	sessions: SessionsService
 	chats: ChatsService
@@ -62,6 +70,7 @@ export interface AppDeps extends ProbeDeps {
 	groups: GroupsService
 	limits: RateLimits
 	media: MediaService
+	people: PeopleService
 	/** The WebSocket hub; null without a bus. */
 	realtime: RealtimeHub | null
 }
@@ -69,7 +78,7 @@ export interface AppDeps extends ProbeDeps {
 /** The HTTP API: plugins, then one module per feature. Builds nothing but routes. */
 export function createApp(deps: AppDeps) {
 	const { config, logger, database } = deps
-	const auth = authPlugin(deps.auth)
+	const auth = authPlugin(deps.callers)
 	const rateLimit = rateLimitPlugin(deps.limits, config.trustProxyHops)
 	return new Elysia({
 		websocket: realtimeSocketOptions(config.realtime),
@@ -88,12 +97,16 @@ export function createApp(deps: AppDeps) {
 		.use(healthModule(deps))
 		.use(usersModule({ users: deps.users, authPlugin: auth, rateLimit }))
 		.use(authModule({ auth: deps.auth, users: deps.users, authPlugin: auth, rateLimit, config }))
+		.use(apiKeysModule({ apiKeys: deps.apiKeys, authPlugin: auth }))
 		.use(sessionsModule({ sessions: deps.sessions, messages: deps.messages, authPlugin: auth }))
 		.use(chatsModule({ chats: deps.chats, messages: deps.messages, actions: deps.actions, authPlugin: auth }))
 		.use(contactsModule({ contacts: deps.contacts, authPlugin: auth }))
 		.use(groupsModule({ groups: deps.groups, authPlugin: auth }))
+		.use(peopleModule({ people: deps.people, authPlugin: auth, limits: config.people }))
 		.use(mediaModule({ media: deps.media, authPlugin: auth, maxBytes: config.media.maxBytes }))
-		.use(realtimeModule({ hub: deps.realtime, bus: deps.bus, db: database.db, auth: deps.auth, clock: deps.clock, logger, config: config.realtime }))
+		.use(
+			realtimeModule({ hub: deps.realtime, bus: deps.bus, db: database.db, auth: deps.callers, clock: deps.clock, logger, config: config.realtime }),
+		)
 }
 
 /** The app the server runs. */

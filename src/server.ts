@@ -2,18 +2,22 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type Redis from 'ioredis'
 import { type ApiApp, createApp, createProbeApp, type ProbeApp } from './app'
-import { createBus, createRelay, type Bus, type Relay } from './bus'
+import { createBus, createRelay, createRequester, type Bus, type Relay } from './bus'
 import type { Config } from './config'
 import { openPglite, openPostgres, type Database } from './db/client'
 import { createBackgroundTasks } from './lib/background'
 import { systemClock, type Clock } from './lib/clock'
 import { createCursorCodec } from './lib/cursor'
-import { createRateLimits, loginThrottle } from './lib/rate-limits'
+import { createLimit, createRateLimits, loginThrottle } from './lib/rate-limits'
 import { withTimeout } from './lib/timeout'
 import type { Logger } from './logger'
 import { createMailer, type Mailer } from './mail/mailer'
 import { createAccessTokens } from './modules/auth/access-tokens'
 import { createTokenRevocations, type TokenRevocations } from './modules/auth/revocations'
+import { type ApiKeyRevoked, ApiKeyAuthenticator, callerAuthenticator } from './modules/api-keys/authenticator'
+import { ApiKeysService } from './modules/api-keys/service'
+import { createUsageRecorder } from './modules/api-keys/usage'
+import { createBroadcast } from './lib/broadcast'
 import { AuthService } from './modules/auth/service'
 import { ChatsService } from './modules/chats/service'
 import { ContactsService } from './modules/contacts/service'
@@ -22,6 +26,7 @@ import { RealtimeHub } from './modules/realtime'
 import { MessageActions } from './modules/messages/actions'
 import { MessagesService } from './modules/messages/service'
 import { MediaService } from './modules/media/service'
+import { PeopleService } from './modules/people/service'
 import { startIdempotencyRetention } from './modules/sessions/idempotency-retention'
 import { SessionsService } from './modules/sessions/service'
 import { UsersService } from './modules/users/service'
@@ -123,12 +128,17 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 	const mailer = overrides.mailer ?? createMailer(config, logger)
 	const background = createBackgroundTasks(logger)
 	const revocations = createTokenRevocations({ redis, prefix: config.redisPrefix, logger })
-	const limits = createRateLimits({ redis, prefix: config.redisPrefix, config: config.auth })
+	const limits = createRateLimits({ redis, prefix: config.redisPrefix, config: config.auth, apiKeys: config.apiKeys.rateLimit })
 	const accounts = { db, config, logger, clock, mailer, background, revocations }
 	const accessTokens = createAccessTokens({ secret: config.jwtSecret, ttlSeconds: config.auth.accessTokenTtlSeconds, clock })
 	const users = new UsersService(accounts)
 	const auth = new AuthService({ ...accounts, accessTokens, throttle: loginThrottle(limits, config.auth.rateLimits) })
 	const removals = auth.followUserRemovals(database.listen, logger)
+	const keyRevocations = createBroadcast<ApiKeyRevoked>({ redis, channel: `${config.redisPrefix}api-keys:revoked`, logger })
+	const usage = createUsageRecorder({ db, clock, logger, flushEveryMs: config.apiKeys.lastUsedFlushMs })
+	usage.start()
+	const apiKeys = new ApiKeysService({ db, clock, revocations: keyRevocations })
+	const callers = callerAuthenticator(auth, new ApiKeyAuthenticator({ db, revocations: keyRevocations, limit: limits.apiKeyRequests, usage }))
 	const cursors = createCursorCodec(config.jwtSecret)
 	const sessions = new SessionsService({ db, config, cursors, relay })
 	const chats = new ChatsService({ db, cursors, sessions })
@@ -137,10 +147,28 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 	const contacts = new ContactsService({ db, cursors, sessions })
 	const groups = new GroupsService({ db, cursors, relay })
 	const realtime = bus ? new RealtimeHub({ bus, logger }) : null
+	const mediaStore = createMediaStore(config.media)
+	const requester = bus ? createRequester({ bus, logger, timeoutMs: config.people.queryTimeoutMs }) : null
+	const people = new PeopleService({
+		db,
+		sessions,
+		requester,
+		relay,
+		store: mediaStore,
+		numberChecks: createLimit({
+			redis,
+			prefix: config.redisPrefix,
+			name: 'number-check-session',
+			points: config.people.numberCheckLimit,
+			duration: config.people.numberCheckWindowSeconds,
+		}),
+		numberCheckMaxNumbers: config.people.numberCheckMaxNumbers,
+		pictureTtlSeconds: config.people.pictureTtlSeconds,
+	})
 	const media = new MediaService({
 		db,
 		relay,
-		store: createMediaStore(config.media),
+		store: mediaStore,
 		maxBytes: config.media.maxBytes,
 		download: config.media.download,
 	})
@@ -154,6 +182,8 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 		metrics: infra.metrics ?? {},
 		clock,
 		auth,
+		callers,
+		apiKeys,
 		users,
 		sessions,
 		chats,
@@ -163,6 +193,7 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 		groups,
 		limits,
 		media,
+		people,
 		realtime,
 	})
 	return {
@@ -177,6 +208,10 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 				logger.warn({ err }, 'background tasks still running at shutdown'),
 			)
 			await removals.stop()
+			// Last uses noted since the previous flush are written before the pool closes.
+			await usage.stop()
+			await keyRevocations.close()
+			await requester?.close()
 			await revocations.close()
 			await mailer.close()
 		},

@@ -49,6 +49,9 @@ export const Env = T.Object({
 	RATE_LIMIT_SIGNUP_PER_IP: T.Integer({ minimum: 1, default: 20 }),
 	RATE_LIMIT_MAIL_PER_IP: T.Integer({ minimum: 1, default: 20 }),
 	RATE_LIMIT_MAIL_PER_ACCOUNT: T.Integer({ minimum: 1, default: 5 }),
+	API_KEY_RATE_LIMIT: T.Integer({ minimum: 1, default: 600 }),
+	API_KEY_RATE_LIMIT_WINDOW_SECONDS: T.Integer({ minimum: 1, default: 60 }),
+	API_KEY_LAST_USED_FLUSH_SECONDS: T.Integer({ minimum: 1, default: 30 }),
 	COMMAND_PARTITIONS: T.Integer({ minimum: 1, maximum: 1024, default: 32 }),
 	STREAM_RETENTION_SECONDS: T.Integer({ minimum: 0, default: 24 * 3600 }),
 	STREAM_MAX_LEN: T.Integer({ minimum: 0, default: 1_000_000 }),
@@ -72,6 +75,11 @@ export const Env = T.Object({
 	MEDIA_S3_SECRET_ACCESS_KEY: T.Optional(T.String({ minLength: 1 })),
 	MEDIA_MAX_BYTES: T.Integer({ minimum: 1024, default: 100 * 1024 * 1024 }),
 	MEDIA_DOWNLOAD: T.Union([T.Literal('eager'), T.Literal('on_demand'), T.Literal('off')], { default: 'eager' }),
+	QUERY_TIMEOUT_MS: T.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
+	NUMBER_CHECK_MAX_NUMBERS: T.Integer({ minimum: 1, maximum: 500, default: 50 }),
+	NUMBER_CHECK_LIMIT: T.Integer({ minimum: 1, default: 200 }),
+	NUMBER_CHECK_WINDOW_SECONDS: T.Integer({ minimum: 1, default: 3600 }),
+	PROFILE_PICTURE_TTL_SECONDS: T.Integer({ minimum: 0, default: 24 * 3600 }),
 })
 export type Env = Static<typeof Env>
 

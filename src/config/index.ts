@@ -95,6 +95,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 				mailPerAccount: env.RATE_LIMIT_MAIL_PER_ACCOUNT,
 			},
 		},
+		apiKeys: {
+			rateLimit: { points: env.API_KEY_RATE_LIMIT, windowSeconds: env.API_KEY_RATE_LIMIT_WINDOW_SECONDS },
+			lastUsedFlushMs: env.API_KEY_LAST_USED_FLUSH_SECONDS * 1000,
+		},
 		events: {
 			commandPartitions: env.COMMAND_PARTITIONS,
 			streamRetentionMs: env.STREAM_RETENTION_SECONDS * 1000,
@@ -123,6 +127,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 					: { kind: 'fs', dir: env.MEDIA_DIR ?? join(env.DATA_DIR, 'media') },
 			maxBytes: env.MEDIA_MAX_BYTES,
 			download: env.MEDIA_DOWNLOAD,
+		},
+		people: {
+			queryTimeoutMs: env.QUERY_TIMEOUT_MS,
+			numberCheckMaxNumbers: env.NUMBER_CHECK_MAX_NUMBERS,
+			numberCheckLimit: env.NUMBER_CHECK_LIMIT,
+			numberCheckWindowSeconds: env.NUMBER_CHECK_WINDOW_SECONDS,
+			pictureTtlSeconds: env.PROFILE_PICTURE_TTL_SECONDS,
 		},
 		defaultsUsed,
 		warnings,

@@ -32,12 +32,14 @@ export interface Config {
 	/** Reverse proxies in front of the API whose X-Forwarded-For entries are trusted (0 = none). */
 	trustProxyHops: number
 	auth: AuthConfig
+	apiKeys: ApiKeysConfig
 	events: EventsConfig
 	/** An Idempotency-Key of a send is remembered this long. */
 	idempotencyKeyRetentionMs: number
 	realtime: RealtimeConfig
 	ownership: OwnershipConfig
 	media: MediaConfig
+	people: PeopleConfig
 	/** Settings that fell back to a development default; logged at start. */
 	defaultsUsed: string[]
 	/** Settings that contradict each other without being invalid; the server logs each at start. */
@@ -52,6 +54,19 @@ export interface MediaConfig {
 	maxBytes: number
 	/** `eager`: as a message arrives; `on_demand`: when first asked for; `off`: never. */
 	download: 'eager' | 'on_demand' | 'off'
+}
+
+/** Number checks, profile pictures and the queries behind them (docs/contacts.md). */
+export interface PeopleConfig {
+	/** How long the API waits for a session's runner to answer a query before 504. */
+	queryTimeoutMs: number
+	/** Numbers one check may ask about. */
+	numberCheckMaxNumbers: number
+	/** Numbers one session may check per window: WhatsApp bans accounts that look up too many. */
+	numberCheckLimit: number
+	numberCheckWindowSeconds: number
+	/** A fetched profile picture (or its absence) is served from the cache this long. */
+	pictureTtlSeconds: number
 }
 
 /** Token lifetimes and rate limits of accounts and authentication (docs/api.md, Accounts and auth). */
@@ -72,6 +87,14 @@ export interface AuthConfig {
 		mailPerIp: number
 		mailPerAccount: number
 	}
+}
+
+/** API keys: how many requests a key may make, and how often their last use is written (docs/configuration.md). */
+export interface ApiKeysConfig {
+	/** Requests per key in each window, on every instance together (REST calls and WebSocket connections). */
+	rateLimit: { points: number; windowSeconds: number }
+	/** How often the last use of keys, recorded in memory, is written to the database. */
+	lastUsedFlushMs: number
 }
 
 /** Streams, consumers and the outbox relay (docs/operations.md, How events flow). */

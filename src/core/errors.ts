@@ -18,7 +18,17 @@ export abstract class DomainError extends Error {
 export class InvalidInputError extends DomainError {}
 
 /** The caller is not (or no longer) authenticated: missing, invalid, expired or revoked credentials. */
-export class UnauthenticatedError extends DomainError {}
+export class UnauthenticatedError extends DomainError {
+	constructor(
+		code: string,
+		message: string,
+		details?: unknown,
+		/** What the log line of the refusal adds (a reason, a key's public prefix); never sent to the client, never a secret. */
+		readonly logged?: Record<string, unknown>,
+	) {
+		super(code, message, details)
+	}
+}
 
 /** The caller is known but may not do this yet or at all. */
 export class ForbiddenError extends DomainError {}
@@ -38,6 +48,15 @@ export class UnprocessableError extends DomainError {}
 
 /** The file is of a type this use of it does not take (a voice note that is not ogg/opus, a sticker that is not webp). */
 export class UnsupportedMediaTypeError extends DomainError {}
+
+/** Something the request needs is not there to answer now (no runner holds the session); try again later. */
+export class UnavailableError extends DomainError {}
+
+/** WhatsApp (through the session's runner) could not do what was asked. */
+export class UpstreamError extends DomainError {}
+
+/** Nobody answered in time: the session's runner is down, busy or being replaced. */
+export class UpstreamTimeoutError extends DomainError {}
 
 /** Too many attempts; the caller may try again after `retryAfterSeconds`. */
 export class RateLimitedError extends DomainError {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type Redis from 'ioredis'
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible'
-import type { AuthConfig } from '../config'
+import type { ApiKeysConfig, AuthConfig } from '../config'
 import { RateLimitedError } from '../core/errors'
 
 /**
@@ -12,10 +12,10 @@ import { RateLimitedError } from '../core/errors'
 export class Limit {
 	constructor(private readonly limiter: RateLimiterAbstract) {}
 
-	/** Counts one attempt; throws RateLimitedError once the window's allowance is spent. */
-	async consume(key: string): Promise<void> {
+	/** Counts one attempt (or `points` of them); throws RateLimitedError once the window's allowance is spent. */
+	async consume(key: string, points = 1): Promise<void> {
 		try {
-			await this.limiter.consume(key)
+			await this.limiter.consume(key, points)
 		} catch (err) {
 			throw err instanceof RateLimiterRes ? new RateLimitedError(retryAfter(err)) : err
 		}
@@ -53,16 +53,43 @@ export interface RateLimits {
 	signupPerIp: Limit
 	mailPerIp: Limit
 	mailPerAccount: Limit
+	/** Requests per API key, shared by every instance. */
+	apiKeyRequests: Limit
 }
 
-export function createRateLimits({ redis, prefix, config }: { redis: Redis | null; prefix: string; config: AuthConfig }): RateLimits {
-	const { windowSeconds: duration, loginSlowdownAfter: _, ...points } = config.rateLimits
-	const make = (name: string, max: number) => {
-		const keyPrefix = `${prefix}ratelimit:${name}`
-		const memory = new RateLimiterMemory({ keyPrefix, points: max, duration })
-		if (!redis) return new Limit(memory)
-		return new Limit(new RateLimiterRedis({ storeClient: redis, keyPrefix, points: max, duration, insuranceLimiter: memory }))
-	}
+/** One limit of `points` per `duration` seconds, shared through Redis when there is one. */
+export function createLimit({
+	redis,
+	prefix,
+	name,
+	points,
+	duration,
+}: {
+	redis: Redis | null
+	prefix: string
+	name: string
+	points: number
+	duration: number
+}): Limit {
+	const keyPrefix = `${prefix}ratelimit:${name}`
+	const memory = new RateLimiterMemory({ keyPrefix, points, duration })
+	if (!redis) return new Limit(memory)
+	return new Limit(new RateLimiterRedis({ storeClient: redis, keyPrefix, points, duration, insuranceLimiter: memory }))
+}
+
+export function createRateLimits({
+	redis,
+	prefix,
+	config,
+	apiKeys,
+}: {
+	redis: Redis | null
+	prefix: string
+	config: AuthConfig
+	apiKeys: ApiKeysConfig['rateLimit']
+}): RateLimits {
+	const { windowSeconds, loginSlowdownAfter: _, ...points } = config.rateLimits
+	const make = (name: string, max: number, duration = windowSeconds) => createLimit({ redis, prefix, name, points: max, duration })
 	return {
 		loginPerIp: make('login-ip', points.loginPerIp),
 		loginPerAccount: make('login-account-address', points.loginPerAccount),
@@ -70,6 +97,7 @@ export function createRateLimits({ redis, prefix, config }: { redis: Redis | nul
 		signupPerIp: make('signup-ip', points.signupPerIp),
 		mailPerIp: make('mail-ip', points.mailPerIp),
 		mailPerAccount: make('mail-account', points.mailPerAccount),
+		apiKeyRequests: make('api-key', apiKeys.points, apiKeys.windowSeconds),
 	}
 }
 

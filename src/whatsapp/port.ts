@@ -1,4 +1,4 @@
-import type { EventData, MessageKey, SendContent } from '../core/catalogue'
+import type { ChatState, EventData, MessageKey, OwnPresence, QueryAnswer, SendContent } from '../core/catalogue'
 import type { SessionStatus } from '../core/session-status'
 import type { PostgresAuthState } from './auth-state'
 import type { GroupOperation, GroupResult } from './groups'
@@ -23,6 +23,7 @@ export type WhatsAppEventType =
 	| 'session.groups.upsert'
 	| 'session.groups.update'
 	| 'session.group_participants.update'
+	| 'session.presence.updated'
 
 /** A domain event of one session, before the runner wraps it in an envelope. */
 export type WhatsAppEvent = { [K in WhatsAppEventType]: { type: K; data: EventData<K> } }[WhatsAppEventType]
@@ -80,6 +81,14 @@ export interface SessionConnection {
 	downloadMedia(mediaId: string): Promise<void>
 	/** Runs a group management operation; throws NotConnectedError unless connected, SendRefused when WhatsApp refuses it. */
 	manageGroup(operation: GroupOperation): Promise<GroupResult>
+	/** Which of these numbers (digits) have a WhatsApp account, in one lookup, each as asked. Throws NotConnectedError unless connected. */
+	checkNumbers(phoneNumbers: readonly string[]): Promise<NumberCheck[]>
+	/** Fetches the profile picture of a user or group into the tenant's media store; null when there is none or it is hidden. */
+	profilePicture(jid: string): Promise<StoredPicture | null>
+	/** Shows a chat state in the chat `to`, or (no `to`) the account's own availability. */
+	sendPresence(state: ChatState | OwnPresence, to?: string): Promise<void>
+	/** Asks WhatsApp for a contact's (or group's) presence: `session.presence.updated` follows while the socket lives. */
+	subscribePresence(jid: string): Promise<void>
 	/**
 	 * Unlinks the device (waiting a while for a paired session to connect first), deletes creds and
 	 * keys, and ends the session as `logged_out`.
@@ -97,6 +106,9 @@ export interface CloseReason {
 	/** Emit nothing (the session already belongs to someone else). */
 	silent?: boolean
 }
+
+export type NumberCheck = QueryAnswer<'session.contacts.check'>['results'][number]
+export type StoredPicture = NonNullable<QueryAnswer<'session.profile_picture.get'>['picture']>
 
 export interface WhatsAppPort {
 	/** Starts connecting at once; progress arrives through `emit`. */

@@ -5,9 +5,11 @@ import { schema } from '../../src/db/client'
 import { createTestDatabase, type TestDatabase } from '../helpers/database'
 
 const EXPECTED_TABLES = [
+	'api_keys',
 	'media',
 	'media_blobs',
 	'outbox',
+	'profile_pictures',
 	'refresh_tokens',
 	'send_requests',
 	'session_auth',

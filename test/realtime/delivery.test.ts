@@ -49,6 +49,7 @@ const SAMPLES: { [K in DomainEventType]: EventData<K> } = {
 	'session.groups.update': { updates: [{ jid: '120363000000000001@g.us', subject: 'Renamed' }] },
 	'session.group_participants.update': { groupJid: '120363000000000001@g.us', action: 'promote', participants: [{ jid: CHAT }] },
 	'session.command.completed': { commandId: Bun.randomUUIDv7(), command: 'session.groups.create', result: { groupJid: '120363000000000001@g.us' } },
+	'session.presence.updated': { chatJid: CHAT, participant: CHAT, presence: 'typing' },
 	'session.command.failed': {
 		commandId: Bun.randomUUIDv7(),
 		command: 'session.messages.send',

@@ -1,5 +1,6 @@
 import { handleGroupRoute } from './group-control-http'
 import { handleMediaRoute } from './media/control-http'
+import { handlePeopleRoute } from './people-control'
 import type { StandIn } from './server'
 import type { KickMode, ReceiptType } from './types'
 
@@ -69,6 +70,7 @@ export async function handleControlRequest(standIn: StandIn, request: Request): 
 				return (
 					(await handleMediaRoute(standIn, request, body)) ??
 					(await handleGroupRoute(standIn, request, body)) ??
+					(await handlePeopleRoute(standIn, route, body)) ??
 					json({ error: `no route ${route}` }, 404)
 				)
 		}

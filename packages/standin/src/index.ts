@@ -5,6 +5,8 @@ export type { HistoryConversation, HistoryMessage, HistoryOptions } from './hist
 export type { MediaControl } from './media/control'
 export type { GroupControl, GroupSnapshot } from './group-control'
 export type { CreateGroupOptions, GroupAction, GroupRole } from './groups'
+export type { CompanionPresence, PresenceState } from './people'
+export type { PeopleControl } from './people-control'
 export { trustMediaCa } from './media/trust'
 export type {
 	ContentDeliveryResult,

@@ -1,6 +1,8 @@
 import { Type as T, type Static, type TSchema } from '@sinclair/typebox'
 import { GROUP_DESCRIPTION_MAX, GROUP_SIZE_MAX, GROUP_SUBJECT_MAX, GroupAction } from './groups'
 import { ContactCard, Poll } from './message-content'
+import { PresenceCommandData } from './presence'
+import { QueryData } from './queries'
 import { Jid, MessageKey, Uuid } from './shapes'
 
 const Caption = T.Optional(T.String({ minLength: 1, maxLength: 4096 }))
@@ -82,6 +84,8 @@ export const CommandData = {
 	'session.groups.leave': T.Object({ groupJid: Jid }),
 	/** The group's invite link; `revoke` makes a new one (the old one stops working). */
 	'session.group_invite.get': T.Object({ groupJid: Jid, revoke: T.Optional(T.Boolean()) }),
+	...PresenceCommandData,
+	...QueryData,
 } satisfies Record<string, TSchema>
 
 export type CommandType = keyof typeof CommandData

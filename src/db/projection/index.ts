@@ -5,6 +5,7 @@ import { NIL_UUID, statusPatch, type StatusEvent } from '../../core/session-stat
 import type { Db } from '../client'
 import {
 	sendRequests,
+	profilePictures,
 	sessionChats,
 	sessionGroupParticipants,
 	sessionGroups,
@@ -106,6 +107,7 @@ export async function applyEvents(db: Db, events: readonly DomainEvent[]): Promi
 				sessionGroups,
 				sessionGroupParticipants,
 				sendRequests,
+				profilePictures,
 			])
 				await tx.delete(table).where(inArray(table.sessionId, wiped))
 
@@ -158,8 +160,10 @@ export async function applyEvents(db: Db, events: readonly DomainEvent[]): Promi
 				case 'session.command.completed':
 				case 'session.command.failed':
 				case 'session.media.updated':
+				case 'session.presence.updated':
 					// The API writes the session row with session.created; failures only inform clients;
-					// the media table is the runner's, and a message points at its file by id.
+					// the media table is the runner's, and a message points at its file by id; presence
+					// is of the moment and never stored.
 					break
 			}
 		}

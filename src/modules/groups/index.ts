@@ -19,8 +19,8 @@ export const groupsModule = ({ groups, authPlugin }: GroupsModuleDeps) =>
 		.use(errorModel)
 		.use(authPlugin)
 		.model(groupsModels)
-		.guard({ auth: true })
 		.get('/:id/groups', async ({ tenantId, params, query }) => jsonResponse(await groups.list(tenantId, params.id, query)), {
+			auth: 'messages:read',
 			params: SessionParams,
 			query: GroupListQuery,
 			response: { 200: 'GroupPage', 400: 'Error', 401: 'Error', 404: 'Error' },
@@ -31,6 +31,7 @@ export const groupsModule = ({ groups, authPlugin }: GroupsModuleDeps) =>
 			},
 		})
 		.get('/:id/groups/:jid', async ({ tenantId, params }) => jsonResponse(await groups.get(tenantId, params.id, params.jid)), {
+			auth: 'messages:read',
 			params: GroupParams,
 			response: { 200: 'GroupDetail', 400: 'Error', 401: 'Error', 404: 'Error' },
 			detail: {
@@ -39,6 +40,7 @@ export const groupsModule = ({ groups, authPlugin }: GroupsModuleDeps) =>
 			},
 		})
 		.post('/:id/groups', async ({ tenantId, params, body, status }) => status(202, await groups.create(tenantId, params.id, body)), {
+			auth: 'messages:send',
 			params: SessionParams,
 			body: 'CreateGroup',
 			response: { 202: 'CommandAccepted', 400: 'Error', 401: 'Error', 404: 'Error', 409: 'Error', 413: 'Error', 415: 'Error' },
@@ -48,6 +50,7 @@ export const groupsModule = ({ groups, authPlugin }: GroupsModuleDeps) =>
 			},
 		})
 		.patch('/:id/groups/:jid', async ({ tenantId, params, body, status }) => status(202, await groups.edit(tenantId, params.id, params.jid, body)), {
+			auth: 'messages:send',
 			params: GroupParams,
 			body: 'EditGroup',
 			response: { 202: 'CommandAccepted', 400: 'Error', 401: 'Error', 404: 'Error', 409: 'Error', 413: 'Error', 415: 'Error' },
@@ -61,6 +64,7 @@ export const groupsModule = ({ groups, authPlugin }: GroupsModuleDeps) =>
 			async ({ tenantId, params, body, status }) =>
 				status(202, await groups.changeParticipants(tenantId, params.id, params.jid, body.action, body.participants)),
 			{
+				auth: 'messages:send',
 				params: GroupParams,
 				body: 'ChangeParticipants',
 				response: { 202: 'CommandAccepted', 400: 'Error', 401: 'Error', 404: 'Error', 409: 'Error', 413: 'Error', 415: 'Error', 422: 'Error' },
@@ -71,6 +75,7 @@ export const groupsModule = ({ groups, authPlugin }: GroupsModuleDeps) =>
 			},
 		)
 		.post('/:id/groups/:jid/leave', async ({ tenantId, params, status }) => status(202, await groups.leave(tenantId, params.id, params.jid)), {
+			auth: 'messages:send',
 			params: GroupParams,
 			response: { 202: 'CommandAccepted', 400: 'Error', 401: 'Error', 404: 'Error', 409: 'Error' },
 			detail: { summary: 'Leave a group', description: `The group leaves GET /sessions/:id/groups once WhatsApp confirms. ${IN_GROUP} ${OUTCOME}` },
@@ -79,6 +84,7 @@ export const groupsModule = ({ groups, authPlugin }: GroupsModuleDeps) =>
 			'/:id/groups/:jid/invite',
 			async ({ tenantId, params, status }) => status(202, await groups.invite(tenantId, params.id, params.jid, false)),
 			{
+				auth: 'messages:send',
 				params: GroupParams,
 				response: { 202: 'CommandAccepted', 400: 'Error', 401: 'Error', 404: 'Error', 409: 'Error' },
 				detail: {
@@ -91,6 +97,7 @@ export const groupsModule = ({ groups, authPlugin }: GroupsModuleDeps) =>
 			'/:id/groups/:jid/invite/revoke',
 			async ({ tenantId, params, status }) => status(202, await groups.invite(tenantId, params.id, params.jid, true)),
 			{
+				auth: 'messages:send',
 				params: GroupParams,
 				response: { 202: 'CommandAccepted', 400: 'Error', 401: 'Error', 404: 'Error', 409: 'Error' },
 				detail: {

@@ -83,6 +83,7 @@ const EVENT_TYPES = [
 	'session.groups.update',
 	'session.group_participants.update',
 	'session.command.completed',
+	'session.presence.updated',
 	'session.command.failed',
 ] as const satisfies readonly DomainEventType[]
 const listsEveryType: Exclude<DomainEventType, (typeof EVENT_TYPES)[number]> extends never ? true : false = true
@@ -106,4 +107,8 @@ export const CLOSE = {
 	slowConsumer: 1013,
 	/** Missing, invalid, expired or revoked access token: get a new one, then reconnect. */
 	unauthorized: 4401,
+	/** An API key without the scope the socket needs (`messages:read`). */
+	forbidden: 4403,
+	/** An API key past its rate limit: reconnect after the time the reason gives. */
+	rateLimited: 4429,
 } as const

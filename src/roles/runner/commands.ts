@@ -8,6 +8,7 @@ import { NotConnectedError, type SessionConnection } from '../../whatsapp/port'
 import { CommandRefused, PartitionLost } from './errors'
 import { groupOperation, isGroupCommand } from './group-commands'
 import type { RunnerPublisher } from './publisher'
+import type { QueryAnswerer } from './queries'
 import type { SessionRegistry } from './sessions'
 
 /** Message ids sent per runner that are remembered without asking Postgres. */
@@ -25,6 +26,8 @@ export interface CommandExecutorDeps {
 	publisher: RunnerPublisher
 	holds(partition: number): boolean
 	partitionOf(sessionId: string): number
+	/** Answers queries (number checks, pictures) to whoever asked. */
+	queries: QueryAnswerer
 	logger: Logger
 }
 
@@ -119,6 +122,15 @@ export function createCommandExecutor(deps: CommandExecutorDeps) {
 		await onConnection(cmd, 'download_failed', (connection) => connection.downloadMedia(cmd.data.mediaId))
 	}
 
+	async function presence(cmd: Of<'session.presence.send'>) {
+		const { data } = cmd
+		await onConnection(cmd, 'presence_failed', (connection) => connection.sendPresence(data.state, 'to' in data ? data.to : undefined))
+	}
+
+	async function subscribePresence(cmd: Of<'session.presence.subscribe'>) {
+		await onConnection(cmd, 'presence_failed', (connection) => connection.subscribePresence(cmd.data.jid))
+	}
+
 	async function execute(cmd: Command) {
 		try {
 			if (isGroupCommand(cmd)) {
@@ -142,6 +154,13 @@ export function createCommandExecutor(deps: CommandExecutorDeps) {
 					return await read(cmd)
 				case 'session.media.download':
 					return await downloadMedia(cmd)
+				case 'session.presence.send':
+					return await presence(cmd)
+				case 'session.presence.subscribe':
+					return await subscribePresence(cmd)
+				case 'session.contacts.check':
+				case 'session.profile_picture.get':
+					return await deps.queries.answer(cmd)
 			}
 		} catch (err) {
 			if (!(err instanceof CommandRefused)) throw err
