@@ -121,6 +121,9 @@ export default async function listsBench(): Promise<BenchResult[]> {
 						or lid_jid = any(array(select ${CHAT}::text union all select pn from session_lid_mappings where session_id = ${sid} and lid = ${CHAT} union all select lid from session_lid_mappings where session_id = ${sid} and pn = ${CHAT}))) limit 8`
 					const rows = await raw`select message_id, from_me, sender_jid, push_name, timestamp, seq, type, text, status, edited_at, revoked_at,
 							kind, kind_data, reply_to,
+							coalesce(sender_alt_jid, case
+								when sender_jid like '%@lid' then (select min(m.pn) from session_lid_mappings m where m.session_id = s.session_id and m.lid = s.sender_jid)
+								when sender_jid like '%@s.whatsapp.net' then (select min(m.lid) from session_lid_mappings m where m.session_id = s.session_id and m.pn = s.sender_jid) end) as sender_alt,
 							case when type in ('conversation', 'extendedTextMessage') then null else content end as content,
 							case when media_id is not null then (select m.state from media m where m.id = media_id) end as media_state,
 							(select json_agg(json_build_object('sender', r.sender, 'emoji', r.emoji, 'at', r.at) order by r.at) from session_message_reactions r
@@ -133,7 +136,9 @@ export default async function listsBench(): Promise<BenchResult[]> {
 						id: r.message_id,
 						chatJid: CHAT,
 						fromMe: r.from_me,
-						sender: r.sender_jid,
+						sender: r.sender_jid?.endsWith('@lid') && r.sender_alt?.endsWith('@s.whatsapp.net') ? r.sender_alt : r.sender_jid,
+						senderPn: [r.sender_jid, r.sender_alt].find((j) => j?.endsWith('@s.whatsapp.net')) ?? null,
+						senderLid: [r.sender_jid, r.sender_alt].find((j) => j?.endsWith('@lid')) ?? null,
 						pushName: r.push_name,
 						timestamp: (r.timestamp as Date).toISOString(),
 						type: r.type,

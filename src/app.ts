@@ -15,6 +15,8 @@ import { chatsModule } from './modules/chats'
 import type { ChatsService } from './modules/chats/service'
 import { contactsModule } from './modules/contacts'
 import type { ContactsService } from './modules/contacts/service'
+import { groupsModule } from './modules/groups'
+import type { GroupsService } from './modules/groups/service'
 import { healthModule } from './modules/health'
 import { mediaModule } from './modules/media'
 import type { MediaService } from './modules/media/service'
@@ -65,6 +67,7 @@ export interface AppDeps extends ProbeDeps {
 	messages: MessagesService
 	actions: MessageActions
 	contacts: ContactsService
+	groups: GroupsService
 	limits: RateLimits
 	media: MediaService
 	people: PeopleService
@@ -98,6 +101,7 @@ export function createApp(deps: AppDeps) {
 		.use(sessionsModule({ sessions: deps.sessions, messages: deps.messages, authPlugin: auth }))
 		.use(chatsModule({ chats: deps.chats, messages: deps.messages, actions: deps.actions, authPlugin: auth }))
 		.use(contactsModule({ contacts: deps.contacts, authPlugin: auth }))
+		.use(groupsModule({ groups: deps.groups, authPlugin: auth }))
 		.use(peopleModule({ people: deps.people, authPlugin: auth, limits: config.people }))
 		.use(mediaModule({ media: deps.media, authPlugin: auth, maxBytes: config.media.maxBytes }))
 		.use(

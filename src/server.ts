@@ -21,6 +21,7 @@ import { createBroadcast } from './lib/broadcast'
 import { AuthService } from './modules/auth/service'
 import { ChatsService } from './modules/chats/service'
 import { ContactsService } from './modules/contacts/service'
+import { GroupsService } from './modules/groups/service'
 import { RealtimeHub } from './modules/realtime'
 import { MessageActions } from './modules/messages/actions'
 import { MessagesService } from './modules/messages/service'
@@ -149,6 +150,7 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 	const messages = new MessagesService({ db, relay, sessions })
 	const actions = new MessageActions({ db, relay, clock, chats })
 	const contacts = new ContactsService({ db, cursors, sessions })
+	const groups = new GroupsService({ db, cursors, relay })
 	const realtime = bus ? new RealtimeHub({ bus, logger }) : null
 	const mediaStore = createMediaStore(config.media)
 	const requester = bus ? createRequester({ bus, logger, timeoutMs: config.people.queryTimeoutMs }) : null
@@ -193,6 +195,7 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 		messages,
 		actions,
 		contacts,
+		groups,
 		limits,
 		media,
 		people,

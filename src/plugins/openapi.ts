@@ -45,6 +45,7 @@ const TAGS = [
 	{ name: 'sessions', description: 'WhatsApp sessions: create, pair, start, stop, delete, send' },
 	{ name: 'chats', description: 'Chats and their messages' },
 	{ name: 'contacts', description: 'Contacts of a session' },
+	{ name: 'groups', description: 'Groups of a session: their members, and managing them' },
 	{ name: 'media', description: 'Files: upload to send, download what was received' },
 	{ name: 'realtime', description: 'Live events over a WebSocket' },
 ]

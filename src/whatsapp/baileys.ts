@@ -42,6 +42,7 @@ import { quoted, SendRefused, type SendSources, toBaileysContent, type UploadedF
 import { ReceiptGate } from './receipts'
 import { SendsInFlight } from './sends'
 import { connected, disconnected, keepMessageTimestamps, resolveLids, toJid } from './socket'
+import { GroupCache, type GroupOperation, type GroupResult, runGroupOperation } from './groups'
 
 export interface BaileysPortOptions {
 	logger: Logger
@@ -104,6 +105,7 @@ class BaileysSession implements SessionConnection {
 	private started: Promise<void> = Promise.resolve()
 	private work: Promise<void> = Promise.resolve()
 	private readonly sends = new SendsInFlight()
+	private readonly groups = new GroupCache()
 	private readonly polls: PollSecrets
 	private readonly statusChanges = new Condition()
 	private readonly log: Logger
@@ -237,6 +239,8 @@ class BaileysSession implements SessionConnection {
 				const content = key.id ? await this.options.storedMessage?.({ id: key.id, fromMe: !!key.fromMe }) : null
 				return content ? proto.Message.fromObject(content) : undefined
 			},
+			// A send to a group takes the roster from the events seen, not from a fetch per send.
+			cachedGroupMetadata: async (jid) => this.groups.get(jid),
 			...this.port.socketConfig,
 		})
 		this.sock = sock
@@ -257,6 +261,11 @@ class BaileysSession implements SessionConnection {
 		if (events['creds.update']) this.credentials.save()
 		const connection = events['connection.update']
 		if (connection && generation === this.generation) await this.onConnectionUpdate(sock, connection)
+		this.groups.apply(events)
+		const pairs = GroupCache.pairs(events)
+		// Pairs seen in rosters let Baileys address those members, and resolve their LIDs later.
+		if (pairs.length)
+			await sock.signalRepository.lidMapping.storeLIDPNMappings(pairs).catch((err) => this.log.warn({ err }, 'could not store LID mappings'))
 		// Data from a socket that was since replaced is still true: publish it.
 		const lids = unresolvedLids(events)
 		const alts = lids.length ? await resolveLids(sock, lids) : undefined
@@ -292,9 +301,22 @@ class BaileysSession implements SessionConnection {
 			const event = connected(me)
 			this.log.info({ jid: event.data.jid }, 'connected')
 			await this.emit([event])
+			void this.fetchGroups(sock)
 			void this.port.media?.resume(this.sessionId, this.mediaSession).catch((err) => this.log.warn({ err }, 'could not resume media downloads'))
 		}
 		if (update.connection === 'close') await this.onClose(disconnectOf(update.lastDisconnect?.error))
+	}
+
+	/**
+	 * Every group the account is in, whole: Baileys emits them as `groups.update`, which fills the
+	 * group cache and goes out as `session.groups.upsert`.
+	 */
+	private async fetchGroups(sock: WASocket) {
+		try {
+			await sock.groupFetchAllParticipating()
+		} catch (err) {
+			this.log.warn({ err }, 'could not fetch the groups')
+		}
 	}
 
 	private async onQr(sock: WASocket, qr: string) {
@@ -464,6 +486,13 @@ class BaileysSession implements SessionConnection {
 		if (this.status !== 'connected' || !this.sock) throw new NotConnectedError(this.status)
 		if (!this.port.media) throw new SendRefused('media_not_found', 'this runner keeps no media')
 		void this.port.media.fetch(mediaId, this.mediaSession).catch((err) => this.log.error({ err, mediaId }, 'media download failed'))
+	}
+
+	/** Runs a group management operation; WhatsApp's refusal throws SendRefused with its reason. */
+	async manageGroup(operation: GroupOperation): Promise<GroupResult> {
+		const sock = this.sock
+		if (this.status !== 'connected' || !sock) throw new NotConnectedError(this.status)
+		return await runGroupOperation(sock, operation)
 	}
 
 	/** The socket, when connected: what the people operations (whatsapp/people.ts) run on. */

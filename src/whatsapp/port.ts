@@ -1,6 +1,7 @@
 import type { ChatState, EventData, MessageKey, OwnPresence, QueryAnswer, SendContent } from '../core/catalogue'
 import type { SessionStatus } from '../core/session-status'
 import type { PostgresAuthState } from './auth-state'
+import type { GroupOperation, GroupResult } from './groups'
 
 /**
  * The runner's only view of WhatsApp: open a session with its auth state, receive its
@@ -19,6 +20,9 @@ export type WhatsAppEventType =
 	| 'session.contacts.upsert'
 	| 'session.chats.upsert'
 	| 'session.media.updated'
+	| 'session.groups.upsert'
+	| 'session.groups.update'
+	| 'session.group_participants.update'
 	| 'session.presence.updated'
 
 /** A domain event of one session, before the runner wraps it in an envelope. */
@@ -75,6 +79,8 @@ export interface SessionConnection {
 	markRead(chatJid: string, keys: readonly MessageKey[]): Promise<void>
 	/** Queues the download of a received file of this session; `session.media.updated` tells how it ended. */
 	downloadMedia(mediaId: string): Promise<void>
+	/** Runs a group management operation; throws NotConnectedError unless connected, SendRefused when WhatsApp refuses it. */
+	manageGroup(operation: GroupOperation): Promise<GroupResult>
 	/** Which of these numbers (digits) have a WhatsApp account, in one lookup, each as asked. Throws NotConnectedError unless connected. */
 	checkNumbers(phoneNumbers: readonly string[]): Promise<NumberCheck[]>
 	/** Fetches the profile picture of a user or group into the tenant's media store; null when there is none or it is hidden. */

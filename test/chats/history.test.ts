@@ -125,6 +125,8 @@ describe('chats from a history sync', () => {
 			chatJid: jid(ADA),
 			fromMe: false,
 			sender: jid(ADA),
+			senderPn: jid(ADA),
+			senderLid: world.standIn.lidOf(ADA),
 			pushName: 'Ada Lovelace',
 			timestamp: new Date((base + 199) * 1000).toISOString(),
 			type: 'conversation',

@@ -17,10 +17,14 @@ describe('the event catalogue', () => {
 	it('lists every domain event and command', () => {
 		expect(DOMAIN_EVENT_TYPES.sort()).toEqual([
 			'session.chats.upsert',
+			'session.command.completed',
 			'session.command.failed',
 			'session.contacts.upsert',
 			'session.created',
 			'session.deleted',
+			'session.group_participants.update',
+			'session.groups.update',
+			'session.groups.upsert',
 			'session.history.sync',
 			'session.media.updated',
 			'session.messages.update',
@@ -34,6 +38,11 @@ describe('the event catalogue', () => {
 		expect(COMMAND_TYPES.sort()).toEqual([
 			'session.chats.read',
 			'session.contacts.check',
+			'session.group_invite.get',
+			'session.group_participants.change',
+			'session.groups.create',
+			'session.groups.edit',
+			'session.groups.leave',
 			'session.logout',
 			'session.media.download',
 			'session.messages.send',

@@ -16,6 +16,8 @@ const EXPECTED_TABLES = [
 	'session_auth_keys',
 	'session_chats',
 	'session_contacts',
+	'session_group_participants',
+	'session_groups',
 	'session_lid_mappings',
 	'session_message_reactions',
 	'session_messages',

@@ -43,6 +43,12 @@ const SAMPLES: { [K in DomainEventType]: EventData<K> } = {
 	'session.contacts.upsert': { contacts: [{ jid: CHAT, name: 'Alice' }] },
 	'session.chats.upsert': { chats: [{ jid: CHAT, unreadCount: 1 }] },
 	'session.media.updated': { id: Bun.randomUUIDv7(), message: message.key, state: 'stored', size: 3, sha256: 'a'.repeat(64) },
+	'session.groups.upsert': {
+		groups: [{ jid: '120363000000000001@g.us', subject: 'Team', participants: [{ jid: CHAT, role: 'admin' }] }],
+	},
+	'session.groups.update': { updates: [{ jid: '120363000000000001@g.us', subject: 'Renamed' }] },
+	'session.group_participants.update': { groupJid: '120363000000000001@g.us', action: 'promote', participants: [{ jid: CHAT }] },
+	'session.command.completed': { commandId: Bun.randomUUIDv7(), command: 'session.groups.create', result: { groupJid: '120363000000000001@g.us' } },
 	'session.presence.updated': { chatJid: CHAT, participant: CHAT, presence: 'typing' },
 	'session.command.failed': {
 		commandId: Bun.randomUUIDv7(),

@@ -63,6 +63,9 @@ class FakeConnection implements SessionConnection {
 		if (this.status !== 'connected') throw new NotConnectedError(this.status)
 		this.downloads.push(mediaId)
 	}
+	async manageGroup(): Promise<never> {
+		throw new Error('groups are tested through the Baileys driver (test/groups)')
+	}
 	async checkNumbers(phoneNumbers: readonly string[]) {
 		return phoneNumbers.map((phoneNumber) => ({ phoneNumber, exists: false }))
 	}
@@ -107,6 +110,7 @@ function world(sessions: RunnableSession[] = [{ id: SESSION, tenantId: TENANT, p
 	const publisher: RunnerPublisher = {
 		sessionEvents: async () => {},
 		refused: async (cmd, code) => void refused.push({ command: cmd.type, code }),
+		completed: async () => {},
 		disconnected: async (_cmd, data) => void disconnected.push(data),
 	}
 	let held = true

@@ -51,12 +51,24 @@ export function withReaction(reactions: readonly Reaction[], reaction: { sender:
 	return reaction.emoji ? [...others, { sender: reaction.sender, emoji: reaction.emoji, at: isoOf(reaction.at) }] : others
 }
 
+/** Both JIDs of who sent a message, as far as its key tells. */
+function senderForms(key: Upserted['key']): { senderPn: string | null; senderLid: string | null } {
+	if (key.fromMe) return { senderPn: null, senderLid: null }
+	const ids = key.participant ? [key.participant, key.participantAlt] : [key.remoteJid, key.remoteJidAlt]
+	return {
+		senderPn: ids.find((j) => j?.endsWith('@s.whatsapp.net')) ?? null,
+		senderLid: ids.find((j) => j?.endsWith('@lid')) ?? null,
+	}
+}
+
 export function fromEvent(m: Upserted, chatJid: string): Message {
+	const forms = senderForms(m.key)
 	return {
 		id: m.key.id,
 		chatJid,
 		fromMe: m.key.fromMe,
-		sender: m.key.fromMe ? null : m.key.participant || m.key.remoteJid,
+		sender: m.key.fromMe ? null : (forms.senderPn ?? (m.key.participant || m.key.remoteJid)),
+		...forms,
 		pushName: m.pushName ?? null,
 		timestamp: isoOf(m.timestamp),
 		type: m.type,

@@ -57,6 +57,8 @@ export function Composer({
 				chatJid: data.chatJid,
 				fromMe: true,
 				sender: null,
+				senderPn: null,
+				senderLid: null,
 				pushName: null,
 				timestamp: new Date().toISOString(),
 				type: file ? null : 'conversation',

@@ -1,3 +1,4 @@
+import { handleGroupRoute } from './group-control-http'
 import { handleMediaRoute } from './media/control-http'
 import { handlePeopleRoute } from './people-control'
 import type { StandIn } from './server'
@@ -68,6 +69,7 @@ export async function handleControlRequest(standIn: StandIn, request: Request): 
 			default:
 				return (
 					(await handleMediaRoute(standIn, request, body)) ??
+					(await handleGroupRoute(standIn, request, body)) ??
 					(await handlePeopleRoute(standIn, route, body)) ??
 					json({ error: `no route ${route}` }, 404)
 				)

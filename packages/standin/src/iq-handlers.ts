@@ -1,6 +1,7 @@
 import { getAllBinaryNodeChildren, type BinaryNode } from '@whiskeysockets/baileys'
 import { answerAppStateSync } from './app-state'
 import { SERVER_JID, type Connection } from './connection'
+import { GroupError } from './groups'
 import { completePairing, finishCodePairing, startCodePairing } from './pairing'
 import { answerEncrypt } from './prekeys'
 import type { StandInCore } from './standin'
@@ -73,9 +74,15 @@ export async function handleIq(core: StandInCore, connection: Connection, iq: Bi
 		case 'w:m':
 			// media_conn: an upload token and the stand-in's own HTTPS CDN as the host.
 			return reply([core.media.cdn.mediaConnNode()])
-		case 'w:g2':
-			if (child?.tag === 'participating') return reply([{ tag: 'groups', attrs: {} }])
-			return fail(404, 'item-not-found')
+		case 'w:g2': {
+			if (!connection.device) return fail(401, 'not-authorized')
+			try {
+				return reply(await core.groups.answer(connection.device.phone, iq))
+			} catch (error) {
+				if (error instanceof GroupError) return fail(error.error.code, error.error.text)
+				throw error
+			}
+		}
 		case 'w:profile:picture': {
 			const answer = core.people.answerPicture(iq)
 			return 'ok' in answer ? reply(answer.ok) : fail(...answer.error)

@@ -74,7 +74,13 @@ export async function messageStanza(state: StandInState, device: Device, deliver
  * identity of whichever recipient the stand-in plays (the contact, or the account's own phone,
  * whose copy is a `deviceSentMessage`).
  */
-export async function readSentMessage(state: StandInState, device: Device, node: BinaryNode): Promise<SentMessage> {
+/** Sender keys of group sends: what a companion distributed, and the decryption of its `skmsg`. */
+export interface SenderKeys {
+	rememberSenderKey(group: string, sender: string, distribution: Uint8Array): void
+	decryptGroupMessage(group: string, sender: string, ciphertext: Uint8Array): Promise<proto.IMessage | undefined>
+}
+
+export async function readSentMessage(state: StandInState, device: Device, node: BinaryNode, senderKeys?: SenderKeys): Promise<SentMessage> {
 	const copies: Array<{ jid: string; enc: BinaryNode }> = []
 	const participants = getBinaryNodeChild(node, 'participants')
 	if (participants) {
@@ -103,9 +109,24 @@ export async function readSentMessage(state: StandInState, device: Device, node:
 		if (state.deviceByJid(jid)) continue
 		try {
 			const plaintext = await person.party.decrypt(companionAddress(device), type, enc.content)
-			if (sent.message) continue
 			const message = proto.Message.decode(unpadRandomMax16(plaintext))
+			// A send to a group gives each member's devices the sender key; the message is the skmsg.
+			const distribution = message.senderKeyDistributionMessage
+			if (distribution?.groupId && distribution.axolotlSenderKeyDistributionMessage) {
+				senderKeys?.rememberSenderKey(distribution.groupId, device.jid, distribution.axolotlSenderKeyDistributionMessage)
+				continue
+			}
+			if (sent.message) continue
 			sent.message = message.deviceSentMessage?.message ?? message
+			sent.text = textOf(sent.message)
+		} catch (error) {
+			sent.decryptError = error instanceof Error ? error.message : String(error)
+		}
+	}
+	const skmsg = getBinaryNodeChildren(node, 'enc').find((enc) => enc.attrs.type === 'skmsg')
+	if (skmsg?.content instanceof Uint8Array && senderKeys && !sent.message) {
+		try {
+			sent.message = await senderKeys.decryptGroupMessage(sent.to, device.jid, skmsg.content)
 			sent.text = textOf(sent.message)
 		} catch (error) {
 			sent.decryptError = error instanceof Error ? error.message : String(error)

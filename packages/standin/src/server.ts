@@ -1,6 +1,7 @@
 import type { Server } from 'bun'
 import { Connection, type SocketData } from './connection'
 import { handleControlRequest } from './control-http'
+import { groupControl, type GroupControl } from './group-control'
 import type { CompanionReceipt, SentMessage, StandInEvent } from './events'
 import type { HistoryOptions } from './history'
 import { mediaControl, type MediaControl } from './media/control'
@@ -21,7 +22,7 @@ export interface StartOptions extends StandInOptions {
 }
 
 /** A running stand-in: the in-process control API (the HTTP routes call the same methods). */
-export interface StandIn extends MediaControl, PeopleControl {
+export interface StandIn extends MediaControl, GroupControl, PeopleControl {
 	/** Give this to Baileys as `waWebSocketUrl` (the `WA_WEBSOCKET_URL` setting). */
 	readonly wsUrl: string
 	/** Base URL of the HTTP control routes (`/control/...`). */
@@ -111,6 +112,7 @@ export async function startStandIn(options: StartOptions = {}): Promise<StandIn>
 
 	const api: StandIn = {
 		...mediaControl(core),
+		...groupControl(core),
 		...peopleControl(core),
 		wsUrl: `ws://${host}${CHAT_PATH}`,
 		httpUrl: `http://${host}`,

@@ -5,6 +5,7 @@ import { SERVER_JID, type Connection, type ConnectionHost } from './connection'
 import { EventLog, type SentMessage } from './events'
 import { appStateKeyShare, newAppStateKey } from './app-state'
 import { buildHistoryChunks, type HistoryOptions } from './history'
+import { GroupHub } from './groups'
 import { handleIq } from './iq-handlers'
 import { Mailboxes, type Outgoing } from './mailbox'
 import { MediaHub } from './media/hub'
@@ -32,6 +33,8 @@ export class StandInCore implements ConnectionHost {
 	private readonly mailboxes = new Mailboxes()
 	private readonly codePairings = new Map<Connection, Deferred>()
 	readonly media: MediaHub
+	readonly groups: GroupHub
+	private nextNotification = 1
 	readonly people: PeopleHub
 
 	constructor(readonly options: StandInOptions = {}) {
@@ -49,6 +52,7 @@ export class StandInCore implements ConnectionHost {
 		}
 		this.certChain = issueCertChain(this.state.rootKey, this.state.serverStatic)
 		this.media = new MediaHub(this)
+		this.groups = new GroupHub(this)
 		const core = this
 		this.people = new PeopleHub({
 			state: this.state,
@@ -117,7 +121,7 @@ export class StandInCore implements ConnectionHost {
 				return await handleIq(this, connection, node)
 			case 'message': {
 				if (!device) return
-				const sent = await readSentMessage(this.state, device, node)
+				const sent = await readSentMessage(this.state, device, node, this.groups)
 				connection.send({
 					tag: 'ack',
 					attrs: { class: 'message', id: sent.id, from: sent.to, t: String(Math.floor(Date.now() / 1000)) },
@@ -428,6 +432,15 @@ export class StandInCore implements ConnectionHost {
 
 	liveConnections(device: Device): Connection[] {
 		return [...this.connections].filter((connection) => connection.phase === 'open' && connection.device?.noiseKey === device.noiseKey)
+	}
+
+	/** Sends a node to every linked companion of an account, queued for offline ones; an account without any is skipped. */
+	async pushToAccount(phone: string, node: BinaryNode): Promise<void> {
+		for (const device of this.state.devicesOf(phone).filter((d) => !d.removed)) await this.sendTo(device, { node })
+	}
+
+	nextTag(): string {
+		return `standin-n-${this.nextNotification++}`
 	}
 
 	private activeDevices(phone: string): Device[] {

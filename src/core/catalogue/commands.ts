@@ -1,4 +1,5 @@
 import { Type as T, type Static, type TSchema } from '@sinclair/typebox'
+import { GROUP_DESCRIPTION_MAX, GROUP_SIZE_MAX, GROUP_SUBJECT_MAX, GroupAction } from './groups'
 import { ContactCard, Poll } from './message-content'
 import { PresenceCommandData } from './presence'
 import { QueryData } from './queries'
@@ -13,7 +14,8 @@ export const READ_MAX = 1000
 
 /** Content of an outgoing message, one kind per variant. */
 export const SendContent = T.Union([
-	T.Object({ text: T.String({ minLength: 1, maxLength: 65_536 }) }),
+	/** `mentions`: the people the text names (`@<number>`), notified as mentioned in a group. */
+	T.Object({ text: T.String({ minLength: 1, maxLength: 65_536 }), mentions: T.Optional(T.Array(Jid, { minItems: 1, maxItems: GROUP_SIZE_MAX })) }),
 	T.Object({ image: Upload, caption: Caption }),
 	T.Object({ video: Upload, caption: Caption, gif: T.Optional(T.Boolean()) }),
 	/** `ptt`: a voice note (the file is ogg/opus). */
@@ -63,6 +65,25 @@ export const CommandData = {
 		chatJid: Jid,
 		keys: T.Array(MessageKey, { minItems: 1, maxItems: READ_MAX }),
 	}),
+	/** Creates a group with this account as its superadmin; the result names the group. */
+	'session.groups.create': T.Object({
+		subject: T.String({ minLength: 1, maxLength: GROUP_SUBJECT_MAX }),
+		participants: T.Array(Jid, { minItems: 1, maxItems: GROUP_SIZE_MAX }),
+	}),
+	/** Sets a group's subject and/or description (an empty description removes it). */
+	'session.groups.edit': T.Object({
+		groupJid: Jid,
+		subject: T.Optional(T.String({ minLength: 1, maxLength: GROUP_SUBJECT_MAX })),
+		description: T.Optional(T.String({ maxLength: GROUP_DESCRIPTION_MAX })),
+	}),
+	'session.group_participants.change': T.Object({
+		groupJid: Jid,
+		action: GroupAction,
+		participants: T.Array(Jid, { minItems: 1, maxItems: GROUP_SIZE_MAX }),
+	}),
+	'session.groups.leave': T.Object({ groupJid: Jid }),
+	/** The group's invite link; `revoke` makes a new one (the old one stops working). */
+	'session.group_invite.get': T.Object({ groupJid: Jid, revoke: T.Optional(T.Boolean()) }),
 	...PresenceCommandData,
 	...QueryData,
 } satisfies Record<string, TSchema>

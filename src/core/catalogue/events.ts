@@ -1,5 +1,6 @@
 import { Type as T, type Static, type TSchema } from '@sinclair/typebox'
 import { MEDIA_STATES } from '../media'
+import { Group, GroupAction, GroupParticipant } from './groups'
 import { PresenceEventData } from './presence'
 import { Chat, Contact, IsoTime, Jid, LidPnMapping, Message, MESSAGE_BATCH_MAX, MessageKey, MessageUpdate, Uuid } from './shapes'
 
@@ -70,6 +71,30 @@ export const DomainEventData = {
 		reason: T.Optional(T.String({ maxLength: 256 })),
 		size: T.Optional(T.Integer({ minimum: 0 })),
 		sha256: T.Optional(T.String({ pattern: '^[0-9a-f]{64}$' })),
+	}),
+	/** Groups as WhatsApp answered them whole (on connect, on create, after a stale list): each replaces what was known of it. */
+	'session.groups.upsert': T.Object({ groups: T.Array(Group, { maxItems: 1000 }) }),
+	/** Changes to groups' info (subject, description, settings); only the fields given changed. */
+	'session.groups.update': T.Object({ updates: T.Array(Group, { maxItems: 1000 }) }),
+	/** Members added, removed, promoted or demoted. */
+	'session.group_participants.update': T.Object({
+		groupJid: Jid,
+		action: GroupAction,
+		participants: T.Array(GroupParticipant, { minItems: 1, maxItems: 2048 }),
+		author: T.Optional(Jid),
+	}),
+	/** A command that answers something (the group management commands) was executed; `commandId` is its envelope id. */
+	'session.command.completed': T.Object({
+		commandId: Uuid,
+		command: T.String(),
+		result: T.Object({
+			groupJid: T.Optional(Jid),
+			/** The group's invite code, and the link people join with. */
+			inviteCode: T.Optional(T.String({ maxLength: 128 })),
+			inviteLink: T.Optional(T.String({ maxLength: 256 })),
+			/** Per participant of a change: `200`, or WhatsApp's code (`403` not allowed, `404` not in the group, `409` already in it). */
+			participants: T.Optional(T.Array(T.Object({ jid: Jid, status: T.String({ maxLength: 16 }) }), { maxItems: 2048 })),
+		}),
 	}),
 	/** A command could not be executed; `commandId` is the failed command's envelope id. */
 	'session.command.failed': T.Object({

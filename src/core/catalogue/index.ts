@@ -12,6 +12,7 @@
 export * from './commands'
 export * from './envelope'
 export * from './events'
+export * from './groups'
 export * from './presence'
 export * from './queries'
 export * from './shapes'

@@ -7,6 +7,8 @@ import {
 	sendRequests,
 	profilePictures,
 	sessionChats,
+	sessionGroupParticipants,
+	sessionGroups,
 	sessionContacts,
 	sessionLidMappings,
 	sessionMessageReactions,
@@ -14,6 +16,7 @@ import {
 	sessionPollVotes,
 	sessions,
 } from '../schema'
+import { GroupBatch, writeGroups } from './groups'
 import { type RecountKey, recountHeld, refreshDerived, type Touched } from './derived'
 import {
 	bulk,
@@ -101,12 +104,15 @@ export async function applyEvents(db: Db, events: readonly DomainEvent[]): Promi
 				sessionChats,
 				sessionContacts,
 				sessionLidMappings,
+				sessionGroups,
+				sessionGroupParticipants,
 				sendRequests,
 				profilePictures,
 			])
 				await tx.delete(table).where(inArray(table.sessionId, wiped))
 
 		const batch = new ProjectionBatch()
+		const groups = new GroupBatch()
 		const statusEvents: StatusEvent[] = []
 		for (const e of events) {
 			if (!live.has(e.sessionId) || deleted.has(e.sessionId) || tombstones.has(e.sessionId)) {
@@ -140,8 +146,18 @@ export async function applyEvents(db: Db, events: readonly DomainEvent[]): Promi
 				case 'session.chats.upsert':
 					for (const c of e.data.chats) batch.chat(s, at, c)
 					break
+				case 'session.groups.upsert':
+					for (const g of e.data.groups) groups.upsert(s, Date.parse(at), g)
+					break
+				case 'session.groups.update':
+					for (const g of e.data.updates) groups.update(s, Date.parse(at), g)
+					break
+				case 'session.group_participants.update':
+					groups.participantsChanged(s, Date.parse(at), e.data)
+					break
 				case 'session.created':
 				case 'session.deleted':
+				case 'session.command.completed':
 				case 'session.command.failed':
 				case 'session.media.updated':
 				case 'session.presence.updated':
@@ -182,6 +198,9 @@ export async function applyEvents(db: Db, events: readonly DomainEvent[]): Promi
 					)
 			}
 		}
+
+		for (const { s, lid, pn } of groups.pairs) batch.mapping(s, lid, pn)
+		await writeGroups(tx, groups)
 
 		// Contended rows (chats, contacts, mappings shared by many batches) go last, so their locks
 		// are held for the shortest time before the commit.

@@ -26,6 +26,13 @@ export const messageColumns = {
 	id: messages.messageId,
 	fromMe: messages.fromMe,
 	sender: messages.senderJid,
+	// The sender's other form: as WhatsApp gave it with the message, else from the session's
+	// mappings (a LID group member whose number showed later), looked up only where it is missing.
+	senderAlt: sql`coalesce(${messages.senderAltJid}, case
+		when ${messages.senderJid} like '%@lid' then (select min(m.pn) from session_lid_mappings m where m.session_id = ${messages.sessionId} and m.lid = ${messages.senderJid})
+		when ${messages.senderJid} like '%@s.whatsapp.net' then (select min(m.lid) from session_lid_mappings m where m.session_id = ${messages.sessionId} and m.pn = ${messages.senderJid}) end)`.as(
+		'sender_alt',
+	),
 	pushName: messages.pushName,
 	timestamp: messages.timestamp,
 	seq: messages.seq,
@@ -56,6 +63,7 @@ export interface MessageRow {
 	message_id: string
 	from_me: boolean
 	sender_jid: string | null
+	sender_alt: string | null
 	push_name: string | null
 	timestamp: string
 	/** int8: text from postgres.js, a bigint or number from PGlite. */
@@ -105,6 +113,12 @@ function tallied(poll: StoredPoll, votes: MessageRow['votes']): NonNullable<Mess
 export const kindOf = (r: { kind: MessageKind | null; type: string | null }): MessageKind =>
 	r.kind ?? (r.type && MODELLED_TYPES.includes(r.type) ? 'text' : 'other')
 
+/** The sender as one JID: the phone-number JID when known, else the LID. */
+function senderOf(r: MessageRow): string | null {
+	if (r.sender_jid?.endsWith('@lid') && r.sender_alt?.endsWith('@s.whatsapp.net')) return r.sender_alt
+	return r.sender_jid
+}
+
 /** A stored message as the API shows it. */
 export function toMessage(r: MessageRow, chatJid: string): Message {
 	const data = r.kind_data ?? {}
@@ -112,7 +126,9 @@ export function toMessage(r: MessageRow, chatJid: string): Message {
 		id: r.message_id,
 		chatJid,
 		fromMe: r.from_me,
-		sender: r.sender_jid,
+		sender: senderOf(r),
+		senderPn: [r.sender_jid, r.sender_alt].find((j) => j?.endsWith('@s.whatsapp.net')) ?? null,
+		senderLid: [r.sender_jid, r.sender_alt].find((j) => j?.endsWith('@lid')) ?? null,
 		pushName: r.push_name,
 		timestamp: isoTime(r.timestamp)!,
 		type: r.type,

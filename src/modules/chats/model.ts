@@ -43,7 +43,11 @@ export const Message = t.Object({
 	id: t.String({ description: 'WhatsApp message id' }),
 	chatJid: t.String(),
 	fromMe: t.Boolean(),
-	sender: Nullable(t.String({ description: 'Who wrote it (null for own messages); in groups the participant' })),
+	sender: Nullable(
+		t.String({ description: 'Who wrote it (null for own messages); in groups the participant: the phone-number JID when known, else the LID' }),
+	),
+	senderPn: Nullable(t.String({ description: "The sender's phone-number JID, when known" })),
+	senderLid: Nullable(t.String({ description: "The sender's LID, when known" })),
 	pushName: Nullable(t.String()),
 	timestamp: Time,
 	type: Nullable(t.String({ description: 'proto content key: conversation, extendedTextMessage, imageMessage, …' })),

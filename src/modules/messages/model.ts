@@ -38,6 +38,14 @@ export const SendFields = {
 	audio: t.Optional(Upload),
 	document: t.Optional(Upload),
 	sticker: t.Optional(Upload),
+	mentions: t.Optional(
+		t.Array(t.String({ minLength: 1, maxLength: 320 }), {
+			minItems: 1,
+			maxItems: 1024,
+			description:
+				'With text: the people it mentions (JIDs or phone numbers); write `@<their number>` in the text where WhatsApp should show the mention',
+		}),
+	),
 	caption: t.Optional(t.String({ minLength: 1, maxLength: 4096, description: 'With an image, video or document' })),
 	fileName: t.Optional(t.String({ minLength: 1, maxLength: 255, description: "A document's name; default: the upload's" })),
 	ptt: t.Optional(t.Boolean({ description: 'Send the audio as a voice note (the upload must be ogg/opus)' })),

@@ -28,7 +28,8 @@ const FILE_TYPES: Record<'image' | 'video' | 'audio' | 'sticker', RegExp> = {
 	sticker: /^image\/webp$/,
 }
 /** The fields that only some kinds take. */
-const EXTRAS: ReadonlyArray<readonly ['caption' | 'fileName' | 'ptt' | 'gif', readonly string[]]> = [
+const EXTRAS: ReadonlyArray<readonly ['caption' | 'fileName' | 'ptt' | 'gif' | 'mentions', readonly string[]]> = [
+	['mentions', ['text']],
 	['caption', ['image', 'video', 'document']],
 	['fileName', ['document']],
 	['ptt', ['audio']],
@@ -52,6 +53,17 @@ function vcard(name: string, phoneNumbers: readonly string[]): string {
 		lines.push(`TEL;type=CELL;waid=${digits}:+${digits}`)
 	}
 	return [...lines, 'END:VCARD'].join('\n')
+}
+
+/** The people a text mentions, as JIDs; a group or anything that names no one is refused. */
+function mentionsOf(inputs: readonly string[]): string[] {
+	const jids = inputs.map((input) => {
+		const jid = normalizeRecipient(input)
+		if (!jid || isGroupJid(jid))
+			throw new InvalidInputError('INVALID_MENTION', `mentions: ${JSON.stringify(input.slice(0, 40))} is not a person (a JID or a phone number)`)
+		return jid
+	})
+	return [...new Set(jids)]
 }
 
 /**
@@ -155,7 +167,7 @@ export class MessagesService {
 		switch (kind) {
 			case 'text':
 				if (!input.text!.trim()) throw new InvalidInputError('INVALID_TEXT', 'text must not be empty or only whitespace')
-				return { text: input.text! }
+				return { text: input.text!, ...(input.mentions ? { mentions: mentionsOf(input.mentions) } : {}) }
 			case 'image':
 				return { image: await this.upload(tx, tenantId, 'image', input.image!.mediaId), ...caption }
 			case 'video':

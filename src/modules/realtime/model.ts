@@ -79,6 +79,10 @@ const EVENT_TYPES = [
 	'session.contacts.upsert',
 	'session.chats.upsert',
 	'session.media.updated',
+	'session.groups.upsert',
+	'session.groups.update',
+	'session.group_participants.update',
+	'session.command.completed',
 	'session.presence.updated',
 	'session.command.failed',
 ] as const satisfies readonly DomainEventType[]

@@ -6,6 +6,7 @@ import type { Logger } from '../../logger'
 import { SendRefused } from '../../whatsapp/media/outgoing'
 import { NotConnectedError, type SessionConnection } from '../../whatsapp/port'
 import { CommandRefused, PartitionLost } from './errors'
+import { groupOperation, isGroupCommand } from './group-commands'
 import type { RunnerPublisher } from './publisher'
 import type { QueryAnswerer } from './queries'
 import type { SessionRegistry } from './sessions'
@@ -132,6 +133,14 @@ export function createCommandExecutor(deps: CommandExecutorDeps) {
 
 	async function execute(cmd: Command) {
 		try {
+			if (isGroupCommand(cmd)) {
+				const operation = groupOperation(cmd)
+				let result: Awaited<ReturnType<SessionConnection['manageGroup']>> = {}
+				await onConnection(cmd, 'group_command_failed', async (connection) => {
+					result = await connection.manageGroup(operation)
+				})
+				return await publisher.completed(cmd, result)
+			}
 			switch (cmd.type) {
 				case 'session.start':
 					return await start(cmd)

@@ -10,6 +10,8 @@ export interface RunnerPublisher {
 	sessionEvents(tenantId: string, sessionId: string, events: readonly WhatsAppEvent[]): Promise<void>
 	/** `session.command.failed` for a command this runner refuses. */
 	refused(cmd: Command, code: string, message: string): Promise<void>
+	/** `session.command.completed` with what a command answered. */
+	completed(cmd: Command, result: EventData<'session.command.completed'>['result']): Promise<void>
 	/** `session.status.disconnected` for a session that is not running here. */
 	disconnected(cmd: Command, data: EventData<'session.status.disconnected'>): Promise<void>
 }
@@ -61,6 +63,7 @@ export function createRunnerPublisher({ bus, logger, runnerId }: { bus: Bus; log
 					...(cmd.type === 'session.messages.send' ? { messageId: cmd.data.messageId } : {}),
 				}),
 			]),
+		completed: (cmd, result) => publish([domainEvent('session.command.completed', about(cmd), { commandId: cmd.id, command: cmd.type, result })]),
 		disconnected: (cmd, data) => publish([domainEvent('session.status.disconnected', about(cmd), data)]),
 	}
 }

@@ -2,11 +2,13 @@ import { isLidUser, jidNormalizedUser, type BaileysEventMap, type WAMessageKey }
 import type { MessageUpdate } from '../../core/catalogue'
 import type { WhatsAppEvent } from '../port'
 import { chunk, type MappingContext } from './common'
+import { mapGroupEvents } from './groups'
 import { mergeBy, mapHistory, syncTypeName } from './history'
 import { mapMessageUpdates, mapReceipts, mapUpsert } from './messages'
 import { mapChat, mapContact, mapLidMappings } from './people'
 
 export { arrivalClock, seconds, type MappingContext } from './common'
+export { mapGroup, mapGroupEvents, mapParticipant } from './groups'
 export { mapHistory } from './history'
 export { mapMessage, mapMessageUpdates, mapReceipts, mapUpsert, ownChange } from './messages'
 export { mapChat, mapContact } from './people'
@@ -39,6 +41,9 @@ export function toWhatsAppEvents(events: Partial<BaileysEventMap>, ctx: MappingC
 		...(events['chats.update'] ?? []).flatMap((c) => mapChat(c, { update: true }) ?? []),
 	])
 	for (const part of chunk(chats)) out.push({ type: 'session.chats.upsert', data: { chats: part } })
+
+	// Groups before their messages: a client sees a group before what was said in it.
+	out.push(...mapGroupEvents(events))
 
 	const upsert = events['messages.upsert']
 	if (upsert) {

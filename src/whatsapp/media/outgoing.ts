@@ -40,7 +40,7 @@ async function file(sources: SendSources, mediaId: string) {
 
 /** The catalogue's send content as Baileys' message content. */
 export async function toBaileysContent(content: SendContent, sources: SendSources): Promise<AnyMessageContent> {
-	if ('text' in content) return { text: content.text }
+	if ('text' in content) return { text: content.text, ...(content.mentions ? { mentions: content.mentions } : {}) }
 	if ('image' in content) {
 		const f = await file(sources, content.image.mediaId)
 		return { image: f.media, mimetype: f.mimetype, ...(content.caption ? { caption: content.caption } : {}) }

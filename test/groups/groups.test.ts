@@ -1,0 +1,156 @@
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { type Client, pairedSession, type SessionsWorld, startSessionsWorld } from '../helpers/sessions'
+import { until } from '../helpers/until'
+
+/**
+ * The groups of a session, end to end: the stand-in's rosters (phone-number and LID addressing)
+ * fetched by the real Baileys socket on connect, kept current by WhatsApp's group notifications,
+ * published as catalogue events, stored by the consumer and read through the API.
+ */
+
+const PHONE = '4915100000401'
+const ALICE = '4915100000402'
+const BOB = '4915100000403'
+const CAROL = '4915100000404'
+const DAVE = '4915100000405'
+const pn = (phone: string) => `${phone}@s.whatsapp.net`
+
+let world: SessionsWorld
+let api: Client
+let sessionId: string
+let team: string
+let hidden: string
+
+beforeAll(async () => {
+	world = await startSessionsWorld()
+	api = await world.tenant()
+	// Groups the account is in before it links: the first connect fetches them.
+	team = (
+		await world.standIn.createGroup({ owner: ALICE, subject: 'Team', members: [PHONE, BOB], admins: [BOB], description: 'Our team', notify: false })
+	).jid
+	hidden = (
+		await world.standIn.createGroup({
+			owner: ALICE,
+			subject: 'Hidden numbers',
+			members: [PHONE, CAROL],
+			addressing: 'lid',
+			hidePhones: [CAROL],
+			notify: false,
+		})
+	).jid
+	sessionId = (await pairedSession(world, api, PHONE)).id
+})
+afterAll(() => world.close())
+
+const group = (jid: string) => api.get(`/sessions/${sessionId}/groups/${jid}`)
+const untilGroup = (jid: string, check: (body: any) => boolean, what: string) =>
+	until(async () => {
+		const res = await group(jid)
+		return res.status === 200 && check(res.body) && res.body
+	}, what)
+
+describe('groups fetched on connect', () => {
+	it('lists the groups the account is in, with their info', async () => {
+		const page = await until(async () => {
+			const res = await api.get(`/sessions/${sessionId}/groups`)
+			return res.status === 200 && res.body.items.length === 2 && res.body
+		}, 'both groups listed')
+		expect(page.items.map((g: any) => g.subject)).toEqual(['Hidden numbers', 'Team'])
+		expect(page.items[1]).toMatchObject({ jid: team, description: 'Our team', owner: pn(ALICE), size: 3, addressingMode: 'pn', announce: false })
+		expect(page.nextCursor).toBeNull()
+	})
+
+	it('publishes them as session.groups.upsert with the whole roster', async () => {
+		const event = await world.events.waitFor('session.groups.upsert', sessionId, { where: (e) => e.data.groups.some((g) => g.jid === team) })
+		const roster = event.data.groups.find((g) => g.jid === team)!.participants
+		expect(roster).toContainEqual({ jid: pn(BOB), lid: world.standIn.lidOf(BOB), pn: pn(BOB), role: 'admin' })
+	})
+
+	it('shows each member with both JIDs and its role', async () => {
+		const body = await untilGroup(team, (b) => b.participants.length === 3, 'the team roster')
+		expect(body.participants).toEqual([
+			{ jid: pn(ALICE), pnJid: pn(ALICE), lidJid: world.standIn.lidOf(ALICE), role: 'superadmin' },
+			{ jid: pn(BOB), pnJid: pn(BOB), lidJid: world.standIn.lidOf(BOB), role: 'admin' },
+			{ jid: pn(PHONE), pnJid: pn(PHONE), lidJid: world.standIn.lidOf(PHONE), role: 'member' },
+		])
+	})
+
+	it('pages through the groups with a cursor', async () => {
+		const first = await api.get(`/sessions/${sessionId}/groups?limit=1`)
+		expect(first.body.items.map((g: any) => g.jid)).toEqual([hidden])
+		const second = await api.get(`/sessions/${sessionId}/groups?limit=1&cursor=${first.body.nextCursor}`)
+		expect(second.body.items.map((g: any) => g.jid)).toEqual([team])
+		expect((await api.get(`/sessions/${sessionId}/groups?cursor=nonsense`)).status).toBe(400)
+	})
+})
+
+describe('a LID-addressed group', () => {
+	it('shows a member by LID alone while WhatsApp hides the phone number, and both once it shows it', async () => {
+		const carol = world.standIn.lidOf(CAROL)
+		const before = await untilGroup(hidden, (b) => b.participants.length === 3, 'the hidden roster')
+		expect(before.addressingMode).toBe('lid')
+		expect(before.participants).toContainEqual({ jid: carol, pnJid: null, lidJid: carol, role: 'member' })
+		expect(before.participants).toContainEqual({ jid: pn(ALICE), pnJid: pn(ALICE), lidJid: world.standIn.lidOf(ALICE), role: 'superadmin' })
+
+		await world.standIn.revealGroupPhone({ group: hidden, phone: CAROL })
+		const after = await untilGroup(hidden, (b) => b.participants.some((p: any) => p.pnJid === pn(CAROL)), 'Carol’s number')
+		expect(after.participants).toContainEqual({ jid: pn(CAROL), pnJid: pn(CAROL), lidJid: carol, role: 'member' })
+	})
+})
+
+describe('changes WhatsApp tells of', () => {
+	it('adds and promotes members, published as session.group_participants.update', async () => {
+		await world.standIn.changeGroup({ group: team, actor: ALICE, action: 'add', members: [DAVE] })
+		const added = await world.events.waitFor('session.group_participants.update', sessionId, {
+			where: (e) => e.data.groupJid === team && e.data.action === 'add',
+		})
+		expect(added.data.participants).toEqual([{ jid: pn(DAVE), lid: world.standIn.lidOf(DAVE), pn: pn(DAVE), role: 'member' }])
+		await world.standIn.changeGroup({ group: team, actor: ALICE, action: 'promote', members: [DAVE] })
+		const body = await untilGroup(team, (b) => b.participants.some((p: any) => p.jid === pn(DAVE) && p.role === 'admin'), 'Dave promoted')
+		expect(body.participants.map((p: any) => p.jid).sort()).toEqual([pn(PHONE), pn(ALICE), pn(BOB), pn(DAVE)].sort())
+		expect(body.size).toBe(4)
+	})
+
+	it('removes and demotes members', async () => {
+		await world.standIn.changeGroup({ group: team, actor: ALICE, action: 'demote', members: [BOB] })
+		await world.standIn.changeGroup({ group: team, actor: ALICE, action: 'remove', members: [DAVE] })
+		const body = await untilGroup(
+			team,
+			(b) => b.participants.length === 3 && b.participants.some((p: any) => p.jid === pn(BOB) && p.role === 'member'),
+			'Bob demoted, Dave gone',
+		)
+		expect(body.participants.map((p: any) => p.jid)).not.toContain(pn(DAVE))
+	})
+
+	it('renames and describes, published as session.groups.update', async () => {
+		await world.standIn.setGroupSubject({ group: team, actor: BOB, subject: 'Team A' })
+		await world.standIn.setGroupDescription({ group: team, actor: BOB, description: 'The A team' })
+		const event = await world.events.waitFor('session.groups.update', sessionId, { where: (e) => e.data.updates.some((u) => u.subject === 'Team A') })
+		expect(event.data.updates[0]).toMatchObject({ jid: team, subject: 'Team A' })
+		await untilGroup(team, (b) => b.subject === 'Team A' && b.description === 'The A team', 'the new subject and description')
+	})
+
+	it('takes in a group created with the account in it', async () => {
+		const made = await world.standIn.createGroup({ owner: BOB, subject: 'Newcomers', members: [PHONE] })
+		const body = await untilGroup(made.jid, (b) => b.participants.length === 2, 'the new group')
+		expect(body).toMatchObject({ subject: 'Newcomers', owner: pn(BOB) })
+	})
+})
+
+describe('bad input and other tenants', () => {
+	it('answers 400 for a JID that is not a group and 404 for a group the session is not in', async () => {
+		const notGroup = await group(pn(ALICE))
+		expect(notGroup.status).toBe(400)
+		expect(notGroup.body.error.code).toBe('INVALID_GROUP_JID')
+		const unknown = await group('120363999999999999@g.us')
+		expect(unknown.status).toBe(404)
+		expect(unknown.body.error.code).toBe('GROUP_NOT_FOUND')
+	})
+
+	it("hides a session's groups from another tenant", async () => {
+		const other = await world.tenant()
+		expect((await other.get(`/sessions/${sessionId}/groups`)).status).toBe(404)
+		expect((await other.get(`/sessions/${sessionId}/groups/${team}`)).status).toBe(404)
+		expect((await other.post(`/sessions/${sessionId}/groups/${team}/leave`)).status).toBe(404)
+	})
+})
