@@ -84,7 +84,10 @@ export class GroupsService {
 		await this.ownSession(db, tenantId, sessionId)
 		const jid = groupJid(jidInput)
 		const group = await this.groupRow(db, sessionId, jid)
-		return { ...toGroup(group), participants: (await this.members(db, sessionId, jid)).map(toParticipant) }
+		const participants = (await this.members(db, sessionId, jid)).map(toParticipant)
+		// The size is the roster shown, not the count read a moment before it: a change applied
+		// between the two reads must not show a size the list contradicts.
+		return { ...toGroup(group), ...(participants.length > 0 ? { size: participants.length } : {}), participants }
 	}
 
 	create(tenantId: string, sessionId: string, input: { subject: string; participants: string[] }): Promise<CommandAccepted> {
