@@ -1,0 +1,3 @@
+import { hostRole } from '../worker-host'
+
+hostRole('webhooks', () => import('./index'))
