@@ -21,6 +21,8 @@ import { type RealtimeHub, realtimeModule, realtimeSocketOptions } from './modul
 import { sessionsModule } from './modules/sessions'
 import type { SessionsService } from './modules/sessions/service'
 import { usersModule } from './modules/users'
+import { webhooksModule } from './modules/webhooks'
+import type { WebhooksService } from './modules/webhooks/service'
 import type { UsersService } from './modules/users/service'
 import { authPlugin } from './plugins/auth'
 import { errorsPlugin, type ValidationAnswersAs400 } from './plugins/errors'
@@ -59,6 +61,7 @@ export interface AppDeps extends ProbeDeps {
 	contacts: ContactsService
 	limits: RateLimits
 	media: MediaService
+	webhooks: WebhooksService
 	/** The WebSocket hub; null without a bus. */
 	realtime: RealtimeHub | null
 }
@@ -89,6 +92,7 @@ export function createApp(deps: AppDeps) {
 		.use(chatsModule({ chats: deps.chats, messages: deps.messages, actions: deps.actions, authPlugin: auth }))
 		.use(contactsModule({ contacts: deps.contacts, authPlugin: auth }))
 		.use(mediaModule({ media: deps.media, authPlugin: auth, maxBytes: config.media.maxBytes }))
+		.use(webhooksModule({ webhooks: deps.webhooks, authPlugin: auth }))
 		.use(realtimeModule({ hub: deps.realtime, bus: deps.bus, db: database.db, auth: deps.auth, clock: deps.clock, logger, config: config.realtime }))
 }
 

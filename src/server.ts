@@ -24,6 +24,8 @@ import { MediaService } from './modules/media/service'
 import { startIdempotencyRetention } from './modules/sessions/idempotency-retention'
 import { SessionsService } from './modules/sessions/service'
 import { UsersService } from './modules/users/service'
+import { WebhooksService } from './modules/webhooks/service'
+import { createCipher } from './lib/crypto'
 import { createMediaStore } from './media'
 import { createMetricsRegistry } from './observability/registry'
 import type { MetricsDeps } from './plugins/metrics'
@@ -142,6 +144,13 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 		maxBytes: config.media.maxBytes,
 		download: config.media.download,
 	})
+	const webhooks = new WebhooksService({
+		db,
+		cursors,
+		cipher: createCipher(config.encryptionKey),
+		bus,
+		allowPrivateTargets: config.webhooks.allowPrivateTargets,
+	})
 	const app = createApp({
 		config,
 		logger,
@@ -160,6 +169,7 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 		contacts,
 		limits,
 		media,
+		webhooks,
 		realtime,
 	})
 	return {

@@ -11,9 +11,10 @@ export type WebhookDeliveryState = (typeof WEBHOOK_DELIVERY_STATES)[number]
 /** The type of the event `POST /webhooks/:id/test` sends; it is not on the stream and not filtered by `events`. */
 export const WEBHOOK_TEST_EVENT = 'webhook.test'
 
+const literally = (text: string) => text.replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+
 /** A `*` glob as a regular expression: `*` stands for any run of characters, dots included. */
-const globPattern = (glob: string) => new RegExp(`^${glob.split('*').map(escape).join('.*')}$`)
-const escape = (text: string) => text.replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+const globPattern = (glob: string) => new RegExp(`^${glob.split('*').map(literally).join('.*')}$`)
 
 /** The catalogue types a pattern selects; empty for a pattern that selects none (a typo). */
 export function typesMatching(pattern: string): string[] {
