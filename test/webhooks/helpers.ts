@@ -10,7 +10,7 @@ export interface Received {
 	timestamp: string
 	signature: string
 	body: string
-	json: { id: string | null; eventId: string; type: string; tenantId: string; sessionId: string | null; data: any }
+	json: { id: string | null; eventId: string; type: string; tenantId: string; sessionId: string | null; occurredAt: string; data: any }
 	/** What the receiver answered. */
 	status: number
 }
