@@ -7,6 +7,8 @@ import { ALICE, message } from '../events/fixtures'
 /** One request a receiver got. */
 export interface Received {
 	webhookId: string
+	/** The Host header. */
+	host: string
 	timestamp: string
 	signature: string
 	body: string
@@ -34,6 +36,7 @@ export async function startReceiver(respond: Respond = () => new Response(null, 
 				const body = await req.text()
 				const r: Received = {
 					webhookId: req.headers.get('webhook-id') ?? '',
+					host: req.headers.get('host') ?? '',
 					timestamp: req.headers.get('webhook-timestamp') ?? '',
 					signature: req.headers.get('webhook-signature') ?? '',
 					body,
