@@ -73,7 +73,7 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 	const cipher = createCipher(deps.encryptionKey)
 	// The lock outlives the longest attempt, with room to record it; a dispatcher killed mid-attempt
 	// leaves its rows to be claimed again once the lock has run out.
-	const lockMs = config.timeoutMs * 2 + 10_000
+	const lockMs = config.timeoutMs * 2 + 5_000
 	const inFlight = new Set<Promise<void>>()
 	const finished: AttemptResult[] = []
 	let stopping = false
