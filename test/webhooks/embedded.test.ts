@@ -39,12 +39,11 @@ async function owner(): Promise<Client> {
 	const email = `embedded-${Date.now()}@example.test`
 	const password = 'correct horse battery staple'
 	const json = { 'content-type': 'application/json' }
-	const user = await (await fetch(`${url}/users`, { method: 'POST', headers: json, body: JSON.stringify({ email, password }) })).json()
+	const user: any = await (await fetch(`${url}/users`, { method: 'POST', headers: json, body: JSON.stringify({ email, password }) })).json()
 	await server.database.db.execute(sql`update users set verified_at = now() where id = ${user.id}`)
-	const { accessToken } = await (
-		await fetch(`${url}/auth/login`, { method: 'POST', headers: json, body: JSON.stringify({ email, password }) })
-	).json()
-	const call = async (method: string, path: string, body?: unknown) => {
+	const login = await fetch(`${url}/auth/login`, { method: 'POST', headers: json, body: JSON.stringify({ email, password }) })
+	const { accessToken } = (await login.json()) as { accessToken: string }
+	const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; headers: Headers; body: any }> => {
 		const res = await fetch(url + path, {
 			method,
 			headers: { ...json, authorization: `Bearer ${accessToken}` },

@@ -110,6 +110,7 @@ describe('the delivery log', () => {
 		const byTime = await api.post(`/webhooks/${hook.id}/replay`, { since: before })
 		expect(byTime).toMatchObject({ status: 202, body: { queued: 4, truncated: false } })
 		await rx.until((rs) => rs.length === 5, 'the replayed events')
+		await until(async () => (await deliveriesOf(hook.id, '?state=delivered')).items.length === 4, 'the replay recorded')
 		// In stream order within the session, the one delivered before sent again too.
 		expect(rx.requests.slice(1).map((r) => r.webhookId)).toEqual([...events, ...after.events].map((e) => e.id))
 

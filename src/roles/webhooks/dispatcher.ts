@@ -29,6 +29,9 @@ export interface Dispatcher {
 	stop(): Promise<void>
 }
 
+/** Deliveries of one lane claimed at once and sent one after another without asking Postgres in between. */
+const PER_LANE = 64
+
 /**
  * How far deliveries may go: up to the oldest domain event the webhooks group has not acknowledged
  * (its deliveries may not be recorded yet, and a later event of the same session must not overtake
@@ -63,9 +66,10 @@ export function settle(delivery: ClaimedDelivery, outcome: SendOutcome, schedule
 }
 
 /**
- * The dispatcher: claims due deliveries (up to `concurrency` in flight), sends each, and records
- * the outcomes in batches as they finish. A lane's next delivery becomes due only once the
- * previous one's outcome is recorded, which is what keeps a session's events in order.
+ * The dispatcher: claims due lanes (up to `concurrency` in flight, each a run of one session's
+ * deliveries to one endpoint), sends each lane's rows in order, and records the outcomes in
+ * batches as they finish. A lane is claimed again only once its rows are recorded, which is what
+ * keeps a session's events in order across claims and dispatchers.
  */
 export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 	const { db, bus, config, logger, metrics } = deps
@@ -75,7 +79,8 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 	// leaves its rows to be claimed again once the lock has run out.
 	const lockMs = config.timeoutMs * 2 + 5_000
 	const inFlight = new Set<Promise<void>>()
-	const finished: AttemptResult[] = []
+	/** Outcomes waiting to be written, each with who waits for it. */
+	const finished: { result: AttemptResult; written: (ok: boolean) => void }[] = []
 	let stopping = false
 	let wakeUp: (() => void) | null = null
 	let recording: Promise<void> | null = null
@@ -91,7 +96,7 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 		return secrets
 	}
 
-	async function attempt(d: ClaimedDelivery) {
+	async function attempt(d: ClaimedDelivery): Promise<AttemptResult> {
 		let outcome: SendOutcome
 		try {
 			outcome = await sendSigned(
@@ -104,28 +109,88 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 		metrics.attempt(outcome)
 		const result = settle(d, outcome, config.retryScheduleMs)
 		metrics.delivery(result.state === 'delivered' ? 'delivered' : result.state === 'failed' ? 'failed' : 'retrying')
-		finished.push(result)
-		record()
+		return result
 	}
 
-	/** Writes finished outcomes, one statement for all that finished meanwhile. */
-	function record() {
+	const release = (rows: readonly ClaimedDelivery[]): AttemptResult[] =>
+		rows.map((d) => ({
+			id: d.id,
+			endpointId: d.endpointId,
+			state: 'released',
+			nextAttemptAt: null,
+			statusCode: null,
+			latencyMs: 0,
+			error: null,
+			gone: false,
+		}))
+
+	/**
+	 * Sends one lane's claimed rows in order, each after the previous one succeeded. The first that
+	 * does not succeed (or is not due yet) stops the lane: the rows behind it are released unsent.
+	 * Outcomes are recorded in batches behind the lane's progress; until then the rows stay locked,
+	 * so nobody else sends the lane meanwhile.
+	 */
+	async function runLane(rows: readonly ClaimedDelivery[]) {
+		for (const [i, d] of rows.entries()) {
+			if (stopping || !d.due) {
+				await record(release(rows.slice(i)))
+				return
+			}
+			const result = await attempt(d)
+			// Written before the next one goes out: a crash re-sends at most the request in flight.
+			const written = await record([result])
+			if (!written) return
+			if (result.state !== 'delivered') {
+				await record(release(rows.slice(i + 1)))
+				return
+			}
+		}
+	}
+
+	/** The claimed rows by lane, each lane in stream order. */
+	function lanesOf(claimed: readonly ClaimedDelivery[]): ClaimedDelivery[][] {
+		const lanes = new Map<string, ClaimedDelivery[]>()
+		for (const d of claimed) {
+			const key = d.sessionId === null ? d.id : `${d.endpointId}:${d.sessionId}`
+			lanes.set(key, [...(lanes.get(key) ?? []), d])
+		}
+		const order = (a: ClaimedDelivery, b: ClaimedDelivery) => (a.positionMs ?? 0) - (b.positionMs ?? 0) || (a.positionSeq ?? 0) - (b.positionSeq ?? 0)
+		return [...lanes.values()].map((rows) => rows.sort(order))
+	}
+
+	/**
+	 * Writes outcomes: every lane's that finished meanwhile in one statement. Resolves false when the
+	 * write failed; those rows' locks then run out and they are sent again (same webhook-id).
+	 */
+	function record(results: AttemptResult[]): Promise<boolean> {
+		if (!results.length) return Promise.resolve(true)
+		const written = new Promise<boolean>((resolve) => {
+			for (const result of results) finished.push({ result, written: resolve })
+		})
 		recording ??= (async () => {
 			while (finished.length) {
 				const batch = finished.splice(0)
+				let ok = true
 				try {
-					const disabled = await recordAttempts(db, owner, batch, config.disableAfterMs)
+					const disabled = await recordAttempts(
+						db,
+						owner,
+						batch.map((f) => f.result),
+						config.disableAfterMs,
+					)
 					metrics.disabled(disabled.length)
 					if (disabled.length) logger.warn({ endpoints: disabled }, 'webhook endpoints disabled')
 				} catch (err) {
-					// Their locks run out and they are sent again: a duplicate with the same webhook-id.
+					ok = false
 					logger.warn({ err, count: batch.length }, 'could not record webhook attempts')
 				}
+				for (const f of batch) f.written(ok)
 			}
 		})().finally(() => {
 			recording = null
 			wake()
 		})
+		return written
 	}
 
 	const loop = (async () => {
@@ -133,16 +198,16 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 		while (!stopping) {
 			try {
 				const free = config.concurrency - inFlight.size
-				let claimed: ClaimedDelivery[] = []
+				let lanes: ClaimedDelivery[][] = []
 				if (free > 0) {
-					claimed = await claimDue(db, owner, free, lockMs, await watermark(bus))
-					for (const d of claimed) {
-						const p = attempt(d).finally(() => inFlight.delete(p))
+					lanes = lanesOf(await claimDue(db, owner, free, PER_LANE, lockMs, await watermark(bus)))
+					for (const rows of lanes) {
+						const p = runLane(rows).finally(() => inFlight.delete(p))
 						inFlight.add(p)
 					}
 				}
 				failures = 0
-				if (claimed.length && claimed.length === free) continue
+				if (lanes.length && lanes.length === free) continue
 			} catch (err) {
 				failures++
 				logger.warn({ err, failures }, 'webhook dispatcher could not claim deliveries; backing off')
