@@ -169,7 +169,8 @@ export async function recordAttempts(db: Db, owner: string, results: readonly At
 				delivered_at = case when r.s = 'delivered' then now() else d.delivered_at end,
 				locked_until = null, lock_owner = null
 			from json_to_recordset(${JSON.stringify(rows)}::text::json) as r(id uuid, s text, n float8, c int, l int, x text)
-			where d.id = r.id and d.lock_owner = ${owner}
+			-- The id list lets the planner probe the primary key rather than scan the table for the join.
+			where d.id = any(${`{${results.map((r) => r.id).join(',')}}`}::uuid[]) and d.id = r.id and d.lock_owner = ${owner}
 		)
 		update webhook_endpoints w
 		set failing_since = case when a.ok then null else coalesce(w.failing_since, now()) end,
