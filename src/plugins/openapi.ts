@@ -42,6 +42,7 @@ const TAGS = [
 	{ name: 'users', description: 'Sign-up, email verification and the signed-in user' },
 	{ name: 'auth', description: 'Log in, refresh, log out, password reset' },
 	{ name: 'sessions', description: 'WhatsApp sessions: create, pair, start, stop, delete, send' },
+	{ name: 'webhooks', description: 'Webhook endpoints: signed, ordered, durable delivery of events to your URLs; delivery log, retry, replay' },
 	{ name: 'chats', description: 'Chats and their messages' },
 	{ name: 'contacts', description: 'Contacts of a session' },
 	{ name: 'media', description: 'Files: upload to send, download what was received' },
