@@ -3,7 +3,7 @@ import pino from 'pino'
 import { createRedisBus } from '../src/bus/redis-bus'
 import { loadConfig } from '../src/config'
 import { domainEvent, type DomainEvent } from '../src/core/catalogue'
-import { webhookBody } from '../src/core/webhooks'
+import { wireEvent } from '../src/core/webhooks'
 import { openPostgres } from '../src/db/client'
 import { tenants } from '../src/db/schema'
 import { createCipher } from '../src/lib/crypto'
@@ -77,7 +77,7 @@ export default async function webhooksBench(): Promise<BenchResult[]> {
 		for (let i = 0; i < events.length; i += 500) positions.push(...(await bus.publish(events.slice(i, i + 500))).map((p) => p.id))
 
 		// The bare loop: the same bodies, signed and POSTed, `concurrency` at a time.
-		const bodies = events.map((e, i) => ({ eventId: e.id, body: webhookBody(positions[i]!, e) }))
+		const bodies = events.map((e, i) => ({ eventId: e.id, body: wireEvent(positions[i]!, e) }))
 		const bareStarted = performance.now()
 		let next = 0
 		await Promise.all(

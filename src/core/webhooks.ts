@@ -30,10 +30,10 @@ export function eventFilter(patterns: readonly string[]): (type: string) => bool
 }
 
 /**
- * The body of a delivery: the event exactly as the WebSocket sends it (`id` = stream position,
- * `eventId` = the envelope's uuid), so one parser serves both.
+ * A domain event as clients receive it, on the WebSocket and as a webhook's body alike (one parser
+ * serves both): the envelope with `id` = its stream position and the envelope's uuid as `eventId`.
  */
-export function webhookBody(position: string | null, envelope: Pick<AnyEnvelope, 'id' | 'type' | 'tenantId' | 'sessionId' | 'occurredAt' | 'data'>) {
+export function wireEvent(position: string | null, envelope: Pick<AnyEnvelope, 'id' | 'type' | 'tenantId' | 'sessionId' | 'occurredAt' | 'data'>) {
 	const { id: eventId, type, tenantId, sessionId, occurredAt, data } = envelope
 	return JSON.stringify({ id: position, eventId, type, tenantId, sessionId, occurredAt, data })
 }

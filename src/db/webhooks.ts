@@ -1,6 +1,6 @@
 import { and, eq, inArray, sql } from 'drizzle-orm'
 import type { AnyEnvelope } from '../core/catalogue'
-import { eventFilter, splitPosition, webhookBody } from '../core/webhooks'
+import { eventFilter, splitPosition, wireEvent } from '../core/webhooks'
 import type { Db } from './client'
 import { webhookEndpoints } from './schema'
 
@@ -45,7 +45,7 @@ const row = (endpointId: string, { position, envelope }: PositionedEvent): NewDe
 		s: envelope.sessionId,
 		pm: ms,
 		ps: seq,
-		b: webhookBody(position, envelope),
+		b: wireEvent(position, envelope),
 	}
 }
 
