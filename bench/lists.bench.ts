@@ -48,6 +48,11 @@ export default async function listsBench(): Promise<BenchResult[]> {
 				now() - (g || ' seconds')::interval, 'conversation', 'text', 'Message number ' || g || ' with some words in it', 3,
 				jsonb_build_object('conversation', 'Message number ' || g || ' with some words in it')
 			from generate_series(1, 20000) g`
+		// Every other chat has a newest message for the chat list's preview.
+		await raw`insert into session_messages (session_id, chat_jid, message_id, from_me, sender_jid, timestamp, type, kind, text, status)
+			select ${sid}, (15550700000 + g) || '@s.whatsapp.net', '3EB1' || upper(md5(g::text)), false, (15550700000 + g) || '@s.whatsapp.net',
+				now() - (g || ' minutes')::interval, 'conversation', 'text', 'Last words of chat ' || g, 3
+			from generate_series(2, 2000) g`
 		await raw`insert into session_contacts (session_id, jid, name, notify)
 			select ${sid}, (15550700000 + g) || '@s.whatsapp.net', case when g % 4 = 0 then null else 'Contact ' || g end, 'push ' || g from generate_series(1, 2000) g`
 		await raw`analyze`
@@ -60,7 +65,17 @@ export default async function listsBench(): Promise<BenchResult[]> {
 			routes: {
 				'/chats': async () => {
 					await ownSession()
-					const rows = await raw`select jid, pn_jid, lid_jid, name, unread_count, archived, last_message_at from session_chats c
+					const rows = await raw`select jid, pn_jid, lid_jid, name, unread_count, archived, last_message_at,
+							(select json_build_object('id', x.message_id, 'fromMe', x.from_me, 'sender', x.sender_jid, 'kind', x.kind, 'text', case when x.revoked_at is null then x.text end,
+								'timestamp', x.timestamp::text, 'status', x.status, 'revoked', x.revoked_at is not null)
+							from ((select m.message_id, m.from_me, m.sender_jid, m.kind, m.text, m.timestamp, m.seq, m.status, m.revoked_at from session_messages m
+									where m.session_id = c.session_id and m.chat_jid = c.jid and m.timestamp is not null
+									order by m.timestamp desc nulls last, m.seq desc, m.message_id desc, m.from_me desc limit 1)
+								union all (select m.message_id, m.from_me, m.sender_jid, m.kind, m.text, m.timestamp, m.seq, m.status, m.revoked_at from session_messages m
+									where m.session_id = c.session_id and m.chat_jid = c.lid_jid and m.timestamp is not null
+									order by m.timestamp desc nulls last, m.seq desc, m.message_id desc, m.from_me desc limit 1)) x
+							order by x.timestamp desc, x.seq desc, x.message_id desc, x.from_me desc limit 1) as last_message
+						from session_chats c
 						where session_id = ${sid} and last_message_at is not null
 							and (jid not like '%@lid' or not exists (select 1 from session_chats o where o.session_id = c.session_id and o.lid_jid = c.jid and o.jid <> c.jid))
 						order by last_message_at desc nulls last, jid desc limit 51`
@@ -72,6 +87,11 @@ export default async function listsBench(): Promise<BenchResult[]> {
 						unreadCount: r.unread_count,
 						archived: r.archived,
 						lastMessageAt: (r.last_message_at as Date).toISOString(),
+						lastMessage: r.last_message && {
+							...r.last_message,
+							timestamp: new Date(r.last_message.timestamp).toISOString(),
+							status: messageStatusName(r.last_message.status),
+						},
 					}))
 					return Response.json({ items, nextCursor: 'x' })
 				},

@@ -6,6 +6,9 @@ import type { Database } from './db/client'
 import type { Clock } from './lib/clock'
 import type { RateLimits } from './lib/rate-limits'
 import type { Logger } from './logger'
+import { apiKeysModule } from './modules/api-keys'
+import type { Callers } from './modules/api-keys/authenticator'
+import type { ApiKeysService } from './modules/api-keys/service'
 import { authModule } from './modules/auth'
 import type { AuthService } from './modules/auth/service'
 import { chatsModule } from './modules/chats'
@@ -53,6 +56,9 @@ export interface ProbeDeps {
 export interface AppDeps extends ProbeDeps {
 	clock: Clock
 	auth: AuthService
+	/** Checks access tokens and API keys alike (the auth macro, the WebSocket). */
+	callers: Callers
+	apiKeys: ApiKeysService
 	users: UsersService
 	sessions: SessionsService
 	chats: ChatsService
@@ -69,7 +75,7 @@ export interface AppDeps extends ProbeDeps {
 /** The HTTP API: plugins, then one module per feature. Builds nothing but routes. */
 export function createApp(deps: AppDeps) {
 	const { config, logger, database } = deps
-	const auth = authPlugin(deps.auth)
+	const auth = authPlugin(deps.callers)
 	const rateLimit = rateLimitPlugin(deps.limits, config.trustProxyHops)
 	return new Elysia({
 		websocket: realtimeSocketOptions(config.realtime),
@@ -88,12 +94,15 @@ export function createApp(deps: AppDeps) {
 		.use(healthModule(deps))
 		.use(usersModule({ users: deps.users, authPlugin: auth, rateLimit }))
 		.use(authModule({ auth: deps.auth, users: deps.users, authPlugin: auth, rateLimit, config }))
+		.use(apiKeysModule({ apiKeys: deps.apiKeys, authPlugin: auth }))
 		.use(sessionsModule({ sessions: deps.sessions, messages: deps.messages, authPlugin: auth }))
 		.use(chatsModule({ chats: deps.chats, messages: deps.messages, actions: deps.actions, authPlugin: auth }))
 		.use(contactsModule({ contacts: deps.contacts, authPlugin: auth }))
 		.use(mediaModule({ media: deps.media, authPlugin: auth, maxBytes: config.media.maxBytes }))
 		.use(webhooksModule({ webhooks: deps.webhooks, authPlugin: auth }))
-		.use(realtimeModule({ hub: deps.realtime, bus: deps.bus, db: database.db, auth: deps.auth, clock: deps.clock, logger, config: config.realtime }))
+		.use(
+			realtimeModule({ hub: deps.realtime, bus: deps.bus, db: database.db, auth: deps.callers, clock: deps.clock, logger, config: config.realtime }),
+		)
 }
 
 /** The app the server runs. */

@@ -14,6 +14,10 @@ import type { Logger } from './logger'
 import { createMailer, type Mailer } from './mail/mailer'
 import { createAccessTokens } from './modules/auth/access-tokens'
 import { createTokenRevocations, type TokenRevocations } from './modules/auth/revocations'
+import { type ApiKeyRevoked, ApiKeyAuthenticator, callerAuthenticator } from './modules/api-keys/authenticator'
+import { ApiKeysService } from './modules/api-keys/service'
+import { createUsageRecorder } from './modules/api-keys/usage'
+import { createBroadcast } from './lib/broadcast'
 import { AuthService } from './modules/auth/service'
 import { ChatsService } from './modules/chats/service'
 import { ContactsService } from './modules/contacts/service'
@@ -124,12 +128,17 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 	const mailer = overrides.mailer ?? createMailer(config, logger)
 	const background = createBackgroundTasks(logger)
 	const revocations = createTokenRevocations({ redis, prefix: config.redisPrefix, logger })
-	const limits = createRateLimits({ redis, prefix: config.redisPrefix, config: config.auth })
+	const limits = createRateLimits({ redis, prefix: config.redisPrefix, config: config.auth, apiKeys: config.apiKeys.rateLimit })
 	const accounts = { db, config, logger, clock, mailer, background, revocations }
 	const accessTokens = createAccessTokens({ secret: config.jwtSecret, ttlSeconds: config.auth.accessTokenTtlSeconds, clock })
 	const users = new UsersService(accounts)
 	const auth = new AuthService({ ...accounts, accessTokens, throttle: loginThrottle(limits, config.auth.rateLimits) })
 	const removals = auth.followUserRemovals(database.listen, logger)
+	const keyRevocations = createBroadcast<ApiKeyRevoked>({ redis, channel: `${config.redisPrefix}api-keys:revoked`, logger })
+	const usage = createUsageRecorder({ db, clock, logger, flushEveryMs: config.apiKeys.lastUsedFlushMs })
+	usage.start()
+	const apiKeys = new ApiKeysService({ db, clock, revocations: keyRevocations })
+	const callers = callerAuthenticator(auth, new ApiKeyAuthenticator({ db, revocations: keyRevocations, limit: limits.apiKeyRequests, usage }))
 	const cursors = createCursorCodec(config.jwtSecret)
 	const sessions = new SessionsService({ db, config, cursors, relay })
 	const chats = new ChatsService({ db, cursors, sessions })
@@ -161,6 +170,8 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 		metrics: infra.metrics ?? {},
 		clock,
 		auth,
+		callers,
+		apiKeys,
 		users,
 		sessions,
 		chats,
@@ -184,6 +195,9 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 				logger.warn({ err }, 'background tasks still running at shutdown'),
 			)
 			await removals.stop()
+			// Last uses noted since the previous flush are written before the pool closes.
+			await usage.stop()
+			await keyRevocations.close()
 			await revocations.close()
 			await mailer.close()
 		},

@@ -6,6 +6,7 @@ import { connection } from './lib/realtime'
 import { Link, location, match, navigate } from './lib/router'
 import { useStore } from './lib/store'
 import { AccountPage } from './pages/account'
+import { ApiKeysPage } from './pages/api-keys'
 import { ForgotPasswordPage, ResetPasswordPage, SignInPage, SignUpPage, VerifyEmailPage } from './pages/auth'
 import { ChatPage } from './pages/chat'
 import { ChatsPage } from './pages/chats'
@@ -22,14 +23,15 @@ const PUBLIC = {
 } as const
 
 /**
- * Pages of a signed-in user, first match wins. The API keys and webhooks pages join this table
- * once the integrations API is in `App` (`/app/integrations/keys`, `/app/integrations/webhooks`).
+ * Pages of a signed-in user, first match wins. The webhooks page joins this table once its API is
+ * in `App` (`/app/integrations/webhooks`).
  */
 const SIGNED_IN: [string, (params: Record<string, string>) => preact.JSX.Element][] = [
 	['/app/sessions', () => <SessionsPage />],
 	['/app/sessions/:id/chats', ({ id }) => <ChatsPage sessionId={id!} />],
 	['/app/sessions/:id/chats/:jid', ({ id, jid }) => <ChatPage sessionId={id!} jid={jid!} />],
 	['/app/sessions/:id/contacts', ({ id }) => <ContactsPage sessionId={id!} />],
+	['/app/integrations/keys', () => <ApiKeysPage />],
 	['/app/account', () => <AccountPage />],
 ]
 
@@ -47,6 +49,9 @@ function Shell({ children }: { children: ComponentChildren }) {
 				<nav aria-label="Main">
 					<Link href="/app/sessions" aria-current={current('/app/sessions')}>
 						Sessions
+					</Link>
+					<Link href="/app/integrations/keys" aria-current={current('/app/integrations/keys')}>
+						API keys
 					</Link>
 					<Link href="/app/account" aria-current={current('/app/account')}>
 						Account

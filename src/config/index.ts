@@ -97,6 +97,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 				mailPerAccount: env.RATE_LIMIT_MAIL_PER_ACCOUNT,
 			},
 		},
+		apiKeys: {
+			rateLimit: { points: env.API_KEY_RATE_LIMIT, windowSeconds: env.API_KEY_RATE_LIMIT_WINDOW_SECONDS },
+			lastUsedFlushMs: env.API_KEY_LAST_USED_FLUSH_SECONDS * 1000,
+		},
 		events: {
 			commandPartitions: env.COMMAND_PARTITIONS,
 			streamRetentionMs: env.STREAM_RETENTION_SECONDS * 1000,

@@ -32,6 +32,7 @@ export interface Config {
 	/** Reverse proxies in front of the API whose X-Forwarded-For entries are trusted (0 = none). */
 	trustProxyHops: number
 	auth: AuthConfig
+	apiKeys: ApiKeysConfig
 	events: EventsConfig
 	/** An Idempotency-Key of a send is remembered this long. */
 	idempotencyKeyRetentionMs: number
@@ -73,6 +74,14 @@ export interface AuthConfig {
 		mailPerIp: number
 		mailPerAccount: number
 	}
+}
+
+/** API keys: how many requests a key may make, and how often their last use is written (docs/configuration.md). */
+export interface ApiKeysConfig {
+	/** Requests per key in each window, on every instance together (REST calls and WebSocket connections). */
+	rateLimit: { points: number; windowSeconds: number }
+	/** How often the last use of keys, recorded in memory, is written to the database. */
+	lastUsedFlushMs: number
 }
 
 /** Streams, consumers and the outbox relay (docs/operations.md, How events flow). */

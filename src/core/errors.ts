@@ -18,7 +18,17 @@ export abstract class DomainError extends Error {
 export class InvalidInputError extends DomainError {}
 
 /** The caller is not (or no longer) authenticated: missing, invalid, expired or revoked credentials. */
-export class UnauthenticatedError extends DomainError {}
+export class UnauthenticatedError extends DomainError {
+	constructor(
+		code: string,
+		message: string,
+		details?: unknown,
+		/** What the log line of the refusal adds (a reason, a key's public prefix); never sent to the client, never a secret. */
+		readonly logged?: Record<string, unknown>,
+	) {
+		super(code, message, details)
+	}
+}
 
 /** The caller is known but may not do this yet or at all. */
 export class ForbiddenError extends DomainError {}

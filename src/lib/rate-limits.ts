@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type Redis from 'ioredis'
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible'
-import type { AuthConfig } from '../config'
+import type { ApiKeysConfig, AuthConfig } from '../config'
 import { RateLimitedError } from '../core/errors'
 
 /**
@@ -53,11 +53,23 @@ export interface RateLimits {
 	signupPerIp: Limit
 	mailPerIp: Limit
 	mailPerAccount: Limit
+	/** Requests per API key, shared by every instance. */
+	apiKeyRequests: Limit
 }
 
-export function createRateLimits({ redis, prefix, config }: { redis: Redis | null; prefix: string; config: AuthConfig }): RateLimits {
-	const { windowSeconds: duration, loginSlowdownAfter: _, ...points } = config.rateLimits
-	const make = (name: string, max: number) => {
+export function createRateLimits({
+	redis,
+	prefix,
+	config,
+	apiKeys,
+}: {
+	redis: Redis | null
+	prefix: string
+	config: AuthConfig
+	apiKeys: ApiKeysConfig['rateLimit']
+}): RateLimits {
+	const { windowSeconds, loginSlowdownAfter: _, ...points } = config.rateLimits
+	const make = (name: string, max: number, duration = windowSeconds) => {
 		const keyPrefix = `${prefix}ratelimit:${name}`
 		const memory = new RateLimiterMemory({ keyPrefix, points: max, duration })
 		if (!redis) return new Limit(memory)
@@ -70,6 +82,7 @@ export function createRateLimits({ redis, prefix, config }: { redis: Redis | nul
 		signupPerIp: make('signup-ip', points.signupPerIp),
 		mailPerIp: make('mail-ip', points.mailPerIp),
 		mailPerAccount: make('mail-account', points.mailPerAccount),
+		apiKeyRequests: make('api-key', apiKeys.points, apiKeys.windowSeconds),
 	}
 }
 

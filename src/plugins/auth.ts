@@ -1,55 +1,86 @@
 import { Elysia } from 'elysia'
+import { ForbiddenError } from '../core/errors'
+import { API_KEY_PREFIX, type Access, grants, type Scope } from '../core/scopes'
 import { errorModel } from './errors'
 
 /** Exactly `Bearer <token>` (the scheme in any case, RFC 6750): one space, a token of token68 characters, nothing after. */
 const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i
 
 /**
- * The token a request presents: from `Authorization: Bearer <token>` only. A URL leaks into logs,
+ * The credential a request presents: `Authorization: Bearer <access token or API key>`, or
+ * `X-Api-Key: <API key>` (the header many integration tools offer). A URL leaks into logs,
  * histories and Referer headers, so REST never reads one there; a WebSocket upgrade may carry
  * `?accessToken=`, because browsers cannot set headers on a WebSocket.
  */
 export function presentedToken(request: Request, query: Record<string, unknown> | undefined): string | undefined {
 	const authorization = request.headers.get('authorization')
 	if (authorization !== null) return BEARER.exec(authorization)?.[1]
+	const apiKey = request.headers.get('x-api-key')
+	// Only a key travels in X-Api-Key: anything else there is refused as an invalid key, never read as a JWT.
+	if (apiKey !== null) return apiKey.startsWith(API_KEY_PREFIX) ? apiKey : `${API_KEY_PREFIX}invalid`
 	if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return undefined
 	const fromQuery = query?.accessToken
 	return typeof fromQuery === 'string' ? fromQuery : undefined
 }
 
-/** Who a valid access token speaks for. */
-export interface AuthUser {
-	id: string
-	tenantId: string
-}
+/**
+ * Who a valid credential speaks for: a signed-in user (an access token, every scope), or an API
+ * key of the tenant (its scopes). `id` is the user's id, or the key's.
+ */
+export type AuthUser = { kind: 'user'; id: string; tenantId: string } | { kind: 'apiKey'; id: string; tenantId: string; scopes: readonly Scope[] }
 
-/** What the macro needs: a check of a presented token that throws UnauthenticatedError when it fails. */
+/** What the macro needs: a check of a presented credential that throws UnauthenticatedError when it fails. */
 export interface Authenticator {
-	authenticate(accessToken: string | undefined): Promise<AuthUser>
+	authenticate(credential: string | undefined): Promise<AuthUser>
 }
 
 /**
- * The `auth` macro: `{ auth: true }` on a route, a guard or a `.ws()` resolves `user` ({ id,
- * tenantId }) and `tenantId` from a valid access token, or answers 401 UNAUTHORIZED before the
- * handler runs. Per request this is an HMAC check plus a cached token-version comparison.
+ * Whether the caller may use a route with this access decision; throws ForbiddenError when not.
+ * A user's access token passes every decision.
+ */
+export function authorize(caller: AuthUser, access: Access): void {
+	if (caller.kind === 'user') return
+	if (access === 'user')
+		throw new ForbiddenError('USER_REQUIRED', 'Sign in as a user for this route: API keys cannot manage the account, its users or its API keys', {
+			required: 'user',
+		})
+	if (!grants(caller.scopes, access))
+		throw new ForbiddenError('INSUFFICIENT_SCOPE', `This API key lacks the scope ${access}`, { required: access, granted: caller.scopes })
+}
+
+/** OpenAPI security of a route: who may call it, with the scope an API key needs (3.1 allows role names for any scheme). */
+export const securityOf = (access: Access): Record<string, string[]>[] =>
+	access === 'user' ? [{ bearer: [] }] : [{ bearer: [] }, { apiKey: [access] }, { apiKeyHeader: [access] }]
+
+/**
+ * The `auth` macro: `{ auth: 'sessions:read' }` on a route, a guard or a `.ws()` names the scope it
+ * needs (`'user'`: signed-in users only), resolves `user` (see AuthUser) and `tenantId` from a valid
+ * credential, or answers 401 UNAUTHORIZED (no valid credential) or 403 INSUFFICIENT_SCOPE /
+ * USER_REQUIRED (a key that may not) before the handler runs. Per request this is an HMAC check
+ * plus a cached token-version comparison, or a cached key lookup.
  *
- * The check runs in `transform`, before Elysia validates the body: a caller without a valid token
- * learns nothing about a route's schema and gets 401, not a 400 listing the fields it got wrong.
- * `resolve` (after validation) only hands the result to the handler.
+ * The checks run in `transform`, before Elysia validates the body: a caller without a valid
+ * credential learns nothing about a route's schema and gets 401, not a 400 listing the fields it
+ * got wrong. `resolve` (after validation) only hands the result to the handler.
  */
 export const authPlugin = (auth: Authenticator) => {
 	const authenticated = new WeakMap<Request, AuthUser>()
+	const check = async (request: Request, query: Record<string, unknown> | undefined, access: Access) => {
+		const user = await auth.authenticate(presentedToken(request, query))
+		authorize(user, access)
+		return user
+	}
 	return new Elysia({ name: 'auth' }).use(errorModel).macro({
-		auth: {
-			detail: { security: [{ bearer: [] }] },
+		auth: (access: Access) => ({
+			detail: { security: securityOf(access), 'x-required-scope': access },
 			async transform({ request, query }) {
-				authenticated.set(request, await auth.authenticate(presentedToken(request, query)))
+				authenticated.set(request, await check(request, query, access))
 			},
 			async resolve({ request, query }) {
-				const user = authenticated.get(request) ?? (await auth.authenticate(presentedToken(request, query)))
+				const user = authenticated.get(request) ?? (await check(request, query, access))
 				return { user, tenantId: user.tenantId }
 			},
-		},
+		}),
 	})
 }
 

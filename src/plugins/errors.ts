@@ -181,6 +181,7 @@ export const errorsPlugin = (logger: Logger, trustProxyHops: number) =>
 						status: response.status,
 						reason: error instanceof DomainError || error instanceof RequestError ? error.code : String(code),
 						address: clientIp(request, server, trustProxyHops),
+						...(error instanceof UnauthenticatedError ? error.logged : undefined),
 					},
 					response.status === 401 ? 'request refused: not authenticated' : 'request refused: rate limited',
 				)

@@ -41,6 +41,7 @@ const TAGS = [
 	{ name: 'health', description: 'Liveness and readiness probes' },
 	{ name: 'users', description: 'Sign-up, email verification and the signed-in user' },
 	{ name: 'auth', description: 'Log in, refresh, log out, password reset' },
+	{ name: 'api-keys', description: 'API keys for servers and integrations: create, list, revoke' },
 	{ name: 'sessions', description: 'WhatsApp sessions: create, pair, start, stop, delete, send' },
 	{ name: 'webhooks', description: 'Webhook endpoints: signed, ordered, durable delivery of events to your URLs; delivery log, retry, replay' },
 	{ name: 'chats', description: 'Chats and their messages' },
@@ -51,6 +52,18 @@ const TAGS = [
 
 const SECURITY_SCHEMES = {
 	bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The access token from POST /auth/login or /auth/refresh' },
+	apiKey: {
+		type: 'http',
+		scheme: 'bearer',
+		bearerFormat: 'sbk_…',
+		description: 'An API key from POST /api-keys in `Authorization: Bearer`; the listed role is the scope the key needs',
+	},
+	apiKeyHeader: {
+		type: 'apiKey',
+		in: 'header',
+		name: 'X-Api-Key',
+		description: 'An API key from POST /api-keys in `X-Api-Key`; the listed role is the scope the key needs',
+	},
 	accessTokenQuery: {
 		type: 'apiKey',
 		in: 'query',

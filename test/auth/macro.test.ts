@@ -20,9 +20,9 @@ beforeAll(async () => {
 	database = openPostgres({ url: testDb.url })
 	const api = composeApi(config, createLogger(config), { database, redis: null, bus: null, relay: null })
 	const app = api.app
-		.guard({ auth: true }, (guarded) => guarded.get('/probe/whoami', ({ user, tenantId }) => ({ userId: user.id, tenantId })))
+		.guard({ auth: 'sessions:read' }, (guarded) => guarded.get('/probe/whoami', ({ user, tenantId }) => ({ userId: user.id, tenantId })))
 		.ws('/probe/ws', {
-			auth: true,
+			auth: 'messages:read',
 			open(ws) {
 				ws.send(JSON.stringify({ userId: ws.data.user.id, tenantId: ws.data.tenantId }))
 			},

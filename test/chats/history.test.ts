@@ -89,6 +89,23 @@ describe('chats from a history sync', () => {
 		expect(res.body.nextCursor).toBeNull()
 	})
 
+	it("shows each chat's newest message, whichever form of the person's JID it is filed under", async () => {
+		const { body } = await alice.get('/chats')
+		const previews = Object.fromEntries((body.items as { jid: string; lastMessage: unknown }[]).map((c) => [c.jid, c.lastMessage]))
+		expect(previews[jid(ADA)]).toEqual({
+			id: 'ADA0999',
+			fromMe: true,
+			sender: null,
+			kind: 'text',
+			text: 'Ada #999',
+			timestamp: new Date((base + 199) * 1000).toISOString(),
+			status: expect.any(String),
+			revoked: false,
+		})
+		expect(previews[jid(BOB)]).toMatchObject({ id: 'BOB1', fromMe: false, sender: jid(BOB), text: 'hi from bob' })
+		expect(previews[jid(CLEO)]).toMatchObject({ id: 'CLEO1', text: 'from my lid', timestamp: new Date((base + 6000) * 1000).toISOString() })
+	})
+
 	it('pages through 1,000 messages newest first without a gap or a duplicate, whatever the page size', async () => {
 		for (const limit of [200, 7]) {
 			const { seen, pages } = await allMessages(alice, jid(ADA), limit)

@@ -24,10 +24,12 @@ export interface TestSocket {
 	close(): void
 }
 
-/** A real WebSocket client on `/ws/sessions` of a running app (`url` = `http://host:port`). */
-export function openSocket(url: string, query: Record<string, string | undefined> = {}): TestSocket {
+/** A real WebSocket client on `/ws/sessions` of a running app (`url` = `http://host:port`), with upgrade `headers` if given. */
+export function openSocket(url: string, query: Record<string, string | undefined> = {}, headers?: Record<string, string>): TestSocket {
 	const params = new URLSearchParams(Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined))
-	const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/ws/sessions${params.size ? `?${params}` : ''}`)
+	const target = `${url.replace(/^http/, 'ws')}/ws/sessions${params.size ? `?${params}` : ''}`
+	// Bun's WebSocket takes headers, as server clients do; browsers cannot (hence `?accessToken=`).
+	const ws = headers ? new WebSocket(target, { headers } as unknown as string[]) : new WebSocket(target)
 	const messages: WsMessage[] = []
 	let cursor = 0
 	const waiters = new Set<() => void>()

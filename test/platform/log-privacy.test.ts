@@ -3,7 +3,9 @@ import postgres from 'postgres'
 import { loadConfig } from '../../src/config'
 import { createLogger } from '../../src/logger'
 import { api, createVerifiedUser, expectError } from '../helpers/accounts'
+import { createApiKey } from '../helpers/api-keys'
 import { startTestApp, type TestApp } from '../helpers/app'
+import { openSocket } from '../helpers/ws'
 
 /**
  * What reaches the logs: ids, codes and reasons, never what a user wrote or presented. Every line
@@ -69,5 +71,30 @@ describe('the logs', () => {
 			address: '10.9.8.6',
 		})
 		expect(lines.join('\n')).not.toContain('c0ffee')
+	})
+
+	it('never contain an API key, and record refused keys with the reason, the key’s public prefix and the client address', async () => {
+		const alice = await createVerifiedUser(app)
+		const key = await createApiKey(app, alice, ['sessions:read', 'messages:read'])
+		const secret = key.key.slice(key.prefix.length)
+		expect((await api(app).get('/sessions', key.headers)).status).toBe(200)
+		expect((await api(app).get('/sessions', { 'x-api-key': key.key })).status).toBe(200)
+		await expectError(await api(app).post('/sessions', { name: 'x' }, key.headers), 403, 'INSUFFICIENT_SCOPE')
+		const socket = openSocket(app.url, {}, key.headers)
+		await socket.next((m) => m.type === 'session.snapshot')
+		expect((await fetch(`${app.url}/api-keys/${key.id}`, { method: 'DELETE', headers: alice.headers })).status).toBe(204)
+		await socket.closed
+		const res = await api(app, '10.9.8.5').get('/sessions', { 'x-api-key': key.key })
+		await expectError(res, 401, 'INVALID_API_KEY')
+		expect(entries().find((e) => e.reqId === res.headers.get('x-request-id'))).toMatchObject({
+			level: 30,
+			reason: 'INVALID_API_KEY',
+			cause: 'revoked',
+			keyPrefix: key.prefix,
+			address: '10.9.8.5',
+		})
+		const all = lines.join('\n')
+		expect(all).not.toContain(secret)
+		expect(all).not.toContain(secret.slice(0, 16))
 	})
 })

@@ -5,6 +5,7 @@ import { schema } from '../../src/db/client'
 import { createTestDatabase, type TestDatabase } from '../helpers/database'
 
 const EXPECTED_TABLES = [
+	'api_keys',
 	'media',
 	'media_blobs',
 	'outbox',

@@ -149,7 +149,7 @@ describe('the OpenAPI document', () => {
 		expect(text).not.toContain('"$id":"#')
 		const socket = doc.paths['/ws/sessions']!.get!
 		expect(Object.keys(socket.responses)).toContain('101')
-		expect(socket.security).toEqual([{ accessTokenQuery: [] }])
+		expect(socket.security).toEqual([{ accessTokenQuery: [] }, { apiKey: ['messages:read'] }, { apiKeyHeader: ['messages:read'] }])
 		expect(socket['x-websocket']?.messages.anyOf.length).toBeGreaterThan(2)
 	})
 
@@ -174,7 +174,7 @@ describe('the OpenAPI document', () => {
 		expect(healthStatuses).toBe(true)
 		// Statuses are numbers, as the server sends them: a response map spread from a shared constant would type them as strings.
 		type OneSession = Awaited<ReturnType<ReturnType<typeof client.sessions>['get']>>
-		const sessionStatuses: Same<NonNullable<OneSession['error']>['status'], 400 | 401 | 404> = true
+		const sessionStatuses: Same<NonNullable<OneSession['error']>['status'], 400 | 401 | 403 | 404> = true
 		expect(sessionStatuses).toBe(true)
 	})
 })

@@ -5,10 +5,7 @@ import type { RealtimeEvent } from './realtime'
 
 /** Chats and messages as the pages show them: the REST shapes, with what the WebSocket adds merged in. */
 
-export type Chat = Treaty.Data<ReturnType<typeof api.chats.get>>['items'][number] & {
-	/** The newest message seen while the page is open. */
-	last?: { text: string; fromMe: boolean }
-}
+export type Chat = Treaty.Data<ReturnType<typeof api.chats.get>>['items'][number]
 type RestMessage = Treaty.Data<ReturnType<ReturnType<typeof api.chats>['messages']['get']>>['items'][number]
 export type Message = RestMessage & {
 	/** Sent from this page and not yet confirmed by an event. */

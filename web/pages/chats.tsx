@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks'
 import { Alert, PageTitle } from '../components/ui'
 import { api, problemOf } from '../lib/api'
 import { isoOf, phoneOf, shortTime } from '../lib/format'
-import { type Chat, chatJidOf, describe } from '../lib/messages'
+import { type Chat, chatJidOf, describe, statusName } from '../lib/messages'
 import { useWhenVisible } from '../lib/paging'
 import { onRealtime } from '../lib/realtime'
 import { Link } from '../lib/router'
@@ -47,7 +47,16 @@ export function ChatsPage({ sessionId }: { sessionId: string }) {
 						return {
 							...chat,
 							lastMessageAt: at,
-							last: { text: describe({ text: m.text ?? null, type: m.type, kind: m.kind ?? 'other' }), fromMe: m.key.fromMe },
+							lastMessage: {
+								id: m.key.id,
+								fromMe: m.key.fromMe,
+								sender: m.key.fromMe ? null : m.key.participant || m.key.remoteJid,
+								kind: m.kind ?? 'other',
+								text: m.text ?? null,
+								timestamp: at,
+								status: statusName(m.status),
+								revoked: false,
+							},
 							unreadCount: unread ? (chat.unreadCount ?? 0) + 1 : chat.unreadCount,
 						}
 					})
@@ -68,7 +77,16 @@ export function ChatsPage({ sessionId }: { sessionId: string }) {
 	const upsert = (jid: string, change: (chat: Chat) => Chat) =>
 		setChats((list) => {
 			const existing = list.find((c) => c.jid === jid || c.lidJid === jid)
-			const base: Chat = existing ?? { jid, pnJid: null, lidJid: null, name: null, unreadCount: 0, archived: false, lastMessageAt: null }
+			const base: Chat = existing ?? {
+				jid,
+				pnJid: null,
+				lidJid: null,
+				name: null,
+				unreadCount: 0,
+				archived: false,
+				lastMessageAt: null,
+				lastMessage: null,
+			}
 			const next = change(base)
 			const rest = list.filter((c) => c !== existing)
 			return [next, ...rest].sort((a, b) => (b.lastMessageAt ?? '').localeCompare(a.lastMessageAt ?? ''))
@@ -97,7 +115,9 @@ export function ChatsPage({ sessionId }: { sessionId: string }) {
 							<Link href={`/app/sessions/${sessionId}/chats/${encodeURIComponent(chat.jid)}`} class="chat-link">
 								<span class="chat-name">{chat.name || phoneOf(chat.jid)}</span>
 								<span class="chat-time">{shortTime(chat.lastMessageAt)}</span>
-								<span class="chat-last">{chat.last ? `${chat.last.fromMe ? 'You: ' : ''}${chat.last.text}` : ''}</span>
+								<span class="chat-last">
+									{chat.lastMessage ? `${chat.lastMessage.fromMe ? 'You: ' : ''}${describe({ ...chat.lastMessage, type: null })}` : ''}
+								</span>
 								{(chat.unreadCount ?? 0) > 0 && (
 									<span class="unread">
 										{chat.unreadCount}

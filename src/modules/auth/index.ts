@@ -70,7 +70,7 @@ export const authModule = ({ auth, users, authPlugin, rateLimit, config }: AuthM
 			},
 			{
 				cookie: RefreshCookie,
-				response: { 200: 'AccessToken', 400: 'Error', 401: 'Error' },
+				response: { 200: 'AccessToken', 400: 'Error', 401: 'Error', 403: 'Error' },
 				detail: {
 					security: [],
 					summary: 'Rotate the refresh cookie and get a new access token',
@@ -101,9 +101,9 @@ export const authModule = ({ auth, users, authPlugin, rateLimit, config }: AuthM
 				return status(204, undefined)
 			},
 			{
-				auth: true,
+				auth: 'user',
 				cookie: RefreshCookie,
-				response: { 204: NoContent, 400: 'Error', 401: 'Error' },
+				response: { 204: NoContent, 400: 'Error', 401: 'Error', 403: 'Error' },
 				detail: {
 					summary: 'Log out everywhere: revokes every refresh token and every outstanding access token of the user',
 					description: 'Access tokens stop working at once (token version), and open WebSockets of the user are closed.',

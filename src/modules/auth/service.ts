@@ -305,7 +305,7 @@ export class AuthService implements Authenticator {
 		if (!claims) throw invalidAccessToken()
 		const current = await this.versions.get(claims.sub)
 		if (current === null || current !== claims.ver) throw invalidAccessToken()
-		return { id: claims.sub, tenantId: claims.tid }
+		return { kind: 'user', id: claims.sub, tenantId: claims.tid }
 	}
 
 	private async issue(

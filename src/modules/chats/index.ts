@@ -23,19 +23,20 @@ export const chatsModule = ({ chats, messages, actions, authPlugin }: ChatsModul
 		.use(errorModel)
 		.use(authPlugin)
 		.model({ ...chatsModels, MessageAccepted: sessionsModels.MessageAccepted })
-		.guard({ auth: true })
 		.get('', async ({ tenantId, query }) => jsonResponse(await chats.listChats(tenantId, query)), {
+			auth: 'messages:read',
 			query: ChatListQuery,
-			response: { 200: 'ChatPage', 400: 'Error', 401: 'Error', 404: 'Error' },
+			response: { 200: 'ChatPage', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error' },
 			detail: {
 				summary: 'Chats by last activity, newest first',
 				description: `Keyset pagination: pass \`nextCursor\` back as \`cursor\` (400 \`INVALID_CURSOR\` for anything else); it is null on the last page. ${SESSION_FILTER_HELP}`,
 			},
 		})
 		.get('/:jid/messages', async ({ tenantId, params, query }) => jsonResponse(await chats.listMessages(tenantId, params.jid, query)), {
+			auth: 'messages:read',
 			params: ChatParams,
 			query: ChatListQuery,
-			response: { 200: 'MessagePage', 400: 'Error', 401: 'Error', 404: 'Error' },
+			response: { 200: 'MessagePage', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error' },
 			detail: {
 				summary: 'Messages of a chat, newest first',
 				description: `The phone-number JID and the LID of a person give the same messages. 400 \`INVALID_JID\`; 404 when the session has no such chat. Keyset pagination as for GET /chats. ${SESSION_FILTER_HELP}`,
@@ -46,11 +47,22 @@ export const chatsModule = ({ chats, messages, actions, authPlugin }: ChatsModul
 			async ({ tenantId, params, query, body, headers, status }) =>
 				status(202, await messages.sendToChat(tenantId, params.jid, query.sessionId, body, headers['idempotency-key'])),
 			{
+				auth: 'messages:send',
 				params: ChatParams,
 				query: SessionQuery,
 				headers: IdempotencyHeaders,
 				body: 'ChatMessage',
-				response: { 202: 'MessageAccepted', 400: 'Error', 401: 'Error', 404: 'Error', 409: 'Error', 413: 'Error', 415: 'Error', 422: 'Error' },
+				response: {
+					202: 'MessageAccepted',
+					400: 'Error',
+					401: 'Error',
+					403: 'Error',
+					404: 'Error',
+					409: 'Error',
+					413: 'Error',
+					415: 'Error',
+					422: 'Error',
+				},
 				detail: {
 					summary: 'Send a message to a chat',
 					description: `As POST /sessions/:id/messages with the chat's JID (or a phone number) as recipient. ${SESSION_FILTER_HELP}`,
@@ -62,10 +74,11 @@ export const chatsModule = ({ chats, messages, actions, authPlugin }: ChatsModul
 			async ({ tenantId, params, query, body, status }) =>
 				status(202, await actions.edit(tenantId, params.jid, params.messageId, query.sessionId, body.text)),
 			{
+				auth: 'messages:send',
 				params: ChatMessageParams,
 				query: SessionQuery,
 				body: 'EditMessage',
-				response: { 202: 'MessageAccepted', 400: 'Error', 401: 'Error', 404: 'Error', 409: 'Error', 413: 'Error', 415: 'Error' },
+				response: { 202: 'MessageAccepted', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error', 409: 'Error', 413: 'Error', 415: 'Error' },
 				detail: {
 					summary: 'Edit an own text message',
 					description: `WhatsApp shows the new text, marked edited; the message's \`text\` and \`editedAt\` follow with \`session.messages.update\`. 409 \`NOT_OWN_MESSAGE\`, \`MESSAGE_NOT_EDITABLE\` (not text), \`MESSAGE_DELETED\`, \`EDIT_WINDOW_CLOSED\` (over 15 minutes old) or \`SESSION_NOT_CONNECTED\`; 404 \`MESSAGE_NOT_FOUND\`. ${SESSION_FILTER_HELP}`,
@@ -82,9 +95,10 @@ export const chatsModule = ({ chats, messages, actions, authPlugin }: ChatsModul
 				return status(202, await actions.deleteForEveryone(tenantId, params.jid, params.messageId, query.sessionId))
 			},
 			{
+				auth: 'messages:send',
 				params: ChatMessageParams,
 				query: DeleteQuery,
-				response: { 202: 'MessageAccepted', 204: t.Void(), 400: 'Error', 401: 'Error', 404: 'Error', 409: 'Error' },
+				response: { 202: 'MessageAccepted', 204: t.Void(), 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error', 409: 'Error' },
 				detail: {
 					summary: 'Delete a message for everyone, or from Switchboard only',
 					description: `For everyone (default; own messages, up to 60 hours old): 202, and the message turns \`revoked\` with \`session.messages.update\`; deleting it again answers 202 and sends nothing. 409 \`NOT_OWN_MESSAGE\`, \`DELETE_WINDOW_CLOSED\` or \`SESSION_NOT_CONNECTED\`. \`?for=me\`: 204, the message and its file's record leave Switchboard's store; WhatsApp and the phone keep it. ${SESSION_FILTER_HELP}`,
@@ -96,10 +110,11 @@ export const chatsModule = ({ chats, messages, actions, authPlugin }: ChatsModul
 			async ({ tenantId, params, query, body, status }) =>
 				status(202, await actions.markRead(tenantId, params.jid, query.sessionId, body?.messageId)),
 			{
+				auth: 'messages:send',
 				params: ChatParams,
 				query: SessionQuery,
 				body: 'MarkRead',
-				response: { 202: 'ReadAccepted', 400: 'Error', 401: 'Error', 404: 'Error', 409: 'Error', 413: 'Error', 415: 'Error' },
+				response: { 202: 'ReadAccepted', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error', 409: 'Error', 413: 'Error', 415: 'Error' },
 				detail: {
 					summary: 'Mark received messages read and send read receipts',
 					description: `Up to \`messageId\` (default: the newest), at most the latest 1,000 unread. The senders see blue ticks; the messages turn \`read\` and the chat's \`unreadCount\` 0 with \`session.messages.update\` and \`session.chats.upsert\`. ${SESSION_FILTER_HELP}`,

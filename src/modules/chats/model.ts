@@ -22,6 +22,21 @@ export const Chat = t.Object({
 	),
 	archived: Nullable(t.Boolean({ description: 'As WhatsApp last said; null when it said nothing' })),
 	lastMessageAt: Nullable(Time),
+	lastMessage: Nullable(
+		t.Object(
+			{
+				id: t.String(),
+				fromMe: t.Boolean(),
+				sender: Nullable(t.String()),
+				kind: t.UnionEnum(MESSAGE_KINDS),
+				text: Nullable(t.String({ description: 'Text or caption; null for media without one and for deleted messages' })),
+				timestamp: Time,
+				status: Nullable(t.UnionEnum(MESSAGE_STATUSES)),
+				revoked: t.Boolean(),
+			},
+			{ description: "A preview of the chat's newest message (the whole one is the first of GET /chats/:jid/messages); null when none is stored" },
+		),
+	),
 })
 
 export const Message = t.Object({

@@ -6,6 +6,7 @@ import { fetchSize, isoTime, literalLimit, perSize, rawRows, type Page } from '.
 import { InvalidInputError, NotFoundError } from '../../core/errors'
 import { isPnJid, normalizeRecipient } from '../../core/jid'
 import type { SessionsService } from '../sessions/service'
+import { type LastMessageRow, lastMessageColumn, toLastMessage } from './last-message'
 import { type MessageRow, messageColumns, toMessage } from './message-view'
 import type { Chat, Message } from './model'
 
@@ -36,6 +37,7 @@ const chatColumns = {
 	unreadCount: chats.unreadCount,
 	archived: chats.archived,
 	lastMessageAt: chats.lastMessageAt,
+	lastMessage: lastMessageColumn,
 }
 
 /** Rows as Postgres returns them (see `rawRows`): column names, timestamps as text. */
@@ -47,6 +49,7 @@ interface ChatRow {
 	unread_count: number | null
 	archived: boolean | null
 	last_message_at: string | null
+	last_message: LastMessageRow | null
 }
 const p = sql.placeholder
 
@@ -167,6 +170,7 @@ export class ChatsService {
 				unreadCount: r.unread_count,
 				archived: r.archived,
 				lastMessageAt: isoTime(r.last_message_at),
+				lastMessage: toLastMessage(r.last_message),
 			}),
 		)
 		// The cursor keeps Postgres' own text of the time, so no precision is lost on the way back.

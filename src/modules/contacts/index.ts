@@ -15,10 +15,10 @@ export const contactsModule = ({ contacts, authPlugin }: ContactsModuleDeps) =>
 		.use(errorModel)
 		.use(authPlugin)
 		.model(contactsModels)
-		.guard({ auth: true })
 		.get('', async ({ tenantId, query }) => jsonResponse(await contacts.list(tenantId, query)), {
+			auth: 'messages:read',
 			query: ContactListQuery,
-			response: { 200: 'ContactPage', 400: 'Error', 401: 'Error', 404: 'Error' },
+			response: { 200: 'ContactPage', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error' },
 			detail: {
 				summary: 'Contacts by name',
 				description:

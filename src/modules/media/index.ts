@@ -19,9 +19,9 @@ export const mediaModule = ({ media, authPlugin, maxBytes }: MediaModuleDeps) =>
 		.use(errorModel)
 		.use(authPlugin)
 		.model(mediaModels)
-		.guard({ auth: true })
 		.post('', async ({ tenantId, request, status }) => status(201, await media.upload(tenantId, request)), {
-			response: { 201: 'MediaUploaded', 400: 'Error', 401: 'Error', 413: 'Error' },
+			auth: 'messages:send',
+			response: { 201: 'MediaUploaded', 400: 'Error', 401: 'Error', 403: 'Error', 413: 'Error' },
 			detail: {
 				summary: 'Upload a file to send',
 				description: `The raw file as the body with its Content-Type (e.g. \`image/jpeg\`), or \`multipart/form-data\` with the file in a field named \`file\`. Streamed to the media store, at most ${maxBytes} bytes (MEDIA_MAX_BYTES; 413 \`PAYLOAD_TOO_LARGE\` on a declared length above it, 400 \`MEDIA_TOO_LARGE\` when more arrives). Send it with \`{ image | video | audio | document | sticker: { mediaId } }\`.`,
@@ -31,8 +31,9 @@ export const mediaModule = ({ media, authPlugin, maxBytes }: MediaModuleDeps) =>
 			'/:id/download',
 			async ({ tenantId, params, status }) => status(202, { id: params.id, state: await media.requestDownload(tenantId, params.id) }),
 			{
+				auth: 'messages:send',
 				params: MediaParams,
-				response: { 202: 'MediaDownload', 400: 'Error', 401: 'Error', 404: 'Error', 409: 'Error' },
+				response: { 202: 'MediaDownload', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error', 409: 'Error' },
 				detail: {
 					summary: 'Download a received file from WhatsApp now',
 					description:
@@ -71,6 +72,7 @@ export const mediaModule = ({ media, authPlugin, maxBytes }: MediaModuleDeps) =>
 				})
 			},
 			{
+				auth: 'messages:read',
 				params: MediaParams,
 				detail: {
 					summary: 'Download a file',
@@ -81,7 +83,7 @@ export const mediaModule = ({ media, authPlugin, maxBytes }: MediaModuleDeps) =>
 						206: { description: 'The requested range of the file' },
 						304: { description: 'Not modified (If-None-Match matched the ETag)' },
 						...Object.fromEntries(
-							[400, 401, 404, 409, 416].map((code) => [
+							[400, 401, 403, 404, 409, 416].map((code) => [
 								code,
 								{ description: `Error ${code}`, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
 							]),

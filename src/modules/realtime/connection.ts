@@ -1,10 +1,12 @@
 import { compareIds, type Bus } from '../../bus'
 import { DOMAIN_EVENTS } from '../../core/streams'
-import { UnauthenticatedError } from '../../core/errors'
+import { ForbiddenError, RateLimitedError, UnauthenticatedError } from '../../core/errors'
+import { API_KEY_PREFIX, type RouteScope } from '../../core/scopes'
 import type { Clock } from '../../lib/clock'
 import type { Logger } from '../../logger'
 import type { TokensRevokedListener } from '../auth/revocations'
-import type { AuthUser } from '../../plugins/auth'
+import { type AuthUser, authorize } from '../../plugins/auth'
+import type { ApiKeyRevoked } from '../api-keys/authenticator'
 import { tenantTopic, wireMessage, type RealtimeHub } from './hub'
 import { CLOSE, type ResyncReason } from './model'
 import { isStreamId, previousId } from './positions'
@@ -24,7 +26,10 @@ export interface ConnectionDeps {
 	auth: {
 		authenticate(token: string | undefined): Promise<AuthUser>
 		onTokensRevoked(listener: TokensRevokedListener): () => void
+		onApiKeyRevoked(listener: (event: ApiKeyRevoked) => void): () => void
 	}
+	/** The scope an API key needs to open the socket. */
+	scope: RouteScope
 	snapshot(tenantId: string): Promise<Snapshot>
 	clock: Clock
 	logger: Logger
@@ -62,12 +67,13 @@ export class Connection {
 		this.log = deps.logger.child({ component: 'realtime' })
 	}
 
-	async open(query: { accessToken?: string; since?: string }) {
+	/** `credential`: the access token or API key the upgrade presented (header, or `?accessToken=`). */
+	async open(credential: string | undefined, since: string | undefined) {
 		if (this.deps.hub.closing.aborted) return this.close(CLOSE.goingAway, 'server shutting down; reconnect')
-		const user = await this.authenticate(query.accessToken)
+		const user = await this.authenticate(credential)
 		if (!user || this.closed) return
 		try {
-			await this.start(user, query.since)
+			await this.start(user, since)
 		} catch (err) {
 			if (this.closed || err instanceof Closed) return
 			this.log.error({ err, tenantId: user.tenantId }, 'realtime connection failed')
@@ -112,14 +118,18 @@ export class Connection {
 		// 4401 rather than an HTTP 401 on the upgrade: a browser's WebSocket cannot read the
 		// status of a refused upgrade, but it does get the close code and reason.
 		if (!token) {
-			this.close(CLOSE.unauthorized, 'access token missing')
+			this.close(CLOSE.unauthorized, 'access token or API key missing')
 			return null
 		}
 		let user: AuthUser
 		try {
 			user = await this.deps.auth.authenticate(token)
+			authorize(user, this.deps.scope)
 		} catch (err) {
-			if (err instanceof UnauthenticatedError) this.close(CLOSE.unauthorized, 'access token invalid, expired or revoked')
+			if (err instanceof UnauthenticatedError)
+				this.close(CLOSE.unauthorized, token.startsWith(API_KEY_PREFIX) ? 'API key invalid or revoked' : 'access token invalid, expired or revoked')
+			else if (err instanceof ForbiddenError) this.close(CLOSE.forbidden, err.message)
+			else if (err instanceof RateLimitedError) this.close(CLOSE.rateLimited, err.message)
 			else {
 				this.log.error({ err }, 'could not check an access token')
 				this.close(CLOSE.internal, 'could not check the access token; retry')
@@ -129,19 +139,27 @@ export class Connection {
 		if (this.closed) return null
 		this.counted = true
 		this.deps.hub.stats.connections++
-		this.guard(user, claimsOf(token))
+		this.guard(user, token)
 		return user
 	}
 
 	/** Everything that may end the connection later, armed once the token checked out. */
-	private guard(user: AuthUser, { exp, ver }: { exp: number; ver: number }) {
-		const left = exp * 1000 - this.deps.clock.now().getTime()
-		this.expiry = setTimeout(() => this.close(CLOSE.unauthorized, 'access token expired'), Math.max(0, Math.min(left, MAX_TIMER_MS)))
-		// Revocations reach every instance (Redis pub/sub); a notice about an older version than the
-		// one this token carries is about tokens issued before it (a late notice), not this one.
-		this.stopListening = this.deps.auth.onTokensRevoked((e) => {
-			if (e.userId === user.id && e.tokenVersion > ver) this.close(CLOSE.unauthorized, `signed out everywhere (${e.reason})`)
-		})
+	private guard(user: AuthUser, token: string) {
+		if (user.kind === 'apiKey')
+			// Revocations reach every instance (Redis pub/sub). A key does not expire by itself.
+			this.stopListening = this.deps.auth.onApiKeyRevoked((e) => {
+				if (e.keyId === user.id) this.close(CLOSE.unauthorized, 'API key revoked')
+			})
+		else {
+			const { exp, ver } = claimsOf(token)
+			const left = exp * 1000 - this.deps.clock.now().getTime()
+			this.expiry = setTimeout(() => this.close(CLOSE.unauthorized, 'access token expired'), Math.max(0, Math.min(left, MAX_TIMER_MS)))
+			// A notice about an older version than the one this token carries is about tokens issued
+			// before it (a late notice), not this one.
+			this.stopListening = this.deps.auth.onTokensRevoked((e) => {
+				if (e.userId === user.id && e.tokenVersion > ver) this.close(CLOSE.unauthorized, `signed out everywhere (${e.reason})`)
+			})
+		}
 		this.deps.hub.closing.addEventListener('abort', () => this.close(CLOSE.goingAway, 'server shutting down; reconnect with since'), {
 			signal: this.done.signal,
 		})

@@ -2,14 +2,19 @@ import { Elysia } from 'elysia'
 import type { RealtimeConfig } from '../../config'
 import type { Db } from '../../db/client'
 import type { Bus } from '../../bus'
+import type { RouteScope } from '../../core/scopes'
 import type { Clock } from '../../lib/clock'
 import type { Logger } from '../../logger'
 import { Connection, type ConnectionDeps, type Socket } from './connection'
 import type { RealtimeHub } from './hub'
 import { CLOSE, RealtimeMessage, RealtimeQuery } from './model'
+import { presentedToken } from '../../plugins/auth'
 import { buildSnapshot } from './snapshot'
 
 export { RealtimeHub } from './hub'
+
+/** The socket carries every event of the tenant, message contents included. */
+const SCOPE = 'messages:read' satisfies RouteScope
 
 export interface RealtimeModuleDeps {
 	/** Null without a bus (an app built for in-process tests): sockets are then closed with 1011. */
@@ -40,10 +45,10 @@ export const realtimeSocketOptions = (config: RealtimeConfig) => ({
 
 const DESCRIPTION = `Live domain events of the caller's tenant.
 
-- Auth: \`?accessToken=\`. A missing, invalid, expired or revoked token closes the socket with **4401** and a reason; so do the token's expiry and \`POST /auth/logout-all\` while it is open.
+- Auth: \`?accessToken=\` (browsers), or \`Authorization: Bearer\` / \`X-Api-Key\` with an access token or an API key (servers). A missing, invalid, expired or revoked credential closes the socket with **4401** and a reason; so do the token's expiry, \`POST /auth/logout-all\` and revoking the key while it is open. An API key needs the scope \`messages:read\` (else **4403**) and counts against its rate limit (past it, **4429**).
 - First message: \`session.snapshot\` (every session of the tenant, exact at stream position \`id\`), then every domain event of the tenant in stream order, \`id\` = its stream position, \`eventId\` = the envelope's uuid.
 - \`?since=<id>\`: resume after the last \`id\` received — the missed events are replayed from the stream, then live, without gap or duplicate. When \`since\` is malformed, unknown or older than the stream retention: \`session.resync_required\`, then a fresh \`session.snapshot\` (reload chats and messages over REST).
-- Close codes: 1001 server shutting down, 1011 server error, 1013 slow consumer (send buffer full) — reconnect with \`since\` in all three; 4401 unauthorized.`
+- Close codes: 1001 server shutting down, 1011 server error, 1013 slow consumer (send buffer full) — reconnect with \`since\` in all three; 4401 unauthorized; 4403 missing scope; 4429 rate limited.`
 
 export const realtimeModule = (deps: RealtimeModuleDeps) => {
 	const connections = new WeakMap<object, Connection>()
@@ -56,6 +61,7 @@ export const realtimeModule = (deps: RealtimeModuleDeps) => {
 			clock: deps.clock,
 			logger: deps.logger,
 			sendBufferBytes: deps.config.sendBufferBytes,
+			scope: SCOPE,
 			snapshot: (tenantId) => buildSnapshot({ db: deps.db, bus, logger: deps.logger }, tenantId),
 		}
 	return new Elysia({ name: 'realtime', tags: ['realtime'] })
@@ -66,13 +72,19 @@ export const realtimeModule = (deps: RealtimeModuleDeps) => {
 		.ws('/ws/sessions', {
 			query: RealtimeQuery,
 			response: RealtimeMessage,
-			detail: { summary: 'Realtime session events (WebSocket)', description: DESCRIPTION, tags: ['realtime'], security: [{ accessTokenQuery: [] }] },
+			detail: {
+				summary: 'Realtime session events (WebSocket)',
+				description: DESCRIPTION,
+				tags: ['realtime'],
+				security: [{ accessTokenQuery: [] }, { apiKey: [SCOPE] }, { apiKeyHeader: [SCOPE] }],
+				'x-required-scope': SCOPE,
+			},
 			open(ws) {
 				if (!connectionDeps) return ws.raw.close(CLOSE.internal, 'realtime events are not available on this server')
 				// Elysia's copy of Bun's socket type lacks getBufferedAmount, which Bun's socket has.
 				const connection = new Connection(ws.raw as unknown as Socket, connectionDeps)
 				connections.set(ws.raw, connection)
-				return connection.open(ws.data.query)
+				return connection.open(presentedToken(ws.data.request, ws.data.query), ws.data.query.since)
 			},
 			drain(ws) {
 				connections.get(ws.raw)?.drained()

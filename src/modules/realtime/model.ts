@@ -102,4 +102,8 @@ export const CLOSE = {
 	slowConsumer: 1013,
 	/** Missing, invalid, expired or revoked access token: get a new one, then reconnect. */
 	unauthorized: 4401,
+	/** An API key without the scope the socket needs (`messages:read`). */
+	forbidden: 4403,
+	/** An API key past its rate limit: reconnect after the time the reason gives. */
+	rateLimited: 4429,
 } as const

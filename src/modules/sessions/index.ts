@@ -29,10 +29,10 @@ export const sessionsModule = ({ sessions, messages, authPlugin }: SessionsModul
 		.use(errorModel)
 		.use(authPlugin)
 		.model(sessionsModels)
-		.guard({ auth: true })
 		.post('', async ({ tenantId, body, status }) => status(201, await sessions.create(tenantId, body)), {
+			auth: 'sessions:write',
 			body: 'CreateSession',
-			response: { 201: 'Session', 400: 'Error', 401: 'Error', 409: 'Error', 413: 'Error', 415: 'Error' },
+			response: { 201: 'Session', 400: 'Error', 401: 'Error', 403: 'Error', 409: 'Error', 413: 'Error', 415: 'Error' },
 			detail: {
 				summary: 'Create a WhatsApp session and start pairing it',
 				description:
@@ -40,16 +40,18 @@ export const sessionsModule = ({ sessions, messages, authPlugin }: SessionsModul
 			},
 		})
 		.get('', ({ tenantId, query }) => sessions.list(tenantId, query), {
+			auth: 'sessions:read',
 			query: SessionListQuery,
-			response: { 200: 'SessionPage', 400: 'Error', 401: 'Error' },
+			response: { 200: 'SessionPage', 400: 'Error', 401: 'Error', 403: 'Error' },
 			detail: {
 				summary: "The account's sessions, oldest first",
 				description: 'Keyset pagination: pass `nextCursor` back as `cursor`; it is null on the last page.',
 			},
 		})
 		.get('/:id', ({ tenantId, params }) => sessions.get(tenantId, params.id), {
+			auth: 'sessions:read',
 			params: SessionIdParams,
-			response: { 200: 'Session', 400: 'Error', 401: 'Error', 404: 'Error' },
+			response: { 200: 'Session', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error' },
 			detail: { summary: 'One session', description: "404 for an unknown id, a deleted session and another account's session alike." },
 		})
 		.get(
@@ -67,6 +69,7 @@ export const sessionsModule = ({ sessions, messages, authPlugin }: SessionsModul
 				})
 			},
 			{
+				auth: 'sessions:read',
 				params: SessionIdParams,
 				query: QrQuery,
 				// No `response` schema: the OpenAPI plugin would replace `detail.responses` with it and
@@ -81,7 +84,7 @@ export const sessionsModule = ({ sessions, messages, authPlugin }: SessionsModul
 							content: { 'image/png': { schema: { type: 'string', format: 'binary' } }, 'image/svg+xml': { schema: { type: 'string' } } },
 						},
 						...Object.fromEntries(
-							[400, 401, 404].map((code) => [
+							[400, 401, 403, 404].map((code) => [
 								code,
 								{ description: `Error ${code}`, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
 							]),
@@ -91,24 +94,27 @@ export const sessionsModule = ({ sessions, messages, authPlugin }: SessionsModul
 			},
 		)
 		.post('/:id/start', async ({ tenantId, params, status }) => status(202, await sessions.start(tenantId, params.id)), {
+			auth: 'sessions:write',
 			params: SessionIdParams,
-			response: { 202: 'Session', 400: 'Error', 401: 'Error', 404: 'Error' },
+			response: { 202: 'Session', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error' },
 			detail: {
 				summary: 'Start the session (again)',
 				description: 'Desired state `running`; a paired session logs in with its stored credentials, an unpaired one shows a new QR. Idempotent.',
 			},
 		})
 		.post('/:id/stop', async ({ tenantId, params, status }) => status(202, await sessions.stop(tenantId, params.id)), {
+			auth: 'sessions:write',
 			params: SessionIdParams,
-			response: { 202: 'Session', 400: 'Error', 401: 'Error', 404: 'Error' },
+			response: { 202: 'Session', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error' },
 			detail: {
 				summary: 'Stop the session, keeping the pairing',
 				description: 'Desired state `stopped`; the socket closes without logging out, so a later start needs no QR. Idempotent.',
 			},
 		})
 		.delete('/:id', async ({ tenantId, params, status }) => status(202, await sessions.remove(tenantId, params.id)), {
+			auth: 'sessions:write',
 			params: SessionIdParams,
-			response: { 202: 'Session', 400: 'Error', 401: 'Error', 404: 'Error' },
+			response: { 202: 'Session', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error' },
 			detail: {
 				summary: 'Delete the session: log out from WhatsApp, delete its credentials and data',
 				description:
@@ -120,10 +126,21 @@ export const sessionsModule = ({ sessions, messages, authPlugin }: SessionsModul
 			async ({ tenantId, params, body, headers, status }) =>
 				status(202, await messages.sendTo(tenantId, params.id, body, headers['idempotency-key'])),
 			{
+				auth: 'messages:send',
 				params: SessionIdParams,
 				headers: IdempotencyHeaders,
 				body: 'SendMessage',
-				response: { 202: 'MessageAccepted', 400: 'Error', 401: 'Error', 404: 'Error', 409: 'Error', 413: 'Error', 415: 'Error', 422: 'Error' },
+				response: {
+					202: 'MessageAccepted',
+					400: 'Error',
+					401: 'Error',
+					403: 'Error',
+					404: 'Error',
+					409: 'Error',
+					413: 'Error',
+					415: 'Error',
+					422: 'Error',
+				},
 				detail: {
 					summary: 'Send a text message',
 					description:

@@ -39,7 +39,7 @@ export const usersModule = ({ users, authPlugin, rateLimit }: UsersModuleDeps) =
 			},
 		})
 		.get('/me', ({ user }) => users.getProfile(user.id, user.tenantId), {
-			auth: true,
-			response: { 200: 'User', 400: 'Error', 401: 'Error', 404: 'Error' },
+			auth: 'user',
+			response: { 200: 'User', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error' },
 			detail: { summary: 'The signed-in user' },
 		})

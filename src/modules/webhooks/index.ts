@@ -17,10 +17,10 @@ export const webhooksModule = ({ webhooks, authPlugin }: WebhooksModuleDeps) =>
 		.use(errorModel)
 		.use(authPlugin)
 		.model(webhooksModels)
-		.guard({ auth: true })
+		.guard({ auth: 'webhooks:manage' })
 		.post('', async ({ tenantId, body, status }) => status(201, await webhooks.create(tenantId, body)), {
 			body: 'CreateWebhook',
-			response: { 201: 'CreatedWebhook', 400: 'Error', 401: 'Error', 404: 'Error', 413: 'Error', 415: 'Error', 422: 'Error' },
+			response: { 201: 'CreatedWebhook', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error', 413: 'Error', 415: 'Error', 422: 'Error' },
 			detail: {
 				summary: 'Register a webhook endpoint',
 				description: `The answer holds the signing \`secret\` (\`whsec_…\`), shown this once. 400 \`INVALID_URL\` (not http/https); 422 \`WEBHOOK_TARGET_REFUSED\` (a loopback, private, link-local or reserved address, unless WEBHOOK_ALLOW_PRIVATE_TARGETS), 422 \`UNKNOWN_EVENT_TYPE\` (a pattern matching no event type); 404 \`SESSION_NOT_FOUND\` (a session id that is not this account's). ${SIGNING}`,
@@ -36,13 +36,13 @@ export const webhooksModule = ({ webhooks, authPlugin }: WebhooksModuleDeps) =>
 		})
 		.get('/:id', async ({ tenantId, params }) => webhooks.get(tenantId, params.id), {
 			params: WebhookParams,
-			response: { 200: 'Webhook', 400: 'Error', 401: 'Error', 404: 'Error' },
+			response: { 200: 'Webhook', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error' },
 			detail: { summary: 'One webhook endpoint', description: '`enabled` false with `disabledReason` says why it no longer receives events.' },
 		})
 		.patch('/:id', async ({ tenantId, params, body }) => webhooks.update(tenantId, params.id, body), {
 			params: WebhookParams,
 			body: 'UpdateWebhook',
-			response: { 200: 'Webhook', 400: 'Error', 401: 'Error', 404: 'Error', 413: 'Error', 415: 'Error', 422: 'Error' },
+			response: { 200: 'Webhook', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error', 413: 'Error', 415: 'Error', 422: 'Error' },
 			detail: {
 				summary: 'Change a webhook endpoint',
 				description:
@@ -57,13 +57,13 @@ export const webhooksModule = ({ webhooks, authPlugin }: WebhooksModuleDeps) =>
 			},
 			{
 				params: WebhookParams,
-				response: { 204: t.Void(), 400: 'Error', 401: 'Error', 404: 'Error' },
+				response: { 204: t.Void(), 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error' },
 				detail: { summary: 'Delete a webhook endpoint', description: 'Its pending deliveries and its delivery log go with it.' },
 			},
 		)
 		.post('/:id/rotate-secret', async ({ tenantId, params }) => webhooks.rotateSecret(tenantId, params.id), {
 			params: WebhookParams,
-			response: { 200: 'RotatedSecret', 400: 'Error', 401: 'Error', 404: 'Error' },
+			response: { 200: 'RotatedSecret', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error' },
 			detail: {
 				summary: 'Replace the signing secret',
 				description:
@@ -72,7 +72,7 @@ export const webhooksModule = ({ webhooks, authPlugin }: WebhooksModuleDeps) =>
 		})
 		.post('/:id/test', async ({ tenantId, params, status }) => status(202, await webhooks.sendTest(tenantId, params.id)), {
 			params: WebhookParams,
-			response: { 202: 'TestQueued', 400: 'Error', 401: 'Error', 404: 'Error', 409: 'Error' },
+			response: { 202: 'TestQueued', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error', 409: 'Error' },
 			detail: {
 				summary: 'Send a webhook.test event',
 				description:
@@ -82,7 +82,7 @@ export const webhooksModule = ({ webhooks, authPlugin }: WebhooksModuleDeps) =>
 		.get('/:id/deliveries', async ({ tenantId, params, query }) => webhooks.deliveries(tenantId, params.id, query), {
 			params: WebhookParams,
 			query: DeliveryListQuery,
-			response: { 200: 'WebhookDeliveryPage', 400: 'Error', 401: 'Error', 404: 'Error' },
+			response: { 200: 'WebhookDeliveryPage', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error' },
 			detail: {
 				summary: 'The delivery log of a webhook endpoint',
 				description:
@@ -94,7 +94,7 @@ export const webhooksModule = ({ webhooks, authPlugin }: WebhooksModuleDeps) =>
 			async ({ tenantId, params, status }) => status(202, await webhooks.retry(tenantId, params.id, params.deliveryId)),
 			{
 				params: DeliveryParams,
-				response: { 202: 'WebhookDelivery', 400: 'Error', 401: 'Error', 404: 'Error' },
+				response: { 202: 'WebhookDelivery', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error' },
 				detail: {
 					summary: 'Send one delivery again now',
 					description:
@@ -105,7 +105,7 @@ export const webhooksModule = ({ webhooks, authPlugin }: WebhooksModuleDeps) =>
 		.post('/:id/replay', async ({ tenantId, params, body, status }) => status(202, await webhooks.replay(tenantId, params.id, body.since)), {
 			params: WebhookParams,
 			body: 'Replay',
-			response: { 202: 'ReplayQueued', 400: 'Error', 401: 'Error', 404: 'Error', 409: 'Error', 413: 'Error', 415: 'Error' },
+			response: { 202: 'ReplayQueued', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error', 409: 'Error', 413: 'Error', 415: 'Error' },
 			detail: {
 				summary: 'Send retained events again',
 				description:

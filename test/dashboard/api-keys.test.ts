@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import type { Browser, Page } from 'playwright-core'
+import { api, createVerifiedUser, type LoggedInUser } from '../helpers/accounts'
+import { startTestApp, type TestApp } from '../helpers/app'
+import { inBrowser, launchChromium } from '../helpers/browser'
+
+/** The API keys page: create a key (shown once, copied), see it listed, revoke it. */
+
+let app: TestApp
+let browser: Browser
+
+beforeAll(async () => {
+	;[app, browser] = await Promise.all([startTestApp({ ROLES: 'api' }), launchChromium()])
+})
+afterAll(async () => {
+	await browser?.close()
+	await app?.close()
+})
+
+async function signIn(page: Page, user: LoggedInUser) {
+	await page.goto(`${app.url}/sign-in`)
+	await page.getByLabel('Email').fill(user.email)
+	await page.getByLabel('Password').fill(user.password)
+	await page.getByRole('button', { name: 'Sign in' }).click()
+	await page.getByRole('heading', { name: 'Sessions' }).waitFor()
+}
+
+describe('the API keys page', () => {
+	it('creates a key, shows it once with a copy button, lists it, and revokes it', async () => {
+		const user = await createVerifiedUser(app)
+		await inBrowser(browser, 'api keys', async ({ page, context, problems }) => {
+			await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: app.url })
+			await signIn(page, user)
+			await page.getByRole('link', { name: 'API keys' }).click()
+			await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor()
+			await page.getByText('No API key yet.').waitFor()
+
+			await page.getByLabel('Name').fill('CRM sync')
+			await page.getByRole('checkbox', { name: /messages:read/ }).check()
+			await page.getByRole('checkbox', { name: /messages:send/ }).check()
+			await page.getByRole('button', { name: 'Create key' }).click()
+
+			const shown = page.getByLabel('API key', { exact: true })
+			const key = await shown.inputValue()
+			expect(key).toMatch(/^sbk_[A-Za-z0-9_-]{43}$/)
+			await page.getByRole('button', { name: 'Copy key' }).click()
+			await page.getByRole('button', { name: 'Copied' }).waitFor()
+			expect(await page.evaluate('navigator.clipboard.readText()')).toBe(key)
+			// The key works, within its scopes.
+			expect((await api(app).get('/chats', { 'x-api-key': key })).status).not.toBe(401)
+
+			await page.getByRole('button', { name: 'Done' }).click()
+			await expect(page.getByLabel('API key', { exact: true }).count()).resolves.toBe(0)
+			const card = page.getByRole('listitem', { name: 'CRM sync' })
+			await expect(card.textContent()).resolves.toContain('messages:read, messages:send')
+			await expect(card.textContent()).resolves.toContain(key.slice(0, 12))
+			expect(await page.content()).not.toContain(key)
+
+			page.once('dialog', (dialog) => void dialog.accept())
+			await page.getByRole('button', { name: 'Revoke CRM sync' }).click()
+			await page.getByText('No API key yet.').waitFor()
+			expect((await api(app).get('/chats', { 'x-api-key': key })).status).toBe(401)
+			expect(problems).toEqual([])
+		})
+	})
+
+	it('shows the API’s message next to the scopes when none is chosen', async () => {
+		const user = await createVerifiedUser(app)
+		await inBrowser(browser, 'api keys no scope', async ({ page }) => {
+			await signIn(page, user)
+			await page.goto(`${app.url}/app/integrations/keys`)
+			await page.getByLabel('Name').fill('Nothing')
+			await page.getByRole('button', { name: 'Create key' }).click()
+			const scopes = page.getByRole('group', { name: 'Scopes' })
+			await expect(scopes.getAttribute('aria-describedby')).resolves.toBe('scopes-error')
+			await expect(page.locator('#scopes-error').textContent()).resolves.toMatch(/scopes/)
+			await expect(page.getByLabel('API key', { exact: true }).count()).resolves.toBe(0)
+		})
+	})
+})
