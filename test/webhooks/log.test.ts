@@ -105,6 +105,8 @@ describe('the delivery log', () => {
 		const hook = await createWebhook(api, { url: rx.url })
 		const after = await publish(1, sessionId)
 		await rx.until((rs) => rs.length === 1, 'the event after creation')
+		// A delivery still pending (its outcome not written yet) is not queued twice: wait for it.
+		await until(async () => (await deliveriesOf(hook.id, '?state=delivered')).items.length === 1, 'the delivery recorded')
 		expect(rx.requests[0]!.webhookId).not.toBeOneOf(events.map((e) => e.id))
 
 		const byTime = await api.post(`/webhooks/${hook.id}/replay`, { since: before })

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { createVerifiedUser, expectError } from '../helpers/accounts'
+import { createApiKey } from '../helpers/api-keys'
 import { startTestApp, type TestApp } from '../helpers/app'
 import { clientFor, type Client } from '../helpers/sessions'
 import { createSession, createWebhook } from './helpers'
@@ -126,6 +127,26 @@ describe('webhook endpoints', () => {
 
 	it('needs a signed-in caller', async () => {
 		expect((await fetch(`${app.url}/webhooks`)).status).toBe(401)
+	})
+
+	it('lets an API key with webhooks:manage (or *) manage webhooks, and refuses others with 403 naming the scope', async () => {
+		const manager = await createApiKey(app, alice.user, ['webhooks:manage'])
+		const everything = await createApiKey(app, alice.user, ['*'])
+		const reader = await createApiKey(app, alice.user, ['sessions:read', 'messages:read', 'messages:send'])
+		const asKey = (key: { headers: Record<string, string> }, init: RequestInit = {}, path = '/webhooks') =>
+			fetch(app.url + path, { ...init, headers: { 'content-type': 'application/json', ...key.headers } })
+		const created = await asKey(manager, { method: 'POST', body: JSON.stringify({ url: 'https://example.com/by-key' }) })
+		expect(created.status).toBe(201)
+		const { id } = (await created.json()) as { id: string }
+		expect((await asKey(everything, {}, `/webhooks/${id}/deliveries`)).status).toBe(200)
+		for (const [path, init] of [
+			['/webhooks', {}],
+			['/webhooks', { method: 'POST', body: JSON.stringify({ url: 'https://example.com/nope' }) }],
+			[`/webhooks/${id}/test`, { method: 'POST' }],
+		] as const) {
+			const error = await expectError(await asKey(reader, init, path), 403, 'INSUFFICIENT_SCOPE')
+			expect(error.details).toMatchObject({ required: 'webhooks:manage' })
+		}
 	})
 
 	it('refuses a replay from something that is neither a position nor a time', async () => {
