@@ -29,6 +29,9 @@ export interface Dispatcher {
 	stop(): Promise<void>
 }
 
+/** Outcome writes in flight at once, each taking whatever finished meanwhile. */
+const MAX_RECORDERS = 4
+
 /** Deliveries of one lane claimed at once and sent one after another without asking Postgres in between. */
 const PER_LANE = 64
 
@@ -83,7 +86,8 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 	const finished: { result: AttemptResult; written: (ok: boolean) => void }[] = []
 	let stopping = false
 	let wakeUp: (() => void) | null = null
-	let recording: Promise<void> | null = null
+	/** Writes in progress: a few at once, so a lane waits for its own write and not for the one before it. */
+	const recorders = new Set<Promise<void>>()
 
 	const wake = () => {
 		wakeUp?.()
@@ -167,29 +171,32 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 		const written = new Promise<boolean>((resolve) => {
 			for (const result of results) finished.push({ result, written: resolve })
 		})
-		recording ??= (async () => {
-			while (finished.length) {
-				const batch = finished.splice(0)
-				let ok = true
-				try {
-					const disabled = await recordAttempts(
-						db,
-						owner,
-						batch.map((f) => f.result),
-						config.disableAfterMs,
-					)
-					metrics.disabled(disabled.length)
-					if (disabled.length) logger.warn({ endpoints: disabled }, 'webhook endpoints disabled')
-				} catch (err) {
-					ok = false
-					logger.warn({ err, count: batch.length }, 'could not record webhook attempts')
+		if (recorders.size < MAX_RECORDERS) {
+			const recorder: Promise<void> = (async () => {
+				while (finished.length) {
+					const batch = finished.splice(0)
+					let ok = true
+					try {
+						const disabled = await recordAttempts(
+							db,
+							owner,
+							batch.map((f) => f.result),
+							config.disableAfterMs,
+						)
+						metrics.disabled(disabled.length)
+						if (disabled.length) logger.warn({ endpoints: disabled }, 'webhook endpoints disabled')
+					} catch (err) {
+						ok = false
+						logger.warn({ err, count: batch.length }, 'could not record webhook attempts')
+					}
+					for (const f of batch) f.written(ok)
 				}
-				for (const f of batch) f.written(ok)
-			}
-		})().finally(() => {
-			recording = null
-			wake()
-		})
+			})().finally(() => {
+				recorders.delete(recorder)
+				wake()
+			})
+			recorders.add(recorder)
+		}
 		return written
 	}
 
@@ -230,7 +237,7 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 			wake()
 			await loop
 			await Promise.allSettled([...inFlight])
-			while (recording) await recording
+			while (recorders.size) await Promise.all([...recorders])
 		},
 	}
 }
