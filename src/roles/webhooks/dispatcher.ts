@@ -141,13 +141,12 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 				return
 			}
 			const result = await attempt(d)
-			// Written before the next one goes out: a crash re-sends at most the request in flight.
-			const written = await record([result])
-			if (!written) return
-			if (result.state !== 'delivered') {
-				await record(release(rows.slice(i + 1)))
-				return
-			}
+			// Written before the next one goes out: a crash re-sends at most the request in flight. A
+			// failure and the release of the rows behind it are written together, so no claim sees the
+			// failed row free while those rows are still held.
+			const stop = result.state !== 'delivered'
+			const written = await record(stop ? [result, ...release(rows.slice(i + 1))] : [result])
+			if (!written || stop) return
 		}
 	}
 

@@ -74,16 +74,20 @@ export async function claimDue(
 			limit ${lanes}
 			for update of d skip locked
 		), followers as (
+			-- The rows right behind each head, up to the first one somebody else still holds: a lane's
+			-- rows go out in order, so a claim never skips one.
 			select f.id from heads h
 			cross join lateral (
-				select d.id from webhook_deliveries d
-				where h.session_id is not null and d.endpoint_id = h.endpoint_id and d.session_id = h.session_id and d.state = 'pending'
-					and (d.position_ms, d.position_seq) > (h.position_ms, h.position_seq)
-					and (d.position_ms, d.position_seq) ${beyond} ${mark}
-					and (d.locked_until is null or d.locked_until < now())
-				order by d.position_ms, d.position_seq
-				limit ${Math.max(perLane - 1, 0)}
-				for update of d skip locked
+				select x.id from (
+					select d.id, count(*) filter (where d.locked_until >= now()) over (order by d.position_ms, d.position_seq) as held
+					from webhook_deliveries d
+					where h.session_id is not null and d.endpoint_id = h.endpoint_id and d.session_id = h.session_id and d.state = 'pending'
+						and (d.position_ms, d.position_seq) > (h.position_ms, h.position_seq)
+						and (d.position_ms, d.position_seq) ${beyond} ${mark}
+					order by d.position_ms, d.position_seq
+					limit ${Math.max(perLane - 1, 0)}
+				) x
+				where x.held = 0
 			) f
 		), claimed as (select id from heads union all select id from followers)
 		update webhook_deliveries d
