@@ -20,6 +20,8 @@ import { mediaModule } from './modules/media'
 import type { MediaService } from './modules/media/service'
 import type { MessageActions } from './modules/messages/actions'
 import type { MessagesService } from './modules/messages/service'
+import { peopleModule } from './modules/people'
+import type { PeopleService } from './modules/people/service'
 import { type RealtimeHub, realtimeModule, realtimeSocketOptions } from './modules/realtime'
 import { sessionsModule } from './modules/sessions'
 import type { SessionsService } from './modules/sessions/service'
@@ -68,6 +70,7 @@ export interface AppDeps extends ProbeDeps {
 	limits: RateLimits
 	media: MediaService
 	webhooks: WebhooksService
+	people: PeopleService
 	/** The WebSocket hub; null without a bus. */
 	realtime: RealtimeHub | null
 }
@@ -98,6 +101,7 @@ export function createApp(deps: AppDeps) {
 		.use(sessionsModule({ sessions: deps.sessions, messages: deps.messages, authPlugin: auth }))
 		.use(chatsModule({ chats: deps.chats, messages: deps.messages, actions: deps.actions, authPlugin: auth }))
 		.use(contactsModule({ contacts: deps.contacts, authPlugin: auth }))
+		.use(peopleModule({ people: deps.people, authPlugin: auth, limits: config.people }))
 		.use(mediaModule({ media: deps.media, authPlugin: auth, maxBytes: config.media.maxBytes }))
 		.use(webhooksModule({ webhooks: deps.webhooks, authPlugin: auth }))
 		.use(

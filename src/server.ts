@@ -2,13 +2,13 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type Redis from 'ioredis'
 import { type ApiApp, createApp, createProbeApp, type ProbeApp } from './app'
-import { createBus, createRelay, type Bus, type Relay } from './bus'
+import { createBus, createRelay, createRequester, type Bus, type Relay } from './bus'
 import type { Config } from './config'
 import { openPglite, openPostgres, type Database } from './db/client'
 import { createBackgroundTasks } from './lib/background'
 import { systemClock, type Clock } from './lib/clock'
 import { createCursorCodec } from './lib/cursor'
-import { createRateLimits, loginThrottle } from './lib/rate-limits'
+import { createLimit, createRateLimits, loginThrottle } from './lib/rate-limits'
 import { withTimeout } from './lib/timeout'
 import type { Logger } from './logger'
 import { createMailer, type Mailer } from './mail/mailer'
@@ -25,6 +25,7 @@ import { RealtimeHub } from './modules/realtime'
 import { MessageActions } from './modules/messages/actions'
 import { MessagesService } from './modules/messages/service'
 import { MediaService } from './modules/media/service'
+import { PeopleService } from './modules/people/service'
 import { startIdempotencyRetention } from './modules/sessions/idempotency-retention'
 import { SessionsService } from './modules/sessions/service'
 import { UsersService } from './modules/users/service'
@@ -134,7 +135,12 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 	const users = new UsersService(accounts)
 	const auth = new AuthService({ ...accounts, accessTokens, throttle: loginThrottle(limits, config.auth.rateLimits) })
 	const removals = auth.followUserRemovals(database.listen, logger)
-	const keyRevocations = createBroadcast<ApiKeyRevoked>({ redis, channel: `${config.redisPrefix}api-keys:revoked`, logger })
+	const keyRevocations = createBroadcast<ApiKeyRevoked>({
+		redis,
+		channel: `${config.redisPrefix}api-keys:revoked`,
+		name: 'api-key-revocations',
+		logger,
+	})
 	const usage = createUsageRecorder({ db, clock, logger, flushEveryMs: config.apiKeys.lastUsedFlushMs })
 	usage.start()
 	const apiKeys = new ApiKeysService({ db, clock, revocations: keyRevocations })
@@ -146,10 +152,28 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 	const actions = new MessageActions({ db, relay, clock, chats })
 	const contacts = new ContactsService({ db, cursors, sessions })
 	const realtime = bus ? new RealtimeHub({ bus, logger }) : null
+	const mediaStore = createMediaStore(config.media)
+	const requester = bus ? createRequester({ bus, logger, timeoutMs: config.people.queryTimeoutMs }) : null
+	const people = new PeopleService({
+		db,
+		sessions,
+		requester,
+		relay,
+		store: mediaStore,
+		numberChecks: createLimit({
+			redis,
+			prefix: config.redisPrefix,
+			name: 'number-check-session',
+			points: config.people.numberCheckLimit,
+			duration: config.people.numberCheckWindowSeconds,
+		}),
+		numberCheckMaxNumbers: config.people.numberCheckMaxNumbers,
+		pictureTtlSeconds: config.people.pictureTtlSeconds,
+	})
 	const media = new MediaService({
 		db,
 		relay,
-		store: createMediaStore(config.media),
+		store: mediaStore,
 		maxBytes: config.media.maxBytes,
 		download: config.media.download,
 	})
@@ -181,6 +205,7 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 		limits,
 		media,
 		webhooks,
+		people,
 		realtime,
 	})
 	return {
@@ -198,6 +223,7 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 			// Last uses noted since the previous flush are written before the pool closes.
 			await usage.stop()
 			await keyRevocations.close()
+			await requester?.close()
 			await revocations.close()
 			await mailer.close()
 		},

@@ -58,6 +58,16 @@ export interface Bus {
 	 */
 	groupProgress(stream: string, group: string, options?: { count?: number }): Promise<GroupProgress | null>
 
+	/**
+	 * The side channel of request/reply (`requests.ts`): delivers `payload` to whoever listens on
+	 * `channel` right now, in any process, at most once. Nothing is stored: a message sent while
+	 * nobody listens is gone (Redis PUBLISH; in process, a direct call).
+	 */
+	notify(channel: string, payload: string): Promise<void>
+
+	/** Hears what is `notify`d on `channel` until the returned function is called. Resolves once listening. */
+	listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>
+
 	/** Stops every consumer and tail of this bus and releases its connections. */
 	close(): Promise<void>
 }

@@ -15,3 +15,4 @@ export function createBus(config: Config, logger: Logger, redis: Redis | null): 
 	if (redis) return createRedisBus({ redis, prefix: config.redisPrefix, partitions, logger, retentionMs, maxLen })
 	return createMemoryBus({ partitions, logger, retentionMs, maxLen })
 }
+export { createRequester, isExpired, NoAnswerError, type Query, QueryFailedError, reply, type Requester } from './requests'

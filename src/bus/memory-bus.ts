@@ -240,6 +240,7 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 		consumerNames: async (stream, group) => [...groupOf(stream, group).consumers],
 	}
 	const consumers = consumerRegistry(backend, logger)
+	const listeners = new Map<string, Set<(payload: string) => void>>()
 
 	function toEntries(stream: string, list: readonly Entry[]): StreamEntry[] {
 		const out: StreamEntry[] = []
@@ -333,8 +334,25 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 			return { lastDeliveredId: g.lastDelivered, pendingCount: pending.length, pending: pending.slice(0, count) }
 		},
 
+		async notify(channel, payload) {
+			// Asynchronous like a network hop: the sender never runs its listener's code inline.
+			for (const listener of listeners.get(channel) ?? []) queueMicrotask(() => listener(payload))
+		},
+
+		async listen(channel, onMessage) {
+			let set = listeners.get(channel)
+			if (!set) listeners.set(channel, (set = new Set()))
+			const listener = (payload: string) => onMessage(payload)
+			set.add(listener)
+			return async () => {
+				set.delete(listener)
+				if (!set.size && listeners.get(channel) === set) listeners.delete(channel)
+			}
+		},
+
 		async close() {
 			closing.abort()
+			listeners.clear()
 			await consumers.stopAll()
 		},
 	}

@@ -13,6 +13,7 @@ import {
 import { assertEnvelope, parseEnvelope, type AnyEnvelope } from '../core/catalogue'
 import { consumerRegistry, deadLetterFrom, type GroupBackend, type GroupReader, type RawEntry } from './group-consumer'
 import { deadLetterStream, streamFor } from '../core/streams'
+import { createRedisChannels } from './redis-channels'
 import { fieldsObject, fieldValue, groupFields, type RawList, streamPairs } from './redis-replies'
 
 export interface RedisBusOptions {
@@ -223,6 +224,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
 		},
 	}
 	const consumers = consumerRegistry(backend, logger)
+	const channels = createRedisChannels(redis, prefix)
 
 	return {
 		kind: 'redis',
@@ -330,9 +332,13 @@ export function createRedisBus(options: RedisBusOptions): Bus {
 			}
 		},
 
+		notify: (channel, payload) => channels.notify(channel, payload),
+		listen: (channel, onMessage) => channels.listen(channel, onMessage),
+
 		async close() {
 			closing.abort()
 			await consumers.stopAll()
+			channels.close()
 			for (const r of readers) r.interrupt()
 			await Promise.all([...readers].map((r) => r.close()))
 		},

@@ -91,6 +91,11 @@ export const Env = T.Object({
 	WEBHOOK_DISABLE_AFTER_SECONDS: T.Integer({ minimum: 60, default: 5 * 24 * 3600 }),
 	WEBHOOK_CONCURRENCY: T.Integer({ minimum: 1, maximum: 1000, default: 64 }),
 	WEBHOOK_POLL_MS: T.Integer({ minimum: 10, default: 500 }),
+	QUERY_TIMEOUT_MS: T.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
+	NUMBER_CHECK_MAX_NUMBERS: T.Integer({ minimum: 1, maximum: 500, default: 50 }),
+	NUMBER_CHECK_LIMIT: T.Integer({ minimum: 1, default: 200 }),
+	NUMBER_CHECK_WINDOW_SECONDS: T.Integer({ minimum: 1, default: 3600 }),
+	PROFILE_PICTURE_TTL_SECONDS: T.Integer({ minimum: 0, default: 24 * 3600 }),
 })
 export type Env = Static<typeof Env>
 

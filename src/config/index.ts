@@ -138,6 +138,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 			concurrency: env.WEBHOOK_CONCURRENCY,
 			pollMs: env.WEBHOOK_POLL_MS,
 		},
+		people: {
+			queryTimeoutMs: env.QUERY_TIMEOUT_MS,
+			numberCheckMaxNumbers: env.NUMBER_CHECK_MAX_NUMBERS,
+			numberCheckLimit: env.NUMBER_CHECK_LIMIT,
+			numberCheckWindowSeconds: env.NUMBER_CHECK_WINDOW_SECONDS,
+			pictureTtlSeconds: env.PROFILE_PICTURE_TTL_SECONDS,
+		},
 		defaultsUsed,
 		warnings,
 	}

@@ -40,6 +40,7 @@ export interface Config {
 	ownership: OwnershipConfig
 	media: MediaConfig
 	webhooks: WebhooksConfig
+	people: PeopleConfig
 	/** Settings that fell back to a development default; logged at start. */
 	defaultsUsed: string[]
 	/** Settings that contradict each other without being invalid; the server logs each at start. */
@@ -54,6 +55,19 @@ export interface MediaConfig {
 	maxBytes: number
 	/** `eager`: as a message arrives; `on_demand`: when first asked for; `off`: never. */
 	download: 'eager' | 'on_demand' | 'off'
+}
+
+/** Number checks, profile pictures and the queries behind them (docs/contacts.md). */
+export interface PeopleConfig {
+	/** How long the API waits for a session's runner to answer a query before 504. */
+	queryTimeoutMs: number
+	/** Numbers one check may ask about. */
+	numberCheckMaxNumbers: number
+	/** Numbers one session may check per window: WhatsApp bans accounts that look up too many. */
+	numberCheckLimit: number
+	numberCheckWindowSeconds: number
+	/** A fetched profile picture (or its absence) is served from the cache this long. */
+	pictureTtlSeconds: number
 }
 
 /** Token lifetimes and rate limits of accounts and authentication (docs/api.md, Accounts and auth). */

@@ -49,6 +49,15 @@ export class UnprocessableError extends DomainError {}
 /** The file is of a type this use of it does not take (a voice note that is not ogg/opus, a sticker that is not webp). */
 export class UnsupportedMediaTypeError extends DomainError {}
 
+/** Something the request needs is not there to answer now (no runner holds the session); try again later. */
+export class UnavailableError extends DomainError {}
+
+/** WhatsApp (through the session's runner) could not do what was asked. */
+export class UpstreamError extends DomainError {}
+
+/** Nobody answered in time: the session's runner is down, busy or being replaced. */
+export class UpstreamTimeoutError extends DomainError {}
+
 /** Too many attempts; the caller may try again after `retryAfterSeconds`. */
 export class RateLimitedError extends DomainError {
 	constructor(readonly retryAfterSeconds: number) {

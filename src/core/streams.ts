@@ -1,5 +1,5 @@
 import type { AnyEnvelope } from './catalogue'
-import { isCommandType } from './catalogue'
+import { isCommandType, isQueryType } from './catalogue'
 
 /**
  * Stream and consumer-group names, before the Redis key prefix. Commands are partitioned by
@@ -9,6 +9,12 @@ import { isCommandType } from './catalogue'
  */
 export const DOMAIN_EVENTS = 'domain-events'
 export const SESSION_COMMANDS = 'session-commands'
+/**
+ * Queries (core/catalogue/queries.ts) are partitioned like commands, on a stream of their own
+ * beside them (`session-queries:{p}`, the same hash tag): the partition's owner reads both, and an
+ * answer someone waits for never queues behind a send that waits for its connection.
+ */
+export const SESSION_QUERIES = 'session-queries'
 
 /** The group that persists `domain-events` into Postgres; other readers (webhooks, …) take their own. */
 export const CONSUMER_GROUP = 'event-consumer'
@@ -31,6 +37,8 @@ export function commandPartition(sessionId: string, partitions: number): number 
 
 export const partitionStream = (partition: number) => `${SESSION_COMMANDS}:{${partition}}`
 
+export const queryStream = (partition: number) => `${SESSION_QUERIES}:{${partition}}`
+
 export const commandStream = (sessionId: string, partitions: number) => partitionStream(commandPartition(sessionId, partitions))
 
 /** Every command partition, e.g. for a runner that owns them all. */
@@ -41,4 +49,8 @@ export const deadLetterStream = (stream: string) => `${stream}:dead`
 
 /** The stream an envelope belongs on. */
 export const streamFor = (envelope: Pick<AnyEnvelope, 'type' | 'sessionId'>, partitions: number) =>
-	isCommandType(envelope.type) ? commandStream(envelope.sessionId, partitions) : DOMAIN_EVENTS
+	isQueryType(envelope.type)
+		? queryStream(commandPartition(envelope.sessionId, partitions))
+		: isCommandType(envelope.type)
+			? commandStream(envelope.sessionId, partitions)
+			: DOMAIN_EVENTS

@@ -20,11 +20,14 @@ export interface Broadcast<T> {
 export function createBroadcast<T extends object>({
 	redis,
 	channel,
+	name,
 	logger,
 }: {
 	redis: Redis | null
 	/** The full channel name, `REDIS_PREFIX` included. */
 	channel: string
+	/** The subscriber connection's name in Redis (CLIENT LIST). */
+	name: string
 	logger: Logger
 }): Broadcast<T> {
 	const listeners = new Set<(message: T) => void>()
@@ -44,7 +47,7 @@ export function createBroadcast<T extends object>({
 	let subscriber: Redis | null = null
 	let live = !redis
 	if (redis) {
-		subscriber = redis.duplicate({ connectionName: `switchboard:${channel}`, autoResubscribe: false })
+		subscriber = redis.duplicate({ connectionName: `switchboard:${name}`, autoResubscribe: false })
 		const sub = subscriber
 		sub.on('error', () => {}) // the main connection already reports Redis outages
 		sub.on('close', () => {
@@ -65,8 +68,9 @@ export function createBroadcast<T extends object>({
 		sub.on('message', (ch: string, raw: string) => {
 			if (ch !== channel) return
 			try {
-				const { origin: from, message } = JSON.parse(raw) as { origin: string; message: T }
-				if (from !== origin) deliver(message)
+				// The message's own fields beside `origin` (which instance sent it, so it skips its own).
+				const { origin: from, ...message } = JSON.parse(raw) as T & { origin: string }
+				if (from !== origin) deliver(message as unknown as T)
 			} catch (err) {
 				logger.warn({ err, channel }, 'ignoring a malformed broadcast message')
 			}
@@ -87,7 +91,7 @@ export function createBroadcast<T extends object>({
 			deliver(message)
 			if (!redis) return
 			try {
-				await redis.publish(channel, JSON.stringify({ origin, message }))
+				await redis.publish(channel, JSON.stringify({ ...message, origin }))
 			} catch (err) {
 				// Other instances then see the change on their next cache miss (bounded by their cache TTL).
 				logger.error({ err, channel }, 'cannot publish a broadcast')

@@ -12,10 +12,10 @@ import { RateLimitedError } from '../core/errors'
 export class Limit {
 	constructor(private readonly limiter: RateLimiterAbstract) {}
 
-	/** Counts one attempt; throws RateLimitedError once the window's allowance is spent. */
-	async consume(key: string): Promise<void> {
+	/** Counts one attempt (or `points` of them); throws RateLimitedError once the window's allowance is spent. */
+	async consume(key: string, points = 1): Promise<void> {
 		try {
-			await this.limiter.consume(key)
+			await this.limiter.consume(key, points)
 		} catch (err) {
 			throw err instanceof RateLimiterRes ? new RateLimitedError(retryAfter(err)) : err
 		}
@@ -57,6 +57,26 @@ export interface RateLimits {
 	apiKeyRequests: Limit
 }
 
+/** One limit of `points` per `duration` seconds, shared through Redis when there is one. */
+export function createLimit({
+	redis,
+	prefix,
+	name,
+	points,
+	duration,
+}: {
+	redis: Redis | null
+	prefix: string
+	name: string
+	points: number
+	duration: number
+}): Limit {
+	const keyPrefix = `${prefix}ratelimit:${name}`
+	const memory = new RateLimiterMemory({ keyPrefix, points, duration })
+	if (!redis) return new Limit(memory)
+	return new Limit(new RateLimiterRedis({ storeClient: redis, keyPrefix, points, duration, insuranceLimiter: memory }))
+}
+
 export function createRateLimits({
 	redis,
 	prefix,
@@ -69,12 +89,7 @@ export function createRateLimits({
 	apiKeys: ApiKeysConfig['rateLimit']
 }): RateLimits {
 	const { windowSeconds, loginSlowdownAfter: _, ...points } = config.rateLimits
-	const make = (name: string, max: number, duration = windowSeconds) => {
-		const keyPrefix = `${prefix}ratelimit:${name}`
-		const memory = new RateLimiterMemory({ keyPrefix, points: max, duration })
-		if (!redis) return new Limit(memory)
-		return new Limit(new RateLimiterRedis({ storeClient: redis, keyPrefix, points: max, duration, insuranceLimiter: memory }))
-	}
+	const make = (name: string, max: number, duration = windowSeconds) => createLimit({ redis, prefix, name, points: max, duration })
 	return {
 		loginPerIp: make('login-ip', points.loginPerIp),
 		loginPerAccount: make('login-account-address', points.loginPerAccount),

@@ -9,6 +9,9 @@ import {
 	UnauthenticatedError,
 	UnprocessableError,
 	UnsupportedMediaTypeError,
+	UnavailableError,
+	UpstreamError,
+	UpstreamTimeoutError,
 } from '../core/errors'
 import type { Logger } from '../logger'
 import { clientIp } from './request-context'
@@ -32,6 +35,9 @@ const STATUS_OF: [abstract new (...args: never[]) => DomainError, number][] = [
 	[UnprocessableError, 422],
 	[UnsupportedMediaTypeError, 415],
 	[RateLimitedError, 429],
+	[UpstreamError, 502],
+	[UnavailableError, 503],
+	[UpstreamTimeoutError, 504],
 ]
 
 function domainErrorResponse(error: DomainError): Response {

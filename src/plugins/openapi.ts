@@ -79,8 +79,10 @@ const STATUS_DESCRIPTIONS: Record<string, string> = {
 	'202': 'Accepted',
 	'204': 'No content',
 	'400': 'Bad request: `VALIDATION_FAILED` (details name each field), `MALFORMED_BODY`, or a code named in the description',
-	'401': 'Not authenticated: `UNAUTHORIZED` (missing, invalid, expired or revoked access token) or a code named in the description',
-	'403': 'Forbidden',
+	'401':
+		'Not authenticated: `UNAUTHORIZED` (missing, invalid, expired or revoked access token), `INVALID_API_KEY` (unknown, malformed or revoked API key), or a code named in the description',
+	'403':
+		'Forbidden: `INSUFFICIENT_SCOPE` (an API key without the scope in `x-required-scope`), `USER_REQUIRED` (an API key on a route for signed-in users), or a code named in the description',
 	'404': 'Not found',
 	'409': 'Conflict',
 	'413': '`PAYLOAD_TOO_LARGE`: the body is larger than `BODY_LIMIT_BYTES`',

@@ -10,7 +10,7 @@ import makeWASocket, {
 	type WAMessage,
 	type WASocket,
 } from '@whiskeysockets/baileys'
-import type { MessageKey, SendContent } from '../core/catalogue'
+import type { ChatState, MessageKey, OwnPresence, SendContent } from '../core/catalogue'
 import { MessageStatusCode } from '../core/message-status'
 import type { SessionStatus } from '../core/session-status'
 import { Condition } from '../lib/condition'
@@ -30,7 +30,10 @@ import {
 	type WhatsAppEvent,
 	type WhatsAppPort,
 	type SessionConnection,
+	type NumberCheck,
+	type StoredPicture,
 } from './port'
+import { checkNumbers, mapPresence, pictureUrl, sendPresence } from './people'
 import type { MediaFetcher, MediaSession } from './media/fetcher'
 import type { IncomingMedia } from '../media/records'
 import { incomingFiles } from './media/incoming'
@@ -55,6 +58,8 @@ export interface BaileysPortOptions {
 	media?: MediaFetcher
 	/** A tenant's uploaded file by id, for sends of media; without it media sends are refused. */
 	uploads?: (tenantId: string, mediaId: string) => Promise<UploadedFile | null>
+	/** Fetches a profile picture's URL into the tenant's media store; without it pictures are refused. */
+	pictures?: (tenantId: string, url: string) => Promise<StoredPicture>
 }
 
 const DEFAULT_BROWSER: [string, string, string] = ['Switchboard', 'Chrome', '1.0.0']
@@ -266,6 +271,8 @@ class BaileysSession implements SessionConnection {
 			pollVoteOf: (m) => (m.key.id ? votes.get(m.key.id) : undefined),
 			nextSeq: arrivals,
 		})
+		const presence = events['presence.update']
+		if (presence) for (const data of mapPresence(presence)) mapped.push({ type: 'session.presence.updated', data })
 		// A message's file is on record before the message is out, so its media id always resolves.
 		const files = await this.recordFiles(events, mapped)
 		const published = files && mapped.length ? await this.emit(mapped) : !!files
@@ -457,6 +464,31 @@ class BaileysSession implements SessionConnection {
 		if (this.status !== 'connected' || !this.sock) throw new NotConnectedError(this.status)
 		if (!this.port.media) throw new SendRefused('media_not_found', 'this runner keeps no media')
 		void this.port.media.fetch(mediaId, this.mediaSession).catch((err) => this.log.error({ err, mediaId }, 'media download failed'))
+	}
+
+	/** The socket, when connected: what the people operations (whatsapp/people.ts) run on. */
+	private connectedSocket(): WASocket {
+		if (this.status !== 'connected' || !this.sock) throw new NotConnectedError(this.status)
+		return this.sock
+	}
+
+	checkNumbers(phoneNumbers: readonly string[]): Promise<NumberCheck[]> {
+		return checkNumbers(this.connectedSocket(), phoneNumbers)
+	}
+
+	async profilePicture(jid: string): Promise<StoredPicture | null> {
+		const url = await pictureUrl(this.connectedSocket(), jid)
+		if (!url) return null
+		if (!this.port.pictures || !this.options.tenantId) throw new SendRefused('pictures_unavailable', 'this runner keeps no media')
+		return await this.port.pictures(this.options.tenantId, url)
+	}
+
+	sendPresence(state: ChatState | OwnPresence, to?: string): Promise<void> {
+		return sendPresence(this.connectedSocket(), state, to && toJid(to))
+	}
+
+	async subscribePresence(jid: string): Promise<void> {
+		await this.connectedSocket().presenceSubscribe(toJid(jid))
 	}
 
 	async close(reason: CloseReason): Promise<void> {

@@ -1,4 +1,4 @@
-import type { EventData, MessageKey, SendContent } from '../core/catalogue'
+import type { ChatState, EventData, MessageKey, OwnPresence, QueryAnswer, SendContent } from '../core/catalogue'
 import type { SessionStatus } from '../core/session-status'
 import type { PostgresAuthState } from './auth-state'
 
@@ -19,6 +19,7 @@ export type WhatsAppEventType =
 	| 'session.contacts.upsert'
 	| 'session.chats.upsert'
 	| 'session.media.updated'
+	| 'session.presence.updated'
 
 /** A domain event of one session, before the runner wraps it in an envelope. */
 export type WhatsAppEvent = { [K in WhatsAppEventType]: { type: K; data: EventData<K> } }[WhatsAppEventType]
@@ -74,6 +75,14 @@ export interface SessionConnection {
 	markRead(chatJid: string, keys: readonly MessageKey[]): Promise<void>
 	/** Queues the download of a received file of this session; `session.media.updated` tells how it ended. */
 	downloadMedia(mediaId: string): Promise<void>
+	/** Which of these numbers (digits) have a WhatsApp account, in one lookup, each as asked. Throws NotConnectedError unless connected. */
+	checkNumbers(phoneNumbers: readonly string[]): Promise<NumberCheck[]>
+	/** Fetches the profile picture of a user or group into the tenant's media store; null when there is none or it is hidden. */
+	profilePicture(jid: string): Promise<StoredPicture | null>
+	/** Shows a chat state in the chat `to`, or (no `to`) the account's own availability. */
+	sendPresence(state: ChatState | OwnPresence, to?: string): Promise<void>
+	/** Asks WhatsApp for a contact's (or group's) presence: `session.presence.updated` follows while the socket lives. */
+	subscribePresence(jid: string): Promise<void>
 	/**
 	 * Unlinks the device (waiting a while for a paired session to connect first), deletes creds and
 	 * keys, and ends the session as `logged_out`.
@@ -91,6 +100,9 @@ export interface CloseReason {
 	/** Emit nothing (the session already belongs to someone else). */
 	silent?: boolean
 }
+
+export type NumberCheck = QueryAnswer<'session.contacts.check'>['results'][number]
+export type StoredPicture = NonNullable<QueryAnswer<'session.profile_picture.get'>['picture']>
 
 export interface WhatsAppPort {
 	/** Starts connecting at once; progress arrives through `emit`. */

@@ -54,6 +54,14 @@ describe('API keys on several instances', () => {
 		expect((await api(a).get('/sessions', other.headers)).status).toBe(200)
 	})
 
+	it('closes a WebSocket opened with a key past its rate limit with 4429, saying when to retry', async () => {
+		const key = await createApiKey(a, alice, ['messages:read'])
+		for (let i = 0; i < 4; i++) expect((await api(onB).get('/chats', key.headers)).status).not.toBe(429)
+		const refused = await openSocket(a.url, {}, key.headers).closed
+		expect(refused.code).toBe(4429)
+		expect(refused.reason).toMatch(/retry in \d+ s/)
+	})
+
 	it('writes when a key was last used at shutdown, without waiting for the flush interval', async () => {
 		const key = await createApiKey(a, alice, ['sessions:read'])
 		const before = Date.now()

@@ -8,7 +8,7 @@ import {
 	parseEnvelope,
 	validateEnvelope,
 } from '../../src/core/catalogue'
-import { commandPartition, commandStream, commandStreams, deadLetterStream, DOMAIN_EVENTS, streamFor } from '../../src/core/streams'
+import { commandPartition, commandStream, commandStreams, deadLetterStream, DOMAIN_EVENTS, queryStream, streamFor } from '../../src/core/streams'
 import { SESSION, TENANT } from './helpers'
 
 const meta = { tenantId: TENANT, sessionId: SESSION }
@@ -26,15 +26,20 @@ describe('the event catalogue', () => {
 			'session.messages.update',
 			'session.messages.upsert',
 			'session.pairing_code.updated',
+			'session.presence.updated',
 			'session.qr.updated',
 			'session.status.connected',
 			'session.status.disconnected',
 		])
 		expect(COMMAND_TYPES.sort()).toEqual([
 			'session.chats.read',
+			'session.contacts.check',
 			'session.logout',
 			'session.media.download',
 			'session.messages.send',
+			'session.presence.send',
+			'session.presence.subscribe',
+			'session.profile_picture.get',
 			'session.start',
 			'session.stop',
 		])
@@ -66,6 +71,13 @@ describe('stream names', () => {
 		expect(streamFor(cmd, 32)).toBe(commandStream(SESSION, 32))
 		expect(commandStream(SESSION, 32)).toMatch(/^session-commands:\{([0-9]|[12][0-9]|3[01])\}$/)
 		expect(streamFor(domainEvent('session.deleted', meta, {}), 32)).toBe(DOMAIN_EVENTS)
+		// Queries beside the commands of the same partition, under the same hash tag.
+		const query = command('session.profile_picture.get', meta, {
+			jid: '15550000001@s.whatsapp.net',
+			reply: { inbox: 'i', expiresAt: new Date().toISOString() },
+		})
+		expect(streamFor(query, 32)).toBe(queryStream(commandPartition(SESSION, 32)))
+		expect(queryStream(7)).toBe('session-queries:{7}')
 		expect(deadLetterStream(commandStream(SESSION, 32))).toBe(`${commandStream(SESSION, 32)}:dead`)
 	})
 

@@ -9,6 +9,7 @@ const EXPECTED_TABLES = [
 	'media',
 	'media_blobs',
 	'outbox',
+	'profile_pictures',
 	'refresh_tokens',
 	'send_requests',
 	'session_auth',

@@ -21,7 +21,7 @@ afterAll(async () => {
 describe('/ws/sessions authentication', () => {
 	it('closes with 4401 and a reason when the access token is missing', async () => {
 		const ws = openSocket(app.url)
-		expect(await ws.closed).toEqual({ code: 4401, reason: 'access token missing' })
+		expect(await ws.closed).toEqual({ code: 4401, reason: 'access token or API key missing' })
 		expect(ws.messages).toEqual([])
 	})
 

@@ -43,6 +43,7 @@ const SAMPLES: { [K in DomainEventType]: EventData<K> } = {
 	'session.contacts.upsert': { contacts: [{ jid: CHAT, name: 'Alice' }] },
 	'session.chats.upsert': { chats: [{ jid: CHAT, unreadCount: 1 }] },
 	'session.media.updated': { id: Bun.randomUUIDv7(), message: message.key, state: 'stored', size: 3, sha256: 'a'.repeat(64) },
+	'session.presence.updated': { chatJid: CHAT, participant: CHAT, presence: 'typing' },
 	'session.command.failed': {
 		commandId: Bun.randomUUIDv7(),
 		command: 'session.messages.send',

@@ -63,6 +63,14 @@ class FakeConnection implements SessionConnection {
 		if (this.status !== 'connected') throw new NotConnectedError(this.status)
 		this.downloads.push(mediaId)
 	}
+	async checkNumbers(phoneNumbers: readonly string[]) {
+		return phoneNumbers.map((phoneNumber) => ({ phoneNumber, exists: false }))
+	}
+	async profilePicture() {
+		return null
+	}
+	async sendPresence() {}
+	async subscribePresence() {}
 	/** Resolves at the next message this connection sends. */
 	nextSend(): Promise<void> {
 		return new Promise((resolve) => (this.onSend = resolve))
@@ -113,7 +121,8 @@ function world(sessions: RunnableSession[] = [{ id: SESSION, tenantId: TENANT, p
 		holds,
 		partitionOf,
 	})
-	const executor = createCommandExecutor({ sessions: registry, store, publisher, holds, partitionOf, logger: pino({ level: 'silent' }) })
+	const queries = { answer: async () => {} }
+	const executor = createCommandExecutor({ sessions: registry, store, publisher, holds, partitionOf, queries, logger: pino({ level: 'silent' }) })
 	let seq = 0
 	const delivery = <K extends CommandType>(type: K, data: CommandDataOf<K>, meta: { tenantId?: string; sessionId?: string } = {}): Delivery => ({
 		id: `1-${seq++}`,

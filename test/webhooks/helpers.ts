@@ -128,6 +128,7 @@ export function sampleData(mediaId: string): { [K in DomainEventType]: EventData
 		'session.contacts.upsert': { contacts: [{ jid: ALICE, notify: 'Alice' }] },
 		'session.chats.upsert': { chats: [{ jid: ALICE, unreadCount: 1 }] },
 		'session.media.updated': { id: mediaId, message: photo.key, state: 'stored', size: 1234 },
+		'session.presence.updated': { chatJid: ALICE, participant: ALICE, presence: 'typing' },
 		'session.command.failed': {
 			commandId: Bun.randomUUIDv7(),
 			command: 'session.messages.send',

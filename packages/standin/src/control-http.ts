@@ -1,4 +1,5 @@
 import { handleMediaRoute } from './media/control-http'
+import { handlePeopleRoute } from './people-control'
 import type { StandIn } from './server'
 import type { KickMode, ReceiptType } from './types'
 
@@ -65,7 +66,11 @@ export async function handleControlRequest(standIn: StandIn, request: Request): 
 			case 'POST /control/revoke':
 				return json({ revoked: standIn.revoke(text(body.target, 'target')) })
 			default:
-				return (await handleMediaRoute(standIn, request, body)) ?? json({ error: `no route ${route}` }, 404)
+				return (
+					(await handleMediaRoute(standIn, request, body)) ??
+					(await handlePeopleRoute(standIn, route, body)) ??
+					json({ error: `no route ${route}` }, 404)
+				)
 		}
 	} catch (error) {
 		return json({ error: error instanceof Error ? error.message : String(error) }, 400)

@@ -1,5 +1,6 @@
 import type { proto } from '@whiskeysockets/baileys'
 import type { SentMedia } from './media/types'
+import type { CompanionPresence } from './people'
 
 /** A message stanza the companion sent, as the stand-in recorded it. */
 export interface SentMessage {
@@ -44,6 +45,9 @@ export type StandInEvent =
 	| { type: 'media-upload'; path: string; size: number; tokenMatched: boolean }
 	| { type: 'media-download'; path: string; status: number; range?: string }
 	| { type: 'media-retry'; id: string; device: string; result: string; directPath?: string }
+	| { type: 'presence'; presence: CompanionPresence }
+	/** A usync query that asked whether numbers are on WhatsApp (the `contact` protocol), with the numbers asked. */
+	| { type: 'number-lookup'; device?: string; phones: string[] }
 
 type EventOf<T extends StandInEvent['type']> = Extract<StandInEvent, { type: T }>
 

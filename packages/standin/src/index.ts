@@ -3,6 +3,8 @@ export type { DeliverOptions, DeliveryResult, DeviceStats, KickMode, ReceiptType
 export type { CompanionReceipt, SentMessage, StandInEvent } from './events'
 export type { HistoryConversation, HistoryMessage, HistoryOptions } from './history'
 export type { MediaControl } from './media/control'
+export type { CompanionPresence, PresenceState } from './people'
+export type { PeopleControl } from './people-control'
 export { trustMediaCa } from './media/trust'
 export type {
 	ContentDeliveryResult,

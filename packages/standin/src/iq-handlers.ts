@@ -44,7 +44,8 @@ export async function handleIq(core: StandInCore, connection: Connection, iq: Bi
 			return
 		}
 		case 'usync':
-			return reply(answerUsync(core.state, iq))
+			core.people.noteLookup(connection, iq)
+			return reply(answerUsync(core.state, iq, (phone) => core.people.isOnWhatsApp(phone)))
 		case 'abt':
 			reply([{ tag: 'props', attrs: { protocol: '1', hash: 'standin', refresh: '86400' } }])
 			return core.afterLogin(connection)
@@ -75,8 +76,10 @@ export async function handleIq(core: StandInCore, connection: Connection, iq: Bi
 		case 'w:g2':
 			if (child?.tag === 'participating') return reply([{ tag: 'groups', attrs: {} }])
 			return fail(404, 'item-not-found')
-		case 'w:profile:picture':
-			return fail(404, 'item-not-found')
+		case 'w:profile:picture': {
+			const answer = core.people.answerPicture(iq)
+			return 'ok' in answer ? reply(answer.ok) : fail(...answer.error)
+		}
 		case 'w:mex':
 			return reply([{ tag: 'result', attrs: {}, content: Buffer.from(JSON.stringify({ data: null })) }])
 		default:

@@ -4,6 +4,7 @@ import { handleControlRequest } from './control-http'
 import type { CompanionReceipt, SentMessage, StandInEvent } from './events'
 import type { HistoryOptions } from './history'
 import { mediaControl, type MediaControl } from './media/control'
+import { peopleControl, type PeopleControl } from './people-control'
 import { StandInCore } from './standin'
 import { normalizePhone } from './state'
 import type { DeliverOptions, DeliveryResult, DeviceStats, KickMode, ReceiptType, StandInOptions, StandInStats } from './types'
@@ -20,7 +21,7 @@ export interface StartOptions extends StandInOptions {
 }
 
 /** A running stand-in: the in-process control API (the HTTP routes call the same methods). */
-export interface StandIn extends MediaControl {
+export interface StandIn extends MediaControl, PeopleControl {
 	/** Give this to Baileys as `waWebSocketUrl` (the `WA_WEBSOCKET_URL` setting). */
 	readonly wsUrl: string
 	/** Base URL of the HTTP control routes (`/control/...`). */
@@ -110,6 +111,7 @@ export async function startStandIn(options: StartOptions = {}): Promise<StandIn>
 
 	const api: StandIn = {
 		...mediaControl(core),
+		...peopleControl(core),
 		wsUrl: `ws://${host}${CHAT_PATH}`,
 		httpUrl: `http://${host}`,
 		rootPublicKey: core.rootPublicKey,

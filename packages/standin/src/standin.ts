@@ -10,6 +10,7 @@ import { Mailboxes, type Outgoing } from './mailbox'
 import { MediaHub } from './media/hub'
 import { messageStanza, ownReadReceiptStanza, readReceipt, readSentMessage, receiptStanza, type Delivery } from './messages'
 import { completePairing, enterPairingCode, pairDeviceNode, parseQr, registrationFrom } from './pairing'
+import { PeopleHub } from './people'
 import { normalizePhone, pnJid, StandInState, type Device } from './state'
 import type { DeliverOptions, DeliveryResult, DeviceStats, KickMode, ReceiptType, StandInOptions, StandInStats } from './types'
 
@@ -31,6 +32,7 @@ export class StandInCore implements ConnectionHost {
 	private readonly mailboxes = new Mailboxes()
 	private readonly codePairings = new Map<Connection, Deferred>()
 	readonly media: MediaHub
+	readonly people: PeopleHub
 
 	constructor(readonly options: StandInOptions = {}) {
 		this.state = StandInState.open(options.statePath)
@@ -47,6 +49,15 @@ export class StandInCore implements ConnectionHost {
 		}
 		this.certChain = issueCertChain(this.state.rootKey, this.state.serverStatic)
 		this.media = new MediaHub(this)
+		const core = this
+		this.people = new PeopleHub({
+			state: this.state,
+			log: this.log,
+			get cdn() {
+				return core.media.cdn
+			},
+			connectionsOf: (phone) => this.state.devicesOf(phone).flatMap((device) => this.liveConnections(device)),
+		})
 	}
 
 	get rootPublicKey(): string {
@@ -133,8 +144,12 @@ export class StandInCore implements ConnectionHost {
 				// Baileys acks (or refuses) a message it will not receipt: an answer all the same.
 				if (device && node.attrs.class === 'message' && node.attrs.id) this.mailboxes.answered(device, [node.attrs.id])
 				return
+			case 'presence':
+				return this.people.onPresence(connection, node)
+			case 'chatstate':
+				return this.people.onChatstate(connection, node)
 			default:
-				// presence, chatstate, ib (unified_session, offline_batch), call: nothing to answer.
+				// ib (unified_session, offline_batch), call: nothing to answer.
 				return
 		}
 	}

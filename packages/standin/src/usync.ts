@@ -4,9 +4,10 @@ import { lidJid, type StandInState } from './state'
 /**
  * `usync` queries: device lists (before every send), LID lookups, "is this number on WhatsApp".
  * Every user has exactly one device here, the phone (device 0): the stand-in does not fan a
- * companion's own messages out to its sibling companions.
+ * companion's own messages out to its sibling companions. A number `registered` denies has no
+ * account: no devices, no LID, contact `out`.
  */
-export function answerUsync(state: StandInState, iq: BinaryNode): BinaryNode[] {
+export function answerUsync(state: StandInState, iq: BinaryNode, registered: (phone: string) => boolean = () => true): BinaryNode[] {
 	const usync = getBinaryNodeChild(iq, 'usync')
 	const query = usync && getBinaryNodeChild(usync, 'query')
 	const list = usync && getBinaryNodeChild(usync, 'list')
@@ -22,7 +23,8 @@ export function answerUsync(state: StandInState, iq: BinaryNode): BinaryNode[] {
 				: ''
 			jid = `${phone}@s.whatsapp.net`
 		}
-		const person = state.personByJid(jid)
+		const known = state.personByJid(jid)
+		const person = known && registered(known.phone) ? known : undefined
 		return {
 			tag: 'user',
 			attrs: { jid },

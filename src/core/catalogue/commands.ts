@@ -1,5 +1,7 @@
 import { Type as T, type Static, type TSchema } from '@sinclair/typebox'
 import { ContactCard, Poll } from './message-content'
+import { PresenceCommandData } from './presence'
+import { QueryData } from './queries'
 import { Jid, MessageKey, Uuid } from './shapes'
 
 const Caption = T.Optional(T.String({ minLength: 1, maxLength: 4096 }))
@@ -61,6 +63,8 @@ export const CommandData = {
 		chatJid: Jid,
 		keys: T.Array(MessageKey, { minItems: 1, maxItems: READ_MAX }),
 	}),
+	...PresenceCommandData,
+	...QueryData,
 } satisfies Record<string, TSchema>
 
 export type CommandType = keyof typeof CommandData

@@ -1,5 +1,6 @@
 import { Type as T, type Static, type TSchema } from '@sinclair/typebox'
 import { MEDIA_STATES } from '../media'
+import { PresenceEventData } from './presence'
 import { Chat, Contact, IsoTime, Jid, LidPnMapping, Message, MESSAGE_BATCH_MAX, MessageKey, MessageUpdate, Uuid } from './shapes'
 
 const Messages = T.Array(Message, { maxItems: MESSAGE_BATCH_MAX })
@@ -78,6 +79,7 @@ export const DomainEventData = {
 		/** For `session.messages.send`: the message that was not sent. */
 		messageId: T.Optional(T.String()),
 	}),
+	...PresenceEventData,
 } satisfies Record<string, TSchema>
 
 export type DomainEventType = keyof typeof DomainEventData

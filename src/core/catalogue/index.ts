@@ -12,4 +12,6 @@
 export * from './commands'
 export * from './envelope'
 export * from './events'
+export * from './presence'
+export * from './queries'
 export * from './shapes'

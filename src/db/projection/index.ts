@@ -5,6 +5,7 @@ import { NIL_UUID, statusPatch, type StatusEvent } from '../../core/session-stat
 import type { Db } from '../client'
 import {
 	sendRequests,
+	profilePictures,
 	sessionChats,
 	sessionContacts,
 	sessionLidMappings,
@@ -101,6 +102,7 @@ export async function applyEvents(db: Db, events: readonly DomainEvent[]): Promi
 				sessionContacts,
 				sessionLidMappings,
 				sendRequests,
+				profilePictures,
 			])
 				await tx.delete(table).where(inArray(table.sessionId, wiped))
 
@@ -142,8 +144,10 @@ export async function applyEvents(db: Db, events: readonly DomainEvent[]): Promi
 				case 'session.deleted':
 				case 'session.command.failed':
 				case 'session.media.updated':
+				case 'session.presence.updated':
 					// The API writes the session row with session.created; failures only inform clients;
-					// the media table is the runner's, and a message points at its file by id.
+					// the media table is the runner's, and a message points at its file by id; presence
+					// is of the moment and never stored.
 					break
 			}
 		}

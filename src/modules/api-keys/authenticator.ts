@@ -66,6 +66,9 @@ export class ApiKeyAuthenticator implements Authenticator {
 		const hash = hashApiKey(key)
 		const caller = (this.deps.revocations.isLive() && this.cache.get(hash)) || (await this.load(hash, key))
 		await this.deps.limit.consume(caller.id)
+		// A revocation heard while the limit was counted wins: from here to the caller (a WebSocket
+		// arming its revocation listener) only microtasks run, so no later notice can slip between.
+		if (this.revoked.has(caller.id)) throw invalidKey('revoked', key)
 		this.deps.usage.record(caller.id)
 		return caller
 	}

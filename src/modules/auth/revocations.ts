@@ -1,4 +1,5 @@
 import type Redis from 'ioredis'
+import { createBroadcast } from '../../lib/broadcast'
 import type { Logger } from '../../logger'
 
 /** A user's token version moved: every access token and WebSocket of that user must die. */
@@ -12,11 +13,7 @@ export interface TokensRevoked {
 
 export type TokensRevokedListener = (event: TokensRevoked) => void
 
-/**
- * Fans "tokens revoked" out to every API instance: listeners in this process hear it at once,
- * other processes through a Redis pub/sub channel under `REDIS_PREFIX`. Without Redis there is
- * one instance (embedded mode), so the in-process delivery is all there is.
- */
+/** "Tokens revoked" notices, heard by every API instance at once (see Broadcast). */
 export interface TokenRevocations {
 	/** Subscribes; returns the unsubscribe function. Listeners must be cheap and idempotent. */
 	onTokensRevoked(listener: TokensRevokedListener): () => void
@@ -28,78 +25,14 @@ export interface TokenRevocations {
 	close(): Promise<void>
 }
 
+/** On the Redis pub/sub channel `auth:tokens-revoked` under `REDIS_PREFIX`; in process only without Redis. */
 export function createTokenRevocations({ redis, prefix, logger }: { redis: Redis | null; prefix: string; logger: Logger }): TokenRevocations {
-	const listeners = new Set<TokensRevokedListener>()
-	const resyncListeners = new Set<() => void>()
-	const origin = Bun.randomUUIDv7()
-	const channel = `${prefix}auth:tokens-revoked`
-
-	const deliver = (event: TokensRevoked) => {
-		for (const listener of listeners) {
-			try {
-				listener(event)
-			} catch (err) {
-				logger.error({ err }, 'tokens-revoked listener failed')
-			}
-		}
-	}
-
-	let subscriber: Redis | null = null
-	let live = !redis
-	if (redis) {
-		subscriber = redis.duplicate({ connectionName: 'switchboard:auth-revocations', autoResubscribe: false })
-		const sub = subscriber
-		sub.on('error', () => {}) // the main connection already reports Redis outages
-		sub.on('close', () => {
-			live = false
-		})
-		// Subscribing on every (re)connect and going live only once Redis acknowledged it leaves no
-		// window in which a cached version could outlive a revocation we did not hear. Whatever was
-		// published while we were away is lost, so caches drop everything (resync).
-		sub.on('ready', () => {
-			sub
-				.subscribe(channel)
-				.then(() => {
-					live = true
-					for (const listener of resyncListeners) listener()
-				})
-				.catch((err) => logger.error({ err }, 'cannot subscribe to token revocations'))
-		})
-		subscriber.on('message', (ch: string, raw: string) => {
-			if (ch !== channel) return
-			try {
-				const { origin: from, ...event } = JSON.parse(raw) as TokensRevoked & { origin: string }
-				if (from !== origin) deliver(event)
-			} catch (err) {
-				logger.warn({ err }, 'ignoring a malformed token revocation message')
-			}
-		})
-	}
-
+	const broadcast = createBroadcast<TokensRevoked>({ redis, channel: `${prefix}auth:tokens-revoked`, name: 'auth-revocations', logger })
 	return {
-		onTokensRevoked(listener) {
-			listeners.add(listener)
-			return () => listeners.delete(listener)
-		},
-		onResync(listener) {
-			resyncListeners.add(listener)
-			return () => resyncListeners.delete(listener)
-		},
-		isLive: () => live,
-		async publish(event) {
-			deliver(event)
-			if (!redis) return
-			try {
-				await redis.publish(channel, JSON.stringify({ ...event, origin }))
-			} catch (err) {
-				// Other instances then see the new version on their next cache miss (bounded by the cache TTL).
-				logger.error({ err, userId: event.userId }, 'cannot publish a token revocation')
-			}
-		},
-		async close() {
-			listeners.clear()
-			resyncListeners.clear()
-			subscriber?.disconnect()
-		},
+		onTokensRevoked: (listener) => broadcast.on(listener),
+		onResync: (listener) => broadcast.onResync(listener),
+		isLive: () => broadcast.isLive(),
+		publish: (event) => broadcast.publish(event),
+		close: () => broadcast.close(),
 	}
 }

@@ -79,6 +79,7 @@ const EVENT_TYPES = [
 	'session.contacts.upsert',
 	'session.chats.upsert',
 	'session.media.updated',
+	'session.presence.updated',
 	'session.command.failed',
 ] as const satisfies readonly DomainEventType[]
 const listsEveryType: Exclude<DomainEventType, (typeof EVENT_TYPES)[number]> extends never ? true : false = true

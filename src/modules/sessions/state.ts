@@ -1,10 +1,10 @@
 import { and, eq, isNull } from 'drizzle-orm'
 import { ConflictError, NotFoundError } from '../../core/errors'
-import type { Tx } from '../../db/client'
+import type { Db, Tx } from '../../db/client'
 import { sessions } from '../../db/schema'
 
 /** The status of a session of the tenant; 404 for another tenant's or a deleted one. */
-export async function sessionStatus(tx: Tx, tenantId: string, sessionId: string): Promise<string> {
+export async function sessionStatus(tx: Db | Tx, tenantId: string, sessionId: string): Promise<string> {
 	const [session] = await tx
 		.select({ status: sessions.status })
 		.from(sessions)

@@ -7,6 +7,7 @@ import { SendRefused } from '../../whatsapp/media/outgoing'
 import { NotConnectedError, type SessionConnection } from '../../whatsapp/port'
 import { CommandRefused, PartitionLost } from './errors'
 import type { RunnerPublisher } from './publisher'
+import type { QueryAnswerer } from './queries'
 import type { SessionRegistry } from './sessions'
 
 /** Message ids sent per runner that are remembered without asking Postgres. */
@@ -24,6 +25,8 @@ export interface CommandExecutorDeps {
 	publisher: RunnerPublisher
 	holds(partition: number): boolean
 	partitionOf(sessionId: string): number
+	/** Answers queries (number checks, pictures) to whoever asked. */
+	queries: QueryAnswerer
 	logger: Logger
 }
 
@@ -118,6 +121,15 @@ export function createCommandExecutor(deps: CommandExecutorDeps) {
 		await onConnection(cmd, 'download_failed', (connection) => connection.downloadMedia(cmd.data.mediaId))
 	}
 
+	async function presence(cmd: Of<'session.presence.send'>) {
+		const { data } = cmd
+		await onConnection(cmd, 'presence_failed', (connection) => connection.sendPresence(data.state, 'to' in data ? data.to : undefined))
+	}
+
+	async function subscribePresence(cmd: Of<'session.presence.subscribe'>) {
+		await onConnection(cmd, 'presence_failed', (connection) => connection.subscribePresence(cmd.data.jid))
+	}
+
 	async function execute(cmd: Command) {
 		try {
 			switch (cmd.type) {
@@ -133,6 +145,13 @@ export function createCommandExecutor(deps: CommandExecutorDeps) {
 					return await read(cmd)
 				case 'session.media.download':
 					return await downloadMedia(cmd)
+				case 'session.presence.send':
+					return await presence(cmd)
+				case 'session.presence.subscribe':
+					return await subscribePresence(cmd)
+				case 'session.contacts.check':
+				case 'session.profile_picture.get':
+					return await deps.queries.answer(cmd)
 			}
 		} catch (err) {
 			if (!(err instanceof CommandRefused)) throw err

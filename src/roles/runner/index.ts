@@ -6,6 +6,7 @@ import { deleteAuthState, loadPostgresAuthState } from '../../whatsapp/auth-stat
 import { createMediaStore } from '../../media'
 import { mediaRecords } from '../../media/records'
 import { openStoredFile } from '../../media/uploads'
+import { pictureKeeper } from '../../media/pictures'
 import { createBaileysPort } from '../../whatsapp/baileys'
 import { createMediaFetcher } from '../../whatsapp/media/fetcher'
 import { quietLibsignal } from '../../whatsapp/libsignal-console'
@@ -19,6 +20,7 @@ import { createRedisLeaseStore } from './leases'
 import { runnerMetrics } from './metrics'
 import { ownAllPartitions, type OwnershipStats, type PartitionOwnership } from './ownership'
 import { createPartitions } from './partitions'
+import { createQueryAnswerer } from './queries'
 import { createRunnerPublisher } from './publisher'
 import { SessionRegistry } from './sessions'
 
@@ -80,6 +82,7 @@ export async function start(deps: RoleDeps, options: RunnerOptions = {}): Promis
 			reconnect: config.waReconnect,
 			media,
 			uploads: (tenantId, mediaId) => openStoredFile(db, mediaStore, tenantId, mediaId),
+			pictures: pictureKeeper({ db, store: mediaStore }),
 		})
 	const { commandPartitions } = config.events
 	const ownership =
@@ -120,7 +123,8 @@ export async function start(deps: RoleDeps, options: RunnerOptions = {}): Promis
 		holds,
 		partitionOf,
 	})
-	const executor = createCommandExecutor({ sessions, store, publisher, holds, partitionOf, logger })
+	const queries = createQueryAnswerer({ sessions, bus, logger })
+	const executor = createCommandExecutor({ sessions, store, publisher, holds, partitionOf, queries, logger })
 	const partitions = createPartitions({ bus, ownership, sessions, executor, store, runnerId, partitionOf, events: config.events, logger })
 
 	await ownership.start(partitions.handlers)

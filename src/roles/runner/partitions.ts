@@ -1,5 +1,5 @@
 import type { Bus, GroupConsumer } from '../../bus'
-import { partitionStream, RUNNER_GROUP } from '../../core/streams'
+import { partitionStream, queryStream, RUNNER_GROUP } from '../../core/streams'
 import type { RunnerStore } from '../../db/runner-store'
 import type { Logger } from '../../logger'
 import type { CommandExecutor } from './commands'
@@ -41,17 +41,29 @@ export function createPartitions(deps: PartitionsDeps) {
 
 	const holds = (partition: number) => owned.has(partition) && ownership.holds(partition)
 
-	/** Reads one partition's commands; its pending entries (a dead owner's included) come first. */
+	/**
+	 * Reads one partition's commands, and its queries with a consumer of their own (so an answer
+	 * never waits behind a command); pending entries (a dead owner's included) come first.
+	 */
 	function consume(partition: number): Promise<GroupConsumer> {
-		const starting = bus.consume({
-			group: RUNNER_GROUP,
-			streams: [partitionStream(partition)],
-			consumer: runnerId,
-			takeOver: true,
-			claimIdleMs: deps.events.claimIdleMs,
-			maxDeliveries: deps.events.maxDeliveries,
-			isTransient: (err) => err instanceof PartitionLost,
-			handle: executor.handle,
+		const reading = (stream: string) =>
+			bus.consume({
+				group: RUNNER_GROUP,
+				streams: [stream],
+				consumer: runnerId,
+				takeOver: true,
+				claimIdleMs: deps.events.claimIdleMs,
+				maxDeliveries: deps.events.maxDeliveries,
+				isTransient: (err) => err instanceof PartitionLost,
+				handle: executor.handle,
+			})
+		const starting = Promise.allSettled([reading(partitionStream(partition)), reading(queryStream(partition))]).then(async (started) => {
+			const running = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []))
+			const failed = started.find((s) => s.status === 'rejected')
+			const both: GroupConsumer = { name: runnerId, stop: async () => void (await Promise.all(running.map((c) => c.stop()))) }
+			if (!failed) return both
+			await both.stop()
+			throw failed.reason
 		})
 		consumers.set(partition, starting)
 		return starting

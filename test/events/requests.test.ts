@@ -1,0 +1,146 @@
+import { afterEach, beforeEach, describe, expect, it } from 'bun:test'
+import pino from 'pino'
+import type { Bus, Delivery } from '../../src/bus/bus'
+import { createMemoryBus } from '../../src/bus/memory-bus'
+import { createRedisBus } from '../../src/bus/redis-bus'
+import { createRequester, isExpired, NoAnswerError, type Query, QueryFailedError, reply, type Requester } from '../../src/bus/requests'
+import { isQueryType } from '../../src/core/catalogue'
+import { queryStream, RUNNER_GROUP } from '../../src/core/streams'
+import { closeRedis, openRedis } from '../../src/redis/connection'
+import { createTestRedisPrefix, REDIS_TEST_URL } from '../helpers/redis'
+import { SESSION, TENANT } from './helpers'
+
+const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })
+const PARTITIONS = 4
+const meta = { tenantId: TENANT, sessionId: SESSION }
+
+/** Two ends of one backbone: the API's bus and the runner's (separate connections on Redis, as separate processes have). */
+interface Ends {
+	api: Bus
+	runner: Bus
+	close(): Promise<void>
+}
+
+const backbones: Record<string, () => Promise<Ends>> = {
+	async redis() {
+		const prefix = createTestRedisPrefix()
+		const a = openRedis(REDIS_TEST_URL, logger, 'api')
+		const r = openRedis(REDIS_TEST_URL, logger, 'runner')
+		const api = createRedisBus({ redis: a, prefix: prefix.prefix, partitions: PARTITIONS, logger })
+		const runner = createRedisBus({ redis: r, prefix: prefix.prefix, partitions: PARTITIONS, logger })
+		return {
+			api,
+			runner,
+			async close() {
+				await api.close()
+				await runner.close()
+				await closeRedis(a)
+				await closeRedis(r)
+				await prefix.cleanup()
+			},
+		}
+	},
+	async memory() {
+		const bus = createMemoryBus({ partitions: PARTITIONS, logger })
+		return { api: bus, runner: bus, close: () => bus.close() }
+	},
+}
+
+for (const [name, open] of Object.entries(backbones)) {
+	describe(`request/reply on the ${name} bus`, () => {
+		let ends: Ends
+		let asker: Requester
+		const stops: (() => Promise<void>)[] = []
+
+		beforeEach(async () => {
+			ends = await open()
+			asker = createRequester({ bus: ends.api, logger, timeoutMs: 5_000 })
+		})
+		afterEach(async () => {
+			for (const stop of stops.splice(0)) await stop()
+			await asker.close()
+			await ends.close()
+		})
+
+		/** A runner owning every partition that answers each query with `answer(query)`. */
+		async function runnerAnswering(answer: (q: Query) => Parameters<typeof reply>[2] | null, onQuery?: (q: Query) => void) {
+			const seen: Query[] = []
+			const consumer = await ends.runner.consume({
+				group: RUNNER_GROUP,
+				streams: Array.from({ length: PARTITIONS }, (_, p) => queryStream(p)),
+				async handle(batch: Delivery[]) {
+					for (const { envelope } of batch) {
+						if (!isQueryType(envelope.type)) continue
+						const q = envelope as Query
+						seen.push(q)
+						onQuery?.(q)
+						const result = answer(q)
+						if (result) await reply(ends.runner, q, result)
+					}
+				},
+			})
+			stops.push(() => consumer.stop())
+			return seen
+		}
+
+		it('carries a query to the runner of its session and its answer back to the asker', async () => {
+			const seen = await runnerAnswering((q) => ({
+				ok: true,
+				answer: { results: (q.data as { phoneNumbers: string[] }).phoneNumbers.map((p) => ({ phoneNumber: p, exists: p.endsWith('1') })) },
+			}))
+			const answer = await asker.ask('session.contacts.check', meta, { phoneNumbers: ['15550000001', '15550000002'] })
+			expect(answer.results).toEqual([
+				{ phoneNumber: '15550000001', exists: true },
+				{ phoneNumber: '15550000002', exists: false },
+			])
+			expect(seen).toHaveLength(1)
+			expect(seen[0]!.sessionId).toBe(SESSION)
+			expect(isExpired(seen[0]!)).toBe(false)
+		})
+
+		it("gives the runner's refusal to the asker with its code", async () => {
+			await runnerAnswering(() => ({ ok: false, error: { code: 'session_not_connected', message: 'not connected' } }))
+			const asked = asker.ask('session.profile_picture.get', meta, { jid: '15550000001@s.whatsapp.net' })
+			await expect(asked).rejects.toBeInstanceOf(QueryFailedError)
+			await expect(asked).rejects.toMatchObject({ code: 'session_not_connected' })
+		})
+
+		it('refuses an answer that does not match the catalogue', async () => {
+			await runnerAnswering(() => ({ ok: true, answer: { picture: 'not an object' } }))
+			const asked = asker.ask('session.profile_picture.get', meta, { jid: '15550000001@s.whatsapp.net' })
+			await expect(asked).rejects.toMatchObject({ code: 'invalid_answer' })
+		})
+
+		it('gives up with NoAnswerError when no runner answers in time', async () => {
+			const started = performance.now()
+			const asked = asker.ask('session.contacts.check', meta, { phoneNumbers: ['15550000001'] }, { timeoutMs: 300 })
+			await expect(asked).rejects.toBeInstanceOf(NoAnswerError)
+			expect(performance.now() - started).toBeGreaterThanOrEqual(290)
+		})
+
+		it('marks a query past its deadline expired, so a runner that finds it late drops it', async () => {
+			const asked = asker.ask('session.contacts.check', meta, { phoneNumbers: ['15550000001'] }, { timeoutMs: 100 })
+			await asked.catch(() => {})
+			// A runner comes up only now and reads the query that waited in the partition.
+			const found = Promise.withResolvers<Query>()
+			await runnerAnswering((q) => (isExpired(q) ? null : { ok: true, answer: { results: [] } }), found.resolve)
+			expect(isExpired(await found.promise)).toBe(true)
+		})
+
+		it('gives each asker only the answers to its own queries, many at once', async () => {
+			const other = createRequester({ bus: ends.api, logger, timeoutMs: 5_000 })
+			stops.push(() => other.close())
+			await runnerAnswering((q) => ({
+				ok: true,
+				answer: { results: [{ phoneNumber: (q.data as { phoneNumbers: string[] }).phoneNumbers[0]!, exists: true }] },
+			}))
+			const numbers = Array.from({ length: 20 }, (_, i) => `1555000${String(i).padStart(4, '0')}`)
+			const answers = await Promise.all(
+				numbers.map((n, i) =>
+					(i % 2 ? other : asker).ask('session.contacts.check', meta, { phoneNumbers: [n] }).then((a) => a.results[0]!.phoneNumber),
+				),
+			)
+			expect(answers).toEqual(numbers)
+		})
+	})
+}
