@@ -28,6 +28,8 @@ import { type RealtimeHub, realtimeModule, realtimeSocketOptions } from './modul
 import { sessionsModule } from './modules/sessions'
 import type { SessionsService } from './modules/sessions/service'
 import { usersModule } from './modules/users'
+import { webhooksModule } from './modules/webhooks'
+import type { WebhooksService } from './modules/webhooks/service'
 import type { UsersService } from './modules/users/service'
 import { authPlugin } from './plugins/auth'
 import { errorsPlugin, type ValidationAnswersAs400 } from './plugins/errors'
@@ -70,6 +72,7 @@ export interface AppDeps extends ProbeDeps {
 	groups: GroupsService
 	limits: RateLimits
 	media: MediaService
+	webhooks: WebhooksService
 	people: PeopleService
 	/** The WebSocket hub; null without a bus. */
 	realtime: RealtimeHub | null
@@ -104,6 +107,7 @@ export function createApp(deps: AppDeps) {
 		.use(groupsModule({ groups: deps.groups, authPlugin: auth }))
 		.use(peopleModule({ people: deps.people, authPlugin: auth, limits: config.people }))
 		.use(mediaModule({ media: deps.media, authPlugin: auth, maxBytes: config.media.maxBytes }))
+		.use(webhooksModule({ webhooks: deps.webhooks, authPlugin: auth }))
 		.use(
 			realtimeModule({ hub: deps.realtime, bus: deps.bus, db: database.db, auth: deps.callers, clock: deps.clock, logger, config: config.realtime }),
 		)

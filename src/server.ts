@@ -30,6 +30,8 @@ import { PeopleService } from './modules/people/service'
 import { startIdempotencyRetention } from './modules/sessions/idempotency-retention'
 import { SessionsService } from './modules/sessions/service'
 import { UsersService } from './modules/users/service'
+import { WebhooksService } from './modules/webhooks/service'
+import { createCipher } from './lib/crypto'
 import { createMediaStore } from './media'
 import { createMetricsRegistry } from './observability/registry'
 import type { MetricsDeps } from './plugins/metrics'
@@ -177,6 +179,13 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 		maxBytes: config.media.maxBytes,
 		download: config.media.download,
 	})
+	const webhooks = new WebhooksService({
+		db,
+		cursors,
+		cipher: createCipher(config.encryptionKey),
+		bus,
+		allowPrivateTargets: config.webhooks.allowPrivateTargets,
+	})
 	const app = createApp({
 		config,
 		logger,
@@ -198,6 +207,7 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 		groups,
 		limits,
 		media,
+		webhooks,
 		people,
 		realtime,
 	})

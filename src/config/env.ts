@@ -1,5 +1,14 @@
 import { Type as T, type Static } from '@sinclair/typebox'
 
+/** A duration of the webhook retry schedule: `500ms`, `5s`, `5m`, `2h`. */
+const DURATION = '\\d{1,9}(ms|s|m|h)'
+
+/** A duration (`5s`, `2h`, `500ms`) in milliseconds. */
+export function durationMs(text: string): number {
+	const [, n = '0', unit = 'ms'] = /^(\d+)(ms|s|m|h)$/.exec(text) ?? []
+	return Number(n) * { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[unit as 'ms']
+}
+
 /**
  * Every setting the process reads, parsed once at start. Names match the environment
  * variables; docs/configuration.md lists the same set.
@@ -22,7 +31,8 @@ export const Env = T.Object({
 	PUBLIC_URL: T.String({ pattern: '^https?://', default: 'http://localhost:3000' }),
 	METRICS_ENABLED: T.Boolean({ default: false }),
 	METRICS_TOKEN: T.Optional(T.String({ minLength: 16 })),
-	ROLES: T.String({ pattern: '^(api|runner|consumer)(,(api|runner|consumer))*$', default: 'api,runner,consumer' }),
+	// No default: it depends on the mode (loadConfig).
+	ROLES: T.Optional(T.String({ pattern: '^(api|runner|consumer|webhooks)(,(api|runner|consumer|webhooks))*$' })),
 	LOG_LEVEL: T.Union(
 		['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => T.Literal(l)),
 		{ default: 'info' },
@@ -75,6 +85,12 @@ export const Env = T.Object({
 	MEDIA_S3_SECRET_ACCESS_KEY: T.Optional(T.String({ minLength: 1 })),
 	MEDIA_MAX_BYTES: T.Integer({ minimum: 1024, default: 100 * 1024 * 1024 }),
 	MEDIA_DOWNLOAD: T.Union([T.Literal('eager'), T.Literal('on_demand'), T.Literal('off')], { default: 'eager' }),
+	WEBHOOK_RETRY_SCHEDULE: T.String({ pattern: `^${DURATION}(,${DURATION})*$`, default: '5s,5m,30m,2h,5h,10h,10h' }),
+	WEBHOOK_TIMEOUT_MS: T.Integer({ minimum: 100, maximum: 120_000, default: 15_000 }),
+	WEBHOOK_ALLOW_PRIVATE_TARGETS: T.Boolean({ default: false }),
+	WEBHOOK_DISABLE_AFTER_SECONDS: T.Integer({ minimum: 60, default: 5 * 24 * 3600 }),
+	WEBHOOK_CONCURRENCY: T.Integer({ minimum: 1, maximum: 1000, default: 64 }),
+	WEBHOOK_POLL_MS: T.Integer({ minimum: 10, default: 500 }),
 	QUERY_TIMEOUT_MS: T.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
 	NUMBER_CHECK_MAX_NUMBERS: T.Integer({ minimum: 1, maximum: 500, default: 50 }),
 	NUMBER_CHECK_LIMIT: T.Integer({ minimum: 1, default: 200 }),
@@ -101,13 +117,15 @@ export const HINTS: Record<string, string> = {
 	MEDIA_STORE: 'must be fs or s3',
 	MEDIA_DOWNLOAD: 'must be eager, on_demand or off',
 	MEDIA_S3_ENDPOINT: 'must be an http(s):// URL',
-	ROLES: 'must be a comma-separated list of api, runner, consumer',
+	ROLES: 'must be a comma-separated list of api, runner, consumer, webhooks',
+	WEBHOOK_RETRY_SCHEDULE: 'must be comma-separated durations such as 5s,5m,30m,2h',
+	WEBHOOK_ALLOW_PRIVATE_TARGETS: 'must be true or false',
 	METRICS_ENABLED: 'must be true or false',
 	COOKIE_SECURE: 'must be true or false',
 	PORT: 'must be an integer between 0 and 65535',
 }
 
-const BOOLEAN_KEYS = new Set(['METRICS_ENABLED', 'COOKIE_SECURE'])
+const BOOLEAN_KEYS = new Set(['METRICS_ENABLED', 'COOKIE_SECURE', 'WEBHOOK_ALLOW_PRIVATE_TARGETS'])
 const INTEGER_KEYS = new Set(
 	Object.entries(Env.properties).flatMap(([key, schema]) => ((schema as { type?: string }).type === 'integer' ? [key] : [])),
 )

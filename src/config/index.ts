@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { Value } from '@sinclair/typebox/value'
-import { coerce, DEV_SECRETS, Env, HINTS, redactIfSecret } from './env'
+import { coerce, DEV_SECRETS, durationMs, Env, HINTS, redactIfSecret } from './env'
 import type { Config, Role } from './types'
 
 export type * from './types'
@@ -69,7 +69,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 		publicUrl,
 		metricsEnabled: env.METRICS_ENABLED,
 		metricsToken: env.METRICS_TOKEN,
-		roles: new Set(env.ROLES.split(',') as Role[]),
+		// Embedded mode is the one-process box, so it runs the webhooks role too; a deployment with
+		// PostgreSQL chooses which processes send webhooks (and from where they reach out).
+		roles: new Set((env.ROLES ?? (env.DATABASE_URL ? 'api,runner,consumer' : 'api,runner,consumer,webhooks')).split(',') as Role[]),
 		logLevel: env.LOG_LEVEL,
 		waWebSocketUrl: env.WA_WEBSOCKET_URL,
 		waRootPublicKey: env.WA_ROOT_PUBLIC_KEY,
@@ -127,6 +129,14 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 					: { kind: 'fs', dir: env.MEDIA_DIR ?? join(env.DATA_DIR, 'media') },
 			maxBytes: env.MEDIA_MAX_BYTES,
 			download: env.MEDIA_DOWNLOAD,
+		},
+		webhooks: {
+			retryScheduleMs: env.WEBHOOK_RETRY_SCHEDULE.split(',').map(durationMs),
+			timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+			allowPrivateTargets: env.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+			disableAfterMs: env.WEBHOOK_DISABLE_AFTER_SECONDS * 1000,
+			concurrency: env.WEBHOOK_CONCURRENCY,
+			pollMs: env.WEBHOOK_POLL_MS,
 		},
 		people: {
 			queryTimeoutMs: env.QUERY_TIMEOUT_MS,

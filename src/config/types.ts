@@ -1,6 +1,6 @@
 import type { Env } from './env'
 
-export type Role = 'api' | 'runner' | 'consumer'
+export type Role = 'api' | 'runner' | 'consumer' | 'webhooks'
 
 export interface Config {
 	env: Env['NODE_ENV']
@@ -39,6 +39,7 @@ export interface Config {
 	realtime: RealtimeConfig
 	ownership: OwnershipConfig
 	media: MediaConfig
+	webhooks: WebhooksConfig
 	people: PeopleConfig
 	/** Settings that fell back to a development default; logged at start. */
 	defaultsUsed: string[]
@@ -134,4 +135,20 @@ export interface OwnershipConfig {
 	renewEveryMs: number
 	/** A runner whose renewals failed for `leaseTtlMs - safetyMarginMs` closes that partition's sockets. */
 	safetyMarginMs: number
+}
+
+/** Webhook delivery (docs/webhooks.md). */
+export interface WebhooksConfig {
+	/** Delay before each retry; after the last one the delivery has failed. */
+	retryScheduleMs: number[]
+	/** One attempt's whole request, connect to last byte. */
+	timeoutMs: number
+	/** Let URLs reach loopback, private and link-local addresses (self-hosted receivers, tests). */
+	allowPrivateTargets: boolean
+	/** An endpoint whose deliveries have all failed for this long is disabled. */
+	disableAfterMs: number
+	/** Requests one dispatcher has in flight at most. */
+	concurrency: number
+	/** How often an idle dispatcher looks for due deliveries written by other processes. */
+	pollMs: number
 }

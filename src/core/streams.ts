@@ -19,6 +19,9 @@ export const SESSION_QUERIES = 'session-queries'
 /** The group that persists `domain-events` into Postgres; other readers (webhooks, …) take their own. */
 export const CONSUMER_GROUP = 'event-consumer'
 
+/** The group of the webhooks role: it records a delivery per endpoint before acknowledging an event. */
+export const WEBHOOKS_GROUP = 'webhooks'
+
 /** The group of runners on each `session-commands:{p}`; the partition's owner reads it. */
 export const RUNNER_GROUP = 'session-runner'
 

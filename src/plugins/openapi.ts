@@ -43,6 +43,7 @@ const TAGS = [
 	{ name: 'auth', description: 'Log in, refresh, log out, password reset' },
 	{ name: 'api-keys', description: 'API keys for servers and integrations: create, list, revoke' },
 	{ name: 'sessions', description: 'WhatsApp sessions: create, pair, start, stop, delete, send' },
+	{ name: 'webhooks', description: 'Webhook endpoints: signed, ordered, durable delivery of events to your URLs; delivery log, retry, replay' },
 	{ name: 'chats', description: 'Chats and their messages' },
 	{ name: 'contacts', description: 'Contacts of a session' },
 	{ name: 'groups', description: 'Groups of a session: their members, and managing them' },

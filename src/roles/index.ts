@@ -12,6 +12,7 @@ import type { RoleHandle, RoleModule, WorkerRole } from './types'
 const ROLES: Record<WorkerRole, { load: () => Promise<RoleModule>; worker: URL }> = {
 	consumer: { load: () => import('./consumer'), worker: new URL('./consumer/worker.ts', import.meta.url) },
 	runner: { load: () => import('./runner'), worker: new URL('./runner/worker.ts', import.meta.url) },
+	webhooks: { load: () => import('./webhooks'), worker: new URL('./webhooks/worker.ts', import.meta.url) },
 }
 
 export interface RolesDeps {
@@ -37,7 +38,7 @@ export interface RunningRoles {
 }
 
 /**
- * Starts the runner and consumer roles that `ROLES` asks for. With PostgreSQL and Redis each runs
+ * Starts the runner, consumer and webhooks roles that `ROLES` asks for. With PostgreSQL and Redis each runs
  * in its own supervised Worker with its own connections. In embedded mode they run inline: PGlite
  * lives in this thread and the in-process bus cannot cross threads.
  */
@@ -49,7 +50,7 @@ export async function startRoles(deps: RolesDeps): Promise<RunningRoles> {
 	const started: RunningRoles['started'] = []
 
 	try {
-		for (const role of ['consumer', 'runner'] as const) {
+		for (const role of ['consumer', 'webhooks', 'runner'] as const) {
 			if (!config.roles.has(role)) continue
 			const entry = ROLES[role]
 			if (inWorkers) {

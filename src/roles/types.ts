@@ -32,4 +32,4 @@ export interface RoleModule {
 	start(deps: RoleDeps): Promise<RoleHandle>
 }
 
-export type WorkerRole = 'runner' | 'consumer'
+export type WorkerRole = 'runner' | 'consumer' | 'webhooks'

@@ -10,7 +10,9 @@ describe('config', () => {
 		expect(config.port).toBe(3000)
 		expect(config.databaseUrl).toBeUndefined()
 		expect(config.redisUrl).toBeUndefined()
-		expect([...config.roles].sort()).toEqual(['api', 'consumer', 'runner'])
+		// Embedded mode (no DATABASE_URL) is one process doing everything, webhooks included.
+		expect([...config.roles].sort()).toEqual(['api', 'consumer', 'runner', 'webhooks'])
+		expect([...loadConfig({ DATABASE_URL: 'postgres://u@h/db' }).roles].sort()).toEqual(['api', 'consumer', 'runner'])
 		expect(config.defaultsUsed.sort()).toEqual(['ENCRYPTION_KEY', 'JWT_SECRET'])
 		expect(config.encryptionKey.length).toBe(32)
 	})
@@ -33,6 +35,11 @@ describe('config', () => {
 		expect(config.defaultsUsed).toEqual([])
 	})
 
+	it('reads the webhook retry schedule as durations, the Standard Webhooks one by default', () => {
+		expect(loadConfig({}).webhooks.retryScheduleMs).toEqual([5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000])
+		expect(loadConfig({ WEBHOOK_RETRY_SCHEDULE: '500ms,5s,2m,1h' }).webhooks.retryScheduleMs).toEqual([500, 5_000, 120_000, 3_600_000])
+	})
+
 	it('treats empty values as unset', () => {
 		expect(loadConfig({ PORT: '', DATABASE_URL: ' ' }).port).toBe(3000)
 	})
@@ -43,6 +50,7 @@ describe('config', () => {
 		['DATABASE_URL', 'mysql://x', 'DATABASE_URL: must be a postgres:// URL'],
 		['REDIS_URL', 'localhost:6379', 'REDIS_URL: must be a redis://'],
 		['ROLES', 'api,web', 'ROLES: must be a comma-separated list'],
+		['WEBHOOK_RETRY_SCHEDULE', '5s,soon', 'WEBHOOK_RETRY_SCHEDULE: must be comma-separated durations'],
 		['ENCRYPTION_KEY', 'short', 'ENCRYPTION_KEY: must be 32 bytes in base64'],
 		['JWT_SECRET', 'short', 'JWT_SECRET: must be at least 32 characters'],
 		['METRICS_ENABLED', 'yes', 'METRICS_ENABLED: must be true or false'],

@@ -26,6 +26,8 @@ const EXPECTED_TABLES = [
 	'tenants',
 	'user_tokens',
 	'users',
+	'webhook_deliveries',
+	'webhook_endpoints',
 ]
 
 async function publicTables(database: Database): Promise<string[]> {

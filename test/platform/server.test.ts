@@ -22,7 +22,8 @@ describe('the server process', () => {
 		expect(existsSync(join(dataDir, 'pglite', 'PG_VERSION'))).toBe(true)
 		proc.kill('SIGTERM')
 		expect(await proc.exited).toBe(0)
-	})
+		// PGlite's first start (initdb) alone takes 10–30 s on a loaded two-core machine.
+	}, 60_000)
 
 	it('runs against PostgreSQL and Redis when DATABASE_URL and REDIS_URL are set', async () => {
 		const db = await createTestDatabase()

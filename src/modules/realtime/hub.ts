@@ -1,5 +1,6 @@
 import { compareIds, type Bus, type StreamEntry } from '../../bus'
 import { DOMAIN_EVENTS } from '../../core/streams'
+import { wireEvent } from '../../core/webhooks'
 import type { Logger } from '../../logger'
 import type { RealtimeStats } from '../../observability/system'
 
@@ -12,8 +13,7 @@ export const tenantTopic = (tenantId: string) => `tenant:${tenantId}`
 
 /** The text frame a domain event goes out as: `id` is the stream position, the envelope's uuid is `eventId`. */
 export function wireMessage({ id, envelope }: StreamEntry): string {
-	const { id: eventId, type, tenantId, sessionId, occurredAt, data } = envelope
-	return JSON.stringify({ id, eventId, type, tenantId, sessionId, occurredAt, data })
+	return wireEvent(id, envelope)
 }
 
 interface Recent {

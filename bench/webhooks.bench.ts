@@ -1,0 +1,129 @@
+import { sql } from 'drizzle-orm'
+import pino from 'pino'
+import { createRedisBus } from '../src/bus/redis-bus'
+import { loadConfig } from '../src/config'
+import { domainEvent, type DomainEvent } from '../src/core/catalogue'
+import { wireEvent } from '../src/core/webhooks'
+import { openPostgres } from '../src/db/client'
+import { tenants } from '../src/db/schema'
+import { createCipher } from '../src/lib/crypto'
+import { createCursorCodec } from '../src/lib/cursor'
+import { WebhooksService } from '../src/modules/webhooks/service'
+import { closeRedis, openRedis } from '../src/redis/connection'
+import { start as startWebhooks } from '../src/roles/webhooks'
+import { signatureHeaders } from '../src/roles/webhooks/sender'
+import { message } from '../test/events/fixtures'
+import { createTestDatabase } from '../test/helpers/database'
+import { createTestRedisPrefix, REDIS_TEST_URL } from '../test/helpers/redis'
+import type { BenchResult } from './run'
+
+const EVENTS = Number(process.env.BENCH_WEBHOOK_EVENTS ?? 5_000)
+const SESSIONS = 50
+
+/**
+ * Webhook deliveries per second through the whole path: `session.messages.upsert` events already
+ * on `domain-events` → the webhooks role (production settings, inline on this thread) → a signed
+ * POST to a local receiver → its 2xx recorded in Postgres. Baseline, in the same run: a bare loop
+ * of signed POSTs of the same bodies to the same receiver, as many in flight as the dispatcher
+ * allows (WEBHOOK_CONCURRENCY), and nothing else.
+ */
+export default async function webhooksBench(): Promise<BenchResult[]> {
+	const logger = pino({ level: 'warn' })
+	const testDb = await createTestDatabase()
+	const keys = createTestRedisPrefix()
+	const config = loadConfig({
+		NODE_ENV: 'test',
+		DATABASE_URL: testDb.url,
+		REDIS_URL: REDIS_TEST_URL,
+		REDIS_PREFIX: keys.prefix,
+		LOG_LEVEL: 'warn',
+		WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
+		WEBHOOK_CONCURRENCY: process.env.WEBHOOK_CONCURRENCY,
+	})
+	const database = openPostgres({ url: testDb.url, max: 8 })
+	const redis = openRedis(REDIS_TEST_URL, logger, 'bench')
+	const bus = createRedisBus({ redis, prefix: keys.prefix, partitions: config.events.commandPartitions, logger })
+	let received = 0
+	const receiver = Bun.serve({
+		port: 0,
+		hostname: '127.0.0.1',
+		async fetch(req) {
+			await req.text()
+			received++
+			return new Response(null, { status: 204 })
+		},
+	})
+	const url = `http://127.0.0.1:${receiver.port}/hook`
+	try {
+		const tenantId = Bun.randomUUIDv7()
+		await database.db.insert(tenants).values({ id: tenantId, name: 'bench' })
+		const webhooks = new WebhooksService({
+			db: database.db,
+			cursors: createCursorCodec(config.jwtSecret),
+			cipher: createCipher(config.encryptionKey),
+			bus,
+			allowPrivateTargets: true,
+		})
+		const { secret } = await webhooks.create(tenantId, { url })
+		const sessions = Array.from({ length: SESSIONS }, () => Bun.randomUUIDv7())
+		const events = Array.from({ length: EVENTS }, (_, i) =>
+			domainEvent(
+				'session.messages.upsert',
+				{ tenantId, sessionId: sessions[i % SESSIONS]! },
+				{ messages: [message(`3EB0${i.toString(16).toUpperCase().padStart(18, '0')}`)], type: 'notify' },
+			),
+		) as DomainEvent[]
+		const positions: string[] = []
+		for (let i = 0; i < events.length; i += 500) positions.push(...(await bus.publish(events.slice(i, i + 500))).map((p) => p.id))
+
+		// The bare loop: the same bodies, signed and POSTed, `concurrency` at a time.
+		const bodies = events.map((e, i) => ({ eventId: e.id, body: wireEvent(positions[i]!, e) }))
+		const bareStarted = performance.now()
+		let next = 0
+		await Promise.all(
+			Array.from({ length: config.webhooks.concurrency }, async () => {
+				for (let i = next++; i < bodies.length; i = next++) {
+					const { eventId, body } = bodies[i]!
+					const res = await fetch(url, {
+						method: 'POST',
+						body,
+						headers: { 'content-type': 'application/json', ...signatureHeaders({ eventId, body, secrets: [secret] }, new Date()) },
+					})
+					if (res.status !== 204) throw new Error(`bare POST answered ${res.status}`)
+				}
+			}),
+		)
+		const bareRate = EVENTS / ((performance.now() - bareStarted) / 1000)
+		received = 0
+
+		const started = performance.now()
+		const role = await startWebhooks({ config, logger, database, bus, redis })
+		const delivered = async () => {
+			const [row] = (await database.db.execute(sql`select count(*)::int as n from webhook_deliveries where state = 'delivered'`)) as unknown as {
+				n: number
+			}[]
+			return row?.n ?? 0
+		}
+		while ((await delivered()) < EVENTS) await Bun.sleep(25)
+		const seconds = (performance.now() - started) / 1000
+		await role.stop()
+		if (received < EVENTS) throw new Error(`the receiver got ${received} of ${EVENTS}`)
+		return [
+			{
+				name: `webhooks: ${EVENTS / 1000}k events stream → signed POST → 2xx recorded`,
+				value: EVENTS / seconds,
+				unit: 'deliveries/s',
+				baseline: bareRate,
+				baselineName: `bare signed POSTs, ${config.webhooks.concurrency} in flight`,
+				higherIsBetter: true,
+			},
+		]
+	} finally {
+		await receiver.stop(true)
+		await bus.close()
+		await closeRedis(redis)
+		await database.close()
+		await testDb.drop()
+		await keys.cleanup()
+	}
+}

@@ -1,0 +1,114 @@
+import { Elysia, t } from 'elysia'
+import type { AuthPlugin } from '../../plugins/auth'
+import { errorModel } from '../../plugins/errors'
+import { DeliveryListQuery, DeliveryParams, WebhookListQuery, WebhookParams, webhooksModels } from './model'
+import type { WebhooksService } from './service'
+
+export interface WebhooksModuleDeps {
+	webhooks: WebhooksService
+	authPlugin: AuthPlugin
+}
+
+const SIGNING =
+	'Every POST carries the Standard Webhooks headers `webhook-id` (the event id, the same on every retry), `webhook-timestamp` and `webhook-signature`; the body is the event as the WebSocket sends it. See docs/webhooks.md.'
+
+export const webhooksModule = ({ webhooks, authPlugin }: WebhooksModuleDeps) =>
+	new Elysia({ name: 'webhooks', prefix: '/webhooks', tags: ['webhooks'] })
+		.use(errorModel)
+		.use(authPlugin)
+		.model(webhooksModels)
+		.guard({ auth: 'webhooks:manage' })
+		.post('', async ({ tenantId, body, status }) => status(201, await webhooks.create(tenantId, body)), {
+			body: 'CreateWebhook',
+			response: { 201: 'CreatedWebhook', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error', 413: 'Error', 415: 'Error', 422: 'Error' },
+			detail: {
+				summary: 'Register a webhook endpoint',
+				description: `The answer holds the signing \`secret\` (\`whsec_…\`), shown this once. 400 \`INVALID_URL\` (not http/https); 422 \`WEBHOOK_TARGET_REFUSED\` (a loopback, private, link-local or reserved address, unless WEBHOOK_ALLOW_PRIVATE_TARGETS), 422 \`UNKNOWN_EVENT_TYPE\` (a pattern matching no event type); 404 \`SESSION_NOT_FOUND\` (a session id that is not this account's). ${SIGNING}`,
+			},
+		})
+		.get('', async ({ tenantId, query }) => webhooks.list(tenantId, query), {
+			query: WebhookListQuery,
+			response: { 200: 'WebhookPage', 400: 'Error', 401: 'Error' },
+			detail: {
+				summary: "The account's webhook endpoints",
+				description: 'Oldest first; keyset pagination as for GET /sessions. Secrets are never shown again.',
+			},
+		})
+		.get('/:id', async ({ tenantId, params }) => webhooks.get(tenantId, params.id), {
+			params: WebhookParams,
+			response: { 200: 'Webhook', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error' },
+			detail: { summary: 'One webhook endpoint', description: '`enabled` false with `disabledReason` says why it no longer receives events.' },
+		})
+		.patch('/:id', async ({ tenantId, params, body }) => webhooks.update(tenantId, params.id, body), {
+			params: WebhookParams,
+			body: 'UpdateWebhook',
+			response: { 200: 'Webhook', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error', 413: 'Error', 415: 'Error', 422: 'Error' },
+			detail: {
+				summary: 'Change a webhook endpoint',
+				description:
+					'Fields as for POST /webhooks, checked the same way. `enabled: true` re-enables an endpoint the dispatcher disabled (410, or failing too long): its pending deliveries resume in order. Events that arrived while it was disabled are not queued; POST /webhooks/:id/replay sends them.',
+			},
+		})
+		.delete(
+			'/:id',
+			async ({ tenantId, params, status }) => {
+				await webhooks.remove(tenantId, params.id)
+				return status(204, undefined)
+			},
+			{
+				params: WebhookParams,
+				response: { 204: t.Void(), 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error' },
+				detail: { summary: 'Delete a webhook endpoint', description: 'Its pending deliveries and its delivery log go with it.' },
+			},
+		)
+		.post('/:id/rotate-secret', async ({ tenantId, params }) => webhooks.rotateSecret(tenantId, params.id), {
+			params: WebhookParams,
+			response: { 200: 'RotatedSecret', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error' },
+			detail: {
+				summary: 'Replace the signing secret',
+				description:
+					'The new secret is shown this once. For 24 hours every attempt carries two signatures in `webhook-signature`, by the new and the old secret, so the receiver can switch over without refusing anything.',
+			},
+		})
+		.post('/:id/test', async ({ tenantId, params, status }) => status(202, await webhooks.sendTest(tenantId, params.id)), {
+			params: WebhookParams,
+			response: { 202: 'TestQueued', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error', 409: 'Error' },
+			detail: {
+				summary: 'Send a webhook.test event',
+				description:
+					'Queued and sent by the dispatcher like any event (signed, retried, in the delivery log); its body has `type: "webhook.test"`, `id` and `sessionId` null. 409 `WEBHOOK_DISABLED`.',
+			},
+		})
+		.get('/:id/deliveries', async ({ tenantId, params, query }) => webhooks.deliveries(tenantId, params.id, query), {
+			params: WebhookParams,
+			query: DeliveryListQuery,
+			response: { 200: 'WebhookDeliveryPage', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error' },
+			detail: {
+				summary: 'The delivery log of a webhook endpoint',
+				description:
+					'Newest first; keyset pagination (`nextCursor` back as `cursor`). `state` filters: `pending` (queued or retrying), `delivered`, `failed` (retries spent).',
+			},
+		})
+		.post(
+			'/:id/deliveries/:deliveryId/retry',
+			async ({ tenantId, params, status }) => status(202, await webhooks.retry(tenantId, params.id, params.deliveryId)),
+			{
+				params: DeliveryParams,
+				response: { 202: 'WebhookDelivery', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error' },
+				detail: {
+					summary: 'Send one delivery again now',
+					description:
+						'Whatever its state; a failed delivery gets one more attempt. It still waits behind earlier pending events of its session. 404 `DELIVERY_NOT_FOUND`.',
+				},
+			},
+		)
+		.post('/:id/replay', async ({ tenantId, params, body, status }) => status(202, await webhooks.replay(tenantId, params.id, body.since)), {
+			params: WebhookParams,
+			body: 'Replay',
+			response: { 202: 'ReplayQueued', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error', 409: 'Error', 413: 'Error', 415: 'Error' },
+			detail: {
+				summary: 'Send retained events again',
+				description:
+					'Every event the stream still holds from `since` on (see STREAM_RETENTION_SECONDS) that this endpoint takes is queued again, with its original `webhook-id`, in stream order. 400 `INVALID_SINCE`.',
+			},
+		})

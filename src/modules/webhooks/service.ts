@@ -1,0 +1,332 @@
+import { randomBytes } from 'node:crypto'
+import { and, asc, desc, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm'
+import { compareIds, type Bus } from '../../bus'
+import { ConflictError, InvalidInputError, NotFoundError, UnprocessableError } from '../../core/errors'
+import { DOMAIN_EVENTS } from '../../core/streams'
+import { secretAad, typesMatching, WEBHOOK_TEST_EVENT } from '../../core/webhooks'
+import { schema, type Db } from '../../db/client'
+import { enqueueStandalone, requeueEvents } from '../../db/webhooks'
+import { literalHost, refusedAddress } from '../../lib/addresses'
+import type { Cipher } from '../../lib/crypto'
+import { cursorString, type CursorCodec } from '../../lib/cursor'
+import type { Page } from '../../lib/keyset'
+import { isStreamId, previousId } from '../realtime/positions'
+import type { Webhook, WebhookDelivery } from './model'
+
+const { webhookEndpoints: endpoints, webhookDeliveries: deliveries, sessions } = schema
+
+/** How long the secret before a rotation keeps signing beside the new one. */
+const ROTATION_OVERLAP_MS = 24 * 3600 * 1000
+const REPLAY_BATCH = 500
+
+export interface WebhooksServiceDeps {
+	db: Db
+	cursors: CursorCodec
+	cipher: Cipher
+	/** Null in an app without events: replays need the stream. */
+	bus: Bus | null
+	allowPrivateTargets: boolean
+}
+
+interface WebhookInput {
+	url?: string
+	events?: string[]
+	sessionIds?: string[] | null
+	description?: string | null
+	enabled?: boolean
+}
+
+const webhookNotFound = () => new NotFoundError('WEBHOOK_NOT_FOUND', 'No such webhook in this account')
+
+const newSecret = () => `whsec_${randomBytes(32).toString('base64')}`
+
+const publicColumns = {
+	id: endpoints.id,
+	url: endpoints.url,
+	events: endpoints.events,
+	sessionIds: endpoints.sessionIds,
+	description: endpoints.description,
+	enabled: endpoints.enabled,
+	disabledReason: endpoints.disabledReason,
+	failingSince: endpoints.failingSince,
+	createdAt: endpoints.createdAt,
+	updatedAt: endpoints.updatedAt,
+}
+
+type EndpointRow = Pick<typeof endpoints.$inferSelect, keyof typeof publicColumns>
+
+const iso = (value: Date | null) => value?.toISOString() ?? null
+
+function toWebhook(row: EndpointRow): Webhook {
+	return {
+		id: row.id,
+		url: row.url,
+		events: row.events,
+		sessionIds: row.sessionIds,
+		description: row.description,
+		enabled: row.enabled,
+		disabledReason: row.disabledReason,
+		failingSince: iso(row.failingSince),
+		createdAt: iso(row.createdAt)!,
+		updatedAt: iso(row.updatedAt)!,
+	}
+}
+
+const deliveryColumns = {
+	id: deliveries.id,
+	eventId: deliveries.eventId,
+	eventType: deliveries.eventType,
+	sessionId: deliveries.sessionId,
+	positionMs: deliveries.positionMs,
+	positionSeq: deliveries.positionSeq,
+	state: deliveries.state,
+	attempts: deliveries.attempts,
+	lastStatusCode: deliveries.lastStatusCode,
+	lastLatencyMs: deliveries.lastLatencyMs,
+	lastError: deliveries.lastError,
+	nextAttemptAt: deliveries.nextAttemptAt,
+	lastAttemptAt: deliveries.lastAttemptAt,
+	deliveredAt: deliveries.deliveredAt,
+	createdAt: deliveries.createdAt,
+}
+
+function toDelivery(r: Pick<typeof deliveries.$inferSelect, keyof typeof deliveryColumns>): WebhookDelivery {
+	return {
+		id: r.id,
+		eventId: r.eventId,
+		eventType: r.eventType,
+		sessionId: r.sessionId,
+		position: r.positionMs === null ? null : `${r.positionMs}-${r.positionSeq}`,
+		state: r.state,
+		attempts: r.attempts,
+		lastStatusCode: r.lastStatusCode,
+		lastLatencyMs: r.lastLatencyMs,
+		lastError: r.lastError,
+		nextAttemptAt: r.state === 'pending' ? iso(r.nextAttemptAt) : null,
+		lastAttemptAt: iso(r.lastAttemptAt),
+		deliveredAt: iso(r.deliveredAt),
+		createdAt: iso(r.createdAt)!,
+	}
+}
+
+/** Webhook endpoints of an account, their delivery log, and the deliveries the API starts (test, retry, replay). */
+export class WebhooksService {
+	constructor(private readonly deps: WebhooksServiceDeps) {}
+
+	/** 400 for a URL that is not http(s); 422 for one whose host is an address webhooks may not reach. */
+	private checkUrl(value: string): string {
+		let url: URL
+		try {
+			url = new URL(value)
+		} catch {
+			throw new InvalidInputError('INVALID_URL', '`url` is not a URL', { field: 'url' })
+		}
+		if (url.protocol !== 'http:' && url.protocol !== 'https:')
+			throw new InvalidInputError('INVALID_URL', '`url` must be an http:// or https:// URL', { field: 'url', protocol: url.protocol })
+		const literal = literalHost(url)
+		const reason = literal && !this.deps.allowPrivateTargets ? refusedAddress(literal) : null
+		if (reason)
+			throw new UnprocessableError('WEBHOOK_TARGET_REFUSED', `\`url\` points at a ${reason} address, which webhooks may not reach`, {
+				field: 'url',
+				address: literal,
+				reason,
+			})
+		return url.href
+	}
+
+	/** 422 naming each pattern that selects no catalogue type. */
+	private checkEvents(events: string[]): string[] {
+		const unknown = events.filter((pattern) => !typesMatching(pattern).length)
+		if (unknown.length)
+			throw new UnprocessableError('UNKNOWN_EVENT_TYPE', `\`events\` has ${unknown.map((u) => `"${u}"`).join(', ')}, which matches no event type`, {
+				field: 'events',
+				unknown,
+			})
+		return [...new Set(events)]
+	}
+
+	/** 404 naming the session ids that are not this account's (absent, deleted or another account's alike). */
+	private async checkSessions(tenantId: string, ids: string[]): Promise<string[]> {
+		const unique = [...new Set(ids.map((id) => id.toLowerCase()))]
+		const found = await this.deps.db
+			.select({ id: sessions.id })
+			.from(sessions)
+			.where(and(eq(sessions.tenantId, tenantId), inArray(sessions.id, unique), isNull(sessions.deletedAt)))
+		const known = new Set(found.map((s) => s.id))
+		const unknown = unique.filter((id) => !known.has(id))
+		if (unknown.length)
+			throw new NotFoundError('SESSION_NOT_FOUND', '`sessionIds` names sessions this account does not have', { field: 'sessionIds', unknown })
+		return unique
+	}
+
+	private async checked(tenantId: string, input: WebhookInput) {
+		return {
+			...(input.url !== undefined && { url: this.checkUrl(input.url) }),
+			...(input.events !== undefined && { events: this.checkEvents(input.events) }),
+			...(input.sessionIds !== undefined && { sessionIds: input.sessionIds && (await this.checkSessions(tenantId, input.sessionIds)) }),
+			...(input.description !== undefined && { description: input.description }),
+		}
+	}
+
+	async create(tenantId: string, input: WebhookInput & { url: string }): Promise<Webhook & { secret: string }> {
+		const values = await this.checked(tenantId, input)
+		const id = Bun.randomUUIDv7()
+		const secret = newSecret()
+		const [row] = await this.deps.db
+			.insert(endpoints)
+			.values({ id, tenantId, url: values.url!, ...values, secret: this.deps.cipher.encrypt(secret, secretAad(id)) })
+			.returning(publicColumns)
+		return { ...toWebhook(row!), secret }
+	}
+
+	async list(tenantId: string, { limit = 50, cursor }: { limit?: number; cursor?: string }): Promise<Page<Webhook>> {
+		const scope = `webhooks:${tenantId}`
+		const after = cursor ? cursorString(this.deps.cursors.decode(scope, cursor)[0]) : undefined
+		const rows = await this.deps.db
+			.select(publicColumns)
+			.from(endpoints)
+			.where(and(eq(endpoints.tenantId, tenantId), after ? gt(endpoints.id, after) : undefined))
+			.orderBy(asc(endpoints.id))
+			.limit(limit + 1)
+		const items = rows.slice(0, limit).map((r) => toWebhook(r))
+		return { items, nextCursor: rows.length > limit ? this.deps.cursors.encode(scope, [items.at(-1)!.id]) : null }
+	}
+
+	private async row(tenantId: string, id: string) {
+		const [row] = await this.deps.db
+			.select({ ...publicColumns, tenantId: endpoints.tenantId })
+			.from(endpoints)
+			.where(and(eq(endpoints.id, id), eq(endpoints.tenantId, tenantId)))
+		if (!row) throw webhookNotFound()
+		return row
+	}
+
+	async get(tenantId: string, id: string): Promise<Webhook> {
+		return toWebhook(await this.row(tenantId, id))
+	}
+
+	async update(tenantId: string, id: string, input: WebhookInput): Promise<Webhook> {
+		await this.row(tenantId, id)
+		const values = await this.checked(tenantId, input)
+		const enabled =
+			input.enabled === undefined
+				? {}
+				: input.enabled
+					? { enabled: true, disabledReason: null, failingSince: null }
+					: { enabled: false, disabledReason: 'user' }
+		const [row] = await this.deps.db
+			.update(endpoints)
+			.set({ ...values, ...enabled, updatedAt: sql`now()` })
+			.where(and(eq(endpoints.id, id), eq(endpoints.tenantId, tenantId)))
+			.returning(publicColumns)
+		if (!row) throw webhookNotFound()
+		return toWebhook(row!)
+	}
+
+	/** Deletes the endpoint and its delivery log; nothing more is sent to it. */
+	async remove(tenantId: string, id: string): Promise<void> {
+		const gone = await this.deps.db
+			.delete(endpoints)
+			.where(and(eq(endpoints.id, id), eq(endpoints.tenantId, tenantId)))
+			.returning({ id: endpoints.id })
+		if (!gone.length) throw webhookNotFound()
+	}
+
+	/** A new secret; the current one keeps signing beside it for 24 h, so receivers can switch without a gap. */
+	async rotateSecret(tenantId: string, id: string): Promise<{ secret: string; previousSecretExpiresAt: string }> {
+		await this.row(tenantId, id)
+		const secret = newSecret()
+		const expiresAt = new Date(Date.now() + ROTATION_OVERLAP_MS)
+		await this.deps.db
+			.update(endpoints)
+			.set({
+				previousSecret: sql`${endpoints.secret}`,
+				previousSecretExpiresAt: expiresAt,
+				secret: this.deps.cipher.encrypt(secret, secretAad(id)),
+				updatedAt: sql`now()`,
+			})
+			.where(and(eq(endpoints.id, id), eq(endpoints.tenantId, tenantId)))
+		return { secret, previousSecretExpiresAt: expiresAt.toISOString() }
+	}
+
+	/** Queues a `webhook.test` event for the endpoint: the dispatcher sends it like any other. */
+	async sendTest(tenantId: string, id: string): Promise<{ deliveryId: string; eventId: string }> {
+		const endpoint = await this.row(tenantId, id)
+		if (!endpoint.enabled) throw new ConflictError('WEBHOOK_DISABLED', 'The webhook is disabled; enable it with PATCH first')
+		const eventId = Bun.randomUUIDv7()
+		const body = JSON.stringify({
+			id: null,
+			eventId,
+			type: WEBHOOK_TEST_EVENT,
+			tenantId,
+			sessionId: null,
+			occurredAt: new Date().toISOString(),
+			data: { webhookId: id },
+		})
+		const deliveryId = await enqueueStandalone(this.deps.db, id, { id: eventId, type: WEBHOOK_TEST_EVENT, body })
+		return { deliveryId, eventId }
+	}
+
+	async deliveries(
+		tenantId: string,
+		id: string,
+		{ limit = 50, cursor, state }: { limit?: number; cursor?: string; state?: WebhookDelivery['state'] },
+	) {
+		await this.row(tenantId, id)
+		const scope = `webhook-deliveries:${id}:${state ?? ''}`
+		const before = cursor ? cursorString(this.deps.cursors.decode(scope, cursor)[0]) : undefined
+		// uuid v7 ids sort by creation: the log is newest first.
+		const rows = await this.deps.db
+			.select(deliveryColumns)
+			.from(deliveries)
+			.where(and(eq(deliveries.endpointId, id), state ? eq(deliveries.state, state) : undefined, before ? lt(deliveries.id, before) : undefined))
+			.orderBy(desc(deliveries.id))
+			.limit(limit + 1)
+		const items = rows.slice(0, limit).map(toDelivery)
+		return { items, nextCursor: rows.length > limit ? this.deps.cursors.encode(scope, [items.at(-1)!.id]) : null }
+	}
+
+	/** Sends a delivery again now, whatever its state; a failed one gets one more attempt. */
+	async retry(tenantId: string, id: string, deliveryId: string): Promise<WebhookDelivery> {
+		await this.row(tenantId, id)
+		const [row] = await this.deps.db
+			.update(deliveries)
+			.set({ state: 'pending', nextAttemptAt: sql`now()` })
+			.where(and(eq(deliveries.id, deliveryId), eq(deliveries.endpointId, id)))
+			.returning(deliveryColumns)
+		if (!row) throw new NotFoundError('DELIVERY_NOT_FOUND', 'No such delivery for this webhook')
+		return toDelivery(row)
+	}
+
+	/** Queues every event the stream still holds from `since` (a position or an ISO time) that the endpoint takes. */
+	async replay(tenantId: string, id: string, since: string): Promise<{ queued: number; truncated: boolean }> {
+		const endpoint = await this.row(tenantId, id)
+		const bus = this.deps.bus
+		if (!bus) throw new ConflictError('REPLAY_UNAVAILABLE', 'This server has no event stream to replay from')
+		let from: string
+		if (isStreamId(since)) from = since
+		else {
+			const ms = Date.parse(since)
+			if (!/^\d{4}-\d{2}-\d{2}T/.test(since) || Number.isNaN(ms))
+				throw new InvalidInputError('INVALID_SINCE', '`since` must be a stream position (`<ms>-<seq>`) or an ISO-8601 time', { field: 'since' })
+			from = `${ms}-0`
+		}
+		const info = await bus.info(DOMAIN_EVENTS)
+		const truncated = info.firstId !== null && compareIds(from, info.firstId) < 0
+		const target = { id, tenantId, events: endpoint.events, sessionIds: endpoint.sessionIds }
+		let after = previousId(from)
+		let queued = 0
+		for (;;) {
+			const entries = await bus.read(DOMAIN_EVENTS, { after, count: REPLAY_BATCH })
+			if (!entries.length) break
+			queued += await requeueEvents(
+				this.deps.db,
+				target,
+				entries.map((e) => ({ position: e.id, envelope: e.envelope })),
+			)
+			after = entries.at(-1)!.id
+			if (entries.length < REPLAY_BATCH) break
+		}
+		return { queued, truncated }
+	}
+}

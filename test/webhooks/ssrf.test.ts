@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { refusedAddress } from '../../src/lib/addresses'
+import { sendSigned } from '../../src/roles/webhooks/sender'
+import { createVerifiedUser } from '../helpers/accounts'
+import { startTestApp, type TestApp } from '../helpers/app'
+import { clientFor, type Client } from '../helpers/sessions'
+import { until } from '../helpers/until'
+import { createWebhook, startReceiver, type Receiver, verify } from './helpers'
+
+let app: TestApp
+let api: Client
+let rx: Receiver
+
+beforeAll(async () => {
+	// Private targets are not allowed (the default).
+	app = await startTestApp({ ROLES: 'api,webhooks', WEBHOOK_RETRY_SCHEDULE: '10ms,10ms', WEBHOOK_POLL_MS: '50' })
+	await app.server.roles.ready
+	api = clientFor(app, await createVerifiedUser(app))
+	rx = await startReceiver()
+})
+afterAll(async () => {
+	await rx.stop()
+	await app.close()
+})
+
+describe('the SSRF guard', () => {
+	it('refuses at delivery time a name that resolves to loopback (localhost), and the receiver gets nothing', async () => {
+		const hook = await createWebhook(api, { url: `http://localhost:${rx.port}/hook` })
+		await api.post(`/webhooks/${hook.id}/test`)
+		const delivery = await until(async () => {
+			const res = await api.get(`/webhooks/${hook.id}/deliveries`)
+			return res.body.items[0]?.state === 'failed' && res.body.items[0]
+		}, 'the delivery to fail for good')
+		expect(delivery).toMatchObject({ attempts: 3, lastStatusCode: null })
+		expect(delivery.lastError).toMatch(/refused localhost: (127\.0\.0\.1|::1) is a loopback address/)
+		expect(rx.requests).toEqual([])
+	})
+
+	it.each([
+		['127.0.0.1', 'loopback'],
+		['127.255.0.9', 'loopback'],
+		['10.0.0.1', 'private'],
+		['172.16.5.4', 'private'],
+		['192.168.1.1', 'private'],
+		['169.254.169.254', 'link-local'],
+		['100.64.0.1', 'shared address space (CGNAT)'],
+		['0.0.0.0', 'unspecified'],
+		['224.0.0.1', 'multicast'],
+		['240.0.0.1', 'reserved'],
+		['255.255.255.255', 'reserved'],
+		['192.0.2.10', 'reserved'],
+		['::1', 'loopback'],
+		['::', 'unspecified'],
+		['fd12:3456::1', 'private'],
+		['fe80::1', 'link-local'],
+		['ff02::1', 'multicast'],
+		['::ffff:127.0.0.1', 'loopback'],
+		['::ffff:10.0.0.1', 'private'],
+		['::ffff:a9fe:a9fe', 'link-local'],
+		['64:ff9b::a00:1', 'reserved'],
+		['2002:a00:1::1', 'reserved'],
+		['2001:db8::1', 'reserved'],
+	])('refuses %s (%s)', (address, reason) => {
+		expect(refusedAddress(address)).toBe(reason)
+	})
+
+	it.each([['8.8.8.8'], ['1.1.1.1'], ['2606:4700:4700::1111'], ['::ffff:8.8.8.8'], ['172.32.0.1'], ['100.128.0.1']])(
+		'allows the public address %s',
+		(address) => {
+			expect(refusedAddress(address)).toBeNull()
+		},
+	)
+
+	it('connects to the address it checked, keeping the URL host in Host, and picks an allowed address among several', async () => {
+		const resolved: string[] = []
+		const outcome = await sendSigned(
+			{
+				url: `http://hooks.example:${rx.port}/hook`,
+				eventId: Bun.randomUUIDv7(),
+				body: '{"a":1}',
+				secrets: [`whsec_${Buffer.alloc(32, 3).toString('base64')}`],
+			},
+			{
+				timeoutMs: 2_000,
+				allowPrivateTargets: true,
+				resolve: async (name) => {
+					resolved.push(name)
+					return [{ address: '127.0.0.1', family: 4 }]
+				},
+			},
+		)
+		expect(outcome).toMatchObject({ status: 204, kind: '2xx' })
+		expect(resolved).toEqual(['hooks.example'])
+		expect(rx.requests.at(-1)!.host).toBe(`hooks.example:${rx.port}`)
+		verify(`whsec_${Buffer.alloc(32, 3).toString('base64')}`, rx.requests.at(-1)!)
+
+		const refused = await sendSigned(
+			{
+				url: `http://rebind.example:${rx.port}/hook`,
+				eventId: Bun.randomUUIDv7(),
+				body: '{}',
+				secrets: [`whsec_${Buffer.alloc(32, 3).toString('base64')}`],
+			},
+			{
+				timeoutMs: 2_000,
+				allowPrivateTargets: false,
+				resolve: async () => [
+					{ address: '10.0.0.7', family: 4 },
+					{ address: '169.254.169.254', family: 4 },
+				],
+			},
+		)
+		expect(refused).toMatchObject({ status: null, kind: 'refused', error: 'refused rebind.example: 10.0.0.7 is a private address' })
+	})
+})

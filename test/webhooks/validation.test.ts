@@ -1,0 +1,156 @@
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { createVerifiedUser, expectError } from '../helpers/accounts'
+import { createApiKey } from '../helpers/api-keys'
+import { startTestApp, type TestApp } from '../helpers/app'
+import { clientFor, type Client } from '../helpers/sessions'
+import { createSession, createWebhook } from './helpers'
+
+let app: TestApp
+let alice: Client
+let bob: Client
+
+beforeAll(async () => {
+	app = await startTestApp({ ROLES: 'api', OUTBOX_RELAY_INTERVAL_MS: '50' })
+	alice = clientFor(app, await createVerifiedUser(app))
+	bob = clientFor(app, await createVerifiedUser(app))
+})
+afterAll(() => app.close())
+
+const response = (res: { status: number; body: unknown }) => new Response(JSON.stringify(res.body), { status: res.status })
+const patch = (api: Client, path: string, body: unknown) =>
+	api.fetch(path, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+
+describe('webhook input', () => {
+	it.each([['ftp://example.com/hook'], ['javascript:alert(1)'], ['not a url'], ['file:///etc/passwd']])(
+		'refuses %s as url with 400 INVALID_URL',
+		async (url) => {
+			const error = await expectError(response(await alice.post('/webhooks', { url })), 400, 'INVALID_URL')
+			expect(error.details).toMatchObject({ field: 'url' })
+		},
+	)
+
+	it.each([
+		['http://127.0.0.1/'],
+		['http://10.0.0.1/'],
+		['http://169.254.169.254/latest/meta-data'],
+		['http://[::1]:8080/'],
+		['http://[::ffff:127.0.0.1]/'],
+		['https://100.64.0.1/'],
+		['http://0.0.0.0/'],
+		['http://[fd00::1]/'],
+	])('refuses %s with 422 WEBHOOK_TARGET_REFUSED while private targets are not allowed', async (url) => {
+		const error = await expectError(response(await alice.post('/webhooks', { url })), 422, 'WEBHOOK_TARGET_REFUSED')
+		expect(error.details).toMatchObject({ field: 'url' })
+	})
+
+	it('refuses an unknown event type, and a glob that matches none, naming them', async () => {
+		const error = await expectError(
+			response(await alice.post('/webhooks', { url: 'https://example.com/h', events: ['session.messages.*', 'session.message.upsert', 'chat.*'] })),
+			422,
+			'UNKNOWN_EVENT_TYPE',
+		)
+		expect(error.details).toEqual({ field: 'events', unknown: ['session.message.upsert', 'chat.*'] })
+	})
+
+	it("answers 404 SESSION_NOT_FOUND for another account's session and for an unknown one", async () => {
+		const bobs = await createSession(bob, 'bob')
+		const unknown = Bun.randomUUIDv7()
+		const error = await expectError(
+			response(await alice.post('/webhooks', { url: 'https://example.com/h', sessionIds: [bobs, unknown] })),
+			404,
+			'SESSION_NOT_FOUND',
+		)
+		expect(error.details).toEqual({ field: 'sessionIds', unknown: [bobs, unknown] })
+	})
+
+	it('checks a PATCH like a POST', async () => {
+		const hook = await createWebhook(alice, { url: 'https://example.com/h' })
+		await expectError(await patch(alice, `/webhooks/${hook.id}`, { url: 'http://10.1.2.3/' }), 422, 'WEBHOOK_TARGET_REFUSED')
+		await expectError(await patch(alice, `/webhooks/${hook.id}`, { events: ['nope'] }), 422, 'UNKNOWN_EVENT_TYPE')
+		await expectError(await patch(alice, `/webhooks/${hook.id}`, {}), 400, 'VALIDATION_FAILED')
+		const changed = await patch(alice, `/webhooks/${hook.id}`, { events: ['session.status.*'], enabled: false })
+		expect(await changed.json()).toMatchObject({ events: ['session.status.*'], enabled: false, disabledReason: 'user' })
+	})
+
+	it('refuses malformed bodies with 400', async () => {
+		await expectError(response(await alice.post('/webhooks', {})), 400, 'VALIDATION_FAILED')
+		await expectError(response(await alice.post('/webhooks', { url: 'https://example.com/h', events: [] })), 400, 'VALIDATION_FAILED')
+		await expectError(response(await alice.post('/webhooks', { url: 'https://example.com/h', sessionIds: ['x'] })), 400, 'VALIDATION_FAILED')
+		await expectError(response(await alice.post('/webhooks', '{"url":')), 400, 'MALFORMED_BODY')
+	})
+})
+
+describe('webhook endpoints', () => {
+	it('shows the secret once, and never in GET', async () => {
+		const hook = await createWebhook(alice, { url: 'https://example.com/once', description: 'CRM' })
+		expect(hook.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/)
+		const got = await alice.get(`/webhooks/${hook.id}`)
+		expect(got.body).toMatchObject({
+			id: hook.id,
+			url: 'https://example.com/once',
+			events: ['*'],
+			sessionIds: null,
+			description: 'CRM',
+			enabled: true,
+		})
+		expect(JSON.stringify(got.body)).not.toContain('whsec_')
+		expect(JSON.stringify((await alice.get('/webhooks?limit=200')).body)).not.toContain('whsec_')
+	})
+
+	it("answers 404 for another account's webhook on every route", async () => {
+		const hook = await createWebhook(alice, { url: 'https://example.com/mine' })
+		const deliveryId = Bun.randomUUIDv7()
+		for (const res of [
+			await bob.get(`/webhooks/${hook.id}`),
+			await bob.get(`/webhooks/${hook.id}/deliveries`),
+			await bob.post(`/webhooks/${hook.id}/test`),
+			await bob.post(`/webhooks/${hook.id}/rotate-secret`),
+			await bob.post(`/webhooks/${hook.id}/replay`, { since: '0-0' }),
+			await bob.post(`/webhooks/${hook.id}/deliveries/${deliveryId}/retry`),
+			await bob.delete(`/webhooks/${hook.id}`),
+		])
+			await expectError(response(res), 404, 'WEBHOOK_NOT_FOUND')
+		expect((await alice.get(`/webhooks/${hook.id}`)).status).toBe(200)
+	})
+
+	it('lists endpoints in pages and deletes them', async () => {
+		const carol = clientFor(app, await createVerifiedUser(app))
+		const ids = [] as string[]
+		for (let i = 0; i < 3; i++) ids.push((await createWebhook(carol, { url: `https://example.com/${i}` })).id)
+		const first = await carol.get('/webhooks?limit=2')
+		expect(first.body.items.map((w: { id: string }) => w.id)).toEqual(ids.slice(0, 2))
+		const second = await carol.get(`/webhooks?limit=2&cursor=${encodeURIComponent(first.body.nextCursor)}`)
+		expect(second.body).toMatchObject({ items: [{ id: ids[2] }], nextCursor: null })
+		expect((await carol.delete(`/webhooks/${ids[0]}`)).status).toBe(204)
+		await expectError(response(await carol.get(`/webhooks/${ids[0]}`)), 404, 'WEBHOOK_NOT_FOUND')
+	})
+
+	it('needs a signed-in caller', async () => {
+		expect((await fetch(`${app.url}/webhooks`)).status).toBe(401)
+	})
+
+	it('lets an API key with webhooks:manage (or *) manage webhooks, and refuses others with 403 naming the scope', async () => {
+		const manager = await createApiKey(app, alice.user, ['webhooks:manage'])
+		const everything = await createApiKey(app, alice.user, ['*'])
+		const reader = await createApiKey(app, alice.user, ['sessions:read', 'messages:read', 'messages:send'])
+		const asKey = (key: { headers: Record<string, string> }, init: RequestInit = {}, path = '/webhooks') =>
+			fetch(app.url + path, { ...init, headers: { 'content-type': 'application/json', ...key.headers } })
+		const created = await asKey(manager, { method: 'POST', body: JSON.stringify({ url: 'https://example.com/by-key' }) })
+		expect(created.status).toBe(201)
+		const { id } = (await created.json()) as { id: string }
+		expect((await asKey(everything, {}, `/webhooks/${id}/deliveries`)).status).toBe(200)
+		for (const [path, init] of [
+			['/webhooks', {}],
+			['/webhooks', { method: 'POST', body: JSON.stringify({ url: 'https://example.com/nope' }) }],
+			[`/webhooks/${id}/test`, { method: 'POST' }],
+		] as const) {
+			const error = await expectError(await asKey(reader, init, path), 403, 'INSUFFICIENT_SCOPE')
+			expect(error.details).toMatchObject({ required: 'webhooks:manage' })
+		}
+	})
+
+	it('refuses a replay from something that is neither a position nor a time', async () => {
+		const hook = await createWebhook(alice, { url: 'https://example.com/replay' })
+		await expectError(response(await alice.post(`/webhooks/${hook.id}/replay`, { since: 'yesterday' })), 400, 'INVALID_SINCE')
+	})
+})
