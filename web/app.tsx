@@ -12,6 +12,7 @@ import { ChatPage } from './pages/chat'
 import { ChatsPage } from './pages/chats'
 import { ContactsPage } from './pages/contacts'
 import { SessionsPage } from './pages/sessions'
+import { WebhooksPage } from './pages/webhooks'
 
 /** Pages anyone may open; the links in mails land on the last two. */
 const PUBLIC = {
@@ -22,16 +23,14 @@ const PUBLIC = {
 	'/verify-email': VerifyEmailPage,
 } as const
 
-/**
- * Pages of a signed-in user, first match wins. The webhooks page joins this table once its API is
- * in `App` (`/app/integrations/webhooks`).
- */
+/** Pages of a signed-in user, first match wins. */
 const SIGNED_IN: [string, (params: Record<string, string>) => preact.JSX.Element][] = [
 	['/app/sessions', () => <SessionsPage />],
 	['/app/sessions/:id/chats', ({ id }) => <ChatsPage sessionId={id!} />],
 	['/app/sessions/:id/chats/:jid', ({ id, jid }) => <ChatPage sessionId={id!} jid={jid!} />],
 	['/app/sessions/:id/contacts', ({ id }) => <ContactsPage sessionId={id!} />],
 	['/app/integrations/keys', () => <ApiKeysPage />],
+	['/app/integrations/webhooks', () => <WebhooksPage />],
 	['/app/account', () => <AccountPage />],
 ]
 
@@ -52,6 +51,9 @@ function Shell({ children }: { children: ComponentChildren }) {
 					</Link>
 					<Link href="/app/integrations/keys" aria-current={current('/app/integrations/keys')}>
 						API keys
+					</Link>
+					<Link href="/app/integrations/webhooks" aria-current={current('/app/integrations/webhooks')}>
+						Webhooks
 					</Link>
 					<Link href="/app/account" aria-current={current('/app/account')}>
 						Account

@@ -1,4 +1,5 @@
-import { useEffect, useRef, useState } from 'preact/hooks'
+import { useEffect, useState } from 'preact/hooks'
+import { ShownOnce } from '../components/shown-once'
 import { Alert, announce, Field, PageTitle, useForm } from '../components/ui'
 import { api, problemOf } from '../lib/api'
 import { fullTime } from '../lib/format'
@@ -35,7 +36,7 @@ export function ApiKeysPage() {
 				<code>X-Api-Key</code>. A key acts for this account, within its scopes, until you revoke it.
 			</p>
 			{created ? (
-				<NewKey created={created} onDone={() => setCreated(null)} />
+				<ShownOnce title={`Key “${created.name}” created`} label="API key" value={created.key} onDone={() => setCreated(null)} />
 			) : (
 				<CreateKey
 					onCreated={(key) => {
@@ -99,41 +100,6 @@ function CreateKey({ onCreated }: { onCreated: (key: CreatedKey) => void }) {
 				Create key
 			</button>
 		</form>
-	)
-}
-
-/** The new key, once: it is not stored, so this is the only chance to copy it. */
-function NewKey({ created, onDone }: { created: CreatedKey; onDone: () => void }) {
-	const [copied, setCopied] = useState(false)
-	const input = useRef<HTMLInputElement>(null)
-	useEffect(() => input.current?.select(), [])
-	const copy = async () => {
-		try {
-			await navigator.clipboard.writeText(created.key)
-			setCopied(true)
-			announce('Key copied')
-		} catch {
-			// No clipboard access (an insecure origin): the key is selected for a manual copy.
-			input.current?.select()
-		}
-	}
-	return (
-		<section class="create" aria-labelledby="new-key-title">
-			<h2 id="new-key-title">Key “{created.name}” created</h2>
-			<p>Copy the key now: it is shown only this once.</p>
-			<div class="field">
-				<label for="new-key">API key</label>
-				<input id="new-key" ref={input} readOnly value={created.key} class="secret" spellcheck={false} />
-			</div>
-			<div class="actions">
-				<button type="button" onClick={copy}>
-					{copied ? 'Copied' : 'Copy key'}
-				</button>
-				<button type="button" class="secondary" onClick={onDone}>
-					Done
-				</button>
-			</div>
-		</section>
 	)
 }
 

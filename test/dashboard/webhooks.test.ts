@@ -1,0 +1,97 @@
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import type { Browser, Page } from 'playwright-core'
+import { Webhook } from 'standardwebhooks'
+import { createVerifiedUser, type LoggedInUser } from '../helpers/accounts'
+import { startTestApp, type TestApp } from '../helpers/app'
+import { inBrowser, launchChromium } from '../helpers/browser'
+import { until } from '../helpers/until'
+import { startReceiver } from '../webhooks/helpers'
+
+/** The webhooks page: add a webhook (its secret shown once), test it, read its deliveries, pause and delete it. */
+
+let app: TestApp
+let browser: Browser
+
+beforeAll(async () => {
+	;[app, browser] = await Promise.all([startTestApp({ ROLES: 'api,webhooks', WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' }), launchChromium()])
+})
+afterAll(async () => {
+	await browser?.close()
+	await app?.close()
+})
+
+async function signIn(page: Page, user: LoggedInUser) {
+	await page.goto(`${app.url}/sign-in`)
+	await page.getByLabel('Email').fill(user.email)
+	await page.getByLabel('Password').fill(user.password)
+	await page.getByRole('button', { name: 'Sign in' }).click()
+	await page.getByRole('heading', { name: 'Sessions' }).waitFor()
+}
+
+describe('the webhooks page', () => {
+	it('adds a webhook, shows its secret once, sends a signed test event and lists the delivery, then pauses and deletes it', async () => {
+		const user = await createVerifiedUser(app)
+		const receiver = await startReceiver()
+		try {
+			await inBrowser(browser, 'webhooks', async ({ page }) => {
+				await signIn(page, user)
+				await page.getByRole('link', { name: 'Webhooks' }).click()
+				await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor()
+				await page.getByText('No webhook yet.').waitFor()
+
+				await page.getByLabel('URL').fill(receiver.url)
+				await page.getByLabel('Events').fill('session.messages.*, session.status.*')
+				await page.getByRole('button', { name: 'Add webhook' }).click()
+				const secret = await page.getByLabel('Signing secret', { exact: true }).inputValue()
+				expect(secret).toMatch(/^whsec_/)
+				await page.getByRole('button', { name: 'Done' }).click()
+				expect(await page.content()).not.toContain(secret)
+
+				const card = page.getByRole('listitem', { name: receiver.url })
+				await expect(card.textContent()).resolves.toContain('session.messages.*, session.status.*')
+				await page.getByRole('button', { name: `Send a test event to ${receiver.url}` }).click()
+				await until(() => receiver.accepted().length === 1, 'the test event at the receiver')
+				const [got] = receiver.accepted()
+				// The secret the page showed verifies what the receiver got.
+				const verified = new Webhook(secret).verify(got!.body, {
+					'webhook-id': got!.webhookId,
+					'webhook-timestamp': got!.timestamp,
+					'webhook-signature': got!.signature,
+				}) as { type: string }
+				expect(verified.type).toBe('webhook.test')
+
+				const log = card.getByRole('region', { name: 'Deliveries' })
+				await until(async () => {
+					// The log shows what the dispatcher recorded; reopen it until the attempt is in.
+					await page.getByRole('button', { name: `Deliveries of ${receiver.url}` }).click()
+					await page.getByRole('button', { name: `Deliveries of ${receiver.url}` }).click()
+					return (await log.textContent())?.includes('delivered') ?? false
+				}, 'the delivery in the log')
+				await expect(log.textContent()).resolves.toContain('webhook.test')
+				await expect(log.textContent()).resolves.toContain('204')
+
+				await page.getByRole('button', { name: `Pause ${receiver.url}` }).click()
+				await card.getByText('Paused').waitFor()
+				page.once('dialog', (dialog) => void dialog.accept())
+				await page.getByRole('button', { name: `Delete ${receiver.url}` }).click()
+				await page.getByText('No webhook yet.').waitFor()
+			})
+		} finally {
+			await receiver.stop()
+		}
+	})
+
+	it("shows the API's message next to the URL when it is refused", async () => {
+		const user = await createVerifiedUser(app)
+		await inBrowser(browser, 'webhook refused', async ({ page }) => {
+			await signIn(page, user)
+			await page.goto(`${app.url}/app/integrations/webhooks`)
+			await page.getByLabel('URL').fill('ftp://example.com/hook')
+			await page.getByRole('button', { name: 'Add webhook' }).click()
+			const error = page.locator('.field-error')
+			await error.waitFor()
+			expect(await error.textContent()).toMatch(/http/i)
+			await page.getByText('No webhook yet.').waitFor()
+		})
+	})
+})

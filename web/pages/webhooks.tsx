@@ -1,0 +1,294 @@
+import { useEffect, useState } from 'preact/hooks'
+import { ShownOnce } from '../components/shown-once'
+import { Alert, announce, Field, PageTitle, useForm } from '../components/ui'
+import { api, problemOf } from '../lib/api'
+import { fullTime } from '../lib/format'
+
+type Webhook = NonNullable<Awaited<ReturnType<typeof api.webhooks.get>>['data']>['items'][number]
+type Delivery = NonNullable<Awaited<ReturnType<ReturnType<typeof api.webhooks>['deliveries']['get']>>['data']>['items'][number]
+
+/** What the list of event types in the form becomes: `*` when left empty, as the API defaults. */
+const patternsOf = (text: string) =>
+	text
+		.split(/[\s,]+/)
+		.map((s) => s.trim())
+		.filter(Boolean)
+
+/** The account's webhooks: add one (its signing secret shown once), pause, test, rotate, delete, and read each one's delivery log. */
+export function WebhooksPage() {
+	const [hooks, setHooks] = useState<Webhook[] | null>(null)
+	const [loadError, setLoadError] = useState<string | null>(null)
+	const [secret, setSecret] = useState<{ title: string; value: string } | null>(null)
+	const load = async () => {
+		const { data, error } = await api.webhooks.get({ query: { limit: 100 } })
+		if (error) setLoadError(problemOf(error).message)
+		else setHooks(data.items)
+	}
+	useEffect(() => void load(), [])
+	const replace = (hook: Webhook) => setHooks((list) => list?.map((h) => (h.id === hook.id ? hook : h)) ?? null)
+	return (
+		<>
+			<PageTitle>Webhooks</PageTitle>
+			<p class="muted">
+				Each event of your sessions is POSTed to your URL, signed by the Standard Webhooks scheme (<code>webhook-id</code>,{' '}
+				<code>webhook-timestamp</code>, <code>webhook-signature</code>), retried until your server answers 2xx, in order per session.
+			</p>
+			{secret ? (
+				<ShownOnce title={secret.title} label="Signing secret" value={secret.value} onDone={() => setSecret(null)} />
+			) : (
+				<CreateWebhook
+					onCreated={(created) => {
+						setSecret({ title: `Webhook for ${created.url} added`, value: created.secret })
+						void load()
+					}}
+				/>
+			)}
+			{loadError && <Alert>{loadError}</Alert>}
+			{hooks === null ? (
+				<p>Loading webhooks…</p>
+			) : hooks.length === 0 ? (
+				<p>No webhook yet.</p>
+			) : (
+				<ul class="cards">
+					{hooks.map((hook) => (
+						<WebhookCard
+							key={hook.id}
+							hook={hook}
+							onChanged={replace}
+							onDeleted={() => setHooks((list) => list?.filter((h) => h.id !== hook.id) ?? null)}
+							onSecret={(value) => setSecret({ title: `New secret for ${hook.url}`, value })}
+						/>
+					))}
+				</ul>
+			)}
+		</>
+	)
+}
+
+function CreateWebhook({ onCreated }: { onCreated: (created: Webhook & { secret: string }) => void }) {
+	const form = useForm(['url', 'events', 'description'])
+	const onSubmit = (event: Event) => {
+		event.preventDefault()
+		const target = event.currentTarget as HTMLFormElement
+		const value = (name: string) => (target.elements.namedItem(name) as HTMLInputElement).value.trim()
+		const events = patternsOf(value('events'))
+		const description = value('description')
+		void form.run(async () => {
+			const result = await api.webhooks.post({ url: value('url'), ...(events.length ? { events } : {}), ...(description ? { description } : {}) })
+			if (result.data) {
+				announce('Webhook added')
+				target.reset()
+				onCreated(result.data)
+			}
+			return result
+		})
+	}
+	return (
+		<form class="create" onSubmit={onSubmit} noValidate aria-labelledby="create-webhook-title">
+			<h2 id="create-webhook-title">New webhook</h2>
+			<Field label="URL" name="url" type="url" placeholder="https://crm.example.com/hooks/whatsapp" required error={form.fieldError('url')} />
+			<Field
+				label="Events"
+				name="events"
+				placeholder="session.messages.*"
+				hint="Event types or globs, separated by commas; empty for every event"
+				error={form.fieldError('events')}
+			/>
+			<Field label="Description" name="description" maxLength={500} error={form.fieldError('description')} />
+			{form.formError && <Alert>{form.formError}</Alert>}
+			<button type="submit" disabled={form.busy}>
+				Add webhook
+			</button>
+		</form>
+	)
+}
+
+function WebhookCard({
+	hook,
+	onChanged,
+	onDeleted,
+	onSecret,
+}: {
+	hook: Webhook
+	onChanged: (hook: Webhook) => void
+	onDeleted: () => void
+	onSecret: (secret: string) => void
+}) {
+	const [error, setError] = useState<string | null>(null)
+	const [busy, setBusy] = useState(false)
+	const [showLog, setShowLog] = useState(false)
+	const [logVersion, setLogVersion] = useState(0)
+	const endpoint = api.webhooks({ id: hook.id })
+	/** Runs one action of the card, showing the API's message if it refuses. */
+	const act = async <T,>(action: () => Promise<{ data: T | null; error: { status: number; value: unknown } | null }>, done: (data: T) => void) => {
+		setBusy(true)
+		setError(null)
+		const { data, error } = await action()
+		setBusy(false)
+		if (error) return setError(problemOf(error).message)
+		done(data as T)
+	}
+	const toggle = () =>
+		act(
+			() => endpoint.patch({ enabled: !hook.enabled }),
+			(updated) => {
+				announce(`Webhook ${updated.enabled ? 'enabled' : 'paused'}`)
+				onChanged(updated)
+			},
+		)
+	const test = () =>
+		act(
+			() => endpoint.test.post(),
+			() => {
+				announce('Test event queued')
+				setShowLog(true)
+				setLogVersion((v) => v + 1)
+			},
+		)
+	const rotate = () => {
+		if (!confirm('Make a new signing secret? The old one keeps signing too for 24 hours, so you can switch your receiver over.')) return
+		void act(
+			() => endpoint['rotate-secret'].post(),
+			(rotated) => onSecret(rotated.secret),
+		)
+	}
+	const remove = () => {
+		if (!confirm(`Delete the webhook for ${hook.url}? Nothing more is sent to it.`)) return
+		void act(
+			() => endpoint.delete(),
+			() => {
+				announce('Webhook deleted')
+				onDeleted()
+			},
+		)
+	}
+	const titleId = `webhook-${hook.id}`
+	return (
+		<li class="card" aria-labelledby={titleId} data-webhook-id={hook.id}>
+			<div class="card-head">
+				<h2 id={titleId} class="url">
+					{hook.url}
+				</h2>
+				<span class={hook.enabled ? 'badge status-connected' : 'badge status-failed'}>
+					{hook.enabled ? 'Enabled' : disabledLabel(hook.disabledReason)}
+				</span>
+			</div>
+			<dl class="facts">
+				{hook.description && (
+					<>
+						<dt>Description</dt>
+						<dd>{hook.description}</dd>
+					</>
+				)}
+				<dt>Events</dt>
+				<dd>{hook.events.join(', ')}</dd>
+				<dt>Sessions</dt>
+				<dd>{hook.sessionIds ? `${hook.sessionIds.length} chosen` : 'All'}</dd>
+				{hook.failingSince && (
+					<>
+						<dt>Failing since</dt>
+						<dd>{fullTime(hook.failingSince)}</dd>
+					</>
+				)}
+				<dt>Created</dt>
+				<dd>{fullTime(hook.createdAt)}</dd>
+			</dl>
+			{error && <Alert>{error}</Alert>}
+			<div class="actions">
+				<button type="button" disabled={busy} onClick={test} aria-label={`Send a test event to ${hook.url}`}>
+					Send test
+				</button>
+				<button type="button" class="secondary" disabled={busy} onClick={toggle} aria-label={`${hook.enabled ? 'Pause' : 'Enable'} ${hook.url}`}>
+					{hook.enabled ? 'Pause' : 'Enable'}
+				</button>
+				<button type="button" class="secondary" disabled={busy} onClick={rotate} aria-label={`Rotate the secret of ${hook.url}`}>
+					Rotate secret
+				</button>
+				<button type="button" class="secondary" aria-expanded={showLog} onClick={() => setShowLog(!showLog)} aria-label={`Deliveries of ${hook.url}`}>
+					Deliveries
+				</button>
+				<button type="button" class="danger" disabled={busy} onClick={remove} aria-label={`Delete ${hook.url}`}>
+					Delete
+				</button>
+			</div>
+			{showLog && <DeliveryLog key={logVersion} hookId={hook.id} />}
+		</li>
+	)
+}
+
+const disabledLabel = (reason: string | null) =>
+	reason === 'gone' ? 'Disabled: the receiver answered 410' : reason === 'failing' ? 'Disabled: failing too long' : 'Paused'
+
+/** A webhook's deliveries, newest first, paged as the API pages them; a failed one can be sent again. */
+function DeliveryLog({ hookId }: { hookId: string }) {
+	const [items, setItems] = useState<Delivery[]>([])
+	const [cursor, setCursor] = useState<string | null | undefined>(undefined)
+	const [error, setError] = useState<string | null>(null)
+	const deliveries = api.webhooks({ id: hookId }).deliveries
+	const loadMore = async (after?: string) => {
+		const { data, error } = await deliveries.get({ query: { limit: 20, ...(after ? { cursor: after } : {}) } })
+		if (error) return setError(problemOf(error).message)
+		setItems((list) => (after ? [...list, ...data.items] : data.items))
+		setCursor(data.nextCursor)
+	}
+	useEffect(() => void loadMore(), [hookId])
+	const retry = async (delivery: Delivery) => {
+		const { error } = await deliveries({ deliveryId: delivery.id }).retry.post()
+		if (error) return setError(problemOf(error).message)
+		announce('Delivery queued again')
+		void loadMore()
+	}
+	if (cursor === undefined && !error) return <p>Loading deliveries…</p>
+	return (
+		<section class="deliveries" aria-label="Deliveries">
+			{error && <Alert>{error}</Alert>}
+			{items.length === 0 ? (
+				<p>Nothing delivered yet.</p>
+			) : (
+				<table>
+					<thead>
+						<tr>
+							<th scope="col">Event</th>
+							<th scope="col">State</th>
+							<th scope="col">Attempts</th>
+							<th scope="col">Last answer</th>
+							<th scope="col">When</th>
+							<th scope="col">
+								<span class="visually-hidden">Actions</span>
+							</th>
+						</tr>
+					</thead>
+					<tbody>
+						{items.map((d) => (
+							<tr key={d.id}>
+								<td>
+									<code>{d.eventType}</code>
+								</td>
+								<td>{d.state}</td>
+								<td>{d.attempts}</td>
+								<td>
+									{d.lastStatusCode ?? d.lastError ?? '—'}
+									{d.lastLatencyMs != null && ` (${d.lastLatencyMs} ms)`}
+								</td>
+								<td>{fullTime(d.deliveredAt ?? d.lastAttemptAt ?? d.createdAt)}</td>
+								<td>
+									{d.state === 'failed' && (
+										<button type="button" class="link" onClick={() => retry(d)} aria-label={`Retry ${d.eventType} ${d.eventId}`}>
+											Retry
+										</button>
+									)}
+									{d.state === 'pending' && d.nextAttemptAt && <span class="muted">next {fullTime(d.nextAttemptAt)}</span>}
+								</td>
+							</tr>
+						))}
+					</tbody>
+				</table>
+			)}
+			{cursor && (
+				<button type="button" class="secondary" onClick={() => loadMore(cursor)}>
+					Older deliveries
+				</button>
+			)}
+		</section>
+	)
+}
