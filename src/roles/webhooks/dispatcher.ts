@@ -190,10 +190,7 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 					}
 					for (const f of batch) f.written(ok)
 				}
-			})().finally(() => {
-				recorders.delete(recorder)
-				wake()
-			})
+			})().finally(() => recorders.delete(recorder))
 			recorders.add(recorder)
 		}
 		return written
@@ -208,7 +205,12 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 				if (free > 0) {
 					lanes = lanesOf(await claimDue(db, owner, free, PER_LANE, lockMs, await watermark(bus)))
 					for (const rows of lanes) {
-						const p = runLane(rows).finally(() => inFlight.delete(p))
+						// A lane's end (its rows written or released) is what frees work to claim: an outcome
+						// written mid-lane frees nothing, and a claim then would scan every queued row for nothing.
+						const p = runLane(rows).finally(() => {
+							inFlight.delete(p)
+							wake()
+						})
 						inFlight.add(p)
 					}
 				}
