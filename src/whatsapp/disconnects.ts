@@ -1,7 +1,7 @@
 import { DisconnectReason } from '@whiskeysockets/baileys'
 
 /**
- * What a closed socket means for the session (notes/baileys.md, "Disconnect codes"). Pure, so the
+ * What a closed socket means for the session (the table of close codes in docs/api.md). Pure, so the
  * policy is tested without a socket.
  */
 export type DisconnectAction =
