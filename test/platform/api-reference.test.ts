@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startTestApp, type TestApp } from '../helpers/app'
+import { inBrowser, launchChromium } from '../helpers/browser'
 
 /**
  * The API reference page at /swagger works offline: every file it loads comes from this server,
@@ -98,30 +99,25 @@ describe('the API reference page', () => {
 		expect(json.headers.get('cache-control')).toBe('no-store')
 	})
 
-	const chromium = process.env.CHROMIUM
-	it.skipIf(!chromium || !existsSync(chromium))('renders in a browser with no policy violation or script error (opt-in: CHROMIUM)', async () => {
-		const { renderInChromium } = await import('../helpers/chromium')
-		const result = await renderInChromium(chromium!, `${app.url}/swagger`, {
-			// Opens every operation and runs GET /health from the page, as a reader would.
-			script: `(async () => {
-				const wait = (ms) => new Promise((r) => setTimeout(r, ms))
-				for (let i = 0; i < 50 && !document.querySelector('.opblock'); i++) await wait(100)
-				for (const button of document.querySelectorAll('.opblock-summary-control')) button.click()
-				await wait(1000)
-				const health = document.querySelector('#operations-health-getHealth')
-				health.querySelector('.try-out__btn').click()
-				await wait(300)
-				health.querySelector('.execute').click()
-				await wait(1000)
-				return {
-					operations: document.querySelectorAll('.opblock').length,
-					errors: document.querySelectorAll('.errors-wrapper pre, .errors-wrapper .error-wrapper').length,
-					health: [...health.querySelectorAll('.live-responses-table .response-col_status')].map((e) => e.textContent.trim()),
-				}
-			})()`,
-		})
-		expect(result.messages).toEqual([])
-		expect(result.value).toMatchObject({ errors: 0, health: expect.arrayContaining(['200']) })
-		expect((result.value as { operations: number }).operations).toBeGreaterThan(20)
+	it('renders in a browser with no policy violation or script error, and runs a request from the page', async () => {
+		const browser = await launchChromium()
+		try {
+			await inBrowser(browser, 'api reference', async ({ page, problems }) => {
+				// CSP violations reach the console as errors, which `problems` collects.
+				await page.goto(`${app.url}/swagger`)
+				await page.locator('.opblock').first().waitFor()
+				expect(await page.locator('.opblock').count()).toBeGreaterThan(20)
+				// Opens GET /health and runs it from the page, as a reader would.
+				const health = page.locator('#operations-health-getHealth')
+				await health.locator('.opblock-summary-control').click()
+				await health.locator('.try-out__btn').click()
+				await health.locator('.execute').click()
+				await health.locator('.live-responses-table .response-col_status', { hasText: '200' }).first().waitFor()
+				expect(await page.locator('.errors-wrapper pre, .errors-wrapper .error-wrapper').count()).toBe(0)
+				expect(problems).toEqual([])
+			})
+		} finally {
+			await browser.close()
+		}
 	})
 })
