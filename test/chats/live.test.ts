@@ -158,9 +158,15 @@ describe('messages of one second', () => {
 	it('are listed in the order they arrived, not by id', async () => {
 		const second = Math.floor(Date.now() / 1000) - 5
 		const ids = ['T4', 'T1', 'T3', 'T2']
-		const upserts = Promise.all(ids.map((id) => wsEvent('session.messages.upsert', id)))
 		for (const id of ids) await world.standIn.deliverText({ to: PHONE, from: EVE, text: `message ${id}`, id, timestamp: second })
-		const seqs = (await upserts).map((e) => e.data.messages[0].seq as number)
+		// One upsert may carry several of them: each is looked up in whichever event holds it.
+		const upserted = (id: string) =>
+			ws.messages
+				.filter((m) => m.type === 'session.messages.upsert')
+				.flatMap((m) => (m.data as { messages: { key: { id: string }; seq: number }[] }).messages)
+				.find((m) => m.key.id === id)
+		await until(() => ids.every(upserted), 'the four messages on the WebSocket')
+		const seqs = ids.map((id) => upserted(id)!.seq)
 		expect([...seqs].sort((a, b) => a - b)).toEqual(seqs)
 		const listed = await until(async () => {
 			const found = (await messages(jid(EVE))).map((m) => m.id)

@@ -65,7 +65,9 @@ describe('signing in', () => {
 			await page.getByLabel('Email').fill(`short-${Date.now()}@example.test`)
 			await page.getByLabel('Password').fill('short')
 			await page.getByRole('button', { name: 'Create account' }).click()
+			// Marked once the API has answered: wait for the mark rather than read it at once.
 			const password = page.getByLabel('Password')
+			await page.locator('input[name="password"][aria-invalid="true"]').waitFor()
 			await expect(password.getAttribute('aria-invalid')).resolves.toBe('true')
 			const described = (await password.getAttribute('aria-describedby'))!.split(' ')
 			const message = await page.locator(`[id="${described[0]}"]`).textContent()
