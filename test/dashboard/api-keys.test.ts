@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import type { Browser, Page } from 'playwright-core'
-import { api, createVerifiedUser, type LoggedInUser } from '../helpers/accounts'
+import type { Browser } from 'playwright-core'
+import { api, createVerifiedUser } from '../helpers/accounts'
 import { startTestApp, type TestApp } from '../helpers/app'
-import { inBrowser, launchChromium } from '../helpers/browser'
+import { inBrowser, launchChromium, signInOnPage } from '../helpers/browser'
 
 /** The API keys page: create a key (shown once, copied), see it listed, revoke it. */
 
@@ -17,20 +17,12 @@ afterAll(async () => {
 	await app?.close()
 })
 
-async function signIn(page: Page, user: LoggedInUser) {
-	await page.goto(`${app.url}/sign-in`)
-	await page.getByLabel('Email').fill(user.email)
-	await page.getByLabel('Password').fill(user.password)
-	await page.getByRole('button', { name: 'Sign in' }).click()
-	await page.getByRole('heading', { name: 'Sessions' }).waitFor()
-}
-
 describe('the API keys page', () => {
 	it('creates a key, shows it once with a copy button, lists it, and revokes it', async () => {
 		const user = await createVerifiedUser(app)
 		await inBrowser(browser, 'api keys', async ({ page, context, problems }) => {
 			await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: app.url })
-			await signIn(page, user)
+			await signInOnPage(page, app.url, user)
 			await page.getByRole('link', { name: 'API keys' }).click()
 			await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor()
 			await page.getByText('No API key yet.').waitFor()
@@ -67,7 +59,7 @@ describe('the API keys page', () => {
 	it('shows the API’s message next to the scopes when none is chosen', async () => {
 		const user = await createVerifiedUser(app)
 		await inBrowser(browser, 'api keys no scope', async ({ page }) => {
-			await signIn(page, user)
+			await signInOnPage(page, app.url, user)
 			await page.goto(`${app.url}/app/integrations/keys`)
 			await page.getByLabel('Name').fill('Nothing')
 			await page.getByRole('button', { name: 'Create key' }).click()

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import type { Browser, Page, Response } from 'playwright-core'
-import { api, createVerifiedUser, type LoggedInUser } from '../helpers/accounts'
+import { api, createVerifiedUser } from '../helpers/accounts'
 import { startTestApp, type TestApp } from '../helpers/app'
-import { inBrowser, launchChromium } from '../helpers/browser'
+import { inBrowser, launchChromium, signInOnPage } from '../helpers/browser'
 import { createTestClock } from '../helpers/clock'
 
 /** Signing in, and staying signed in while access tokens expire underneath. */
@@ -24,14 +24,6 @@ afterAll(async () => {
 	await browser?.close()
 	await Promise.all([app?.close(), shortLived?.close()])
 })
-
-async function signIn(page: Page, target: TestApp, user: LoggedInUser) {
-	await page.goto(`${target.url}/sign-in`)
-	await page.getByLabel('Email').fill(user.email)
-	await page.getByLabel('Password').fill(user.password)
-	await page.getByRole('button', { name: 'Sign in' }).click()
-	await page.getByRole('heading', { name: 'Sessions' }).waitFor()
-}
 
 /** Every API answer the page got, as `METHOD path status`. */
 function recordAnswers(page: Page) {
@@ -109,7 +101,7 @@ describe('signing in', () => {
 	it('renews an access token that expired, on the request it failed, without the user noticing', async () => {
 		const user = await createVerifiedUser(app)
 		await inBrowser(browser, 'expired token', async ({ page, problems }) => {
-			await signIn(page, app, user)
+			await signInOnPage(page, app.url, user)
 			const answers = recordAnswers(page)
 			clock.advance((app.config.auth.accessTokenTtlSeconds + 60) * 1000)
 			await page.getByLabel('Name').fill('After expiry')
@@ -128,7 +120,7 @@ describe('signing in', () => {
 		await inBrowser(browser, 'token renewal', async ({ page, problems }) => {
 			const sockets: string[] = []
 			page.on('websocket', (ws) => sockets.push(ws.url()))
-			await signIn(page, shortLived, user)
+			await signInOnPage(page, shortLived.url, user)
 			const answers = recordAnswers(page)
 			await page.getByText('Live', { exact: true }).waitFor()
 			// Renewed about 2 s before the 10 s are up; then the socket, opened with the old token, is closed

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import type { Browser, Page } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { Webhook } from 'standardwebhooks'
-import { createVerifiedUser, type LoggedInUser } from '../helpers/accounts'
+import { createVerifiedUser } from '../helpers/accounts'
 import { startTestApp, type TestApp } from '../helpers/app'
-import { inBrowser, launchChromium } from '../helpers/browser'
+import { inBrowser, launchChromium, signInOnPage } from '../helpers/browser'
 import { until } from '../helpers/until'
 import { startReceiver } from '../webhooks/helpers'
 
@@ -20,21 +20,13 @@ afterAll(async () => {
 	await app?.close()
 })
 
-async function signIn(page: Page, user: LoggedInUser) {
-	await page.goto(`${app.url}/sign-in`)
-	await page.getByLabel('Email').fill(user.email)
-	await page.getByLabel('Password').fill(user.password)
-	await page.getByRole('button', { name: 'Sign in' }).click()
-	await page.getByRole('heading', { name: 'Sessions' }).waitFor()
-}
-
 describe('the webhooks page', () => {
 	it('adds a webhook, shows its secret once, sends a signed test event and lists the delivery, then pauses and deletes it', async () => {
 		const user = await createVerifiedUser(app)
 		const receiver = await startReceiver()
 		try {
 			await inBrowser(browser, 'webhooks', async ({ page }) => {
-				await signIn(page, user)
+				await signInOnPage(page, app.url, user)
 				await page.getByRole('link', { name: 'Webhooks' }).click()
 				await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor()
 				await page.getByText('No webhook yet.').waitFor()
@@ -84,7 +76,7 @@ describe('the webhooks page', () => {
 	it("shows the API's message next to the URL when it is refused", async () => {
 		const user = await createVerifiedUser(app)
 		await inBrowser(browser, 'webhook refused', async ({ page }) => {
-			await signIn(page, user)
+			await signInOnPage(page, app.url, user)
 			await page.goto(`${app.url}/app/integrations/webhooks`)
 			await page.getByLabel('URL').fill('ftp://example.com/hook')
 			await page.getByRole('button', { name: 'Add webhook' }).click()

@@ -68,3 +68,12 @@ export async function inBrowser(
 		await context.close()
 	}
 }
+
+/** Signs in on the dashboard at `baseUrl` and waits for the sessions page it lands on. */
+export async function signInOnPage(page: Page, baseUrl: string, user: { email: string; password: string }) {
+	await page.goto(`${baseUrl}/sign-in`)
+	await page.getByLabel('Email').fill(user.email)
+	await page.getByLabel('Password').fill(user.password)
+	await page.getByRole('button', { name: 'Sign in' }).click()
+	await page.getByRole('heading', { name: 'Sessions' }).waitFor()
+}
