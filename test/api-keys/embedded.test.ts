@@ -1,36 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { type EmbeddedServer, startEmbeddedServer } from '../helpers/embedded'
 import { eq } from 'drizzle-orm'
-import { loadConfig } from '../../src/config'
 import { schema } from '../../src/db/client'
-import { createLogger } from '../../src/logger'
-import { startServer, type RunningServer } from '../../src/server'
 import { until } from '../helpers/until'
 
 // Embedded mode: PGlite and no Redis, so revocations travel in process only.
-const dataDir = mkdtempSync(join(tmpdir(), 'sb-embedded-keys-'))
-let server: RunningServer
+let embedded: EmbeddedServer
 let url: string
 
 beforeAll(async () => {
-	const config = loadConfig({
-		NODE_ENV: 'test',
-		PORT: '0',
-		HOST: '127.0.0.1',
-		DATA_DIR: dataDir,
-		ROLES: 'api',
-		API_KEY_LAST_USED_FLUSH_SECONDS: '1',
-		LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-	})
-	server = await startServer(config, createLogger(config))
-	url = `http://127.0.0.1:${server.port}`
+	embedded = await startEmbeddedServer('keys', { ROLES: 'api', API_KEY_LAST_USED_FLUSH_SECONDS: '1' })
+	url = embedded.url
 }, 90_000)
-afterAll(async () => {
-	await server.stop()
-	rmSync(dataDir, { recursive: true, force: true })
-})
+afterAll(() => embedded?.close())
 
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
 	fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })
@@ -40,7 +22,7 @@ describe('API keys in embedded mode', () => {
 		const email = `embedded-${Date.now()}@example.test`
 		const password = 'correct horse battery staple'
 		const user = (await (await post('/users', { email, password })).json()) as { id: string }
-		await server.database.db.update(schema.users).set({ verifiedAt: new Date() }).where(eq(schema.users.id, user.id))
+		await embedded.server.database.db.update(schema.users).set({ verifiedAt: new Date() }).where(eq(schema.users.id, user.id))
 		const { accessToken } = (await (await post('/auth/login', { email, password })).json()) as { accessToken: string }
 		const owner = { authorization: `Bearer ${accessToken}` }
 

@@ -1,21 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { type EmbeddedServer, startEmbeddedServer } from '../helpers/embedded'
 import { eq } from 'drizzle-orm'
 import { startStandIn, type StandIn } from '@switchboard/standin'
-import { loadConfig } from '../../src/config'
 import { users } from '../../src/db/schema'
-import { createLogger } from '../../src/logger'
-import { startServer, type RunningServer } from '../../src/server'
 import { uniqueEmail } from '../helpers/accounts'
 import { until } from '../helpers/until'
 
 // Embedded mode: PGlite, the in-process bus, and the runner inline: queries answer through the
 // in-process side channel.
-const dataDir = mkdtempSync(join(tmpdir(), 'sb-embedded-people-'))
+let embedded: EmbeddedServer
 let standIn: StandIn
-let server: RunningServer
 let base: string
 let auth: { authorization: string }
 
@@ -30,18 +24,12 @@ const call = async (method: string, path: string, body?: unknown) => {
 
 beforeAll(async () => {
 	standIn = await startStandIn({ onError: () => {} })
-	const config = loadConfig({
-		NODE_ENV: 'test',
-		PORT: '0',
-		HOST: '127.0.0.1',
-		DATA_DIR: dataDir,
-		LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+	embedded = await startEmbeddedServer('people', {
 		WA_WEBSOCKET_URL: standIn.wsUrl,
 		WA_ROOT_PUBLIC_KEY: standIn.rootPublicKey,
 		WA_MEDIA_CA_FILE: standIn.mediaCa.path,
 	})
-	server = await startServer(config, createLogger(config))
-	base = `http://127.0.0.1:${server.port}`
+	base = embedded.url
 	const email = uniqueEmail('embedded')
 	const password = 'correct horse battery staple'
 	const signup = await fetch(`${base}/users`, {
@@ -50,7 +38,7 @@ beforeAll(async () => {
 		body: JSON.stringify({ email, password }),
 	})
 	const { id } = (await signup.json()) as { id: string }
-	await server.database.db.update(users).set({ verifiedAt: new Date() }).where(eq(users.id, id))
+	await embedded.server.database.db.update(users).set({ verifiedAt: new Date() }).where(eq(users.id, id))
 	const login = await fetch(`${base}/auth/login`, {
 		method: 'POST',
 		headers: { 'content-type': 'application/json' },
@@ -59,9 +47,8 @@ beforeAll(async () => {
 	auth = { authorization: `Bearer ${((await login.json()) as { accessToken: string }).accessToken}` }
 }, 120_000)
 afterAll(async () => {
-	await server?.stop()
+	await embedded?.close()
 	await standIn?.stop()
-	rmSync(dataDir, { recursive: true, force: true })
 })
 
 describe('number checks and pictures in embedded mode', () => {

@@ -1,46 +1,30 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { type EmbeddedServer, startEmbeddedServer } from '../helpers/embedded'
 import { sql } from 'drizzle-orm'
-import { loadConfig } from '../../src/config'
-import { createLogger } from '../../src/logger'
-import { startServer, type RunningServer } from '../../src/server'
 import { createWebhook, startReceiver, verify, type Receiver } from './helpers'
 import type { Client } from '../helpers/sessions'
 
 // Embedded mode: PGlite and the in-process bus, ROLES unset.
-const dataDir = mkdtempSync(join(tmpdir(), 'sb-embedded-webhooks-'))
-let server: RunningServer
+let embedded: EmbeddedServer
 let rx: Receiver
 
 beforeAll(async () => {
-	const config = loadConfig({
-		NODE_ENV: 'test',
-		PORT: '0',
-		HOST: '127.0.0.1',
-		DATA_DIR: dataDir,
-		LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-		WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
-		WEBHOOK_POLL_MS: '50',
-	})
-	server = await startServer(config, createLogger(config))
+	embedded = await startEmbeddedServer('webhooks', { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', WEBHOOK_POLL_MS: '50' })
 	rx = await startReceiver()
 }, 60_000)
 afterAll(async () => {
 	await rx?.stop()
-	await server?.stop()
-	rmSync(dataDir, { recursive: true, force: true })
+	await embedded?.close()
 })
 
 /** A signed-in owner of a new account, through the API (the address marked verified in PGlite). */
 async function owner(): Promise<Client> {
-	const url = `http://127.0.0.1:${server.port}`
+	const url = embedded.url
 	const email = `embedded-${Date.now()}@example.test`
 	const password = 'correct horse battery staple'
 	const json = { 'content-type': 'application/json' }
 	const user: any = await (await fetch(`${url}/users`, { method: 'POST', headers: json, body: JSON.stringify({ email, password }) })).json()
-	await server.database.db.execute(sql`update users set verified_at = now() where id = ${user.id}`)
+	await embedded.server.database.db.execute(sql`update users set verified_at = now() where id = ${user.id}`)
 	const login = await fetch(`${url}/auth/login`, { method: 'POST', headers: json, body: JSON.stringify({ email, password }) })
 	const { accessToken } = (await login.json()) as { accessToken: string }
 	const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; headers: Headers; body: any }> => {
@@ -62,7 +46,7 @@ async function owner(): Promise<Client> {
 
 describe('webhooks in embedded mode', () => {
 	it('run by default, inline, and deliver a session event created through the API', async () => {
-		expect(server.roles.started).toContainEqual({ role: 'webhooks', mode: 'inline' })
+		expect(embedded.server.roles.started).toContainEqual({ role: 'webhooks', mode: 'inline' })
 		const api = await owner()
 		const hook = await createWebhook(api, { url: rx.url, events: ['session.created'] })
 		const session = await api.post('/sessions', { name: 'embedded' })

@@ -1,0 +1,38 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { loadConfig } from '../../src/config'
+import { createLogger } from '../../src/logger'
+import { type RunningServer, startServer } from '../../src/server'
+
+export interface EmbeddedServer {
+	server: RunningServer
+	url: string
+	/** Stops the server and removes its data folder. */
+	close(): Promise<void>
+}
+
+/**
+ * The whole server in embedded mode, as `bun run start` runs with no database or Redis configured:
+ * PGlite in a fresh folder of its own and the in-process bus. `env` adds or overrides settings.
+ */
+export async function startEmbeddedServer(name: string, env: Record<string, string | undefined> = {}): Promise<EmbeddedServer> {
+	const dataDir = mkdtempSync(join(tmpdir(), `sb-embedded-${name}-`))
+	const config = loadConfig({
+		NODE_ENV: 'test',
+		PORT: '0',
+		HOST: '127.0.0.1',
+		DATA_DIR: dataDir,
+		LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+		...env,
+	})
+	const server = await startServer(config, createLogger(config))
+	return {
+		server,
+		url: `http://127.0.0.1:${server.port}`,
+		async close() {
+			await server.stop()
+			rmSync(dataDir, { recursive: true, force: true })
+		},
+	}
+}
