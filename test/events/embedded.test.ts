@@ -1,32 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { loadConfig } from '../../src/config'
+import { type EmbeddedServer, startEmbeddedServer } from '../helpers/embedded'
 import { enqueue } from '../../src/bus/outbox'
-import { createLogger } from '../../src/logger'
-import { startServer, type RunningServer } from '../../src/server'
+import type { RunningServer } from '../../src/server'
 import { until } from '../helpers/until'
 import { countMessages, createSession, event, historyBatches, key, message, snapshot } from './fixtures'
 
 // Embedded mode: PGlite, the in-process bus, roles inline on the main thread.
-const dataDir = mkdtempSync(join(tmpdir(), 'sb-embedded-events-'))
+let embedded: EmbeddedServer
 let server: RunningServer
 
 beforeAll(async () => {
-	const config = loadConfig({
-		NODE_ENV: 'test',
-		PORT: '0',
-		HOST: '127.0.0.1',
-		DATA_DIR: dataDir,
-		ROLES: 'api,consumer',
-		LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-	})
-	server = await startServer(config, createLogger(config))
+	embedded = await startEmbeddedServer('events', { ROLES: 'api,consumer' })
+	server = embedded.server
 }, 60_000)
 afterAll(async () => {
-	await server.stop()
-	rmSync(dataDir, { recursive: true, force: true })
+	await embedded?.close()
 })
 
 describe('the event backbone in embedded mode', () => {

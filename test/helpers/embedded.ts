@@ -1,12 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { loadConfig } from '../../src/config'
+import { type Config, loadConfig } from '../../src/config'
 import { createLogger } from '../../src/logger'
 import { type RunningServer, startServer } from '../../src/server'
 
 export interface EmbeddedServer {
 	server: RunningServer
+	config: Config
 	url: string
 	/** Stops the server and removes its data folder. */
 	close(): Promise<void>
@@ -29,6 +30,7 @@ export async function startEmbeddedServer(name: string, env: Record<string, stri
 	const server = await startServer(config, createLogger(config))
 	return {
 		server,
+		config,
 		url: `http://127.0.0.1:${server.port}`,
 		async close() {
 			await server.stop()

@@ -1,37 +1,27 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { loadConfig, type Config } from '../../src/config'
+import { type EmbeddedServer, startEmbeddedServer } from '../helpers/embedded'
+import type { Config } from '../../src/config'
 import { tenants, users } from '../../src/db/schema'
 import { systemClock } from '../../src/lib/clock'
-import { createLogger } from '../../src/logger'
 import { createAccessTokens } from '../../src/modules/auth/access-tokens'
-import { startServer, type RunningServer } from '../../src/server'
+import type { RunningServer } from '../../src/server'
 import { openSocket } from '../helpers/ws'
 import { addSession, publish, qrEvent } from './helpers'
 
 // Embedded mode: PGlite and the in-process bus, the consumer inline; the same socket contract.
-const dataDir = mkdtempSync(join(tmpdir(), 'sb-embedded-realtime-'))
+let embedded: EmbeddedServer
 let config: Config
 let server: RunningServer
 let url: string
 
 beforeAll(async () => {
-	config = loadConfig({
-		NODE_ENV: 'test',
-		PORT: '0',
-		HOST: '127.0.0.1',
-		DATA_DIR: dataDir,
-		ROLES: 'api,consumer',
-		LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-	})
-	server = await startServer(config, createLogger(config))
-	url = `http://127.0.0.1:${server.port}`
+	embedded = await startEmbeddedServer('realtime', { ROLES: 'api,consumer' })
+	server = embedded.server
+	config = embedded.config
+	url = embedded.url
 }, 60_000)
 afterAll(async () => {
-	await server.stop()
-	rmSync(dataDir, { recursive: true, force: true })
+	await embedded?.close()
 })
 
 /** A tenant and its owner written directly, with a token signed by the app's key (PGlite has no second client for the account helpers). */

@@ -1,38 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { type EmbeddedServer, startEmbeddedServer } from '../helpers/embedded'
 import { eq } from 'drizzle-orm'
-import { loadConfig } from '../../src/config'
 import { sessionAuth, sessions, tenants } from '../../src/db/schema'
 import { command, type AnyEnvelope } from '../../src/core/catalogue'
-import { createLogger } from '../../src/logger'
-import { startServer, type RunningServer } from '../../src/server'
+import type { RunningServer } from '../../src/server'
 import { startStandIn, type StandIn } from '@switchboard/standin'
 import { until } from '../helpers/until'
 
 // Embedded mode: PGlite, the in-process bus, and the runner inline on the main thread.
-const dataDir = mkdtempSync(join(tmpdir(), 'sb-embedded-runner-'))
+let embedded: EmbeddedServer
 let standIn: StandIn
 let server: RunningServer
 
 beforeAll(async () => {
 	standIn = await startStandIn({ onError: () => {} })
-	const config = loadConfig({
-		NODE_ENV: 'test',
-		PORT: '0',
-		HOST: '127.0.0.1',
-		DATA_DIR: dataDir,
-		LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-		WA_WEBSOCKET_URL: standIn.wsUrl,
-		WA_ROOT_PUBLIC_KEY: standIn.rootPublicKey,
-	})
-	server = await startServer(config, createLogger(config))
+	embedded = await startEmbeddedServer('runner', { WA_WEBSOCKET_URL: standIn.wsUrl, WA_ROOT_PUBLIC_KEY: standIn.rootPublicKey })
+	server = embedded.server
 }, 60_000)
 afterAll(async () => {
-	await server?.stop()
+	await embedded?.close()
 	await standIn?.stop()
-	rmSync(dataDir, { recursive: true, force: true })
 })
 
 describe('the runner in embedded mode', () => {
