@@ -1,10 +1,11 @@
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { basename, join } from 'node:path'
 
 /**
  * `bun run bench`: runs every `bench/*.bench.ts` (or those named on the command line), prints one
- * table and writes `bench/results/latest.json`. A bench file's default export resolves with its
+ * table, writes each file's figures to `bench/results/<name>.json` and gathers them all in
+ * `bench/results/latest.json`. A bench file's default export resolves with its
  * results; each figure stands next to a baseline measured in the same run, since
  * absolute numbers depend on the machine, and the machine's load before and after is recorded.
  */
@@ -40,6 +41,43 @@ function table(rows: (BenchResult & { file: string })[]): string {
 	return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n')
 }
 
+const machine = (loadAverageBefore: number[]) => ({ cpus: cpus().length, loadAverageBefore, loadAverageAfter: loadavg() })
+
+interface FileFigures {
+	at: string
+	bun: string
+	machine?: ReturnType<typeof machine>
+	results: BenchResult[]
+}
+
+/**
+ * `latest.json` gathers every benchmark's most recent figures from the per-file results, so a run
+ * of one benchmark refreshes its own rows and keeps the others' (each row says when and under
+ * what load it was taken).
+ */
+function writeLatest(dir: string): void {
+	const files = readdirSync(join(dir, 'results'))
+		.filter((f) => f.endsWith('.json') && f !== 'latest.json')
+		.sort()
+	const results = files.flatMap((f) => {
+		const figures = JSON.parse(readFileSync(join(dir, 'results', f), 'utf8')) as FileFigures
+		return figures.results.map((r) => ({
+			bench: basename(f, '.json'),
+			at: figures.at,
+			loadAverage: figures.machine?.loadAverageBefore ?? null,
+			name: r.name,
+			value: r.value,
+			unit: r.unit,
+			baseline: r.baseline ?? null,
+			baselineName: r.baselineName ?? null,
+			ratio: ratio(r),
+			higherIsBetter: r.higherIsBetter,
+		}))
+	})
+	const latest = { at: new Date().toISOString(), bun: Bun.version, cpus: cpus().length, results }
+	writeFileSync(join(dir, 'results', 'latest.json'), `${JSON.stringify(latest, null, '\t')}\n`)
+}
+
 if (import.meta.main) {
 	const dir = import.meta.dir
 	const wanted = process.argv.slice(2)
@@ -57,6 +95,7 @@ if (import.meta.main) {
 				.map((l) => l.toFixed(2))
 				.join(' ')})`,
 		)
+		const fileLoad = loadavg()
 		let own: BenchResult[]
 		try {
 			own = await ((await import(join(dir, file))) as { default: Bench }).default()
@@ -68,29 +107,14 @@ if (import.meta.main) {
 		}
 		for (const r of own) results.push({ ...r, file: basename(file) })
 		const out = join(dir, 'results', `${basename(file, '.bench.ts')}.json`)
-		writeFileSync(out, `${JSON.stringify({ at: new Date().toISOString(), bun: Bun.version, results: own }, null, '\t')}\n`)
+		const figures = { at: new Date().toISOString(), bun: Bun.version, machine: machine(fileLoad), results: own }
+		writeFileSync(out, `${JSON.stringify(figures, null, '\t')}\n`)
 	}
-	const machine = { cpus: cpus().length, loadAverageBefore: loadBefore, loadAverageAfter: loadavg() }
-	if (!wanted.length) {
-		const latest = {
-			at: new Date().toISOString(),
-			bun: Bun.version,
-			machine,
-			results: results.map((r) => ({
-				name: r.name,
-				value: r.value,
-				unit: r.unit,
-				baseline: r.baseline ?? null,
-				baselineName: r.baselineName ?? null,
-				ratio: ratio(r),
-				higherIsBetter: r.higherIsBetter,
-			})),
-		}
-		writeFileSync(join(dir, 'results', 'latest.json'), `${JSON.stringify(latest, null, '\t')}\n`)
-	}
+	writeLatest(dir)
 	console.log(table(results))
+	const { cpus: cpuCount, loadAverageAfter } = machine(loadBefore)
 	console.log(
-		`\n${machine.cpus} CPUs; load average (1, 5, 15 min) before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, after ${machine.loadAverageAfter.map((l) => l.toFixed(2)).join(' ')}`,
+		`\n${cpuCount} CPUs; load average (1, 5, 15 min) before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, after ${loadAverageAfter.map((l) => l.toFixed(2)).join(' ')}`,
 	)
 	if (failed.length) console.log(`failed: ${failed.join(', ')}`)
 	// Benches may leave pools or workers a moment behind; the table is what counts.
