@@ -74,8 +74,13 @@ export const webhookDeliveries = pgTable(
 	},
 	(t) => [
 		uniqueIndex('webhook_deliveries_event_uq').on(t.endpointId, t.eventId),
-		index('webhook_deliveries_due_idx').on(t.nextAttemptAt).where(sql`${t.state} = 'pending'`),
+		// Lanes are found through the lane index; deliveries outside the stream have no lane.
+		index('webhook_deliveries_unordered_idx').on(t.nextAttemptAt).where(sql`${t.state} = 'pending' and ${t.sessionId} is null`),
 		index('webhook_deliveries_lane_idx').on(t.endpointId, t.sessionId, t.positionMs, t.positionSeq).where(sql`${t.state} = 'pending'`),
+		// The lanes somebody holds: few rows (a run's first and last), probed by every claim and outcome write.
+		index('webhook_deliveries_held_idx')
+			.on(t.endpointId, t.sessionId)
+			.where(sql`${t.state} = 'pending' and ${t.lockedUntil} is not null`),
 		index('webhook_deliveries_log_idx').on(t.endpointId, t.id),
 	],
 )

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os'
+import { LRUCache } from 'lru-cache'
 import { compareIds, type Bus } from '../../bus/bus'
 import type { WebhooksConfig } from '../../config'
 import { DOMAIN_EVENTS, WEBHOOKS_GROUP } from '../../core/streams'
@@ -29,11 +30,17 @@ export interface Dispatcher {
 	stop(): Promise<void>
 }
 
+/** Room in a lock beyond the attempt it covers, for writing the attempt's outcome. */
+const LOCK_MARGIN_MS = 5_000
+
 /** Outcome writes in flight at once, each taking whatever finished meanwhile. */
 const MAX_RECORDERS = 4
 
 /** Deliveries of one lane claimed at once and sent one after another without asking Postgres in between. */
 const PER_LANE = 64
+
+/** Decrypted signing secrets, by their ciphertext: a rotation changes the ciphertext, so no entry outlives its secret. */
+const SECRETS_CACHED = 1_000
 
 /**
  * How far deliveries may go: up to the oldest domain event the webhooks group has not acknowledged
@@ -80,7 +87,7 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 	const cipher = createCipher(deps.encryptionKey)
 	// The lock outlives the longest attempt, with room to record it; a dispatcher killed mid-attempt
 	// leaves its rows to be claimed again once the lock has run out.
-	const lockMs = config.timeoutMs * 2 + 5_000
+	const lockMs = config.timeoutMs * 2 + LOCK_MARGIN_MS
 	const inFlight = new Set<Promise<void>>()
 	/** Outcomes waiting to be written, each with who waits for it. */
 	const finished: { result: AttemptResult; written: (ok: boolean) => void }[] = []
@@ -94,11 +101,18 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 		wakeUp = null
 	}
 
-	function secretsOf(d: ClaimedDelivery): string[] {
-		const secrets = [cipher.decrypt(d.secret, secretAad(d.endpointId)).toString()]
-		if (d.previousSecret) secrets.push(cipher.decrypt(d.previousSecret, secretAad(d.endpointId)).toString())
-		return secrets
+	const secrets = new LRUCache<string, string>({ max: SECRETS_CACHED })
+	function secretOf(endpointId: string, sealed: Buffer): string {
+		const key = `${endpointId}:${sealed.toString('base64')}`
+		let secret = secrets.get(key)
+		if (secret === undefined) {
+			secret = cipher.decrypt(sealed, secretAad(endpointId)).toString()
+			secrets.set(key, secret)
+		}
+		return secret
 	}
+	const secretsOf = (d: ClaimedDelivery): string[] =>
+		d.previousSecret ? [secretOf(d.endpointId, d.secret), secretOf(d.endpointId, d.previousSecret)] : [secretOf(d.endpointId, d.secret)]
 
 	async function attempt(d: ClaimedDelivery): Promise<AttemptResult> {
 		let outcome: SendOutcome
@@ -116,36 +130,40 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 		return result
 	}
 
+	/** Unlocks the rows a lane did not send: only those the claim locked are written. */
 	const release = (rows: readonly ClaimedDelivery[]): AttemptResult[] =>
-		rows.map((d) => ({
-			id: d.id,
-			endpointId: d.endpointId,
-			state: 'released',
-			nextAttemptAt: null,
-			statusCode: null,
-			latencyMs: 0,
-			error: null,
-			gone: false,
-		}))
+		rows
+			.filter((d) => d.locked)
+			.map((d) => ({
+				id: d.id,
+				endpointId: d.endpointId,
+				state: 'released',
+				nextAttemptAt: null,
+				statusCode: null,
+				latencyMs: 0,
+				error: null,
+				gone: false,
+			}))
 
 	/**
 	 * Sends one lane's claimed rows in order, each after the previous one succeeded. The first that
 	 * does not succeed (or is not due yet) stops the lane: the rows behind it are released unsent.
-	 * Outcomes are recorded in batches behind the lane's progress; until then the rows stay locked,
-	 * so nobody else sends the lane meanwhile.
+	 * Each outcome is written before the next row goes out, so a crash re-sends at most the request
+	 * in flight; the lane stays held until its last outcome is in. A lane also stops while its lock
+	 * still covers a whole attempt.
 	 */
-	async function runLane(rows: readonly ClaimedDelivery[]) {
+	async function runLane(rows: readonly ClaimedDelivery[], lockedUntil: number) {
 		for (const [i, d] of rows.entries()) {
-			if (stopping || !d.due) {
+			if (stopping || !d.due || Date.now() + config.timeoutMs + LOCK_MARGIN_MS > lockedUntil) {
 				await record(release(rows.slice(i)))
 				return
 			}
 			const result = await attempt(d)
-			// Written before the next one goes out: a crash re-sends at most the request in flight. A
-			// failure and the release of the rows behind it are written together, so no claim sees the
+			// A failure and the release of the rows behind it are written together, so no claim sees the
 			// failed row free while those rows are still held.
 			const stop = result.state !== 'delivered'
 			const written = await record(stop ? [result, ...release(rows.slice(i + 1))] : [result])
+			// A write that failed leaves the lane held until its lock runs out; the row then goes again.
 			if (!written || stop) return
 		}
 	}
@@ -203,11 +221,14 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 				const free = config.concurrency - inFlight.size
 				let lanes: ClaimedDelivery[][] = []
 				if (free > 0) {
-					lanes = lanesOf(await claimDue(db, owner, free, PER_LANE, lockMs, await watermark(bus)))
+					const mark = await watermark(bus)
+					// Taken before the claim, so it never runs past the locks the claim takes.
+					const lockedUntil = Date.now() + lockMs
+					lanes = lanesOf(await claimDue(db, owner, free, PER_LANE, lockMs, mark))
 					for (const rows of lanes) {
 						// A lane's end (its rows written or released) is what frees work to claim: an outcome
 						// written mid-lane frees nothing, and a claim then would scan every queued row for nothing.
-						const p = runLane(rows).finally(() => {
+						const p = runLane(rows, lockedUntil).finally(() => {
 							inFlight.delete(p)
 							wake()
 						})

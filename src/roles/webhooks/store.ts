@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm'
 import type { Db } from '../../db/client'
+import { executePrepared } from '../../db/prepared'
 import { rowsOf } from '../../db/projection/statements'
 
 /** A delivery a dispatcher holds: what it sends, and where, signed with which secrets. */
@@ -22,6 +23,8 @@ export interface ClaimedDelivery {
 	previousSecret: Buffer | null
 	/** When the delivery was recorded: its age when it finally goes out. */
 	createdAtMs: number
+	/** The claim locked this row (a run's first and last rows hold the lane); a release unlocks only these. */
+	locked: boolean
 }
 
 /** How far the stream is safe to deliver: every event at or before it has its deliveries recorded. */
@@ -42,12 +45,18 @@ const toBuffer = (value: unknown): Buffer | null =>
 				: Buffer.from(value as Uint8Array)
 
 /**
- * Takes up to `lanes` due deliveries, each the head of its (endpoint, session) lane, with up to
- * `perLane - 1` of the deliveries queued behind it in that lane, and locks them all for `lockMs`
- * under `owner`. A head is due when its endpoint is enabled, its time has come, nobody holds it,
- * it is not past the watermark, and no earlier delivery of its lane is still pending: a failing
- * delivery holds back that lane only. The dispatcher sends a lane's rows one after the other and
- * releases what it did not send. `SKIP LOCKED` lets several dispatchers claim side by side.
+ * Takes up to `lanes` due lanes (endpoint, session), each with a run of up to `perLane` of its
+ * queued deliveries in order, and holds each lane for `lockMs` under `owner`. A lane's head is its
+ * earliest pending delivery; the lane is due when the head's endpoint is enabled, its time has
+ * come, it is not past the watermark, and nobody holds the lane: a failing delivery holds back that
+ * lane only. Heads are found by a skip scan over the lane index, one probe per lane, so a claim
+ * costs the same however long the queues behind the heads are.
+ *
+ * Only two rows of a run are written: its head and its last row get the lock. The head's lock is
+ * what a concurrent claim trips over (`SKIP LOCKED`, then the re-check of the updated head); the
+ * last row's lock keeps the lane held while the run's earlier rows are delivered one by one. A
+ * lane is held while any of its pending rows has a lock that has not run out. Deliveries outside
+ * the stream (test events) have no lane: each is a run of its own.
  */
 export async function claimDue(
 	db: Db,
@@ -59,45 +68,61 @@ export async function claimDue(
 ): Promise<ClaimedDelivery[]> {
 	const beyond = watermark.strict ? sql`<` : sql`<=`
 	const mark = sql`(${watermark.ms}::bigint, ${watermark.seq}::bigint)`
-	const result = await db.execute(sql`
-		with heads as (
+	const laneOrder = sql`order by d.endpoint_id, d.session_id, d.position_ms, d.position_seq limit 1`
+	const result = await executePrepared(
+		db,
+		'webhook_claim',
+		sql`
+		with recursive lane_heads as (
+			(select d.id, d.endpoint_id, d.session_id from webhook_deliveries d
+				where d.state = 'pending' and d.session_id is not null ${laneOrder})
+			union all
+			select n.* from lane_heads h cross join lateral (
+				select d.id, d.endpoint_id, d.session_id from webhook_deliveries d
+				where d.state = 'pending' and d.session_id is not null and (d.endpoint_id, d.session_id) > (h.endpoint_id, h.session_id)
+				${laneOrder}
+			) n
+		), candidates as (
+			select id from lane_heads
+			union all select d.id from webhook_deliveries d where d.state = 'pending' and d.session_id is null
+		), heads as (
 			select d.id, d.endpoint_id, d.session_id, d.position_ms, d.position_seq from webhook_deliveries d
 			join webhook_endpoints e on e.id = d.endpoint_id
-			where d.state = 'pending' and d.next_attempt_at <= now() and e.enabled
+			where d.id in (select id from candidates) and d.state = 'pending' and d.next_attempt_at <= now() and e.enabled
 				and (d.locked_until is null or d.locked_until < now())
 				and (d.position_ms is null or (d.position_ms, d.position_seq) ${beyond} ${mark})
 				and (d.session_id is null or not exists (
-					select 1 from webhook_deliveries p
-					where p.endpoint_id = d.endpoint_id and p.session_id = d.session_id and p.state = 'pending'
-						and (p.position_ms, p.position_seq) < (d.position_ms, d.position_seq)))
+					select 1 from webhook_deliveries m
+					where m.endpoint_id = d.endpoint_id and m.session_id = d.session_id and m.state = 'pending'
+						and m.locked_until is not null and m.locked_until >= now()))
 			order by d.next_attempt_at, d.position_ms, d.position_seq
 			limit ${lanes}
 			for update of d skip locked
-		), followers as (
-			-- The rows right behind each head, up to the first one somebody else still holds: a lane's
-			-- rows go out in order, so a claim never skips one.
-			select f.id from heads h
+		), runs as (
+			select h.id as head, r.id, r.n from heads h
 			cross join lateral (
-				select x.id from (
-					select d.id, count(*) filter (where d.locked_until >= now()) over (order by d.position_ms, d.position_seq) as held
-					from webhook_deliveries d
-					where h.session_id is not null and d.endpoint_id = h.endpoint_id and d.session_id = h.session_id and d.state = 'pending'
-						and (d.position_ms, d.position_seq) > (h.position_ms, h.position_seq)
-						and (d.position_ms, d.position_seq) ${beyond} ${mark}
-					order by d.position_ms, d.position_seq
-					limit ${Math.max(perLane - 1, 0)}
-				) x
-				where x.held = 0
-			) f
-		), claimed as (select id from heads union all select id from followers)
-		update webhook_deliveries d
-		set locked_until = now() + ${lockMs} * interval '1 millisecond', lock_owner = ${owner}
-		from claimed, webhook_endpoints e
-		where d.id = claimed.id and e.id = d.endpoint_id
-		returning d.id, d.endpoint_id, d.event_id, d.session_id, d.position_ms, d.position_seq, d.body, d.attempts, e.url, e.secret,
+				select d.id, row_number() over (order by d.position_ms, d.position_seq) as n from webhook_deliveries d
+				where d.id = h.id or (h.session_id is not null and d.endpoint_id = h.endpoint_id and d.session_id = h.session_id
+					and d.state = 'pending' and (d.position_ms, d.position_seq) ${beyond} ${mark})
+				order by d.position_ms, d.position_seq
+				limit ${Math.max(perLane, 1)}
+			) r
+		), holders as (
+			select id from heads
+			union (select distinct on (head) id from runs order by head, n desc)
+		), held as (
+			update webhook_deliveries d
+			set locked_until = now() + ${lockMs} * interval '1 millisecond', lock_owner = ${owner}
+			where d.id in (select id from holders)
+			returning d.id
+		)
+		select d.id, d.endpoint_id, d.event_id, d.session_id, d.position_ms, d.position_seq, d.body, d.attempts, e.url, e.secret,
 			d.next_attempt_at <= now() as due,
+			d.id in (select id from held) as locked,
 			case when e.previous_secret_expires_at > now() then e.previous_secret end as previous_secret,
-			(extract(epoch from d.created_at) * 1000)::float8 as created_ms`)
+			(extract(epoch from d.created_at) * 1000)::float8 as created_ms
+		from runs join webhook_deliveries d on d.id = runs.id join webhook_endpoints e on e.id = d.endpoint_id`,
+	)
 	return rowsOf<Record<string, unknown>>(result).map((r) => ({
 		id: String(r.id),
 		endpointId: String(r.endpoint_id),
@@ -112,6 +137,7 @@ export async function claimDue(
 		secret: toBuffer(r.secret)!,
 		previousSecret: toBuffer(r.previous_secret),
 		createdAtMs: Number(r.created_ms),
+		locked: r.locked === true || r.locked === 't',
 	}))
 }
 
@@ -133,9 +159,9 @@ export interface AttemptResult {
 /**
  * Writes the outcomes of finished attempts and releases their rows, then keeps each endpoint's
  * health: a success clears `failing_since`, a failure sets it, and an endpoint failing for
- * `disableAfterMs` (or answering 410) is disabled. Only rows this dispatcher still holds are
- * written: one whose lock ran out belongs to whoever took it next. Resolves with the endpoints
- * it disabled.
+ * `disableAfterMs` (or answering 410) is disabled. Only rows this dispatcher still holds (the row,
+ * or its lane) are written: one whose lock ran out belongs to whoever took it next. Resolves with
+ * the endpoints it disabled.
  */
 export async function recordAttempts(db: Db, owner: string, results: readonly AttemptResult[], disableAfterMs: number): Promise<string[]> {
 	if (!results.length) return []
@@ -160,7 +186,10 @@ export async function recordAttempts(db: Db, owner: string, results: readonly At
 	// Failing since longer than allowed, and this batch brought no success.
 	const expired = sql`(not a.ok and coalesce(w.failing_since < now() - ${disableAfterMs} * interval '1 millisecond', false))`
 	// One statement (one round trip, atomic): the deliveries (a data-modifying CTE always runs), then their endpoints' health.
-	const result = await db.execute(sql`
+	const result = await executePrepared(
+		db,
+		'webhook_record',
+		sql`
 		with written as (
 			update webhook_deliveries d
 			set state = case when r.s = 'released' then d.state else r.s end,
@@ -174,7 +203,12 @@ export async function recordAttempts(db: Db, owner: string, results: readonly At
 				locked_until = null, lock_owner = null
 			from json_to_recordset(${JSON.stringify(rows)}::text::json) as r(id uuid, s text, n float8, c int, l int, x text)
 			-- The id list lets the planner probe the primary key rather than scan the table for the join.
-			where d.id = any(${`{${results.map((r) => r.id).join(',')}}`}::uuid[]) and d.id = r.id and d.lock_owner = ${owner}
+			where d.id = any(${`{${results.map((r) => r.id).join(',')}}`}::uuid[]) and d.id = r.id
+				-- Only while this dispatcher still holds the row's lane (or, outside a lane, the row).
+				and (d.lock_owner = ${owner} or (d.session_id is not null and exists (
+					select 1 from webhook_deliveries m
+					where m.endpoint_id = d.endpoint_id and m.session_id = d.session_id and m.state = 'pending'
+						and m.locked_until >= now() and m.lock_owner = ${owner})))
 		)
 		update webhook_endpoints w
 		set failing_since = case when a.ok then null else coalesce(w.failing_since, now()) end,
@@ -183,7 +217,8 @@ export async function recordAttempts(db: Db, owner: string, results: readonly At
 			updated_at = case when a.gone or ${expired} then now() else w.updated_at end
 		from json_to_recordset(${JSON.stringify(endpoints)}::text::json) as a(e uuid, ok boolean, gone boolean)
 		where w.id = a.e and w.enabled and (not a.ok or a.gone or w.failing_since is not null)
-		returning w.id, w.enabled`)
+		returning w.id, w.enabled`,
+	)
 	return rowsOf<{ id: string; enabled: boolean }>(result)
 		.filter((r) => !r.enabled)
 		.map((r) => String(r.id))

@@ -1,0 +1,3 @@
+DROP INDEX "webhook_deliveries_due_idx";--> statement-breakpoint
+CREATE INDEX "webhook_deliveries_unordered_idx" ON "webhook_deliveries" USING btree ("next_attempt_at") WHERE "webhook_deliveries"."state" = 'pending' and "webhook_deliveries"."session_id" is null;--> statement-breakpoint
+CREATE INDEX "webhook_deliveries_held_idx" ON "webhook_deliveries" USING btree ("endpoint_id","session_id") WHERE "webhook_deliveries"."state" = 'pending' and "webhook_deliveries"."locked_until" is not null;
