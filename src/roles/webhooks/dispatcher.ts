@@ -34,7 +34,7 @@ export interface Dispatcher {
 const LOCK_MARGIN_MS = 5_000
 
 /** Outcome writes in flight at once, each taking whatever finished meanwhile. */
-const MAX_RECORDERS = 4
+const MAX_RECORDERS = 2
 
 /** Deliveries of one lane claimed at once and sent one after another without asking Postgres in between. */
 const PER_LANE = 64
