@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { sql } from 'drizzle-orm'
 import pino from 'pino'
 import { createRedisBus } from '../src/bus/redis-bus'
@@ -19,6 +20,23 @@ import type { BenchResult } from './run'
 
 const EVENTS = Number(process.env.BENCH_WEBHOOK_EVENTS ?? 5_000)
 const SESSIONS = 50
+
+/** CPU time (ms) this process and the given PostgreSQL backends have used: Linux's /proc, null elsewhere. */
+function cpuMs(pids: readonly number[]): { own: number; postgres: number | null } {
+	const { user, system } = process.cpuUsage()
+	let ticks: number | null = 0
+	for (const pid of pids) {
+		try {
+			// utime and stime, in clock ticks (1/100 s), after the command name in parentheses.
+			const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+			ticks += Number(fields[11]) + Number(fields[12])
+		} catch {
+			ticks = null
+			break
+		}
+	}
+	return { own: (user + system) / 1000, postgres: ticks === null ? null : ticks * 10 }
+}
 
 /**
  * Webhook deliveries per second through the whole path: `session.messages.upsert` events already
@@ -78,6 +96,7 @@ export default async function webhooksBench(): Promise<BenchResult[]> {
 
 		// The bare loop: the same bodies, signed and POSTed, `concurrency` at a time.
 		const bodies = events.map((e, i) => ({ eventId: e.id, body: wireEvent(positions[i]!, e) }))
+		const bareCpu = cpuMs([])
 		const bareStarted = performance.now()
 		let next = 0
 		await Promise.all(
@@ -94,7 +113,14 @@ export default async function webhooksBench(): Promise<BenchResult[]> {
 			}),
 		)
 		const bareRate = EVENTS / ((performance.now() - bareStarted) / 1000)
+		const bareCpuPerDelivery = ((cpuMs([]).own - bareCpu.own) * 1000) / EVENTS
 		received = 0
+		// The pool's backends, opened up front so that all of the path's PostgreSQL work is theirs.
+		await Promise.all(Array.from({ length: 8 }, () => database.sql!`select pg_sleep(0.01)`))
+		const backends = ((await database.sql!`select pid from pg_stat_activity where datname = current_database()`) as unknown as { pid: number }[]).map(
+			(r) => r.pid,
+		)
+		const pathCpu = cpuMs(backends)
 
 		const started = performance.now()
 		const role = await startWebhooks({ config, logger, database, bus, redis })
@@ -104,8 +130,12 @@ export default async function webhooksBench(): Promise<BenchResult[]> {
 			}[]
 			return row?.n ?? 0
 		}
-		while ((await delivered()) < EVENTS) await Bun.sleep(25)
+		// The receiver's count first (no query while the path runs, so PostgreSQL's figure is the path's
+		// own), then until the last outcomes are written.
+		while (received < EVENTS) await Bun.sleep(5)
+		while ((await delivered()) < EVENTS) await Bun.sleep(5)
 		const seconds = (performance.now() - started) / 1000
+		const pathCpuAfter = cpuMs(backends)
 		await role.stop()
 		if (received < EVENTS) throw new Error(`the receiver got ${received} of ${EVENTS}`)
 		return [
@@ -117,6 +147,24 @@ export default async function webhooksBench(): Promise<BenchResult[]> {
 				baselineName: `bare signed POSTs, ${config.webhooks.concurrency} in flight`,
 				higherIsBetter: true,
 			},
+			{
+				name: 'webhooks: CPU per delivery, this process (the role and the receiver)',
+				value: ((pathCpuAfter.own - pathCpu.own) * 1000) / EVENTS,
+				unit: 'µs',
+				baseline: bareCpuPerDelivery,
+				baselineName: 'the bare loop and receiver',
+				higherIsBetter: false,
+			},
+			...(pathCpu.postgres === null || pathCpuAfter.postgres === null
+				? []
+				: [
+						{
+							name: 'webhooks: PostgreSQL CPU per delivery (the pool’s backends)',
+							value: ((pathCpuAfter.postgres - pathCpu.postgres) * 1000) / EVENTS,
+							unit: 'µs',
+							higherIsBetter: false,
+						},
+					]),
 		]
 	} finally {
 		await receiver.stop(true)
