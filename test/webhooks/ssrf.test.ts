@@ -113,3 +113,26 @@ describe('the SSRF guard', () => {
 		expect(refused).toMatchObject({ status: null, kind: 'refused', error: 'refused rebind.example: 10.0.0.7 is a private address' })
 	})
 })
+
+describe('an attempt', () => {
+	const secret = `whsec_${Buffer.alloc(32, 4).toString('base64')}`
+	const options = { timeoutMs: 300, allowPrivateTargets: true }
+
+	it('gives up on a receiver that does not answer within the timeout', async () => {
+		const silent = await startReceiver(() => new Promise<Response>(() => {}))
+		try {
+			const outcome = await sendSigned({ url: silent.url, eventId: Bun.randomUUIDv7(), body: '{}', secrets: [secret] }, options)
+			expect(outcome).toMatchObject({ status: null, kind: 'timeout', error: 'no answer within 300 ms' })
+		} finally {
+			await silent.stop()
+		}
+	})
+
+	it('gives up on a name that does not resolve within the timeout', async () => {
+		const outcome = await sendSigned(
+			{ url: 'http://slow-dns.example/hook', eventId: Bun.randomUUIDv7(), body: '{}', secrets: [secret] },
+			{ ...options, resolve: () => new Promise(() => {}) },
+		)
+		expect(outcome).toMatchObject({ status: null, kind: 'timeout' })
+	})
+})
