@@ -1,5 +1,6 @@
-import type Redis from 'ioredis'
 import type { Logger } from '../logger'
+import { duplicateRedis, isCluster, type RedisClient } from '../lib/redis-client'
+import { beside, hashTag, pipelined, type Replication } from '../redis/slots'
 import {
 	BUS_DEFAULTS,
 	type Bus,
@@ -12,13 +13,13 @@ import {
 } from './bus'
 import { assertEnvelope, parseEnvelope, type AnyEnvelope } from '../core/catalogue'
 import { consumerRegistry, deadLetterFrom, type GroupBackend, type GroupReader, type RawEntry } from './group-consumer'
-import { deadLetterStream, streamFor } from '../core/streams'
+import { DEAD_LETTER_SUFFIX, deadLetterStream, streamFor } from '../core/streams'
 import { createRedisChannels } from './redis-channels'
 import { fieldsObject, fieldValue, groupFields, type RawList, streamPairs } from './redis-replies'
 
 export interface RedisBusOptions {
 	/** Connection for non-blocking commands; shared, so the bus never closes it. */
-	redis: Redis
+	redis: RedisClient
 	/** Prefix of every key (REDIS_PREFIX). */
 	prefix: string
 	partitions: number
@@ -28,6 +29,8 @@ export interface RedisBusOptions {
 	/** Streams are capped at about this many entries (`XTRIM … MAXLEN ~`); 0 = no cap. */
 	maxLen?: number
 	deadLetterMaxLen?: number
+	/** Appends are acknowledged only once this many replicas have them (`WAIT`); none when absent or 0. */
+	replication?: Replication
 }
 
 /** The field of a stream entry that holds the envelope JSON. */
@@ -42,18 +45,24 @@ export function createRedisBus(options: RedisBusOptions): Bus {
 	const maxLen = options.maxLen ?? 0
 	const deadLetterMaxLen = options.deadLetterMaxLen ?? BUS_DEFAULTS.deadLetterMaxLen
 	const log = logger.child({ component: 'redis-bus' })
-	const key = (stream: string) => prefix + stream
-	const errorsKey = (stream: string, group: string) => `${prefix}${stream}:errors:${group}`
+	/**
+	 * The Redis key of a stream. A stream's dead letters and recorded errors sit in its slot (see
+	 * `beside`), so dead-lettering stays one MULTI on a cluster; for the partitions, whose names carry
+	 * a hash tag, that is `<stream>:dead` as the logical name says.
+	 */
+	const key = (stream: string) =>
+		stream.endsWith(DEAD_LETTER_SUFFIX) ? beside(prefix + stream.slice(0, -DEAD_LETTER_SUFFIX.length), DEAD_LETTER_SUFFIX) : prefix + stream
+	const errorsKey = (stream: string, group: string) => beside(key(stream), `:errors:${group}`)
 	const readers = new Set<Reader>()
 	const closing = new AbortController()
 
 	class Reader implements GroupReader {
-		readonly conn: Redis
+		readonly conn: RedisClient
 		private clientId: number | null = null
 		private interrupted = false
 
 		constructor(name: string) {
-			this.conn = redis.duplicate({ connectionName: `switchboard:reader:${name}`.slice(0, 100) })
+			this.conn = duplicateRedis(redis, { connectionName: `switchboard:reader:${name}`.slice(0, 100) })
 			this.conn.on('error', () => {})
 			// CLIENT UNBLOCK needs the server-side id of this connection, which changes on reconnect.
 			// Forgotten when the connection drops, not when it is ready: the first 'ready' can come
@@ -65,7 +74,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
 
 		/** Asked on the connection itself right before blocking on it; asked later, the answer would queue behind the block. */
 		private async knowId() {
-			if (this.clientId === null) this.clientId = Number(await this.conn.client('ID'))
+			if (this.clientId === null && !isCluster(this.conn)) this.clientId = Number(await this.conn.client('ID'))
 		}
 
 		async readNew(group: string, consumer: string, streams: readonly string[], count: number, blockMs: number): Promise<RawEntry[]> {
@@ -97,7 +106,11 @@ export function createRedisBus(options: RedisBusOptions): Bus {
 
 		interrupt() {
 			this.interrupted = true
-			if (this.clientId !== null) redis.call('CLIENT', 'UNBLOCK', this.clientId).catch(() => {})
+			// On a cluster the blocked read sits on whichever node holds the stream's slot, and an id
+			// asked of the cluster client could be another node's: closing the reader's connections ends
+			// the read instead (it is only interrupted to stop).
+			if (isCluster(this.conn)) this.conn.disconnect()
+			else if (this.clientId !== null) redis.call('CLIENT', 'UNBLOCK', this.clientId).catch(() => {})
 		}
 
 		async close() {
@@ -234,25 +247,36 @@ export function createRedisBus(options: RedisBusOptions): Bus {
 			if (!envelopes.length) return []
 			for (const e of envelopes) assertEnvelope(e)
 			const streams = envelopes.map((e) => streamFor(e, partitions))
-			const p = redis.pipeline()
 			// MINID is computed on this clock against ids from Redis' clock; `~` trims whole nodes only,
 			// so a small skew never cuts into retention noticeably.
 			const minId = retentionMs > 0 ? `${Date.now() - retentionMs}-0` : null
-			envelopes.forEach((e, i) => {
-				const k = key(streams[i]!)
-				if (minId) p.xadd(k, 'MINID', '~', minId, '*', ENVELOPE_FIELD, JSON.stringify(e))
-				else p.xadd(k, '*', ENVELOPE_FIELD, JSON.stringify(e))
-			})
-			if (maxLen > 0) for (const s of new Set(streams)) p.xtrim(key(s), 'MAXLEN', '~', maxLen)
-			const res = (await p.exec()) ?? []
+			const appends = envelopes.map((e, i) => ({ key: key(streams[i]!), payload: JSON.stringify(e) }))
+			const trims = maxLen > 0 ? [...new Set(streams)].map((s) => ({ key: key(s), payload: null })) : []
+			// One pipeline per slot on a cluster; the trims ride in their stream's pipeline, before its WAIT.
+			const res = await pipelined(
+				redis,
+				[...appends, ...trims],
+				(c) => c.key,
+				(p, c) => {
+					if (c.payload === null) p.xtrim(c.key, 'MAXLEN', '~', maxLen)
+					else if (minId) p.xadd(c.key, 'MINID', '~', minId, '*', ENVELOPE_FIELD, c.payload)
+					else p.xadd(c.key, '*', ENVELOPE_FIELD, c.payload)
+				},
+				options.replication,
+			)
 			return envelopes.map((_, i) => {
-				const [err, id] = res[i] ?? [new Error('no reply')]
+				const [err, id] = res[i]!
 				if (err) throw err
 				return { stream: streams[i]!, id: String(id) }
 			})
 		},
 
-		consume: (options: ConsumeOptions) => consumers.start(options),
+		async consume(options: ConsumeOptions) {
+			// One blocking XREADGROUP serves all of a consumer's streams, and on a cluster it reaches one node.
+			if (isCluster(redis) && new Set(options.streams.map((s) => hashTag(key(s)))).size > 1)
+				throw new Error(`the streams of one consumer must share a hash tag on a Redis Cluster: ${options.streams.join(', ')}`)
+			return consumers.start(options)
+		},
 
 		async read(stream, { after, count = 1_000 }) {
 			const start = after === '0' || after === '0-0' ? '-' : `(${after}`

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'bun:test'
-import type Redis from 'ioredis'
+import type { RedisClient } from '../../src/lib/redis-client'
 import pino from 'pino'
 import type { Bus, DeadLetter, StreamEntry } from '../../src/bus/bus'
 import { InvalidEnvelopeError } from '../../src/core/catalogue'
@@ -33,7 +33,7 @@ interface Trim {
 const implementations: Record<string, (trim?: Trim) => Promise<Harness>> = {
 	async redis(trim = {}) {
 		const prefix = createTestRedisPrefix()
-		const redis: Redis = openRedis(REDIS_TEST_URL, logger, 'contract')
+		const redis: RedisClient = openRedis(REDIS_TEST_URL, logger, 'contract')
 		const bus = createRedisBus({ redis, prefix: prefix.prefix, partitions: PARTITIONS, logger, ...trim })
 		return {
 			bus,

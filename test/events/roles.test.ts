@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import { hostname } from 'node:os'
-import type Redis from 'ioredis'
+import type { RedisClient } from '../../src/lib/redis-client'
 import { loadConfig, type Config } from '../../src/config'
 import { openPostgres, type Database } from '../../src/db/client'
 import { sessionChats, sessionMessages } from '../../src/db/schema'
@@ -29,7 +29,7 @@ let testDb: TestDatabase
 let prefix: ReturnType<typeof createTestRedisPrefix>
 let config: Config
 let database: Database
-let redis: Redis
+let redis: RedisClient
 let bus: Bus
 const cleanups: (() => Promise<unknown>)[] = []
 

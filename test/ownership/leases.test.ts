@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import type Redis from 'ioredis'
+import type { RedisClient } from '../../src/lib/redis-client'
 import pino from 'pino'
 import { createRedisLeaseStore, leaseKeys, type LeaseStore } from '../../src/roles/runner/leases'
 import { closeRedis, openRedis } from '../../src/redis/connection'
@@ -10,7 +10,7 @@ const logger = pino({ level: 'silent' })
 const PARTITIONS = 8
 const TTL = 300
 
-let redis: Redis
+let redis: RedisClient
 let prefix: ReturnType<typeof createTestRedisPrefix>
 let store: LeaseStore
 
