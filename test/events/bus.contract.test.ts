@@ -7,7 +7,7 @@ import { createMemoryBus } from '../../src/bus/memory-bus'
 import { createRedisBus } from '../../src/bus/redis-bus'
 import { commandStream, DOMAIN_EVENTS } from '../../src/core/streams'
 import { closeRedis, openRedis } from '../../src/redis/connection'
-import { createTestRedisPrefix, REDIS_TEST_URL } from '../helpers/redis'
+import { clientList, createTestRedisPrefix, REDIS_TEST_URL } from '../helpers/redis'
 import { until } from '../helpers/until'
 import { collect, condition, ids, qrEvent, SESSION, stopCommand } from './helpers'
 
@@ -53,7 +53,7 @@ const implementations: Record<string, (trim?: Trim) => Promise<Harness>> = {
 				// Redis shows the reader's connection blocked (flag b) in XREADGROUP.
 				const name = `switchboard:reader:${consumer}`
 				await until(async () => {
-					const clients = ((await redis.client('LIST')) as string).split('\n')
+					const clients = await clientList(redis)
 					return clients.some((c) => c.includes(` name=${name} `) && / flags=\S*b/.test(c) && c.includes(' cmd=xreadgroup'))
 				}, `${consumer} to block on a read`)
 			},
