@@ -39,19 +39,23 @@ const ERRORS_TTL_MS = 7 * 24 * 3600 * 1000
 
 const isError = (err: unknown, prefix: string) => err instanceof Error && err.message.startsWith(prefix)
 
+/**
+ * The Redis key of a stream. A stream's dead letters and recorded errors sit in its slot (see
+ * `beside`), so dead-lettering stays one MULTI on a cluster: `{<prefix>domain-events}:dead`, and
+ * for the partitions, whose names carry a hash tag already, `<prefix>session-commands:{p}:dead`.
+ */
+export function streamKey(prefix: string, stream: string): string {
+	if (!stream.endsWith(DEAD_LETTER_SUFFIX)) return prefix + stream
+	return beside(prefix + stream.slice(0, -DEAD_LETTER_SUFFIX.length), DEAD_LETTER_SUFFIX)
+}
+
 export function createRedisBus(options: RedisBusOptions): Bus {
 	const { redis, prefix, partitions, logger } = options
 	const retentionMs = options.retentionMs ?? 0
 	const maxLen = options.maxLen ?? 0
 	const deadLetterMaxLen = options.deadLetterMaxLen ?? BUS_DEFAULTS.deadLetterMaxLen
 	const log = logger.child({ component: 'redis-bus' })
-	/**
-	 * The Redis key of a stream. A stream's dead letters and recorded errors sit in its slot (see
-	 * `beside`), so dead-lettering stays one MULTI on a cluster; for the partitions, whose names carry
-	 * a hash tag, that is `<stream>:dead` as the logical name says.
-	 */
-	const key = (stream: string) =>
-		stream.endsWith(DEAD_LETTER_SUFFIX) ? beside(prefix + stream.slice(0, -DEAD_LETTER_SUFFIX.length), DEAD_LETTER_SUFFIX) : prefix + stream
+	const key = (stream: string) => streamKey(prefix, stream)
 	const errorsKey = (stream: string, group: string) => beside(key(stream), `:errors:${group}`)
 	const readers = new Set<Reader>()
 	const closing = new AbortController()

@@ -26,6 +26,7 @@ export function runOnCluster(title: string, files: readonly string[], { timeoutM
 			it(
 				`${file} passes on a 3-master cluster`,
 				async () => {
+					const commandsBefore = await cluster.commandCount()
 					const run = Bun.spawn(['bun', 'test', '--timeout', '30000', file], {
 						cwd: REPO_ROOT,
 						env: { ...process.env, TEST_REDIS_URL: cluster.url },
@@ -40,6 +41,8 @@ export function runOnCluster(title: string, files: readonly string[], { timeoutM
 					expect(output).toMatch(/^ [1-9]\d* pass$/m)
 					expect(output).toMatch(/^ 0 fail$/m)
 					expect(output).not.toMatch(CROSS_SLOT)
+					// The file ran against the cluster, not against a Redis of its own choosing.
+					expect(await cluster.commandCount()).toBeGreaterThan(commandsBefore + 100)
 					expect(await cluster.errorCounts()).not.toHaveProperty('CROSSSLOT')
 				},
 				timeoutMs,

@@ -32,6 +32,8 @@ export interface RedisClusterHarness {
 	untilReplicated(node: ClusterNode, timeoutMs?: number): Promise<void>
 	/** Resolves once `key`'s slot is served by a live master and every live node says the cluster is ok. */
 	untilServed(key: string, timeoutMs?: number): Promise<ClusterNode>
+	/** Commands the live nodes processed so far, summed (`INFO stats`). */
+	commandCount(): Promise<number>
 	/** How often each kind of error was answered, summed over the live nodes (`INFO errorstats`): `{ CROSSSLOT: 2, … }`. */
 	errorCounts(): Promise<Record<string, number>>
 	close(): Promise<void>
@@ -156,6 +158,11 @@ export async function startRedisCluster({ masters = 3, nodeTimeoutMs = 5_000 } =
 				`a live master for ${key}`,
 				timeoutMs,
 			)
+		},
+		async commandCount() {
+			let total = 0
+			for (const n of live()) total += Number(/^total_commands_processed:(\d+)/m.exec(await n.admin.info('stats'))?.[1] ?? 0)
+			return total
 		},
 		async errorCounts() {
 			const counts: Record<string, number> = {}
