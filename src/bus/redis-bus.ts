@@ -1,5 +1,5 @@
 import type { Logger } from '../logger'
-import { duplicateRedis, isCluster, type RedisClient } from '../lib/redis-client'
+import { isCluster, type RedisClient } from '../lib/redis-client'
 import { beside, hashTag, pipelined, type Replication } from '../redis/slots'
 import {
 	BUS_DEFAULTS,
@@ -12,10 +12,11 @@ import {
 	type TailOptions,
 } from './bus'
 import { assertEnvelope, parseEnvelope, type AnyEnvelope } from '../core/catalogue'
-import { consumerRegistry, deadLetterFrom, type GroupBackend, type GroupReader, type RawEntry } from './group-consumer'
+import { consumerRegistry, deadLetterFrom, type GroupBackend, type RawEntry } from './group-consumer'
 import { DEAD_LETTER_SUFFIX, deadLetterStream, streamFor } from '../core/streams'
 import { createRedisChannels } from './redis-channels'
-import { fieldsObject, fieldValue, groupFields, type RawList, streamPairs } from './redis-replies'
+import { RedisReader } from './redis-reader'
+import { ENVELOPE_FIELD, fieldsObject, fieldValue, groupFields, type RawList } from './redis-replies'
 
 export interface RedisBusOptions {
 	/** Connection for non-blocking commands; shared, so the bus never closes it. */
@@ -33,8 +34,6 @@ export interface RedisBusOptions {
 	replication?: Replication
 }
 
-/** The field of a stream entry that holds the envelope JSON. */
-const ENVELOPE_FIELD = 'envelope'
 const ERRORS_TTL_MS = 7 * 24 * 3600 * 1000
 
 const isError = (err: unknown, prefix: string) => err instanceof Error && err.message.startsWith(prefix)
@@ -57,80 +56,9 @@ export function createRedisBus(options: RedisBusOptions): Bus {
 	const log = logger.child({ component: 'redis-bus' })
 	const key = (stream: string) => streamKey(prefix, stream)
 	const errorsKey = (stream: string, group: string) => beside(key(stream), `:errors:${group}`)
-	const readers = new Set<Reader>()
+	const readers = new Set<RedisReader>()
+	const openReader = (name: string) => new RedisReader({ redis, name, prefix, readers })
 	const closing = new AbortController()
-
-	class Reader implements GroupReader {
-		readonly conn: RedisClient
-		private clientId: number | null = null
-		private interrupted = false
-
-		constructor(name: string) {
-			this.conn = duplicateRedis(redis, { connectionName: `switchboard:reader:${name}`.slice(0, 100) })
-			this.conn.on('error', () => {})
-			// CLIENT UNBLOCK needs the server-side id of this connection, which changes on reconnect.
-			// Forgotten when the connection drops, not when it is ready: the first 'ready' can come
-			// after an id asked for through the offline queue, and would leave a blocked read that
-			// nothing can interrupt.
-			this.conn.on('close', () => (this.clientId = null))
-			readers.add(this)
-		}
-
-		/** Asked on the connection itself right before blocking on it; asked later, the answer would queue behind the block. */
-		private async knowId() {
-			if (this.clientId === null && !isCluster(this.conn)) this.clientId = Number(await this.conn.client('ID'))
-		}
-
-		async readNew(group: string, consumer: string, streams: readonly string[], count: number, blockMs: number): Promise<RawEntry[]> {
-			await this.knowId()
-			if (this.interrupted) return []
-			const keys = streams.map(key)
-			const reply = await this.conn.call(
-				'XREADGROUP',
-				'GROUP',
-				group,
-				consumer,
-				'COUNT',
-				count,
-				'BLOCK',
-				blockMs,
-				'STREAMS',
-				...keys,
-				...keys.map(() => '>'),
-			)
-			return rawEntries(reply, 1)
-		}
-
-		async readAfter(stream: string, after: string, count: number, blockMs: number): Promise<RawEntry[]> {
-			await this.knowId()
-			if (this.interrupted) return []
-			const reply = await this.conn.call('XREAD', 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', key(stream), after)
-			return rawEntries(reply, 0)
-		}
-
-		interrupt() {
-			this.interrupted = true
-			// On a cluster the blocked read sits on whichever node holds the stream's slot, and an id
-			// asked of the cluster client could be another node's: closing the reader's connections ends
-			// the read instead (it is only interrupted to stop).
-			if (isCluster(this.conn)) this.conn.disconnect()
-			else if (this.clientId !== null) redis.call('CLIENT', 'UNBLOCK', this.clientId).catch(() => {})
-		}
-
-		async close() {
-			readers.delete(this)
-			this.conn.disconnect()
-		}
-	}
-
-	function rawEntries(reply: unknown, deliveries: number): RawEntry[] {
-		const out: RawEntry[] = []
-		for (const [k, list] of streamPairs(reply)) {
-			const stream = k.slice(prefix.length)
-			for (const [id, fields] of list) out.push({ stream, id, payload: fieldValue(fields, ENVELOPE_FIELD), deliveries })
-		}
-		return out
-	}
 
 	function toEntries(stream: string, list: RawList): StreamEntry[] {
 		const out: StreamEntry[] = []
@@ -161,7 +89,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
 				if (!isError(err, 'BUSYGROUP')) throw err
 			}
 		},
-		openReader: (consumer) => new Reader(consumer),
+		openReader,
 		async claim(stream, group, consumer, minIdleMs, count, cursor) {
 			const [next, list, deleted] = (await redis.call('XAUTOCLAIM', key(stream), group, consumer, minIdleMs, cursor, 'COUNT', count)) as [
 				string,
@@ -290,7 +218,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
 		async *tail(stream: string, options: TailOptions = {}) {
 			const { count = 500, blockMs = BUS_DEFAULTS.blockMs } = options
 			const signal = AbortSignal.any([closing.signal, ...(options.signal ? [options.signal] : [])])
-			const reader = new Reader(`tail:${stream}`)
+			const reader = openReader(`tail:${stream}`)
 			const onAbort = () => reader.interrupt()
 			signal.addEventListener('abort', onAbort)
 			try {
