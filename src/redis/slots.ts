@@ -1,3 +1,4 @@
+import calculateSlot from 'cluster-key-slot'
 import type { ChainableCommander } from 'ioredis'
 import { isCluster, type RedisClient } from '../lib/redis-client'
 
@@ -40,9 +41,16 @@ export class NotReplicatedError extends Error {
 
 export type Reply = [error: Error | null, value: unknown]
 
+/** Which pipeline an item's key goes in: one for all on a single Redis, one per node on a cluster. */
+function pipelineOf(redis: RedisClient, key: string): string {
+	if (!isCluster(redis)) return ''
+	// The nodes serving the key's slot as ioredis knows them now; before it knows the slots, the tag.
+	return redis.slots[calculateSlot(key)]?.join(',') ?? hashTag(key)
+}
+
 /**
  * Runs commands in pipelines and answers their replies in the order of `items`. On a single Redis
- * that is one pipeline; on a cluster one per hash tag, since a pipeline runs on one node and a
+ * that is one pipeline; on a cluster one per node, since a pipeline runs on one node and a
  * partition's keys live wherever its slot is. With `replication`, each pipeline ends in WAIT on
  * the connection that made its writes, and its commands fail with NotReplicatedError when too few
  * replicas confirmed them.
@@ -56,7 +64,7 @@ export async function pipelined<T>(
 ): Promise<Reply[]> {
 	const groups = new Map<string, number[]>()
 	items.forEach((item, i) => {
-		const group = isCluster(redis) ? hashTag(keyOf(item)) : ''
+		const group = pipelineOf(redis, keyOf(item))
 		groups.set(group, [...(groups.get(group) ?? []), i])
 	})
 	const replies: Reply[] = new Array(items.length)
