@@ -12,7 +12,7 @@ export interface Config {
 	redisPrefix: string
 	/** REDIS_CLUSTER_NAT_MAP: announced node address → the address to dial. */
 	redisNatMap: Record<string, { host: string; port: number }> | undefined
-	/** Writes the system acknowledges (event appends, lease changes) wait for this many replicas (`WAIT`); 0 = none. */
+	/** Writes the system acknowledges (event appends, lease acquisitions) wait for this many replicas (`WAIT`); 0 = none. */
 	redisWait: { replicas: number; timeoutMs: number }
 	jwtSecret: string
 	encryptionKey: Buffer

@@ -133,8 +133,10 @@ export interface RedisLeaseStoreOptions {
 	/** A command without an answer after this long fails (so a tick never hangs on a dead link). */
 	commandTimeoutMs: number
 	/**
-	 * Acquisitions and renewals count only once this many replicas have them: a lease or fence that a
-	 * failover forgot would let two runners hold a partition with the same fencing token.
+	 * Acquisitions count only once this many replicas have them: a fence that a failover forgot
+	 * would be handed out again, to two runners. Renewals do not wait: one lost in a failover only
+	 * shortens the lease by a renewal period, which the fence covers, and a replica slow to confirm
+	 * would otherwise cost runners their partitions.
 	 */
 	replication?: Replication
 }
@@ -183,7 +185,6 @@ export function createRedisLeaseStore({ redis, prefix, partitions, commandTimeou
 				leases,
 				(lease) => leaseKeys(prefix, lease.partition).lease,
 				(p, lease) => p.sbLeaseRenew(leaseKeys(prefix, lease.partition).lease, leaseValue(lease), ttlMs),
-				replication,
 			)
 			return replies.map(([err, reply]) => err ?? reply === 1)
 		},
