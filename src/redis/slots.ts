@@ -1,3 +1,4 @@
+/// <reference path="./cluster-key-slot.d.ts" />
 import calculateSlot from 'cluster-key-slot'
 import type { ChainableCommander } from 'ioredis'
 import { isCluster, type RedisClient } from '../lib/redis-client'
