@@ -1,5 +1,5 @@
 import { Elysia } from 'elysia'
-import type Redis from 'ioredis'
+import type { RedisClient } from './lib/redis-client'
 import type { Bus } from './bus'
 import type { Config } from './config'
 import type { Database } from './db/client'
@@ -47,7 +47,7 @@ export interface ProbeDeps {
 	config: Config
 	logger: Logger
 	database: Database
-	redis: Redis | null
+	redis: RedisClient | null
 	/** Null in an app built without an event bus (tests of the HTTP layer alone). */
 	bus: Bus | null
 	/** True once shutdown began: readiness fails so load balancers stop sending traffic. */

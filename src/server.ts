@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import type Redis from 'ioredis'
+import type { RedisClient } from './lib/redis-client'
 import { type ApiApp, createApp, createProbeApp, type ProbeApp } from './app'
 import { createBus, createRelay, createRequester, type Bus, type Relay } from './bus'
 import type { Config } from './config'
@@ -48,7 +48,7 @@ export interface RunningServer {
 	app: ApiApp | ProbeApp
 	port: number
 	database: Database
-	redis: Redis | null
+	redis: RedisClient | null
 	/** "Tokens revoked" notices from every instance (logout-all, password reset); null without the api role. */
 	revocations: TokenRevocations | null
 	/** Redis Streams, or the in-process bus in embedded mode. */
@@ -104,7 +104,7 @@ export interface ServerOverrides {
 
 export interface ApiInfrastructure {
 	database: Database
-	redis: Redis | null
+	redis: RedisClient | null
 	/** Null for an app without events (tests of the HTTP layer alone): no WebSocket, no relay. */
 	bus: Bus | null
 	relay: Relay | null
@@ -239,7 +239,7 @@ export async function startServer(config: Config, logger: Logger, overrides: Ser
 	for (const warning of config.warnings) logger.warn(warning)
 	const database = await openDatabase(config, logger)
 	await database.migrate()
-	const redis = config.redisUrl ? openRedis(config.redisUrl, logger) : null
+	const redis = config.redisUrl ? openRedis(config.redisUrl, logger, 'main', { natMap: config.redisNatMap }) : null
 	if (!redis) logger.info('embedded mode: in-process event bus (set REDIS_URL for Redis Streams)')
 	const bus = createBus(config, logger, redis)
 	const serveApi = config.roles.has('api')

@@ -1,5 +1,6 @@
-import type Redis from 'ioredis'
 import type { Logger } from '../logger'
+import { isCluster, type RedisClient } from '../lib/redis-client'
+import { beside, hashTag, pipelined, type Replication } from '../redis/slots'
 import {
 	BUS_DEFAULTS,
 	type Bus,
@@ -11,14 +12,15 @@ import {
 	type TailOptions,
 } from './bus'
 import { assertEnvelope, parseEnvelope, type AnyEnvelope } from '../core/catalogue'
-import { consumerRegistry, deadLetterFrom, type GroupBackend, type GroupReader, type RawEntry } from './group-consumer'
-import { deadLetterStream, streamFor } from '../core/streams'
+import { consumerRegistry, deadLetterFrom, type GroupBackend, type RawEntry } from './group-consumer'
+import { DEAD_LETTER_SUFFIX, deadLetterStream, streamFor } from '../core/streams'
 import { createRedisChannels } from './redis-channels'
-import { fieldsObject, fieldValue, groupFields, type RawList, streamPairs } from './redis-replies'
+import { RedisReader } from './redis-reader'
+import { ENVELOPE_FIELD, fieldsObject, fieldValue, groupFields, type RawList } from './redis-replies'
 
 export interface RedisBusOptions {
 	/** Connection for non-blocking commands; shared, so the bus never closes it. */
-	redis: Redis
+	redis: RedisClient
 	/** Prefix of every key (REDIS_PREFIX). */
 	prefix: string
 	partitions: number
@@ -28,13 +30,23 @@ export interface RedisBusOptions {
 	/** Streams are capped at about this many entries (`XTRIM … MAXLEN ~`); 0 = no cap. */
 	maxLen?: number
 	deadLetterMaxLen?: number
+	/** Appends are acknowledged only once this many replicas have them (`WAIT`); none when absent or 0. */
+	replication?: Replication
 }
 
-/** The field of a stream entry that holds the envelope JSON. */
-const ENVELOPE_FIELD = 'envelope'
 const ERRORS_TTL_MS = 7 * 24 * 3600 * 1000
 
 const isError = (err: unknown, prefix: string) => err instanceof Error && err.message.startsWith(prefix)
+
+/**
+ * The Redis key of a stream. A stream's dead letters and recorded errors sit in its slot (see
+ * `beside`), so dead-lettering stays one MULTI on a cluster: `{<prefix>domain-events}:dead`, and
+ * for the partitions, whose names carry a hash tag already, `<prefix>session-commands:{p}:dead`.
+ */
+export function streamKey(prefix: string, stream: string): string {
+	if (!stream.endsWith(DEAD_LETTER_SUFFIX)) return prefix + stream
+	return beside(prefix + stream.slice(0, -DEAD_LETTER_SUFFIX.length), DEAD_LETTER_SUFFIX)
+}
 
 export function createRedisBus(options: RedisBusOptions): Bus {
 	const { redis, prefix, partitions, logger } = options
@@ -42,78 +54,11 @@ export function createRedisBus(options: RedisBusOptions): Bus {
 	const maxLen = options.maxLen ?? 0
 	const deadLetterMaxLen = options.deadLetterMaxLen ?? BUS_DEFAULTS.deadLetterMaxLen
 	const log = logger.child({ component: 'redis-bus' })
-	const key = (stream: string) => prefix + stream
-	const errorsKey = (stream: string, group: string) => `${prefix}${stream}:errors:${group}`
-	const readers = new Set<Reader>()
+	const key = (stream: string) => streamKey(prefix, stream)
+	const errorsKey = (stream: string, group: string) => beside(key(stream), `:errors:${group}`)
+	const readers = new Set<RedisReader>()
+	const openReader = (name: string) => new RedisReader({ redis, name, prefix, readers })
 	const closing = new AbortController()
-
-	class Reader implements GroupReader {
-		readonly conn: Redis
-		private clientId: number | null = null
-		private interrupted = false
-
-		constructor(name: string) {
-			this.conn = redis.duplicate({ connectionName: `switchboard:reader:${name}`.slice(0, 100) })
-			this.conn.on('error', () => {})
-			// CLIENT UNBLOCK needs the server-side id of this connection, which changes on reconnect.
-			// Forgotten when the connection drops, not when it is ready: the first 'ready' can come
-			// after an id asked for through the offline queue, and would leave a blocked read that
-			// nothing can interrupt.
-			this.conn.on('close', () => (this.clientId = null))
-			readers.add(this)
-		}
-
-		/** Asked on the connection itself right before blocking on it; asked later, the answer would queue behind the block. */
-		private async knowId() {
-			if (this.clientId === null) this.clientId = Number(await this.conn.client('ID'))
-		}
-
-		async readNew(group: string, consumer: string, streams: readonly string[], count: number, blockMs: number): Promise<RawEntry[]> {
-			await this.knowId()
-			if (this.interrupted) return []
-			const keys = streams.map(key)
-			const reply = await this.conn.call(
-				'XREADGROUP',
-				'GROUP',
-				group,
-				consumer,
-				'COUNT',
-				count,
-				'BLOCK',
-				blockMs,
-				'STREAMS',
-				...keys,
-				...keys.map(() => '>'),
-			)
-			return rawEntries(reply, 1)
-		}
-
-		async readAfter(stream: string, after: string, count: number, blockMs: number): Promise<RawEntry[]> {
-			await this.knowId()
-			if (this.interrupted) return []
-			const reply = await this.conn.call('XREAD', 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', key(stream), after)
-			return rawEntries(reply, 0)
-		}
-
-		interrupt() {
-			this.interrupted = true
-			if (this.clientId !== null) redis.call('CLIENT', 'UNBLOCK', this.clientId).catch(() => {})
-		}
-
-		async close() {
-			readers.delete(this)
-			this.conn.disconnect()
-		}
-	}
-
-	function rawEntries(reply: unknown, deliveries: number): RawEntry[] {
-		const out: RawEntry[] = []
-		for (const [k, list] of streamPairs(reply)) {
-			const stream = k.slice(prefix.length)
-			for (const [id, fields] of list) out.push({ stream, id, payload: fieldValue(fields, ENVELOPE_FIELD), deliveries })
-		}
-		return out
-	}
 
 	function toEntries(stream: string, list: RawList): StreamEntry[] {
 		const out: StreamEntry[] = []
@@ -144,7 +89,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
 				if (!isError(err, 'BUSYGROUP')) throw err
 			}
 		},
-		openReader: (consumer) => new Reader(consumer),
+		openReader,
 		async claim(stream, group, consumer, minIdleMs, count, cursor) {
 			const [next, list, deleted] = (await redis.call('XAUTOCLAIM', key(stream), group, consumer, minIdleMs, cursor, 'COUNT', count)) as [
 				string,
@@ -234,25 +179,36 @@ export function createRedisBus(options: RedisBusOptions): Bus {
 			if (!envelopes.length) return []
 			for (const e of envelopes) assertEnvelope(e)
 			const streams = envelopes.map((e) => streamFor(e, partitions))
-			const p = redis.pipeline()
 			// MINID is computed on this clock against ids from Redis' clock; `~` trims whole nodes only,
 			// so a small skew never cuts into retention noticeably.
 			const minId = retentionMs > 0 ? `${Date.now() - retentionMs}-0` : null
-			envelopes.forEach((e, i) => {
-				const k = key(streams[i]!)
-				if (minId) p.xadd(k, 'MINID', '~', minId, '*', ENVELOPE_FIELD, JSON.stringify(e))
-				else p.xadd(k, '*', ENVELOPE_FIELD, JSON.stringify(e))
-			})
-			if (maxLen > 0) for (const s of new Set(streams)) p.xtrim(key(s), 'MAXLEN', '~', maxLen)
-			const res = (await p.exec()) ?? []
+			const appends = envelopes.map((e, i) => ({ key: key(streams[i]!), payload: JSON.stringify(e) }))
+			const trims = maxLen > 0 ? [...new Set(streams)].map((s) => ({ key: key(s), payload: null })) : []
+			// One pipeline per slot on a cluster; the trims ride in their stream's pipeline, before its WAIT.
+			const res = await pipelined(
+				redis,
+				[...appends, ...trims],
+				(c) => c.key,
+				(p, c) => {
+					if (c.payload === null) p.xtrim(c.key, 'MAXLEN', '~', maxLen)
+					else if (minId) p.xadd(c.key, 'MINID', '~', minId, '*', ENVELOPE_FIELD, c.payload)
+					else p.xadd(c.key, '*', ENVELOPE_FIELD, c.payload)
+				},
+				options.replication,
+			)
 			return envelopes.map((_, i) => {
-				const [err, id] = res[i] ?? [new Error('no reply')]
+				const [err, id] = res[i]!
 				if (err) throw err
 				return { stream: streams[i]!, id: String(id) }
 			})
 		},
 
-		consume: (options: ConsumeOptions) => consumers.start(options),
+		async consume(options: ConsumeOptions) {
+			// One blocking XREADGROUP serves all of a consumer's streams, and on a cluster it reaches one node.
+			if (isCluster(redis) && new Set(options.streams.map((s) => hashTag(key(s)))).size > 1)
+				throw new Error(`the streams of one consumer must share a hash tag on a Redis Cluster: ${options.streams.join(', ')}`)
+			return consumers.start(options)
+		},
 
 		async read(stream, { after, count = 1_000 }) {
 			const start = after === '0' || after === '0-0' ? '-' : `(${after}`
@@ -262,7 +218,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
 		async *tail(stream: string, options: TailOptions = {}) {
 			const { count = 500, blockMs = BUS_DEFAULTS.blockMs } = options
 			const signal = AbortSignal.any([closing.signal, ...(options.signal ? [options.signal] : [])])
-			const reader = new Reader(`tail:${stream}`)
+			const reader = openReader(`tail:${stream}`)
 			const onAbort = () => reader.interrupt()
 			signal.addEventListener('abort', onAbort)
 			try {

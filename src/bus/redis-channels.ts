@@ -1,4 +1,4 @@
-import type Redis from 'ioredis'
+import { duplicateRedis, type RedisClient } from '../lib/redis-client'
 
 /**
  * The bus's side channel on Redis pub/sub (`notify` / `listen`). Channels carry the key prefix, so
@@ -7,13 +7,13 @@ import type Redis from 'ioredis'
  * subscribes again by itself after a reconnect, and what was published meanwhile is lost, as the
  * channel promises.
  */
-export function createRedisChannels(redis: Redis, prefix: string) {
+export function createRedisChannels(redis: RedisClient, prefix: string) {
 	const listeners = new Map<string, Set<(payload: string) => void>>()
-	let subscriber: Redis | null = null
+	let subscriber: RedisClient | null = null
 
-	function connection(): Redis {
+	function connection(): RedisClient {
 		if (subscriber) return subscriber
-		const conn = redis.duplicate({ connectionName: 'switchboard:channels' })
+		const conn = duplicateRedis(redis, { connectionName: 'switchboard:channels' })
 		conn.on('error', () => {})
 		conn.on('message', (channel: string, payload: string) => {
 			for (const listener of listeners.get(channel.slice(prefix.length)) ?? []) listener(payload)

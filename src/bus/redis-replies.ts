@@ -1,5 +1,8 @@
 /** Reading Redis stream replies, whichever protocol (RESP2 or RESP3) the connection speaks. */
 
+/** The field of a stream entry that holds the envelope JSON. */
+export const ENVELOPE_FIELD = 'envelope'
+
 export type RawList = [id: string, fields: string[] | null][]
 
 export function fieldValue(fields: readonly string[] | null, name: string): string | null {

@@ -3,6 +3,9 @@ import { Type as T, type Static } from '@sinclair/typebox'
 /** A duration of the webhook retry schedule: `500ms`, `5s`, `5m`, `2h`. */
 const DURATION = '\\d{1,9}(ms|s|m|h)'
 
+/** An address in REDIS_CLUSTER_NAT_MAP: `host:port`. */
+const HOST_PORT = '[^,=:\\s]+:\\d{1,5}'
+
 /** A duration (`5s`, `2h`, `500ms`) in milliseconds. */
 export function durationMs(text: string): number {
 	const [, n = '0', unit = 'ms'] = /^(\d+)(ms|s|m|h)$/.exec(text) ?? []
@@ -21,7 +24,12 @@ export const Env = T.Object({
 	HOST: T.String({ default: '0.0.0.0' }),
 	DATABASE_URL: T.Optional(T.String({ pattern: '^postgres(ql)?://' })),
 	DATA_DIR: T.String({ default: './data', minLength: 1 }),
-	REDIS_URL: T.Optional(T.String({ pattern: '^rediss?://' })),
+	// redis+cluster://host:port,host:port (rediss+cluster:// for TLS) opens a Redis Cluster client.
+	REDIS_URL: T.Optional(T.String({ pattern: '^rediss?(\\+cluster)?://' })),
+	REDIS_CLUSTER_NAT_MAP: T.Optional(T.String({ pattern: `^${HOST_PORT}=${HOST_PORT}(,${HOST_PORT}=${HOST_PORT})*$` })),
+	// No default: 1 on a cluster, 0 on a single Redis (loadConfig).
+	REDIS_WAIT_REPLICAS: T.Optional(T.Integer({ minimum: 0, maximum: 16 })),
+	REDIS_WAIT_TIMEOUT_MS: T.Integer({ minimum: 1, maximum: 60_000, default: 1_000 }),
 	// A brace in the prefix would become the Redis Cluster hash tag of every key.
 	REDIS_PREFIX: T.String({ default: '', pattern: '^[^{}]*$' }),
 	JWT_SECRET: T.Optional(T.String({ minLength: 32 })),
@@ -106,7 +114,8 @@ export const DEV_SECRETS = {
 
 export const HINTS: Record<string, string> = {
 	DATABASE_URL: 'must be a postgres:// URL',
-	REDIS_URL: 'must be a redis:// or rediss:// URL',
+	REDIS_URL: 'must be a redis://, rediss://, redis+cluster:// or rediss+cluster:// URL',
+	REDIS_CLUSTER_NAT_MAP: 'must be announced-host:port=reachable-host:port pairs, comma-separated',
 	REDIS_PREFIX: 'must not contain { or } (they would become the Redis Cluster hash tag)',
 	JWT_SECRET: 'must be at least 32 characters',
 	ENCRYPTION_KEY: 'must be 32 bytes in base64 (openssl rand -base64 32)',

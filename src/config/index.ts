@@ -3,6 +3,21 @@ import { Value } from '@sinclair/typebox/value'
 import { coerce, DEV_SECRETS, durationMs, Env, HINTS, redactIfSecret } from './env'
 import type { Config, Role } from './types'
 
+/** REDIS_CLUSTER_NAT_MAP (already checked against its pattern) as ioredis' natMap. */
+function parseNatMap(text: string | undefined): Config['redisNatMap'] {
+	if (!text) return undefined
+	const split = (address: string) => {
+		const at = address.lastIndexOf(':')
+		return { host: address.slice(0, at), port: Number(address.slice(at + 1)) }
+	}
+	return Object.fromEntries(
+		text
+			.split(',')
+			.map((pair) => pair.split('=') as [string, string])
+			.map(([from, to]) => [from, split(to)]),
+	)
+}
+
 export type * from './types'
 
 export class ConfigError extends Error {
@@ -34,6 +49,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 	}
 	const jwtSecret = secret('JWT_SECRET')
 	const encryptionKey = Buffer.from(secret('ENCRYPTION_KEY'), 'base64')
+	const redisCluster = env.REDIS_URL ? /^rediss?\+cluster:/.test(env.REDIS_URL) : false
+	if (env.REDIS_CLUSTER_NAT_MAP && !redisCluster) throw new ConfigError('REDIS_CLUSTER_NAT_MAP needs a redis+cluster:// REDIS_URL')
 	const leaseTtlMs = env.RUNNER_LEASE_TTL_MS
 	const safetyMarginMs = env.RUNNER_LEASE_SAFETY_MARGIN_MS ?? Math.floor(leaseTtlMs / 4)
 	if (safetyMarginMs * 2 >= leaseTtlMs) throw new ConfigError('RUNNER_LEASE_SAFETY_MARGIN_MS must be less than half of RUNNER_LEASE_TTL_MS')
@@ -62,6 +79,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 		dataDir: env.DATA_DIR,
 		redisUrl: env.REDIS_URL,
 		redisPrefix: env.REDIS_PREFIX,
+		redisNatMap: parseNatMap(env.REDIS_CLUSTER_NAT_MAP),
+		// A cluster fails over on its own, and an append its master acknowledged but had not yet
+		// replicated is gone after that: on a cluster, appends wait for a replica by default.
+		redisWait: { replicas: env.REDIS_WAIT_REPLICAS ?? (redisCluster ? 1 : 0), timeoutMs: env.REDIS_WAIT_TIMEOUT_MS },
 		jwtSecret,
 		encryptionKey,
 		smtpUrl: env.SMTP_URL,

@@ -10,6 +10,10 @@ export interface Config {
 	dataDir: string
 	redisUrl: string | undefined
 	redisPrefix: string
+	/** REDIS_CLUSTER_NAT_MAP: announced node address → the address to dial. */
+	redisNatMap: Record<string, { host: string; port: number }> | undefined
+	/** Writes the system acknowledges (event appends, lease acquisitions) wait for this many replicas (`WAIT`); 0 = none. */
+	redisWait: { replicas: number; timeoutMs: number }
 	jwtSecret: string
 	encryptionKey: Buffer
 	smtpUrl: string | undefined

@@ -44,8 +44,10 @@ export const commandStream = (sessionId: string, partitions: number) => partitio
 /** Every command partition, e.g. for a runner that owns them all. */
 export const commandStreams = (partitions: number) => Array.from({ length: partitions }, (_, p) => partitionStream(p))
 
+export const DEAD_LETTER_SUFFIX = ':dead'
+
 /** Where entries that failed too often (or never parsed) end up, with their error. */
-export const deadLetterStream = (stream: string) => `${stream}:dead`
+export const deadLetterStream = (stream: string) => `${stream}${DEAD_LETTER_SUFFIX}`
 
 /** The stream an envelope belongs on. */
 export const streamFor = (envelope: Pick<AnyEnvelope, 'type' | 'sessionId'>, partitions: number) =>

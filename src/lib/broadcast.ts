@@ -1,4 +1,4 @@
-import type Redis from 'ioredis'
+import { duplicateRedis, type RedisClient } from './redis-client'
 import type { Logger } from '../logger'
 
 /**
@@ -23,7 +23,7 @@ export function createBroadcast<T extends object>({
 	name,
 	logger,
 }: {
-	redis: Redis | null
+	redis: RedisClient | null
 	/** The full channel name, `REDIS_PREFIX` included. */
 	channel: string
 	/** The subscriber connection's name in Redis (CLIENT LIST). */
@@ -44,10 +44,10 @@ export function createBroadcast<T extends object>({
 		}
 	}
 
-	let subscriber: Redis | null = null
+	let subscriber: RedisClient | null = null
 	let live = !redis
 	if (redis) {
-		subscriber = redis.duplicate({ connectionName: `switchboard:${name}`, autoResubscribe: false })
+		subscriber = duplicateRedis(redis, { connectionName: `switchboard:${name}`, autoResubscribe: false })
 		const sub = subscriber
 		sub.on('error', () => {}) // the main connection already reports Redis outages
 		sub.on('close', () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type Redis from 'ioredis'
+import type { RedisClient } from './redis-client'
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible'
 import type { ApiKeysConfig, AuthConfig } from '../config'
 import { RateLimitedError } from '../core/errors'
@@ -65,7 +65,7 @@ export function createLimit({
 	points,
 	duration,
 }: {
-	redis: Redis | null
+	redis: RedisClient | null
 	prefix: string
 	name: string
 	points: number
@@ -83,7 +83,7 @@ export function createRateLimits({
 	config,
 	apiKeys,
 }: {
-	redis: Redis | null
+	redis: RedisClient | null
 	prefix: string
 	config: AuthConfig
 	apiKeys: ApiKeysConfig['rateLimit']

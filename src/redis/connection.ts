@@ -1,20 +1,85 @@
-import Redis from 'ioredis'
+import Redis, { Cluster, type RedisOptions } from 'ioredis'
+import type { RedisClient } from '../lib/redis-client'
 import { withTimeout } from '../lib/timeout'
 import type { Logger } from '../logger'
 
+/** Where a cluster lives and how to reach its nodes, as `REDIS_URL=redis+cluster://…` says. */
+export interface ClusterAddress {
+	nodes: { host: string; port: number }[]
+	tls: boolean
+	username?: string
+	password?: string
+}
+
+const CLUSTER_URL = /^(rediss?)\+cluster:\/\/(?:([^@/]*)@)?([^/?#]+)\/?$/
+
+/**
+ * `redis+cluster://[user:password@]host:port[,host:port…]` (`rediss+cluster://` for TLS): the
+ * seed nodes of a Redis Cluster; ioredis learns the others from them. Null for any other URL.
+ */
+export function parseClusterUrl(url: string): ClusterAddress | null {
+	const match = CLUSTER_URL.exec(url)
+	if (!match) return null
+	const [, scheme, userinfo, hosts] = match
+	const nodes = hosts!.split(',').map((hostPort) => {
+		const at = hostPort.lastIndexOf(':')
+		const port = at > 0 ? Number(hostPort.slice(at + 1)) : 6379
+		if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`bad cluster node "${hostPort}"`)
+		return { host: at > 0 ? hostPort.slice(0, at) : hostPort, port }
+	})
+	const [user = '', password] = (userinfo ?? '').split(/:(.*)/s)
+	return {
+		nodes,
+		tls: scheme === 'rediss',
+		...(user ? { username: decodeURIComponent(user) } : {}),
+		...(password !== undefined ? { password: decodeURIComponent(password) } : {}),
+	}
+}
+
+export interface OpenRedisOptions {
+	/** REDIS_CLUSTER_NAT_MAP, parsed. */
+	natMap?: Record<string, { host: string; port: number }>
+}
+
+/** What every connection (each node's, on a cluster) is opened with. */
+const connectionOptions = (name: string): RedisOptions => ({
+	connectionName: `switchboard:${name}`,
+	lazyConnect: false,
+	maxRetriesPerRequest: 2,
+	enableOfflineQueue: true,
+	connectTimeout: 2_000,
+	retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
+})
+
+function openCluster(address: ClusterAddress, name: string, { natMap }: OpenRedisOptions): Cluster {
+	return new Cluster(address.nodes, {
+		redisOptions: {
+			...connectionOptions(name),
+			...(address.username ? { username: address.username } : {}),
+			...(address.password ? { password: address.password } : {}),
+			...(address.tls ? { tls: {} } : {}),
+		},
+		enableOfflineQueue: true,
+		// Slots move during a failover: MOVED, TRYAGAIN and CLUSTERDOWN are retried after these delays.
+		retryDelayOnFailover: 200,
+		retryDelayOnClusterDown: 200,
+		clusterRetryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
+		slotsRefreshTimeout: 2_000,
+		natMap,
+		// TLS certificates of managed clusters name the configuration endpoint, not the node IPs that
+		// DNS would turn it into: keep the name so the certificate matches.
+		...(address.tls ? { dnsLookup: (host: string, callback: (err: null, address: string) => void) => callback(null, host) } : {}),
+	})
+}
+
 /**
  * A Redis connection that never waits forever: commands fail fast while Redis is away instead of
- * piling up in ioredis' offline queue, and reconnects back off up to 2 s.
+ * piling up in ioredis' offline queue, and reconnects back off up to 2 s. A `redis+cluster://`
+ * URL gives a cluster client (see `parseClusterUrl`).
  */
-export function openRedis(url: string, logger: Logger, name = 'main'): Redis {
-	const redis = new Redis(url, {
-		connectionName: `switchboard:${name}`,
-		lazyConnect: false,
-		maxRetriesPerRequest: 2,
-		enableOfflineQueue: true,
-		connectTimeout: 2_000,
-		retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
-	})
+export function openRedis(url: string, logger: Logger, name = 'main', options: OpenRedisOptions = {}): RedisClient {
+	const cluster = parseClusterUrl(url)
+	const redis = cluster ? openCluster(cluster, name, options) : new Redis(url, connectionOptions(name))
 	let down = false
 	redis.on('error', (err) => {
 		if (!down) logger.warn({ err: err.message, connection: name }, 'redis connection error')
@@ -28,7 +93,7 @@ export function openRedis(url: string, logger: Logger, name = 'main'): Redis {
 }
 
 /** Closes politely, falling back to a hard disconnect if Redis does not answer. */
-export async function closeRedis(redis: Redis): Promise<void> {
+export async function closeRedis(redis: RedisClient): Promise<void> {
 	if (redis.status === 'end') return
 	try {
 		// withTimeout clears its timer: a pending sleep would keep a worker thread alive for a second.

@@ -1,4 +1,4 @@
-import type Redis from 'ioredis'
+import type { RedisClient } from '../lib/redis-client'
 import type { Registry } from 'prom-client'
 import type { Config } from '../config'
 import type { Database } from '../db/client'
@@ -20,7 +20,7 @@ export interface RolesDeps {
 	logger: Logger
 	database: Database
 	bus: Bus
-	redis: Redis | null
+	redis: RedisClient | null
 	/** The main thread's metrics registry, for roles that run inline; Workers keep their own. */
 	metrics?: Registry
 	onWorkerEvent?(role: WorkerRole, event: SupervisorEvent): void

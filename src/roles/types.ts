@@ -1,4 +1,4 @@
-import type Redis from 'ioredis'
+import type { RedisClient } from '../lib/redis-client'
 import type { Registry } from 'prom-client'
 import type { Config } from '../config'
 import type { Database } from '../db/client'
@@ -17,7 +17,7 @@ export interface RoleDeps {
 	database: Database
 	bus: Bus
 	/** Null in embedded mode (in-process bus); leases and heartbeats live here. */
-	redis: Redis | null
+	redis: RedisClient | null
 	/** Where the role records its metrics (the Worker's registry, or the main thread's inline); absent when metrics are off. */
 	metrics?: Registry
 }

@@ -40,7 +40,7 @@ export function hostRole(role: WorkerRole | (string & {}), load: () => Promise<R
 		if (!config.databaseUrl || !config.redisUrl) throw new Error(`the ${role} worker needs DATABASE_URL and REDIS_URL`)
 		const logger = createLogger(config).child({ role, thread: threadId })
 		const database = openPostgres({ url: config.databaseUrl, max: options.poolSize?.(config) ?? 5, applicationName: `switchboard-${role}` })
-		const redis = openRedis(config.redisUrl, logger, role)
+		const redis = openRedis(config.redisUrl, logger, role, { natMap: config.redisNatMap })
 		const bus = createBus(config, logger, redis)
 		// The main thread asks for this registry at each scrape and merges it into its /metrics.
 		if (config.metricsEnabled) metrics = createMetricsRegistry({ thread: role, processMetrics: false })

@@ -1,9 +1,10 @@
+import pino from 'pino'
+import { closeRedis, openRedis } from '../../src/redis/connection'
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import Redis from 'ioredis'
 import { loginSlowdownMs, loginThrottle } from '../../src/lib/rate-limits'
 import { api, createVerifiedUser, expectError, randomIp, uniqueEmail } from '../helpers/accounts'
 import { startTestApp, type TestApp } from '../helpers/app'
-import { REDIS_TEST_URL } from '../helpers/redis'
+import { REDIS_TEST_URL, scanKeys } from '../helpers/redis'
 
 // Small limits so a test reaches them in a few requests; every test uses client addresses and
 // accounts of its own, so the counters never couple tests.
@@ -113,15 +114,15 @@ describe('rate limits with Redis', () => {
 	it('keeps the counters in Redis under the configured prefix, without email addresses in the keys', async () => {
 		const email = uniqueEmail('keys')
 		await api(app, randomIp()).post('/auth/login', { email, password })
-		const redis = new Redis(REDIS_TEST_URL)
+		const redis = openRedis(REDIS_TEST_URL, pino({ level: 'silent' }), 'rate-limit-test')
 		try {
-			const keys = await redis.keys(`${app.redisPrefix}ratelimit:*`)
+			const keys = await scanKeys(redis, `${app.redisPrefix}ratelimit:*`)
 			expect(keys.some((k) => k.startsWith(`${app.redisPrefix}ratelimit:login-ip:`))).toBe(true)
 			expect(keys.some((k) => k.startsWith(`${app.redisPrefix}ratelimit:login-account:`))).toBe(true)
 			expect(keys.some((k) => k.startsWith(`${app.redisPrefix}ratelimit:login-account-address:`))).toBe(true)
 			expect(keys.join(' ')).not.toContain(email)
 		} finally {
-			redis.disconnect()
+			await closeRedis(redis)
 		}
 	})
 

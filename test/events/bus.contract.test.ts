@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'bun:test'
-import type Redis from 'ioredis'
+import type { RedisClient } from '../../src/lib/redis-client'
 import pino from 'pino'
 import type { Bus, DeadLetter, StreamEntry } from '../../src/bus/bus'
 import { InvalidEnvelopeError } from '../../src/core/catalogue'
@@ -7,7 +7,7 @@ import { createMemoryBus } from '../../src/bus/memory-bus'
 import { createRedisBus } from '../../src/bus/redis-bus'
 import { commandStream, DOMAIN_EVENTS } from '../../src/core/streams'
 import { closeRedis, openRedis } from '../../src/redis/connection'
-import { createTestRedisPrefix, REDIS_TEST_URL } from '../helpers/redis'
+import { clientList, createTestRedisPrefix, REDIS_TEST_URL } from '../helpers/redis'
 import { until } from '../helpers/until'
 import { collect, condition, ids, qrEvent, SESSION, stopCommand } from './helpers'
 
@@ -33,7 +33,7 @@ interface Trim {
 const implementations: Record<string, (trim?: Trim) => Promise<Harness>> = {
 	async redis(trim = {}) {
 		const prefix = createTestRedisPrefix()
-		const redis: Redis = openRedis(REDIS_TEST_URL, logger, 'contract')
+		const redis: RedisClient = openRedis(REDIS_TEST_URL, logger, 'contract')
 		const bus = createRedisBus({ redis, prefix: prefix.prefix, partitions: PARTITIONS, logger, ...trim })
 		return {
 			bus,
@@ -53,7 +53,7 @@ const implementations: Record<string, (trim?: Trim) => Promise<Harness>> = {
 				// Redis shows the reader's connection blocked (flag b) in XREADGROUP.
 				const name = `switchboard:reader:${consumer}`
 				await until(async () => {
-					const clients = ((await redis.client('LIST')) as string).split('\n')
+					const clients = await clientList(redis)
 					return clients.some((c) => c.includes(` name=${name} `) && / flags=\S*b/.test(c) && c.includes(' cmd=xreadgroup'))
 				}, `${consumer} to block on a read`)
 			},

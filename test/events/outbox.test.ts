@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'bun:test'
 import { isNotNull, isNull, sql } from 'drizzle-orm'
-import type Redis from 'ioredis'
+import type { RedisClient } from '../../src/lib/redis-client'
 import pino from 'pino'
 import type { Database } from '../../src/db/client'
 import { outbox, tenants } from '../../src/db/schema'
@@ -17,7 +17,7 @@ import { condition, qrEvent, SESSION, stopCommand } from './helpers'
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })
 let testDb: OpenTestDatabase
 let database: Database
-let redis: Redis
+let redis: RedisClient
 let prefix: ReturnType<typeof createTestRedisPrefix>
 let bus: Bus
 const relays: Relay[] = []

@@ -62,24 +62,29 @@ for (const [name, open] of Object.entries(backbones)) {
 			await ends.close()
 		})
 
-		/** A runner owning every partition that answers each query with `answer(query)`. */
+		/**
+		 * A runner owning every partition that answers each query with `answer(query)`: one consumer a
+		 * partition, as the runner reads them (on a Redis Cluster the partitions live on different nodes).
+		 */
 		async function runnerAnswering(answer: (q: Query) => Parameters<typeof reply>[2] | null, onQuery?: (q: Query) => void) {
 			const seen: Query[] = []
-			const consumer = await ends.runner.consume({
-				group: RUNNER_GROUP,
-				streams: Array.from({ length: PARTITIONS }, (_, p) => queryStream(p)),
-				async handle(batch: Delivery[]) {
-					for (const { envelope } of batch) {
-						if (!isQueryType(envelope.type)) continue
-						const q = envelope as Query
-						seen.push(q)
-						onQuery?.(q)
-						const result = answer(q)
-						if (result) await reply(ends.runner, q, result)
-					}
-				},
-			})
-			stops.push(() => consumer.stop())
+			for (let p = 0; p < PARTITIONS; p++) {
+				const consumer = await ends.runner.consume({
+					group: RUNNER_GROUP,
+					streams: [queryStream(p)],
+					async handle(batch: Delivery[]) {
+						for (const { envelope } of batch) {
+							if (!isQueryType(envelope.type)) continue
+							const q = envelope as Query
+							seen.push(q)
+							onQuery?.(q)
+							const result = answer(q)
+							if (result) await reply(ends.runner, q, result)
+						}
+					},
+				})
+				stops.push(() => consumer.stop())
+			}
 			return seen
 		}
 

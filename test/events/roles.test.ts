@@ -1,14 +1,14 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import { hostname } from 'node:os'
-import type Redis from 'ioredis'
+import type { RedisClient } from '../../src/lib/redis-client'
 import { loadConfig, type Config } from '../../src/config'
 import { openPostgres, type Database } from '../../src/db/client'
 import { sessionChats, sessionMessages } from '../../src/db/schema'
 import { compareIds, type Bus } from '../../src/bus/bus'
 import { enqueue } from '../../src/bus/outbox'
-import { createRedisBus } from '../../src/bus/redis-bus'
-import { DOMAIN_EVENTS } from '../../src/core/streams'
+import { createRedisBus, streamKey } from '../../src/bus/redis-bus'
+import { deadLetterStream, DOMAIN_EVENTS } from '../../src/core/streams'
 import { createLogger } from '../../src/logger'
 import { closeRedis, openRedis } from '../../src/redis/connection'
 import { CONSUMER_GROUP } from '../../src/core/streams'
@@ -29,7 +29,7 @@ let testDb: TestDatabase
 let prefix: ReturnType<typeof createTestRedisPrefix>
 let config: Config
 let database: Database
-let redis: Redis
+let redis: RedisClient
 let bus: Bus
 const cleanups: (() => Promise<unknown>)[] = []
 
@@ -52,7 +52,7 @@ beforeAll(async () => {
 })
 afterEach(async () => {
 	for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-	await redis.del(`${prefix.prefix}${DOMAIN_EVENTS}`, `${prefix.prefix}${DOMAIN_EVENTS}:dead`)
+	await redis.del(streamKey(prefix.prefix, DOMAIN_EVENTS), streamKey(prefix.prefix, deadLetterStream(DOMAIN_EVENTS)))
 })
 afterAll(async () => {
 	await bus.close()

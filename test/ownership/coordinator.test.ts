@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'bun:test'
-import type Redis from 'ioredis'
+import type { RedisClient } from '../../src/lib/redis-client'
 import pino from 'pino'
 import { leaseOwnership } from '../../src/roles/runner/lease-ownership'
 import { createRedisLeaseStore, leaseKeys, type LeaseStore } from '../../src/roles/runner/leases'
@@ -16,7 +16,7 @@ import { until } from '../helpers/until'
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })
 const PARTITIONS = 8
 
-let redis: Redis
+let redis: RedisClient
 beforeAll(() => {
 	redis = openRedis(REDIS_TEST_URL, logger, 'ownership-test')
 })

@@ -1,5 +1,5 @@
 import type { Subprocess } from 'bun'
-import type Redis from 'ioredis'
+import type { RedisClient } from '../../src/lib/redis-client'
 import pino from 'pino'
 import { sessions } from '../../src/db/schema'
 import { commandPartition } from '../../src/core/streams'
@@ -61,7 +61,7 @@ export async function startFleet({ partitions, env = {} }: { partitions: number;
 		LOG_LEVEL: process.env.TEST_RUNNER_LOG_LEVEL ?? 'info',
 		...env,
 	}
-	const redis: Redis = openRedis(REDIS_TEST_URL, pino({ level: 'silent' }), 'fleet-test')
+	const redis: RedisClient = openRedis(REDIS_TEST_URL, pino({ level: 'silent' }), 'fleet-test')
 	const store: LeaseStore = createRedisLeaseStore({ redis, prefix: world.app.redisPrefix, partitions, commandTimeoutMs: 2_000 })
 	const runners: RunnerProcess[] = []
 

@@ -1,16 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import type Redis from 'ioredis'
+import type { RedisClient } from '../../src/lib/redis-client'
 import pino from 'pino'
 import { createRedisLeaseStore, leaseKeys, type LeaseStore } from '../../src/roles/runner/leases'
 import { closeRedis, openRedis } from '../../src/redis/connection'
-import { createTestRedisPrefix, REDIS_TEST_URL } from '../helpers/redis'
+import { createTestRedisPrefix, REDIS_TEST_URL, scanKeys } from '../helpers/redis'
 import { until } from '../helpers/until'
 
 const logger = pino({ level: 'silent' })
 const PARTITIONS = 8
 const TTL = 300
 
-let redis: Redis
+let redis: RedisClient
 let prefix: ReturnType<typeof createTestRedisPrefix>
 let store: LeaseStore
 
@@ -98,7 +98,7 @@ describe('partition leases in Redis', () => {
 		expect(keys.lease).toBe(`${prefix.prefix}session-commands:{7}:lease`)
 		expect(keys.owner).toBe(`${prefix.prefix}session-commands:{7}:owner`)
 		await store.acquire([7], 'runner-a', TTL)
-		const [, found] = await redis.scan('0', 'MATCH', `${prefix.prefix}*{7}*`, 'COUNT', 1_000)
+		const found = await scanKeys(redis, `${prefix.prefix}*{7}*`)
 		expect(found.sort()).toEqual([keys.lease, keys.owner].sort())
 	})
 })

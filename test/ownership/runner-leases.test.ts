@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import type Redis from 'ioredis'
+import type { RedisClient } from '../../src/lib/redis-client'
 import { createLogger } from '../../src/logger'
 import { closeRedis, openRedis } from '../../src/redis/connection'
 import { leaseOwnership } from '../../src/roles/runner/lease-ownership'
@@ -18,7 +18,7 @@ const TTL = 1_500
 const MARGIN = 400
 
 let h: RunnerHarness
-let redis: Redis
+let redis: RedisClient
 let runner: RunnerHandle
 let ref: SessionRef
 let cutOff: (off: boolean) => void

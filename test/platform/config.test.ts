@@ -40,6 +40,23 @@ describe('config', () => {
 		expect(loadConfig({ WEBHOOK_RETRY_SCHEDULE: '500ms,5s,2m,1h' }).webhooks.retryScheduleMs).toEqual([500, 5_000, 120_000, 3_600_000])
 	})
 
+	it('reads a redis+cluster:// URL as a cluster whose appends wait for one replica by default', () => {
+		expect(loadConfig({ REDIS_URL: 'redis://h:6379' }).redisWait).toEqual({ replicas: 0, timeoutMs: 1_000 })
+		const cluster = loadConfig({
+			REDIS_URL: 'rediss+cluster://u:p@10.0.0.1:6379,10.0.0.2:6379',
+			REDIS_CLUSTER_NAT_MAP: '10.0.0.1:6379=203.0.113.1:7001,10.0.0.2:6379=203.0.113.1:7002',
+		})
+		expect(cluster.redisWait).toEqual({ replicas: 1, timeoutMs: 1_000 })
+		expect(cluster.redisNatMap).toEqual({
+			'10.0.0.1:6379': { host: '203.0.113.1', port: 7001 },
+			'10.0.0.2:6379': { host: '203.0.113.1', port: 7002 },
+		})
+		expect(loadConfig({ REDIS_URL: 'redis+cluster://h:6379', REDIS_WAIT_REPLICAS: '0' }).redisWait.replicas).toBe(0)
+		expect(() => loadConfig({ REDIS_URL: 'redis://h:6379', REDIS_CLUSTER_NAT_MAP: 'a:1=b:2' })).toThrow(
+			'REDIS_CLUSTER_NAT_MAP needs a redis+cluster://',
+		)
+	})
+
 	it('treats empty values as unset', () => {
 		expect(loadConfig({ PORT: '', DATABASE_URL: ' ' }).port).toBe(3000)
 	})
@@ -49,6 +66,8 @@ describe('config', () => {
 		['PORT', '70000', 'PORT: must be an integer'],
 		['DATABASE_URL', 'mysql://x', 'DATABASE_URL: must be a postgres:// URL'],
 		['REDIS_URL', 'localhost:6379', 'REDIS_URL: must be a redis://'],
+		['REDIS_URL', 'redis-cluster://h:6379', 'REDIS_URL: must be a redis://, rediss://, redis+cluster://'],
+		['REDIS_CLUSTER_NAT_MAP', '10.0.0.1=203.0.113.1', 'REDIS_CLUSTER_NAT_MAP: must be announced-host:port=reachable-host:port'],
 		['ROLES', 'api,web', 'ROLES: must be a comma-separated list'],
 		['WEBHOOK_RETRY_SCHEDULE', '5s,soon', 'WEBHOOK_RETRY_SCHEDULE: must be comma-separated durations'],
 		['ENCRYPTION_KEY', 'short', 'ENCRYPTION_KEY: must be 32 bytes in base64'],

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import type Redis from 'ioredis'
+import type { RedisClient } from '../../src/lib/redis-client'
 import { composeApi } from '../../src/server'
 import { loadConfig } from '../../src/config'
 import { openPostgres, type Database } from '../../src/db/client'
@@ -15,7 +15,7 @@ const DEAD_PG = 'postgres://postgres@127.0.0.1:1/nothing'
 const DEAD_REDIS = 'redis://127.0.0.1:1'
 
 let testDb: TestDatabase
-const opened: { database: Database; redis: Redis | null; close(): Promise<void> }[] = []
+const opened: { database: Database; redis: RedisClient | null; close(): Promise<void> }[] = []
 
 beforeAll(async () => {
 	testDb = await createTestDatabase()

@@ -1,5 +1,5 @@
 import { and, eq } from 'drizzle-orm'
-import type Redis from 'ioredis'
+import type { RedisClient } from '../../src/lib/redis-client'
 import { loadConfig, type Config } from '../../src/config'
 import { openPostgres, type Database } from '../../src/db/client'
 import { sessionAuth, sessionMessages, sessions, tenants } from '../../src/db/schema'
@@ -94,7 +94,7 @@ export async function startHarness({
 	const config = loadConfig(baseEnv)
 	const logger: Logger = createLogger(config)
 	const database = openPostgres({ url: testDb.url, max: 8 })
-	const redis: Redis = openRedis(REDIS_TEST_URL, logger, 'runner-test')
+	const redis: RedisClient = openRedis(REDIS_TEST_URL, logger, 'runner-test')
 	const bus = createBus(config, logger, redis)
 	const consumer = await startConsumer({ config, logger: logger.child({ role: 'consumer' }), database, bus, redis })
 

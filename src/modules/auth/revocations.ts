@@ -1,4 +1,4 @@
-import type Redis from 'ioredis'
+import type { RedisClient } from '../../lib/redis-client'
 import { createBroadcast } from '../../lib/broadcast'
 import type { Logger } from '../../logger'
 
@@ -26,7 +26,7 @@ export interface TokenRevocations {
 }
 
 /** On the Redis pub/sub channel `auth:tokens-revoked` under `REDIS_PREFIX`; in process only without Redis. */
-export function createTokenRevocations({ redis, prefix, logger }: { redis: Redis | null; prefix: string; logger: Logger }): TokenRevocations {
+export function createTokenRevocations({ redis, prefix, logger }: { redis: RedisClient | null; prefix: string; logger: Logger }): TokenRevocations {
 	const broadcast = createBroadcast<TokensRevoked>({ redis, channel: `${prefix}auth:tokens-revoked`, name: 'auth-revocations', logger })
 	return {
 		onTokensRevoked: (listener) => broadcast.on(listener),

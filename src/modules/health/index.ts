@@ -1,12 +1,12 @@
 import { Elysia, t } from 'elysia'
 import type { Database } from '../../db/client'
-import type Redis from 'ioredis'
+import type { RedisClient } from '../../lib/redis-client'
 import { errorBody, errorModel } from '../../plugins/errors'
 import { withTimeout } from '../../lib/timeout'
 
 export interface HealthDeps {
 	database: Database
-	redis: Redis | null
+	redis: RedisClient | null
 	/** True once shutdown began: readiness fails so load balancers stop sending traffic. */
 	isDraining: () => boolean
 }

@@ -94,6 +94,8 @@ export async function start(deps: RoleDeps, options: RunnerOptions = {}): Promis
 						prefix: config.redisPrefix,
 						partitions: commandPartitions,
 						commandTimeoutMs: config.ownership.renewEveryMs,
+						// An acquisition that waits for its replica must still answer within the command timeout.
+						replication: { ...config.redisWait, timeoutMs: Math.min(config.redisWait.timeoutMs, Math.floor(config.ownership.renewEveryMs / 2)) },
 					}),
 					runnerId,
 					partitions: commandPartitions,

@@ -1,6 +1,7 @@
-import type Redis from 'ioredis'
+import { duplicateRedis, type RedisClient } from '../../lib/redis-client'
 import type { ChainableCommander } from 'ioredis'
 import { partitionStream } from '../../core/streams'
+import { pipelined, type Reply, type Replication } from '../../redis/slots'
 
 /**
  * Partition leases and runner heartbeats in Redis. Every key of partition p extends
@@ -126,15 +127,22 @@ function parseLease(partition: number, value: string | null): Lease | null {
 
 export interface RedisLeaseStoreOptions {
 	/** Duplicated: the store's commands never queue behind the bus's traffic on a shared connection. */
-	redis: Redis
+	redis: RedisClient
 	prefix: string
 	partitions: number
 	/** A command without an answer after this long fails (so a tick never hangs on a dead link). */
 	commandTimeoutMs: number
+	/**
+	 * Acquisitions count only once this many replicas have them: a fence that a failover forgot
+	 * would be handed out again, to two runners. Renewals do not wait: one lost in a failover only
+	 * shortens the lease by a renewal period, which the fence covers, and a replica slow to confirm
+	 * would otherwise cost runners their partitions.
+	 */
+	replication?: Replication
 }
 
-export function createRedisLeaseStore({ redis, prefix, partitions, commandTimeoutMs }: RedisLeaseStoreOptions): LeaseStore {
-	const conn = redis.duplicate({ connectionName: 'switchboard:leases', commandTimeout: commandTimeoutMs, maxRetriesPerRequest: 1 })
+export function createRedisLeaseStore({ redis, prefix, partitions, commandTimeoutMs, replication }: RedisLeaseStoreOptions): LeaseStore {
+	const conn = duplicateRedis(redis, { connectionName: 'switchboard:leases', commandTimeout: commandTimeoutMs, maxRetriesPerRequest: 1 })
 	conn.on('error', () => {})
 	conn.defineCommand('sbLeaseAcquire', { numberOfKeys: 2, lua: ACQUIRE })
 	conn.defineCommand('sbLeaseRenew', { numberOfKeys: 1, lua: RENEW })
@@ -142,23 +150,30 @@ export function createRedisLeaseStore({ redis, prefix, partitions, commandTimeou
 	conn.defineCommand('sbRunnersHeartbeat', { numberOfKeys: 1, lua: HEARTBEAT })
 	conn.defineCommand('sbRunnersLive', { numberOfKeys: 1, lua: LIVE })
 	const scripts = conn as unknown as Scripts
-	const pipeline = () => conn.pipeline() as unknown as ScriptPipeline
-	let subscriber: Redis | undefined
+	let subscriber: RedisClient | undefined
 
-	async function results(p: ScriptPipeline): Promise<[Error | null, unknown][]> {
-		return ((await p.exec()) ?? []) as [Error | null, unknown][]
-	}
+	/** One script call per item, pipelined (one pipeline per partition's slot on a cluster). */
+	const each = <T>(
+		items: readonly T[],
+		keyOf: (item: T) => string,
+		add: (p: ScriptPipeline, item: T) => void,
+		replicated?: Replication,
+	): Promise<Reply[]> => pipelined(conn, items, keyOf, (p, item) => add(p as unknown as ScriptPipeline, item), replicated)
 
 	return {
 		async acquire(parts, holder, ttlMs) {
 			if (!parts.length) return []
-			const p = pipeline()
-			for (const partition of parts) {
-				const keys = leaseKeys(prefix, partition)
-				p.sbLeaseAcquire(keys.lease, keys.owner, holder, ttlMs)
-			}
+			const replies = await each(
+				parts,
+				(partition) => leaseKeys(prefix, partition).lease,
+				(p, partition) => {
+					const keys = leaseKeys(prefix, partition)
+					p.sbLeaseAcquire(keys.lease, keys.owner, holder, ttlMs)
+				},
+				replication,
+			)
 			// A failed attempt may still have taken the lease; unrenewed, it expires after one TTL.
-			return (await results(p)).map(([err, reply], i) => {
+			return replies.map(([err, reply], i) => {
 				if (err || !reply) return null
 				const [fence, previous] = reply as [string, string]
 				return { partition: parts[i]!, holder, fence: Number(fence), expiredHolder: previous || null }
@@ -166,9 +181,12 @@ export function createRedisLeaseStore({ redis, prefix, partitions, commandTimeou
 		},
 		async renew(leases, ttlMs) {
 			if (!leases.length) return []
-			const p = pipeline()
-			for (const lease of leases) p.sbLeaseRenew(leaseKeys(prefix, lease.partition).lease, leaseValue(lease), ttlMs)
-			return (await results(p)).map(([err, reply]) => err ?? reply === 1)
+			const replies = await each(
+				leases,
+				(lease) => leaseKeys(prefix, lease.partition).lease,
+				(p, lease) => p.sbLeaseRenew(leaseKeys(prefix, lease.partition).lease, leaseValue(lease), ttlMs),
+			)
+			return replies.map(([err, reply]) => err ?? reply === 1)
 		},
 		async release(lease) {
 			const keys = leaseKeys(prefix, lease.partition)
@@ -181,10 +199,12 @@ export function createRedisLeaseStore({ redis, prefix, partitions, commandTimeou
 			await conn.zrem(runnersKey(prefix), runner)
 		},
 		async fleet() {
-			const p = pipeline()
-			p.sbRunnersLive(runnersKey(prefix))
-			for (let partition = 0; partition < partitions; partition++) p.get(leaseKeys(prefix, partition).lease)
-			const [live, ...leases] = await results(p)
+			const keys = [runnersKey(prefix), ...Array.from({ length: partitions }, (_, partition) => leaseKeys(prefix, partition).lease)]
+			const [live, ...leases] = await each(
+				keys,
+				(k) => k,
+				(p, k) => (k === keys[0] ? p.sbRunnersLive(k) : p.get(k)),
+			)
 			for (const [err] of [live!, ...leases]) if (err) throw err
 			return {
 				runners: (live![1] as string[]).map(String).sort(),
@@ -195,7 +215,7 @@ export function createRedisLeaseStore({ redis, prefix, partitions, commandTimeou
 			await conn.publish(changesChannel(prefix), runner)
 		},
 		async onAnnouncement(listener) {
-			subscriber ??= redis.duplicate({ connectionName: 'switchboard:leases:changes' })
+			subscriber ??= duplicateRedis(redis, { connectionName: 'switchboard:leases:changes' })
 			subscriber.on('error', () => {})
 			subscriber.on('message', (_channel: string, message: string) => listener(message))
 			await subscriber.subscribe(changesChannel(prefix))
