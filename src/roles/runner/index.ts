@@ -9,6 +9,7 @@ import { openStoredFile } from '../../media/uploads'
 import { pictureKeeper } from '../../media/pictures'
 import { createBaileysPort } from '../../whatsapp/baileys'
 import { createMediaFetcher } from '../../whatsapp/media/fetcher'
+import { connectPacer } from '../../whatsapp/pacer'
 import { quietLibsignal } from '../../whatsapp/libsignal-console'
 import type { WhatsAppPort } from '../../whatsapp/port'
 import { trustMediaCa } from '../../whatsapp/media-ca'
@@ -80,6 +81,7 @@ export async function start(deps: RoleDeps, options: RunnerOptions = {}): Promis
 			logger,
 			websocketUrl: config.waWebSocketUrl,
 			reconnect: config.waReconnect,
+			pacer: connectPacer(config.runnerConnectRate),
 			media,
 			uploads: (tenantId, mediaId) => openStoredFile(db, mediaStore, tenantId, mediaId),
 			pictures: pictureKeeper({ db, store: mediaStore }),
