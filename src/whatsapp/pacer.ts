@@ -7,16 +7,21 @@
 export interface ConnectPacer {
 	/** Resolves when the caller may open its socket. */
 	turn(): Promise<void>
+	/** How long an opening asked for now would wait for its turn, about. */
+	backlogMs(): number
 }
 
 export function connectPacer(perSecond: number): ConnectPacer {
 	const gapMs = 1000 / perSecond
 	let previous: Promise<void> = Promise.resolve()
+	let lastTurnAt = Number.NEGATIVE_INFINITY
 	return {
 		turn() {
+			lastTurnAt = Math.max(performance.now(), lastTurnAt + gapMs)
 			const mine = previous
 			previous = mine.then(() => Bun.sleep(gapMs))
 			return mine
 		},
+		backlogMs: () => Math.max(0, lastTurnAt - performance.now()),
 	}
 }

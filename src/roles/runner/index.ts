@@ -75,13 +75,14 @@ export async function start(deps: RoleDeps, options: RunnerOptions = {}): Promis
 		maxBytes: config.media.maxBytes,
 		download: config.media.download,
 	})
+	const pacer = connectPacer(config.runnerConnectRate)
 	const port =
 		options.port ??
 		createBaileysPort({
 			logger,
 			websocketUrl: config.waWebSocketUrl,
 			reconnect: config.waReconnect,
-			pacer: connectPacer(config.runnerConnectRate),
+			pacer,
 			media,
 			uploads: (tenantId, mediaId) => openStoredFile(db, mediaStore, tenantId, mediaId),
 			pictures: pictureKeeper({ db, store: mediaStore }),
@@ -126,7 +127,16 @@ export async function start(deps: RoleDeps, options: RunnerOptions = {}): Promis
 		partitionOf,
 	})
 	const queries = createQueryAnswerer({ sessions, bus, logger })
-	const executor = createCommandExecutor({ sessions, store, publisher, holds, partitionOf, queries, logger })
+	const executor = createCommandExecutor({
+		sessions,
+		store,
+		publisher,
+		holds,
+		partitionOf,
+		queries,
+		logger,
+		connectBacklogMs: () => pacer.backlogMs(),
+	})
 	const partitions = createPartitions({ bus, ownership, sessions, executor, store, runnerId, partitionOf, events: config.events, logger })
 
 	await ownership.start(partitions.handlers)
