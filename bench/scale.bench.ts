@@ -35,6 +35,8 @@ const TARGET_MB_PER_SESSION = 1.5
 const TARGET_IDLE_CPU_PERCENT = 10
 const TARGET_RESTART_S = 60
 const CONTACT = '15550300001'
+/** A folder: the fresh runner (the restart, the settled phase) runs under `bun --cpu-prof-md` and writes its profile there. */
+const PROFILE_DIR = process.env.BENCH_SCALE_PROFILE
 const MB = 1024 * 1024
 
 interface Paired {
@@ -121,7 +123,7 @@ export default async function scaleBench(): Promise<BenchResult[]> {
 				return { phone: s.phone, ids }
 			}),
 		)
-		runner = await spawnRunner(runnerEnv, join(dir, 'runner-2.log'))
+		runner = await spawnRunner(runnerEnv, join(dir, 'runner-2.log'), PROFILE_DIR)
 		const connectedAt = await Promise.all(
 			paired.map(async (s) => {
 				await events.waitFor('session.status.connected', s.id, { after: mark, timeoutMs: 300_000 })
@@ -243,6 +245,11 @@ export default async function scaleBench(): Promise<BenchResult[]> {
 			},
 		]
 	} finally {
+		// A profile is written when the process exits on its own.
+		if (PROFILE_DIR && !killed.includes(runner)) {
+			runner.proc.send('stop')
+			await Promise.race([runner.proc.exited, Bun.sleep(30_000)])
+		}
 		for (const r of [runner, ...killed]) r.proc.kill('SIGKILL')
 		await Promise.all([runner.proc.exited, standIn.stop()])
 		await events.stop()
@@ -260,10 +267,11 @@ interface RunnerChild {
 }
 
 /** bench/memory-runner.ts in a process of its own, its output in `logFile`; resolves once it started. */
-async function spawnRunner(env: Record<string, string | undefined>, logFile: string): Promise<RunnerChild> {
+async function spawnRunner(env: Record<string, string | undefined>, logFile: string, profileDir?: string): Promise<RunnerChild> {
 	const messages: unknown[] = []
 	const waiters = new Set<() => void>()
-	const proc = Bun.spawn(['bun', new URL('./memory-runner.ts', import.meta.url).pathname], {
+	const profile = profileDir ? ['--cpu-prof-md', `--cpu-prof-dir=${profileDir}`] : []
+	const proc = Bun.spawn(['bun', ...profile, new URL('./memory-runner.ts', import.meta.url).pathname], {
 		env,
 		stdout: Bun.file(logFile),
 		stderr: Bun.file(`${logFile}.err`),
