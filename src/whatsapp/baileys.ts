@@ -41,6 +41,7 @@ import { PollSecrets, pollVotes } from './polls'
 import { quoted, SendRefused, type SendSources, toBaileysContent, type UploadedFile } from './media/outgoing'
 import type { ConnectPacer } from './pacer'
 import { ReceiptGate } from './receipts'
+import { rememberVerifiedSignatures } from './signature-memo'
 import { SendsInFlight } from './sends'
 import { connected, disconnected, keepMessageTimestamps, resolveLids, toJid } from './socket'
 import { GroupCache, type GroupOperation, type GroupResult, runGroupOperation } from './groups'
@@ -75,6 +76,7 @@ const NEXT_QR_MS = 20_000
 
 /** The Baileys driver of the WhatsApp port: one state machine per session, one socket at a time. */
 export function createBaileysPort(options: BaileysPortOptions): WhatsAppPort {
+	rememberVerifiedSignatures()
 	return {
 		open(session) {
 			const s = new BaileysSession(options, session)
