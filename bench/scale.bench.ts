@@ -21,8 +21,8 @@ import type { BenchResult } from './run'
  * message to every session proves each one receives.
  */
 const SESSIONS = Number(process.env.BENCH_SCALE_SESSIONS ?? 1000)
-/** Sessions paired at once. */
-const PAIRING_PARALLELISM = Number(process.env.BENCH_SCALE_PAIRING ?? 16)
+/** Sessions paired at once: a pairing generates 812 prekeys in one go, and many at once starve the runner's lease renewals. */
+const PAIRING_PARALLELISM = Number(process.env.BENCH_SCALE_PAIRING ?? 8)
 /** Long enough for two rounds of Baileys' 30 s keepalive on every socket. */
 const IDLE_WINDOW_MS = Number(process.env.BENCH_SCALE_IDLE_MS ?? 60_000)
 const SETTLE_MS = Number(process.env.BENCH_SCALE_SETTLE_MS ?? 15_000)
