@@ -167,7 +167,9 @@ export default async function scaleBench(): Promise<BenchResult[]> {
 		await Bun.sleep(SETTLE_MS)
 		const settled = await runner.measure()
 		const perSession = (settled.rss - base.rss) / MB / SESSIONS
-		log(`${SESSIONS} sessions: RSS ${(settled.rss / MB).toFixed(1)} MB, ${perSession.toFixed(2)} MB a session (heap ${(settled.heapUsed / MB).toFixed(1)} MB)`)
+		log(
+			`${SESSIONS} sessions: RSS ${(settled.rss / MB).toFixed(1)} MB, ${perSession.toFixed(2)} MB a session (heap ${(settled.heapUsed / MB).toFixed(1)} MB)`,
+		)
 		const cpuBefore = await runner.cpu()
 		const idleStarted = performance.now()
 		await Bun.sleep(IDLE_WINDOW_MS)
@@ -199,7 +201,14 @@ export default async function scaleBench(): Promise<BenchResult[]> {
 		const label = `${SESSIONS} sessions`
 		succeeded = true
 		return [
-			{ name: `scale: runner RSS with ${label}`, value: settled.rss / MB, unit: 'MB', baseline: base.rss / MB, baselineName: '0 sessions', higherIsBetter: false },
+			{
+				name: `scale: runner RSS with ${label}`,
+				value: settled.rss / MB,
+				unit: 'MB',
+				baseline: base.rss / MB,
+				baselineName: '0 sessions',
+				higherIsBetter: false,
+			},
 			{
 				name: `scale: RSS growth per session (${label})`,
 				value: perSession,
@@ -333,7 +342,16 @@ interface StandInStats {
 async function spawnStandIn(dir: string) {
 	const logFile = join(dir, 'standin.log')
 	const proc = Bun.spawn(
-		['bun', new URL('../packages/standin/src/cli.ts', import.meta.url).pathname, '--port', '0', '--media-port', '0', '--state', join(dir, 'standin.json')],
+		[
+			'bun',
+			new URL('../packages/standin/src/cli.ts', import.meta.url).pathname,
+			'--port',
+			'0',
+			'--media-port',
+			'0',
+			'--state',
+			join(dir, 'standin.json'),
+		],
 		{ stdout: Bun.file(logFile), stderr: Bun.file(`${logFile}.err`) },
 	)
 	let settings: Record<string, string> = {}
