@@ -84,11 +84,11 @@ export default async function scaleBench(): Promise<BenchResult[]> {
 			const created = await api.post<{ id: string }>('/sessions', {})
 			if (created.status !== 201) throw new Error(`POST /sessions: ${created.status} ${JSON.stringify(created.body)}`)
 			const id = created.body.id
-			// On a busy machine a companion now and then drops before its pairing finished; it shows
-			// a new QR, which is scanned in turn.
-			for (let attempt = 1, after = 0; ; attempt++) {
-				const qr = await events.waitFor('session.qr.updated', id, { after })
-				after = events.position
+			// On a busy machine a companion now and then drops before its pairing finished (it shows a
+			// new QR, scanned in turn), or the answer to a scan that went through is lost.
+			let qr = await events.waitFor('session.qr.updated', id)
+			for (let attempt = 1; ; attempt++) {
+				const after = events.position
 				try {
 					await standIn.post('/control/scan', { qr: (qr.data as { qr: string }).qr, phone })
 					break
@@ -96,6 +96,12 @@ export default async function scaleBench(): Promise<BenchResult[]> {
 					if (attempt === 3) throw err
 					log(`pairing ${phone} again: ${(err as Error).message}`)
 				}
+				const next = await Promise.race([
+					events.waitFor('session.qr.updated', id, { after }),
+					events.waitFor('session.status.connected', id, { after }),
+				])
+				if (next.type === 'session.status.connected') break
+				qr = next
 			}
 			await events.waitFor('session.status.connected', id)
 			// Until its first history sync is through, Baileys holds a reconnected socket's events for
