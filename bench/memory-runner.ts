@@ -1,7 +1,8 @@
-// The process the memory benchmark measures: the runner role alone, on this process's main thread
+// The process the memory and scale benchmarks measure: the runner role alone, on this process's main thread
 // (not in a Worker) so that `Bun.gc(true)` collects the very heap the sessions live in. Settings
-// come from the environment like the server's. IPC in: 'measure'; out: { rss, heapUsed } after a
-// full collection, or 'ready' once the runner has started.
+// come from the environment like the server's. IPC in: 'measure', answered { rss, heapUsed } after a
+// full collection; 'cpu': the process's CPU time so far (`process.cpuUsage()`, µs); out: 'ready' once
+// the runner has started.
 import { loadConfig } from '../src/config'
 import { openPostgres } from '../src/db/client'
 import { createBus } from '../src/bus'
@@ -23,6 +24,8 @@ process.on('message', async (msg: string) => {
 		Bun.gc(true)
 		const { rss, heapUsed } = process.memoryUsage()
 		process.send!({ rss, heapUsed })
+	} else if (msg === 'cpu') {
+		process.send!(process.cpuUsage())
 	} else if (msg === 'stop') {
 		await runner.stop()
 		await bus.close()

@@ -98,6 +98,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 		waRootPublicKey: env.WA_ROOT_PUBLIC_KEY,
 		waMediaCaFile: env.WA_MEDIA_CA_FILE,
 		waReconnect: { baseMs: env.WA_RECONNECT_BASE_MS, maxMs: env.WA_RECONNECT_MAX_MS, maxAttempts: env.WA_RECONNECT_MAX_ATTEMPTS },
+		runnerConnectRate: env.RUNNER_CONNECT_RATE,
 		bodyLimitBytes: env.BODY_LIMIT_BYTES,
 		shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
 		cookieSecure,

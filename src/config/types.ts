@@ -29,6 +29,8 @@ export interface Config {
 	waMediaCaFile: string | undefined
 	/** Reconnect policy of WhatsApp sessions after a transient disconnect (docs/api.md, Sessions). */
 	waReconnect: { baseMs: number; maxMs: number; maxAttempts: number }
+	/** WhatsApp sockets a runner opens per second at most, for all its sessions together (after a restart, every reconnect). */
+	runnerConnectRate: number
 	bodyLimitBytes: number
 	shutdownTimeoutMs: number
 	cookieSecure: boolean

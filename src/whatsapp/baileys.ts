@@ -39,7 +39,9 @@ import type { IncomingMedia } from '../media/records'
 import { incomingFiles } from './media/incoming'
 import { PollSecrets, pollVotes } from './polls'
 import { quoted, SendRefused, type SendSources, toBaileysContent, type UploadedFile } from './media/outgoing'
+import type { ConnectPacer } from './pacer'
 import { ReceiptGate } from './receipts'
+import { rememberVerifiedSignatures } from './signature-memo'
 import { SendsInFlight } from './sends'
 import { connected, disconnected, keepMessageTimestamps, resolveLids, toJid } from './socket'
 import { GroupCache, type GroupOperation, type GroupResult, runGroupOperation } from './groups'
@@ -53,6 +55,8 @@ export interface BaileysPortOptions {
 	browser?: [string, string, string]
 	/** How long a logout waits for a paired session that is not connected to come up, so WhatsApp hears of it. */
 	logoutTimeoutMs?: number
+	/** Spaces out socket opens across every session of the process (`RUNNER_CONNECT_RATE`); none when unset. */
+	pacer?: ConnectPacer
 	/** Extra socket settings (tests). */
 	socketConfig?: Partial<UserFacingSocketConfig>
 	/** Downloads the files of received messages; without it they stay `pending`. */
@@ -72,6 +76,7 @@ const NEXT_QR_MS = 20_000
 
 /** The Baileys driver of the WhatsApp port: one state machine per session, one socket at a time. */
 export function createBaileysPort(options: BaileysPortOptions): WhatsAppPort {
+	rememberVerifiedSignatures()
 	return {
 		open(session) {
 			const s = new BaileysSession(options, session)
@@ -161,7 +166,7 @@ class BaileysSession implements SessionConnection {
 			await this.serially(() => this.retry('auth_state_unavailable', { code: undefined, message: (err as Error).message }))
 			return
 		}
-		this.connect()
+		void this.connect()
 	}
 
 	/**
@@ -214,10 +219,12 @@ class BaileysSession implements SessionConnection {
 
 	// ── sockets ──────────────────────────────────────────────────────────────────────────────
 
-	private connect() {
-		const { creds, keys } = this.credentials
-		if (this.finished || this.closing || !creds || !keys) return
+	/** Opens a socket when the pacer gives this session its turn, unless it was closed or moved on meanwhile. */
+	private async connect() {
 		const generation = ++this.generation
+		await this.port.pacer?.turn()
+		const { creds, keys } = this.credentials
+		if (generation !== this.generation || this.finished || this.closing || !creds || !keys) return
 		this.pairingRequested = false
 		this.qrCount = 0
 		const receipts = new ReceiptGate(this.log)
@@ -352,7 +359,7 @@ class BaileysSession implements SessionConnection {
 				if (!(await this.countAttempt(decision.reason, disconnect))) return
 				this.setStatus('reconnecting')
 				await this.emit([disconnected('reconnecting', decision.reason, disconnect)])
-				this.connect()
+				void this.connect()
 				return
 			case 'reconnect':
 				return await this.retry(decision.reason, disconnect)
@@ -391,7 +398,7 @@ class BaileysSession implements SessionConnection {
 		await this.emit([disconnected('reconnecting', reason, { code: disconnect.code, message: detail })])
 		this.retryTimer = setTimeout(() => {
 			if (this.finished || this.closing) return
-			if (this.credentials.loaded) this.connect()
+			if (this.credentials.loaded) void this.connect()
 			else void this.start()
 		}, delay)
 	}

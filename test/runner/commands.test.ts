@@ -126,7 +126,16 @@ function world(sessions: RunnableSession[] = [{ id: SESSION, tenantId: TENANT, p
 		partitionOf,
 	})
 	const queries = { answer: async () => {} }
-	const executor = createCommandExecutor({ sessions: registry, store, publisher, holds, partitionOf, queries, logger: pino({ level: 'silent' }) })
+	const executor = createCommandExecutor({
+		sessions: registry,
+		store,
+		publisher,
+		holds,
+		partitionOf,
+		queries,
+		logger: pino({ level: 'silent' }),
+		connectBacklogMs: () => 0,
+	})
 	let seq = 0
 	const delivery = <K extends CommandType>(type: K, data: CommandDataOf<K>, meta: { tenantId?: string; sessionId?: string } = {}): Delivery => ({
 		id: `1-${seq++}`,

@@ -32,6 +32,8 @@ export interface CompanionReceipt {
 }
 
 export type StandInEvent =
+	/** A companion's WebSocket opened (before any handshake); `at` in ms since the epoch. */
+	| { type: 'socket-opened'; connectionId: number; at: number }
 	| { type: 'registration'; connectionId: number; refs: string[] }
 	| { type: 'pairing-code-requested'; connectionId: number; phone: string }
 	| { type: 'paired'; device: string; phone: string }

@@ -85,7 +85,7 @@ export async function startStandIn(options: StartOptions = {}): Promise<StandIn>
 			open(socket) {
 				const connection = new Connection(socket, core.state.serverStatic, core.certChain, core)
 				socket.data.connection = connection
-				core.connections.add(connection)
+				core.onOpen(connection)
 			},
 			message(socket, data) {
 				if (typeof data === 'string') return
@@ -156,7 +156,7 @@ export async function startStandIn(options: StartOptions = {}): Promise<StandIn>
 		async stop() {
 			await server.stop(true)
 			await core.media.stop()
-			core.state.save()
+			core.state.flush()
 		},
 	}
 	return api

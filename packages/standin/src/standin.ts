@@ -28,8 +28,10 @@ export class StandInCore implements ConnectionHost {
 	readonly certChain: Uint8Array
 	readonly connections = new Set<Connection>()
 	readonly sentMessages: SentMessage[] = []
-	readonly counters = { registrations: 0, qrRefs: 0, pairings: 0, refusedLogins: 0 }
+	readonly counters = { registrations: 0, qrRefs: 0, pairings: 0, refusedLogins: 0, duplicateLogins: 0 }
 	private readonly deviceCounters = new Map<string, { logins: number; maxLive: number }>()
+	/** Logged-in connections by device (noise key): looked up for every delivery and login, so not a scan of all connections. */
+	private readonly loggedIn = new Map<string, Set<Connection>>()
 	private readonly mailboxes = new Mailboxes()
 	private readonly codePairings = new Map<Connection, Deferred>()
 	readonly media: MediaHub
@@ -39,7 +41,6 @@ export class StandInCore implements ConnectionHost {
 
 	constructor(readonly options: StandInOptions = {}) {
 		this.state = StandInState.open(options.statePath)
-		this.state.save()
 		// The server tells a companion when its prekeys run low; Baileys then uploads more.
 		this.state.onPreKeysLow = (device) => {
 			for (const connection of this.liveConnections(device)) {
@@ -62,6 +63,7 @@ export class StandInCore implements ConnectionHost {
 			},
 			connectionsOf: (phone) => this.state.devicesOf(phone).flatMap((device) => this.liveConnections(device)),
 		})
+		this.state.flush()
 	}
 
 	get rootPublicKey(): string {
@@ -69,6 +71,11 @@ export class StandInCore implements ConnectionHost {
 	}
 
 	// ── connection lifecycle ──────────────────────────────────────────────────────────────
+
+	onOpen(connection: Connection): void {
+		this.connections.add(connection)
+		this.log.emit({ type: 'socket-opened', connectionId: connection.id, at: Date.now() })
+	}
 
 	onPayload(connection: Connection, payload: proto.ClientPayload): void {
 		if (payload.devicePairingData) {
@@ -92,9 +99,13 @@ export class StandInCore implements ConnectionHost {
 		const others = this.liveConnections(device)
 		connection.device = device
 		connection.phase = 'open'
+		const ofDevice = this.loggedIn.get(device.noiseKey) ?? new Set()
+		ofDevice.add(connection)
+		this.loggedIn.set(device.noiseKey, ofDevice)
 		const counters = this.countersOf(device)
 		counters.logins++
 		counters.maxLive = Math.max(counters.maxLive, others.length + 1)
+		if (others.length) this.counters.duplicateLogins++
 		if (this.options.replaceDuplicateLogins !== false) {
 			for (const other of others) {
 				other.send({ tag: 'stream:error', attrs: {}, content: [{ tag: 'conflict', attrs: { type: 'replaced' } }] })
@@ -160,6 +171,11 @@ export class StandInCore implements ConnectionHost {
 
 	onClose(connection: Connection): void {
 		this.connections.delete(connection)
+		const ofDevice = connection.device && this.loggedIn.get(connection.device.noiseKey)
+		if (ofDevice) {
+			ofDevice.delete(connection)
+			if (!ofDevice.size) this.loggedIn.delete(connection.device!.noiseKey)
+		}
 		this.codePairings.get(connection)?.reject(new Error('companion disconnected before pairing finished'))
 		this.codePairings.delete(connection)
 		this.log.emit({ type: 'disconnected', connectionId: connection.id, device: connection.device?.jid })
@@ -431,7 +447,7 @@ export class StandInCore implements ConnectionHost {
 	}
 
 	liveConnections(device: Device): Connection[] {
-		return [...this.connections].filter((connection) => connection.phase === 'open' && connection.device?.noiseKey === device.noiseKey)
+		return [...(this.loggedIn.get(device.noiseKey) ?? [])].filter((connection) => connection.phase === 'open')
 	}
 
 	/** Sends a node to every linked companion of an account, queued for offline ones; an account without any is skipped. */

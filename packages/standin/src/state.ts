@@ -60,6 +60,8 @@ export class StandInState {
 	/** The CA of the media CDN's certificates (created by the media side on first start). */
 	mediaCa?: MediaCa
 	private readonly lids = new Map<string, string>()
+	private saveTimer?: Timer
+	private lastSaveMs = 0
 
 	private constructor(
 		private readonly path: string | undefined,
@@ -166,8 +168,23 @@ export class StandInState {
 		}
 	}
 
+	/**
+	 * Writes the state soon: at most once a second, and never more than a tenth of the time, since
+	 * one write serialises every device with its uploaded prekeys (tens of MB at 1,000 devices) and
+	 * a pairing, a prekey upload or a Signal session each asks for one. `flush()` writes at once.
+	 */
 	save(): void {
+		if (!this.path || this.saveTimer) return
+		const wait = Math.max(1_000, 9 * this.lastSaveMs)
+		this.saveTimer = setTimeout(() => this.flush(), wait)
+		this.saveTimer.unref()
+	}
+
+	flush(): void {
+		clearTimeout(this.saveTimer)
+		this.saveTimer = undefined
 		if (!this.path) return
+		const started = performance.now()
 		const data: SerializedState = {
 			rootKey: keyPairToBase64(this.rootKey),
 			serverStatic: keyPairToBase64(this.serverStatic),
@@ -187,6 +204,7 @@ export class StandInState {
 		const temporary = `${this.path}.tmp`
 		writeFileSync(temporary, JSON.stringify(data))
 		renameSync(temporary, this.path)
+		this.lastSaveMs = performance.now() - started
 	}
 
 	private addPerson(person: Person): void {

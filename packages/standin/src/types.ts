@@ -61,6 +61,8 @@ export interface StandInStats {
 	qrRefs: number
 	pairings: number
 	refusedLogins: number
+	/** Logins of a device that already had a live socket (the older one is replaced: 440 on its side). */
+	duplicateLogins: number
 	liveConnections: number
 	devices: DeviceStats[]
 }

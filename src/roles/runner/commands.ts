@@ -16,7 +16,9 @@ const RECENT_SENDS = 50_000
 
 /**
  * How long a send waits for its session to come up when it is starting or reconnecting (just
- * taken over, say) before it fails. The partition's later commands wait behind it meanwhile.
+ * taken over, say) before it fails, beyond the session's wait for its turn to connect (after a
+ * restart, a thousand sessions take their turns over many seconds). The partition's later
+ * commands wait behind it meanwhile.
  */
 const SEND_WAITS_FOR_CONNECTION_MS = 20_000
 
@@ -28,6 +30,8 @@ export interface CommandExecutorDeps {
 	partitionOf(sessionId: string): number
 	/** Answers queries (number checks, pictures) to whoever asked. */
 	queries: QueryAnswerer
+	/** How long a socket opened now would wait for its turn (`RUNNER_CONNECT_RATE`). */
+	connectBacklogMs(): number
 	logger: Logger
 }
 
@@ -99,7 +103,7 @@ export function createCommandExecutor(deps: CommandExecutorDeps) {
 	async function onConnection(cmd: Command, failure: string, act: (connection: SessionConnection) => Promise<void>) {
 		const partition = partitionOf(cmd.sessionId)
 		const r = sessions.get(cmd.sessionId, cmd.tenantId)
-		if (r) await sessions.settled(r, SEND_WAITS_FOR_CONNECTION_MS)
+		if (r) await sessions.settled(r, SEND_WAITS_FOR_CONNECTION_MS + deps.connectBacklogMs())
 		if (!holds(partition)) throw new PartitionLost(partition)
 		if (!r) throw new CommandRefused('session_not_connected', 'the session is not running')
 		try {

@@ -9,6 +9,7 @@ import { openStoredFile } from '../../media/uploads'
 import { pictureKeeper } from '../../media/pictures'
 import { createBaileysPort } from '../../whatsapp/baileys'
 import { createMediaFetcher } from '../../whatsapp/media/fetcher'
+import { connectPacer } from '../../whatsapp/pacer'
 import { quietLibsignal } from '../../whatsapp/libsignal-console'
 import type { WhatsAppPort } from '../../whatsapp/port'
 import { trustMediaCa } from '../../whatsapp/media-ca'
@@ -74,12 +75,14 @@ export async function start(deps: RoleDeps, options: RunnerOptions = {}): Promis
 		maxBytes: config.media.maxBytes,
 		download: config.media.download,
 	})
+	const pacer = connectPacer(config.runnerConnectRate)
 	const port =
 		options.port ??
 		createBaileysPort({
 			logger,
 			websocketUrl: config.waWebSocketUrl,
 			reconnect: config.waReconnect,
+			pacer,
 			media,
 			uploads: (tenantId, mediaId) => openStoredFile(db, mediaStore, tenantId, mediaId),
 			pictures: pictureKeeper({ db, store: mediaStore }),
@@ -126,7 +129,16 @@ export async function start(deps: RoleDeps, options: RunnerOptions = {}): Promis
 		partitionOf,
 	})
 	const queries = createQueryAnswerer({ sessions, bus, logger })
-	const executor = createCommandExecutor({ sessions, store, publisher, holds, partitionOf, queries, logger })
+	const executor = createCommandExecutor({
+		sessions,
+		store,
+		publisher,
+		holds,
+		partitionOf,
+		queries,
+		logger,
+		connectBacklogMs: () => pacer.backlogMs(),
+	})
 	const partitions = createPartitions({ bus, ownership, sessions, executor, store, runnerId, partitionOf, events: config.events, logger })
 
 	await ownership.start(partitions.handlers)
