@@ -78,9 +78,7 @@ export const webhookDeliveries = pgTable(
 		index('webhook_deliveries_unordered_idx').on(t.nextAttemptAt).where(sql`${t.state} = 'pending' and ${t.sessionId} is null`),
 		index('webhook_deliveries_lane_idx').on(t.endpointId, t.sessionId, t.positionMs, t.positionSeq).where(sql`${t.state} = 'pending'`),
 		// The lanes somebody holds: few rows (a run's first and last), probed by every claim and outcome write.
-		index('webhook_deliveries_held_idx')
-			.on(t.endpointId, t.sessionId)
-			.where(sql`${t.state} = 'pending' and ${t.lockedUntil} is not null`),
+		index('webhook_deliveries_held_idx').on(t.endpointId, t.sessionId).where(sql`${t.state} = 'pending' and ${t.lockedUntil} is not null`),
 		index('webhook_deliveries_log_idx').on(t.endpointId, t.id),
 	],
 )
