@@ -67,7 +67,9 @@ export default async function bigTablesBench(): Promise<BenchResult[]> {
 		results.push(...(await deleteWhileWriting(bigRig, bigApi)))
 		return results
 	} finally {
+		// What this run added to bench_big: its tenant's sessions (the list session, the deleted one) and the ingested ones.
 		await bigApi.raw`delete from sessions where id = any(${ingested}::uuid[])`
+		await bigApi.raw`delete from tenants where id = ${bigApi.tenantId}`
 		await bigApi.close()
 		await freshApi.close()
 		await bigRig.close()

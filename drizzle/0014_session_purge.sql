@@ -1,0 +1,2 @@
+ALTER TABLE "sessions" ADD COLUMN "unlinked_at" timestamp with time zone;--> statement-breakpoint
+CREATE INDEX "sessions_deleted_idx" ON "sessions" USING btree ("deleted_at") WHERE "sessions"."deleted_at" is not null;
