@@ -149,8 +149,8 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 	const callers = callerAuthenticator(auth, new ApiKeyAuthenticator({ db, revocations: keyRevocations, limit: limits.apiKeyRequests, usage }))
 	const cursors = createCursorCodec(config.jwtSecret)
 	// The api role deletes deleted sessions' rows in the background; any number of instances may.
-	const purge = startSessionPurge({ db, logger, ...config.sessionPurge })
-	const sessions = new SessionsService({ db, config, cursors, relay, purge })
+	const purge = startSessionPurge({ db, listen: database.listen, logger, ...config.sessionPurge })
+	const sessions = new SessionsService({ db, config, cursors, relay })
 	const chats = new ChatsService({ db, cursors, sessions })
 	const messages = new MessagesService({ db, relay, sessions })
 	const actions = new MessageActions({ db, relay, clock, chats })

@@ -1,6 +1,6 @@
 import { and, asc, eq, isNotNull, sql, type SQL } from 'drizzle-orm'
 import { getTableConfig, type PgColumn, type PgTable } from 'drizzle-orm/pg-core'
-import type { Db, Tx } from '../../db/client'
+import type { Database, Db, Tx } from '../../db/client'
 import { rowsOf } from '../../db/projection/statements'
 import {
 	profilePictures,
@@ -112,26 +112,28 @@ export async function purgeStep(db: Db, sessionId: string, rows: number, cursor:
 	})
 }
 
+/** Announced (by a trigger) when a session is deleted or its device unlinked. */
+export const SESSION_DELETED_CHANNEL = 'switchboard_session_deleted'
+
 export interface SessionPurgeOptions {
 	db: Db
+	listen: Database['listen']
 	logger: Logger
 	/** Rows deleted per transaction. */
 	batchRows: number
 	/** Pause between two transactions. */
 	pauseMs: number
-	/** How often the list of deleted sessions is read when nobody nudges. */
+	/** How often the deleted sessions are looked at when no announcement wakes the purge. */
 	idleMs?: number
 }
 
 export interface SessionPurge {
-	/** Looks at the deleted sessions now (a DELETE just committed) instead of at the next idle tick. */
-	nudge(): void
 	/** Stops after the transaction in hand. */
 	stop(): Promise<void>
 }
 
 /** Runs the purge in the background (api role) until stopped. */
-export function startSessionPurge({ db, logger, batchRows, pauseMs, idleMs = 10_000 }: SessionPurgeOptions): SessionPurge {
+export function startSessionPurge({ db, listen, logger, batchRows, pauseMs, idleMs = 60_000 }: SessionPurgeOptions): SessionPurge {
 	const log = logger.child({ component: 'session-purge' })
 	let stopped = false
 	let wake: (() => void) | undefined
@@ -156,6 +158,15 @@ export function startSessionPurge({ db, logger, batchRows, pauseMs, idleMs = 10_
 		}
 	}
 
+	const nudge = () => {
+		nudged = true
+		wake?.()
+	}
+	const listening = listen(SESSION_DELETED_CHANNEL, nudge, nudge).catch((err) => {
+		log.warn({ err }, 'cannot hear of deleted sessions; looking for them every minute')
+		return null
+	})
+
 	const loop = (async () => {
 		while (!stopped) {
 			nudged = false
@@ -170,14 +181,11 @@ export function startSessionPurge({ db, logger, batchRows, pauseMs, idleMs = 10_
 	})()
 
 	return {
-		nudge() {
-			nudged = true
-			wake?.()
-		},
 		async stop() {
 			stopped = true
 			wake?.()
 			await loop
+			await (await listening)?.stop()
 		},
 	}
 }

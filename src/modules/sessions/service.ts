@@ -5,7 +5,6 @@ import type { Config } from '../../config'
 import { schema, type Db, type Tx } from '../../db/client'
 import { isEnded, type SessionStatus } from '../../core/session-status'
 import type { Session } from './model'
-import type { SessionPurge } from './purge'
 import { enqueue, type Relay } from '../../bus'
 import { command, domainEvent } from '../../core/catalogue'
 import { cursorString, type CursorCodec } from '../../lib/cursor'
@@ -65,8 +64,6 @@ export interface SessionsServiceDeps {
 	cursors: CursorCodec
 	/** Publishes what a request enqueued at once instead of at the relay's next tick. */
 	relay?: Relay | null
-	/** Starts deleting a deleted session's rows at once instead of at the purge's next tick. */
-	purge?: Pick<SessionPurge, 'nudge'> | null
 }
 
 /**
@@ -218,8 +215,8 @@ export class SessionsService {
 	 * itself, and with it the creds the runner needs to unlink the device, stays until the runner
 	 * reports the logout and the rows are gone.
 	 */
-	async remove(tenantId: string, id: string): Promise<Session> {
-		const removed = await this.command(tenantId, id, async (tx) => {
+	remove(tenantId: string, id: string): Promise<Session> {
+		return this.command(tenantId, id, async (tx) => {
 			const [updated] = await tx
 				.update(sessions)
 				.set({ desiredState: 'stopped', deletedAt: sql`now()`, updatedAt: sql`now()` })
@@ -229,8 +226,6 @@ export class SessionsService {
 			await enqueue(tx, [command('session.logout', meta, {}), domainEvent('session.deleted', meta, {})])
 			return updated!
 		})
-		this.deps.purge?.nudge()
-		return removed
 	}
 
 	private async command(tenantId: string, id: string, change: (tx: Tx, row: { status: SessionStatus }) => Promise<SessionRow>): Promise<Session> {
