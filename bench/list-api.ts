@@ -48,7 +48,15 @@ export interface ListApi {
  * role does; without, nothing is published.
  */
 export async function startListApi(databaseUrl: string, events?: { redis: Redis; bus: Bus }): Promise<ListApi> {
-	const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn', TRUST_PROXY_HOPS: '1' })
+	const config = loadConfig({
+		NODE_ENV: 'test',
+		DATABASE_URL: databaseUrl,
+		LOG_LEVEL: 'warn',
+		TRUST_PROXY_HOPS: '1',
+		// The production defaults unless the environment tunes them.
+		SESSION_PURGE_BATCH_ROWS: process.env.SESSION_PURGE_BATCH_ROWS,
+		SESSION_PURGE_PAUSE_MS: process.env.SESSION_PURGE_PAUSE_MS,
+	})
 	const logger = pino({ level: 'warn' })
 	const database = openPostgres({ url: databaseUrl, max: 10 })
 	const relay = events ? createRelay({ database, bus: events.bus, logger }) : null
