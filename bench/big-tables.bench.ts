@@ -192,7 +192,8 @@ async function deleteWhileWriting(rig: EventRig, api: ListApi): Promise<BenchRes
 		const quiet = during(quietFrom, deleteFrom)
 		const busy = during(deleteFrom, goneAt)
 		const rows = big(DELETE_ROWS)
-		console.error(`  other sessions' writes p50: ${median(busy).toFixed(0)} ms while deleting, ${median(quiet).toFixed(0)} ms before`)
+		const spread = (xs: number[]) => `p50 ${median(xs).toFixed(0)} ms, max ${Math.max(...xs).toFixed(0)} ms`
+		console.error(`  other sessions' writes: ${spread(busy)} while deleting; ${spread(quiet)} before`)
 		return [
 			{ name: `delete a session of ${rows} msgs: API answer`, value: answeredMs, unit: 'ms', higherIsBetter: false },
 			{ name: `delete a session of ${rows} msgs: until its rows are gone`, value: (goneAt - deleteFrom) / 1000, unit: 's', higherIsBetter: false },
