@@ -1,4 +1,5 @@
 import postgres from 'postgres'
+import { withTimeout } from '../src/lib/timeout'
 import { domainEvent } from '../src/core/catalogue'
 import { createSession } from '../test/events/fixtures'
 import { createTestDatabase } from '../test/helpers/database'
@@ -77,7 +78,10 @@ export default async function bigTablesBench(): Promise<BenchResult[]> {
 		await freshApi.close()
 		await bigRig.close()
 		await freshRig.close()
-		await freshDb.drop()
+		// DROP DATABASE waits for every backend of the cluster to take a signal; one stuck elsewhere
+		// (another run's COPY, say) must not hold these figures back. A database left behind goes
+		// with the test helpers' clean-up of stale ones.
+		await withTimeout(freshDb.drop(), 30_000, 'dropping the fresh database').catch((err) => console.error(String(err)))
 	}
 }
 
