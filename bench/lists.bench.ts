@@ -1,21 +1,8 @@
-import postgres from 'postgres'
-import pino from 'pino'
-import { composeApi } from '../src/server'
-import { loadConfig } from '../src/config'
 import { messageStatusName } from '../src/core/message-status'
-import { openPostgres } from '../src/db/client'
-import { createVerifiedUser } from '../test/helpers/accounts'
-import type { TestApp } from '../test/helpers/app'
 import { createTestDatabase } from '../test/helpers/database'
-import { requireWrk, wrk } from './load'
+import { alternatingRates, CHAT, LIST_ROUTES, type ListRoute, startListApi } from './list-api'
+import { requireWrk } from './load'
 import type { BenchResult } from './run'
-
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 2)
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32)
-const CHAT = '15550700001@s.whatsapp.net'
-
-const load = (url: string, headers: Record<string, string>) => wrk({ url, headers, connections: CONCURRENCY, seconds: SECONDS })
 
 /**
  * The list routes under load (50 items a page, a valid access token, the tenant's session named),
@@ -26,37 +13,10 @@ const load = (url: string, headers: Record<string, string>) => wrk({ url, header
 export default async function listsBench(): Promise<BenchResult[]> {
 	requireWrk()
 	const testDb = await createTestDatabase()
-	const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: testDb.url, LOG_LEVEL: 'warn', TRUST_PROXY_HOPS: '1' })
-	const database = openPostgres({ url: testDb.url, max: 10 })
-	const composed = composeApi(config, pino({ level: 'warn' }), { database, redis: null, bus: null, relay: null })
-	const app = composed.app.listen({ port: 0, hostname: '127.0.0.1' })
-	const url = `http://127.0.0.1:${app.server!.port}`
-	const raw = postgres(testDb.url, { max: 10, onnotice: () => {} })
+	const api = await startListApi(testDb.url)
+	const { url, headers, raw, sessionId: sid, tenantId } = api
 	let bare: ReturnType<typeof Bun.serve> | undefined
 	try {
-		const user = await createVerifiedUser({ url, database: testDb } as TestApp)
-		const headers = { ...user.headers, 'x-forwarded-for': '10.1.1.1' }
-		const session = (await (
-			await fetch(`${url}/sessions`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: '{}' })
-		).json()) as { id: string }
-		const sid = session.id
-		const tenantId = user.user.tenantId
-		await raw`insert into session_chats (session_id, jid, name, unread_count, last_message_at)
-			select ${sid}, (15550700000 + g) || '@s.whatsapp.net', 'Chat ' || g, g % 3, now() - (g || ' minutes')::interval from generate_series(1, 2000) g`
-		await raw`insert into session_messages (session_id, chat_jid, message_id, from_me, sender_jid, push_name, timestamp, type, kind, text, status, content)
-			select ${sid}, ${CHAT}, '3EB0' || upper(md5(g::text)), g % 3 = 0, case when g % 3 = 0 then null else ${CHAT} end, 'Someone',
-				now() - (g || ' seconds')::interval, 'conversation', 'text', 'Message number ' || g || ' with some words in it', 3,
-				jsonb_build_object('conversation', 'Message number ' || g || ' with some words in it')
-			from generate_series(1, 20000) g`
-		// Every other chat has a newest message for the chat list's preview.
-		await raw`insert into session_messages (session_id, chat_jid, message_id, from_me, sender_jid, timestamp, type, kind, text, status)
-			select ${sid}, (15550700000 + g) || '@s.whatsapp.net', '3EB1' || upper(md5(g::text)), false, (15550700000 + g) || '@s.whatsapp.net',
-				now() - (g || ' minutes')::interval, 'conversation', 'text', 'Last words of chat ' || g, 3
-			from generate_series(2, 2000) g`
-		await raw`insert into session_contacts (session_id, jid, name, notify)
-			select ${sid}, (15550700000 + g) || '@s.whatsapp.net', case when g % 4 = 0 then null else 'Contact ' || g end, 'push ' || g from generate_series(1, 2000) g`
-		await raw`analyze`
-
 		// The statements the routes run (resolveId, then the list; messages also resolve the chat).
 		const ownSession = () => raw`select id from sessions where id = ${sid} and tenant_id = ${tenantId} and deleted_at is null`
 		bare = Bun.serve({
@@ -169,45 +129,22 @@ export default async function listsBench(): Promise<BenchResult[]> {
 		const theirsM = (await (await fetch(`${bareUrl}/messages`)).json()) as { items: unknown[] }
 		if (JSON.stringify(mineM.items) !== JSON.stringify(theirsM.items)) throw new Error('the bare handler answers other messages')
 
-		// Alternating short rounds, median of each side: on a small machine the load generator, the
-		// server and Postgres share the cores, and single runs swing by a third.
 		const mineC = (await (await fetch(`${url}/contacts?sessionId=${sid}`, { headers })).json()) as { items: unknown[] }
 		const theirsC = (await (await fetch(`${bareUrl}/contacts`)).json()) as { items: unknown[] }
 		if (JSON.stringify(mineC.items) !== JSON.stringify(theirsC.items)) throw new Error('the bare handler answers other contacts')
 
 		const results: BenchResult[] = []
-		const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
-		for (const [name, route, bareRoute] of [
-			['GET /chats (50 a page)', `/chats?sessionId=${sid}`, '/chats'],
-			['GET /chats/:jid/messages (50 a page)', `/chats/${CHAT}/messages?sessionId=${sid}`, '/messages'],
-			['GET /contacts (50 a page)', `/contacts?sessionId=${sid}`, '/contacts'],
-		] as const) {
-			await load(url + route, headers) // warm-up: JIT, pools, prepared statements
-			await load(bareUrl + bareRoute, {})
-			const api: number[] = []
-			const baseline: number[] = []
-			for (let round = 0; round < ROUNDS; round++) {
-				const a = await load(url + route, headers)
-				const b = await load(bareUrl + bareRoute, {})
-				api.push(a.rate)
-				baseline.push(b.rate)
-			}
-			results.push({
-				name,
-				value: median(api),
-				unit: 'req/s',
-				baseline: median(baseline),
-				baselineName: 'bare Bun.serve, same SQL',
-				higherIsBetter: true,
-			})
+		for (const [route, name] of Object.entries(LIST_ROUTES) as [ListRoute, string][]) {
+			const [value, baseline] = await alternatingRates([
+				{ url: url + api.routes[route], headers },
+				{ url: `${bareUrl}/${route}`, headers: {} },
+			])
+			results.push({ name, value: value!, unit: 'req/s', baseline, baselineName: 'bare Bun.serve, same SQL', higherIsBetter: true })
 		}
 		return results
 	} finally {
 		bare?.stop(true)
-		await app.stop(true)
-		await composed.close()
-		await raw.end({ timeout: 5 })
-		await database.close()
+		await api.close()
 		await testDb.drop()
 	}
 }

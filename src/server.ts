@@ -28,6 +28,7 @@ import { MessagesService } from './modules/messages/service'
 import { MediaService } from './modules/media/service'
 import { PeopleService } from './modules/people/service'
 import { startIdempotencyRetention } from './modules/sessions/idempotency-retention'
+import { startSessionPurge } from './modules/sessions/purge'
 import { SessionsService } from './modules/sessions/service'
 import { UsersService } from './modules/users/service'
 import { WebhooksService } from './modules/webhooks/service'
@@ -147,6 +148,8 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 	const apiKeys = new ApiKeysService({ db, clock, revocations: keyRevocations })
 	const callers = callerAuthenticator(auth, new ApiKeyAuthenticator({ db, revocations: keyRevocations, limit: limits.apiKeyRequests, usage }))
 	const cursors = createCursorCodec(config.jwtSecret)
+	// The api role deletes deleted sessions' rows in the background; any number of instances may.
+	const purge = startSessionPurge({ db, listen: database.listen, logger, ...config.sessionPurge })
 	const sessions = new SessionsService({ db, config, cursors, relay })
 	const chats = new ChatsService({ db, cursors, sessions })
 	const messages = new MessagesService({ db, relay, sessions })
@@ -223,6 +226,7 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 				logger.warn({ err }, 'background tasks still running at shutdown'),
 			)
 			await removals.stop()
+			await purge.stop()
 			// Last uses noted since the previous flush are written before the pool closes.
 			await usage.stop()
 			await keyRevocations.close()

@@ -80,6 +80,8 @@ export const Env = T.Object({
 	OUTBOX_RELAY_INTERVAL_MS: T.Integer({ minimum: 10, default: 250 }),
 	OUTBOX_RETENTION_SECONDS: T.Integer({ minimum: 60, default: 24 * 3600 }),
 	IDEMPOTENCY_KEY_RETENTION_SECONDS: T.Integer({ minimum: 60, default: 24 * 3600 }),
+	SESSION_PURGE_BATCH_ROWS: T.Integer({ minimum: 1, maximum: 100_000, default: 2_000 }),
+	SESSION_PURGE_PAUSE_MS: T.Integer({ minimum: 0, maximum: 60_000, default: 100 }),
 	WS_SEND_BUFFER_BYTES: T.Integer({ minimum: 16 * 1024, default: 4 * 1024 * 1024 }),
 	WS_IDLE_TIMEOUT_SECONDS: T.Integer({ minimum: 8, maximum: 960, default: 30 }),
 	RUNNER_LEASE_TTL_MS: T.Integer({ minimum: 1_000, default: 10_000 }),

@@ -135,6 +135,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 			outboxRetentionMs: env.OUTBOX_RETENTION_SECONDS * 1000,
 		},
 		idempotencyKeyRetentionMs: env.IDEMPOTENCY_KEY_RETENTION_SECONDS * 1000,
+		sessionPurge: { batchRows: env.SESSION_PURGE_BATCH_ROWS, pauseMs: env.SESSION_PURGE_PAUSE_MS },
 		realtime: { sendBufferBytes: env.WS_SEND_BUFFER_BYTES, idleTimeoutSeconds: env.WS_IDLE_TIMEOUT_SECONDS },
 		ownership: { leaseTtlMs, renewEveryMs: Math.floor(leaseTtlMs / 3), safetyMarginMs },
 		media: {

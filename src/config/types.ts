@@ -42,6 +42,8 @@ export interface Config {
 	events: EventsConfig
 	/** An Idempotency-Key of a send is remembered this long. */
 	idempotencyKeyRetentionMs: number
+	/** How deleted sessions' rows are deleted: rows per transaction, and the pause between two. */
+	sessionPurge: { batchRows: number; pauseMs: number }
 	realtime: RealtimeConfig
 	ownership: OwnershipConfig
 	media: MediaConfig

@@ -22,13 +22,14 @@ import { messageStatusRank } from './message-status'
  *   later time wins (a tie goes to the newer event).
  * - sessions: status events apply only when newer than the last one applied
  *   (`last_event_at`, `last_event_id`), except that an older `connected` still fills a missing
- *   jid/lid/phone number; `session.deleted` removes the session and, by cascade,
- *   everything stored for it; events of a missing session are dropped (it was deleted).
+ *   jid/lid/phone number; events of a missing session are dropped (it was deleted).
  * - sessions deleted through the API (`deleted_at` set, in the transaction that emitted
- *   `session.deleted` and `session.logout`): `session.deleted` deletes their chats, messages and
- *   contacts but keeps the row, whose creds the runner needs to unlink the device; the runner's
- *   `logged_out` (or its refusal of the logout) then removes the row. Nothing else is applied to
- *   such a session any more.
+ *   `session.deleted` and `session.logout`): nothing more is applied to them. The row and its creds
+ *   stay until the runner reports the logout (`logged_out`, or its refusal of the logout), since the
+ *   runner needs the creds to unlink the device; the projection then deletes the creds and marks the
+ *   row unlinked. A `session.deleted` of a session the API did not delete ends it at once. The
+ *   chats, messages and contacts of such sessions, and at last the row, are deleted by the purge in
+ *   the background, a batch per transaction.
  * - LID↔PN mappings: first-wins.
  * - what reads other tables is kept up to date by db/projection/derived.ts, inside the batch for
  *   the rows it holds and after its commit for the others: a chat's or contact's missing form (LID

@@ -3,6 +3,7 @@ import { openPostgres, type Database } from '../../src/db/client'
 import type { DomainEvent } from '../../src/core/catalogue'
 import { isTransientDbError } from '../../src/db/errors'
 import { applyEvents } from '../../src/db/projection'
+import { purgeStep } from '../../src/modules/sessions/purge'
 import { openTestDatabase, type OpenTestDatabase } from '../helpers/database'
 import { ALICE, ALICE_LID, BOB, countMessages, createSession, event, GROUP, historyBatches, key, message, snapshot, type Meta } from './fixtures'
 
@@ -359,11 +360,14 @@ describe('the consumer’s projection into Postgres', () => {
 			expect((await sessionOf()).qr).toBe('second')
 		})
 
-		it('deletes the session with everything stored for it, and drops its later events', async () => {
+		it('ends the session at once, leaves its rows to the purge, and drops its later events', async () => {
 			await apply(...historyBatches(meta, 20))
-			expect(await countMessages(database.db, meta.sessionId)).toBe(20)
 			const stats = await apply(event(meta, 'session.deleted', {}))
 			expect(stats.deletedSessions).toBe(1)
+			expect((await sessionOf()).deletedAt).toBeInstanceOf(Date)
+			let step = await purgeStep(database.db, meta.sessionId, 1_000)
+			while (step === 'rows') step = await purgeStep(database.db, meta.sessionId, 1_000)
+			expect(step).toBe('removed')
 			expect(await countMessages(database.db, meta.sessionId)).toBe(0)
 			expect((await snapshot(database.db, meta.sessionId)).session).toBeNull()
 			const late = await apply(

@@ -50,17 +50,19 @@ export async function startTestApp(
 		...env,
 	})
 	const server = await startServer(config, logger ?? createLogger(config), overrides)
-	return {
+	const app: TestApp = {
 		url: `http://127.0.0.1:${server.port}`,
 		server,
 		config,
 		database,
 		redisPrefix: redis.prefix,
 		async close() {
-			await server.stop()
+			// `server` may have been replaced by a test that restarted it.
+			await app.server.stop()
 			await database.drop()
 			await redis.cleanup()
 			rmSync(mediaDir, { recursive: true, force: true })
 		},
 	}
+	return app
 }

@@ -3,19 +3,7 @@ import type { DomainEvent } from '../../core/catalogue'
 import { isoMs, ProjectionBatch } from '../../core/projection'
 import { NIL_UUID, statusPatch, type StatusEvent } from '../../core/session-status'
 import type { Db } from '../client'
-import {
-	sendRequests,
-	profilePictures,
-	sessionChats,
-	sessionGroupParticipants,
-	sessionGroups,
-	sessionContacts,
-	sessionLidMappings,
-	sessionMessageReactions,
-	sessionMessages,
-	sessionPollVotes,
-	sessions,
-} from '../schema'
+import { sessionAuth, sessionAuthKeys, sessions } from '../schema'
 import { GroupBatch, writeGroups } from './groups'
 import { type RecountKey, recountHeld, refreshDerived, type Touched } from './derived'
 import {
@@ -48,6 +36,7 @@ export interface ProjectionStats {
 	contacts: number
 	mappings: number
 	sessionUpdates: number
+	/** Sessions whose deletion this batch completed: hidden, creds gone, rows left to the purge. */
 	deletedSessions: number
 }
 
@@ -72,8 +61,12 @@ export async function applyEvents(db: Db, events: readonly DomainEvent[]): Promi
 	await db.transaction(async (tx) => {
 		// KEY SHARE: a concurrent delete of one of these sessions waits for this batch, so the rows
 		// below never miss their foreign key.
-		const found = await tx.select({ id: sessions.id, deletedAt: sessions.deletedAt }).from(sessions).where(inArray(sessions.id, ids)).for('key share')
-		const live = new Set(found.map((r) => r.id))
+		const found = await tx
+			.select({ id: sessions.id, deletedAt: sessions.deletedAt, unlinkedAt: sessions.unlinkedAt })
+			.from(sessions)
+			.where(inArray(sessions.id, ids))
+			.for('key share')
+		const live = new Set(found.filter((r) => !r.unlinkedAt).map((r) => r.id))
 		const tombstones = new Map(found.filter((r) => r.deletedAt).map((r) => [r.id, r.deletedAt!.getTime()]))
 		// A logout from before the deletion (retried late) must not end the row before the runner
 		// has seen the logout command; the margin absorbs clock skew between runner and database.
@@ -82,40 +75,31 @@ export async function applyEvents(db: Db, events: readonly DomainEvent[]): Promi
 				e.data.status === 'logged_out' &&
 				Date.parse(e.occurredAt) >= tombstones.get(e.sessionId)! - TOMBSTONE_SKEW_MS) ||
 			(e.type === 'session.command.failed' && e.data.command === 'session.logout')
-		const deleted = new Set(
+		const ended = new Set(
 			events
 				.filter((e) => live.has(e.sessionId) && (tombstones.has(e.sessionId) ? loggedOut(e) : e.type === 'session.deleted'))
 				.map((e) => e.sessionId),
 		)
-		if (deleted.size) {
-			await tx.delete(sessions).where(inArray(sessions.id, [...deleted]))
-			stats.deletedSessions = deleted.size
+		if (ended.size) {
+			const endedIds = [...ended]
+			// The device is unlinked (or was never asked to be): the creds go now; the chats, messages
+			// and contacts, and then the row, go with the purge (modules/sessions/purge.ts), a batch per
+			// transaction, since one statement here would hold this batch for as long as a big session
+			// takes to delete.
+			await tx
+				.update(sessions)
+				.set({ deletedAt: sql`coalesce(${sessions.deletedAt}, now())`, desiredState: 'stopped', unlinkedAt: sql`now()`, updatedAt: sql`now()` })
+				.where(inArray(sessions.id, endedIds))
+			await tx.delete(sessionAuthKeys).where(inArray(sessionAuthKeys.sessionId, endedIds))
+			await tx.delete(sessionAuth).where(inArray(sessionAuth.sessionId, endedIds))
+			stats.deletedSessions = ended.size
 		}
-		const wiped = [
-			...new Set(
-				events.filter((e) => e.type === 'session.deleted' && tombstones.has(e.sessionId) && !deleted.has(e.sessionId)).map((e) => e.sessionId),
-			),
-		]
-		if (wiped.length)
-			for (const table of [
-				sessionMessages,
-				sessionMessageReactions,
-				sessionPollVotes,
-				sessionChats,
-				sessionContacts,
-				sessionLidMappings,
-				sessionGroups,
-				sessionGroupParticipants,
-				sendRequests,
-				profilePictures,
-			])
-				await tx.delete(table).where(inArray(table.sessionId, wiped))
 
 		const batch = new ProjectionBatch()
 		const groups = new GroupBatch()
 		const statusEvents: StatusEvent[] = []
 		for (const e of events) {
-			if (!live.has(e.sessionId) || deleted.has(e.sessionId) || tombstones.has(e.sessionId)) {
+			if (!live.has(e.sessionId) || ended.has(e.sessionId) || tombstones.has(e.sessionId)) {
 				if (e.type !== 'session.deleted') stats.dropped++
 				continue
 			}

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm'
 import { bigint, customType, index, integer, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core'
 import { DESIRED_STATES, SESSION_STATUSES } from '../../core/session-status'
 import { tenants } from './accounts'
@@ -38,10 +39,19 @@ export const sessions = pgTable(
 		 * creds) live on until the runner has logged out; the consumer then removes it.
 		 */
 		deletedAt: timestamp('deleted_at', { withTimezone: true }),
+		/**
+		 * Set on a deleted session once the runner has logged it out (or refused to) and its creds are
+		 * gone: the row now waits only for the purge of its rows (modules/sessions/purge.ts).
+		 */
+		unlinkedAt: timestamp('unlinked_at', { withTimezone: true }),
 		createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 		updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 	},
-	(t) => [index('sessions_tenant_idx').on(t.tenantId, t.id)],
+	(t) => [
+		index('sessions_tenant_idx').on(t.tenantId, t.id),
+		// The purge's queue: the deleted sessions whose rows are still being deleted.
+		index('sessions_deleted_idx').on(t.deletedAt).where(sql`${t.deletedAt} is not null`),
+	],
 )
 
 /** Baileys creds, AES-256-GCM encrypted. */

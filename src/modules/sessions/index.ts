@@ -118,7 +118,7 @@ export const sessionsModule = ({ sessions, messages, authPlugin }: SessionsModul
 			detail: {
 				summary: 'Delete the session: log out from WhatsApp, delete its credentials and data',
 				description:
-					'The session disappears from every route at once (a second DELETE answers 404) and `session.deleted` goes out; the runner unlinks the device from the phone and deletes the credentials, and the chats, messages and contacts are deleted.',
+					'The session disappears from every route at once (a second DELETE answers 404) and `session.deleted` goes out; the runner unlinks the device from the phone and deletes the credentials, and the chats, messages and contacts are deleted in the background, a batch at a time.',
 			},
 		})
 		.post(

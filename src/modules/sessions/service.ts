@@ -210,10 +210,10 @@ export class SessionsService {
 	}
 
 	/**
-	 * Hides the session at once (tombstone) and asks for a logout; `session.deleted` tells clients
-	 * and makes the consumer delete the session's chats, messages and contacts. The row itself, and
-	 * with it the creds the runner needs to unlink the device, stays until the runner reports the
-	 * logout (`session.status.disconnected` logged_out); the consumer then deletes it.
+	 * Hides the session at once (tombstone) and asks for a logout; `session.deleted` tells clients.
+	 * The purge (purge.ts) then deletes its chats, messages and contacts a batch at a time. The row
+	 * itself, and with it the creds the runner needs to unlink the device, stays until the runner
+	 * reports the logout and the rows are gone.
 	 */
 	remove(tenantId: string, id: string): Promise<Session> {
 		return this.command(tenantId, id, async (tx) => {
