@@ -1,4 +1,4 @@
-import type Redis from 'ioredis'
+import type { RedisClient } from '../src/lib/redis-client'
 import pino from 'pino'
 import type { Bus } from '../src/bus/bus'
 import { createRedisBus } from '../src/bus/redis-bus'
@@ -18,7 +18,7 @@ import { createTestRedisPrefix, REDIS_TEST_URL } from '../test/helpers/redis'
 export interface EventRig {
 	config: Config
 	database: Database
-	redis: Redis
+	redis: RedisClient
 	bus: Bus
 	/** Starts the consumer role (inline, its production settings unless the environment tunes them). */
 	startConsumer(): Promise<RoleHandle>

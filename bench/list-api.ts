@@ -4,7 +4,7 @@ import type { Bus } from '../src/bus/bus'
 import { createRelay } from '../src/bus/relay'
 import { loadConfig } from '../src/config'
 import { openPostgres } from '../src/db/client'
-import type Redis from 'ioredis'
+import type { RedisClient } from '../src/lib/redis-client'
 import { composeApi } from '../src/server'
 import { createVerifiedUser } from '../test/helpers/accounts'
 import type { TestApp } from '../test/helpers/app'
@@ -47,7 +47,7 @@ export interface ListApi {
  * session is filled. With `events` it publishes its outbox to that bus through a relay, as the api
  * role does; without, nothing is published.
  */
-export async function startListApi(databaseUrl: string, events?: { redis: Redis; bus: Bus }): Promise<ListApi> {
+export async function startListApi(databaseUrl: string, events?: { redis: RedisClient; bus: Bus }): Promise<ListApi> {
 	const config = loadConfig({
 		NODE_ENV: 'test',
 		DATABASE_URL: databaseUrl,
