@@ -7,7 +7,7 @@ import { startE2eWorld } from './e2e-world'
 import type { BenchResult } from './run'
 
 const MESSAGES = Number(process.env.BENCH_E2E_HISTORY_MESSAGES ?? 100_000)
-const CHATS = Number(process.env.BENCH_E2E_HISTORY_CHATS ?? 1_000)
+const CHATS = Number(process.env.BENCH_E2E_HISTORY_CHATS ?? 200)
 const CHUNK = Number(process.env.BENCH_E2E_HISTORY_CHUNK ?? 5_000)
 const PHONE = '15550300001'
 

@@ -47,7 +47,7 @@ export async function startE2eWorld(): Promise<E2eWorld> {
 				...process.env,
 				NODE_ENV: 'test',
 				// Baileys logs the 515 that ends every pairing as an error.
-				LOG_LEVEL: 'fatal',
+				LOG_LEVEL: process.env.BENCH_E2E_LOG_LEVEL ?? 'fatal',
 				DATABASE_URL: app.database.url,
 				REDIS_URL: REDIS_TEST_URL,
 				REDIS_PREFIX: app.redisPrefix,
