@@ -5,13 +5,10 @@ import { sessionMessages } from '../src/db/schema'
 import { createSession } from '../test/events/fixtures'
 import { createTestDatabase } from '../test/helpers/database'
 import { consumeHistory, openEventRig, publishHistory } from './event-rig'
+import { copyMessages, copyValue } from './copy'
 import type { BenchResult } from './run'
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 100_000)
-
-/** COPY text format: tab-separated, `\N` for null, backslash escapes. */
-const copyText = (v: string) => v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r')
-const copyValue = (v: unknown) => (v === undefined || v === null ? '\\N' : copyText(typeof v === 'string' ? v : JSON.stringify(v)))
 
 /**
  * History sync of MESSAGES messages, end to end: `session.history.sync` entries of 500 messages
@@ -56,40 +53,27 @@ export default async function consumerBench(): Promise<BenchResult[]> {
 	}
 }
 
-async function copy(sql: NonNullable<ReturnType<typeof openPostgres>['sql']>, sessionId: string, batches: DomainEvent[]): Promise<number> {
-	const started = performance.now()
-	const writable =
-		await sql`copy session_messages (session_id, chat_jid, message_id, from_me, sender_jid, timestamp, type, text, status, push_name, content) from stdin`.writable()
-	let chunk = ''
-	const flush = async () => {
-		if (!writable.write(chunk)) await new Promise((resolve) => writable.once('drain', resolve))
-		chunk = ''
-	}
-	for (const batch of batches) {
-		if (batch.type !== 'session.history.sync') continue
-		for (const m of batch.data.messages) {
-			const row = [
-				sessionId,
-				m.key.remoteJid,
-				m.key.id,
-				m.key.fromMe ? 't' : 'f',
-				m.key.fromMe ? undefined : m.key.remoteJid,
-				new Date(m.timestamp * 1000).toISOString(),
-				m.type,
-				m.text,
-				m.status,
-				m.pushName,
-				m.content,
-			]
-			chunk += `${row.map(copyValue).join('\t')}\n`
-			if (chunk.length > 1 << 16) await flush()
+function copy(sql: NonNullable<ReturnType<typeof openPostgres>['sql']>, sessionId: string, batches: DomainEvent[]): Promise<number> {
+	function* lines() {
+		for (const batch of batches) {
+			if (batch.type !== 'session.history.sync') continue
+			for (const m of batch.data.messages) {
+				const row = [
+					sessionId,
+					m.key.remoteJid,
+					m.key.id,
+					m.key.fromMe ? 't' : 'f',
+					m.key.fromMe ? undefined : m.key.remoteJid,
+					new Date(m.timestamp * 1000).toISOString(),
+					m.type,
+					m.text,
+					m.status,
+					m.pushName,
+					m.content,
+				]
+				yield `${row.map(copyValue).join('\t')}\n`
+			}
 		}
 	}
-	await flush()
-	await new Promise<void>((resolve, reject) => {
-		writable.on('finish', resolve)
-		writable.on('error', reject)
-		writable.end()
-	})
-	return (performance.now() - started) / 1000
+	return copyMessages(sql, lines())
 }

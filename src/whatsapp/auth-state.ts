@@ -12,6 +12,7 @@ import { and, eq, inArray, sql } from 'drizzle-orm'
 import type { Db, Tx } from '../db/client'
 import { sessionAuth, sessionAuthKeys } from '../db/schema'
 import type { Cipher } from '../lib/crypto'
+import { rememberKnownKeys } from './known-keys'
 
 /** A write from a runner whose lease was taken over: its view of the session is stale. */
 export class StaleOwnerError extends Error {
@@ -141,7 +142,7 @@ export async function loadPostgresAuthState({ db, sessionId, cipher, fence = 0 }
 	}
 
 	if (isNew) await saveCreds()
-	return { state: { creds, keys }, isNew, saveCreds }
+	return { state: { creds, keys: rememberKnownKeys(keys) }, isNew, saveCreds }
 }
 
 /** Forgets a session's pairing (after a logout): creds and every key. */

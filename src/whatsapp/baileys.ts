@@ -40,6 +40,7 @@ import { incomingFiles } from './media/incoming'
 import { PollSecrets, pollVotes } from './polls'
 import { quoted, SendRefused, type SendSources, toBaileysContent, type UploadedFile } from './media/outgoing'
 import type { ConnectPacer } from './pacer'
+import { PublishQueue } from './publish-queue'
 import { ReceiptGate } from './receipts'
 import { rememberVerifiedSignatures } from './signature-memo'
 import { SendsInFlight } from './sends'
@@ -89,7 +90,8 @@ export function createBaileysPort(options: BaileysPortOptions): WhatsAppPort {
 /**
  * starting → qr → connected; a transient drop → reconnecting (jittered backoff) → connected; 515
  * → a new socket at once; 401/403 → logged_out (creds deleted); 440, an unscanned QR series or too
- * many failed attempts → failed. Events are handled one batch at a time, in order (`work`).
+ * many failed attempts → failed. Events are mapped one batch at a time, in order (`work`), and
+ * published in that order (`outgoing`).
  */
 class BaileysSession implements SessionConnection {
 	status: SessionStatus = 'starting'
@@ -109,6 +111,10 @@ class BaileysSession implements SessionConnection {
 	private loggingOut = false
 	private started: Promise<void> = Promise.resolve()
 	private work: Promise<void> = Promise.resolve()
+	/** The session's events, published in order; a batch mapped while another is published goes out with the next. */
+	private readonly outgoing: PublishQueue<WhatsAppEvent>
+	/** Resolves once every batch handled so far is published and its receipts are released (or dropped). */
+	private acknowledged: Promise<void> = Promise.resolve()
 	private readonly sends = new SendsInFlight()
 	private readonly groups = new GroupCache()
 	private readonly polls: PollSecrets
@@ -130,6 +136,7 @@ class BaileysSession implements SessionConnection {
 		this.policy = port.reconnect ?? DEFAULT_RECONNECT
 		this.credentials = new SessionCredentials(options.auth, this.log, this.baileysLog, (err) => this.ownershipLost(err))
 		this.polls = new PollSecrets(options.storedMessage)
+		this.outgoing = new PublishQueue((events) => options.emit(events))
 		this.ended = new Promise((resolve) => (this.resolveEnded = resolve))
 	}
 
@@ -291,11 +298,23 @@ class BaileysSession implements SessionConnection {
 		if (presence) for (const data of mapPresence(presence)) mapped.push({ type: 'session.presence.updated', data })
 		// A message's file is on record before the message is out, so its media id always resolves.
 		const files = await this.recordFiles(events, mapped)
-		const published = files && mapped.length ? await this.emit(mapped) : !!files
-		if (published && files?.length) await this.port.media?.queue(files, this.mediaSession)
-		// Only a message handed on is acknowledged to WhatsApp; one that is not comes again.
 		const ids = events['messages.upsert']?.messages.flatMap((m) => m.key.id ?? []) ?? []
-		if (receipts && ids.length) published ? receipts.release(ids) : receipts.drop(ids)
+		// The next batch is mapped while this one is published (in order, see PublishQueue).
+		const publishing = files && mapped.length ? this.emit(mapped) : Promise.resolve(!!files)
+		const handedOn = publishing
+			.then(async (published) => {
+				if (published && files?.length) await this.port.media?.queue(files, this.mediaSession)
+				// Only a message handed on is acknowledged to WhatsApp; one that is not comes again.
+				if (receipts && ids.length) published ? receipts.release(ids) : receipts.drop(ids)
+			})
+			.catch((err) => this.log.error({ err }, 'session event handling failed'))
+		this.acknowledged = Promise.all([this.acknowledged, handedOn]).then(() => {})
+	}
+
+	/** Every batch handled so far is published, and its receipts are released. */
+	private async handedOn(): Promise<void> {
+		await this.serially(async () => {})
+		await this.acknowledged
 	}
 
 	private async onConnectionUpdate(sock: WASocket, update: Partial<ConnectionState>) {
@@ -416,7 +435,7 @@ class BaileysSession implements SessionConnection {
 	/** False when the events could not be published (logged): the caller must not acknowledge them. */
 	private async emit(events: WhatsAppEvent[]): Promise<boolean> {
 		try {
-			await this.options.emit(events)
+			await this.outgoing.push(events)
 			return true
 		} catch (err) {
 			this.log.error({ err, types: events.map((e) => e.type) }, 'publishing session events failed')
@@ -459,8 +478,9 @@ class BaileysSession implements SessionConnection {
 	): Promise<SentMessage> {
 		const sent = await sock.sendMessage(toJid(to), content, { messageId, ...(reply ? { quoted: reply } : {}) })
 		const change = sent && ownChange(sent)
-		if (change) await this.serially(() => this.handle(generation, sock, { 'messages.update': [change] }))
-		else if (sent) await this.serially(() => this.handle(generation, sock, { 'messages.upsert': { messages: [sent], type: 'append' } }))
+		if (change) void this.serially(() => this.handle(generation, sock, { 'messages.update': [change] }))
+		else if (sent) void this.serially(() => this.handle(generation, sock, { 'messages.upsert': { messages: [sent], type: 'append' } }))
+		await this.handedOn()
 		return { messageId: sent?.key.id ?? messageId, timestamp: seconds(sent?.messageTimestamp) || Math.floor(Date.now() / 1000) }
 	}
 
@@ -590,7 +610,7 @@ class BaileysSession implements SessionConnection {
 		this.generation++
 		if (!sock) return
 		sock.ev.flush()
-		await this.serially(async () => {})
+		await this.handedOn()
 		await sock.end(undefined)
 	}
 }

@@ -158,6 +158,54 @@ describe('Postgres auth state', () => {
 	})
 })
 
+describe('what the key store remembers', () => {
+	// The store is the only writer of its session's keys: a row written behind its back shows what
+	// is answered from memory, without a query.
+	const writeBehindItsBack = async (sessionId: string, type: string, keyId: string, value: unknown) => {
+		const { state } = await load(sessionId)
+		await state.keys.set({ [type]: { [keyId]: value } })
+	}
+
+	it('answers a key found missing as missing without asking PostgreSQL again', async () => {
+		const sessionId = await newSession()
+		const { state } = await load(sessionId)
+		expect(await state.keys.get('device-list', ['15550001111'])).toEqual({})
+		await writeBehindItsBack(sessionId, 'device-list', '15550001111', ['0', '3'])
+		expect(await state.keys.get('device-list', ['15550001111'])).toEqual({})
+		// A fresh load (another socket, another owner) asks again.
+		expect(await (await load(sessionId)).state.keys.get('device-list', ['15550001111'])).toEqual({ '15550001111': ['0', '3'] })
+	})
+
+	it('finds a key once the store writes it, and misses it again once the store deletes it', async () => {
+		const sessionId = await newSession()
+		const { state } = await load(sessionId)
+		expect(await state.keys.get('lid-mapping', ['15550002222'])).toEqual({})
+		await state.keys.set({ 'lid-mapping': { '15550002222': '99887766@lid' } })
+		expect(await state.keys.get('lid-mapping', ['15550002222'])).toEqual({ '15550002222': '99887766@lid' })
+		await state.keys.set({ 'lid-mapping': { '15550002222': null } })
+		await writeBehindItsBack(sessionId, 'lid-mapping', '15550002222', 'stale@lid')
+		expect(await state.keys.get('lid-mapping', ['15550002222'])).toEqual({})
+	})
+
+	it('leaves the other keys of a lookup to PostgreSQL', async () => {
+		const sessionId = await newSession()
+		const { state } = await load(sessionId)
+		expect(await state.keys.get('lid-mapping', ['a'])).toEqual({})
+		await writeBehindItsBack(sessionId, 'lid-mapping', 'b', 'b@lid')
+		expect(await state.keys.get('lid-mapping', ['a', 'b'])).toEqual({ b: 'b@lid' })
+	})
+
+	it('does not write again the text a key already holds', async () => {
+		const sessionId = await newSession()
+		const { state } = await load(sessionId)
+		await state.keys.set({ 'lid-mapping': { '15550003333': '11223344' } })
+		await writeBehindItsBack(sessionId, 'lid-mapping', '15550003333', '55667788')
+		await state.keys.set({ 'lid-mapping': { '15550003333': '11223344', '11223344_reverse': '15550003333' } })
+		const stored = await (await load(sessionId)).state.keys.get('lid-mapping', ['15550003333', '11223344_reverse'])
+		expect(stored).toEqual({ '15550003333': '55667788', '11223344_reverse': '15550003333' })
+	})
+})
+
 /** Resolves once some statement of this database waits for a row lock. */
 async function waitUntilBlocked() {
 	await until(

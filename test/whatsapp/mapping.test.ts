@@ -62,6 +62,22 @@ describe('messages', () => {
 		expect(own).not.toHaveProperty('status')
 	})
 
+	it('keeps the content of a plain text message as protobufjs writes it, off the wire or given as an object', () => {
+		for (const m of [
+			wire({ key: { remoteJid: ALICE, id: 'T1' }, message: { conversation: 'hi' } }),
+			{ key: { remoteJid: ALICE, id: 'T2' }, message: { conversation: '' } },
+		]) {
+			const content = mapMessage(m as WAMessage)!.content
+			expect(content).toEqual(proto.Message.fromObject(m.message!).toJSON())
+			expect(proto.Message.fromObject(content!).conversation).toBe(m.message!.conversation!)
+		}
+		// Anything beside the text goes the long way.
+		const withContext = mapMessage(
+			wire({ key: { remoteJid: ALICE, id: 'T3' }, message: { conversation: 'hi', messageContextInfo: { deviceListMetadataVersion: 2 } } }),
+		)
+		expect(withContext!.content).toEqual({ conversation: 'hi', messageContextInfo: { deviceListMetadataVersion: 2 } })
+	})
+
 	it('reads text from extended text and captions, and names the type after the content key', () => {
 		const ext = mapMessage(
 			wire({ key: { remoteJid: ALICE, id: 'A' }, messageTimestamp: 5, message: { extendedTextMessage: { text: 'linked https://x.y' } } }),

@@ -42,6 +42,8 @@ export type StandInEvent =
 	| { type: 'disconnected'; connectionId: number; device?: string }
 	| { type: 'sent'; message: SentMessage }
 	| { type: 'receipt'; receipt: CompanionReceipt }
+	/** A history-sync chunk went out to a companion (`index` from 1 of `count`), paced by its receipts. */
+	| { type: 'history-chunk'; device: string; id: string; index: number; count: number }
 	| { type: 'logout'; device: string }
 	| { type: 'iq'; connectionId: number; device?: string; xmlns: string; iqType: string; child?: string }
 	| { type: 'media-upload'; path: string; size: number; tokenMatched: boolean }

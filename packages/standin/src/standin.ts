@@ -322,7 +322,7 @@ export class StandInCore implements ConnectionHost {
 		const owner = this.state.person(options.to)
 		const { chunks, messages } = buildHistoryChunks(this.state, owner, options)
 		const ids: string[] = []
-		for (const chunk of chunks) {
+		for (const [index, chunk] of chunks.entries()) {
 			const delivery = this.selfDelivery(owner.phone, chunk)
 			ids.push(delivery.id)
 			const after = this.log.position
@@ -345,7 +345,9 @@ export class StandInCore implements ConnectionHost {
 					receipted.catch(() => {})
 					dropped.catch(() => {})
 					try {
-						connection.send(await messageStanza(this.state, device, delivery, false))
+						const stanza = await messageStanza(this.state, device, delivery, false)
+						this.log.emit({ type: 'history-chunk', device: device.jid, id: delivery.id, index: index + 1, count: chunks.length })
+						connection.send(stanza)
 						await Promise.race([receipted, dropped])
 					} finally {
 						done.abort()

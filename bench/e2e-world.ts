@@ -1,0 +1,104 @@
+import type { Subprocess } from 'bun'
+import { startStandIn, type StandIn } from '@switchboard/standin'
+import { createVerifiedUser } from '../test/helpers/accounts'
+import { startTestApp, type TestApp } from '../test/helpers/app'
+import { followEvents, type EventLog } from '../test/helpers/event-log'
+import { REDIS_TEST_URL } from '../test/helpers/redis'
+import { type Client, clientFor, untilStatus } from '../test/helpers/sessions'
+
+/** Sessions paired at once; the stand-in and the runner share the machine with the driver. */
+const PAIRING_PARALLELISM = 5
+
+export interface E2eWorld {
+	standIn: StandIn
+	app: TestApp
+	/** One tenant's signed-in owner. */
+	api: Client
+	/** POST /sessions → QR → scanned by `phone` → connected; the session's id. */
+	pair(phone: string): Promise<string>
+	/** Pairs one session per phone, a few at a time. */
+	pairAll(phones: readonly string[]): Promise<string[]>
+	/** The pairing needs the domain events; a measurement should not pay for reading them. */
+	stopFollowing(): Promise<void>
+	close(): Promise<void>
+}
+
+/**
+ * The whole path as in production, on this machine: the WhatsApp stand-in and the api and consumer
+ * roles in this process (the consumer in its Worker), the runner alone in a child process
+ * (bench/memory-runner.ts), all on one database and Redis prefix. With BENCH_E2E_PROFILE=<dir> the
+ * runner writes a CPU profile there (`bun --cpu-prof`) when it stops.
+ */
+export async function startE2eWorld(): Promise<E2eWorld> {
+	const standIn = await startStandIn({ onError: () => {} })
+	const app = await startTestApp({
+		ROLES: 'api,consumer',
+		MAX_SESSIONS_PER_TENANT: '1000',
+		COMMAND_PARTITIONS: '4',
+		LOG_LEVEL: 'fatal',
+	})
+	const events: EventLog = followEvents(app.server.bus)
+	let following = true
+	const profileDir = process.env.BENCH_E2E_PROFILE
+	const child: Subprocess = Bun.spawn(
+		['bun', ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), new URL('./memory-runner.ts', import.meta.url).pathname],
+		{
+			env: {
+				...process.env,
+				NODE_ENV: 'test',
+				// Baileys logs the 515 that ends every pairing as an error.
+				LOG_LEVEL: process.env.BENCH_E2E_LOG_LEVEL ?? 'fatal',
+				DATABASE_URL: app.database.url,
+				REDIS_URL: REDIS_TEST_URL,
+				REDIS_PREFIX: app.redisPrefix,
+				COMMAND_PARTITIONS: '4',
+				WA_WEBSOCKET_URL: standIn.wsUrl,
+				WA_ROOT_PUBLIC_KEY: standIn.rootPublicKey,
+			},
+			stdout: 'inherit',
+			stderr: 'inherit',
+			ipc(message) {
+				if (message === 'ready') ready.resolve()
+			},
+		},
+	)
+	const ready = Promise.withResolvers<void>()
+	await Promise.race([ready.promise, child.exited.then((code) => Promise.reject(new Error(`the runner process exited with ${code}`)))])
+	const api = clientFor(app, await createVerifiedUser(app))
+
+	async function pair(phone: string): Promise<string> {
+		const created = await api.post<{ id: string }>('/sessions', {})
+		if (created.status !== 201) throw new Error(`POST /sessions: ${created.status} ${JSON.stringify(created.body)}`)
+		const id = created.body.id
+		const qr = await events.waitFor('session.qr.updated', id, { timeoutMs: 60_000 })
+		await standIn.scanQr(qr.data.qr, phone)
+		await events.waitFor('session.status.connected', id, { timeoutMs: 60_000 })
+		await untilStatus(api, id, 'connected', 60_000)
+		return id
+	}
+
+	return {
+		standIn,
+		app,
+		api,
+		pair,
+		async pairAll(phones) {
+			const ids: string[] = []
+			for (let i = 0; i < phones.length; i += PAIRING_PARALLELISM)
+				ids.push(...(await Promise.all(phones.slice(i, i + PAIRING_PARALLELISM).map(pair))))
+			return ids
+		},
+		async stopFollowing() {
+			if (following) await events.stop()
+			following = false
+		},
+		async close() {
+			child.send('stop')
+			await Promise.race([child.exited, Bun.sleep(15_000)])
+			child.kill()
+			if (following) await events.stop()
+			await app.close()
+			await standIn.stop()
+		},
+	}
+}
