@@ -2,10 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { domainEvent, type DomainEvent } from '../../src/core/catalogue'
 import { createVerifiedUser } from '../helpers/accounts'
 import { startTestApp, type TestApp } from '../helpers/app'
-import { spawnServer } from '../helpers/process'
-import { REDIS_TEST_URL } from '../helpers/redis'
 import { clientFor, type Client } from '../helpers/sessions'
-import { createWebhook, startReceiver, type Receiver } from './helpers'
+import { createWebhook, startReceiver, type Receiver, spawnDispatcher } from './helpers'
 
 let app: TestApp
 let api: Client
@@ -25,20 +23,12 @@ afterAll(async () => {
 	await app.close()
 })
 
-/** A process that runs only the webhooks role, on the test's database and Redis prefix. */
 const dispatcher = () =>
-	spawnServer({
-		NODE_ENV: 'test',
-		DATABASE_URL: app.database.url,
-		REDIS_URL: REDIS_TEST_URL,
-		REDIS_PREFIX: app.redisPrefix,
-		ROLES: 'webhooks',
-		WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
+	spawnDispatcher(app, {
 		WEBHOOK_TIMEOUT_MS: '1000',
 		WEBHOOK_CONCURRENCY: '8',
 		WEBHOOK_POLL_MS: '50',
 		EVENT_CLAIM_IDLE_MS: '500',
-		LOG_LEVEL: 'info',
 	})
 
 describe('the webhooks role', () => {

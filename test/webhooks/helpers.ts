@@ -1,5 +1,8 @@
 import { Webhook } from 'standardwebhooks'
 import type { DomainEventType, EventData } from '../../src/core/catalogue'
+import type { TestApp } from '../helpers/app'
+import { spawnServer } from '../helpers/process'
+import { REDIS_TEST_URL } from '../helpers/redis'
 import type { Client } from '../helpers/sessions'
 import { until } from '../helpers/until'
 import { ALICE, message } from '../events/fixtures'
@@ -145,4 +148,18 @@ export function sampleData(mediaId: string): { [K in DomainEventType]: EventData
 			error: { code: 'NOT_CONNECTED', message: 'not connected' },
 		},
 	}
+}
+
+/** A process that runs only the webhooks role, on `app`'s database and Redis prefix; `env` adds its settings. */
+export function spawnDispatcher(app: TestApp, env: Record<string, string>) {
+	return spawnServer({
+		NODE_ENV: 'test',
+		DATABASE_URL: app.database.url,
+		REDIS_URL: REDIS_TEST_URL,
+		REDIS_PREFIX: app.redisPrefix,
+		ROLES: 'webhooks',
+		WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
+		LOG_LEVEL: 'info',
+		...env,
+	})
 }
