@@ -1,6 +1,6 @@
 import type { Bus } from '../src/bus'
 import { DOMAIN_EVENTS } from '../src/core/streams'
-import type { Database } from '../src/db/client'
+import postgres from 'postgres'
 import { countMessages, createSession } from '../test/events/fixtures'
 import { copyMessages, MESSAGE_COLUMNS } from './copy'
 import { startE2eWorld } from './e2e-world'
@@ -56,7 +56,7 @@ export default async function e2eHistoryBench(): Promise<BenchResult[]> {
 
 		// The baseline's input: the rows just written, as COPY text, under a session of its own.
 		const copied = await createSession(database.db, 'copied')
-		const text = await copyOut(sql, session.id, copied.sessionId)
+		const text = await copyOut(world.app.database.url, session.id, copied.sessionId)
 		const lines = text.split(/(?<=\n)/)
 		if (lines.length !== expected) throw new Error(`read back ${lines.length} rows, expected ${expected}`)
 		const copySeconds = await copyMessages(sql, lines)
@@ -96,11 +96,20 @@ async function lastPublished(bus: Bus, sessionId: string): Promise<number> {
 	}
 }
 
-/** The session's message rows in COPY text format, with `asSession` in place of its id. */
-async function copyOut(sql: NonNullable<Database['sql']>, sessionId: string, asSession: string): Promise<string> {
-	const columns = MESSAGE_COLUMNS.replace('session_id', `'${asSession}'::uuid`)
-	const readable = await sql.unsafe(`copy (select ${columns} from session_messages where session_id = '${sessionId}') to stdout`).readable()
-	const parts: Buffer[] = []
-	for await (const part of readable) parts.push(part as Buffer)
-	return Buffer.concat(parts).toString('utf8')
+/**
+ * The session's message rows in COPY text format, with `asSession` in place of its id. On a client
+ * of its own, closed after: postgres.js can leave a connection's socket paused once a COPY TO
+ * stream ends (porsager/postgres#499), and the next query on it would wait forever.
+ */
+async function copyOut(url: string, sessionId: string, asSession: string): Promise<string> {
+	const sql = postgres(url, { max: 1, onnotice: () => {} })
+	try {
+		const columns = MESSAGE_COLUMNS.replace('session_id', `'${asSession}'::uuid`)
+		const readable = await sql.unsafe(`copy (select ${columns} from session_messages where session_id = '${sessionId}') to stdout`).readable()
+		const parts: Buffer[] = []
+		for await (const part of readable) parts.push(part as Buffer)
+		return Buffer.concat(parts).toString('utf8')
+	} finally {
+		await sql.end({ timeout: 1 })
+	}
 }
