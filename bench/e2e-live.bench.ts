@@ -20,6 +20,8 @@ const now = () => performance.timeOrigin + performance.now()
 interface Run {
 	/** Latencies (ms) of the measured messages' first arrivals. */
 	latencies: number[]
+	/** Of those, the part until the message's event was on the stream (the WebSocket run only). */
+	toStream: number[]
 	sent: number
 	/** Messages that arrived exactly once (warm-up included). */
 	once: number
@@ -62,6 +64,10 @@ export default async function e2eLiveBench(): Promise<BenchResult[]> {
 		console.error(
 			`  Switchboard: p50 ${pct(sb, 50).toFixed(1)} p99 ${pct(sb, 99).toFixed(1)} max ${pct(sb, 100).toFixed(1)} ms, ${sb.once}/${sb.sent} once, ${stored} stored`,
 		)
+		// Where it went: send → the event on the stream (stand-in, Baileys, the runner) and the rest
+		// (the hub's read and the WebSocket).
+		const split = (p: number) => `${percentile(sb.toStream, p).toFixed(1)}`
+		console.error(`  of which send → stream entry: p50 ${split(50)} p99 ${split(99)} max ${split(100)} ms`)
 		return [
 			row('p50', 50),
 			row('p99', 99),
@@ -162,20 +168,23 @@ async function drive(standIn: StandIn, phones: string[], receiver: Receiver): Pr
 		await Bun.sleep(TICK_MS)
 	}
 	await Promise.all(deliveries)
-	const done = receiver.next<{ seqs: number[]; latencies: number[] }>('done')
+	const done = receiver.next<{ seqs: number[]; latencies: number[]; toStream: number[] }>('done')
 	receiver.worker.postMessage({ kind: 'finish', expected: sent, timeoutMs: DRAIN_MS })
-	const { seqs, latencies } = await done
+	const { seqs, latencies, toStream } = await done
 	receiver.worker.terminate()
 	const counts = new Map<number, number>()
 	const measured: number[] = []
+	const measuredToStream: number[] = []
 	seqs.forEach((seq, i) => {
 		const n = (counts.get(seq) ?? 0) + 1
 		counts.set(seq, n)
-		if (n === 1 && seq >= firstMeasured) measured.push(latencies[i]!)
+		if (n !== 1 || seq < firstMeasured) return
+		measured.push(latencies[i]!)
+		if (toStream.length) measuredToStream.push(toStream[i]!)
 	})
 	let once = 0
 	for (const n of counts.values()) if (n === 1) once++
-	return { latencies: measured, sent, once }
+	return { latencies: measured, toStream: measuredToStream, sent, once }
 }
 
 /** Rows of the benchmark's messages in session_messages, once the consumer wrote them all (or gave up). */

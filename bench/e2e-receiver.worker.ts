@@ -5,7 +5,7 @@
 // - 'websocket': one client of Switchboard's /ws/sessions; posts { kind: 'open' } on its first frame.
 // Either records every message whose text is `e2e:<seq>:<send time>` when it arrives (Baileys'
 // `messages.upsert`, or the socket's `session.messages.upsert`). { kind: 'finish', expected,
-// timeoutMs } → { kind: 'done', seqs, latencies } once every seq below `expected` arrived (or at
+// timeoutMs } → { kind: 'done', seqs, latencies, toStream } once every seq below `expected` arrived (or at
 // the timeout), one entry per arrival, duplicates included.
 import makeWASocket, { type WAMessage, type WASocket } from '@whiskeysockets/baileys'
 import pino from 'pino'
@@ -20,18 +20,21 @@ const now = () => performance.timeOrigin + performance.now()
 const TEXT = /^e2e:(\d+):([\d.]+)$/
 const seqs: number[] = []
 const latencies: number[] = []
+/** For the WebSocket: how long each arrival took from send to its stream entry (the id's ms). */
+const toStream: number[] = []
 const seen = new Set<number>()
 let finish: { expected: number } | undefined
 let deadline: Timer | undefined
 const sockets: WASocket[] = []
 let client: WebSocket | undefined
 
-function record(text: string | null | undefined, at: number) {
+function record(text: string | null | undefined, at: number, appendedAt?: number) {
 	const match = text ? TEXT.exec(text) : null
 	if (!match) return
 	const seq = Number(match[1])
 	seqs.push(seq)
 	latencies.push(at - Number(match[2]))
+	if (appendedAt !== undefined) toStream.push(appendedAt - Number(match[2]))
 	seen.add(seq)
 	if (finish && seen.size >= finish.expected) done()
 }
@@ -41,7 +44,7 @@ function done() {
 	finish = undefined
 	for (const socket of sockets) socket.end(undefined)
 	client?.close()
-	self.postMessage({ kind: 'done', seqs, latencies })
+	self.postMessage({ kind: 'done', seqs, latencies, toStream })
 }
 
 const textOf = (m: WAMessage) => m.message?.conversation ?? m.message?.extendedTextMessage?.text
@@ -82,9 +85,10 @@ self.onmessage = (event: MessageEvent<ReceiverStart | { kind: 'finish'; expected
 				first = false
 				self.postMessage({ kind: 'open' })
 			}
-			const envelope = JSON.parse(String(frame.data)) as { type: string; data: { messages?: { text?: string }[] } }
+			const envelope = JSON.parse(String(frame.data)) as { id: string; type: string; data: { messages?: { text?: string }[] } }
 			if (envelope.type !== 'session.messages.upsert') return
-			for (const m of envelope.data.messages ?? []) record(m.text, at)
+			const appendedAt = Number(envelope.id.split('-')[0])
+			for (const m of envelope.data.messages ?? []) record(m.text, at, appendedAt)
 		}
 	} else {
 		finish = { expected: message.expected }

@@ -1,6 +1,6 @@
 import type { SQL } from 'drizzle-orm'
 import type { PgDialect, PgSession } from 'drizzle-orm/pg-core'
-import type { Db } from './client'
+import type { Db, Tx } from './client'
 
 /**
  * Runs a raw statement as a named prepared statement: the server parses and plans its text once
@@ -8,7 +8,7 @@ import type { Db } from './client'
  * the webhook claim costs more than running it); the text must not vary between calls, only the
  * parameters. Resolves with the driver's rows (read them with `rowsOf`).
  */
-export function executePrepared(db: Db, name: string, query: SQL): Promise<unknown> {
+export function executePrepared(db: Db | Tx, name: string, query: SQL): Promise<unknown> {
 	const { session, dialect } = db as unknown as { session: PgSession; dialect: PgDialect }
 	return session.prepareQuery(dialect.sqlToQuery(query), undefined, name, false).execute()
 }

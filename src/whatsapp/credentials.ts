@@ -2,6 +2,7 @@ import { makeCacheableSignalKeyStore, type AuthenticationCreds, type SignalKeySt
 import type { Logger } from '../logger'
 import { StaleOwnerError, type PostgresAuthState } from './auth-state'
 import type { AuthStore } from './port'
+import { signalKeyCache } from './signal-key-cache'
 
 /**
  * A session's Baileys credentials while it runs: loaded from the store, saved as Baileys changes
@@ -56,7 +57,7 @@ export class SessionCredentials {
 			clear: store.clear && (() => store.clear!()),
 		}
 		this.auth = auth
-		this.cachedKeys = makeCacheableSignalKeyStore(fenced, this.baileysLog)
+		this.cachedKeys = makeCacheableSignalKeyStore(fenced, this.baileysLog, signalKeyCache())
 		this.cleared = false
 	}
 

@@ -61,11 +61,15 @@ export async function applyEvents(db: Db, events: readonly DomainEvent[]): Promi
 	await db.transaction(async (tx) => {
 		// KEY SHARE: a concurrent delete of one of these sessions waits for this batch, so the rows
 		// below never miss their foreign key.
+		// The ids as one JSON parameter: the same text for any number of them, so it is prepared once
+		// per connection (a batch of live messages is small, and parsing cost more than the lookup).
 		const found = await tx
 			.select({ id: sessions.id, deletedAt: sessions.deletedAt, unlinkedAt: sessions.unlinkedAt })
 			.from(sessions)
-			.where(inArray(sessions.id, ids))
+			.where(sql`${sessions.id} in (select json_array_elements_text(${JSON.stringify(ids)}::json)::uuid)`)
 			.for('key share')
+			.prepare('projection_sessions')
+			.execute()
 		const live = new Set(found.filter((r) => !r.unlinkedAt).map((r) => r.id))
 		const tombstones = new Map(found.filter((r) => r.deletedAt).map((r) => [r.id, r.deletedAt!.getTime()]))
 		// A logout from before the deletion (retried late) must not end the row before the runner

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm'
 import { MessageStatusCode } from '../../core/message-status'
 import type { Db, Tx } from '../client'
+import { executePrepared } from '../prepared'
 
 /**
  * The projection's SQL merge: one `insert … on conflict do update` per table, whose rules are the
@@ -182,7 +183,8 @@ export async function bulk<R = unknown>(tx: Tx | Db, statement: string, rows: re
 			parts.map((part, n) => (n % 2 === 0 ? sql.raw(part) : sql`${part === '1' ? chunk : JSON.stringify(second ?? null)}`)),
 			sql``,
 		)
-		out.push(...rowsOf<R>(await tx.execute(query)))
+		// Prepared: these statements are long, and parsing one cost more than running it on a small batch.
+		out.push(...rowsOf<R>(await executePrepared(tx, 'bulk', query)))
 	}
 	return out
 }
