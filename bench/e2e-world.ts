@@ -1,10 +1,9 @@
-import type { Subprocess } from 'bun'
 import { startStandIn, type StandIn } from '@switchboard/standin'
 import { createVerifiedUser } from '../test/helpers/accounts'
 import { startTestApp, type TestApp } from '../test/helpers/app'
 import { followEvents, type EventLog } from '../test/helpers/event-log'
-import { REDIS_TEST_URL } from '../test/helpers/redis'
 import { type Client, clientFor, untilStatus } from '../test/helpers/sessions'
+import { runnerEnv, spawnRunner } from './runner-process'
 
 /** Sessions paired at once; the stand-in and the runner share the machine with the driver. */
 const PAIRING_PARALLELISM = 5
@@ -39,31 +38,9 @@ export async function startE2eWorld(): Promise<E2eWorld> {
 	})
 	const events: EventLog = followEvents(app.server.bus)
 	let following = true
-	const profileDir = process.env.BENCH_E2E_PROFILE
-	const child: Subprocess = Bun.spawn(
-		['bun', ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), new URL('./memory-runner.ts', import.meta.url).pathname],
-		{
-			env: {
-				...process.env,
-				NODE_ENV: 'test',
-				// Baileys logs the 515 that ends every pairing as an error.
-				LOG_LEVEL: process.env.BENCH_E2E_LOG_LEVEL ?? 'fatal',
-				DATABASE_URL: app.database.url,
-				REDIS_URL: REDIS_TEST_URL,
-				REDIS_PREFIX: app.redisPrefix,
-				COMMAND_PARTITIONS: '4',
-				WA_WEBSOCKET_URL: standIn.wsUrl,
-				WA_ROOT_PUBLIC_KEY: standIn.rootPublicKey,
-			},
-			stdout: 'inherit',
-			stderr: 'inherit',
-			ipc(message) {
-				if (message === 'ready') ready.resolve()
-			},
-		},
-	)
-	const ready = Promise.withResolvers<void>()
-	await Promise.race([ready.promise, child.exited.then((code) => Promise.reject(new Error(`the runner process exited with ${code}`)))])
+	const runner = await spawnRunner(runnerEnv(app, standIn, { LOG_LEVEL: process.env.BENCH_E2E_LOG_LEVEL ?? 'fatal' }), {
+		profileDir: process.env.BENCH_E2E_PROFILE,
+	})
 	const api = clientFor(app, await createVerifiedUser(app))
 
 	async function pair(phone: string): Promise<string> {
@@ -93,9 +70,7 @@ export async function startE2eWorld(): Promise<E2eWorld> {
 			following = false
 		},
 		async close() {
-			child.send('stop')
-			await Promise.race([child.exited, Bun.sleep(15_000)])
-			child.kill()
+			await runner.stop()
 			if (following) await events.stop()
 			await app.close()
 			await standIn.stop()

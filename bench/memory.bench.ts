@@ -1,12 +1,11 @@
-import type { Subprocess } from 'bun'
 import { startStandIn } from '@switchboard/standin'
 import type { DomainEvent } from '../src/core/catalogue'
 import { DOMAIN_EVENTS } from '../src/core/streams'
 import { createVerifiedUser } from '../test/helpers/accounts'
 import { startTestApp } from '../test/helpers/app'
-import { REDIS_TEST_URL } from '../test/helpers/redis'
 import { clientFor } from '../test/helpers/sessions'
 import type { BenchResult } from './run'
+import { type RunnerChild, rssRows, runnerEnv, spawnRunner } from './runner-process'
 
 const STEPS = (process.env.BENCH_MEMORY_SESSIONS ?? '1,10,50').split(',').map(Number)
 /** Sessions paired at once; the stand-in and the runner share the machine with the driver. */
@@ -15,11 +14,6 @@ const PAIRING_PARALLELISM = 5
 const SETTLE_MS = Number(process.env.BENCH_MEMORY_SETTLE_MS ?? 5_000)
 const TARGET_MB_PER_SESSION = 10
 const MB = 1024 * 1024
-
-interface Sample {
-	rss: number
-	heapUsed: number
-}
 
 /**
  * Memory per connected idle session. The runner runs alone in a child process (bench/memory-runner.ts)
@@ -31,50 +25,10 @@ export default async function memoryBench(): Promise<BenchResult[]> {
 	const standIn = await startStandIn({ onError: () => {} })
 	const app = await startTestApp({ ROLES: 'api,consumer', MAX_SESSIONS_PER_TENANT: '1000', OUTBOX_RELAY_INTERVAL_MS: '50', COMMAND_PARTITIONS: '4' })
 	const events = followDomainEvents(app.server.bus)
-	let child: Subprocess | undefined
+	let runner: RunnerChild | undefined
 	try {
-		const messages: unknown[] = []
-		const waiters = new Set<() => void>()
-		child = Bun.spawn(['bun', new URL('./memory-runner.ts', import.meta.url).pathname], {
-			env: {
-				...process.env,
-				NODE_ENV: 'test',
-				// Baileys logs the 515 that ends every pairing as an error.
-				LOG_LEVEL: 'fatal',
-				DATABASE_URL: app.database.url,
-				REDIS_URL: REDIS_TEST_URL,
-				REDIS_PREFIX: app.redisPrefix,
-				COMMAND_PARTITIONS: '4',
-				WA_WEBSOCKET_URL: standIn.wsUrl,
-				WA_ROOT_PUBLIC_KEY: standIn.rootPublicKey,
-			},
-			stdout: 'inherit',
-			stderr: 'inherit',
-			ipc(message) {
-				messages.push(message)
-				for (const w of waiters) w()
-			},
-		})
-		const nextMessage = () =>
-			new Promise<unknown>((resolve) => {
-				const take = () => {
-					if (!messages.length) return
-					waiters.delete(take)
-					resolve(messages.shift())
-				}
-				waiters.add(take)
-				take()
-			})
-		if ((await nextMessage()) !== 'ready') throw new Error('the runner process did not start')
-		const measure = async (): Promise<Sample> => {
-			const samples: Sample[] = []
-			for (let i = 0; i < 3; i++) {
-				child!.send('measure')
-				samples.push((await nextMessage()) as Sample)
-			}
-			return samples.sort((a, b) => a.rss - b.rss)[1]!
-		}
-
+		runner = await spawnRunner(runnerEnv(app, standIn))
+		const measure = runner.measure
 		await Bun.sleep(SETTLE_MS)
 		const base = await measure()
 		console.error(`  0 sessions: RSS ${(base.rss / MB).toFixed(1)} MB`)
@@ -96,24 +50,7 @@ export default async function memoryBench(): Promise<BenchResult[]> {
 				`  ${target} sessions: RSS ${rss.toFixed(1)} MB, ${perSession.toFixed(2)} MB a session (heap ${(now.heapUsed / MB).toFixed(1)} MB)`,
 			)
 			const label = `${target} idle session${target === 1 ? '' : 's'}`
-			results.push(
-				{
-					name: `memory: runner RSS with ${label}`,
-					value: rss,
-					unit: 'MB',
-					baseline: base.rss / MB,
-					baselineName: '0 sessions',
-					higherIsBetter: false,
-				},
-				{
-					name: `memory: RSS growth per session (${label})`,
-					value: perSession,
-					unit: 'MB/session',
-					baseline: TARGET_MB_PER_SESSION,
-					baselineName: 'target',
-					higherIsBetter: false,
-				},
-			)
+			results.push(...rssRows('memory', label, target, now, base, TARGET_MB_PER_SESSION))
 			// The first session also pays once for what every later one shares (code Baileys runs for
 			// the first time, compiled and JIT-ed); the step between two counts leaves that out.
 			if (previous)
@@ -139,11 +76,7 @@ export default async function memoryBench(): Promise<BenchResult[]> {
 			await events.next((e) => e.sessionId === id && e.type === 'session.status.connected')
 		}
 	} finally {
-		if (child) {
-			child.send('stop')
-			await Promise.race([child.exited, Bun.sleep(10_000)])
-			child.kill()
-		}
+		await runner?.stop(10_000)
 		await events.stop()
 		await app.close()
 		await standIn.stop()

@@ -1,15 +1,14 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Subprocess } from 'bun'
 import { count, inArray } from 'drizzle-orm'
 import { sessionMessages } from '../src/db/schema'
 import { createVerifiedUser } from '../test/helpers/accounts'
 import { startTestApp } from '../test/helpers/app'
-import { REDIS_TEST_URL } from '../test/helpers/redis'
 import { clientFor } from '../test/helpers/sessions'
 import { followIndexed } from './indexed-events'
 import type { BenchResult } from './run'
+import { type RunnerChild, rssRows, runnerEnv, spawnRunner } from './runner-process'
 
 /**
  * One runner with a thousand paired sessions, and the restart storm. The stand-in and the runner
@@ -55,22 +54,11 @@ export default async function scaleBench(): Promise<BenchResult[]> {
 		COMMAND_PARTITIONS: String(PARTITIONS),
 	})
 	const events = followIndexed(app.server.bus)
-	const runnerEnv = {
-		...process.env,
-		NODE_ENV: 'test',
-		LOG_LEVEL: 'warn',
-		DATABASE_URL: app.database.url,
-		REDIS_URL: REDIS_TEST_URL,
-		REDIS_PREFIX: app.redisPrefix,
-		COMMAND_PARTITIONS: String(PARTITIONS),
-		RUNNER_CONNECT_RATE: String(CONNECT_RATE),
-		WA_WEBSOCKET_URL: standIn.wsUrl,
-		WA_ROOT_PUBLIC_KEY: standIn.rootPublicKey,
-	}
+	const env = runnerEnv(app, standIn, { LOG_LEVEL: 'warn', RUNNER_CONNECT_RATE: String(CONNECT_RATE) })
 	// Pairing is setup, and each pairing generates its prekeys in one go: on a loaded machine a runner
 	// pairing hundreds of sessions can hold its event loop past a lease renewal. The runner that pairs
 	// runs with a long lease TTL and hands over gracefully; the measured runners use the defaults.
-	let runner = await spawnRunner({ ...runnerEnv, RUNNER_LEASE_TTL_MS: '60000' }, join(dir, 'runner-1.log'))
+	let runner = await spawnRunner({ ...env, RUNNER_LEASE_TTL_MS: '60000' }, { logFile: join(dir, 'runner-1.log') })
 	const killed: RunnerChild[] = []
 	let succeeded = false
 	try {
@@ -125,7 +113,7 @@ export default async function scaleBench(): Promise<BenchResult[]> {
 		const handover = events.position
 		runner.proc.send('stop')
 		await runner.proc.exited
-		runner = await spawnRunner(runnerEnv, join(dir, 'runner-2.log'))
+		runner = await spawnRunner(env, { logFile: join(dir, 'runner-2.log') })
 		const resumeStarted = performance.now()
 		await Promise.all(paired.map((s) => events.waitFor('session.status.connected', s.id, { after: handover, timeoutMs: 300_000 })))
 		log(`graceful restart with the default lease TTL: all ${SESSIONS} connected after ${((performance.now() - resumeStarted) / 1000).toFixed(1)} s`)
@@ -151,7 +139,7 @@ export default async function scaleBench(): Promise<BenchResult[]> {
 				return { phone: s.phone, ids }
 			}),
 		)
-		runner = await spawnRunner(runnerEnv, join(dir, 'runner-3.log'), PROFILE_DIR)
+		runner = await spawnRunner(env, { logFile: join(dir, 'runner-3.log'), profileDir: PROFILE_DIR, markdownProfile: true })
 		const connectedAt = await Promise.all(
 			paired.map(async (s) => {
 				await events.waitFor('session.status.connected', s.id, { after: mark, timeoutMs: 300_000 })
@@ -217,22 +205,7 @@ export default async function scaleBench(): Promise<BenchResult[]> {
 		const label = `${SESSIONS} sessions`
 		succeeded = true
 		return [
-			{
-				name: `scale: runner RSS with ${label}`,
-				value: settled.rss / MB,
-				unit: 'MB',
-				baseline: base.rss / MB,
-				baselineName: '0 sessions',
-				higherIsBetter: false,
-			},
-			{
-				name: `scale: RSS growth per session (${label})`,
-				value: perSession,
-				unit: 'MB/session',
-				baseline: TARGET_MB_PER_SESSION,
-				baselineName: 'target',
-				higherIsBetter: false,
-			},
+			...rssRows('scale', label, SESSIONS, settled, base, TARGET_MB_PER_SESSION),
 			{
 				name: `scale: idle CPU with ${label} (${IDLE_WINDOW_MS / 1000} s window)`,
 				value: idleCpu,
@@ -298,55 +271,6 @@ export default async function scaleBench(): Promise<BenchResult[]> {
 }
 
 const log = (line: string) => console.error(`  ${line}`)
-
-interface RunnerChild {
-	proc: Subprocess
-	measure(): Promise<{ rss: number; heapUsed: number }>
-	cpu(): Promise<{ user: number; system: number }>
-}
-
-/** bench/memory-runner.ts in a process of its own, its output in `logFile`; resolves once it started. */
-async function spawnRunner(env: Record<string, string | undefined>, logFile: string, profileDir?: string): Promise<RunnerChild> {
-	const messages: unknown[] = []
-	const waiters = new Set<() => void>()
-	const profile = profileDir ? ['--cpu-prof-md', `--cpu-prof-dir=${profileDir}`] : []
-	const proc = Bun.spawn(['bun', ...profile, new URL('./memory-runner.ts', import.meta.url).pathname], {
-		env,
-		stdout: Bun.file(logFile),
-		stderr: Bun.file(`${logFile}.err`),
-		ipc(message) {
-			messages.push(message)
-			for (const w of [...waiters]) w()
-		},
-	})
-	const next = () =>
-		new Promise<unknown>((resolve, reject) => {
-			const take = () => {
-				if (!messages.length) return
-				waiters.delete(take)
-				resolve(messages.shift())
-			}
-			waiters.add(take)
-			take()
-			void proc.exited.then(() => reject(new Error(`the runner exited; see ${logFile}`)))
-		})
-	if ((await next()) !== 'ready') throw new Error('the runner process did not start')
-	return {
-		proc,
-		async measure() {
-			const samples: Array<{ rss: number; heapUsed: number }> = []
-			for (let i = 0; i < 3; i++) {
-				proc.send('measure')
-				samples.push((await next()) as { rss: number; heapUsed: number })
-			}
-			return samples.sort((a, b) => a.rss - b.rss)[1]!
-		},
-		async cpu() {
-			proc.send('cpu')
-			return (await next()) as { user: number; system: number }
-		},
-	}
-}
 
 interface StandInStats {
 	registrations: number
