@@ -21,7 +21,9 @@ let stores = 0
  * the same process (tests), starts empty instead of reading what an earlier owner cached.
  */
 export function signalKeyCache(): CacheStore {
-	shared ??= new LRUCache({ max: ENTRIES })
+	// Bounded by count through `maxSize` rather than `max`: with `max` the LRU allocates all its slots
+	// up front, megabytes before the first session has a key.
+	shared ??= new LRUCache({ maxSize: ENTRIES, sizeCalculation: () => 1 })
 	const cache = shared
 	const prefix = `${++stores}:`
 	return {
