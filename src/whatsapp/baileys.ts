@@ -42,7 +42,7 @@ import { quoted, SendRefused, type SendSources, toBaileysContent, type UploadedF
 import type { ConnectPacer } from './pacer'
 import { PublishQueue } from './publish-queue'
 import { ReceiptGate } from './receipts'
-import { rememberVerifiedSignatures } from './signature-memo'
+import { verifySignaturesStrictly } from './signatures'
 import { SendsInFlight } from './sends'
 import { connected, disconnected, keepMessageTimestamps, resolveLids, toJid } from './socket'
 import { GroupCache, type GroupOperation, type GroupResult, runGroupOperation } from './groups'
@@ -77,7 +77,7 @@ const NEXT_QR_MS = 20_000
 
 /** The Baileys driver of the WhatsApp port: one state machine per session, one socket at a time. */
 export function createBaileysPort(options: BaileysPortOptions): WhatsAppPort {
-	rememberVerifiedSignatures()
+	verifySignaturesStrictly()
 	return {
 		open(session) {
 			const s = new BaileysSession(options, session)
