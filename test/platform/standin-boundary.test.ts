@@ -66,15 +66,21 @@ describe('the stand-in stays out of production', () => {
 		expect(offenders).toEqual([])
 	})
 
-	it("the root package.json's production dependencies include neither the stand-in nor libsignal", () => {
+	it("the root package.json's production dependencies leave the stand-in out, and take libsignal only as Baileys does", () => {
 		const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
 			dependencies?: Record<string, string>
 			devDependencies?: Record<string, string>
 		}
-		const production = Object.keys(manifest.dependencies ?? {})
-		expect(production).not.toContain(STANDIN)
-		expect(production).not.toContain('libsignal')
+		expect(Object.keys(manifest.dependencies ?? {})).not.toContain(STANDIN)
 		expect(manifest.devDependencies?.[STANDIN]).toBe('workspace:*')
+		// The server checks signatures with libsignal (whatsapp/signatures.ts): the very copy Baileys
+		// runs on, never a second one.
+		const installed = (name: string) =>
+			(JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version
+		const baileysLibsignal = JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules/@whiskeysockets/baileys/package.json'), 'utf8')).dependencies
+			.libsignal as string
+		expect(manifest.dependencies?.libsignal).toBe(installed('libsignal'))
+		expect(Bun.semver.satisfies(installed('libsignal'), baileysLibsignal)).toBe(true)
 	})
 
 	it('the Docker image copies nothing of packages/ but manifests, and not the whole context', () => {
