@@ -1,9 +1,11 @@
+import { afterAll, beforeAll } from 'bun:test'
 import { Webhook } from 'standardwebhooks'
 import type { DomainEventType, EventData } from '../../src/core/catalogue'
-import type { TestApp } from '../helpers/app'
+import { createVerifiedUser } from '../helpers/accounts'
+import { startTestApp, type TestApp } from '../helpers/app'
 import { spawnServer } from '../helpers/process'
 import { REDIS_TEST_URL } from '../helpers/redis'
-import type { Client } from '../helpers/sessions'
+import { type Client, clientFor } from '../helpers/sessions'
 import { until } from '../helpers/until'
 import { ALICE, message } from '../events/fixtures'
 
@@ -162,4 +164,34 @@ export function spawnDispatcher(app: TestApp, env: Record<string, string>) {
 		LOG_LEVEL: 'info',
 		...env,
 	})
+}
+
+export interface DispatcherWorld {
+	/** The api role alone (the test spawns its webhook dispatchers), private targets allowed. */
+	app: TestApp
+	/** Its tenant's signed-in owner. */
+	api: Client
+	rx: Receiver
+}
+
+/**
+ * What the dispatcher-process tests share, set up before the file's tests and torn down after:
+ * the app, its owner, and a receiver that answers `status` after `delayMs` (slow enough that
+ * deliveries are still in flight when the test acts on the dispatchers).
+ */
+export function dispatcherWorld(delayMs: number, status: number): DispatcherWorld {
+	const world = {} as DispatcherWorld
+	beforeAll(async () => {
+		world.app = await startTestApp({ ROLES: 'api', WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' })
+		world.api = clientFor(world.app, await createVerifiedUser(world.app))
+		world.rx = await startReceiver(async () => {
+			await Bun.sleep(delayMs)
+			return new Response(null, { status })
+		})
+	})
+	afterAll(async () => {
+		await world.rx.stop()
+		await world.app.close()
+	})
+	return world
 }
