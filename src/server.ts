@@ -29,6 +29,7 @@ import { MediaService } from './modules/media/service'
 import { PeopleService } from './modules/people/service'
 import { startIdempotencyRetention } from './modules/sessions/idempotency-retention'
 import { startSessionPurge } from './modules/sessions/purge'
+import { startMediaCollector } from './media/collector'
 import { SessionsService } from './modules/sessions/service'
 import { UsersService } from './modules/users/service'
 import { WebhooksService } from './modules/webhooks/service'
@@ -158,6 +159,8 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 	const groups = new GroupsService({ db, cursors, relay })
 	const realtime = bus ? new RealtimeHub({ bus, logger }) : null
 	const mediaStore = createMediaStore(config.media)
+	// The api role also removes stored objects that deleted sessions' files left behind; any number of instances may.
+	const mediaCollector = startMediaCollector({ db, store: mediaStore, logger, ...config.media.collect })
 	const requester = bus ? createRequester({ bus, logger, timeoutMs: config.people.queryTimeoutMs }) : null
 	const people = new PeopleService({
 		db,
@@ -227,6 +230,7 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 			)
 			await removals.stop()
 			await purge.stop()
+			await mediaCollector.stop()
 			// Last uses noted since the previous flush are written before the pool closes.
 			await usage.stop()
 			await keyRevocations.close()

@@ -96,6 +96,8 @@ export const Env = T.Object({
 	MEDIA_S3_SECRET_ACCESS_KEY: T.Optional(T.String({ minLength: 1 })),
 	MEDIA_MAX_BYTES: T.Integer({ minimum: 1024, default: 100 * 1024 * 1024 }),
 	MEDIA_DOWNLOAD: T.Union([T.Literal('eager'), T.Literal('on_demand'), T.Literal('off')], { default: 'eager' }),
+	MEDIA_COLLECT_INTERVAL_SECONDS: T.Integer({ minimum: 1, default: 3600 }),
+	MEDIA_COLLECT_GRACE_SECONDS: T.Integer({ minimum: 0, default: 3600 }),
 	WEBHOOK_RETRY_SCHEDULE: T.String({ pattern: `^${DURATION}(,${DURATION})*$`, default: '5s,5m,30m,2h,5h,10h,10h' }),
 	WEBHOOK_TIMEOUT_MS: T.Integer({ minimum: 100, maximum: 120_000, default: 15_000 }),
 	WEBHOOK_ALLOW_PRIVATE_TARGETS: T.Boolean({ default: false }),

@@ -63,6 +63,8 @@ export interface MediaConfig {
 	maxBytes: number
 	/** `eager`: as a message arrives; `on_demand`: when first asked for; `off`: never. */
 	download: 'eager' | 'on_demand' | 'off'
+	/** Stored objects no file names any more are removed every `intervalMs`, once unused for `graceMs`. */
+	collect: { intervalMs: number; graceMs: number }
 }
 
 /** Number checks, profile pictures and the queries behind them (docs/contacts.md). */

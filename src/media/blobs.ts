@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm'
+import { and, eq, sql } from 'drizzle-orm'
 import type { Db } from '../db/client'
 import { mediaBlobs } from '../db/schema'
 import type { MediaStore, StoredObject } from './store'
@@ -6,21 +6,17 @@ import type { MediaStore, StoredObject } from './store'
 /**
  * Keeps `object` as the tenant's copy of its content, or, when the tenant has that content
  * already, deletes it and answers the key of the copy it has: each tenant stores each file once.
+ * Either way the kept object is marked used now, in the same statement that finds it, so the
+ * collector cannot take it before the caller's row names it.
  */
 export async function keepBlob(db: Db, store: MediaStore, tenantId: string, object: StoredObject): Promise<string> {
 	const [kept] = await db
 		.insert(mediaBlobs)
 		.values({ tenantId, sha256: object.sha256, storageKey: object.key, size: object.size })
-		.onConflictDoNothing()
+		.onConflictDoUpdate({ target: [mediaBlobs.tenantId, mediaBlobs.sha256], set: { usedAt: sql`now()` } })
 		.returning({ key: mediaBlobs.storageKey })
-	if (kept) return kept.key
-	await store.delete(object.key)
-	const [existing] = await db
-		.select({ key: mediaBlobs.storageKey })
-		.from(mediaBlobs)
-		.where(and(eq(mediaBlobs.tenantId, tenantId), eq(mediaBlobs.sha256, object.sha256)))
-	if (!existing) throw new Error(`media blob ${object.sha256} vanished while being kept`)
-	return existing.key
+	if (kept!.key !== object.key) await store.delete(object.key)
+	return kept!.key
 }
 
 /** The tenant's stored object with this content, if it has one. */
@@ -29,5 +25,18 @@ export async function blobOf(db: Db, tenantId: string, sha256: string): Promise<
 		.select({ storageKey: mediaBlobs.storageKey, size: mediaBlobs.size })
 		.from(mediaBlobs)
 		.where(and(eq(mediaBlobs.tenantId, tenantId), eq(mediaBlobs.sha256, sha256)))
+	return row
+}
+
+/**
+ * The tenant's stored object with this content, marked used now: for a file about to name an
+ * object it did not store itself, so the collector cannot take the object in between.
+ */
+export async function useBlob(db: Db, tenantId: string, sha256: string): Promise<{ storageKey: string; size: number } | undefined> {
+	const [row] = await db
+		.update(mediaBlobs)
+		.set({ usedAt: sql`now()` })
+		.where(and(eq(mediaBlobs.tenantId, tenantId), eq(mediaBlobs.sha256, sha256)))
+		.returning({ storageKey: mediaBlobs.storageKey, size: mediaBlobs.size })
 	return row
 }

@@ -21,8 +21,14 @@ export const mediaBlobs = pgTable(
 		storageKey: text('storage_key').notNull(),
 		size: bigint('size', { mode: 'number' }).notNull(),
 		createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+		/**
+		 * When a file last came to rest on this object (stored, or found already stored). The
+		 * collector (media/collector.ts) leaves objects this recent alone: a file's row names the
+		 * object only after this is set.
+		 */
+		usedAt: timestamp('used_at', { withTimezone: true }).notNull().defaultNow(),
 	},
-	(t) => [primaryKey({ columns: [t.tenantId, t.sha256] })],
+	(t) => [primaryKey({ columns: [t.tenantId, t.sha256] }), index('media_blobs_used_idx').on(t.usedAt)],
 )
 
 /** A file of a tenant: a received message's, or one uploaded to be sent. */

@@ -1,4 +1,4 @@
-import { bigint, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core'
+import { bigint, index, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core'
 import { tenants } from './accounts'
 import { sessions } from './sessions'
 
@@ -25,5 +25,6 @@ export const profilePictures = pgTable(
 		size: bigint('size', { mode: 'number' }),
 		fetchedAt: timestamp('fetched_at', { withTimezone: true }).notNull(),
 	},
-	(t) => [primaryKey({ columns: [t.sessionId, t.jid] })],
+	// By content too: the media collector asks whether any picture still shows an object.
+	(t) => [primaryKey({ columns: [t.sessionId, t.jid] }), index('profile_pictures_sha256_idx').on(t.tenantId, t.sha256)],
 )

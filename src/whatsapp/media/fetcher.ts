@@ -4,7 +4,7 @@ import type { MediaKind } from '../../core/media'
 import type { Db } from '../../db/client'
 import type { Logger } from '../../logger'
 import { type MediaStore, MediaTooLargeError } from '../../media'
-import { blobOf, keepBlob } from '../../media/blobs'
+import { keepBlob, useBlob } from '../../media/blobs'
 import type { IncomingMedia, MediaRecords } from '../../media/records'
 import type { WhatsAppEvent } from '../port'
 import { decryptVerified, MediaVerificationError } from './decrypt'
@@ -123,7 +123,7 @@ export function createMediaFetcher(options: MediaFetcherOptions) {
 		const message: MessageKey = { remoteJid: row.chatJid!, fromMe: !!row.fromMe, id: row.messageId! }
 		// The tenant has these bytes already (its own upload, sent; a file forwarded to several
 		// chats): the SHA-256 WhatsApp announced names them, so there is nothing to fetch.
-		const known = row.sha256 ? await blobOf(db, row.tenantId, row.sha256) : undefined
+		const known = row.sha256 ? await useBlob(db, row.tenantId, row.sha256) : undefined
 		if (known && known.size === row.size) {
 			await records.setState(id, 'stored', { size: known.size, sha256: row.sha256! })
 			await session.emit([updated(id, message, { state: 'stored', size: known.size, sha256: row.sha256! })])
