@@ -1,7 +1,7 @@
 import { inArray, like, and, sql } from 'drizzle-orm'
 import type { StandIn } from '@switchboard/standin'
 import { sessionMessages } from '../src/db/schema'
-import { startE2eWorld } from './e2e-world'
+import { startE2eWorld, untilQuiet } from './e2e-world'
 import type { ReceiverStart } from './e2e-receiver.worker'
 import type { BenchResult } from './run'
 
@@ -41,6 +41,7 @@ export default async function e2eLiveBench(): Promise<BenchResult[]> {
 		const phones = Array.from({ length: SESSIONS }, (_, i) => `155505${String(i).padStart(5, '0')}`)
 		const ids = await world.pairAll(phones)
 		await world.stopFollowing()
+		console.error(`  the runner settled ${(await world.settle()).toFixed(1)} s after the last pairing`)
 		const receiver = await startReceiver({
 			kind: 'websocket',
 			url: `${world.app.url.replace('http', 'ws')}/ws/sessions?accessToken=${world.api.user.accessToken}`,
@@ -138,6 +139,13 @@ async function bareBaileys(standIn: StandIn): Promise<Run> {
 		if (message.kind === 'open' && ++opened === SESSIONS) allOpen.resolve()
 	})
 	await allOpen.promise
+	// The same steady state as Switchboard's runner gets: the sockets' post-pairing work is over
+	// (this process holds the stand-in and the sockets' thread).
+	const quiet = await untilQuiet(() => {
+		const { user, system } = process.cpuUsage()
+		return user + system
+	})
+	console.error(`  the bare sockets settled ${quiet.toFixed(1)} s after the last pairing`)
 	return await drive(standIn, phones, receiver)
 }
 

@@ -19,7 +19,32 @@ export interface E2eWorld {
 	pairAll(phones: readonly string[]): Promise<string[]>
 	/** The pairing needs the domain events; a measurement should not pay for reading them. */
 	stopFollowing(): Promise<void>
+	/**
+	 * Resolves once the runner has been quiet for a second (under SETTLED_CPU of a core), or after
+	 * `timeoutMs`: new sessions upload prekeys and take their initial sync for a while after they
+	 * connect, and a steady-state measurement starts after that. Resolves with the seconds it took.
+	 */
+	settle(timeoutMs?: number): Promise<number>
 	close(): Promise<void>
+}
+
+/** The share of a core under which a process counts as settled. */
+const SETTLED_CPU = 0.05
+
+/**
+ * Resolves once `used` (CPU time so far, µs) grew by less than SETTLED_CPU of a core over a whole
+ * second, or after `timeoutMs`; with the seconds it took.
+ */
+export async function untilQuiet(used: () => number | Promise<number>, timeoutMs = 60_000): Promise<number> {
+	const started = performance.now()
+	let before = await used()
+	while (performance.now() - started < timeoutMs) {
+		await Bun.sleep(1_000)
+		const now = await used()
+		if (now - before < SETTLED_CPU * 1_000_000) break
+		before = now
+	}
+	return (performance.now() - started) / 1000
 }
 
 /**
@@ -69,6 +94,11 @@ export async function startE2eWorld(): Promise<E2eWorld> {
 			if (following) await events.stop()
 			following = false
 		},
+		settle: (timeoutMs) =>
+			untilQuiet(async () => {
+				const { user, system } = await runner.cpu()
+				return user + system
+			}, timeoutMs),
 		async close() {
 			await runner.stop()
 			if (following) await events.stop()
