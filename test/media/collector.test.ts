@@ -25,8 +25,8 @@ beforeAll(async () => {
 })
 afterAll(() => world.close())
 
-/** The contact sends `file` to `phone`; resolves with the media id once it is stored. */
-async function receive(sessionId: string, phone: string, file: Uint8Array): Promise<string> {
+/** The contact sends `file` to `phone`; resolves with the media id (and the message's) once it is stored. */
+async function receive(sessionId: string, phone: string, file: Uint8Array): Promise<{ id: string; messageId: string }> {
 	const after = world.events.events.length
 	const delivered = await world.standIn.deliverContent({
 		to: phone,
@@ -46,8 +46,10 @@ async function receive(sessionId: string, phone: string, file: Uint8Array): Prom
 		where: (e) => e.data.id === id && e.data.state === 'stored',
 		timeoutMs: 20_000,
 	})
-	return id
+	return { id, messageId: delivered.id }
 }
+
+const sha256Of = (file: Uint8Array) => new Bun.CryptoHasher('sha256').update(file).digest('hex')
 
 const db = () => world.app.server.database.db
 const dir = () => (world.app.config.media.store as { dir: string }).dir
@@ -69,9 +71,9 @@ describe('unused media objects', () => {
 		const first = await pairedSession(world, api, '4915100000301')
 		const second = await pairedSession(world, api, '4915100000302')
 		const file = randomBytes(50_000)
-		const one = await receive(first.id, '4915100000301', file)
-		const two = await receive(second.id, '4915100000302', file)
-		const sha256 = new Bun.CryptoHasher('sha256').update(file).digest('hex')
+		const { id: one } = await receive(first.id, '4915100000301', file)
+		const { id: two } = await receive(second.id, '4915100000302', file)
+		const sha256 = sha256Of(file)
 		const object = await objectOf(sha256)
 		expect(object).toBeDefined()
 		const path = join(dir(), object!.storageKey)
@@ -90,5 +92,19 @@ describe('unused media objects', () => {
 		await deleteSession(second.id)
 		await until(async () => !(await objectOf(sha256)) && !existsSync(path), 'the object to be removed')
 		expect((await api.get(`/media/${two}`)).status).toBe(404)
+	})
+
+	it('go when the message of their only file is deleted for everyone', async () => {
+		const phone = '4915100000304'
+		const session = await pairedSession(world, api, phone)
+		const file = randomBytes(20_000)
+		const { id, messageId } = await receive(session.id, phone, file)
+		const object = await objectOf(sha256Of(file))
+		const path = join(dir(), object!.storageKey)
+		expect(existsSync(path)).toBe(true)
+
+		await world.standIn.deliverContent({ to: phone, from: CONTACT, kind: 'delete', target: { id: messageId } })
+		await until(async () => (await api.get(`/media/${id}`)).status === 404, 'the deleted message’s file to be gone')
+		await until(async () => !(await objectOf(sha256Of(file))) && !existsSync(path), 'the object to be removed')
 	})
 })
