@@ -43,7 +43,8 @@ export function createTestRedisPrefix() {
 		async cleanup() {
 			const redis = openRedis(REDIS_TEST_URL, pino({ level: 'silent' }), 'test-cleanup')
 			try {
-				const keys = await scanKeys(redis, `${prefix}*`)
+				// Keys that must share a slot with a stream start with its hash tag: `{<prefix>domain-events}:dead`.
+				const keys = [...(await scanKeys(redis, `${prefix}*`)), ...(await scanKeys(redis, `{${prefix}*`))]
 				// One key a command: a cluster refuses a DEL of keys in different slots.
 				if (keys.length) await Promise.all(keys.map((key) => redis.unlink(key)))
 			} finally {
