@@ -257,10 +257,7 @@ export default async function scaleBench(): Promise<BenchResult[]> {
 		]
 	} finally {
 		// A profile is written when the process exits on its own.
-		if (PROFILE_DIR && !killed.includes(runner)) {
-			runner.proc.send('stop')
-			await Promise.race([runner.proc.exited, Bun.sleep(30_000)])
-		}
+		if (PROFILE_DIR && !killed.includes(runner)) await runner.stop(30_000)
 		for (const r of [runner, ...killed]) r.proc.kill('SIGKILL')
 		await Promise.all([runner.proc.exited, standIn.stop()])
 		await events.stop()

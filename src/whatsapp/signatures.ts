@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { Curve } from '@whiskeysockets/baileys'
+import { Curve, generateSignalPubKey } from '@whiskeysockets/baileys'
 import { verifySignature } from 'libsignal/src/curve.js'
 
 /** Verified signatures remembered; the certificate chain of one server takes two. */
@@ -7,13 +7,10 @@ const REMEMBERED = 64
 const verified = new Set<string>()
 let installed = false
 
-/** Signal's form of a 32-byte Curve25519 public key: the key-type byte 5 first. */
-const signalKey = (key: Uint8Array) => (key.length === 32 ? Buffer.concat([Uint8Array.of(5), key]) : Buffer.from(key))
-
 /** True only when `signature` is `publicKey`'s XEdDSA signature of `message`. */
 function verifyStrictly(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
 	try {
-		return verifySignature(signalKey(publicKey), Buffer.from(message), Buffer.from(signature)) === true
+		return verifySignature(Buffer.from(generateSignalPubKey(publicKey)), message, signature) === true
 	} catch {
 		return false
 	}
