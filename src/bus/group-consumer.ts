@@ -135,8 +135,7 @@ async function startGroupConsumer(backend: GroupBackend, options: ConsumeOptions
 	 * handled twice, and have its delivery count driven towards the dead stream.
 	 */
 	async function handleAlive(entries: readonly { raw: RawEntry; delivery: Delivery }[]) {
-		const byStream = new Map<string, string[]>()
-		for (const { raw } of entries) byStream.set(raw.stream, [...(byStream.get(raw.stream) ?? []), raw.id])
+		const byStream = new Map([...Map.groupBy(entries, (e) => e.raw.stream)].map(([stream, es]) => [stream, es.map((e) => e.raw.id)]))
 		const beat = setInterval(
 			() => {
 				for (const [stream, ids] of byStream)
@@ -152,10 +151,8 @@ async function startGroupConsumer(backend: GroupBackend, options: ConsumeOptions
 	}
 
 	async function ack(batch: readonly RawEntry[]) {
-		const byStream = new Map<string, RawEntry[]>()
-		for (const e of batch) byStream.set(e.stream, [...(byStream.get(e.stream) ?? []), e])
 		await Promise.all(
-			[...byStream].map(([stream, entries]) =>
+			[...Map.groupBy(batch, (e) => e.stream)].map(([stream, entries]) =>
 				backend.ack(
 					stream,
 					group,

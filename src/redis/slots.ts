@@ -63,11 +63,7 @@ export async function pipelined<T>(
 	add: (pipeline: ChainableCommander, item: T) => void,
 	replication?: Replication,
 ): Promise<Reply[]> {
-	const groups = new Map<string, number[]>()
-	items.forEach((item, i) => {
-		const group = pipelineOf(redis, keyOf(item))
-		groups.set(group, [...(groups.get(group) ?? []), i])
-	})
+	const groups = Map.groupBy(items.keys(), (i) => pipelineOf(redis, keyOf(items[i]!)))
 	const replies: Reply[] = new Array(items.length)
 	const wait = replication && replication.replicas > 0 ? replication : null
 	await Promise.all(
