@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache'
 import { Webhook } from 'standardwebhooks'
 import { literalHost, RefusedTargetError, resolveTarget, type Resolver } from '../../lib/addresses'
 import { withTimeout } from '../../lib/timeout'
@@ -31,12 +32,24 @@ export interface SendOutcome {
 /** What a receiver's error answer may add to the delivery log. */
 const ERROR_SNIPPET_BYTES = 512
 
+/** Signers by secret: building one decodes its secret, which would otherwise happen on every attempt. */
+const signers = new LRUCache<string, Webhook>({ max: 1_000 })
+
+function signerOf(secret: string): Webhook {
+	let signer = signers.get(secret)
+	if (!signer) {
+		signer = new Webhook(secret)
+		signers.set(secret, signer)
+	}
+	return signer
+}
+
 /** The Standard Webhooks headers of one attempt; `timestamp` is this attempt's, the id is the event's. */
 export function signatureHeaders(request: Pick<SignedRequest, 'eventId' | 'body' | 'secrets'>, timestamp: Date) {
 	return {
 		'webhook-id': request.eventId,
 		'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
-		'webhook-signature': request.secrets.map((secret) => new Webhook(secret).sign(request.eventId, timestamp, request.body)).join(' '),
+		'webhook-signature': request.secrets.map((secret) => signerOf(secret).sign(request.eventId, timestamp, request.body)).join(' '),
 	}
 }
 
