@@ -2,6 +2,8 @@ import { and, eq, inArray, sql } from 'drizzle-orm'
 import type { AnyEnvelope } from '../core/catalogue'
 import { eventFilter, splitPosition, wireEvent } from '../core/webhooks'
 import type { Db } from './client'
+import { executePrepared } from './prepared'
+import { rowsOf } from './projection/statements'
 import { webhookEndpoints } from './schema'
 
 /**
@@ -27,12 +29,51 @@ interface NewDelivery {
 	b: string
 }
 
-async function insert(db: Db, rows: NewDelivery[], onConflict: string): Promise<void> {
-	if (!rows.length) return
-	await db.execute(sql`insert into webhook_deliveries (id, endpoint_id, event_id, event_type, session_id, position_ms, position_seq, body)
-		select r.id, r.e, r.ev, r.t, r.s, r.pm, r.ps, r.b
-		from json_to_recordset(${JSON.stringify(rows)}::text::json) as r(id uuid, e uuid, ev uuid, t text, s uuid, pm bigint, ps bigint, b text)
-		${sql.raw(onConflict)}`)
+/** Lanes (`endpointId`, `sessionId`) the caller wants to send itself; `extend`: it holds the lane already and sends it now. */
+export interface HandOff {
+	owner: string
+	lockMs: number
+	lanes: { endpointId: string; sessionId: string; extend: boolean }[]
+}
+
+/**
+ * Inserts deliveries. With a hand-off, the rows of each offered lane are inserted already held by
+ * `owner` (locked for `lockMs`) when nothing else of that lane waits: no pending row at all for a
+ * new lane, none but `owner`'s live ones for a lane it extends. The check and the insert are one
+ * statement; the caller has made sure that no earlier stream event is still unrecorded. Resolves
+ * with the ids of the rows inserted held.
+ */
+async function insert(db: Db, rows: NewDelivery[], onConflict: 'ignore' | 'requeue', handOff?: HandOff): Promise<Set<string>> {
+	if (!rows.length) return new Set()
+	const values = sql`select i.id, i.e, i.ev, i.t, i.s, i.pm, i.ps, i.b,
+			case when h.e is null then null else now() + ${handOff?.lockMs ?? 0} * interval '1 millisecond' end,
+			case when h.e is null then null else ${handOff?.owner ?? ''} end
+		from json_to_recordset(${JSON.stringify(rows)}::text::json) as i(id uuid, e uuid, ev uuid, t text, s uuid, pm bigint, ps bigint, b text)
+		left join (
+			select l.e, l.s from json_to_recordset(${JSON.stringify(handOff?.lanes.map((l) => ({ e: l.endpointId, s: l.sessionId, x: l.extend })) ?? [])}::text::json)
+				as l(e uuid, s uuid, x boolean)
+			where not exists (
+				select 1 from webhook_deliveries d
+				where d.endpoint_id = l.e and d.session_id = l.s and d.state = 'pending'
+					and (not l.x or d.lock_owner is distinct from ${handOff?.owner ?? ''} or d.locked_until < now()))
+		) h on h.e = i.e and h.s = i.s`
+	const columns = sql`webhook_deliveries (id, endpoint_id, event_id, event_type, session_id, position_ms, position_seq, body, locked_until, lock_owner)`
+	const result =
+		onConflict === 'ignore'
+			? await executePrepared(
+					db,
+					'webhook_enqueue',
+					sql`insert into ${columns} ${values} on conflict (endpoint_id, event_id) do nothing returning id, lock_owner is not null as held`,
+				)
+			: await db.execute(sql`insert into ${columns} ${values}
+				on conflict (endpoint_id, event_id) do update set state = 'pending', attempts = 0, next_attempt_at = now(), last_error = null
+				where webhook_deliveries.state <> 'pending'
+				returning id, false as held`)
+	return new Set(
+		rowsOf<{ id: string; held: boolean | string }>(result)
+			.filter((r) => r.held === true || r.held === 't')
+			.map((r) => String(r.id)),
+	)
 }
 
 const row = (endpointId: string, { position, envelope }: PositionedEvent): NewDelivery => {
@@ -64,13 +105,42 @@ const matches = (endpoint: EndpointFilter, { position, envelope }: PositionedEve
 	endpoint.accepts(envelope.type) &&
 	(endpoint.sessionIds === null || endpoint.sessionIds.includes(envelope.sessionId))
 
+/** A bytea value as the drivers return it: a Buffer (postgres.js), bytes or `\x` hex (PGlite). */
+export const toBuffer = (value: unknown): Buffer | null =>
+	value == null
+		? null
+		: Buffer.isBuffer(value)
+			? value
+			: typeof value === 'string'
+				? Buffer.from(value.replace(/^\\x/, ''), 'hex')
+				: Buffer.from(value as Uint8Array)
+
+/** A delivery inserted held by the caller, with what sending it takes. */
+export interface HeldDelivery {
+	id: string
+	endpointId: string
+	eventId: string
+	sessionId: string
+	positionMs: number
+	positionSeq: number
+	body: string
+	url: string
+	secret: Buffer
+	previousSecret: Buffer | null
+}
+
 /**
  * Records a delivery of each event for every enabled endpoint of its tenant that takes it. Safe to
- * repeat (a redelivered stream entry): an endpoint gets an event once. Resolves with the number of
- * deliveries the events made (new or not).
+ * repeat (a redelivered stream entry): an endpoint gets an event once. `offer` is asked which of
+ * the events' lanes the caller would send itself (see `HandOff`). Resolves with the number of
+ * deliveries the events made (new or not) and those inserted held, in stream order.
  */
-export async function enqueueEvents(db: Db, events: readonly PositionedEvent[]): Promise<number> {
-	if (!events.length) return 0
+export async function enqueueEvents(
+	db: Db,
+	events: readonly PositionedEvent[],
+	offer?: (lanes: { endpointId: string; sessionId: string }[]) => HandOff | null,
+): Promise<{ count: number; held: HeldDelivery[] }> {
+	if (!events.length) return { count: 0, held: [] }
 	const tenantIds = [...new Set(events.map((e) => e.envelope.tenantId))]
 	const endpoints = (
 		await db
@@ -80,14 +150,39 @@ export async function enqueueEvents(db: Db, events: readonly PositionedEvent[]):
 				events: webhookEndpoints.events,
 				sessionIds: webhookEndpoints.sessionIds,
 				createdAt: webhookEndpoints.createdAt,
+				url: webhookEndpoints.url,
+				secret: webhookEndpoints.secret,
+				previousSecret: sql<Buffer | null>`case when ${webhookEndpoints.previousSecretExpiresAt} > now() then ${webhookEndpoints.previousSecret} end`,
 			})
 			.from(webhookEndpoints)
 			.where(and(eq(webhookEndpoints.enabled, true), inArray(webhookEndpoints.tenantId, tenantIds)))
 	).map((e) => ({ ...e, createdAtMs: e.createdAt.getTime(), accepts: eventFilter(e.events) }))
-	if (!endpoints.length) return 0
-	const rows = events.flatMap((event) => endpoints.filter((e) => matches(e, event)).map((e) => row(e.id, event)))
-	await insert(db, rows, 'on conflict (endpoint_id, event_id) do nothing')
-	return rows.length
+	if (!endpoints.length) return { count: 0, held: [] }
+	const planned = events.flatMap((event) => endpoints.filter((e) => matches(e, event)).map((e) => ({ endpoint: e, row: row(e.id, event) })))
+	const lanes = new Map<string, { endpointId: string; sessionId: string }>()
+	for (const { row: r } of planned) if (r.s !== null) lanes.set(`${r.e}:${r.s}`, { endpointId: r.e, sessionId: r.s })
+	const handOff = offer && lanes.size ? offer([...lanes.values()]) : null
+	const heldIds = await insert(
+		db,
+		planned.map((p) => p.row),
+		'ignore',
+		handOff ?? undefined,
+	)
+	const held = planned
+		.filter((p) => heldIds.has(p.row.id))
+		.map(({ endpoint, row: r }) => ({
+			id: r.id,
+			endpointId: r.e,
+			eventId: r.ev,
+			sessionId: r.s!,
+			positionMs: r.pm!,
+			positionSeq: r.ps!,
+			body: r.b,
+			url: endpoint.url,
+			secret: endpoint.secret,
+			previousSecret: toBuffer(endpoint.previousSecret),
+		}))
+	return { count: planned.length, held }
 }
 
 /**
@@ -101,22 +196,13 @@ export async function requeueEvents(
 ) {
 	const filter = { ...endpoint, createdAtMs: 0, accepts: eventFilter(endpoint.events) }
 	const rows = events.filter((e) => matches(filter, e)).map((e) => row(endpoint.id, e))
-	await insert(
-		db,
-		rows,
-		`on conflict (endpoint_id, event_id) do update set state = 'pending', attempts = 0, next_attempt_at = now(), last_error = null
-		where webhook_deliveries.state <> 'pending'`,
-	)
+	await insert(db, rows, 'requeue')
 	return rows.length
 }
 
 /** A delivery outside the stream (`webhook.test`): no session, so no ordering lane. */
 export async function enqueueStandalone(db: Db, endpointId: string, envelope: { id: string; type: string; body: string }): Promise<string> {
 	const id = Bun.randomUUIDv7()
-	await insert(
-		db,
-		[{ id, e: endpointId, ev: envelope.id, t: envelope.type, s: null, pm: null, ps: null, b: envelope.body }],
-		'on conflict do nothing',
-	)
+	await insert(db, [{ id, e: endpointId, ev: envelope.id, t: envelope.type, s: null, pm: null, ps: null, b: envelope.body }], 'ignore')
 	return id
 }

@@ -9,8 +9,9 @@ import { createCipher } from '../../lib/crypto'
 import type { Resolver } from '../../lib/addresses'
 import type { Logger } from '../../logger'
 import type { WebhookMetrics } from './metrics'
+import type { HandOff, HeldDelivery } from '../../db/webhooks'
 import { sendSigned, type SendOutcome } from './sender'
-import { type AttemptResult, type ClaimedDelivery, claimDue, recordAttempts, type Watermark } from './store'
+import { type AttemptResult, type ClaimedDelivery, claimDue, handedBy, recordAttempts, type Watermark } from './store'
 
 export interface DispatcherDeps {
 	db: Db
@@ -24,10 +25,39 @@ export interface DispatcherDeps {
 }
 
 export interface Dispatcher {
-	/** Looks for due deliveries now (new ones were just recorded). */
+	/** Looks for due deliveries now (new ones were recorded that nobody holds, or a retry was asked for). */
 	wake(): void
+	/**
+	 * Which of these lanes this dispatcher would send straight from the stream, skipping a claim:
+	 * lanes it sends already (extended) and new ones while it has room. Null when it takes none. The
+	 * offered lanes are kept open until `take` or `decline`; the caller inserts the rows (see
+	 * `HandOff`) and passes on those inserted held.
+	 */
+	offer(lanes: readonly { endpointId: string; sessionId: string }[]): Offer | null
 	/** Stops claiming, lets the requests in flight finish and records them. */
 	stop(): Promise<void>
+}
+
+export interface Offer {
+	handOff: HandOff
+	/** Sends these rows, inserted held by this dispatcher, after what their lanes hold already. */
+	take(rows: readonly HeldDelivery[]): void
+	/** Closes the offer: lanes that got no rows end once they have sent what they hold. */
+	close(): void
+}
+
+/** One lane being sent: a session's deliveries to one endpoint, one after another. */
+interface LaneRun {
+	key: string
+	queue: ClaimedDelivery[]
+	/** A run handed from the stream takes more rows while it runs; a claimed run sends what it claimed. */
+	extendable: boolean
+	/** Offers in progress that may add rows: the run waits for them before it ends. */
+	pins: number
+	/** It stopped sending: rows still arriving are released unsent. */
+	ended: boolean
+	/** Wakes the run when rows arrive or the last pin goes. */
+	nudge: (() => void) | null
 }
 
 /** Room in a lock beyond the attempt it covers, for writing the attempt's outcome. */
@@ -39,6 +69,17 @@ const LOCK_MARGIN_MS = 5_000
  * statements of 8 do), so lanes do better waiting for one larger write than sharing several small ones.
  */
 const MAX_RECORDERS = 1
+
+/**
+ * Outcomes of one lane that may be unwritten while it sends: one, so a lane's next delivery goes
+ * out only once the previous outcome is in Postgres, and a crash re-sends (same webhook-id) at most
+ * the one delivery per lane whose answer had not been recorded. More would send faster (the lane
+ * need not wait for the write) but re-send every delivered event still unwritten at a crash.
+ */
+const UNWRITTEN_PER_LANE = 1
+
+/** Rows a handed lane may hold unsent: beyond this its new rows wait in Postgres for a claim, and memory stays bounded. */
+const QUEUED_PER_LANE = 256
 
 /** Deliveries of one lane claimed at once and sent one after another without asking Postgres in between. */
 const PER_LANE = 64
@@ -57,6 +98,17 @@ async function watermark(bus: Bus): Promise<Watermark> {
 	const oldest = progress.pending[0]
 	const bound = oldest && compareIds(oldest, progress.lastDeliveredId) <= 0 ? oldest : progress.lastDeliveredId
 	return { ...splitPosition(bound), strict: bound === oldest }
+}
+
+/**
+ * Whether every domain event before `position` has its deliveries recorded: the webhooks group
+ * holds no unacknowledged entry before it. Only then may the events from `position` on be handed
+ * to a dispatcher straight away (an earlier event of the same session could still be recorded).
+ */
+export async function recordedBefore(bus: Bus, position: string): Promise<boolean> {
+	const progress = await bus.groupProgress(DOMAIN_EVENTS, WEBHOOKS_GROUP, { count: 1 })
+	const oldest = progress?.pending[0]
+	return !oldest || compareIds(oldest, position) >= 0
 }
 
 /** What an attempt's outcome makes of its delivery. */
@@ -80,10 +132,12 @@ export function settle(delivery: ClaimedDelivery, outcome: SendOutcome, schedule
 }
 
 /**
- * The dispatcher: claims due lanes (up to `concurrency` in flight, each a run of one session's
- * deliveries to one endpoint), sends each lane's rows in order, and records the outcomes in
- * batches as they finish. A lane is claimed again only once its rows are recorded, which is what
- * keeps a session's events in order across claims and dispatchers.
+ * The dispatcher: sends lanes (up to `concurrency` at once, each a run of one session's deliveries
+ * to one endpoint) in order, and records the outcomes in batches as they finish. A lane comes
+ * either from a claim (due rows nobody holds: retries, a dead dispatcher's rows, rows recorded
+ * while their lane was busy) or straight from the stream (`offer`). A lane is taken again only
+ * once its rows are recorded, which is what keeps a session's events in order across claims,
+ * hand-offs and dispatchers.
  */
 export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 	const { db, bus, config, logger, metrics } = deps
@@ -92,15 +146,25 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 	// The lock outlives the longest attempt, with room to record it; a dispatcher killed mid-attempt
 	// leaves its rows to be claimed again once the lock has run out.
 	const lockMs = config.timeoutMs * 2 + LOCK_MARGIN_MS
-	const inFlight = new Set<Promise<void>>()
+	// Rows handed from the stream are locked under a name of their own: a lane this dispatcher
+	// extends must hold nothing but handed rows, never the rows of a claim it is sending as well.
+	const handedOwner = handedBy(owner)
+	/** Every lane being sent. */
+	const runs = new Set<LaneRun>()
+	/** The handed runs that still take rows, by lane: one at most per lane. */
+	const open = new Map<string, LaneRun>()
+	const running = new Set<Promise<void>>()
 	/** Outcomes waiting to be written, each with who waits for it. */
 	const finished: { result: AttemptResult; written: (ok: boolean) => void }[] = []
 	let stopping = false
 	let wakeUp: (() => void) | null = null
 	/** Writes in progress: a few at once, so a lane waits for its own write and not for the one before it. */
 	const recorders = new Set<Promise<void>>()
+	/** Lanes that end should look for work again: rows were recorded that nobody holds (some may be behind them). */
+	const lookAgain = new WeakSet<LaneRun>()
 
 	const wake = () => {
+		for (const run of runs) lookAgain.add(run)
 		wakeUp?.()
 		wakeUp = null
 	}
@@ -150,37 +214,88 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 			}))
 
 	/**
-	 * Sends one lane's claimed rows in order, each after the previous one succeeded. The first that
-	 * does not succeed (or is not due yet) stops the lane: the rows behind it are released unsent.
-	 * Each outcome is written before the next row goes out, so a crash re-sends at most the request
-	 * in flight; the lane stays held until its last outcome is in. A lane also stops while its lock
-	 * still covers a whole attempt.
+	 * Sends one lane's rows in order, each once the previous one succeeded and its outcome is written
+	 * (`UNWRITTEN_PER_LANE`). The first that does not succeed (or is not due yet) stops the lane: the
+	 * rows behind it are released unsent. The lane is held
+	 * (its rows locked) until its last outcome is in; it also stops while a row's lock still covers a
+	 * whole attempt. A handed lane waits, while an offer is open, for rows to be added.
 	 */
-	async function runLane(rows: readonly ClaimedDelivery[], lockedUntil: number) {
-		for (const [i, d] of rows.entries()) {
-			if (stopping || !d.due || Date.now() + config.timeoutMs + LOCK_MARGIN_MS > lockedUntil) {
-				await record(release(rows.slice(i)))
-				return
+	async function sendLane(run: LaneRun) {
+		const writes: Promise<boolean>[] = []
+		let writeFailed = false
+		const write = (results: AttemptResult[]) => {
+			writes.push(
+				record(results).then((ok) => {
+					if (!ok) writeFailed = true
+					return ok
+				}),
+			)
+		}
+		const stop = (results: AttemptResult[]) => {
+			write(results)
+			lookAgain.add(run)
+		}
+		try {
+			for (;;) {
+				// A write that failed leaves the lane held until its locks run out; its rows then go again.
+				if (writeFailed) return
+				const d = run.queue[0]
+				if (!d) {
+					if (stopping) return
+					if (run.pins) await new Promise<void>((resolve) => (run.nudge = resolve))
+					// Still open while outcomes are written: a lane whose rows are all unwritten can take more.
+					else if (run.extendable && writes.length) await writes.shift()
+					else return
+					continue
+				}
+				if (stopping || !d.due || Date.now() + config.timeoutMs + LOCK_MARGIN_MS > d.lockedUntil) return stop(release(run.queue.splice(0)))
+				if (writes.length >= UNWRITTEN_PER_LANE && !(await writes.shift())) return
+				run.queue.shift()
+				const result = await attempt(d)
+				// A failure and the release of the rows behind it are written together, so no claim sees the
+				// failed row free while those rows are still held.
+				if (result.state !== 'delivered') return stop([result, ...release(run.queue.splice(0))])
+				write([result])
 			}
-			const result = await attempt(d)
-			// A failure and the release of the rows behind it are written together, so no claim sees the
-			// failed row free while those rows are still held.
-			const stop = result.state !== 'delivered'
-			const written = await record(stop ? [result, ...release(rows.slice(i + 1))] : [result])
-			// A write that failed leaves the lane held until its lock runs out; the row then goes again.
-			if (!written || stop) return
+		} finally {
+			run.ended = true
+			if (open.get(run.key) === run) open.delete(run.key)
+			await Promise.all(writes)
 		}
 	}
 
+	function startRun(key: string, queue: ClaimedDelivery[], extendable: boolean, pins = 0): LaneRun {
+		const run: LaneRun = { key, queue, extendable, pins, ended: false, nudge: null }
+		runs.add(run)
+		if (extendable) open.set(key, run)
+		const sending: Promise<void> = sendLane(run).finally(() => {
+			runs.delete(run)
+			running.delete(sending)
+			if (lookAgain.has(run)) wake()
+		})
+		running.add(sending)
+		return run
+	}
+
+	const nudge = (run: LaneRun) => {
+		run.nudge?.()
+		run.nudge = null
+	}
+
+	const laneKey = (endpointId: string, sessionId: string) => `${endpointId}:${sessionId}`
+
 	/** The claimed rows by lane, each lane in stream order. */
-	function lanesOf(claimed: readonly ClaimedDelivery[]): ClaimedDelivery[][] {
+	function lanesOf(claimed: readonly ClaimedDelivery[]): Map<string, ClaimedDelivery[]> {
 		const lanes = new Map<string, ClaimedDelivery[]>()
 		for (const d of claimed) {
-			const key = d.sessionId === null ? d.id : `${d.endpointId}:${d.sessionId}`
-			lanes.set(key, [...(lanes.get(key) ?? []), d])
+			const key = d.sessionId === null ? d.id : laneKey(d.endpointId, d.sessionId)
+			const lane = lanes.get(key)
+			if (lane) lane.push(d)
+			else lanes.set(key, [d])
 		}
 		const order = (a: ClaimedDelivery, b: ClaimedDelivery) => (a.positionMs ?? 0) - (b.positionMs ?? 0) || (a.positionSeq ?? 0) - (b.positionSeq ?? 0)
-		return [...lanes.values()].map((rows) => rows.sort(order))
+		for (const rows of lanes.values()) rows.sort(order)
+		return lanes
 	}
 
 	/**
@@ -218,29 +333,74 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 		return written
 	}
 
+	function offer(lanes: readonly { endpointId: string; sessionId: string }[]): Offer | null {
+		if (stopping) return null
+		const offered = new Map<string, { run: LaneRun; extend: boolean; endpointId: string; sessionId: string }>()
+		let room = config.concurrency - runs.size
+		for (const { endpointId, sessionId } of lanes) {
+			const key = laneKey(endpointId, sessionId)
+			const run = open.get(key)
+			if (run) {
+				if (run.ended || run.queue.length >= QUEUED_PER_LANE) continue
+				run.pins++
+				offered.set(key, { run, extend: true, endpointId, sessionId })
+			} else if (room > 0) {
+				room--
+				offered.set(key, { run: startRun(key, [], true, 1), extend: false, endpointId, sessionId })
+			}
+		}
+		if (!offered.size) return null
+		// Taken before the insert, so it never runs past the locks the insert takes.
+		const lockedUntil = Date.now() + lockMs
+		let closed = false
+		return {
+			handOff: {
+				owner: handedOwner,
+				lockMs,
+				lanes: [...offered.values()].map(({ endpointId, sessionId, extend }) => ({ endpointId, sessionId, extend })),
+			},
+			take(rows) {
+				const late: ClaimedDelivery[] = []
+				for (const row of rows) {
+					const { run } = offered.get(laneKey(row.endpointId, row.sessionId))!
+					const d: ClaimedDelivery = { ...row, due: true, attempt: 1, createdAtMs: Date.now(), locked: true, lockedUntil }
+					if (run.ended) late.push(d)
+					else run.queue.push(d)
+				}
+				metrics.taken('stream', rows.length - late.length)
+				// A lane that stopped meanwhile (a failure, a stop) sends none of them: they wait for a claim.
+				if (late.length) {
+					void record(release(late))
+					wake()
+				}
+				for (const { run } of offered.values()) nudge(run)
+			},
+			close() {
+				if (closed) return
+				closed = true
+				for (const { run } of offered.values()) {
+					run.pins--
+					nudge(run)
+				}
+			},
+		}
+	}
+
 	const loop = (async () => {
 		let failures = 0
 		while (!stopping) {
 			try {
-				const free = config.concurrency - inFlight.size
-				let lanes: ClaimedDelivery[][] = []
+				const free = config.concurrency - runs.size
+				let claimed = 0
 				if (free > 0) {
 					const mark = await watermark(bus)
-					// Taken before the claim, so it never runs past the locks the claim takes.
-					const lockedUntil = Date.now() + lockMs
-					lanes = lanesOf(await claimDue(db, owner, free, PER_LANE, lockMs, mark))
-					for (const rows of lanes) {
-						// A lane's end (its rows written or released) is what frees work to claim: an outcome
-						// written mid-lane frees nothing, and a claim then would scan every queued row for nothing.
-						const p = runLane(rows, lockedUntil).finally(() => {
-							inFlight.delete(p)
-							wake()
-						})
-						inFlight.add(p)
-					}
+					const lanes = lanesOf(await claimDue(db, owner, free, PER_LANE, lockMs, mark))
+					claimed = lanes.size
+					metrics.taken('claim', [...lanes.values()].reduce((n, rows) => n + rows.length, 0))
+					for (const [key, rows] of lanes) startRun(key, rows, false)
 				}
 				failures = 0
-				if (lanes.length && lanes.length === free) continue
+				if (claimed && claimed === free) continue
 			} catch (err) {
 				failures++
 				logger.warn({ err, failures }, 'webhook dispatcher could not claim deliveries; backing off')
@@ -258,11 +418,13 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 
 	return {
 		wake,
+		offer,
 		async stop() {
 			stopping = true
 			wake()
+			for (const run of runs) nudge(run)
 			await loop
-			await Promise.allSettled([...inFlight])
+			while (running.size) await Promise.allSettled([...running])
 			while (recorders.size) await Promise.all([...recorders])
 		},
 	}

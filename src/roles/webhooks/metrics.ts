@@ -15,6 +15,8 @@ export interface WebhookMetrics {
 	delivery(result: 'delivered' | 'retrying' | 'failed', count?: number): void
 	/** Endpoints disabled by the dispatcher (410, or failing too long). */
 	disabled(count: number): void
+	/** Deliveries a dispatcher took to send: handed over with their `stream` event, or by a `claim`. */
+	taken(source: 'stream' | 'claim', count: number): void
 }
 
 const AGE_BUCKETS = [10, 60, 300, 1800, 3600, 6 * 3600, 24 * 3600] as const
@@ -42,7 +44,14 @@ function createWebhookMetrics(registry: Registry, backlog?: () => Promise<number
 		help: 'Endpoints the dispatcher disabled (the receiver answered 410, or failed for WEBHOOK_DISABLE_AFTER_SECONDS)',
 		registers: [registry],
 	})
+	const taken = new Counter({
+		name: `${PREFIX}webhook_deliveries_taken_total`,
+		help: 'Deliveries a dispatcher took to send, by source: stream (handed over as their event was recorded), claim (found waiting in Postgres: retries, rows recorded while their lane was busy, a dead dispatcher\'s rows)',
+		labelNames: ['source'],
+		registers: [registry],
+	})
 	for (const result of ['delivered', 'retrying', 'failed']) deliveries.inc({ result }, 0)
+	for (const source of ['stream', 'claim']) taken.inc({ source }, 0)
 	if (backlog) {
 		new Gauge({
 			name: `${PREFIX}webhook_backlog_endpoints`,
@@ -72,6 +81,9 @@ function createWebhookMetrics(registry: Registry, backlog?: () => Promise<number
 		},
 		disabled(count) {
 			if (count) disabled.inc(count)
+		},
+		taken(source, count) {
+			if (count) taken.inc({ source }, count)
 		},
 	}
 }

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm'
 import type { Db } from '../../db/client'
 import { executePrepared } from '../../db/prepared'
+import { toBuffer } from '../../db/webhooks'
 import { rowsOf } from '../../db/projection/statements'
 
 /** A delivery a dispatcher holds: what it sends, and where, signed with which secrets. */
@@ -25,6 +26,8 @@ export interface ClaimedDelivery {
 	createdAtMs: number
 	/** The claim locked this row (a run's first and last rows hold the lane); a release unlocks only these. */
 	locked: boolean
+	/** Epoch ms (this process's clock, taken before the lock was) by which the lock runs out at the earliest. */
+	lockedUntil: number
 }
 
 /** How far the stream is safe to deliver: every event at or before it has its deliveries recorded. */
@@ -34,15 +37,6 @@ export interface Watermark {
 	/** True: deliveries at the position itself wait too (it is the oldest event not recorded yet). */
 	strict: boolean
 }
-
-const toBuffer = (value: unknown): Buffer | null =>
-	value == null
-		? null
-		: Buffer.isBuffer(value)
-			? value
-			: typeof value === 'string'
-				? Buffer.from(value.replace(/^\\x/, ''), 'hex')
-				: Buffer.from(value as Uint8Array)
 
 /**
  * Takes up to `lanes` due lanes (endpoint, session), each with a run of up to `perLane` of its
@@ -66,6 +60,8 @@ export async function claimDue(
 	lockMs: number,
 	watermark: Watermark,
 ): Promise<ClaimedDelivery[]> {
+	// Taken before the claim, so it never runs past the locks the claim takes.
+	const lockedUntil = Date.now() + lockMs
 	const beyond = watermark.strict ? sql`<` : sql`<=`
 	const mark = sql`(${watermark.ms}::bigint, ${watermark.seq}::bigint)`
 	const laneOrder = sql`order by d.endpoint_id, d.session_id, d.position_ms, d.position_seq limit 1`
@@ -138,8 +134,15 @@ export async function claimDue(
 		previousSecret: toBuffer(r.previous_secret),
 		createdAtMs: Number(r.created_ms),
 		locked: r.locked === true || r.locked === 't',
+		lockedUntil,
 	}))
 }
+
+/**
+ * The lock name of rows a dispatcher took straight from the stream: apart from its claims' name,
+ * so that a lane it extends can be told from a lane it claimed.
+ */
+export const handedBy = (owner: string) => `${owner}:stream`
 
 /** What became of one attempt. */
 export interface AttemptResult {
@@ -183,6 +186,7 @@ export async function recordAttempts(db: Db, owner: string, results: readonly At
 		health.set(r.endpointId, h)
 	}
 	const endpoints = [...health.values()].filter((h) => h.tried)
+	const handed = handedBy(owner)
 	// Failing since longer than allowed, and this batch brought no success.
 	const expired = sql`(not a.ok and coalesce(w.failing_since < now() - ${disableAfterMs} * interval '1 millisecond', false))`
 	// One statement (one round trip, atomic): the deliveries (a data-modifying CTE always runs), then their endpoints' health.
@@ -205,10 +209,10 @@ export async function recordAttempts(db: Db, owner: string, results: readonly At
 			-- The id list lets the planner probe the primary key rather than scan the table for the join.
 			where d.id = any(${`{${results.map((r) => r.id).join(',')}}`}::uuid[]) and d.id = r.id
 				-- Only while this dispatcher still holds the row's lane (or, outside a lane, the row).
-				and (d.lock_owner = ${owner} or (d.session_id is not null and exists (
+				and (d.lock_owner in (${owner}, ${handed}) or (d.session_id is not null and exists (
 					select 1 from webhook_deliveries m
 					where m.endpoint_id = d.endpoint_id and m.session_id = d.session_id and m.state = 'pending'
-						and m.locked_until >= now() and m.lock_owner = ${owner})))
+						and m.locked_until >= now() and m.lock_owner in (${owner}, ${handed}))))
 		)
 		update webhook_endpoints w
 		set failing_since = case when a.ok then null else coalesce(w.failing_since, now()) end,
