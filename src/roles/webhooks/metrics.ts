@@ -46,7 +46,7 @@ function createWebhookMetrics(registry: Registry, backlog?: () => Promise<number
 	})
 	const taken = new Counter({
 		name: `${PREFIX}webhook_deliveries_taken_total`,
-		help: 'Deliveries a dispatcher took to send, by source: stream (handed over as their event was recorded), claim (found waiting in Postgres: retries, rows recorded while their lane was busy, a dead dispatcher\'s rows)',
+		help: "Deliveries a dispatcher took to send, by source: stream (handed over as their event was recorded), claim (found waiting in Postgres: retries, rows recorded while their lane was busy, a dead dispatcher's rows)",
 		labelNames: ['source'],
 		registers: [registry],
 	})
