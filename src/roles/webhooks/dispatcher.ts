@@ -56,6 +56,8 @@ interface LaneRun {
 	pins: number
 	/** It stopped sending: rows still arriving are released unsent. */
 	ended: boolean
+	/** Rows it was given in all. */
+	taken: number
 	/** Wakes the run when rows arrive or the last pin goes. */
 	nudge: (() => void) | null
 }
@@ -80,6 +82,18 @@ const UNWRITTEN_PER_LANE = 1
 
 /** Rows a handed lane may hold unsent: beyond this its new rows wait in Postgres for a claim, and memory stays bounded. */
 const QUEUED_PER_LANE = 256
+
+/**
+ * Rows a handed lane takes in all before it stops taking more: it then ends once they are sent, and
+ * its lane competes for a slot again, so a few busy sessions cannot keep the slots for good.
+ */
+const TAKEN_PER_LANE = 1_024
+
+/**
+ * Part of `concurrency` that hand-offs leave to claims: retries, rows recorded while their lane was
+ * busy and a dead dispatcher's rows always find a slot, however busy the stream keeps the rest.
+ */
+const CLAIM_SHARE = 1 / 8
 
 /** Deliveries of one lane claimed at once and sent one after another without asking Postgres in between. */
 const PER_LANE = 64
@@ -265,7 +279,7 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 	}
 
 	function startRun(key: string, queue: ClaimedDelivery[], extendable: boolean, pins = 0): LaneRun {
-		const run: LaneRun = { key, queue, extendable, pins, ended: false, nudge: null }
+		const run: LaneRun = { key, queue, extendable, pins, ended: false, taken: queue.length, nudge: null }
 		runs.add(run)
 		if (extendable) open.set(key, run)
 		const sending: Promise<void> = sendLane(run).finally(() => {
@@ -336,12 +350,12 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 	function offer(lanes: readonly { endpointId: string; sessionId: string }[]): Offer | null {
 		if (stopping) return null
 		const offered = new Map<string, { run: LaneRun; extend: boolean; endpointId: string; sessionId: string }>()
-		let room = config.concurrency - runs.size
+		let room = config.concurrency - Math.max(1, Math.ceil(config.concurrency * CLAIM_SHARE)) - runs.size
 		for (const { endpointId, sessionId } of lanes) {
 			const key = laneKey(endpointId, sessionId)
 			const run = open.get(key)
 			if (run) {
-				if (run.ended || run.queue.length >= QUEUED_PER_LANE) continue
+				if (run.ended || run.queue.length >= QUEUED_PER_LANE || run.taken >= TAKEN_PER_LANE) continue
 				run.pins++
 				offered.set(key, { run, extend: true, endpointId, sessionId })
 			} else if (room > 0) {
@@ -365,7 +379,10 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 					const { run } = offered.get(laneKey(row.endpointId, row.sessionId))!
 					const d: ClaimedDelivery = { ...row, due: true, attempt: 1, createdAtMs: Date.now(), locked: true, lockedUntil }
 					if (run.ended) late.push(d)
-					else run.queue.push(d)
+					else {
+						run.queue.push(d)
+						run.taken++
+					}
 				}
 				metrics.taken('stream', rows.length - late.length)
 				// A lane that stopped meanwhile (a failure, a stop) sends none of them: they wait for a claim.
@@ -396,7 +413,10 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 					const mark = await watermark(bus)
 					const lanes = lanesOf(await claimDue(db, owner, free, PER_LANE, lockMs, mark))
 					claimed = lanes.size
-					metrics.taken('claim', [...lanes.values()].reduce((n, rows) => n + rows.length, 0))
+					metrics.taken(
+						'claim',
+						[...lanes.values()].reduce((n, rows) => n + rows.length, 0),
+					)
 					for (const [key, rows] of lanes) startRun(key, rows, false)
 				}
 				failures = 0
