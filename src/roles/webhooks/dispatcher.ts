@@ -1,17 +1,15 @@
 import { hostname } from 'node:os'
-import { LRUCache } from 'lru-cache'
-import { compareIds, type Bus } from '../../bus/bus'
+import type { Bus } from '../../bus/bus'
 import type { WebhooksConfig } from '../../config'
-import { DOMAIN_EVENTS, WEBHOOKS_GROUP } from '../../core/streams'
-import { retryAfterMs, retryDelayMs, secretAad, splitPosition } from '../../core/webhooks'
 import type { Db } from '../../db/client'
-import { createCipher } from '../../lib/crypto'
+import type { HandOff, HeldDelivery } from '../../db/webhooks'
 import type { Resolver } from '../../lib/addresses'
 import type { Logger } from '../../logger'
+import { createAttempts } from './attempt'
 import type { WebhookMetrics } from './metrics'
-import type { HandOff, HeldDelivery } from '../../db/webhooks'
-import { sendSigned, type SendOutcome } from './sender'
-import { type AttemptResult, type ClaimedDelivery, claimDue, handedBy, recordAttempts, type Watermark } from './store'
+import { watermark } from './progress'
+import { createRecorder } from './recorder'
+import { type AttemptResult, type ClaimedDelivery, claimDue, handedBy } from './store'
 
 export interface DispatcherDeps {
 	db: Db
@@ -25,7 +23,10 @@ export interface DispatcherDeps {
 }
 
 export interface Dispatcher {
-	/** Looks for due deliveries now (new ones were recorded that nobody holds, or a retry was asked for). */
+	/**
+	 * Rows were recorded that nobody holds: looks for due deliveries now, and again as each lane
+	 * sending now ends (one of them may be what holds those rows back).
+	 */
 	wake(): void
 	/**
 	 * Which of these lanes this dispatcher would send straight from the stream, skipping a claim:
@@ -66,13 +67,6 @@ interface LaneRun {
 const LOCK_MARGIN_MS = 5_000
 
 /**
- * Outcome writes in flight at once, each taking whatever finished meanwhile. One: a write's cost is
- * mostly per statement (a statement of 64 outcomes costs PostgreSQL about a quarter of what eight
- * statements of 8 do), so lanes do better waiting for one larger write than sharing several small ones.
- */
-const MAX_RECORDERS = 1
-
-/**
  * Outcomes of one lane that may be unwritten while it sends: one, so a lane's next delivery goes
  * out only once the previous outcome is in Postgres, and a crash re-sends (same webhook-id) at most
  * the one delivery per lane whose answer had not been recorded. More would send faster (the lane
@@ -98,53 +92,6 @@ const CLAIM_SHARE = 1 / 8
 /** Deliveries of one lane claimed at once and sent one after another without asking Postgres in between. */
 const PER_LANE = 64
 
-/** Decrypted signing secrets, by their ciphertext: a rotation changes the ciphertext, so no entry outlives its secret. */
-const SECRETS_CACHED = 1_000
-
-/**
- * How far deliveries may go: up to the oldest domain event the webhooks group has not acknowledged
- * (its deliveries may not be recorded yet, and a later event of the same session must not overtake
- * it), or everything the group has read when nothing is pending.
- */
-async function watermark(bus: Bus): Promise<Watermark> {
-	const progress = await bus.groupProgress(DOMAIN_EVENTS, WEBHOOKS_GROUP, { count: 1 })
-	if (!progress) return { ms: 0, seq: 0, strict: true }
-	const oldest = progress.pending[0]
-	const bound = oldest && compareIds(oldest, progress.lastDeliveredId) <= 0 ? oldest : progress.lastDeliveredId
-	return { ...splitPosition(bound), strict: bound === oldest }
-}
-
-/**
- * Whether every domain event before `position` has its deliveries recorded: the webhooks group
- * holds no unacknowledged entry before it. Only then may the events from `position` on be handed
- * to a dispatcher straight away (an earlier event of the same session could still be recorded).
- */
-export async function recordedBefore(bus: Bus, position: string): Promise<boolean> {
-	const progress = await bus.groupProgress(DOMAIN_EVENTS, WEBHOOKS_GROUP, { count: 1 })
-	const oldest = progress?.pending[0]
-	return !oldest || compareIds(oldest, position) >= 0
-}
-
-/** What an attempt's outcome makes of its delivery. */
-export function settle(delivery: ClaimedDelivery, outcome: SendOutcome, schedule: readonly number[], now = Date.now()): AttemptResult {
-	const base = {
-		id: delivery.id,
-		endpointId: delivery.endpointId,
-		statusCode: outcome.status,
-		latencyMs: outcome.latencyMs,
-		error: outcome.error,
-		gone: false,
-	}
-	if (outcome.kind === '2xx') return { ...base, state: 'delivered', nextAttemptAt: null }
-	// 410: the receiver says it is gone for good. The endpoint is disabled and this delivery waits,
-	// pending, for it to be enabled again.
-	if (outcome.status === 410) return { ...base, state: 'pending', nextAttemptAt: now, gone: true }
-	const told = outcome.status === 429 || outcome.status === 503 ? retryAfterMs(outcome.retryAfter, now) : null
-	const delay = retryDelayMs(schedule, delivery.attempt)
-	if (delay === null) return { ...base, state: 'failed', nextAttemptAt: null }
-	return { ...base, state: 'pending', nextAttemptAt: now + Math.max(delay, told ?? 0) }
-}
-
 /**
  * The dispatcher: sends lanes (up to `concurrency` at once, each a run of one session's deliveries
  * to one endpoint) in order, and records the outcomes in batches as they finish. A lane comes
@@ -156,60 +103,32 @@ export function settle(delivery: ClaimedDelivery, outcome: SendOutcome, schedule
 export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 	const { db, bus, config, logger, metrics } = deps
 	const owner = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`
-	const cipher = createCipher(deps.encryptionKey)
 	// The lock outlives the longest attempt, with room to record it; a dispatcher killed mid-attempt
 	// leaves its rows to be claimed again once the lock has run out.
 	const lockMs = config.timeoutMs * 2 + LOCK_MARGIN_MS
 	// Rows handed from the stream are locked under a name of their own: a lane this dispatcher
 	// extends must hold nothing but handed rows, never the rows of a claim it is sending as well.
 	const handedOwner = handedBy(owner)
+	const attempt = createAttempts({ config, encryptionKey: deps.encryptionKey, metrics, resolve: deps.resolve })
+	const { record, drain } = createRecorder({ db, owner, disableAfterMs: config.disableAfterMs, logger, metrics })
 	/** Every lane being sent. */
 	const runs = new Set<LaneRun>()
 	/** The handed runs that still take rows, by lane: one at most per lane. */
 	const open = new Map<string, LaneRun>()
 	const running = new Set<Promise<void>>()
-	/** Outcomes waiting to be written, each with who waits for it. */
-	const finished: { result: AttemptResult; written: (ok: boolean) => void }[] = []
 	let stopping = false
 	let wakeUp: (() => void) | null = null
-	/** Writes in progress: a few at once, so a lane waits for its own write and not for the one before it. */
-	const recorders = new Set<Promise<void>>()
 	/** Lanes that end should look for work again: rows were recorded that nobody holds (some may be behind them). */
 	const lookAgain = new WeakSet<LaneRun>()
 
-	const wake = () => {
-		for (const run of runs) lookAgain.add(run)
+	/** Runs the claim loop now. */
+	const claimNow = () => {
 		wakeUp?.()
 		wakeUp = null
 	}
-
-	const secrets = new LRUCache<string, string>({ max: SECRETS_CACHED })
-	function secretOf(endpointId: string, sealed: Buffer): string {
-		const key = `${endpointId}:${sealed.toString('base64')}`
-		let secret = secrets.get(key)
-		if (secret === undefined) {
-			secret = cipher.decrypt(sealed, secretAad(endpointId)).toString()
-			secrets.set(key, secret)
-		}
-		return secret
-	}
-	const secretsOf = (d: ClaimedDelivery): string[] =>
-		d.previousSecret ? [secretOf(d.endpointId, d.secret), secretOf(d.endpointId, d.previousSecret)] : [secretOf(d.endpointId, d.secret)]
-
-	async function attempt(d: ClaimedDelivery): Promise<AttemptResult> {
-		let outcome: SendOutcome
-		try {
-			outcome = await sendSigned(
-				{ url: d.url, eventId: d.eventId, body: d.body, secrets: secretsOf(d) },
-				{ timeoutMs: config.timeoutMs, allowPrivateTargets: config.allowPrivateTargets, resolve: deps.resolve },
-			)
-		} catch (err) {
-			outcome = { status: null, latencyMs: 0, kind: 'network', error: (err as Error).message, retryAfter: null }
-		}
-		metrics.attempt(outcome)
-		const result = settle(d, outcome, config.retryScheduleMs)
-		metrics.delivery(result.state === 'delivered' ? 'delivered' : result.state === 'failed' ? 'failed' : 'retrying')
-		return result
+	const wake = () => {
+		for (const run of runs) lookAgain.add(run)
+		claimNow()
 	}
 
 	/** Unlocks the rows a lane did not send: only those the claim locked are written. */
@@ -285,7 +204,8 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 		const sending: Promise<void> = sendLane(run).finally(() => {
 			runs.delete(run)
 			running.delete(sending)
-			if (lookAgain.has(run)) wake()
+			// A claimed lane's end frees a slot for the rest of a backlog; a handed one's only when rows wait.
+			if (!run.extendable || lookAgain.has(run)) claimNow()
 		})
 		running.add(sending)
 		return run
@@ -310,41 +230,6 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 		const order = (a: ClaimedDelivery, b: ClaimedDelivery) => (a.positionMs ?? 0) - (b.positionMs ?? 0) || (a.positionSeq ?? 0) - (b.positionSeq ?? 0)
 		for (const rows of lanes.values()) rows.sort(order)
 		return lanes
-	}
-
-	/**
-	 * Writes outcomes: every lane's that finished meanwhile in one statement. Resolves false when the
-	 * write failed; those rows' locks then run out and they are sent again (same webhook-id).
-	 */
-	function record(results: AttemptResult[]): Promise<boolean> {
-		if (!results.length) return Promise.resolve(true)
-		const written = new Promise<boolean>((resolve) => {
-			for (const result of results) finished.push({ result, written: resolve })
-		})
-		if (recorders.size < MAX_RECORDERS) {
-			const recorder: Promise<void> = (async () => {
-				while (finished.length) {
-					const batch = finished.splice(0)
-					let ok = true
-					try {
-						const disabled = await recordAttempts(
-							db,
-							owner,
-							batch.map((f) => f.result),
-							config.disableAfterMs,
-						)
-						metrics.disabled(disabled.length)
-						if (disabled.length) logger.warn({ endpoints: disabled }, 'webhook endpoints disabled')
-					} catch (err) {
-						ok = false
-						logger.warn({ err, count: batch.length }, 'could not record webhook attempts')
-					}
-					for (const f of batch) f.written(ok)
-				}
-			})().finally(() => recorders.delete(recorder))
-			recorders.add(recorder)
-		}
-		return written
 	}
 
 	function offer(lanes: readonly { endpointId: string; sessionId: string }[]): Offer | null {
@@ -441,11 +326,11 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 		offer,
 		async stop() {
 			stopping = true
-			wake()
+			claimNow()
 			for (const run of runs) nudge(run)
 			await loop
 			while (running.size) await Promise.allSettled([...running])
-			while (recorders.size) await Promise.all([...recorders])
+			await drain()
 		},
 	}
 }

@@ -4,8 +4,9 @@ import { DOMAIN_EVENTS, WEBHOOKS_GROUP } from '../../core/streams'
 import { isTransientDbError } from '../../db/errors'
 import { enqueueEvents } from '../../db/webhooks'
 import type { RoleDeps, RoleHandle } from '../types'
-import { type Offer, recordedBefore, startDispatcher } from './dispatcher'
+import { type Offer, startDispatcher } from './dispatcher'
 import { webhookMetrics } from './metrics'
+import { recordedBefore } from './progress'
 import { backlogAges } from './store'
 
 /**
