@@ -19,6 +19,7 @@ export function settle(delivery: ClaimedDelivery, outcome: SendOutcome, schedule
 		latencyMs: outcome.latencyMs,
 		error: outcome.error,
 		gone: false,
+		holder: delivery.locked ? null : delivery.holder,
 	}
 	if (outcome.kind === '2xx') return { ...base, state: 'delivered', nextAttemptAt: null }
 	// 410: the receiver says it is gone for good. The endpoint is disabled and this delivery waits,

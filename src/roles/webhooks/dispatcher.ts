@@ -144,6 +144,7 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 				latencyMs: 0,
 				error: null,
 				gone: false,
+				holder: null,
 			}))
 
 	/**
@@ -228,7 +229,12 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 			else lanes.set(key, [d])
 		}
 		const order = (a: ClaimedDelivery, b: ClaimedDelivery) => (a.positionMs ?? 0) - (b.positionMs ?? 0) || (a.positionSeq ?? 0) - (b.positionSeq ?? 0)
-		for (const rows of lanes.values()) rows.sort(order)
+		for (const rows of lanes.values()) {
+			rows.sort(order)
+			// The run's last row holds the lane while the rows before it go out.
+			const last = rows.at(-1)!
+			for (const d of rows) d.holder = last.locked ? last.id : null
+		}
 		return lanes
 	}
 
@@ -262,7 +268,7 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 				const late: ClaimedDelivery[] = []
 				for (const row of rows) {
 					const { run } = offered.get(laneKey(row.endpointId, row.sessionId))!
-					const d: ClaimedDelivery = { ...row, due: true, attempt: 1, createdAtMs: Date.now(), locked: true, lockedUntil }
+					const d: ClaimedDelivery = { ...row, due: true, attempt: 1, createdAtMs: Date.now(), locked: true, lockedUntil, holder: null }
 					if (run.ended) late.push(d)
 					else {
 						run.queue.push(d)

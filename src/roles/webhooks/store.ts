@@ -28,6 +28,8 @@ export interface ClaimedDelivery {
 	locked: boolean
 	/** Epoch ms (this process's clock, taken before the lock was) by which the lock runs out at the earliest. */
 	lockedUntil: number
+	/** For a row the claim did not lock: the row whose lock holds the lane for this run (the run's last). */
+	holder: string | null
 }
 
 /** How far the stream is safe to deliver: every event at or before it has its deliveries recorded. */
@@ -135,6 +137,7 @@ export async function claimDue(
 		createdAtMs: Number(r.created_ms),
 		locked: r.locked === true || r.locked === 't',
 		lockedUntil,
+		holder: null,
 	}))
 }
 
@@ -157,6 +160,8 @@ export interface AttemptResult {
 	error: string | null
 	/** The receiver answered 410 Gone: the endpoint is disabled. */
 	gone: boolean
+	/** The row whose lock holds the lane, when this row holds no lock of its own (see `ClaimedDelivery`). */
+	holder: string | null
 }
 
 /**
@@ -175,6 +180,7 @@ export async function recordAttempts(db: Db, owner: string, results: readonly At
 		c: r.statusCode,
 		l: Math.round(r.latencyMs),
 		x: r.error?.slice(0, 1000) ?? null,
+		h: r.holder,
 	}))
 	// Per endpoint: did any of its attempts succeed, and did it answer 410.
 	const health = new Map<string, { e: string; ok: boolean; gone: boolean; tried: boolean }>()
@@ -205,14 +211,14 @@ export async function recordAttempts(db: Db, owner: string, results: readonly At
 				last_error = case when r.s = 'released' then d.last_error else r.x end,
 				delivered_at = case when r.s = 'delivered' then now() else d.delivered_at end,
 				locked_until = null, lock_owner = null
-			from json_to_recordset(${JSON.stringify(rows)}::text::json) as r(id uuid, s text, n float8, c int, l int, x text)
+			from json_to_recordset(${JSON.stringify(rows)}::text::json) as r(id uuid, s text, n float8, c int, l int, x text, h uuid)
 			-- The id list lets the planner probe the primary key rather than scan the table for the join.
 			where d.id = any(${`{${results.map((r) => r.id).join(',')}}`}::uuid[]) and d.id = r.id
-				-- Only while this dispatcher still holds the row's lane (or, outside a lane, the row).
-				and (d.lock_owner in (${owner}, ${handed}) or (d.session_id is not null and exists (
+				-- Only while this dispatcher still holds the row, or the row that holds its lane for the run: one
+				-- probe by primary key, not a look through the lane's queue.
+				and (d.lock_owner in (${owner}, ${handed}) or exists (
 					select 1 from webhook_deliveries m
-					where m.endpoint_id = d.endpoint_id and m.session_id = d.session_id and m.state = 'pending'
-						and m.locked_until >= now() and m.lock_owner in (${owner}, ${handed}))))
+					where m.id = r.h and m.state = 'pending' and m.locked_until >= now() and m.lock_owner in (${owner}, ${handed})))
 		)
 		update webhook_endpoints w
 		set failing_since = case when a.ok then null else coalesce(w.failing_since, now()) end,
