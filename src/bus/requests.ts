@@ -128,6 +128,9 @@ export function createRequester({ bus, logger, timeoutMs }: { bus: Bus; logger: 
 					},
 				})
 			})
+			// The answer can come before the publish returns (on a cluster the publish also waits for a
+			// replica): a refusal must not count as unhandled meanwhile; it is awaited below.
+			answered.catch(() => {})
 			try {
 				await bus.publish([query as unknown as AnyEnvelope])
 			} catch (err) {

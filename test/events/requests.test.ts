@@ -149,3 +149,48 @@ for (const [name, open] of Object.entries(backbones)) {
 		})
 	})
 }
+
+describe('a refusal that arrives before the publish returns', () => {
+	it('reaches the asker as its error, not as an unhandled rejection', async () => {
+		const bus = createMemoryBus({ partitions: PARTITIONS, logger })
+		const refused = Promise.withResolvers<void>()
+		// A publish that returns only once the runner has refused (a cluster's publish also waits for a replica).
+		const slow: Bus = {
+			...bus,
+			async publish(envelopes) {
+				const positions = await bus.publish(envelopes)
+				await refused.promise
+				await Bun.sleep(10)
+				return positions
+			},
+		}
+		const asker = createRequester({ bus: slow, logger, timeoutMs: 5_000 })
+		const unhandled: unknown[] = []
+		const onUnhandled = (reason: unknown) => unhandled.push(reason)
+		process.on('unhandledRejection', onUnhandled)
+		const consumers = await Promise.all(
+			Array.from({ length: PARTITIONS }, (_, p) =>
+				bus.consume({
+					group: RUNNER_GROUP,
+					streams: [queryStream(p)],
+					async handle(batch: Delivery[]) {
+						for (const { envelope } of batch) {
+							await reply(bus, envelope as Query, { ok: false, error: { code: 'session_not_connected', message: 'not connected' } })
+							refused.resolve()
+						}
+					},
+				}),
+			),
+		)
+		try {
+			const asked = asker.ask('session.profile_picture.get', meta, { jid: '15550000001@s.whatsapp.net' })
+			await expect(asked).rejects.toMatchObject({ code: 'session_not_connected' })
+			expect(unhandled).toEqual([])
+		} finally {
+			process.off('unhandledRejection', onUnhandled)
+			for (const c of consumers) await c.stop()
+			await asker.close()
+			await bus.close()
+		}
+	})
+})
