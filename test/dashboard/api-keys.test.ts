@@ -63,6 +63,8 @@ describe('the API keys page', () => {
 			await page.goto(`${app.url}/app/integrations/keys`)
 			await page.getByLabel('Name').fill('Nothing')
 			await page.getByRole('button', { name: 'Create key' }).click()
+			// The API's refusal arrives first; then the group points at the message under it.
+			await page.locator('#scopes-error').waitFor()
 			const scopes = page.getByRole('group', { name: 'Scopes' })
 			await expect(scopes.getAttribute('aria-describedby')).resolves.toBe('scopes-error')
 			await expect(page.locator('#scopes-error').textContent()).resolves.toMatch(/scopes/)
