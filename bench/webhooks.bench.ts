@@ -19,32 +19,40 @@ import { createTestRedisPrefix, REDIS_TEST_URL } from '../test/helpers/redis'
 import type { BenchResult } from './run'
 
 const EVENTS = Number(process.env.BENCH_WEBHOOK_EVENTS ?? 20_000)
-/** Bare POSTs before the measured ones: the process's HTTP client and server warm up first. */
+/**
+ * Deliveries before the measured ones, in the bare loop and in the path alike: the HTTP client and
+ * server, and the path's code (compiled as it runs, in a Worker that starts cold), warm up first.
+ */
 const WARM_UP = 2_000
 /** The bare loop runs this often; its median is the baseline (single runs vary by 2× here). */
 const BARE_RUNS = 3
 
-/** CPU time (ms) this process and the given PostgreSQL backends have used: Linux's /proc, null elsewhere. */
-function cpuMs(pids: readonly number[]): { own: number; postgres: number | null } {
+/** CPU time (ms) this process has used. */
+const ownCpuMs = () => {
 	const { user, system } = process.cpuUsage()
-	let ticks: number | null = 0
+	return (user + system) / 1000
+}
+
+/** CPU time (ms) each of these processes has used, from Linux's /proc (null elsewhere). */
+function processCpuMs(pids: readonly number[]): Map<number, number> | null {
+	const used = new Map<number, number>()
 	for (const pid of pids) {
 		try {
 			// utime and stime, in clock ticks (1/100 s), after the command name in parentheses.
 			const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-			ticks += Number(fields[11]) + Number(fields[12])
+			used.set(pid, (Number(fields[11]) + Number(fields[12])) * 10)
 		} catch {
-			ticks = null
-			break
+			return null
 		}
 	}
-	return { own: (user + system) / 1000, postgres: ticks === null ? null : ticks * 10 }
+	return used
 }
 
 /**
  * Webhook deliveries per second through the whole path: `session.messages.upsert` events already
  * on `domain-events` → the webhooks role (production settings, in its own Worker as `ROLES=webhooks`
- * runs it) → a signed POST to a local receiver → its 2xx recorded in Postgres. The events belong to
+ * runs it) → a signed POST to a local receiver → its 2xx recorded in Postgres, measured after the
+ * first WARM_UP deliveries and up to the last outcome written. The events belong to
  * as many sessions as requests may be in flight (WEBHOOK_CONCURRENCY), so that per-session order
  * allows as many as the baseline has. Baseline, in the same run: a bare loop of signed POSTs of
  * the same bodies to the same receiver, that many in flight, and nothing else (the median of
@@ -91,7 +99,8 @@ export default async function webhooksBench(): Promise<BenchResult[]> {
 		const { secret } = await webhooks.create(tenantId, { url })
 		const SESSIONS = config.webhooks.concurrency
 		const sessions = Array.from({ length: SESSIONS }, () => Bun.randomUUIDv7())
-		const events = Array.from({ length: EVENTS }, (_, i) =>
+		// The path's warm-up comes first on the stream: its first WARM_UP deliveries are not measured.
+		const events = Array.from({ length: WARM_UP + EVENTS }, (_, i) =>
 			domainEvent(
 				'session.messages.upsert',
 				{ tenantId, sessionId: sessions[i % SESSIONS]! },
@@ -101,8 +110,8 @@ export default async function webhooksBench(): Promise<BenchResult[]> {
 		const positions: string[] = []
 		for (let i = 0; i < events.length; i += 500) positions.push(...(await bus.publish(events.slice(i, i + 500))).map((p) => p.id))
 
-		// The bare loop: the same bodies, signed and POSTed, `concurrency` at a time.
-		const bodies = events.map((e, i) => ({ eventId: e.id, body: wireEvent(positions[i]!, e) }))
+		// The bare loop: the measured events' bodies, signed and POSTed, `concurrency` at a time.
+		const bodies = events.slice(WARM_UP).map((e, i) => ({ eventId: e.id, body: wireEvent(positions[WARM_UP + i]!, e) }))
 		const bare = async (count: number) => {
 			let next = 0
 			await Promise.all(
@@ -122,10 +131,10 @@ export default async function webhooksBench(): Promise<BenchResult[]> {
 		await bare(Math.min(WARM_UP, EVENTS))
 		const bareRuns: { rate: number; cpu: number }[] = []
 		for (let run = 0; run < BARE_RUNS; run++) {
-			const cpu = cpuMs([]).own
+			const cpu = ownCpuMs()
 			const started = performance.now()
 			await bare(EVENTS)
-			bareRuns.push({ rate: EVENTS / ((performance.now() - started) / 1000), cpu: ((cpuMs([]).own - cpu) * 1000) / EVENTS })
+			bareRuns.push({ rate: EVENTS / ((performance.now() - started) / 1000), cpu: ((ownCpuMs() - cpu) * 1000) / EVENTS })
 		}
 		const median = bareRuns.sort((a, b) => a.rate - b.rate)[Math.floor(BARE_RUNS / 2)]!
 		const bareRate = median.rate
@@ -134,26 +143,33 @@ export default async function webhooksBench(): Promise<BenchResult[]> {
 		// The role as it runs in production: in a Worker of its own, with its own pool.
 		const roles = await startRoles({ config, logger, database, bus, redis })
 		await roles.ready
-		const ownCpu = cpuMs([]).own
-		const started = performance.now()
+		// The Worker's backends: opened by this run, so all of their CPU is the path's.
+		const backends = async () =>
+			((await database.sql!`select pid from pg_stat_activity where application_name = 'switchboard-webhooks'`) as unknown as { pid: number }[]).map(
+				(r) => r.pid,
+			)
 		const delivered = async () => {
 			const [row] = (await database.db.execute(sql`select count(*)::int as n from webhook_deliveries where state = 'delivered'`)) as unknown as {
 				n: number
 			}[]
 			return row?.n ?? 0
 		}
+		// The path's warm-up, as the bare loop had its own: measured from its last delivery on.
+		while (received < WARM_UP) await Bun.sleep(1)
+		const started = performance.now()
+		const ownCpu = ownCpuMs()
+		const postgresBefore = processCpuMs(await backends())
 		// The receiver's count first (no query while the path runs), then until the last outcomes are written.
-		while (received < EVENTS) await Bun.sleep(5)
-		while ((await delivered()) < EVENTS) await Bun.sleep(5)
+		while (received < WARM_UP + EVENTS) await Bun.sleep(5)
+		while ((await delivered()) < WARM_UP + EVENTS) await Bun.sleep(5)
 		const seconds = (performance.now() - started) / 1000
-		const ownCpuAfter = cpuMs([]).own
-		// The Worker's backends: opened by this run, so all of their CPU is the path's.
-		const backends = (
-			(await database.sql!`select pid from pg_stat_activity where application_name = 'switchboard-webhooks'`) as unknown as { pid: number }[]
-		).map((r) => r.pid)
-		const postgresCpu = cpuMs(backends).postgres
+		const ownCpuAfter = ownCpuMs()
+		const postgresAfter = processCpuMs(await backends())
+		// A backend opened after the warm-up used all of its CPU within the measured part.
+		const postgresCpu =
+			postgresBefore && postgresAfter ? [...postgresAfter].reduce((sum, [pid, ms]) => sum + ms - (postgresBefore.get(pid) ?? 0), 0) : null
 		await roles.stop()
-		if (received < EVENTS) throw new Error(`the receiver got ${received} of ${EVENTS}`)
+		if (received < WARM_UP + EVENTS) throw new Error(`the receiver got ${received} of ${WARM_UP + EVENTS}`)
 		return [
 			{
 				name: `webhooks: ${EVENTS / 1000}k events stream → signed POST → 2xx recorded`,
