@@ -90,9 +90,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 		publicUrl,
 		metricsEnabled: env.METRICS_ENABLED,
 		metricsToken: env.METRICS_TOKEN,
-		// Embedded mode is the one-process box, so it runs the webhooks role too; a deployment with
-		// PostgreSQL chooses which processes send webhooks (and from where they reach out).
-		roles: new Set((env.ROLES ?? (env.DATABASE_URL ? 'api,runner,consumer' : 'api,runner,consumer,webhooks')).split(',') as Role[]),
+		// Every role by default, in both modes: a webhook a tenant creates is sent without the operator
+		// having to know a role exists. A fleet picks which processes send (and from where) with ROLES.
+		roles: new Set((env.ROLES ?? 'api,runner,consumer,webhooks').split(',') as Role[]),
 		logLevel: env.LOG_LEVEL,
 		waWebSocketUrl: env.WA_WEBSOCKET_URL,
 		waRootPublicKey: env.WA_ROOT_PUBLIC_KEY,

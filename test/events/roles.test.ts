@@ -287,6 +287,7 @@ describe('the server process', () => {
 			expect(stoppedWorkers.sort((x, y) => x.role!.localeCompare(y.role!))).toEqual([
 				{ role: 'consumer', code: 0 },
 				{ role: 'runner', code: 0 },
+				{ role: 'webhooks', code: 0 },
 			])
 			expect(logs.at(-1)!.msg).toBe('stopped')
 		} finally {

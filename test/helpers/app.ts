@@ -26,6 +26,9 @@ export interface TestApp {
  * Media files go to a folder of its own, removed at close.
  * `logger` replaces the silent one (a test that reads what is logged).
  *
+ * It runs the roles a test of the API needs (`api,runner,consumer`); a test of webhooks adds
+ * `webhooks` through `ROLES`, so that other tests do not each start a Worker they never use.
+ *
  * It runs as if behind one proxy (TRUST_PROXY_HOPS=1): a test sets `X-Forwarded-For` to give its
  * requests a client address of their own, so per-IP rate limits never couple tests.
  */
@@ -47,6 +50,7 @@ export async function startTestApp(
 		LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
 		TRUST_PROXY_HOPS: '1',
 		MEDIA_DIR: mediaDir,
+		ROLES: 'api,runner,consumer',
 		...env,
 	})
 	const server = await startServer(config, logger ?? createLogger(config), overrides)

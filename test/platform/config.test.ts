@@ -10,9 +10,9 @@ describe('config', () => {
 		expect(config.port).toBe(3000)
 		expect(config.databaseUrl).toBeUndefined()
 		expect(config.redisUrl).toBeUndefined()
-		// Embedded mode (no DATABASE_URL) is one process doing everything, webhooks included.
+		// Every role, embedded or not: a webhook is sent without ROLES being set.
 		expect([...config.roles].sort()).toEqual(['api', 'consumer', 'runner', 'webhooks'])
-		expect([...loadConfig({ DATABASE_URL: 'postgres://u@h/db' }).roles].sort()).toEqual(['api', 'consumer', 'runner'])
+		expect([...loadConfig({ DATABASE_URL: 'postgres://u@h/db' }).roles].sort()).toEqual(['api', 'consumer', 'runner', 'webhooks'])
 		expect(config.defaultsUsed.sort()).toEqual(['ENCRYPTION_KEY', 'JWT_SECRET'])
 		expect(config.encryptionKey.length).toBe(32)
 	})
