@@ -28,7 +28,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
 	for (const redis of opened) await closeRedis(redis)
-	await cluster.close()
+	await cluster?.close()
 })
 
 function busOn(prefix: string, replication?: typeof REPLICATED) {

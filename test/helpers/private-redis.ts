@@ -5,13 +5,27 @@ import { join } from 'node:path'
 import type { Subprocess } from 'bun'
 import { waitForOutput } from './process'
 
-/** A free TCP port on 127.0.0.1. */
-export async function freePort(): Promise<number> {
+/** Listens on `port` of 127.0.0.1 (0: any free one) and closes again; resolves with the port, or null when it is taken. */
+async function tryListen(port: number): Promise<number | null> {
 	const server = createServer()
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-	const { port } = server.address() as { port: number }
+	const listening = await new Promise<boolean>((resolve) => {
+		server.once('error', () => resolve(false))
+		server.listen(port, '127.0.0.1', () => resolve(true))
+	})
+	if (!listening) return null
+	const { port: bound } = server.address() as { port: number }
 	await new Promise<void>((resolve) => server.close(() => resolve()))
-	return port
+	return bound
+}
+
+/** A free TCP port on 127.0.0.1. Free when asked: another process may take it before the caller listens. */
+export async function freePort(): Promise<number> {
+	return (await tryListen(0))!
+}
+
+/** Whether `port` on 127.0.0.1 is free now. */
+export async function isFree(port: number): Promise<boolean> {
+	return (await tryListen(port)) !== null
 }
 
 /**
