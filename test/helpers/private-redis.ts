@@ -34,10 +34,10 @@ export async function isFree(port: number): Promise<boolean> {
  * restart comes back empty, as a Redis without persistence does.
  */
 export async function startPrivateRedis({ persist }: { persist: boolean }) {
-	const port = await freePort()
+	let port = await freePort()
 	const dir = mkdtempSync(join(tmpdir(), 'sb-redis-'))
 	let proc: Subprocess<'ignore', 'pipe', 'pipe'> | null = null
-	const args = [
+	const args = () => [
 		'--port',
 		String(port),
 		'--bind',
@@ -52,10 +52,19 @@ export async function startPrivateRedis({ persist }: { persist: boolean }) {
 		'always',
 	]
 	const up = async () => {
-		proc = Bun.spawn(['redis-server', ...args], { stdout: 'pipe', stderr: 'pipe' })
+		proc = Bun.spawn(['redis-server', ...args()], { stdout: 'pipe', stderr: 'pipe' })
 		await waitForOutput(proc.stdout, /Ready to accept connections/)
 	}
-	await up()
+	// A port free a moment ago can be taken before the server listens: it then exits, and another is tried.
+	for (let tries = 1; ; tries++) {
+		try {
+			await up()
+			break
+		} catch (err) {
+			if (tries === 5) throw err
+			port = await freePort()
+		}
+	}
 	return {
 		url: `redis://127.0.0.1:${port}`,
 		/** Shuts the server down (SIGTERM: it finishes its append-only file) and waits for the exit. */
