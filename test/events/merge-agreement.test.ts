@@ -22,7 +22,7 @@ beforeAll(async () => {
 	t = await openTestDatabase()
 	db = t.database.db
 })
-afterAll(() => t.close())
+afterAll(() => t?.close())
 
 /** A small seeded generator, so a failing case can be replayed from its seed. */
 function random(seed: number) {

@@ -23,7 +23,7 @@ beforeAll(async () => {
 	world = await startSessionsWorld({ MEDIA_COLLECT_INTERVAL_SECONDS: '1', MEDIA_COLLECT_GRACE_SECONDS: '0' })
 	api = await world.tenant()
 })
-afterAll(() => world.close())
+afterAll(() => world?.close())
 
 /** The contact sends `file` to `phone`; resolves with the media id (and the message's) once it is stored. */
 async function receive(sessionId: string, phone: string, file: Uint8Array): Promise<{ id: string; messageId: string }> {

@@ -16,7 +16,7 @@ beforeAll(async () => {
 	api = await world.tenant()
 	sessionId = (await pairedSession(world, api, PHONE)).id
 })
-afterAll(() => world.close())
+afterAll(() => world?.close())
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 const request = (id: string) => api.fetch(`/media/${id}/download`, { method: 'POST' })

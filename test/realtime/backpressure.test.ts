@@ -12,7 +12,7 @@ beforeAll(async () => {
 	app = await startRealtimeApp({ WS_SEND_BUFFER_BYTES: String(SEND_BUFFER), WS_IDLE_TIMEOUT_SECONDS: '8' })
 })
 afterAll(async () => {
-	await app.close()
+	await app?.close()
 })
 
 interface Frame {

@@ -23,7 +23,7 @@ beforeAll(async () => {
 })
 afterAll(async () => {
 	for (const r of receivers) await r.stop()
-	await app.close()
+	await app?.close()
 })
 
 async function receiver(...args: Parameters<typeof startReceiver>) {
