@@ -29,12 +29,31 @@ export async function isFree(port: number): Promise<boolean> {
 }
 
 /**
+ * Starts a server on a port `pick` chooses. A port free a moment ago can be taken before the
+ * server listens (an outgoing connection's local port, say): `start` then fails at once, and
+ * another port is tried, up to five in all.
+ */
+export async function onFreePort<T>(
+	start: (port: number) => Promise<T>,
+	pick: () => Promise<number> = freePort,
+): Promise<{ port: number; started: T }> {
+	for (let tries = 1; ; tries++) {
+		const port = await pick()
+		try {
+			return { port, started: await start(port) }
+		} catch (err) {
+			if (tries === 5) throw err
+		}
+	}
+}
+
+/**
  * A redis-server of the test's own, which it may stop and start without touching the shared one.
  * With `persist`, data survives a restart (append-only file, fsync on every write); without, a
  * restart comes back empty, as a Redis without persistence does.
  */
 export async function startPrivateRedis({ persist }: { persist: boolean }) {
-	let port = await freePort()
+	let port = 0
 	const dir = mkdtempSync(join(tmpdir(), 'sb-redis-'))
 	let proc: Subprocess<'ignore', 'pipe', 'pipe'> | null = null
 	const args = () => [
@@ -55,16 +74,11 @@ export async function startPrivateRedis({ persist }: { persist: boolean }) {
 		proc = Bun.spawn(['redis-server', ...args()], { stdout: 'pipe', stderr: 'pipe' })
 		await waitForOutput(proc.stdout, /Ready to accept connections/)
 	}
-	// A port free a moment ago can be taken before the server listens: it then exits, and another is tried.
-	for (let tries = 1; ; tries++) {
-		try {
-			await up()
-			break
-		} catch (err) {
-			if (tries === 5) throw err
-			port = await freePort()
-		}
-	}
+	// `up` starts on `port` again after a stop: the port the first start found is kept.
+	await onFreePort((free) => {
+		port = free
+		return up()
+	})
 	return {
 		url: `redis://127.0.0.1:${port}`,
 		/** Shuts the server down (SIGTERM: it finishes its append-only file) and waits for the exit. */

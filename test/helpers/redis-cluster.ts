@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import type { Subprocess } from 'bun'
 import Redis from 'ioredis'
 import { hashTag } from '../../src/redis/slots'
-import { freePort, isFree } from './private-redis'
+import { freePort, isFree, onFreePort } from './private-redis'
 import { waitForOutput } from './process'
 import { until } from './until'
 
@@ -50,12 +50,12 @@ const slotOf = (node: ClusterNode, key: string) => node.admin.cluster('KEYSLOT',
  */
 export async function startRedisCluster({ masters = 3, nodeTimeoutMs = 5_000 } = {}): Promise<RedisClusterHarness> {
 	const dir = mkdtempSync(join(tmpdir(), 'sb-redis-cluster-'))
-	const ports: number[] = []
+	const nodes: ClusterNode[] = []
 	/** A port for one more node: it and its cluster bus port (port + 10000) free, neither another node's. */
 	const nextPort = async (): Promise<number> => {
 		for (;;) {
 			const port = await freePort()
-			const taken = (p: number) => ports.some((q) => p === q || p === q + 10_000)
+			const taken = (p: number) => nodes.some((n) => p === n.port || p === n.port + 10_000)
 			if (port < 55_000 && !taken(port) && !taken(port + 10_000) && (await isFree(port + 10_000))) return port
 		}
 	}
@@ -91,23 +91,17 @@ export async function startRedisCluster({ masters = 3, nodeTimeoutMs = 5_000 } =
 		return proc
 	}
 	const admin = (port: number) => new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 1, retryStrategy: () => null, lazyConnect: true })
-	const nodes: ClusterNode[] = []
 	try {
 		while (nodes.length < masters * 2) {
-			const port = await nextPort()
-			ports.push(port)
-			// A port free a moment ago can be taken before the node listens (an outgoing connection's
-			// local port, say): the node then exits at once, and another port is tried.
-			const proc = await spawn(port).catch(() => null)
-			if (proc) nodes.push({ port, proc, admin: admin(port) })
-			else if (ports.length > masters * 2 + 5) throw new Error(`redis-server did not start on any of the ports ${ports.join(', ')}`)
+			const { port, started: proc } = await onFreePort(spawn, nextPort)
+			nodes.push({ port, proc, admin: admin(port) })
 		}
 	} catch (err) {
 		for (const n of nodes) n.proc.kill('SIGKILL')
 		rmSync(dir, { recursive: true, force: true })
 		throw err
 	}
-	ports.splice(0, ports.length, ...nodes.map((n) => n.port))
+	const ports = nodes.map((n) => n.port)
 	const live = () => nodes.filter((n) => n.proc.exitCode === null && n.proc.signalCode === null)
 	const close = async () => {
 		for (const n of nodes) {
