@@ -299,13 +299,17 @@ for (const [name, make] of Object.entries(implementations)) {
 			})
 
 			it('keeps a batch that takes longer than the idle time from being claimed while in hand', async () => {
+				// Both consumers share this test's thread: a pause of the thread longer than two thirds of the
+				// idle time (the keep-alive runs every third) lets the other claim first, as it would in any
+				// process so stalled. 100 ms left a loaded CI machine 67 ms; this leaves 200.
+				const idleMs = 300
 				let release!: () => void
-				const slow = await collect(bus, { claimIdleMs: 100, block: new Promise((r) => (release = r)) })
+				const slow = await collect(bus, { claimIdleMs: idleMs, block: new Promise((r) => (release = r)) })
 				await bus.publish([qrEvent()])
 				await slow.delivered(1)
-				const other = await collect(bus, { claimIdleMs: 100 })
+				const other = await collect(bus, { claimIdleMs: idleMs })
 				// The behaviour under test is time passing: five idle times go by while the batch is in hand.
-				await Bun.sleep(500)
+				await Bun.sleep(5 * idleMs)
 				release()
 				await slow.handled(1)
 				expect(slow.received.map((d) => d.deliveries)).toEqual([1])
