@@ -8,6 +8,7 @@ import { NotReplicatedError } from '../../src/redis/slots'
 import { collect, condition, ids, qrEvent } from '../events/helpers'
 import { startRedisCluster, type RedisClusterHarness } from '../helpers/redis-cluster'
 import { createTestRedisPrefix } from '../helpers/redis'
+import { rejectionOf } from '../helpers/rejection'
 
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })
 const REPLICATED = { replicas: 1, timeoutMs: 1_000 }
@@ -116,7 +117,7 @@ describe('a master killed and failed over', () => {
 			await master.admin.call('CLIENT', 'KILL', 'TYPE', 'replica')
 			const unprotected = await trusting.publish([qrEvent()])
 			expect(unprotected).toHaveLength(1)
-			await expect(waiting.publish([qrEvent()])).rejects.toBeInstanceOf(NotReplicatedError)
+			expect(await rejectionOf(waiting.publish([qrEvent()]))).toBeInstanceOf(NotReplicatedError)
 			await cluster.kill(master)
 		} finally {
 			replica.proc.kill('SIGCONT')

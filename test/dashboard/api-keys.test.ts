@@ -42,10 +42,10 @@ describe('the API keys page', () => {
 			expect((await api(app).get('/chats', { 'x-api-key': key })).status).not.toBe(401)
 
 			await page.getByRole('button', { name: 'Done' }).click()
-			await expect(page.getByLabel('API key', { exact: true }).count()).resolves.toBe(0)
+			expect(await page.getByLabel('API key', { exact: true }).count()).toBe(0)
 			const card = page.getByRole('listitem', { name: 'CRM sync' })
-			await expect(card.textContent()).resolves.toContain('messages:read, messages:send')
-			await expect(card.textContent()).resolves.toContain(key.slice(0, 12))
+			expect(await card.textContent()).toContain('messages:read, messages:send')
+			expect(await card.textContent()).toContain(key.slice(0, 12))
 			expect(await page.content()).not.toContain(key)
 
 			page.once('dialog', (dialog) => void dialog.accept())
@@ -66,9 +66,9 @@ describe('the API keys page', () => {
 			// The API's refusal arrives first; then the group points at the message under it.
 			await page.locator('#scopes-error').waitFor()
 			const scopes = page.getByRole('group', { name: 'Scopes' })
-			await expect(scopes.getAttribute('aria-describedby')).resolves.toBe('scopes-error')
-			await expect(page.locator('#scopes-error').textContent()).resolves.toMatch(/scopes/)
-			await expect(page.getByLabel('API key', { exact: true }).count()).resolves.toBe(0)
+			expect(await scopes.getAttribute('aria-describedby')).toBe('scopes-error')
+			expect(await page.locator('#scopes-error').textContent()).toMatch(/scopes/)
+			expect(await page.getByLabel('API key', { exact: true }).count()).toBe(0)
 		})
 	})
 })

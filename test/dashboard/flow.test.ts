@@ -73,7 +73,7 @@ describe('the dashboard', () => {
 
 			// Connected, live: no reload.
 			await card.getByText('Connected', { exact: true }).waitFor()
-			await expect(qr.count()).resolves.toBe(0)
+			expect(await qr.count()).toBe(0)
 			await card.getByRole('link', { name: 'Chats' }).click()
 			await page.getByRole('heading', { name: 'Chats' }).waitFor()
 

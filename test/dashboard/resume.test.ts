@@ -66,7 +66,7 @@ describe('the dashboard’s WebSocket', () => {
 			expect(urls.length).toBeGreaterThan(before)
 			expect(urls[0]!.searchParams.get('since')).toBeNull()
 			expect(resumed.searchParams.get('since')).toMatch(/^\d+-\d+$/)
-			for (const { id } of [first, live, missed]) await expect(page.locator(`[data-message-id="${id}"]`).count()).resolves.toBe(1)
+			for (const { id } of [first, live, missed]) expect(await page.locator(`[data-message-id="${id}"]`).count()).toBe(1)
 			expect(problems).toEqual([])
 		})
 	}, 60_000)

@@ -10,6 +10,7 @@ import { closeRedis, openRedis } from '../../src/redis/connection'
 import { clientList, createTestRedisPrefix, REDIS_TEST_URL } from '../helpers/redis'
 import { until } from '../helpers/until'
 import { collect, condition, ids, qrEvent, SESSION, stopCommand } from './helpers'
+import { rejectionOf } from '../helpers/rejection'
 
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })
 const PARTITIONS = 4
@@ -105,7 +106,7 @@ for (const [name, make] of Object.entries(implementations)) {
 
 			it('refuses an invalid envelope and writes nothing of the batch', async () => {
 				const bad = { ...qrEvent(), data: { qr: 42 } }
-				await expect(bus.publish([qrEvent(), bad as never])).rejects.toBeInstanceOf(InvalidEnvelopeError)
+				expect(await rejectionOf(bus.publish([qrEvent(), bad as never]))).toBeInstanceOf(InvalidEnvelopeError)
 				expect((await bus.info(DOMAIN_EVENTS)).length).toBe(0)
 			})
 

@@ -13,6 +13,7 @@ import { closeRedis, openRedis } from '../../src/redis/connection'
 import { openTestDatabase, type OpenTestDatabase } from '../helpers/database'
 import { createTestRedisPrefix, REDIS_TEST_URL } from '../helpers/redis'
 import { condition, qrEvent, SESSION, stopCommand } from './helpers'
+import { rejectionOf } from '../helpers/rejection'
 
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })
 let testDb: OpenTestDatabase
@@ -58,7 +59,7 @@ describe('the transactional outbox', () => {
 			await enqueue(tx, event)
 			throw new Error('the state change failed')
 		})
-		await expect(failing).rejects.toThrow('the state change failed')
+		expect(await rejectionOf(failing)).toMatchObject({ message: expect.stringContaining('the state change failed') })
 		expect(await relay().flush()).toBe(0)
 		expect(await published()).toEqual([])
 	})

@@ -7,6 +7,7 @@ import { createFsMediaStore } from '../../src/media/fs-store'
 import { createS3MediaStore } from '../../src/media/s3-store'
 import { type MediaStore, MediaTooLargeError } from '../../src/media/store'
 import { startFakeS3 } from '../helpers/fake-s3'
+import { rejectionOf } from '../helpers/rejection'
 
 /** Both media store drivers pass the same contract. */
 
@@ -57,7 +58,7 @@ describe.each(drivers)('the %s media store', (_, store) => {
 
 	it('refuses a file past the limit and keeps nothing of it', async () => {
 		const before = store.kind === 's3' ? s3.objects.size : 0
-		await expect(store.write(chunks(200_000), { maxBytes: 100_000 })).rejects.toBeInstanceOf(MediaTooLargeError)
+		expect(await rejectionOf(store.write(chunks(200_000), { maxBytes: 100_000 }))).toBeInstanceOf(MediaTooLargeError)
 		if (store.kind === 's3') expect(s3.objects.size).toBe(before)
 		else expect(readdirSync(dir, { recursive: true }).filter((f) => String(f).endsWith('.partial'))).toEqual([])
 	})

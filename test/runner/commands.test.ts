@@ -17,6 +17,7 @@ import { PartitionLost } from '../../src/roles/runner/errors'
 import type { RunnerPublisher } from '../../src/roles/runner/publisher'
 import { SessionRegistry } from '../../src/roles/runner/sessions'
 import { NotConnectedError, type CloseReason, type OpenSessionOptions, type SessionConnection, type WhatsAppPort } from '../../src/whatsapp/port'
+import { rejectionOf } from '../helpers/rejection'
 
 /**
  * The runner's command executor and session registry on their own: a fake WhatsApp port, sessions
@@ -201,7 +202,7 @@ describe("the runner's command executor", () => {
 		await w.executor.handle([w.delivery('session.start', {})])
 		const sending = w.executor.handle([w.send('3EB0CCC')])
 		w.release()
-		await expect(sending).rejects.toBeInstanceOf(PartitionLost)
+		expect(await rejectionOf(sending)).toBeInstanceOf(PartitionLost)
 		expect(w.opened[0]!.sent).toHaveLength(0)
 		expect(w.refused).toHaveLength(0)
 	})

@@ -7,6 +7,7 @@ import { createCipher, DecryptionError } from '../../src/lib/crypto'
 import { deleteAuthState, loadPostgresAuthState, StaleOwnerError } from '../../src/whatsapp/auth-state'
 import { openTestDatabase, type OpenTestDatabase } from '../helpers/database'
 import { until } from '../helpers/until'
+import { rejectionOf } from '../helpers/rejection'
 
 const cipher = createCipher(Buffer.alloc(32, 3))
 let testDb: OpenTestDatabase
@@ -87,7 +88,7 @@ describe('Postgres auth state', () => {
 		const { state } = await load(sessionId)
 		await state.keys.set({ session: { keep: Buffer.from('old') } })
 		// A key id Postgres rejects (NUL byte) fails the insert after the delete of `keep` ran.
-		await expect(state.keys.set({ session: { keep: null, 'bad\u0000id': Buffer.from('x') } })).rejects.toThrow()
+		expect(await rejectionOf(state.keys.set({ session: { keep: null, 'bad\u0000id': Buffer.from('x') } }))).toBeInstanceOf(Error)
 		expect(Object.keys(await state.keys.get('session', ['keep']))).toEqual(['keep'])
 	})
 
@@ -95,7 +96,7 @@ describe('Postgres auth state', () => {
 		const sessionId = await newSession()
 		await load(sessionId)
 		const other = createCipher(Buffer.alloc(32, 9))
-		await expect(load(sessionId, 0, other)).rejects.toBeInstanceOf(DecryptionError)
+		expect(await rejectionOf(load(sessionId, 0, other))).toBeInstanceOf(DecryptionError)
 		// The stored creds are untouched: the right key still opens them.
 		expect((await load(sessionId)).isNew).toBe(false)
 	})
@@ -105,8 +106,8 @@ describe('Postgres auth state', () => {
 		const stale = await load(sessionId, 1)
 		const current = await load(sessionId, 2)
 		await current.state.keys.set({ session: { x: Buffer.from('new') } })
-		await expect(stale.state.keys.set({ session: { x: Buffer.from('old') } })).rejects.toBeInstanceOf(StaleOwnerError)
-		await expect(stale.saveCreds()).rejects.toBeInstanceOf(StaleOwnerError)
+		expect(await rejectionOf(stale.state.keys.set({ session: { x: Buffer.from('old') } }))).toBeInstanceOf(StaleOwnerError)
+		expect(await rejectionOf(stale.saveCreds())).toBeInstanceOf(StaleOwnerError)
 		const x = await current.state.keys.get('session', ['x'])
 		expect(Buffer.from(x.x!).toString()).toBe('new')
 	})
@@ -117,9 +118,9 @@ describe('Postgres auth state', () => {
 		await previous.state.keys.set({ session: { x: Buffer.from('before') } })
 		const next = await load(sessionId, 2)
 		// The next owner has written nothing yet; its read alone fenced the previous one off.
-		await expect(previous.state.keys.set({ session: { x: Buffer.from('late') } })).rejects.toBeInstanceOf(StaleOwnerError)
-		await expect(previous.saveCreds()).rejects.toBeInstanceOf(StaleOwnerError)
-		await expect(load(sessionId, 1)).rejects.toBeInstanceOf(StaleOwnerError)
+		expect(await rejectionOf(previous.state.keys.set({ session: { x: Buffer.from('late') } }))).toBeInstanceOf(StaleOwnerError)
+		expect(await rejectionOf(previous.saveCreds())).toBeInstanceOf(StaleOwnerError)
+		expect(await rejectionOf(load(sessionId, 1))).toBeInstanceOf(StaleOwnerError)
 		expect(Buffer.from((await next.state.keys.get('session', ['x'])).x!).toString()).toBe('before')
 	})
 
@@ -154,7 +155,7 @@ describe('Postgres auth state', () => {
 		await deleting
 		expect(await database.db.select().from(sessionAuthKeys).where(eq(sessionAuthKeys.sessionId, sessionId))).toEqual([])
 		// And a batch that starts afterwards is refused by the fence: the row it checks is gone.
-		await expect(state.keys.set({ session: { later: Buffer.from('y') } })).rejects.toBeInstanceOf(StaleOwnerError)
+		expect(await rejectionOf(state.keys.set({ session: { later: Buffer.from('y') } }))).toBeInstanceOf(StaleOwnerError)
 	})
 })
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'bun:test'
 import { PublishQueue } from '../../src/whatsapp/publish-queue'
+import { rejectionOf } from '../helpers/rejection'
 
 /** A publish that waits until the test lets it finish, recording what each call carried. */
 function gatedPublish() {
@@ -50,7 +51,7 @@ describe('the publish queue of a session', () => {
 		await Bun.sleep(0)
 		const second = queue.push([2])
 		gates[0]!.reject(new Error('redis down'))
-		await expect(first).rejects.toThrow('redis down')
+		expect(await rejectionOf(first)).toMatchObject({ message: expect.stringContaining('redis down') })
 		await Bun.sleep(0)
 		expect(calls).toEqual([[1], [2]])
 		gates[1]!.resolve()
