@@ -21,6 +21,7 @@ function attribute(line, name) {
 
 /<failure/ {
 	message = attribute($0, "message")
-	if (length(message) > 300) message = substr(message, 1, 300) "…"
+	# The error comes first and what the test adds (a screenshot, the page's sockets) last: keep both ends.
+	if (length(message) > 600) message = substr(message, 1, 300) " … " substr(message, length(message) - 299)
 	print "  " attribute(testcase, "file") ": " attribute(testcase, "name") " — " message
 }

@@ -56,13 +56,25 @@ export async function inBrowser(
 		if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(`console: ${message.text()}`)
 	})
 	page.on('pageerror', (error) => problems.push(`exception: ${error.message}`))
+	// What the page's WebSockets did, for the failure message: a page stuck "Connecting…" shows here
+	// whether its socket never opened, or opened and was closed again and again.
+	const sockets: string[] = []
+	page.on('websocket', (ws) => {
+		const name = new URL(ws.url()).pathname
+		let frames = 0
+		sockets.push(`${name} created`)
+		ws.on('framereceived', () => frames++)
+		ws.on('socketerror', (error) => sockets.push(`${name} error ${error}`))
+		ws.on('close', () => sockets.push(`${name} closed after ${frames} frames`))
+	})
 	try {
 		await body({ page, context, problems })
 	} catch (error) {
 		mkdirSync(FAILURE_SHOTS, { recursive: true })
 		const file = join(FAILURE_SHOTS, `${name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.png`)
 		await page.screenshot({ path: file, fullPage: true }).catch(() => {})
-		if (error instanceof Error) error.message += `\n(screenshot: ${file}; page problems: ${JSON.stringify(problems)})`
+		if (error instanceof Error)
+			error.message += `\n(screenshot: ${file}; page problems: ${JSON.stringify(problems)}; websockets: ${JSON.stringify(sockets)})`
 		throw error
 	} finally {
 		await context.close()
