@@ -36,7 +36,8 @@ export const Env = T.Object({
 	ENCRYPTION_KEY: T.Optional(T.String({ pattern: '^[A-Za-z0-9+/]{43}=$' })),
 	SMTP_URL: T.Optional(T.String({ pattern: '^smtps?://' })),
 	MAIL_FROM: T.String({ default: 'Switchboard <no-reply@localhost>' }),
-	PUBLIC_URL: T.String({ pattern: '^https?://', default: 'http://localhost:3000' }),
+	// Unset: http://localhost:<PORT>, so the links in mails reach a server started on another port.
+	PUBLIC_URL: T.Optional(T.String({ pattern: '^https?://' })),
 	METRICS_ENABLED: T.Boolean({ default: false }),
 	METRICS_TOKEN: T.Optional(T.String({ minLength: 16 })),
 	// No default: it depends on the mode (loadConfig).

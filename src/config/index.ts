@@ -58,7 +58,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 		throw new ConfigError('WA_ROOT_PUBLIC_KEY is set without WA_WEBSOCKET_URL; set both or neither')
 	if (env.MEDIA_STORE === 's3' && !env.MEDIA_S3_BUCKET) throw new ConfigError('MEDIA_STORE=s3 needs MEDIA_S3_BUCKET')
 	const cookieSecure = env.COOKIE_SECURE ?? production
-	const publicUrl = env.PUBLIC_URL.replace(/\/+$/, '')
+	// PORT=0 (any free port) cannot name the port in advance: the default port stands in for it.
+	const publicUrl = (env.PUBLIC_URL ?? `http://localhost:${env.PORT || 3000}`).replace(/\/+$/, '')
 	const warnings: string[] = []
 	// Browsers drop a Secure cookie set over plain http (localhost aside), so sign-in would seem to
 	// work and every refresh fail; the other way round the refresh token travels in the clear.

@@ -35,6 +35,13 @@ describe('config', () => {
 		expect(config.defaultsUsed).toEqual([])
 	})
 
+	it('links mails to http://localhost on the server’s own port when PUBLIC_URL is unset', () => {
+		expect(loadConfig({ PORT: '8080' }).publicUrl).toBe('http://localhost:8080')
+		expect(loadConfig({}).publicUrl).toBe('http://localhost:3000')
+		// Any free port: which one is not known yet, so the default port stands in.
+		expect(loadConfig({ PORT: '0' }).publicUrl).toBe('http://localhost:3000')
+	})
+
 	it('reads the webhook retry schedule as durations, the Standard Webhooks one by default', () => {
 		expect(loadConfig({}).webhooks.retryScheduleMs).toEqual([5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000])
 		expect(loadConfig({ WEBHOOK_RETRY_SCHEDULE: '500ms,5s,2m,1h' }).webhooks.retryScheduleMs).toEqual([500, 5_000, 120_000, 3_600_000])
