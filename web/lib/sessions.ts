@@ -71,7 +71,8 @@ onRealtime((message) => {
 			return patch(message.sessionId, {
 				status: message.data.status,
 				qr: null,
-				lastError: message.data.status === 'reconnecting' || message.data.status === 'stopped' ? null : (message.data.message ?? message.data.reason),
+				// As the server keeps it: a reconnecting session says why it lost the connection.
+				lastError: message.data.status === 'stopped' ? null : (message.data.message ?? message.data.reason),
 			})
 		case 'session.command.failed':
 			return sessionErrors.update((errors) => ({ ...errors, [message.sessionId]: message.data.error.message }))

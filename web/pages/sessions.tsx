@@ -100,7 +100,9 @@ function SessionCard({ session }: { session: Session }) {
 			updateSessions((list) => list.map((s) => (s.id === session.id ? { ...s, desiredState: data.desiredState } : s)))
 	}
 
-	const error = actionError ?? session.lastError ?? errors[session.id]
+	// While reconnecting the last error is a reason, not an alarm: the runner is already trying again.
+	const reconnecting = session.status === 'reconnecting'
+	const error = actionError ?? (reconnecting ? null : session.lastError) ?? errors[session.id]
 	const titleId = `session-${session.id}`
 	return (
 		<li class="card" aria-labelledby={titleId} data-session-id={session.id}>
@@ -111,6 +113,11 @@ function SessionCard({ session }: { session: Session }) {
 				</span>
 			</div>
 			{session.jid && <p class="muted">{phoneOf(session.jid)}</p>}
+			{reconnecting && session.lastError && (
+				<p class="muted" data-testid="session-reason">
+					{session.lastError}
+				</p>
+			)}
 			{session.status === 'qr' && session.qr && (
 				<figure class="qr">
 					<img src={qrDataUrl(session.qr)} alt="QR code" width={240} height={240} data-payload={session.qr} />
