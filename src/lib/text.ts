@@ -15,3 +15,15 @@ export function badStringPath(value: unknown, path = ''): string | null {
 	}
 	return null
 }
+
+/** Numbers as runs for a log line: `[0, 1, 2, 3, 7, 9, 10]` → `0-3,7,9-10`; a fleet's 32 partitions read `0-31`, not 32 lines. */
+export function numberRanges(numbers: Iterable<number>): string {
+	const sorted = [...new Set(numbers)].sort((a, b) => a - b)
+	const runs: string[] = []
+	for (let i = 0; i < sorted.length; i++) {
+		const start = sorted[i]!
+		while (i + 1 < sorted.length && sorted[i + 1] === sorted[i]! + 1) i++
+		runs.push(start === sorted[i] ? String(start) : `${start}-${sorted[i]}`)
+	}
+	return runs.join(',')
+}

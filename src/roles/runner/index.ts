@@ -2,6 +2,7 @@ import { hostname } from 'node:os'
 import { commandPartition } from '../../core/streams'
 import { createRunnerStore } from '../../db/runner-store'
 import { createCipher } from '../../lib/crypto'
+import { numberRanges } from '../../lib/text'
 import { deleteAuthState, loadPostgresAuthState } from '../../whatsapp/auth-state'
 import { createMediaStore } from '../../media'
 import { mediaRecords } from '../../media/records'
@@ -142,7 +143,7 @@ export async function start(deps: RoleDeps, options: RunnerOptions = {}): Promis
 	const partitions = createPartitions({ bus, ownership, sessions, executor, store, runnerId, partitionOf, events: config.events, logger })
 
 	await ownership.start(partitions.handlers)
-	logger.info({ partitions: partitions.owned() }, 'runner started')
+	logger.info({ partitions: numberRanges(partitions.owned()) }, 'runner started')
 
 	return {
 		runnerId,

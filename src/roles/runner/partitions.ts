@@ -1,6 +1,7 @@
 import type { Bus, GroupConsumer } from '../../bus'
 import { partitionStream, queryStream, RUNNER_GROUP } from '../../core/streams'
 import type { RunnerStore } from '../../db/runner-store'
+import { numberRanges } from '../../lib/text'
 import type { Logger } from '../../logger'
 import type { CommandExecutor } from './commands'
 import { PartitionLost } from './errors'
@@ -112,7 +113,7 @@ export function createPartitions(deps: PartitionsDeps) {
 					if (owned.has(p) && !consumers.has(p)) await consume(p)
 				}),
 			)
-			logger.info({ partitions: parts }, 'claimed command partitions')
+			logger.info({ partitions: numberRanges(parts) }, 'claimed command partitions')
 		},
 		async release(parts, { lost }) {
 			for (const p of parts) owned.delete(p)
@@ -129,7 +130,7 @@ export function createPartitions(deps: PartitionsDeps) {
 				await stopConsuming(parts)
 				await close()
 			}
-			logger.info({ partitions: parts, lost }, 'released command partitions')
+			logger.info({ partitions: numberRanges(parts), lost }, 'released command partitions')
 		},
 	}
 
