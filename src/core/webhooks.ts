@@ -11,6 +11,12 @@ export type WebhookDeliveryState = (typeof WEBHOOK_DELIVERY_STATES)[number]
 /** The type of the event `POST /webhooks/:id/test` sends; it is not on the stream and not filtered by `events`. */
 export const WEBHOOK_TEST_EVENT = 'webhook.test'
 
+/**
+ * Ends a refusal by the SSRF guard, where the tenant reads it (the 422, the delivery log): on a
+ * self-hosted server the tenant is often its operator, whose receiver runs on the same network.
+ */
+export const PRIVATE_TARGETS_HINT = '; a server started with WEBHOOK_ALLOW_PRIVATE_TARGETS=true allows it, for receivers on its own network'
+
 const literally = (text: string) => text.replace(/[.+?^${}()|[\]\\]/g, '\\$&')
 
 /** A `*` glob as a regular expression: `*` stands for any run of characters, dots included. */

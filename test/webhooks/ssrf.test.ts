@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { PRIVATE_TARGETS_HINT } from '../../src/core/webhooks'
 import { refusedAddress } from '../../src/lib/addresses'
 import { sendSigned } from '../../src/roles/webhooks/sender'
 import { createVerifiedUser } from '../helpers/accounts'
@@ -33,6 +34,8 @@ describe('the SSRF guard', () => {
 		}, 'the delivery to fail for good')
 		expect(delivery).toMatchObject({ attempts: 3, lastStatusCode: null })
 		expect(delivery.lastError).toMatch(/refused localhost: (127\.0\.0\.1|::1) is a loopback address/)
+		// Who reads it learns how a self-hosted receiver on the same network is let through.
+		expect(delivery.lastError).toContain('WEBHOOK_ALLOW_PRIVATE_TARGETS=true')
 		expect(rx.requests).toEqual([])
 	})
 
@@ -110,7 +113,11 @@ describe('the SSRF guard', () => {
 				],
 			},
 		)
-		expect(refused).toMatchObject({ status: null, kind: 'refused', error: 'refused rebind.example: 10.0.0.7 is a private address' })
+		expect(refused).toMatchObject({
+			status: null,
+			kind: 'refused',
+			error: `refused rebind.example: 10.0.0.7 is a private address${PRIVATE_TARGETS_HINT}`,
+		})
 	})
 })
 

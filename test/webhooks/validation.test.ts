@@ -41,6 +41,7 @@ describe('webhook input', () => {
 	])('refuses %s with 422 WEBHOOK_TARGET_REFUSED while private targets are not allowed', async (url) => {
 		const error = await expectError(response(await alice.post('/webhooks', { url })), 422, 'WEBHOOK_TARGET_REFUSED')
 		expect(error.details).toMatchObject({ field: 'url' })
+		expect(error.message).toContain('WEBHOOK_ALLOW_PRIVATE_TARGETS=true')
 	})
 
 	it('refuses an unknown event type, and a glob that matches none, naming them', async () => {

@@ -3,7 +3,7 @@ import { and, asc, desc, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm'
 import { compareIds, type Bus } from '../../bus'
 import { ConflictError, InvalidInputError, NotFoundError, UnprocessableError } from '../../core/errors'
 import { DOMAIN_EVENTS } from '../../core/streams'
-import { secretAad, typesMatching, WEBHOOK_TEST_EVENT } from '../../core/webhooks'
+import { PRIVATE_TARGETS_HINT, secretAad, typesMatching, WEBHOOK_TEST_EVENT } from '../../core/webhooks'
 import { schema, type Db } from '../../db/client'
 import { enqueueStandalone, requeueEvents } from '../../db/webhooks'
 import { literalHost, refusedAddress } from '../../lib/addresses'
@@ -126,11 +126,15 @@ export class WebhooksService {
 		const literal = literalHost(url)
 		const reason = literal && !this.deps.allowPrivateTargets ? refusedAddress(literal) : null
 		if (reason)
-			throw new UnprocessableError('WEBHOOK_TARGET_REFUSED', `\`url\` points at a ${reason} address, which webhooks may not reach`, {
-				field: 'url',
-				address: literal,
-				reason,
-			})
+			throw new UnprocessableError(
+				'WEBHOOK_TARGET_REFUSED',
+				`\`url\` points at a ${reason} address, which webhooks may not reach${PRIVATE_TARGETS_HINT}`,
+				{
+					field: 'url',
+					address: literal,
+					reason,
+				},
+			)
 		return url.href
 	}
 

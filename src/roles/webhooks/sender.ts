@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache'
 import { Webhook } from 'standardwebhooks'
 import { literalHost, RefusedTargetError, resolveTarget, type Resolver } from '../../lib/addresses'
 import { withTimeout } from '../../lib/timeout'
+import { PRIVATE_TARGETS_HINT } from '../../core/webhooks'
 
 /** One signed POST of a delivery, as Standard Webhooks describes it. */
 export interface SignedRequest {
@@ -115,7 +116,7 @@ export async function sendSigned(request: SignedRequest, options: SendOptions): 
 		const location = res.status >= 300 && res.status < 400 ? ` (redirect to ${res.headers.get('location') ?? '?'} not followed)` : ''
 		return done(kind, res.status, `HTTP ${res.status}${location}${text ? `: ${text}` : ''}`, res.headers.get('retry-after'))
 	} catch (err) {
-		if (err instanceof RefusedTargetError) return done('refused', null, err.message)
+		if (err instanceof RefusedTargetError) return done('refused', null, `${err.message}${PRIVATE_TARGETS_HINT}`)
 		if (deadline.aborted || (err as Error).name === 'TimeoutError') return done('timeout', null, `no answer within ${options.timeoutMs} ms`)
 		return done('network', null, (err as Error).message || String(err))
 	} finally {
