@@ -14,6 +14,7 @@ import {
 	UpstreamTimeoutError,
 } from '../core/errors'
 import type { Logger } from '../logger'
+import { notFoundPage, wantsPage } from './not-found-page'
 import { clientIp } from './request-context'
 
 /** The JSON body of every error response. */
@@ -153,6 +154,7 @@ function toErrorResponse(code: string | number, error: unknown, request: Request
 		case 'PARSE':
 			return json(400, errorBody('MALFORMED_BODY', 'Request body could not be parsed; send valid JSON with Content-Type: application/json'))
 		case 'NOT_FOUND':
+			if (wantsPage(request)) return notFoundPage(new URL(request.url).pathname)
 			return json(404, errorBody('ROUTE_NOT_FOUND', `No route for ${request.method} ${new URL(request.url).pathname}`))
 		case 'INVALID_COOKIE_SIGNATURE':
 			return json(401, errorBody('UNAUTHORIZED', 'Invalid cookie'))

@@ -57,6 +57,31 @@ describe('the dashboard page', () => {
 		expect((await fetch(`${app.url}/nowhere`)).status).toBe(404)
 	})
 
+	it('shows a browser that opens a path nothing answers a page with the way to the dashboard, and keeps JSON for API clients', async () => {
+		const navigation = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' }
+		const res = await fetch(`${app.url}/signup`, { headers: navigation })
+		expect(res.status).toBe(404)
+		expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8')
+		expect(res.headers.get('content-security-policy')).toStartWith("default-src 'none'")
+		const html = await res.text()
+		expect(html).toContain('<code>/signup</code>')
+		for (const link of ['/sign-in', '/sign-up', '/swagger']) expect(html).toContain(`href="${link}"`)
+		// Every link it offers leads somewhere.
+		for (const [, link] of html.matchAll(/href="([^"]+)"/g)) expect((await fetch(`${app.url}${link}`, { headers: navigation })).status, link).toBe(200)
+		// What the path holds is text, never markup.
+		const crafted = await (await fetch(`${app.url}/a'%22%3E%3Cb%3E`, { headers: navigation })).text()
+		expect(crafted).not.toContain('<b>')
+		expect(crafted).toContain('&#39;')
+
+		for (const accept of ['*/*', 'application/json']) {
+			const api = await fetch(`${app.url}/signup`, { headers: { accept } })
+			expect(api.status, accept).toBe(404)
+			expect(((await api.json()) as { error: { code: string } }).error.code, accept).toBe('ROUTE_NOT_FOUND')
+		}
+		const post = await fetch(`${app.url}/signup`, { method: 'POST', headers: navigation })
+		expect(post.headers.get('content-type')).toStartWith('application/json')
+	})
+
 	it('serves the files the page loads under hashed names, cached for good, gzipped when the browser accepts it', async () => {
 		const html = await (await fetch(`${app.url}/`)).text()
 		const urls = loads(html)
