@@ -37,6 +37,7 @@ import { inputPlugin } from './plugins/input'
 import { metricsPlugin, type MetricsDeps } from './plugins/metrics'
 import { apiReferencePlugin } from './plugins/api-reference'
 import { dashboardPlugin } from './plugins/dashboard'
+import { mailDelivery } from './mail/mailer'
 import { openapiPlugin } from './plugins/openapi'
 import { rateLimitPlugin } from './plugins/rate-limit'
 import { requestContextPlugin } from './plugins/request-context'
@@ -96,7 +97,7 @@ export function createApp(deps: AppDeps) {
 		.use(metricsPlugin({ config, database, bus: deps.bus, realtime: deps.realtime?.stats ?? null, ...deps.metrics }))
 		.use(openapiPlugin())
 		.use(apiReferencePlugin)
-		.use(dashboardPlugin())
+		.use(dashboardPlugin({ mail: mailDelivery(config) }))
 		.use(healthModule(deps))
 		.use(usersModule({ users: deps.users, authPlugin: auth, rateLimit }))
 		.use(authModule({ auth: deps.auth, users: deps.users, authPlugin: auth, rateLimit, config }))

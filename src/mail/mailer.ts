@@ -16,13 +16,20 @@ export interface Mailer {
 }
 
 /**
- * SMTP (nodemailer) when `SMTP_URL` is set; otherwise each mail is written to the log, whole
- * outside production (so a developer can follow its link) and without its text in production,
- * where the one-time links it carries must not sit in logs.
+ * Where account mail goes: `smtp` when `SMTP_URL` is set; otherwise `log`, each mail written to
+ * the log whole outside production (so a developer can follow its link), or `none` in production,
+ * where the one-time links it carries must not sit in logs (only that a mail was not sent is).
  */
+export type MailDelivery = 'smtp' | 'log' | 'none'
+
+export const mailDelivery = (config: Pick<Config, 'smtpUrl' | 'env'>): MailDelivery =>
+	config.smtpUrl ? 'smtp' : config.env !== 'production' ? 'log' : 'none'
+
+/** Sends by SMTP (nodemailer) or writes to the log, as `mailDelivery` says. */
 export function createMailer(config: Pick<Config, 'smtpUrl' | 'mailFrom' | 'env'>, logger: Logger): Mailer {
-	if (!config.smtpUrl) return logMailer(logger, config.env !== 'production')
-	const transport = createTransport(config.smtpUrl)
+	const delivery = mailDelivery(config)
+	if (delivery !== 'smtp') return logMailer(logger, delivery === 'log')
+	const transport = createTransport(config.smtpUrl!)
 	const from = config.mailFrom
 	return {
 		async send(mail) {

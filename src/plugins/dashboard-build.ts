@@ -28,7 +28,7 @@ export interface DashboardBuild {
 	buildMs: number
 }
 
-const asset = (body: Uint8Array<ArrayBuffer>, type: string): DashboardAsset => ({ body, gzip: gzipSync(body, { level: 9 }), type })
+export const dashboardAsset = (body: Uint8Array<ArrayBuffer>, type: string): DashboardAsset => ({ body, gzip: gzipSync(body, { level: 9 }), type })
 
 export async function buildDashboard(): Promise<DashboardBuild> {
 	const started = performance.now()
@@ -47,10 +47,10 @@ export async function buildDashboard(): Promise<DashboardBuild> {
 	for (const output of result.outputs) {
 		const name = output.path.replace(/^\.\//, '')
 		if (name.endsWith('.html')) html = await output.text()
-		else assets.set(name, asset(new Uint8Array(await output.arrayBuffer()), output.type))
+		else assets.set(name, dashboardAsset(new Uint8Array(await output.arrayBuffer()), output.type))
 	}
 	if (html === null) throw new Error('the dashboard build gave no page')
-	const page = asset(new TextEncoder().encode(html), 'text/html; charset=utf-8')
+	const page = dashboardAsset(new TextEncoder().encode(html), 'text/html; charset=utf-8')
 	// Everything the page names under the assets path is part of the first load.
 	const loaded = [...html.matchAll(/(?:src|href)="\/assets\/([^"]+)"/g)].map((m) => m[1]!)
 	const files = [

@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia'
+import type { MailDelivery } from '../mail/mailer'
 import { errorBody } from './errors'
-import { type DashboardAsset, type DashboardBuild, dashboardBuild } from './dashboard-build'
+import { type DashboardAsset, type DashboardBuild, dashboardAsset, dashboardBuild } from './dashboard-build'
 
 /**
  * The dashboard: a single-page app (`web/`) served at `/` by the api role. The page itself is
@@ -12,6 +13,9 @@ import { type DashboardAsset, type DashboardBuild, dashboardBuild } from './dash
  * password reset, and the two links mails carry, `/verify-email` and `/reset-password`) and
  * everything under `/app/`, a prefix no API route uses, so a reload of `/app/sessions` gets the
  * page while `GET /sessions` stays the API. These routes stay out of the `App` type and OpenAPI.
+ *
+ * The page carries what it cannot ask the API: how this server sends account mail
+ * (`<meta name="switchboard-mail">`), so that after a sign-up it can say where the link went.
  */
 
 export const DASHBOARD_PAGES = ['/', '/sign-in', '/sign-up', '/forgot-password', '/reset-password', '/verify-email', '/app', '/app/*'] as const
@@ -48,14 +52,34 @@ function serve(file: DashboardAsset, request: Request, headers: Record<string, s
 	return new Response(file.body)
 }
 
-export const dashboardPlugin = (build: () => Promise<DashboardBuild> = dashboardBuild) => {
+/** The meta tag that tells the page how this server sends account mail. */
+export const MAIL_META = 'switchboard-mail'
+
+export interface DashboardOptions {
+	/** How account mail leaves this server: the page says where a sign-up's link went. */
+	mail: MailDelivery
+	build?: () => Promise<DashboardBuild>
+}
+
+export const dashboardPlugin = ({ mail, build = dashboardBuild }: DashboardOptions) => {
 	const plugin = new Elysia({ name: 'dashboard' })
+	/** The built page with this server's facts in its head, made once per build. */
+	const pages = new WeakMap<DashboardBuild, DashboardAsset>()
+	const pageOf = (built: DashboardBuild) => {
+		let page = pages.get(built)
+		if (!page) {
+			const html = new TextDecoder().decode(built.page.body).replace('<head>', `<head><meta name="${MAIL_META}" content="${mail}">`)
+			page = dashboardAsset(new TextEncoder().encode(html), built.page.type)
+			pages.set(built, page)
+		}
+		return page
+	}
 	// Registered one by one rather than chained, so that the page routes stay out of `App`.
 	for (const path of DASHBOARD_PAGES)
 		plugin.get(
 			path,
 			async ({ request, set }) => {
-				const { page } = await build()
+				const page = pageOf(await build())
 				set.headers['content-security-policy'] = DASHBOARD_CSP
 				set.headers['cache-control'] = 'no-cache'
 				return serve(page, request, set.headers)

@@ -7,8 +7,7 @@
 /** The page allows nothing but itself: no script, no style, no frame. */
 const CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
-const escapeHtml = (text: string) =>
-	text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
 
 /** A browser's navigation: it lists `text/html` in `Accept` (fetch and API clients send `*\/*` or JSON). */
 export function wantsPage(request: Request): boolean {

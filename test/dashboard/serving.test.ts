@@ -31,6 +31,8 @@ describe('the dashboard page', () => {
 		)
 		const html = await res.text()
 		expect(html).toContain('<div id="app"></div>')
+		// The test app has no SMTP_URL: mail goes to the log, and the page is told so.
+		expect(html).toContain('<meta name="switchboard-mail" content="log">')
 		expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/)
 		expect(html).not.toMatch(/<style\b|\sstyle="/)
 		for (const url of loads(html)) expect(url).toMatch(/^\/assets\/[\w-]+-[a-z0-9]{8}\.(js|css)$/)
@@ -67,7 +69,8 @@ describe('the dashboard page', () => {
 		expect(html).toContain('<code>/signup</code>')
 		for (const link of ['/sign-in', '/sign-up', '/swagger']) expect(html).toContain(`href="${link}"`)
 		// Every link it offers leads somewhere.
-		for (const [, link] of html.matchAll(/href="([^"]+)"/g)) expect((await fetch(`${app.url}${link}`, { headers: navigation })).status, link).toBe(200)
+		for (const [, link] of html.matchAll(/href="([^"]+)"/g))
+			expect((await fetch(`${app.url}${link}`, { headers: navigation })).status, link).toBe(200)
 		// What the path holds is text, never markup.
 		const crafted = await (await fetch(`${app.url}/a'%22%3E%3Cb%3E`, { headers: navigation })).text()
 		expect(crafted).not.toContain('<b>')

@@ -4,10 +4,17 @@ import { api, createVerifiedUser } from '../helpers/accounts'
 import { startTestApp, type TestApp } from '../helpers/app'
 import { inBrowser, launchChromium, signInOnPage } from '../helpers/browser'
 import { createTestClock } from '../helpers/clock'
+import { loadConfig } from '../../src/config'
+import { createLogger } from '../../src/logger'
 
 /** Signing in, and staying signed in while access tokens expire underneath. */
 
 const clock = createTestClock()
+/** What `app` logs: with no SMTP_URL its mails are there. */
+const logged: Record<string, unknown>[] = []
+const logger = createLogger(loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info' }), 'switchboard', {
+	write: (line: string) => void logged.push(JSON.parse(line)),
+})
 let app: TestApp
 /** Access tokens live 10 s (the shortest the setting allows): the page must renew them on its own. */
 let shortLived: TestApp
@@ -15,7 +22,7 @@ let browser: Browser
 
 beforeAll(async () => {
 	;[app, shortLived, browser] = await Promise.all([
-		startTestApp({ ROLES: 'api' }, { clock }),
+		startTestApp({ ROLES: 'api' }, { clock }, { logger }),
 		startTestApp({ ROLES: 'api', ACCESS_TOKEN_TTL_SECONDS: '10' }),
 		launchChromium(),
 	])
@@ -65,6 +72,30 @@ describe('signing in', () => {
 			const message = await page.locator(`[id="${described[0]}"]`).textContent()
 			expect(message).toMatch(/password/i)
 			expect(await page.getByRole('alert').count()).toBe(0)
+		})
+	})
+
+	it('says where the link went when this server sends no mail, after a sign-up and a reset request', async () => {
+		await inBrowser(browser, 'mail in the log', async ({ page, problems }) => {
+			await page.goto(`${app.url}/sign-up`)
+			const email = `logged-${Bun.randomUUIDv7()}@example.test`
+			await page.getByLabel('Email').fill(email)
+			await page.getByLabel('Password').fill('correct horse battery staple')
+			await page.getByRole('button', { name: 'Create account' }).click()
+			await page.getByRole('heading', { name: 'Check your mail' }).waitFor()
+			expect(await page.locator('.notice').textContent()).toBe(
+				'This server sends no mail (SMTP_URL is not set): the link is in its log, in the line mail (SMTP_URL not set, not sent).',
+			)
+			// The line the page names is there, with the link.
+			const line = await page.locator('.notice code').nth(1).textContent()
+			const mail = logged.find((entry) => entry.msg === line && entry.mailTo === email)
+			expect(mail?.body).toContain('/verify-email?userId=')
+			await page.goto(`${app.url}/forgot-password`)
+			await page.getByLabel('Email').fill(email)
+			await page.getByRole('button', { name: 'Send reset link' }).click()
+			await page.getByRole('status').waitFor()
+			expect(await page.locator('.notice').textContent()).toStartWith('This server sends no mail')
+			expect(problems).toEqual([])
 		})
 	})
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'bun:test'
 import { ConfigError, loadConfig } from '../../src/config'
+import { mailDelivery } from '../../src/mail/mailer'
 
 const KEY = Buffer.alloc(32, 1).toString('base64')
 const SECRET = 'a-production-secret-of-at-least-32-chars'
@@ -105,5 +106,14 @@ describe('config', () => {
 		const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, ENCRYPTION_KEY: KEY })
 		expect(config.defaultsUsed).toEqual([])
 		expect(config.cookieSecure).toBe(true)
+	})
+
+	it('sends account mail by SMTP when SMTP_URL is set; otherwise into the log outside production, and nowhere in production', () => {
+		const production = { NODE_ENV: 'production', JWT_SECRET: SECRET, ENCRYPTION_KEY: KEY }
+		expect(mailDelivery(loadConfig({ NODE_ENV: 'development', SMTP_URL: 'smtp://mail.example.com' }))).toBe('smtp')
+		expect(mailDelivery(loadConfig({ ...production, SMTP_URL: 'smtps://mail.example.com' }))).toBe('smtp')
+		expect(mailDelivery(loadConfig({ NODE_ENV: 'development' }))).toBe('log')
+		expect(mailDelivery(loadConfig({ NODE_ENV: 'test' }))).toBe('log')
+		expect(mailDelivery(loadConfig(production))).toBe('none')
 	})
 })

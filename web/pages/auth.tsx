@@ -8,6 +8,30 @@ import { useStore } from '../lib/store'
 
 const value = (form: HTMLFormElement, name: string) => (form.elements.namedItem(name) as HTMLInputElement).value
 
+/**
+ * Where this server puts account mail, from the page's `switchboard-mail` meta tag: by SMTP, into
+ * its log (no `SMTP_URL`, outside production), or nowhere (production without `SMTP_URL`).
+ */
+const mailDelivery = document.querySelector<HTMLMetaElement>('meta[name="switchboard-mail"]')?.content ?? 'smtp'
+
+/** Said beside "check your mail" when no mail actually leaves this server. */
+function MailHint() {
+	if (mailDelivery === 'log')
+		return (
+			<p class="notice">
+				This server sends no mail (<code>SMTP_URL</code> is not set): the link is in its log, in the line{' '}
+				<code>mail (SMTP_URL not set, not sent)</code>.
+			</p>
+		)
+	if (mailDelivery === 'none')
+		return (
+			<p class="notice">
+				This server has no mail set up (<code>SMTP_URL</code>), so no link goes out: ask whoever runs it.
+			</p>
+		)
+	return null
+}
+
 function AuthPage({ title, children }: { title: string; children: preact.ComponentChildren }) {
 	return (
 		<main class="auth" id="main">
@@ -68,6 +92,7 @@ export function SignUpPage() {
 				<p>
 					We sent a link to <strong>{sentTo}</strong>. Open it to confirm your address, then sign in.
 				</p>
+				<MailHint />
 				<Link href="/sign-in">Sign in</Link>
 			</AuthPage>
 		)
@@ -112,7 +137,10 @@ export function ForgotPasswordPage() {
 	return (
 		<AuthPage title="Reset your password">
 			{sent ? (
-				<p role="status">If an account has this address, a link to choose a new password is on its way.</p>
+				<>
+					<p role="status">If an account has this address, a link to choose a new password is on its way.</p>
+					<MailHint />
+				</>
 			) : (
 				<form onSubmit={onSubmit} noValidate>
 					<Field label="Email" name="email" type="email" autoComplete="email" required error={form.fieldError('email')} />
