@@ -37,7 +37,6 @@ import { inputPlugin } from './plugins/input'
 import { metricsPlugin, type MetricsDeps } from './plugins/metrics'
 import { apiReferencePlugin } from './plugins/api-reference'
 import { dashboardPlugin } from './plugins/dashboard'
-import { mailDelivery } from './mail/mailer'
 import { openapiPlugin } from './plugins/openapi'
 import { rateLimitPlugin } from './plugins/rate-limit'
 import { requestContextPlugin } from './plugins/request-context'
@@ -97,7 +96,7 @@ export function createApp(deps: AppDeps) {
 		.use(metricsPlugin({ config, database, bus: deps.bus, realtime: deps.realtime?.stats ?? null, ...deps.metrics }))
 		.use(openapiPlugin())
 		.use(apiReferencePlugin)
-		.use(dashboardPlugin({ mail: mailDelivery(config) }))
+		.use(dashboardPlugin({ mail: config.mailDelivery }))
 		.use(healthModule(deps))
 		.use(usersModule({ users: deps.users, authPlugin: auth, rateLimit }))
 		.use(authModule({ auth: deps.auth, users: deps.users, authPlugin: auth, rateLimit, config }))

@@ -87,6 +87,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 		jwtSecret,
 		encryptionKey,
 		smtpUrl: env.SMTP_URL,
+		mailDelivery: env.SMTP_URL ? 'smtp' : env.NODE_ENV !== 'production' ? 'log' : 'none',
 		mailFrom: env.MAIL_FROM,
 		publicUrl,
 		metricsEnabled: env.METRICS_ENABLED,

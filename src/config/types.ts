@@ -17,6 +17,12 @@ export interface Config {
 	jwtSecret: string
 	encryptionKey: Buffer
 	smtpUrl: string | undefined
+	/**
+	 * Where account mail goes: `smtp` when SMTP_URL is set; otherwise `log`, each mail written to
+	 * the log whole outside production (so a developer can follow its link), or `none` in
+	 * production, where the one-time links it carries must not sit in logs.
+	 */
+	mailDelivery: 'smtp' | 'log' | 'none'
 	mailFrom: string
 	publicUrl: string
 	metricsEnabled: boolean

@@ -15,20 +15,9 @@ export interface Mailer {
 	close(): Promise<void>
 }
 
-/**
- * Where account mail goes: `smtp` when `SMTP_URL` is set; otherwise `log`, each mail written to
- * the log whole outside production (so a developer can follow its link), or `none` in production,
- * where the one-time links it carries must not sit in logs (only that a mail was not sent is).
- */
-export type MailDelivery = 'smtp' | 'log' | 'none'
-
-export const mailDelivery = (config: Pick<Config, 'smtpUrl' | 'env'>): MailDelivery =>
-	config.smtpUrl ? 'smtp' : config.env !== 'production' ? 'log' : 'none'
-
-/** Sends by SMTP (nodemailer) or writes to the log, as `mailDelivery` says. */
-export function createMailer(config: Pick<Config, 'smtpUrl' | 'mailFrom' | 'env'>, logger: Logger): Mailer {
-	const delivery = mailDelivery(config)
-	if (delivery !== 'smtp') return logMailer(logger, delivery === 'log')
+/** Sends by SMTP (nodemailer) or writes to the log, as `config.mailDelivery` says. */
+export function createMailer(config: Pick<Config, 'smtpUrl' | 'mailDelivery' | 'mailFrom'>, logger: Logger): Mailer {
+	if (config.mailDelivery !== 'smtp') return logMailer(logger, config.mailDelivery === 'log')
 	const transport = createTransport(config.smtpUrl!)
 	const from = config.mailFrom
 	return {

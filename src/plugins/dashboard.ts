@@ -1,5 +1,5 @@
 import { Elysia } from 'elysia'
-import type { MailDelivery } from '../mail/mailer'
+import type { Config } from '../config'
 import { errorBody } from './errors'
 import { type DashboardAsset, type DashboardBuild, dashboardAsset, dashboardBuild } from './dashboard-build'
 
@@ -57,7 +57,7 @@ export const MAIL_META = 'switchboard-mail'
 
 export interface DashboardOptions {
 	/** How account mail leaves this server: the page says where a sign-up's link went. */
-	mail: MailDelivery
+	mail: Config['mailDelivery']
 	build?: () => Promise<DashboardBuild>
 }
 

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'bun:test'
 import { ConfigError, loadConfig } from '../../src/config'
-import { mailDelivery } from '../../src/mail/mailer'
 
 const KEY = Buffer.alloc(32, 1).toString('base64')
 const SECRET = 'a-production-secret-of-at-least-32-chars'
@@ -110,10 +109,10 @@ describe('config', () => {
 
 	it('sends account mail by SMTP when SMTP_URL is set; otherwise into the log outside production, and nowhere in production', () => {
 		const production = { NODE_ENV: 'production', JWT_SECRET: SECRET, ENCRYPTION_KEY: KEY }
-		expect(mailDelivery(loadConfig({ NODE_ENV: 'development', SMTP_URL: 'smtp://mail.example.com' }))).toBe('smtp')
-		expect(mailDelivery(loadConfig({ ...production, SMTP_URL: 'smtps://mail.example.com' }))).toBe('smtp')
-		expect(mailDelivery(loadConfig({ NODE_ENV: 'development' }))).toBe('log')
-		expect(mailDelivery(loadConfig({ NODE_ENV: 'test' }))).toBe('log')
-		expect(mailDelivery(loadConfig(production))).toBe('none')
+		expect(loadConfig({ NODE_ENV: 'development', SMTP_URL: 'smtp://mail.example.com' }).mailDelivery).toBe('smtp')
+		expect(loadConfig({ ...production, SMTP_URL: 'smtps://mail.example.com' }).mailDelivery).toBe('smtp')
+		expect(loadConfig({ NODE_ENV: 'development' }).mailDelivery).toBe('log')
+		expect(loadConfig({ NODE_ENV: 'test' }).mailDelivery).toBe('log')
+		expect(loadConfig(production).mailDelivery).toBe('none')
 	})
 })
