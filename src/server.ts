@@ -291,7 +291,7 @@ export async function startServer(config: Config, logger: Logger, overrides: Ser
 			await api?.close()
 			// Roles drain their in-flight entries; the relay's last batch commits before the pool closes.
 			await relay?.stop()
-			idempotency?.stop()
+			await idempotency?.stop()
 			const failed = await rolesStopped
 			if (failed) throw failed.err
 			await bus.close()

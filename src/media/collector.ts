@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm'
 import type { Db } from '../db/client'
 import { rowsOf } from '../db/projection/statements'
+import { type Periodic, startPeriodic } from '../lib/background'
 import type { Logger } from '../logger'
 import type { MediaStore } from './store'
 
@@ -38,33 +39,15 @@ export async function collectUnusedMedia(db: Db, store: MediaStore, graceMs: num
 	}
 }
 
-export interface MediaCollector {
-	/** Stops after the batch in hand. */
-	stop(): Promise<void>
-}
-
-/** Runs `collectUnusedMedia` every `intervalMs` (api role) until stopped. */
-export function startMediaCollector(options: { db: Db; store: MediaStore; logger: Logger; intervalMs: number; graceMs: number }): MediaCollector {
+/** Runs `collectUnusedMedia` every `intervalMs` (api role) until stopped; a stop waits for the batch in hand. */
+export function startMediaCollector(options: { db: Db; store: MediaStore; logger: Logger; intervalMs: number; graceMs: number }): Periodic {
 	const { db, store, intervalMs, graceMs } = options
 	const log = options.logger.child({ component: 'media-collector' })
-	let stopped = false
-	let timer: Timer | undefined
-	let running: Promise<void> = Promise.resolve()
-	const round = async () => {
-		try {
+	return startPeriodic(
+		async () => {
 			const removed = await collectUnusedMedia(db, store, graceMs, log)
 			if (removed) log.info({ removed }, 'removed unused media objects')
-		} catch (err) {
-			log.warn({ err }, 'collecting unused media failed; trying again next round')
-		}
-		if (!stopped) timer = setTimeout(() => (running = round()), intervalMs)
-	}
-	timer = setTimeout(() => (running = round()), intervalMs)
-	return {
-		async stop() {
-			stopped = true
-			clearTimeout(timer)
-			await running
 		},
-	}
+		{ everyMs: intervalMs, onError: (err) => log.warn({ err }, 'collecting unused media failed; trying again next round') },
+	)
 }

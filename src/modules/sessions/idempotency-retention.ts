@@ -1,6 +1,7 @@
 import { lt } from 'drizzle-orm'
 import type { Db } from '../../db/client'
 import { sendRequests } from '../../db/schema'
+import { type Periodic, startPeriodic } from '../../lib/background'
 import type { Logger } from '../../logger'
 
 /** Forgets Idempotency-Keys older than `olderThan`: a retry after that is a new send. */
@@ -9,7 +10,7 @@ export async function pruneSendRequests(db: Db, olderThan: Date): Promise<number
 	return deleted.length
 }
 
-/** Runs `pruneSendRequests` every `everyMs` for keys past `retentionMs` (api role). */
+/** Runs `pruneSendRequests` every `everyMs` for keys past `retentionMs` (api role); a stop waits for the prune in hand. */
 export function startIdempotencyRetention({
 	db,
 	logger,
@@ -20,14 +21,13 @@ export function startIdempotencyRetention({
 	logger: Logger
 	retentionMs: number
 	everyMs?: number
-}) {
+}): Periodic {
 	const log = logger.child({ component: 'idempotency-retention' })
-	const timer = setInterval(() => {
-		pruneSendRequests(db, new Date(Date.now() - retentionMs)).then(
-			(pruned) => pruned && log.debug({ pruned }, 'forgot expired idempotency keys'),
-			(err) => log.warn({ err }, 'could not prune idempotency keys'),
-		)
-	}, everyMs)
-	timer.unref()
-	return { stop: () => clearInterval(timer) }
+	return startPeriodic(
+		async () => {
+			const pruned = await pruneSendRequests(db, new Date(Date.now() - retentionMs))
+			if (pruned) log.debug({ pruned }, 'forgot expired idempotency keys')
+		},
+		{ everyMs, onError: (err) => log.warn({ err }, 'could not prune idempotency keys') },
+	)
 }

@@ -15,6 +15,7 @@ import {
 	sessionPollVotes,
 	sessions,
 } from '../../db/schema'
+import { type Periodic, startPeriodic } from '../../lib/background'
 import type { Logger } from '../../logger'
 
 /**
@@ -127,64 +128,46 @@ export interface SessionPurgeOptions {
 	idleMs?: number
 }
 
-export interface SessionPurge {
-	/** Stops after the transaction in hand. */
-	stop(): Promise<void>
-}
-
-/** Runs the purge in the background (api role) until stopped. */
-export function startSessionPurge({ db, listen, logger, batchRows, pauseMs, idleMs = 60_000 }: SessionPurgeOptions): SessionPurge {
+/**
+ * Runs the purge in the background (api role) until stopped: at once, again whenever a session is
+ * deleted (anywhere: the announcement comes through PostgreSQL), and every `idleMs` in case an
+ * announcement was missed. A stop waits for the transaction in hand.
+ */
+export function startSessionPurge({ db, listen, logger, batchRows, pauseMs, idleMs = 60_000 }: SessionPurgeOptions): Periodic {
 	const log = logger.child({ component: 'session-purge' })
-	let stopped = false
-	let wake: (() => void) | undefined
-	let nudged = false
 	const cursors = new Map<string, Cursor>()
 
-	async function pass(): Promise<void> {
+	async function pass(stopping: () => boolean): Promise<void> {
 		const pending = await db.select({ id: sessions.id }).from(sessions).where(isNotNull(sessions.deletedAt)).orderBy(asc(sessions.deletedAt))
 		for (const { id } of pending) {
 			const cursor = cursors.get(id) ?? new Map()
 			cursors.set(id, cursor)
 			let batches = 0
 			let step: PurgeStep = 'rows'
-			while (!stopped && step === 'rows') {
+			while (!stopping() && step === 'rows') {
 				step = await purgeStep(db, id, batchRows, cursor)
 				if (step === 'rows') batches++
 				if (pauseMs && step === 'rows') await Bun.sleep(pauseMs)
 			}
 			if (step !== 'rows') cursors.delete(id)
 			if (step === 'removed') log.info({ sessionId: id, batches }, 'deleted session purged')
-			if (stopped) return
+			if (stopping()) return
 		}
 	}
 
-	const nudge = () => {
-		nudged = true
-		wake?.()
-	}
-	const listening = listen(SESSION_DELETED_CHANNEL, nudge, nudge).catch((err) => {
+	const purge = startPeriodic(pass, {
+		everyMs: idleMs,
+		immediately: true,
+		onError: (err) => log.warn({ err }, 'session purge failed; trying again later'),
+	})
+	const listening = listen(SESSION_DELETED_CHANNEL, purge.wake, purge.wake).catch((err) => {
 		log.warn({ err }, 'cannot hear of deleted sessions; looking for them every minute')
 		return null
 	})
-
-	const loop = (async () => {
-		while (!stopped) {
-			nudged = false
-			await pass().catch((err) => log.warn({ err }, 'session purge failed; trying again later'))
-			if (stopped || nudged) continue
-			await new Promise<void>((resolve) => {
-				wake = resolve
-				setTimeout(resolve, idleMs).unref()
-			})
-			wake = undefined
-		}
-	})()
-
 	return {
+		wake: purge.wake,
 		async stop() {
-			stopped = true
-			wake?.()
-			await loop
+			await purge.stop()
 			await (await listening)?.stop()
 		},
 	}
