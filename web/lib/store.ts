@@ -27,9 +27,19 @@ export function store<T>(initial: T): Store<T> {
 	}
 }
 
-/** The store's value, re-rendering the component whenever it changes. */
+/**
+ * The store's value, re-rendering the component whenever it changes. Effects run after the next
+ * frame, so the store may change between the render and the subscription: the effect looks once
+ * more, or that change (the realtime socket's first message, say) would never show, since setting
+ * the same value again notifies nobody.
+ */
 export function useStore<T>(source: Store<T>): T {
+	const value = source.get()
 	const [, rerender] = useState(0)
-	useEffect(() => source.subscribe(() => rerender((n) => n + 1)), [source])
-	return source.get()
+	useEffect(() => {
+		const unsubscribe = source.subscribe(() => rerender((n) => n + 1))
+		if (!Object.is(source.get(), value)) rerender((n) => n + 1)
+		return unsubscribe
+	}, [source])
+	return value
 }
