@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import postgres from 'postgres'
 import { expectError, randomIp } from '../helpers/accounts'
 import { startTestApp, type TestApp } from '../helpers/app'
 import { createVerifiedUser } from '../helpers/accounts'
@@ -197,5 +198,25 @@ describe('POST /sessions/:id/messages', () => {
 	it('answers 409 for a valid message to a session that is not connected', async () => {
 		const res = await expectError(await send(path(), { to: '+1 555-010 0001', text: 'hi' }), 409, 'SESSION_NOT_CONNECTED')
 		expect(res.details).toEqual({ status: 'starting' })
+	})
+})
+
+describe('a session that lost its connection', () => {
+	it('names the reason in its refusals while it reconnects', async () => {
+		const lost = (await alice.post<ApiSession>('/sessions', { name: 'lost' })).body
+		const reason = 'WebSocket Error (getaddrinfo ENOTFOUND web.whatsapp.com)'
+		// No runner here: the status is set as a runner would set it.
+		const sql = postgres(app.database.url, { max: 1, onnotice: () => {} })
+		try {
+			await sql`update sessions set status = 'reconnecting', last_error = ${reason} where id = ${lost.id}`
+		} finally {
+			await sql.end()
+		}
+		const sent = await expectError(await send(`/sessions/${lost.id}/messages`, { to: '+1 555-010 0001', text: 'hi' }), 409, 'SESSION_NOT_CONNECTED')
+		expect(sent.message).toBe(`The session is not connected (status: reconnecting: ${reason}); it reconnects on its own: wait for status connected`)
+		expect(sent.details).toEqual({ status: 'reconnecting', lastError: reason })
+		const noQr = await expectError(await alice.fetch(`/sessions/${lost.id}/qr`), 404, 'NO_QR')
+		expect(noQr.message).toBe(`There is no QR to scan (status: reconnecting: ${reason}); QRs exist while the status is qr`)
+		expect(noQr.details).toEqual({ status: 'reconnecting', lastError: reason })
 	})
 })

@@ -185,8 +185,8 @@ export class PeopleService {
 			if (err instanceof QueryFailedError) {
 				if (err.code === 'session_not_connected') {
 					// The row said connected a moment ago; the runner knows better (it is reconnecting, say).
-					const status = await sessionStatus(this.deps.db, tenantId, sessionId)
-					assertConnected(status === 'connected' ? 'reconnecting' : status)
+					const state = await sessionStatus(this.deps.db, tenantId, sessionId)
+					assertConnected(state.status === 'connected' ? { status: 'reconnecting', lastError: state.lastError } : state)
 				}
 				throw new UpstreamError('WHATSAPP_ERROR', `WhatsApp could not answer: ${err.message}`, { code: err.code })
 			}

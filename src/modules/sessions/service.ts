@@ -5,6 +5,7 @@ import type { Config } from '../../config'
 import { schema, type Db, type Tx } from '../../db/client'
 import { isEnded, type SessionStatus } from '../../core/session-status'
 import type { Session } from './model'
+import { describeStatus } from './state'
 import { enqueue, type Relay } from '../../bus'
 import { command, domainEvent } from '../../core/catalogue'
 import { cursorString, type CursorCodec } from '../../lib/cursor'
@@ -50,8 +51,6 @@ export const toPublic = (r: SessionRow): Session => ({
 })
 
 const sessionNotFound = () => NotFoundError.of('Session')
-const _sessionNotConnected = (status: SessionStatus) =>
-	new ConflictError('SESSION_NOT_CONNECTED', `The session is not connected (status: ${status}); start it and wait for status connected`, { status })
 
 const p = sql.placeholder
 const ofTenant = (tenantId: string, id: string) => and(eq(sessions.id, id), eq(sessions.tenantId, tenantId), isNull(sessions.deletedAt))
@@ -103,7 +102,7 @@ export class SessionsService {
 				.where(and(eq(sessions.tenantId, p('tenantId')), isNull(sessions.deletedAt)))
 				.limit(literalLimit(2))
 				.prepare('sessions_only'),
-			qr: db.select({ status: sessions.status, qr: sessions.qr }).from(sessions).where(mine).prepare('sessions_qr'),
+			qr: db.select({ status: sessions.status, qr: sessions.qr, lastError: sessions.lastError }).from(sessions).where(mine).prepare('sessions_qr'),
 		}
 	}
 
@@ -243,8 +242,10 @@ export class SessionsService {
 	async qrImage(tenantId: string, id: string, format: QrFormat): Promise<Buffer | string> {
 		const [row] = await this.reads.qr.execute({ id, tenantId })
 		if (!row) throw sessionNotFound()
-		if (row.status !== 'qr' || !row.qr)
-			throw new NotFoundError('NO_QR', `There is no QR to scan (status: ${row.status}); QRs exist while the status is qr`, { status: row.status })
+		if (row.status !== 'qr' || !row.qr) {
+			const { text, details } = describeStatus(row)
+			throw new NotFoundError('NO_QR', `There is no QR to scan (status: ${text}); QRs exist while the status is qr`, details)
+		}
 		return this.render(row.qr, format)
 	}
 

@@ -3,20 +3,35 @@ import { ConflictError, NotFoundError } from '../../core/errors'
 import type { Db, Tx } from '../../db/client'
 import { sessions } from '../../db/schema'
 
+/** Where a session's connection is, and why it lost it when it did. */
+export interface ConnectionState {
+	status: string
+	lastError: string | null
+}
+
 /** The status of a session of the tenant; 404 for another tenant's or a deleted one. */
-export async function sessionStatus(tx: Db | Tx, tenantId: string, sessionId: string): Promise<string> {
+export async function sessionStatus(tx: Db | Tx, tenantId: string, sessionId: string): Promise<ConnectionState> {
 	const [session] = await tx
-		.select({ status: sessions.status })
+		.select({ status: sessions.status, lastError: sessions.lastError })
 		.from(sessions)
 		.where(and(eq(sessions.id, sessionId), eq(sessions.tenantId, tenantId), isNull(sessions.deletedAt)))
 	if (!session) throw NotFoundError.of('Session')
-	return session.status
+	return session
+}
+
+/**
+ * The status as a refusal names it: with the reason the connection was lost while the session
+ * tries again (a newcomer's session reconnecting because WhatsApp cannot be resolved says so).
+ */
+export function describeStatus({ status, lastError }: ConnectionState): { text: string; details: { status: string; lastError?: string } } {
+	if (status === 'reconnecting' && lastError) return { text: `${status}: ${lastError}`, details: { status, lastError } }
+	return { text: status, details: { status } }
 }
 
 /** Anything sent to a session that is not up would only come back as session.command.failed. */
-export function assertConnected(status: string): void {
-	if (status !== 'connected')
-		throw new ConflictError('SESSION_NOT_CONNECTED', `The session is not connected (status: ${status}); start it and wait for status connected`, {
-			status,
-		})
+export function assertConnected(state: ConnectionState): void {
+	if (state.status === 'connected') return
+	const { text, details } = describeStatus(state)
+	const advice = state.status === 'reconnecting' ? 'it reconnects on its own: wait for status connected' : 'start it and wait for status connected'
+	throw new ConflictError('SESSION_NOT_CONNECTED', `The session is not connected (status: ${text}); ${advice}`, details)
 }
