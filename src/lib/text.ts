@@ -27,3 +27,7 @@ export function numberRanges(numbers: Iterable<number>): string {
 	}
 	return runs.join(',')
 }
+
+/** Text made safe to place in HTML, in an element or a quoted attribute. */
+export const escapeHtml = (text: string) =>
+	text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)

@@ -1,3 +1,4 @@
+import { escapeHtml } from '../lib/text'
 import type { Mail } from './mailer'
 
 /** Every mail the product sends, in one place. Links point at `PUBLIC_URL` (the web client). */
@@ -6,8 +7,6 @@ interface Recipient {
 	email: string
 	name: string | null
 }
-
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
 
 function link(publicUrl: string, path: string, params: Record<string, string>): string {
 	const url = new URL(publicUrl + path)

@@ -1,3 +1,5 @@
+import { escapeHtml } from '../lib/text'
+
 /**
  * What a browser gets for a path nothing answers (`/signup`, `/login`): a short page that names
  * the dashboard's pages and the API reference, rather than the API's JSON error. Only navigations
@@ -6,8 +8,6 @@
 
 /** The page allows nothing but itself: no script, no style, no frame. */
 const CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-
-const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
 
 /** A browser's navigation: it lists `text/html` in `Accept` (fetch and API clients send `*\/*` or JSON). */
 export function wantsPage(request: Request): boolean {
