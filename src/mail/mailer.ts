@@ -7,6 +7,8 @@ export interface Mail {
 	subject: string
 	text: string
 	html: string
+	/** The one link the mail asks its reader to open: logged on a line of its own when mail goes to the log. */
+	link: string
 }
 
 /** Sends account mail. Services hand it finished messages from `templates.ts`. */
@@ -34,7 +36,7 @@ export function createMailer(config: Pick<Config, 'smtpUrl' | 'mailDelivery' | '
 function logMailer(logger: Logger, withText: boolean): Mailer {
 	return {
 		async send(mail) {
-			if (withText) logger.info({ mailTo: mail.to, subject: mail.subject, body: mail.text }, 'mail (SMTP_URL not set, not sent)')
+			if (withText) logger.info({ mailTo: mail.to, subject: mail.subject, link: mail.link, body: mail.text }, 'mail (SMTP_URL not set, not sent)')
 			else logger.warn({ subject: mail.subject }, 'mail not sent: SMTP_URL is not set')
 		},
 		async close() {},

@@ -29,7 +29,7 @@ function render(to: Recipient, subject: string, lines: string[], action: { label
 		`<p><a href="${escapeHtml(action.url)}">${escapeHtml(action.label)}</a></p>`,
 		'<p>— Switchboard</p>',
 	].join('\n')
-	return { to: to.email, subject, text, html }
+	return { to: to.email, subject, text, html, link: action.url }
 }
 
 export function verificationMail(args: { publicUrl: string; to: Recipient; userId: string; token: string; ttlSeconds: number }): Mail {

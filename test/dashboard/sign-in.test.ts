@@ -90,6 +90,12 @@ describe('signing in', () => {
 			const line = await page.locator('.notice code').nth(1).textContent()
 			const mail = logged.find((entry) => entry.msg === line && entry.mailTo === email)
 			expect(mail?.body).toContain('/verify-email?userId=')
+			// The link also stands on a line of its own, to be copied as it is, and it verifies the address.
+			expect(mail?.body).toContain(mail?.link)
+			// PUBLIC_URL is not this test server's address: its path and query are what matter.
+			const link = new URL(String(mail?.link))
+			await page.goto(`${app.url}${link.pathname}${link.search}`)
+			await page.getByText('Your email address is confirmed.').waitFor()
 			await page.goto(`${app.url}/forgot-password`)
 			await page.getByLabel('Email').fill(email)
 			await page.getByRole('button', { name: 'Send reset link' }).click()
