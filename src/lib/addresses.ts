@@ -88,6 +88,16 @@ export type Resolver = (hostname: string) => Promise<{ address: string; family: 
 
 const systemResolver: Resolver = (hostname) => lookup(hostname, { all: true, verbatim: true })
 
+/** The addresses of a name; a failure names the name (the resolver's own message, `getaddrinfo ENOTFOUND`, does not). */
+async function resolveName(hostname: string, resolve: Resolver) {
+	try {
+		return await resolve(hostname)
+	} catch (err) {
+		const { code, message } = err as { code?: unknown; message?: unknown }
+		throw new Error(`could not resolve ${hostname} (${typeof code === 'string' ? code : String(message)})`, { cause: err })
+	}
+}
+
 /**
  * The address to connect to for `url`: its literal IP, or the first address its name resolves to
  * that may be reached. Throws RefusedTargetError naming the address and why when none may (with
@@ -95,7 +105,7 @@ const systemResolver: Resolver = (hostname) => lookup(hostname, { all: true, ver
  */
 export async function resolveTarget(url: URL, allowPrivate: boolean, resolve: Resolver = systemResolver): Promise<ResolvedTarget> {
 	const literal = literalHost(url)
-	const candidates = literal ? [{ address: literal, family: isIP(literal) }] : await resolve(url.hostname)
+	const candidates = literal ? [{ address: literal, family: isIP(literal) }] : await resolveName(url.hostname, resolve)
 	if (!candidates.length) throw new RefusedTargetError(`${url.hostname} resolves to no address`)
 	let refusal = ''
 	for (const { address, family } of candidates) {

@@ -39,6 +39,17 @@ describe('the SSRF guard', () => {
 		expect(rx.requests).toEqual([])
 	})
 
+	it('names the host it could not resolve in the delivery log (.invalid never resolves)', async () => {
+		const hook = await createWebhook(api, { url: 'https://hooks.invalid/wa' })
+		await api.post(`/webhooks/${hook.id}/test`)
+		const delivery = await until(async () => {
+			const res = await api.get(`/webhooks/${hook.id}/deliveries`)
+			return res.body.items[0]?.state === 'failed' && res.body.items[0]
+		}, 'the delivery to fail for good')
+		expect(delivery).toMatchObject({ attempts: 3, lastStatusCode: null })
+		expect(delivery.lastError).toMatch(/^could not resolve hooks\.invalid \(\w+\)$/)
+	})
+
 	it.each([
 		['127.0.0.1', 'loopback'],
 		['127.255.0.9', 'loopback'],
