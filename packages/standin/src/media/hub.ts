@@ -197,7 +197,7 @@ export class MediaHub {
 	}
 }
 
-/** `./.standin/state.json` → `/abs/.standin/standin-media-ca.pem`. */
+/** `./.standin/state.json` → `/abs/.standin/state-media-ca.pem`: named after the state file, beside it. */
 function caFileBeside(statePath: string): string {
 	return resolve(dirname(statePath), `${basename(statePath, extname(statePath))}-media-ca.pem`)
 }
