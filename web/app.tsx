@@ -11,6 +11,7 @@ import { ForgotPasswordPage, ResetPasswordPage, SignInPage, SignUpPage, VerifyEm
 import { ChatPage } from './pages/chat'
 import { ChatsPage } from './pages/chats'
 import { ContactsPage } from './pages/contacts'
+import { NotFoundPage } from './pages/not-found'
 import { SessionsPage } from './pages/sessions'
 import { WebhooksPage } from './pages/webhooks'
 
@@ -73,11 +74,14 @@ export function App() {
 	const { path, query } = useStore(location)
 	const publicPage = PUBLIC[path as keyof typeof PUBLIC]
 	const signedInPage = SIGNED_IN.map(([pattern, page]) => [match(pattern, path), page] as const).find(([params]) => params)
+	// A path below /app/ that no page answers is the dashboard's own 404, behind sign-in like its pages.
+	const unknownAppPage = !signedInPage && /^\/app\/./.test(path.replace(/\/+$/, ''))
 
 	useEffect(() => {
 		if (user === undefined) return
-		if (path === '/' || path === '/app' || (!publicPage && !signedInPage)) navigate(user ? '/app/sessions' : '/sign-in', { replace: true })
-		else if (!user && signedInPage) navigate(`/sign-in?next=${encodeURIComponent(path)}`, { replace: true })
+		if (path === '/' || path.replace(/\/+$/, '') === '/app' || (!publicPage && !signedInPage && !unknownAppPage))
+			navigate(user ? '/app/sessions' : '/sign-in', { replace: true })
+		else if (!user && (signedInPage || unknownAppPage)) navigate(`/sign-in?next=${encodeURIComponent(path)}`, { replace: true })
 		else if (user && (path === '/sign-in' || path === '/sign-up')) {
 			// Only a path of this app: `next` comes from the URL, which anyone can craft.
 			const next = query.get('next')
@@ -90,6 +94,12 @@ export function App() {
 		const Page = publicPage
 		page = <Page />
 	} else if (user && signedInPage) page = <Shell>{signedInPage[1](signedInPage[0]!)}</Shell>
+	else if (user && unknownAppPage)
+		page = (
+			<Shell>
+				<NotFoundPage path={path} />
+			</Shell>
+		)
 	else if (user === undefined) page = <p class="loading">Loading…</p>
 	return (
 		<>

@@ -105,6 +105,29 @@ describe('signing in', () => {
 		})
 	})
 
+	it('answers a dashboard path no page has with a page that says so, after sign-in, and links to every page', async () => {
+		const user = await createVerifiedUser(app)
+		await inBrowser(browser, 'unknown app page', async ({ page, problems }) => {
+			await page.goto(`${app.url}/app/webhooks`)
+			await page.waitForURL(`${app.url}/sign-in?next=%2Fapp%2Fwebhooks`)
+			await page.getByLabel('Email').fill(user.email)
+			await page.getByLabel('Password').fill(user.password)
+			await page.getByRole('button', { name: 'Sign in' }).click()
+			await page.getByRole('heading', { name: 'Page not found' }).waitFor()
+			expect(await page.locator('main code').textContent()).toBe('/app/webhooks')
+			expect(await page.title()).toBe('Page not found · Switchboard')
+			await page.locator('main').getByRole('link', { name: 'Webhooks' }).click()
+			await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor()
+			expect(new URL(page.url()).pathname).toBe('/app/integrations/webhooks')
+			// A malformed escape in a typed address is a path like any other, not a broken page.
+			await page.goto(`${app.url}/app/sessions/%E0/chats`)
+			await page.getByRole('heading', { name: 'Page not found' }).waitFor()
+			await page.goto(`${app.url}/app/`)
+			await page.getByRole('heading', { name: 'Sessions' }).waitFor()
+			expect(problems).toEqual([])
+		})
+	})
+
 	it('works by keyboard alone, 360 px wide, in the dark scheme when the system prefers it', async () => {
 		const user = await createVerifiedUser(app)
 		await inBrowser(

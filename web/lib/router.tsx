@@ -20,6 +20,14 @@ export function navigate(to: string, { replace = false }: { replace?: boolean } 
 }
 
 /** `pattern` like `/app/sessions/:id/chats/:jid`; the params of `path`, decoded, or null. */
+function decoded(segment: string): string | null {
+	try {
+		return decodeURIComponent(segment)
+	} catch {
+		return null
+	}
+}
+
 export function match(pattern: string, path: string): Record<string, string> | null {
 	const want = pattern.split('/')
 	const have = path.replace(/\/+$/, '').split('/')
@@ -27,8 +35,12 @@ export function match(pattern: string, path: string): Record<string, string> | n
 	const params: Record<string, string> = {}
 	for (let i = 0; i < want.length; i++) {
 		const segment = want[i]!
-		if (segment.startsWith(':')) params[segment.slice(1)] = decodeURIComponent(have[i]!)
-		else if (segment !== have[i]) return null
+		if (segment.startsWith(':')) {
+			// A malformed escape (`%E0`) in a typed address matches nothing rather than throwing.
+			const value = decoded(have[i]!)
+			if (value === null) return null
+			params[segment.slice(1)] = value
+		} else if (segment !== have[i]) return null
 	}
 	return params
 }
