@@ -24,6 +24,9 @@ const PUBLIC = {
 	'/verify-email': VerifyEmailPage,
 } as const
 
+/** A session id in a page's path: anything else is no page (rather than the API's validation error on the page). */
+const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
 /** Pages of a signed-in user, first match wins. */
 const SIGNED_IN: [string, (params: Record<string, string>) => preact.JSX.Element][] = [
 	['/app/sessions', () => <SessionsPage />],
@@ -73,7 +76,9 @@ export function App() {
 	const user = useStore(account)
 	const { path, query } = useStore(location)
 	const publicPage = PUBLIC[path as keyof typeof PUBLIC]
-	const signedInPage = SIGNED_IN.map(([pattern, page]) => [match(pattern, path), page] as const).find(([params]) => params)
+	const signedInPage = SIGNED_IN.map(([pattern, page]) => [match(pattern, path), page] as const).find(
+		([params]) => params && (params.id === undefined || SESSION_ID.test(params.id)),
+	)
 	// A path below /app/ that no page answers is the dashboard's own 404, behind sign-in like its pages.
 	const unknownAppPage = !signedInPage && /^\/app\/./.test(path.replace(/\/+$/, ''))
 

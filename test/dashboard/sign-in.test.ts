@@ -122,6 +122,15 @@ describe('signing in', () => {
 			// A malformed escape in a typed address is a path like any other, not a broken page.
 			await page.goto(`${app.url}/app/sessions/%E0/chats`)
 			await page.getByRole('heading', { name: 'Page not found' }).waitFor()
+			// So is a session id that cannot be one, rather than the API's validation message.
+			await page.goto(`${app.url}/app/sessions/nope/chats`)
+			await page.getByRole('heading', { name: 'Page not found' }).waitFor()
+			// A session that could exist but does not: the API's answer, and nothing that contradicts it.
+			for (const list of ['chats', 'contacts']) {
+				await page.goto(`${app.url}/app/sessions/${Bun.randomUUIDv7()}/${list}`)
+				expect(await page.getByRole('alert').textContent()).toBe('Session not found')
+				expect(await page.locator('main').textContent()).not.toMatch(/No (chats|contacts) yet|Loading/)
+			}
 			await page.goto(`${app.url}/app/`)
 			await page.getByRole('heading', { name: 'Sessions' }).waitFor()
 			expect(problems).toEqual([])

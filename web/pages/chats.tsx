@@ -104,8 +104,9 @@ export function ChatsPage({ sessionId }: { sessionId: string }) {
 				<Link href={`/app/sessions/${sessionId}/contacts`}>Contacts</Link>
 			</p>
 			{error && <Alert>{error}</Alert>}
-			{cursor === undefined && !error ? (
-				<p>Loading chats…</p>
+			{cursor === undefined ? (
+				// A first page that failed leaves only its error: no list, and no "none yet" that would contradict it.
+				!error && <p>Loading chats…</p>
 			) : chats.length === 0 ? (
 				<p>No chats yet. They appear here as the phone shares its history and as messages arrive.</p>
 			) : (

@@ -56,8 +56,9 @@ export function ContactsPage({ sessionId }: { sessionId: string }) {
 				/>
 			</div>
 			{error && <Alert>{error}</Alert>}
-			{cursor === undefined && !error ? (
-				<p>Loading contacts…</p>
+			{cursor === undefined ? (
+				// A first page that failed leaves only its error: no list, and no "none yet" that would contradict it.
+				!error && <p>Loading contacts…</p>
 			) : contacts.length === 0 ? (
 				<p>{q ? 'No contact matches.' : 'No contacts yet.'}</p>
 			) : (
