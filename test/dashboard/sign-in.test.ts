@@ -131,6 +131,10 @@ describe('signing in', () => {
 				expect(await page.getByRole('alert').textContent()).toBe('Session not found')
 				expect(await page.locator('main').textContent()).not.toMatch(/No (chats|contacts) yet|Loading/)
 			}
+			// Nor an empty chat with a composer, as if the chat had merely not started yet.
+			await page.goto(`${app.url}/app/sessions/${Bun.randomUUIDv7()}/chats/15550001111%40s.whatsapp.net`)
+			expect(await page.getByRole('alert').textContent()).toBe('Session not found')
+			expect(await page.getByRole('button', { name: 'Send' }).count()).toBe(0)
 			await page.goto(`${app.url}/app/`)
 			await page.getByRole('heading', { name: 'Sessions' }).waitFor()
 			expect(problems).toEqual([])

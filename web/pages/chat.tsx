@@ -24,7 +24,8 @@ export const REACTIONS = ['👍', '❤️', '😂', '🙏']
 
 /** One chat: its messages (older pages as you scroll up), live, with delivery ticks, and the composer. */
 export function ChatPage({ sessionId, jid }: { sessionId: string; jid: string }) {
-	const session = useStore(sessions)?.find((s) => s.id === sessionId)
+	const all = useStore(sessions)
+	const session = all?.find((s) => s.id === sessionId)
 	const [messages, setMessages] = useState<Message[]>([])
 	const [cursor, setCursor] = useState<string | null | undefined>(undefined)
 	const [error, setError] = useState<string | null>(null)
@@ -112,6 +113,18 @@ export function ChatPage({ sessionId, jid }: { sessionId: string; jid: string })
 	}
 	const byId = new Map(messages.map((m) => [m.id, m]))
 	const name = messages.find((m) => !m.fromMe && m.pushName)?.pushName ?? phoneOf(jid)
+
+	// A 404 of the messages means a chat not started yet, unless the session itself is missing (deleted, or never this account's).
+	if (all && !session)
+		return (
+			<>
+				<p class="crumbs">
+					<Link href="/app/sessions">Sessions</Link>
+				</p>
+				<PageTitle>{name}</PageTitle>
+				<Alert>Session not found</Alert>
+			</>
+		)
 
 	return (
 		<section class="chat">
