@@ -99,9 +99,11 @@ export async function startListApi(databaseUrl: string, events?: { redis: RedisC
 	}
 }
 
+/** Half the chats have no name of their own (as 1:1 chats mostly do): the list shows them by their contact's. */
 async function fillListSession(raw: postgres.Sql, sid: string): Promise<void> {
 	await raw`insert into session_chats (session_id, jid, name, unread_count, last_message_at)
-		select ${sid}, (15550700000 + g) || '@s.whatsapp.net', 'Chat ' || g, g % 3, now() - (g || ' minutes')::interval from generate_series(1, 2000) g`
+		select ${sid}, (15550700000 + g) || '@s.whatsapp.net', case when g % 2 = 0 then 'Chat ' || g end, g % 3, now() - (g || ' minutes')::interval
+		from generate_series(1, 2000) g`
 	await raw`insert into session_messages (session_id, chat_jid, message_id, from_me, sender_jid, push_name, timestamp, type, kind, text, status, content)
 		select ${sid}, ${CHAT}, '3EB0' || upper(md5(g::text)), g % 3 = 0, case when g % 3 = 0 then null else ${CHAT} end, 'Someone',
 			now() - (g || ' seconds')::interval, 'conversation', 'text', 'Message number ' || g || ' with some words in it', 3,

@@ -26,6 +26,9 @@ export default async function listsBench(): Promise<BenchResult[]> {
 				'/chats': async () => {
 					await ownSession()
 					const rows = await raw`select jid, pn_jid, lid_jid, name, unread_count, archived, last_message_at,
+							coalesce(c.name, case when c.jid like '%@g.us' then (select g.subject from session_groups g where g.session_id = c.session_id and g.jid = c.jid) end,
+								(select coalesce(k.name, k.notify, k.verified_name) from session_contacts k where k.session_id = c.session_id and k.jid = c.jid),
+								(select coalesce(k.name, k.notify, k.verified_name) from session_contacts k where k.session_id = c.session_id and k.jid = c.lid_jid)) as display_name,
 							(select json_build_object('id', x.message_id, 'fromMe', x.from_me, 'sender', x.sender_jid, 'kind', x.kind, 'text', case when x.revoked_at is null then x.text end,
 								'timestamp', x.timestamp::text, 'status', x.status, 'revoked', x.revoked_at is not null)
 							from ((select m.message_id, m.from_me, m.sender_jid, m.kind, m.text, m.timestamp, m.seq, m.status, m.revoked_at from session_messages m
@@ -44,6 +47,7 @@ export default async function listsBench(): Promise<BenchResult[]> {
 						pnJid: r.pn_jid,
 						lidJid: r.lid_jid,
 						name: r.name,
+						displayName: r.display_name,
 						unreadCount: r.unread_count,
 						archived: r.archived,
 						lastMessageAt: (r.last_message_at as Date).toISOString(),

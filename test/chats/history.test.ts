@@ -85,7 +85,11 @@ describe('chats from a history sync', () => {
 		expect(res.status).toBe(200)
 		const items = res.body.items as { jid: string; name: string | null; lastMessageAt: string | null }[]
 		expect(items.map((c) => c.jid)).toEqual([jid(CLEO), jid(BOB), jid(ADA)])
-		expect(items.find((c) => c.jid === jid(ADA))).toMatchObject({ name: 'Ada Lovelace', lastMessageAt: new Date((base + 199) * 1000).toISOString() })
+		expect(items.find((c) => c.jid === jid(ADA))).toMatchObject({
+			name: 'Ada Lovelace',
+			displayName: 'Ada Lovelace',
+			lastMessageAt: new Date((base + 199) * 1000).toISOString(),
+		})
 		expect(res.body.nextCursor).toBeNull()
 	})
 

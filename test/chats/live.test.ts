@@ -98,6 +98,8 @@ describe('a contact', () => {
 		expect(contact).toMatchObject({ jid: jid(BEA), pnJid: jid(BEA), lidJid: world.standIn.lidOf(BEA), notify: 'Bea' })
 		const chat = (await alice.get('/chats')).body.items.find((c: { jid: string }) => c.jid === jid(BEA))
 		expect(chat).toMatchObject({ pnJid: jid(BEA), lidJid: contact.lidJid })
+		// WhatsApp gave the chat no name; it shows as the contact's push name.
+		expect(chat).toMatchObject({ name: null, displayName: 'Bea' })
 	})
 })
 

@@ -13,6 +13,7 @@ import { startSmtpSink, type SmtpSink } from '../helpers/smtp'
 const PHONE = '15550300000'
 const ADA = '15550300001'
 const BOB = '15550300002'
+const CLEO = '15550300003'
 const jid = (phone: string) => `${phone}@s.whatsapp.net`
 const base = Math.floor(Date.now() / 1000) - 3600
 /** Where README screenshots go when asked for (`DASHBOARD_SCREENSHOTS=docs/images bun test test/dashboard/flow.test.ts`). */
@@ -127,6 +128,14 @@ describe('the dashboard', () => {
 			expect(sentPhoto.message?.imageMessage?.caption).toBe('Your lamp, packed')
 			expect(Buffer.from(await world.standIn.readSentMedia(sentPhoto.id)).equals(Buffer.from(photo))).toBe(true)
 			await page.getByRole('listitem').filter({ hasText: 'Your lamp, packed' }).waitFor()
+
+			// Someone new writes: the chat list shows them by their push name, live and after a reload.
+			await page.locator('.crumbs').getByRole('link').nth(1).click()
+			await chats.getByRole('link', { name: /Ada Lovelace/ }).waitFor()
+			await world.standIn.deliverText({ to: PHONE, from: CLEO, name: 'Cleo', text: 'Do you ship abroad?' })
+			await chats.getByRole('link', { name: /^Cleo/ }).waitFor()
+			await page.reload()
+			await chats.getByRole('link', { name: /^Cleo/ }).waitFor()
 
 			// Log out: back to sign-in, and a reload stays signed out.
 			await page.getByRole('link', { name: 'Account' }).click()

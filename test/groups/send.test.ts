@@ -85,6 +85,9 @@ describe('who wrote a group message', () => {
 		})
 		const message = await until(async () => (await messages()).find((m) => m.id === id), 'Alice’s message')
 		expect(message).toMatchObject({ sender: pn(ALICE), senderPn: pn(ALICE), senderLid: world.standIn.lidOf(ALICE), pushName: 'Alice' })
+		// The group's chat shows as its subject, not as the last writer's name.
+		const chat = (await api.get('/chats')).body.items.find((c: { jid: string }) => c.jid === lidGroup)
+		expect(chat).toMatchObject({ displayName: 'By LID' })
 	})
 
 	it('shows a member whose number WhatsApp hides by LID, and by number once the roster shows it', async () => {

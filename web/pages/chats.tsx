@@ -58,6 +58,8 @@ export function ChatsPage({ sessionId }: { sessionId: string }) {
 								revoked: false,
 							},
 							unreadCount: unread ? (chat.unreadCount ?? 0) + 1 : chat.unreadCount,
+							// A new person's chat shows their push name until the list is loaded again (a group keeps its subject).
+							displayName: chat.displayName ?? (m.key.fromMe || m.key.participant ? null : (m.pushName ?? null)),
 						}
 					})
 			}
@@ -66,6 +68,7 @@ export function ChatsPage({ sessionId }: { sessionId: string }) {
 					upsert(c.pn ?? c.jid, (chat) => ({
 						...chat,
 						name: c.name ?? chat.name,
+						displayName: c.name ?? chat.displayName,
 						unreadCount: c.unreadCount ?? chat.unreadCount,
 						lastMessageAt:
 							c.lastMessageAt && (!chat.lastMessageAt || isoOf(c.lastMessageAt) > chat.lastMessageAt) ? isoOf(c.lastMessageAt) : chat.lastMessageAt,
@@ -82,6 +85,7 @@ export function ChatsPage({ sessionId }: { sessionId: string }) {
 				pnJid: null,
 				lidJid: null,
 				name: null,
+				displayName: null,
 				unreadCount: 0,
 				archived: false,
 				lastMessageAt: null,
@@ -114,7 +118,7 @@ export function ChatsPage({ sessionId }: { sessionId: string }) {
 					{chats.map((chat) => (
 						<li key={chat.jid}>
 							<Link href={`/app/sessions/${sessionId}/chats/${encodeURIComponent(chat.jid)}`} class="chat-link">
-								<span class="chat-name">{chat.name || phoneOf(chat.jid)}</span>
+								<span class="chat-name">{chat.displayName ?? phoneOf(chat.jid)}</span>
 								<span class="chat-time">{shortTime(chat.lastMessageAt)}</span>
 								<span class="chat-last">
 									{chat.lastMessage ? `${chat.lastMessage.fromMe ? 'You: ' : ''}${describe({ ...chat.lastMessage, type: null })}` : ''}

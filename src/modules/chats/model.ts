@@ -15,6 +15,12 @@ export const Chat = t.Object({
 	pnJid: Nullable(t.String()),
 	lidJid: Nullable(t.String()),
 	name: Nullable(t.String({ description: 'As WhatsApp names the chat (history, app state); null when it gave no name' })),
+	displayName: Nullable(
+		t.String({
+			description:
+				"What to show the chat as: `name`, else the group's subject, else the contact's name (address book, push name, business name); null when none is known (show the number)",
+		}),
+	),
 	// TypeBox's own Integer: Elysia's t.Integer is a transform (it also takes numeric strings), and a
 	// transform anywhere in a response schema makes Elysia encode every response value by value.
 	unreadCount: Nullable(

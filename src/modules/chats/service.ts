@@ -29,11 +29,28 @@ interface ListOptions {
 const invalidJid = () =>
 	new InvalidInputError('INVALID_JID', 'Not a chat: use a JID (…@s.whatsapp.net, …@lid, …@g.us) or a phone number with its country code')
 
+/** A contact's name (address book, else push name, else business name) under one JID of the chat: one primary-key probe. */
+const contactNameUnder = (column: string) =>
+	`(select coalesce(k.name, k.notify, k.verified_name) from session_contacts k where k.session_id = "session_chats"."session_id" and k.jid = ${column})`
+
+/**
+ * What a person sees the chat as: WhatsApp's name for it, else a group's subject, else the
+ * contact's name under the chat's JID or its LID; each probed only when what comes before it is
+ * null. The chat's columns are named with their table: drizzle writes them bare in a select list,
+ * where the subqueries' own columns would win.
+ */
+const displayNameColumn = sql<string | null>`coalesce("session_chats"."name",
+	case when "session_chats"."jid" like '%@g.us' then
+		(select g.subject from session_groups g where g.session_id = "session_chats"."session_id" and g.jid = "session_chats"."jid") end,
+	${sql.raw(contactNameUnder('"session_chats"."jid"'))},
+	${sql.raw(contactNameUnder('"session_chats"."lid_jid"'))})`.as('display_name')
+
 const chatColumns = {
 	jid: chats.jid,
 	pnJid: chats.pnJid,
 	lidJid: chats.lidJid,
 	name: chats.name,
+	displayName: displayNameColumn,
 	unreadCount: chats.unreadCount,
 	archived: chats.archived,
 	lastMessageAt: chats.lastMessageAt,
@@ -46,6 +63,7 @@ interface ChatRow {
 	pn_jid: string | null
 	lid_jid: string | null
 	name: string | null
+	display_name: string | null
 	unread_count: number | null
 	archived: boolean | null
 	last_message_at: string | null
@@ -167,6 +185,7 @@ export class ChatsService {
 				pnJid: r.pn_jid,
 				lidJid: r.lid_jid,
 				name: r.name,
+				displayName: r.display_name,
 				unreadCount: r.unread_count,
 				archived: r.archived,
 				lastMessageAt: isoTime(r.last_message_at),
