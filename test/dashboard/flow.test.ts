@@ -34,7 +34,7 @@ afterAll(async () => {
 })
 
 describe('the dashboard', () => {
-	it('signs up, verifies from the mail, links a phone by QR, follows chats live, replies, sees it read, sends a photo, and logs out', async () => {
+	it('signs up, verifies from the mail, links a phone by QR, follows chats live, replies, sees it read, sends a photo, shows a new person by name, offers a photo it cannot show as a download, and logs out', async () => {
 		await inBrowser(browser, 'full flow', async ({ page, problems }) => {
 			const email = uniqueEmail('dash')
 			const password = 'correct horse battery staple'
@@ -136,6 +136,11 @@ describe('the dashboard', () => {
 			await chats.getByRole('link', { name: /^Cleo/ }).waitFor()
 			await page.reload()
 			await chats.getByRole('link', { name: /^Cleo/ }).waitFor()
+			// A photo whose bytes no browser can show is offered as a download, not a broken image.
+			await world.standIn.deliverContent({ to: PHONE, from: CLEO, kind: 'image', file: new Uint8Array(2_000).fill(7), mimetype: 'image/jpeg' })
+			await chats.getByRole('link', { name: /^Cleo/ }).click()
+			await page.getByRole('button', { name: 'Download photo (this browser cannot show it)' }).waitFor()
+			expect(await page.getByRole('img', { name: 'Photo' }).count()).toBe(0)
 
 			// Log out: back to sign-in, and a reload stays signed out.
 			await page.getByRole('link', { name: 'Account' }).click()

@@ -10,7 +10,9 @@ type Media = NonNullable<Message['media']>
  */
 export function MediaView({ media }: { media: Media }) {
 	const [url, setUrl] = useState<string | null>(null)
-	const inline = media.kind === 'image' || media.kind === 'sticker'
+	/** The browser could not decode the file (a format it does not show, or bytes that are no image): offered as a download instead. */
+	const [undecodable, setUndecodable] = useState(false)
+	const inline = (media.kind === 'image' || media.kind === 'sticker') && !undecodable
 	useEffect(() => {
 		if (!inline || media.state !== 'stored') return
 		let objectUrl: string | null = null
@@ -24,10 +26,20 @@ export function MediaView({ media }: { media: Media }) {
 
 	if (media.state !== 'stored') return <p class="muted">{media.state === 'failed' ? 'The file could not be downloaded' : 'Downloading the file…'}</p>
 	if (inline)
-		return url ? <img class="media" src={url} alt={media.kind === 'sticker' ? 'Sticker' : 'Photo'} width={media.width} height={media.height} /> : null
+		return url ? (
+			<img
+				class="media"
+				src={url}
+				alt={media.kind === 'sticker' ? 'Sticker' : 'Photo'}
+				width={media.width}
+				height={media.height}
+				onError={() => setUndecodable(true)}
+			/>
+		) : null
 	return (
 		<button type="button" class="link" onClick={() => void download(media)}>
-			Download {media.fileName ?? media.kind}
+			Download {media.fileName ?? (media.kind === 'image' ? 'photo' : media.kind)}
+			{undecodable && ' (this browser cannot show it)'}
 		</button>
 	)
 }
