@@ -24,14 +24,19 @@ afterAll(async () => {
 	await app.close()
 })
 
+/** Sends the endpoint a test event and waits until its delivery has failed for good. */
+async function failedTestEvent(hookId: string) {
+	await api.post(`/webhooks/${hookId}/test`)
+	return until(async () => {
+		const res = await api.get(`/webhooks/${hookId}/deliveries`)
+		return res.body.items[0]?.state === 'failed' && res.body.items[0]
+	}, 'the delivery to fail for good')
+}
+
 describe('the SSRF guard', () => {
 	it('refuses at delivery time a name that resolves to loopback (localhost), and the receiver gets nothing', async () => {
 		const hook = await createWebhook(api, { url: `http://localhost:${rx.port}/hook` })
-		await api.post(`/webhooks/${hook.id}/test`)
-		const delivery = await until(async () => {
-			const res = await api.get(`/webhooks/${hook.id}/deliveries`)
-			return res.body.items[0]?.state === 'failed' && res.body.items[0]
-		}, 'the delivery to fail for good')
+		const delivery = await failedTestEvent(hook.id)
 		expect(delivery).toMatchObject({ attempts: 3, lastStatusCode: null })
 		expect(delivery.lastError).toMatch(/refused localhost: (127\.0\.0\.1|::1) is a loopback address/)
 		// Who reads it learns how a self-hosted receiver on the same network is let through.
@@ -41,11 +46,7 @@ describe('the SSRF guard', () => {
 
 	it('names the host it could not resolve in the delivery log (.invalid never resolves)', async () => {
 		const hook = await createWebhook(api, { url: 'https://hooks.invalid/wa' })
-		await api.post(`/webhooks/${hook.id}/test`)
-		const delivery = await until(async () => {
-			const res = await api.get(`/webhooks/${hook.id}/deliveries`)
-			return res.body.items[0]?.state === 'failed' && res.body.items[0]
-		}, 'the delivery to fail for good')
+		const delivery = await failedTestEvent(hook.id)
 		expect(delivery).toMatchObject({ attempts: 3, lastStatusCode: null })
 		expect(delivery.lastError).toMatch(/^could not resolve hooks\.invalid \(\w+\)$/)
 	})
