@@ -100,6 +100,14 @@ describe('a contact', () => {
 		expect(chat).toMatchObject({ pnJid: jid(BEA), lidJid: contact.lidJid })
 		// WhatsApp gave the chat no name; it shows as the contact's push name.
 		expect(chat).toMatchObject({ name: null, displayName: 'Bea' })
+		// One chat alone, by any of the person's forms, is what the list shows.
+		for (const form of [jid(BEA), contact.lidJid, `+${BEA}`]) {
+			const one = await alice.get(`/chats/${encodeURIComponent(form)}`)
+			expect(one.status, form).toBe(200)
+			expect(one.body, form).toEqual(chat)
+		}
+		expect((await alice.get(`/chats/${jid('15550499999')}`)).status).toBe(404)
+		expect((await alice.get('/chats/not-a-chat')).body.error.code).toBe('INVALID_JID')
 	})
 })
 

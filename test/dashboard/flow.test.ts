@@ -14,6 +14,7 @@ const PHONE = '15550300000'
 const ADA = '15550300001'
 const BOB = '15550300002'
 const CLEO = '15550300003'
+const DORA = '15550300004'
 const jid = (phone: string) => `${phone}@s.whatsapp.net`
 const base = Math.floor(Date.now() / 1000) - 3600
 /** Where README screenshots go when asked for (`DASHBOARD_SCREENSHOTS=docs/images bun test test/dashboard/flow.test.ts`). */
@@ -93,10 +94,15 @@ describe('the dashboard', () => {
 						],
 					},
 					{ with: BOB, name: 'Bob', messages: [{ id: 'HBOB1', text: 'Are you open on Sunday?', timestamp: base + 120 }] },
+					{ with: DORA, name: 'Dora', messages: [{ id: 'HDORA1', text: 'Your order has shipped', fromMe: true, timestamp: base + 30 }] },
 				],
 			})
 			const chats = page.getByRole('list', { name: 'Chats' })
-			await chats.getByRole('link', { name: /Bob/ }).waitFor()
+			// A chat opened shows the name the list shows, even where the person never wrote (no push name to go by).
+			await chats.getByRole('link', { name: /Dora/ }).click()
+			await page.getByText('Your order has shipped').waitFor()
+			await page.getByRole('heading', { name: 'Dora', level: 1 }).waitFor()
+			await page.locator('.crumbs').getByRole('link').nth(1).click()
 			await chats.getByRole('link', { name: /Ada Lovelace/ }).click()
 			await page.getByText('Hello, I ordered a lamp').waitFor()
 
@@ -136,9 +142,11 @@ describe('the dashboard', () => {
 			await chats.getByRole('link', { name: /^Cleo/ }).waitFor()
 			await page.reload()
 			await chats.getByRole('link', { name: /^Cleo/ }).waitFor()
-			// A photo whose bytes no browser can show is offered as a download, not a broken image.
-			await world.standIn.deliverContent({ to: PHONE, from: CLEO, kind: 'image', file: new Uint8Array(2_000).fill(7), mimetype: 'image/jpeg' })
+			// A photo arrives in the open chat: shown once its download is done (live), and, since no
+			// browser can show these bytes, offered as a download rather than a broken image.
 			await chats.getByRole('link', { name: /^Cleo/ }).click()
+			await page.getByText('Do you ship abroad?').waitFor()
+			await world.standIn.deliverContent({ to: PHONE, from: CLEO, kind: 'image', file: new Uint8Array(2_000).fill(7), mimetype: 'image/jpeg' })
 			await page.getByRole('button', { name: 'Download photo (this browser cannot show it)' }).waitFor()
 			expect(await page.getByRole('img', { name: 'Photo' }).count()).toBe(0)
 

@@ -29,6 +29,8 @@ export function ChatPage({ sessionId, jid }: { sessionId: string; jid: string })
 	const [messages, setMessages] = useState<Message[]>([])
 	const [cursor, setCursor] = useState<string | null | undefined>(undefined)
 	const [error, setError] = useState<string | null>(null)
+	/** The chat's name as the list shows it (GET /chats/:jid); null until known, or for a chat not started yet. */
+	const [chatName, setChatName] = useState<string | null>(null)
 	const [replyTo, setReplyTo] = useState<Message | null>(null)
 	const [picking, setPicking] = useState<string | null>(null)
 	const scroller = useRef<HTMLDivElement>(null)
@@ -66,7 +68,12 @@ export function ChatPage({ sessionId, jid }: { sessionId: string; jid: string })
 	useEffect(() => {
 		setMessages([])
 		setCursor(undefined)
+		setChatName(null)
 		void load(undefined)
+		void api
+			.chats({ jid })
+			.get({ query: { sessionId } })
+			.then(({ data }) => setChatName(data?.displayName ?? null))
 		return onRealtime((message) => {
 			if (message.type === 'session.resync_required') return void load(undefined)
 			if (!('sessionId' in message) || message.sessionId !== sessionId) return
@@ -92,6 +99,11 @@ export function ChatPage({ sessionId, jid }: { sessionId: string; jid: string })
 						}
 					}),
 				)
+			// A received file finished downloading (or failed): the message shows it, or why not, without a reload.
+			if (message.type === 'session.media.updated') {
+				const { id, state, size } = message.data
+				setMessages((list) => list.map((m) => (m.media?.id === id ? { ...m, media: { ...m.media, state, size: size ?? m.media.size } } : m)))
+			}
 			if (message.type === 'session.command.failed' && message.data.messageId)
 				setMessages((list) => list.map((m) => (m.fromMe && m.id === message.data.messageId ? { ...m, status: 'error' } : m)))
 		})
@@ -112,7 +124,7 @@ export function ChatPage({ sessionId, jid }: { sessionId: string; jid: string })
 		if (error) setError(problemOf(error).message)
 	}
 	const byId = new Map(messages.map((m) => [m.id, m]))
-	const name = messages.find((m) => !m.fromMe && m.pushName)?.pushName ?? phoneOf(jid)
+	const name = chatName ?? messages.find((m) => !m.fromMe && m.pushName)?.pushName ?? phoneOf(jid)
 
 	// A 404 of the messages means a chat not started yet, unless the session itself is missing (deleted, or never this account's).
 	if (all && !session)

@@ -32,6 +32,16 @@ export const chatsModule = ({ chats, messages, actions, authPlugin }: ChatsModul
 				description: `Keyset pagination: pass \`nextCursor\` back as \`cursor\` (400 \`INVALID_CURSOR\` for anything else); it is null on the last page. ${SESSION_FILTER_HELP}`,
 			},
 		})
+		.get('/:jid', async ({ tenantId, params, query }) => jsonResponse(await chats.getChat(tenantId, params.jid, query)), {
+			auth: 'messages:read',
+			params: ChatParams,
+			query: SessionQuery,
+			response: { 200: 'Chat', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error' },
+			detail: {
+				summary: 'One chat, as the list shows it',
+				description: `Its \`displayName\`, unread count and newest message. The phone-number JID, the LID and the phone number of a person give the same chat. 400 \`INVALID_JID\`; 404 when the session has no such chat. ${SESSION_FILTER_HELP}`,
+			},
+		})
 		.get('/:jid/messages', async ({ tenantId, params, query }) => jsonResponse(await chats.listMessages(tenantId, params.jid, query)), {
 			auth: 'messages:read',
 			params: ChatParams,

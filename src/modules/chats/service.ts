@@ -71,6 +71,18 @@ interface ChatRow {
 }
 const p = sql.placeholder
 
+const toChat = (r: ChatRow): Chat => ({
+	jid: r.jid,
+	pnJid: r.pn_jid,
+	lidJid: r.lid_jid,
+	name: r.name,
+	displayName: r.display_name,
+	unreadCount: r.unread_count,
+	archived: r.archived,
+	lastMessageAt: isoTime(r.last_message_at),
+	lastMessage: toLastMessage(r.last_message),
+})
+
 export interface ChatsServiceDeps {
 	db: Db
 	cursors: CursorCodec
@@ -141,6 +153,11 @@ export class ChatsService {
 			),
 			idle: chatPage('chats_idle', isNull(chats.lastMessageAt)),
 			idleAfter: chatPage('chats_idle_after', and(isNull(chats.lastMessageAt), lt(chats.jid, p('jid')))!),
+			one: db
+				.select(chatColumns)
+				.from(chats)
+				.where(and(eq(chats.sessionId, p('sid')), eq(chats.jid, p('jid'))))
+				.prepare('chat_one'),
 			messages: perSize((size) => messagePage(size, false).prepare(`chat_messages_${size}`)),
 			messagesAfter: perSize((size) => messagePage(size, true).prepare(`chat_messages_after_${size}`)),
 			messages2: perSize((size) => bothForms(size, false).prepare(`chat_messages_2_${size}`)),
@@ -179,22 +196,19 @@ export class ChatsService {
 				after && !after.at ? rawRows<ChatRow>(this.reads.idleAfter(rest), { sid, jid: after.jid }) : rawRows<ChatRow>(this.reads.idle(rest), { sid })
 			rows = rows.concat(await idle)
 		}
-		const items = rows.slice(0, limit).map(
-			(r): Chat => ({
-				jid: r.jid,
-				pnJid: r.pn_jid,
-				lidJid: r.lid_jid,
-				name: r.name,
-				displayName: r.display_name,
-				unreadCount: r.unread_count,
-				archived: r.archived,
-				lastMessageAt: isoTime(r.last_message_at),
-				lastMessage: toLastMessage(r.last_message),
-			}),
-		)
+		const items = rows.slice(0, limit).map(toChat)
 		// The cursor keeps Postgres' own text of the time, so no precision is lost on the way back.
 		const last = rows.length > limit ? rows[limit - 1] : undefined
 		return { items, nextCursor: last ? this.deps.cursors.encode(scope, [last.last_message_at, last.jid]) : null }
+	}
+
+	/** One chat, named by either JID of a person or a phone number: as the list shows it. */
+	async getChat(tenantId: string, jidInput: string, { sessionId }: Pick<ListOptions, 'sessionId'>): Promise<Chat> {
+		const { sessionId: sid, filedUnder } = await this.chatOf(tenantId, jidInput, sessionId)
+		// The row the list shows: the phone-number one when the person has two (see notShadowed).
+		const [row] = await rawRows<ChatRow>(this.reads.one, { sid, jid: filedUnder[0] })
+		if (!row) throw NotFoundError.of('Chat')
+		return toChat(row)
 	}
 
 	/** Messages of one chat (either JID of a person), newest first. */
