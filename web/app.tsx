@@ -75,16 +75,17 @@ function Shell({ children }: { children: ComponentChildren }) {
 export function App() {
 	const user = useStore(account)
 	const { path, query } = useStore(location)
+	const trimmed = path.replace(/\/+$/, '')
 	const publicPage = PUBLIC[path as keyof typeof PUBLIC]
 	const signedInPage = SIGNED_IN.map(([pattern, page]) => [match(pattern, path), page] as const).find(
 		([params]) => params && (params.id === undefined || SESSION_ID.test(params.id)),
 	)
 	// A path below /app/ that no page answers is the dashboard's own 404, behind sign-in like its pages.
-	const unknownAppPage = !signedInPage && /^\/app\/./.test(path.replace(/\/+$/, ''))
+	const unknownAppPage = !signedInPage && /^\/app\/./.test(trimmed)
 
 	useEffect(() => {
 		if (user === undefined) return
-		if (path === '/' || path.replace(/\/+$/, '') === '/app' || (!publicPage && !signedInPage && !unknownAppPage))
+		if (path === '/' || trimmed === '/app' || (!publicPage && !signedInPage && !unknownAppPage))
 			navigate(user ? '/app/sessions' : '/sign-in', { replace: true })
 		else if (!user && (signedInPage || unknownAppPage)) navigate(`/sign-in?next=${encodeURIComponent(path)}`, { replace: true })
 		else if (user && (path === '/sign-in' || path === '/sign-up')) {

@@ -19,7 +19,7 @@ export function navigate(to: string, { replace = false }: { replace?: boolean } 
 	sync()
 }
 
-/** `pattern` like `/app/sessions/:id/chats/:jid`; the params of `path`, decoded, or null. */
+/** A path segment decoded, or null for a malformed escape (`%E0`) in a typed address. */
 function decoded(segment: string): string | null {
 	try {
 		return decodeURIComponent(segment)
@@ -28,6 +28,7 @@ function decoded(segment: string): string | null {
 	}
 }
 
+/** `pattern` like `/app/sessions/:id/chats/:jid`; the params of `path`, decoded, or null. */
 export function match(pattern: string, path: string): Record<string, string> | null {
 	const want = pattern.split('/')
 	const have = path.replace(/\/+$/, '').split('/')
@@ -36,7 +37,7 @@ export function match(pattern: string, path: string): Record<string, string> | n
 	for (let i = 0; i < want.length; i++) {
 		const segment = want[i]!
 		if (segment.startsWith(':')) {
-			// A malformed escape (`%E0`) in a typed address matches nothing rather than throwing.
+			// A segment that does not decode matches nothing rather than throwing.
 			const value = decoded(have[i]!)
 			if (value === null) return null
 			params[segment.slice(1)] = value
