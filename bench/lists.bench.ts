@@ -63,10 +63,11 @@ export default async function listsBench(): Promise<BenchResult[]> {
 					await ownSession()
 					const rows =
 						await raw`select jid, pn_jid, lid_jid, name, notify, verified_name, img_url, lower(coalesce(name, notify, verified_name)) as sort_key
-						from session_contacts where session_id = ${sid} and lower(coalesce(name, notify, verified_name)) is not null
+						from session_contacts c where session_id = ${sid} and lower(coalesce(name, notify, verified_name)) is not null
+							and (pn_jid is null or jid = pn_jid or not exists (select 1 from session_contacts o where o.session_id = c.session_id and o.jid = c.pn_jid))
 						order by lower(coalesce(name, notify, verified_name)), jid limit 51`
 					const items = rows.slice(0, 50).map((c) => ({
-						jid: c.jid,
+						jid: c.pn_jid ?? c.jid,
 						pnJid: c.pn_jid,
 						lidJid: c.lid_jid,
 						displayName: c.name ?? c.notify ?? c.verified_name,

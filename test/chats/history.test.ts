@@ -176,6 +176,16 @@ describe('chats from a history sync', () => {
 		expect((await alice.get('/contacts?q=nobody-by-that-name')).body).toEqual({ items: [], nextCursor: null })
 	})
 
+	it('finds one contact by its phone-number JID, its LID or its number', async () => {
+		const byLid = await alice.get(`/contacts/${encodeURIComponent(world.standIn.lidOf(CLEO))}`)
+		expect(byLid.status).toBe(200)
+		expect(byLid.body).toMatchObject({ jid: jid(CLEO), lidJid: world.standIn.lidOf(CLEO), displayName: 'Cleo' })
+		expect((await alice.get(`/contacts/${jid(CLEO)}`)).body).toEqual(byLid.body)
+		expect((await alice.get(`/contacts/${encodeURIComponent('+1 555-020 0003')}`)).body).toEqual(byLid.body)
+		expect((await alice.get(`/contacts/${ADA}`)).body).toMatchObject({ jid: jid(ADA), displayName: 'Ada Lovelace' })
+		await expectError(await alice.fetch(`/contacts/${jid('15550299999')}`), 404, 'NOT_FOUND')
+	})
+
 	it('answers 404 for a chat the session does not have', async () => {
 		await expectError(await alice.fetch(`/chats/${jid('15550299999')}/messages`), 404, 'NOT_FOUND')
 	})

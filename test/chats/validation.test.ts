@@ -31,6 +31,7 @@ describe('every chat and contact route', () => {
 			['GET', `/chats/${CHAT}/messages`],
 			['POST', `/chats/${CHAT}/messages`, { text: 'hi' }],
 			['GET', '/contacts'],
+			['GET', `/contacts/${CHAT}`],
 		] as const) {
 			const res = await fetch(app.url + path, {
 				method,
@@ -47,7 +48,7 @@ describe('every chat and contact route', () => {
 	})
 
 	it('answers 404 for an unknown session', async () => {
-		for (const path of ['/chats', `/chats/${CHAT}/messages`, '/contacts'])
+		for (const path of ['/chats', `/chats/${CHAT}/messages`, '/contacts', `/contacts/${CHAT}`])
 			await expectError(await alice.fetch(`${path}?sessionId=${UNKNOWN}`), 404, 'NOT_FOUND')
 		await expectError(await post(alice, `/chats/${CHAT}/messages?sessionId=${UNKNOWN}`, { text: 'hi' }), 404, 'NOT_FOUND')
 	})
@@ -105,5 +106,16 @@ describe('GET /chats/:jid/messages and POST /chats/:jid/messages', () => {
 describe('GET /contacts', () => {
 	it.each(['q=', `q=${'x'.repeat(101)}`])('refuses %p with 400', async (query) => {
 		await expectError(await alice.fetch(`/contacts?${query}`), 400, 'VALIDATION_FAILED')
+	})
+})
+
+describe('GET /contacts/:jid', () => {
+	it.each(['hello', 'abc@lid', '0151 1234567', '120363000000000001@g.us'])('refuses %p with 400 INVALID_JID', async (jid) => {
+		await expectError(await alice.fetch(`/contacts/${encodeURIComponent(jid)}`), 400, 'INVALID_JID')
+	})
+
+	it('answers 404 for a person the session does not know', async () => {
+		const error = await expectError(await alice.fetch(`/contacts/${CHAT}`), 404, 'NOT_FOUND')
+		expect(error.message).toBe('Contact not found')
 	})
 })

@@ -15,6 +15,7 @@ const ADA = '15550300001'
 const BOB = '15550300002'
 const CLEO = '15550300003'
 const DORA = '15550300004'
+const EVE = '15550300005'
 const jid = (phone: string) => `${phone}@s.whatsapp.net`
 const base = Math.floor(Date.now() / 1000) - 3600
 /** Where README screenshots go when asked for (`DASHBOARD_SCREENSHOTS=docs/images bun test test/dashboard/flow.test.ts`). */
@@ -35,7 +36,7 @@ afterAll(async () => {
 })
 
 describe('the dashboard', () => {
-	it('signs up, verifies from the mail, links a phone by QR, follows chats live, replies, sees it read, sends a photo, shows a new person by name, offers a photo it cannot show as a download, and logs out', async () => {
+	it('signs up, verifies from the mail, links a phone by QR, follows chats live, replies, sees it read, sends a photo, shows a new person by name, offers a photo it cannot show as a download, names a contact met in a group, and logs out', async () => {
 		await inBrowser(browser, 'full flow', async ({ page, problems }) => {
 			const email = uniqueEmail('dash')
 			const password = 'correct horse battery staple'
@@ -149,6 +150,17 @@ describe('the dashboard', () => {
 			await world.standIn.deliverContent({ to: PHONE, from: CLEO, kind: 'image', file: new Uint8Array(2_000).fill(7), mimetype: 'image/jpeg' })
 			await page.getByRole('button', { name: 'Download photo (this browser cannot show it)' }).waitFor()
 			expect(await page.getByRole('img', { name: 'Photo' }).count()).toBe(0)
+
+			// Someone the account met only in a group: a contact, and a chat not started yet that
+			// already carries their name.
+			const group = await world.standIn.createGroup({ owner: EVE, subject: 'Makers', members: [PHONE], notify: false })
+			await world.standIn.deliverToGroup({ group: group.jid, from: EVE, name: 'Eve', text: 'Hello makers' })
+			await page.locator('.crumbs').getByRole('link').nth(1).click()
+			await page.locator('main').getByRole('link', { name: 'Contacts', exact: true }).click()
+			const contacts = page.getByRole('list', { name: 'Contacts' })
+			await contacts.getByRole('link', { name: /^Eve/ }).click()
+			await page.getByRole('heading', { name: 'Eve' }).waitFor()
+			expect(await page.getByLabel('Message', { exact: true }).isVisible()).toBe(true)
 
 			// Log out: back to sign-in, and a reload stays signed out.
 			await page.getByRole('link', { name: 'Account' }).click()

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { expectError } from '../helpers/accounts'
 import { type Client, pairedSession, type SessionsWorld, startSessionsWorld } from '../helpers/sessions'
 import { until } from '../helpers/until'
 
@@ -88,6 +89,29 @@ describe('who wrote a group message', () => {
 		// The group's chat shows as its subject, not as the last writer's name.
 		const chat = (await api.get('/chats')).body.items.find((c: { jid: string }) => c.jid === lidGroup)
 		expect(chat).toMatchObject({ displayName: 'By LID' })
+		// Alice is a contact now, by her push name, though there is no chat with her alone.
+		const contact = await until(async () => {
+			const { body } = await api.get(`/contacts/${ALICE}`)
+			return body.displayName === 'Alice' && body
+		}, 'Alice as a contact')
+		expect(contact).toMatchObject({ jid: pn(ALICE), lidJid: world.standIn.lidOf(ALICE), notify: 'Alice' })
+		expect((await api.get(`/contacts/${encodeURIComponent(world.standIn.lidOf(ALICE))}`)).body).toEqual(contact)
+		await expectError(await api.fetch(`/chats/${pn(ALICE)}`), 404, 'NOT_FOUND')
+		await expectError(await api.fetch(`/contacts/${lidGroup}`), 400, 'INVALID_JID')
+		// Her first message to the account alone files her under her number as well: still one contact.
+		const upserted = world.events.waitFor('session.contacts.upsert', sessionId, {
+			where: (e) => e.data.contacts.some((c) => c.jid === pn(ALICE) || c.pn === pn(ALICE)),
+		})
+		await world.standIn.deliverText({ to: PHONE, from: ALICE, name: 'Alice', text: 'just us' })
+		await upserted
+		// A later message of the session in the API: the consumer has stored everything before it.
+		const { id: later } = await world.standIn.deliverText({ to: PHONE, from: ALICE, text: 'and later' })
+		await until(
+			async () => (await api.get(`/chats/${pn(ALICE)}/messages`)).body.items?.some((m: { id: string }) => m.id === later),
+			'the later message',
+		)
+		const found = (await api.get('/contacts?q=Alice')).body.items
+		expect(found).toEqual([expect.objectContaining({ jid: pn(ALICE), displayName: 'Alice' })])
 	})
 
 	it('shows a member whose number WhatsApp hides by LID, and by number once the roster shows it', async () => {

@@ -29,7 +29,7 @@ export function ChatPage({ sessionId, jid }: { sessionId: string; jid: string })
 	const [messages, setMessages] = useState<Message[]>([])
 	const [cursor, setCursor] = useState<string | null | undefined>(undefined)
 	const [error, setError] = useState<string | null>(null)
-	/** The chat's name as the list shows it (GET /chats/:jid); null until known, or for a chat not started yet. */
+	/** The chat's name as the list shows it (GET /chats/:jid), else the contact's; null until known. */
 	const [chatName, setChatName] = useState<string | null>(null)
 	const [replyTo, setReplyTo] = useState<Message | null>(null)
 	const [picking, setPicking] = useState<string | null>(null)
@@ -73,7 +73,11 @@ export function ChatPage({ sessionId, jid }: { sessionId: string; jid: string })
 		void api
 			.chats({ jid })
 			.get({ query: { sessionId } })
-			.then(({ data }) => setChatName(data?.displayName ?? null))
+			.then(async ({ data, error }) => {
+				// No chat yet (a contact opened from the contacts page): the contact's name, when the session knows one.
+				const named = error?.status === 404 ? (await api.contacts({ jid }).get({ query: { sessionId } })).data : data
+				setChatName(named?.displayName ?? null)
+			})
 		return onRealtime((message) => {
 			if (message.type === 'session.resync_required') return void load(undefined)
 			if (!('sessionId' in message) || message.sessionId !== sessionId) return

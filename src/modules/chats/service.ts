@@ -5,6 +5,7 @@ import { cursorBoolean, cursorDecimal, cursorString, cursorTime, type CursorCode
 import { fetchSize, isoTime, literalLimit, perSize, rawRows, type Page } from '../../lib/keyset'
 import { InvalidInputError, NotFoundError } from '../../core/errors'
 import { isPnJid, normalizeRecipient } from '../../core/jid'
+import { jidFormsOf } from '../../db/jid-forms'
 import type { SessionsService } from '../sessions/service'
 import { type LastMessageRow, lastMessageColumn, toLastMessage } from './last-message'
 import { type MessageRow, messageColumns, toMessage } from './message-view'
@@ -140,10 +141,6 @@ export class ChatsService {
 			unionAll(messagePage(size, after), messagePage(size, after, 'chat2'))
 				.orderBy(sql`"timestamp" desc nulls last`, sql`"seq" desc`, sql`"message_id" desc`, sql`"from_me" desc`)
 				.limit(literalLimit(size))
-		// The JID and its other form from the mappings, computed once (an InitPlan), so each of the
-		// three columns is an index lookup rather than a filter over every chat of the session.
-		const forms = sql`array(select ${p('jid')}::text union all select pn from session_lid_mappings where session_id = ${p('sid')} and lid = ${p('jid')}
-			union all select lid from session_lid_mappings where session_id = ${p('sid')} and pn = ${p('jid')})`
 		this.reads = {
 			// Two ranges of the index: chats with activity, then those without (NULLS LAST).
 			active: chatPage('chats_active', isNotNull(chats.lastMessageAt)),
@@ -168,7 +165,7 @@ export class ChatsService {
 				.where(
 					and(
 						eq(chats.sessionId, p('sid')),
-						or(sql`${chats.jid} = any(${forms})`, sql`${chats.pnJid} = any(${forms})`, sql`${chats.lidJid} = any(${forms})`),
+						or(sql`${chats.jid} = any(${jidFormsOf})`, sql`${chats.pnJid} = any(${jidFormsOf})`, sql`${chats.lidJid} = any(${jidFormsOf})`),
 					),
 				)
 				.limit(literalLimit(8))

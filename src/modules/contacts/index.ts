@@ -2,7 +2,7 @@ import { Elysia } from 'elysia'
 import { jsonResponse } from '../../lib/json'
 import type { AuthPlugin } from '../../plugins/auth'
 import { errorModel } from '../../plugins/errors'
-import { ContactListQuery, contactsModels } from './model'
+import { ContactListQuery, ContactParams, ContactQuery, contactsModels } from './model'
 import type { ContactsService } from './service'
 
 export interface ContactsModuleDeps {
@@ -23,5 +23,16 @@ export const contactsModule = ({ contacts, authPlugin }: ContactsModuleDeps) =>
 				summary: 'Contacts by name',
 				description:
 					"Sorted by the name a contact is shown with, case-insensitively; contacts without a name come last. `q` searches names and, with 3+ digits, numbers. Keyset pagination: pass `nextCursor` back as `cursor` (with the same `q`). `sessionId` defaults to the account's only session (400 `SESSION_REQUIRED` when it has several).",
+			},
+		})
+		.get('/:jid', async ({ tenantId, params, query }) => jsonResponse(await contacts.get(tenantId, params.jid, query)), {
+			auth: 'messages:read',
+			params: ContactParams,
+			query: ContactQuery,
+			response: { 200: 'Contact', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error' },
+			detail: {
+				summary: 'One contact',
+				description:
+					"A person the session knows, with the name it is shown with, whether or not there is a chat with them yet. Their phone-number JID, their LID and their phone number give the same contact. 400 `INVALID_JID` (a group is not a contact); 404 when the session knows no such person. `sessionId` defaults to the account's only session (400 `SESSION_REQUIRED` when it has several).",
 			},
 		})

@@ -31,3 +31,13 @@ export const ContactListQuery = t.Object({
 	),
 	...PageQuery,
 })
+
+export const ContactParams = t.Object({
+	jid: t.String({
+		minLength: 1,
+		maxLength: 320,
+		description: "A person's JID (…@s.whatsapp.net or …@lid) or phone number; either form names the same contact",
+	}),
+})
+
+export const ContactQuery = t.Object({ sessionId: SessionFilter })

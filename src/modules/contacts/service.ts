@@ -1,5 +1,8 @@
 import { and, asc, eq, ilike, isNotNull, isNull, like, or, sql } from 'drizzle-orm'
+import { InvalidInputError, NotFoundError } from '../../core/errors'
+import { isGroupJid, normalizeRecipient } from '../../core/jid'
 import { schema, type Db } from '../../db/client'
+import { jidFormsOf } from '../../db/jid-forms'
 import { cursorString, type CursorCodec } from '../../lib/cursor'
 import { fetchSize, literalLimit, rawRows, type Page } from '../../lib/keyset'
 import type { SessionsService } from '../sessions/service'
@@ -33,6 +36,26 @@ interface ContactRow {
 	sort_key: string | null
 }
 
+/**
+ * A contact first seen by its LID stays filed under it; once the phone-number row exists too (the
+ * mapping was learnt later), that row stands for the person, as it does for chats. A primary-key
+ * probe, and only for rows filed under a LID whose number is known.
+ */
+const notShadowed = sql`(${contacts.pnJid} is null or ${contacts.jid} = ${contacts.pnJid}
+	or not exists (select 1 from session_contacts o where o.session_id = ${contacts.sessionId} and o.jid = ${contacts.pnJid}))`
+
+/** A person is shown by their phone-number JID when it is known, whichever JID their row is filed under. */
+const toContact = (c: ContactRow): Contact => ({
+	jid: c.pn_jid ?? c.jid,
+	pnJid: c.pn_jid,
+	lidJid: c.lid_jid,
+	displayName: c.name ?? c.notify ?? c.verified_name,
+	name: c.name,
+	notify: c.notify,
+	verifiedName: c.verified_name,
+	imgUrl: c.img_url,
+})
+
 const p = sql.placeholder
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`)
 
@@ -48,7 +71,23 @@ type Range = 'named' | 'namedAfter' | 'nameless' | 'namelessAfter'
 export class ContactsService {
 	private readonly statements = new Map<string, ReturnType<ContactsService['build']>>()
 
-	constructor(private readonly deps: ContactsServiceDeps) {}
+	/** A person by either of their JIDs: the row filed under one, or naming the other. */
+	private readonly one: ReturnType<ContactsService['buildOne']>
+
+	constructor(private readonly deps: ContactsServiceDeps) {
+		this.one = this.buildOne()
+	}
+
+	/** One contact, named by either JID of a person or a phone number. */
+	async get(tenantId: string, jidInput: string, { sessionId }: { sessionId?: string }): Promise<Contact> {
+		const jid = normalizeRecipient(jidInput)
+		if (!jid || isGroupJid(jid))
+			throw new InvalidInputError('INVALID_JID', 'Not a person: use a JID (…@s.whatsapp.net, …@lid) or a phone number with its country code')
+		const sid = await this.deps.sessions.resolveId(tenantId, sessionId)
+		const [row] = await rawRows<ContactRow>(this.one, { sid, jid })
+		if (!row) throw NotFoundError.of('Contact')
+		return toContact(row)
+	}
 
 	/**
 	 * Contacts by the name they are shown with, then JID; contacts without any name come last.
@@ -78,20 +117,25 @@ export class ContactsService {
 			const rest = fetchSize(limit + 1 - rows.length)
 			rows = rows.concat(await rawRows<ContactRow>(this.statement(after && after.key === null ? 'namelessAfter' : 'nameless', kind, rest), params))
 		}
-		const items = rows.slice(0, limit).map(
-			(c): Contact => ({
-				jid: c.jid,
-				pnJid: c.pn_jid,
-				lidJid: c.lid_jid,
-				displayName: c.name ?? c.notify ?? c.verified_name,
-				name: c.name,
-				notify: c.notify,
-				verifiedName: c.verified_name,
-				imgUrl: c.img_url,
-			}),
-		)
+		const items = rows.slice(0, limit).map(toContact)
 		const last = rows.length > limit ? rows[limit - 1] : undefined
 		return { items, nextCursor: last ? this.deps.cursors.encode(scope, [last.sort_key, last.jid]) : null }
+	}
+
+	/** When a person has two rows, the phone-number one first: the row the list shows (see notShadowed). */
+	private buildOne() {
+		return this.deps.db
+			.select(columns)
+			.from(contacts)
+			.where(
+				and(
+					eq(contacts.sessionId, p('sid')),
+					or(sql`${contacts.jid} = any(${jidFormsOf})`, sql`${contacts.pnJid} = any(${jidFormsOf})`, sql`${contacts.lidJid} = any(${jidFormsOf})`),
+				),
+			)
+			.orderBy(sql`${contacts.jid} like '%@lid'`)
+			.limit(1)
+			.prepare('contact_one')
 	}
 
 	/** One prepared statement per range, kind of search and fetch size, built on first use. */
@@ -122,7 +166,7 @@ export class ContactsService {
 		return this.deps.db
 			.select(columns)
 			.from(contacts)
-			.where(and(eq(contacts.sessionId, p('sid')), where, matches))
+			.where(and(eq(contacts.sessionId, p('sid')), where, matches, notShadowed))
 			.orderBy(asc(sortKey), asc(contacts.jid))
 			.limit(literalLimit(size))
 			.prepare(name)
