@@ -1,17 +1,40 @@
+/** A string PostgreSQL can store as text: valid Unicode (no lone UTF-16 surrogate) without NUL. */
+const storable = (text: string) => text.isWellFormed() && !text.includes('\u0000')
+
+interface Visit {
+	value: unknown
+	key: string | null
+	parent: Visit | null
+}
+
+const pathOf = (visit: Visit) => {
+	const keys: string[] = []
+	for (let at: Visit | null = visit; at?.key != null; at = at.parent) keys.push(at.key)
+	return keys.reverse().join('.') || '(root)'
+}
+
 /**
  * Where a value holds a string that cannot be stored or shown as text: a lone UTF-16 surrogate
  * (not valid Unicode; PostgreSQL refuses to encode it) or a NUL character (PostgreSQL text and
  * jsonb cannot hold it). Returns the path of the first one (`name`, `items.2.text`), or null.
+ * Walks with a stack of its own and builds a path only for what it finds: a body nested 100,000
+ * deep is valid JSON, and must neither overflow the call stack nor build a path per level.
  */
-export function badStringPath(value: unknown, path = ''): string | null {
-	if (typeof value === 'string') return !value.isWellFormed() || value.includes('\u0000') ? path || '(root)' : null
-	if (typeof value !== 'object' || value === null) return null
-	for (const [key, item] of Array.isArray(value) ? value.entries() : Object.entries(value)) {
-		const here = path ? `${path}.${key}` : String(key)
+export function badStringPath(root: unknown): string | null {
+	const stack: Visit[] = [{ value: root, key: null, parent: null }]
+	while (stack.length) {
+		const visit = stack.pop()!
 		// Keys are text too: they end up in jsonb columns.
-		if (typeof key === 'string' && (!key.isWellFormed() || key.includes('\u0000'))) return here
-		const found = badStringPath(item, here)
-		if (found) return found
+		if (visit.key !== null && !storable(visit.key)) return pathOf(visit)
+		const { value } = visit
+		if (typeof value === 'string') {
+			if (!storable(value)) return pathOf(visit)
+			continue
+		}
+		if (typeof value !== 'object' || value === null) continue
+		const entries = Array.isArray(value) ? [...value.entries()] : Object.entries(value)
+		// Pushed last to first, so the first entry is looked at first.
+		for (let i = entries.length - 1; i >= 0; i--) stack.push({ value: entries[i]![1], key: String(entries[i]![0]), parent: visit })
 	}
 	return null
 }

@@ -119,3 +119,15 @@ describe('GET /contacts/:jid', () => {
 		expect(error.message).toBe('Contact not found')
 	})
 })
+
+describe('a body nested deeper than any route reads', () => {
+	it('is valid JSON: answered by what the route makes of it, not as malformed', async () => {
+		const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`
+		const res = await alice.fetch(`/chats/${CHAT}/messages?sessionId=${session.id}`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: `{"text":"hi","extra":${deep}}`,
+		})
+		await expectError(res, 409, 'SESSION_NOT_CONNECTED')
+	})
+})

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'bun:test'
-import { numberRanges } from '../../src/lib/text'
+import { badStringPath, numberRanges } from '../../src/lib/text'
 
 describe('numberRanges', () => {
 	it('writes consecutive numbers as runs, in order, once each', () => {
@@ -7,5 +7,23 @@ describe('numberRanges', () => {
 		expect(numberRanges(Array.from({ length: 32 }, (_, i) => i))).toBe('0-31')
 		expect(numberRanges([5])).toBe('5')
 		expect(numberRanges([])).toBe('')
+	})
+})
+
+describe('badStringPath', () => {
+	it('names the first string that is not storable text, keys included', () => {
+		expect(badStringPath({ a: 'ok', b: [{ c: 'ok' }, { d: 'x\u0000' }], e: '\ud800' })).toBe('b.1.d')
+		expect(badStringPath({ ok: 1, ['k\u0000']: 'fine' })).toBe('k\u0000')
+		expect(badStringPath('\udfff')).toBe('(root)')
+		expect(badStringPath({ a: ['fine', 2, null, true], b: { c: 'é🚀' } })).toBeNull()
+	})
+
+	it('walks a value nested 200,000 deep without overflowing the stack', () => {
+		let deep: unknown = 'bad\u0000'
+		for (let i = 0; i < 200_000; i++) deep = [deep]
+		expect(badStringPath({ x: deep })).toBe(`x${'.0'.repeat(200_000)}`)
+		let clean: unknown = 'fine'
+		for (let i = 0; i < 200_000; i++) clean = { a: clean }
+		expect(badStringPath(clean)).toBeNull()
 	})
 })
