@@ -1,5 +1,5 @@
 /** A string PostgreSQL can store as text: valid Unicode (no lone UTF-16 surrogate) without NUL. */
-const storable = (text: string) => text.isWellFormed() && !text.includes('\u0000')
+export const storable = (text: string) => text.isWellFormed() && !text.includes('\u0000')
 
 interface Visit {
 	value: unknown

@@ -13,7 +13,7 @@ describe('numberRanges', () => {
 describe('badStringPath', () => {
 	it('names the first string that is not storable text, keys included', () => {
 		expect(badStringPath({ a: 'ok', b: [{ c: 'ok' }, { d: 'x\u0000' }], e: '\ud800' })).toBe('b.1.d')
-		expect(badStringPath({ ok: 1, ['k\u0000']: 'fine' })).toBe('k\u0000')
+		expect(badStringPath({ ok: 1, 'k\u0000': 'fine' })).toBe('k\u0000')
 		expect(badStringPath('\udfff')).toBe('(root)')
 		expect(badStringPath({ a: ['fine', 2, null, true], b: { c: 'é🚀' } })).toBeNull()
 	})

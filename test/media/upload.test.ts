@@ -84,6 +84,28 @@ describe('POST /media', () => {
 		await expectError(await upload(alice, form), 400, 'EMPTY_FILE')
 	})
 
+	const multipart = (user: LoggedInUser, body: string) => upload(user, Buffer.from(body), { 'content-type': 'multipart/form-data; boundary=x' })
+
+	it('refuses a multipart body cut off inside the file with 400, and goes on serving', async () => {
+		const before = await sql<{ count: number }[]>`select count(*)::int as count from media`
+		const cut = multipart(alice, '--x\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\nhello')
+		await expectError(await cut, 400, 'MALFORMED_BODY')
+		const after = await sql<{ count: number }[]>`select count(*)::int as count from media`
+		expect(after[0]?.count).toBe(before[0]?.count)
+		expect((await upload(alice, bytes(10, 9), { 'content-type': 'image/png' })).status).toBe(201)
+	})
+
+	it('refuses a file name with a NUL with 400 naming the part, and keeps the first 255 characters of a long one whole', async () => {
+		const part = (name: string) => `--x\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--x--\r\n`
+		const error = await expectError(await multipart(alice, part('a\u0000b.txt')), 400, 'VALIDATION_FAILED')
+		expect(error.details).toEqual([{ field: 'file', message: 'filename must be valid Unicode text without NUL characters' }])
+		const long = await multipart(alice, part('🚀'.repeat(300)))
+		expect(long.status).toBe(201)
+		const { id } = (await long.json()) as { id: string }
+		const name = decodeURIComponent((await download(alice, id)).headers.get('content-disposition')!.split("''")[1]!)
+		expect(name).toBe('🚀'.repeat(255))
+	})
+
 	it('answers 401 without a token', async () => {
 		await expectError(
 			await fetch(`${app.url}/media`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: bytes(10) }),

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream'
 import { Busboy } from '@fastify/busboy'
 import { and, eq } from 'drizzle-orm'
 import { ConflictError, InvalidInputError, NotFoundError } from '../../core/errors'
+import { storable } from '../../lib/text'
 import type { Db } from '../../db/client'
 import { media } from '../../db/schema'
 import { type ByteRange, type MediaStore, MediaTooLargeError, type StoredObject } from '../../media'
@@ -11,6 +12,9 @@ import { enqueue, type Relay } from '../../bus'
 import { command } from '../../core/catalogue'
 import type { MediaState } from '../../core/media'
 import { assertConnected, sessionStatus } from '../sessions/state'
+
+/** The first `n` characters of a name, never half of a surrogate pair (PostgreSQL refuses a lone one). */
+const firstCharacters = (name: string | undefined, n: number) => (name ? [...name].slice(0, n).join('') : name)
 
 export interface MediaServiceDeps {
 	db: Db
@@ -91,10 +95,21 @@ export class MediaService {
 					stream.resume()
 					return
 				}
+				// A body cut off mid-file errors this stream as well as the parser; the parser's error
+				// answers the request, and an error event nobody listens to would end the process.
+				stream.on('error', () => {})
 				const type = (mimetype || '').toLowerCase()
-				stored = MIMETYPE.test(type)
-					? this.write(stream, type).then((object) => ({ object, mimetype: type, fileName: fileName?.slice(0, 255) || null }))
-					: Promise.reject(new InvalidInputError('MISSING_MEDIA_TYPE', 'The file part needs a Content-Type (e.g. image/jpeg)'))
+				stored = !MIMETYPE.test(type)
+					? Promise.reject(new InvalidInputError('MISSING_MEDIA_TYPE', 'The file part needs a Content-Type (e.g. image/jpeg)'))
+					: fileName && !storable(fileName)
+						? Promise.reject(
+								new InvalidInputError(
+									'VALIDATION_FAILED',
+									'The file part is invalid: its filename must be valid Unicode text without NUL characters',
+									[{ field: 'file', message: 'filename must be valid Unicode text without NUL characters' }],
+								),
+							)
+						: this.write(stream, type).then((object) => ({ object, mimetype: type, fileName: firstCharacters(fileName, 255) || null }))
 				stored.catch(() => stream.resume())
 			})
 			parser.on('error', () => reject(new InvalidInputError('MALFORMED_BODY', 'The multipart body could not be read')))
