@@ -96,7 +96,8 @@ describe('POST /media', () => {
 	})
 
 	it('refuses a file name with a NUL with 400 naming the part, and keeps the first 255 characters of a long one whole', async () => {
-		const part = (name: string) => `--x\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--x--\r\n`
+		const part = (name: string) =>
+			`--x\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--x--\r\n`
 		const error = await expectError(await multipart(alice, part('a\u0000b.txt')), 400, 'VALIDATION_FAILED')
 		expect(error.details).toEqual([{ field: 'file', message: 'filename must be valid Unicode text without NUL characters' }])
 		const long = await multipart(alice, part('🚀'.repeat(300)))

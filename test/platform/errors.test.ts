@@ -108,3 +108,41 @@ describe('error model', () => {
 		expect(replaced.headers.get('x-request-id')).not.toBe('bad id\u0001')
 	})
 })
+
+/** What the server answers to these exact bytes on a connection of their own (fetch always sends a good Host). */
+async function rawExchange(request: string): Promise<{ status: number; contentType: string; body: string }> {
+	const { port } = new URL(base)
+	const text = await new Promise<string>((resolve, reject) => {
+		let received = ''
+		Bun.connect({
+			hostname: '127.0.0.1',
+			port: Number(port),
+			socket: {
+				open: (socket) => void socket.write(request),
+				data: (_, chunk) => void (received += chunk.toString()),
+				close: () => resolve(received),
+				error: (_, err) => reject(err),
+			},
+		}).catch(reject)
+	})
+	const [head = '', body = ''] = text.split('\r\n\r\n')
+	return {
+		status: Number(head.split(' ')[1]),
+		contentType: /content-type: ([^\r\n]+)/i.exec(head)?.[1] ?? '',
+		body,
+	}
+}
+
+describe('a request without a usable Host header', () => {
+	it.each([
+		['none (HTTP/1.0)', 'GET /health HTTP/1.0\r\n\r\n'],
+		['an empty one', 'GET /sessions HTTP/1.1\r\nHost: \r\nConnection: close\r\n\r\n'],
+		['one with a space', 'GET /sessions HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n'],
+		['a port out of range', 'GET /health HTTP/1.1\r\nHost: x:99999\r\nConnection: close\r\n\r\n'],
+	])('answers 400 BAD_REQUEST in JSON for %s', async (_, request) => {
+		const res = await rawExchange(request)
+		expect(res.status).toBe(400)
+		expect(res.contentType).toContain('application/json')
+		expect(JSON.parse(res.body)).toEqual({ error: { code: 'BAD_REQUEST', message: expect.stringContaining('Host header') } })
+	})
+})
