@@ -73,6 +73,7 @@ describe('PATCH /chats/:jid/messages/:messageId', () => {
 	it('refuses what WhatsApp would refuse, naming why, and sends nothing', async () => {
 		const theirs = await receiveText('not yours to edit')
 		const old = await sendText('an old message')
+		const recent = await sendText('a recent message')
 		await world.app.server.database.db.execute(
 			sql`update session_messages set timestamp = now() - interval '16 minutes' where session_id = ${sessionId} and message_id = ${old}`,
 		)
@@ -86,6 +87,7 @@ describe('PATCH /chats/:jid/messages/:messageId', () => {
 		await expectError(await call('PATCH', `/chats/${CHAT}/messages/${image.body.messageId}`, { text: 'x' }), 409, 'MESSAGE_NOT_EDITABLE')
 		await expectError(await call('PATCH', `/chats/${CHAT}/messages/NOPE`, { text: 'x' }), 404, 'MESSAGE_NOT_FOUND')
 		await expectError(await call('PATCH', `/chats/${CHAT}/messages/${old}`, { text: '' }), 400, 'VALIDATION_FAILED')
+		await expectError(await call('PATCH', `/chats/${CHAT}/messages/${recent}`, { text: ' \n\t ' }), 400, 'INVALID_TEXT')
 		await expectError(await call('PATCH', `/chats/4915100000499@s.whatsapp.net/messages/${old}`, { text: 'x' }), 404, 'NOT_FOUND')
 		expect(world.standIn.sent().length).toBe(sentBefore)
 	})

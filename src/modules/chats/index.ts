@@ -91,7 +91,7 @@ export const chatsModule = ({ chats, messages, actions, authPlugin }: ChatsModul
 				response: { 202: 'MessageAccepted', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error', 409: 'Error', 413: 'Error', 415: 'Error' },
 				detail: {
 					summary: 'Edit an own text message',
-					description: `WhatsApp shows the new text, marked edited; the message's \`text\` and \`editedAt\` follow with \`session.messages.update\`. 409 \`NOT_OWN_MESSAGE\`, \`MESSAGE_NOT_EDITABLE\` (not text), \`MESSAGE_DELETED\`, \`EDIT_WINDOW_CLOSED\` (over 15 minutes old) or \`SESSION_NOT_CONNECTED\`; 404 \`MESSAGE_NOT_FOUND\`. ${SESSION_FILTER_HELP}`,
+					description: `WhatsApp shows the new text, marked edited; the message's \`text\` and \`editedAt\` follow with \`session.messages.update\`. 400 \`INVALID_TEXT\` (blank); 409 \`NOT_OWN_MESSAGE\`, \`MESSAGE_NOT_EDITABLE\` (not text), \`MESSAGE_DELETED\`, \`EDIT_WINDOW_CLOSED\` (over 15 minutes old) or \`SESSION_NOT_CONNECTED\`; 404 \`MESSAGE_NOT_FOUND\`. ${SESSION_FILTER_HELP}`,
 				},
 			},
 		)

@@ -1,7 +1,7 @@
 import { and, desc, eq, inArray, isNull, or, sql } from 'drizzle-orm'
 import { enqueue, type Relay } from '../../bus'
 import { command, type MessageKey, READ_MAX } from '../../core/catalogue'
-import { ConflictError, NotFoundError } from '../../core/errors'
+import { ConflictError, InvalidInputError, NotFoundError } from '../../core/errors'
 import { isGroupJid } from '../../core/jid'
 import { newOutgoingMessageId } from '../../core/message-id'
 import { MessageStatusCode } from '../../core/message-status'
@@ -38,7 +38,9 @@ export class MessageActions {
 	constructor(private readonly deps: MessageActionsDeps) {}
 
 	/** PATCH /chats/:jid/messages/:messageId: new text for an own text message. */
-	edit(tenantId: string, jid: string, messageId: string, sessionId: string | undefined, text: string): Promise<MessageAccepted> {
+	async edit(tenantId: string, jid: string, messageId: string, sessionId: string | undefined, text: string): Promise<MessageAccepted> {
+		// As for a send: WhatsApp shows a blank text as nothing at all.
+		if (!text.trim()) throw new InvalidInputError('INVALID_TEXT', 'text must not be empty or only whitespace')
 		return this.changeOwn(tenantId, jid, messageId, sessionId, (message, key) => {
 			if (message.revokedAt) throw new ConflictError('MESSAGE_DELETED', 'The message was deleted for everyone; there is nothing to edit')
 			if (!message.type || !EDITABLE_TYPES.includes(message.type))
