@@ -145,13 +145,35 @@ describe('GET /media/:id', () => {
 			expect(res.headers.get('content-range')).toBe(`bytes ${start}-${end}/10000`)
 			expect([...new Uint8Array(await res.arrayBuffer())]).toEqual([...file.slice(start, end + 1)])
 		}
-		const past = await download(alice, id, { range: 'bytes=10000-' })
-		expect(past.headers.get('content-range')).toBe('bytes */10000')
-		await expectError(past, 416, 'RANGE_NOT_SATISFIABLE')
+		for (const range of ['bytes=10000-', 'bytes=-0']) {
+			const none = await download(alice, id, { range })
+			expect(none.headers.get('content-range')).toBe('bytes */10000')
+			const error = await expectError(none, 416, 'RANGE_NOT_SATISFIABLE')
+			expect(error.message).toBe('The range selects no byte of the file (10000 bytes)')
+		}
 	})
 
-	it('answers 304 to a matching If-None-Match', async () => {
-		expect((await download(alice, id, { 'if-none-match': `"${sha256(file)}"` })).status).toBe(304)
+	it('answers the whole file to a range that is not one, or to an If-Range naming another version', async () => {
+		const etag = `"${sha256(file)}"`
+		for (const headers of <Record<string, string>[]>[
+			{ range: 'bytes=5-1' },
+			{ range: 'bytes=0-1,5-6' },
+			{ range: 'lines=1-2' },
+			{ range: 'bytes=0-9', 'if-range': '"another"' },
+			{ range: 'bytes=0-9', 'if-range': 'Wed, 21 Oct 2026 07:28:00 GMT' },
+		]) {
+			const res = await download(alice, id, headers)
+			expect({ headers, status: res.status }).toEqual({ headers, status: 200 })
+			expect(res.headers.get('content-length')).toBe('10000')
+			await res.arrayBuffer()
+		}
+		expect((await download(alice, id, { range: 'bytes=0-9', 'if-range': etag })).status).toBe(206)
+	})
+
+	it('answers 304 to an If-None-Match that names its ETag, or is *', async () => {
+		const etag = `"${sha256(file)}"`
+		for (const value of [etag, `W/${etag}`, `"other", ${etag}`, '*']) expect((await download(alice, id, { 'if-none-match': value })).status).toBe(304)
+		expect((await download(alice, id, { 'if-none-match': '"other"' })).status).toBe(200)
 	})
 
 	it("answers 404 for another tenant's file and an unknown id alike", async () => {

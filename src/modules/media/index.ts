@@ -2,7 +2,7 @@ import { Elysia } from 'elysia'
 import type { AuthPlugin } from '../../plugins/auth'
 import { errorBody, errorModel } from '../../plugins/errors'
 import { MediaParams, mediaModels } from './model'
-import { requestedRange } from './range'
+import { matchesNoneMatch, requestedRange } from './range'
 import type { MediaService } from './service'
 
 export interface MediaModuleDeps {
@@ -54,10 +54,10 @@ export const mediaModule = ({ media, authPlugin, maxBytes }: MediaModuleDeps) =>
 					// The bytes behind an id never change; only the caller may keep them.
 					'cache-control': 'private, max-age=31536000, immutable',
 				}
-				if (request.headers.get('if-none-match') === etag) return new Response(null, { status: 304, headers })
-				const range = requestedRange(request.headers.get('range'), file.size)
+				if (matchesNoneMatch(request.headers.get('if-none-match'), etag)) return new Response(null, { status: 304, headers })
+				const range = requestedRange(request.headers.get('range'), file.size, etag, request.headers.get('if-range'))
 				if (range === 'unsatisfiable')
-					return new Response(JSON.stringify(errorBody('RANGE_NOT_SATISFIABLE', `The range starts past the end of the file (${file.size} bytes)`)), {
+					return new Response(JSON.stringify(errorBody('RANGE_NOT_SATISFIABLE', `The range selects no byte of the file (${file.size} bytes)`)), {
 						status: 416,
 						headers: { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-range': `bytes */${file.size}` },
 					})
