@@ -6,3 +6,24 @@ import { type TSchema, Type } from '@sinclair/typebox'
  * validates the same values and has the same static type.
  */
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
+
+/**
+ * A uuid, any version, either case. A pattern rather than `format: 'uuid'`: it checks the same
+ * whoever registered TypeBox's formats.
+ */
+export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+
+/** A name on one line: no control characters (line breaks, tabs, C1 controls). */
+export const SINGLE_LINE_PATTERN = '^[^\\u0000-\\u001F\\u007F-\\u009F]+$'
+
+/** A token of printable ASCII, without spaces (an idempotency key). */
+export const TOKEN_PATTERN = '^[\\x21-\\x7E]+$'
+
+/** What a value failing each pattern of the API should be, in words: error messages say this, never the regex. */
+export const PATTERN_MEANINGS: Readonly<Record<string, string>> = {
+	[UUID_PATTERN]: 'must be a UUID',
+	[SINGLE_LINE_PATTERN]: 'must be one line, without control characters',
+	[TOKEN_PATTERN]: 'must be printable ASCII without spaces',
+	'^\\d+-\\d+$': 'must be a stream position (<ms>-<seq>)',
+	'^[a-z0-9_.*]+$': 'must be an event type or a glob (lowercase letters, digits, _ . and *)',
+}

@@ -13,6 +13,9 @@ import {
 	UpstreamError,
 	UpstreamTimeoutError,
 } from '../core/errors'
+import type { ValueError } from '@sinclair/typebox/errors'
+import { ValueErrorType } from '@sinclair/typebox/errors'
+import { PATTERN_MEANINGS } from '../lib/schema'
 import type { Logger } from '../logger'
 import { notFoundPage, wantsPage } from './not-found-page'
 import { clientIp } from './request-context'
@@ -120,14 +123,86 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
 	})
 }
 
-/** Field-level problems of a validation failure, without echoing the rejected values. */
-function validationDetails(error: Pick<ValidationError, 'all'>) {
-	// TypeBox's own message ("Expected string"), never Elysia's summary, which quotes the value
-	// ("… but found: <the password>"): a rejected field may be a secret.
-	return error.all.map((e) => ({
-		field: 'path' in e && e.path ? e.path.replace(/^\//, '').replaceAll('/', '.') || '(root)' : '(root)',
-		message: e.message,
-	}))
+type Schema = {
+	type?: string
+	minimum?: number
+	maximum?: number
+	pattern?: string
+	format?: string
+	const?: unknown
+	enum?: unknown[]
+	anyOf?: Schema[]
+	properties?: Record<string, Schema>
+}
+
+const numberWords = (s: Schema) => {
+	const kind = s.type === 'integer' ? 'an integer' : 'a number'
+	if (s.minimum !== undefined && s.maximum !== undefined) return `${kind} from ${s.minimum} to ${s.maximum}`
+	if (s.minimum !== undefined) return `${kind} of at least ${s.minimum}`
+	if (s.maximum !== undefined) return `${kind} of at most ${s.maximum}`
+	return kind
+}
+
+/**
+ * What a refused value should be, in words a client can act on, from the schema it failed:
+ * "must be an integer from 1 to 200", "must be one of: png, svg", "must be a UUID". Null keeps
+ * TypeBox's own message ("Expected string"), which is clear where these are not needed.
+ */
+function expectation(error: ValueError): string | null {
+	const schema = error.schema as Schema
+	if (error.type === ValueErrorType.ObjectRequiredProperty) return 'is required'
+	if (error.type === ValueErrorType.ObjectMinProperties) return `needs at least one of: ${Object.keys(schema.properties ?? {}).join(', ')}`
+	const options = schema.anyOf?.filter((s) => s.type !== 'null') ?? [schema]
+	const orNull = schema.anyOf?.some((s) => s.type === 'null') ? ' (or null)' : ''
+	const numeric = [schema, ...options].find((s) => s.type === 'integer' || s.type === 'number')
+	if (numeric) return `must be ${numberWords(numeric)}${orNull}`
+	const choices = schema.enum ?? (options.every((s) => 'const' in s) ? options.map((s) => s.const) : null)
+	if (choices) return `must be one of: ${choices.join(', ')}${orNull}`
+	if (error.type === ValueErrorType.StringPattern && schema.pattern) return PATTERN_MEANINGS[schema.pattern] ?? null
+	if (error.type === ValueErrorType.StringFormat && schema.format === 'uuid') return 'must be a UUID'
+	// A value or null: TypeBox says only "Expected union value".
+	if (error.type === ValueErrorType.Union && options.length === 1 && options[0]!.type) return `must be ${typeWords(options[0]!)}${orNull}`
+	return null
+}
+
+const typeWords = (s: Schema) =>
+	({ string: 'a string', array: 'a list', object: 'an object', boolean: 'true or false' })[s.type!] ?? `of type ${s.type}`
+
+/**
+ * The query parameter a value checked on its own failed: Elysia checks a number in the query by
+ * itself after converting it, and its error carries no path. The parameter whose number breaks
+ * the schema's bounds is the one.
+ */
+function queryParameterFailing(request: Request, schema: Schema): string | null {
+	for (const [name, value] of new URL(request.url).searchParams) {
+		const n = Number(value)
+		if (value.trim() === '' || Number.isNaN(n)) continue
+		if ((schema.minimum !== undefined && n < schema.minimum) || (schema.maximum !== undefined && n > schema.maximum)) return name
+		if (schema.type === 'integer' && !Number.isInteger(n)) return name
+	}
+	return null
+}
+
+/**
+ * Field-level problems of a validation failure, one per field, without echoing the rejected
+ * values. Resolves where it was (`body`, `query`, …) for a check that ran on one value alone.
+ */
+function validationDetails(error: Pick<ValidationError, 'all' | 'type'>, request: Request) {
+	let where = error.type
+	const details: { field: string; message: string }[] = []
+	for (const e of error.all) {
+		if (!('path' in e)) continue
+		let field = e.path ? e.path.replace(/^\//, '').replaceAll('/', '.') : ''
+		if (!field && error.type === 'property') {
+			field = queryParameterFailing(request, e.schema as Schema) ?? ''
+			if (field) where = 'query'
+		}
+		field ||= '(root)'
+		// TypeBox's own message ("Expected string"), never Elysia's summary, which quotes the value
+		// ("… but found: <the password>"): a rejected field may be a secret.
+		if (!details.some((d) => d.field === field)) details.push({ field, message: expectation(e) ?? e.message })
+	}
+	return { where, details }
 }
 
 const WHERE: Record<string, string> = {
@@ -145,10 +220,9 @@ function toErrorResponse(code: string | number, error: unknown, request: Request
 	if (error instanceof RequestError) return json(error.status, errorBody(error.code, error.message, error.details))
 	switch (code) {
 		case 'VALIDATION': {
-			const v = error as ValidationError
-			const details = validationDetails(v)
+			const { where, details } = validationDetails(error as ValidationError, request)
 			const first = details[0]
-			const message = `${WHERE[v.type] ?? 'Request'} is invalid${first ? `: ${first.field} ${first.message}` : ''}`
+			const message = `${WHERE[where] ?? 'Request'} is invalid${first ? `: ${first.field} ${first.message}` : ''}`
 			return json(400, errorBody('VALIDATION_FAILED', message, details))
 		}
 		case 'PARSE':
@@ -175,6 +249,13 @@ export const errorsPlugin = (logger: Logger, trustProxyHops: number) =>
 	new Elysia({ name: 'errors' })
 		.use(errorModel)
 		.error({ DomainError, RequestError })
+		// Without a usable Host header Bun hands over a bare path for the URL, which nothing after
+		// this point can parse: refused here, before any route or hook reads it.
+		.onRequest(({ request, set }) => {
+			if (URL.canParse(request.url)) return
+			set.status = 400
+			return errorBody('BAD_REQUEST', 'The request needs a Host header naming this server (a host name or address, and a port from 1 to 65535)')
+		})
 		.onError({ as: 'global' }, ({ code, error, request, set, server }) => {
 			const response = toErrorResponse(code, error, request, logger, set.headers['x-request-id'])
 			set.status = response.status

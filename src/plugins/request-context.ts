@@ -1,6 +1,5 @@
 import { Elysia } from 'elysia'
 import type { Logger } from '../logger'
-import { errorBody } from './errors'
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
@@ -36,12 +35,6 @@ export const requestContextPlugin = (logger: Logger) => {
 	const plugin = new Elysia({ name: 'request-context' }).onRequest(({ request, set }) => {
 		const given = request.headers.get('x-request-id')
 		set.headers['x-request-id'] = given && REQUEST_ID.test(given) ? given : Bun.randomUUIDv7()
-		// Without a usable Host header Bun hands over a bare path for the URL, which nothing after
-		// this point can parse: refused here, before any route or hook reads it.
-		if (!URL.canParse(request.url)) {
-			set.status = 400
-			return errorBody('BAD_REQUEST', 'The request needs a Host header naming this server (a host name or address, and a port from 1 to 65535)')
-		}
 		if (logger.isLevelEnabled('debug')) startedAt.set(request, performance.now())
 	})
 	if (!logger.isLevelEnabled('debug')) return plugin

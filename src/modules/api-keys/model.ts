@@ -1,8 +1,7 @@
 import { t } from 'elysia'
 import { SCOPE_NAMES, SCOPES } from '../../core/scopes'
-import { Nullable } from '../../lib/schema'
+import { Nullable, UUID_PATTERN, SINGLE_LINE_PATTERN } from '../../lib/schema'
 
-const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
 const Uuid = t.String({ pattern: UUID_PATTERN, description: 'uuid' })
 const Time = t.String({ format: 'date-time' })
 
@@ -15,7 +14,7 @@ const SCOPE_HELP = SCOPE_NAMES.map((scope) => `\`${scope}\`: ${SCOPES[scope]}`).
 const ScopeName = t.String({ minLength: 1, maxLength: 64, description: `One of: ${SCOPE_HELP}`, examples: ['messages:send'] })
 
 // No control characters (NUL included): names show up in lists and logs.
-const KeyName = t.String({ minLength: 1, maxLength: 100, pattern: '^[^\\u0000-\\u001F\\u007F-\\u009F]+$', examples: ['CRM sync'] })
+const KeyName = t.String({ minLength: 1, maxLength: 100, pattern: SINGLE_LINE_PATTERN, examples: ['CRM sync'] })
 
 export const ApiKeyIdParams = t.Object({ id: Uuid })
 

@@ -1,7 +1,6 @@
 import { MEDIA_STATES } from '../../core/media'
 import { t } from 'elysia'
-
-const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+import { UUID_PATTERN } from '../../lib/schema'
 
 export const MediaUploaded = t.Object({
 	id: t.String({ description: 'Pass it as `mediaId` to a send', examples: ['0197f0c2-3a4b-7c5d-8e9f-0a1b2c3d4e5f'] }),

@@ -1,9 +1,9 @@
 import { t } from 'elysia'
+import { UUID_PATTERN, TOKEN_PATTERN } from '../../lib/schema'
 
 /** The only text of a message that WhatsApp clients show in full; the catalogue caps sends at it. */
 const TEXT_MAX_LENGTH = 65_536
 
-const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
 const Upload = t.Object({ mediaId: t.String({ pattern: UUID_PATTERN, description: 'The `id` POST /media answered' }) })
 const MessageId = t.String({ minLength: 1, maxLength: 128, description: 'A WhatsApp message id in the chat' })
 
@@ -21,7 +21,7 @@ export const IdempotencyHeaders = t.Object(
 			t.String({
 				minLength: 1,
 				maxLength: 255,
-				pattern: '^[\\x21-\\x7E]+$',
+				pattern: TOKEN_PATTERN,
 				description:
 					'Any printable ASCII token (e.g. a uuid). A retry with the same key and body answers the same message id and sends nothing; the same key with another body answers 422.',
 			}),

@@ -1,17 +1,15 @@
 import { t } from 'elysia'
 import { DESIRED_STATES, SESSION_STATUSES } from '../../core/session-status'
-import { Nullable } from '../../lib/schema'
+import { Nullable, UUID_PATTERN, SINGLE_LINE_PATTERN } from '../../lib/schema'
 import { MessageAccepted, SendFields } from '../messages/model'
 
-// A pattern, not `format: 'uuid'`: it checks the same whoever registered TypeBox's formats (the main
-// entry of @elysiajs/openapi swaps in checks that build a zod schema on every call, ~50 µs a value,
-// against ~1 µs for the pattern).
-const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+// A pattern, not `format: 'uuid'` (see UUID_PATTERN): the main entry of @elysiajs/openapi swaps in
+// format checks that build a zod schema on every call, ~50 µs a value, against ~1 µs for the pattern.
 const Uuid = t.String({ pattern: UUID_PATTERN, description: 'uuid', examples: ['0197f0c2-3a4b-7c5d-8e9f-0a1b2c3d4e5f'] })
 const Time = t.String({ format: 'date-time' })
 
 // No control characters (NUL included): names show up in lists, logs and the WebSocket.
-const SessionName = t.String({ minLength: 1, maxLength: 100, pattern: '^[^\\u0000-\\u001F\\u007F-\\u009F]+$', examples: ['Support line'] })
+const SessionName = t.String({ minLength: 1, maxLength: 100, pattern: SINGLE_LINE_PATTERN, examples: ['Support line'] })
 
 /** Pagination of every list: keyset, never OFFSET. */
 export const PageQuery = {

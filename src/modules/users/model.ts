@@ -1,4 +1,5 @@
 import { t } from 'elysia'
+import { SINGLE_LINE_PATTERN, UUID_PATTERN } from '../../lib/schema'
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../auth/secrets'
 import { Nullable } from '../../lib/schema'
 
@@ -16,7 +17,7 @@ export const Password = t.String({
 export const OneTimeToken = t.String({ minLength: 1, maxLength: 512 })
 
 // No control characters (NUL included): names end up in mails and logs.
-const Name = t.String({ minLength: 1, maxLength: 100, pattern: '^[^\\u0000-\\u001F\\u007F-\\u009F]+$', examples: ['Ada Lovelace'] })
+const Name = t.String({ minLength: 1, maxLength: 100, pattern: SINGLE_LINE_PATTERN, examples: ['Ada Lovelace'] })
 
 /** A user as every response shows it. */
 export const User = t.Object({
@@ -34,4 +35,4 @@ export const usersModels = {
 	VerifyEmail: t.Object({ token: OneTimeToken }),
 }
 
-export const UserIdParams = t.Object({ id: t.String({ format: 'uuid' }) })
+export const UserIdParams = t.Object({ id: t.String({ pattern: UUID_PATTERN, description: 'uuid' }) })

@@ -1,8 +1,7 @@
 import { t } from 'elysia'
-import { Nullable } from '../../lib/schema'
+import { Nullable, UUID_PATTERN } from '../../lib/schema'
 import { PageQuery } from '../sessions/model'
 
-const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
 const Uuid = t.String({ pattern: UUID_PATTERN, description: 'uuid' })
 const Time = t.String({ format: 'date-time' })
 const DeliveryState = t.Union([t.Literal('pending'), t.Literal('delivered'), t.Literal('failed')])
