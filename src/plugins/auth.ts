@@ -9,8 +9,8 @@ const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i
 /**
  * The credential a request presents: `Authorization: Bearer <access token or API key>`, or
  * `X-Api-Key: <API key>` (the header many integration tools offer). A URL leaks into logs,
- * histories and Referer headers, so REST never reads one there; a WebSocket upgrade may carry
- * `?accessToken=`, because browsers cannot set headers on a WebSocket.
+ * histories and Referer headers, so REST never reads one there; a WebSocket upgrade may carry a
+ * user's `?accessToken=`, because browsers cannot set headers on a WebSocket.
  */
 export function presentedToken(request: Request, query: Record<string, unknown> | undefined): string | undefined {
 	const authorization = request.headers.get('authorization')
@@ -20,8 +20,13 @@ export function presentedToken(request: Request, query: Record<string, unknown> 
 	if (apiKey !== null) return apiKey.startsWith(API_KEY_PREFIX) ? apiKey : `${API_KEY_PREFIX}invalid`
 	if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return undefined
 	const fromQuery = query?.accessToken
-	return typeof fromQuery === 'string' ? fromQuery : undefined
+	if (typeof fromQuery !== 'string') return undefined
+	// A key belongs to a server, which can set a header; in a URL it would end up in logs.
+	return fromQuery.startsWith(API_KEY_PREFIX) ? KEY_IN_URL : fromQuery
 }
+
+/** What `presentedToken` answers for an API key in a WebSocket's URL: never a valid key, refused with a reason of its own. */
+export const KEY_IN_URL = `${API_KEY_PREFIX}in-url`
 
 /**
  * Who a valid credential speaks for: a signed-in user (an access token, every scope), or an API

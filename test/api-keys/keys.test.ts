@@ -134,6 +134,14 @@ describe('the WebSocket with a key', () => {
 		socket.close()
 	})
 
+	it('refuses a key in the URL with 4401 saying where keys go: URLs end up in logs', async () => {
+		const key = await createApiKey(app, alice, ['messages:read'])
+		expect(await openSocket(app.url, { accessToken: key.key }).closed).toEqual({
+			code: 4401,
+			reason: 'API keys go in a header (Authorization: Bearer or X-Api-Key), never in the URL',
+		})
+	})
+
 	it('closes with 4403 for a key without messages:read, and 4401 for an unknown key', async () => {
 		const key = await createApiKey(app, alice, ['sessions:read'])
 		const refused = await openSocket(app.url, {}, key.headers).closed

@@ -97,6 +97,11 @@ describe('POST /sessions', () => {
 		},
 	)
 
+	it('refuses a blank name with 400 INVALID_NAME, and names a session without one', async () => {
+		const error = await expectError(await send('/sessions', { name: '   ' }), 400, 'INVALID_NAME')
+		expect(error.message).toBe('name must not be blank; leave it out for a numbered name')
+	})
+
 	it('refuses a body that is not JSON', async () => {
 		await expectError(await send('/sessions', '{"name": '), 400, 'MALFORMED_BODY')
 	})

@@ -120,6 +120,11 @@ describe('the delivery log', () => {
 		expect(byPosition.body.queued).toBe(3)
 		await rx.until((rs) => rs.length === 8, 'the second replay')
 		expect(rx.requests.slice(5).map((r) => r.webhookId)).toEqual([...events.slice(1), ...after.events].map((e) => e.id))
+
+		// A date alone: from its midnight, UTC.
+		const byDate = await api.post(`/webhooks/${hook.id}/replay`, { since: before.slice(0, 10) })
+		expect(byDate.status).toBe(202)
+		expect(byDate.body.queued).toBeGreaterThanOrEqual(4)
 	})
 
 	it('exports delivery results, attempt latency and backlog age without tenant or endpoint labels', async () => {

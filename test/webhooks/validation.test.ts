@@ -152,6 +152,7 @@ describe('webhook endpoints', () => {
 
 	it('refuses a replay from something that is neither a position nor a time', async () => {
 		const hook = await createWebhook(alice, { url: 'https://example.com/replay' })
-		await expectError(response(await alice.post(`/webhooks/${hook.id}/replay`, { since: 'yesterday' })), 400, 'INVALID_SINCE')
+		for (const since of ['yesterday', '1', '2026-13-45', '12/01/2026'])
+			await expectError(response(await alice.post(`/webhooks/${hook.id}/replay`, { since })), 400, 'INVALID_SINCE')
 	})
 })

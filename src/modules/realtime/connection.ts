@@ -5,7 +5,7 @@ import { API_KEY_PREFIX, type RouteScope } from '../../core/scopes'
 import type { Clock } from '../../lib/clock'
 import type { Logger } from '../../logger'
 import type { TokensRevokedListener } from '../auth/revocations'
-import { type AuthUser, authorize } from '../../plugins/auth'
+import { type AuthUser, authorize, KEY_IN_URL } from '../../plugins/auth'
 import type { ApiKeyRevoked } from '../api-keys/authenticator'
 import { tenantTopic, wireMessage, type RealtimeHub } from './hub'
 import { CLOSE, type ResyncReason } from './model'
@@ -119,6 +119,10 @@ export class Connection {
 		// status of a refused upgrade, but it does get the close code and reason.
 		if (!token) {
 			this.close(CLOSE.unauthorized, 'access token or API key missing')
+			return null
+		}
+		if (token === KEY_IN_URL) {
+			this.close(CLOSE.unauthorized, 'API keys go in a header (Authorization: Bearer or X-Api-Key), never in the URL')
 			return null
 		}
 		let user: AuthUser

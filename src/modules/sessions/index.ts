@@ -36,7 +36,7 @@ export const sessionsModule = ({ sessions, messages, authPlugin }: SessionsModul
 			detail: {
 				summary: 'Create a WhatsApp session and start pairing it',
 				description:
-					'Answers at once with status `starting`; a runner then connects and the session moves to `qr` (scan GET /sessions/:id/qr) or, when `phoneNumber` is given, shows a `pairingCode` to enter on that phone. 400 `INVALID_PHONE_NUMBER`; 409 `SESSION_LIMIT_REACHED` when the account has `MAX_SESSIONS_PER_TENANT` sessions.',
+					'Answers at once with status `starting`; a runner then connects and the session moves to `qr` (scan GET /sessions/:id/qr) or, when `phoneNumber` is given, shows a `pairingCode` to enter on that phone. 400 `INVALID_PHONE_NUMBER`, `INVALID_NAME` (blank; leave `name` out for a numbered one); 409 `SESSION_LIMIT_REACHED` when the account has `MAX_SESSIONS_PER_TENANT` sessions.',
 			},
 		})
 		.get('', ({ tenantId, query }) => sessions.list(tenantId, query), {

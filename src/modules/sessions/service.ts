@@ -142,6 +142,8 @@ export class SessionsService {
 
 	/** Creates the session and asks a runner to start it: row, `session.created` and `session.start` in one transaction. */
 	async create(tenantId: string, input: { name?: string; phoneNumber?: string }): Promise<Session> {
+		if (input.name !== undefined && !input.name.trim())
+			throw new InvalidInputError('INVALID_NAME', 'name must not be blank; leave it out for a numbered name', { field: 'name' })
 		let phoneNumber: string | undefined
 		if (input.phoneNumber !== undefined) {
 			phoneNumber = normalizePhoneNumber(input.phoneNumber) ?? undefined

@@ -311,8 +311,13 @@ export class WebhooksService {
 		if (isStreamId(since)) from = since
 		else {
 			const ms = Date.parse(since)
-			if (!/^\d{4}-\d{2}-\d{2}T/.test(since) || Number.isNaN(ms))
-				throw new InvalidInputError('INVALID_SINCE', '`since` must be a stream position (`<ms>-<seq>`) or an ISO-8601 time', { field: 'since' })
+			// A date alone is its midnight, UTC, as Date.parse reads it; nothing looser (Date.parse takes "1").
+			if (!/^\d{4}-\d{2}-\d{2}(T|$)/.test(since) || Number.isNaN(ms))
+				throw new InvalidInputError(
+					'INVALID_SINCE',
+					'`since` must be a stream position (`<ms>-<seq>`), an ISO-8601 date and time (2026-12-01T09:00:00Z) or a date (2026-12-01, from midnight UTC)',
+					{ field: 'since' },
+				)
 			from = `${ms}-0`
 		}
 		const info = await bus.info(DOMAIN_EVENTS)
