@@ -32,6 +32,7 @@ import { webhooksModule } from './modules/webhooks'
 import type { WebhooksService } from './modules/webhooks/service'
 import type { UsersService } from './modules/users/service'
 import { authPlugin } from './plugins/auth'
+import { createAllowedMethods } from './plugins/allowed-methods'
 import { errorsPlugin, type ValidationAnswersAs400 } from './plugins/errors'
 import { inputPlugin } from './plugins/input'
 import { metricsPlugin, type MetricsDeps } from './plugins/metrics'
@@ -83,7 +84,8 @@ export function createApp(deps: AppDeps) {
 	const { config, logger, database } = deps
 	const auth = authPlugin(deps.callers)
 	const rateLimit = rateLimitPlugin(deps.limits, config.trustProxyHops)
-	return new Elysia({
+	const methods = createAllowedMethods()
+	const app = new Elysia({
 		websocket: realtimeSocketOptions(config.realtime),
 		// Bun's own cap answers an empty 413 before any hook runs, so it sits well above the real
 		// limit, which the input plugin enforces (declared or read) with a JSON 413.
@@ -91,7 +93,7 @@ export function createApp(deps: AppDeps) {
 	})
 		.use(requestContextPlugin(logger))
 		.use(securityHeadersPlugin)
-		.use(errorsPlugin(logger, config.trustProxyHops))
+		.use(errorsPlugin(logger, config.trustProxyHops, methods))
 		.use(inputPlugin(config.bodyLimitBytes, { '/media': config.media.maxBytes }))
 		.use(metricsPlugin({ config, database, bus: deps.bus, realtime: deps.realtime?.stats ?? null, ...deps.metrics }))
 		.use(openapiPlugin())
@@ -111,6 +113,8 @@ export function createApp(deps: AppDeps) {
 		.use(
 			realtimeModule({ hub: deps.realtime, bus: deps.bus, db: database.db, auth: deps.callers, clock: deps.clock, logger, config: config.realtime }),
 		)
+	methods.load(app.routes)
+	return app
 }
 
 /** The app the server runs. */

@@ -17,6 +17,7 @@ import type { ValueError } from '@sinclair/typebox/errors'
 import { ValueErrorType } from '@sinclair/typebox/errors'
 import { PATTERN_MEANINGS } from '../lib/schema'
 import type { Logger } from '../logger'
+import type { AllowedMethods } from './allowed-methods'
 import { notFoundPage, wantsPage } from './not-found-page'
 import { clientIp } from './request-context'
 
@@ -213,7 +214,14 @@ const WHERE: Record<string, string> = {
 	cookie: 'Cookie',
 }
 
-function toErrorResponse(code: string | number, error: unknown, request: Request, logger: Logger, requestId: unknown): Response {
+function toErrorResponse(
+	code: string | number,
+	error: unknown,
+	request: Request,
+	logger: Logger,
+	requestId: unknown,
+	methods: AllowedMethods | undefined,
+): Response {
 	// Elysia wraps whatever a body parser throws in its ParseError; the input plugin's refusals keep their own answer.
 	if (code === 'PARSE' && (error as Error).cause instanceof RequestError) error = (error as Error).cause
 	if (error instanceof DomainError) return domainErrorResponse(error)
@@ -227,9 +235,20 @@ function toErrorResponse(code: string | number, error: unknown, request: Request
 		}
 		case 'PARSE':
 			return json(400, errorBody('MALFORMED_BODY', 'Request body could not be parsed; send valid JSON with Content-Type: application/json'))
-		case 'NOT_FOUND':
-			if (wantsPage(request)) return notFoundPage(new URL(request.url).pathname)
-			return json(404, errorBody('ROUTE_NOT_FOUND', `No route for ${request.method} ${new URL(request.url).pathname}`))
+		case 'NOT_FOUND': {
+			const path = new URL(request.url).pathname
+			const allowed = methods?.of(path) ?? []
+			// OPTIONS asks exactly this: which methods the path takes.
+			if (allowed.length && request.method === 'OPTIONS') return new Response(null, { status: 204, headers: { allow: allowed.join(', ') } })
+			if (allowed.length)
+				return json(
+					405,
+					errorBody('METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}; it takes ${allowed.join(', ')}`, { allowed }),
+					{ allow: allowed.join(', ') },
+				)
+			if (wantsPage(request)) return notFoundPage(path)
+			return json(404, errorBody('ROUTE_NOT_FOUND', `No route for ${request.method} ${path}`))
+		}
 		case 'INVALID_COOKIE_SIGNATURE':
 			return json(401, errorBody('UNAUTHORIZED', 'Invalid cookie'))
 	}
@@ -245,7 +264,7 @@ function toErrorResponse(code: string | number, error: unknown, request: Request
  * Elysia's defaults (422 validation dumps, plain-text parse errors and 404s) never reach a client;
  * unhandled exceptions are logged with their stack and answered with a bare 500.
  */
-export const errorsPlugin = (logger: Logger, trustProxyHops: number) =>
+export const errorsPlugin = (logger: Logger, trustProxyHops: number, methods?: AllowedMethods) =>
 	new Elysia({ name: 'errors' })
 		.use(errorModel)
 		.error({ DomainError, RequestError })
@@ -257,7 +276,7 @@ export const errorsPlugin = (logger: Logger, trustProxyHops: number) =>
 			return errorBody('BAD_REQUEST', 'The request needs a Host header naming this server (a host name or address, and a port from 1 to 65535)')
 		})
 		.onError({ as: 'global' }, ({ code, error, request, set, server }) => {
-			const response = toErrorResponse(code, error, request, logger, set.headers['x-request-id'])
+			const response = toErrorResponse(code, error, request, logger, set.headers['x-request-id'], methods)
 			set.status = response.status
 			// Refused credentials and spent limits are what an attack looks like: the operator sees
 			// them, with the reason and the client address, never what was presented.

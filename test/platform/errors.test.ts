@@ -82,6 +82,24 @@ describe('error model', () => {
 		expect(error.message).toContain('/nowhere')
 	})
 
+	it('answers a method a path has no route for with 405 and the methods it has, OPTIONS with those methods, and a path none has with 404', async () => {
+		const put = await fetch(`${base}/sessions`, { method: 'PUT' })
+		expect(put.headers.get('allow')).toBe('GET, HEAD, POST')
+		const error = await expectError(put, 405, 'METHOD_NOT_ALLOWED')
+		expect(error).toEqual({
+			code: 'METHOD_NOT_ALLOWED',
+			message: 'PUT is not allowed on /sessions; it takes GET, HEAD, POST',
+			details: { allowed: ['GET', 'HEAD', 'POST'] },
+		})
+		const withId = await fetch(`${base}/sessions/0197f0c2-3a4b-7c5d-8e9f-0a1b2c3d4e5f/qr`, { method: 'DELETE' })
+		expect(withId.headers.get('allow')).toBe('GET, HEAD')
+		await expectError(withId, 405, 'METHOD_NOT_ALLOWED')
+		const options = await fetch(`${base}/sessions`, { method: 'OPTIONS' })
+		expect({ status: options.status, allow: options.headers.get('allow') }).toEqual({ status: 204, allow: 'GET, HEAD, POST' })
+		await expectError(await fetch(`${base}/nowhere`, { method: 'PUT' }), 404, 'ROUTE_NOT_FOUND')
+		await expectError(await fetch(`${base}/sessions/0197f0c2-3a4b-7c5d-8e9f-0a1b2c3d4e5f/nothing`), 404, 'ROUTE_NOT_FOUND')
+	})
+
 	it('maps an oversized body to 413 before reading it', async () => {
 		const body = JSON.stringify({ name: 'x'.repeat(10_000), count: 1 })
 		await expectError(await postJson('/probe/echo', body), 413, 'PAYLOAD_TOO_LARGE')
