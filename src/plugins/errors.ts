@@ -255,6 +255,12 @@ function toErrorResponse(
 	const status = error && typeof error === 'object' && 'status' in error && typeof error.status === 'number' ? error.status : 500
 	if (status === 413) return json(413, errorBody('PAYLOAD_TOO_LARGE', 'Request body is too large'))
 	if (status >= 400 && status < 500) return json(status, errorBody('BAD_REQUEST', error instanceof Error ? error.message : 'Bad request'))
+	// The client went away (or sent a body Bun could not frame) while the body was read: nothing
+	// failed here, and nobody is left to answer.
+	if (request.signal.aborted) {
+		logger.info({ reqId: requestId, method: request.method, path: new URL(request.url).pathname }, 'request ended by the client before it was read')
+		return json(400, errorBody('REQUEST_ABORTED', 'The connection closed before the request was read'))
+	}
 	logger.error({ err: error, reqId: requestId, method: request.method, url: new URL(request.url).pathname }, 'unhandled error')
 	return json(500, errorBody('INTERNAL', 'Internal server error'))
 }
