@@ -39,6 +39,40 @@ export function badStringPath(root: unknown): string | null {
 	return null
 }
 
+const storableText = (text: string) => (storable(text) ? text : text.replaceAll('\u0000', '\uFFFD').toWellFormed())
+
+/**
+ * Makes every string in `value` storable, in place: a NUL or a lone surrogate becomes U+FFFD (the
+ * replacement character), keys included. For what arrives from outside without a request to
+ * refuse (WhatsApp's messages and names): stored as it is, one such character would fail every
+ * write of the batch it travels in. Returns `value`.
+ */
+export function replaceUnstorableText<T>(value: T): T {
+	const stack: unknown[] = [value]
+	while (stack.length) {
+		const item = stack.pop()
+		if (typeof item !== 'object' || item === null) continue
+		if (Array.isArray(item)) {
+			for (let i = 0; i < item.length; i++) {
+				if (typeof item[i] === 'string') item[i] = storableText(item[i])
+				else stack.push(item[i])
+			}
+			continue
+		}
+		const record = item as Record<string, unknown>
+		for (const key of Object.keys(record)) {
+			let current = record[key]
+			if (typeof current === 'string') current = record[key] = storableText(current)
+			else stack.push(current)
+			if (!storable(key)) {
+				delete record[key]
+				record[storableText(key)] = current
+			}
+		}
+	}
+	return value
+}
+
 /** Numbers as runs for a log line: `[0, 1, 2, 3, 7, 9, 10]` → `0-3,7,9-10`; a fleet's 32 partitions read `0-31`, not 32 lines. */
 export function numberRanges(numbers: Iterable<number>): string {
 	const sorted = [...new Set(numbers)].sort((a, b) => a - b)

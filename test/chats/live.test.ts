@@ -85,6 +85,20 @@ describe('a received message', () => {
 	})
 })
 
+describe('a message with characters PostgreSQL cannot store', () => {
+	const DIANA = '15550400007'
+
+	it('is stored, a NUL in its text and its sender’s name replaced, not lost to its batch', async () => {
+		const upserted = wsEvent('session.messages.upsert', 'NUL1')
+		await world.standIn.deliverText({ to: PHONE, from: DIANA, text: 'before\u0000after', id: 'NUL1', name: 'Di\u0000ana' })
+		const event = await upserted
+		expect(event.data.messages[0]).toMatchObject({ text: 'before\uFFFDafter', pushName: 'Di\uFFFDana' })
+		expect(await stored(jid(DIANA), 'NUL1')).toMatchObject({ text: 'before\uFFFDafter' })
+		const contact = await until(async () => (await alice.get(`/contacts/${DIANA}`)).body?.notify, 'Diana as a contact')
+		expect(contact).toBe('Di\uFFFDana')
+	})
+})
+
 describe('a contact', () => {
 	const BEA = '15550400002'
 

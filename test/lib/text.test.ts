@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'bun:test'
-import { badStringPath, numberRanges } from '../../src/lib/text'
+import { badStringPath, numberRanges, replaceUnstorableText } from '../../src/lib/text'
 
 describe('numberRanges', () => {
 	it('writes consecutive numbers as runs, in order, once each', () => {
@@ -25,5 +25,14 @@ describe('badStringPath', () => {
 		let clean: unknown = 'fine'
 		for (let i = 0; i < 200_000; i++) clean = { a: clean }
 		expect(badStringPath(clean)).toBeNull()
+	})
+})
+
+describe('replaceUnstorableText', () => {
+	it('replaces NUL and lone surrogates with U+FFFD in place, in strings, arrays and keys, and leaves good text alone', () => {
+		const value = { text: 'a\u0000b', list: ['x\ud800', 'fine', 3, null, { deep: '\udfffz' }], 'k\u0000': 'v', emoji: '🚀 é' }
+		expect(replaceUnstorableText(value)).toBe(value)
+		expect(value).toEqual({ text: 'a\uFFFDb', list: ['x\uFFFD', 'fine', 3, null, { deep: '\uFFFDz' }], 'k\uFFFD': 'v', emoji: '🚀 é' } as never)
+		expect(badStringPath(value)).toBeNull()
 	})
 })

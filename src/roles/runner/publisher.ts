@@ -1,5 +1,6 @@
 import type { Bus } from '../../bus'
 import { domainEvent, type Command, type DomainEvent, type EventData } from '../../core/catalogue'
+import { replaceUnstorableText } from '../../lib/text'
 import type { Logger } from '../../logger'
 import type { WhatsAppEvent } from '../../whatsapp/port'
 
@@ -24,6 +25,9 @@ export interface RunnerPublisher {
 export function createRunnerPublisher({ bus, logger, runnerId }: { bus: Bus; logger: Logger; runnerId: string }): RunnerPublisher {
 	async function publish(envelopes: DomainEvent[]) {
 		if (!envelopes.length) return
+		// WhatsApp's text may hold a NUL or a lone surrogate, which PostgreSQL refuses: one would
+		// fail every write of the consumer's batch, and the event would end up dead-lettered.
+		for (const envelope of envelopes) replaceUnstorableText(envelope.data)
 		for (let attempt = 1; ; attempt++) {
 			try {
 				await bus.publish(envelopes)
