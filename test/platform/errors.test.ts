@@ -6,6 +6,7 @@ import { openPostgres } from '../../src/db/client'
 import { ConflictError } from '../../src/core/errors'
 import { createLogger } from '../../src/logger'
 import { createTestDatabase, type TestDatabase } from '../helpers/database'
+import { rawExchange } from '../helpers/raw-http'
 
 // The app under test plus three probe routes: the error model is a property of the whole app,
 // so it is exercised through routes that fail in each possible way.
@@ -127,22 +128,9 @@ describe('error model', () => {
 	})
 })
 
-/** What the server answers to these exact bytes on a connection of their own (fetch always sends a good Host). */
-async function rawExchange(request: string): Promise<{ status: number; contentType: string; body: string }> {
-	const { port } = new URL(base)
-	const text = await new Promise<string>((resolve, reject) => {
-		let received = ''
-		Bun.connect({
-			hostname: '127.0.0.1',
-			port: Number(port),
-			socket: {
-				open: (socket) => void socket.write(request),
-				data: (_, chunk) => void (received += chunk.toString()),
-				close: () => resolve(received),
-				error: (_, err) => reject(err),
-			},
-		}).catch(reject)
-	})
+/** The status, type and body the server answers to these exact bytes. */
+async function rawAnswer(request: string): Promise<{ status: number; contentType: string; body: string }> {
+	const text = await rawExchange(base, request)
 	const [head = '', body = ''] = text.split('\r\n\r\n')
 	return {
 		status: Number(head.split(' ')[1]),
@@ -158,7 +146,7 @@ describe('a request without a usable Host header', () => {
 		['one with a space', 'GET /sessions HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n'],
 		['a port out of range', 'GET /health HTTP/1.1\r\nHost: x:99999\r\nConnection: close\r\n\r\n'],
 	])('answers 400 BAD_REQUEST in JSON for %s', async (_, request) => {
-		const res = await rawExchange(request)
+		const res = await rawAnswer(request)
 		expect(res.status).toBe(400)
 		expect(res.contentType).toContain('application/json')
 		expect(JSON.parse(res.body)).toEqual({ error: { code: 'BAD_REQUEST', message: expect.stringContaining('Host header') } })

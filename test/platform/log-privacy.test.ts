@@ -5,6 +5,7 @@ import { createLogger } from '../../src/logger'
 import { api, createVerifiedUser, expectError } from '../helpers/accounts'
 import { createApiKey } from '../helpers/api-keys'
 import { startTestApp, type TestApp } from '../helpers/app'
+import { rawExchange } from '../helpers/raw-http'
 import { until } from '../helpers/until'
 import { openSocket } from '../helpers/ws'
 
@@ -102,24 +103,11 @@ describe('the logs', () => {
 	it('record a body the client cut off or Bun could not frame as ended by the client, not as an unhandled error', async () => {
 		const alice = await createVerifiedUser(app)
 		const requestId = 'cut-off-upload-1'
-		const { port } = new URL(app.url)
 		// A chunk size that is not hex: Bun answers 400 itself, and the route's read of the body fails.
-		const answer = await new Promise<string>((resolve, reject) => {
-			let received = ''
-			Bun.connect({
-				hostname: '127.0.0.1',
-				port: Number(port),
-				socket: {
-					open: (socket) =>
-						void socket.write(
-							`POST /media HTTP/1.1\r\nHost: x\r\nAuthorization: ${alice.headers.authorization}\r\nX-Request-Id: ${requestId}\r\nContent-Type: image/png\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nhello\r\n0\r\n\r\n`,
-						),
-					data: (_, chunk) => void (received += chunk.toString()),
-					close: () => resolve(received),
-					error: (_, err) => reject(err),
-				},
-			}).catch(reject)
-		})
+		const answer = await rawExchange(
+			app.url,
+			`POST /media HTTP/1.1\r\nHost: x\r\nAuthorization: ${alice.headers.authorization}\r\nX-Request-Id: ${requestId}\r\nContent-Type: image/png\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nhello\r\n0\r\n\r\n`,
+		)
 		expect(answer).toStartWith('HTTP/1.1 400')
 		const line = await until(() => entries().find((e) => e.reqId === requestId), 'the log line of the cut-off upload')
 		expect(line).toMatchObject({ level: 30, msg: 'request ended by the client before it was read', method: 'POST', path: '/media' })
