@@ -56,6 +56,7 @@ describe('typed message content', () => {
 			location: { latitude: 1, longitude: 2, live: true },
 		})
 		expect(of({ locationMessage: { degreesLatitude: 99, degreesLongitude: 0 } }).kind).toBe('other')
+		expect(of({ locationMessage: { degreesLatitude: Number.NaN, degreesLongitude: 0 } }).kind).toBe('other')
 		const vcard = 'BEGIN:VCARD\nVERSION:3.0\nFN:Ada\nTEL:+15550100001\nEND:VCARD'
 		expect(of({ contactMessage: { displayName: 'Ada', vcard } })).toEqual({ kind: 'contacts', contacts: [{ name: 'Ada', vcard }] })
 		expect(

@@ -1,6 +1,6 @@
 import { Type as T, type Static, type TSchema } from '@sinclair/typebox'
 import { MEDIA_STATES } from '../media'
-import { Group, GroupAction, GroupParticipant } from './groups'
+import { Group, GroupAction, GROUP_ROSTER_MAX, GroupParticipant } from './groups'
 import { PresenceEventData } from './presence'
 import { Chat, Contact, IsoTime, Jid, LidPnMapping, Message, MESSAGE_BATCH_MAX, MessageKey, MessageUpdate, Uuid } from './shapes'
 
@@ -80,7 +80,7 @@ export const DomainEventData = {
 	'session.group_participants.update': T.Object({
 		groupJid: Jid,
 		action: GroupAction,
-		participants: T.Array(GroupParticipant, { minItems: 1, maxItems: 2048 }),
+		participants: T.Array(GroupParticipant, { minItems: 1, maxItems: GROUP_ROSTER_MAX }),
 		author: T.Optional(Jid),
 	}),
 	/** A command that answers something (the group management commands) was executed; `commandId` is its envelope id. */

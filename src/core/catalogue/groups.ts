@@ -8,6 +8,12 @@ export type GroupRole = Static<typeof GroupRole>
 
 /** Members one group takes at most (WhatsApp's limit); events and commands are capped at it. */
 export const GROUP_SIZE_MAX = 1024
+/**
+ * The most members a roster the catalogue carries may list: a group this account creates or
+ * changes holds GROUP_SIZE_MAX, but a community's announcement group holds several thousand, and a
+ * roster WhatsApp sends is taken whole.
+ */
+export const GROUP_ROSTER_MAX = 10_000
 export const GROUP_SUBJECT_MAX = 100
 export const GROUP_DESCRIPTION_MAX = 2048
 
@@ -41,10 +47,10 @@ export const Group = T.Object({
 	/** Only admins edit the group's info. */
 	restrict: T.Optional(T.Boolean()),
 	/** Disappearing messages timer in seconds; 0 when off. */
-	ephemeral: T.Optional(T.Integer({ minimum: 0 })),
+	ephemeral: T.Optional(T.Integer({ minimum: 0, maximum: 2 ** 31 - 1 })),
 	addressingMode: T.Optional(T.Union([T.Literal('pn'), T.Literal('lid')])),
 	createdAt: T.Optional(EpochSeconds),
-	participants: T.Optional(T.Array(GroupParticipant, { maxItems: GROUP_SIZE_MAX * 2 })),
+	participants: T.Optional(T.Array(GroupParticipant, { maxItems: GROUP_ROSTER_MAX })),
 	/** Who made the change (updates). */
 	author: T.Optional(Jid),
 })

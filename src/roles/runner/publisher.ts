@@ -52,8 +52,11 @@ export function createRunnerPublisher({ bus, logger, runnerId }: { bus: Bus; log
 				try {
 					envelopes.push(domainEvent(e.type, { tenantId, sessionId }, data as never) as DomainEvent)
 				} catch (err) {
-					// A payload the catalogue refuses is a mapping bug; the rest of the batch still goes out.
-					logger.error({ err, sessionId, type: e.type }, 'dropping an event the catalogue refuses')
+					// A payload the catalogue refuses is a mapping bug. The items it refuses are dropped, not
+					// the 500 messages beside them: WhatsApp is told they arrived, and never sends them again.
+					const kept = validItems(data as Record<string, unknown>, (d) => domainEvent(e.type, { tenantId, sessionId }, d as never))
+					logger.error({ err, sessionId, type: e.type, dropped: kept ? kept.dropped : 'all' }, 'dropping what the catalogue refuses')
+					if (kept) envelopes.push(kept.event as DomainEvent)
 				}
 			}
 			return publish(envelopes)
@@ -69,5 +72,36 @@ export function createRunnerPublisher({ bus, logger, runnerId }: { bus: Bus; log
 			]),
 		completed: (cmd, result) => publish([domainEvent('session.command.completed', about(cmd), { commandId: cmd.id, command: cmd.type, result })]),
 		disconnected: (cmd, data) => publish([domainEvent('session.status.disconnected', about(cmd), data)]),
+	}
+}
+
+/**
+ * The event with only the items of its lists that the catalogue takes, each checked alone (the
+ * other lists empty), or null when that does not make it valid either (or there was no item to
+ * drop). `dropped` counts the items left out.
+ */
+function validItems(data: Record<string, unknown>, build: (data: Record<string, unknown>) => unknown): { event: unknown; dropped: number } | null {
+	const lists = Object.keys(data).filter((key) => Array.isArray(data[key]))
+	const empty = Object.fromEntries(lists.map((key) => [key, []]))
+	const accepts = (candidate: Record<string, unknown>) => {
+		try {
+			build(candidate)
+			return true
+		} catch {
+			return false
+		}
+	}
+	let dropped = 0
+	const kept: Record<string, unknown> = { ...data }
+	for (const key of lists) {
+		const items = data[key] as unknown[]
+		kept[key] = items.filter((item) => accepts({ ...data, ...empty, [key]: [item] }))
+		dropped += items.length - (kept[key] as unknown[]).length
+	}
+	if (!dropped) return null
+	try {
+		return { event: build(kept), dropped }
+	} catch {
+		return null
 	}
 }

@@ -1,5 +1,5 @@
 import { jidNormalizedUser, toNumber } from '@whiskeysockets/baileys'
-import { MESSAGE_BATCH_MAX, type PollVote } from '../../core/catalogue'
+import { EPOCH_SECONDS_MAX, MESSAGE_BATCH_MAX, type PollVote } from '../../core/catalogue'
 
 /**
  * Baileys events → catalogue data. Pure: whatever a lookup needs (LID ↔ phone JIDs, a poll's
@@ -44,16 +44,37 @@ export const clip = (s: string | null | undefined, max = NAME_MAX) => (s ? s.sli
 export const isJid = (s: string | null | undefined): s is string => !!s && s.length >= 3 && s.length <= JID_MAX && s.includes('@')
 /** A user JID without its device part (`1555…:3@s.whatsapp.net` → `1555…@s.whatsapp.net`). */
 export const userJid = (jid: string | null | undefined) => (isJid(jid) ? jidNormalizedUser(jid) || undefined : undefined)
-/** Epoch seconds from a number, a protobuf `Long` or nothing. */
+/**
+ * Epoch seconds from a number, a protobuf `Long` or nothing; 0 for none. A sender's phone sets
+ * these, so anything may arrive: a time past the catalogue's last second is read as milliseconds
+ * when that makes it one, and as none otherwise (callers then take the time of arrival). Never a
+ * value the catalogue refuses: that would drop the whole event it travels in.
+ */
 export const seconds = (t: unknown): number => {
 	const n = Math.floor(Number(toNumber(t as number)) || 0)
-	return Math.max(n, 0)
+	if (n <= 0) return 0
+	if (n <= EPOCH_SECONDS_MAX) return n
+	const fromMs = Math.floor(n / 1000)
+	return fromMs <= EPOCH_SECONDS_MAX ? fromMs : 0
 }
 
-/** When a change was made: WhatsApp's sender time to the millisecond when it gave one, else the message's second. */
+/** When a change was made: WhatsApp's sender time to the millisecond when it gave a possible one, else the message's second. */
 export const changeTime = (senderTimestampMs: unknown, fallback: unknown): number => {
 	const ms = Number(toNumber(senderTimestampMs as number))
-	return ms > 0 ? ms / 1000 : seconds(fallback)
+	return ms > 0 && ms / 1000 <= EPOCH_SECONDS_MAX ? ms / 1000 : seconds(fallback)
+}
+
+/** The largest value of a PostgreSQL `integer` column (sizes, counts, durations). */
+export const INT32_MAX = 2 ** 31 - 1
+
+/**
+ * A whole number from 1 to `max` from a number or a protobuf `Long`, else undefined. Protobuf's
+ * uint32 and uint64 fields take any value a sender writes; one past its column would fail the
+ * write of every row beside it.
+ */
+export const positiveWhole = (n: unknown, max = INT32_MAX): number | undefined => {
+	const v = Number(toNumber(n as number))
+	return Number.isInteger(v) && v > 0 && v <= max ? v : undefined
 }
 
 export function chunk<T>(items: readonly T[], size = MESSAGE_BATCH_MAX): T[][] {

@@ -1,7 +1,7 @@
 import { getContentType, type proto } from '@whiskeysockets/baileys'
 import type { Location, MediaRef, Message, MessageKind, Reaction } from '../../core/catalogue'
 import { incomingMediaId, type MediaKind } from '../../core/media'
-import { changeTime, clip, isJid, seconds, userJid } from './common'
+import { changeTime, clip, isJid, positiveWhole, userJid } from './common'
 
 /** The typed fields of a message: what it is and what it carries, as the catalogue names them. */
 export type Described = Pick<Message, 'kind' | 'media' | 'location' | 'contacts' | 'poll' | 'replyTo'> & { kind: MessageKind }
@@ -15,10 +15,6 @@ export interface MediaOwner {
 
 const hex = (bytes: Uint8Array | string | null | undefined) =>
 	bytes ? (typeof bytes === 'string' ? Buffer.from(bytes, 'base64') : Buffer.from(bytes)).toString('hex') : undefined
-const whole = (n: unknown) => {
-	const v = seconds(n)
-	return v > 0 ? v : undefined
-}
 const text = (s: string | null | undefined, max: number) => (s ? s.slice(0, max) : undefined)
 
 type MediaProto = {
@@ -41,7 +37,8 @@ function mediaRef(kind: MediaKind, m: MediaProto, owner: MediaOwner | undefined,
 		mimetype: text(m.mimetype, 255) ?? 'application/octet-stream',
 		state: 'pending',
 	}
-	const size = whole(m.fileLength)
+	// A file's size in bytes: a `bigint` column, as far as a JavaScript number is exact.
+	const size = positiveWhole(m.fileLength, Number.MAX_SAFE_INTEGER)
 	if (size !== undefined) ref.size = size
 	const sha256 = hex(m.fileSha256)
 	if (sha256?.length === 64) ref.sha256 = sha256
@@ -52,14 +49,18 @@ function mediaRef(kind: MediaKind, m: MediaProto, owner: MediaOwner | undefined,
 		['height', m.height],
 		['seconds', m.seconds],
 		['pages', m.pageCount],
-	] as const)
-		if (typeof value === 'number' && Number.isInteger(value) && value > 0) ref[field] = value
+	] as const) {
+		const n = positiveWhole(value)
+		if (n !== undefined) ref[field] = n
+	}
 	return { ...ref, ...extra }
 }
 
 function location(m: proto.Message.ILocationMessage | proto.Message.ILiveLocationMessage, live: boolean): Location | undefined {
 	const { degreesLatitude: latitude, degreesLongitude: longitude } = m
-	if (typeof latitude !== 'number' || typeof longitude !== 'number' || Math.abs(latitude) > 90 || Math.abs(longitude) > 180) return undefined
+	// Finite first: NaN passes every comparison of a range.
+	if (typeof latitude !== 'number' || typeof longitude !== 'number' || !Number.isFinite(latitude) || !Number.isFinite(longitude)) return undefined
+	if (Math.abs(latitude) > 90 || Math.abs(longitude) > 180) return undefined
 	const out: Location = { latitude, longitude }
 	const name = 'name' in m ? text(m.name, 1024) : undefined
 	if (name) out.name = name

@@ -1,7 +1,7 @@
 import type { BaileysEventMap, GroupMetadata, GroupParticipant as BaileysParticipant } from '@whiskeysockets/baileys'
-import { GROUP_ACTIONS, type Group, type GroupAction, type GroupParticipant } from '../../core/catalogue'
+import { GROUP_ACTIONS, GROUP_ROSTER_MAX, type Group, type GroupAction, type GroupParticipant } from '../../core/catalogue'
 import type { WhatsAppEvent } from '../port'
-import { clip, isJid, seconds, userJid } from './common'
+import { chunk, clip, INT32_MAX, isJid, positiveWhole, seconds, userJid } from './common'
 import { identity } from './people'
 
 /** Participants per `session.groups.upsert`: a fetch of every group is split so no event grows too big. */
@@ -31,14 +31,14 @@ export function mapGroup(meta: Partial<GroupMetadata>): Group | undefined {
 	if (owner) out.owner = owner
 	const ownerPn = userJid(meta.ownerPn)
 	if (ownerPn) out.ownerPn = ownerPn
-	if (typeof meta.size === 'number' && Number.isInteger(meta.size) && meta.size >= 0) out.size = meta.size
+	if (typeof meta.size === 'number' && Number.isInteger(meta.size) && meta.size >= 0 && meta.size <= INT32_MAX) out.size = meta.size
 	if (typeof meta.announce === 'boolean') out.announce = meta.announce
 	if (typeof meta.restrict === 'boolean') out.restrict = meta.restrict
-	if (typeof meta.ephemeralDuration === 'number') out.ephemeral = Math.max(0, Math.trunc(meta.ephemeralDuration))
+	if (typeof meta.ephemeralDuration === 'number') out.ephemeral = positiveWhole(meta.ephemeralDuration) ?? 0
 	if (meta.addressingMode === 'lid' || meta.addressingMode === 'pn') out.addressingMode = meta.addressingMode
 	const created = seconds(meta.creation)
 	if (created) out.createdAt = created
-	if (Array.isArray(meta.participants)) out.participants = meta.participants.flatMap((p) => mapParticipant(p) ?? [])
+	if (Array.isArray(meta.participants)) out.participants = meta.participants.flatMap((p) => mapParticipant(p) ?? []).slice(0, GROUP_ROSTER_MAX)
 	const author = userJid(meta.author)
 	if (author) out.author = author
 	return out
@@ -78,10 +78,10 @@ export function mapGroupEvents(events: Partial<BaileysEventMap>): WhatsAppEvent[
 	if (change && isGroupJid(change.id) && (GROUP_ACTIONS as readonly string[]).includes(change.action)) {
 		const participants = (change.participants as Array<BaileysParticipant | string>).flatMap((p) => mapParticipant(p) ?? [])
 		const author = userJid(change.author)
-		if (participants.length)
+		for (const part of chunk(participants, GROUP_ROSTER_MAX))
 			out.push({
 				type: 'session.group_participants.update',
-				data: { groupJid: change.id, action: change.action as GroupAction, participants, ...(author ? { author } : {}) },
+				data: { groupJid: change.id, action: change.action as GroupAction, participants: part, ...(author ? { author } : {}) },
 			})
 	}
 	return out

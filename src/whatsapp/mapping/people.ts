@@ -1,6 +1,6 @@
 import { isLidUser, isPnUser, type Chat as BaileysChat, type Contact as BaileysContact } from '@whiskeysockets/baileys'
 import type { Chat, Contact, LidPnMapping } from '../../core/catalogue'
-import { clip, isJid, seconds, userJid } from './common'
+import { clip, INT32_MAX, isJid, seconds, userJid } from './common'
 
 /** Both forms of an identity from an id and what else is known about it. */
 export function identity(id: string, lid: string | null | undefined, pn: string | null | undefined) {
@@ -40,7 +40,7 @@ export function mapChat(c: Partial<BaileysChat>, { update = false } = {}): Chat 
 	const name = clip(c.name ?? c.displayName)
 	if (name) out.name = name
 	const unread = c.unreadCount
-	if (typeof unread === 'number' && (update ? unread === 0 : unread >= 0)) out.unreadCount = unread
+	if (typeof unread === 'number' && Number.isInteger(unread) && (update ? unread === 0 : unread >= 0 && unread <= INT32_MAX)) out.unreadCount = unread
 	if (typeof c.archived === 'boolean') out.archived = c.archived
 	const last = seconds(c.conversationTimestamp) || seconds(c.lastMessageRecvTimestamp)
 	if (last) out.lastMessageAt = last
