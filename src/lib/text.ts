@@ -39,7 +39,8 @@ export function badStringPath(root: unknown): string | null {
 	return null
 }
 
-const storableText = (text: string) => (storable(text) ? text : text.replaceAll('\u0000', '\uFFFD').toWellFormed())
+/** `text` with each NUL and lone surrogate replaced by U+FFFD. */
+export const storableText = (text: string) => (storable(text) ? text : text.replaceAll('\u0000', '\uFFFD').toWellFormed())
 
 /**
  * Makes every string in `value` storable, in place: a NUL or a lone surrogate becomes U+FFFD (the
@@ -72,6 +73,12 @@ export function replaceUnstorableText<T>(value: T): T {
 	}
 	return value
 }
+
+/**
+ * The first `max` characters of `text`, storable: never half of a surrogate pair, no NUL. For text
+ * someone else wrote that is kept as an excerpt (a receiver's answer to a webhook).
+ */
+export const storableExcerpt = (text: string, max: number) => storableText([...text.slice(0, max * 2)].slice(0, max).join(''))
 
 /** Numbers as runs for a log line: `[0, 1, 2, 3, 7, 9, 10]` → `0-3,7,9-10`; a fleet's 32 partitions read `0-31`, not 32 lines. */
 export function numberRanges(numbers: Iterable<number>): string {

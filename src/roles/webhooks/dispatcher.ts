@@ -6,6 +6,7 @@ import type { HandOff, HeldDelivery } from '../../db/webhooks'
 import type { Resolver } from '../../lib/addresses'
 import type { Logger } from '../../logger'
 import { createAttempts } from './attempt'
+import { createEndpointStates } from './endpoint-states'
 import type { WebhookMetrics } from './metrics'
 import { watermark } from './progress'
 import { createRecorder } from './recorder'
@@ -110,7 +111,8 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 	// extends must hold nothing but handed rows, never the rows of a claim it is sending as well.
 	const handedOwner = handedBy(owner)
 	const attempt = createAttempts({ config, encryptionKey: deps.encryptionKey, metrics, resolve: deps.resolve })
-	const { record, drain } = createRecorder({ db, owner, disableAfterMs: config.disableAfterMs, logger, metrics })
+	const endpoints = createEndpointStates()
+	const { record, drain } = createRecorder({ db, owner, disableAfterMs: config.disableAfterMs, logger, metrics, endpoints })
 	/** Every lane being sent. */
 	const runs = new Set<LaneRun>()
 	/** The handed runs that still take rows, by lane: one at most per lane. */
@@ -184,8 +186,12 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 				}
 				if (stopping || !d.due || Date.now() + config.timeoutMs + LOCK_MARGIN_MS > d.lockedUntil) return stop(release(run.queue.splice(0)))
 				if (writes.length >= UNWRITTEN_PER_LANE && !(await writes.shift())) return
+				// The endpoint as the last write saw it: a new URL or secret applies now, and a deleted,
+				// paused or disabled endpoint stops the lane (its rows wait, pending, for it to come back).
+				const target = endpoints.current(d, d.lockedUntil - lockMs)
+				if (!target) return stop(release(run.queue.splice(0)))
 				run.queue.shift()
-				const result = await attempt(d)
+				const result = await attempt(target)
 				// A failure and the release of the rows behind it are written together, so no claim sees the
 				// failed row free while those rows are still held.
 				if (result.state !== 'delivered') return stop([result, ...release(run.queue.splice(0))])

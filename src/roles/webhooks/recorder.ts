@@ -1,5 +1,6 @@
 import type { Db } from '../../db/client'
 import type { Logger } from '../../logger'
+import type { EndpointStates } from './endpoint-states'
 import type { WebhookMetrics } from './metrics'
 import { type AttemptResult, recordAttempts } from './store'
 
@@ -17,6 +18,8 @@ export interface RecorderDeps {
 	disableAfterMs: number
 	logger: Logger
 	metrics: WebhookMetrics
+	/** Told what each write saw of its endpoints. */
+	endpoints: EndpointStates
 }
 
 export interface Recorder {
@@ -30,7 +33,7 @@ export interface Recorder {
 }
 
 /** The dispatcher's outcome writes: batched, `MAX_RECORDERS` statements at a time. */
-export function createRecorder({ db, owner, disableAfterMs, logger, metrics }: RecorderDeps): Recorder {
+export function createRecorder({ db, owner, disableAfterMs, logger, metrics, endpoints }: RecorderDeps): Recorder {
 	/** Outcomes waiting to be written, each with who waits for it. */
 	const finished: { result: AttemptResult; written: (ok: boolean) => void }[] = []
 	/** Writes in progress. */
@@ -47,12 +50,14 @@ export function createRecorder({ db, owner, disableAfterMs, logger, metrics }: R
 					const batch = finished.splice(0)
 					let ok = true
 					try {
-						const disabled = await recordAttempts(
+						const startedAt = Date.now()
+						const { disabled, endpoints: now } = await recordAttempts(
 							db,
 							owner,
 							batch.map((f) => f.result),
 							disableAfterMs,
 						)
+						endpoints.saw(now, startedAt)
 						metrics.disabled(disabled.length)
 						if (disabled.length) logger.warn({ endpoints: disabled }, 'webhook endpoints disabled')
 					} catch (err) {

@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache'
 import { Webhook } from 'standardwebhooks'
 import { literalHost, RefusedTargetError, resolveTarget, type Resolver } from '../../lib/addresses'
+import { storableExcerpt } from '../../lib/text'
 import { withTimeout } from '../../lib/timeout'
 import { PRIVATE_TARGETS_HINT } from '../../core/webhooks'
 
@@ -65,7 +66,8 @@ async function snippet(res: Response): Promise<string> {
 		text += decoder.decode(value, { stream: true })
 	}
 	await reader.cancel().catch(() => {})
-	return text.slice(0, ERROR_SNIPPET_BYTES)
+	// A receiver's bytes: cut between characters, without NUL, so the excerpt can be stored.
+	return storableExcerpt(text, ERROR_SNIPPET_BYTES)
 }
 
 /**

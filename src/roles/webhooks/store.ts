@@ -3,6 +3,7 @@ import type { Db } from '../../db/client'
 import { executePrepared } from '../../db/prepared'
 import { toBuffer } from '../../db/webhooks'
 import { rowsOf } from '../../db/projection/statements'
+import { storableExcerpt } from '../../lib/text'
 
 /** A delivery a dispatcher holds: what it sends, and where, signed with which secrets. */
 export interface ClaimedDelivery {
@@ -169,17 +170,18 @@ export interface AttemptResult {
  * health: a success clears `failing_since`, a failure sets it, and an endpoint failing for
  * `disableAfterMs` (or answering 410) is disabled. Only rows this dispatcher still holds (the row,
  * or its lane) are written: one whose lock ran out belongs to whoever took it next. Resolves with
- * the endpoints it disabled.
+ * the endpoints it disabled, and each endpoint of the outcomes as it is now (see `Recorded`).
  */
-export async function recordAttempts(db: Db, owner: string, results: readonly AttemptResult[], disableAfterMs: number): Promise<string[]> {
-	if (!results.length) return []
+export async function recordAttempts(db: Db, owner: string, results: readonly AttemptResult[], disableAfterMs: number): Promise<Recorded> {
+	if (!results.length) return { disabled: [], endpoints: new Map() }
 	const rows = results.map((r) => ({
 		id: r.id,
 		s: r.state,
 		n: r.nextAttemptAt,
 		c: r.statusCode,
 		l: Math.round(r.latencyMs),
-		x: r.error?.slice(0, 1000) ?? null,
+		// Error text holds what a receiver answered: one NUL or half an emoji would fail the whole batch.
+		x: r.error === null ? null : storableExcerpt(r.error, 1000),
 		h: r.holder,
 	}))
 	// Per endpoint: did any of its attempts succeed, and did it answer 410.
@@ -195,7 +197,7 @@ export async function recordAttempts(db: Db, owner: string, results: readonly At
 	const handed = handedBy(owner)
 	// Failing since longer than allowed, and this batch brought no success.
 	const expired = sql`(not a.ok and coalesce(w.failing_since < now() - ${disableAfterMs} * interval '1 millisecond', false))`
-	// One statement (one round trip, atomic): the deliveries (a data-modifying CTE always runs), then their endpoints' health.
+	// One statement (one round trip, atomic): the deliveries (a data-modifying CTE always runs), their endpoints' health, and the endpoints as they are now.
 	const result = await executePrepared(
 		db,
 		'webhook_record',
@@ -219,19 +221,48 @@ export async function recordAttempts(db: Db, owner: string, results: readonly At
 				and (d.lock_owner in (${owner}, ${handed}) or exists (
 					select 1 from webhook_deliveries m
 					where m.id = r.h and m.state = 'pending' and m.locked_until >= now() and m.lock_owner in (${owner}, ${handed})))
+		), health as (
+			update webhook_endpoints w
+			set failing_since = case when a.ok then null else coalesce(w.failing_since, now()) end,
+				enabled = not (a.gone or ${expired}),
+				disabled_reason = case when a.gone then 'gone' when ${expired} then 'failing' else w.disabled_reason end,
+				updated_at = case when a.gone or ${expired} then now() else w.updated_at end
+			from json_to_recordset(${JSON.stringify(endpoints)}::text::json) as a(e uuid, ok boolean, gone boolean)
+			where w.id = a.e and w.enabled and (not a.ok or a.gone or w.failing_since is not null)
+			returning w.id, w.enabled
 		)
-		update webhook_endpoints w
-		set failing_since = case when a.ok then null else coalesce(w.failing_since, now()) end,
-			enabled = not (a.gone or ${expired}),
-			disabled_reason = case when a.gone then 'gone' when ${expired} then 'failing' else w.disabled_reason end,
-			updated_at = case when a.gone or ${expired} then now() else w.updated_at end
-		from json_to_recordset(${JSON.stringify(endpoints)}::text::json) as a(e uuid, ok boolean, gone boolean)
-		where w.id = a.e and w.enabled and (not a.ok or a.gone or w.failing_since is not null)
-		returning w.id, w.enabled`,
+		-- The endpoints as they are now (a deleted one: no row), so lanes still sending see a change.
+		select e.id, coalesce(h.enabled, e.enabled) as enabled, h.id is not null and not h.enabled as disabled_now, e.url, e.secret,
+			case when e.previous_secret_expires_at > now() then e.previous_secret end as previous_secret
+		from webhook_endpoints e left join health h on h.id = e.id
+		where e.id = any(${`{${[...health.keys()].join(',')}}`}::uuid[])`,
 	)
-	return rowsOf<{ id: string; enabled: boolean }>(result)
-		.filter((r) => !r.enabled)
-		.map((r) => String(r.id))
+	const now = rowsOf<Record<string, unknown>>(result)
+	return {
+		disabled: now.filter((r) => r.disabled_now === true || r.disabled_now === 't').map((r) => String(r.id)),
+		endpoints: new Map(
+			[...health.keys()].map((id) => {
+				const r = now.find((row) => String(row.id) === id)
+				const enabled = r !== undefined && (r.enabled === true || r.enabled === 't')
+				return [id, r && enabled ? { url: String(r.url), secret: toBuffer(r.secret)!, previousSecret: toBuffer(r.previous_secret) } : null]
+			}),
+		),
+	}
+}
+
+/** An endpoint as a lane sends to it. */
+export interface EndpointTarget {
+	url: string
+	secret: Buffer
+	previousSecret: Buffer | null
+}
+
+/** What an outcome write did and saw. */
+export interface Recorded {
+	/** Endpoints it disabled (410, or failing too long). */
+	disabled: string[]
+	/** Each endpoint of the written outcomes as it is now; null when disabled or deleted. */
+	endpoints: Map<string, EndpointTarget | null>
 }
 
 /** The backlog as metrics show it: per enabled endpoint with pending deliveries, the age of its oldest one, in seconds. */
