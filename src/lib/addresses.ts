@@ -38,12 +38,14 @@ const CATEGORIES: [reason: string, v4: Ranges, v6: Ranges][] = [
 		[
 			// Site-local (deprecated), documentation, discard-only, IETF protocol space (Teredo
 			// included), and the prefixes that embed an IPv4 address a translator would reach
-			// (IPv4-compatible, NAT64, 6to4): any of them could lead to an internal IPv4 address.
+			// (IPv4-compatible, IPv4-translated, NAT64, 6to4): any of them could lead to an internal IPv4 address.
 			['fec0::', 10],
 			['2001:db8::', 32],
 			['100::', 64],
 			['2001::', 23],
 			['::', 96],
+			// IPv4-translated (SIIT), ::ffff:0:a.b.c.d; the IPv4-mapped ::ffff:a.b.c.d is checked as the IPv4 address.
+			['::ffff:0:0:0', 96],
 			['64:ff9b::', 96],
 			['64:ff9b:1::', 48],
 			['2002::', 16],

@@ -70,6 +70,7 @@ describe('resuming with ?since=', () => {
 
 	it.each([
 		['malformed', 'not-a-position'],
+		['malformed', '99999999999999999999-0'],
 		['unknown', '99999999999999-0'],
 		['trimmed', '1-0'],
 	])('answers a %s position (%s) with session.resync_required and a snapshot', async (reason, since) => {

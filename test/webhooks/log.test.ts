@@ -42,6 +42,25 @@ function publish(count: number, sessionId = Bun.randomUUIDv7()) {
 const deliveriesOf = async (id: string, query = '') => (await api.get(`/webhooks/${id}/deliveries${query}`)).body
 
 describe('the delivery log', () => {
+	it('shows the deliveries behind a retry due no earlier than it, and none due while the endpoint is paused', async () => {
+		const rx = await receiver(() => new Response(null, { status: 503, headers: { 'retry-after': '600' } }))
+		const hook = await createWebhook(api, { url: rx.url })
+		await publish(3)
+		const log = await until(async () => {
+			const { items } = await deliveriesOf(hook.id)
+			return items.length === 3 && items.some((d: { attempts: number }) => d.attempts === 1) && items
+		}, 'the first attempt recorded')
+		const retryAt = Date.parse(log.find((d: { attempts: number }) => d.attempts === 1).nextAttemptAt)
+		expect(retryAt).toBeGreaterThan(Date.now() + 500_000)
+		expect(log.map((d: { state: string; nextAttemptAt: string }) => [d.state, Date.parse(d.nextAttemptAt)])).toEqual([
+			['pending', retryAt],
+			['pending', retryAt],
+			['pending', retryAt],
+		])
+		await api.fetch(`/webhooks/${hook.id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"enabled":false}' })
+		expect((await deliveriesOf(hook.id)).items.map((d: { nextAttemptAt: string | null }) => d.nextAttemptAt)).toEqual([null, null, null])
+	})
+
 	it('pages through deliveries newest first, with their attempts and outcome', async () => {
 		const rx = await receiver()
 		const hook = await createWebhook(api, { url: rx.url })

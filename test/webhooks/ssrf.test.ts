@@ -72,6 +72,7 @@ describe('the SSRF guard', () => {
 		['::ffff:127.0.0.1', 'loopback'],
 		['::ffff:10.0.0.1', 'private'],
 		['::ffff:a9fe:a9fe', 'link-local'],
+		['::ffff:0:7f00:1', 'reserved'],
 		['64:ff9b::a00:1', 'reserved'],
 		['2002:a00:1::1', 'reserved'],
 		['2001:db8::1', 'reserved'],

@@ -152,7 +152,16 @@ describe('webhook endpoints', () => {
 
 	it('refuses a replay from something that is neither a position nor a time', async () => {
 		const hook = await createWebhook(alice, { url: 'https://example.com/replay' })
-		for (const since of ['yesterday', '1', '2026-13-45', '12/01/2026'])
+		for (const since of [
+			'yesterday',
+			'1',
+			'2026-13-45',
+			'12/01/2026',
+			'1969-12-31',
+			'0000-01-01',
+			'99999999999999999999-0',
+			'1-99999999999999999999',
+		])
 			await expectError(response(await alice.post(`/webhooks/${hook.id}/replay`, { since })), 400, 'INVALID_SINCE')
 	})
 })

@@ -2,9 +2,10 @@
 
 const STREAM_ID = /^\d{1,20}-\d{1,20}$/
 
-export const isStreamId = (value: string) => STREAM_ID.test(value)
-
 const MAX_SEQ = 2n ** 64n - 1n
+
+/** A position Redis takes: both numbers within 64 bits (twenty digits may say more). */
+export const isStreamId = (value: string) => STREAM_ID.test(value) && value.split('-').every((n) => BigInt(n) <= MAX_SEQ)
 
 /** The position right before `id`, so an exclusive read "after" it starts at `id` itself. */
 export function previousId(id: string): string {

@@ -276,7 +276,7 @@ export class WebhooksService {
 		id: string,
 		{ limit = 50, cursor, state }: { limit?: number; cursor?: string; state?: WebhookDelivery['state'] },
 	) {
-		await this.row(tenantId, id)
+		const endpoint = await this.row(tenantId, id)
 		const scope = `webhook-deliveries:${id}:${state ?? ''}`
 		const before = cursor ? cursorString(this.deps.cursors.decode(scope, cursor)[0]) : undefined
 		// uuid v7 ids sort by creation: the log is newest first.
@@ -286,8 +286,32 @@ export class WebhooksService {
 			.where(and(eq(deliveries.endpointId, id), state ? eq(deliveries.state, state) : undefined, before ? lt(deliveries.id, before) : undefined))
 			.orderBy(desc(deliveries.id))
 			.limit(limit + 1)
-		const items = rows.slice(0, limit).map(toDelivery)
+		const items = await this.whenDue(endpoint, rows.slice(0, limit).map(toDelivery))
 		return { items, nextCursor: rows.length > limit ? this.deps.cursors.encode(scope, [items.at(-1)!.id]) : null }
+	}
+
+	/**
+	 * When pending deliveries go out at the earliest: never before the delivery at their session's
+	 * head (the earliest pending one, which may wait for a retry), and not at all while the endpoint
+	 * is disabled (null).
+	 */
+	private async whenDue(endpoint: { id: string; enabled: boolean }, items: WebhookDelivery[]): Promise<WebhookDelivery[]> {
+		const pending = items.filter((d) => d.state === 'pending')
+		if (!pending.length) return items
+		if (!endpoint.enabled) return items.map((d) => (d.state === 'pending' ? { ...d, nextAttemptAt: null } : d))
+		const sessions = [...new Set(pending.flatMap((d) => (d.sessionId ? [d.sessionId] : [])))]
+		if (!sessions.length) return items
+		const heads = await this.deps.db
+			.selectDistinctOn([deliveries.sessionId], { sessionId: deliveries.sessionId, nextAttemptAt: deliveries.nextAttemptAt })
+			.from(deliveries)
+			.where(and(eq(deliveries.endpointId, endpoint.id), eq(deliveries.state, 'pending'), inArray(deliveries.sessionId, sessions)))
+			.orderBy(deliveries.sessionId, deliveries.positionMs, deliveries.positionSeq)
+		const headOf = new Map(heads.map((h) => [h.sessionId, h.nextAttemptAt.getTime()]))
+		return items.map((d) => {
+			const head = d.sessionId ? headOf.get(d.sessionId) : undefined
+			if (d.state !== 'pending' || head === undefined || !d.nextAttemptAt || Date.parse(d.nextAttemptAt) >= head) return d
+			return { ...d, nextAttemptAt: new Date(head).toISOString() }
+		})
 	}
 
 	/** Sends a delivery again now, whatever its state; a failed one gets one more attempt. */
@@ -312,10 +336,11 @@ export class WebhooksService {
 		else {
 			const ms = Date.parse(since)
 			// A date alone is its midnight, UTC, as Date.parse reads it; nothing looser (Date.parse takes "1").
-			if (!/^\d{4}-\d{2}-\d{2}(T|$)/.test(since) || Number.isNaN(ms))
+			// Positions start at 1970: a time before it names none.
+			if (!/^\d{4}-\d{2}-\d{2}(T|$)/.test(since) || Number.isNaN(ms) || ms < 0)
 				throw new InvalidInputError(
 					'INVALID_SINCE',
-					'`since` must be a stream position (`<ms>-<seq>`), an ISO-8601 date and time (2026-12-01T09:00:00Z) or a date (2026-12-01, from midnight UTC)',
+					'`since` must be a stream position (`<ms>-<seq>`), an ISO-8601 date and time (2026-12-01T09:00:00Z) or a date (2026-12-01, from midnight UTC), from 1970 on',
 					{ field: 'since' },
 				)
 			from = `${ms}-0`
