@@ -106,6 +106,7 @@ export default async function listsBench(): Promise<BenchResult[]> {
 						senderLid: [r.sender_jid, r.sender_alt].find((j) => j?.endsWith('@lid')) ?? null,
 						pushName: r.push_name,
 						timestamp: (r.timestamp as Date).toISOString(),
+						seq: Number(r.seq),
 						type: r.type,
 						text: r.text,
 						status: messageStatusName(r.status as number | null),

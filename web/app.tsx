@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact'
-import { useEffect } from 'preact/hooks'
+import { useEffect, useLayoutEffect, useRef } from 'preact/hooks'
 import { Announcer } from './components/ui'
 import { account } from './lib/api'
 import { connection } from './lib/realtime'
@@ -42,12 +42,21 @@ function Shell({ children }: { children: ComponentChildren }) {
 	const live = useStore(connection)
 	const { path } = useStore(location)
 	const current = (prefix: string) => (path.startsWith(prefix) ? 'page' : undefined)
+	// Pages that fill the screen (a chat) take what the top bar leaves, however many lines it wraps onto.
+	const top = useRef<HTMLElement>(null)
+	useLayoutEffect(() => {
+		const header = top.current
+		if (!header) return
+		const observer = new ResizeObserver(() => document.documentElement.style.setProperty('--topbar', `calc(${header.offsetHeight}px + 2rem)`))
+		observer.observe(header)
+		return () => observer.disconnect()
+	}, [])
 	return (
 		<>
 			<a class="skip" href="#main">
 				Skip to content
 			</a>
-			<header class="top">
+			<header class="top" ref={top}>
 				<span class="brand">Switchboard</span>
 				<nav aria-label="Main">
 					<Link href="/app/sessions" aria-current={current('/app/sessions')}>

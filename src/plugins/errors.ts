@@ -130,6 +130,10 @@ type Schema = {
 	maximum?: number
 	pattern?: string
 	format?: string
+	minLength?: number
+	maxLength?: number
+	minItems?: number
+	maxItems?: number
 	const?: unknown
 	enum?: unknown[]
 	anyOf?: Schema[]
@@ -161,6 +165,12 @@ function expectation(error: ValueError): string | null {
 	if (choices) return `must be one of: ${choices.join(', ')}${orNull}`
 	if (error.type === ValueErrorType.StringPattern && schema.pattern) return PATTERN_MEANINGS[schema.pattern] ?? null
 	if (error.type === ValueErrorType.StringFormat && schema.format === 'uuid') return 'must be a UUID'
+	if (error.type === ValueErrorType.StringFormat && schema.format === 'email') return 'must be an email address'
+	if (error.type === ValueErrorType.StringMinLength)
+		return schema.minLength === 1 ? 'must not be empty' : `must be at least ${schema.minLength} characters long`
+	if (error.type === ValueErrorType.StringMaxLength) return `must be at most ${schema.maxLength} characters long`
+	if (error.type === ValueErrorType.ArrayMinItems) return schema.minItems === 1 ? 'must list at least one' : `must list at least ${schema.minItems}`
+	if (error.type === ValueErrorType.ArrayMaxItems) return `must list at most ${schema.maxItems}`
 	// A value or null: TypeBox says only "Expected union value".
 	if (error.type === ValueErrorType.Union && options.length === 1 && options[0]!.type) return `must be ${typeWords(options[0]!)}${orNull}`
 	return null

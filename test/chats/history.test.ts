@@ -124,6 +124,8 @@ describe('chats from a history sync', () => {
 		const { body } = await alice.get(`/chats/${jid(ADA)}/messages?limit=2`)
 		// Both from the newest second; within a second the last the phone had comes first.
 		const [own, incoming] = body.items as ApiMessage[]
+		// seq says the same order: the one listed first arrived later.
+		expect((own as unknown as { seq: number }).seq).toBeGreaterThan((incoming as unknown as { seq: number }).seq)
 		expect(incoming).toEqual({
 			id: 'ADA0998',
 			chatJid: jid(ADA),
@@ -133,6 +135,7 @@ describe('chats from a history sync', () => {
 			senderLid: world.standIn.lidOf(ADA),
 			pushName: 'Ada Lovelace',
 			timestamp: new Date((base + 199) * 1000).toISOString(),
+			seq: expect.any(Number),
 			type: 'conversation',
 			text: 'Ada #998',
 			status: 'delivered',

@@ -22,7 +22,10 @@ const send = (path: string, method: string, body: unknown, headers: Record<strin
 
 async function refused(res: Response, message: string, field: string) {
 	const error = await expectError(res, 400, 'VALIDATION_FAILED')
-	expect({ message: error.message, details: error.details }).toEqual({ message, details: [{ field, message: message.split(`${field} `)[1] }] })
+	expect({ message: error.message, details: error.details }).toEqual({
+		message,
+		details: [{ field, message: message.slice(message.indexOf(`: ${field} `) + field.length + 3) }],
+	})
 }
 
 describe('a refused value', () => {
@@ -76,6 +79,16 @@ describe('a refused value', () => {
 			await send(`/webhooks/${webhookId}`, 'PATCH', { sessionIds: 'all' }),
 			'Request body is invalid: sessionIds must be a list (or null)',
 			'sessionIds',
+		)
+	})
+
+	it('text and lists: say how long, and that an email address is one', async () => {
+		await refused(await send('/api-keys', 'POST', { name: '', scopes: ['*'] }), 'Request body is invalid: name must not be empty', 'name')
+		await refused(await send('/api-keys', 'POST', { name: 'k', scopes: [] }), 'Request body is invalid: scopes must list at least one', 'scopes')
+		await refused(
+			await send('/auth/login', 'POST', { email: 'not-an-address', password: 'whatever it is' }),
+			'Request body is invalid: email must be an email address',
+			'email',
 		)
 	})
 

@@ -37,12 +37,24 @@ const KIND_LABEL: Record<string, string> = {
 	contacts: 'Contact card',
 	poll: 'Poll',
 }
-/** What a message shows as text: its text, or what kind of thing it is. */
-export function describe(message: Pick<Message, 'text' | 'kind' | 'type'> & { revoked?: boolean }): string {
+/** What a message shows as text: its text, or what kind of thing it is and what it says. */
+export function describe(
+	message: Pick<Message, 'text' | 'kind' | 'type'> & Partial<Pick<Message, 'location' | 'contacts' | 'poll'>> & { revoked?: boolean },
+): string {
 	if (message.revoked) return 'This message was deleted'
 	const kind = KIND_LABEL[message.kind]
-	if (kind) return message.text ? `${kind}: ${message.text}` : kind
-	return message.text ?? (message.type ? `(${message.type})` : '')
+	const { location, contacts, poll } = message
+	const said =
+		message.text ??
+		(location
+			? (location.name ?? location.address ?? `${location.latitude.toFixed(5)}, ${location.longitude.toFixed(5)}`)
+			: contacts?.length
+				? contacts.map((c) => c.name).join(', ')
+				: poll
+					? poll.question
+					: null)
+	if (kind) return said ? `${kind}: ${said}` : kind
+	return said ?? (message.type ? `(${message.type})` : '')
 }
 
 /** Another's reaction replaced, or taken back with an empty emoji. */
@@ -71,6 +83,7 @@ export function fromEvent(m: Upserted, chatJid: string): Message {
 		...forms,
 		pushName: m.pushName ?? null,
 		timestamp: isoOf(m.timestamp),
+		seq: m.seq ?? 0,
 		type: m.type,
 		text: m.text ?? null,
 		status: m.status == null ? null : (STATUS_NAMES[m.status] ?? null),
@@ -90,5 +103,5 @@ export function fromEvent(m: Upserted, chatJid: string): Message {
 export const statusName = (code: number | undefined) => (code == null ? null : (STATUS_NAMES[code] ?? null))
 export const sameMessage = (a: { id: string; fromMe: boolean }, b: { id: string; fromMe: boolean }) => a.id === b.id && a.fromMe === b.fromMe
 
-/** Oldest first, as a conversation reads. */
-export const byTime = (a: Message, b: Message) => Date.parse(a.timestamp) - Date.parse(b.timestamp)
+/** Oldest first, as a conversation reads; within a second, in the order they arrived. */
+export const byTime = (a: Message, b: Message) => Date.parse(a.timestamp) - Date.parse(b.timestamp) || a.seq - b.seq

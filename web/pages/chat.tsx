@@ -37,6 +37,16 @@ export function ChatPage({ sessionId, jid }: { sessionId: string; jid: string })
 	const keepFromBottom = useRef<number | null>(0)
 	const loading = useRef(false)
 
+	/**
+	 * The chat read as WhatsApp Web reads it: when it is open in a visible tab, its received
+	 * messages are marked read (read receipts, and the unread count back to 0). A session that is
+	 * not connected refuses it: the count stays, as it does on the phone.
+	 */
+	const markRead = () => {
+		if (document.visibilityState !== 'visible') return
+		void api.chats({ jid }).read.post({}, { query: { sessionId } })
+	}
+
 	/** Adds or updates messages by key; what an event says wins over an older copy, status only moves forward. */
 	const merge = (incoming: Message[]) =>
 		setMessages((list) => {
@@ -77,12 +87,14 @@ export function ChatPage({ sessionId, jid }: { sessionId: string; jid: string })
 				// No chat yet (a contact opened from the contacts page): the contact's name, when the session knows one.
 				const named = error?.status === 404 ? (await api.contacts({ jid }).get({ query: { sessionId } })).data : data
 				setChatName(named?.displayName ?? null)
+				if (data?.unreadCount) markRead()
 			})
 		return onRealtime((message) => {
 			if (message.type === 'session.resync_required') return void load(undefined)
 			if (!('sessionId' in message) || message.sessionId !== sessionId) return
 			if (message.type === 'session.messages.upsert' || message.type === 'session.history.sync') {
 				const mine = message.data.messages.filter((m) => belongsTo(m.key, jid) && m.type !== 'reactionMessage')
+				if (message.type === 'session.messages.upsert' && mine.some((m) => !m.key.fromMe)) markRead()
 				if (mine.length) {
 					const el = scroller.current
 					keepFromBottom.current = el && el.scrollHeight - el.scrollTop - el.clientHeight < 80 ? 0 : null
@@ -121,6 +133,17 @@ export function ChatPage({ sessionId, jid }: { sessionId: string; jid: string })
 		keepFromBottom.current = null
 	}, [messages])
 
+	// A photo that finishes loading grows the list: a view that was at the bottom stays there.
+	const pinned = useRef(true)
+	const onScroll = () => {
+		const el = scroller.current
+		if (el) pinned.current = el.scrollHeight - el.scrollTop - el.clientHeight < 80
+	}
+	const onLoadCapture = () => {
+		const el = scroller.current
+		if (el && pinned.current) el.scrollTop = el.scrollHeight
+	}
+
 	const sentinel = useWhenVisible(() => void load(cursor), Boolean(cursor))
 	const react = async (m: Message, emoji: string) => {
 		setPicking(null)
@@ -128,6 +151,8 @@ export function ChatPage({ sessionId, jid }: { sessionId: string; jid: string })
 		if (error) setError(problemOf(error).message)
 	}
 	const byId = new Map(messages.map((m) => [m.id, m]))
+	/** In a group, each received message says who wrote it. */
+	const group = jid.endsWith('@g.us')
 	const name = chatName ?? messages.find((m) => !m.fromMe && m.pushName)?.pushName ?? phoneOf(jid)
 
 	// A 404 of the messages means a chat not started yet, unless the session itself is missing (deleted, or never this account's).
@@ -151,7 +176,7 @@ export function ChatPage({ sessionId, jid }: { sessionId: string; jid: string })
 			{error && <Alert>{error}</Alert>}
 			{/* Focusable so the keyboard can scroll it; a log, so screen readers announce arrivals. */}
 			{/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be reachable by keyboard */}
-			<div class="messages" ref={scroller} tabIndex={0} role="log" aria-label="Messages">
+			<div class="messages" ref={scroller} tabIndex={0} role="log" aria-label="Messages" onScroll={onScroll} onLoadCapture={onLoadCapture}>
 				{cursor && (
 					<p ref={sentinel as never} class="muted center">
 						Loading older messages…
@@ -164,9 +189,28 @@ export function ChatPage({ sessionId, jid }: { sessionId: string; jid: string })
 						const quoted = m.replyTo ? byId.get(m.replyTo.id) : undefined
 						return (
 							<li key={`${m.id}-${m.fromMe}`} class={`message ${m.fromMe ? 'out' : 'in'}`} data-message-id={m.id}>
+								{group && !m.fromMe && <p class="sender">{m.pushName ?? phoneOf(m.sender)}</p>}
 								{m.replyTo && <blockquote class="quoted">{quoted ? describe(quoted) : 'A message'}</blockquote>}
 								{m.media && !m.revoked && <MediaView media={m.media} />}
 								<p class="text">{describe(m)}</p>
+								{m.location && !m.revoked && (
+									<a
+										href={`https://www.openstreetmap.org/?mlat=${m.location.latitude}&mlon=${m.location.longitude}#map=16/${m.location.latitude}/${m.location.longitude}`}
+										target="_blank"
+										rel="noreferrer"
+									>
+										Show on a map
+									</a>
+								)}
+								{m.poll && !m.revoked && (
+									<ul class="poll">
+										{m.poll.options.map((o) => (
+											<li key={o.name}>
+												{o.name} <span class="muted">({o.votes === 1 ? '1 vote' : `${o.votes} votes`})</span>
+											</li>
+										))}
+									</ul>
+								)}
 								<p class="meta">
 									<time dateTime={m.timestamp}>{fullTime(m.timestamp)}</time>
 									{tick && (

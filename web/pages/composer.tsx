@@ -61,6 +61,8 @@ export function Composer({
 				senderLid: null,
 				pushName: null,
 				timestamp: new Date().toISOString(),
+				// Microseconds of the clock, as the runner numbers arrivals: after everything shown so far.
+				seq: Date.now() * 1000,
 				type: file ? null : 'conversation',
 				text: body || (file ? file.name : null),
 				status: 'pending',

@@ -131,6 +131,7 @@ export function toMessage(r: MessageRow, chatJid: string): Message {
 		senderLid: [r.sender_jid, r.sender_alt].find((j) => j?.endsWith('@lid')) ?? null,
 		pushName: r.push_name,
 		timestamp: isoTime(r.timestamp)!,
+		seq: Number(r.seq),
 		type: r.type,
 		text: r.text,
 		status: messageStatusName(r.status),

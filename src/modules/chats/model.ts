@@ -56,6 +56,11 @@ export const Message = t.Object({
 	senderLid: Nullable(t.String({ description: "The sender's LID, when known" })),
 	pushName: Nullable(t.String()),
 	timestamp: Time,
+	seq: Type.Integer({
+		minimum: 0,
+		description:
+			'The order messages arrived in, within the session: of two messages of the same second, the later one has the higher seq (0 when unknown)',
+	}),
 	type: Nullable(t.String({ description: 'proto content key: conversation, extendedTextMessage, imageMessage, …' })),
 	text: Nullable(t.String({ description: 'Text or caption; null for media without a caption and for deleted messages' })),
 	status: Nullable(t.UnionEnum(MESSAGE_STATUSES, { description: 'Only moves forward: pending → server_ack → delivered → read → played' })),

@@ -11,6 +11,7 @@ import type { Cipher } from '../../lib/crypto'
 import { cursorString, type CursorCodec } from '../../lib/cursor'
 import type { Page } from '../../lib/keyset'
 import { isStreamId, previousId } from '../realtime/positions'
+import { whenDue } from './due'
 import type { Webhook, WebhookDelivery } from './model'
 
 const { webhookEndpoints: endpoints, webhookDeliveries: deliveries, sessions } = schema
@@ -286,32 +287,8 @@ export class WebhooksService {
 			.where(and(eq(deliveries.endpointId, id), state ? eq(deliveries.state, state) : undefined, before ? lt(deliveries.id, before) : undefined))
 			.orderBy(desc(deliveries.id))
 			.limit(limit + 1)
-		const items = await this.whenDue(endpoint, rows.slice(0, limit).map(toDelivery))
+		const items = await whenDue(this.deps.db, endpoint, rows.slice(0, limit).map(toDelivery))
 		return { items, nextCursor: rows.length > limit ? this.deps.cursors.encode(scope, [items.at(-1)!.id]) : null }
-	}
-
-	/**
-	 * When pending deliveries go out at the earliest: never before the delivery at their session's
-	 * head (the earliest pending one, which may wait for a retry), and not at all while the endpoint
-	 * is disabled (null).
-	 */
-	private async whenDue(endpoint: { id: string; enabled: boolean }, items: WebhookDelivery[]): Promise<WebhookDelivery[]> {
-		const pending = items.filter((d) => d.state === 'pending')
-		if (!pending.length) return items
-		if (!endpoint.enabled) return items.map((d) => (d.state === 'pending' ? { ...d, nextAttemptAt: null } : d))
-		const sessions = [...new Set(pending.flatMap((d) => (d.sessionId ? [d.sessionId] : [])))]
-		if (!sessions.length) return items
-		const heads = await this.deps.db
-			.selectDistinctOn([deliveries.sessionId], { sessionId: deliveries.sessionId, nextAttemptAt: deliveries.nextAttemptAt })
-			.from(deliveries)
-			.where(and(eq(deliveries.endpointId, endpoint.id), eq(deliveries.state, 'pending'), inArray(deliveries.sessionId, sessions)))
-			.orderBy(deliveries.sessionId, deliveries.positionMs, deliveries.positionSeq)
-		const headOf = new Map(heads.map((h) => [h.sessionId, h.nextAttemptAt.getTime()]))
-		return items.map((d) => {
-			const head = d.sessionId ? headOf.get(d.sessionId) : undefined
-			if (d.state !== 'pending' || head === undefined || !d.nextAttemptAt || Date.parse(d.nextAttemptAt) >= head) return d
-			return { ...d, nextAttemptAt: new Date(head).toISOString() }
-		})
 	}
 
 	/** Sends a delivery again now, whatever its state; a failed one gets one more attempt. */

@@ -1,0 +1,167 @@
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { deflateSync } from 'node:zlib'
+import type { Browser, Page } from 'playwright-core'
+import { createVerifiedUser, type LoggedInUser } from '../helpers/accounts'
+import { inBrowser, launchChromium, signInOnPage } from '../helpers/browser'
+import { clientFor, pairedSession, startSessionsWorld, type ApiSession, type SessionsWorld } from '../helpers/sessions'
+import { until } from '../helpers/until'
+
+/** How a chat reads in the dashboard: in the order things arrived, who said what, photos in proportion, read when seen. */
+
+const PHONE = '15550320000'
+const EVA = '15550320001'
+const FINN = '15550320002'
+const GUS = '15550320003'
+const jid = (phone: string) => `${phone}@s.whatsapp.net`
+
+let world: SessionsWorld
+let browser: Browser
+let user: LoggedInUser
+let session: ApiSession
+
+beforeAll(async () => {
+	;[world, browser] = await Promise.all([startSessionsWorld(), launchChromium()])
+	user = await createVerifiedUser(world.app)
+	session = await pairedSession(world, clientFor(world.app, user), PHONE)
+})
+afterAll(async () => {
+	await browser?.close()
+	await world?.close()
+})
+
+/** A PNG of one colour, `width` × `height` pixels. */
+function png(width: number, height: number): Uint8Array {
+	const chunk = (type: string, data: Uint8Array) => {
+		const body = Buffer.concat([Buffer.from(type, 'ascii'), data])
+		const out = Buffer.alloc(body.length + 8)
+		out.writeUInt32BE(data.length, 0)
+		body.copy(out, 4)
+		out.writeUInt32BE(Bun.hash.crc32(body) >>> 0, body.length + 4)
+		return out
+	}
+	const header = Buffer.alloc(13)
+	header.writeUInt32BE(width, 0)
+	header.writeUInt32BE(height, 4)
+	header.set([8, 2, 0, 0, 0], 8)
+	const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(width * 3, 0x80)])
+	const pixels = deflateSync(Buffer.concat(Array.from({ length: height }, () => row)))
+	return Buffer.concat([
+		Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+		chunk('IHDR', header),
+		chunk('IDAT', pixels),
+		chunk('IEND', new Uint8Array()),
+	])
+}
+
+const chatUrl = (chat: string) => `${world.app.url}/app/sessions/${session.id}/chats/${encodeURIComponent(chat)}`
+const texts = (page: Page) => page.getByRole('log', { name: 'Messages' }).locator('.message .text').allTextContents()
+
+describe('a chat in the dashboard', () => {
+	it('lists messages of one second in the order they arrived, live and after a reload', async () => {
+		const second = Math.floor(Date.now() / 1000)
+		await inBrowser(browser, 'chat order', async ({ page, problems }) => {
+			await signInOnPage(page, world.app.url, user)
+			const first = await world.standIn.deliverText({ to: PHONE, from: EVA, name: 'Eva', text: 'one', timestamp: second })
+			await world.events.waitFor('session.messages.upsert', session.id, { where: (e) => e.data.messages.some((m) => m.key.id === first.id) })
+			await page.goto(chatUrl(jid(EVA)))
+			await page.getByText('one', { exact: true }).waitFor()
+			for (const text of ['two', 'three', 'four']) await world.standIn.deliverText({ to: PHONE, from: EVA, text, timestamp: second })
+			await page.getByText('four', { exact: true }).waitFor()
+			expect(await texts(page)).toEqual(['one', 'two', 'three', 'four'])
+			await page.reload()
+			await page.getByText('four', { exact: true }).waitFor()
+			expect(await texts(page)).toEqual(['one', 'two', 'three', 'four'])
+			expect(problems).toEqual([])
+		})
+	})
+
+	it('says who wrote each message of a group, and shows a poll and a location with what they hold', async () => {
+		const group = await world.standIn.createGroup({ owner: FINN, subject: 'Crew', members: [PHONE, GUS] })
+		await inBrowser(browser, 'group chat', async ({ page, problems }) => {
+			await signInOnPage(page, world.app.url, user)
+			await page.goto(chatUrl(group.jid))
+			await world.standIn.deliverToGroup({ group: group.jid, from: FINN, name: 'Finn', text: 'Who is in for Saturday?' })
+			await world.standIn.deliverToGroup({ group: group.jid, from: GUS, name: 'Gus', text: 'Me!' })
+			const gus = page.getByRole('listitem').filter({ hasText: 'Me!' })
+			await gus.waitFor()
+			expect(await gus.locator('.sender').textContent()).toBe('Gus')
+			expect(await page.getByRole('listitem').filter({ hasText: 'Who is in for Saturday?' }).locator('.sender').textContent()).toBe('Finn')
+
+			await world.standIn.deliverContent({ to: PHONE, from: EVA, kind: 'poll', name: 'Which day?', options: ['Mon', 'Tue'] })
+			await world.standIn.deliverContent({ to: PHONE, from: EVA, kind: 'location', latitude: 48.8584, longitude: 2.2945, name: 'Tour Eiffel' })
+			await page.goto(chatUrl(jid(EVA)))
+			const poll = page.getByRole('listitem').filter({ hasText: 'Poll: Which day?' })
+			await poll.waitFor()
+			expect(await poll.locator('.poll li').allTextContents()).toEqual(['Mon (0 votes)', 'Tue (0 votes)'])
+			const place = page.getByRole('listitem').filter({ hasText: 'Location: Tour Eiffel' })
+			expect(await place.getByRole('link', { name: 'Show on a map' }).getAttribute('href')).toContain('mlat=48.8584&mlon=2.2945')
+			expect(problems).toEqual([])
+		})
+	})
+
+	it('shows a tall photo in its proportions, and the newest message in view once photos have loaded', async () => {
+		// Taller than half the screen: scaled down as a whole.
+		const tall = png(200, 1200)
+		const photo = await world.standIn.deliverContent({
+			to: PHONE,
+			from: FINN,
+			kind: 'image',
+			file: tall,
+			mimetype: 'image/png',
+			width: 200,
+			height: 1200,
+		})
+		const after = await world.standIn.deliverText({ to: PHONE, from: FINN, text: 'the last word' })
+		await world.events.waitFor('session.messages.upsert', session.id, { where: (e) => e.data.messages.some((m) => m.key.id === after.id) })
+		await inBrowser(browser, 'chat photo', async ({ page, problems }) => {
+			await signInOnPage(page, world.app.url, user)
+			await page.goto(chatUrl(jid(FINN)))
+			const image = page.locator(`[data-message-id="${photo.id}"] img.media`)
+			await image.waitFor()
+			await until(
+				async () =>
+					(await image.evaluate((img) => {
+						const loaded = img as unknown as { complete: boolean; naturalWidth: number }
+						return loaded.complete && loaded.naturalWidth > 0
+					})) || null,
+				'the photo loaded',
+			)
+			const box = (await image.boundingBox())!
+			expect(box.height / box.width).toBeCloseTo(6, 1)
+			expect(await page.getByText('the last word').isVisible()).toBe(true)
+			const log = page.getByRole('log', { name: 'Messages' })
+			const atBottom = await log.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight < 80)
+			expect(atBottom).toBe(true)
+			expect(problems).toEqual([])
+		})
+	})
+
+	it('marks a chat read when it is opened: WhatsApp gets read receipts and the list’s unread count goes', async () => {
+		const waiting = await world.standIn.deliverText({ to: PHONE, from: GUS, name: 'Gus', text: 'are you there?' })
+		const api = clientFor(world.app, user)
+		await until(async () => (await api.get(`/chats/${GUS}`)).body?.unreadCount === 1, 'the unread message counted')
+		await inBrowser(browser, 'chat read', async ({ page, problems }) => {
+			await signInOnPage(page, world.app.url, user)
+			await page.goto(chatUrl(jid(GUS)))
+			await world.standIn.waitForReceipt((r) => r.type === 'read' && r.ids.includes(waiting.id))
+			await until(async () => (await api.get(`/chats/${GUS}`)).body?.unreadCount === 0, 'the count back to 0')
+			expect(problems).toEqual([])
+		})
+	})
+
+	it('keeps the message box on a 360 px screen', async () => {
+		await inBrowser(
+			browser,
+			'chat phone',
+			async ({ page, problems }) => {
+				await signInOnPage(page, world.app.url, user)
+				await page.goto(chatUrl(jid(EVA)))
+				const box = (await page.getByLabel('Message', { exact: true }).boundingBox())!
+				expect(box.y + box.height).toBeLessThanOrEqual(740)
+				expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(360)
+				expect(problems).toEqual([])
+			},
+			{ viewport: { width: 360, height: 740 } },
+		)
+	})
+})
