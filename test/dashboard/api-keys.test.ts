@@ -56,6 +56,29 @@ describe('the API keys page', () => {
 		})
 	})
 
+	it('keeps a key with a long name within a 360 px screen, its scope boxes beside their names', async () => {
+		const user = await createVerifiedUser(app)
+		const name = 'integration-for-the-warehouse-and-shipping-and-returns-system'
+		await inBrowser(
+			browser,
+			'api keys phone',
+			async ({ page, problems }) => {
+				await signInOnPage(page, app.url, user)
+				await page.getByRole('link', { name: 'API keys' }).click()
+				await page.getByLabel('Name').fill(name)
+				const box = page.getByRole('checkbox', { name: /messages:read/ })
+				expect((await box.boundingBox())!.width).toBeLessThan(40)
+				await box.check()
+				await page.getByRole('button', { name: 'Create key' }).click()
+				await page.getByRole('button', { name: 'Done' }).click()
+				await page.getByRole('listitem', { name }).waitFor()
+				expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(360)
+				expect(problems).toEqual([])
+			},
+			{ viewport: { width: 360, height: 740 } },
+		)
+	})
+
 	it('shows the API’s message next to the scopes when none is chosen', async () => {
 		const user = await createVerifiedUser(app)
 		await inBrowser(browser, 'api keys no scope', async ({ page }) => {

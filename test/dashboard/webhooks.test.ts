@@ -25,49 +25,57 @@ describe('the webhooks page', () => {
 		const user = await createVerifiedUser(app)
 		const receiver = await startReceiver()
 		try {
-			await inBrowser(browser, 'webhooks', async ({ page }) => {
-				await signInOnPage(page, app.url, user)
-				await page.getByRole('link', { name: 'Webhooks' }).click()
-				await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor()
-				await page.getByText('No webhook yet.').waitFor()
+			// On a phone's width: the delivery log must scroll within its box, not widen the page.
+			await inBrowser(
+				browser,
+				'webhooks',
+				async ({ page }) => {
+					await signInOnPage(page, app.url, user)
+					await page.getByRole('link', { name: 'Webhooks' }).click()
+					await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor()
+					await page.getByText('No webhook yet.').waitFor()
 
-				await page.getByLabel('URL').fill(receiver.url)
-				await page.getByLabel('Events').fill('session.messages.*, session.status.*')
-				await page.getByRole('button', { name: 'Add webhook' }).click()
-				const secret = await page.getByLabel('Signing secret', { exact: true }).inputValue()
-				expect(secret).toMatch(/^whsec_/)
-				await page.getByRole('button', { name: 'Done' }).click()
-				expect(await page.content()).not.toContain(secret)
+					await page.getByLabel('URL').fill(receiver.url)
+					await page.getByLabel('Events').fill('session.messages.*, session.status.*')
+					await page.getByRole('button', { name: 'Add webhook' }).click()
+					const secret = await page.getByLabel('Signing secret', { exact: true }).inputValue()
+					expect(secret).toMatch(/^whsec_/)
+					await page.getByRole('button', { name: 'Done' }).click()
+					expect(await page.content()).not.toContain(secret)
 
-				const card = page.getByRole('listitem', { name: receiver.url })
-				expect(await card.textContent()).toContain('session.messages.*, session.status.*')
-				await page.getByRole('button', { name: `Send a test event to ${receiver.url}` }).click()
-				await until(() => receiver.accepted().length === 1, 'the test event at the receiver')
-				const [got] = receiver.accepted()
-				// The secret the page showed verifies what the receiver got.
-				const verified = new Webhook(secret).verify(got!.body, {
-					'webhook-id': got!.webhookId,
-					'webhook-timestamp': got!.timestamp,
-					'webhook-signature': got!.signature,
-				}) as { type: string }
-				expect(verified.type).toBe('webhook.test')
+					const card = page.getByRole('listitem', { name: receiver.url })
+					expect(await card.textContent()).toContain('session.messages.*, session.status.*')
+					await page.getByRole('button', { name: `Send a test event to ${receiver.url}` }).click()
+					await until(() => receiver.accepted().length === 1, 'the test event at the receiver')
+					const [got] = receiver.accepted()
+					// The secret the page showed verifies what the receiver got.
+					const verified = new Webhook(secret).verify(got!.body, {
+						'webhook-id': got!.webhookId,
+						'webhook-timestamp': got!.timestamp,
+						'webhook-signature': got!.signature,
+					}) as { type: string }
+					expect(verified.type).toBe('webhook.test')
 
-				const log = card.getByRole('region', { name: 'Deliveries' })
-				await until(async () => {
-					// The log shows what the dispatcher recorded; reopen it until the attempt is in.
-					await page.getByRole('button', { name: `Deliveries of ${receiver.url}` }).click()
-					await page.getByRole('button', { name: `Deliveries of ${receiver.url}` }).click()
-					return (await log.textContent())?.includes('delivered') ?? false
-				}, 'the delivery in the log')
-				expect(await log.textContent()).toContain('webhook.test')
-				expect(await log.textContent()).toContain('204')
+					const log = card.getByRole('region', { name: 'Deliveries' })
+					await until(async () => {
+						// The log shows what the dispatcher recorded; reopen it until the attempt is in.
+						await page.getByRole('button', { name: `Deliveries of ${receiver.url}` }).click()
+						await page.getByRole('button', { name: `Deliveries of ${receiver.url}` }).click()
+						return (await log.textContent())?.includes('delivered') ?? false
+					}, 'the delivery in the log')
+					expect(await log.textContent()).toContain('webhook.test')
+					expect(await log.textContent()).toContain('204')
+					// The log's table scrolls within its box; the page keeps the window's width.
+					expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(await page.evaluate('window.innerWidth'))
 
-				await page.getByRole('button', { name: `Pause ${receiver.url}` }).click()
-				await card.getByText('Paused').waitFor()
-				page.once('dialog', (dialog) => void dialog.accept())
-				await page.getByRole('button', { name: `Delete ${receiver.url}` }).click()
-				await page.getByText('No webhook yet.').waitFor()
-			})
+					await page.getByRole('button', { name: `Pause ${receiver.url}` }).click()
+					await card.getByText('Paused').waitFor()
+					page.once('dialog', (dialog) => void dialog.accept())
+					await page.getByRole('button', { name: `Delete ${receiver.url}` }).click()
+					await page.getByText('No webhook yet.').waitFor()
+				},
+				{ viewport: { width: 360, height: 740 } },
+			)
 		} finally {
 			await receiver.stop()
 		}
