@@ -53,6 +53,13 @@ function png(width: number, height: number): Uint8Array {
 	])
 }
 
+/** Resolves once the consumer stored the message: a page opened now loads it. */
+const stored = (chat: string, id: string) =>
+	until(async () => {
+		const { body } = await clientFor(world.app, user).get(`/chats/${encodeURIComponent(chat)}/messages`)
+		return (body.items as { id: string }[] | undefined)?.some((m) => m.id === id)
+	}, `message ${id} stored`)
+
 const chatUrl = (chat: string) => `${world.app.url}/app/sessions/${session.id}/chats/${encodeURIComponent(chat)}`
 const texts = (page: Page) => page.getByRole('log', { name: 'Messages' }).locator('.message .text').allTextContents()
 
@@ -62,9 +69,10 @@ describe('a chat in the dashboard', () => {
 		await inBrowser(browser, 'chat order', async ({ page, problems }) => {
 			await signInOnPage(page, world.app.url, user)
 			const first = await world.standIn.deliverText({ to: PHONE, from: EVA, name: 'Eva', text: 'one', timestamp: second })
-			await world.events.waitFor('session.messages.upsert', session.id, { where: (e) => e.data.messages.some((m) => m.key.id === first.id) })
+			await stored(jid(EVA), first.id)
 			await page.goto(chatUrl(jid(EVA)))
 			await page.getByText('one', { exact: true }).waitFor()
+			await page.getByText('Live', { exact: true }).waitFor()
 			for (const text of ['two', 'three', 'four']) await world.standIn.deliverText({ to: PHONE, from: EVA, text, timestamp: second })
 			await page.getByText('four', { exact: true }).waitFor()
 			expect(await texts(page)).toEqual(['one', 'two', 'three', 'four'])
@@ -80,6 +88,8 @@ describe('a chat in the dashboard', () => {
 		await inBrowser(browser, 'group chat', async ({ page, problems }) => {
 			await signInOnPage(page, world.app.url, user)
 			await page.goto(chatUrl(group.jid))
+			// Live before anything arrives: what arrives now reaches the open page over the WebSocket.
+			await page.getByText('Live', { exact: true }).waitFor()
 			await world.standIn.deliverToGroup({ group: group.jid, from: FINN, name: 'Finn', text: 'Who is in for Saturday?' })
 			await world.standIn.deliverToGroup({ group: group.jid, from: GUS, name: 'Gus', text: 'Me!' })
 			const gus = page.getByRole('listitem').filter({ hasText: 'Me!' })
@@ -87,14 +97,24 @@ describe('a chat in the dashboard', () => {
 			expect(await gus.locator('.sender').textContent()).toBe('Gus')
 			expect(await page.getByRole('listitem').filter({ hasText: 'Who is in for Saturday?' }).locator('.sender').textContent()).toBe('Finn')
 
-			await world.standIn.deliverContent({ to: PHONE, from: EVA, kind: 'poll', name: 'Which day?', options: ['Mon', 'Tue'] })
-			await world.standIn.deliverContent({ to: PHONE, from: EVA, kind: 'location', latitude: 48.8584, longitude: 2.2945, name: 'Tour Eiffel' })
+			const poll = await world.standIn.deliverContent({ to: PHONE, from: EVA, kind: 'poll', name: 'Which day?', options: ['Mon', 'Tue'] })
+			const place = await world.standIn.deliverContent({
+				to: PHONE,
+				from: EVA,
+				kind: 'location',
+				latitude: 48.8584,
+				longitude: 2.2945,
+				name: 'Tour Eiffel',
+			})
+			// Stored before the page loads the chat.
+			await stored(jid(EVA), poll.id)
+			await stored(jid(EVA), place.id)
 			await page.goto(chatUrl(jid(EVA)))
-			const poll = page.getByRole('listitem').filter({ hasText: 'Poll: Which day?' })
-			await poll.waitFor()
-			expect(await poll.locator('.poll li').allTextContents()).toEqual(['Mon (0 votes)', 'Tue (0 votes)'])
-			const place = page.getByRole('listitem').filter({ hasText: 'Location: Tour Eiffel' })
-			expect(await place.getByRole('link', { name: 'Show on a map' }).getAttribute('href')).toContain('mlat=48.8584&mlon=2.2945')
+			const shownPoll = page.getByRole('listitem').filter({ hasText: 'Poll: Which day?' })
+			await shownPoll.waitFor()
+			expect(await shownPoll.locator('.poll li').allTextContents()).toEqual(['Mon (0 votes)', 'Tue (0 votes)'])
+			const shownPlace = page.getByRole('listitem').filter({ hasText: 'Location: Tour Eiffel' })
+			expect(await shownPlace.getByRole('link', { name: 'Show on a map' }).getAttribute('href')).toContain('mlat=48.8584&mlon=2.2945')
 			expect(problems).toEqual([])
 		})
 	})
@@ -112,7 +132,7 @@ describe('a chat in the dashboard', () => {
 			height: 1200,
 		})
 		const after = await world.standIn.deliverText({ to: PHONE, from: FINN, text: 'the last word' })
-		await world.events.waitFor('session.messages.upsert', session.id, { where: (e) => e.data.messages.some((m) => m.key.id === after.id) })
+		await stored(jid(FINN), after.id)
 		await inBrowser(browser, 'chat photo', async ({ page, problems }) => {
 			await signInOnPage(page, world.app.url, user)
 			await page.goto(chatUrl(jid(FINN)))

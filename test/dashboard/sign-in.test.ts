@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import type { Browser, Page, Response } from 'playwright-core'
 import { api, createVerifiedUser } from '../helpers/accounts'
 import { startTestApp, type TestApp } from '../helpers/app'
+import { until } from '../helpers/until'
 import { inBrowser, launchChromium, signInOnPage } from '../helpers/browser'
 import { createTestClock } from '../helpers/clock'
 import { loadConfig } from '../../src/config'
@@ -101,6 +102,56 @@ describe('signing in', () => {
 			await page.getByRole('button', { name: 'Send reset link' }).click()
 			await page.getByText('If an account has this address').waitFor()
 			expect(await page.locator('.notice').textContent()).toStartWith('This server sends no mail')
+			expect(problems).toEqual([])
+		})
+	})
+
+	it('offers a new confirmation link to an address not confirmed yet: at sign-in, and where a used link lands', async () => {
+		await inBrowser(browser, 'resend link', async ({ page, problems }) => {
+			const email = `unconfirmed-${Bun.randomUUIDv7()}@example.test`
+			const password = 'correct horse battery staple'
+			await page.goto(`${app.url}/sign-up`)
+			await page.getByLabel('Email').fill(email)
+			await page.getByLabel('Password').fill(password)
+			await page.getByRole('button', { name: 'Create account' }).click()
+			await page.getByRole('heading', { name: 'Check your mail' }).waitFor()
+			// No mail left this server: the page does not say one was sent.
+			expect(await page.locator('main').textContent()).not.toContain('We sent')
+			const mails = () => logged.filter((entry) => entry.mailTo === email)
+			await until(() => mails().length === 1, 'the first mail')
+
+			await page.goto(`${app.url}/sign-in`)
+			await page.getByLabel('Email').fill(email)
+			await page.getByLabel('Password').fill(password)
+			await page.getByRole('button', { name: 'Sign in' }).click()
+			await page.getByRole('button', { name: 'Send the link again' }).click()
+			await page.getByText(`If ${email} has an account to confirm, a new link is on its way.`).waitFor()
+			await until(() => mails().length === 2, 'the second mail')
+
+			// The first link, used: where it lands, a new one can be asked for.
+			const first = new URL(String(mails()[0]!.link))
+			await page.goto(`${app.url}${first.pathname}${first.search}`)
+			await page.getByText('Your email address is confirmed.').waitFor()
+			await page.goto(`${app.url}${first.pathname}${first.search}`)
+			await page.getByText('The link is invalid, expired or already used').waitFor()
+			await page.getByLabel('Email').fill(email)
+			await page.getByRole('button', { name: 'Send the link again' }).click()
+			await page.getByText(`If ${email} has an account to confirm, a new link is on its way.`).waitFor()
+			expect(problems).toEqual([])
+		})
+	})
+
+	it('signs every tab out when one logs out', async () => {
+		const user = await createVerifiedUser(app)
+		await inBrowser(browser, 'two tabs', async ({ page, context, problems }) => {
+			await signInOnPage(page, app.url, user)
+			const other = await context.newPage()
+			await other.goto(`${app.url}/app/account`)
+			await other.getByRole('button', { name: 'Log out', exact: true }).waitFor()
+			await page.getByRole('link', { name: 'Account' }).click()
+			await page.getByRole('button', { name: 'Log out', exact: true }).click()
+			await page.getByRole('heading', { name: 'Sign in' }).waitFor()
+			await other.getByRole('heading', { name: 'Sign in' }).waitFor()
 			expect(problems).toEqual([])
 		})
 	})

@@ -78,7 +78,9 @@ export function useForm(fieldNames: string[]) {
 	}
 	const fieldError = (name: string) => problem?.fields[name]
 	const formError = problem && !fieldNames.some((name) => problem.fields[name]) ? problem.message : null
-	return { run, busy, fieldError, formError, setProblem }
+	/** The refusal's code (`EMAIL_NOT_VERIFIED`, …), for a page that offers a way on. */
+	const code = problem?.code ?? null
+	return { run, busy, fieldError, formError, code, setProblem }
 }
 
 /** Moves focus to the page's heading when the page changes, so keyboard and screen-reader users start there. */

@@ -108,25 +108,32 @@ export async function signIn(email: string, password: string) {
 	return result
 }
 
+/** Tells the other tabs of this dashboard about a sign-out: they share the cookie, so they end too. */
+const tabs = typeof BroadcastChannel === 'undefined' ? null : new BroadcastChannel('switchboard-account')
+if (tabs) tabs.onmessage = (event) => event.data === 'signed-out' && signedOut()
+
 export async function signOut(everywhere = false) {
 	if (everywhere) await api.auth['logout-all'].post()
 	await plain.auth.logout.post()
 	signedOut()
+	tabs?.postMessage('signed-out')
 }
 
 export { plain as publicApi }
 
-/** What an API error says, and which field it is about when its `details` name one. */
+/** What an API error says, its code, and which field it is about when its `details` name one. */
 export interface Problem {
+	code: string | null
 	message: string
 	fields: Record<string, string>
 }
 
 export function problemOf(error: { status: number; value: unknown } | null | undefined): Problem {
-	const body = (error?.value ?? null) as { error?: { message?: unknown; details?: unknown } } | null
+	const body = (error?.value ?? null) as { error?: { code?: unknown; message?: unknown; details?: unknown } } | null
 	const message = typeof body?.error?.message === 'string' ? body.error.message : null
+	const code = typeof body?.error?.code === 'string' ? body.error.code : null
 	if (!message)
-		return { message: error?.status === 503 ? 'The server cannot be reached. Check your connection.' : 'Something went wrong.', fields: {} }
+		return { code, message: error?.status === 503 ? 'The server cannot be reached. Try again in a moment.' : 'Something went wrong.', fields: {} }
 	const fields: Record<string, string> = {}
 	const details = body?.error?.details
 	for (const item of Array.isArray(details) ? details : [details]) {
@@ -135,5 +142,5 @@ export function problemOf(error: { status: number; value: unknown } | null | und
 		// The first field named gets the error's own message; further ones their own line of the details.
 		fields[field] = Object.keys(fields).length === 0 || typeof fieldMessage !== 'string' ? message : fieldMessage
 	}
-	return { message, fields }
+	return { code, message, fields }
 }

@@ -32,6 +32,40 @@ function MailHint() {
 	return null
 }
 
+/**
+ * "Send the link again" for an address not confirmed yet: the server answers the same whether or
+ * not the address has such an account, and so does this.
+ */
+function ResendLink({ email }: { email?: string }) {
+	const form = useForm(['email'])
+	const [sentTo, setSentTo] = useState<string | null>(null)
+	const onSubmit = (event: Event) => {
+		event.preventDefault()
+		const address = email ?? value(event.currentTarget as HTMLFormElement, 'email')
+		void form.run(async () => {
+			const result = await publicApi.auth['resend-verification'].post({ email: address })
+			if (result.data) setSentTo(address)
+			return result
+		})
+	}
+	if (sentTo)
+		return (
+			<>
+				<p role="status">If {sentTo} has an account to confirm, a new link is on its way.</p>
+				<MailHint />
+			</>
+		)
+	return (
+		<form onSubmit={onSubmit} noValidate>
+			{!email && <Field label="Email" name="email" type="email" autoComplete="email" required error={form.fieldError('email')} />}
+			{form.formError && <Alert>{form.formError}</Alert>}
+			<button type="submit" class="secondary" disabled={form.busy}>
+				Send the link again
+			</button>
+		</form>
+	)
+}
+
 function AuthPage({ title, children }: { title: string; children: preact.ComponentChildren }) {
 	return (
 		<main class="auth" id="main">
@@ -45,9 +79,11 @@ function AuthPage({ title, children }: { title: string; children: preact.Compone
 export function SignInPage() {
 	const form = useForm(['email', 'password'])
 	const { query } = useStore(location)
+	const [email, setEmail] = useState('')
 	const onSubmit = (event: Event) => {
 		event.preventDefault()
 		const target = event.currentTarget as HTMLFormElement
+		setEmail(value(target, 'email'))
 		// Once signed in, the app moves on to `?next=` or the sessions.
 		void form.run(() => signIn(value(target, 'email'), value(target, 'password')))
 	}
@@ -63,6 +99,7 @@ export function SignInPage() {
 					Sign in
 				</button>
 			</form>
+			{form.code === 'EMAIL_NOT_VERIFIED' && <ResendLink email={email} />}
 			<p>
 				<Link href="/forgot-password">Forgot your password?</Link> · <Link href="/sign-up">Create an account</Link>
 			</p>
@@ -90,7 +127,11 @@ export function SignUpPage() {
 		return (
 			<AuthPage title="Check your mail">
 				<p>
-					We sent a link to <strong>{sentTo}</strong>. Open it to confirm your address, then sign in.
+					{mailDelivery === 'smtp' ? 'We sent a link to ' : 'The account of '}
+					<strong>{sentTo}</strong>
+					{mailDelivery === 'smtp'
+						? '. Open it to confirm your address, then sign in.'
+						: ' is created. Open the link that confirms it, then sign in.'}
 				</p>
 				<MailHint />
 				<Link href="/sign-in">Sign in</Link>
@@ -180,6 +221,9 @@ export function ResetPasswordPage() {
 					Set password
 				</button>
 			</form>
+			<p>
+				<Link href="/forgot-password">Request a new link</Link> · <Link href="/sign-in">Back to sign in</Link>
+			</p>
 		</AuthPage>
 	)
 }
@@ -206,6 +250,7 @@ export function VerifyEmailPage() {
 			) : (
 				<p role="status">Your email address is confirmed.</p>
 			)}
+			{state.done && state.error && <ResendLink />}
 			{state.done && (
 				<p>
 					<Link href={state.error ? '/sign-in' : '/sign-in?verified=1'}>Sign in</Link>

@@ -29,7 +29,8 @@ export function ContactsPage({ sessionId }: { sessionId: string }) {
 		setError(null)
 		setContacts((list) => (from ? [...list, ...data.items] : data.items))
 		setCursor(data.nextCursor)
-		if (!from && search) announce(`${data.items.length}${data.nextCursor ? '+' : ''} contacts found`)
+		if (!from && search)
+			announce(`${data.items.length}${data.nextCursor ? '+' : ''} ${data.items.length === 1 && !data.nextCursor ? 'contact' : 'contacts'} found`)
 	}
 
 	useEffect(() => {

@@ -121,7 +121,10 @@ function SessionCard({ session }: { session: Session }) {
 			{session.status === 'qr' && session.qr && (
 				<figure class="qr">
 					<img src={qrDataUrl(session.qr)} alt="QR code" width={240} height={240} data-payload={session.qr} />
-					<figcaption>On your phone, open WhatsApp › Linked devices › Link a device, and scan this code. It changes every 20 seconds.</figcaption>
+					<figcaption>
+						On your phone, open WhatsApp › Linked devices › Link a device, and scan this code. WhatsApp replaces it from time to time; this page
+						always shows the current one.
+					</figcaption>
 				</figure>
 			)}
 			{session.pairingCode && session.status !== 'connected' && (

@@ -31,7 +31,8 @@ export function WebhooksPage() {
 			<PageTitle>Webhooks</PageTitle>
 			<p class="muted">
 				Each event of your sessions is POSTed to your URL, signed by the Standard Webhooks scheme (<code>webhook-id</code>,{' '}
-				<code>webhook-timestamp</code>, <code>webhook-signature</code>), retried until your server answers 2xx, in order per session.
+				<code>webhook-timestamp</code>, <code>webhook-signature</code>), retried with growing pauses for about a day until your server answers 2xx, in
+				order per session.
 			</p>
 			{secret ? (
 				<ShownOnce title={secret.title} label="Signing secret" value={secret.value} onDone={() => setSecret(null)} />
