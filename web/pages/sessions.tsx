@@ -77,7 +77,9 @@ function SessionCard({ session }: { session: Session }) {
 	const errors = useStore(sessionErrors)
 	const [actionError, setActionError] = useState<string | null>(null)
 	const [busy, setBusy] = useState(false)
-	const status = STATUS_LABEL[session.status] ?? session.status
+	// Linking by code: there is no QR to scan, whatever the session's status says meanwhile.
+	const byCode = session.pairingCode && (session.status === 'starting' || session.status === 'qr')
+	const status = byCode ? 'Waiting for the code' : (STATUS_LABEL[session.status] ?? session.status)
 	const previous = useRef(session.status)
 	useEffect(() => {
 		if (previous.current !== session.status) announce(`${session.name}: ${status}`)
@@ -101,8 +103,10 @@ function SessionCard({ session }: { session: Session }) {
 	}
 
 	// While reconnecting the last error is a reason, not an alarm: the runner is already trying again.
+	// While starting, linking or connected it is history: only a session that ended shows why.
 	const reconnecting = session.status === 'reconnecting'
-	const error = actionError ?? (reconnecting ? null : session.lastError) ?? errors[session.id]
+	const ended = session.status === 'failed' || session.status === 'stopped' || session.status === 'logged_out'
+	const error = actionError ?? (ended ? session.lastError : null) ?? errors[session.id]
 	const titleId = `session-${session.id}`
 	return (
 		<li class="card" aria-labelledby={titleId} data-session-id={session.id}>

@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import postgres from 'postgres'
+import type { Browser } from 'playwright-core'
+import { createVerifiedUser } from '../helpers/accounts'
+import { inBrowser, launchChromium, signInOnPage } from '../helpers/browser'
+import { startSessionsWorld, type SessionsWorld } from '../helpers/sessions'
+
+/** The sessions page says what a session waits for, and shows an error only for a session that ended. */
+
+let world: SessionsWorld
+let browser: Browser
+let sql: postgres.Sql
+
+beforeAll(async () => {
+	;[world, browser] = await Promise.all([startSessionsWorld(), launchChromium()])
+	sql = postgres(world.app.database.url, { max: 1, onnotice: () => {} })
+})
+afterAll(async () => {
+	await sql?.end()
+	await browser?.close()
+	await world?.close()
+})
+
+describe('the sessions page', () => {
+	it('shows a session linking by code as waiting for the code, not for a QR scan', async () => {
+		const user = await createVerifiedUser(world.app)
+		await inBrowser(browser, 'pairing code', async ({ page, problems }) => {
+			await signInOnPage(page, world.app.url, user)
+			await page.getByLabel('Name').fill('By code')
+			await page.getByLabel('Phone number').fill('+1 555 033 0001')
+			await page.getByRole('button', { name: 'Create session' }).click()
+			const card = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'By code' }) })
+			await card.getByText(/Pairing code for \+15550330001/).waitFor()
+			expect(await card.getByTestId('session-status').textContent()).toBe('Waiting for the code')
+			expect(problems).toEqual([])
+		})
+	})
+
+	it('keeps an earlier error to itself while the session starts again, and shows it once the session has ended', async () => {
+		const user = await createVerifiedUser(world.app)
+		await inBrowser(browser, 'stale error', async ({ page, problems }) => {
+			await signInOnPage(page, world.app.url, user)
+			await page.getByLabel('Name').fill('Again')
+			await page.getByRole('button', { name: 'Create session' }).click()
+			const card = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'Again' }) })
+			await card.getByRole('img', { name: 'QR code' }).waitFor()
+			const id = (await card.getAttribute('data-session-id'))!
+			// What a session that timed out before and was started again holds: a new QR, the old reason.
+			await sql`update sessions set last_error = 'no QR code was scanned in time' where id = ${id}`
+			await page.reload()
+			await card.getByRole('img', { name: 'QR code' }).waitFor()
+			expect(await card.getByRole('alert').count()).toBe(0)
+			await card.getByRole('button', { name: 'Stop Again' }).click()
+			await card.getByTestId('session-status').getByText('Stopped').waitFor()
+			await sql`update sessions set last_error = 'no QR code was scanned in time' where id = ${id}`
+			await page.reload()
+			await card.getByRole('alert').getByText('no QR code was scanned in time').waitFor()
+			expect(problems).toEqual([])
+		})
+	})
+})
