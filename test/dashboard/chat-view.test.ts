@@ -169,6 +169,42 @@ describe('a chat in the dashboard', () => {
 		})
 	})
 
+	it('sends the text written beside an audio file after it, lets an attachment be removed, and puts the cursor in the box to reply', async () => {
+		await inBrowser(browser, 'composer', async ({ page, problems }) => {
+			await signInOnPage(page, world.app.url, user)
+			await page.goto(chatUrl(jid(EVA)))
+			const box = page.getByLabel('Message', { exact: true })
+			await box.waitFor()
+
+			await page.getByLabel('Attach a file').setInputFiles({ name: 'song.mp3', mimeType: 'audio/mpeg', buffer: Buffer.alloc(2_000, 7) })
+			await box.fill('listen to this')
+			await page.getByRole('button', { name: 'Send' }).click()
+			const audio = await world.standIn.waitForSent((m) => m.to === jid(EVA) && Boolean(m.message?.audioMessage))
+			const text = await world.standIn.waitForSent((m) => m.to === jid(EVA) && m.text === 'listen to this')
+			expect(world.standIn.sent().indexOf(text)).toBeGreaterThan(world.standIn.sent().indexOf(audio))
+
+			await page.getByLabel('Attach a file').setInputFiles({ name: 'notes.pdf', mimeType: 'application/pdf', buffer: Buffer.alloc(100, 1) })
+			await page.getByRole('button', { name: 'Remove notes.pdf' }).click()
+			expect(await page.getByText('Attached: notes.pdf').count()).toBe(0)
+			await box.fill('just text')
+			await page.getByRole('button', { name: 'Send' }).click()
+			const plain = await world.standIn.waitForSent((m) => m.to === jid(EVA) && m.text === 'just text')
+			expect(plain.message?.documentMessage).toBeFalsy()
+
+			await page
+				.getByRole('listitem')
+				.filter({ hasText: 'just text' })
+				.getByRole('button', { name: /^Reply to/ })
+				.click()
+			expect(await box.evaluate((el) => el === (el as unknown as { ownerDocument: { activeElement: unknown } }).ownerDocument.activeElement)).toBe(
+				true,
+			)
+			await page.keyboard.press('Escape')
+			expect(await page.getByText('Replying to:').count()).toBe(0)
+			expect(problems).toEqual([])
+		})
+	})
+
 	it('keeps the message box on a 360 px screen', async () => {
 		await inBrowser(
 			browser,

@@ -1,4 +1,4 @@
-import { useRef, useState } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import { Alert } from '../components/ui'
 import { api, problemOf } from '../lib/api'
 import { describe, type Message } from '../lib/messages'
@@ -34,6 +34,46 @@ export function Composer({
 	const [error, setError] = useState<string | null>(null)
 	const [busy, setBusy] = useState(false)
 	const fileInput = useRef<HTMLInputElement>(null)
+	const textArea = useRef<HTMLTextAreaElement>(null)
+
+	type Content = NonNullable<Parameters<ReturnType<typeof api.chats>['messages']['post']>[0]>
+	/** Posts one message and shows it at once, pending; false when the API refused it (its message shown). */
+	const post = async (content: Content, shown: string | null, quoting: Message | null) => {
+		const { data, error } = await api
+			.chats({ jid })
+			.messages.post({ ...content, ...(quoting ? { replyTo: quoting.id } : {}) }, { query: { sessionId } })
+		if (error) {
+			setError(problemOf(error).message)
+			return false
+		}
+		onSent({
+			id: data.messageId,
+			chatJid: data.chatJid,
+			fromMe: true,
+			sender: null,
+			senderPn: null,
+			senderLid: null,
+			pushName: null,
+			timestamp: new Date().toISOString(),
+			// Microseconds of the clock, as the runner numbers arrivals: after everything shown so far.
+			seq: Date.now() * 1000,
+			type: 'text' in content ? 'conversation' : null,
+			text: shown,
+			status: 'pending',
+			editedAt: null,
+			revoked: false,
+			kind: 'text' in content ? 'text' : ((Object.keys(content).find((k) => k in KINDS) as Message['kind'] | undefined) ?? 'other'),
+			media: null,
+			location: null,
+			contacts: null,
+			poll: null,
+			replyTo: quoting ? { id: quoting.id } : null,
+			reactions: [],
+			content: null,
+			local: true,
+		})
+		return true
+	}
 
 	const send = async (event: Event) => {
 		event.preventDefault()
@@ -42,49 +82,30 @@ export function Composer({
 		setBusy(true)
 		setError(null)
 		try {
-			let content: Parameters<ReturnType<typeof api.chats>['messages']['post']>[0]
 			if (file) {
 				const uploaded = await api.media.post({ file })
 				if (uploaded.error) return setError(problemOf(uploaded.error).message)
-				content = fileContent(file, { mediaId: (uploaded.data as { id: string }).id }, body)
-			} else content = { text: body }
-			const { data, error } = await api
-				.chats({ jid })
-				.messages.post({ ...content, ...(replyTo ? { replyTo: replyTo.id } : {}) }, { query: { sessionId } })
-			if (error) return setError(problemOf(error).message)
-			onSent({
-				id: data.messageId,
-				chatJid: data.chatJid,
-				fromMe: true,
-				sender: null,
-				senderPn: null,
-				senderLid: null,
-				pushName: null,
-				timestamp: new Date().toISOString(),
-				// Microseconds of the clock, as the runner numbers arrivals: after everything shown so far.
-				seq: Date.now() * 1000,
-				type: file ? null : 'conversation',
-				text: body || (file ? file.name : null),
-				status: 'pending',
-				editedAt: null,
-				revoked: false,
-				kind: content && 'text' in content ? 'text' : ((Object.keys(content).find((k) => k in KINDS) as Message['kind'] | undefined) ?? 'other'),
-				media: null,
-				location: null,
-				contacts: null,
-				poll: null,
-				replyTo: replyTo ? { id: replyTo.id } : null,
-				reactions: [],
-				content: null,
-				local: true,
-			})
+				const content = fileContent(file, { mediaId: (uploaded.data as { id: string }).id }, body)
+				if (!(await post(content, 'caption' in content ? body || file.name : file.name, replyTo))) return
+				// Audio carries no caption on WhatsApp: what was written goes right after it, as a message of its own.
+				if (body && !('caption' in content) && !('fileName' in content) && !(await post({ text: body }, body, null))) return
+			} else if (!(await post({ text: body }, body, replyTo))) return
 			setText('')
-			setFile(null)
-			if (fileInput.current) fileInput.current.value = ''
+			removeFile()
 		} finally {
 			setBusy(false)
 		}
 	}
+
+	const removeFile = () => {
+		setFile(null)
+		if (fileInput.current) fileInput.current.value = ''
+	}
+
+	// Choosing a message to reply to puts the cursor in the box.
+	useEffect(() => {
+		if (replyTo) textArea.current?.focus()
+	}, [replyTo])
 
 	return (
 		<form class="composer" onSubmit={send}>
@@ -102,6 +123,7 @@ export function Composer({
 					Message
 				</label>
 				<textarea
+					ref={textArea}
 					id="message-text"
 					name="text"
 					rows={1}
@@ -109,6 +131,7 @@ export function Composer({
 					value={text}
 					onInput={(e) => setText((e.currentTarget as HTMLTextAreaElement).value)}
 					onKeyDown={(e) => {
+						if (e.key === 'Escape' && replyTo) onCancelReply()
 						if (e.key === 'Enter' && !e.shiftKey) {
 							e.preventDefault()
 							;(e.currentTarget as HTMLTextAreaElement).form?.requestSubmit()
@@ -129,7 +152,14 @@ export function Composer({
 					Send
 				</button>
 			</div>
-			{file && <p class="muted">Attached: {file.name}</p>}
+			{file && (
+				<p class="muted">
+					Attached: {file.name}{' '}
+					<button type="button" class="link" onClick={removeFile} aria-label={`Remove ${file.name}`}>
+						Remove
+					</button>
+				</p>
+			)}
 		</form>
 	)
 }
