@@ -196,7 +196,13 @@ function WebhookCard({
 			</dl>
 			{error && <Alert>{error}</Alert>}
 			<div class="actions">
-				<button type="button" disabled={busy} onClick={test} aria-label={`Send a test event to ${hook.url}`}>
+				<button
+					type="button"
+					disabled={busy || !hook.enabled}
+					onClick={test}
+					aria-label={`Send a test event to ${hook.url}`}
+					title={hook.enabled ? undefined : 'Enable the webhook to send it a test event'}
+				>
 					Send test
 				</button>
 				<button type="button" class="secondary" disabled={busy} onClick={toggle} aria-label={`${hook.enabled ? 'Pause' : 'Enable'} ${hook.url}`}>
@@ -220,6 +226,10 @@ function WebhookCard({
 const disabledLabel = (reason: string | null) =>
 	reason === 'gone' ? 'Disabled: the receiver answered 410' : reason === 'failing' ? 'Disabled: failing too long' : 'Paused'
 
+const PAGE = 20
+/** How often an open log with pending deliveries looks again. */
+const REFRESH_MS = 2_000
+
 /** A webhook's deliveries, newest first, paged as the API pages them; a failed one can be sent again. */
 function DeliveryLog({ hookId }: { hookId: string }) {
 	const [items, setItems] = useState<Delivery[]>([])
@@ -227,12 +237,18 @@ function DeliveryLog({ hookId }: { hookId: string }) {
 	const [error, setError] = useState<string | null>(null)
 	const deliveries = api.webhooks({ id: hookId }).deliveries
 	const loadMore = async (after?: string) => {
-		const { data, error } = await deliveries.get({ query: { limit: 20, ...(after ? { cursor: after } : {}) } })
+		const { data, error } = await deliveries.get({ query: { limit: PAGE, ...(after ? { cursor: after } : {}) } })
 		if (error) return setError(problemOf(error).message)
 		setItems((list) => (after ? [...list, ...data.items] : data.items))
 		setCursor(data.nextCursor)
 	}
 	useEffect(() => void loadMore(), [hookId])
+	// While deliveries are pending the first page follows them, unless older pages were opened.
+	useEffect(() => {
+		if (!items.some((d) => d.state === 'pending') || items.length > PAGE) return
+		const timer = setTimeout(() => void loadMore(), REFRESH_MS)
+		return () => clearTimeout(timer)
+	}, [items])
 	const retry = async (delivery: Delivery) => {
 		const { error } = await deliveries({ deliveryId: delivery.id }).retry.post()
 		if (error) return setError(problemOf(error).message)
