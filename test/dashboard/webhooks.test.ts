@@ -90,6 +90,12 @@ describe('the webhooks page', () => {
 			await error.waitFor()
 			expect(await error.textContent()).toMatch(/http/i)
 			await page.getByText('No webhook yet.').waitFor()
+			// Names the API writes between backticks read as code, the backticks gone.
+			await page.getByLabel('URL').fill('not a url at all')
+			await page.getByRole('button', { name: 'Add webhook' }).click()
+			await error.getByText('url', { exact: true }).waitFor()
+			expect(await error.locator('code').allTextContents()).toContain('url')
+			expect(await error.textContent()).not.toContain('`')
 		})
 	})
 })

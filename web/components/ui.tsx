@@ -42,18 +42,24 @@ export function Field({
 			<input id={id} name={name} aria-invalid={error ? 'true' : undefined} aria-describedby={described || undefined} {...input} />
 			{error && (
 				<p id={`${id}-error`} class="field-error">
-					{error}
+					{withCode(error)}
 				</p>
 			)}
 		</div>
 	)
 }
 
+/** The API writes names in its messages between backticks (`url`, `events`): shown as code, without them. */
+function withCode(text: ComponentChildren): ComponentChildren {
+	if (typeof text !== 'string' || !text.includes('`')) return text
+	return text.split('`').map((part, i) => (i % 2 ? <code key={i}>{part}</code> : part))
+}
+
 /** An error that is not about one field. */
 export function Alert({ children }: { children: ComponentChildren }) {
 	return (
 		<p class="alert" role="alert">
-			{children}
+			{withCode(children)}
 		</p>
 	)
 }
