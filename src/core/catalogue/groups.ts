@@ -1,5 +1,5 @@
 import { Type as T, type Static } from '@sinclair/typebox'
-import { EpochSeconds, Jid } from './shapes-base'
+import { EpochSeconds, INT32_MAX, Jid } from './shapes-base'
 
 /** What WhatsApp calls a member's `admin` attribute; no attribute is a plain member. */
 export const GROUP_ROLES = ['member', 'admin', 'superadmin'] as const
@@ -47,7 +47,7 @@ export const Group = T.Object({
 	/** Only admins edit the group's info. */
 	restrict: T.Optional(T.Boolean()),
 	/** Disappearing messages timer in seconds; 0 when off. */
-	ephemeral: T.Optional(T.Integer({ minimum: 0, maximum: 2 ** 31 - 1 })),
+	ephemeral: T.Optional(T.Integer({ minimum: 0, maximum: INT32_MAX })),
 	addressingMode: T.Optional(T.Union([T.Literal('pn'), T.Literal('lid')])),
 	createdAt: T.Optional(EpochSeconds),
 	participants: T.Optional(T.Array(GroupParticipant, { maxItems: GROUP_ROSTER_MAX })),

@@ -8,6 +8,8 @@ export const IsoTime = T.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:
 
 export const Jid = T.String({ minLength: 3, maxLength: 320, description: 'WhatsApp JID (…@s.whatsapp.net, …@lid, …@g.us)' })
 
+/** The largest value of a PostgreSQL `integer` column: counts, sizes and durations the catalogue carries stay within it. */
+export const INT32_MAX = 2 ** 31 - 1
 /** The latest epoch second the catalogue takes (the year 36812): anything later is no time at all. */
 export const EPOCH_SECONDS_MAX = 2 ** 40
 /** Epoch seconds, as WhatsApp numbers them (the runner turns Baileys `Long`s into numbers). */

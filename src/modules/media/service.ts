@@ -2,7 +2,7 @@ import { Readable } from 'node:stream'
 import { Busboy } from '@fastify/busboy'
 import { and, eq } from 'drizzle-orm'
 import { ConflictError, InvalidInputError, NotFoundError } from '../../core/errors'
-import { storable } from '../../lib/text'
+import { storable, storableExcerpt } from '../../lib/text'
 import type { Db } from '../../db/client'
 import { media } from '../../db/schema'
 import { type ByteRange, type MediaStore, MediaTooLargeError, type StoredObject } from '../../media'
@@ -12,9 +12,6 @@ import { enqueue, type Relay } from '../../bus'
 import { command } from '../../core/catalogue'
 import type { MediaState } from '../../core/media'
 import { assertConnected, sessionStatus } from '../sessions/state'
-
-/** The first `n` characters of a name, never half of a surrogate pair (PostgreSQL refuses a lone one). */
-const firstCharacters = (name: string | undefined, n: number) => (name ? [...name].slice(0, n).join('') : name)
 
 export interface MediaServiceDeps {
 	db: Db
@@ -109,7 +106,7 @@ export class MediaService {
 									[{ field: 'file', message: 'filename must be valid Unicode text without NUL characters' }],
 								),
 							)
-						: this.write(stream, type).then((object) => ({ object, mimetype: type, fileName: firstCharacters(fileName, 255) || null }))
+						: this.write(stream, type).then((object) => ({ object, mimetype: type, fileName: fileName ? storableExcerpt(fileName, 255) : null }))
 				stored.catch(() => stream.resume())
 			})
 			parser.on('error', () => reject(new InvalidInputError('MALFORMED_BODY', 'The multipart body could not be read')))

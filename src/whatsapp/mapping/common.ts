@@ -1,5 +1,5 @@
 import { jidNormalizedUser, toNumber } from '@whiskeysockets/baileys'
-import { EPOCH_SECONDS_MAX, MESSAGE_BATCH_MAX, type PollVote } from '../../core/catalogue'
+import { EPOCH_SECONDS_MAX, INT32_MAX, MESSAGE_BATCH_MAX, type PollVote } from '../../core/catalogue'
 
 /**
  * Baileys events → catalogue data. Pure: whatever a lookup needs (LID ↔ phone JIDs, a poll's
@@ -63,9 +63,6 @@ export const changeTime = (senderTimestampMs: unknown, fallback: unknown): numbe
 	const ms = Number(toNumber(senderTimestampMs as number))
 	return ms > 0 && ms / 1000 <= EPOCH_SECONDS_MAX ? ms / 1000 : seconds(fallback)
 }
-
-/** The largest value of a PostgreSQL `integer` column (sizes, counts, durations). */
-export const INT32_MAX = 2 ** 31 - 1
 
 /**
  * A whole number from 1 to `max` from a number or a protobuf `Long`, else undefined. Protobuf's

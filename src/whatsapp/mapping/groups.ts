@@ -1,7 +1,7 @@
 import type { BaileysEventMap, GroupMetadata, GroupParticipant as BaileysParticipant } from '@whiskeysockets/baileys'
-import { GROUP_ACTIONS, GROUP_ROSTER_MAX, type Group, type GroupAction, type GroupParticipant } from '../../core/catalogue'
+import { GROUP_ACTIONS, GROUP_ROSTER_MAX, INT32_MAX, type Group, type GroupAction, type GroupParticipant } from '../../core/catalogue'
 import type { WhatsAppEvent } from '../port'
-import { chunk, clip, INT32_MAX, isJid, positiveWhole, seconds, userJid } from './common'
+import { chunk, clip, isJid, positiveWhole, seconds, userJid } from './common'
 import { identity } from './people'
 
 /** Participants per `session.groups.upsert`: a fetch of every group is split so no event grows too big. */

@@ -1,6 +1,6 @@
 import { isLidUser, isPnUser, type Chat as BaileysChat, type Contact as BaileysContact } from '@whiskeysockets/baileys'
-import type { Chat, Contact, LidPnMapping } from '../../core/catalogue'
-import { clip, INT32_MAX, isJid, seconds, userJid } from './common'
+import { type Chat, type Contact, INT32_MAX, type LidPnMapping } from '../../core/catalogue'
+import { clip, isJid, seconds, userJid } from './common'
 
 /** Both forms of an identity from an id and what else is known about it. */
 export function identity(id: string, lid: string | null | undefined, pn: string | null | undefined) {
