@@ -22,6 +22,9 @@ const TICKS: Record<string, { glyph: string; label: string }> = {
 }
 export const REACTIONS = ['👍', '❤️', '😂', '🙏']
 
+/** Scrolled to the end of the list, or near enough that new messages should keep it there. */
+const nearBottom = (el: HTMLElement) => el.scrollHeight - el.scrollTop - el.clientHeight < 80
+
 /** One chat: its messages (older pages as you scroll up), live, with delivery ticks, and the composer. */
 export function ChatPage({ sessionId, jid }: { sessionId: string; jid: string }) {
 	const all = useStore(sessions)
@@ -97,7 +100,7 @@ export function ChatPage({ sessionId, jid }: { sessionId: string; jid: string })
 				if (message.type === 'session.messages.upsert' && mine.some((m) => !m.key.fromMe)) markRead()
 				if (mine.length) {
 					const el = scroller.current
-					keepFromBottom.current = el && el.scrollHeight - el.scrollTop - el.clientHeight < 80 ? 0 : null
+					keepFromBottom.current = el && nearBottom(el) ? 0 : null
 					merge(mine.map((m) => fromEvent(m, jid)))
 				}
 			}
@@ -137,7 +140,7 @@ export function ChatPage({ sessionId, jid }: { sessionId: string; jid: string })
 	const pinned = useRef(true)
 	const onScroll = () => {
 		const el = scroller.current
-		if (el) pinned.current = el.scrollHeight - el.scrollTop - el.clientHeight < 80
+		if (el) pinned.current = nearBottom(el)
 	}
 	const onLoadCapture = () => {
 		const el = scroller.current
