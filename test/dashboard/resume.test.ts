@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import type { Browser, WebSocketRoute } from 'playwright-core'
 import { createVerifiedUser } from '../helpers/accounts'
-import { inBrowser, launchChromium } from '../helpers/browser'
+import { inBrowser, launchChromium, signInOnPage } from '../helpers/browser'
 import { clientFor, pairedSession, startSessionsWorld, type SessionsWorld } from '../helpers/sessions'
+import { until } from '../helpers/until'
 
 /** The page's one WebSocket, cut while messages keep arriving: they all show, each once. */
 
@@ -67,6 +68,48 @@ describe('the dashboard’s WebSocket', () => {
 			expect(urls[0]!.searchParams.get('since')).toBeNull()
 			expect(resumed.searchParams.get('since')).toMatch(/^\d+-\d+$/)
 			for (const { id } of [first, live, missed]) expect(await page.locator(`[data-message-id="${id}"]`).count()).toBe(1)
+			expect(problems).toEqual([])
+		})
+	}, 60_000)
+	it('shows what arrived between a page’s first load and its WebSocket going live', async () => {
+		const user = await createVerifiedUser(world.app)
+		const client = clientFor(world.app, user)
+		const session = await pairedSession(world, client, '15550310100')
+		const dana = '15550310101'
+		const danaJid = `${dana}@s.whatsapp.net`
+		const stored = (id: string) =>
+			until(async () => {
+				const { body } = await client.get(`/chats/${encodeURIComponent(danaJid)}/messages`)
+				return (body.items as { id: string }[] | undefined)?.some((m) => m.id === id)
+			}, `message ${id} stored`)
+		let last = 'before the page'
+		await stored((await world.standIn.deliverText({ to: '15550310100', from: dana, name: 'Dana', text: last })).id)
+
+		await inBrowser(browser, 'websocket late', async ({ page, problems }) => {
+			await signInOnPage(page, world.app.url, user)
+			// From here on each connection waits until `release` lets it reach the server: the pages load over REST first.
+			const held: WebSocketRoute[] = []
+			await page.routeWebSocket(/\/ws\/sessions/, (ws) => void held.push(ws))
+			const release = () => {
+				for (const ws of held.splice(0)) ws.connectToServer()
+			}
+
+			for (const [path, list] of [
+				[`/app/sessions/${session.id}/chats/${danaJid}`, page.getByRole('log', { name: 'Messages' })],
+				[`/app/sessions/${session.id}/chats`, page.getByRole('list', { name: 'Chats' })],
+			] as const) {
+				await page.goto(`${world.app.url}${path}`)
+				await list.getByText(last).waitFor()
+				await until(() => held.length > 0, 'the page’s WebSocket opened')
+				await page.getByText('Connecting…', { exact: true }).waitFor()
+				// Stored while the page shows what it loaded and its socket is not live yet.
+				const text = `while ${path.endsWith('chats') ? 'the list' : 'the chat'} connected`
+				await stored((await world.standIn.deliverText({ to: '15550310100', from: dana, text })).id)
+				release()
+				await page.getByText('Live', { exact: true }).waitFor()
+				await list.getByText(text).waitFor()
+				last = text
+			}
 			expect(problems).toEqual([])
 		})
 	}, 60_000)

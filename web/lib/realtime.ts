@@ -29,6 +29,14 @@ function after(a: string, b: string): boolean {
 	return am !== bm ? am > bm : as > bs
 }
 
+/**
+ * Whether a page must load again what it showed: a snapshot starts the stream at its own position
+ * (a fresh connection, or one that could not resume), and a page's REST load may have read the
+ * database before that position, so whatever happened in between would never show. Pages mount
+ * and load before their first snapshot arrives, and the socket connects while they load.
+ */
+export const startsOver = (message: RealtimeMessage) => message.type === 'session.snapshot'
+
 let socket: WebSocket | null = null
 let lastId: string | null = null
 let attempts = 0

@@ -5,7 +5,7 @@ import { fullTime, phoneOf } from '../lib/format'
 import { belongsTo, byTime, describe, fromEvent, laterStatus, type Message, sameMessage, statusName, withReaction } from '../lib/messages'
 import { MediaView } from './media'
 import { useWhenVisible } from '../lib/paging'
-import { onRealtime } from '../lib/realtime'
+import { onRealtime, startsOver } from '../lib/realtime'
 import { Link } from '../lib/router'
 import { sessions } from '../lib/sessions'
 import { useStore } from '../lib/store'
@@ -39,6 +39,8 @@ export function ChatPage({ sessionId, jid }: { sessionId: string; jid: string })
 	const scroller = useRef<HTMLDivElement>(null)
 	const keepFromBottom = useRef<number | null>(0)
 	const loading = useRef(false)
+	/** A reload asked for while a page was loading: it runs once that load ends, so it is never dropped. */
+	const reloadAfter = useRef(false)
 
 	/**
 	 * The chat read as WhatsApp Web reads it: when it is open in a visible tab, its received
@@ -63,19 +65,28 @@ export function ChatPage({ sessionId, jid }: { sessionId: string; jid: string })
 		})
 
 	const load = async (from: string | null | undefined) => {
-		if (loading.current || from === null) return
+		if (from === null) return
+		if (loading.current) {
+			if (from === undefined) reloadAfter.current = true
+			return
+		}
 		loading.current = true
 		const el = scroller.current
 		keepFromBottom.current = el ? el.scrollHeight - el.scrollTop : 0
 		const { data, error } = await api.chats({ jid }).messages.get({ query: { sessionId, limit: PAGE, ...(from ? { cursor: from } : {}) } })
 		loading.current = false
+		if (reloadAfter.current) {
+			reloadAfter.current = false
+			void load(undefined)
+		}
 		if (error) {
 			// 404: no chat yet (a contact never written to); the composer starts it.
 			setError(error.status === 404 ? null : problemOf(error).message)
 			return setCursor(null)
 		}
 		merge(data.items)
-		setCursor(data.nextCursor)
+		// Loading the newest page again keeps the older pages already shown, and where to go on from them.
+		setCursor((current) => (from === undefined && current !== undefined ? current : data.nextCursor))
 	}
 
 	useEffect(() => {
@@ -93,7 +104,7 @@ export function ChatPage({ sessionId, jid }: { sessionId: string; jid: string })
 				if (data?.unreadCount) markRead()
 			})
 		return onRealtime((message) => {
-			if (message.type === 'session.resync_required') return void load(undefined)
+			if (startsOver(message)) return void load(undefined)
 			if (!('sessionId' in message) || message.sessionId !== sessionId) return
 			if (message.type === 'session.messages.upsert' || message.type === 'session.history.sync') {
 				const mine = message.data.messages.filter((m) => belongsTo(m.key, jid) && m.type !== 'reactionMessage')

@@ -4,12 +4,19 @@ import { api, problemOf } from '../lib/api'
 import { isoOf, phoneOf, shortTime } from '../lib/format'
 import { type Chat, chatJidOf, describe, statusName } from '../lib/messages'
 import { useWhenVisible } from '../lib/paging'
-import { onRealtime } from '../lib/realtime'
+import { onRealtime, startsOver } from '../lib/realtime'
 import { Link } from '../lib/router'
 import { sessions } from '../lib/sessions'
 import { useStore } from '../lib/store'
 
 const PAGE = 30
+
+/** Who wrote a chat's newest message, as its preview begins: you, or in a group the member. */
+function whoWrote({ jid, lastMessage }: Chat): string {
+	if (lastMessage?.fromMe) return 'You: '
+	if (!jid.endsWith('@g.us') || !lastMessage?.sender) return ''
+	return `${lastMessage.pushName ?? phoneOf(lastMessage.sender)}: `
+}
 
 /** A session's chats, newest activity first, one page at a time as the list scrolls; kept live. */
 export function ChatsPage({ sessionId }: { sessionId: string }) {
@@ -18,12 +25,22 @@ export function ChatsPage({ sessionId }: { sessionId: string }) {
 	const [cursor, setCursor] = useState<string | null | undefined>(undefined)
 	const [error, setError] = useState<string | null>(null)
 	const loading = useRef(false)
+	/** A reload asked for while a page was loading: it runs once that load ends, so it is never dropped. */
+	const reloadAfter = useRef(false)
 
 	const loadMore = async (from: string | null | undefined, reset = false) => {
-		if (loading.current || from === null) return
+		if (from === null) return
+		if (loading.current) {
+			if (reset) reloadAfter.current = true
+			return
+		}
 		loading.current = true
 		const { data, error } = await api.chats.get({ query: { sessionId, limit: PAGE, ...(from ? { cursor: from } : {}) } })
 		loading.current = false
+		if (reloadAfter.current) {
+			reloadAfter.current = false
+			void loadMore(undefined, true)
+		}
 		if (error) return setError(problemOf(error).message)
 		setError(null)
 		setChats((list) => {
@@ -36,7 +53,7 @@ export function ChatsPage({ sessionId }: { sessionId: string }) {
 	useEffect(() => {
 		void loadMore(undefined, true)
 		return onRealtime((message) => {
-			if (message.type === 'session.resync_required') return void loadMore(undefined, true)
+			if (startsOver(message)) return void loadMore(undefined, true)
 			if (!('sessionId' in message) || message.sessionId !== sessionId) return
 			if (message.type === 'session.messages.upsert' || message.type === 'session.history.sync') {
 				for (const m of message.data.messages)
@@ -51,6 +68,7 @@ export function ChatsPage({ sessionId }: { sessionId: string }) {
 								id: m.key.id,
 								fromMe: m.key.fromMe,
 								sender: m.key.fromMe ? null : m.key.participant || m.key.remoteJid,
+								pushName: m.key.fromMe ? null : (m.pushName ?? null),
 								kind: m.kind ?? 'other',
 								text: m.text ?? null,
 								timestamp: at,
@@ -120,9 +138,7 @@ export function ChatsPage({ sessionId }: { sessionId: string }) {
 							<Link href={`/app/sessions/${sessionId}/chats/${encodeURIComponent(chat.jid)}`} class="chat-link">
 								<span class="chat-name">{chat.displayName ?? phoneOf(chat.jid)}</span>
 								<span class="chat-time">{shortTime(chat.lastMessageAt)}</span>
-								<span class="chat-last">
-									{chat.lastMessage ? `${chat.lastMessage.fromMe ? 'You: ' : ''}${describe({ ...chat.lastMessage, type: null })}` : ''}
-								</span>
+								<span class="chat-last">{chat.lastMessage ? `${whoWrote(chat)}${describe({ ...chat.lastMessage, type: null })}` : ''}</span>
 								{(chat.unreadCount ?? 0) > 0 && (
 									<span class="unread">
 										{chat.unreadCount}
