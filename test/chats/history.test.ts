@@ -100,13 +100,14 @@ describe('chats from a history sync', () => {
 			id: 'ADA0999',
 			fromMe: true,
 			sender: null,
+			pushName: null,
 			kind: 'text',
 			text: 'Ada #999',
 			timestamp: new Date((base + 199) * 1000).toISOString(),
 			status: expect.any(String),
 			revoked: false,
 		})
-		expect(previews[jid(BOB)]).toMatchObject({ id: 'BOB1', fromMe: false, sender: jid(BOB), text: 'hi from bob' })
+		expect(previews[jid(BOB)]).toMatchObject({ id: 'BOB1', fromMe: false, sender: jid(BOB), pushName: 'bob', text: 'hi from bob' })
 		expect(previews[jid(CLEO)]).toMatchObject({ id: 'CLEO1', text: 'from my lid', timestamp: new Date((base + 6000) * 1000).toISOString() })
 	})
 

@@ -96,6 +96,13 @@ describe('a chat in the dashboard', () => {
 			await gus.waitFor()
 			expect(await gus.locator('.sender').textContent()).toBe('Gus')
 			expect(await page.getByRole('listitem').filter({ hasText: 'Who is in for Saturday?' }).locator('.sender').textContent()).toBe('Finn')
+			// The chat list's preview says who wrote the newest message: loaded, then live.
+			await page.goto(`${world.app.url}/app/sessions/${session.id}/chats`)
+			const preview = page.getByRole('link').filter({ hasText: 'Crew' }).locator('.chat-last')
+			await page.getByText('Live', { exact: true }).waitFor()
+			expect(await preview.textContent()).toBe('Gus: Me!')
+			await world.standIn.deliverToGroup({ group: group.jid, from: FINN, name: 'Finn', text: 'Great' })
+			await preview.getByText('Finn: Great').waitFor()
 
 			const poll = await world.standIn.deliverContent({ to: PHONE, from: EVA, kind: 'poll', name: 'Which day?', options: ['Mon', 'Tue'] })
 			const place = await world.standIn.deliverContent({

@@ -34,6 +34,7 @@ export const Chat = t.Object({
 				id: t.String(),
 				fromMe: t.Boolean(),
 				sender: Nullable(t.String()),
+				pushName: Nullable(t.String({ description: "The name the sender's phone gave it; in a group, who wrote it" })),
 				kind: t.UnionEnum(MESSAGE_KINDS),
 				text: Nullable(t.String({ description: 'Text or caption; null for media without one and for deleted messages' })),
 				timestamp: Time,
