@@ -293,6 +293,11 @@ class BaileysSession implements SessionConnection {
 			me,
 			pollVoteOf: (m) => (m.key.id ? votes.get(m.key.id) : undefined),
 			nextSeq: arrivals,
+			unstorable: (id, remoteJid) =>
+				this.log.warn(
+					{ idStart: id.slice(0, 32), idLength: id.length, remoteJid },
+					'a message id longer than the store keeps: the message is skipped',
+				),
 		})
 		const presence = events['presence.update']
 		if (presence) for (const data of mapPresence(presence)) mapped.push({ type: 'session.presence.updated', data })

@@ -3,6 +3,7 @@ import { proto, WAMessageStatus, WAMessageStubType, type WAMessage } from '@whis
 import { MESSAGE_BATCH_MAX, validateEnvelope, domainEvent } from '../../src/core/catalogue'
 import {
 	arrivalClock,
+	ID_MAX,
 	mapChat,
 	mapContact,
 	mapHistory,
@@ -129,6 +130,17 @@ describe('messages', () => {
 		const stub = wire({ key: { remoteJid: GROUP, id: 'S' }, messageTimestamp: 5, messageStubType: WAMessageStubType.GROUP_PARTICIPANT_ADD })
 		const keyOnly = wire({ key: { remoteJid: GROUP, id: 'K' }, messageTimestamp: 5, message: { senderKeyDistributionMessage: { groupId: GROUP } } })
 		expect(mapUpsert({ messages: [historyNotice, stub, keyOnly] })).toEqual({ messages: [], updates: [] })
+	})
+
+	it('skips a message whose id is longer than the store keeps, and says so', () => {
+		const long = 'L'.repeat(ID_MAX + 1)
+		const told: [string, string | null | undefined][] = []
+		const ctx = { unstorable: (id: string, remoteJid: string | null | undefined) => void told.push([id, remoteJid]) }
+		const messages = [long, 'L'.repeat(ID_MAX)].map((id) =>
+			wire({ key: { remoteJid: ALICE, id }, messageTimestamp: 5, message: { conversation: 'hi' } }),
+		)
+		expect(mapUpsert({ messages }, ctx).messages.map((m) => m.key.id)).toEqual(['L'.repeat(ID_MAX)])
+		expect(told).toEqual([[long, ALICE]])
 	})
 
 	it('turns a revoked placeholder in an upsert into a revoke of that message', () => {

@@ -20,6 +20,8 @@ export interface MappingContext {
 	pollVoteOf?(message: { key: { id?: string | null } }): PollVote | undefined
 	/** The next arrival number (Message.seq), in the order messages are mapped; none without it. */
 	nextSeq?(): number
+	/** Told of a message that cannot be stored (its id is longer than ID_MAX), so it is not dropped unseen. */
+	unstorable?(id: string, remoteJid: string | null | undefined): void
 }
 
 /**

@@ -1,7 +1,7 @@
 import { getContentType, type proto } from '@whiskeysockets/baileys'
 import type { Location, MediaRef, Message, MessageKind, Reaction } from '../../core/catalogue'
 import { incomingMediaId, type MediaKind } from '../../core/media'
-import { changeTime, clip, isJid, positiveWhole, userJid } from './common'
+import { changeTime, clip, ID_MAX, isJid, positiveWhole, userJid } from './common'
 
 /** The typed fields of a message: what it is and what it carries, as the catalogue names them. */
 export type Described = Pick<Message, 'kind' | 'media' | 'location' | 'contacts' | 'poll' | 'replyTo'> & { kind: MessageKind }
@@ -74,7 +74,7 @@ function location(m: proto.Message.ILocationMessage | proto.Message.ILiveLocatio
 function replyTo(content: proto.IMessage, type: string): Message['replyTo'] {
 	const context = (content[type as keyof proto.IMessage] as { contextInfo?: proto.IContextInfo | null } | null | undefined)?.contextInfo
 	const id = context?.stanzaId
-	if (!id || id.length > 128) return undefined
+	if (!id || id.length > ID_MAX) return undefined
 	const participant = userJid(context.participant)
 	return participant ? { id, participant } : { id }
 }

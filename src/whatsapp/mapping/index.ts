@@ -7,7 +7,7 @@ import { mergeBy, mapHistory, syncTypeName } from './history'
 import { mapMessageUpdates, mapReceipts, mapUpsert } from './messages'
 import { mapChat, mapContact, mapLidMappings } from './people'
 
-export { arrivalClock, seconds, type MappingContext } from './common'
+export { arrivalClock, ID_MAX, seconds, type MappingContext } from './common'
 export { mapGroup, mapGroupEvents, mapParticipant } from './groups'
 export { mapHistory } from './history'
 export { mapMessage, mapMessageUpdates, mapReceipts, mapUpsert, ownChange } from './messages'

@@ -33,6 +33,7 @@ function altFor(jid: string, given: string | null | undefined, ctx: MappingConte
 export function mapKey(key: WAMessageKey | null | undefined, ctx: MappingContext = {}): MessageKey | undefined {
 	const remoteJid = key?.remoteJid
 	const id = key?.id
+	if (id && id.length > ID_MAX) ctx.unstorable?.(id, remoteJid)
 	if (!isJid(remoteJid) || !id || id.length > ID_MAX) return undefined
 	const out: MessageKey = { remoteJid, fromMe: !!key.fromMe, id }
 	const remoteJidAlt = altFor(remoteJid, key.remoteJidAlt, ctx)
