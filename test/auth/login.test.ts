@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, spyOn } from 'bun:test'
 import { treaty } from '@elysiajs/eden'
 import postgres from 'postgres'
 import type { App } from '../../src/app'
-import { dummyPasswordHash, needsRehash } from '../../src/modules/auth/secrets'
+import { dummyPasswordHash, hashToken, needsRehash } from '../../src/modules/auth/secrets'
 import { api, createVerifiedUser, expectError, login, refreshCookieOf, signUp, uniqueEmail, type User } from '../helpers/accounts'
 import { startTestApp, type TestApp } from '../helpers/app'
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp'
@@ -225,6 +225,19 @@ describe('POST /auth/logout-all', () => {
 		await api(app).post('/auth/logout-all', undefined, alice.headers)
 		await expectError((await refresh(alice.cookie)).res, 401, 'INVALID_REFRESH_TOKEN')
 		await expectError((await refresh(laptop.cookie)).res, 401, 'INVALID_REFRESH_TOKEN')
+	})
+
+	it('also ends a family whose refresh raced it: a token issued before it never rotates again', async () => {
+		const alice = await createVerifiedUser(app, smtp)
+		const stolen = await login(app, alice.email, alice.password)
+		const rotated = await refresh(stolen.cookie)
+		expect(rotated.res.status).toBe(200)
+		await api(app).post('/auth/logout-all', undefined, alice.headers)
+		// A rotation that inserts its new token after logout-all revoked the family leaves just this:
+		// a token of the old version that nothing revoked.
+		const hash = hashToken(decodeURIComponent(rotated.cookie!.slice('refresh_token='.length)))
+		expect((await sql`update refresh_tokens set revoked_at = null where token_hash = ${hash} returning id`).length).toBe(1)
+		await expectError((await refresh(rotated.cookie)).res, 401, 'INVALID_REFRESH_TOKEN')
 	})
 
 	it('lets the user log in again afterwards', async () => {

@@ -44,6 +44,11 @@ export const refreshTokens = pgTable(
 			.references(() => users.id, { onDelete: 'cascade' }),
 		/** All tokens descended from one login share a family; reuse of a rotated one revokes it. */
 		familyId: uuid('family_id').notNull(),
+		/**
+		 * The user's token version when it was issued. It rotates only while the user still has that
+		 * version, so logout-all and a password reset end every family, even one rotating meanwhile.
+		 */
+		tokenVersion: integer('token_version').notNull().default(0),
 		tokenHash: text('token_hash').notNull(),
 		expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
 		rotatedAt: timestamp('rotated_at', { withTimezone: true }),

@@ -180,18 +180,23 @@ export class AuthService implements Authenticator {
 		}
 		if (token.revokedAt || token.expiresAt <= now) throw invalidRefreshToken()
 		// The conditional update is the rotation's lock: of two concurrent refreshes with one token
-		// only one wins; the other is treated as reuse.
-		const [rotated] = await db
+		// only one wins; the other is treated as reuse. It rotates only a token of the user's current
+		// token version: logout-all and a password reset bump it, so a family that rotates while
+		// they revoke (its new token inserted after their revocation) still ends with them.
+		const [user] = await db
 			.update(refreshTokens)
 			.set({ rotatedAt: now })
-			.where(and(eq(refreshTokens.id, token.id), isNull(refreshTokens.rotatedAt), isNull(refreshTokens.revokedAt)))
-			.returning({ userId: refreshTokens.userId })
-		if (!rotated) {
-			await this.revokeFamily(token.familyId, now)
-			throw invalidRefreshToken()
-		}
-		const [user] = await db
-			.select({
+			.from(users)
+			.where(
+				and(
+					eq(refreshTokens.id, token.id),
+					isNull(refreshTokens.rotatedAt),
+					isNull(refreshTokens.revokedAt),
+					eq(users.id, refreshTokens.userId),
+					eq(users.tokenVersion, refreshTokens.tokenVersion),
+				),
+			)
+			.returning({
 				id: users.id,
 				email: users.email,
 				name: users.name,
@@ -199,9 +204,10 @@ export class AuthService implements Authenticator {
 				verifiedAt: users.verifiedAt,
 				tokenVersion: users.tokenVersion,
 			})
-			.from(users)
-			.where(eq(users.id, rotated.userId))
-		if (!user) throw invalidRefreshToken()
+		if (!user) {
+			await this.revokeFamily(token.familyId, now)
+			throw invalidRefreshToken()
+		}
 		return this.issue(user, user.tokenVersion, token.familyId)
 	}
 
@@ -316,7 +322,9 @@ export class AuthService implements Authenticator {
 		const { db, clock, config, accessTokens } = this.deps
 		const refreshToken = newOpaqueToken()
 		const refreshExpiresAt = new Date(clock.now().getTime() + config.auth.refreshTokenTtlSeconds * 1000)
-		await db.insert(refreshTokens).values({ userId: user.id, familyId, tokenHash: hashToken(refreshToken), expiresAt: refreshExpiresAt })
+		await db
+			.insert(refreshTokens)
+			.values({ userId: user.id, familyId, tokenVersion, tokenHash: hashToken(refreshToken), expiresAt: refreshExpiresAt })
 		const accessToken = await accessTokens.sign({ sub: user.id, tid: user.tenantId, ver: tokenVersion })
 		return {
 			accessToken,
