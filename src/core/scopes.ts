@@ -8,7 +8,8 @@ export const SCOPES = {
 	'sessions:write': 'Create, start, stop, delete and pair sessions',
 	'messages:read': 'Read chats, messages, contacts and received files; follow the realtime WebSocket',
 	'messages:send': 'Send, edit and delete messages, mark chats read, upload and fetch files',
-	'webhooks:manage': 'Create, change and delete webhooks and read their deliveries',
+	'webhooks:manage':
+		'Create, change and delete webhooks and read their deliveries (pointing one at a URL also needs sessions:read and messages:read)',
 	'*': 'Every scope, including ones added later',
 } as const
 

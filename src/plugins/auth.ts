@@ -43,14 +43,17 @@ export interface Authenticator {
  * Whether the caller may use a route with this access decision; throws ForbiddenError when not.
  * A user's access token passes every decision.
  */
-export function authorize(caller: AuthUser, access: Access): void {
+export function authorize(caller: AuthUser, access: Access, why?: string): void {
 	if (caller.kind === 'user') return
 	if (access === 'user')
 		throw new ForbiddenError('USER_REQUIRED', 'Sign in as a user for this route: API keys cannot manage the account, its users or its API keys', {
 			required: 'user',
 		})
 	if (!grants(caller.scopes, access))
-		throw new ForbiddenError('INSUFFICIENT_SCOPE', `This API key lacks the scope ${access}`, { required: access, granted: caller.scopes })
+		throw new ForbiddenError('INSUFFICIENT_SCOPE', `This API key lacks the scope ${access}${why ? ` (${why})` : ''}`, {
+			required: access,
+			granted: caller.scopes,
+		})
 }
 
 /** OpenAPI security of a route: who may call it, with the scope an API key needs (3.1 allows role names for any scheme). */

@@ -136,10 +136,13 @@ describe('webhook endpoints', () => {
 		const reader = await createApiKey(app, alice.user, ['sessions:read', 'messages:read', 'messages:send'])
 		const asKey = (key: { headers: Record<string, string> }, init: RequestInit = {}, path = '/webhooks') =>
 			fetch(app.url + path, { ...init, headers: { 'content-type': 'application/json', ...key.headers } })
-		const created = await asKey(manager, { method: 'POST', body: JSON.stringify({ url: 'https://example.com/by-key' }) })
+		const created = await asKey(everything, { method: 'POST', body: JSON.stringify({ url: 'https://example.com/by-key' }) })
 		expect(created.status).toBe(201)
 		const { id } = (await created.json()) as { id: string }
-		expect((await asKey(everything, {}, `/webhooks/${id}/deliveries`)).status).toBe(200)
+		expect((await asKey(manager, {}, `/webhooks/${id}/deliveries`)).status).toBe(200)
+		expect(
+			(await asKey(manager, { method: 'PATCH', body: JSON.stringify({ enabled: false, description: 'paused' }) }, `/webhooks/${id}`)).status,
+		).toBe(200)
 		for (const [path, init] of [
 			['/webhooks', {}],
 			['/webhooks', { method: 'POST', body: JSON.stringify({ url: 'https://example.com/nope' }) }],
@@ -148,6 +151,35 @@ describe('webhook endpoints', () => {
 			const error = await expectError(await asKey(reader, init, path), 403, 'INSUFFICIENT_SCOPE')
 			expect(error.details).toMatchObject({ required: 'webhooks:manage' })
 		}
+	})
+
+	it('lets a key choose where events go only if it may read them: sessions:read and messages:read besides webhooks:manage', async () => {
+		const asKey = (key: { headers: Record<string, string> }, method: string, path: string, body: unknown) =>
+			fetch(app.url + path, { method, headers: { 'content-type': 'application/json', ...key.headers }, body: JSON.stringify(body) })
+		const manager = await createApiKey(app, alice.user, ['webhooks:manage'])
+		const managerOfSessions = await createApiKey(app, alice.user, ['webhooks:manage', 'sessions:read'])
+		const reader = await createApiKey(app, alice.user, ['webhooks:manage', 'sessions:read', 'messages:read'])
+		const created = await asKey(reader, 'POST', '/webhooks', { url: 'https://example.com/reader' })
+		expect(created.status).toBe(201)
+		const { id } = (await created.json()) as { id: string }
+		for (const [key, lacks] of [
+			[manager, 'sessions:read'],
+			[managerOfSessions, 'messages:read'],
+		] as const) {
+			for (const [method, path, body] of [
+				['POST', '/webhooks', { url: 'https://attacker.example/all' }],
+				['PATCH', `/webhooks/${id}`, { url: 'https://attacker.example/all' }],
+				['PATCH', `/webhooks/${id}`, { events: ['session.messages.*'] }],
+				['PATCH', `/webhooks/${id}`, { sessionIds: null }],
+			] as const) {
+				const error = await expectError(await asKey(key, method, path, body), 403, 'INSUFFICIENT_SCOPE')
+				expect(error.details).toMatchObject({ required: lacks })
+				expect(error.message).toContain('a webhook carries what it reads')
+			}
+		}
+		// Nothing was changed by the refused calls.
+		expect((await alice.get(`/webhooks/${id}`)).body).toMatchObject({ url: 'https://example.com/reader', events: ['*'], sessionIds: null })
+		expect((await asKey(reader, 'PATCH', `/webhooks/${id}`, { url: 'https://example.com/moved' })).status).toBe(200)
 	})
 
 	it('refuses a replay from something that is neither a position nor a time', async () => {

@@ -1,5 +1,6 @@
 import { Elysia, t } from 'elysia'
-import type { AuthPlugin } from '../../plugins/auth'
+import type { RouteScope } from '../../core/scopes'
+import { type AuthPlugin, type AuthUser, authorize } from '../../plugins/auth'
 import { errorModel } from '../../plugins/errors'
 import { DeliveryListQuery, DeliveryParams, WebhookListQuery, WebhookParams, webhooksModels } from './model'
 import type { WebhooksService } from './service'
@@ -12,20 +13,40 @@ export interface WebhooksModuleDeps {
 const SIGNING =
 	'Every POST carries the Standard Webhooks headers `webhook-id` (the event id, the same on every retry), `webhook-timestamp` and `webhook-signature`; the body is the event as the WebSocket sends it. See docs/webhooks.md.'
 
+/**
+ * A webhook carries what the WebSocket does: message contents, session states and QR codes. A key
+ * that chooses where events go (a new endpoint, or its URL, events or sessions changed) must be
+ * able to read them itself, or `webhooks:manage` alone would read every message through a receiver
+ * of its own.
+ */
+const WEBHOOK_READS: RouteScope[] = ['sessions:read', 'messages:read']
+const mayDirectEvents = (user: AuthUser) => {
+	for (const scope of WEBHOOK_READS) authorize(user, scope, 'a webhook carries what it reads')
+}
+const SCOPES_NOTE =
+	'An API key needs `sessions:read` and `messages:read` besides `webhooks:manage` to choose where events go (403 `INSUFFICIENT_SCOPE` naming the one it lacks).'
+
 export const webhooksModule = ({ webhooks, authPlugin }: WebhooksModuleDeps) =>
 	new Elysia({ name: 'webhooks', prefix: '/webhooks', tags: ['webhooks'] })
 		.use(errorModel)
 		.use(authPlugin)
 		.model(webhooksModels)
 		.guard({ auth: 'webhooks:manage' })
-		.post('', async ({ tenantId, body, status }) => status(201, await webhooks.create(tenantId, body)), {
-			body: 'CreateWebhook',
-			response: { 201: 'CreatedWebhook', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error', 413: 'Error', 415: 'Error', 422: 'Error' },
-			detail: {
-				summary: 'Register a webhook endpoint',
-				description: `The answer holds the signing \`secret\` (\`whsec_…\`), shown this once. 400 \`INVALID_URL\` (not http/https); 422 \`WEBHOOK_TARGET_REFUSED\` (a loopback, private, link-local or reserved address, unless WEBHOOK_ALLOW_PRIVATE_TARGETS), 422 \`UNKNOWN_EVENT_TYPE\` (a pattern matching no event type); 404 \`SESSION_NOT_FOUND\` (a session id that is not this account's). ${SIGNING}`,
+		.post(
+			'',
+			async ({ user, tenantId, body, status }) => {
+				mayDirectEvents(user)
+				return status(201, await webhooks.create(tenantId, body))
 			},
-		})
+			{
+				body: 'CreateWebhook',
+				response: { 201: 'CreatedWebhook', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error', 413: 'Error', 415: 'Error', 422: 'Error' },
+				detail: {
+					summary: 'Register a webhook endpoint',
+					description: `The answer holds the signing \`secret\` (\`whsec_…\`), shown this once. 400 \`INVALID_URL\` (not http/https); 422 \`WEBHOOK_TARGET_REFUSED\` (a loopback, private, link-local or reserved address, unless WEBHOOK_ALLOW_PRIVATE_TARGETS), 422 \`UNKNOWN_EVENT_TYPE\` (a pattern matching no event type); 404 \`SESSION_NOT_FOUND\` (a session id that is not this account's). ${SCOPES_NOTE} ${SIGNING}`,
+				},
+			},
+		)
 		.get('', async ({ tenantId, query }) => webhooks.list(tenantId, query), {
 			query: WebhookListQuery,
 			response: { 200: 'WebhookPage', 400: 'Error', 401: 'Error' },
@@ -39,16 +60,23 @@ export const webhooksModule = ({ webhooks, authPlugin }: WebhooksModuleDeps) =>
 			response: { 200: 'Webhook', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error' },
 			detail: { summary: 'One webhook endpoint', description: '`enabled` false with `disabledReason` says why it no longer receives events.' },
 		})
-		.patch('/:id', async ({ tenantId, params, body }) => webhooks.update(tenantId, params.id, body), {
-			params: WebhookParams,
-			body: 'UpdateWebhook',
-			response: { 200: 'Webhook', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error', 413: 'Error', 415: 'Error', 422: 'Error' },
-			detail: {
-				summary: 'Change a webhook endpoint',
-				description:
-					'Fields as for POST /webhooks, checked the same way. `enabled: true` re-enables an endpoint the dispatcher disabled (410, or failing too long): its pending deliveries resume in order. Events that arrived while it was disabled are not queued; POST /webhooks/:id/replay sends them.',
+		.patch(
+			'/:id',
+			async ({ user, tenantId, params, body }) => {
+				if (body.url !== undefined || body.events !== undefined || body.sessionIds !== undefined) mayDirectEvents(user)
+				return webhooks.update(tenantId, params.id, body)
 			},
-		})
+			{
+				params: WebhookParams,
+				body: 'UpdateWebhook',
+				response: { 200: 'Webhook', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error', 413: 'Error', 415: 'Error', 422: 'Error' },
+				detail: {
+					summary: 'Change a webhook endpoint',
+					description:
+						'Fields as for POST /webhooks, checked the same way; changing `url`, `events` or `sessionIds` with an API key needs `sessions:read` and `messages:read` too. `enabled: true` re-enables an endpoint the dispatcher disabled (410, or failing too long): its pending deliveries resume in order. Events that arrived while it was disabled are not queued; POST /webhooks/:id/replay sends them.',
+				},
+			},
+		)
 		.delete(
 			'/:id',
 			async ({ tenantId, params, status }) => {
