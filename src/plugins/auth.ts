@@ -10,16 +10,17 @@ const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i
  * The credential a request presents: `Authorization: Bearer <access token or API key>`, or
  * `X-Api-Key: <API key>` (the header many integration tools offer). A URL leaks into logs,
  * histories and Referer headers, so REST never reads one there; a WebSocket upgrade may carry a
- * user's `?accessToken=`, because browsers cannot set headers on a WebSocket.
+ * user's `?accessToken=`, because browsers cannot set headers on a WebSocket: the WebSocket route
+ * passes its query as `wsQuery`, REST routes never do.
  */
-export function presentedToken(request: Request, query: Record<string, unknown> | undefined): string | undefined {
+export function presentedToken(request: Request, wsQuery: Record<string, unknown> | undefined): string | undefined {
 	const authorization = request.headers.get('authorization')
 	if (authorization !== null) return BEARER.exec(authorization)?.[1]
 	const apiKey = request.headers.get('x-api-key')
 	// Only a key travels in X-Api-Key: anything else there is refused as an invalid key, never read as a JWT.
 	if (apiKey !== null) return apiKey.startsWith(API_KEY_PREFIX) ? apiKey : `${API_KEY_PREFIX}invalid`
 	if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return undefined
-	const fromQuery = query?.accessToken
+	const fromQuery = wsQuery?.accessToken
 	if (typeof fromQuery !== 'string') return undefined
 	// A key belongs to a server, which can set a header; in a URL it would end up in logs.
 	return fromQuery.startsWith(API_KEY_PREFIX) ? KEY_IN_URL : fromQuery
@@ -73,19 +74,20 @@ export const securityOf = (access: Access): Record<string, string[]>[] =>
  */
 export const authPlugin = (auth: Authenticator) => {
 	const authenticated = new WeakMap<Request, AuthUser>()
-	const check = async (request: Request, query: Record<string, unknown> | undefined, access: Access) => {
-		const user = await auth.authenticate(presentedToken(request, query))
+	// REST routes read headers only: the query is read on the WebSocket route alone, whatever a request's Upgrade header says.
+	const check = async (request: Request, access: Access) => {
+		const user = await auth.authenticate(presentedToken(request, undefined))
 		authorize(user, access)
 		return user
 	}
 	return new Elysia({ name: 'auth' }).use(errorModel).macro({
 		auth: (access: Access) => ({
 			detail: { security: securityOf(access), 'x-required-scope': access },
-			async transform({ request, query }) {
-				authenticated.set(request, await check(request, query, access))
+			async transform({ request }) {
+				authenticated.set(request, await check(request, access))
 			},
-			async resolve({ request, query }) {
-				const user = authenticated.get(request) ?? (await check(request, query, access))
+			async resolve({ request }) {
+				const user = authenticated.get(request) ?? (await check(request, access))
 				return { user, tenantId: user.tenantId }
 			},
 		}),

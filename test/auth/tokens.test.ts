@@ -29,9 +29,10 @@ describe('presenting an access token on REST', () => {
 		expect((await me({ authorization: `bearer ${alice.accessToken}` })).status).toBe(200)
 	})
 
-	it('never takes it from the URL', async () => {
+	it('never takes it from the URL, even on a request that asks for a WebSocket upgrade', async () => {
 		const alice = await createVerifiedUser(app)
 		await expectError(await me({}, `?accessToken=${alice.accessToken}`), 401, 'UNAUTHORIZED')
+		await expectError(await me({ upgrade: 'websocket', connection: 'Upgrade' }, `?accessToken=${alice.accessToken}`), 401, 'UNAUTHORIZED')
 	})
 
 	it.each([
