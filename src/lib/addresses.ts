@@ -102,7 +102,7 @@ async function resolveName(hostname: string, resolve: Resolver) {
 
 /**
  * The address to connect to for `url`: its literal IP, or the first address its name resolves to
- * that may be reached. Throws RefusedTargetError naming the address and why when none may (with
+ * that may be reached. Throws RefusedTargetError saying why when none may (with
  * `allowPrivate`, any address may).
  */
 export async function resolveTarget(url: URL, allowPrivate: boolean, resolve: Resolver = systemResolver): Promise<ResolvedTarget> {
@@ -113,7 +113,9 @@ export async function resolveTarget(url: URL, allowPrivate: boolean, resolve: Re
 	for (const { address, family } of candidates) {
 		const reason = allowPrivate ? null : refusedAddress(address)
 		if (!reason) return { address, family: family === 6 ? 6 : 4 }
-		refusal ||= `${address} is a ${reason} address`
+		// A name's addresses stay unsaid: the reason reaches the tenant (the delivery log), and the
+		// operator's internal DNS is not theirs to map.
+		refusal ||= literal ? `${address} is a ${reason} address` : `it resolves to a ${reason} address`
 	}
 	throw new RefusedTargetError(`refused ${url.hostname}: ${refusal}`)
 }

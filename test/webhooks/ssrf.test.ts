@@ -38,7 +38,7 @@ describe('the SSRF guard', () => {
 		const hook = await createWebhook(api, { url: `http://localhost:${rx.port}/hook` })
 		const delivery = await failedTestEvent(hook.id)
 		expect(delivery).toMatchObject({ attempts: 3, lastStatusCode: null })
-		expect(delivery.lastError).toMatch(/refused localhost: (127\.0\.0\.1|::1) is a loopback address/)
+		expect(delivery.lastError).toBe(`refused localhost: it resolves to a loopback address${PRIVATE_TARGETS_HINT}`)
 		// Who reads it learns how a self-hosted receiver on the same network is let through.
 		expect(delivery.lastError).toContain('WEBHOOK_ALLOW_PRIVATE_TARGETS=true')
 		expect(rx.requests).toEqual([])
@@ -129,7 +129,7 @@ describe('the SSRF guard', () => {
 		expect(refused).toMatchObject({
 			status: null,
 			kind: 'refused',
-			error: `refused rebind.example: 10.0.0.7 is a private address${PRIVATE_TARGETS_HINT}`,
+			error: `refused rebind.example: it resolves to a private address${PRIVATE_TARGETS_HINT}`,
 		})
 	})
 })
