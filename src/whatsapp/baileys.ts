@@ -286,7 +286,7 @@ class BaileysSession implements SessionConnection {
 		const me = this.credentials.creds?.me?.id
 		this.polls.remember(events['messages.upsert']?.messages ?? [])
 		this.polls.remember(events['messaging-history.set']?.messages ?? [])
-		const votes = await pollVotes(events, this.polls, me)
+		const votes = await pollVotes(events, this.polls, this.credentials.creds?.me)
 		const mapped = toWhatsAppEvents(events, {
 			altOf: (jid) => alts?.get(jid),
 			sessionId: this.sessionId,

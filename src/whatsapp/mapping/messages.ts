@@ -107,12 +107,23 @@ function changeOf(m: WAMessage, ctx: MappingContext): MessageUpdate | null | und
 	const author = m.key.fromMe ? userJid(ctx.me) : (userJid(m.key.participant) ?? userJid(m.key.remoteJid))
 	if (content.reactionMessage) {
 		const found = reactionOf(content, author, m.messageTimestamp)
-		const key = found && mapKey({ remoteJid: m.key.remoteJid, ...found.target }, ctx)
+		const key = found && targetKey(m, found.target, ctx)
 		return key && found ? { key, reaction: found.reaction } : null
 	}
 	const vote = ctx.pollVoteOf?.(m)
-	const key = mapKey({ remoteJid: m.key.remoteJid, ...content.pollUpdateMessage!.pollCreationMessageKey }, ctx)
+	const key = targetKey(m, content.pollUpdateMessage!.pollCreationMessageKey, ctx)
 	return vote && key ? { key, pollVote: vote } : null
+}
+
+/**
+ * The key of the message a change is about. It is in the change's chat, so it has the other JID
+ * form the change's own key carries: a contact WhatsApp addresses by LID has its messages filed
+ * under the phone-number chat, and a change keyed by the LID alone would miss them.
+ */
+function targetKey(m: WAMessage, target: proto.IMessageKey | null | undefined, ctx: MappingContext): MessageKey | undefined {
+	const key: WAMessageKey = { remoteJid: m.key.remoteJid, ...target }
+	if (key.remoteJid === m.key.remoteJid && !key.remoteJidAlt) key.remoteJidAlt = m.key.remoteJidAlt
+	return mapKey(key, ctx)
 }
 
 /**
