@@ -70,6 +70,25 @@ describe('PATCH /chats/:jid/messages/:messageId', () => {
 		).toBe(true)
 	})
 
+	it('keeps the newest of several edits made within one second, received or own', async () => {
+		// WhatsApp states an edit's time in whole seconds: a bot rewriting its answer edits faster than that.
+		const theirs = await receiveText('draft 1')
+		const second = Math.floor(Date.now() / 1000) * 1000
+		for (const [i, text] of ['draft 2', 'draft 3', 'draft 4'].entries())
+			await world.standIn.deliverContent({ to: PHONE, from: FRIEND, kind: 'edit', target: { id: theirs }, text, timestampMs: second + i })
+		expect(await shown(theirs, (m) => m.text === 'draft 4')).toMatchObject({ text: 'draft 4', editedAt: expect.any(String) })
+
+		const mine = await sendText('answer 1')
+		for (const text of ['answer 2', 'answer 3']) {
+			expect((await call('PATCH', `/chats/${CHAT}/messages/${mine}`, { text })).status).toBe(202)
+			await world.standIn.waitForSent((m) => {
+				const edit = m.message?.protocolMessage
+				return edit?.key?.id === mine && (edit.editedMessage?.conversation ?? edit.editedMessage?.extendedTextMessage?.text) === text
+			})
+		}
+		await shown(mine, (m) => m.text === 'answer 3')
+	})
+
 	it('refuses what WhatsApp would refuse, naming why, and sends nothing', async () => {
 		const theirs = await receiveText('not yours to edit')
 		const old = await sendText('an old message')

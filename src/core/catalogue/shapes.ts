@@ -1,6 +1,6 @@
 import { Type as T, type Static } from '@sinclair/typebox'
 import { ContactCard, Location, MediaRef, MessageKind, Poll, PollVote, Reaction, ReplyTo } from './message-content'
-import { EpochSeconds, Jid, MessageStatus } from './shapes-base'
+import { EpochSeconds, EpochTime, Jid, MessageStatus } from './shapes-base'
 
 export * from './message-content'
 export * from './shapes-base'
@@ -70,7 +70,7 @@ export const MessageUpdate = T.Object({
 			type: T.String({ minLength: 1, maxLength: 64 }),
 			text: T.Optional(T.String()),
 			content: MessageContent,
-			editedAt: EpochSeconds,
+			editedAt: EpochTime,
 		}),
 	),
 	/** Deleted for everyone. */

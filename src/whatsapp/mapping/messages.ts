@@ -173,6 +173,20 @@ export function numberArrivals(messages: readonly Message[], ctx: MappingContext
 }
 
 /**
+ * When an edit was made, to the microsecond: the newest of two edits is the one that wins. WhatsApp
+ * states it in whole seconds (Baileys floors the edit's milliseconds), and a bot that rewrites its
+ * answer as it goes edits several times a second; the moment the edit reached this session orders
+ * those, and is at most the network's delay after the stated second. A stated second later than
+ * that (a phone's clock ahead) is kept.
+ */
+function editTime(stated: unknown, ctx: MappingContext): number {
+	const second = seconds(stated)
+	const arrived = ctx.nextSeq ? ctx.nextSeq() / 1e6 : undefined
+	if (arrived !== undefined && arrived >= second) return arrived
+	return second || nowSeconds(ctx)
+}
+
+/**
  * `messages.update`: status (receipts), edits and revokes; other changes (poll votes, reactions,
  * stub parameters) are not modelled. A receipt's `messageTimestamp` is the receipt's time and is
  * never used as the message's.
@@ -190,7 +204,7 @@ export function mapMessageUpdates(updates: readonly WAMessageUpdate[], ctx: Mapp
 		const editedContent = normalizeMessageContent(edited)
 		const editedType = editedContent && getContentType(editedContent)
 		if (edited && editedContent && editedType) {
-			u.edit = { type: editedType.slice(0, 64), content: contentJson(edited), editedAt: seconds(update.messageTimestamp) || nowSeconds(ctx) }
+			u.edit = { type: editedType.slice(0, 64), content: contentJson(edited), editedAt: editTime(update.messageTimestamp, ctx) }
 			const text = textOf(editedContent)
 			if (text !== undefined) u.edit.text = text
 		}

@@ -160,7 +160,7 @@ export function buildPlainContent(spec: PlainSpec, chat: ChatContext): BuiltCont
 				key: { remoteJid: accountJid, fromMe: true, id: spec.target.id },
 				type: proto.Message.ProtocolMessage.Type.MESSAGE_EDIT,
 				editedMessage,
-				timestampMs: now,
+				timestampMs: spec.timestampMs ?? now,
 			}
 			// Phones wrap an edit in `editedMessage` (a future-proof message); edit="1" marks the stanza.
 			return { attrs: { type: 'text', edit: '1' }, message: { editedMessage: { message: { protocolMessage } } } }

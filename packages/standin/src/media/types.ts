@@ -63,7 +63,8 @@ export type ContentSpec =
 	/** A text quoting a message; the quoted content is looked up (delivered or sent) unless given. */
 	| { kind: 'reply'; target: MessageRef; text: string; quotedMessage?: proto.IMessage }
 	/** The contact edits one of its own messages: new text, or a whole new content. */
-	| { kind: 'edit'; target: { id: string }; text?: string; message?: proto.IMessage }
+	/** `timestampMs`: when the phone says it edited (now by default). */
+	| { kind: 'edit'; target: { id: string }; text?: string; message?: proto.IMessage; timestampMs?: number }
 	/** The contact deletes one of its own messages for everyone. */
 	| { kind: 'delete'; target: { id: string } }
 	/** A poll (`pollCreationMessageV3`) with a fresh 32-byte `messageSecret` unless one is given. */
