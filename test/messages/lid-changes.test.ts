@@ -39,6 +39,12 @@ describe('a contact addressed by LID', () => {
 		await fromLid({ kind: 'reaction', target: { id: place.id }, emoji: '🔥' })
 		const reacted = await shown(place.id, (m) => m.reactions.length === 1)
 		expect(reacted.reactions).toEqual([{ sender: expect.any(String), emoji: '🔥', at: expect.any(String) }])
+
+		// The account answers in the chat as the LID names it: the message is found under the phone number.
+		const res = await api.post(`/chats/${place.chat}/messages`, { reaction: { messageId: place.id, emoji: '👍' } })
+		expect(res.status).toBe(202)
+		const sent = await world.standIn.waitForSent((m) => m.id === res.body.messageId)
+		expect(sent.message?.reactionMessage).toMatchObject({ text: '👍', key: { id: place.id } })
 	})
 
 	it('votes on its own poll: the vote is counted', async () => {

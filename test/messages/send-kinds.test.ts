@@ -117,11 +117,24 @@ describe('refusing what cannot be sent, before anything goes out', () => {
 		['a latitude out of range', async () => ({ location: { latitude: 91, longitude: 0 } }), 400, 'VALIDATION_FAILED'],
 		['a reaction to an unknown message', async () => ({ reaction: { messageId: 'NOPE', emoji: '👍' } }), 404, 'MESSAGE_NOT_FOUND'],
 		['a reply to an unknown message', async () => ({ text: 'hi', replyTo: 'NOPE' }), 404, 'MESSAGE_NOT_FOUND'],
+		[
+			// It would show on that message here, and reach this chat about a message it never had.
+			'a reaction to a message of another chat',
+			async () => {
+				const other = '4915100000303@s.whatsapp.net'
+				const sent = await api.post(`/chats/${other}/messages`, { text: 'in another chat' })
+				await until(async () => (await api.get(`/chats/${other}/messages`)).body.items?.some((m: { id: string }) => m.id === sent.body.messageId))
+				return { reaction: { messageId: sent.body.messageId, emoji: '👍' } }
+			},
+			404,
+			'MESSAGE_NOT_FOUND',
+		],
 		['a caption on a location', async () => ({ location: { latitude: 1, longitude: 2 }, caption: 'x' }), 400, 'INVALID_CONTENT'],
 		['a poll whose options repeat', async () => ({ poll: { question: 'Q', options: ['a', 'a'] } }), 400, 'INVALID_POLL'],
 	] as const)('refuses %s', async (_, body, status, code) => {
+		const request = await body()
 		const count = before()
-		await expectError(await post(await body()), status, code)
+		await expectError(await post(request), status, code)
 		// A valid send after it arrives first: nothing was queued for the refused one.
 		const next = await api.post(`/chats/${FRIEND_JID}/messages`, { text: 'after a refusal' })
 		await world.standIn.waitForSent((m) => m.id === next.body.messageId)

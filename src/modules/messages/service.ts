@@ -7,6 +7,7 @@ import { isGroupJid, normalizePhoneNumber, normalizeRecipient } from '../../core
 import { newOutgoingMessageId } from '../../core/message-id'
 import type { Db, Tx } from '../../db/client'
 import { media, sendRequests, sessionMessages } from '../../db/schema'
+import { formsOf } from '../../db/jid-forms'
 import type { MessageAccepted } from './model'
 import type { SessionsService } from '../sessions/service'
 import { assertConnected, sessionStatus } from '../sessions/state'
@@ -188,7 +189,10 @@ export class MessagesService {
 				return { contacts: input.contacts!.map((c) => ({ name: c.name, vcard: vcard(c.name, c.phoneNumbers) })) }
 			case 'reaction':
 				return {
-					reaction: { key: await this.keyOf(tx, sessionId, to, input.reaction!.messageId, 'reaction.messageId'), emoji: input.reaction!.emoji },
+					reaction: {
+						key: await this.keyOf(tx, sessionId, to, input.reaction!.messageId, 'reaction.messageId', { inChat: true }),
+						emoji: input.reaction!.emoji,
+					},
 				}
 			case 'poll': {
 				const { question, options, selectableCount = 0 } = input.poll!
@@ -222,15 +226,25 @@ export class MessagesService {
 		return { mediaId }
 	}
 
-	/** The key of a stored message of the session, preferring the chat being written to. */
-	private async keyOf(tx: Tx, sessionId: string, to: string, messageId: string, field: string): Promise<MessageKey> {
+	/**
+	 * The key of a stored message of the session, preferring the chat being written to. A reply may
+	 * quote a message of another chat (WhatsApp's "reply privately"); a reaction is shown on the
+	 * message it names, in the chat it goes to, so it must be `inChat` (under either JID of it).
+	 */
+	private async keyOf(tx: Tx, sessionId: string, to: string, messageId: string, field: string, { inChat = false } = {}): Promise<MessageKey> {
 		const [row] = await tx
 			.select({ chatJid: sessionMessages.chatJid, fromMe: sessionMessages.fromMe, senderJid: sessionMessages.senderJid })
 			.from(sessionMessages)
-			.where(and(eq(sessionMessages.sessionId, sessionId), eq(sessionMessages.messageId, messageId)))
+			.where(
+				and(
+					eq(sessionMessages.sessionId, sessionId),
+					eq(sessionMessages.messageId, messageId),
+					inChat ? sql`${sessionMessages.chatJid} = any(${formsOf(sessionId, to)})` : undefined,
+				),
+			)
 			.orderBy(desc(sql`${sessionMessages.chatJid} = ${to}`))
 			.limit(1)
-		if (!row) throw new NotFoundError('MESSAGE_NOT_FOUND', `${field} names no message of this session`)
+		if (!row) throw new NotFoundError('MESSAGE_NOT_FOUND', `${field} names no message of ${inChat ? 'this chat' : 'this session'}`)
 		const participant = isGroupJid(row.chatJid) && !row.fromMe && row.senderJid ? { participant: row.senderJid } : {}
 		return { remoteJid: row.chatJid, fromMe: row.fromMe, id: messageId, ...participant }
 	}
