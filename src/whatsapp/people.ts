@@ -26,8 +26,11 @@ export async function checkNumbers(sock: WASocket, phoneNumbers: readonly string
 	})
 }
 
-/** WhatsApp's refusals of a picture query that mean "no picture for you": none (404) or hidden (401). */
-const NO_PICTURE = new Set([401, 404])
+/**
+ * WhatsApp's refusals of a picture query that mean "no picture for you": none (404), hidden (401),
+ * or a JID it knows no one by (400, a LID it never gave this account, say).
+ */
+const NO_PICTURE = new Set([400, 401, 404])
 
 /** The URL of the full-size picture, or null when the user or group has none or does not show it. */
 export async function pictureUrl(sock: WASocket, jid: string): Promise<string | null> {

@@ -107,6 +107,12 @@ describe('GET /contacts/:jid/picture', () => {
 		expect(new Uint8Array(await byLid.arrayBuffer())).toEqual(lidImage)
 	})
 
+	it('answers 404 NO_PICTURE for a LID WhatsApp knows no one by', async () => {
+		const res = await picture(alice, '123456789012345@lid')
+		expect(res.status).toBe(404)
+		expect(await codeOf(res)).toBe('NO_PICTURE')
+	})
+
 	it('answers 400 INVALID_JID for what is not a user or group', async () => {
 		for (const jid of ['status@broadcast', 'hello', '0123']) {
 			const res = await picture(alice, jid)
