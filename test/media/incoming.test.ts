@@ -60,6 +60,24 @@ describe('received media', () => {
 		expect(sha256(new Uint8Array(await res.arrayBuffer()))).toBe(sha256(spec.file))
 	})
 
+	it('stores an empty file and serves it; no range of it can be satisfied', async () => {
+		const { message, settled } = await receive({
+			kind: 'document',
+			file: new Uint8Array(),
+			mimetype: 'text/plain',
+			fileName: 'empty.txt',
+		} as ContentSpec)
+		expect(settled).toMatchObject({ state: 'stored', size: 0 })
+		const whole = await api.fetch(`/media/${message.media!.id}`)
+		expect(whole.status).toBe(200)
+		expect((await whole.arrayBuffer()).byteLength).toBe(0)
+		for (const range of ['bytes=-5', 'bytes=0-', 'bytes=0-0']) {
+			const res = await api.fetch(`/media/${message.media!.id}`, { headers: { range } })
+			expect(res.status, range).toBe(416)
+			expect(res.headers.get('content-range'), range).toBe('bytes */0')
+		}
+	})
+
 	it('refuses a tampered file, naming the check, and serves nothing', async () => {
 		const { message, settled } = await receive({ kind: 'image', file: randomBytes(40_000), mimetype: 'image/png', tamper: 'ciphertext' })
 		expect(settled).toMatchObject({ state: 'failed', reason: 'mac_mismatch' })
