@@ -123,7 +123,10 @@ describe('refusing what cannot be sent, before anything goes out', () => {
 			async () => {
 				const other = '4915100000303@s.whatsapp.net'
 				const sent = await api.post(`/chats/${other}/messages`, { text: 'in another chat' })
-				await until(async () => (await api.get(`/chats/${other}/messages`)).body.items?.some((m: { id: string }) => m.id === sent.body.messageId))
+				await until(
+					async () => (await api.get(`/chats/${other}/messages`)).body.items?.some((m: { id: string }) => m.id === sent.body.messageId),
+					'the other chat’s message stored',
+				)
 				return { reaction: { messageId: sent.body.messageId, emoji: '👍' } }
 			},
 			404,
