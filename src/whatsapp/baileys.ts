@@ -118,6 +118,8 @@ class BaileysSession implements SessionConnection {
 	private readonly sends = new SendsInFlight()
 	private readonly groups = new GroupCache()
 	private readonly polls: PollSecrets
+	/** The availability this session shows: unavailable from the start, so the phone keeps its notifications. */
+	private ownPresence: OwnPresence = 'unavailable'
 	private readonly statusChanges = new Condition()
 	private readonly log: Logger
 	private readonly baileysLog: Logger
@@ -272,7 +274,10 @@ class BaileysSession implements SessionConnection {
 	}
 
 	private async handle(generation: number, sock: WASocket, events: Partial<BaileysEventMap>, receipts?: ReceiptGate) {
-		if (events['creds.update']) this.credentials.save()
+		if (events['creds.update']) {
+			this.credentials.save()
+			if (generation === this.generation && this.status === 'connected') this.keepPresence(sock)
+		}
 		const connection = events['connection.update']
 		if (connection && generation === this.generation) await this.onConnectionUpdate(sock, connection)
 		this.groups.apply(events)
@@ -544,8 +549,20 @@ class BaileysSession implements SessionConnection {
 		return await this.port.pictures(this.options.tenantId, url)
 	}
 
-	sendPresence(state: ChatState | OwnPresence, to?: string): Promise<void> {
-		return sendPresence(this.connectedSocket(), state, to && toJid(to))
+	async sendPresence(state: ChatState | OwnPresence, to?: string): Promise<void> {
+		await sendPresence(this.connectedSocket(), state, to && toJid(to))
+		if (state === 'available' || state === 'unavailable') this.ownPresence = state
+	}
+
+	/**
+	 * Baileys sends a presence stanza without a type (which WhatsApp reads as available) for every
+	 * credentials update that does not carry the push name, the first ones right after connecting.
+	 * An account shown available gets no notifications on its phone, so the availability this
+	 * session chose is said again after each.
+	 */
+	private keepPresence(sock: WASocket) {
+		if (this.ownPresence !== 'unavailable') return
+		sock.sendPresenceUpdate('unavailable').catch((err) => this.log.warn({ err }, 'could not show the account unavailable again'))
 	}
 
 	async subscribePresence(jid: string): Promise<void> {

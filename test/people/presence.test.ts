@@ -29,6 +29,16 @@ afterAll(async () => {
 })
 
 describe('showing presence', () => {
+	it('keeps a session that just connected unavailable, so the phone keeps its notifications', async () => {
+		// Baileys says "available" (a presence without a type) as credentials change after connecting; the session says unavailable after it.
+		const lastShown = () =>
+			world.standIn.core.log
+				.list('presence')
+				.filter((e) => e.presence.kind === 'presence' && e.presence.device === device)
+				.at(-1)?.presence.state
+		await until(() => lastShown() === 'unavailable', 'the account shown unavailable')
+	})
+
 	it('POST /chats/:jid/presence shows typing, recording and paused in the chat', async () => {
 		for (const [state, shown] of [
 			['typing', 'composing'],
