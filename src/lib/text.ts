@@ -95,3 +95,10 @@ export function numberRanges(numbers: Iterable<number>): string {
 /** Text made safe to place in HTML, in an element or a quoted attribute. */
 export const escapeHtml = (text: string) =>
 	text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
+
+const RGI_EMOJI = /^\p{RGI_Emoji}$/v
+/** A pictograph written without its emoji variation selector (`❤`, `☺`), as some keyboards send them. */
+const PICTOGRAPH = /^\p{Extended_Pictographic}\uFE0F?$/u
+
+/** Whether `text` is exactly one emoji: what WhatsApp shows as a reaction. */
+export const isOneEmoji = (text: string) => RGI_EMOJI.test(text) || PICTOGRAPH.test(text)

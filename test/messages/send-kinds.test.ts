@@ -134,6 +134,10 @@ describe('refusing what cannot be sent, before anything goes out', () => {
 		],
 		['a caption on a location', async () => ({ location: { latitude: 1, longitude: 2 }, caption: 'x' }), 400, 'INVALID_CONTENT'],
 		['a poll whose options repeat', async () => ({ poll: { question: 'Q', options: ['a', 'a'] } }), 400, 'INVALID_POLL'],
+		['a poll whose question is blank', async () => ({ poll: { question: '  ', options: ['a', 'b'] } }), 400, 'INVALID_POLL'],
+		['a poll with a blank option', async () => ({ poll: { question: 'Q', options: ['a', ' \n'] } }), 400, 'INVALID_POLL'],
+		['a reaction that is not one emoji', async () => ({ reaction: { messageId: 'NOPE', emoji: 'hello world' } }), 400, 'INVALID_EMOJI'],
+		['a field a message does not have (a misspelt caption)', async () => ({ text: 'hi', captoin: 'lost' }), 400, 'UNKNOWN_FIELD'],
 	] as const)('refuses %s', async (_, body, status, code) => {
 		const request = await body()
 		const count = before()

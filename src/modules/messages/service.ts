@@ -8,6 +8,7 @@ import { newOutgoingMessageId } from '../../core/message-id'
 import type { Db, Tx } from '../../db/client'
 import { media, sendRequests, sessionMessages } from '../../db/schema'
 import { formsOf } from '../../db/jid-forms'
+import { isOneEmoji } from '../../lib/text'
 import type { MessageAccepted } from './model'
 import type { SessionsService } from '../sessions/service'
 import { assertConnected, sessionStatus } from '../sessions/state'
@@ -188,6 +189,8 @@ export class MessagesService {
 			case 'contacts':
 				return { contacts: input.contacts!.map((c) => ({ name: c.name, vcard: vcard(c.name, c.phoneNumbers) })) }
 			case 'reaction':
+				if (input.reaction!.emoji !== '' && !isOneEmoji(input.reaction!.emoji))
+					throw new InvalidInputError('INVALID_EMOJI', 'reaction.emoji must be one emoji, or empty to take the reaction back')
 				return {
 					reaction: {
 						key: await this.keyOf(tx, sessionId, to, input.reaction!.messageId, 'reaction.messageId', { inChat: true }),
@@ -196,6 +199,8 @@ export class MessagesService {
 				}
 			case 'poll': {
 				const { question, options, selectableCount = 0 } = input.poll!
+				if (!question.trim()) throw new InvalidInputError('INVALID_POLL', 'poll.question must not be only whitespace')
+				if (options.some((o) => !o.trim())) throw new InvalidInputError('INVALID_POLL', 'poll.options must not be only whitespace')
 				if (new Set(options).size !== options.length) throw new InvalidInputError('INVALID_POLL', 'poll.options must be different from each other')
 				if (selectableCount > options.length)
 					throw new InvalidInputError('INVALID_POLL', 'poll.selectableCount cannot be more than the number of options')
@@ -221,7 +226,7 @@ export class MessagesService {
 		if (kind !== 'document' && !FILE_TYPES[kind].test(type))
 			throw new UnsupportedMediaTypeError(
 				'UNSUPPORTED_MEDIA_TYPE',
-				`A file of type ${type} cannot be sent as ${kind === 'image' ? 'an' : 'a'} ${kind}`,
+				`A file of type ${type} cannot be sent as ${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind}`,
 			)
 		return { mediaId }
 	}
