@@ -74,6 +74,17 @@ describe('a group of our own', () => {
 		await world.events.waitFor('session.command.completed', sessionId, { where: (e) => e.data.commandId === commandId })
 		await detail(mine, (b) => b.subject === 'Project X' && b.description === 'What we build', 'the new subject and description')
 		expect(world.standIn.group(mine)).toMatchObject({ subject: 'Project X', description: 'What we build' })
+
+		// Blanks alone are no description: it is removed, as with an empty one.
+		const blank = await api.fetch(`${base()}/${mine}`, {
+			method: 'PATCH',
+			headers: { 'content-type': 'application/json' },
+			body: JSON.stringify({ description: '  \n ' }),
+		})
+		expect(blank.status).toBe(202)
+		const removed = (await blank.json()) as { commandId: string }
+		await world.events.waitFor('session.command.completed', sessionId, { where: (e) => e.data.commandId === removed.commandId })
+		await detail(mine, (b) => !b.description, 'the description removed')
 	})
 
 	it('adds, promotes and removes members, with WhatsApp’s answer per member', async () => {

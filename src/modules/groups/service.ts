@@ -102,7 +102,12 @@ export class GroupsService {
 		const subject = input.subject === undefined ? undefined : subjectOf(input.subject)
 		return this.submit(tenantId, sessionId, groupJid(jidInput), (groupJid) => ({
 			type: 'session.groups.edit',
-			data: { groupJid, ...(subject ? { subject } : {}), ...(input.description !== undefined ? { description: input.description } : {}) },
+			// A description of blanks alone reads as none: it removes the description, as an empty one does.
+			data: {
+				groupJid,
+				...(subject ? { subject } : {}),
+				...(input.description !== undefined ? { description: input.description.trim() ? input.description : '' } : {}),
+			},
 		}))
 	}
 

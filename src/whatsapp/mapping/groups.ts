@@ -26,7 +26,8 @@ export function mapGroup(meta: Partial<GroupMetadata>): Group | undefined {
 	const out: Group = { jid: meta.id }
 	const subject = clip(meta.subject, 1024)
 	if (subject !== undefined) out.subject = subject
-	if (typeof meta.desc === 'string') out.description = meta.desc.slice(0, 8192)
+	// A removed description comes as `desc` present and empty (undefined in a change, none in metadata).
+	if ('desc' in meta) out.description = typeof meta.desc === 'string' ? meta.desc.slice(0, 8192) : ''
 	const owner = userJid(meta.owner)
 	if (owner) out.owner = owner
 	const ownerPn = userJid(meta.ownerPn)
