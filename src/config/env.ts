@@ -49,6 +49,7 @@ export const Env = T.Object({
 	WA_WEBSOCKET_URL: T.Optional(T.String({ pattern: '^wss?://' })),
 	WA_ROOT_PUBLIC_KEY: T.Optional(T.String({ pattern: '^[A-Za-z0-9+/]{43}=$' })),
 	WA_MEDIA_CA_FILE: T.Optional(T.String({ minLength: 1 })),
+	WA_MEDIA_HOSTS: T.Optional(T.String({ pattern: '^[A-Za-z0-9.-]+(,[A-Za-z0-9.-]+)*$' })),
 	WA_RECONNECT_BASE_MS: T.Integer({ minimum: 1, default: 1_000 }),
 	WA_RECONNECT_MAX_MS: T.Integer({ minimum: 1, default: 60_000 }),
 	WA_RECONNECT_MAX_ATTEMPTS: T.Integer({ minimum: 1, default: 10 }),

@@ -99,6 +99,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 		waWebSocketUrl: env.WA_WEBSOCKET_URL,
 		waRootPublicKey: env.WA_ROOT_PUBLIC_KEY,
 		waMediaCaFile: env.WA_MEDIA_CA_FILE,
+		// A received file's URL is the sender's to write: files are fetched only from WhatsApp's
+		// hosts, and from the host of a WhatsApp endpoint configured instead (a stand-in).
+		waMediaHosts: env.WA_MEDIA_HOSTS?.split(',') ?? ['whatsapp.net', ...(env.WA_WEBSOCKET_URL ? [new URL(env.WA_WEBSOCKET_URL).hostname] : [])],
 		waReconnect: { baseMs: env.WA_RECONNECT_BASE_MS, maxMs: env.WA_RECONNECT_MAX_MS, maxAttempts: env.WA_RECONNECT_MAX_ATTEMPTS },
 		runnerConnectRate: env.RUNNER_CONNECT_RATE,
 		bodyLimitBytes: env.BODY_LIMIT_BYTES,

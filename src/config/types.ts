@@ -33,6 +33,8 @@ export interface Config {
 	waRootPublicKey: string | undefined
 	/** A CA certificate (PEM file) the runner trusts for WhatsApp's media hosts beside the system's: a stand-in's CDN. */
 	waMediaCaFile: string | undefined
+	/** Hosts (each with its subdomains) a received file may be fetched from; others are read as WhatsApp's default host. */
+	waMediaHosts: string[]
 	/** Reconnect policy of WhatsApp sessions after a transient disconnect (docs/api.md, Sessions). */
 	waReconnect: { baseMs: number; maxMs: number; maxAttempts: number }
 	/** WhatsApp sockets a runner opens per second at most, for all its sessions together (after a restart, every reconnect). */

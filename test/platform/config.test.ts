@@ -42,6 +42,13 @@ describe('config', () => {
 		expect(loadConfig({ PORT: '0' }).publicUrl).toBe('http://localhost:3000')
 	})
 
+	it("fetches received files from WhatsApp's hosts only, and a stand-in's when WA_WEBSOCKET_URL names one", () => {
+		expect(loadConfig({}).waMediaHosts).toEqual(['whatsapp.net'])
+		expect(loadConfig({ WA_WEBSOCKET_URL: 'ws://127.0.0.1:7480/ws/chat' }).waMediaHosts).toEqual(['whatsapp.net', '127.0.0.1'])
+		expect(loadConfig({ WA_MEDIA_HOSTS: 'cdn.example,whatsapp.net' }).waMediaHosts).toEqual(['cdn.example', 'whatsapp.net'])
+		expect(() => loadConfig({ WA_MEDIA_HOSTS: 'https://cdn.example/' })).toThrow(ConfigError)
+	})
+
 	it('reads the webhook retry schedule as durations, the Standard Webhooks one by default', () => {
 		expect(loadConfig({}).webhooks.retryScheduleMs).toEqual([5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000])
 		expect(loadConfig({ WEBHOOK_RETRY_SCHEDULE: '500ms,5s,2m,1h' }).webhooks.retryScheduleMs).toEqual([500, 5_000, 120_000, 3_600_000])

@@ -10,7 +10,7 @@ import { incomingMediaId } from '../../src/core/media'
 import { createCipher } from '../../src/lib/crypto'
 import { createFsMediaStore } from '../../src/media/fs-store'
 import { mediaRecords } from '../../src/media/records'
-import { createMediaFetcher, type MediaSession } from '../../src/whatsapp/media/fetcher'
+import { createMediaFetcher, type MediaSession, mediaUrl } from '../../src/whatsapp/media/fetcher'
 import { openTestDatabase, type OpenTestDatabase } from '../helpers/database'
 import { createSession } from '../events/fixtures'
 
@@ -165,5 +165,29 @@ describe('downloading received media', () => {
 		fetcher.queue([file], session)
 		await fetcher.idle()
 		expect(states(events)).toEqual([['failed', 'too_large']])
+	})
+})
+
+describe('the URL a received file is fetched from', () => {
+	const allowed = ['whatsapp.net', '127.0.0.1']
+	it("takes the host of the message's url when it is WhatsApp's (or a configured one), as Baileys does", () => {
+		expect(mediaUrl(allowed, '/v/t62/abc', 'https://mmg.whatsapp.net/v/t62/abc?x=1')).toBe('https://mmg.whatsapp.net/v/t62/abc')
+		expect(mediaUrl(allowed, '/v/t62/abc', 'https://media-fra3-1.cdn.whatsapp.net/v')).toBe('https://media-fra3-1.cdn.whatsapp.net/v/t62/abc')
+		expect(mediaUrl(allowed, '/v/abc', 'https://127.0.0.1:7481/v/abc')).toBe('https://127.0.0.1:7481/v/abc')
+		expect(mediaUrl(allowed, '/v/abc', null)).toBe('https://mmg.whatsapp.net/v/abc')
+	})
+
+	it("reads any other host a sender writes as WhatsApp's, so the runner never requests a host the sender picked", () => {
+		for (const url of [
+			'https://169.254.169.254/latest/meta-data',
+			'https://10.0.0.1:8443/admin',
+			'https://whatsapp.net.evil.example/x',
+			'https://evilwhatsapp.net/x',
+			'http://mmg.whatsapp.net/x',
+			'not a url',
+		])
+			expect(mediaUrl(allowed, '/v/abc', url), url).toBe('https://mmg.whatsapp.net/v/abc')
+		// A directPath cannot carry a host of its own either (`https://mmg.whatsapp.net@evil.example/…`).
+		expect(new URL(mediaUrl(allowed, '@evil.example/x', null)).hostname).toBe('mmg.whatsapp.net')
 	})
 })

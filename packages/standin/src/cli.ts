@@ -105,7 +105,13 @@ Give the server these three settings:
   WA_MEDIA_CA_FILE=${standIn.mediaCa.path}
 The third makes the server's runner trust the stand-in's media CDN (${standIn.mediaUrl}) beside the
 system's roots, so media downloads and uploads verify the CDN's certificate against this CA.
-(Any other Bun process can trust it with NODE_EXTRA_CA_CERTS=<the same path> at its start.)
+(Any other Bun process can trust it with NODE_EXTRA_CA_CERTS=<the same path> at its start.)${
+	new URL(standIn.mediaUrl).hostname === new URL(wsUrl).hostname
+		? ''
+		: `
+The CDN's host is not the WebSocket's: also give WA_MEDIA_HOSTS=whatsapp.net,${new URL(standIn.mediaUrl).hostname}
+(the server fetches received files only from the hosts that setting names).`
+}
 
 Control it over HTTP (JSON):
   curl -s ${base}/control                      # devices, counters, pending pairing codes

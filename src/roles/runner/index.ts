@@ -75,6 +75,7 @@ export async function start(deps: RoleDeps, options: RunnerOptions = {}): Promis
 		logger,
 		maxBytes: config.media.maxBytes,
 		download: config.media.download,
+		mediaHosts: config.waMediaHosts,
 	})
 	const pacer = connectPacer(config.runnerConnectRate)
 	const port =

@@ -39,6 +39,8 @@ export interface MediaFetcherOptions {
 	download: 'eager' | 'on_demand' | 'off'
 	/** How a file's bytes are fetched; the global fetch by default. */
 	fetchFile?: (url: string) => Promise<Response>
+	/** Hosts a message's `url` may name (each with its subdomains); WhatsApp's own by default. */
+	mediaHosts?: readonly string[]
 	/** Builds the download URL; `https://<host><directPath>` by default, as Baileys does. */
 	urlOf?: (directPath: string, url?: string | null) => string
 }
@@ -74,12 +76,19 @@ const MEDIA_TYPES: Record<MediaKind, 'image' | 'video' | 'audio' | 'document' | 
 	sticker: 'sticker',
 }
 
-function defaultUrl(directPath: string, url?: string | null): string {
+/**
+ * `https://<host><directPath>`, the host taken from the message's `url` as Baileys does, but only
+ * when it is one of `allowed`: the sender writes the URL, and the runner would otherwise make a
+ * request to any host and port the sender names (its own network's, say). Any other host is read
+ * as WhatsApp's default one.
+ */
+export function mediaUrl(allowed: readonly string[], directPath: string, url?: string | null): string {
 	let host = DEFAULT_HOST
 	try {
-		if (url) host = new URL(url).host
+		const given = url ? new URL(url) : undefined
+		if (given?.protocol === 'https:' && allowed.some((a) => given.hostname === a || given.hostname.endsWith(`.${a}`))) host = given.host
 	} catch {}
-	return `https://${host}${directPath}`
+	return `https://${host}${directPath.startsWith('/') ? directPath : `/${directPath}`}`
 }
 
 /**
@@ -91,7 +100,7 @@ function defaultUrl(directPath: string, url?: string | null): string {
 export function createMediaFetcher(options: MediaFetcherOptions) {
 	const { db, store, records, logger, maxBytes } = options
 	const fetchFile = options.fetchFile ?? ((url: string) => fetch(url))
-	const urlOf = options.urlOf ?? defaultUrl
+	const urlOf = options.urlOf ?? ((directPath: string, url?: string | null) => mediaUrl(options.mediaHosts ?? ['whatsapp.net'], directPath, url))
 	const queue = new PQueue({ concurrency: CONCURRENCY })
 
 	const updated = (
