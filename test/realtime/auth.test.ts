@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { sql } from 'drizzle-orm'
 import { api, createVerifiedUser } from '../helpers/accounts'
 import type { TestApp } from '../helpers/app'
 import { createTestClock } from '../helpers/clock'
@@ -59,6 +60,14 @@ describe('/ws/sessions authentication', () => {
 		const [id] = await publish(app, qrEvent({ tenantId: bob.user.tenantId, sessionId: Bun.randomUUIDv7() }))
 		expect((await bobs.next()).id).toBe(id!)
 		bobs.close()
+	})
+
+	it('closes a user’s open socket with 4401 when the user is removed from the database', async () => {
+		const alice = await createVerifiedUser(app)
+		const ws = openSocket(app.url, { accessToken: alice.accessToken })
+		expect((await ws.next()).type).toBe('session.snapshot')
+		await app.server.database.db.execute(sql`delete from users where id = ${alice.user.id}`)
+		expect(await ws.closed).toEqual({ code: 4401, reason: 'the user no longer exists' })
 	})
 
 	it('refuses the token again after logout-all', async () => {

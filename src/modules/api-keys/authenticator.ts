@@ -97,13 +97,17 @@ export class ApiKeyAuthenticator implements Authenticator {
  * `sbk_` prefix), and the notices that end what either opened (the WebSocket listens to both).
  */
 export function callerAuthenticator(
-	tokens: Authenticator & { onTokensRevoked(listener: TokensRevokedListener): () => void },
+	tokens: Authenticator & {
+		onTokensRevoked(listener: TokensRevokedListener): () => void
+		onUserRemoved(listener: (userId: string) => void): () => void
+	},
 	keys: ApiKeyAuthenticator,
 ) {
 	return {
 		authenticate: (credential: string | undefined) =>
 			credential?.startsWith(API_KEY_PREFIX) ? keys.authenticate(credential) : tokens.authenticate(credential),
 		onTokensRevoked: (listener: TokensRevokedListener) => tokens.onTokensRevoked(listener),
+		onUserRemoved: (listener: (userId: string) => void) => tokens.onUserRemoved(listener),
 		onApiKeyRevoked: (listener: (event: ApiKeyRevoked) => void) => keys.onApiKeyRevoked(listener),
 	}
 }

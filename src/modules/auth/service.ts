@@ -52,6 +52,7 @@ export const USER_REMOVED_CHANNEL = 'switchboard_user_removed'
 export class AuthService implements Authenticator {
 	private readonly versions: TokenVersionCache
 	private followingRemovals = false
+	private readonly removalListeners = new Set<(userId: string) => void>()
 
 	constructor(private readonly deps: AuthServiceDeps) {
 		// Computed now so the first login with an unknown email is not the one slow request.
@@ -74,7 +75,10 @@ export class AuthService implements Authenticator {
 	followUserRemovals(listen: Database['listen'], logger: Logger): { stop(): Promise<void> } {
 		const listening = listen(
 			USER_REMOVED_CHANNEL,
-			(userId) => this.versions.forget(userId),
+			(userId) => {
+				this.versions.forget(userId)
+				for (const listener of this.removalListeners) listener(userId)
+			},
 			() => {
 				this.versions.clear()
 				this.followingRemovals = true
@@ -97,6 +101,12 @@ export class AuthService implements Authenticator {
 	 */
 	onTokensRevoked(listener: TokensRevokedListener): () => void {
 		return this.deps.revocations.onTokensRevoked(listener)
+	}
+
+	/** Listeners hear of every user removed from the database, as followUserRemovals does; the hub closes their sockets. */
+	onUserRemoved(listener: (userId: string) => void): () => void {
+		this.removalListeners.add(listener)
+		return () => this.removalListeners.delete(listener)
 	}
 
 	/**

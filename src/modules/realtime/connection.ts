@@ -26,6 +26,7 @@ export interface ConnectionDeps {
 	auth: {
 		authenticate(token: string | undefined): Promise<AuthUser>
 		onTokensRevoked(listener: TokensRevokedListener): () => void
+		onUserRemoved(listener: (userId: string) => void): () => void
 		onApiKeyRevoked(listener: (event: ApiKeyRevoked) => void): () => void
 	}
 	/** The scope an API key needs to open the socket. */
@@ -160,9 +161,16 @@ export class Connection {
 			this.expiry = setTimeout(() => this.close(CLOSE.unauthorized, 'access token expired'), Math.max(0, Math.min(left, MAX_TIMER_MS)))
 			// A notice about an older version than the one this token carries is about tokens issued
 			// before it (a late notice), not this one.
-			this.stopListening = this.deps.auth.onTokensRevoked((e) => {
+			const stopRevoked = this.deps.auth.onTokensRevoked((e) => {
 				if (e.userId === user.id && e.tokenVersion > ver) this.close(CLOSE.unauthorized, `signed out everywhere (${e.reason})`)
 			})
+			const stopRemoved = this.deps.auth.onUserRemoved((userId) => {
+				if (userId === user.id) this.close(CLOSE.unauthorized, 'the user no longer exists')
+			})
+			this.stopListening = () => {
+				stopRevoked()
+				stopRemoved()
+			}
 		}
 		this.deps.hub.closing.addEventListener('abort', () => this.close(CLOSE.goingAway, 'server shutting down; reconnect with since'), {
 			signal: this.done.signal,
