@@ -32,7 +32,9 @@ interface TestRunner {
 	 * Each partition's last release by this runner: its place in the world's order, how it was
 	 * let go, and whether this runner's lease was still alive in Redis once its sockets were closed.
 	 */
-	releases: Map<number, { step: number; lost: boolean; leaseAlive: boolean }>
+	releases: Map<number, { step: number; lost: boolean; taken: boolean; leaseAlive: boolean }>
+	/** Moves this runner's clock on, as if its process had been frozen that long. */
+	jump(ms: number): void
 	/** Each partition's last claim by this runner: its place in the world's order. */
 	claims: Map<number, number>
 	stop(): Promise<void>
@@ -78,7 +80,9 @@ function cutOffable(store: LeaseStore) {
 
 async function startRunner(id: string, { ttlMs = 900, marginMs = 250 } = {}): Promise<TestRunner> {
 	const { store, cutOff } = cutOffable(createRedisLeaseStore({ redis, prefix: world.prefix.prefix, partitions: PARTITIONS, commandTimeoutMs: 300 }))
+	let skipped = 0
 	const ownership = leaseOwnership({
+		now: () => performance.now() + skipped,
 		store,
 		runnerId: id,
 		partitions: PARTITIONS,
@@ -88,7 +92,7 @@ async function startRunner(id: string, { ttlMs = 900, marginMs = 250 } = {}): Pr
 		logger,
 	})
 	const held = new Set<number>()
-	const releases = new Map<number, { step: number; lost: boolean; leaseAlive: boolean }>()
+	const releases = new Map<number, { step: number; lost: boolean; taken: boolean; leaseAlive: boolean }>()
 	const claims = new Map<number, number>()
 	let stopped = false
 	await ownership.start({
@@ -101,14 +105,14 @@ async function startRunner(id: string, { ttlMs = 900, marginMs = 250 } = {}): Pr
 				claims.set(p, ++world.steps)
 			}
 		},
-		async release(parts, { lost }) {
+		async release(parts, { lost, taken = false }) {
 			await Bun.sleep(20) // stands in for closing the partition's sockets, which is not instant
 			// Read past this runner's store, which may be cut off: Redis as the others see it.
 			const leases = await Promise.all(parts.map((p) => redis.get(leaseKeys(world.prefix.prefix, p).lease)))
 			for (const [i, p] of parts.entries()) {
 				if (world.actingOn.get(p) === id) world.actingOn.delete(p)
 				held.delete(p)
-				releases.set(p, { step: ++world.steps, lost, leaseAlive: leases[i]?.startsWith(`${id} `) ?? false })
+				releases.set(p, { step: ++world.steps, lost, taken, leaseAlive: leases[i]?.startsWith(`${id} `) ?? false })
 			}
 		},
 	})
@@ -118,6 +122,9 @@ async function startRunner(id: string, { ttlMs = 900, marginMs = 250 } = {}): Pr
 		cutOff,
 		held: () => [...held].sort((a, b) => a - b),
 		releases,
+		jump: (ms) => {
+			skipped += ms
+		},
 		claims,
 		async stop() {
 			if (stopped) return
@@ -173,6 +180,8 @@ describe('partition ownership through leases', () => {
 			expect(released.lost).toBe(true)
 			// Its sockets closed while its lease was still alive in Redis; taken over after that.
 			expect(released.leaseAlive).toBe(true)
+			// Nobody else could hold it yet: the sessions may say they are reconnecting.
+			expect(released.taken).toBe(false)
 			expect(b.claims.get(p)!).toBeGreaterThan(released.step)
 			expect(b.ownership.fence(p)).toBeGreaterThan(fence)
 			expect(a.ownership.holds(p)).toBe(false)
@@ -183,6 +192,20 @@ describe('partition ownership through leases', () => {
 		// Back in touch, it gets a fair share again, through graceful handovers.
 		a.cutOff(false)
 		await until(() => counts().join() === '4,4', 'an even split again')
+	})
+
+	it('a runner that wakes up past its leases’ expiry gives them up as taken: its sessions close without a word', async () => {
+		newWorld()
+		const a = await startRunner('runner-a')
+		const b = await startRunner('runner-b')
+		await until(() => counts().join() === '4,4', 'an even split')
+		const mine = a.held()
+		// Frozen (a paused VM): no renewal went out, and its clock shows the leases long expired.
+		a.cutOff(true)
+		a.jump(5_000)
+		await until(() => a.held().length === 0, 'the frozen runner to let go')
+		for (const p of mine) expect(a.releases.get(p)).toMatchObject({ lost: true, taken: true })
+		await until(() => b.held().length === PARTITIONS, 'the other runner to take everything over')
 	})
 
 	it('stops trusting a partition as soon as its last renewal is too old, before the watchdog has run', async () => {
@@ -205,6 +228,9 @@ describe('partition ownership through leases', () => {
 			id: 'paused',
 			ownership,
 			cutOff: () => {},
+			jump: (ms) => {
+				now += ms
+			},
 			held: () => [],
 			releases: new Map(),
 			claims: new Map(),

@@ -95,7 +95,11 @@ export function leaseOwnership(options: LeaseOwnershipOptions): PartitionOwnersh
 			{ partitions: parts, why },
 			why === 'lost' ? 'leases lost to another runner' : 'renewals failing: closing sessions before the leases can expire',
 		)
-		track(handlers!.release(parts, { lost: true }).catch((err) => log.error({ err, partitions: parts }, 'releasing lost partitions failed')))
+		// A watchdog that fires late (the process was frozen: a paused VM, a long pause) finds leases
+		// that may have expired and been claimed meanwhile: as good as lost.
+		const t = now()
+		const taken = why === 'lost' || list.some((h) => t >= h.renewedAt + ttlMs)
+		track(handlers!.release(parts, { lost: true, taken }).catch((err) => log.error({ err, partitions: parts }, 'releasing lost partitions failed')))
 		armWatchdog()
 	}
 

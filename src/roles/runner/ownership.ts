@@ -29,9 +29,11 @@ export interface OwnershipHandlers {
 	/**
 	 * `lost: false` is a handover: finish the commands in hand, then close the sockets. `lost: true`
 	 * means the lease is gone or about to be: close the sockets first, leave every command not yet
-	 * done to the next owner.
+	 * done to the next owner. `taken`: the lease may already be another runner's (renewal found it
+	 * gone, or this process woke up past its expiry); the sessions then close without a word, since
+	 * their status is the new owner's to tell.
 	 */
-	release(partitions: number[], how: { lost: boolean }): Promise<void>
+	release(partitions: number[], how: { lost: boolean; taken?: boolean }): Promise<void>
 }
 
 /**

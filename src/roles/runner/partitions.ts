@@ -115,12 +115,13 @@ export function createPartitions(deps: PartitionsDeps) {
 			)
 			logger.info({ partitions: numberRanges(parts) }, 'claimed command partitions')
 		},
-		async release(parts, { lost }) {
+		async release(parts, { lost, taken = false }) {
 			for (const p of parts) owned.delete(p)
 			sessions.statusChanged()
 			const gone = new Set(parts)
 			const [reason, message] = CLOSE_REASONS[lost ? 'lost' : stopping ? 'stopping' : 'handover']
-			const close = () => sessions.closeWhere((r) => gone.has(r.partition), reason, message)
+			// A lease another runner may hold already: its "connected" must not be overwritten by this one's goodbye.
+			const close = () => sessions.closeWhere((r) => gone.has(r.partition), { reason, message, silent: taken })
 			// Handing over, the commands in hand finish on the live sockets; losing the lease, the
 			// sockets go first: the next owner may be connecting soon.
 			if (lost) {
@@ -144,7 +145,8 @@ export function createPartitions(deps: PartitionsDeps) {
 			await ownership.stop()
 			// Sessions of no partition (none, unless a release failed) must not outlive the runner either.
 			await stopConsuming([...consumers.keys()])
-			await sessions.closeWhere(() => true, ...CLOSE_REASONS.stopping)
+			const [reason, message] = CLOSE_REASONS.stopping
+			await sessions.closeWhere(() => true, { reason, message })
 		},
 	}
 }

@@ -72,8 +72,8 @@ export class SessionRegistry {
 	}
 
 	/** Closes, without logging out, every connection `predicate` picks. */
-	async closeWhere(predicate: (r: RunningSession) => boolean, reason: string, message: string): Promise<void> {
-		await Promise.all([...this.running.values()].filter(predicate).map((r) => r.connection.close({ status: 'reconnecting', reason, message })))
+	async closeWhere(predicate: (r: RunningSession) => boolean, how: { reason: string; message: string; silent?: boolean }): Promise<void> {
+		await Promise.all([...this.running.values()].filter(predicate).map((r) => r.connection.close({ status: 'reconnecting', ...how })))
 	}
 
 	statusChanged(): void {
