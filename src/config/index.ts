@@ -57,6 +57,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 	if (production && env.WA_ROOT_PUBLIC_KEY && !env.WA_WEBSOCKET_URL)
 		throw new ConfigError('WA_ROOT_PUBLIC_KEY is set without WA_WEBSOCKET_URL; set both or neither')
 	if (env.MEDIA_STORE === 's3' && !env.MEDIA_S3_BUCKET) throw new ConfigError('MEDIA_STORE=s3 needs MEDIA_S3_BUCKET')
+	// Without Redis the bus lives in this process: a role left to another process would never hear
+	// of the work (a send accepted by an API process, and never sent). Webhooks alone may be left out.
+	const missing = env.REDIS_URL || !env.ROLES ? [] : ['api', 'runner', 'consumer'].filter((r) => !env.ROLES!.split(',').includes(r))
+	if (missing.length)
+		throw new ConfigError(
+			`ROLES=${env.ROLES} leaves out ${missing.join(', ')}, but without REDIS_URL the roles talk only within one process: set REDIS_URL to split them across processes, or run them all here`,
+		)
 	const cookieSecure = env.COOKIE_SECURE ?? production
 	// PORT=0 (any free port) cannot name the port in advance: the default port stands in for it.
 	const publicUrl = (env.PUBLIC_URL ?? `http://localhost:${env.PORT || 3000}`).replace(/\/+$/, '')

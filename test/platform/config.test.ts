@@ -42,6 +42,14 @@ describe('config', () => {
 		expect(loadConfig({ PORT: '0' }).publicUrl).toBe('http://localhost:3000')
 	})
 
+	it('refuses to leave a role to other processes when there is no Redis for them to talk through', () => {
+		expect(() => loadConfig({ ROLES: 'api' })).toThrow('ROLES=api leaves out runner, consumer, but without REDIS_URL')
+		expect(() => loadConfig({ ROLES: 'runner,consumer', DATABASE_URL: 'postgres://u@h/db' })).toThrow('leaves out api')
+		expect([...loadConfig({ ROLES: 'api', REDIS_URL: 'redis://h:6379' }).roles]).toEqual(['api'])
+		// Webhooks may be left out: nothing waits for them.
+		expect([...loadConfig({ ROLES: 'api,runner,consumer' }).roles]).toEqual(['api', 'runner', 'consumer'])
+	})
+
 	it("fetches received files from WhatsApp's hosts only, and a stand-in's when WA_WEBSOCKET_URL names one", () => {
 		expect(loadConfig({}).waMediaHosts).toEqual(['whatsapp.net'])
 		expect(loadConfig({ WA_WEBSOCKET_URL: 'ws://127.0.0.1:7480/ws/chat' }).waMediaHosts).toEqual(['whatsapp.net', '127.0.0.1'])
