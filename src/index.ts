@@ -1,6 +1,7 @@
 import { type Config, ConfigError, loadConfig } from './config'
 import { createLogger } from './logger'
 import { startServer } from './server'
+import { explainStartupFailure } from './config/startup'
 
 let config: Config
 try {
@@ -27,4 +28,11 @@ async function shutdown(signal: string) {
 // Registered before the start finishes, so an early SIGTERM still shuts down cleanly.
 process.on('SIGTERM', () => void shutdown('SIGTERM'))
 process.on('SIGINT', () => void shutdown('SIGINT'))
-await starting
+try {
+	await starting
+} catch (err) {
+	// One line naming what to fix, rather than a library's stack; the stack is in the log at debug.
+	logger.debug({ err }, 'start failed')
+	console.error(explainStartupFailure(err, config))
+	process.exit(1)
+}

@@ -4,6 +4,7 @@ import type { RedisClient } from './lib/redis-client'
 import { type ApiApp, createApp, createProbeApp, type ProbeApp } from './app'
 import { createBus, createRelay, createRequester, type Bus, type Relay } from './bus'
 import type { Config } from './config'
+import { assertPortFree, lockDataDir, StartupError } from './config/startup'
 import { openPglite, openPostgres, type Database } from './db/client'
 import { createBackgroundTasks } from './lib/background'
 import { systemClock, type Clock } from './lib/clock'
@@ -65,12 +66,40 @@ export interface RunningServer {
 	stop(): Promise<void>
 }
 
+/** How long a start waits for PostgreSQL's first answer: a host that never answers fails it (Bun does not time such a connect out). */
+const FIRST_ANSWER_MS = 15_000
+
 async function openDatabase(config: Config, logger: Logger): Promise<Database> {
-	if (config.databaseUrl) return openPostgres({ url: config.databaseUrl })
+	if (config.databaseUrl) {
+		const database = openPostgres({ url: config.databaseUrl })
+		try {
+			await withTimeout(database.ping(), FIRST_ANSWER_MS, 'the first query')
+		} catch (err) {
+			void database.close().catch(() => {})
+			if (!(err instanceof Error) || !err.message.startsWith('the first query timed out')) throw err
+			throw new StartupError(
+				`Cannot reach PostgreSQL at DATABASE_URL: no answer within ${FIRST_ANSWER_MS / 1000} s. Is it running, and is the address right?`,
+			)
+		}
+		return database
+	}
 	const dataDir = pgliteDir(config.dataDir)
 	mkdirSync(dataDir, { recursive: true })
+	const unlock = lockDataDir(dataDir, config.dataDir)
 	logger.info({ dataDir }, 'embedded mode: PGlite database (set DATABASE_URL for PostgreSQL)')
-	return openPglite({ dataDir })
+	try {
+		const database = await openPglite({ dataDir })
+		return {
+			...database,
+			async close() {
+				await database.close()
+				unlock()
+			},
+		}
+	} catch (err) {
+		unlock()
+		throw err
+	}
 }
 
 /**
@@ -245,6 +274,7 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 export async function startServer(config: Config, logger: Logger, overrides: ServerOverrides = {}): Promise<RunningServer> {
 	for (const key of config.defaultsUsed) logger.warn({ setting: key }, `${key} not set: using a development default`)
 	for (const warning of config.warnings) logger.warn(warning)
+	assertPortFree(config)
 	const database = await openDatabase(config, logger)
 	await database.migrate()
 	const redis = config.redisUrl ? openRedis(config.redisUrl, logger, 'main', { natMap: config.redisNatMap }) : null
@@ -264,7 +294,8 @@ export async function startServer(config: Config, logger: Logger, overrides: Ser
 	const infra = { database, redis, bus, relay, isDraining: () => draining, metrics: { registry, workers: () => roles.metrics() } }
 	const api = serveApi ? composeApi(config, logger, infra, overrides) : null
 	const app = api?.app ?? createProbeApp({ config, logger, ...infra })
-	app.listen({ port: config.port, hostname: config.host })
+	// No shared port (Elysia asks for one): a second server on it would take half the requests.
+	app.listen({ port: config.port, hostname: config.host, reusePort: false })
 	const port = app.server?.port ?? config.port
 	logger.info({ port, database: database.kind, redis: Boolean(redis) }, 'listening')
 

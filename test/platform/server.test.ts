@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pgliteDir } from '../../src/server'
-import { createTestDatabase } from '../helpers/database'
+import { createTestDatabase, PG_ADMIN_URL } from '../helpers/database'
 import { REPO_ROOT, spawnServer, waitForOutput } from '../helpers/process'
 import { createTestRedisPrefix, REDIS_TEST_URL } from '../helpers/redis'
 
@@ -52,7 +52,54 @@ describe('the server process', () => {
 		expect(line).toContain('JWT_SECRET')
 		expect(await proc.exited).toBe(1)
 	})
+
+	it('refuses a second server on the same embedded database or the same port, saying which, and leaves the first serving', async () => {
+		const first = await spawnServer({ DATA_DIR: dataDir })
+		const port = new URL(first.url).port
+		const other = mkdtempSync(join(tmpdir(), 'sb-embedded-other-'))
+		try {
+			expect(await failedStart({ DATA_DIR: dataDir })).toEqual({
+				code: 1,
+				line: expect.stringMatching(/^DATA_DIR .* is in use by another Switchboard process \(pid \d+\): stop it first/),
+			})
+			expect(await failedStart({ DATA_DIR: other, PORT: port })).toEqual({
+				code: 1,
+				line: expect.stringContaining(`PORT ${port} on 0.0.0.0 is in use by another process (is Switchboard already running?)`),
+			})
+			expect((await fetch(`${first.url}/health`)).status).toBe(200)
+		} finally {
+			first.proc.kill('SIGTERM')
+			await first.proc.exited
+			rmSync(other, { recursive: true, force: true })
+		}
+		// Stopped, it leaves the folder free for the next start.
+		expect(existsSync(join(dataDir, 'pglite', 'switchboard.pid'))).toBe(false)
+	}, 60_000)
+
+	it('says in one line what is wrong with DATABASE_URL when PostgreSQL refuses, or has no such database', async () => {
+		expect(await failedStart({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/switchboard' })).toEqual({
+			code: 1,
+			line: 'Cannot reach PostgreSQL at DATABASE_URL (postgres://postgres@127.0.0.1:1/switchboard): connection refused. Is it running, and is the address right?',
+		})
+		const missing = `${PG_ADMIN_URL.replace(/\/[^/]*$/, '')}/sb_no_such_database`
+		expect(await failedStart({ DATABASE_URL: missing })).toEqual({
+			code: 1,
+			line: 'database "sb_no_such_database" does not exist: create it first (`createdb`), or name another database in DATABASE_URL',
+		})
+	})
 })
+
+/** A start that fails: its exit code, and the last line it wrote to stderr (the log goes to stdout). */
+async function failedStart(env: Record<string, string>): Promise<{ code: number; line: string }> {
+	const proc = Bun.spawn(['bun', 'src/index.ts'], {
+		cwd: REPO_ROOT,
+		env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', LOG_LEVEL: 'warn', ...env },
+		stdout: 'ignore',
+		stderr: 'pipe',
+	})
+	const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited])
+	return { code, line: stderr.trim().split('\n').at(-1) ?? '' }
+}
 
 describe('the embedded database folder', () => {
 	it('is DATA_DIR/pglite, or DATA_DIR itself when that already holds a database', () => {

@@ -1,0 +1,94 @@
+import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Config } from './types'
+
+/** A start that cannot go on, with a message that names the setting to look at. */
+export class StartupError extends Error {
+	override name = 'StartupError'
+}
+
+/**
+ * Fails at once when another process listens on the server's address. Elysia asks Bun for a shared
+ * port (SO_REUSEPORT), and two servers on one port would split the requests between them: a
+ * second `bun run start` would answer half of them, from another database.
+ */
+export function assertPortFree({ port, host }: Pick<Config, 'port' | 'host'>): void {
+	if (port === 0) return
+	try {
+		Bun.serve({ port, hostname: host, reusePort: false, fetch: () => new Response(null, { status: 503 }) }).stop(true)
+	} catch (err) {
+		throw new StartupError(
+			`PORT ${port} on ${host} is in use by another process (is Switchboard already running?): stop it, or set another PORT (${(err as Error).message})`,
+		)
+	}
+}
+
+/**
+ * Holds an embedded database's folder for this process: PGlite takes no lock of its own, and two
+ * processes on one folder would each think they own it (and the WhatsApp sessions in it). A lock
+ * left by a process that no longer runs is taken over. Returns the release.
+ */
+export function lockDataDir(dir: string, shownAs = dir): () => void {
+	const file = join(dir, 'switchboard.pid')
+	for (let attempt = 0; attempt < 2; attempt++) {
+		try {
+			const fd = openSync(file, 'wx')
+			writeSync(fd, String(process.pid))
+			closeSync(fd)
+			return () => rmSync(file, { force: true })
+		} catch (err) {
+			if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+			const holder = Number(readFileSync(file, 'utf8').trim())
+			if (holder && holder !== process.pid && isRunning(holder))
+				throw new StartupError(
+					`DATA_DIR ${shownAs} is in use by another Switchboard process (pid ${holder}): stop it first, or give this one another DATA_DIR`,
+				)
+			rmSync(file, { force: true })
+		}
+	}
+	throw new StartupError(`DATA_DIR ${shownAs}: could not take its lock file ${file}`)
+}
+
+function isRunning(pid: number): boolean {
+	try {
+		process.kill(pid, 0)
+		return true
+	} catch (err) {
+		return (err as NodeJS.ErrnoException).code === 'EPERM'
+	}
+}
+
+/**
+ * One line that says why the start failed and which setting to look at, for errors whose own
+ * message names neither (a library's connection error, a file system error).
+ */
+export function explainStartupFailure(err: unknown, config: Pick<Config, 'databaseUrl' | 'dataDir'>): string {
+	if (err instanceof StartupError) return err.message
+	const e = err as { code?: string; message?: string; address?: string; port?: number; path?: string; errno?: number }
+	const message = e?.message ?? String(err)
+	const database = config.databaseUrl ? `PostgreSQL at DATABASE_URL (${safeUrl(config.databaseUrl)})` : null
+	if (database && (e.code === 'ECONNREFUSED' || e.code === 'CONNECT_TIMEOUT' || e.code === 'ETIMEDOUT'))
+		return `Cannot reach ${database}: ${e.code === 'ECONNREFUSED' ? 'connection refused' : 'no answer'}. Is it running, and is the address right?`
+	if (database && (e.code === 'ENOTFOUND' || e.code === 'EAI_NONAME' || /DNS|getaddrinfo/i.test(message)))
+		return `Cannot reach ${database}: its host name does not resolve`
+	if (database && e.code === '3D000') return `${message}: create it first (\`createdb\`), or name another database in DATABASE_URL`
+	if (database && (e.code === '28P01' || e.code === '28000')) return `${database} refused the login: ${message}`
+	if (!config.databaseUrl && (e.code === 'EACCES' || e.code === 'EPERM' || e.code === 'EROFS'))
+		return `DATA_DIR ${config.dataDir} cannot be written by this process (${e.code}${e.path ? ` on ${e.path}` : ''}): fix its owner or permissions, or set another DATA_DIR`
+	if (!config.databaseUrl && (e.code === 'ENOTDIR' || e.code === 'EEXIST'))
+		return `DATA_DIR ${config.dataDir} is not a folder (${e.code}): point it at a folder, or at a path that does not exist yet`
+	if (!config.databaseUrl && /PGlite/i.test(message))
+		return `The embedded database in DATA_DIR ${config.dataDir} could not be opened (${message.slice(0, 200)}): check that this process may write there, and that no other process uses it`
+	return `Switchboard could not start: ${message.slice(0, 500)}${e.code ? ` (${e.code})` : ''}`
+}
+
+/** A URL without its password, to name in a message. */
+function safeUrl(url: string): string {
+	try {
+		const u = new URL(url)
+		u.password = ''
+		return u.toString()
+	} catch {
+		return 'unparsable'
+	}
+}
