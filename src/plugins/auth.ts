@@ -74,23 +74,27 @@ export const securityOf = (access: Access): Record<string, string[]>[] =>
  */
 export const authPlugin = (auth: Authenticator) => {
 	const authenticated = new WeakMap<Request, AuthUser>()
-	// REST routes read headers only: the query is read on the WebSocket route alone, whatever a request's Upgrade header says.
-	const check = async (request: Request, access: Access) => {
-		const user = await auth.authenticate(presentedToken(request, undefined))
+	const check = async (request: Request, wsQuery: Record<string, unknown> | undefined, access: Access) => {
+		const user = await auth.authenticate(presentedToken(request, wsQuery))
 		authorize(user, access)
 		return user
 	}
+	/** The hooks of both macros; `socket`: the route is a `.ws()`, whose upgrade may carry `?accessToken=`. */
+	const hooks = (access: Access, socket: boolean) => ({
+		detail: { security: securityOf(access), 'x-required-scope': access },
+		async transform({ request, query }: { request: Request; query: Record<string, unknown> }) {
+			authenticated.set(request, await check(request, socket ? query : undefined, access))
+		},
+		async resolve({ request, query }: { request: Request; query: Record<string, unknown> }) {
+			const user = authenticated.get(request) ?? (await check(request, socket ? query : undefined, access))
+			return { user, tenantId: user.tenantId }
+		},
+	})
 	return new Elysia({ name: 'auth' }).use(errorModel).macro({
-		auth: (access: Access) => ({
-			detail: { security: securityOf(access), 'x-required-scope': access },
-			async transform({ request }) {
-				authenticated.set(request, await check(request, access))
-			},
-			async resolve({ request }) {
-				const user = authenticated.get(request) ?? (await check(request, access))
-				return { user, tenantId: user.tenantId }
-			},
-		}),
+		// REST reads credentials from headers only, whatever a request's Upgrade header says.
+		auth: (access: Access) => hooks(access, false),
+		/** As `auth`, on a `.ws()`: browsers set no headers on a WebSocket, so its upgrade may carry a user's `?accessToken=`. */
+		socketAuth: (access: Access) => hooks(access, true),
 	})
 }
 

@@ -4,12 +4,12 @@ import { eq } from 'drizzle-orm'
 import { schema } from '../../src/db/client'
 import { until } from '../helpers/until'
 
-// Embedded mode: PGlite and no Redis, so revocations travel in process only.
+// Embedded mode: PGlite and no Redis, so revocations travel in process only (and every role but webhooks runs here).
 let embedded: EmbeddedServer
 let url: string
 
 beforeAll(async () => {
-	embedded = await startEmbeddedServer('keys', { ROLES: 'api', API_KEY_LAST_USED_FLUSH_SECONDS: '1' })
+	embedded = await startEmbeddedServer('keys', { ROLES: 'api,runner,consumer', API_KEY_LAST_USED_FLUSH_SECONDS: '1' })
 	url = embedded.url
 }, 90_000)
 afterAll(() => embedded?.close())

@@ -7,8 +7,8 @@ import { createVerifiedUser, type LoggedInUser } from '../helpers/accounts'
 import type { TestApp } from '../helpers/app'
 import { createTestDatabase, type TestDatabase } from '../helpers/database'
 
-// The app plus probe routes that use the `auth` macro the way other modules will: on a guard and
-// on a WebSocket (token in the query, since browsers cannot set headers there).
+// The app plus probe routes that use the `auth` macros the way other modules will: `auth` on a
+// guard, `socketAuth` on a WebSocket (token in the query, since browsers cannot set headers there).
 let testDb: TestDatabase
 let database: Database
 let target: TestApp
@@ -22,7 +22,7 @@ beforeAll(async () => {
 	const app = api.app
 		.guard({ auth: 'sessions:read' }, (guarded) => guarded.get('/probe/whoami', ({ user, tenantId }) => ({ userId: user.id, tenantId })))
 		.ws('/probe/ws', {
-			auth: 'messages:read',
+			socketAuth: 'messages:read',
 			open(ws) {
 				ws.send(JSON.stringify({ userId: ws.data.user.id, tenantId: ws.data.tenantId }))
 			},

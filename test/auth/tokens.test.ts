@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { jwt } from '@elysiajs/jwt'
 import postgres from 'postgres'
-import { USER_REMOVED_CHANNEL } from '../../src/modules/auth/service'
+import { USER_REMOVED_CHANNEL } from '../../src/modules/auth/user-removals'
 import { api, createVerifiedUser, expectError } from '../helpers/accounts'
 import { startTestApp, type TestApp } from '../helpers/app'
 import { until } from '../helpers/until'

@@ -10,7 +10,7 @@ let embedded: EmbeddedServer
 let server: RunningServer
 
 beforeAll(async () => {
-	embedded = await startEmbeddedServer('events', { ROLES: 'api,consumer' })
+	embedded = await startEmbeddedServer('events', { ROLES: 'api,runner,consumer' })
 	server = embedded.server
 }, 60_000)
 afterAll(async () => {
@@ -18,10 +18,13 @@ afterAll(async () => {
 })
 
 describe('the event backbone in embedded mode', () => {
-	it('runs the consumer inline on the in-process bus', () => {
+	it('runs the roles inline on the in-process bus', () => {
 		expect(server.bus.kind).toBe('memory')
 		expect(server.database.kind).toBe('pglite')
-		expect(server.roles.started).toEqual([{ role: 'consumer', mode: 'inline' }])
+		expect(server.roles.started).toEqual([
+			{ role: 'consumer', mode: 'inline' },
+			{ role: 'runner', mode: 'inline' },
+		])
 	})
 
 	it('persists events from the outbox into PGlite, idempotently', async () => {

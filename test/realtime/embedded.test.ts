@@ -15,7 +15,7 @@ let server: RunningServer
 let url: string
 
 beforeAll(async () => {
-	embedded = await startEmbeddedServer('realtime', { ROLES: 'api,consumer' })
+	embedded = await startEmbeddedServer('realtime', { ROLES: 'api,runner,consumer' })
 	server = embedded.server
 	config = embedded.config
 	url = embedded.url

@@ -16,6 +16,7 @@ import type { AccessTokens } from './access-tokens'
 import type { TokenRevocations, TokensRevokedListener } from './revocations'
 import { checkPasswordPolicy, dummyPasswordHash, hashPassword, hashToken, needsRehash, newOpaqueToken, verifyPassword } from './secrets'
 import { createTokenVersionCache, type TokenVersionCache } from './token-versions'
+import { UserRemovals } from './user-removals'
 
 const { users, refreshTokens, userTokens } = schema
 
@@ -46,13 +47,9 @@ export interface AuthServiceDeps {
 	throttle: LoginThrottle
 }
 
-/** The channel on which PostgreSQL announces each removed user (migration 0003). */
-export const USER_REMOVED_CHANNEL = 'switchboard_user_removed'
-
 export class AuthService implements Authenticator {
 	private readonly versions: TokenVersionCache
-	private followingRemovals = false
-	private readonly removalListeners = new Set<(userId: string) => void>()
+	private readonly removals: UserRemovals
 
 	constructor(private readonly deps: AuthServiceDeps) {
 		// Computed now so the first login with an unknown email is not the one slow request.
@@ -63,36 +60,14 @@ export class AuthService implements Authenticator {
 				const [row] = await deps.db.select({ v: users.tokenVersion }).from(users).where(eq(users.id, userId))
 				return row?.v ?? null
 			},
-			followsNotices: () => this.followingRemovals,
+			followsNotices: () => this.removals.following,
 		})
+		this.removals = new UserRemovals(this.versions)
 	}
 
-	/**
-	 * Makes a user removed from the database (by an operator, or with its tenant) lose access at
-	 * once rather than when its cached token version expires. Until the first notice can arrive,
-	 * and if listening fails, every request reads the version from the database.
-	 */
+	/** Makes a user removed from the database lose access at once (see UserRemovals). */
 	followUserRemovals(listen: Database['listen'], logger: Logger): { stop(): Promise<void> } {
-		const listening = listen(
-			USER_REMOVED_CHANNEL,
-			(userId) => {
-				this.versions.forget(userId)
-				for (const listener of this.removalListeners) listener(userId)
-			},
-			() => {
-				this.versions.clear()
-				this.followingRemovals = true
-			},
-		).catch((err) => {
-			logger.warn({ err }, 'cannot follow user removals; token versions are read on every request')
-			return null
-		})
-		return {
-			stop: async () => {
-				this.followingRemovals = false
-				await (await listening)?.stop()
-			},
-		}
+		return this.removals.follow(listen, logger)
 	}
 
 	/**
@@ -105,8 +80,7 @@ export class AuthService implements Authenticator {
 
 	/** Listeners hear of every user removed from the database, as followUserRemovals does; the hub closes their sockets. */
 	onUserRemoved(listener: (userId: string) => void): () => void {
-		this.removalListeners.add(listener)
-		return () => this.removalListeners.delete(listener)
+		return this.removals.onRemoved(listener)
 	}
 
 	/**
