@@ -113,4 +113,43 @@ describe('the dashboard’s WebSocket', () => {
 			expect(problems).toEqual([])
 		})
 	}, 60_000)
+	it('keeps what arrived live while a reload of the chat list was on its way with older data', async () => {
+		const user = await createVerifiedUser(world.app)
+		const client = clientFor(world.app, user)
+		const session = await pairedSession(world, client, '15550310200')
+		const eli = '15550310201'
+		const stored = (id: string) =>
+			until(
+				async () => (await client.get(`/chats/${eli}@s.whatsapp.net/messages`)).body.items?.some((m: { id: string }) => m.id === id),
+				`message ${id} stored`,
+			)
+		await stored((await world.standIn.deliverText({ to: '15550310200', from: eli, name: 'Eli', text: 'first' })).id)
+
+		await inBrowser(browser, 'reload race', async ({ page, problems }) => {
+			await signInOnPage(page, world.app.url, user)
+			// The list's second load (the reload its snapshot asks for) is answered by the server at
+			// once, and handed to the page only after a message arrived live.
+			let loads = 0
+			const held: (() => Promise<void>)[] = []
+			await page.route(/\/chats\?/, async (route) => {
+				if (++loads !== 2) return route.continue()
+				const response = await route.fetch()
+				held.push(() => route.fulfill({ response }))
+			})
+			await page.goto(`${world.app.url}/app/sessions/${session.id}/chats`)
+			const preview = page.getByRole('link').filter({ hasText: 'Eli' }).locator('.chat-last')
+			await preview.getByText('first').waitFor()
+			await page.getByText('Live', { exact: true }).waitFor()
+			await until(() => held.length > 0, 'the reload held')
+			await world.standIn.deliverText({ to: '15550310200', from: eli, text: 'arrived live' })
+			await preview.getByText('arrived live').waitFor()
+			const answered = page.waitForResponse(/\/chats\?/)
+			await held[0]!()
+			await answered
+			// Rendered after the answer is applied: two frames later the list shows what it settled on.
+			await page.evaluate('new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))')
+			expect(await preview.textContent()).toBe('arrived live')
+			expect(problems).toEqual([])
+		})
+	}, 60_000)
 })

@@ -11,6 +11,11 @@ import { useStore } from '../lib/store'
 
 const PAGE = 30
 
+const newestFirst = (a: Chat, b: Chat) => (b.lastMessageAt ?? '').localeCompare(a.lastMessageAt ?? '')
+/** Whether `loaded` shows at least what `live` does: a later last message, or the same one. */
+const shows = (loaded: Chat, live: Chat) =>
+	(loaded.lastMessageAt ?? '') > (live.lastMessageAt ?? '') || (loaded.lastMessage?.id ?? null) === (live.lastMessage?.id ?? null)
+
 /** Who wrote a chat's newest message, as its preview begins: you, or in a group the member. */
 function whoWrote({ jid, lastMessage }: Chat): string {
 	if (lastMessage?.fromMe) return 'You: '
@@ -27,6 +32,8 @@ export function ChatsPage({ sessionId }: { sessionId: string }) {
 	const loading = useRef(false)
 	/** A reload asked for while a page was loading: it runs once that load ends, so it is never dropped. */
 	const reloadAfter = useRef(false)
+	/** Chats changed live since the first page was last asked for: a reload that read them before keeps what is newer. */
+	const changedLive = useRef(new Set<string>())
 
 	const loadMore = async (from: string | null | undefined, reset = false) => {
 		if (from === null) return
@@ -35,6 +42,7 @@ export function ChatsPage({ sessionId }: { sessionId: string }) {
 			return
 		}
 		loading.current = true
+		if (reset) changedLive.current = new Set()
 		const { data, error } = await api.chats.get({ query: { sessionId, limit: PAGE, ...(from ? { cursor: from } : {}) } })
 		loading.current = false
 		if (reloadAfter.current) {
@@ -44,8 +52,10 @@ export function ChatsPage({ sessionId }: { sessionId: string }) {
 		if (error) return setError(problemOf(error).message)
 		setError(null)
 		setChats((list) => {
-			const known = new Set((reset ? [] : list).map((c) => c.jid))
-			return [...(reset ? [] : list), ...data.items.filter((c) => !known.has(c.jid))]
+			// A reload replaces the list, except chats that changed while it was on its way and that it shows older, or not at all.
+			const kept = reset ? list.filter((c) => changedLive.current.has(c.jid) && !data.items.some((r) => r.jid === c.jid && shows(r, c))) : list
+			const known = new Set(kept.map((c) => c.jid))
+			return [...kept, ...data.items.filter((c) => !known.has(c.jid))].sort(newestFirst)
 		})
 		setCursor(data.nextCursor)
 	}
@@ -110,8 +120,9 @@ export function ChatsPage({ sessionId }: { sessionId: string }) {
 				lastMessage: null,
 			}
 			const next = change(base)
+			changedLive.current.add(next.jid)
 			const rest = list.filter((c) => c !== existing)
-			return [next, ...rest].sort((a, b) => (b.lastMessageAt ?? '').localeCompare(a.lastMessageAt ?? ''))
+			return [next, ...rest].sort(newestFirst)
 		})
 
 	const sentinel = useWhenVisible(() => void loadMore(cursor), cursor !== null && cursor !== undefined)
