@@ -311,19 +311,25 @@ export async function startServer(config: Config, logger: Logger, overrides: Ser
 		roles,
 		async stop() {
 			draining = true
-			// The roles stop beside the HTTP drain, not after it: other runners take this one's sessions
-			// over while requests (and idle keep-alive connections) finish.
-			const rolesStopped = roles.stop().then(
-				() => null,
-				(err: unknown) => ({ err }),
-			)
+			// With Redis the roles stop beside the HTTP drain, not after it: other runners take this
+			// one's sessions over while requests (and idle keep-alive connections) finish. The
+			// in-process bus ends with this process: its roles first execute and store what it holds.
+			const inProcess = bus.kind === 'memory'
+			const stopRoles = () =>
+				roles.stop().then(
+					() => null,
+					(err: unknown) => ({ err }),
+				)
+			const rolesStopped = inProcess ? null : stopRoles()
 			api?.closeSockets()
 			await stopHttp(app, config.shutdownTimeoutMs, logger)
 			await api?.close()
 			// Roles drain their in-flight entries; the relay's last batch commits before the pool closes.
 			await relay?.stop()
+			if (inProcess && !(await bus.settle(config.shutdownTimeoutMs)))
+				logger.warn({ waitedMs: config.shutdownTimeoutMs }, 'stopping with commands or events not yet handled; they are lost with this process')
 			await idempotency?.stop()
-			const failed = await rolesStopped
+			const failed = await (rolesStopped ?? stopRoles())
 			if (failed) throw failed.err
 			await bus.close()
 			if (redis) await closeRedis(redis)

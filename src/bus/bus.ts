@@ -25,6 +25,13 @@ export interface Bus {
 	publish(envelopes: readonly AnyEnvelope[]): Promise<Published[]>
 
 	/**
+	 * Resolves true once nothing the bus holds would be lost with this process, or false after
+	 * `maxMs`: at once for Redis; for the in-process bus, once every group has read and acknowledged
+	 * every entry (commands executed, events stored). A graceful stop waits for it.
+	 */
+	settle(maxMs: number): Promise<boolean>
+
+	/**
 	 * Joins (creating if needed) a consumer group on `streams` and runs `handle` on batches until
 	 * `stop()`. Resolves once the groups exist, so entries published afterwards are seen.
 	 */

@@ -216,6 +216,7 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 				g.pending.delete(id)
 				if (clearErrors) g.errors.delete(id)
 			}
+			for (const wake of settleWaiters) wake()
 		},
 		async recordFailure(stream, group, id, error) {
 			groupOf(stream, group).errors.set(id, error)
@@ -231,6 +232,7 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 			const g = groupOf(stream, group)
 			g.pending.delete(entry.id)
 			g.errors.delete(entry.id)
+			for (const wake of settleWaiters) wake()
 			return toDeadLetter({ id, fields })
 		},
 		async removeIdleConsumer(stream, group, consumer) {
@@ -254,6 +256,16 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 
 	const toDeadLetter = ({ id, fields }: Entry): DeadLetter => deadLetterFrom(id, fields)
 
+	const settleWaiters = new Set<() => void>()
+	/** Whether every group has read and acknowledged everything in its stream. */
+	function settled(): boolean {
+		for (const s of streams.values()) {
+			const last = s.entries.at(-1)?.id
+			for (const g of s.groups.values()) if (g.pending.size || (last && compareIds(g.lastDelivered, last) < 0)) return false
+		}
+		return true
+	}
+
 	function info(stream: string): StreamInfo {
 		const entries = streams.get(stream)?.entries ?? []
 		return { length: entries.length, firstId: entries[0]?.id ?? null, lastId: entries.at(-1)?.id ?? null }
@@ -269,6 +281,24 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 			return envelopes.map((e) => {
 				const stream = streamFor(e, partitions)
 				return { stream, id: append(stream, { [ENVELOPE_FIELD]: JSON.stringify(e) }, { minId, maxLen }) }
+			})
+		},
+
+		// What this bus holds ends with the process: commands accepted are executed, events published stored.
+		settle(maxMs) {
+			return new Promise<boolean>((resolve) => {
+				const check = () => {
+					if (!settled()) return
+					clearTimeout(timer)
+					settleWaiters.delete(check)
+					resolve(true)
+				}
+				const timer = setTimeout(() => {
+					settleWaiters.delete(check)
+					resolve(settled())
+				}, maxMs)
+				settleWaiters.add(check)
+				check()
 			})
 		},
 

@@ -291,6 +291,9 @@ export function createRedisBus(options: RedisBusOptions): Bus {
 		notify: (channel, payload) => channels.notify(channel, payload),
 		listen: (channel, onMessage) => channels.listen(channel, onMessage),
 
+		// Redis keeps every entry past this process.
+		settle: async () => true,
+
 		async close() {
 			closing.abort()
 			await consumers.stopAll()
