@@ -271,8 +271,34 @@ function toErrorResponse(
 		logger.info({ reqId: requestId, method: request.method, path: new URL(request.url).pathname }, 'request ended by the client before it was read')
 		return json(400, errorBody('REQUEST_ABORTED', 'The connection closed before the request was read'))
 	}
+	if (isDatabaseUnreachable(error)) {
+		logger.warn({ err: error, reqId: requestId, method: request.method, url: new URL(request.url).pathname }, 'database unreachable')
+		return json(503, errorBody('DATABASE_UNAVAILABLE', 'The database cannot be reached just now; try again shortly'), { 'retry-after': '5' })
+	}
 	logger.error({ err: error, reqId: requestId, method: request.method, url: new URL(request.url).pathname }, 'unhandled error')
 	return json(500, errorBody('INTERNAL', 'Internal server error'))
+}
+
+/** postgres.js's codes for a connection that could not be made or was lost, and PostgreSQL's own (class 08, shutting down). */
+const UNREACHABLE = new Set([
+	'ECONNREFUSED',
+	'ECONNRESET',
+	'ETIMEDOUT',
+	'EPIPE',
+	'CONNECT_TIMEOUT',
+	'CONNECTION_CLOSED',
+	'CONNECTION_ENDED',
+	'CONNECTION_DESTROYED',
+])
+
+/** Whether a failure is the database being away (a restart, a network cut), not a fault of the request or the code. */
+function isDatabaseUnreachable(error: unknown): boolean {
+	for (let e: unknown = error, depth = 0; e && typeof e === 'object' && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+		const code = (e as { code?: unknown }).code
+		if (typeof code !== 'string') continue
+		if (UNREACHABLE.has(code) || code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03') return true
+	}
+	return false
 }
 
 /**

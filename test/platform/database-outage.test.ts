@@ -1,0 +1,132 @@
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import type { Socket, TCPSocketListener } from 'bun'
+import { loadConfig } from '../../src/config'
+import { createLogger } from '../../src/logger'
+import { type RunningServer, startServer } from '../../src/server'
+import { createVerifiedUser, type LoggedInUser } from '../helpers/accounts'
+import type { TestApp } from '../helpers/app'
+import { createTestDatabase, PG_ADMIN_URL, type TestDatabase } from '../helpers/database'
+import { createTestRedisPrefix, REDIS_TEST_URL } from '../helpers/redis'
+import { until } from '../helpers/until'
+
+/** The API while its database is away (a restart, a network cut): 503 with Retry-After, not 500; and back once it returns. */
+
+/** A TCP proxy to PostgreSQL that the test can cut (every connection closed, new ones closed at once) and restore. */
+function databaseProxy(target: URL) {
+	interface Link {
+		peer?: Socket<undefined>
+		queued: Uint8Array[]
+	}
+	const open = new Set<Socket<Link>>()
+	let cut = false
+	const listener: TCPSocketListener<Link> = Bun.listen<Link>({
+		hostname: '127.0.0.1',
+		port: 0,
+		socket: {
+			open(client) {
+				client.data = { queued: [] }
+				if (cut) return void client.terminate()
+				open.add(client)
+				void Bun.connect({
+					hostname: target.hostname,
+					port: Number(target.port || 5432),
+					socket: {
+						data: (_, chunk) => {
+							client.write(chunk)
+						},
+						close: () => {
+							client.end()
+						},
+						error: () => {
+							client.end()
+						},
+					},
+				}).then((peer) => {
+					client.data.peer = peer
+					for (const chunk of client.data.queued.splice(0)) peer.write(chunk)
+				})
+			},
+			data(client, chunk) {
+				if (cut) return void client.terminate()
+				if (client.data.peer) client.data.peer.write(chunk)
+				else client.data.queued.push(new Uint8Array(chunk))
+			},
+			close(client) {
+				open.delete(client)
+				client.data.peer?.end()
+			},
+			error(client) {
+				client.data.peer?.end()
+			},
+		},
+	})
+	return {
+		port: listener.port,
+		cut() {
+			cut = true
+			for (const client of open) {
+				client.data.peer?.terminate()
+				client.terminate()
+			}
+		},
+		restore() {
+			cut = false
+		},
+		stop: () => listener.stop(true),
+	}
+}
+
+let db: TestDatabase
+let proxy: ReturnType<typeof databaseProxy>
+let server: RunningServer
+let user: LoggedInUser
+let url: string
+const redis = createTestRedisPrefix()
+
+beforeAll(async () => {
+	db = await createTestDatabase()
+	proxy = databaseProxy(new URL(PG_ADMIN_URL))
+	const viaProxy = new URL(db.url)
+	viaProxy.hostname = '127.0.0.1'
+	viaProxy.port = String(proxy.port)
+	const config = loadConfig({
+		NODE_ENV: 'test',
+		PORT: '0',
+		HOST: '127.0.0.1',
+		DATABASE_URL: viaProxy.toString(),
+		REDIS_URL: REDIS_TEST_URL,
+		REDIS_PREFIX: redis.prefix,
+		ROLES: 'api',
+		LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+		TRUST_PROXY_HOPS: '1',
+	})
+	server = await startServer(config, createLogger(config))
+	url = `http://127.0.0.1:${server.port}`
+	user = await createVerifiedUser({ url, database: db } as TestApp)
+})
+afterAll(async () => {
+	proxy?.restore()
+	await server?.stop()
+	proxy?.stop()
+	await db?.drop()
+	await redis.cleanup()
+})
+
+describe('the API while its database is away', () => {
+	it('answers 503 DATABASE_UNAVAILABLE with Retry-After, and serves again once the database is back', async () => {
+		// A request on a pooled connection the cut has not reached yet may still be answered, or wait
+		// for it: each try is bounded, and the first answer after the cut tells.
+		const sessions = () => fetch(`${url}/sessions`, { headers: user.headers, signal: AbortSignal.timeout(3_000) }).catch(() => null)
+		expect((await sessions())?.status).toBe(200)
+		proxy.cut()
+		const away = await until(async () => {
+			const res = await sessions()
+			return res && res.status !== 200 && res
+		}, 'an answer while the database is away')
+		expect(away.status).toBe(503)
+		expect(away.headers.get('retry-after')).toBe('5')
+		expect(((await away.json()) as { error: { code: string } }).error.code).toBe('DATABASE_UNAVAILABLE')
+		proxy.restore()
+		await until(async () => (await sessions())?.status === 200, 'served again')
+	})
+})
