@@ -82,7 +82,8 @@ export function openRedis(url: string, logger: Logger, name = 'main', options: O
 	const redis = cluster ? openCluster(cluster, name, options) : new Redis(url, connectionOptions(name))
 	let down = false
 	redis.on('error', (err) => {
-		if (!down) logger.warn({ err: err.message, connection: name }, 'redis connection error')
+		// The reason itself (`error`): pino's error serializer takes a string under `err` for nothing.
+		if (!down) logger.warn({ error: err.message, code: (err as { code?: string }).code, connection: name }, 'redis connection error')
 		down = true
 	})
 	redis.on('ready', () => {
