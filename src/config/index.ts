@@ -24,6 +24,24 @@ export class ConfigError extends Error {
 	override name = 'ConfigError'
 }
 
+interface ExpectedSchema {
+	type?: string
+	anyOf?: { const?: unknown }[]
+	minimum?: number
+	maximum?: number
+}
+
+/** What a setting takes, in words, where TypeBox's message would say only "Expected union value" or "Expected integer". */
+function expected(schema: ExpectedSchema): string | null {
+	if (schema.anyOf?.every((s) => 'const' in s)) return `must be one of: ${schema.anyOf.map((s) => s.const).join(', ')}`
+	if (schema.type === 'boolean') return 'must be true or false'
+	if (schema.type !== 'integer' && schema.type !== 'number') return null
+	const what = schema.type === 'integer' ? 'a whole number' : 'a number'
+	if (schema.minimum !== undefined && schema.maximum !== undefined) return `must be ${what} from ${schema.minimum} to ${schema.maximum}`
+	if (schema.minimum !== undefined) return `must be ${what} of at least ${schema.minimum}`
+	return `must be ${what}`
+}
+
 // Development-only fallbacks. Production refuses to start without real values.
 export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
 	const input = Value.Default(Env, coerce(source)) as Record<string, unknown>
@@ -32,7 +50,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 		const key = e.path.replace(/^\//, '') || '(root)'
 		if (seen.has(key)) return []
 		seen.add(key)
-		const hint = HINTS[key] ?? e.message
+		const hint = HINTS[key] ?? expected(e.schema as ExpectedSchema) ?? e.message
 		return `${key}: ${hint}${key in input ? ` (got ${JSON.stringify(redactIfSecret(key, input[key]))})` : ''}`
 	})
 	if (problems.length) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`)
@@ -40,10 +58,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 
 	const production = env.NODE_ENV === 'production'
 	const defaultsUsed: string[] = []
+	const unset = (['JWT_SECRET', 'ENCRYPTION_KEY'] as const).filter((key) => !env[key])
+	if (production && unset.length) throw new ConfigError(`${unset.join(' and ')} must be set when NODE_ENV=production (see docs/configuration.md)`)
 	const secret = (key: keyof typeof DEV_SECRETS): string => {
 		const value = env[key]
 		if (value) return value
-		if (production) throw new ConfigError(`${key} must be set when NODE_ENV=production (see docs/configuration.md)`)
 		defaultsUsed.push(key)
 		return DEV_SECRETS[key]
 	}

@@ -42,6 +42,21 @@ describe('config', () => {
 		expect(loadConfig({ PORT: '0' }).publicUrl).toBe('http://localhost:3000')
 	})
 
+	it('says what a setting takes when a value does not fit: its choices, or the kind of number', () => {
+		const problem = (env: Record<string, string>) => {
+			try {
+				loadConfig(env)
+			} catch (err) {
+				return (err as Error).message
+			}
+			return null
+		}
+		expect(problem({ NODE_ENV: 'prod' })).toContain('NODE_ENV: must be one of: development, production, test (got "prod")')
+		expect(problem({ LOG_LEVEL: 'verbose' })).toContain('LOG_LEVEL: must be one of: fatal, error, warn, info, debug, trace, silent')
+		expect(problem({ MEDIA_MAX_BYTES: '10MB' })).toContain('MEDIA_MAX_BYTES: must be a whole number of at least 1024 (got "10MB")')
+		expect(problem({ METRICS_ENABLED: 'maybe' })).toContain('METRICS_ENABLED: must be true or false')
+	})
+
 	it('refuses to leave a role to other processes when there is no Redis for them to talk through', () => {
 		expect(() => loadConfig({ ROLES: 'api' })).toThrow('ROLES=api leaves out runner, consumer, but without REDIS_URL')
 		expect(() => loadConfig({ ROLES: 'runner,consumer', DATABASE_URL: 'postgres://u@h/db' })).toThrow('leaves out api')

@@ -48,8 +48,9 @@ describe('the server process', () => {
 			stdout: 'pipe',
 			stderr: 'pipe',
 		})
-		const [line] = await waitForOutput(proc.stderr, /JWT_SECRET must be set when NODE_ENV=production.*/)
-		expect(line).toContain('JWT_SECRET')
+		// Both missing secrets at once, not one per attempt.
+		const [line] = await waitForOutput(proc.stderr, /JWT_SECRET and ENCRYPTION_KEY must be set when NODE_ENV=production.*/)
+		expect(line).toContain('docs/configuration.md')
 		expect(await proc.exited).toBe(1)
 	})
 
