@@ -3,6 +3,7 @@ import { BUS_DEFAULTS, compareIds, type Bus, type ConsumeOptions, type DeadLette
 import { assertEnvelope, parseEnvelope, type AnyEnvelope } from '../core/catalogue'
 import { consumerRegistry, deadLetterFrom, type GroupBackend, type GroupReader, type RawEntry } from './group-consumer'
 import { deadLetterStream, streamFor } from '../core/streams'
+import { ENVELOPE_FIELD, type Entry, type Group, indexAfter, type Stream, settled } from './memory-streams'
 
 export interface MemoryBusOptions {
 	partitions: number
@@ -19,35 +20,6 @@ export interface MemoryBus extends Bus {
 	/** Delivers up to `count` new entries to `consumer` and nothing else: what a consumer that dies right after reading leaves. */
 	abandon(stream: string, group: string, consumer: string, count: number): Promise<number>
 }
-
-interface Entry {
-	id: string
-	fields: Record<string, string>
-}
-
-interface Pending {
-	consumer: string
-	deliveredAt: number
-	deliveries: number
-}
-
-interface Group {
-	lastDelivered: string
-	pending: Map<string, Pending>
-	errors: Map<string, string>
-	consumers: Set<string>
-}
-
-interface Stream {
-	entries: Entry[]
-	byId: Map<string, Entry>
-	groups: Map<string, Group>
-	lastMs: number
-	lastSeq: number
-	waiters: Set<() => void>
-}
-
-const ENVELOPE_FIELD = 'envelope'
 
 /**
  * Redis Streams semantics in process, for embedded mode: positions `<ms>-<seq>`, consumer groups
@@ -77,19 +49,6 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 		const g = streams.get(stream)?.groups.get(group)
 		if (!g) throw new Error(`NOGROUP no such group ${group} on ${stream}`)
 		return g
-	}
-
-	/** Index of the first entry with a position greater than `id` (or, `inclusive`, not less). */
-	function indexAfter(entries: readonly Entry[], id: string, inclusive = false): number {
-		let lo = 0
-		let hi = entries.length
-		while (lo < hi) {
-			const mid = (lo + hi) >>> 1
-			const c = compareIds(entries[mid]!.id, id)
-			if (c < 0 || (c === 0 && !inclusive)) lo = mid + 1
-			else hi = mid
-		}
-		return lo
 	}
 
 	function append(name: string, fields: Record<string, string>, trim: { minId?: string; maxLen?: number }): string {
@@ -257,14 +216,6 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 	const toDeadLetter = ({ id, fields }: Entry): DeadLetter => deadLetterFrom(id, fields)
 
 	const settleWaiters = new Set<() => void>()
-	/** Whether every group has read and acknowledged everything in its stream. */
-	function settled(): boolean {
-		for (const s of streams.values()) {
-			const last = s.entries.at(-1)?.id
-			for (const g of s.groups.values()) if (g.pending.size || (last && compareIds(g.lastDelivered, last) < 0)) return false
-		}
-		return true
-	}
 
 	function info(stream: string): StreamInfo {
 		const entries = streams.get(stream)?.entries ?? []
@@ -288,14 +239,14 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 		settle(maxMs) {
 			return new Promise<boolean>((resolve) => {
 				const check = () => {
-					if (!settled()) return
+					if (!settled(streams.values())) return
 					clearTimeout(timer)
 					settleWaiters.delete(check)
 					resolve(true)
 				}
 				const timer = setTimeout(() => {
 					settleWaiters.delete(check)
-					resolve(settled())
+					resolve(settled(streams.values()))
 				}, maxMs)
 				settleWaiters.add(check)
 				check()

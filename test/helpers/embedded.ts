@@ -19,14 +19,7 @@ export interface EmbeddedServer {
  */
 export async function startEmbeddedServer(name: string, env: Record<string, string | undefined> = {}): Promise<EmbeddedServer> {
 	const dataDir = mkdtempSync(join(tmpdir(), `sb-embedded-${name}-`))
-	const config = loadConfig({
-		NODE_ENV: 'test',
-		PORT: '0',
-		HOST: '127.0.0.1',
-		DATA_DIR: dataDir,
-		LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-		...env,
-	})
+	const config = embeddedConfig(dataDir, env)
 	const server = await startServer(config, createLogger(config))
 	return {
 		server,
@@ -37,4 +30,16 @@ export async function startEmbeddedServer(name: string, env: Record<string, stri
 			rmSync(dataDir, { recursive: true, force: true })
 		},
 	}
+}
+
+/** An embedded server's settings on `dataDir`: a test that restarts a server on one folder starts it with these. */
+export function embeddedConfig(dataDir: string, env: Record<string, string | undefined> = {}): Config {
+	return loadConfig({
+		NODE_ENV: 'test',
+		PORT: '0',
+		HOST: '127.0.0.1',
+		DATA_DIR: dataDir,
+		LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+		...env,
+	})
 }

@@ -5,10 +5,10 @@ import { join } from 'node:path'
 import { eq } from 'drizzle-orm'
 import { startStandIn, type StandIn } from '@switchboard/standin'
 import { type AnyEnvelope, command } from '../../src/core/catalogue'
-import { loadConfig } from '../../src/config'
 import { sessionMessages, sessions, tenants } from '../../src/db/schema'
 import { createLogger } from '../../src/logger'
 import { type RunningServer, startServer } from '../../src/server'
+import { embeddedConfig } from '../helpers/embedded'
 import { until } from '../helpers/until'
 
 /**
@@ -22,15 +22,7 @@ const FRIEND = '15556100002@s.whatsapp.net'
 let standIn: StandIn
 const dataDir = mkdtempSync(join(tmpdir(), 'sb-embedded-stop-'))
 const start = () => {
-	const config = loadConfig({
-		NODE_ENV: 'test',
-		PORT: '0',
-		HOST: '127.0.0.1',
-		DATA_DIR: dataDir,
-		LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-		WA_WEBSOCKET_URL: standIn.wsUrl,
-		WA_ROOT_PUBLIC_KEY: standIn.rootPublicKey,
-	})
+	const config = embeddedConfig(dataDir, { WA_WEBSOCKET_URL: standIn.wsUrl, WA_ROOT_PUBLIC_KEY: standIn.rootPublicKey })
 	return startServer(config, createLogger(config))
 }
 
