@@ -124,6 +124,9 @@ describe('DELETE /chats/:jid/messages/:messageId', () => {
 
 		const sentBefore = world.standIn.sent().length
 		expect((await call('DELETE', `/chats/${CHAT}/messages/${id}`)).status).toBe(202)
+		// Nor can it be quoted or reacted to, as in WhatsApp's apps.
+		await expectError(await call('POST', `/chats/${CHAT}/messages`, { text: 'about that', replyTo: id }), 409, 'MESSAGE_DELETED')
+		await expectError(await call('POST', `/chats/${CHAT}/messages`, { reaction: { messageId: id, emoji: '👍' } }), 409, 'MESSAGE_DELETED')
 		await sendText('after the second delete')
 		expect(world.standIn.sent().length).toBe(sentBefore + 1)
 	})

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { and, desc, eq, sql } from 'drizzle-orm'
 import { enqueue, type Relay } from '../../bus'
 import { command, type MessageKey, type SendContent } from '../../core/catalogue'
-import { InvalidInputError, NotFoundError, UnprocessableError, UnsupportedMediaTypeError } from '../../core/errors'
+import { ConflictError, InvalidInputError, NotFoundError, UnprocessableError, UnsupportedMediaTypeError } from '../../core/errors'
 import { isGroupJid, normalizePhoneNumber, normalizeRecipient } from '../../core/jid'
 import { newOutgoingMessageId } from '../../core/message-id'
 import type { Db, Tx } from '../../db/client'
@@ -238,7 +238,12 @@ export class MessagesService {
 	 */
 	private async keyOf(tx: Tx, sessionId: string, to: string, messageId: string, field: string, { inChat = false } = {}): Promise<MessageKey> {
 		const [row] = await tx
-			.select({ chatJid: sessionMessages.chatJid, fromMe: sessionMessages.fromMe, senderJid: sessionMessages.senderJid })
+			.select({
+				chatJid: sessionMessages.chatJid,
+				fromMe: sessionMessages.fromMe,
+				senderJid: sessionMessages.senderJid,
+				revokedAt: sessionMessages.revokedAt,
+			})
 			.from(sessionMessages)
 			.where(
 				and(
@@ -250,6 +255,8 @@ export class MessagesService {
 			.orderBy(desc(sql`${sessionMessages.chatJid} = ${to}`))
 			.limit(1)
 		if (!row) throw new NotFoundError('MESSAGE_NOT_FOUND', `${field} names no message of ${inChat ? 'this chat' : 'this session'}`)
+		// As WhatsApp's apps: a message deleted for everyone can be neither quoted nor reacted to.
+		if (row.revokedAt) throw new ConflictError('MESSAGE_DELETED', `${field} names a message deleted for everyone`)
 		const participant = isGroupJid(row.chatJid) && !row.fromMe && row.senderJid ? { participant: row.senderJid } : {}
 		return { remoteJid: row.chatJid, fromMe: row.fromMe, id: messageId, ...participant }
 	}
