@@ -4,6 +4,7 @@ import type { Browser } from 'playwright-core'
 import { createVerifiedUser } from '../helpers/accounts'
 import { inBrowser, launchChromium, signInOnPage } from '../helpers/browser'
 import { startSessionsWorld, type SessionsWorld } from '../helpers/sessions'
+import { until } from '../helpers/until'
 
 /** The sessions page says what a session waits for, and shows an error only for a session that ended. */
 
@@ -52,6 +53,8 @@ describe('the sessions page', () => {
 			expect(await card.getByRole('alert').count()).toBe(0)
 			await card.getByRole('button', { name: 'Stop Again' }).click()
 			await card.getByTestId('session-status').getByText('Stopped').waitFor()
+			// The page hears of the stop from the event; the consumer's write of it may still follow, and would clear what is set here.
+			await until(async () => (await sql`select status from sessions where id = ${id}`)[0]?.status === 'stopped', 'the stop stored')
 			await sql`update sessions set last_error = 'no QR code was scanned in time' where id = ${id}`
 			await page.reload()
 			await card.getByRole('alert').getByText('no QR code was scanned in time').waitFor()
