@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import type { Socket, TCPSocketListener } from 'bun'
+import postgres from 'postgres'
 import { loadConfig } from '../../src/config'
 import { createLogger } from '../../src/logger'
 import { type RunningServer, startServer } from '../../src/server'
@@ -17,7 +18,6 @@ function databaseProxy(target: URL) {
 		peer?: Socket<undefined>
 		queued: Uint8Array[]
 	}
-	const open = new Set<Socket<Link>>()
 	let cut = false
 	const listener: TCPSocketListener<Link> = Bun.listen<Link>({
 		hostname: '127.0.0.1',
@@ -26,7 +26,6 @@ function databaseProxy(target: URL) {
 			open(client) {
 				client.data = { queued: [] }
 				if (cut) return void client.terminate()
-				open.add(client)
 				void Bun.connect({
 					hostname: target.hostname,
 					port: Number(target.port || 5432),
@@ -52,7 +51,6 @@ function databaseProxy(target: URL) {
 				else client.data.queued.push(new Uint8Array(chunk))
 			},
 			close(client) {
-				open.delete(client)
 				client.data.peer?.end()
 			},
 			error(client) {
@@ -62,12 +60,10 @@ function databaseProxy(target: URL) {
 	})
 	return {
 		port: listener.port,
-		cut() {
+		/** New connections are reset at once; open ones are ended by PostgreSQL itself (`kill`), as a restart ends them. */
+		async cut(kill: () => Promise<void>) {
 			cut = true
-			for (const client of open) {
-				client.data.peer?.terminate()
-				client.terminate()
-			}
+			await kill()
 		},
 		restore() {
 			cut = false
@@ -118,7 +114,11 @@ describe('the API while its database is away', () => {
 		// for it: each try is bounded, and the first answer after the cut tells.
 		const sessions = () => fetch(`${url}/sessions`, { headers: user.headers, signal: AbortSignal.timeout(3_000) }).catch(() => null)
 		expect((await sessions())?.status).toBe(200)
-		proxy.cut()
+		const admin = postgres(PG_ADMIN_URL, { max: 1, onnotice: () => {} })
+		await proxy.cut(async () => {
+			await admin`select pg_terminate_backend(pid) from pg_stat_activity where datname = ${db.name} and pid <> pg_backend_pid()`
+		})
+		await admin.end()
 		const away = await until(async () => {
 			const res = await sessions()
 			return res && res.status !== 200 && res
