@@ -10,7 +10,7 @@ import { createBackgroundTasks } from './lib/background'
 import { systemClock, type Clock } from './lib/clock'
 import { createCursorCodec } from './lib/cursor'
 import { createLimit, createRateLimits, loginThrottle } from './lib/rate-limits'
-import { withTimeout } from './lib/timeout'
+import { TimeoutError, withTimeout } from './lib/timeout'
 import type { Logger } from './logger'
 import { createMailer, type Mailer } from './mail/mailer'
 import { createAccessTokens } from './modules/auth/access-tokens'
@@ -76,7 +76,7 @@ async function openDatabase(config: Config, logger: Logger): Promise<Database> {
 			await withTimeout(database.ping(), FIRST_ANSWER_MS, 'the first query')
 		} catch (err) {
 			void database.close().catch(() => {})
-			if (!(err instanceof Error) || !err.message.startsWith('the first query timed out')) throw err
+			if (!(err instanceof TimeoutError)) throw err
 			throw new StartupError(
 				`Cannot reach PostgreSQL at DATABASE_URL: no answer within ${FIRST_ANSWER_MS / 1000} s. Is it running, and is the address right?`,
 			)
