@@ -16,8 +16,7 @@ const MIGRATION_LOCK = 0x6d696772
  * in a transaction and a pooled client could interleave other work with it.
  */
 export async function migratePostgresUrl(url: string): Promise<void> {
-	// A host that never answers fails the start within seconds instead of hanging it.
-	const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 10 })
+	const sql = postgres(url, { max: 1, onnotice: () => {} })
 	try {
 		// A fleet starting together would otherwise race to create the same tables; the lock is the
 		// session's, so ending the connection releases it.
