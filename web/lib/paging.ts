@@ -14,3 +14,31 @@ export function useWhenVisible(load: () => void, active: boolean) {
 	}, [active])
 	return ref
 }
+
+/**
+ * A page's REST loads, one at a time. A load asked for while another runs is dropped (the next
+ * scroll asks again), except a reload of the first page: a snapshot asks for that one, and dropping
+ * it would lose what happened since, so it runs once the load in hand ends.
+ */
+export function useOneLoadAtATime() {
+	const loading = useRef(false)
+	const reloadAfter = useRef(false)
+	return {
+		/** Whether this load may run now; false while another runs (a reload is then kept for later). */
+		begin(reload: boolean): boolean {
+			if (loading.current) {
+				if (reload) reloadAfter.current = true
+				return false
+			}
+			loading.current = true
+			return true
+		},
+		/** Ends the load; true when a reload was asked for meanwhile, which the caller runs now. */
+		end(): boolean {
+			loading.current = false
+			const again = reloadAfter.current
+			reloadAfter.current = false
+			return again
+		},
+	}
+}

@@ -4,7 +4,7 @@ import { api, problemOf } from '../lib/api'
 import { fullTime, phoneOf } from '../lib/format'
 import { belongsTo, byTime, describe, fromEvent, laterStatus, type Message, sameMessage, statusName, withReaction } from '../lib/messages'
 import { MediaView } from './media'
-import { useWhenVisible } from '../lib/paging'
+import { useOneLoadAtATime, useWhenVisible } from '../lib/paging'
 import { onRealtime, startsOver } from '../lib/realtime'
 import { Link } from '../lib/router'
 import { sessions } from '../lib/sessions'
@@ -38,9 +38,7 @@ export function ChatPage({ sessionId, jid }: { sessionId: string; jid: string })
 	const [picking, setPicking] = useState<string | null>(null)
 	const scroller = useRef<HTMLDivElement>(null)
 	const keepFromBottom = useRef<number | null>(0)
-	const loading = useRef(false)
-	/** A reload asked for while a page was loading: it runs once that load ends, so it is never dropped. */
-	const reloadAfter = useRef(false)
+	const loads = useOneLoadAtATime()
 
 	/**
 	 * The chat read as WhatsApp Web reads it: when it is open in a visible tab, its received
@@ -65,20 +63,11 @@ export function ChatPage({ sessionId, jid }: { sessionId: string; jid: string })
 		})
 
 	const load = async (from: string | null | undefined) => {
-		if (from === null) return
-		if (loading.current) {
-			if (from === undefined) reloadAfter.current = true
-			return
-		}
-		loading.current = true
+		if (from === null || !loads.begin(from === undefined)) return
 		const el = scroller.current
 		keepFromBottom.current = el ? el.scrollHeight - el.scrollTop : 0
 		const { data, error } = await api.chats({ jid }).messages.get({ query: { sessionId, limit: PAGE, ...(from ? { cursor: from } : {}) } })
-		loading.current = false
-		if (reloadAfter.current) {
-			reloadAfter.current = false
-			void load(undefined)
-		}
+		if (loads.end()) void load(undefined)
 		if (error) {
 			// 404: no chat yet (a contact never written to); the composer starts it.
 			setError(error.status === 404 ? null : problemOf(error).message)

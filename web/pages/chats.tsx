@@ -3,7 +3,7 @@ import { Alert, PageTitle } from '../components/ui'
 import { api, problemOf } from '../lib/api'
 import { isoOf, phoneOf, shortTime } from '../lib/format'
 import { type Chat, chatJidOf, describe, statusName } from '../lib/messages'
-import { useWhenVisible } from '../lib/paging'
+import { useOneLoadAtATime, useWhenVisible } from '../lib/paging'
 import { onRealtime, startsOver } from '../lib/realtime'
 import { Link } from '../lib/router'
 import { sessions } from '../lib/sessions'
@@ -29,26 +29,15 @@ export function ChatsPage({ sessionId }: { sessionId: string }) {
 	const [chats, setChats] = useState<Chat[]>([])
 	const [cursor, setCursor] = useState<string | null | undefined>(undefined)
 	const [error, setError] = useState<string | null>(null)
-	const loading = useRef(false)
-	/** A reload asked for while a page was loading: it runs once that load ends, so it is never dropped. */
-	const reloadAfter = useRef(false)
+	const loads = useOneLoadAtATime()
 	/** Chats changed live since the first page was last asked for: a reload that read them before keeps what is newer. */
 	const changedLive = useRef(new Set<string>())
 
 	const loadMore = async (from: string | null | undefined, reset = false) => {
-		if (from === null) return
-		if (loading.current) {
-			if (reset) reloadAfter.current = true
-			return
-		}
-		loading.current = true
+		if (from === null || !loads.begin(reset)) return
 		if (reset) changedLive.current = new Set()
 		const { data, error } = await api.chats.get({ query: { sessionId, limit: PAGE, ...(from ? { cursor: from } : {}) } })
-		loading.current = false
-		if (reloadAfter.current) {
-			reloadAfter.current = false
-			void loadMore(undefined, true)
-		}
+		if (loads.end()) void loadMore(undefined, true)
 		if (error) return setError(problemOf(error).message)
 		setError(null)
 		setChats((list) => {
