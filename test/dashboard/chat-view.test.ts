@@ -12,6 +12,9 @@ const PHONE = '15550320000'
 const EVA = '15550320001'
 const FINN = '15550320002'
 const GUS = '15550320003'
+const HAL = '15550320004'
+/** A number no one in these tests writes from: its chat does not exist. */
+const NOBODY = '15550320099'
 const jid = (phone: string) => `${phone}@s.whatsapp.net`
 
 let world: SessionsWorld
@@ -208,6 +211,31 @@ describe('a chat in the dashboard', () => {
 			)
 			await page.keyboard.press('Escape')
 			expect(await page.getByText('Replying to:').count()).toBe(0)
+			expect(problems).toEqual([])
+		})
+	})
+
+	it('shows a chat opened from the list before the database has its messages, and what it says from then on', async () => {
+		await inBrowser(browser, 'chat not stored yet', async ({ page, problems }) => {
+			await signInOnPage(page, world.app.url, user)
+			await page.goto(`${world.app.url}/app/sessions/${session.id}/chats`)
+			await page.getByText('Live', { exact: true }).waitFor()
+			// The database lags the events: the page reads Hal's chat as one not stored yet (the API's own 404).
+			await page.route(
+				(url) => decodeURIComponent(url.pathname).startsWith(`/chats/${jid(HAL)}`),
+				(route) => {
+					const url = new URL(route.request().url())
+					url.pathname = decodeURIComponent(url.pathname).replace(jid(HAL), jid(NOBODY))
+					return route.continue({ url: url.href })
+				},
+			)
+			await world.standIn.deliverText({ to: PHONE, from: HAL, name: 'Hal', text: 'first words' })
+			await page.getByRole('list', { name: 'Chats' }).getByRole('link', { name: /Hal/ }).click()
+			const log = page.getByRole('log', { name: 'Messages' })
+			await log.getByText('first words').waitFor()
+			await world.standIn.deliverText({ to: PHONE, from: HAL, text: 'and more' })
+			await log.getByText('and more').waitFor()
+			expect(await texts(page)).toEqual(['first words', 'and more'])
 			expect(problems).toEqual([])
 		})
 	})

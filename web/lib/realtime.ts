@@ -16,9 +16,18 @@ export type Connection = 'connecting' | 'live' | 'offline'
 export const connection = store<Connection>('offline')
 
 const listeners = new Set<(message: RealtimeMessage) => void>()
-/** Every message, in stream order; returns the unsubscribe. */
+/**
+ * The newest events, for pages that open after them. The database is written from the same events
+ * a moment later, so a page that opens on a chat that just appeared may load it before it is
+ * stored: the page applies these on top of what it loads, as if it had been open.
+ */
+const RECENT = 500
+const recent: RealtimeEvent[] = []
+
+/** Every message from now on, in stream order, after the recent events; returns the unsubscribe. */
 export function onRealtime(listener: (message: RealtimeMessage) => void): () => void {
 	listeners.add(listener)
+	for (const message of recent) listener(message)
 	return () => listeners.delete(listener)
 }
 
@@ -47,6 +56,7 @@ function deliver(message: RealtimeMessage) {
 	if ('id' in message && message.type !== 'session.snapshot') {
 		if (lastId !== null && !after(message.id, lastId)) return
 		lastId = message.id
+		if (recent.push(message) > RECENT) recent.shift()
 	} else if (message.type === 'session.snapshot') lastId = message.id
 	for (const listener of [...listeners]) listener(message)
 }
@@ -93,6 +103,7 @@ export function stopRealtime() {
 	socket = null
 	ws?.close(1000)
 	lastId = null
+	recent.length = 0
 	connection.set('offline')
 }
 
