@@ -13,6 +13,7 @@ const EVA = '15550320001'
 const FINN = '15550320002'
 const GUS = '15550320003'
 const HAL = '15550320004'
+const IDA = '15550320005'
 /** A number no one in these tests writes from: its chat does not exist. */
 const NOBODY = '15550320099'
 const jid = (phone: string) => `${phone}@s.whatsapp.net`
@@ -254,5 +255,31 @@ describe('a chat in the dashboard', () => {
 			},
 			{ viewport: { width: 360, height: 740 } },
 		)
+	})
+})
+
+describe('contacts in the dashboard', () => {
+	it('finds a contact by name, and keeps the search through its chat and back, and through a reload', async () => {
+		const api = clientFor(world.app, user)
+		await world.standIn.deliverText({ to: PHONE, from: IDA, name: 'Ida Ostrova', text: 'hello' })
+		await until(async () => (await api.get('/contacts?q=ostrova')).body?.items?.length === 1, 'Ida stored as a contact')
+		await inBrowser(browser, 'contacts search', async ({ page, problems }) => {
+			await signInOnPage(page, world.app.url, user)
+			await page.goto(`${world.app.url}/app/sessions/${session.id}/contacts`)
+			await page.getByLabel('Search contacts').fill('ostrova')
+			const found = page.getByRole('list', { name: 'Contacts' }).getByRole('link')
+			await until(async () => (await found.count()) === 1 || null, 'one contact found')
+			await found.getByText('Ida Ostrova').click()
+			await page.getByRole('heading', { name: 'Ida Ostrova', level: 1 }).waitFor()
+			await page.goBack()
+			await page.getByRole('heading', { name: 'Contacts', level: 1 }).waitFor()
+			expect(await page.getByLabel('Search contacts').inputValue()).toBe('ostrova')
+			await until(async () => (await found.count()) === 1 || null, 'still the one contact')
+			await page.reload()
+			expect(await page.getByLabel('Search contacts').inputValue()).toBe('ostrova')
+			await until(async () => (await found.allTextContents()).some((t) => t.includes('Ida Ostrova')) || null, 'found after the reload')
+			expect(await found.count()).toBe(1)
+			expect(problems).toEqual([])
+		})
 	})
 })

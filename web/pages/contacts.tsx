@@ -3,7 +3,7 @@ import { Alert, announce, PageTitle } from '../components/ui'
 import { api, problemOf } from '../lib/api'
 import { phoneOf } from '../lib/format'
 import { useWhenVisible } from '../lib/paging'
-import { Link } from '../lib/router'
+import { Link, location, navigate } from '../lib/router'
 import { sessions } from '../lib/sessions'
 import { useStore } from '../lib/store'
 import type { Treaty } from '@elysiajs/eden'
@@ -13,7 +13,8 @@ type Contact = Treaty.Data<ReturnType<typeof api.contacts.get>>['items'][number]
 /** A session's contacts by name, searched as you type, paged as you scroll. */
 export function ContactsPage({ sessionId }: { sessionId: string }) {
 	const session = useStore(sessions)?.find((s) => s.id === sessionId)
-	const [q, setQ] = useState('')
+	// The search lives in the address too (`?q=`): back from a contact's chat, or a reload, finds it as it was.
+	const [q, setQ] = useState(() => location.get().query.get('q') ?? '')
 	const [contacts, setContacts] = useState<Contact[]>([])
 	const [cursor, setCursor] = useState<string | null | undefined>(undefined)
 	const [error, setError] = useState<string | null>(null)
@@ -34,7 +35,14 @@ export function ContactsPage({ sessionId }: { sessionId: string }) {
 	}
 
 	useEffect(() => {
-		const timer = setTimeout(() => void load(q.trim(), undefined), q ? 250 : 0)
+		const timer = setTimeout(
+			() => {
+				const path = `/app/sessions/${sessionId}/contacts`
+				navigate(q ? `${path}?${new URLSearchParams({ q })}` : path, { replace: true })
+				void load(q.trim(), undefined)
+			},
+			q ? 250 : 0,
+		)
 		return () => clearTimeout(timer)
 	}, [q, sessionId])
 
