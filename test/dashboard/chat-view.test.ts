@@ -14,6 +14,8 @@ const FINN = '15550320002'
 const GUS = '15550320003'
 const HAL = '15550320004'
 const IDA = '15550320005'
+const JO = '15550320006'
+const KIM = '15550320007'
 /** A number no one in these tests writes from: its chat does not exist. */
 const NOBODY = '15550320099'
 const jid = (phone: string) => `${phone}@s.whatsapp.net`
@@ -237,6 +239,23 @@ describe('a chat in the dashboard', () => {
 			await world.standIn.deliverText({ to: PHONE, from: HAL, text: 'and more' })
 			await log.getByText('and more').waitFor()
 			expect(await texts(page)).toEqual(['first words', 'and more'])
+			expect(problems).toEqual([])
+		})
+	})
+
+	it('lists a new person who writes by LID once, under the name they gave', async () => {
+		await inBrowser(browser, 'chat list lid', async ({ page, problems }) => {
+			await signInOnPage(page, world.app.url, user)
+			await page.goto(`${world.app.url}/app/sessions/${session.id}/chats`)
+			await page.getByText('Live', { exact: true }).waitFor()
+			await world.standIn.deliverText({ to: PHONE, from: JO, name: 'Jo Lid', text: 'hi from my lid', addressing: 'lid' })
+			await world.events.waitFor('session.chats.upsert', session.id, { where: (e) => e.data.chats.some((c) => c.jid.endsWith('@lid')) })
+			// Events reach the page in stream order: once a later one shows, Jo's chat event has been applied.
+			await world.standIn.deliverText({ to: PHONE, from: KIM, name: 'Kim', text: 'after Jo' })
+			const rows = page.getByRole('list', { name: 'Chats' }).getByRole('link')
+			await rows.filter({ hasText: 'after Jo' }).waitFor()
+			expect(await rows.filter({ hasText: 'Jo Lid' }).count()).toBe(1)
+			expect(await rows.filter({ hasText: '@lid' }).count()).toBe(0)
 			expect(problems).toEqual([])
 		})
 	})

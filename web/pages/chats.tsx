@@ -56,7 +56,7 @@ export function ChatsPage({ sessionId }: { sessionId: string }) {
 			if (!('sessionId' in message) || message.sessionId !== sessionId) return
 			if (message.type === 'session.messages.upsert' || message.type === 'session.history.sync') {
 				for (const m of message.data.messages)
-					upsert(chatJidOf(m.key), (chat) => {
+					upsert([chatJidOf(m.key), m.key.remoteJid, m.key.remoteJidAlt], (chat) => {
 						const at = isoOf(m.timestamp)
 						if (chat.lastMessageAt && chat.lastMessageAt > at) return chat
 						const unread = message.type === 'session.messages.upsert' && message.data.type === 'notify' && !m.key.fromMe
@@ -82,7 +82,7 @@ export function ChatsPage({ sessionId }: { sessionId: string }) {
 			}
 			if (message.type === 'session.chats.upsert' || message.type === 'session.history.sync')
 				for (const c of message.data.chats)
-					upsert(c.pn ?? c.jid, (chat) => ({
+					upsert([c.pn ?? c.jid, c.jid], (chat) => ({
 						...chat,
 						name: c.name ?? chat.name,
 						displayName: c.name ?? chat.displayName,
@@ -93,21 +93,31 @@ export function ChatsPage({ sessionId }: { sessionId: string }) {
 		})
 	}, [sessionId])
 
-	/** Applies a change to a chat (a new one if unseen), and keeps the list newest first. */
-	const upsert = (jid: string, change: (chat: Chat) => Chat) =>
+	/**
+	 * Applies a change to a chat (a new one if unseen), and keeps the list newest first. `forms` are
+	 * the JIDs the event names it by, the one it is listed under first: a person writing by LID is
+	 * named by the LID and the phone number in a message, and by the LID alone in a chat event.
+	 */
+	const upsert = (forms: readonly (string | null | undefined)[], change: (chat: Chat) => Chat) =>
 		setChats((list) => {
-			const existing = list.find((c) => c.jid === jid || c.lidJid === jid)
-			const base: Chat = existing ?? {
-				jid,
-				pnJid: null,
-				lidJid: null,
-				name: null,
-				displayName: null,
-				unreadCount: 0,
-				archived: false,
-				lastMessageAt: null,
-				lastMessage: null,
-			}
+			const jids = forms.filter((j): j is string => Boolean(j))
+			const jid = jids[0]!
+			const existing = list.find((c) => jids.some((j) => c.jid === j || c.lidJid === j || c.pnJid === j))
+			const lid = jids.find((j) => j.endsWith('@lid')) ?? null
+			const pn = jids.find((j) => j.endsWith('@s.whatsapp.net')) ?? null
+			const base: Chat = existing
+				? { ...existing, lidJid: existing.lidJid ?? lid, pnJid: existing.pnJid ?? pn }
+				: {
+						jid,
+						pnJid: pn,
+						lidJid: lid,
+						name: null,
+						displayName: null,
+						unreadCount: 0,
+						archived: false,
+						lastMessageAt: null,
+						lastMessage: null,
+					}
 			const next = change(base)
 			changedLive.current.add(next.jid)
 			const rest = list.filter((c) => c !== existing)
