@@ -3,7 +3,7 @@ import postgres from 'postgres'
 import type { Browser } from 'playwright-core'
 import { createVerifiedUser } from '../helpers/accounts'
 import { inBrowser, launchChromium, signInOnPage } from '../helpers/browser'
-import { startSessionsWorld, type SessionsWorld } from '../helpers/sessions'
+import { clientFor, pairedSession, startSessionsWorld, type SessionsWorld } from '../helpers/sessions'
 import { until } from '../helpers/until'
 
 /** The sessions page says what a session waits for, and shows an error only for a session that ended. */
@@ -58,6 +58,35 @@ describe('the sessions page', () => {
 			await sql`update sessions set last_error = 'no QR code was scanned in time' where id = ${id}`
 			await page.reload()
 			await card.getByRole('alert').getByText('no QR code was scanned in time').waitFor()
+			expect(problems).toEqual([])
+		})
+	})
+
+	it('says which command failed and when, until dismissed or the session changes status; a stopped session keeps its chats open', async () => {
+		const user = await createVerifiedUser(world.app)
+		const api = clientFor(world.app, user)
+		const session = await pairedSession(world, api, '15550330100', 'Desk')
+		await inBrowser(browser, 'command failure', async ({ page, problems }) => {
+			await signInOnPage(page, world.app.url, user)
+			const card = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'Desk' }) })
+			await card.getByText('Connected', { exact: true }).waitFor()
+			// A group the account is not in: accepted, then refused by WhatsApp.
+			const fail = async () => {
+				expect((await api.post(`/chats/120363000000000001@g.us/messages?sessionId=${session.id}`, { text: 'hello?' })).status).toBe(202)
+				await card
+					.getByRole('alert')
+					.getByText(/^Could not send a message: /)
+					.waitFor()
+			}
+			await fail()
+			await card.getByRole('button', { name: 'Dismiss' }).click()
+			expect(await card.getByRole('alert').count()).toBe(0)
+			await fail()
+			await card.getByRole('button', { name: 'Stop Desk' }).click()
+			await card.getByTestId('session-status').getByText('Stopped').waitFor()
+			expect(await card.getByRole('alert').count()).toBe(0)
+			await card.getByRole('link', { name: 'Chats' }).click()
+			await page.getByRole('heading', { name: 'Chats', level: 1 }).waitFor()
 			expect(problems).toEqual([])
 		})
 	})

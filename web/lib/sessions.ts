@@ -11,8 +11,34 @@ import { store } from './store'
 
 export type Session = Treaty.Data<ReturnType<typeof api.sessions.get>>['items'][number]
 export const sessions = store<Session[] | null>(null)
-/** The last refusal of a command for each session (a send or a start that failed). */
-export const sessionErrors = store<Record<string, string>>({})
+/** A command the session could not carry out: which one, what was answered, and when. */
+export interface CommandFailure {
+	command: string
+	message: string
+	at: string
+}
+/** The last refusal of a command for each session, until dismissed or the session's status changes. */
+export const sessionErrors = store<Record<string, CommandFailure>>({})
+export const dismissError = (sessionId: string) =>
+	sessionErrors.update((errors) => Object.fromEntries(Object.entries(errors).filter(([id]) => id !== sessionId)))
+
+const COMMANDS: Record<string, string> = {
+	'session.start': 'start the session',
+	'session.stop': 'stop the session',
+	'session.logout': 'log out',
+	'session.messages.send': 'send a message',
+	'session.media.download': 'download a file',
+	'session.chats.read': 'mark a chat read',
+	'session.groups.create': 'create a group',
+	'session.groups.edit': 'change a group',
+	'session.group_participants.change': 'change who is in a group',
+	'session.groups.leave': 'leave a group',
+	'session.group_invite.get': 'get a group’s invite link',
+	'session.presence.send': 'send presence',
+	'session.presence.subscribe': 'follow a contact’s presence',
+}
+/** A failure as a sentence: "Could not change who is in a group: …". */
+export const describeFailure = ({ command, message }: CommandFailure) => `Could not ${COMMANDS[command] ?? command}: ${message}`
 
 /** Changes the list once it is loaded. */
 export const updateSessions = (change: (list: Session[]) => Session[]) => sessions.update((list) => (list === null ? null : change(list)))
@@ -58,6 +84,7 @@ onRealtime((message) => {
 		case 'session.pairing_code.updated':
 			return patch(message.sessionId, { pairingCode: message.data.code })
 		case 'session.status.connected':
+			dismissError(message.sessionId)
 			return patch(message.sessionId, {
 				status: 'connected',
 				jid: message.data.jid,
@@ -68,6 +95,7 @@ onRealtime((message) => {
 				lastError: null,
 			})
 		case 'session.status.disconnected':
+			dismissError(message.sessionId)
 			return patch(message.sessionId, {
 				status: message.data.status,
 				qr: null,
@@ -75,7 +103,10 @@ onRealtime((message) => {
 				lastError: message.data.status === 'stopped' ? null : (message.data.message ?? message.data.reason),
 			})
 		case 'session.command.failed':
-			return sessionErrors.update((errors) => ({ ...errors, [message.sessionId]: message.data.error.message }))
+			return sessionErrors.update((errors) => ({
+				...errors,
+				[message.sessionId]: { command: message.data.command, message: message.data.error.message, at: message.occurredAt },
+			}))
 	}
 })
 

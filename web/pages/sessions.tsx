@@ -1,10 +1,10 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { Alert, announce, Field, PageTitle, useForm } from '../components/ui'
 import { api, problemOf } from '../lib/api'
-import { phoneOf, STATUS_LABEL } from '../lib/format'
+import { phoneOf, shortTime, STATUS_LABEL } from '../lib/format'
 import { qrDataUrl } from '../lib/qr'
 import { Link } from '../lib/router'
-import { loadSessions, type Session, sessionErrors, sessions, updateSessions, upsertSession } from '../lib/sessions'
+import { describeFailure, dismissError, loadSessions, type Session, sessionErrors, sessions, updateSessions, upsertSession } from '../lib/sessions'
 import { useStore } from '../lib/store'
 
 /** The account's WhatsApp sessions: status live from the WebSocket, the QR or pairing code while linking, and the commands. */
@@ -90,6 +90,7 @@ function SessionCard({ session }: { session: Session }) {
 		if (what === 'delete' && !confirm(`Delete the session ${session.name}? It is logged out from WhatsApp and its chats are deleted.`)) return
 		setBusy(true)
 		setActionError(null)
+		dismissError(session.id)
 		const target = api.sessions({ id: session.id })
 		const { data, error } = await (what === 'start' ? target.start.post() : what === 'stop' ? target.stop.post() : target.delete())
 		setBusy(false)
@@ -106,7 +107,8 @@ function SessionCard({ session }: { session: Session }) {
 	// While starting, linking or connected it is history: only a session that ended shows why.
 	const reconnecting = session.status === 'reconnecting'
 	const ended = session.status === 'failed' || session.status === 'stopped' || session.status === 'logged_out'
-	const error = actionError ?? (ended ? session.lastError : null) ?? errors[session.id]
+	const error = actionError ?? (ended ? session.lastError : null)
+	const failure = error ? undefined : errors[session.id]
 	const titleId = `session-${session.id}`
 	return (
 		<li class="card" aria-labelledby={titleId} data-session-id={session.id}>
@@ -139,8 +141,19 @@ function SessionCard({ session }: { session: Session }) {
 				</p>
 			)}
 			{error && <Alert>{error}</Alert>}
+			{failure && (
+				<div class="alert" role="alert">
+					<p>
+						{describeFailure(failure)} <span class="muted">({shortTime(failure.at)})</span>
+					</p>
+					<button type="button" class="link" onClick={() => dismissError(session.id)}>
+						Dismiss
+					</button>
+				</div>
+			)}
 			<div class="actions">
-				{session.status === 'connected' && (
+				{/* A linked account's chats stay readable while it is stopped or logged out. */}
+				{(session.status === 'connected' || session.jid) && (
 					<>
 						<Link class="button" href={`/app/sessions/${session.id}/chats`}>
 							Chats
