@@ -162,10 +162,11 @@ describe('the dashboard', () => {
 			await page.getByRole('heading', { name: 'Eve' }).waitFor()
 			expect(await page.getByLabel('Message', { exact: true }).isVisible()).toBe(true)
 
-			// Log out: back to sign-in, and a reload stays signed out.
+			// Log out: back to sign-in, not asked to return to the account page, and a reload stays signed out.
 			await page.getByRole('link', { name: 'Account' }).click()
 			await page.getByRole('button', { name: 'Log out', exact: true }).click()
 			await page.getByRole('heading', { name: 'Sign in' }).waitFor()
+			expect(new URL(page.url()).search).toBe('')
 			await page.goto(`${world.app.url}/app/sessions`)
 			await page.getByRole('heading', { name: 'Sign in' }).waitFor()
 			expect(problems).toEqual([])

@@ -112,9 +112,15 @@ export async function signIn(email: string, password: string) {
 const tabs = typeof BroadcastChannel === 'undefined' ? null : new BroadcastChannel('switchboard-account')
 if (tabs) tabs.onmessage = (event) => event.data === 'signed-out' && signedOut()
 
-export async function signOut(everywhere = false) {
+/**
+ * Logs out (everywhere: every token of the account), here and in the other tabs. `leave` moves this
+ * tab off the signed-in pages first: signed out while still on one, the tab would be sent to sign
+ * in with that page as where to return, which is right for a tab signed out by another, not for this one.
+ */
+export async function signOut(everywhere: boolean, leave: () => void) {
 	if (everywhere) await api.auth['logout-all'].post()
 	await plain.auth.logout.post()
+	leave()
 	signedOut()
 	tabs?.postMessage('signed-out')
 }

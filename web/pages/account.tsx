@@ -9,8 +9,7 @@ export function AccountPage() {
 	const [error, setError] = useState<string | null>(null)
 	const leave = async (everywhere: boolean) => {
 		try {
-			await signOut(everywhere)
-			navigate('/sign-in', { replace: true })
+			await signOut(everywhere, () => navigate('/sign-in', { replace: true }))
 		} catch {
 			setError('Could not sign out. Check your connection and try again.')
 		}
