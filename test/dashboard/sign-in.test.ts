@@ -141,6 +141,27 @@ describe('signing in', () => {
 		})
 	})
 
+	it('changes the password from the mail while another tab is signed in: both end at sign-in, this one saying so', async () => {
+		const user = await createVerifiedUser(app)
+		await inBrowser(browser, 'reset with a tab open', async ({ page, context, problems }) => {
+			await signInOnPage(page, app.url, user)
+			const other = await context.newPage()
+			await other.goto(`${app.url}/reset-password`)
+			await other.getByText('This link is incomplete').waitFor()
+			await other.goto(`${app.url}/forgot-password`)
+			await other.getByLabel('Email').fill(user.email)
+			await other.getByRole('button', { name: 'Send reset link' }).click()
+			await until(() => logged.some((entry) => entry.mailTo === user.email && String(entry.link).includes('/reset-password')), 'the reset mail')
+			const link = new URL(String(logged.find((entry) => entry.mailTo === user.email && String(entry.link).includes('/reset-password'))!.link))
+			await other.goto(`${app.url}${link.pathname}${link.search}`)
+			await other.getByLabel('New password').fill('a brand new passphrase 42')
+			await other.getByRole('button', { name: 'Set password' }).click()
+			await other.getByText('Your password was changed. Sign in with the new one.').waitFor()
+			await page.getByRole('heading', { name: 'Sign in' }).waitFor()
+			expect(problems).toEqual([])
+		})
+	})
+
 	it('signs every tab out when one logs out', async () => {
 		const user = await createVerifiedUser(app)
 		await inBrowser(browser, 'two tabs', async ({ page, context, problems }) => {

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks'
 import { Alert, announce, Field, PageTitle, useForm } from '../components/ui'
-import { problemOf, publicApi, signIn } from '../lib/api'
+import { problemOf, publicApi, signIn, signOut } from '../lib/api'
 import { Link, location, navigate } from '../lib/router'
 import { useStore } from '../lib/store'
 
@@ -208,7 +208,8 @@ export function ResetPasswordPage() {
 		const target = event.currentTarget as HTMLFormElement
 		void form.run(async () => {
 			const result = await publicApi.auth['password-reset'].confirm.post({ token, password: value(target, 'password') })
-			if (!result.error) navigate('/sign-in?reset=1', { replace: true })
+			// The reset ended every sign-in of the account: this tab's and the others' too, which then ask for the new password.
+			if (!result.error) await signOut(false, () => navigate('/sign-in?reset=1', { replace: true }))
 			return result
 		})
 	}
@@ -216,6 +217,7 @@ export function ResetPasswordPage() {
 		<AuthPage title="Choose a new password">
 			<form onSubmit={onSubmit} noValidate>
 				<Field label="New password" name="password" type="password" autoComplete="new-password" required error={form.fieldError('password')} />
+				{!token && <Alert>This link is incomplete: open the link from the mail again, or request a new one below.</Alert>}
 				{(form.formError ?? form.fieldError('token')) && <Alert>{form.formError ?? form.fieldError('token')}</Alert>}
 				<button type="submit" disabled={form.busy || !token}>
 					Set password
