@@ -28,45 +28,101 @@ const invalidText = (where: string, field: string) =>
 		{ field, message: 'must be valid Unicode text without NUL characters' },
 	])
 
+/** Below this depth no route's schema names fields: a key deeper down is not looked at on its own. */
+const FIELD_DEPTH = 8
+
+/** Where each key of a body sits (`poll.options`, `contacts[0].name`), parents before their children. */
+function fieldPaths(value: unknown, at = '', depth = 0, into: string[] = []): string[] {
+	if (depth >= FIELD_DEPTH || typeof value !== 'object' || value === null) return into
+	const array = Array.isArray(value)
+	for (const [key, inner] of Object.entries(value)) {
+		const path = array ? `${at}[${key}]` : at ? `${at}.${key}` : key
+		into.push(path)
+		fieldPaths(inner, path, depth + 1, into)
+	}
+	return into
+}
+
+/** The fields a body was sent with that validation dropped: only the outermost of each (`extra`, not `extra.a`). */
+function droppedFields(sent: readonly string[], validated: unknown): string[] {
+	const kept = new Set(fieldPaths(validated))
+	const gone = new Set<string>()
+	const dropped: string[] = []
+	for (const path of sent) {
+		if (kept.has(path)) continue
+		gone.add(path)
+		const parent = path.slice(0, Math.max(path.lastIndexOf('.'), path.lastIndexOf('['), 0))
+		if (!gone.has(parent)) dropped.push(path)
+	}
+	return dropped
+}
+
+const unknownFields = (fields: readonly string[]) =>
+	new RequestError(
+		400,
+		'UNKNOWN_FIELD',
+		`${fields
+			.slice(0, 5)
+			.map((f) => `\`${f.slice(0, 64)}\``)
+			.join(
+				', ',
+			)}${fields.length > 5 ? ', …' : ''} ${fields.length === 1 ? 'is not a field' : 'are not fields'} of this request's body (the API reference at /swagger lists them); nothing was done`,
+		{ fields: fields.slice(0, 20) },
+	)
+
 /**
  * How request bodies and parameters enter the system. Bodies are JSON objects sent as
  * `application/json` (415 for any other type, so a cross-site form post is never read as a
  * login), at most `limitBytes` counted as they are read, chunked or not (413). Every string in the
  * body, the query and the path is valid Unicode without NUL, or the request is refused with 400
- * naming the field: such strings would otherwise fail deep in PostgreSQL. The routes in
+ * naming the field: such strings would otherwise fail deep in PostgreSQL. A body naming a field its
+ * route does not have is refused (400 `UNKNOWN_FIELD`): Elysia drops such fields without a word, so
+ * a misspelt one (`captoin`, `enabeld`) would otherwise be ignored while the request succeeds. The
+ * fields sent are noted before validation and compared with what it kept, after the route's auth
+ * check (which runs in `transform`) has answered. The routes in
  * `rawBodies` (a path → its own byte limit) take a file instead and read the stream themselves.
  */
-export const inputPlugin = (limitBytes: number, rawBodies: Readonly<Record<string, number>> = {}) =>
-	new Elysia({ name: 'input' })
-		// Checked before anything is read; Bun's own cap sits above this limit (see createApp) and
-		// answers an empty 413, so declared lengths get the JSON one here.
-		.onRequest(({ request }) => {
-			const limit = rawBodies[new URL(request.url).pathname] ?? limitBytes
-			if (Number(request.headers.get('content-length') ?? 0) > limit) throw tooLarge(limit)
-		})
-		.onParse({ as: 'global' }, async ({ request, contentType, route }) => {
-			// Routes that take a file stream it themselves, under their own limit.
-			if (route in rawBodies) return RAW_BODY
-			const bytes = await readLimited(request, limitBytes)
-			// Null leaves the body unset: a route without a body schema ignores it, one with a schema refuses it.
-			if (bytes.byteLength === 0) return null
-			if (!JSON_TYPE.test(contentType ?? ''))
-				throw new RequestError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as JSON with Content-Type: application/json')
-			let value: unknown
-			try {
-				value = JSON.parse(utf8.decode(bytes))
-			} catch {
-				throw new RequestError(400, 'MALFORMED_BODY', 'Request body is not valid JSON (UTF-8)')
-			}
-			if (typeof value !== 'object' || value === null || Array.isArray(value))
-				throw new RequestError(400, 'MALFORMED_BODY', 'Request body must be a JSON object')
-			const bad = badStringPath(value)
-			if (bad) throw invalidText('Request body', bad)
-			return value
-		})
-		.onBeforeHandle({ as: 'global' }, ({ query, params }) => {
-			const inQuery = badStringPath(query)
-			if (inQuery) throw invalidText('Query string', inQuery)
-			const inPath = badStringPath(params)
-			if (inPath) throw invalidText('Path', inPath)
-		})
+export const inputPlugin = (limitBytes: number, rawBodies: Readonly<Record<string, number>> = {}) => {
+	const sentFields = new WeakMap<Request, string[]>()
+	return (
+		new Elysia({ name: 'input' })
+			// Checked before anything is read; Bun's own cap sits above this limit (see createApp) and
+			// answers an empty 413, so declared lengths get the JSON one here.
+			.onRequest(({ request }) => {
+				const limit = rawBodies[new URL(request.url).pathname] ?? limitBytes
+				if (Number(request.headers.get('content-length') ?? 0) > limit) throw tooLarge(limit)
+			})
+			.onParse({ as: 'global' }, async ({ request, contentType, route }) => {
+				// Routes that take a file stream it themselves, under their own limit.
+				if (route in rawBodies) return RAW_BODY
+				const bytes = await readLimited(request, limitBytes)
+				// Null leaves the body unset: a route without a body schema ignores it, one with a schema refuses it.
+				if (bytes.byteLength === 0) return null
+				if (!JSON_TYPE.test(contentType ?? ''))
+					throw new RequestError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as JSON with Content-Type: application/json')
+				let value: unknown
+				try {
+					value = JSON.parse(utf8.decode(bytes))
+				} catch {
+					throw new RequestError(400, 'MALFORMED_BODY', 'Request body is not valid JSON (UTF-8)')
+				}
+				if (typeof value !== 'object' || value === null || Array.isArray(value))
+					throw new RequestError(400, 'MALFORMED_BODY', 'Request body must be a JSON object')
+				const bad = badStringPath(value)
+				if (bad) throw invalidText('Request body', bad)
+				return value
+			})
+			.onTransform({ as: 'global' }, ({ request, body }) => {
+				if (typeof body === 'object' && body !== null && body !== RAW_BODY) sentFields.set(request, fieldPaths(body))
+			})
+			.onBeforeHandle({ as: 'global' }, ({ request, body, query, params }) => {
+				const inQuery = badStringPath(query)
+				if (inQuery) throw invalidText('Query string', inQuery)
+				const inPath = badStringPath(params)
+				if (inPath) throw invalidText('Path', inPath)
+				const sent = sentFields.get(request)
+				const dropped = sent ? droppedFields(sent, body) : []
+				if (dropped.length) throw unknownFields(dropped)
+			})
+	)
+}

@@ -132,4 +132,14 @@ describe('a body nested deeper than any route reads', () => {
 		const error = await expectError(res, 400, 'UNKNOWN_FIELD')
 		expect(error.details).toEqual({ fields: ['extra'] })
 	})
+
+	it('names a misspelt field inside a message by its path', async () => {
+		const res = await alice.fetch(`/chats/${CHAT}/messages?sessionId=${session.id}`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: JSON.stringify({ poll: { question: 'Lunch?', options: ['pizza', 'soup'], selectableCount: 1, multiple: true } }),
+		})
+		const error = await expectError(res, 400, 'UNKNOWN_FIELD')
+		expect(error.details).toEqual({ fields: ['poll.multiple'] })
+	})
 })

@@ -92,3 +92,25 @@ describe('text in bodies, queries and paths', () => {
 		await expectError(await api(app).get('/chats/a%00b@s.whatsapp.net/messages', alice.headers), 400, 'VALIDATION_FAILED')
 	})
 })
+
+describe('fields a route does not have', () => {
+	it('refuses a misspelt field with 400 UNKNOWN_FIELD naming it, and creates nothing', async () => {
+		const error = await expectError(await api(app).post('/sessions', { nmae: 'Support' }, alice.headers), 400, 'UNKNOWN_FIELD')
+		expect(error.details).toEqual({ fields: ['nmae'] })
+		const { items } = (await (await api(app).get('/sessions', alice.headers)).json()) as { items: { name: string }[] }
+		expect(items.some((s) => s.name === 'Support')).toBe(false)
+	})
+
+	it('names a nested field by its path, and only the outermost of a field that is unknown as a whole', async () => {
+		const error = await expectError(
+			await api(app).post('/auth/login', { email: alice.email, password: alice.password, remember: { me: true, for: [1, 2] } }),
+			400,
+			'UNKNOWN_FIELD',
+		)
+		expect(error.details).toEqual({ fields: ['remember'] })
+	})
+
+	it('answers 401 before it: a caller without a credential learns nothing of the schema', async () => {
+		await expectError(await api(app).post('/sessions', { nmae: 'x' }), 401, 'UNAUTHORIZED')
+	})
+})

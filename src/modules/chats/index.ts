@@ -5,7 +5,6 @@ import { errorModel } from '../../plugins/errors'
 import { sessionsModels } from '../sessions/model'
 import { ChatListQuery, ChatMessageParams, ChatParams, chatsModels, DeleteQuery, IdempotencyHeaders, SessionQuery } from './model'
 import type { MessageActions } from '../messages/actions'
-import { refuseUnknownSendFields } from '../messages/model'
 import type { MessagesService } from '../messages/service'
 import type { ChatsService } from './service'
 
@@ -63,7 +62,6 @@ export const chatsModule = ({ chats, messages, actions, authPlugin }: ChatsModul
 				query: SessionQuery,
 				headers: IdempotencyHeaders,
 				body: 'ChatMessage',
-				...refuseUnknownSendFields(),
 				response: {
 					202: 'MessageAccepted',
 					400: 'Error',

@@ -90,35 +90,6 @@ export const SEND_KINDS = ['text', 'image', 'video', 'audio', 'document', 'stick
 export const SendMessageContent = t.Object(SendFields)
 export type SendMessageContent = typeof SendMessageContent.static
 
-const seenFields = new WeakMap<Request, string[]>()
-/**
- * Hooks of the send routes that refuse a body naming a field a send does not have: Elysia drops
- * unknown fields without a word, so a misspelt one (`captoin`) would send the message without it.
- * The names are read before validation (`transform`) and refused after it (`beforeHandle`), so the
- * auth check still answers first.
- */
-export const refuseUnknownSendFields = (extra: readonly string[] = []) => {
-	const known = new Set([...Object.keys(SendFields), ...extra])
-	return {
-		transform({ request, body }: { request: Request; body: unknown }) {
-			if (body && typeof body === 'object' && !Array.isArray(body))
-				seenFields.set(
-					request,
-					Object.keys(body).filter((k) => !known.has(k)),
-				)
-		},
-		beforeHandle({ request }: { request: Request }) {
-			const unknown = seenFields.get(request)
-			if (unknown?.length)
-				throw new InvalidInputError(
-					'UNKNOWN_FIELD',
-					`${unknown.map((k) => `\`${k.slice(0, 64)}\``).join(', ')} ${unknown.length === 1 ? 'is not a field' : 'are not fields'} of a message; it has: ${[...known].join(', ')}`,
-					{ fields: unknown.slice(0, 20) },
-				)
-		},
-	}
-}
-
 export const MessageAccepted = t.Object({
 	messageId: t.String({
 		description: 'The WhatsApp message id; the later `session.messages.upsert` carries it',

@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import type { AuthPlugin } from '../../plugins/auth'
 import { errorModel } from '../../plugins/errors'
-import { IdempotencyHeaders, refuseUnknownSendFields } from '../messages/model'
+import { IdempotencyHeaders } from '../messages/model'
 import { QrQuery, SessionIdParams, SessionListQuery, sessionsModels } from './model'
 import type { MessagesService } from '../messages/service'
 import type { QrFormat, SessionsService } from './service'
@@ -130,7 +130,6 @@ export const sessionsModule = ({ sessions, messages, authPlugin }: SessionsModul
 				params: SessionIdParams,
 				headers: IdempotencyHeaders,
 				body: 'SendMessage',
-				...refuseUnknownSendFields(['to']),
 				response: {
 					202: 'MessageAccepted',
 					400: 'Error',
