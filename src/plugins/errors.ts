@@ -155,7 +155,8 @@ const numberWords = (s: Schema) => {
  */
 function expectation(error: ValueError): string | null {
 	const schema = error.schema as Schema
-	if (error.type === ValueErrorType.ObjectRequiredProperty) return 'is required'
+	// A missing field of a plain type fails only that type ("Expected string"), with no value.
+	if (error.type === ValueErrorType.ObjectRequiredProperty || (error.value === undefined && error.path)) return 'is required'
 	if (error.type === ValueErrorType.ObjectMinProperties) return `needs at least one of: ${Object.keys(schema.properties ?? {}).join(', ')}`
 	const options = schema.anyOf?.filter((s) => s.type !== 'null') ?? [schema]
 	const orNull = schema.anyOf?.some((s) => s.type === 'null') ? ' (or null)' : ''
@@ -171,10 +172,13 @@ function expectation(error: ValueError): string | null {
 	if (error.type === ValueErrorType.StringMaxLength) return `must be at most ${schema.maxLength} characters long`
 	if (error.type === ValueErrorType.ArrayMinItems) return schema.minItems === 1 ? 'must list at least one' : `must list at least ${schema.minItems}`
 	if (error.type === ValueErrorType.ArrayMaxItems) return `must list at most ${schema.maxItems}`
+	if (TYPE_ERRORS.has(error.type) && schema.type) return `must be ${typeWords(schema)}`
 	// A value or null: TypeBox says only "Expected union value".
 	if (error.type === ValueErrorType.Union && options.length === 1 && options[0]!.type) return `must be ${typeWords(options[0]!)}${orNull}`
 	return null
 }
+
+const TYPE_ERRORS = new Set([ValueErrorType.String, ValueErrorType.Array, ValueErrorType.Object, ValueErrorType.Boolean])
 
 const typeWords = (s: Schema) =>
 	({ string: 'a string', array: 'a list', object: 'an object', boolean: 'true or false' })[s.type!] ?? `of type ${s.type}`
@@ -217,11 +221,11 @@ function validationDetails(error: Pick<ValidationError, 'all' | 'type'>, request
 }
 
 const WHERE: Record<string, string> = {
-	body: 'Request body',
-	query: 'Query string',
-	params: 'Path',
-	headers: 'Headers',
-	cookie: 'Cookie',
+	body: 'Request body is',
+	query: 'Query string is',
+	params: 'Path is',
+	headers: 'A request header is',
+	cookie: 'Cookie is',
 }
 
 function toErrorResponse(
@@ -240,7 +244,7 @@ function toErrorResponse(
 		case 'VALIDATION': {
 			const { where, details } = validationDetails(error as ValidationError, request)
 			const first = details[0]
-			const message = `${WHERE[where] ?? 'Request'} is invalid${first ? `: ${first.field} ${first.message}` : ''}`
+			const message = `${WHERE[where] ?? 'Request is'} invalid${first ? `: ${first.field} ${first.message}` : ''}`
 			return json(400, errorBody('VALIDATION_FAILED', message, details))
 		}
 		case 'PARSE':
@@ -250,6 +254,11 @@ function toErrorResponse(
 			const allowed = methods?.of(path) ?? []
 			// OPTIONS asks exactly this: which methods the path takes.
 			if (allowed.length && request.method === 'OPTIONS') return new Response(null, { status: 204, headers: { allow: allowed.join(', ') } })
+			// The path takes this method but nothing answered it: a WebSocket route asked without an upgrade.
+			if (allowed.includes(request.method))
+				return json(426, errorBody('UPGRADE_REQUIRED', `${path} is a WebSocket endpoint: connect to it with a WebSocket client (ws:// or wss://)`), {
+					upgrade: 'websocket',
+				})
 			if (allowed.length)
 				return json(
 					405,

@@ -101,6 +101,13 @@ describe('error model', () => {
 		await expectError(await fetch(`${base}/sessions/0197f0c2-3a4b-7c5d-8e9f-0a1b2c3d4e5f/nothing`), 404, 'ROUTE_NOT_FOUND')
 	})
 
+	it('answers a WebSocket route asked without an upgrade with 426 saying to use a WebSocket client', async () => {
+		const res = await fetch(`${base}/ws/sessions`)
+		expect(res.headers.get('upgrade')).toBe('websocket')
+		const error = await expectError(res, 426, 'UPGRADE_REQUIRED')
+		expect(error.message).toBe('/ws/sessions is a WebSocket endpoint: connect to it with a WebSocket client (ws:// or wss://)')
+	})
+
 	it('maps an oversized body to 413 before reading it', async () => {
 		const body = JSON.stringify({ name: 'x'.repeat(10_000), count: 1 })
 		await expectError(await postJson('/probe/echo', body), 413, 'PAYLOAD_TOO_LARGE')

@@ -53,6 +53,14 @@ describe('a refused value', () => {
 			'Request body is invalid: state is required',
 			'state',
 		)
+		// Here TypeBox reports the missing string's type first ("Expected string").
+		await refused(await send('/webhooks', 'POST', {}), 'Request body is invalid: url is required', 'url')
+		await refused(await send('/auth/login', 'POST', { password: 'x' }), 'Request body is invalid: email is required', 'email')
+	})
+
+	it('a value of the wrong type: says which type it takes', async () => {
+		await refused(await send('/webhooks', 'POST', { url: 5 }), 'Request body is invalid: url must be a string', 'url')
+		await refused(await send('/api-keys', 'POST', { name: 'ci', scopes: '*' }), 'Request body is invalid: scopes must be a list', 'scopes')
 	})
 
 	it('a UUID or a token: says so, not the pattern', async () => {
@@ -64,7 +72,7 @@ describe('a refused value', () => {
 		)
 		await refused(
 			await send(`/chats/15550001111@s.whatsapp.net/messages?sessionId=${session.id}`, 'POST', { text: 'hi' }, { 'idempotency-key': 'two words' }),
-			'Headers is invalid: idempotency-key must be printable ASCII without spaces',
+			'A request header is invalid: idempotency-key must be printable ASCII without spaces',
 			'idempotency-key',
 		)
 		await refused(
