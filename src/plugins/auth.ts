@@ -7,18 +7,20 @@ import { errorModel } from './errors'
 const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i
 
 /**
- * The credential a request presents: `Authorization: Bearer <access token or API key>`, or
- * `X-Api-Key: <API key>` (the header many integration tools offer). A URL leaks into logs,
+ * The credential a request presents: `X-Api-Key: <API key>` (the header many integration tools
+ * offer), or else `Authorization: Bearer <access token or API key>`. The key's own header comes
+ * first: proxies and tools add `Authorization` headers of their own (Basic auth, say), and a key
+ * sent beside one must not be passed over for it. A URL leaks into logs,
  * histories and Referer headers, so REST never reads one there; a WebSocket upgrade may carry a
  * user's `?accessToken=`, because browsers cannot set headers on a WebSocket: the WebSocket route
  * passes its query as `wsQuery`, REST routes never do.
  */
 export function presentedToken(request: Request, wsQuery: Record<string, unknown> | undefined): string | undefined {
-	const authorization = request.headers.get('authorization')
-	if (authorization !== null) return BEARER.exec(authorization)?.[1]
 	const apiKey = request.headers.get('x-api-key')
 	// Only a key travels in X-Api-Key: anything else there is refused as an invalid key, never read as a JWT.
 	if (apiKey !== null) return apiKey.startsWith(API_KEY_PREFIX) ? apiKey : `${API_KEY_PREFIX}invalid`
+	const authorization = request.headers.get('authorization')
+	if (authorization !== null) return BEARER.exec(authorization)?.[1]
 	if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return undefined
 	const fromQuery = wsQuery?.accessToken
 	if (typeof fromQuery !== 'string') return undefined

@@ -36,7 +36,7 @@ describe('API keys on several instances', () => {
 	})
 
 	it('closes a WebSocket opened on one instance when the key is revoked on another', async () => {
-		const key = await createApiKey(a, alice, ['messages:read'])
+		const key = await createApiKey(a, alice, ['sessions:read', 'messages:read'])
 		const socket = openSocket(onB.url, {}, key.headers)
 		await socket.next((m) => m.type === 'session.snapshot')
 		expect((await revoke(key.id)).status).toBe(204)
@@ -55,7 +55,7 @@ describe('API keys on several instances', () => {
 	})
 
 	it('closes a WebSocket opened with a key past its rate limit with 4429, saying when to retry', async () => {
-		const key = await createApiKey(a, alice, ['messages:read'])
+		const key = await createApiKey(a, alice, ['sessions:read', 'messages:read'])
 		for (let i = 0; i < 4; i++) expect((await api(onB).get('/chats', key.headers)).status).not.toBe(429)
 		const refused = await openSocket(a.url, {}, key.headers).closed
 		expect(refused.code).toBe(4429)

@@ -65,6 +65,12 @@ describe('calling the API with a key', () => {
 		expect((await api(app).get('/sessions', { 'x-api-key': key.key })).status).toBe(200)
 	})
 
+	it('takes X-Api-Key over an Authorization header a proxy or tool added beside it', async () => {
+		const key = await createApiKey(app, alice, ['sessions:read'])
+		for (const authorization of [`Basic ${btoa('a:b')}`, 'Bearer not-a-token'])
+			expect((await api(app).get('/sessions', { authorization, 'x-api-key': key.key })).status).toBe(200)
+	})
+
 	it('refuses an access token in X-Api-Key, and an unknown key', async () => {
 		await expectError(await api(app).get('/sessions', { 'x-api-key': alice.accessToken }), 401, 'INVALID_API_KEY')
 		await expectError(await api(app).get('/sessions', { authorization: `Bearer sbk_${'A'.repeat(43)}` }), 401, 'INVALID_API_KEY')
@@ -119,7 +125,7 @@ describe('revoking a key', () => {
 
 describe('the WebSocket with a key', () => {
 	it('opens with the key in Authorization or X-Api-Key and sends the tenant’s snapshot', async () => {
-		const key = await createApiKey(app, alice, ['messages:read'])
+		const key = await createApiKey(app, alice, ['sessions:read', 'messages:read'])
 		for (const headers of [key.headers, { 'x-api-key': key.key }]) {
 			const socket = openSocket(app.url, {}, headers)
 			const snapshot = await socket.next((m) => m.type === 'session.snapshot')
@@ -142,16 +148,21 @@ describe('the WebSocket with a key', () => {
 		})
 	})
 
-	it('closes with 4403 for a key without messages:read, and 4401 for an unknown key', async () => {
+	it('closes with 4403 for a key without sessions:read or messages:read, naming it, and 4401 for an unknown key', async () => {
 		const key = await createApiKey(app, alice, ['sessions:read'])
 		const refused = await openSocket(app.url, {}, key.headers).closed
 		expect(refused.code).toBe(4403)
 		expect(refused.reason).toContain('messages:read')
+		// The snapshot and the session events carry what GET /sessions/:id/qr needs sessions:read for.
+		const readsMessages = await createApiKey(app, alice, ['messages:read', 'messages:send'])
+		const alsoRefused = await openSocket(app.url, {}, readsMessages.headers).closed
+		expect(alsoRefused.code).toBe(4403)
+		expect(alsoRefused.reason).toContain('sessions:read')
 		expect((await openSocket(app.url, {}, { 'x-api-key': `sbk_${'B'.repeat(43)}` }).closed).code).toBe(4401)
 	})
 
 	it('closes an open socket with 4401 when its key is revoked', async () => {
-		const key = await createApiKey(app, alice, ['messages:read'])
+		const key = await createApiKey(app, alice, ['sessions:read', 'messages:read'])
 		const socket = openSocket(app.url, {}, key.headers)
 		await socket.next((m) => m.type === 'session.snapshot')
 		expect((await del(`/api-keys/${key.id}`, alice.headers)).status).toBe(204)

@@ -149,7 +149,11 @@ describe('the OpenAPI document', () => {
 		expect(text).not.toContain('"$id":"#')
 		const socket = doc.paths['/ws/sessions']!.get!
 		expect(Object.keys(socket.responses)).toContain('101')
-		expect(socket.security).toEqual([{ accessTokenQuery: [] }, { apiKey: ['messages:read'] }, { apiKeyHeader: ['messages:read'] }])
+		expect(socket.security).toEqual([
+			{ accessTokenQuery: [] },
+			{ apiKey: ['sessions:read', 'messages:read'] },
+			{ apiKeyHeader: ['sessions:read', 'messages:read'] },
+		])
 		expect(socket['x-websocket']?.messages.anyOf.length).toBeGreaterThan(2)
 	})
 

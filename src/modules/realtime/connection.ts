@@ -29,8 +29,8 @@ export interface ConnectionDeps {
 		onUserRemoved(listener: (userId: string) => void): () => void
 		onApiKeyRevoked(listener: (event: ApiKeyRevoked) => void): () => void
 	}
-	/** The scope an API key needs to open the socket. */
-	scope: RouteScope
+	/** The scopes an API key needs to open the socket. */
+	scopes: readonly RouteScope[]
 	snapshot(tenantId: string): Promise<Snapshot>
 	clock: Clock
 	logger: Logger
@@ -129,7 +129,7 @@ export class Connection {
 		let user: AuthUser
 		try {
 			user = await this.deps.auth.authenticate(token)
-			authorize(user, this.deps.scope)
+			for (const scope of this.deps.scopes) authorize(user, scope, 'the socket carries what both sessions:read and messages:read read')
 		} catch (err) {
 			if (err instanceof UnauthenticatedError)
 				this.close(CLOSE.unauthorized, token.startsWith(API_KEY_PREFIX) ? 'API key invalid or revoked' : 'access token invalid, expired or revoked')

@@ -13,8 +13,8 @@ import { buildSnapshot } from './snapshot'
 
 export { RealtimeHub } from './hub'
 
-/** The socket carries every event of the tenant, message contents included. */
-const SCOPE = 'messages:read' satisfies RouteScope
+/** The socket carries every event of the tenant: sessions' state and QR codes, and message contents. */
+const SCOPES = ['sessions:read', 'messages:read'] as const satisfies readonly RouteScope[]
 
 export interface RealtimeModuleDeps {
 	/** Null without a bus (an app built for in-process tests): sockets are then closed with 1011. */
@@ -45,7 +45,7 @@ export const realtimeSocketOptions = (config: RealtimeConfig) => ({
 
 const DESCRIPTION = `Live domain events of the caller's tenant.
 
-- Auth: \`?accessToken=\` (browsers, with a user's token; never an API key), or \`Authorization: Bearer\` / \`X-Api-Key\` with an access token or an API key (servers). A missing, invalid, expired or revoked credential closes the socket with **4401** and a reason; so do the token's expiry, \`POST /auth/logout-all\`, removing the user and revoking the key while it is open. An API key needs the scope \`messages:read\` (else **4403**) and counts against its rate limit (past it, **4429**).
+- Auth: \`?accessToken=\` (browsers, with a user's token; never an API key), or \`Authorization: Bearer\` / \`X-Api-Key\` with an access token or an API key (servers). A missing, invalid, expired or revoked credential closes the socket with **4401** and a reason; so do the token's expiry, \`POST /auth/logout-all\`, removing the user and revoking the key while it is open. An API key needs the scopes \`sessions:read\` and \`messages:read\` (else **4403**, naming the one missing) and counts against its rate limit (past it, **4429**).
 - First message: \`session.snapshot\` (every session of the tenant, exact at stream position \`id\`), then every domain event of the tenant in stream order, \`id\` = its stream position, \`eventId\` = the envelope's uuid.
 - \`?since=<id>\`: resume after the last \`id\` received — the missed events are replayed from the stream, then live, without gap or duplicate. When \`since\` is malformed, unknown or older than the stream retention: \`session.resync_required\`, then a fresh \`session.snapshot\` (reload chats and messages over REST).
 - Close codes: 1001 server shutting down, 1011 server error, 1013 slow consumer (send buffer full) — reconnect with \`since\` in all three; 4401 unauthorized; 4403 missing scope; 4429 rate limited.`
@@ -61,7 +61,7 @@ export const realtimeModule = (deps: RealtimeModuleDeps) => {
 			clock: deps.clock,
 			logger: deps.logger,
 			sendBufferBytes: deps.config.sendBufferBytes,
-			scope: SCOPE,
+			scopes: SCOPES,
 			snapshot: (tenantId) => buildSnapshot({ db: deps.db, bus, logger: deps.logger }, tenantId),
 		}
 	return new Elysia({ name: 'realtime', tags: ['realtime'] })
@@ -76,8 +76,8 @@ export const realtimeModule = (deps: RealtimeModuleDeps) => {
 				summary: 'Realtime session events (WebSocket)',
 				description: DESCRIPTION,
 				tags: ['realtime'],
-				security: [{ accessTokenQuery: [] }, { apiKey: [SCOPE] }, { apiKeyHeader: [SCOPE] }],
-				'x-required-scope': SCOPE,
+				security: [{ accessTokenQuery: [] }, { apiKey: [...SCOPES] }, { apiKeyHeader: [...SCOPES] }],
+				'x-required-scope': SCOPES.join(' '),
 			},
 			open(ws) {
 				if (!connectionDeps) return ws.raw.close(CLOSE.internal, 'realtime events are not available on this server')
