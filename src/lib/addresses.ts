@@ -9,6 +9,9 @@ import { BlockList, isIP } from 'node:net'
 
 type Ranges = [string, number][]
 
+/** A refusal's reason with its article: "a loopback address", "an unspecified address". */
+export const anAddress = (reason: string) => `${/^[aeiou]/i.test(reason) ? 'an' : 'a'} ${reason} address`
+
 const CATEGORIES: [reason: string, v4: Ranges, v6: Ranges][] = [
 	['loopback', [['127.0.0.0', 8]], [['::1', 128]]],
 	['unspecified', [['0.0.0.0', 8]], [['::', 128]]],
@@ -115,7 +118,7 @@ export async function resolveTarget(url: URL, allowPrivate: boolean, resolve: Re
 		if (!reason) return { address, family: family === 6 ? 6 : 4 }
 		// A name's addresses stay unsaid: the reason reaches the tenant (the delivery log), and the
 		// operator's internal DNS is not theirs to map.
-		refusal ||= literal ? `${address} is a ${reason} address` : `it resolves to a ${reason} address`
+		refusal ||= literal ? `${address} is ${anAddress(reason)}` : `it resolves to ${anAddress(reason)}`
 	}
 	throw new RefusedTargetError(`refused ${url.hostname}: ${refusal}`)
 }

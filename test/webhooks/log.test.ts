@@ -59,6 +59,9 @@ describe('the delivery log', () => {
 		])
 		await api.fetch(`/webhooks/${hook.id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"enabled":false}' })
 		expect((await deliveriesOf(hook.id)).items.map((d: { nextAttemptAt: string | null }) => d.nextAttemptAt)).toEqual([null, null, null])
+		// Sending one again now is not what a paused endpoint does: refused, as its test event is.
+		const retried = await api.post(`/webhooks/${hook.id}/deliveries/${log[0].id}/retry`, {})
+		expect({ status: retried.status, code: retried.body.error?.code }).toEqual({ status: 409, code: 'WEBHOOK_DISABLED' })
 	})
 
 	it('pages through deliveries newest first, with their attempts and outcome', async () => {

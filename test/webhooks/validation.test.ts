@@ -42,6 +42,7 @@ describe('webhook input', () => {
 		const error = await expectError(response(await alice.post('/webhooks', { url })), 422, 'WEBHOOK_TARGET_REFUSED')
 		expect(error.details).toMatchObject({ field: 'url' })
 		expect(error.message).toContain('WEBHOOK_ALLOW_PRIVATE_TARGETS=true')
+		expect(error.message).toMatch(/points at (a [^aeiou]|an [aeiou])/)
 	})
 
 	it('refuses an unknown event type, and a glob that matches none, naming them', async () => {
@@ -71,6 +72,21 @@ describe('webhook input', () => {
 		await expectError(await patch(alice, `/webhooks/${hook.id}`, {}), 400, 'VALIDATION_FAILED')
 		const changed = await patch(alice, `/webhooks/${hook.id}`, { events: ['session.status.*'], enabled: false })
 		expect(await changed.json()).toMatchObject({ events: ['session.status.*'], enabled: false, disabledReason: 'user' })
+	})
+
+	it('refuses a misspelt field with 400 UNKNOWN_FIELD naming it, and changes nothing', async () => {
+		// `event` for `events`: taken as no filter, the endpoint would get every event.
+		const error = await expectError(
+			response(await alice.post('/webhooks', { url: 'https://example.com/typo', event: ['session.created'] })),
+			400,
+			'UNKNOWN_FIELD',
+		)
+		expect(error.details).toEqual({ fields: ['event'] })
+		expect(error.message).toContain('`event` is not a field')
+		expect(((await alice.get('/webhooks')).body.items as { url: string }[]).some((h) => h.url === 'https://example.com/typo')).toBe(false)
+		const hook = await createWebhook(alice, { url: 'https://example.com/h' })
+		await expectError(await patch(alice, `/webhooks/${hook.id}`, { description: 'paused', enabeld: false }), 400, 'UNKNOWN_FIELD')
+		expect((await alice.get(`/webhooks/${hook.id}`)).body).toMatchObject({ enabled: true, description: null })
 	})
 
 	it('refuses malformed bodies with 400', async () => {

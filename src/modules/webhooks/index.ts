@@ -122,11 +122,11 @@ export const webhooksModule = ({ webhooks, authPlugin }: WebhooksModuleDeps) =>
 			async ({ tenantId, params, status }) => status(202, await webhooks.retry(tenantId, params.id, params.deliveryId)),
 			{
 				params: DeliveryParams,
-				response: { 202: 'WebhookDelivery', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error' },
+				response: { 202: 'WebhookDelivery', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error', 409: 'Error' },
 				detail: {
 					summary: 'Send one delivery again now',
 					description:
-						'Whatever its state; a failed delivery gets one more attempt. It still waits behind earlier pending events of its session. 404 `DELIVERY_NOT_FOUND`.',
+						'Whatever its state; a failed delivery gets one more attempt. It still waits behind earlier pending events of its session. 404 `DELIVERY_NOT_FOUND`; 409 `WEBHOOK_DISABLED` (enable the webhook first).',
 				},
 			},
 		)

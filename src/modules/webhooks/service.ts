@@ -6,7 +6,7 @@ import { DOMAIN_EVENTS } from '../../core/streams'
 import { PRIVATE_TARGETS_HINT, secretAad, typesMatching, WEBHOOK_TEST_EVENT } from '../../core/webhooks'
 import { schema, type Db } from '../../db/client'
 import { enqueueStandalone, requeueEvents } from '../../db/webhooks'
-import { literalHost, refusedAddress } from '../../lib/addresses'
+import { anAddress, literalHost, refusedAddress } from '../../lib/addresses'
 import type { Cipher } from '../../lib/crypto'
 import { cursorString, type CursorCodec } from '../../lib/cursor'
 import type { Page } from '../../lib/keyset'
@@ -110,6 +110,8 @@ function toDelivery(r: Pick<typeof deliveries.$inferSelect, keyof typeof deliver
 	}
 }
 
+const disabled = () => new ConflictError('WEBHOOK_DISABLED', 'The webhook is disabled; enable it with PATCH first')
+
 /** Webhook endpoints of an account, their delivery log, and the deliveries the API starts (test, retry, replay). */
 export class WebhooksService {
 	constructor(private readonly deps: WebhooksServiceDeps) {}
@@ -129,7 +131,7 @@ export class WebhooksService {
 		if (reason)
 			throw new UnprocessableError(
 				'WEBHOOK_TARGET_REFUSED',
-				`\`url\` points at a ${reason} address, which webhooks may not reach${PRIVATE_TARGETS_HINT}`,
+				`\`url\` points at ${anAddress(reason)}, which webhooks may not reach${PRIVATE_TARGETS_HINT}`,
 				{
 					field: 'url',
 					address: literal,
@@ -257,7 +259,7 @@ export class WebhooksService {
 	/** Queues a `webhook.test` event for the endpoint: the dispatcher sends it like any other. */
 	async sendTest(tenantId: string, id: string): Promise<{ deliveryId: string; eventId: string }> {
 		const endpoint = await this.row(tenantId, id)
-		if (!endpoint.enabled) throw new ConflictError('WEBHOOK_DISABLED', 'The webhook is disabled; enable it with PATCH first')
+		if (!endpoint.enabled) throw disabled()
 		const eventId = Bun.randomUUIDv7()
 		const body = JSON.stringify({
 			id: null,
@@ -293,7 +295,9 @@ export class WebhooksService {
 
 	/** Sends a delivery again now, whatever its state; a failed one gets one more attempt. */
 	async retry(tenantId: string, id: string, deliveryId: string): Promise<WebhookDelivery> {
-		await this.row(tenantId, id)
+		const endpoint = await this.row(tenantId, id)
+		// Queued on a disabled endpoint it would say "due now" and wait for the endpoint instead.
+		if (!endpoint.enabled) throw disabled()
 		const [row] = await this.deps.db
 			.update(deliveries)
 			.set({ state: 'pending', nextAttemptAt: sql`now()` })
