@@ -6,7 +6,7 @@
 export const SCOPES = {
 	'sessions:read': 'List and read sessions, their QR and state',
 	'sessions:write': 'Create, start, stop, delete and pair sessions',
-	'messages:read': 'Read chats, messages, contacts and received files; follow the realtime WebSocket',
+	'messages:read': 'Read chats, messages, contacts and received files; with sessions:read, follow the realtime WebSocket',
 	'messages:send': 'Send, edit and delete messages, mark chats read, upload and fetch files',
 	'webhooks:manage':
 		'Create, change and delete webhooks and read their deliveries (pointing one at a URL also needs sessions:read and messages:read)',

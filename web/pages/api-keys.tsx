@@ -11,7 +11,7 @@ type CreatedKey = NonNullable<Awaited<ReturnType<(typeof api)['api-keys']['post'
 const SCOPES = [
 	['sessions:read', 'Read sessions, their state and QR code'],
 	['sessions:write', 'Create, start, stop and delete sessions'],
-	['messages:read', 'Read chats, messages, contacts and files; follow live events'],
+	['messages:read', 'Read chats, messages, contacts and files; with sessions:read, follow live events'],
 	['messages:send', 'Send, edit and delete messages; upload files'],
 	['webhooks:manage', 'Manage webhooks'],
 	['*', 'Everything, including scopes added later'],
