@@ -16,6 +16,7 @@ const HAL = '15550320004'
 const IDA = '15550320005'
 const JO = '15550320006'
 const KIM = '15550320007'
+const LEO = '15550320008'
 /** A number no one in these tests writes from: its chat does not exist. */
 const NOBODY = '15550320099'
 const jid = (phone: string) => `${phone}@s.whatsapp.net`
@@ -260,13 +261,21 @@ describe('a chat in the dashboard', () => {
 		})
 	})
 
-	it('keeps the message box on a 360 px screen', async () => {
+	it('keeps the message box on a 360 px screen, and the page within it under a very long name', async () => {
+		const hello = await world.standIn.deliverText({
+			to: PHONE,
+			from: LEO,
+			name: 'Hubert Wolfeschlegelsteinhausenbergerdorffvoralternwarengewissenhaft',
+			text: 'hi',
+		})
+		await stored(jid(LEO), hello.id)
 		await inBrowser(
 			browser,
 			'chat phone',
 			async ({ page, problems }) => {
 				await signInOnPage(page, world.app.url, user)
-				await page.goto(chatUrl(jid(EVA)))
+				await page.goto(chatUrl(jid(LEO)))
+				await page.getByRole('heading', { name: /Wolfeschlegel/, level: 1 }).waitFor()
 				const box = (await page.getByLabel('Message', { exact: true }).boundingBox())!
 				expect(box.y + box.height).toBeLessThanOrEqual(740)
 				expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(360)
