@@ -17,6 +17,7 @@ const IDA = '15550320005'
 const JO = '15550320006'
 const KIM = '15550320007'
 const LEO = '15550320008'
+const MIA = '15550320009'
 /** A number no one in these tests writes from: its chat does not exist. */
 const NOBODY = '15550320099'
 const jid = (phone: string) => `${phone}@s.whatsapp.net`
@@ -58,6 +59,25 @@ function png(width: number, height: number): Uint8Array {
 		chunk('IDAT', pixels),
 		chunk('IEND', new Uint8Array()),
 	])
+}
+
+/** Half a second of silence as a WAV file, which any browser plays. */
+function wav(): Uint8Array {
+	const samples = 4000
+	const out = Buffer.alloc(44 + samples * 2)
+	out.write('RIFF', 0)
+	out.writeUInt32LE(36 + samples * 2, 4)
+	out.write('WAVEfmt ', 8)
+	out.writeUInt32LE(16, 16)
+	out.writeUInt16LE(1, 20) // PCM
+	out.writeUInt16LE(1, 22) // mono
+	out.writeUInt32LE(8000, 24)
+	out.writeUInt32LE(16000, 28)
+	out.writeUInt16LE(2, 32)
+	out.writeUInt16LE(16, 34)
+	out.write('data', 36)
+	out.writeUInt32LE(samples * 2, 40)
+	return out
 }
 
 /** Resolves once the consumer stored the message: a page opened now loads it. */
@@ -257,6 +277,32 @@ describe('a chat in the dashboard', () => {
 			await rows.filter({ hasText: 'after Jo' }).waitFor()
 			expect(await rows.filter({ hasText: 'Jo Lid' }).count()).toBe(1)
 			expect(await rows.filter({ hasText: '@lid' }).count()).toBe(0)
+			expect(problems).toEqual([])
+		})
+	})
+
+	it('plays an audio message in the page, and marks a message edited as the edit arrives', async () => {
+		const draft = await world.standIn.deliverText({ to: PHONE, from: MIA, name: 'Mia', text: 'first draft' })
+		const song = await world.standIn.deliverContent({ to: PHONE, from: MIA, kind: 'audio', file: wav(), mimetype: 'audio/wav', seconds: 1 })
+		await stored(jid(MIA), song.id)
+		await inBrowser(browser, 'chat audio and edit', async ({ page, problems }) => {
+			await signInOnPage(page, world.app.url, user)
+			await page.goto(chatUrl(jid(MIA)))
+			const player = page.locator(`[data-message-id="${song.id}"] audio`)
+			await player.waitFor()
+			await until(async () => (await player.evaluate((el) => (el as unknown as { duration: number }).duration)) > 0 || null, 'the audio loaded')
+			const first = page.locator(`[data-message-id="${draft.id}"]`)
+			expect(await first.textContent()).not.toContain('edited')
+			await world.standIn.deliverContent({ to: PHONE, from: MIA, kind: 'edit', target: { id: draft.id }, text: 'final words' })
+			await first.getByText('final words').waitFor()
+			expect(await first.locator('.meta').textContent()).toContain('· edited')
+			await until(async () => {
+				const { body } = await clientFor(world.app, user).get(`/chats/${encodeURIComponent(jid(MIA))}/messages`)
+				return (body.items as { id: string; editedAt: string | null }[]).some((m) => m.id === draft.id && m.editedAt)
+			}, 'the edit stored')
+			await page.reload()
+			await first.getByText('final words').waitFor()
+			expect(await first.locator('.meta').textContent()).toContain('· edited')
 			expect(problems).toEqual([])
 		})
 	})

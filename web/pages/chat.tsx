@@ -1,7 +1,7 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
 import { Alert, PageTitle } from '../components/ui'
 import { api, problemOf } from '../lib/api'
-import { fullTime, phoneOf } from '../lib/format'
+import { fullTime, isoOf, phoneOf } from '../lib/format'
 import { belongsTo, byTime, describe, fromEvent, laterStatus, type Message, sameMessage, statusName, withReaction } from '../lib/messages'
 import { MediaView } from './media'
 import { useOneLoadAtATime, useWhenVisible } from '../lib/paging'
@@ -113,7 +113,7 @@ export function ChatPage({ sessionId, jid }: { sessionId: string; jid: string })
 							...m,
 							status: laterStatus(m.status, statusName(update.status)),
 							...(update.revoked ? { revoked: true, text: null, media: null } : {}),
-							...(update.edit ? { text: update.edit.text ?? m.text } : {}),
+							...(update.edit ? { text: update.edit.text ?? m.text, editedAt: isoOf(update.edit.editedAt) } : {}),
 							...(update.reaction ? { reactions: withReaction(m.reactions, update.reaction) } : {}),
 						}
 					}),
@@ -216,6 +216,7 @@ export function ChatPage({ sessionId, jid }: { sessionId: string; jid: string })
 								)}
 								<p class="meta">
 									<time dateTime={m.timestamp}>{fullTime(m.timestamp)}</time>
+									{m.editedAt && !m.revoked && <span title={`Edited ${fullTime(m.editedAt)}`}> · edited</span>}
 									{tick && (
 										<span class={`tick tick-${m.status}`} role="img" aria-label={tick.label} title={tick.label}>
 											{tick.glyph}
