@@ -394,7 +394,12 @@ class BaileysSession implements SessionConnection {
 				return await this.retry(decision.reason, disconnect)
 			case 'logged_out':
 				await this.credentials.clear()
-				return await this.finish('logged_out', { reason: decision.reason, code: disconnect.code, message: disconnect.message })
+				// WhatsApp's own words ("Stream Errored (conflict)") stay beside the explanation, for whoever debugs it.
+				return await this.finish('logged_out', {
+					reason: decision.reason,
+					code: disconnect.code,
+					message: disconnect.message ? `${decision.message} (${disconnect.message})` : decision.message,
+				})
 			case 'failed':
 				return await this.finish('failed', { reason: decision.reason, code: disconnect.code, message: decision.message })
 		}

@@ -9,8 +9,8 @@ export type DisconnectAction =
 	| { action: 'restart'; reason: string }
 	/** Transient: a new socket after a backoff, up to the attempt limit. */
 	| { action: 'reconnect'; reason: string }
-	/** 401/403: the device is unlinked; creds and keys are deleted. */
-	| { action: 'logged_out'; reason: string }
+	/** 401/403: the device is unlinked; creds and keys are deleted. `message` says so to a person. */
+	| { action: 'logged_out'; reason: string; message: string }
 	/** Do not try again on our own. */
 	| { action: 'failed'; reason: string; message: string }
 
@@ -26,9 +26,17 @@ export function classifyDisconnect({ code, message }: Disconnect, { paired }: { 
 		case DisconnectReason.restartRequired:
 			return { action: 'restart', reason: 'restart_required' }
 		case DisconnectReason.loggedOut:
-			return { action: 'logged_out', reason: 'logged_out' }
+			return {
+				action: 'logged_out',
+				reason: 'logged_out',
+				message: 'the phone unlinked this device, or WhatsApp ended its login; start the session to link it again with a new QR code',
+			}
 		case DisconnectReason.forbidden:
-			return { action: 'logged_out', reason: 'forbidden' }
+			return {
+				action: 'logged_out',
+				reason: 'forbidden',
+				message: 'WhatsApp refused this account (403: it may be banned or restricted); start the session to link it again',
+			}
 		case DisconnectReason.connectionReplaced:
 			// Another socket logged in with these creds. Reconnecting would kick it, and it would kick
 			// us back: two owners fighting. Stop here and let a person (or the lease holder) decide.

@@ -120,6 +120,9 @@ describe('disconnects', () => {
 		h.standIn.revoke(device)
 		const event = await h.waitForEvent(ref, 'session.status.disconnected', { after })
 		expect(event.data).toMatchObject({ status: 'logged_out', reason: 'logged_out', code: 401 })
+		// Said to a person, with WhatsApp's own words kept beside it.
+		expect(event.data.message).toStartWith('the phone unlinked this device, or WhatsApp ended its login; start the session to link it again')
+		expect(event.data.message).toContain('(Stream Errored (conflict))')
 		await h.untilStatus(ref, 'logged_out')
 		expect(await h.hasCreds(ref)).toBe(false)
 		expect(await keyCount(ref)).toBe(0)

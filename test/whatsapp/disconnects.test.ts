@@ -17,8 +17,8 @@ describe('what a closed socket means', () => {
 	})
 
 	it('401 and 403 mean logged out', () => {
-		expect(classifyDisconnect({ code: 401, message: undefined }, paired)).toEqual({ action: 'logged_out', reason: 'logged_out' })
-		expect(classifyDisconnect({ code: 403, message: undefined }, paired)).toEqual({ action: 'logged_out', reason: 'forbidden' })
+		expect(classifyDisconnect({ code: 401, message: undefined }, paired)).toMatchObject({ action: 'logged_out', reason: 'logged_out' })
+		expect(classifyDisconnect({ code: 403, message: undefined }, paired)).toMatchObject({ action: 'logged_out', reason: 'forbidden' })
 	})
 
 	it('440 (replaced by another connection) fails instead of fighting back', () => {
