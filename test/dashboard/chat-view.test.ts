@@ -307,6 +307,40 @@ describe('a chat in the dashboard', () => {
 		})
 	})
 
+	it('sends a reply to a message that arrived live once the database has stored it', async () => {
+		await inBrowser(browser, 'reply before stored', async ({ page, problems }) => {
+			await signInOnPage(page, world.app.url, user)
+			await page.goto(chatUrl(jid(EVA)))
+			await page.getByText('Live', { exact: true }).waitFor()
+			// Not stored yet, for the first two tries: the API's answer to a reply to a message it does not hold.
+			let refused = 0
+			await page.route(
+				(url) => decodeURIComponent(url.pathname) === `/chats/${jid(EVA)}/messages`,
+				(route) =>
+					route.request().method() === 'POST' && refused++ < 2
+						? route.fulfill({
+								status: 404,
+								contentType: 'application/json',
+								body: JSON.stringify({ error: { code: 'MESSAGE_NOT_FOUND', message: 'replyTo names no message of this session' } }),
+							})
+						: route.continue(),
+			)
+			const question = await world.standIn.deliverText({ to: PHONE, from: EVA, text: 'is it in stock?' })
+			await page
+				.getByRole('listitem')
+				.filter({ hasText: 'is it in stock?' })
+				.getByRole('button', { name: /^Reply to/ })
+				.click()
+			await page.getByLabel('Message', { exact: true }).fill('yes, two left')
+			await page.getByRole('button', { name: 'Send' }).click()
+			const sent = await world.standIn.waitForSent((m) => m.to === jid(EVA) && m.text === 'yes, two left')
+			expect(sent.message?.extendedTextMessage?.contextInfo?.stanzaId).toBe(question.id)
+			expect(refused).toBe(3)
+			expect(await page.locator('.composer').getByRole('alert').count()).toBe(0)
+			expect(problems).toEqual([])
+		})
+	})
+
 	it('keeps the message box on a 360 px screen, and the page within it under a very long name', async () => {
 		const hello = await world.standIn.deliverText({
 			to: PHONE,

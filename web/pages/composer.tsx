@@ -15,6 +15,9 @@ function fileContent(file: File, upload: Upload, caption: string) {
 	return { document: upload, fileName: file.name, ...withCaption }
 }
 
+/** How long a reply waits, again and again, for the message it quotes to be stored. */
+const STORE_WAITS_MS = [250, 500, 1000, 2000, 4000]
+
 /** The box to write a message (text, a file, a reply), sent with POST /chats/:jid/messages. */
 export function Composer({
 	sessionId,
@@ -37,15 +40,29 @@ export function Composer({
 	const textArea = useRef<HTMLTextAreaElement>(null)
 
 	type Content = NonNullable<Parameters<ReturnType<typeof api.chats>['messages']['post']>[0]>
-	/** Posts one message and shows it at once, pending; false when the API refused it (its message shown). */
+	/**
+	 * Posts one message and shows it at once, pending; false when the API refused it (its message
+	 * shown). A message shown live is stored a moment after it arrives, and a reply to it needs it
+	 * stored: a reply refused as naming no message is tried again for a few seconds.
+	 */
 	const post = async (content: Content, shown: string | null, quoting: Message | null) => {
-		const { data, error } = await api
-			.chats({ jid })
-			.messages.post({ ...content, ...(quoting ? { replyTo: quoting.id } : {}) }, { query: { sessionId } })
-		if (error) {
-			setError(problemOf(error).message)
+		const attempt = () => api.chats({ jid }).messages.post({ ...content, ...(quoting ? { replyTo: quoting.id } : {}) }, { query: { sessionId } })
+		let result = await attempt()
+		for (const wait of quoting ? STORE_WAITS_MS : []) {
+			if (problemOf(result.error).code !== 'MESSAGE_NOT_FOUND') break
+			await new Promise((resolve) => setTimeout(resolve, wait))
+			result = await attempt()
+		}
+		if (result.error) {
+			const problem = problemOf(result.error)
+			setError(
+				quoting && problem.code === 'MESSAGE_NOT_FOUND'
+					? 'The message you are replying to is not saved yet. Try again in a moment.'
+					: problem.message,
+			)
 			return false
 		}
+		const { data } = result
 		onSent({
 			id: data.messageId,
 			chatJid: data.chatJid,
