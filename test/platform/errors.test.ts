@@ -158,4 +158,15 @@ describe('a request without a usable Host header', () => {
 		expect(res.contentType).toContain('application/json')
 		expect(JSON.parse(res.body)).toEqual({ error: { code: 'BAD_REQUEST', message: expect.stringContaining('Host header') } })
 	})
+
+	it('answers 400 for a host too short to route by, rather than route by a part of the path', async () => {
+		// Elysia would read `/abcd/health` as `/health` here.
+		const res = await rawAnswer('GET /abcd/health HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n')
+		expect(res.status).toBe(400)
+		expect(JSON.parse(res.body).error.message).toBe(
+			'The Host header `a` is too short for this server to route by: reach it by a name (and port) of 4 characters or more',
+		)
+		const withPort = await rawAnswer('GET /health HTTP/1.1\r\nHost: a:3000\r\nConnection: close\r\n\r\n')
+		expect(withPort.status).toBe(200)
+	})
 })
