@@ -24,6 +24,16 @@ export const mediaModule = ({ media, authPlugin, maxBytes }: MediaModuleDeps) =>
 			response: { 201: 'MediaUploaded', 400: 'Error', 401: 'Error', 403: 'Error', 413: 'Error' },
 			detail: {
 				summary: 'Upload a file to send',
+				// The route reads its stream itself, so no body schema describes it: the document says what it takes.
+				requestBody: {
+					required: true,
+					content: {
+						'*/*': { schema: { type: 'string', format: 'binary' } },
+						'multipart/form-data': {
+							schema: { type: 'object', required: ['file'], properties: { file: { type: 'string', format: 'binary' } } },
+						},
+					},
+				},
 				description: `The raw file as the body with its Content-Type (e.g. \`image/jpeg\`), or \`multipart/form-data\` with the file in a field named \`file\`. Streamed to the media store, at most ${maxBytes} bytes (MEDIA_MAX_BYTES; 413 \`PAYLOAD_TOO_LARGE\` on a declared length above it, 400 \`MEDIA_TOO_LARGE\` when more arrives). Send it with \`{ image | video | audio | document | sticker: { mediaId } }\`.`,
 			},
 		})
