@@ -87,6 +87,11 @@ describe('the sessions page', () => {
 			expect(await card.getByRole('alert').count()).toBe(0)
 			await card.getByRole('link', { name: 'Chats' }).click()
 			await page.getByRole('heading', { name: 'Chats', level: 1 }).waitFor()
+			// A chat of the stopped session says why nothing can be sent, before anything is written.
+			await page.goto(`${world.app.url}/app/sessions/${session.id}/chats/15550330199%40s.whatsapp.net`)
+			await page.getByText('This session is not connected (Stopped)').waitFor()
+			await page.getByLabel('Message', { exact: true }).fill('anyone?')
+			expect(await page.getByRole('button', { name: 'Send' }).isDisabled()).toBe(true)
 			expect(problems).toEqual([])
 		})
 	})

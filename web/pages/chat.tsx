@@ -1,7 +1,7 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
 import { Alert, PageTitle } from '../components/ui'
 import { api, problemOf } from '../lib/api'
-import { fullTime, isoOf, phoneOf } from '../lib/format'
+import { fullTime, isoOf, phoneOf, STATUS_LABEL } from '../lib/format'
 import { belongsTo, byTime, describe, fromEvent, laterStatus, type Message, sameMessage, statusName, withReaction } from '../lib/messages'
 import { MediaView } from './media'
 import { useOneLoadAtATime, useWhenVisible } from '../lib/paging'
@@ -248,6 +248,7 @@ export function ChatPage({ sessionId, jid }: { sessionId: string; jid: string })
 			<Composer
 				sessionId={sessionId}
 				jid={jid}
+				notConnected={session && session.status !== 'connected' ? (STATUS_LABEL[session.status] ?? session.status) : null}
 				replyTo={replyTo}
 				onCancelReply={() => setReplyTo(null)}
 				onSent={(m) => {

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks'
 import { Alert } from '../components/ui'
 import { api, problemOf } from '../lib/api'
 import { describe, type Message } from '../lib/messages'
+import { Link } from '../lib/router'
 
 type Upload = { mediaId: string }
 /** The kinds a file goes out as. */
@@ -25,9 +26,12 @@ export function Composer({
 	replyTo,
 	onCancelReply,
 	onSent,
+	notConnected,
 }: {
 	sessionId: string
 	jid: string
+	/** The session's status, as a label, while it is not connected (nothing can be sent then); null when it is. */
+	notConnected: string | null
 	replyTo: Message | null
 	onCancelReply: () => void
 	onSent: (message: Message) => void
@@ -135,6 +139,12 @@ export function Composer({
 				</p>
 			)}
 			{error && <Alert>{error}</Alert>}
+			{notConnected && (
+				<p class="notice">
+					This session is not connected ({notConnected}): messages can be sent once it is. Start it on the <Link href="/app/sessions">Sessions</Link>{' '}
+					page if it has stopped.
+				</p>
+			)}
 			<div class="composer-row">
 				<label class="visually-hidden" for="message-text">
 					Message
@@ -144,7 +154,7 @@ export function Composer({
 					id="message-text"
 					name="text"
 					rows={1}
-					placeholder={file ? 'Caption (optional)' : 'Write a message'}
+					placeholder={file ? 'Caption' : 'Write a message'}
 					value={text}
 					onInput={(e) => setText((e.currentTarget as HTMLTextAreaElement).value)}
 					onKeyDown={(e) => {
@@ -165,7 +175,7 @@ export function Composer({
 						onChange={(e) => setFile((e.currentTarget as HTMLInputElement).files?.[0] ?? null)}
 					/>
 				</label>
-				<button type="submit" disabled={busy || (!text.trim() && !file)}>
+				<button type="submit" disabled={busy || Boolean(notConnected) || (!text.trim() && !file)}>
 					Send
 				</button>
 			</div>
