@@ -10,10 +10,10 @@ const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i
  * The credential a request presents: `X-Api-Key: <API key>` (the header many integration tools
  * offer), or else `Authorization: Bearer <access token or API key>`. The key's own header comes
  * first: proxies and tools add `Authorization` headers of their own (Basic auth, say), and a key
- * sent beside one must not be passed over for it. A URL leaks into logs,
- * histories and Referer headers, so REST never reads one there; a WebSocket upgrade may carry a
- * user's `?accessToken=`, because browsers cannot set headers on a WebSocket: the WebSocket route
- * passes its query as `wsQuery`, REST routes never do.
+ * sent beside one must not be passed over for it. A URL leaks into logs, histories and Referer
+ * headers, so REST never reads one there. Browsers cannot set headers on a
+ * WebSocket, so an upgrade may carry a user's token in the `ACCESS_TOKEN_PROTOCOL` subprotocol, or
+ * in `?accessToken=`: the WebSocket route passes its query as `wsQuery`, REST routes never do.
  */
 export function presentedToken(request: Request, wsQuery: Record<string, unknown> | undefined): string | undefined {
 	const apiKey = request.headers.get('x-api-key')
@@ -21,11 +21,35 @@ export function presentedToken(request: Request, wsQuery: Record<string, unknown
 	if (apiKey !== null) return apiKey.startsWith(API_KEY_PREFIX) ? apiKey : `${API_KEY_PREFIX}invalid`
 	const authorization = request.headers.get('authorization')
 	if (authorization !== null) return BEARER.exec(authorization)?.[1]
-	if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return undefined
+	if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket' || wsQuery === undefined) return undefined
+	const fromProtocol = protocolToken(request)
+	if (fromProtocol !== undefined) return fromProtocol
 	const fromQuery = wsQuery?.accessToken
 	if (typeof fromQuery !== 'string') return undefined
 	// A key belongs to a server, which can set a header; in a URL it would end up in logs.
 	return fromQuery.startsWith(API_KEY_PREFIX) ? KEY_IN_URL : fromQuery
+}
+
+/**
+ * The WebSocket subprotocol a browser names to carry its access token without putting it in the
+ * URL, where consoles, histories and proxy logs would keep it: `new WebSocket(url, [ACCESS_TOKEN_PROTOCOL, token])`.
+ * The server answers with this protocol alone (a browser drops a socket whose answer names none of
+ * the ones it offered).
+ */
+export const ACCESS_TOKEN_PROTOCOL = 'switchboard.access-token'
+
+/** The entries of `Sec-WebSocket-Protocol`, as a client offered them. */
+export const offeredProtocols = (request: Request) =>
+	(request.headers.get('sec-websocket-protocol') ?? '')
+		.split(',')
+		.map((p) => p.trim())
+		.filter(Boolean)
+
+/** The token offered after ACCESS_TOKEN_PROTOCOL, if that protocol was offered ('' when nothing follows it). */
+function protocolToken(request: Request): string | undefined {
+	const offered = offeredProtocols(request)
+	const at = offered.indexOf(ACCESS_TOKEN_PROTOCOL)
+	return at < 0 ? undefined : (offered[at + 1] ?? '')
 }
 
 /** What `presentedToken` answers for an API key in a WebSocket's URL: never a valid key, refused with a reason of its own. */

@@ -21,15 +21,22 @@ export interface TestSocket {
 	next(predicate?: (m: WsMessage) => boolean, timeoutMs?: number): Promise<WsMessage>
 	/** Takes messages until one matches `until`, and returns them all (that one included). */
 	collect(until: (m: WsMessage) => boolean, timeoutMs?: number): Promise<WsMessage[]>
+	/** The subprotocol the server chose ('' for none). */
+	readonly protocol: string
 	close(): void
 }
 
-/** A real WebSocket client on `/ws/sessions` of a running app (`url` = `http://host:port`), with upgrade `headers` if given. */
-export function openSocket(url: string, query: Record<string, string | undefined> = {}, headers?: Record<string, string>): TestSocket {
+/** A real WebSocket client on `/ws/sessions` of a running app (`url` = `http://host:port`), with upgrade `headers` and subprotocols if given. */
+export function openSocket(
+	url: string,
+	query: Record<string, string | undefined> = {},
+	headers?: Record<string, string>,
+	protocols?: string[],
+): TestSocket {
 	const params = new URLSearchParams(Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined))
 	const target = `${url.replace(/^http/, 'ws')}/ws/sessions${params.size ? `?${params}` : ''}`
 	// Bun's WebSocket takes headers, as server clients do; browsers cannot (hence `?accessToken=`).
-	const ws = headers ? new WebSocket(target, { headers } as unknown as string[]) : new WebSocket(target)
+	const ws = headers ? new WebSocket(target, { headers, protocols } as unknown as string[]) : new WebSocket(target, protocols)
 	const messages: WsMessage[] = []
 	let cursor = 0
 	const waiters = new Set<() => void>()
@@ -90,6 +97,9 @@ export function openSocket(url: string, query: Record<string, string | undefined
 			const from = cursor
 			await next(until, timeoutMs)
 			return messages.slice(from, cursor)
+		},
+		get protocol() {
+			return ws.protocol
 		},
 		close: () => ws.close(),
 	}

@@ -26,6 +26,16 @@ describe('/ws/sessions authentication', () => {
 		expect(ws.messages).toEqual([])
 	})
 
+	it('takes a browser’s access token from the subprotocol it offers, out of the URL, and answers with that protocol', async () => {
+		const alice = await createVerifiedUser(app)
+		const ws = openSocket(app.url, {}, undefined, ['switchboard.access-token', alice.accessToken])
+		expect((await ws.next()).type).toBe('session.snapshot')
+		expect(ws.protocol).toBe('switchboard.access-token')
+		ws.close()
+		const forged = openSocket(app.url, {}, undefined, ['switchboard.access-token', 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.bad-signature'])
+		expect(await forged.closed).toEqual({ code: 4401, reason: 'access token invalid, expired or revoked' })
+	})
+
 	it('closes with 4401 when the access token is not one of ours', async () => {
 		const ws = openSocket(app.url, { accessToken: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.bad-signature' })
 		expect(await ws.closed).toEqual({ code: 4401, reason: 'access token invalid, expired or revoked' })

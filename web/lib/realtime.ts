@@ -1,5 +1,5 @@
 import type { App } from '../../src/app'
-import { account, api, currentAccessToken, refresh } from './api'
+import { account, currentAccessToken, refresh } from './api'
 import { store } from './store'
 
 /**
@@ -10,6 +10,9 @@ import { store } from './store'
  */
 
 export type RealtimeMessage = App['~Routes']['ws']['sessions']['subscribe']['response'][200]
+type RealtimeQuery = Omit<App['~Routes']['ws']['sessions']['subscribe']['query'], 'accessToken'>
+/** The subprotocol that carries the access token (the server's ACCESS_TOKEN_PROTOCOL). */
+const ACCESS_TOKEN_PROTOCOL = 'switchboard.access-token'
 export type RealtimeEvent = Exclude<RealtimeMessage, { type: 'session.snapshot' | 'session.resync_required' }>
 
 export type Connection = 'connecting' | 'live' | 'offline'
@@ -66,8 +69,13 @@ function connect() {
 	const accessToken = currentAccessToken()
 	if (!wanted || !accessToken) return
 	connection.set('connecting')
-	// Eden builds the URL from the route's typed query; the messages are parsed here, as plain JSON.
-	const ws = api.ws.sessions.subscribe({ query: { accessToken, ...(lastId ? { since: lastId } : {}) } }).ws
+	// The token rides in a subprotocol, not the URL: a browser prints a failed socket's URL to its
+	// console, and proxies log URLs. (Eden's socket takes no protocols; the messages are parsed here, as plain JSON.)
+	const url = new URL('/ws/sessions', window.location.href)
+	url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:'
+	const since: RealtimeQuery = lastId ? { since: lastId } : {}
+	for (const [name, value] of Object.entries(since)) url.searchParams.set(name, value)
+	const ws = new WebSocket(url, [ACCESS_TOKEN_PROTOCOL, accessToken])
 	socket = ws
 	ws.addEventListener('message', (event) => {
 		if (socket !== ws) return

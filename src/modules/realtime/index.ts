@@ -8,7 +8,7 @@ import type { Logger } from '../../logger'
 import { Connection, type ConnectionDeps, type Socket } from './connection'
 import type { RealtimeHub } from './hub'
 import { CLOSE, RealtimeMessage, RealtimeQuery } from './model'
-import { presentedToken } from '../../plugins/auth'
+import { ACCESS_TOKEN_PROTOCOL, offeredProtocols, presentedToken } from '../../plugins/auth'
 import { buildSnapshot } from './snapshot'
 
 export { RealtimeHub } from './hub'
@@ -45,7 +45,7 @@ export const realtimeSocketOptions = (config: RealtimeConfig) => ({
 
 const DESCRIPTION = `Live domain events of the caller's tenant.
 
-- Auth: \`?accessToken=\` (browsers, with a user's token; never an API key), or \`Authorization: Bearer\` / \`X-Api-Key\` with an access token or an API key (servers). A missing, invalid, expired or revoked credential closes the socket with **4401** and a reason; so do the token's expiry, \`POST /auth/logout-all\`, removing the user and revoking the key while it is open. An API key needs the scopes \`sessions:read\` and \`messages:read\` (else **4403**, naming the one missing) and counts against its rate limit (past it, **4429**).
+- Auth: the subprotocols \`switchboard.access-token, <token>\` (browsers: \`new WebSocket(url, ['switchboard.access-token', token])\`; the answer names \`switchboard.access-token\`), \`?accessToken=\` (browsers, with a user's token; never an API key), or \`Authorization: Bearer\` / \`X-Api-Key\` with an access token or an API key (servers). A missing, invalid, expired or revoked credential closes the socket with **4401** and a reason; so do the token's expiry, \`POST /auth/logout-all\`, removing the user and revoking the key while it is open. An API key needs the scopes \`sessions:read\` and \`messages:read\` (else **4403**, naming the one missing) and counts against its rate limit (past it, **4429**).
 - First message: \`session.snapshot\` (every session of the tenant, exact at stream position \`id\`), then every domain event of the tenant in stream order, \`id\` = its stream position, \`eventId\` = the envelope's uuid.
 - \`?since=<id>\`: resume after the last \`id\` received — the missed events are replayed from the stream, then live, without gap or duplicate. When \`since\` is malformed, unknown or older than the stream retention: \`session.resync_required\`, then a fresh \`session.snapshot\` (reload chats and messages over REST).
 - Close codes: 1001 server shutting down, 1011 server error, 1013 slow consumer (send buffer full) — reconnect with \`since\` in all three; 4401 unauthorized; 4403 missing scope; 4429 rate limited.`
@@ -78,6 +78,10 @@ export const realtimeModule = (deps: RealtimeModuleDeps) => {
 				tags: ['realtime'],
 				security: [{ accessTokenQuery: [] }, { apiKey: [...SCOPES] }, { apiKeyHeader: [...SCOPES] }],
 				'x-required-scope': SCOPES.join(' '),
+			},
+			upgrade({ request, set }) {
+				// A browser that offered the access-token protocol drops the socket unless the answer names it.
+				if (offeredProtocols(request).includes(ACCESS_TOKEN_PROTOCOL)) set.headers['sec-websocket-protocol'] = ACCESS_TOKEN_PROTOCOL
 			},
 			open(ws) {
 				if (!connectionDeps) return ws.raw.close(CLOSE.internal, 'realtime events are not available on this server')
