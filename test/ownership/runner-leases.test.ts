@@ -71,7 +71,9 @@ async function consumersOf(stream: string): Promise<unknown[]> {
 
 describe('a runner whose leases cannot be renewed', () => {
 	it('closes its sessions before the lease could lapse, leaves commands pending, and resumes everything once Redis answers', async () => {
-		expect((await h.session(ref)).ownerRunner).toBe('test-runner')
+		// The row is written by the consumer from the connected event, which may trail the events awaited above.
+		const connected = await h.untilStatus(ref, 'connected')
+		expect(connected.ownerRunner).toBe('test-runner')
 		const partition = commandPartition(ref.sessionId, 2)
 		const stream = partitionStream(partition)
 		expect(await consumersOf(stream)).toHaveLength(1)

@@ -106,7 +106,7 @@ describe('the logs', () => {
 		// A chunk size that is not hex: Bun answers 400 itself, and the route's read of the body fails.
 		const answer = await rawExchange(
 			app.url,
-			`POST /media HTTP/1.1\r\nHost: x\r\nAuthorization: ${alice.headers.authorization}\r\nX-Request-Id: ${requestId}\r\nContent-Type: image/png\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nhello\r\n0\r\n\r\n`,
+			`POST /media HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${alice.headers.authorization}\r\nX-Request-Id: ${requestId}\r\nContent-Type: image/png\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nhello\r\n0\r\n\r\n`,
 		)
 		expect(answer).toStartWith('HTTP/1.1 400')
 		const line = await until(() => entries().find((e) => e.reqId === requestId), 'the log line of the cut-off upload')
