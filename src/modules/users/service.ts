@@ -1,4 +1,4 @@
-import { and, eq, gt, isNull, sql } from 'drizzle-orm'
+import { and, eq, gt, isNotNull, isNull, sql } from 'drizzle-orm'
 import type { Config } from '../../config'
 import { schema, type Db, type Tx } from '../../db/client'
 import type { BackgroundTasks } from '../../lib/background'
@@ -91,7 +91,24 @@ export class UsersService {
 					),
 				)
 				.returning({ id: userTokens.id })
-			if (!used) throw invalidToken()
+			if (!used) {
+				// This link opened again (a second click, or a mail scanner that opened it first): the address
+				// it confirmed stays confirmed, and its holder is told so rather than that it failed.
+				const [again] = await tx
+					.select(publicColumns)
+					.from(userTokens)
+					.innerJoin(users, eq(users.id, userTokens.userId))
+					.where(
+						and(
+							eq(userTokens.tokenHash, hashToken(token)),
+							eq(userTokens.userId, userId),
+							eq(userTokens.purpose, 'verify_email'),
+							isNotNull(users.verifiedAt),
+						),
+					)
+				if (again) return toPublic(again)
+				throw invalidToken()
+			}
 			const [user] = await tx
 				.update(users)
 				.set({ verifiedAt: sql`coalesce(${users.verifiedAt}, ${now.toISOString()}::timestamptz)`, updatedAt: now })
