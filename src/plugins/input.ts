@@ -70,6 +70,33 @@ const unknownFields = (fields: readonly string[]) =>
 		{ fields: fields.slice(0, 20) },
 	)
 
+/** Whether `%…` escapes decode to UTF-8 text (`%FF` and a lone surrogate's `%ED%A0%80` do not). */
+function decodes(escaped: string): boolean {
+	try {
+		decodeURIComponent(escaped)
+		return true
+	} catch {
+		return false
+	}
+}
+
+/**
+ * The first query parameter or path segment whose escapes are not UTF-8: Elysia keeps such a value
+ * as its raw text (`%FF`), which would then be searched for or looked up as if it were meant.
+ */
+function undecodableEscape(url: string): { where: string; field: string } | null {
+	const { pathname, search } = new URL(url)
+	for (const pair of search.slice(1).split('&')) {
+		const at = pair.indexOf('=')
+		const name = at < 0 ? pair : pair.slice(0, at)
+		const value = at < 0 ? '' : pair.slice(at + 1)
+		if (!decodes(name)) return { where: 'Query string', field: 'a parameter name' }
+		if (!decodes(value.replaceAll('+', ' '))) return { where: 'Query string', field: decodeURIComponent(name) }
+	}
+	if (!pathname.split('/').every(decodes)) return { where: 'Path', field: 'path' }
+	return null
+}
+
 /**
  * How request bodies and parameters enter the system. Bodies are JSON objects sent as
  * `application/json` (415 for any other type, so a cross-site form post is never read as a
@@ -116,6 +143,8 @@ export const inputPlugin = (limitBytes: number, rawBodies: Readonly<Record<strin
 				if (typeof body === 'object' && body !== null && body !== RAW_BODY) sentFields.set(request, fieldPaths(body))
 			})
 			.onBeforeHandle({ as: 'global' }, ({ request, body, query, params }) => {
+				const undecodable = undecodableEscape(request.url)
+				if (undecodable) throw invalidText(undecodable.where, undecodable.field)
 				const inQuery = badStringPath(query)
 				if (inQuery) throw invalidText('Query string', inQuery)
 				const inPath = badStringPath(params)

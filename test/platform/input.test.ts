@@ -88,6 +88,17 @@ describe('text in bodies, queries and paths', () => {
 		expect(error.details).toEqual([{ field: 'q', message: 'must be valid Unicode text without NUL characters' }])
 	})
 
+	it('refuses escapes that are not UTF-8 (%FF, a lone surrogate) in the query or the path, rather than read them as text', async () => {
+		const inQuery = await expectError(await api(app).get('/contacts?limit=5&q=%FF', alice.headers), 400, 'VALIDATION_FAILED')
+		expect(inQuery.details).toEqual([{ field: 'q', message: 'must be valid Unicode text without NUL characters' }])
+		const inPath = await expectError(await api(app).get('/chats/%ED%A0%80@s.whatsapp.net/messages', alice.headers), 400, 'VALIDATION_FAILED')
+		expect(inPath.details).toEqual([{ field: 'path', message: 'must be valid Unicode text without NUL characters' }])
+		// Escaped UTF-8, `+` for a space and `=` inside a value are text like any other.
+		const { items } = (await (await api(app).get('/sessions', alice.headers)).json()) as { items: { id: string }[] }
+		const sessionId = items[0]?.id ?? ((await (await api(app).post('/sessions', { name: 'search' }, alice.headers)).json()) as { id: string }).id
+		expect((await api(app).get(`/contacts?sessionId=${sessionId}&q=caf%C3%A9+au=lait`, alice.headers)).status).toBe(200)
+	})
+
 	it('refuses a NUL in a path parameter with 400', async () => {
 		await expectError(await api(app).get('/chats/a%00b@s.whatsapp.net/messages', alice.headers), 400, 'VALIDATION_FAILED')
 	})
