@@ -341,6 +341,28 @@ describe('a chat in the dashboard', () => {
 		})
 	})
 
+	it('reacts to a message, and takes the reaction back by choosing it again', async () => {
+		const nice = await world.standIn.deliverText({ to: PHONE, from: FINN, text: 'it works now' })
+		await stored(jid(FINN), nice.id)
+		await inBrowser(browser, 'chat reaction', async ({ page, problems }) => {
+			await signInOnPage(page, world.app.url, user)
+			await page.goto(chatUrl(jid(FINN)))
+			const item = page.locator(`[data-message-id="${nice.id}"]`)
+			await item.getByRole('button', { name: 'React', exact: true }).click()
+			await item.getByRole('button', { name: 'React with 👍' }).click()
+			const sent = await world.standIn.waitForSent((m) => m.message?.reactionMessage?.key?.id === nice.id && m.message.reactionMessage.text === '👍')
+			expect(sent.to).toBe(jid(FINN))
+			await until(async () => (await item.locator('.meta').textContent())?.includes('👍') || null, 'the reaction shown')
+			await item.getByRole('button', { name: 'React', exact: true }).click()
+			const mine = item.getByRole('button', { name: 'Take back your reaction 👍' })
+			expect(await mine.getAttribute('aria-pressed')).toBe('true')
+			await mine.click()
+			await world.standIn.waitForSent((m) => m.message?.reactionMessage?.key?.id === nice.id && m.message.reactionMessage.text === '')
+			await until(async () => !(await item.locator('.meta').textContent())?.includes('👍') || null, 'the reaction gone')
+			expect(problems).toEqual([])
+		})
+	})
+
 	it('keeps the message box on a 360 px screen, and the page within it under a very long name', async () => {
 		const hello = await world.standIn.deliverText({
 			to: PHONE,

@@ -154,6 +154,8 @@ export function ChatPage({ sessionId, jid }: { sessionId: string; jid: string })
 		if (error) setError(problemOf(error).message)
 	}
 	const byId = new Map(messages.map((m) => [m.id, m]))
+	/** This account's reaction to a message: its reactions are filed under the account's JID, or its LID. */
+	const ownReaction = (m: Message) => m.reactions.find((r) => r.sender === session?.jid || r.sender === session?.lid)?.emoji
 	/** In a group, each received message says who wrote it. */
 	const group = jid.endsWith('@g.us')
 	const name = chatName ?? messages.find((m) => !m.fromMe && m.pushName)?.pushName ?? phoneOf(jid)
@@ -233,11 +235,22 @@ export function ChatPage({ sessionId, jid }: { sessionId: string; jid: string })
 											React
 										</button>
 										{picking === m.id &&
-											REACTIONS.map((emoji) => (
-												<button key={emoji} type="button" class="link" aria-label={`React with ${emoji}`} onClick={() => react(m, emoji)}>
-													{emoji}
-												</button>
-											))}
+											REACTIONS.map((emoji) => {
+												// Choosing one's own reaction again takes it back (WhatsApp's empty reaction).
+												const chosen = ownReaction(m) === emoji
+												return (
+													<button
+														key={emoji}
+														type="button"
+														class="link"
+														aria-pressed={chosen}
+														aria-label={chosen ? `Take back your reaction ${emoji}` : `React with ${emoji}`}
+														onClick={() => react(m, chosen ? '' : emoji)}
+													>
+														{emoji}
+													</button>
+												)
+											})}
 									</div>
 								)}
 							</li>
