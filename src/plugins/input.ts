@@ -81,19 +81,28 @@ function decodes(escaped: string): boolean {
 }
 
 /**
- * The first query parameter or path segment whose escapes are not UTF-8: Elysia keeps such a value
- * as its raw text (`%FF`), which would then be searched for or looked up as if it were meant.
+ * What the URL itself gets wrong, before Elysia reads it: escapes that are not UTF-8 (Elysia keeps
+ * such a value as its raw text, `%FF`, which would then be searched for as if it were meant), and a
+ * query parameter given twice (Elysia keeps the last one without a word; no parameter takes a list).
  */
-function undecodableEscape(url: string): { where: string; field: string } | null {
+function refusedUrl(url: string): RequestError | null {
 	const { pathname, search } = new URL(url)
+	const seen = new Set<string>()
 	for (const pair of search.slice(1).split('&')) {
+		if (!pair) continue
 		const at = pair.indexOf('=')
-		const name = at < 0 ? pair : pair.slice(0, at)
+		const name = (at < 0 ? pair : pair.slice(0, at)).replaceAll('+', ' ')
 		const value = at < 0 ? '' : pair.slice(at + 1)
-		if (!decodes(name)) return { where: 'Query string', field: 'a parameter name' }
-		if (!decodes(value.replaceAll('+', ' '))) return { where: 'Query string', field: decodeURIComponent(name) }
+		if (!decodes(name)) return invalidText('Query string', 'a parameter name')
+		const field = decodeURIComponent(name)
+		if (!decodes(value.replaceAll('+', ' '))) return invalidText('Query string', field)
+		if (seen.has(field))
+			return new RequestError(400, 'VALIDATION_FAILED', `Query string is invalid: ${field} is given more than once`, [
+				{ field, message: 'is given more than once' },
+			])
+		seen.add(field)
 	}
-	if (!pathname.split('/').every(decodes)) return { where: 'Path', field: 'path' }
+	if (!pathname.split('/').every(decodes)) return invalidText('Path', 'path')
 	return null
 }
 
@@ -143,8 +152,8 @@ export const inputPlugin = (limitBytes: number, rawBodies: Readonly<Record<strin
 				if (typeof body === 'object' && body !== null && body !== RAW_BODY) sentFields.set(request, fieldPaths(body))
 			})
 			.onBeforeHandle({ as: 'global' }, ({ request, body, query, params }) => {
-				const undecodable = undecodableEscape(request.url)
-				if (undecodable) throw invalidText(undecodable.where, undecodable.field)
+				const inUrl = refusedUrl(request.url)
+				if (inUrl) throw inUrl
 				const inQuery = badStringPath(query)
 				if (inQuery) throw invalidText('Query string', inQuery)
 				const inPath = badStringPath(params)

@@ -99,6 +99,12 @@ describe('text in bodies, queries and paths', () => {
 		expect((await api(app).get(`/contacts?sessionId=${sessionId}&q=caf%C3%A9+au=lait`, alice.headers)).status).toBe(200)
 	})
 
+	it('refuses a query parameter given twice, rather than keep one of them without a word', async () => {
+		const error = await expectError(await api(app).get('/sessions?limit=1&limit=2', alice.headers), 400, 'VALIDATION_FAILED')
+		expect(error.message).toBe('Query string is invalid: limit is given more than once')
+		expect(error.details).toEqual([{ field: 'limit', message: 'is given more than once' }])
+	})
+
 	it('refuses a NUL in a path parameter with 400', async () => {
 		await expectError(await api(app).get('/chats/a%00b@s.whatsapp.net/messages', alice.headers), 400, 'VALIDATION_FAILED')
 	})
