@@ -81,11 +81,13 @@ function decodes(escaped: string): boolean {
 }
 
 /**
- * What the URL itself gets wrong, before Elysia reads it: escapes that are not UTF-8 (Elysia keeps
- * such a value as its raw text, `%FF`, which would then be searched for as if it were meant), and a
- * query parameter given twice (Elysia keeps the last one without a word; no parameter takes a list).
+ * What the URL itself gets wrong, before Elysia reads it: escapes that are not UTF-8 in a query
+ * value or a path parameter of `route` (Elysia keeps such a value as its raw text, `%FF`, which
+ * would then be searched for as if it were meant), and a query parameter given twice (Elysia keeps
+ * the last one without a word; no parameter takes a list). The rest of the path is the router's:
+ * a dashboard page takes any path below `/app/` and says itself that it has no such page.
  */
-function refusedUrl(url: string): RequestError | null {
+function refusedUrl(url: string, route: string): RequestError | null {
 	const { pathname, search } = new URL(url)
 	const seen = new Set<string>()
 	for (const pair of search.slice(1).split('&')) {
@@ -102,7 +104,9 @@ function refusedUrl(url: string): RequestError | null {
 			])
 		seen.add(field)
 	}
-	if (!pathname.split('/').every(decodes)) return invalidText('Path', 'path')
+	const segments = pathname.split('/')
+	for (const [i, part] of route.split('/').entries())
+		if (part.startsWith(':') && !decodes(segments[i] ?? '')) return invalidText('Path', part.slice(1))
 	return null
 }
 
@@ -151,8 +155,8 @@ export const inputPlugin = (limitBytes: number, rawBodies: Readonly<Record<strin
 			.onTransform({ as: 'global' }, ({ request, body }) => {
 				if (typeof body === 'object' && body !== null && body !== RAW_BODY) sentFields.set(request, fieldPaths(body))
 			})
-			.onBeforeHandle({ as: 'global' }, ({ request, body, query, params }) => {
-				const inUrl = refusedUrl(request.url)
+			.onBeforeHandle({ as: 'global' }, ({ request, route, body, query, params }) => {
+				const inUrl = refusedUrl(request.url, route)
 				if (inUrl) throw inUrl
 				const inQuery = badStringPath(query)
 				if (inQuery) throw invalidText('Query string', inQuery)

@@ -92,7 +92,7 @@ describe('text in bodies, queries and paths', () => {
 		const inQuery = await expectError(await api(app).get('/contacts?limit=5&q=%FF', alice.headers), 400, 'VALIDATION_FAILED')
 		expect(inQuery.details).toEqual([{ field: 'q', message: 'must be valid Unicode text without NUL characters' }])
 		const inPath = await expectError(await api(app).get('/chats/%ED%A0%80@s.whatsapp.net/messages', alice.headers), 400, 'VALIDATION_FAILED')
-		expect(inPath.details).toEqual([{ field: 'path', message: 'must be valid Unicode text without NUL characters' }])
+		expect(inPath.details).toEqual([{ field: 'jid', message: 'must be valid Unicode text without NUL characters' }])
 		// Escaped UTF-8, `+` for a space and `=` inside a value are text like any other.
 		const { items } = (await (await api(app).get('/sessions', alice.headers)).json()) as { items: { id: string }[] }
 		const sessionId = items[0]?.id ?? ((await (await api(app).post('/sessions', { name: 'search' }, alice.headers)).json()) as { id: string }).id
