@@ -1,5 +1,4 @@
 import { t } from 'elysia'
-import { InvalidInputError } from '../../core/errors'
 import { UUID_PATTERN, TOKEN_PATTERN } from '../../lib/schema'
 
 /** The only text of a message that WhatsApp clients show in full; the catalogue caps sends at it. */

@@ -74,22 +74,18 @@ export class UsersService {
 		return toPublic(user)
 	}
 
-	/** Consumes a verification token of this user; tokens are single-use whatever the outcome. */
+	/**
+	 * Consumes a verification token of this user; tokens are single-use, but the link of a token that
+	 * confirmed the address answers so again.
+	 */
 	async verifyEmail(userId: string, token: string): Promise<User> {
 		const now = this.deps.clock.now()
+		const thisLink = and(eq(userTokens.tokenHash, hashToken(token)), eq(userTokens.userId, userId), eq(userTokens.purpose, 'verify_email'))
 		return this.deps.db.transaction(async (tx) => {
 			const [used] = await tx
 				.update(userTokens)
 				.set({ usedAt: now })
-				.where(
-					and(
-						eq(userTokens.tokenHash, hashToken(token)),
-						eq(userTokens.userId, userId),
-						eq(userTokens.purpose, 'verify_email'),
-						isNull(userTokens.usedAt),
-						gt(userTokens.expiresAt, now),
-					),
-				)
+				.where(and(thisLink, isNull(userTokens.usedAt), gt(userTokens.expiresAt, now)))
 				.returning({ id: userTokens.id })
 			if (!used) {
 				// This link opened again (a second click, or a mail scanner that opened it first): the address
@@ -98,14 +94,7 @@ export class UsersService {
 					.select(publicColumns)
 					.from(userTokens)
 					.innerJoin(users, eq(users.id, userTokens.userId))
-					.where(
-						and(
-							eq(userTokens.tokenHash, hashToken(token)),
-							eq(userTokens.userId, userId),
-							eq(userTokens.purpose, 'verify_email'),
-							isNotNull(users.verifiedAt),
-						),
-					)
+					.where(and(thisLink, isNotNull(users.verifiedAt)))
 				if (again) return toPublic(again)
 				throw invalidToken()
 			}
