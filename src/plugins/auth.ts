@@ -11,9 +11,9 @@ const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i
  * offer), or else `Authorization: Bearer <access token or API key>`. The key's own header comes
  * first: proxies and tools add `Authorization` headers of their own (Basic auth, say), and a key
  * sent beside one must not be passed over for it. A URL leaks into logs, histories and Referer
- * headers, so REST never reads one there. Browsers cannot set headers on a
- * WebSocket, so an upgrade may carry a user's token in the `ACCESS_TOKEN_PROTOCOL` subprotocol, or
- * in `?accessToken=`: the WebSocket route passes its query as `wsQuery`, REST routes never do.
+ * headers, so REST never reads one there. Browsers cannot set headers on a WebSocket, so an upgrade
+ * may carry a user's token in the `ACCESS_TOKEN_PROTOCOL` subprotocol, or in `?accessToken=`: the
+ * WebSocket route passes its query as `wsQuery`, REST routes never do.
  */
 export function presentedToken(request: Request, wsQuery: Record<string, unknown> | undefined): string | undefined {
 	const apiKey = request.headers.get('x-api-key')
@@ -24,7 +24,7 @@ export function presentedToken(request: Request, wsQuery: Record<string, unknown
 	if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket' || wsQuery === undefined) return undefined
 	const fromProtocol = protocolToken(request)
 	if (fromProtocol !== undefined) return fromProtocol
-	const fromQuery = wsQuery?.accessToken
+	const fromQuery = wsQuery.accessToken
 	if (typeof fromQuery !== 'string') return undefined
 	// A key belongs to a server, which can set a header; in a URL it would end up in logs.
 	return fromQuery.startsWith(API_KEY_PREFIX) ? KEY_IN_URL : fromQuery

@@ -57,18 +57,21 @@ function droppedFields(sent: readonly string[], validated: unknown): string[] {
 	return dropped
 }
 
-const unknownFields = (fields: readonly string[]) =>
-	new RequestError(
+function unknownFields(fields: readonly string[]): RequestError {
+	const named = `${fields
+		.slice(0, 5)
+		.map((f) => `\`${f.slice(0, 64)}\``)
+		.join(', ')}${fields.length > 5 ? ', …' : ''}`
+	const verb = fields.length === 1 ? 'is not a field' : 'are not fields'
+	return new RequestError(
 		400,
 		'UNKNOWN_FIELD',
-		`${fields
-			.slice(0, 5)
-			.map((f) => `\`${f.slice(0, 64)}\``)
-			.join(
-				', ',
-			)}${fields.length > 5 ? ', …' : ''} ${fields.length === 1 ? 'is not a field' : 'are not fields'} of this request's body (the API reference at /swagger lists them); nothing was done`,
-		{ fields: fields.slice(0, 20) },
+		`${named} ${verb} of this request's body (the API reference at /swagger lists them); nothing was done`,
+		{
+			fields: fields.slice(0, 20),
+		},
 	)
+}
 
 /** Whether `%…` escapes decode to UTF-8 text (`%FF` and a lone surrogate's `%ED%A0%80` do not). */
 function decodes(escaped: string): boolean {

@@ -10,7 +10,6 @@ import { store } from './store'
  */
 
 export type RealtimeMessage = App['~Routes']['ws']['sessions']['subscribe']['response'][200]
-type RealtimeQuery = Omit<App['~Routes']['ws']['sessions']['subscribe']['query'], 'accessToken'>
 /** The subprotocol that carries the access token (the server's ACCESS_TOKEN_PROTOCOL). */
 const ACCESS_TOKEN_PROTOCOL = 'switchboard.access-token'
 export type RealtimeEvent = Exclude<RealtimeMessage, { type: 'session.snapshot' | 'session.resync_required' }>
@@ -73,8 +72,7 @@ function connect() {
 	// console, and proxies log URLs. (Eden's socket takes no protocols; the messages are parsed here, as plain JSON.)
 	const url = new URL('/ws/sessions', window.location.href)
 	url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:'
-	const since: RealtimeQuery = lastId ? { since: lastId } : {}
-	for (const [name, value] of Object.entries(since)) url.searchParams.set(name, value)
+	if (lastId) url.searchParams.set('since', lastId)
 	const ws = new WebSocket(url, [ACCESS_TOKEN_PROTOCOL, accessToken])
 	socket = ws
 	ws.addEventListener('message', (event) => {

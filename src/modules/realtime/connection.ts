@@ -129,7 +129,7 @@ export class Connection {
 		let user: AuthUser
 		try {
 			user = await this.deps.auth.authenticate(token)
-			for (const scope of this.deps.scopes) authorize(user, scope, 'the socket carries what both sessions:read and messages:read read')
+			for (const scope of this.deps.scopes) authorize(user, scope, 'the socket carries sessions’ state and QR codes as well as messages')
 		} catch (err) {
 			if (err instanceof UnauthenticatedError)
 				this.close(CLOSE.unauthorized, token.startsWith(API_KEY_PREFIX) ? 'API key invalid or revoked' : 'access token invalid, expired or revoked')
