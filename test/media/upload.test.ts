@@ -107,6 +107,16 @@ describe('POST /media', () => {
 		expect(name).toBe('🚀'.repeat(255))
 	})
 
+	it('refuses two files in one upload with 400 TOO_MANY_FILES, and keeps neither', async () => {
+		const before = await sql<{ count: number }[]>`select count(*)::int as count from media`
+		const part = (name: string, text: string) =>
+			`--x\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: text/plain\r\n\r\n${text}\r\n`
+		const error = await expectError(await multipart(alice, `${part('a.txt', 'first')}${part('b.txt', 'second')}--x--\r\n`), 400, 'TOO_MANY_FILES')
+		expect(error.message).toBe('Send one file per upload; this one has more than one')
+		const after = await sql<{ count: number }[]>`select count(*)::int as count from media`
+		expect(after[0]?.count).toBe(before[0]?.count)
+	})
+
 	it('answers 401 without a token', async () => {
 		await expectError(
 			await fetch(`${app.url}/media`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: bytes(10) }),

@@ -109,10 +109,23 @@ export class MediaService {
 						: this.write(stream, type).then((object) => ({ object, mimetype: type, fileName: fileName ? storableExcerpt(fileName, 255) : null }))
 				stored.catch(() => stream.resume())
 			})
+			// Past the one file allowed the parser skips the others; keeping only the first would drop them without a word.
+			let more = false
+			parser.on('filesLimit', () => {
+				more = true
+			})
 			parser.on('error', () => reject(new InvalidInputError('MALFORMED_BODY', 'The multipart body could not be read')))
 			parser.on('finish', () => {
 				if (!stored) reject(new InvalidInputError('EMPTY_FILE', 'Send the file in a multipart field named `file`'))
-				else stored.then(resolve, reject)
+				else if (more) {
+					const refused = new InvalidInputError('TOO_MANY_FILES', 'Send one file per upload; this one has more than one')
+					stored
+						.then(({ object }) => this.deps.store.delete(object.key))
+						.then(
+							() => reject(refused),
+							() => reject(refused),
+						)
+				} else stored.then(resolve, reject)
 			})
 			Readable.fromWeb(request.body as never).pipe(parser)
 		})
