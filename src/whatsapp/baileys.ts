@@ -12,6 +12,7 @@ import makeWASocket, {
 } from '@whiskeysockets/baileys'
 import type { ChatState, MessageKey, OwnPresence, SendContent } from '../core/catalogue'
 import { MessageStatusCode } from '../core/message-status'
+import { isGroupJid } from '../core/jid'
 import type { SessionStatus } from '../core/session-status'
 import { Condition } from '../lib/condition'
 import { DecryptionError } from '../lib/crypto'
@@ -45,7 +46,7 @@ import { ReceiptGate } from './receipts'
 import { verifySignaturesStrictly } from './signatures'
 import { SendsInFlight } from './sends'
 import { connected, disconnected, keepMessageTimestamps, resolveLids, toJid } from './socket'
-import { GroupCache, type GroupOperation, type GroupResult, runGroupOperation } from './groups'
+import { GroupCache, type GroupOperation, type GroupResult, groupRefusal, runGroupOperation } from './groups'
 
 export interface BaileysPortOptions {
 	logger: Logger
@@ -491,7 +492,11 @@ class BaileysSession implements SessionConnection {
 		messageId: string,
 		reply: WAMessage | undefined,
 	): Promise<SentMessage> {
-		const sent = await sock.sendMessage(toJid(to), content, { messageId, ...(reply ? { quoted: reply } : {}) })
+		const jid = toJid(to)
+		const sent = await sock.sendMessage(jid, content, { messageId, ...(reply ? { quoted: reply } : {}) }).catch((err: unknown) => {
+			// A group it is not in, or that does not exist: WhatsApp's reason, not its bare `item-not-found`.
+			throw (isGroupJid(jid) && groupRefusal(err)) || err
+		})
 		const change = sent && ownChange(sent)
 		if (change) void this.serially(() => this.handle(generation, sock, { 'messages.update': [change] }))
 		else if (sent) void this.serially(() => this.handle(generation, sock, { 'messages.upsert': { messages: [sent], type: 'append' } }))

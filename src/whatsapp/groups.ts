@@ -104,9 +104,10 @@ const REASONS: Record<number, { code: string; what: string }> = {
 
 /**
  * A Boom from a group iq carries WhatsApp's answer code in `data` (Baileys' `query` turns the
- * error node into it) or, from metadata reads, in `output.statusCode`.
+ * error node into it) or, from metadata reads, in `output.statusCode`. A send to a group reads the
+ * group's members first, so its refusals come the same way.
  */
-function refusal(err: unknown): SendRefused | undefined {
+export function groupRefusal(err: unknown): SendRefused | undefined {
 	const boom = err as { isBoom?: boolean; data?: unknown; message?: string; output?: { statusCode?: number } }
 	if (!boom?.isBoom) return undefined
 	const code = typeof boom.data === 'number' ? boom.data : (boom.data as { attrs?: { code?: string } })?.attrs?.code
@@ -145,6 +146,6 @@ export async function runGroupOperation(sock: WASocket, operation: GroupOperatio
 			}
 		}
 	} catch (err) {
-		throw refusal(err) ?? err
+		throw groupRefusal(err) ?? err
 	}
 }

@@ -126,6 +126,19 @@ describe("WhatsApp's refusals", () => {
 		expect((done.data as any).error.message).toContain('401')
 	})
 
+	it('fails a message to a group WhatsApp knows not with group_not_found, not its bare item-not-found', async () => {
+		const sendTo = async (group: string) => {
+			const res = await api.post(`/chats/${group}/messages?sessionId=${sessionId}`, { text: 'anyone here?' })
+			expect(res.status).toBe(202)
+			const failed = await world.events.waitFor('session.command.failed', sessionId, {
+				where: (e) => e.data.messageId === res.body.messageId,
+				timeoutMs: 20_000,
+			})
+			return failed.data.error
+		}
+		expect(await sendTo('120363000000000077@g.us')).toMatchObject({ code: 'group_not_found', message: expect.stringContaining('no such group') })
+	})
+
 	it('fails asking for the invite link of a group where this account is no admin', async () => {
 		const done = await command(`${base()}/${alices}/invite`)
 		expect((done.data as any).error.code).toBe('group_not_admin')
