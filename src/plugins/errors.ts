@@ -322,13 +322,14 @@ export const errorsPlugin = (logger: Logger, trustProxyHops: number, methods?: A
 		// Without a usable Host header Bun hands over a bare path for the URL, which nothing after
 		// this point can parse: refused here, before any route or hook reads it.
 		.onRequest(({ request, set }) => {
-			if (!URL.canParse(request.url)) {
+			const url = URL.parse(request.url)
+			if (!url) {
 				set.status = 400
 				return errorBody('BAD_REQUEST', 'The request needs a Host header naming this server (a host name or address, and a port from 1 to 65535)')
 			}
 			// Elysia finds the path from the 12th character of the URL on (after `http://` and at least
 			// 4 of the host): a shorter host would be routed by a part of its path (`/ab/sessions` as `/sessions`).
-			const host = new URL(request.url).host
+			const { host } = url
 			if (host.length < 4) {
 				set.status = 400
 				return errorBody(

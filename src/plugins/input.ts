@@ -90,10 +90,10 @@ function decodes(escaped: string): boolean {
  * the last one without a word; no parameter takes a list). The rest of the path is the router's:
  * a dashboard page takes any path below `/app/` and says itself that it has no such page.
  */
-function refusedUrl(url: string, route: string): RequestError | null {
-	const { pathname, search } = new URL(url)
+function refusedUrl(url: string, path: string, route: string): RequestError | null {
+	const at = url.indexOf('?')
 	const seen = new Set<string>()
-	for (const pair of search.slice(1).split('&')) {
+	for (const pair of at < 0 ? [] : url.slice(at + 1).split('&')) {
 		if (!pair) continue
 		const at = pair.indexOf('=')
 		const name = (at < 0 ? pair : pair.slice(0, at)).replaceAll('+', ' ')
@@ -107,7 +107,7 @@ function refusedUrl(url: string, route: string): RequestError | null {
 			])
 		seen.add(field)
 	}
-	const segments = pathname.split('/')
+	const segments = path.split('/')
 	for (const [i, part] of route.split('/').entries())
 		if (part.startsWith(':') && !decodes(segments[i] ?? '')) return invalidText('Path', part.slice(1))
 	return null
@@ -158,8 +158,9 @@ export const inputPlugin = (limitBytes: number, rawBodies: Readonly<Record<strin
 			.onTransform({ as: 'global' }, ({ request, body }) => {
 				if (typeof body === 'object' && body !== null && body !== RAW_BODY) sentFields.set(request, fieldPaths(body))
 			})
-			.onBeforeHandle({ as: 'global' }, ({ request, route, body, query, params }) => {
-				const inUrl = refusedUrl(request.url, route)
+			.onBeforeHandle({ as: 'global' }, ({ request, path, route, body, query, params }) => {
+				// Elysia's `path` is the URL's path as sent, escapes and all.
+				const inUrl = refusedUrl(request.url, path, route)
 				if (inUrl) throw inUrl
 				const inQuery = badStringPath(query)
 				if (inQuery) throw invalidText('Query string', inQuery)
