@@ -15,6 +15,7 @@ import {
 } from '../core/errors'
 import type { ValueError } from '@sinclair/typebox/errors'
 import { ValueErrorType } from '@sinclair/typebox/errors'
+import { isDatabaseUnreachable } from '../db/errors'
 import { PATTERN_MEANINGS } from '../lib/schema'
 import type { Logger } from '../logger'
 import type { AllowedMethods } from './allowed-methods'
@@ -286,28 +287,6 @@ function toErrorResponse(
 	}
 	logger.error({ err: error, reqId: requestId, method: request.method, url: new URL(request.url).pathname }, 'unhandled error')
 	return json(500, errorBody('INTERNAL', 'Internal server error'))
-}
-
-/** postgres.js's codes for a connection that could not be made or was lost, and PostgreSQL's own (class 08, shutting down). */
-const UNREACHABLE = new Set([
-	'ECONNREFUSED',
-	'ECONNRESET',
-	'ETIMEDOUT',
-	'EPIPE',
-	'CONNECT_TIMEOUT',
-	'CONNECTION_CLOSED',
-	'CONNECTION_ENDED',
-	'CONNECTION_DESTROYED',
-])
-
-/** Whether a failure is the database being away (a restart, a network cut), not a fault of the request or the code. */
-function isDatabaseUnreachable(error: unknown): boolean {
-	for (let e: unknown = error, depth = 0; e && typeof e === 'object' && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
-		const code = (e as { code?: unknown }).code
-		if (typeof code !== 'string') continue
-		if (UNREACHABLE.has(code) || code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03') return true
-	}
-	return false
 }
 
 /**
