@@ -87,9 +87,10 @@ export function createApp(deps: AppDeps) {
 	const methods = createAllowedMethods()
 	const app = new Elysia({
 		websocket: realtimeSocketOptions(config.realtime),
-		// Bun's own cap answers an empty 413 before any hook runs, so it sits well above the real
-		// limit, which the input plugin enforces (declared or read) with a JSON 413.
-		serve: { maxRequestBodySize: Math.max(config.bodyLimitBytes * 16, config.media.maxBytes + 1024 * 1024) },
+		// Bun's own cap answers an empty 413 before any hook runs, so it is lifted: the input plugin
+		// enforces the real limits, declared or counted as read, with a JSON 413. A body nobody reads
+		// is not buffered (Bun holds it back from the socket), so the lifted cap costs no memory.
+		serve: { maxRequestBodySize: Number.MAX_SAFE_INTEGER },
 	})
 		.use(requestContextPlugin(logger))
 		.use(securityHeadersPlugin)

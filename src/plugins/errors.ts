@@ -240,7 +240,9 @@ function toErrorResponse(
 	// Elysia wraps whatever a body parser throws in its ParseError; the input plugin's refusals keep their own answer.
 	if (code === 'PARSE' && (error as Error).cause instanceof RequestError) error = (error as Error).cause
 	if (error instanceof DomainError) return domainErrorResponse(error)
-	if (error instanceof RequestError) return json(error.status, errorBody(error.code, error.message, error.details))
+	// The rest of a body too large to read is not read: closing tells the client to stop sending it.
+	if (error instanceof RequestError)
+		return json(error.status, errorBody(error.code, error.message, error.details), error.status === 413 ? { connection: 'close' } : {})
 	switch (code) {
 		case 'VALIDATION': {
 			const { where, details } = validationDetails(error as ValidationError, request)

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { api, createVerifiedUser, expectError, type LoggedInUser } from '../helpers/accounts'
 import { startTestApp, type TestApp } from '../helpers/app'
+import { rawExchange } from '../helpers/raw-http'
 
 /** How bodies, queries and paths are let in: sizes counted as read, JSON objects only, clean text. */
 
@@ -30,6 +31,17 @@ function chunked(totalBytes: number): ReadableStream<Uint8Array> {
 describe('the body limit', () => {
 	it('refuses a declared length over the limit with a JSON 413', async () => {
 		await expectError(await api(app).post('/sessions', { name: 'x'.repeat(LIMIT) }, alice.headers), 413, 'PAYLOAD_TOO_LARGE')
+	})
+
+	it.each(['/sessions', '/media'])('refuses any declared length, however large, with a JSON 413 on %s before the body arrives', async (path) => {
+		// 50 GB: far above every limit, the media one included. Only the head is sent; the answer comes without the body.
+		const text = await rawExchange(
+			app.url,
+			`POST ${path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${alice.headers.authorization}\r\nContent-Type: application/json\r\nContent-Length: 50000000000\r\n\r\n{}`,
+		)
+		const [head = '', body = ''] = text.split('\r\n\r\n')
+		expect(head).toStartWith('HTTP/1.1 413')
+		expect(JSON.parse(body).error).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', message: expect.stringContaining('larger than') })
 	})
 
 	it('refuses a chunked body over the limit with 413, counting what it reads', async () => {
