@@ -114,11 +114,27 @@ function refusedUrl(url: string, path: string, route: string): RequestError | nu
 }
 
 /**
+ * A query number written other than in decimal digits: Elysia reads the text with `Number()`, which
+ * takes `0x10`, `1e2`, `+5` and spaces as numbers a client hardly meant.
+ */
+function oddNumber(url: string, query: Record<string, unknown>): RequestError | null {
+	const at = url.indexOf('?')
+	if (at < 0) return null
+	for (const [field, sent] of new URLSearchParams(url.slice(at + 1))) {
+		if (typeof query[field] !== 'number' || /^-?\d+(?:\.\d+)?$/.test(sent)) continue
+		const message = `must be written in decimal digits (not \`${sent.slice(0, 32)}\`)`
+		return new RequestError(400, 'VALIDATION_FAILED', `Query string is invalid: ${field} ${message}`, [{ field, message }])
+	}
+	return null
+}
+
+/**
  * How request bodies and parameters enter the system. Bodies are JSON objects sent as
  * `application/json` (415 for any other type, so a cross-site form post is never read as a
  * login), at most `limitBytes` counted as they are read, chunked or not (413). Every string in the
  * body, the query and the path is valid Unicode without NUL, or the request is refused with 400
- * naming the field: such strings would otherwise fail deep in PostgreSQL. A body naming a field its
+ * naming the field: such strings would otherwise fail deep in PostgreSQL. Numbers in the query are
+ * decimal digits. A body naming a field its
  * route does not have is refused (400 `UNKNOWN_FIELD`): Elysia drops such fields without a word, so
  * a misspelt one (`captoin`, `enabeld`) would otherwise be ignored while the request succeeds. The
  * fields sent are noted before validation and compared with what it kept, after the route's auth
@@ -160,7 +176,7 @@ export const inputPlugin = (limitBytes: number, rawBodies: Readonly<Record<strin
 			})
 			.onBeforeHandle({ as: 'global' }, ({ request, path, route, body, query, params }) => {
 				// Elysia's `path` is the URL's path as sent, escapes and all.
-				const inUrl = refusedUrl(request.url, path, route)
+				const inUrl = refusedUrl(request.url, path, route) ?? oddNumber(request.url, query)
 				if (inUrl) throw inUrl
 				const inQuery = badStringPath(query)
 				if (inQuery) throw invalidText('Query string', inQuery)

@@ -117,6 +117,18 @@ describe('text in bodies, queries and paths', () => {
 		expect(error.details).toEqual([{ field: 'limit', message: 'is given more than once' }])
 	})
 
+	it.each([
+		['0x10', '0x10'],
+		['1e1', '1e1'],
+		['%2B5', '+5'],
+		['%205', ' 5'],
+	])('refuses a number in the query written as %s, which JavaScript would read as a number, and takes decimal digits', async (sent, shown) => {
+		const error = await expectError(await api(app).get(`/sessions?limit=${sent}`, alice.headers), 400, 'VALIDATION_FAILED')
+		expect(error.details).toEqual([{ field: 'limit', message: `must be written in decimal digits (not \`${shown}\`)` }])
+		expect((await api(app).get('/sessions?limit=10', alice.headers)).status).toBe(200)
+		expect((await api(app).get('/sessions?limit=010', alice.headers)).status).toBe(200)
+	})
+
 	it('refuses a NUL in a path parameter with 400', async () => {
 		await expectError(await api(app).get('/chats/a%00b@s.whatsapp.net/messages', alice.headers), 400, 'VALIDATION_FAILED')
 	})
