@@ -87,6 +87,10 @@ describe('signing in', () => {
 			expect(await page.locator('.notice').textContent()).toBe(
 				'This server sends no mail (SMTP_URL is not set): the link is in its log, in the line mail (SMTP_URL not set, not sent).',
 			)
+			// A reload still says where the link went; the page opened anew is the form again.
+			await page.reload()
+			await page.getByRole('heading', { name: 'Check your mail' }).waitFor()
+			expect(await page.locator('main').textContent()).toContain(email)
 			// The line the page names is there, with the link.
 			const line = await page.locator('.notice code').nth(1).textContent()
 			const mail = logged.find((entry) => entry.msg === line && entry.mailTo === email)
@@ -102,6 +106,10 @@ describe('signing in', () => {
 			await page.getByRole('button', { name: 'Send reset link' }).click()
 			await page.getByText('If an account has this address').waitFor()
 			expect(await page.locator('.notice').textContent()).toStartWith('This server sends no mail')
+			await page.reload()
+			await page.getByText('If an account has this address').waitFor()
+			await page.goto(`${app.url}/sign-up`)
+			await page.getByRole('button', { name: 'Create account' }).waitFor()
 			expect(problems).toEqual([])
 		})
 	})

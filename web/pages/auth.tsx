@@ -38,7 +38,8 @@ function MailHint() {
  */
 function ResendLink({ email }: { email?: string }) {
 	const form = useForm(['email'])
-	const [sentTo, setSentTo] = useState<string | null>(null)
+	// Kept in the history entry, so that a reload of the page still says where the link went.
+	const [sentTo, setSentTo] = useState<string | null>(() => remembered('sentTo'))
 	const onSubmit = (event: Event) => {
 		event.preventDefault()
 		const address = email ?? value(event.currentTarget as HTMLFormElement, 'email')
@@ -107,9 +108,23 @@ export function SignInPage() {
 	)
 }
 
+/**
+ * What a form page said after it was sent, kept in its history entry: a reload (or Back to it)
+ * shows it again, and a link cannot make the page say it, as a query parameter could.
+ */
+function remember(key: string, value: string) {
+	history.replaceState({ ...(history.state ?? {}), [key]: value }, '')
+}
+
+function remembered(key: string): string | null {
+	const value = (history.state as Record<string, unknown> | null)?.[key]
+	return typeof value === 'string' ? value : null
+}
+
 export function SignUpPage() {
 	const form = useForm(['email', 'password', 'name'])
-	const [sentTo, setSentTo] = useState<string | null>(null)
+	// Kept in the history entry, so that a reload of the page still says where the link went.
+	const [sentTo, setSentTo] = useState<string | null>(() => remembered('sentTo'))
 	const onSubmit = (event: Event) => {
 		event.preventDefault()
 		const target = event.currentTarget as HTMLFormElement
@@ -117,6 +132,7 @@ export function SignUpPage() {
 		void form.run(async () => {
 			const result = await publicApi.users.post({ email: value(target, 'email'), password: value(target, 'password'), ...(name ? { name } : {}) })
 			if (result.data) {
+				remember('sentTo', result.data.email)
 				setSentTo(result.data.email)
 				announce('Account created. Check your mail.')
 			}
@@ -165,13 +181,16 @@ export function SignUpPage() {
 
 export function ForgotPasswordPage() {
 	const form = useForm(['email'])
-	const [sent, setSent] = useState(false)
+	const [sent, setSent] = useState(() => remembered('resetSent') !== null)
 	const onSubmit = (event: Event) => {
 		event.preventDefault()
 		const target = event.currentTarget as HTMLFormElement
 		void form.run(async () => {
 			const result = await publicApi.auth['password-reset'].post({ email: value(target, 'email') })
-			if (result.data) setSent(true)
+			if (result.data) {
+				remember('resetSent', '1')
+				setSent(true)
+			}
 			return result
 		})
 	}
