@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm'
 import { boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core'
+import { nameSortKey } from '../sort-key'
 import { sessions } from './sessions'
 
 const sessionId = () =>
@@ -39,7 +40,7 @@ export const sessionGroups = pgTable(
 	(t) => [
 		primaryKey({ columns: [t.sessionId, t.jid] }),
 		// GET /sessions/:id/groups: by subject, then JID, keyset in one direction.
-		index('session_groups_subject_idx').on(t.sessionId, sql`lower(coalesce(${t.subject}, ''))`, t.jid),
+		index('session_groups_subject_idx').on(t.sessionId, nameSortKey(sql`coalesce(${t.subject}, '')`), t.jid),
 	],
 )
 

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm'
 import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, smallint, text, timestamp, uuid } from 'drizzle-orm/pg-core'
+import { nameSortKey } from '../sort-key'
 import { sessions } from './sessions'
 
 const sessionId = () =>
@@ -110,7 +111,7 @@ export const sessionContacts = pgTable(
 	(t) => [
 		primaryKey({ columns: [t.sessionId, t.jid] }),
 		// GET /contacts: by the name a person is shown with (address book, else push name).
-		index('session_contacts_display_idx').on(t.sessionId, sql`lower(coalesce(${t.name}, ${t.notify}, ${t.verifiedName}))`, t.jid),
+		index('session_contacts_display_idx').on(t.sessionId, nameSortKey(sql`coalesce(${t.name}, ${t.notify}, ${t.verifiedName})`), t.jid),
 	],
 )
 

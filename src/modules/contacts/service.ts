@@ -3,6 +3,7 @@ import { InvalidInputError, NotFoundError } from '../../core/errors'
 import { isGroupJid, normalizeRecipient } from '../../core/jid'
 import { schema, type Db } from '../../db/client'
 import { jidFormsOf } from '../../db/jid-forms'
+import { nameSortKey } from '../../db/sort-key'
 import { cursorString, type CursorCodec } from '../../lib/cursor'
 import { fetchSize, literalLimit, rawRows, type Page } from '../../lib/keyset'
 import type { SessionsService } from '../sessions/service'
@@ -11,7 +12,7 @@ import type { Contact } from './model'
 const { sessionContacts: contacts } = schema
 
 /** The sort key, exactly as `session_contacts_display_idx` indexes it. */
-const sortKey = sql<string | null>`lower(coalesce(${contacts.name}, ${contacts.notify}, ${contacts.verifiedName}))`
+const sortKey = nameSortKey(sql`coalesce(${contacts.name}, ${contacts.notify}, ${contacts.verifiedName})`)
 
 const columns = {
 	jid: contacts.jid,

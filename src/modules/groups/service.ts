@@ -5,6 +5,7 @@ import { InvalidInputError, NotFoundError, UnprocessableError } from '../../core
 import { isGroupJid, normalizeJid, normalizeRecipient } from '../../core/jid'
 import type { Db, Tx } from '../../db/client'
 import { rowsOf } from '../../db/projection/statements'
+import { nameSortKey } from '../../db/sort-key'
 import { type CursorCodec, cursorString } from '../../lib/cursor'
 import { isoTime, type Page } from '../../lib/keyset'
 import { assertConnected, sessionStatus } from '../sessions/state'
@@ -46,8 +47,11 @@ const groupNotFound = () => new NotFoundError('GROUP_NOT_FOUND', 'This session i
 /** The session's own JIDs: a group whose roster shows the account gone is one it left. */
 const ownIds = (sid: string) => sql`(select s.jid from sessions s where s.id = ${sid} union all select s.lid from sessions s where s.id = ${sid})`
 
+/** The sort key, exactly as `session_groups_subject_idx` indexes it. */
+const subjectKey = nameSortKey(sql`coalesce(g.subject, '')`)
+
 const groupColumns = sql`g.jid, g.subject, g.description, g.owner, g.owner_pn, g.size, g.announce, g.restrict, g.ephemeral,
-	g.addressing_mode, g.created_at, lower(coalesce(g.subject, '')) as k,
+	g.addressing_mode, g.created_at, ${subjectKey} as k,
 	(select count(*) from session_group_participants p where p.session_id = g.session_id and p.group_jid = g.jid and p.present) as members`
 
 /**
@@ -59,7 +63,7 @@ const groupColumns = sql`g.jid, g.subject, g.description, g.owner, g.owner_pn, g
 export class GroupsService {
 	constructor(private readonly deps: GroupsServiceDeps) {}
 
-	/** Groups by subject (case-insensitive), then JID; keyset-paged. */
+	/** Groups by subject (case and accents aside), then JID; keyset-paged. */
 	async list(tenantId: string, sessionId: string, { limit = 50, cursor }: { limit?: number; cursor?: string }): Promise<Page<Group>> {
 		const { db, cursors } = this.deps
 		await this.ownSession(db, tenantId, sessionId)
@@ -67,12 +71,12 @@ export class GroupsService {
 		let after: SQL | undefined
 		if (cursor) {
 			const [k, jid] = cursors.decode(scope, cursor)
-			after = sql`and (lower(coalesce(g.subject, '')), g.jid) > (${cursorString(k)}, ${cursorString(jid)})`
+			after = sql`and (${subjectKey}, g.jid) > (${cursorString(k)}, ${cursorString(jid)})`
 		}
 		const rows = rowsOf<GroupRow>(
 			await db.execute(sql`select ${groupColumns} from session_groups g
 				where g.session_id = ${sessionId} ${after ?? sql``} and ${this.stillIn(sessionId)}
-				order by lower(coalesce(g.subject, '')), g.jid limit ${limit + 1}`),
+				order by ${subjectKey}, g.jid limit ${limit + 1}`),
 		)
 		const last = rows.length > limit ? rows[limit - 1] : undefined
 		return { items: rows.slice(0, limit).map(toGroup), nextCursor: last ? cursors.encode(scope, [last.k, last.jid]) : null }
