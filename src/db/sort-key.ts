@@ -8,3 +8,10 @@ import { type SQL, sql } from 'drizzle-orm'
  * for that index to serve its order.
  */
 export const nameSortKey = (name: SQL) => sql<string | null>`regexp_replace(normalize(lower(${name}), NFD), '[\\u0300-\\u036f]', '', 'g')`
+
+/** Text folded as `nameSortKey` folds a name: what a search compares with the key. */
+export const foldName = (text: string) =>
+	text
+		.toLowerCase()
+		.normalize('NFD')
+		.replace(/[\u0300-\u036f]/g, '')

@@ -8,7 +8,7 @@ import { until } from '../helpers/until'
 /**
  * Lists sorted by name sort accented names with their letters (`Ângela` beside `angela`), not after
  * `z` as the code points of a C collation would: a support desk in Brazil or France meets such names
- * on every page.
+ * on every page, and type them without their accents.
  */
 
 let app: TestApp
@@ -65,5 +65,12 @@ describe('names with accents', () => {
 
 	it('sort with their letters in GET /sessions/:id/groups, page by page', async () => {
 		for (const limit of [1, 3, 200]) expect(await all(`/sessions/${session.id}/groups`, limit)).toEqual(expected)
+	})
+
+	it('are found without their accents, and with them, by the contacts search', async () => {
+		expect(await all(`/contacts?sessionId=${session.id}&q=angela`, 10)).toEqual(['Ângela'])
+		expect(await all(`/contacts?sessionId=${session.id}&q=ERICA`, 10)).toEqual(['Érica'])
+		expect(await all(`/contacts?sessionId=${session.id}&q=${encodeURIComponent('Émile')}`, 10)).toEqual(['émile'])
+		expect(await all(`/contacts?sessionId=${session.id}&q=${encodeURIComponent('ângela')}`, 10)).toEqual(['Ângela'])
 	})
 })

@@ -3,7 +3,7 @@ import { InvalidInputError, NotFoundError } from '../../core/errors'
 import { isGroupJid, normalizeRecipient } from '../../core/jid'
 import { schema, type Db } from '../../db/client'
 import { jidFormsOf } from '../../db/jid-forms'
-import { nameSortKey } from '../../db/sort-key'
+import { foldName, nameSortKey } from '../../db/sort-key'
 import { cursorString, type CursorCodec } from '../../lib/cursor'
 import { fetchSize, literalLimit, rawRows, type Page } from '../../lib/keyset'
 import type { SessionsService } from '../sessions/service'
@@ -108,7 +108,14 @@ export class ContactsService {
 		}
 		const digits = search?.replace(/\D/g, '') ?? ''
 		const kind: Search = !search ? 'none' : digits.length >= 3 ? 'digits' : 'text'
-		const params = { sid, key: after?.key ?? null, jid: after?.jid ?? null, pattern: `%${escapeLike(search ?? '')}%`, digits: `%${digits}%` }
+		const params = {
+			sid,
+			key: after?.key ?? null,
+			jid: after?.jid ?? null,
+			pattern: `%${escapeLike(search ?? '')}%`,
+			folded: `%${escapeLike(foldName(search ?? ''))}%`,
+			digits: `%${digits}%`,
+		}
 
 		// Named contacts, then the nameless ones (NULLS LAST), each an index range.
 		let rows: ContactRow[] = []
@@ -162,6 +169,8 @@ export class ContactsService {
 						ilike(contacts.name, pattern),
 						ilike(contacts.notify, pattern),
 						ilike(contacts.verifiedName, pattern),
+						// `joao` finds João: the shown name, folded as the sort key folds it.
+						like(sortKey, p('folded')),
 						...(search === 'digits' ? [like(contacts.jid, p('digits')), like(contacts.pnJid, p('digits')), like(contacts.lidJid, p('digits'))] : []),
 					)
 		return this.deps.db
