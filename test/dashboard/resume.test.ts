@@ -127,6 +127,10 @@ describe('the dashboard’s WebSocket', () => {
 
 		await inBrowser(browser, 'reload race', async ({ page, problems }) => {
 			await signInOnPage(page, world.app.url, user)
+			// The socket reaches the server only once the list's first load is shown, so that its
+			// snapshot always asks for a reload (a snapshot that came first would need none).
+			const sockets: WebSocketRoute[] = []
+			await page.routeWebSocket(/\/ws\/sessions/, (ws) => void sockets.push(ws))
 			// The list's second load (the reload its snapshot asks for) is answered by the server at
 			// once, and handed to the page only after a message arrived live.
 			let loads = 0
@@ -139,6 +143,8 @@ describe('the dashboard’s WebSocket', () => {
 			await page.goto(`${world.app.url}/app/sessions/${session.id}/chats`)
 			const preview = page.getByRole('link').filter({ hasText: 'Eli' }).locator('.chat-last')
 			await preview.getByText('first').waitFor()
+			await until(() => sockets.length > 0, 'the page’s WebSocket opened')
+			for (const ws of sockets.splice(0)) ws.connectToServer()
 			await page.getByText('Live', { exact: true }).waitFor()
 			await until(() => held.length > 0, 'the reload held')
 			await world.standIn.deliverText({ to: '15550310200', from: eli, text: 'arrived live' })
