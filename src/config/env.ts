@@ -130,6 +130,7 @@ export const HINTS: Record<string, string> = {
 	SMTP_URL: 'must be an smtp:// or smtps:// URL',
 	PUBLIC_URL: 'must be an http(s):// URL',
 	WA_WEBSOCKET_URL: 'must be a ws:// or wss:// URL',
+	WA_MEDIA_HOSTS: 'must be host names, comma-separated (whatsapp.net,cdn.example.com)',
 	MEDIA_STORE: 'must be fs or s3',
 	MEDIA_DOWNLOAD: 'must be eager, on_demand or off',
 	MEDIA_S3_ENDPOINT: 'must be an http(s):// URL',

@@ -29,12 +29,14 @@ interface ExpectedSchema {
 	anyOf?: { const?: unknown }[]
 	minimum?: number
 	maximum?: number
+	minLength?: number
 }
 
 /** What a setting takes, in words, where TypeBox's message would say only "Expected union value" or "Expected integer". */
 function expected(schema: ExpectedSchema): string | null {
 	if (schema.anyOf?.every((s) => 'const' in s)) return `must be one of: ${schema.anyOf.map((s) => s.const).join(', ')}`
 	if (schema.type === 'boolean') return 'must be true or false'
+	if (schema.type === 'string' && schema.minLength !== undefined) return `must be at least ${schema.minLength} characters`
 	if (schema.type !== 'integer' && schema.type !== 'number') return null
 	const what = schema.type === 'integer' ? 'a whole number' : 'a number'
 	if (schema.minimum !== undefined && schema.maximum !== undefined) return `must be ${what} from ${schema.minimum} to ${schema.maximum}`

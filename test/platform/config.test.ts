@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'bun:test'
 import { ConfigError, loadConfig } from '../../src/config'
+import { Env } from '../../src/config/env'
 
 const KEY = Buffer.alloc(32, 1).toString('base64')
 const SECRET = 'a-production-secret-of-at-least-32-chars'
@@ -55,6 +56,25 @@ describe('config', () => {
 		expect(problem({ LOG_LEVEL: 'verbose' })).toContain('LOG_LEVEL: must be one of: fatal, error, warn, info, debug, trace, silent')
 		expect(problem({ MEDIA_MAX_BYTES: '10MB' })).toContain('MEDIA_MAX_BYTES: must be a whole number of at least 1024 (got "10MB")')
 		expect(problem({ METRICS_ENABLED: 'maybe' })).toContain('METRICS_ENABLED: must be true or false')
+	})
+
+	it('describes every setting a value can get wrong in words, never in the schema validator’s', () => {
+		// A value no setting takes: text for a number or a choice, `{}` for a pattern, one character for a minimum length.
+		const wrong = (schema: { type?: string; pattern?: string; minLength?: number }) =>
+			schema.type === 'string' && !schema.pattern ? (schema.minLength && schema.minLength > 1 ? 'x' : null) : '{}'
+		const worded: string[] = []
+		for (const [key, schema] of Object.entries(Env.properties)) {
+			const value = wrong(schema as { type?: string })
+			if (value === null) continue
+			try {
+				loadConfig({ [key]: value })
+			} catch (err) {
+				worded.push((err as Error).message.split('\n')[1]!.trim())
+			}
+		}
+		expect(worded.length).toBeGreaterThan(30)
+		expect(worded.filter((line) => /Expected|must match/.test(line))).toEqual([])
+		expect(worded).toContain('METRICS_TOKEN: must be at least 16 characters (got "[redacted]")')
 	})
 
 	it('refuses to leave a role to other processes when there is no Redis for them to talk through', () => {
