@@ -48,6 +48,17 @@ Control routes (JSON, on the same port):
   POST /control/history        {"to", "chats"?, "messagesPerChat"?, "chunkSize"?}: push a history sync
   GET  /control/sent?phone=    what the linked devices sent
   POST /control/receipts       {"ids", "type"?}: delivery (default), read or played receipts
+  POST /control/read           {"to", "from", "ids"}: the phone itself reads messages it received
+  POST /control/on-whatsapp    {"phone", "registered"}: whether a number has an account
+  POST /control/picture        {"target", "base64" | null, "hidden"?}: set or hide a profile picture
+  POST /control/presence       {"to", "from", "state", "lastSeen"?}: a contact comes online, goes offline, types
+  POST /control/groups         {"owner", "subject", "members", "admins"?, "lid"?, "hidePhones"?, "description"?}: create a group
+  POST /control/groups/change  {"group", "actor", "action", "members"}: add, remove, promote or demote members
+  POST /control/groups/subject {"group", "actor", "subject"}: rename a group
+  POST /control/groups/description {"group", "actor", "description"}: describe a group
+  POST /control/groups/reveal  {"group", "phone"}: a LID group shows this member's number from now on
+  POST /control/groups/messages {"group", "from", "text"}: a member's message to the group
+  GET  /control/groups/{jid}   a group's members and roles
   POST /control/kick           {"target", "mode"?}: drop a device's sockets (close, replaced, restart, server-error)
   POST /control/revoke         {"target"}: unlink a device, as the phone does
 `

@@ -23,6 +23,16 @@ describe('bun run stand-in', () => {
 		}
 	})
 
+	it('--help lists every control route the stand-in answers', async () => {
+		const usage = run('--help').stdout.toString().replace(/ +/g, ' ')
+		const sources = await Array.fromAsync(new Bun.Glob('*.ts').scan({ cwd: join(import.meta.dir, '..', 'src'), absolute: true }))
+		const routes = new Set<string>()
+		for (const file of sources)
+			for (const [, route] of (await Bun.file(file).text()).matchAll(/case '((?:GET|POST) \/control[^']*)'/g)) routes.add(route!)
+		expect(routes.size).toBeGreaterThan(15)
+		expect([...routes].filter((route) => ![' ', '\n', '?'].some((next) => usage.includes(`${route}${next}`)))).toEqual([])
+	})
+
 	it('an unknown flag prints the usage on stderr and exits 2', () => {
 		const { exitCode, stdout, stderr } = run('--nope')
 		expect(exitCode).toBe(2)
