@@ -1,8 +1,8 @@
-/** Whether `test` holds for the code of the error or of one of its causes (up to `depth` deep). */
-function someCode(err: unknown, test: (code: string) => boolean, depth = 5): boolean {
+/** Whether `test` holds for the code (and message) of the error or of one of its causes (up to `depth` deep). */
+function someCode(err: unknown, test: (code: string, message: string) => boolean, depth = 5): boolean {
 	for (let e = err, d = 0; e && typeof e === 'object' && d < depth; e = (e as { cause?: unknown }).cause, d++) {
-		const code = (e as { code?: unknown }).code
-		if (typeof code === 'string' && test(code)) return true
+		const { code, message } = e as { code?: unknown; message?: unknown }
+		if (typeof code === 'string' && test(code, String(message ?? ''))) return true
 	}
 	return false
 }
@@ -34,8 +34,26 @@ const UNREACHABLE = new Set([
 ])
 
 /**
- * Whether a failure is the database being away (a restart, a network cut), not a fault of the
- * request or the code: those codes, and PostgreSQL's own (class 08, shutting down 57P01–57P03).
+ * PostgreSQL's refusals of a new connection: too many connections (53300), the database gone
+ * (3D000) or closed to connections (55000, as `ALLOW_CONNECTIONS false` answers), the login
+ * refused (28000, 28P01: a password changed under a running server).
+ */
+const REFUSED_CONNECTION = new Set(['53300', '3D000', '28000', '28P01'])
+
+/**
+ * Whether a failure is the database being away (a restart, a network cut, connections refused),
+ * not a fault of the request or the code: those codes, and PostgreSQL's own (class 08, shutting
+ * down 57P01–57P03, the refusals above).
  */
 export const isDatabaseUnreachable = (err: unknown): boolean =>
-	someCode(err, (code) => UNREACHABLE.has(code) || code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03', 4)
+	someCode(
+		err,
+		(code, message) =>
+			UNREACHABLE.has(code) ||
+			REFUSED_CONNECTION.has(code) ||
+			code.startsWith('08') ||
+			/^57P0[123]$/.test(code) ||
+			// 55000 is other states' code too: only with this message is it a refused connection.
+			(code === '55000' && message.includes('is not currently accepting connections')),
+		4,
+	)

@@ -129,4 +129,27 @@ describe('the API while its database is away', () => {
 		proxy.restore()
 		await until(async () => (await sessions())?.status === 200, 'served again')
 	})
+
+	it('answers 503 too while the database refuses new connections (ALLOW_CONNECTIONS false), not 500', async () => {
+		const sessions = () => fetch(`${url}/sessions`, { headers: user.headers, signal: AbortSignal.timeout(3_000) }).catch(() => null)
+		await until(async () => (await sessions())?.status === 200, 'served')
+		const admin = postgres(PG_ADMIN_URL, { max: 1, onnotice: () => {} })
+		try {
+			await admin.unsafe(`alter database "${db.name}" allow_connections false`)
+			await admin`select pg_terminate_backend(pid) from pg_stat_activity where datname = ${db.name} and pid <> pg_backend_pid()`
+			const away = await until(async () => {
+				const res = await sessions()
+				return res && res.status !== 200 && res
+			}, 'an answer while the database refuses connections')
+			expect(away.status).toBe(503)
+			// The cut connections answer first (57P01); the requests after them open new ones, which are refused.
+			const later: (number | undefined)[] = []
+			for (let i = 0; i < 5; i++) later.push((await sessions())?.status)
+			expect(later).toEqual([503, 503, 503, 503, 503])
+		} finally {
+			await admin.unsafe(`alter database "${db.name}" allow_connections true`)
+			await admin.end()
+		}
+		await until(async () => (await sessions())?.status === 200, 'served again')
+	})
 })
