@@ -4,7 +4,7 @@ import type { RedisClient } from './lib/redis-client'
 import { type ApiApp, createApp, createProbeApp, type ProbeApp } from './app'
 import { createBus, createRelay, createRequester, type Bus, type Relay } from './bus'
 import type { Config } from './config'
-import { assertPortFree, lockDataDir, StartupError } from './config/startup'
+import { assertPortFree, lockDataDir, safeUrl, StartupError } from './config/startup'
 import { openPglite, openPostgres, type Database } from './db/client'
 import { createBackgroundTasks } from './lib/background'
 import { systemClock, type Clock } from './lib/clock'
@@ -38,7 +38,7 @@ import { createCipher } from './lib/crypto'
 import { createMediaStore } from './media'
 import { createMetricsRegistry } from './observability/registry'
 import type { MetricsDeps } from './plugins/metrics'
-import { closeRedis, openRedis } from './redis/connection'
+import { closeRedis, openRedis, whyRedisUnreachable } from './redis/connection'
 import { startRoles, type RunningRoles } from './roles'
 
 /**
@@ -279,6 +279,12 @@ export async function startServer(config: Config, logger: Logger, overrides: Ser
 	await database.migrate()
 	const redis = config.redisUrl ? openRedis(config.redisUrl, logger, 'main', { natMap: config.redisNatMap }) : null
 	if (!redis) logger.info('embedded mode: in-process event bus (set REDIS_URL for Redis Streams)')
+	const unreachable = redis && (await whyRedisUnreachable(redis))
+	if (unreachable) {
+		await closeRedis(redis)
+		await database.close()
+		throw new StartupError(`Cannot reach Redis at REDIS_URL (${safeUrl(config.redisUrl!)}): ${unreachable}. Is it running, and is the address right?`)
+	}
 	const bus = createBus(config, logger, redis)
 	const serveApi = config.roles.has('api')
 	const relay = serveApi

@@ -83,7 +83,7 @@ export function explainStartupFailure(err: unknown, config: Pick<Config, 'databa
 }
 
 /** A URL without its password, to name in a message. */
-function safeUrl(url: string): string {
+export function safeUrl(url: string): string {
 	try {
 		const u = new URL(url)
 		u.password = ''

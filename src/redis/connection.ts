@@ -1,6 +1,6 @@
 import Redis, { Cluster, type RedisOptions } from 'ioredis'
 import type { RedisClient } from '../lib/redis-client'
-import { withTimeout } from '../lib/timeout'
+import { TimeoutError, withTimeout } from '../lib/timeout'
 import type { Logger } from '../logger'
 
 /** Where a cluster lives and how to reach its nodes, as `REDIS_URL=redis+cluster://…` says. */
@@ -101,5 +101,33 @@ export async function closeRedis(redis: RedisClient): Promise<void> {
 		await withTimeout(redis.quit(), 1_000, 'redis quit')
 	} catch {
 		redis.disconnect()
+	}
+}
+
+/** How long a start waits for Redis's first answer. */
+const FIRST_ANSWER_MS = 10_000
+
+/**
+ * Why Redis does not answer a first PING (in words, for the start's one line), or null once it
+ * answers. A start asks, so that a wrong or unreachable REDIS_URL ends it as PostgreSQL's does
+ * rather than leave a process that says it listens while its roles fail and retry.
+ */
+export async function whyRedisUnreachable(redis: RedisClient): Promise<string | null> {
+	let last: (Error & { code?: string }) | undefined
+	const onError = (err: Error) => {
+		last = err
+	}
+	redis.on('error', onError)
+	try {
+		await withTimeout(redis.ping(), FIRST_ANSWER_MS, 'the first PING')
+		return null
+	} catch (err) {
+		const cause = last ?? (err as Error & { code?: string })
+		if (cause.code === 'ECONNREFUSED') return 'connection refused'
+		if (cause.code === 'ENOTFOUND' || cause.code === 'EAI_AGAIN') return 'its host name does not resolve'
+		if (err instanceof TimeoutError && !last) return `no answer within ${FIRST_ANSWER_MS / 1000} s`
+		return cause.message.slice(0, 200)
+	} finally {
+		redis.off('error', onError)
 	}
 }

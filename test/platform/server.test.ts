@@ -90,6 +90,20 @@ describe('the server process', () => {
 	})
 })
 
+describe('a start without Redis', () => {
+	it('says in one line that REDIS_URL cannot be reached, without its password, and exits 1', async () => {
+		const db = await createTestDatabase()
+		try {
+			expect(await failedStart({ DATABASE_URL: db.url, REDIS_URL: 'redis://:hunter2pw@127.0.0.1:1' })).toEqual({
+				code: 1,
+				line: 'Cannot reach Redis at REDIS_URL (redis://127.0.0.1:1): connection refused. Is it running, and is the address right?',
+			})
+		} finally {
+			await db.drop()
+		}
+	}, 30_000)
+})
+
 /** A start that fails: its exit code, and the last line it wrote to stderr (the log goes to stdout). */
 async function failedStart(env: Record<string, string>): Promise<{ code: number; line: string }> {
 	const proc = Bun.spawn(['bun', 'src/index.ts'], {
