@@ -20,6 +20,8 @@ import { PATTERN_MEANINGS } from '../lib/schema'
 import type { Logger } from '../logger'
 import type { AllowedMethods } from './allowed-methods'
 import { notFoundPage, wantsPage } from './not-found-page'
+import { RequestError } from './request-error'
+import { unknownFieldsOfInvalid } from './unknown-fields'
 import { clientIp } from './request-context'
 
 /** The JSON body of every error response. */
@@ -50,22 +52,6 @@ function domainErrorResponse(error: DomainError): Response {
 	const status = STATUS_OF.find(([kind]) => error instanceof kind)?.[1] ?? 400
 	const headers: Record<string, string> = error instanceof RateLimitedError ? { 'retry-after': String(error.retryAfterSeconds) } : {}
 	return json(status, errorBody(error.code, error.message, error.details), headers)
-}
-
-/**
- * A request refused before any service sees it (its encoding, size or media type): plugins throw
- * it with the status it gets. Services throw domain errors instead.
- */
-export class RequestError extends Error {
-	constructor(
-		readonly status: number,
-		readonly code: string,
-		message: string,
-		readonly details?: unknown,
-	) {
-		super(message)
-		this.name = 'RequestError'
-	}
 }
 
 /** OpenAPI model of every error response. */
@@ -245,6 +231,8 @@ function toErrorResponse(
 		return json(error.status, errorBody(error.code, error.message, error.details), error.status === 413 ? { connection: 'close' } : {})
 	switch (code) {
 		case 'VALIDATION': {
+			const misspelt = unknownFieldsOfInvalid(error as ValidationError, request)
+			if (misspelt) return json(misspelt.status, errorBody(misspelt.code, misspelt.message, misspelt.details))
 			const { where, details } = validationDetails(error as ValidationError, request)
 			const first = details[0]
 			const message = `${WHERE[where] ?? 'Request is'} invalid${first ? `: ${first.field} ${first.message}` : ''}`

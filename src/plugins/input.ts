@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia'
 import { badStringPath } from '../lib/text'
-import { RequestError } from './errors'
+import { RequestError } from './request-error'
+import { sentFields, unknownFields } from './unknown-fields'
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i
 const utf8 = new TextDecoder('utf-8', { fatal: true })
@@ -55,22 +56,6 @@ function droppedFields(sent: readonly string[], validated: unknown): string[] {
 		if (!gone.has(parent)) dropped.push(path)
 	}
 	return dropped
-}
-
-function unknownFields(fields: readonly string[]): RequestError {
-	const named = `${fields
-		.slice(0, 5)
-		.map((f) => `\`${f.slice(0, 64)}\``)
-		.join(', ')}${fields.length > 5 ? ', …' : ''}`
-	const verb = fields.length === 1 ? 'is not a field' : 'are not fields'
-	return new RequestError(
-		400,
-		'UNKNOWN_FIELD',
-		`${named} ${verb} of this request's body (the API reference at /swagger lists them); nothing was done`,
-		{
-			fields: fields.slice(0, 20),
-		},
-	)
 }
 
 /** Whether `%…` escapes decode to UTF-8 text (`%FF` and a lone surrogate's `%ED%A0%80` do not). */
@@ -142,7 +127,6 @@ function oddNumber(url: string, query: Record<string, unknown>): RequestError | 
  * `rawBodies` (a path → its own byte limit) take a file instead and read the stream themselves.
  */
 export const inputPlugin = (limitBytes: number, rawBodies: Readonly<Record<string, number>> = {}) => {
-	const sentFields = new WeakMap<Request, string[]>()
 	return (
 		new Elysia({ name: 'input' })
 			// Checked before anything is read; Bun's own cap sits above this limit (see createApp) and
@@ -155,8 +139,9 @@ export const inputPlugin = (limitBytes: number, rawBodies: Readonly<Record<strin
 				// Routes that take a file stream it themselves, under their own limit.
 				if (route in rawBodies) return RAW_BODY
 				const bytes = await readLimited(request, limitBytes)
-				// Null leaves the body unset: a route without a body schema ignores it, one with a schema refuses it.
-				if (bytes.byteLength === 0) return null
+				// No body reads as `{}`: a route whose fields are all optional (`POST /sessions`) takes it as
+				// its defaults, one with required fields names them, and a route without a body ignores it.
+				if (bytes.byteLength === 0) return {}
 				if (!JSON_TYPE.test(contentType ?? ''))
 					throw new RequestError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as JSON with Content-Type: application/json')
 				let value: unknown

@@ -34,6 +34,7 @@ export function api(app: TestApp, ip = randomIp()) {
 	return {
 		ip,
 		post: (path: string, body?: unknown, headers?: Record<string, string>) => request('POST', path, body, headers),
+		patch: (path: string, body?: unknown, headers?: Record<string, string>) => request('PATCH', path, body, headers),
 		get: (path: string, headers?: Record<string, string>) => request('GET', path, undefined, headers),
 	}
 }

@@ -151,6 +151,29 @@ describe('fields a route does not have', () => {
 		expect(error.details).toEqual({ fields: ['remember'] })
 	})
 
+	it('names a misspelt field rather than the field it was meant to be, when the body is invalid without it', async () => {
+		// `emial` for `email`: "email is required" would hide the typo.
+		const login = await expectError(await api(app).post('/auth/login', { emial: alice.email, password: alice.password }), 400, 'UNKNOWN_FIELD')
+		expect(login.details).toEqual({ fields: ['emial'] })
+		// A PATCH needs one field: `enabeld` alone said "needs at least one of: …, enabled".
+		const { id } = (await (await api(app).post('/webhooks', { url: 'https://example.com/hook' }, alice.headers)).json()) as { id: string }
+		const patch = await expectError(await api(app).patch(`/webhooks/${id}`, { enabeld: false }, alice.headers), 400, 'UNKNOWN_FIELD')
+		expect(patch.message).toStartWith('`enabeld` is not a field')
+		const { enabled } = (await (await api(app).get(`/webhooks/${id}`, alice.headers)).json()) as { enabled: boolean }
+		expect(enabled).toBe(true)
+	})
+
+	it('reads no body as {}: a route whose fields are all optional takes its defaults, one with required fields names them', async () => {
+		const created = await fetch(`${app.url}/sessions`, { method: 'POST', headers: alice.headers })
+		expect(created.status).toBe(201)
+		expect(((await created.json()) as { name: string }).name).toStartWith('Session')
+		const login = await expectError(await fetch(`${app.url}/auth/login`, { method: 'POST' }), 400, 'VALIDATION_FAILED')
+		expect(login.details).toEqual([
+			{ field: 'email', message: 'is required' },
+			{ field: 'password', message: 'is required' },
+		])
+	})
+
 	it('answers 401 before it: a caller without a credential learns nothing of the schema', async () => {
 		await expectError(await api(app).post('/sessions', { nmae: 'x' }), 401, 'UNAUTHORIZED')
 	})
