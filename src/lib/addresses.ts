@@ -1,5 +1,6 @@
 import { lookup } from 'node:dns/promises'
 import { BlockList, isIP } from 'node:net'
+import { withTimeout } from './timeout'
 
 /**
  * The SSRF guard of outgoing requests to addresses a tenant chose (webhook URLs): which addresses a
@@ -101,6 +102,17 @@ async function resolveName(hostname: string, resolve: Resolver) {
 		const { code, message } = err as { code?: unknown; message?: unknown }
 		throw new Error(`could not resolve ${hostname} (${typeof code === 'string' ? code : String(message)})`, { cause: err })
 	}
+}
+
+/**
+ * Why every address a name resolves to may not be reached (`loopback` for `localhost`), or null
+ * when one may, or when the name does not resolve within `timeoutMs` (a check at delivery decides
+ * then). For an early answer only: delivery resolves again and checks the address it connects to.
+ */
+export async function nameRefusal(hostname: string, timeoutMs: number, resolve: Resolver = systemResolver): Promise<string | null> {
+	const addresses = await withTimeout(resolve(hostname), timeoutMs, 'resolving the host').catch(() => [])
+	const reasons = addresses.map(({ address }) => refusedAddress(address))
+	return reasons.length && reasons.every((reason) => reason !== null) ? reasons[0]! : null
 }
 
 /**

@@ -21,6 +21,7 @@ export interface Client {
 	user: LoggedInUser
 	get<T = any>(path: string, headers?: Record<string, string>): Promise<ApiResponse<T>>
 	post<T = any>(path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse<T>>
+	patch<T = any>(path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse<T>>
 	delete<T = any>(path: string): Promise<ApiResponse<T>>
 	/** The raw response, for images. */
 	fetch(path: string, init?: RequestInit): Promise<Response>
@@ -47,6 +48,7 @@ export function clientFor(app: TestApp, user: LoggedInUser): Client {
 		user,
 		get: (path, headers) => call('GET', path, undefined, headers),
 		post: (path, body, headers) => call('POST', path, body, headers),
+		patch: (path, body, headers) => call('PATCH', path, body, headers),
 		delete: (path) => call('DELETE', path),
 		fetch: raw,
 	}

@@ -67,9 +67,6 @@ async function publish(count: number): Promise<DomainEvent[]> {
 	return events
 }
 
-const patch = (path: string, body: unknown) =>
-	api.fetch(path, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
-
 /** Rows of the endpoint some dispatcher still holds: none means no lane of it is sending. */
 const held = async (endpointId: string) =>
 	(await sql<{ n: number }[]>`select count(*)::int as n from webhook_deliveries where endpoint_id = ${endpointId} and locked_until is not null`)[0]!.n
@@ -102,7 +99,7 @@ describe('an endpoint changed while its lane sends', () => {
 		const hook = await createWebhook(api, { url: before.url })
 		const events = await publish(20)
 		await atGate
-		expect((await patch(`/webhooks/${hook.id}`, { url: after.url })).status).toBe(200)
+		expect((await api.patch(`/webhooks/${hook.id}`, { url: after.url })).status).toBe(200)
 		release()
 		await after.until((rs) => rs.length === 16, 'the rest at the new URL')
 		expect(before.requests.map((r) => r.webhookId)).toEqual(events.slice(0, 4).map((e) => e.id))
@@ -130,12 +127,12 @@ describe('an endpoint changed while its lane sends', () => {
 		const hook = await createWebhook(api, { url: rx.url })
 		const events = await publish(20)
 		await atGate
-		expect((await patch(`/webhooks/${hook.id}`, { enabled: false })).status).toBe(200)
+		expect((await api.patch(`/webhooks/${hook.id}`, { enabled: false })).status).toBe(200)
 		release()
 		// The lane let go of its rows: it stopped, and no claim takes a paused endpoint's.
 		await until(async () => (await held(hook.id)) === 0, 'the lane to stop')
 		expect(rx.requests).toHaveLength(4)
-		expect((await patch(`/webhooks/${hook.id}`, { enabled: true })).status).toBe(200)
+		expect((await api.patch(`/webhooks/${hook.id}`, { enabled: true })).status).toBe(200)
 		await rx.until((rs) => rs.length === 20, 'the rest once enabled')
 		expect(rx.requests.map((r) => r.webhookId)).toEqual(events.map((e) => e.id))
 	})

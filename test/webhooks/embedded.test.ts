@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { type EmbeddedServer, startEmbeddedServer } from '../helpers/embedded'
 import { sql } from 'drizzle-orm'
 import { createWebhook, startReceiver, verify, type Receiver } from './helpers'
-import type { Client } from '../helpers/sessions'
+import { type Client, clientFor } from '../helpers/sessions'
+import type { TestApp } from '../helpers/app'
 
 // Embedded mode: PGlite and the in-process bus, ROLES unset.
 let embedded: EmbeddedServer
@@ -27,21 +28,14 @@ async function owner(): Promise<Client> {
 	await embedded.server.database.db.execute(sql`update users set verified_at = now() where id = ${user.id}`)
 	const login = await fetch(`${url}/auth/login`, { method: 'POST', headers: json, body: JSON.stringify({ email, password }) })
 	const { accessToken } = (await login.json()) as { accessToken: string }
-	const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; headers: Headers; body: any }> => {
-		const res = await fetch(url + path, {
-			method,
-			headers: { ...json, authorization: `Bearer ${accessToken}` },
-			body: body === undefined ? undefined : JSON.stringify(body),
-		})
-		return { status: res.status, headers: res.headers, body: await res.json().catch(() => undefined) }
-	}
-	return {
-		user: { user, email, password, accessToken, cookie: '', headers: { authorization: `Bearer ${accessToken}` } },
-		get: (path) => call('GET', path),
-		post: (path, body) => call('POST', path, body),
-		delete: (path) => call('DELETE', path),
-		fetch: (path, init) => fetch(url + path, init),
-	}
+	return clientFor({ url } as TestApp, {
+		user,
+		email,
+		password,
+		accessToken,
+		cookie: '',
+		headers: { authorization: `Bearer ${accessToken}` },
+	})
 }
 
 describe('webhooks in embedded mode', () => {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { sql } from 'drizzle-orm'
 import { PRIVATE_TARGETS_HINT } from '../../src/core/webhooks'
 import { refusedAddress } from '../../src/lib/addresses'
 import { sendSigned } from '../../src/roles/webhooks/sender'
@@ -34,8 +35,24 @@ async function failedTestEvent(hookId: string) {
 }
 
 describe('the SSRF guard', () => {
+	it('refuses a name that resolves only to loopback (localhost) when the webhook is made or changed, saying how to allow it', async () => {
+		const made = await api.post('/webhooks', { url: `http://localhost:${rx.port}/hook` })
+		expect(made.status).toBe(422)
+		expect(made.body.error).toEqual({
+			code: 'WEBHOOK_TARGET_REFUSED',
+			message: `\`url\` names localhost, which resolves to a loopback address that webhooks may not reach${PRIVATE_TARGETS_HINT}`,
+			details: { field: 'url', host: 'localhost', reason: 'loopback' },
+		})
+		const hook = await createWebhook(api, { url: 'https://hooks.invalid/wa' })
+		expect((await api.patch(`/webhooks/${hook.id}`, { url: 'http://LOCALHOST/x' })).body.error.code).toBe('WEBHOOK_TARGET_REFUSED')
+		// A name that does not resolve is left to delivery, which resolves it again.
+		expect((await api.patch(`/webhooks/${hook.id}`, { url: 'https://other.invalid/wa' })).status).toBe(200)
+	})
+
 	it('refuses at delivery time a name that resolves to loopback (localhost), and the receiver gets nothing', async () => {
-		const hook = await createWebhook(api, { url: `http://localhost:${rx.port}/hook` })
+		// A name that resolved elsewhere when the webhook was made (its DNS changed since, or rebinds).
+		const hook = await createWebhook(api, { url: 'https://hooks.invalid/wa' })
+		await app.server.database.db.execute(sql`update webhook_endpoints set url = ${`http://localhost:${rx.port}/hook`} where id = ${hook.id}`)
 		const delivery = await failedTestEvent(hook.id)
 		expect(delivery).toMatchObject({ attempts: 3, lastStatusCode: null })
 		expect(delivery.lastError).toBe(`refused localhost: it resolves to a loopback address${PRIVATE_TARGETS_HINT}`)

@@ -6,7 +6,7 @@ import { DOMAIN_EVENTS } from '../../core/streams'
 import { PRIVATE_TARGETS_HINT, secretAad, typesMatching, WEBHOOK_TEST_EVENT } from '../../core/webhooks'
 import { schema, type Db } from '../../db/client'
 import { enqueueStandalone, requeueEvents } from '../../db/webhooks'
-import { anAddress, literalHost, refusedAddress } from '../../lib/addresses'
+import { anAddress, literalHost, nameRefusal, type Resolver, refusedAddress } from '../../lib/addresses'
 import type { Cipher } from '../../lib/crypto'
 import { cursorString, type CursorCodec } from '../../lib/cursor'
 import type { Page } from '../../lib/keyset'
@@ -19,6 +19,8 @@ const { webhookEndpoints: endpoints, webhookDeliveries: deliveries, sessions } =
 /** How long the secret before a rotation keeps signing beside the new one. */
 const ROTATION_OVERLAP_MS = 24 * 3600 * 1000
 const REPLAY_BATCH = 500
+/** How long the URL check waits for DNS: a name that does not resolve in time is left to delivery's check. */
+const NAME_CHECK_MS = 2_000
 
 export interface WebhooksServiceDeps {
 	db: Db
@@ -27,6 +29,8 @@ export interface WebhooksServiceDeps {
 	/** Null in an app without events: replays need the stream. */
 	bus: Bus | null
 	allowPrivateTargets: boolean
+	/** Replaces DNS in the URL check (tests). */
+	resolve?: Resolver
 }
 
 interface WebhookInput {
@@ -116,8 +120,12 @@ const disabled = () => new ConflictError('WEBHOOK_DISABLED', 'The webhook is dis
 export class WebhooksService {
 	constructor(private readonly deps: WebhooksServiceDeps) {}
 
-	/** 400 for a URL that is not http(s); 422 for one whose host is an address webhooks may not reach. */
-	private checkUrl(value: string): string {
+	/**
+	 * 400 for a URL that is not http(s); 422 for one whose host is an address webhooks may not reach,
+	 * or a name that resolves only to such addresses (`localhost`): said now rather than found in
+	 * the delivery log. Delivery checks again, on the address it connects to.
+	 */
+	private async checkUrl(value: string): Promise<string> {
 		let url: URL
 		try {
 			url = new URL(value)
@@ -137,6 +145,13 @@ export class WebhooksService {
 					address: literal,
 					reason,
 				},
+			)
+		const nameReason = literal || this.deps.allowPrivateTargets ? null : await nameRefusal(url.hostname, NAME_CHECK_MS, this.deps.resolve)
+		if (nameReason)
+			throw new UnprocessableError(
+				'WEBHOOK_TARGET_REFUSED',
+				`\`url\` names ${url.hostname}, which resolves to ${anAddress(nameReason)} that webhooks may not reach${PRIVATE_TARGETS_HINT}`,
+				{ field: 'url', host: url.hostname, reason: nameReason },
 			)
 		return url.href
 	}
@@ -168,7 +183,7 @@ export class WebhooksService {
 
 	private async checked(tenantId: string, input: WebhookInput) {
 		return {
-			...(input.url !== undefined && { url: this.checkUrl(input.url) }),
+			...(input.url !== undefined && { url: await this.checkUrl(input.url) }),
 			...(input.events !== undefined && { events: this.checkEvents(input.events) }),
 			...(input.sessionIds !== undefined && { sessionIds: input.sessionIds && (await this.checkSessions(tenantId, input.sessionIds)) }),
 			...(input.description !== undefined && { description: input.description }),
