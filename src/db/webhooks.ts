@@ -67,7 +67,8 @@ async function insert(db: Db, rows: NewDelivery[], onConflict: 'ignore' | 'reque
 				)
 			: await db.execute(sql`insert into ${columns} ${values}
 				on conflict (endpoint_id, event_id) do update set state = 'pending', attempts = 0, next_attempt_at = now(), last_error = null
-				where webhook_deliveries.state <> 'pending'
+				-- A delivery still waiting for its retry is sent now too: a replay asks for it now.
+				where webhook_deliveries.state <> 'pending' or webhook_deliveries.next_attempt_at > now()
 				returning id, false as held`)
 	return new Set(
 		rowsOf<{ id: string; held: boolean | string }>(result)
@@ -187,7 +188,8 @@ export async function enqueueEvents(
 
 /**
  * Sends these events to one endpoint again (a replay): new deliveries for events it never had,
- * and those it had go back to pending with a fresh attempt count, keeping their `webhook-id`.
+ * and those it had go back to pending with a fresh attempt count, keeping their `webhook-id`; one
+ * waiting for a retry is due now.
  */
 export async function requeueEvents(
 	db: Db,

@@ -149,6 +149,18 @@ describe('the delivery log', () => {
 		expect(byDate.body.queued).toBeGreaterThanOrEqual(4)
 	})
 
+	it('replays a delivery that waits for its retry now, and the session’s events behind it, with their webhook-ids', async () => {
+		const rx = await receiver(() => new Response(null, { status: 503, headers: { 'retry-after': '600' } }))
+		const hook = await createWebhook(api, { url: rx.url })
+		const { positions } = await publish(2)
+		await until(async () => (await deliveriesOf(hook.id)).items.some((d: { attempts: number }) => d.attempts === 1), 'the first attempt recorded')
+		rx.respondWith(() => new Response(null, { status: 200 }))
+		expect((await api.post(`/webhooks/${hook.id}/replay`, { since: positions[0]!.id })).status).toBe(202)
+		await until(async () => (await deliveriesOf(hook.id, '?state=delivered')).items.length === 2, 'both delivered, ten minutes early')
+		expect(rx.requests.map((r) => r.status)).toEqual([503, 200, 200])
+		expect(rx.requests[1]!.webhookId).toBe(rx.requests[0]!.webhookId)
+	})
+
 	it('exports delivery results, attempt latency and backlog age without tenant or endpoint labels', async () => {
 		const res = await fetch(`${app.url}/metrics`)
 		const text = await res.text()
