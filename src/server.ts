@@ -303,7 +303,7 @@ export async function startServer(config: Config, logger: Logger, overrides: Ser
 	// No shared port (Elysia asks for one): a second server on it would take half the requests.
 	app.listen({ port: config.port, hostname: config.host, reusePort: false })
 	const port = app.server?.port ?? config.port
-	logger.info({ port, database: database.kind, redis: Boolean(redis) }, 'listening')
+	logger.info({ port, database: database.kind, redis: Boolean(redis), roles: [...config.roles].join(',') }, 'listening')
 
 	return {
 		app,

@@ -42,7 +42,8 @@ interface Held {
 export function leaseOwnership(options: LeaseOwnershipOptions): PartitionOwnership {
 	const { store, runnerId, partitions, ttlMs, renewEveryMs, safetyMarginMs } = options
 	const now = options.now ?? (() => performance.now())
-	const log = options.logger.child({ component: 'ownership', runner: runnerId })
+	// The runner's logger already names the runner.
+	const log = options.logger.child({ component: 'ownership' })
 	const held = new Map<number, Held>()
 	/** When each partition was first seen free, to spot those nobody takes. */
 	const freeSince = new Map<number, number>()
