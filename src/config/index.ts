@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import { Value } from '@sinclair/typebox/value'
 import { coerce, DEV_SECRETS, durationMs, Env, HINTS, redactIfSecret } from './env'
+import { misspeltSettings } from './misspelt'
 import type { Config, Role } from './types'
 
 /** REDIS_CLUSTER_NAT_MAP (already checked against its pattern) as ioredis' natMap. */
@@ -95,6 +96,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 		warnings.push(
 			`COOKIE_SECURE is on but PUBLIC_URL (${publicUrl}) is plain http: browsers outside localhost will not keep the refresh cookie; serve https or set COOKIE_SECURE=false`,
 		)
+	for (const { name, meant } of misspeltSettings(Object.keys(source), Object.keys(Env.properties)))
+		warnings.push(`${name} is not a setting, and is ignored: did you mean ${meant}? (${meant} keeps its default)`)
 	if (!cookieSecure && publicUrl.startsWith('https://'))
 		warnings.push(
 			`COOKIE_SECURE is off but PUBLIC_URL (${publicUrl}) is https: the refresh cookie may travel over plain http; set COOKIE_SECURE=true`,

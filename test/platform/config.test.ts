@@ -77,6 +77,15 @@ describe('config', () => {
 		expect(worded).toContain('METRICS_TOKEN: must be at least 16 characters (got "[redacted]")')
 	})
 
+	it('warns of a variable that looks like a misspelt setting, and of none of the shell’s own', () => {
+		expect(loadConfig({ REDIS_ULR: 'redis://x', DATABSE_URL: 'postgres://x' }).warnings).toEqual([
+			'REDIS_ULR is not a setting, and is ignored: did you mean REDIS_URL? (REDIS_URL keeps its default)',
+			'DATABSE_URL is not a setting, and is ignored: did you mean DATABASE_URL? (DATABASE_URL keeps its default)',
+		])
+		const shell = { HOME: '/root', HOSTNAME: 'box', PATH: '/bin', SHELL: '/bin/sh', LANG: 'C', NODE_OPTIONS: '', BUN_INSTALL: '/b', OLDPWD: '/' }
+		expect(loadConfig(shell).warnings).toEqual([])
+	})
+
 	it('refuses to leave a role to other processes when there is no Redis for them to talk through', () => {
 		expect(() => loadConfig({ ROLES: 'api' })).toThrow('ROLES=api leaves out runner, consumer, but without REDIS_URL')
 		expect(() => loadConfig({ ROLES: 'runner,consumer', DATABASE_URL: 'postgres://u@h/db' })).toThrow('leaves out api')
