@@ -53,6 +53,8 @@ export interface ProbeDeps {
 	bus: Bus | null
 	/** True once shutdown began: readiness fails so load balancers stop sending traffic. */
 	isDraining: () => boolean
+	/** Roles whose Worker is not running: readiness fails while one starts or restarts. */
+	rolesDown?: () => string[]
 	/** This thread's metrics registry and the role Workers' (when METRICS_ENABLED). */
 	metrics: Pick<MetricsDeps, 'registry' | 'workers'>
 }

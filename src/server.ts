@@ -4,7 +4,7 @@ import type { RedisClient } from './lib/redis-client'
 import { type ApiApp, createApp, createProbeApp, type ProbeApp } from './app'
 import { createBus, createRelay, createRequester, type Bus, type Relay } from './bus'
 import type { Config } from './config'
-import { assertPortFree, lockDataDir, safeUrl, StartupError } from './config/startup'
+import { assertMediaCaReadable, assertPortFree, lockDataDir, safeUrl, StartupError } from './config/startup'
 import { openPglite, openPostgres, type Database } from './db/client'
 import { createBackgroundTasks } from './lib/background'
 import { systemClock, type Clock } from './lib/clock'
@@ -140,6 +140,7 @@ export interface ApiInfrastructure {
 	bus: Bus | null
 	relay: Relay | null
 	isDraining?: () => boolean
+	rolesDown?: () => string[]
 	metrics?: Pick<MetricsDeps, 'registry' | 'workers'>
 }
 
@@ -228,6 +229,7 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 		redis,
 		bus,
 		isDraining: infra.isDraining ?? (() => false),
+		rolesDown: infra.rolesDown,
 		metrics: infra.metrics ?? {},
 		clock,
 		auth,
@@ -275,6 +277,7 @@ export async function startServer(config: Config, logger: Logger, overrides: Ser
 	for (const key of config.defaultsUsed) logger.warn({ setting: key }, `${key} not set: using a development default`)
 	for (const warning of config.warnings) logger.warn(warning)
 	assertPortFree(config)
+	assertMediaCaReadable(config)
 	const database = await openDatabase(config, logger)
 	await database.migrate()
 	const redis = config.redisUrl ? openRedis(config.redisUrl, logger, 'main', { natMap: config.redisNatMap }) : null
@@ -297,7 +300,15 @@ export async function startServer(config: Config, logger: Logger, overrides: Ser
 	const roles = await startRoles({ config, logger, database, bus, redis, metrics: registry })
 
 	let draining = false
-	const infra = { database, redis, bus, relay, isDraining: () => draining, metrics: { registry, workers: () => roles.metrics() } }
+	const infra = {
+		database,
+		redis,
+		bus,
+		relay,
+		isDraining: () => draining,
+		rolesDown: () => roles.down(),
+		metrics: { registry, workers: () => roles.metrics() },
+	}
 	const api = serveApi ? composeApi(config, logger, infra, overrides) : null
 	const app = api?.app ?? createProbeApp({ config, logger, ...infra })
 	// No shared port (Elysia asks for one): a second server on it would take half the requests.

@@ -59,6 +59,21 @@ function isRunning(pid: number): boolean {
 }
 
 /**
+ * Fails at once when the runner would trust a media CA file it cannot read: its Worker would
+ * otherwise crash on it at every restart while the process answered as if it ran.
+ */
+export function assertMediaCaReadable({ waMediaCaFile, roles }: Pick<Config, 'waMediaCaFile' | 'roles'>): void {
+	if (!waMediaCaFile || !roles.has('runner')) return
+	try {
+		closeSync(openSync(waMediaCaFile, 'r'))
+	} catch (err) {
+		throw new StartupError(
+			`WA_MEDIA_CA_FILE ${waMediaCaFile} cannot be read (${(err as { code?: string }).code ?? 'error'}): give the path \`bun run stand-in\` printed, as this process sees it`,
+		)
+	}
+}
+
+/**
  * One line that says why the start failed and which setting to look at, for errors whose own
  * message names neither (a library's connection error, a file system error).
  */

@@ -35,6 +35,8 @@ export interface RunningRoles {
 	stop(): Promise<void>
 	/** Each Worker's metrics registry, asked for now (inline roles record into the main registry). */
 	metrics(timeoutMs?: number): Promise<WorkerMetrics[]>
+	/** Roles whose Worker is not running now (starting, or crashed and waiting to restart). */
+	down(): string[]
 }
 
 /**
@@ -79,6 +81,7 @@ export async function startRoles(deps: RolesDeps): Promise<RunningRoles> {
 	return {
 		started,
 		ready: Promise.all(workers.map((w) => w.ready)).then(() => {}),
+		down: () => workers.filter((w) => !w.running).map((w) => w.name),
 		metrics: (timeoutMs = 1_000) =>
 			Promise.all(workers.map(async (w) => ({ role: w.name, metrics: await w.metrics(timeoutMs), restarts: w.restarts }))),
 		async stop() {

@@ -36,6 +36,8 @@ export interface SupervisedWorker {
 	readonly name: string
 	/** Restarts after unexpected exits so far. */
 	readonly restarts: number
+	/** Whether a worker runs now and has reported ready: false while it starts, and between a crash and its restart. */
+	readonly running: boolean
 	/** Resolves when the first worker reported ready. */
 	readonly ready: Promise<void>
 	/** Sends the stop message, waits for the worker to drain and exit; terminates it after the timeout. */
@@ -66,6 +68,7 @@ export function superviseWorker(options: SupervisorOptions): SupervisedWorker {
 	let generation = 0
 	let restarts = 0
 	let consecutiveCrashes = 0
+	let running = false
 	let stopping = false
 	let restartTimer: Timer | undefined
 	let firstReady!: () => void
@@ -83,6 +86,7 @@ export function superviseWorker(options: SupervisorOptions): SupervisedWorker {
 		w.addEventListener('message', (event: MessageEvent<FromWorker>) => {
 			const msg = event.data
 			if (msg.type === 'ready') {
+				running = true
 				log.info({ generation: gen }, 'worker ready')
 				firstReady()
 				onEvent?.({ type: 'ready', generation: gen })
@@ -95,6 +99,7 @@ export function superviseWorker(options: SupervisorOptions): SupervisedWorker {
 		w.addEventListener('close', (event) => {
 			const code = (event as CloseEvent).code
 			worker = null
+			running = false
 			resolveExit()
 			onEvent?.({ type: 'exit', generation: gen, code, expected: stopping })
 			if (stopping) {
@@ -118,6 +123,9 @@ export function superviseWorker(options: SupervisorOptions): SupervisedWorker {
 		name,
 		get restarts() {
 			return restarts
+		},
+		get running() {
+			return running
 		},
 		ready,
 		metrics(timeoutMs) {

@@ -167,8 +167,9 @@ describe('the consumer role', () => {
 })
 
 describe('role workers', () => {
-	it('restarts a worker that crashed, with a backoff, and logs it', async () => {
+	it('restarts a worker that crashed, with a backoff, and logs it; it is not running from the crash until it is ready again', async () => {
 		const events: SupervisorEvent[] = []
+		const running: boolean[] = []
 		const changed = condition()
 		const worker = superviseWorker({
 			name: 'crashing',
@@ -178,9 +179,11 @@ describe('role workers', () => {
 			restartDelayMs: 50,
 			onEvent: (e) => {
 				events.push(e)
+				running.push(worker.running)
 				changed.notify()
 			},
 		})
+		expect(worker.running).toBe(false)
 		cleanups.push(() => worker.stop())
 		await changed.until(() => events.some((e) => e.type === 'ready' && e.generation === 2), 10_000, 'the restarted worker')
 		expect(worker.restarts).toBe(1)
@@ -190,6 +193,7 @@ describe('role workers', () => {
 			{ type: 'restart', generation: 1, delayMs: 50 },
 			{ type: 'ready', generation: 2 },
 		])
+		expect(running).toEqual([true, false, false, true])
 	})
 
 	it('stops a worker with a stop message: it drains, closes its connections and exits by itself', async () => {

@@ -29,10 +29,10 @@ afterAll(async () => {
 	await testDb.drop()
 })
 
-function appWith(pgUrl: string, redisUrl: string | null, isDraining = () => false) {
+function appWith(pgUrl: string, redisUrl: string | null, isDraining = () => false, rolesDown = (): string[] => []) {
 	const database = openPostgres({ url: pgUrl, max: 1 })
 	const redis = redisUrl ? openRedis(redisUrl, logger, 'readiness-test') : null
-	const api = composeApi(config, logger, { database, redis, bus: null, relay: null, isDraining })
+	const api = composeApi(config, logger, { database, redis, bus: null, relay: null, isDraining, rolesDown })
 	opened.push({ database, redis, close: api.close })
 	return api.app
 }
@@ -73,6 +73,19 @@ describe('readiness', () => {
 		const res = await ready(appWith(testDb.url, null, () => true))
 		expect(res.status).toBe(503)
 		expect(((await res.json()) as { error: { message: string } }).error.message).toBe('Not ready: shutting down')
+	})
+
+	it('answers 503 naming a role whose Worker is not running (starting, or crashed and restarting)', async () => {
+		const res = await ready(
+			appWith(
+				testDb.url,
+				REDIS_TEST_URL,
+				() => false,
+				() => ['runner'],
+			),
+		)
+		expect(res.status).toBe(503)
+		expect(((await res.json()) as { error: { message: string } }).error.message).toBe('Not ready: the runner role is not running')
 	})
 
 	it('keeps liveness at 200 whatever the dependencies do', async () => {

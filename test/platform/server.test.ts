@@ -6,6 +6,7 @@ import { pgliteDir } from '../../src/server'
 import { createTestDatabase, PG_ADMIN_URL } from '../helpers/database'
 import { REPO_ROOT, spawnServer, waitForOutput } from '../helpers/process'
 import { createTestRedisPrefix, REDIS_TEST_URL } from '../helpers/redis'
+import { until } from '../helpers/until'
 
 const dataDir = mkdtempSync(join(tmpdir(), 'sb-embedded-'))
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
@@ -30,8 +31,11 @@ describe('the server process', () => {
 		const redis = createTestRedisPrefix()
 		try {
 			const { proc, url } = await spawnServer({ NODE_ENV: 'test', DATABASE_URL: db.url, REDIS_URL: REDIS_TEST_URL, REDIS_PREFIX: redis.prefix })
-			const ready = await fetch(`${url}/ready`)
-			expect(ready.status).toBe(200)
+			// Ready once its role Workers are: they start after the server listens.
+			const ready = await until(async () => {
+				const res = await fetch(`${url}/ready`)
+				return res.status === 200 && res
+			}, 'the role Workers ready')
 			expect(((await ready.json()) as { checks: unknown }).checks).toEqual({ database: 'up', redis: 'up' })
 			proc.kill('SIGINT')
 			expect(await proc.exited).toBe(0)
@@ -86,6 +90,15 @@ describe('the server process', () => {
 		expect(await failedStart({ DATABASE_URL: missing })).toEqual({
 			code: 1,
 			line: 'database "sb_no_such_database" does not exist: create it first (`createdb`), or name another database in DATABASE_URL',
+		})
+	})
+})
+
+describe('a start with a media CA file it cannot read', () => {
+	it('says so in one line and exits 1, rather than run a runner Worker that crashes on it', async () => {
+		expect(await failedStart({ DATA_DIR: dataDir, WA_MEDIA_CA_FILE: '/nonexistent/ca.pem' })).toEqual({
+			code: 1,
+			line: 'WA_MEDIA_CA_FILE /nonexistent/ca.pem cannot be read (ENOENT): give the path `bun run stand-in` printed, as this process sees it',
 		})
 	})
 })

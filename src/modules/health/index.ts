@@ -9,6 +9,8 @@ export interface HealthDeps {
 	redis: RedisClient | null
 	/** True once shutdown began: readiness fails so load balancers stop sending traffic. */
 	isDraining: () => boolean
+	/** Roles of this process whose Worker is not running (starting, or crashed and restarting). */
+	rolesDown?: () => string[]
 }
 
 type CheckState = 'up' | 'down' | 'disabled'
@@ -28,7 +30,7 @@ const Checks = t.Object({
 	redis: t.Union([t.Literal('up'), t.Literal('down'), t.Literal('disabled')]),
 })
 
-export const healthModule = ({ database, redis, isDraining }: HealthDeps) =>
+export const healthModule = ({ database, redis, isDraining, rolesDown }: HealthDeps) =>
 	new Elysia({ name: 'health', tags: ['health'] })
 		.use(errorModel)
 		.get('/health', () => ({ status: 'ok' as const }), {
@@ -44,12 +46,18 @@ export const healthModule = ({ database, redis, isDraining }: HealthDeps) =>
 				])
 				const checks = { database: db === 'up' ? ('up' as const) : ('down' as const), redis: rd }
 				const problems = Object.entries(checks).flatMap(([name, state]) => (state === 'down' ? [`${name} is down`] : []))
+				// A role that crash-loops leaves the process answering with nothing behind it (no sessions held, no events stored).
+				for (const role of rolesDown?.() ?? []) problems.push(`the ${role} role is not running`)
 				if (isDraining()) problems.push('shutting down')
 				if (problems.length === 0) return { status: 'ready' as const, checks }
 				return status(503, errorBody('NOT_READY', `Not ready: ${problems.join('; ')}`, checks))
 			},
 			{
 				response: { 200: t.Object({ status: t.Literal('ready'), checks: Checks }), 400: 'Error', 503: 'Error' },
-				detail: { summary: 'Readiness: the database and Redis (when configured) answer', tags: ['health'], security: [] },
+				detail: {
+					summary: "Readiness: the database and Redis (when configured) answer, and this process's roles run",
+					tags: ['health'],
+					security: [],
+				},
 			},
 		)
