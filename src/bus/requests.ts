@@ -11,6 +11,7 @@ import {
 	type QueryReply,
 	type QueryType,
 } from '../core/catalogue'
+import { TimeoutError, withTimeout } from '../lib/timeout'
 import type { Logger } from '../logger'
 import type { Bus } from './bus'
 
@@ -103,19 +104,26 @@ export function createRequester({ bus, logger, timeoutMs }: { bus: Bus; logger: 
 	return {
 		async ask(type, meta, params, options = {}) {
 			const wait = options.timeoutMs ?? timeoutMs
-			// A failed subscription (Redis away) is tried again by the next query, not remembered.
+			const deadline = Date.now() + wait
+			// A failed subscription (Redis away) is tried again by the next query, not remembered; one
+			// that does not answer (Redis frozen) holds this query no longer than its wait.
 			listening ??= bus.listen(inbox, onReply).catch((err) => {
 				listening = null
 				throw err
 			})
-			await listening
+			await withTimeout(listening, wait, 'listening for answers').catch((err) => {
+				throw err instanceof TimeoutError ? new NoAnswerError(type, wait) : err
+			})
 			const data = { ...params, reply: { inbox, expiresAt: new Date(Date.now() + wait).toISOString() } } as unknown as CommandDataOf<typeof type>
 			const query = command(type, meta, data)
 			const answered = new Promise<QueryAnswer<typeof type>>((resolve, reject) => {
-				const timer = setTimeout(() => {
-					waiting.delete(query.id)
-					reject(new NoAnswerError(type, wait))
-				}, wait)
+				const timer = setTimeout(
+					() => {
+						waiting.delete(query.id)
+						reject(new NoAnswerError(type, wait))
+					},
+					Math.max(1, deadline - Date.now()),
+				)
 				waiting.set(query.id, {
 					type,
 					resolve: (answer) => {
@@ -131,12 +139,11 @@ export function createRequester({ bus, logger, timeoutMs }: { bus: Bus; logger: 
 			// The answer can come before the publish returns (on a cluster the publish also waits for a
 			// replica): a refusal must not count as unhandled meanwhile; it is awaited below.
 			answered.catch(() => {})
-			try {
-				await bus.publish([query as unknown as AnyEnvelope])
-			} catch (err) {
+			// Not awaited on its own: a publish that hangs (Redis frozen) ends with the wait, as no answer.
+			bus.publish([query as unknown as AnyEnvelope]).catch((err) => {
 				waiting.get(query.id)?.reject(err as Error)
 				waiting.delete(query.id)
-			}
+			})
 			return await answered
 		},
 
@@ -145,7 +152,8 @@ export function createRequester({ bus, logger, timeoutMs }: { bus: Bus; logger: 
 				waiting.delete(id)
 				w.reject(new Error('the API is shutting down'))
 			}
-			const stop = await listening?.catch(() => null)
+			// A subscription still on its way (Redis frozen) is not waited for past a second.
+			const stop = listening && (await withTimeout(listening, 1_000, 'the subscription').catch(() => null))
 			listening = null
 			await stop?.()
 		},

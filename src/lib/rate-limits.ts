@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { RedisClient } from './redis-client'
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible'
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, RLWrapperTimeouts, type RateLimiterAbstract } from 'rate-limiter-flexible'
 import type { ApiKeysConfig, AuthConfig } from '../config'
 import { RateLimitedError } from '../core/errors'
 
@@ -42,6 +42,9 @@ export class Limit {
 	}
 }
 
+/** How long a count shared through Redis may take before this process counts alone. */
+const SHARED_COUNT_TIMEOUT_MS = 500
+
 const retryAfter = (res: RateLimiterRes) => Math.max(1, Math.ceil(res.msBeforeNext / 1000))
 
 export interface RateLimits {
@@ -74,7 +77,15 @@ export function createLimit({
 	const keyPrefix = `${prefix}ratelimit:${name}`
 	const memory = new RateLimiterMemory({ keyPrefix, points, duration })
 	if (!redis) return new Limit(memory)
-	return new Limit(new RateLimiterRedis({ storeClient: redis, keyPrefix, points, duration, insuranceLimiter: memory }))
+	// A Redis that is down errs and one that is frozen never answers: either way, after half a second at
+	// most, this process counts alone (the insurance) rather than hold the request.
+	return new Limit(
+		new RLWrapperTimeouts({
+			limiter: new RateLimiterRedis({ storeClient: redis, keyPrefix, points, duration }),
+			timeoutMs: SHARED_COUNT_TIMEOUT_MS,
+			insuranceLimiter: memory,
+		}),
+	)
 }
 
 export function createRateLimits({

@@ -195,3 +195,22 @@ describe('a refusal that arrives before the publish returns', () => {
 		}
 	})
 })
+
+describe('a bus that does not answer (Redis frozen: connections open, nothing replies)', () => {
+	it('ends the query with NoAnswerError within its wait, whether the subscription or the publish hangs', async () => {
+		const bus = createMemoryBus({ partitions: PARTITIONS, logger })
+		const never = new Promise<never>(() => {})
+		try {
+			for (const frozen of [{ listen: () => never }, { publish: () => never }] as Partial<Bus>[]) {
+				const asker = createRequester({ bus: { ...bus, ...frozen }, logger, timeoutMs: 5_000 })
+				const started = performance.now()
+				const asked = asker.ask('session.contacts.check', meta, { phoneNumbers: ['15550000001'] }, { timeoutMs: 300 })
+				expect(await rejectionOf(asked)).toBeInstanceOf(NoAnswerError)
+				expect(performance.now() - started).toBeLessThan(2_000)
+				await asker.close()
+			}
+		} finally {
+			await bus.close()
+		}
+	})
+})

@@ -88,7 +88,16 @@ export async function startPrivateRedis({ persist }: { persist: boolean }) {
 			proc = null
 		},
 		start: up,
+		/** Stops the server without closing anything (SIGSTOP): connections stay open and nothing answers, as on a frozen host. */
+		freeze() {
+			proc?.kill('SIGSTOP')
+		},
+		/** Lets a frozen server go on (SIGCONT). */
+		thaw() {
+			proc?.kill('SIGCONT')
+		},
 		async close() {
+			proc?.kill('SIGCONT')
 			if (proc) {
 				proc.kill('SIGKILL')
 				await proc.exited
