@@ -4,6 +4,7 @@ import { withTimeout } from '../lib/timeout'
 import type { Logger } from '../logger'
 import { BUS_DEFAULTS, type ConsumeOptions, type DeadLetter, type Delivery, type GroupConsumer } from './bus'
 import { parseEnvelope } from '../core/catalogue'
+import { worthLogging } from '../lib/failure-log'
 
 /** An entry as a backend stores it: the envelope is still the JSON string it was written as. */
 export interface RawEntry {
@@ -256,6 +257,7 @@ async function startGroupConsumer(backend: GroupBackend, options: ConsumeOptions
 				const wait = Math.max(1, Math.min(blockMs, nextClaimAt - Date.now()))
 				const entries = await reader.readNew(group, name, streams, batchSize, wait)
 				if (entries.length) await processBatch(entries)
+				if (failures) log.info({ failures }, 'consumer loop recovered')
 				failures = 0
 			} catch (err) {
 				if (stopping) break
@@ -270,8 +272,11 @@ async function startGroupConsumer(backend: GroupBackend, options: ConsumeOptions
 					if (recreated) continue
 				}
 				failures++
-				if (err instanceof TransientFailure) log.warn({ err: err.original, failures }, 'handler unavailable; backing off')
-				else log.warn({ err, failures }, 'consumer loop error; backing off')
+				// The 1st, 2nd, 4th… failure of a run: an outage of an hour logs a dozen lines, not hundreds.
+				if (worthLogging(failures)) {
+					if (err instanceof TransientFailure) log.warn({ err: err.original, failures }, 'handler unavailable; backing off')
+					else log.warn({ err, failures }, 'consumer loop error; backing off')
+				}
 				await new Promise<void>((resolve) => {
 					const timer = setTimeout(resolve, Math.min(100 * 2 ** failures, 5_000))
 					wake = () => {

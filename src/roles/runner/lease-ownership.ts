@@ -1,3 +1,4 @@
+import { worthLogging } from '../../lib/failure-log'
 import type { Logger } from '../../logger'
 import type { Lease, LeaseStore } from './leases'
 import { emptyOwnershipStats, type OwnershipHandlers, type PartitionOwnership } from './ownership'
@@ -250,11 +251,12 @@ export function leaseOwnership(options: LeaseOwnershipOptions): PartitionOwnersh
 			drop(gone, 'lost')
 			armWatchdog()
 			if (errors) throw new RenewalsFailed(errors)
+			if (failures) log.info({ failures }, 'heartbeat and lease renewals answered again')
 			failures = 0
 		} catch (err) {
 			if (!(err instanceof RenewalsFailed)) stats.renewalFailures += held.size
 			failures++
-			log.warn({ err, failures }, 'heartbeat or lease renewal failed')
+			if (worthLogging(failures)) log.warn({ err, failures }, 'heartbeat or lease renewal failed')
 			return
 		}
 		for (const [p, lease] of abandoned)
