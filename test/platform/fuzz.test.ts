@@ -23,6 +23,8 @@ let doc: Doc
 beforeAll(async () => {
 	// No session limit to stop the bodies that would create sessions from reaching the database.
 	app = await startTestApp({ BODY_LIMIT_BYTES: String(LIMIT), MAX_SESSIONS_PER_TENANT: '100000' })
+	// /ready answers 503 until the role Workers are: fuzzed before, it would be right to.
+	await app.server.roles.ready
 	alice = await createVerifiedUser(app)
 	sessionId = ((await (await api(app).post('/sessions', { name: 'fuzzed' }, alice.headers)).json()) as { id: string }).id
 	// Connected, so sends get as far as the outbox instead of stopping at 409.

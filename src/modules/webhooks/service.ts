@@ -3,15 +3,16 @@ import { and, asc, desc, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm'
 import { compareIds, type Bus } from '../../bus'
 import { ConflictError, InvalidInputError, NotFoundError, UnprocessableError } from '../../core/errors'
 import { DOMAIN_EVENTS } from '../../core/streams'
-import { PRIVATE_TARGETS_HINT, secretAad, typesMatching, WEBHOOK_TEST_EVENT } from '../../core/webhooks'
+import { secretAad, typesMatching, WEBHOOK_TEST_EVENT } from '../../core/webhooks'
 import { schema, type Db } from '../../db/client'
 import { enqueueStandalone, requeueEvents } from '../../db/webhooks'
-import { anAddress, literalHost, nameRefusal, type Resolver, refusedAddress } from '../../lib/addresses'
+import type { Resolver } from '../../lib/addresses'
 import type { Cipher } from '../../lib/crypto'
 import { cursorString, type CursorCodec } from '../../lib/cursor'
 import type { Page } from '../../lib/keyset'
 import { isStreamId, previousId } from '../realtime/positions'
 import { whenDue } from './due'
+import { checkedUrl } from './target'
 import type { Webhook, WebhookDelivery } from './model'
 
 const { webhookEndpoints: endpoints, webhookDeliveries: deliveries, sessions } = schema
@@ -19,8 +20,6 @@ const { webhookEndpoints: endpoints, webhookDeliveries: deliveries, sessions } =
 /** How long the secret before a rotation keeps signing beside the new one. */
 const ROTATION_OVERLAP_MS = 24 * 3600 * 1000
 const REPLAY_BATCH = 500
-/** How long the URL check waits for DNS: a name that does not resolve in time is left to delivery's check. */
-const NAME_CHECK_MS = 2_000
 
 export interface WebhooksServiceDeps {
 	db: Db
@@ -120,42 +119,6 @@ const disabled = () => new ConflictError('WEBHOOK_DISABLED', 'The webhook is dis
 export class WebhooksService {
 	constructor(private readonly deps: WebhooksServiceDeps) {}
 
-	/**
-	 * 400 for a URL that is not http(s); 422 for one whose host is an address webhooks may not reach,
-	 * or a name that resolves only to such addresses (`localhost`): said now rather than found in
-	 * the delivery log. Delivery checks again, on the address it connects to.
-	 */
-	private async checkUrl(value: string): Promise<string> {
-		let url: URL
-		try {
-			url = new URL(value)
-		} catch {
-			throw new InvalidInputError('INVALID_URL', '`url` is not a URL', { field: 'url' })
-		}
-		if (url.protocol !== 'http:' && url.protocol !== 'https:')
-			throw new InvalidInputError('INVALID_URL', '`url` must be an http:// or https:// URL', { field: 'url', protocol: url.protocol })
-		const literal = literalHost(url)
-		const reason = literal && !this.deps.allowPrivateTargets ? refusedAddress(literal) : null
-		if (reason)
-			throw new UnprocessableError(
-				'WEBHOOK_TARGET_REFUSED',
-				`\`url\` points at ${anAddress(reason)}, which webhooks may not reach${PRIVATE_TARGETS_HINT}`,
-				{
-					field: 'url',
-					address: literal,
-					reason,
-				},
-			)
-		const nameReason = literal || this.deps.allowPrivateTargets ? null : await nameRefusal(url.hostname, NAME_CHECK_MS, this.deps.resolve)
-		if (nameReason)
-			throw new UnprocessableError(
-				'WEBHOOK_TARGET_REFUSED',
-				`\`url\` names ${url.hostname}, which resolves to ${anAddress(nameReason)} that webhooks may not reach${PRIVATE_TARGETS_HINT}`,
-				{ field: 'url', host: url.hostname, reason: nameReason },
-			)
-		return url.href
-	}
-
 	/** 422 naming each pattern that selects no catalogue type. */
 	private checkEvents(events: string[]): string[] {
 		const unknown = events.filter((pattern) => !typesMatching(pattern).length)
@@ -183,7 +146,7 @@ export class WebhooksService {
 
 	private async checked(tenantId: string, input: WebhookInput) {
 		return {
-			...(input.url !== undefined && { url: await this.checkUrl(input.url) }),
+			...(input.url !== undefined && { url: await checkedUrl(input.url, this.deps.allowPrivateTargets, this.deps.resolve) }),
 			...(input.events !== undefined && { events: this.checkEvents(input.events) }),
 			...(input.sessionIds !== undefined && { sessionIds: input.sessionIds && (await this.checkSessions(tenantId, input.sessionIds)) }),
 			...(input.description !== undefined && { description: input.description }),
