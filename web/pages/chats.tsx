@@ -16,6 +16,12 @@ const newestFirst = (a: Chat, b: Chat) => (b.lastMessageAt ?? '').localeCompare(
 const shows = (loaded: Chat, live: Chat) =>
 	(loaded.lastMessageAt ?? '') > (live.lastMessageAt ?? '') || (loaded.lastMessage?.id ?? null) === (live.lastMessage?.id ?? null)
 
+/** Whether two rows are one chat: a person writing by LID is listed under either JID, with the other beside it when known. */
+const sameChat = (a: Chat, b: Chat) => {
+	const forms = [b.jid, b.lidJid, b.pnJid].filter(Boolean)
+	return [a.jid, a.lidJid, a.pnJid].some((j) => j && forms.includes(j))
+}
+
 /** Who wrote a chat's newest message, as its preview begins: you, or in a group the member. */
 function whoWrote({ jid, lastMessage }: Chat): string {
 	if (lastMessage?.fromMe) return 'You: '
@@ -42,9 +48,9 @@ export function ChatsPage({ sessionId }: { sessionId: string }) {
 		setError(null)
 		setChats((list) => {
 			// A reload replaces the list, except chats that changed while it was on its way and that it shows older, or not at all.
-			const kept = reset ? list.filter((c) => changedLive.current.has(c.jid) && !data.items.some((r) => r.jid === c.jid && shows(r, c))) : list
-			const known = new Set(kept.map((c) => c.jid))
-			return [...kept, ...data.items.filter((c) => !known.has(c.jid))].sort(newestFirst)
+			const kept = reset ? list.filter((c) => changedLive.current.has(c.jid) && !data.items.some((r) => sameChat(r, c) && shows(r, c))) : list
+			// A row kept from a live event may name the person by the other JID (the LID) than the page does.
+			return [...kept, ...data.items.filter((r) => !kept.some((c) => sameChat(c, r)))].sort(newestFirst)
 		})
 		setCursor(data.nextCursor)
 	}
