@@ -225,14 +225,14 @@ function toErrorResponse(
 ): Response {
 	// Elysia wraps whatever a body parser throws in its ParseError; the input plugin's refusals keep their own answer.
 	if (code === 'PARSE' && (error as Error).cause instanceof RequestError) error = (error as Error).cause
+	// A body invalid while it names a field its route lacks is refused for that field (a misspelling).
+	if (code === 'VALIDATION') error = unknownFieldsOfInvalid(error as ValidationError, request) ?? error
 	if (error instanceof DomainError) return domainErrorResponse(error)
 	// The rest of a body too large to read is not read: closing tells the client to stop sending it.
 	if (error instanceof RequestError)
 		return json(error.status, errorBody(error.code, error.message, error.details), error.status === 413 ? { connection: 'close' } : {})
 	switch (code) {
 		case 'VALIDATION': {
-			const misspelt = unknownFieldsOfInvalid(error as ValidationError, request)
-			if (misspelt) return json(misspelt.status, errorBody(misspelt.code, misspelt.message, misspelt.details))
 			const { where, details } = validationDetails(error as ValidationError, request)
 			const first = details[0]
 			const message = `${WHERE[where] ?? 'Request is'} invalid${first ? `: ${first.field} ${first.message}` : ''}`

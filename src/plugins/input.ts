@@ -71,11 +71,13 @@ function decodes(escaped: string): boolean {
 /**
  * What the URL itself gets wrong, before Elysia reads it: escapes that are not UTF-8 in a query
  * value or a path parameter of `route` (Elysia keeps such a value as its raw text, `%FF`, which
- * would then be searched for as if it were meant), and a query parameter given twice (Elysia keeps
- * the last one without a word; no parameter takes a list). The rest of the path is the router's:
- * a dashboard page takes any path below `/app/` and says itself that it has no such page.
+ * would then be searched for as if it were meant), a query parameter given twice (Elysia keeps
+ * the last one without a word; no parameter takes a list), and a number of the validated `query`
+ * written other than in decimal digits (Elysia reads it with `Number()`, which takes `0x10`, `1e2`
+ * and spaces). The rest of the path is the router's: a dashboard page takes any path below
+ * `/app/` and says itself that it has no such page.
  */
-function refusedUrl(url: string, path: string, route: string): RequestError | null {
+function refusedUrl(url: string, path: string, route: string, query: Record<string, unknown>): RequestError | null {
 	const at = url.indexOf('?')
 	const seen = new Set<string>()
 	for (const pair of at < 0 ? [] : url.slice(at + 1).split('&')) {
@@ -91,25 +93,15 @@ function refusedUrl(url: string, path: string, route: string): RequestError | nu
 				{ field, message: 'is given more than once' },
 			])
 		seen.add(field)
+		const sent = decodeURIComponent(value.replaceAll('+', ' '))
+		if (typeof query[field] === 'number' && !/^-?\d+(?:\.\d+)?$/.test(sent)) {
+			const message = `must be written in decimal digits (not \`${sent.slice(0, 32)}\`)`
+			return new RequestError(400, 'VALIDATION_FAILED', `Query string is invalid: ${field} ${message}`, [{ field, message }])
+		}
 	}
 	const segments = path.split('/')
 	for (const [i, part] of route.split('/').entries())
 		if (part.startsWith(':') && !decodes(segments[i] ?? '')) return invalidText('Path', part.slice(1))
-	return null
-}
-
-/**
- * A query number written other than in decimal digits: Elysia reads the text with `Number()`, which
- * takes `0x10`, `1e2`, `+5` and spaces as numbers a client hardly meant.
- */
-function oddNumber(url: string, query: Record<string, unknown>): RequestError | null {
-	const at = url.indexOf('?')
-	if (at < 0) return null
-	for (const [field, sent] of new URLSearchParams(url.slice(at + 1))) {
-		if (typeof query[field] !== 'number' || /^-?\d+(?:\.\d+)?$/.test(sent)) continue
-		const message = `must be written in decimal digits (not \`${sent.slice(0, 32)}\`)`
-		return new RequestError(400, 'VALIDATION_FAILED', `Query string is invalid: ${field} ${message}`, [{ field, message }])
-	}
 	return null
 }
 
@@ -119,8 +111,7 @@ function oddNumber(url: string, query: Record<string, unknown>): RequestError | 
  * login), at most `limitBytes` counted as they are read, chunked or not (413). Every string in the
  * body, the query and the path is valid Unicode without NUL, or the request is refused with 400
  * naming the field: such strings would otherwise fail deep in PostgreSQL. Numbers in the query are
- * decimal digits. A body naming a field its
- * route does not have is refused (400 `UNKNOWN_FIELD`): Elysia drops such fields without a word, so
+ * decimal digits. A body naming a field its route does not have is refused (400 `UNKNOWN_FIELD`): Elysia drops such fields without a word, so
  * a misspelt one (`captoin`, `enabeld`) would otherwise be ignored while the request succeeds. The
  * fields sent are noted before validation and compared with what it kept, after the route's auth
  * check (which runs in `transform`) has answered. The routes in
@@ -129,8 +120,8 @@ function oddNumber(url: string, query: Record<string, unknown>): RequestError | 
 export const inputPlugin = (limitBytes: number, rawBodies: Readonly<Record<string, number>> = {}) => {
 	return (
 		new Elysia({ name: 'input' })
-			// Checked before anything is read; Bun's own cap sits above this limit (see createApp) and
-			// answers an empty 413, so declared lengths get the JSON one here.
+			// Checked before anything is read: a declared length over the limit is refused at once (Bun's
+			// own cap is lifted, see createApp, so every size gets this JSON 413).
 			.onRequest(({ request }) => {
 				const limit = rawBodies[new URL(request.url).pathname] ?? limitBytes
 				if (Number(request.headers.get('content-length') ?? 0) > limit) throw tooLarge(limit)
@@ -161,7 +152,7 @@ export const inputPlugin = (limitBytes: number, rawBodies: Readonly<Record<strin
 			})
 			.onBeforeHandle({ as: 'global' }, ({ request, path, route, body, query, params }) => {
 				// Elysia's `path` is the URL's path as sent, escapes and all.
-				const inUrl = refusedUrl(request.url, path, route) ?? oddNumber(request.url, query)
+				const inUrl = refusedUrl(request.url, path, route, query)
 				if (inUrl) throw inUrl
 				const inQuery = badStringPath(query)
 				if (inQuery) throw invalidText('Query string', inQuery)
