@@ -16,11 +16,11 @@ const newestFirst = (a: Chat, b: Chat) => (b.lastMessageAt ?? '').localeCompare(
 const shows = (loaded: Chat, live: Chat) =>
 	(loaded.lastMessageAt ?? '') > (live.lastMessageAt ?? '') || (loaded.lastMessage?.id ?? null) === (live.lastMessage?.id ?? null)
 
-/** Whether two rows are one chat: a person writing by LID is listed under either JID, with the other beside it when known. */
-const sameChat = (a: Chat, b: Chat) => {
-	const forms = [b.jid, b.lidJid, b.pnJid].filter(Boolean)
-	return [a.jid, a.lidJid, a.pnJid].some((j) => j && forms.includes(j))
-}
+/** The JIDs a row names its chat by: a person writing by LID is listed under either, with the other beside it when known. */
+const formsOf = (chat: Chat): string[] => [chat.jid, chat.lidJid, chat.pnJid].filter((j): j is string => Boolean(j))
+
+/** Whether two rows are one chat. */
+const sameChat = (a: Chat, b: Chat) => formsOf(a).some((j) => formsOf(b).includes(j))
 
 /** Who wrote a chat's newest message, as its preview begins: you, or in a group the member. */
 function whoWrote({ jid, lastMessage }: Chat): string {
@@ -108,7 +108,7 @@ export function ChatsPage({ sessionId }: { sessionId: string }) {
 		setChats((list) => {
 			const jids = forms.filter((j): j is string => Boolean(j))
 			const jid = jids[0]!
-			const existing = list.find((c) => jids.some((j) => c.jid === j || c.lidJid === j || c.pnJid === j))
+			const existing = list.find((c) => formsOf(c).some((j) => jids.includes(j)))
 			const lid = jids.find((j) => j.endsWith('@lid')) ?? null
 			const pn = jids.find((j) => j.endsWith('@s.whatsapp.net')) ?? null
 			const base: Chat = existing
