@@ -18,6 +18,7 @@ const JO = '15550320006'
 const KIM = '15550320007'
 const LEO = '15550320008'
 const MIA = '15550320009'
+const NED = '15550320010'
 /** A number no one in these tests writes from: its chat does not exist. */
 const NOBODY = '15550320099'
 const jid = (phone: string) => `${phone}@s.whatsapp.net`
@@ -409,6 +410,28 @@ describe('contacts in the dashboard', () => {
 			expect(await page.getByLabel('Search contacts').inputValue()).toBe('ostrova')
 			await until(async () => (await found.allTextContents()).some((t) => t.includes('Ida Ostrova')) || null, 'found after the reload')
 			expect(await found.count()).toBe(1)
+			expect(problems).toEqual([])
+		})
+	})
+
+	it('shows a person who writes while the list is open where its order puts them, and their new name as it changes', async () => {
+		await inBrowser(browser, 'contacts live', async ({ page, problems }) => {
+			await signInOnPage(page, world.app.url, user)
+			await page.goto(`${world.app.url}/app/sessions/${session.id}/contacts`)
+			const names = page.getByRole('list', { name: 'Contacts' }).locator('.chat-name')
+			await names.first().waitFor()
+			const before = await names.count()
+			await world.standIn.deliverText({ to: PHONE, from: NED, name: 'Aaron Ned', text: 'hello' })
+			await until(async () => (await names.first().textContent()) === 'Aaron Ned' || null, 'the new person, first by name, without a reload')
+			expect(await names.count()).toBe(before + 1)
+			await world.standIn.deliverText({ to: PHONE, from: NED, name: 'Zed Ned', text: 'a new name' })
+			await until(async () => (await names.allTextContents()).includes('Zed Ned') || null, 'the new name')
+			const shown = await names.allTextContents()
+			expect(shown).not.toContain('Aaron Ned')
+			expect(shown.length).toBe(before + 1)
+			// Where the order puts the new name: after every name that sorts before it.
+			const named = shown.filter((n) => !n.startsWith('+'))
+			expect(named.indexOf('Zed Ned')).toBe(named.findLastIndex((n) => n.toLowerCase() <= 'zed ned'))
 			expect(problems).toEqual([])
 		})
 	})
