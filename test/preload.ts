@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 // Bun 1.4.5 ignores bunfig.toml's [test] timeout, and a preload's default reaches only the first
-// test file of a run, so `bun test --timeout 30000` (the README's command) sets it for all; this
-// keeps the same default for a file run on its own with a plain `bun test <file>`.
+// test file of a run, so the README's command (`bun test --timeout 30000 --parallel=3`) sets it for
+// all; this keeps the same default for a file run on its own with a plain `bun test <file>`.
 setDefaultTimeout(30_000)
 process.env.NODE_ENV ??= 'test'
 // Media files of every test process (and the servers it starts) go to a folder of their own, never the repository's data/.
