@@ -25,7 +25,11 @@ export function ContactsPage({ sessionId }: { sessionId: string }) {
 	 * database is written from the same events a moment later, so a load may not hold them yet.
 	 */
 	const changes = useRef<ContactChange[]>([])
-	const shown = useRef({ q: '', more: false })
+	/** What the list shows: the search it was loaded for, and whether the server has more rows. */
+	const shown = useRef({ q: q.trim(), more: false })
+	/** The search as typed, for a reload the stream asks for. */
+	const typed = useRef(q)
+	typed.current = q
 
 	const load = async (search: string, from: string | undefined) => {
 		const mine = ++generation.current
@@ -54,7 +58,7 @@ export function ContactsPage({ sessionId }: { sessionId: string }) {
 		changes.current = []
 		return onRealtime((message) => {
 			// A fresh stream may have missed changes: the first page is read again.
-			if (startsOver(message)) return void load(shown.current.q, undefined)
+			if (startsOver(message)) return void load(typed.current.trim(), undefined)
 			if (!('sessionId' in message) || message.sessionId !== sessionId) return
 			if (message.type !== 'session.contacts.upsert' && message.type !== 'session.history.sync') return
 			const { contacts: changed } = message.data
