@@ -274,7 +274,11 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 
 /** Builds every dependency from config, migrates, and listens. */
 export async function startServer(config: Config, logger: Logger, overrides: ServerOverrides = {}): Promise<RunningServer> {
-	for (const key of config.defaultsUsed) logger.warn({ setting: key }, `${key} not set: using a development default`)
+	for (const key of config.defaultsUsed)
+		logger.warn(
+			{ setting: key },
+			`${key} not set: using a development default, which is public (it is in the source); set it before other machines can reach this server`,
+		)
 	for (const warning of config.warnings) logger.warn(warning)
 	assertPortFree(config)
 	assertMediaCaReadable(config)

@@ -46,15 +46,19 @@ describe('presenting an access token on REST', () => {
 	})
 })
 
+/** A signer with the server's own secret: what someone who knows the secret could make. */
+const signer = () =>
+	jwt({
+		name: 'accessToken',
+		secret: app.config.jwtSecret,
+		alg: 'HS256',
+		iss: 'switchboard',
+		aud: 'switchboard-api',
+	}).decorator.accessToken
+
 describe('tokens that stop working', () => {
 	it('refuses a token signed with the right secret whose subject is not a uuid with 401, not 500', async () => {
-		const { accessToken } = jwt({
-			name: 'accessToken',
-			secret: app.config.jwtSecret,
-			alg: 'HS256',
-			iss: 'switchboard',
-			aud: 'switchboard-api',
-		}).decorator
+		const accessToken = signer()
 		const alice = await createVerifiedUser(app)
 		for (const sub of ['not-a-uuid', "1' or '1'='1", ''])
 			await expectError(
@@ -64,6 +68,18 @@ describe('tokens that stop working', () => {
 				401,
 				'UNAUTHORIZED',
 			)
+	})
+
+	it("refuses a token that names another tenant than its user's, even signed with the right secret", async () => {
+		const accessToken = signer()
+		const [alice, bob] = await Promise.all([createVerifiedUser(app), createVerifiedUser(app)])
+		const bearer = async (tid: string) => ({
+			authorization: `Bearer ${await accessToken.sign({ sub: alice.user.id, tid, ver: 0, exp: Math.floor(Date.now() / 1000) + 600 })}`,
+		})
+		// The same token with the user's own tenant passes: only the tenant differs.
+		expect((await api(app).get('/sessions', await bearer(alice.user.tenantId))).status).toBe(200)
+		await expectError(await api(app).get('/sessions', await bearer(bob.user.tenantId)), 401, 'UNAUTHORIZED')
+		await expectError(await me(await bearer(bob.user.tenantId)), 401, 'UNAUTHORIZED')
 	})
 
 	it('refuses the tokens of a user removed from the database at once', async () => {

@@ -57,8 +57,8 @@ export class AuthService implements Authenticator {
 		this.versions = createTokenVersionCache({
 			revocations: deps.revocations,
 			load: async (userId) => {
-				const [row] = await deps.db.select({ v: users.tokenVersion }).from(users).where(eq(users.id, userId))
-				return row?.v ?? null
+				const [row] = await deps.db.select({ version: users.tokenVersion, tenantId: users.tenantId }).from(users).where(eq(users.id, userId))
+				return row ?? null
 			},
 			followsNotices: () => this.removals.following,
 		})
@@ -288,14 +288,15 @@ export class AuthService implements Authenticator {
 	 * The user behind an access token, or a 401. Besides the signature and expiry, the token's
 	 * version must still be the user's current one: that is what makes logout-all and password
 	 * reset take effect at once. The version comes from a cache kept exact by revocation notices.
+	 * The tenant is the user's own, from the same cache: a token that names another was not ours.
 	 */
 	async authenticate(accessToken: string | undefined): Promise<AuthUser> {
 		if (!accessToken) throw invalidAccessToken()
 		const claims = await this.deps.accessTokens.verify(accessToken)
 		if (!claims) throw invalidAccessToken()
 		const current = await this.versions.get(claims.sub)
-		if (current === null || current !== claims.ver) throw invalidAccessToken()
-		return { kind: 'user', id: claims.sub, tenantId: claims.tid }
+		if (current === null || current.version !== claims.ver || current.tenantId !== claims.tid) throw invalidAccessToken()
+		return { kind: 'user', id: claims.sub, tenantId: current.tenantId }
 	}
 
 	private async issue(

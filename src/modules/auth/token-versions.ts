@@ -5,9 +5,16 @@ import type { TokenRevocations } from './revocations'
 const TTL_MS = 15_000
 const MAX_ENTRIES = 50_000
 
+/** What an access token is checked against: the user's current token version, and their tenant. */
+export interface TokenHolder {
+	version: number
+	/** A user never changes tenant; a token naming another one was not issued by us. */
+	tenantId: string
+}
+
 export interface TokenVersionCache {
-	/** The user's current token version; null when the user no longer exists. */
-	get(userId: string): Promise<number | null>
+	/** The user's current token version and tenant; null when the user no longer exists. */
+	get(userId: string): Promise<TokenHolder | null>
 	/** Forgets a user at once (removed from the database). */
 	forget(userId: string): void
 	/** Forgets everyone: notices may have been missed. */
@@ -28,16 +35,17 @@ export function createTokenVersionCache({
 	followsNotices,
 }: {
 	revocations: TokenRevocations
-	load: (userId: string) => Promise<number | null>
+	load: (userId: string) => Promise<TokenHolder | null>
 	/** True while removal notices from PostgreSQL arrive. */
 	followsNotices: () => boolean
 }): TokenVersionCache {
-	const entries = new LRUCache<string, number>({ max: MAX_ENTRIES, ttl: TTL_MS })
+	const entries = new LRUCache<string, TokenHolder>({ max: MAX_ENTRIES, ttl: TTL_MS })
 
 	// An expired entry still raises the version: a notice may have arrived while a read was slow.
-	const put = (userId: string, version: number) => entries.set(userId, Math.max(version, entries.peek(userId, { allowStale: true }) ?? 0))
+	const put = (userId: string, { version, tenantId }: TokenHolder) =>
+		entries.set(userId, { version: Math.max(version, entries.peek(userId, { allowStale: true })?.version ?? 0), tenantId })
 
-	revocations.onTokensRevoked(({ userId, tokenVersion }) => put(userId, tokenVersion))
+	revocations.onTokensRevoked(({ userId, tenantId, tokenVersion }) => put(userId, { version: tokenVersion, tenantId }))
 	revocations.onResync(() => entries.clear())
 
 	return {
@@ -47,9 +55,9 @@ export function createTokenVersionCache({
 			if (!revocations.isLive() || !followsNotices()) return load(userId)
 			const hit = entries.get(userId)
 			if (hit !== undefined) return hit
-			const version = await load(userId)
-			if (version === null) return null
-			put(userId, version)
+			const holder = await load(userId)
+			if (holder === null) return null
+			put(userId, holder)
 			return entries.peek(userId, { allowStale: true })!
 		},
 	}
