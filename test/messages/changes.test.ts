@@ -131,6 +131,17 @@ describe('DELETE /chats/:jid/messages/:messageId', () => {
 		expect(world.standIn.sent().length).toBe(sentBefore + 1)
 	})
 
+	it('sends one revoke for a DELETE repeated before WhatsApp confirmed the first (a client retrying)', async () => {
+		const id = await sendText('sent twice by mistake')
+		expect((await call('DELETE', `/chats/${CHAT}/messages/${id}`)).status).toBe(202)
+		const repeats = await Promise.all([1, 2].map(() => call('DELETE', `/chats/${CHAT}/messages/${id}`)))
+		expect(repeats.map((r) => r.status)).toEqual([202, 202])
+		await shown(id, (m) => m.revoked)
+		// A send after them: the session's commands go out in order, so any second revoke would come first.
+		await sendText('after the repeated deletes')
+		expect(world.standIn.sent().filter((m) => m.message?.protocolMessage?.key?.id === id)).toHaveLength(1)
+	})
+
 	it("refuses to delete another's message for everyone", async () => {
 		await expectError(await call('DELETE', `/chats/${CHAT}/messages/${await receiveText('mine, not yours')}`), 409, 'NOT_OWN_MESSAGE')
 	})

@@ -111,7 +111,7 @@ export const chatsModule = ({ chats, messages, actions, authPlugin }: ChatsModul
 				response: { 202: 'MessageAccepted', 204: t.Void(), 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error', 409: 'Error' },
 				detail: {
 					summary: 'Delete a message for everyone, or from Switchboard only',
-					description: `For everyone (default; own messages, up to 60 hours old): 202, and the message turns \`revoked\` with \`session.messages.update\`; deleting it again answers 202 and sends nothing. 409 \`NOT_OWN_MESSAGE\`, \`DELETE_WINDOW_CLOSED\` or \`SESSION_NOT_CONNECTED\`. \`?for=me\`: 204, the message and its file's record leave Switchboard's store; WhatsApp and the phone keep it. ${SESSION_FILTER_HELP}`,
+					description: `For everyone (default; own messages, up to 60 hours old): 202, and the message turns \`revoked\` with \`session.messages.update\`; deleting it again answers 202 and sends nothing, as does a repeat within a minute of the delete that went out (a retry). 409 \`NOT_OWN_MESSAGE\`, \`DELETE_WINDOW_CLOSED\` or \`SESSION_NOT_CONNECTED\`. \`?for=me\`: 204, the message and its file's record leave Switchboard's store; WhatsApp and the phone keep it. ${SESSION_FILTER_HELP}`,
 				},
 			},
 		)

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, isNull, or, sql } from 'drizzle-orm'
+import { and, desc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm'
 import { enqueue, type Relay } from '../../bus'
 import { command, type MessageKey, READ_MAX } from '../../core/catalogue'
 import { ConflictError, InvalidInputError, NotFoundError } from '../../core/errors'
@@ -6,7 +6,7 @@ import { isGroupJid } from '../../core/jid'
 import { newOutgoingMessageId } from '../../core/message-id'
 import { MessageStatusCode } from '../../core/message-status'
 import type { Db, Tx } from '../../db/client'
-import { media, sessionMessages } from '../../db/schema'
+import { media, sendRequests, sessionMessages } from '../../db/schema'
 import type { Clock } from '../../lib/clock'
 import type { ChatsService } from '../chats/service'
 import type { MessageAccepted, ReadAccepted } from './model'
@@ -16,6 +16,15 @@ import { assertConnected, sessionStatus } from '../sessions/state'
 export const EDIT_WINDOW_MS = 15 * 60 * 1000
 /** And a delete for everyone this long after (about two and a half days). */
 export const DELETE_WINDOW_MS = 60 * 60 * 60 * 1000
+/**
+ * A delete repeated this soon after the last one sent (a client retrying a request that timed out)
+ * sends nothing: that one is on its way, and the message reads revoked once WhatsApp has it. Past
+ * it, a message still not revoked is one whose delete failed, and a repeat sends it again.
+ */
+export const REPEATED_DELETE_WINDOW_MS = 60_000
+/** The note of a delete on its way, among send requests: a space, which no client key holds. */
+const deleteNote = (messageId: string) => `delete ${messageId}`
+
 /** The kinds of message whose text can be edited. */
 const EDITABLE_TYPES = ['conversation', 'extendedTextMessage']
 
@@ -52,12 +61,19 @@ export class MessageActions {
 
 	/** DELETE /chats/:jid/messages/:messageId: deletes an own message for everyone. */
 	deleteForEveryone(tenantId: string, jid: string, messageId: string, sessionId: string | undefined): Promise<MessageAccepted> {
-		return this.changeOwn(tenantId, jid, messageId, sessionId, (message, key) => {
-			// Deleting a deleted message again changes nothing: the DELETE still succeeds.
-			if (message.revokedAt) return null
-			this.within(message.timestamp, DELETE_WINDOW_MS, 'DELETE_WINDOW_CLOSED', 'deleted for everyone', '60 hours')
-			return { delete: { key } }
-		})
+		return this.changeOwn(
+			tenantId,
+			jid,
+			messageId,
+			sessionId,
+			(message, key) => {
+				// Deleting a deleted message again changes nothing: the DELETE still succeeds.
+				if (message.revokedAt) return null
+				this.within(message.timestamp, DELETE_WINDOW_MS, 'DELETE_WINDOW_CLOSED', 'deleted for everyone', '60 hours')
+				return { delete: { key } }
+			},
+			(tx, chatJid, sid) => this.firstDeleteInAWhile(tx, sid, chatJid, messageId),
+		)
 	}
 
 	/**
@@ -138,6 +154,8 @@ export class MessageActions {
 		messageId: string,
 		sessionId: string | undefined,
 		make: (message: Stored, key: MessageKey) => { edit: { key: MessageKey; text: string } } | { delete: { key: MessageKey } } | null,
+		/** Whether the change is still to be sent, asked last (in the same transaction) when given. */
+		due?: (tx: Tx, chatJid: string, sessionId: string) => Promise<boolean>,
 	): Promise<MessageAccepted> {
 		const chat = await this.deps.chats.chatOf(tenantId, jid, sessionId)
 		const queued = await this.deps.db.transaction(async (tx) => {
@@ -147,6 +165,7 @@ export class MessageActions {
 			const content = make(message, { remoteJid: message.chatJid, fromMe: true, id: messageId })
 			if (!content) return false
 			assertConnected(status)
+			if (due && !(await due(tx, message.chatJid, chat.sessionId))) return false
 			await enqueue(
 				tx,
 				command(
@@ -159,6 +178,25 @@ export class MessageActions {
 		})
 		if (queued) this.deps.relay?.nudge()
 		return { messageId, status: 'pending', chatJid: chat.jid }
+	}
+
+	/**
+	 * Notes a delete of the message as sent now, unless one was noted within
+	 * REPEATED_DELETE_WINDOW_MS. The note's row lock makes a second DELETE at the same time wait for
+	 * the first one's commit, and then find its note.
+	 */
+	private async firstDeleteInAWhile(tx: Tx, sessionId: string, chatJid: string, messageId: string): Promise<boolean> {
+		const now = this.deps.clock.now()
+		const noted = await tx
+			.insert(sendRequests)
+			.values({ sessionId, idempotencyKey: deleteNote(messageId), messageId, chatJid, requestHash: 'delete', createdAt: now })
+			.onConflictDoUpdate({
+				target: [sendRequests.sessionId, sendRequests.idempotencyKey],
+				set: { createdAt: now },
+				setWhere: lt(sendRequests.createdAt, new Date(now.getTime() - REPEATED_DELETE_WINDOW_MS)),
+			})
+			.returning({ messageId: sendRequests.messageId })
+		return noted.length > 0
 	}
 
 	private async find(tx: Tx, chat: Chat, messageId: string): Promise<Stored> {
