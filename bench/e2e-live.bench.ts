@@ -168,7 +168,7 @@ async function drive(standIn: StandIn, phones: string[], receiver: Receiver): Pr
 				standIn.deliverText({
 					to: phones[session]!,
 					from: `15550${String(session).padStart(3, '0')}${String(contact).padStart(3, '0')}`,
-					name: `Contact ${contact}`,
+					pushName: `Contact ${contact}`,
 					text: `e2e:${sent}:${stamp}`,
 				}),
 			)

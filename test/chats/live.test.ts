@@ -64,7 +64,7 @@ describe('a received message', () => {
 
 	it('shows as delivered once this device has it, and as read once the phone has read it; a repeat never takes it back', async () => {
 		const upserted = wsEvent('session.messages.upsert', 'RECV1')
-		await world.standIn.deliverEncrypted({ to: PHONE, from: ADA, text: 'are you there?', id: 'RECV1', name: 'Ada' })
+		await world.standIn.deliverEncrypted({ to: PHONE, from: ADA, text: 'are you there?', id: 'RECV1', pushName: 'Ada' })
 		// Baileys answered with the delivery receipt that makes the sender's second tick.
 		await world.standIn.waitForReceipt((r) => r.ids.includes('RECV1'))
 		expect((await upserted).data.messages).toEqual([expect.objectContaining({ key: expect.objectContaining({ id: 'RECV1' }), status: 3 })])
@@ -77,7 +77,7 @@ describe('a received message', () => {
 
 		// WhatsApp delivers the same message again (a retry): it stays read.
 		const again = wsEvent('session.messages.upsert', 'RECV1')
-		await world.standIn.deliverText({ to: PHONE, from: ADA, text: 'are you there?', id: 'RECV1', name: 'Ada' })
+		await world.standIn.deliverText({ to: PHONE, from: ADA, text: 'are you there?', id: 'RECV1', pushName: 'Ada' })
 		const repeat = await again
 		expect(repeat.data.messages[0].status).toBe(3)
 		await consumed(repeat.id!)
@@ -90,7 +90,7 @@ describe('a message with characters PostgreSQL cannot store', () => {
 
 	it('is stored, a NUL in its text and its sender’s name replaced, not lost to its batch', async () => {
 		const upserted = wsEvent('session.messages.upsert', 'NUL1')
-		await world.standIn.deliverText({ to: PHONE, from: DIANA, text: 'before\u0000after', id: 'NUL1', name: 'Di\u0000ana' })
+		await world.standIn.deliverText({ to: PHONE, from: DIANA, text: 'before\u0000after', id: 'NUL1', pushName: 'Di\u0000ana' })
 		const event = await upserted
 		expect(event.data.messages[0]).toMatchObject({ text: 'before\uFFFDafter', pushName: 'Di\uFFFDana' })
 		expect(await stored(jid(DIANA), 'NUL1')).toMatchObject({ text: 'before\uFFFDafter' })
@@ -103,7 +103,7 @@ describe('a contact', () => {
 	const BEA = '15550400002'
 
 	it('shows its LID beside its phone JID once any event taught the session the pair', async () => {
-		const { id } = await world.standIn.deliverText({ to: PHONE, from: BEA, text: 'hi, it is Bea', name: 'Bea' })
+		const { id } = await world.standIn.deliverText({ to: PHONE, from: BEA, text: 'hi, it is Bea', pushName: 'Bea' })
 		await stored(jid(BEA), id)
 		const contact = await until(async () => {
 			const found = (await alice.get('/contacts?q=Bea')).body.items?.find((c: { jid: string }) => c.jid === jid(BEA))
@@ -166,8 +166,8 @@ describe('a chat', () => {
 	})
 
 	it('counts the messages of a new chat until the phone reads them', async () => {
-		const first = await world.standIn.deliverText({ to: PHONE, from: DAN, text: 'one', name: 'Dan' })
-		const second = await world.standIn.deliverText({ to: PHONE, from: DAN, text: 'two', name: 'Dan' })
+		const first = await world.standIn.deliverText({ to: PHONE, from: DAN, text: 'one', pushName: 'Dan' })
+		const second = await world.standIn.deliverText({ to: PHONE, from: DAN, text: 'two', pushName: 'Dan' })
 		await untilChat(DAN, 2)
 		await world.standIn.readOnPhone({ to: PHONE, from: DAN, ids: [first.id, second.id] })
 		// WhatsApp names no live 1:1 chat and says nothing of archiving it: those stay unknown.

@@ -96,7 +96,7 @@ describe('a chat in the dashboard', () => {
 		const second = Math.floor(Date.now() / 1000)
 		await inBrowser(browser, 'chat order', async ({ page, problems }) => {
 			await signInOnPage(page, world.app.url, user)
-			const first = await world.standIn.deliverText({ to: PHONE, from: EVA, name: 'Eva', text: 'one', timestamp: second })
+			const first = await world.standIn.deliverText({ to: PHONE, from: EVA, pushName: 'Eva', text: 'one', timestamp: second })
 			await stored(jid(EVA), first.id)
 			await page.goto(chatUrl(jid(EVA)))
 			await page.getByText('one', { exact: true }).waitFor()
@@ -118,8 +118,8 @@ describe('a chat in the dashboard', () => {
 			await page.goto(chatUrl(group.jid))
 			// Live before anything arrives: what arrives now reaches the open page over the WebSocket.
 			await page.getByText('Live', { exact: true }).waitFor()
-			await world.standIn.deliverToGroup({ group: group.jid, from: FINN, name: 'Finn', text: 'Who is in for Saturday?' })
-			await world.standIn.deliverToGroup({ group: group.jid, from: GUS, name: 'Gus', text: 'Me!' })
+			await world.standIn.deliverToGroup({ group: group.jid, from: FINN, pushName: 'Finn', text: 'Who is in for Saturday?' })
+			await world.standIn.deliverToGroup({ group: group.jid, from: GUS, pushName: 'Gus', text: 'Me!' })
 			const gus = page.getByRole('listitem').filter({ hasText: 'Me!' })
 			await gus.waitFor()
 			expect(await gus.locator('.sender').textContent()).toBe('Gus')
@@ -129,7 +129,7 @@ describe('a chat in the dashboard', () => {
 			const preview = page.getByRole('link').filter({ hasText: 'Crew' }).locator('.chat-last')
 			await page.getByText('Live', { exact: true }).waitFor()
 			expect(await preview.textContent()).toBe('Gus: Me!')
-			await world.standIn.deliverToGroup({ group: group.jid, from: FINN, name: 'Finn', text: 'Great' })
+			await world.standIn.deliverToGroup({ group: group.jid, from: FINN, pushName: 'Finn', text: 'Great' })
 			await preview.getByText('Finn: Great').waitFor()
 
 			const poll = await world.standIn.deliverContent({ to: PHONE, from: EVA, kind: 'poll', name: 'Which day?', options: ['Mon', 'Tue'] })
@@ -192,7 +192,7 @@ describe('a chat in the dashboard', () => {
 	})
 
 	it('marks a chat read when it is opened: WhatsApp gets read receipts and the list’s unread count goes', async () => {
-		const waiting = await world.standIn.deliverText({ to: PHONE, from: GUS, name: 'Gus', text: 'are you there?' })
+		const waiting = await world.standIn.deliverText({ to: PHONE, from: GUS, pushName: 'Gus', text: 'are you there?' })
 		const api = clientFor(world.app, user)
 		await until(async () => (await api.get(`/chats/${GUS}`)).body?.unreadCount === 1, 'the unread message counted')
 		await inBrowser(browser, 'chat read', async ({ page, problems }) => {
@@ -254,7 +254,7 @@ describe('a chat in the dashboard', () => {
 					return route.continue({ url: url.href })
 				},
 			)
-			await world.standIn.deliverText({ to: PHONE, from: HAL, name: 'Hal', text: 'first words' })
+			await world.standIn.deliverText({ to: PHONE, from: HAL, pushName: 'Hal', text: 'first words' })
 			await page.getByRole('list', { name: 'Chats' }).getByRole('link', { name: /Hal/ }).click()
 			const log = page.getByRole('log', { name: 'Messages' })
 			await log.getByText('first words').waitFor()
@@ -270,10 +270,10 @@ describe('a chat in the dashboard', () => {
 			await signInOnPage(page, world.app.url, user)
 			await page.goto(`${world.app.url}/app/sessions/${session.id}/chats`)
 			await page.getByText('Live', { exact: true }).waitFor()
-			await world.standIn.deliverText({ to: PHONE, from: JO, name: 'Jo Lid', text: 'hi from my lid', addressing: 'lid' })
+			await world.standIn.deliverText({ to: PHONE, from: JO, pushName: 'Jo Lid', text: 'hi from my lid', addressing: 'lid' })
 			await world.events.waitFor('session.chats.upsert', session.id, { where: (e) => e.data.chats.some((c) => c.jid.endsWith('@lid')) })
 			// Events reach the page in stream order: once a later one shows, Jo's chat event has been applied.
-			await world.standIn.deliverText({ to: PHONE, from: KIM, name: 'Kim', text: 'after Jo' })
+			await world.standIn.deliverText({ to: PHONE, from: KIM, pushName: 'Kim', text: 'after Jo' })
 			const rows = page.getByRole('list', { name: 'Chats' }).getByRole('link')
 			await rows.filter({ hasText: 'after Jo' }).waitFor()
 			expect(await rows.filter({ hasText: 'Jo Lid' }).count()).toBe(1)
@@ -283,7 +283,7 @@ describe('a chat in the dashboard', () => {
 	})
 
 	it('plays an audio message in the page, and marks a message edited as the edit arrives', async () => {
-		const draft = await world.standIn.deliverText({ to: PHONE, from: MIA, name: 'Mia', text: 'first draft' })
+		const draft = await world.standIn.deliverText({ to: PHONE, from: MIA, pushName: 'Mia', text: 'first draft' })
 		const song = await world.standIn.deliverContent({ to: PHONE, from: MIA, kind: 'audio', file: wav(), mimetype: 'audio/wav', seconds: 1 })
 		await stored(jid(MIA), song.id)
 		await inBrowser(browser, 'chat audio and edit', async ({ page, problems }) => {
@@ -368,7 +368,7 @@ describe('a chat in the dashboard', () => {
 		const hello = await world.standIn.deliverText({
 			to: PHONE,
 			from: LEO,
-			name: 'Hubert Wolfeschlegelsteinhausenbergerdorffvoralternwarengewissenhaft',
+			pushName: 'Hubert Wolfeschlegelsteinhausenbergerdorffvoralternwarengewissenhaft',
 			text: 'hi',
 		})
 		await stored(jid(LEO), hello.id)
@@ -392,7 +392,7 @@ describe('a chat in the dashboard', () => {
 describe('contacts in the dashboard', () => {
 	it('finds a contact by name, and keeps the search through its chat and back, and through a reload', async () => {
 		const api = clientFor(world.app, user)
-		await world.standIn.deliverText({ to: PHONE, from: IDA, name: 'Ida Ostrova', text: 'hello' })
+		await world.standIn.deliverText({ to: PHONE, from: IDA, pushName: 'Ida Ostrova', text: 'hello' })
 		await until(async () => (await api.get('/contacts?q=ostrova')).body?.items?.length === 1, 'Ida stored as a contact')
 		await inBrowser(browser, 'contacts search', async ({ page, problems }) => {
 			await signInOnPage(page, world.app.url, user)
@@ -421,10 +421,10 @@ describe('contacts in the dashboard', () => {
 			const names = page.getByRole('list', { name: 'Contacts' }).locator('.chat-name')
 			await names.first().waitFor()
 			const before = await names.count()
-			await world.standIn.deliverText({ to: PHONE, from: NED, name: 'Aaron Ned', text: 'hello' })
+			await world.standIn.deliverText({ to: PHONE, from: NED, pushName: 'Aaron Ned', text: 'hello' })
 			await until(async () => (await names.first().textContent()) === 'Aaron Ned' || null, 'the new person, first by name, without a reload')
 			expect(await names.count()).toBe(before + 1)
-			await world.standIn.deliverText({ to: PHONE, from: NED, name: 'Zed Ned', text: 'a new name' })
+			await world.standIn.deliverText({ to: PHONE, from: NED, pushName: 'Zed Ned', text: 'a new name' })
 			await until(async () => (await names.allTextContents()).includes('Zed Ned') || null, 'the new name')
 			const shown = await names.allTextContents()
 			expect(shown).not.toContain('Aaron Ned')

@@ -108,7 +108,7 @@ describe('the dashboard', () => {
 			await page.getByText('Hello, I ordered a lamp').waitFor()
 
 			// A message arrives in the open chat, live.
-			const question = await world.standIn.deliverText({ to: PHONE, from: ADA, name: 'Ada Lovelace', text: 'Is my lamp on its way?' })
+			const question = await world.standIn.deliverText({ to: PHONE, from: ADA, pushName: 'Ada Lovelace', text: 'Is my lamp on its way?' })
 			const incoming = page.getByRole('listitem').filter({ hasText: 'Is my lamp on its way?' })
 			await incoming.waitFor()
 
@@ -139,7 +139,7 @@ describe('the dashboard', () => {
 			// Someone new writes: the chat list shows them by their push name, live and after a reload.
 			await page.locator('.crumbs').getByRole('link').nth(1).click()
 			await chats.getByRole('link', { name: /Ada Lovelace/ }).waitFor()
-			await world.standIn.deliverText({ to: PHONE, from: CLEO, name: 'Cleo', text: 'Do you ship abroad?' })
+			await world.standIn.deliverText({ to: PHONE, from: CLEO, pushName: 'Cleo', text: 'Do you ship abroad?' })
 			await chats.getByRole('link', { name: /^Cleo/ }).waitFor()
 			await page.reload()
 			await chats.getByRole('link', { name: /^Cleo/ }).waitFor()
@@ -154,7 +154,7 @@ describe('the dashboard', () => {
 			// Someone the account met only in a group: a contact, and a chat not started yet that
 			// already carries their name.
 			const group = await world.standIn.createGroup({ owner: EVE, subject: 'Makers', members: [PHONE], notify: false })
-			await world.standIn.deliverToGroup({ group: group.jid, from: EVE, name: 'Eve', text: 'Hello makers' })
+			await world.standIn.deliverToGroup({ group: group.jid, from: EVE, pushName: 'Eve', text: 'Hello makers' })
 			await page.locator('.crumbs').getByRole('link').nth(1).click()
 			await page.locator('main').getByRole('link', { name: 'Contacts', exact: true }).click()
 			const contacts = page.getByRole('list', { name: 'Contacts' })

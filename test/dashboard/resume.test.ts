@@ -25,7 +25,7 @@ describe('the dashboard’s WebSocket', () => {
 	it('resumes after a drop with since: what arrived meanwhile shows, and nothing shows twice', async () => {
 		const user = await createVerifiedUser(world.app)
 		const session = await pairedSession(world, clientFor(world.app, user), PHONE)
-		const first = await world.standIn.deliverText({ to: PHONE, from: CARA, name: 'Cara', text: 'first, before the page opened' })
+		const first = await world.standIn.deliverText({ to: PHONE, from: CARA, pushName: 'Cara', text: 'first, before the page opened' })
 		await world.events.waitFor('session.messages.upsert', session.id, { where: (e) => e.data.messages.some((m) => m.key.id === first.id) })
 
 		await inBrowser(browser, 'websocket resume', async ({ page, problems }) => {
@@ -83,7 +83,7 @@ describe('the dashboard’s WebSocket', () => {
 				return (body.items as { id: string }[] | undefined)?.some((m) => m.id === id)
 			}, `message ${id} stored`)
 		let last = 'before the page'
-		await stored((await world.standIn.deliverText({ to: '15550310100', from: dana, name: 'Dana', text: last })).id)
+		await stored((await world.standIn.deliverText({ to: '15550310100', from: dana, pushName: 'Dana', text: last })).id)
 
 		await inBrowser(browser, 'websocket late', async ({ page, problems }) => {
 			await signInOnPage(page, world.app.url, user)
@@ -123,7 +123,7 @@ describe('the dashboard’s WebSocket', () => {
 				async () => (await client.get(`/chats/${eli}@s.whatsapp.net/messages`)).body.items?.some((m: { id: string }) => m.id === id),
 				`message ${id} stored`,
 			)
-		await stored((await world.standIn.deliverText({ to: '15550310200', from: eli, name: 'Eli', text: 'first' })).id)
+		await stored((await world.standIn.deliverText({ to: '15550310200', from: eli, pushName: 'Eli', text: 'first' })).id)
 
 		await inBrowser(browser, 'reload race', async ({ page, problems }) => {
 			await signInOnPage(page, world.app.url, user)

@@ -77,7 +77,7 @@ describe('who wrote a group message', () => {
 	const messages = async () => (await api.get(`/chats/${lidGroup}/messages`)).body.items as any[]
 
 	it('shows the sender with both JIDs, on the API and in the event', async () => {
-		const { id } = await world.standIn.deliverToGroup({ group: lidGroup, from: ALICE, text: 'from Alice', name: 'Alice' })
+		const { id } = await world.standIn.deliverToGroup({ group: lidGroup, from: ALICE, text: 'from Alice', pushName: 'Alice' })
 		const event = await world.events.waitFor('session.messages.upsert', sessionId, { where: (e) => e.data.messages.some((m) => m.key.id === id) })
 		expect(event.data.messages.find((m) => m.key.id === id)!.key).toMatchObject({
 			remoteJid: lidGroup,
@@ -102,7 +102,7 @@ describe('who wrote a group message', () => {
 		const upserted = world.events.waitFor('session.contacts.upsert', sessionId, {
 			where: (e) => e.data.contacts.some((c) => c.jid === pn(ALICE) || c.pn === pn(ALICE)),
 		})
-		await world.standIn.deliverText({ to: PHONE, from: ALICE, name: 'Alice', text: 'just us' })
+		await world.standIn.deliverText({ to: PHONE, from: ALICE, pushName: 'Alice', text: 'just us' })
 		await upserted
 		// A later message of the session in the API: the consumer has stored everything before it.
 		const { id: later } = await world.standIn.deliverText({ to: PHONE, from: ALICE, text: 'and later' })

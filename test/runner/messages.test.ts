@@ -27,7 +27,7 @@ afterAll(async () => {
 
 describe('incoming messages', () => {
 	it('stores a plaintext message under the contact’s phone JID, with push name and the LID beside it', async () => {
-		const { id } = await h.standIn.deliverText({ to: ACCOUNT, from: ALICE, text: 'hello', name: 'Alice' })
+		const { id } = await h.standIn.deliverText({ to: ACCOUNT, from: ALICE, text: 'hello', pushName: 'Alice' })
 		const row = await until(() => h.message(ref, id), `message ${id}`)
 		expect(row).toMatchObject({
 			chatJid: `${ALICE}@s.whatsapp.net`,

@@ -39,9 +39,12 @@ Control routes (JSON, on the same port):
   GET  /control                devices, counters, pending pairing codes
   POST /control/scan           {"qr", "phone", "name"?}: scan a session's QR as that phone
   POST /control/pairing-code   {"phone", "code", "name"?}: type in a pairing code
-  POST /control/messages       {"to", "from", "text", "encrypted"?, "lid"?, "id"?, "name"?}: deliver a message
+  POST /control/messages       {"to", "from", "text", "encrypted"?, "lid"?, "id"?, "pushName"?}: deliver a message
+                               ("pushName": the sender's display name, also remembered as the contact's name)
   POST /control/messages/{kind} deliver another kind: image, video, gif, audio, voice, document, sticker,
-                               location, live-location, contacts, reaction, reply, edit, delete, poll, poll-vote
+                               location, live-location, contacts, reaction, reply, edit, delete, poll, poll-vote;
+                               the same common fields, then the kind's own ("name" is a location's place or
+                               a poll's question, never the sender's)
   POST /control/media/expire   {"id", "status"}: make a delivered file answer 404 or 410
   POST /control/media/reupload {"id", "result"}: what the next re-upload request gets
   GET  /control/sent/{id}/media the decrypted bytes of a file a linked device uploaded
@@ -57,7 +60,7 @@ Control routes (JSON, on the same port):
   POST /control/groups/subject {"group", "actor", "subject"}: rename a group
   POST /control/groups/description {"group", "actor", "description"}: describe a group
   POST /control/groups/reveal  {"group", "phone"}: a LID group shows this member's number from now on
-  POST /control/groups/messages {"group", "from", "text"}: a member's message to the group
+  POST /control/groups/messages {"group", "from", "text", "pushName"?}: a member's message to the group
   GET  /control/groups/{jid}   a group's members and roles
   POST /control/kick           {"target", "mode"?}: drop a device's sockets (close, replaced, restart, server-error)
   POST /control/revoke         {"target"}: unlink a device, as the phone does

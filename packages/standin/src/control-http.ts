@@ -1,5 +1,5 @@
 import { handleGroupRoute } from './group-control-http'
-import { handleMediaRoute } from './media/control-http'
+import { handleMediaRoute, NAME_IS_NOT_PUSH_NAME } from './media/control-http'
 import { handlePeopleRoute } from './people-control'
 import type { StandIn } from './server'
 import type { KickMode, ReceiptType } from './types'
@@ -31,13 +31,14 @@ export async function handleControlRequest(standIn: StandIn, request: Request): 
 			case 'POST /control/pairing-code':
 				return json(await standIn.enterPairingCode(text(body.phone, 'phone'), text(body.code, 'code'), optional(body.name)))
 			case 'POST /control/messages':
+				if (body.name !== undefined) throw new Error(NAME_IS_NOT_PUSH_NAME)
 				return json(
 					await standIn.deliver({
 						to: text(body.to, 'to'),
 						from: text(body.from, 'from'),
 						text: text(body.text, 'text'),
 						id: optional(body.id),
-						name: optional(body.name),
+						pushName: optional(body.pushName),
 						encryption: body.encrypted === true ? 'signal' : 'plaintext',
 						addressing: body.lid === true ? 'lid' : 'pn',
 					}),

@@ -45,7 +45,12 @@ export async function handleGroupRoute(standIn: StandIn, request: Request, body:
 			return Response.json({ ok: true })
 		case 'POST /control/groups/messages':
 			return Response.json(
-				await standIn.deliverToGroup({ group: required(body.group, 'group'), from: required(body.from, 'from'), text: required(body.text, 'text') }),
+				await standIn.deliverToGroup({
+					group: required(body.group, 'group'),
+					from: required(body.from, 'from'),
+					text: required(body.text, 'text'),
+					pushName: typeof body.pushName === 'string' && body.pushName ? body.pushName : undefined,
+				}),
 			)
 	}
 	const jid = /^\/control\/groups\/([^/]+)$/.exec(url.pathname)?.[1]

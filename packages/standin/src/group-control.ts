@@ -30,7 +30,8 @@ export interface GroupControl {
 		text?: string
 		message?: proto.IMessage
 		id?: string
-		name?: string
+		/** The member's push name (also remembered as its name). */
+		pushName?: string
 	}): Promise<{ id: string; participant: string; participantAlt?: string }>
 	group(jid: string): GroupSnapshot
 	/** How many times companions asked for the group's metadata (`w:g2` `query`), and for all their groups (`participating`). */

@@ -177,9 +177,17 @@ export class GroupHub {
 	 * WhatsApp fans it out: from the group, with the sender as `participant` (and its other form
 	 * where the group shows it). Plaintext: the stand-in plays no sender-key session for members.
 	 */
-	async deliver(options: { group: string; from: string; text?: string; message?: proto.IMessage; id?: string; name?: string; timestamp?: number }) {
+	async deliver(options: {
+		group: string
+		from: string
+		text?: string
+		message?: proto.IMessage
+		id?: string
+		pushName?: string
+		timestamp?: number
+	}) {
 		const group = this.get(options.group)
-		const from = this.state.person(options.from, options.name)
+		const from = this.state.person(options.from, options.pushName)
 		if (!group.members.has(from.phone)) throw new GroupError(GROUP_ERRORS.forbidden)
 		const id = options.id ?? `3A${randomBytes(9).toString('hex').toUpperCase()}`
 		const message = options.message ?? { conversation: options.text ?? '' }
@@ -189,7 +197,7 @@ export class GroupHub {
 			id,
 			t: String(options.timestamp ?? now()),
 			type: 'text',
-			notify: options.name ?? from.name,
+			notify: options.pushName ?? from.name,
 			participant,
 			addressing_mode: group.addressing,
 		}

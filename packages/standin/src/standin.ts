@@ -282,7 +282,7 @@ export class StandInCore implements ConnectionHost {
 	/** Delivers a message from a contact to every companion of the account; offline ones get it at their next login. */
 	async deliver(options: DeliverOptions): Promise<DeliveryResult> {
 		const owner = this.state.person(options.to)
-		const from = this.state.person(options.from, options.name)
+		const from = this.state.person(options.from, options.pushName)
 		const message = options.message ?? { conversation: options.text ?? '' }
 		const delivery: Delivery = {
 			id: options.id ?? newPhoneMessageId(),
@@ -291,7 +291,7 @@ export class StandInCore implements ConnectionHost {
 			timestamp: options.timestamp ?? Math.floor(Date.now() / 1000),
 			encryption: options.encryption ?? 'plaintext',
 			addressing: options.addressing ?? 'pn',
-			pushName: options.name,
+			pushName: options.pushName,
 			attrs: options.attrs,
 		}
 		this.media.remember(delivery.id, message)

@@ -24,8 +24,11 @@ export interface DeliverOptions {
 	id?: string
 	/** Unix seconds. */
 	timestamp?: number
-	/** The contact's push name (also remembered as its name). */
-	name?: string
+	/**
+	 * The contact's push name (also remembered as its name). Not `name`: a location's and a poll's
+	 * own `name` share the options of `deliverContent`.
+	 */
+	pushName?: string
 	encryption?: 'plaintext' | 'signal'
 	addressing?: 'pn' | 'lid'
 	/** Stanza attributes of the message's kind (`type`, `edit`), as WhatsApp sets them. */

@@ -15,6 +15,8 @@ import { pairedCompanion, quietLibsignal, type TestCompanion } from './companion
 const ACCOUNT = '15550000600'
 const BOB = '15550000601'
 const CAROL = '15550000602'
+const DORA = '15550000603'
+const ERIK = '15550000604'
 
 let standIn: StandIn
 let companion: TestCompanion
@@ -231,5 +233,40 @@ describe('polls', () => {
 		expect(voted.vote).toEqual({ creatorJid: standIn.lidOf(CAROL), voterJid: standIn.lidOf(CAROL) })
 		const selected = openVote(poll, await companion.messageOf(voted.id)).selectedOptions!.map((hash) => Buffer.from(hash).toString('hex'))
 		expect(selected).toEqual([new Bun.CryptoHasher('sha256').update('No').digest('hex')])
+	})
+})
+
+describe("the sender's push name", () => {
+	const pushNames = async (ids: string[]) => Promise.all(ids.map(async (id) => (await companion.messageOf(id)).pushName))
+
+	it("a location's and a poll's name never become the sender's push name (in-process)", async () => {
+		const first = await standIn.deliverEncrypted({ to: ACCOUNT, from: DORA, text: 'hello', pushName: 'Dora' })
+		const place = await standIn.deliverContent({ to: ACCOUNT, from: DORA, kind: 'location', latitude: 52.52, longitude: 13.405, name: 'Office' })
+		const poll = await standIn.deliverContent({ to: ACCOUNT, from: DORA, kind: 'poll', name: 'Lunch?', options: ['Pizza', 'Salad'] })
+		const last = await standIn.deliverEncrypted({ to: ACCOUNT, from: DORA, text: 'see you' })
+		expect(await pushNames([first.id, place.id, poll.id, last.id])).toEqual(['Dora', 'Dora', 'Dora', 'Dora'])
+		expect((await companion.messageOf(place.id)).message?.locationMessage?.name).toBe('Office')
+		expect((await companion.messageOf(poll.id)).message?.pollCreationMessageV3?.name).toBe('Lunch?')
+	})
+
+	it('the same over HTTP, where `name` on a text or another kind is refused', async () => {
+		const post = async (path: string, body: object) => {
+			const response = await fetch(`${standIn.httpUrl}${path}`, { method: 'POST', body: JSON.stringify(body) })
+			return { status: response.status, body: (await response.json()) as Record<string, any> }
+		}
+		const first = await post('/control/messages', { to: ACCOUNT, from: ERIK, text: 'hello', pushName: 'Erik', encrypted: true })
+		const place = await post('/control/messages/location', { to: ACCOUNT, from: ERIK, latitude: 1.5, longitude: 2.5, name: 'Office' })
+		const poll = await post('/control/messages/poll', { to: ACCOUNT, from: ERIK, name: 'Lunch?', options: ['Pizza', 'Salad'] })
+		const last = await post('/control/messages', { to: ACCOUNT, from: ERIK, text: 'see you', encrypted: true })
+		expect([first, place, poll, last].map((r) => r.status)).toEqual([200, 200, 200, 200])
+		expect(await pushNames([first, place, poll, last].map((r) => r.body.id))).toEqual(['Erik', 'Erik', 'Erik', 'Erik'])
+		expect((await companion.messageOf(place.body.id)).message?.locationMessage?.name).toBe('Office')
+		expect((await companion.messageOf(poll.body.id)).message?.pollCreationMessageV3?.name).toBe('Lunch?')
+		const refused = { error: "'name' is a location's or a poll's own; the sender's push name is 'pushName'" }
+		expect(await post('/control/messages', { to: ACCOUNT, from: ERIK, text: 'hi', name: 'Erik' })).toEqual({ status: 400, body: refused })
+		expect(await post('/control/messages/contacts', { to: ACCOUNT, from: ERIK, contacts: [{ name: 'Dora' }], name: 'Erik' })).toEqual({
+			status: 400,
+			body: refused,
+		})
 	})
 })

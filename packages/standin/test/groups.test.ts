@@ -132,7 +132,7 @@ describe('group messages', () => {
 
 	it('delivers a member’s message with the sender as participant', async () => {
 		const group = await standIn.createGroup({ owner: ALICE, subject: 'Incoming', members: [ACCOUNT, BOB], addressing: 'lid', notify: false })
-		const { id } = await standIn.deliverToGroup({ group: group.jid, from: BOB, text: 'hi all', name: 'Bob' })
+		const { id } = await standIn.deliverToGroup({ group: group.jid, from: BOB, text: 'hi all', pushName: 'Bob' })
 		const message = await companion.messageOf(id)
 		expect(message.key).toMatchObject({ remoteJid: group.jid, participant: standIn.lidOf(BOB), participantAlt: `${BOB}@s.whatsapp.net` })
 	})

@@ -31,7 +31,7 @@ const upsertOf = (id: string) => companion.upserts.find(({ message }) => message
 
 describe('messages to the companion', () => {
 	it('delivers a plaintext message, addressed by phone number with the LID beside it', async () => {
-		const { id, devices } = await standIn.deliverText({ to: ACCOUNT, from: ALICE, text: 'hello', name: 'Alice' })
+		const { id, devices } = await standIn.deliverText({ to: ACCOUNT, from: ALICE, text: 'hello', pushName: 'Alice' })
 		expect(devices).toEqual([{ jid: `${ACCOUNT}:1@s.whatsapp.net`, as: 'plaintext' }])
 		expect(await companion.textOf(id)).toBe('hello')
 		const { message, type } = upsertOf(id)!

@@ -55,9 +55,19 @@ export async function handleMediaRoute(standIn: StandIn, request: Request, body:
 	return undefined
 }
 
-/** The JSON body as `deliverContent` options: the common fields, then the kind's own fields as given. */
+/** A caller that sends the sender's push name as `name` is told so, rather than ignored. */
+export const NAME_IS_NOT_PUSH_NAME = "'name' is a location's or a poll's own; the sender's push name is 'pushName'"
+
+/** The kinds with a `name` of their own: a location's place, a poll's question. */
+const NAMED_KINDS = new Set(['location', 'poll'])
+
+/**
+ * The JSON body as `deliverContent` options: the common fields, then the kind's own fields as
+ * given. The sender's push name is `pushName`; `name` is only ever the location's or poll's.
+ */
 function contentOptions(kind: string, body: Record<string, unknown>): DeliverContentOptions {
-	const { to, from, name, id, timestamp, lid, encrypted, data, path, ...fields } = body
+	const { to, from, pushName, id, timestamp, lid, encrypted, data, path, ...fields } = body
+	if (fields.name !== undefined && !NAMED_KINDS.has(kind)) throw new Error(NAME_IS_NOT_PUSH_NAME)
 	const spec: Record<string, unknown> = { ...fields, kind }
 	if (data !== undefined || path !== undefined) spec.file = typeof path === 'string' ? path : bytes(data, 'data')
 	for (const field of ['jpegThumbnail', 'waveform', 'secret'] as const) {
@@ -69,7 +79,7 @@ function contentOptions(kind: string, body: Record<string, unknown>): DeliverCon
 	return {
 		to: required(to, 'to'),
 		from: required(from, 'from'),
-		name: typeof name === 'string' ? name : undefined,
+		pushName: typeof pushName === 'string' && pushName ? pushName : undefined,
 		id: typeof id === 'string' ? id : undefined,
 		timestamp: typeof timestamp === 'number' ? timestamp : undefined,
 		addressing: lid === true ? 'lid' : 'pn',

@@ -97,7 +97,7 @@ export class MediaHub {
 	/** Builds a message of any kind (encrypting and publishing its file first) and delivers it like any other. */
 	async deliverContent(options: DeliverContentOptions): Promise<ContentDeliveryResult> {
 		const account = this.host.state.person(options.to)
-		const contact = this.host.state.person(options.from, options.name)
+		const contact = this.host.state.person(options.from, options.pushName)
 		const addressing = options.addressing ?? 'pn'
 		let built: BuiltContent
 		let record: Omit<MediaRecord, 'messageId'> | undefined
@@ -131,7 +131,7 @@ export class MediaHub {
 			to: options.to,
 			from: options.from,
 			id: options.id,
-			name: options.name,
+			pushName: options.pushName,
 			timestamp: options.timestamp,
 			addressing,
 			encryption: options.encryption ?? 'signal',
