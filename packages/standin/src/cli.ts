@@ -44,7 +44,7 @@ Control routes (JSON, on the same port):
   POST /control/messages/{kind} deliver another kind: image, video, gif, audio, voice, document, sticker,
                                location, live-location, contacts, reaction, reply, edit, delete, poll, poll-vote;
                                the same common fields, then the kind's own ("name" is a location's place or
-                               a poll's question, never the sender's)
+                               a poll's question, never the sender's); bytes (waveform, …) as base64
   POST /control/media/expire   {"id", "status"}: make a delivered file answer 404 or 410
   POST /control/media/reupload {"id", "result"}: what the next re-upload request gets
   GET  /control/sent/{id}/media the decrypted bytes of a file a linked device uploaded

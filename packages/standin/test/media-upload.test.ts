@@ -100,6 +100,20 @@ describe('HTTP control routes for content and media', () => {
 		expect((await post('/control/media/reupload', { id: body.id, result: 'MAYBE' })).status).toBe(400)
 	})
 
+	it("a voice note's waveform travels as the base64 of its 64 bytes (0–100 each); anything else is refused", async () => {
+		const waveform = Buffer.from(Array.from({ length: 64 }, (_, i) => (i * 7) % 101))
+		const voice = { to: ACCOUNT, from: DAN, data: bytesOf(2_000, 29).toString('base64'), seconds: 3 }
+		const { status, body } = await post('/control/messages/voice', { ...voice, waveform: waveform.toString('base64') })
+		expect(status).toBe(200)
+		const audio = (await companion.messageOf(body.id)).message?.audioMessage
+		expect(audio?.ptt).toBe(true)
+		expect(Buffer.from(audio!.waveform!).equals(waveform)).toBe(true)
+		expect(await post('/control/messages/voice', { ...voice, waveform: [...waveform] })).toEqual({
+			status: 400,
+			body: { error: "'waveform' must be base64 (bytes travel as base64 over HTTP)" },
+		})
+	})
+
 	it('POST /control/messages/{kind} for kinds without a file, and 400 for an unknown kind', async () => {
 		const poll = await post('/control/messages/poll', { to: ACCOUNT, from: DAN, name: 'Coffee?', options: ['Yes', 'No'] })
 		await companion.messageOf(poll.body.id)

@@ -94,6 +94,6 @@ function required(value: unknown, name: string): string {
 }
 
 function bytes(value: unknown, name: string): Buffer {
-	if (typeof value !== 'string') throw new Error(`'${name}' must be base64`)
+	if (typeof value !== 'string') throw new Error(`'${name}' must be base64 (bytes travel as base64 over HTTP)`)
 	return Buffer.from(value, 'base64')
 }
