@@ -85,3 +85,56 @@ describe('the documentation', () => {
 		expect(wrong).toEqual([])
 	})
 })
+
+describe('docs/messages.md, Messages in events', () => {
+	/** The fenced blocks of the section, by language. */
+	const section = readFileSync(join(root, 'docs', 'messages.md'), 'utf8')
+		.split('\n## Messages in events\n')[1]!
+		.split('\n## ')[0]!
+	const blocks = (lang: string) => [...section.matchAll(new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\\n\`\`\``, 'g'))].map((m) => m[1]!)
+
+	test('the example body is a valid session.messages.upsert, and the REST message beside it is what its mapping gives', async () => {
+		const { validateEnvelope } = await import('../../src/core/catalogue')
+		const { canonicalJid } = await import('../../src/core/jid')
+		const { messageStatusName } = await import('../../src/core/message-status')
+		const [body, rest] = blocks('json').map((b) => JSON.parse(b))
+		// The WebSocket and webhooks send the stream position as `id` and the envelope's own id as `eventId`.
+		const { eventId, ...envelope } = body
+		const checked = validateEnvelope({ ...envelope, id: eventId })
+		expect(checked).toMatchObject({ ok: true })
+		const [m] = body.data.messages
+		expect(rest).toMatchObject({
+			id: m.key.id,
+			chatJid: canonicalJid(m.key.remoteJid, m.key.remoteJidAlt),
+			fromMe: m.key.fromMe,
+			senderPn: m.key.remoteJidAlt,
+			senderLid: m.key.remoteJid,
+			pushName: m.pushName,
+			timestamp: new Date(m.timestamp * 1000).toISOString(),
+			seq: m.seq,
+			type: m.type,
+			text: m.text,
+			status: messageStatusName(m.status),
+			kind: m.kind,
+		})
+	})
+
+	test('its mapping function gives the same as the REST example', () => {
+		const [code] = blocks('ts')
+		const js = new Bun.Transpiler({ loader: 'ts' }).transformSync(code!)
+		const asRest = new Function(`${js}\nreturn asRest`)()
+		const [body, rest] = blocks('json').map((b) => JSON.parse(b))
+		const mapped = asRest(body.data.messages[0])
+		expect(Object.keys(mapped)).toEqual(['id', 'chatJid', 'fromMe', 'sender', 'timestamp', 'status'])
+		expect(rest).toMatchObject(mapped)
+		// A group message from a member named by LID: the sender is their phone-number JID when given.
+		const inGroup = {
+			key: { remoteJid: '120363000000000001@g.us', fromMe: false, id: 'X', participant: '1@lid', participantAlt: '2@s.whatsapp.net' },
+		}
+		expect(asRest({ ...inGroup, timestamp: 0, status: 5 })).toMatchObject({
+			chatJid: '120363000000000001@g.us',
+			sender: '2@s.whatsapp.net',
+			status: 'played',
+		})
+	})
+})
