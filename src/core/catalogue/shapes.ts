@@ -53,7 +53,7 @@ export const Message = T.Object({
 	contacts: T.Optional(T.Array(ContactCard, { maxItems: 256 })),
 	poll: T.Optional(Poll),
 	replyTo: T.Optional(ReplyTo),
-	/** The raw proto message, for kinds the API does not model (`other`); null for the modelled ones. */
+	/** The raw proto message, for every kind: what the fields above do not model (an `other`) is read here. */
 	content: MessageContent,
 })
 export type Message = Static<typeof Message>
