@@ -167,6 +167,21 @@ function expectation(error: ValueError): string | null {
 
 const TYPE_ERRORS = new Set([ValueErrorType.String, ValueErrorType.Array, ValueErrorType.Object, ValueErrorType.Boolean])
 
+/**
+ * The error to word for a value that may be null, is not, and is of the right type: TypeBox
+ * reports only the failed union ("Expected union value"), while what the value breaks is a
+ * constraint of the other type (a string too long, a list item that is no UUID). That error names
+ * the field and says what it should be, as it would where null is not allowed.
+ */
+function withoutNull(error: ValueError): ValueError {
+	if (error.type !== ValueErrorType.Union || error.value === null) return error
+	const variants = (error.schema as Schema).anyOf ?? []
+	const others = variants.flatMap((s, i) => (s.type === 'null' ? [] : [i]))
+	if (others.length !== 1) return error
+	const inner = error.errors[others[0]!]?.First()
+	return inner && !(TYPE_ERRORS.has(inner.type) && inner.path === error.path) ? inner : error
+}
+
 const typeWords = (s: Schema) =>
 	({ string: 'a string', array: 'a list', object: 'an object', boolean: 'true or false' })[s.type!] ?? `of type ${s.type}`
 
@@ -192,8 +207,9 @@ function queryParameterFailing(request: Request, schema: Schema): string | null 
 function validationDetails(error: Pick<ValidationError, 'all' | 'type'>, request: Request) {
 	let where = error.type
 	const details: { field: string; message: string }[] = []
-	for (const e of error.all) {
-		if (!('path' in e)) continue
+	for (const failed of error.all) {
+		if (!('path' in failed)) continue
+		const e = withoutNull(failed)
 		let field = e.path ? e.path.replace(/^\//, '').replaceAll('/', '.') : ''
 		if (!field && error.type === 'property') {
 			field = queryParameterFailing(request, e.schema as Schema) ?? ''

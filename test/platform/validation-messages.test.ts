@@ -90,6 +90,21 @@ describe('a refused value', () => {
 		)
 	})
 
+	it('a value that may be null, of the right type but breaking a limit: says the limit, as where null is not allowed', async () => {
+		const description = 'x'.repeat(501)
+		const tooLong = 'Request body is invalid: description must be at most 500 characters long'
+		await refused(await send('/webhooks', 'POST', { url: 'https://example.com/hooks', description }), tooLong, 'description')
+		await refused(await send(`/webhooks/${webhookId}`, 'PATCH', { description }), tooLong, 'description')
+		const notUuid = 'Request body is invalid: sessionIds.0 must be a UUID'
+		await refused(await send('/webhooks', 'POST', { url: 'https://example.com/hooks', sessionIds: ['x'] }), notUuid, 'sessionIds.0')
+		await refused(await send(`/webhooks/${webhookId}`, 'PATCH', { sessionIds: ['x'] }), notUuid, 'sessionIds.0')
+		await refused(
+			await send(`/webhooks/${webhookId}`, 'PATCH', { description: 5 }),
+			'Request body is invalid: description must be a string (or null)',
+			'description',
+		)
+	})
+
 	it('text and lists: say how long, and that an email address is one', async () => {
 		await refused(await send('/api-keys', 'POST', { name: '', scopes: ['*'] }), 'Request body is invalid: name must not be empty', 'name')
 		await refused(await send('/api-keys', 'POST', { name: 'k', scopes: [] }), 'Request body is invalid: scopes must list at least one', 'scopes')
