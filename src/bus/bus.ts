@@ -154,6 +154,12 @@ export interface StreamInfo {
 	length: number
 	firstId: string | null
 	lastId: string | null
+	/**
+	 * Entries have left the stream (trimmed, or deleted): positions before `firstId` once held
+	 * some. False when it holds every entry ever appended to it. True too where the server cannot
+	 * tell (Redis before 7.0).
+	 */
+	trimmed: boolean
 }
 
 export interface DeadLetter {

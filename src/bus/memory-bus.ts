@@ -39,7 +39,7 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 	function streamOf(name: string): Stream {
 		let s = streams.get(name)
 		if (!s) {
-			s = { entries: [], byId: new Map(), groups: new Map(), lastMs: 0, lastSeq: -1, waiters: new Set() }
+			s = { entries: [], byId: new Map(), groups: new Map(), lastMs: 0, lastSeq: -1, trimmed: false, waiters: new Set() }
 			streams.set(name, s)
 		}
 		return s
@@ -65,7 +65,10 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 		let drop = 0
 		if (trim.minId) drop = indexAfter(s.entries, trim.minId, true)
 		if (trim.maxLen && s.entries.length - drop > trim.maxLen) drop = s.entries.length - trim.maxLen
-		if (drop > 0) for (const e of s.entries.splice(0, drop)) s.byId.delete(e.id)
+		if (drop > 0) {
+			for (const e of s.entries.splice(0, drop)) s.byId.delete(e.id)
+			s.trimmed = true
+		}
 		for (const wake of s.waiters) wake()
 		s.waiters.clear()
 		return id
@@ -218,8 +221,9 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 	const settleWaiters = new Set<() => void>()
 
 	function info(stream: string): StreamInfo {
-		const entries = streams.get(stream)?.entries ?? []
-		return { length: entries.length, firstId: entries[0]?.id ?? null, lastId: entries.at(-1)?.id ?? null }
+		const s = streams.get(stream)
+		const entries = s?.entries ?? []
+		return { length: entries.length, firstId: entries[0]?.id ?? null, lastId: entries.at(-1)?.id ?? null, trimmed: s?.trimmed ?? false }
 	}
 
 	return {

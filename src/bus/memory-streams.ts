@@ -28,6 +28,8 @@ export interface Stream {
 	groups: Map<string, Group>
 	lastMs: number
 	lastSeq: number
+	/** Entries have been trimmed from the head: positions before the first one once held some. */
+	trimmed: boolean
 	waiters: Set<() => void>
 }
 

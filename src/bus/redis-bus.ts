@@ -73,12 +73,23 @@ export function createRedisBus(options: RedisBusOptions): Bus {
 	const toDeadLetter = (id: string, fields: readonly string[] | null): DeadLetter => deadLetterFrom(id, fieldsObject(fields))
 
 	async function info(stream: string): Promise<StreamInfo> {
-		const res =
-			(await redis.pipeline().xlen(key(stream)).xrange(key(stream), '-', '+', 'COUNT', 1).xrevrange(key(stream), '+', '-', 'COUNT', 1).exec()) ?? []
-		const failed = res.find(([err]) => err)
-		if (failed) throw failed[0]
-		const [length, first, last] = res.map(([, value]) => value) as [number, RawList, RawList]
-		return { length: Number(length), firstId: first[0]?.[0] ?? null, lastId: last[0]?.[0] ?? null }
+		let reply: unknown[]
+		try {
+			reply = (await redis.call('XINFO', 'STREAM', key(stream))) as unknown[]
+		} catch (err) {
+			// A stream nothing was appended to has no key.
+			if (isError(err, 'ERR no such key')) return { length: 0, firstId: null, lastId: null, trimmed: false }
+			throw err
+		}
+		const fields = new Map<string, unknown>()
+		for (let i = 0; i + 1 < reply.length; i += 2) fields.set(String(reply[i]), reply[i + 1])
+		const entryId = (name: string) => ((fields.get(name) as RawList[number] | null) ?? null)?.[0] ?? null
+		const length = Number(fields.get('length'))
+		// Redis 7 counts every entry appended; a trim lowers the length only, an XDEL raises the max deleted id.
+		const added = fields.get('entries-added')
+		const maxDeleted = fields.get('max-deleted-entry-id')
+		const trimmed = added === undefined || maxDeleted === undefined || Number(added) > length || maxDeleted !== '0-0'
+		return { length, firstId: entryId('first-entry'), lastId: entryId('last-entry'), trimmed }
 	}
 
 	const backend: GroupBackend = {

@@ -49,4 +49,15 @@ describe('webhooks in embedded mode', () => {
 		expect(rx.requests[0]!.json).toMatchObject({ type: 'session.created', sessionId: session.body.id, data: { name: 'embedded' } })
 		verify(hook.secret, rx.requests[0]!)
 	}, 30_000)
+
+	it('replay from before the first event of the in-process stream, which lost none, and say it is not truncated', async () => {
+		const api = await owner()
+		const hook = await createWebhook(api, { url: rx.url, events: ['session.created'] })
+		const session = await api.post('/sessions', { name: 'replayed' })
+		expect(session.status).toBe(201)
+		// The event is in the stream once it was delivered from there.
+		await rx.until((rs) => rs.some((r) => r.json.sessionId === session.body.id), 'the session.created event')
+		const replay = await api.post(`/webhooks/${hook.id}/replay`, { since: '2000-01-01' })
+		expect(replay).toMatchObject({ status: 202, body: { queued: 1, truncated: false } })
+	}, 30_000)
 })

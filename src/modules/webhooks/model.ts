@@ -98,7 +98,10 @@ export const webhooksModels = {
 	}),
 	ReplayQueued: t.Object({
 		queued: t.Integer({ description: 'Deliveries queued (events this endpoint takes)' }),
-		truncated: t.Boolean({ description: 'The stream no longer holds events that old: the replay starts at the oldest retained one' }),
+		truncated: t.Boolean({
+			description:
+				'The stream has trimmed old events and `since` is before the oldest it holds: events from `since` up to that one may be gone, and the replay starts there. False: the stream holds every event from `since` on',
+		}),
 	}),
 }
 

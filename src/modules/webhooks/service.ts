@@ -305,7 +305,10 @@ export class WebhooksService {
 			from = `${ms}-0`
 		}
 		const info = await bus.info(DOMAIN_EVENTS)
-		const truncated = info.firstId !== null && compareIds(from, info.firstId) < 0
+		// A trim takes the oldest entries, and Redis counts them without keeping up to which position:
+		// events from `since` may be gone only when some were trimmed and `since` is before the oldest
+		// held. A `since` before the first event of a stream that lost none misses nothing.
+		const truncated = info.trimmed && (info.firstId === null || compareIds(from, info.firstId) < 0)
 		const target = { id, tenantId, events: endpoint.events, sessionIds: endpoint.sessionIds }
 		let after = previousId(from)
 		let queued = 0
