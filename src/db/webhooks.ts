@@ -1,4 +1,4 @@
-import { and, eq, inArray, sql } from 'drizzle-orm'
+import { type AnyColumn, and, eq, inArray, type SQL, sql } from 'drizzle-orm'
 import type { AnyEnvelope } from '../core/catalogue'
 import { eventFilter, splitPosition, wireEvent } from '../core/webhooks'
 import type { Db } from './client'
@@ -116,6 +116,16 @@ export const toBuffer = (value: unknown): Buffer | null =>
 				? Buffer.from(value.replace(/^\\x/, ''), 'hex')
 				: Buffer.from(value as Uint8Array)
 
+/** Bytea values as the drivers return them in an array. */
+export const toBuffers = (values: unknown): Buffer[] => ((values as unknown[] | null) ?? []).map((v) => toBuffer(v)!)
+
+/**
+ * The secrets rotations took out of use at the endpoint whose id is `endpointId` that still sign,
+ * newest first: a bytea array.
+ */
+export const previousSecretsOf = (endpointId: AnyColumn | SQL) =>
+	sql`array(select p.secret from webhook_previous_secrets p where p.endpoint_id = ${endpointId} and p.expires_at > now() order by p.expires_at desc)`
+
 /** A delivery inserted held by the caller, with what sending it takes. */
 export interface HeldDelivery {
 	id: string
@@ -127,7 +137,8 @@ export interface HeldDelivery {
 	body: string
 	url: string
 	secret: Buffer
-	previousSecret: Buffer | null
+	/** Rotated out, still signing beside `secret`. */
+	previousSecrets: Buffer[]
 }
 
 /**
@@ -153,7 +164,7 @@ export async function enqueueEvents(
 				createdAt: webhookEndpoints.createdAt,
 				url: webhookEndpoints.url,
 				secret: webhookEndpoints.secret,
-				previousSecret: sql<Buffer | null>`case when ${webhookEndpoints.previousSecretExpiresAt} > now() then ${webhookEndpoints.previousSecret} end`,
+				previousSecrets: previousSecretsOf(webhookEndpoints.id),
 			})
 			.from(webhookEndpoints)
 			.where(and(eq(webhookEndpoints.enabled, true), inArray(webhookEndpoints.tenantId, tenantIds)))
@@ -181,7 +192,7 @@ export async function enqueueEvents(
 			body: r.b,
 			url: endpoint.url,
 			secret: endpoint.secret,
-			previousSecret: toBuffer(endpoint.previousSecret),
+			previousSecrets: toBuffers(endpoint.previousSecrets),
 		}))
 	return { count: planned.length, held }
 }

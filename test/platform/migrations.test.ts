@@ -28,6 +28,7 @@ const EXPECTED_TABLES = [
 	'users',
 	'webhook_deliveries',
 	'webhook_endpoints',
+	'webhook_previous_secrets',
 ]
 
 async function publicTables(database: Database): Promise<string[]> {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { sql } from 'drizzle-orm'
 import { domainEvent, DOMAIN_EVENT_TYPES, type DomainEvent, type DomainEventType } from '../../src/core/catalogue'
 import { createVerifiedUser } from '../helpers/accounts'
 import { startTestApp, type TestApp } from '../helpers/app'
@@ -45,6 +46,14 @@ function publish(sessionId: string, types: readonly DomainEventType[], mediaId =
 	const data = sampleData(mediaId)
 	const events = types.map((type) => domainEvent(type, { tenantId: api.user.user.tenantId, sessionId }, data[type] as never)) as DomainEvent[]
 	return app.server.bus.publish(events).then(() => events)
+}
+
+/** Ends the oldest still signing of the secrets rotated out of an endpoint, as its 24 h running out would. */
+async function expireOldestRotatedOut(endpointId: string) {
+	await app.server.database.db.execute(sql`
+		update webhook_previous_secrets set expires_at = now() - interval '1 second'
+		where endpoint_id = ${endpointId} and expires_at = (
+			select min(expires_at) from webhook_previous_secrets where endpoint_id = ${endpointId} and expires_at > now())`)
 }
 
 describe('webhook delivery', () => {
@@ -141,6 +150,65 @@ describe('webhook delivery', () => {
 		verify(hook.secret, request!)
 		verify(rotated.body.secret, request!)
 		expect(() => verify(`whsec_${Buffer.alloc(32, 9).toString('base64')}`, request!)).toThrow()
+	})
+
+	it('keeps every secret rotated out signing until its own 24 h are over, however soon the next rotation comes', async () => {
+		const rx = await receiver()
+		const hook = await createWebhook(api, { url: rx.url })
+		const rotate = async () => {
+			const res = await api.post(`/webhooks/${hook.id}/rotate-secret`)
+			expect(res.status).toBe(200)
+			return res.body.secret as string
+		}
+		// The second rotation is what a client does that lost the first one's answer and tries again.
+		const [second, third] = [await rotate(), await rotate()]
+		await api.post(`/webhooks/${hook.id}/test`)
+		await rx.until((rs) => rs.length === 1, 'the test event')
+		expect(rx.requests[0]!.signature.split(' ')).toHaveLength(3)
+		for (const secret of [hook.secret, second, third]) expect(verify(secret, rx.requests[0]!)).toEqual(JSON.parse(rx.requests[0]!.body))
+
+		// 24 h after the first rotation: the first secret stops, the second goes on.
+		await expireOldestRotatedOut(hook.id)
+		await api.post(`/webhooks/${hook.id}/test`)
+		await rx.until((rs) => rs.length === 2, 'the second test event')
+		expect(rx.requests[1]!.signature.split(' ')).toHaveLength(2)
+		verify(second, rx.requests[1]!)
+		verify(third, rx.requests[1]!)
+		expect(() => verify(hook.secret, rx.requests[1]!)).toThrow()
+	})
+
+	it('keeps the secret each of two rotations at once replaced signing', async () => {
+		const rx = await receiver()
+		const hook = await createWebhook(api, { url: rx.url })
+		const rotations = await Promise.all([1, 2].map(() => api.post(`/webhooks/${hook.id}/rotate-secret`)))
+		expect(rotations.map((r) => r.status)).toEqual([200, 200])
+		await api.post(`/webhooks/${hook.id}/test`)
+		await rx.until((rs) => rs.length === 1, 'the test event')
+		expect(rx.requests[0]!.signature.split(' ')).toHaveLength(3)
+		for (const secret of [hook.secret, ...rotations.map((r) => r.body.secret as string)]) verify(secret, rx.requests[0]!)
+	})
+
+	it('refuses a rotation while 5 secrets rotated out still sign, saying when the oldest stops, and rotates again once it has', async () => {
+		const rx = await receiver()
+		const hook = await createWebhook(api, { url: rx.url })
+		const secrets = [hook.secret]
+		for (let i = 0; i < 5; i++) secrets.push((await api.post(`/webhooks/${hook.id}/rotate-secret`)).body.secret)
+		const first = Date.now()
+		const refused = await api.post(`/webhooks/${hook.id}/rotate-secret`)
+		expect(refused.status).toBe(409)
+		expect(refused.body.error.code).toBe('TOO_MANY_SECRET_ROTATIONS')
+		const retryAt = Date.parse(refused.body.error.details.retryAt)
+		expect(retryAt - first).toBeGreaterThan(23 * 3600 * 1000)
+		expect(refused.body.error.message).toContain(refused.body.error.details.retryAt)
+
+		// The refused rotation changed nothing: the six secrets sign.
+		await api.post(`/webhooks/${hook.id}/test`)
+		await rx.until((rs) => rs.length === 1, 'the test event')
+		expect(rx.requests[0]!.signature.split(' ')).toHaveLength(6)
+		for (const secret of secrets) verify(secret, rx.requests[0]!)
+
+		await expireOldestRotatedOut(hook.id)
+		expect((await api.post(`/webhooks/${hook.id}/rotate-secret`)).status).toBe(200)
 	})
 
 	it('disables an endpoint that answers 410, and sends its waiting deliveries once it is enabled again', async () => {

@@ -50,6 +50,20 @@ describe('webhooks in embedded mode', () => {
 		verify(hook.secret, rx.requests[0]!)
 	}, 30_000)
 
+	it('sign with every secret rotated out in the last 24 h', async () => {
+		const api = await owner()
+		const hook = await createWebhook(api, { url: rx.url, events: ['session.qr.updated'] })
+		const rotated = [
+			(await api.post(`/webhooks/${hook.id}/rotate-secret`)).body.secret,
+			(await api.post(`/webhooks/${hook.id}/rotate-secret`)).body.secret,
+		]
+		const test = await api.post(`/webhooks/${hook.id}/test`)
+		await rx.until((rs) => rs.some((r) => r.webhookId === test.body.eventId), 'the test event')
+		const request = rx.requests.find((r) => r.webhookId === test.body.eventId)!
+		expect(request.signature.split(' ')).toHaveLength(3)
+		for (const secret of [hook.secret, ...rotated]) verify(secret, request)
+	}, 30_000)
+
 	it('replay from before the first event of the in-process stream, which lost none, and say it is not truncated', async () => {
 		const api = await owner()
 		const hook = await createWebhook(api, { url: rx.url, events: ['session.created'] })

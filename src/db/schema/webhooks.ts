@@ -25,15 +25,29 @@ export const webhookEndpoints = pgTable(
 		disabledReason: text('disabled_reason'),
 		/** The signing secret (`whsec_…`), AES-256-GCM encrypted: signing needs it in the clear, so it cannot be hashed. */
 		secret: bytea('secret').notNull(),
-		/** The secret before the last rotation; it keeps signing beside the new one until `previous_secret_expires_at`. */
-		previousSecret: bytea('previous_secret'),
-		previousSecretExpiresAt: timestamp('previous_secret_expires_at', { withTimezone: true }),
 		/** Set by the first failed attempt after a success; cleared by the next success. */
 		failingSince: timestamp('failing_since', { withTimezone: true }),
 		createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 		updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 	},
 	(t) => [index('webhook_endpoints_tenant_idx').on(t.tenantId, t.id)],
+)
+
+/**
+ * The secrets rotations took out of use: each keeps signing beside the current one until it
+ * expires, so that a receiver still on it (or on the one before) goes on verifying. Encrypted like
+ * the endpoint's own. Expired rows sign nothing; a rotation deletes its endpoint's.
+ */
+export const webhookPreviousSecrets = pgTable(
+	'webhook_previous_secrets',
+	{
+		endpointId: uuid('endpoint_id')
+			.notNull()
+			.references(() => webhookEndpoints.id, { onDelete: 'cascade' }),
+		secret: bytea('secret').notNull(),
+		expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+	},
+	(t) => [index('webhook_previous_secrets_endpoint_idx').on(t.endpointId, t.expiresAt)],
 )
 
 /**

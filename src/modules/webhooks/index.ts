@@ -91,11 +91,11 @@ export const webhooksModule = ({ webhooks, authPlugin }: WebhooksModuleDeps) =>
 		)
 		.post('/:id/rotate-secret', async ({ tenantId, params }) => webhooks.rotateSecret(tenantId, params.id), {
 			params: WebhookParams,
-			response: { 200: 'RotatedSecret', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error' },
+			response: { 200: 'RotatedSecret', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error', 409: 'Error' },
 			detail: {
 				summary: 'Replace the signing secret',
 				description:
-					'The new secret is shown this once. For 24 hours every attempt carries two signatures in `webhook-signature`, by the new and the old secret, so the receiver can switch over without refusing anything.',
+					'The new secret is shown this once. For 24 hours every attempt carries a signature by the old secret too, beside the new one, so the receiver can switch over without refusing anything; each secret rotated out keeps its own 24 hours, a second rotation does not cut the first one short. At most 5 secrets rotated out sign at once: a 6th rotation within 24 hours is refused with 409 `TOO_MANY_SECRET_ROTATIONS` until the oldest expires (`details.retryAt`).',
 			},
 		})
 		.post('/:id/test', async ({ tenantId, params, status }) => status(202, await webhooks.sendTest(tenantId, params.id)), {

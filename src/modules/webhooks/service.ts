@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { and, asc, desc, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm'
+import { and, asc, desc, eq, gt, inArray, isNull, lt, lte, sql } from 'drizzle-orm'
 import { compareIds, type Bus } from '../../bus'
 import { ConflictError, InvalidInputError, NotFoundError, UnprocessableError } from '../../core/errors'
 import { DOMAIN_EVENTS } from '../../core/streams'
@@ -15,10 +15,16 @@ import { whenDue } from './due'
 import { checkedUrl } from './target'
 import type { Webhook, WebhookDelivery } from './model'
 
-const { webhookEndpoints: endpoints, webhookDeliveries: deliveries, sessions } = schema
+const { webhookEndpoints: endpoints, webhookPreviousSecrets: previousSecrets, webhookDeliveries: deliveries, sessions } = schema
 
-/** How long the secret before a rotation keeps signing beside the new one. */
+/** How long a secret a rotation takes out of use keeps signing beside the newer ones. */
 const ROTATION_OVERLAP_MS = 24 * 3600 * 1000
+/**
+ * Secrets rotated out that sign at once, beside the current one (a client that lost a rotation's
+ * answer and retries makes one each time). Past it, a rotation is refused until the oldest expires:
+ * dropping that one would cut off a receiver still on it.
+ */
+const MAX_PREVIOUS_SECRETS = 5
 const REPLAY_BATCH = 500
 
 export interface WebhooksServiceDeps {
@@ -112,6 +118,13 @@ function toDelivery(r: Pick<typeof deliveries.$inferSelect, keyof typeof deliver
 		createdAt: iso(r.createdAt)!,
 	}
 }
+
+const tooManyRotations = (oldestExpiresAt: Date) =>
+	new ConflictError(
+		'TOO_MANY_SECRET_ROTATIONS',
+		`The webhook has ${MAX_PREVIOUS_SECRETS} secrets rotated out in the last 24 h, each still signing; it can be rotated again once the oldest stops, at ${oldestExpiresAt.toISOString()}`,
+		{ retryAt: oldestExpiresAt.toISOString() },
+	)
 
 const disabled = () => new ConflictError('WEBHOOK_DISABLED', 'The webhook is disabled; enable it with PATCH first')
 
@@ -217,20 +230,34 @@ export class WebhooksService {
 		if (!gone.length) throw webhookNotFound()
 	}
 
-	/** A new secret; the current one keeps signing beside it for 24 h, so receivers can switch without a gap. */
+	/**
+	 * A new secret; the current one keeps signing beside it for 24 h, so receivers can switch without
+	 * a gap, and so do those rotated out before it until their own 24 h are over.
+	 */
 	async rotateSecret(tenantId: string, id: string): Promise<{ secret: string; previousSecretExpiresAt: string }> {
-		await this.row(tenantId, id)
 		const secret = newSecret()
 		const expiresAt = new Date(Date.now() + ROTATION_OVERLAP_MS)
-		await this.deps.db
-			.update(endpoints)
-			.set({
-				previousSecret: sql`${endpoints.secret}`,
-				previousSecretExpiresAt: expiresAt,
-				secret: this.deps.cipher.encrypt(secret, secretAad(id)),
-				updatedAt: sql`now()`,
-			})
-			.where(and(eq(endpoints.id, id), eq(endpoints.tenantId, tenantId)))
+		await this.deps.db.transaction(async (tx) => {
+			// The row lock orders concurrent rotations: each takes out of use the secret the one before it set.
+			const [endpoint] = await tx
+				.select({ secret: endpoints.secret })
+				.from(endpoints)
+				.where(and(eq(endpoints.id, id), eq(endpoints.tenantId, tenantId)))
+				.for('update')
+			if (!endpoint) throw webhookNotFound()
+			await tx.delete(previousSecrets).where(and(eq(previousSecrets.endpointId, id), lte(previousSecrets.expiresAt, sql`now()`)))
+			const signing = await tx
+				.select({ expiresAt: previousSecrets.expiresAt })
+				.from(previousSecrets)
+				.where(eq(previousSecrets.endpointId, id))
+				.orderBy(asc(previousSecrets.expiresAt))
+			if (signing.length >= MAX_PREVIOUS_SECRETS) throw tooManyRotations(signing[0]!.expiresAt)
+			await tx.insert(previousSecrets).values({ endpointId: id, secret: endpoint.secret, expiresAt })
+			await tx
+				.update(endpoints)
+				.set({ secret: this.deps.cipher.encrypt(secret, secretAad(id)), updatedAt: sql`now()` })
+				.where(eq(endpoints.id, id))
+		})
 		return { secret, previousSecretExpiresAt: expiresAt.toISOString() }
 	}
 

@@ -52,8 +52,7 @@ export function createAttempts({ config, encryptionKey, metrics, resolve }: Atte
 		}
 		return secret
 	}
-	const secretsOf = (d: ClaimedDelivery): string[] =>
-		d.previousSecret ? [secretOf(d.endpointId, d.secret), secretOf(d.endpointId, d.previousSecret)] : [secretOf(d.endpointId, d.secret)]
+	const secretsOf = (d: ClaimedDelivery): string[] => [d.secret, ...d.previousSecrets].map((sealed) => secretOf(d.endpointId, sealed))
 
 	return async function attempt(d: ClaimedDelivery): Promise<AttemptResult> {
 		let outcome: SendOutcome

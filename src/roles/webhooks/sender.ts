@@ -11,7 +11,7 @@ export interface SignedRequest {
 	/** The event's uuid: the same on every attempt, so receivers de-duplicate on it. */
 	eventId: string
 	body: string
-	/** `whsec_…` secrets, each of which signs: two while a rotation's old secret is still valid. */
+	/** `whsec_…` secrets, each of which signs: the current one, and those rotations took out of use in the last 24 h. */
 	secrets: readonly string[]
 }
 

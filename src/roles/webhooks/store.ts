@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm'
 import type { Db } from '../../db/client'
 import { executePrepared } from '../../db/prepared'
-import { toBuffer } from '../../db/webhooks'
+import { previousSecretsOf, toBuffer, toBuffers } from '../../db/webhooks'
 import { rowsOf } from '../../db/projection/statements'
 import { storableExcerpt } from '../../lib/text'
 
@@ -21,8 +21,8 @@ export interface ClaimedDelivery {
 	attempt: number
 	url: string
 	secret: Buffer
-	/** The secret before the last rotation while it still signs beside the new one. */
-	previousSecret: Buffer | null
+	/** The secrets rotations took out of use that still sign beside `secret`, newest first. */
+	previousSecrets: Buffer[]
 	/** When the delivery was recorded: its age when it finally goes out. */
 	createdAtMs: number
 	/** The claim locked this row (a run's first and last rows hold the lane); a release unlocks only these. */
@@ -118,7 +118,7 @@ export async function claimDue(
 		select d.id, d.endpoint_id, d.event_id, d.session_id, d.position_ms, d.position_seq, d.body, d.attempts, e.url, e.secret,
 			d.next_attempt_at <= now() as due,
 			d.id in (select id from held) as locked,
-			case when e.previous_secret_expires_at > now() then e.previous_secret end as previous_secret,
+			${previousSecretsOf(sql`e.id`)} as previous_secrets,
 			(extract(epoch from d.created_at) * 1000)::float8 as created_ms
 		from runs join webhook_deliveries d on d.id = runs.id join webhook_endpoints e on e.id = d.endpoint_id`,
 	)
@@ -134,7 +134,7 @@ export async function claimDue(
 		attempt: Number(r.attempts) + 1,
 		url: String(r.url),
 		secret: toBuffer(r.secret)!,
-		previousSecret: toBuffer(r.previous_secret),
+		previousSecrets: toBuffers(r.previous_secrets),
 		createdAtMs: Number(r.created_ms),
 		locked: r.locked === true || r.locked === 't',
 		lockedUntil,
@@ -233,7 +233,7 @@ export async function recordAttempts(db: Db, owner: string, results: readonly At
 		)
 		-- The endpoints as they are now (a deleted one: no row), so lanes still sending see a change.
 		select e.id, coalesce(h.enabled, e.enabled) as enabled, h.id is not null and not h.enabled as disabled_now, e.url, e.secret,
-			case when e.previous_secret_expires_at > now() then e.previous_secret end as previous_secret
+			${previousSecretsOf(sql`e.id`)} as previous_secrets
 		from webhook_endpoints e left join health h on h.id = e.id
 		where e.id = any(${`{${[...health.keys()].join(',')}}`}::uuid[])`,
 	)
@@ -244,7 +244,7 @@ export async function recordAttempts(db: Db, owner: string, results: readonly At
 			[...health.keys()].map((id) => {
 				const r = now.find((row) => String(row.id) === id)
 				const enabled = r !== undefined && (r.enabled === true || r.enabled === 't')
-				return [id, r && enabled ? { url: String(r.url), secret: toBuffer(r.secret)!, previousSecret: toBuffer(r.previous_secret) } : null]
+				return [id, r && enabled ? { url: String(r.url), secret: toBuffer(r.secret)!, previousSecrets: toBuffers(r.previous_secrets) } : null]
 			}),
 		),
 	}
@@ -254,7 +254,7 @@ export async function recordAttempts(db: Db, owner: string, results: readonly At
 export interface EndpointTarget {
 	url: string
 	secret: Buffer
-	previousSecret: Buffer | null
+	previousSecrets: Buffer[]
 }
 
 /** What an outcome write did and saw. */
