@@ -9,6 +9,4 @@ CREATE INDEX "webhook_previous_secrets_endpoint_idx" ON "webhook_previous_secret
 -- A secret rotated out that still signs keeps signing until its time is over.
 INSERT INTO "webhook_previous_secrets" ("endpoint_id", "secret", "expires_at")
 SELECT "id", "previous_secret", "previous_secret_expires_at" FROM "webhook_endpoints"
-WHERE "previous_secret" IS NOT NULL AND "previous_secret_expires_at" > now();--> statement-breakpoint
-ALTER TABLE "webhook_endpoints" DROP COLUMN "previous_secret";--> statement-breakpoint
-ALTER TABLE "webhook_endpoints" DROP COLUMN "previous_secret_expires_at";
+WHERE "previous_secret" IS NOT NULL AND "previous_secret_expires_at" > now();

@@ -25,6 +25,12 @@ export const webhookEndpoints = pgTable(
 		disabledReason: text('disabled_reason'),
 		/** The signing secret (`whsec_…`), AES-256-GCM encrypted: signing needs it in the clear, so it cannot be hashed. */
 		secret: bytea('secret').notNull(),
+		/**
+		 * Neither read nor written: secrets rotated out live in webhook_previous_secrets. Kept so that
+		 * processes of the release before it, which select them, work on through a rolling upgrade.
+		 */
+		previousSecret: bytea('previous_secret'),
+		previousSecretExpiresAt: timestamp('previous_secret_expires_at', { withTimezone: true }),
 		/** Set by the first failed attempt after a success; cleared by the next success. */
 		failingSince: timestamp('failing_since', { withTimezone: true }),
 		createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
