@@ -90,3 +90,15 @@ describe('migrations on PGlite (embedded mode)', () => {
 
 	it('stores and reads rows through Drizzle', () => roundTrip(database))
 })
+
+describe('the migrations themselves', () => {
+	it('never drop or rename a table or column: the release before goes on running beside them through a rolling upgrade', async () => {
+		const folder = new URL('../../drizzle/', import.meta.url).pathname
+		const refused = /\b(DROP\s+TABLE|DROP\s+COLUMN|RENAME\b)/i
+		const found: string[] = []
+		for (const name of new Bun.Glob('*.sql').scanSync(folder))
+			for (const statement of (await Bun.file(folder + name).text()).split('--> statement-breakpoint'))
+				if (refused.test(statement)) found.push(`${name}: ${statement.trim()}`)
+		expect(found).toEqual([])
+	})
+})
