@@ -4,7 +4,7 @@ import type { RedisClient } from './lib/redis-client'
 import { type ApiApp, createApp, createProbeApp, type ProbeApp } from './app'
 import { createBus, createRelay, createRequester, type Bus, type Relay } from './bus'
 import type { Config } from './config'
-import { assertMediaCaReadable, assertPortFree, lockDataDir, safeUrl, StartupError } from './config/startup'
+import { assertMediaCaReadable, assertPortFree, developmentDefaultUsed, lockDataDir, safeUrl, StartupError } from './config/startup'
 import { openPglite, openPostgres, type Database } from './db/client'
 import { createBackgroundTasks } from './lib/background'
 import { systemClock, type Clock } from './lib/clock'
@@ -274,11 +274,7 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 
 /** Builds every dependency from config, migrates, and listens. */
 export async function startServer(config: Config, logger: Logger, overrides: ServerOverrides = {}): Promise<RunningServer> {
-	for (const key of config.defaultsUsed)
-		logger.warn(
-			{ setting: key },
-			`${key} not set: using a development default, which is public (it is in the source); set it before other machines can reach this server`,
-		)
+	for (const key of config.defaultsUsed) logger.warn({ setting: key }, developmentDefaultUsed(key))
 	for (const warning of config.warnings) logger.warn(warning)
 	assertPortFree(config)
 	assertMediaCaReadable(config)

@@ -62,6 +62,10 @@ function isRunning(pid: number): boolean {
  * Fails at once when the runner would trust a media CA file it cannot read: its Worker would
  * otherwise crash on it at every restart while the process answered as if it ran.
  */
+/** The start's warning for a secret left at its development default, which anyone can read in the source. */
+export const developmentDefaultUsed = (key: string) =>
+	`${key} not set: using a development default, which is public (it is in the source); set it before other machines can reach this server`
+
 export function assertMediaCaReadable({ waMediaCaFile, roles }: Pick<Config, 'waMediaCaFile' | 'roles'>): void {
 	if (!waMediaCaFile || !roles.has('runner')) return
 	try {
