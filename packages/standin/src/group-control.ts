@@ -1,5 +1,4 @@
-import type { proto } from '@whiskeysockets/baileys'
-import type { CreateGroupOptions, GroupAction, GroupRole } from './groups'
+import type { CreateGroupOptions, GroupAction, GroupMessageOptions, GroupRole } from './groups'
 import type { StandInCore } from './standin'
 import { lidJid, pnJid } from './state'
 
@@ -24,15 +23,7 @@ export interface GroupControl {
 	/** A LID group's roster shows this member's phone number from now on; the members' companions are told to fetch their groups again. */
 	revealGroupPhone(options: { group: string; phone: string }): Promise<void>
 	/** A message from a member to the group (plaintext), delivered to every other member's companions. */
-	deliverToGroup(options: {
-		group: string
-		from: string
-		text?: string
-		message?: proto.IMessage
-		id?: string
-		/** The member's push name (also remembered as its name). */
-		pushName?: string
-	}): Promise<{ id: string; participant: string; participantAlt?: string }>
+	deliverToGroup(options: GroupMessageOptions): Promise<{ id: string; participant: string; participantAlt?: string }>
 	group(jid: string): GroupSnapshot
 	/** How many times companions asked for the group's metadata (`w:g2` `query`), and for all their groups (`participating`). */
 	groupQueries(jid: string): { metadata: number; participating: number }

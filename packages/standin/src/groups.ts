@@ -49,6 +49,17 @@ export interface CreateGroupOptions {
 }
 
 /** What the stand-in's core gives the group side. */
+/** A message from a member to a group. */
+export interface GroupMessageOptions {
+	group: string
+	from: string
+	text?: string
+	message?: proto.IMessage
+	id?: string
+	/** The member's push name (also remembered as its name). */
+	pushName?: string
+}
+
 export interface GroupHost {
 	readonly state: StandInState
 	/** Sends a node to every linked companion of an account (queued for offline ones); none linked is fine. */
@@ -177,15 +188,7 @@ export class GroupHub {
 	 * WhatsApp fans it out: from the group, with the sender as `participant` (and its other form
 	 * where the group shows it). Plaintext: the stand-in plays no sender-key session for members.
 	 */
-	async deliver(options: {
-		group: string
-		from: string
-		text?: string
-		message?: proto.IMessage
-		id?: string
-		pushName?: string
-		timestamp?: number
-	}) {
+	async deliver(options: GroupMessageOptions & { timestamp?: number }) {
 		const group = this.get(options.group)
 		const from = this.state.person(options.from, options.pushName)
 		if (!group.members.has(from.phone)) throw new GroupError(GROUP_ERRORS.forbidden)
