@@ -429,7 +429,9 @@ class BaileysSession implements SessionConnection {
 		}
 		const delay = backoffDelay(this.attempts, this.policy)
 		this.setStatus('reconnecting')
-		const detail = `${disconnect.message ?? reason}; attempt ${this.attempts} of ${this.policy.maxAttempts} in ${delay} ms`
+		// The next attempt's time of day, not a delay: the reason is read later, on a page or in a list.
+		const next = new Date(Date.now() + delay).toISOString().slice(11, 19)
+		const detail = `${disconnect.message ?? reason}; attempt ${this.attempts} of ${this.policy.maxAttempts}, the next at ${next} UTC`
 		await this.emit([disconnected('reconnecting', reason, { code: disconnect.code, message: detail })])
 		this.retryTimer = setTimeout(() => {
 			if (this.finished || this.closing) return
