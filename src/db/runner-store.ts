@@ -1,4 +1,4 @@
-import { and, eq, ne } from 'drizzle-orm'
+import { and, eq, isNotNull, ne, or, sql } from 'drizzle-orm'
 import type { SessionStatus } from '../core/session-status'
 import type { Db } from './client'
 import { sessionAuth, sessionMessages, sessions } from './schema'
@@ -16,7 +16,7 @@ export interface RunnableSession {
 export interface RunnerStore {
 	/** The session, deleted ones included (the runner logs those out), or undefined. */
 	session(id: string): Promise<RunnableSession | undefined>
-	/** Every session whose owner wants it running and that needs no new pairing to run. */
+	/** Every session whose owner wants it running and that can run without someone stepping in. */
 	sessionsToRun(): Promise<RunnableSession[]>
 	/** Whether the session has stored credentials: a linked device WhatsApp knows of. */
 	isPaired(sessionId: string): Promise<boolean>
@@ -25,6 +25,9 @@ export interface RunnerStore {
 	/** The stored content of a message, for WhatsApp's retry requests. */
 	messageContent(sessionId: string, messageId: string, fromMe: boolean): Promise<Record<string, unknown> | null>
 }
+
+/** WhatsApp's close code when another connection logs in with the same credentials. */
+const CONNECTION_REPLACED = 440
 
 const runnable = { id: sessions.id, tenantId: sessions.tenantId, phoneNumber: sessions.phoneNumber, jid: sessions.jid, status: sessions.status }
 
@@ -38,8 +41,20 @@ export function createRunnerStore(db: Db): RunnerStore {
 			db
 				.select(runnable)
 				.from(sessions)
-				// A logged-out session needs a new pairing, which someone has to ask for.
-				.where(and(eq(sessions.desiredState, 'running'), ne(sessions.status, 'logged_out'))),
+				// A logged-out session needs a new pairing, which someone has to ask for; so do a failed
+				// one that was never paired (its QR codes went unscanned) and one another connection took
+				// over (440): started again unasked, the first shows QR codes to nobody, the second takes
+				// the account back from whoever holds it now.
+				.where(
+					and(
+						eq(sessions.desiredState, 'running'),
+						ne(sessions.status, 'logged_out'),
+						or(
+							ne(sessions.status, 'failed'),
+							and(isNotNull(sessions.jid), sql`${sessions.lastDisconnectCode} is distinct from ${CONNECTION_REPLACED}`),
+						),
+					),
+				),
 		async isPaired(sessionId) {
 			const [row] = await db.select({ id: sessionAuth.sessionId }).from(sessionAuth).where(eq(sessionAuth.sessionId, sessionId))
 			return !!row

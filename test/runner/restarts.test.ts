@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { eq } from 'drizzle-orm'
+import { createRunnerStore } from '../../src/db/runner-store'
 import { sessionAuth, sessions } from '../../src/db/schema'
 import { until } from '../helpers/until'
 import { startHarness, type RunnerHarness, type SessionRef } from './harness'
@@ -68,6 +69,30 @@ describe('runner restarts', () => {
 		await h.startRunner()
 		await h.waitForEvent(ref, 'session.status.connected', { after })
 		expect(h.events.slice(after).filter((e) => e.sessionId === idle.sessionId)).toHaveLength(0)
+	}, 20_000)
+
+	it('does not resume a failed session that needs someone: never paired (its QR codes went unscanned), or taken over by another connection (440)', async () => {
+		const [unscanned, replaced, gaveUp] = [await h.createSession(), await h.createSession(), await h.createSession()]
+		const fail = (ref: SessionRef, row: Partial<typeof sessions.$inferInsert>) =>
+			h.database.db
+				.update(sessions)
+				.set({ status: 'failed', ...row })
+				.where(eq(sessions.id, ref.sessionId))
+		await fail(unscanned, { lastError: 'no QR code was scanned in time; start the session again for new ones', lastDisconnectCode: 408 })
+		await fail(replaced, { jid: '15554000077@s.whatsapp.net', lastDisconnectCode: 440 })
+		// Paired, and failed on the network: worth a try after a restart.
+		await fail(gaveUp, { jid: '15554000078@s.whatsapp.net', lastDisconnectCode: null })
+		const toRun = (await createRunnerStore(h.database.db).sessionsToRun()).map((r) => r.id)
+		expect(toRun).toContain(gaveUp.sessionId)
+		expect(toRun).not.toContain(unscanned.sessionId)
+		expect(toRun).not.toContain(replaced.sessionId)
+
+		const after = h.events.length
+		await h.stopRunner()
+		await h.startRunner()
+		await h.waitForEvent(gaveUp, 'session.qr.updated', { after })
+		await h.waitForEvent(ref, 'session.status.connected', { after })
+		expect(h.events.slice(after).filter((e) => e.sessionId === unscanned.sessionId || e.sessionId === replaced.sessionId)).toHaveLength(0)
 	}, 20_000)
 
 	it('a runner with the wrong ENCRYPTION_KEY fails the session loudly and leaves its creds untouched', async () => {
