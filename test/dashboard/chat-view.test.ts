@@ -118,6 +118,9 @@ describe('a chat in the dashboard', () => {
 			await page.goto(chatUrl(group.jid))
 			// Live before anything arrives: what arrives now reaches the open page over the WebSocket.
 			await page.getByText('Live', { exact: true }).waitFor()
+			// Named once its subject has loaded, and so is the tab, which was titled before the name was known.
+			await page.getByRole('heading', { name: 'Crew', level: 1 }).waitFor()
+			expect(await page.title()).toBe('Crew · Switchboard')
 			await world.standIn.deliverToGroup({ group: group.jid, from: FINN, pushName: 'Finn', text: 'Who is in for Saturday?' })
 			await world.standIn.deliverToGroup({ group: group.jid, from: GUS, pushName: 'Gus', text: 'Me!' })
 			const gus = page.getByRole('listitem').filter({ hasText: 'Me!' })

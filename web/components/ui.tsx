@@ -89,12 +89,24 @@ export function useForm(fieldNames: string[]) {
 	return { run, busy, fieldError, formError, code, setProblem }
 }
 
-/** Moves focus to the page's heading when the page changes, so keyboard and screen-reader users start there. */
+/**
+ * The page's heading, and the tab's title after it. Focus moves to it when the page changes, so
+ * keyboard and screen-reader users start there. The title follows the heading's text as it changes:
+ * a page that learns its name later (a chat shown by its JID until its name loads) is titled by the name.
+ */
 export function PageTitle({ children }: { children: ComponentChildren }) {
 	const ref = useRef<HTMLHeadingElement>(null)
 	useEffect(() => {
-		document.title = `${ref.current?.textContent ?? ''} · Switchboard`
-		ref.current?.focus()
+		const heading = ref.current
+		if (!heading) return
+		const retitle = () => {
+			document.title = `${heading.textContent ?? ''} · Switchboard`
+		}
+		retitle()
+		heading.focus()
+		const observer = new MutationObserver(retitle)
+		observer.observe(heading, { childList: true, characterData: true, subtree: true })
+		return () => observer.disconnect()
 	}, [])
 	return (
 		<h1 ref={ref} tabIndex={-1}>
