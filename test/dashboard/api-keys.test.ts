@@ -79,7 +79,7 @@ describe('the API keys page', () => {
 		)
 	})
 
-	it('shows the API’s message next to the scopes when none is chosen', async () => {
+	it('says next to the scopes that one must be chosen, when none is', async () => {
 		const user = await createVerifiedUser(app)
 		await inBrowser(browser, 'api keys no scope', async ({ page }) => {
 			await signInOnPage(page, app.url, user)
@@ -90,7 +90,7 @@ describe('the API keys page', () => {
 			await page.locator('#scopes-error').waitFor()
 			const scopes = page.getByRole('group', { name: 'Scopes' })
 			expect(await scopes.getAttribute('aria-describedby')).toBe('scopes-error')
-			expect(await page.locator('#scopes-error').textContent()).toMatch(/scopes/)
+			expect(await page.locator('#scopes-error').textContent()).toBe('Scopes must list at least one')
 			expect(await page.getByLabel('API key', { exact: true }).count()).toBe(0)
 		})
 	})

@@ -76,6 +76,19 @@ describe('signing in', () => {
 		})
 	})
 
+	it('words a field the API refuses as a sentence about that field, without the API’s preamble', async () => {
+		await inBrowser(browser, 'field sentence', async ({ page }) => {
+			await page.goto(`${app.url}/sign-up`)
+			await page.getByLabel('Email').fill('not an address')
+			await page.getByLabel('Password').fill('correct horse battery staple')
+			await page.getByRole('button', { name: 'Create account' }).click()
+			await page.locator('input[name="email"][aria-invalid="true"]').waitFor()
+			const described = (await page.getByLabel('Email').getAttribute('aria-describedby'))!
+			expect(await page.locator(`[id="${described}"]`).textContent()).toBe('Email must be an email address')
+			expect(await page.getByRole('alert').count()).toBe(0)
+		})
+	})
+
 	it('says where the link went when this server sends no mail, after a sign-up and a reset request', async () => {
 		await inBrowser(browser, 'mail in the log', async ({ page, problems }) => {
 			await page.goto(`${app.url}/sign-up`)
@@ -142,6 +155,13 @@ describe('signing in', () => {
 			broken.searchParams.set('token', first.searchParams.get('token')!.slice(0, 20))
 			await page.goto(`${app.url}${broken.pathname}${broken.search}`)
 			await page.getByText('The link is invalid, expired or already used').waitFor()
+			// Cut off inside the user's id, the link cannot even be read: it says so, not what the API says of the id.
+			const cut = new URL(first)
+			cut.searchParams.set('userId', first.searchParams.get('userId')!.slice(0, 8))
+			await page.goto(`${app.url}${cut.pathname}${cut.search}`)
+			expect(await page.getByRole('alert').textContent()).toBe(
+				'This link is not valid (it may be cut off): open the link from the mail again, or ask for a new one below.',
+			)
 			await page.getByLabel('Email').fill(email)
 			await page.getByRole('button', { name: 'Send the link again' }).click()
 			await page.getByText(`If ${email} has an account to confirm, a new link is on its way.`).waitFor()

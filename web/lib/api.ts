@@ -145,8 +145,16 @@ export function problemOf(error: { status: number; value: unknown } | null | und
 	for (const item of Array.isArray(details) ? details : [details]) {
 		const { field, message: fieldMessage } = (item ?? {}) as { field?: unknown; message?: unknown }
 		if (typeof field !== 'string' || field in fields) continue
-		// The first field named gets the error's own message; further ones their own line of the details.
-		fields[field] = Object.keys(fields).length === 0 || typeof fieldMessage !== 'string' ? message : fieldMessage
+		// Beside the field, a line of the details reads as the field's own sentence ("Email must be an
+		// email address"), without the preamble of the error's message ("Request body is invalid: …").
+		// A refusal whose details carry no line (a weak password, a URL refused) says it in its message.
+		fields[field] = typeof fieldMessage === 'string' ? `${nameOf(field)} ${fieldMessage}` : message
 	}
 	return { code, message, fields }
+}
+
+/** A field as a sentence begins with it: `phoneNumber` → "Phone number". */
+function nameOf(field: string) {
+	const words = field.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase()
+	return `${words.charAt(0).toUpperCase()}${words.slice(1)}`
 }

@@ -33,6 +33,12 @@ function MailHint() {
 }
 
 /**
+ * What a mailed link says when the API cannot even read it (a parameter not the shape of one: the
+ * link cut off when copied), instead of the API's wording about its parameters.
+ */
+const BROKEN_LINK = 'This link is not valid (it may be cut off): open the link from the mail again, or ask for a new one below.'
+
+/**
  * "Send the link again" for an address not confirmed yet: the server answers the same whether or
  * not the address has such an account, and so does this.
  */
@@ -222,6 +228,8 @@ export function ResetPasswordPage() {
 	const { query } = useStore(location)
 	const form = useForm(['password', 'token'])
 	const token = query.get('token') ?? ''
+	// A token the API refuses by its shape is a link cut off; one it does not know says so in its own words (used, expired).
+	const linkError = form.code === 'VALIDATION_FAILED' && form.fieldError('token') ? BROKEN_LINK : (form.formError ?? form.fieldError('token'))
 	const onSubmit = (event: Event) => {
 		event.preventDefault()
 		const target = event.currentTarget as HTMLFormElement
@@ -237,7 +245,7 @@ export function ResetPasswordPage() {
 			<form onSubmit={onSubmit} noValidate>
 				<Field label="New password" name="password" type="password" autoComplete="new-password" required error={form.fieldError('password')} />
 				{!token && <Alert>This link is incomplete: open the link from the mail again, or request a new one below.</Alert>}
-				{(form.formError ?? form.fieldError('token')) && <Alert>{form.formError ?? form.fieldError('token')}</Alert>}
+				{linkError && <Alert>{linkError}</Alert>}
 				<button type="submit" disabled={form.busy || !token}>
 					Set password
 				</button>
@@ -260,7 +268,10 @@ export function VerifyEmailPage() {
 		void publicApi
 			.users({ id: userId })
 			.verify.post({ token })
-			.then(({ error }) => setState({ done: true, error: error ? problemOf(error).message : null }))
+			.then(({ error }) => {
+				const problem = error ? problemOf(error) : null
+				setState({ done: true, error: problem && (problem.code === 'VALIDATION_FAILED' ? BROKEN_LINK : problem.message) })
+			})
 	}, [])
 	return (
 		<AuthPage title="Confirm your email">
