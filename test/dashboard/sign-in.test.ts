@@ -89,6 +89,36 @@ describe('signing in', () => {
 		})
 	})
 
+	it('asks the server for no sign-in on a public page of a browser that never signed in, and does once it has', async () => {
+		const user = await createVerifiedUser(app)
+		await inBrowser(browser, 'no refresh before sign-in', async ({ page, problems }) => {
+			// Every console error, a refused request's included: a 401 shows there as "Failed to load resource".
+			const errors: string[] = []
+			page.on('console', (message) => message.type() === 'error' && errors.push(message.text()))
+			const answers = recordAnswers(page)
+			for (const path of ['/', '/sign-in', '/sign-up', '/forgot-password']) {
+				await page.goto(`${app.url}${path}`)
+				await page.getByRole('heading', { level: 1 }).waitFor()
+			}
+			expect(answers.filter((a) => a.startsWith('POST /auth/refresh'))).toEqual([])
+			expect(errors).toEqual([])
+
+			await signInOnPage(page, app.url, user)
+			// Signed in, the sign-in page is a way back in: the cookie is presented, and it moves on.
+			await page.goto(`${app.url}/sign-in`)
+			await page.getByRole('heading', { name: 'Sessions' }).waitFor()
+			expect(answers.filter((a) => a.startsWith('POST /auth/refresh'))).toEqual(['POST /auth/refresh 200'])
+			await page.getByRole('link', { name: 'Account' }).click()
+			await page.getByRole('button', { name: 'Log out', exact: true }).click()
+			await page.getByRole('heading', { name: 'Sign in' }).waitFor()
+			await page.reload()
+			await page.getByRole('heading', { name: 'Sign in' }).waitFor()
+			expect(answers.filter((a) => a.startsWith('POST /auth/refresh'))).toEqual(['POST /auth/refresh 200'])
+			expect(errors).toEqual([])
+			expect(problems).toEqual([])
+		})
+	})
+
 	it('says where the link went when this server sends no mail, after a sign-up and a reset request', async () => {
 		await inBrowser(browser, 'mail in the log', async ({ page, problems }) => {
 			await page.goto(`${app.url}/sign-up`)

@@ -57,8 +57,34 @@ export const api = treaty<App>(base, { parseDate: false, fetcher: authorizedFetc
 
 type Issued = Treaty.Data<ReturnType<typeof plain.auth.login.post>>
 
+/**
+ * Marked in this browser from a sign-in to the sign-out. A visitor without it has no refresh cookie
+ * to present (unless they signed in before the mark existed), and the boot does not ask to refresh:
+ * the answer, 401, is an error in the browser's console on every public page. Not a secret: the
+ * cookie is, and a mark left behind (the cookie expired) costs one refused refresh, which clears it.
+ */
+const SIGNED_IN_MARK = 'switchboard-signed-in'
+function mark(signedIn: boolean) {
+	try {
+		if (signedIn) localStorage.setItem(SIGNED_IN_MARK, '1')
+		else localStorage.removeItem(SIGNED_IN_MARK)
+	} catch {
+		// Storage refused (a browser's privacy setting): the boot then refreshes as if marked.
+	}
+}
+
+/** Whether this browser may hold a sign-in: the boot refreshes only then. */
+export function maySignIn(): boolean {
+	try {
+		return localStorage.getItem(SIGNED_IN_MARK) !== null
+	} catch {
+		return true
+	}
+}
+
 function adopt(issued: Issued) {
 	accessToken = issued.accessToken
+	mark(true)
 	account.set(issued.user)
 	clearTimeout(renewal)
 	// A minute early, or a fifth of the lifetime for short-lived tokens.
@@ -69,6 +95,7 @@ function adopt(issued: Issued) {
 /** Forgets the session in this tab. */
 export function signedOut() {
 	accessToken = null
+	mark(false)
 	clearTimeout(renewal)
 	account.set(null)
 }
