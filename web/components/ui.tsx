@@ -64,6 +64,18 @@ export function Alert({ children }: { children: ComponentChildren }) {
 	)
 }
 
+/** A page's list that could not be loaded: why, and a button to load it again. */
+export function LoadFailed({ message, onRetry }: { message: string; onRetry: () => void }) {
+	return (
+		<div class="alert" role="alert">
+			<p>{withCode(message)}</p>
+			<button type="button" class="link" onClick={onRetry}>
+				Try again
+			</button>
+		</div>
+	)
+}
+
 /**
  * A form whose submit runs `action` and shows what the API refused: next to the field `details`
  * names, or above the buttons when it names none of this form's fields.

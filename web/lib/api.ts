@@ -154,6 +154,9 @@ export async function signOut(everywhere: boolean, leave: () => void) {
 
 export { plain as publicApi }
 
+/** What a request that never reached the server (or found it unable to answer) shows. */
+export const UNREACHABLE = 'The server cannot be reached. Try again in a moment.'
+
 /** What an API error says, its code, and which field it is about when its `details` name one. */
 export interface Problem {
 	code: string | null
@@ -165,8 +168,7 @@ export function problemOf(error: { status: number; value: unknown } | null | und
 	const body = (error?.value ?? null) as { error?: { code?: unknown; message?: unknown; details?: unknown } } | null
 	const message = typeof body?.error?.message === 'string' ? body.error.message : null
 	const code = typeof body?.error?.code === 'string' ? body.error.code : null
-	if (!message)
-		return { code, message: error?.status === 503 ? 'The server cannot be reached. Try again in a moment.' : 'Something went wrong.', fields: {} }
+	if (!message) return { code, message: error?.status === 503 ? UNREACHABLE : 'Something went wrong.', fields: {} }
 	const fields: Record<string, string> = {}
 	const details = body?.error?.details
 	for (const item of Array.isArray(details) ? details : [details]) {

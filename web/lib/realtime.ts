@@ -1,3 +1,4 @@
+import { useEffect, useRef } from 'preact/hooks'
 import type { App } from '../../src/app'
 import { account, currentAccessToken, refresh } from './api'
 import { store } from './store'
@@ -16,6 +17,21 @@ export type RealtimeEvent = Exclude<RealtimeMessage, { type: 'session.snapshot' 
 
 export type Connection = 'connecting' | 'live' | 'offline'
 export const connection = store<Connection>('offline')
+/**
+ * Calls `callback` each time the connection turns live again while the component is mounted: the
+ * server is back, and what failed while it was away (a page's load, a send) can be tried again.
+ */
+export function useWhenLiveAgain(callback: () => void) {
+	const latest = useRef(callback)
+	latest.current = callback
+	useEffect(() => {
+		let was = connection.get()
+		return connection.subscribe((now) => {
+			if (now === 'live' && was !== 'live') latest.current()
+			was = now
+		})
+	}, [])
+}
 
 const listeners = new Set<(message: RealtimeMessage) => void>()
 /**
@@ -75,6 +91,10 @@ function connect() {
 	if (lastId) url.searchParams.set('since', lastId)
 	const ws = new WebSocket(url, [ACCESS_TOKEN_PROTOCOL, accessToken])
 	socket = ws
+	// A new connection is live with its snapshot, the first message. One that resumes with `since` is
+	// live once open: when nothing was missed, no message comes until the next event.
+	const resuming = lastId !== null
+	ws.addEventListener('open', () => resuming && socket === ws && connection.set('live'))
 	ws.addEventListener('message', (event) => {
 		if (socket !== ws) return
 		attempts = 0

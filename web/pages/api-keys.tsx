@@ -1,8 +1,9 @@
 import { useEffect, useState } from 'preact/hooks'
 import { ShownOnce } from '../components/shown-once'
-import { Alert, announce, Field, PageTitle, useForm } from '../components/ui'
+import { Alert, announce, Field, LoadFailed, PageTitle, useForm } from '../components/ui'
 import { api, problemOf } from '../lib/api'
 import { fullTime } from '../lib/format'
+import { useWhenLiveAgain } from '../lib/realtime'
 
 type ApiKey = NonNullable<Awaited<ReturnType<(typeof api)['api-keys']['get']>>['data']>['items'][number]
 type CreatedKey = NonNullable<Awaited<ReturnType<(typeof api)['api-keys']['post']>>['data']>
@@ -23,11 +24,14 @@ export function ApiKeysPage() {
 	const [loadError, setLoadError] = useState<string | null>(null)
 	const [created, setCreated] = useState<CreatedKey | null>(null)
 	const load = async () => {
+		setLoadError(null)
 		const { data, error } = await api['api-keys'].get()
 		if (error) setLoadError(problemOf(error).message)
 		else setKeys(data.items)
 	}
 	useEffect(() => void load(), [])
+	// A load that failed while the server was away runs again once the connection is back.
+	useWhenLiveAgain(() => loadError && void load())
 	return (
 		<>
 			<PageTitle>API keys</PageTitle>
@@ -45,9 +49,9 @@ export function ApiKeysPage() {
 					}}
 				/>
 			)}
-			{loadError && <Alert>{loadError}</Alert>}
+			{loadError && <LoadFailed message={loadError} onRetry={() => void load()} />}
 			{keys === null ? (
-				<p>Loading keys…</p>
+				!loadError && <p>Loading keys…</p>
 			) : keys.length === 0 ? (
 				<p>No API key yet.</p>
 			) : (

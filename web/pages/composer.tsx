@@ -1,7 +1,8 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { Alert } from '../components/ui'
-import { api, problemOf } from '../lib/api'
+import { api, problemOf, UNREACHABLE } from '../lib/api'
 import { describe, type Message } from '../lib/messages'
+import { useWhenLiveAgain } from '../lib/realtime'
 import { Link } from '../lib/router'
 
 type Upload = { mediaId: string }
@@ -42,6 +43,8 @@ export function Composer({
 	const [busy, setBusy] = useState(false)
 	const fileInput = useRef<HTMLInputElement>(null)
 	const textArea = useRef<HTMLTextAreaElement>(null)
+	// A send that found the server away says so until the connection is back, not until the next send.
+	useWhenLiveAgain(() => setError((shown) => (shown === UNREACHABLE ? null : shown)))
 
 	type Content = NonNullable<Parameters<ReturnType<typeof api.chats>['messages']['post']>[0]>
 	/**

@@ -1,8 +1,9 @@
 import { useEffect, useState } from 'preact/hooks'
 import { ShownOnce } from '../components/shown-once'
-import { Alert, announce, Field, PageTitle, useForm } from '../components/ui'
+import { Alert, announce, Field, LoadFailed, PageTitle, useForm } from '../components/ui'
 import { api, problemOf } from '../lib/api'
 import { fullTime } from '../lib/format'
+import { useWhenLiveAgain } from '../lib/realtime'
 
 type Webhook = NonNullable<Awaited<ReturnType<typeof api.webhooks.get>>['data']>['items'][number]
 type Delivery = NonNullable<Awaited<ReturnType<ReturnType<typeof api.webhooks>['deliveries']['get']>>['data']>['items'][number]
@@ -20,11 +21,14 @@ export function WebhooksPage() {
 	const [loadError, setLoadError] = useState<string | null>(null)
 	const [secret, setSecret] = useState<{ title: string; value: string } | null>(null)
 	const load = async () => {
+		setLoadError(null)
 		const { data, error } = await api.webhooks.get({ query: { limit: 100 } })
 		if (error) setLoadError(problemOf(error).message)
 		else setHooks(data.items)
 	}
 	useEffect(() => void load(), [])
+	// A load that failed while the server was away runs again once the connection is back.
+	useWhenLiveAgain(() => loadError && void load())
 	const replace = (hook: Webhook) => setHooks((list) => list?.map((h) => (h.id === hook.id ? hook : h)) ?? null)
 	return (
 		<>
@@ -44,9 +48,9 @@ export function WebhooksPage() {
 					}}
 				/>
 			)}
-			{loadError && <Alert>{loadError}</Alert>}
+			{loadError && <LoadFailed message={loadError} onRetry={() => void load()} />}
 			{hooks === null ? (
-				<p>Loading webhooks…</p>
+				!loadError && <p>Loading webhooks…</p>
 			) : hooks.length === 0 ? (
 				<p>No webhook yet.</p>
 			) : (
