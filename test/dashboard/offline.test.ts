@@ -87,6 +87,26 @@ describe('the dashboard while the server is away', () => {
 		})
 	}, 60_000)
 
+	it('says the sessions’ statuses are as of the lost connection while the server is away', async () => {
+		await inBrowser(browser, 'sessions after a stop', async ({ page, problems }) => {
+			const server = await serverBetween(page)
+			await signInOnPage(page, world.app.url, user)
+			await page.getByText('Live', { exact: true }).waitFor()
+			const card = page.locator('li.card', { has: page.getByRole('heading', { name: session.name }) })
+			await card.getByTestId('session-status').getByText('Connected').waitFor()
+			const notice = page.getByRole('status').filter({ hasText: /^Offline: the statuses below are as of \d\d:\d\d/ })
+			expect(await notice.count()).toBe(0)
+
+			await server.stop()
+			await notice.waitFor()
+			expect(await page.locator('ul.cards.stale').count()).toBe(1)
+			await server.start()
+			await notice.waitFor({ state: 'detached' })
+			expect(await page.locator('ul.cards.stale').count()).toBe(0)
+			expect(problems).toEqual([])
+		})
+	}, 60_000)
+
 	it('stops saying a send found the server away once it is back, and keeps what was written', async () => {
 		await inBrowser(browser, 'send after a stop', async ({ page, problems }) => {
 			const server = await serverBetween(page, /\/chats\/[^/]+\/messages/)

@@ -18,6 +18,18 @@ export type RealtimeEvent = Exclude<RealtimeMessage, { type: 'session.snapshot' 
 export type Connection = 'connecting' | 'live' | 'offline'
 export const connection = store<Connection>('offline')
 /**
+ * When the live connection was lost, null while it is live (or was never live since the sign-in):
+ * what the pages show from it is as of then, until it is back.
+ */
+export const lostAt = store<string | null>(null)
+let wasLive = false
+connection.subscribe((now) => {
+	if (wasLive && now !== 'live') lostAt.set(new Date().toISOString())
+	if (now === 'live') lostAt.set(null)
+	wasLive = now === 'live'
+})
+
+/**
  * Calls `callback` each time the connection turns live again while the component is mounted: the
  * server is back, and what failed while it was away (a page's load, a send) can be tried again.
  */
@@ -131,6 +143,7 @@ export function stopRealtime() {
 	lastId = null
 	recent.length = 0
 	connection.set('offline')
+	lostAt.set(null)
 }
 
 window.addEventListener('online', () => {

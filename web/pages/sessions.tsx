@@ -3,6 +3,7 @@ import { Alert, announce, Field, PageTitle, useForm } from '../components/ui'
 import { api, problemOf } from '../lib/api'
 import { phoneOf, shortTime, STATUS_LABEL } from '../lib/format'
 import { qrDataUrl } from '../lib/qr'
+import { lostAt } from '../lib/realtime'
 import { Link } from '../lib/router'
 import { describeFailure, dismissError, loadSessions, type Session, sessionErrors, sessions, updateSessions, upsertSession } from '../lib/sessions'
 import { useStore } from '../lib/store'
@@ -10,6 +11,7 @@ import { useStore } from '../lib/store'
 /** The account's WhatsApp sessions: status live from the WebSocket, the QR or pairing code while linking, and the commands. */
 export function SessionsPage() {
 	const list = useStore(sessions)
+	const since = useStore(lostAt)
 	const [loadError, setLoadError] = useState<string | null>(null)
 	useEffect(() => {
 		if (list === null) loadSessions().catch((error) => setLoadError(problemOf(error).message))
@@ -19,12 +21,18 @@ export function SessionsPage() {
 			<PageTitle>Sessions</PageTitle>
 			<CreateSession />
 			{loadError && <Alert>{loadError}</Alert>}
+			{/* The statuses come from the live connection: without it they are only what it last said. */}
+			{since && list?.length ? (
+				<p class="notice" role="status">
+					Offline: the statuses below are as of {shortTime(since)}, when the connection to the server was lost. They update once it is back.
+				</p>
+			) : null}
 			{list === null ? (
 				<p>Loading sessions…</p>
 			) : list.length === 0 ? (
 				<p>No session yet. Create one and scan its QR code with WhatsApp on your phone.</p>
 			) : (
-				<ul class="cards">
+				<ul class={since ? 'cards stale' : 'cards'}>
 					{list.map((session) => (
 						<SessionCard key={session.id} session={session} />
 					))}
