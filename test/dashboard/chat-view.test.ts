@@ -382,8 +382,31 @@ describe('a chat in the dashboard', () => {
 				await signInOnPage(page, world.app.url, user)
 				await page.goto(chatUrl(jid(LEO)))
 				await page.getByRole('heading', { name: /Wolfeschlegel/, level: 1 }).waitFor()
-				const box = (await page.getByLabel('Message', { exact: true }).boundingBox())!
+				const message = page.getByLabel('Message', { exact: true })
+				const box = (await message.boundingBox())!
 				expect(box.y + box.height).toBeLessThanOrEqual(740)
+				expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(360)
+				// The box grows with what is written, each line in view, up to about eight lines; then it scrolls.
+				const lines = (n: number) => Array.from({ length: n }, (_, i) => `line ${i + 1}`).join('\n')
+				const shape = async () =>
+					(await message.evaluate((box) => ({ height: box.getBoundingClientRect().height, scroll: box.scrollHeight, client: box.clientHeight }))) as {
+						height: number
+						scroll: number
+						client: number
+					}
+				await message.fill(lines(4))
+				const four = await shape()
+				expect(four.height).toBeGreaterThan(box.height * 2.5)
+				expect(four.scroll).toBeLessThanOrEqual(four.client)
+				await message.fill(lines(30))
+				const thirty = await shape()
+				expect(thirty.height).toBeGreaterThan(four.height * 1.5)
+				expect(thirty.height).toBeLessThan(four.height * 3)
+				expect(thirty.scroll).toBeGreaterThan(thirty.client)
+				const grown = (await message.boundingBox())!
+				expect(grown.y + grown.height).toBeLessThanOrEqual(740)
+				await message.fill('')
+				expect((await shape()).height).toBe(box.height)
 				expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(360)
 				expect(problems).toEqual([])
 			},

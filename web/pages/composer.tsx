@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'preact/hooks'
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
 import { Alert } from '../components/ui'
 import { api, problemOf, UNREACHABLE } from '../lib/api'
 import { describe, type Message } from '../lib/messages'
@@ -125,6 +125,14 @@ export function Composer({
 		setFile(null)
 		if (fileInput.current) fileInput.current.value = ''
 	}
+
+	// The box is as tall as what is written; the style's max-height stops it at about eight lines, and it scrolls from there.
+	useLayoutEffect(() => {
+		const box = textArea.current
+		if (!box) return
+		box.style.height = 'auto'
+		box.style.height = `${box.scrollHeight + box.offsetHeight - box.clientHeight}px`
+	}, [text])
 
 	// Choosing a message to reply to puts the cursor in the box.
 	useEffect(() => {
