@@ -1,26 +1,17 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
 import { Alert, PageTitle } from '../components/ui'
 import { api, problemOf } from '../lib/api'
-import { fullTime, isoOf, phoneOf, STATUS_LABEL } from '../lib/format'
-import { belongsTo, byTime, describe, fromEvent, laterStatus, type Message, sameMessage, statusName, withReaction } from '../lib/messages'
-import { MediaView } from './media'
+import { isoOf, phoneOf, STATUS_LABEL } from '../lib/format'
+import { belongsTo, byTime, fromEvent, laterStatus, type Message, sameMessage, statusName, withReaction } from '../lib/messages'
 import { useOneLoadAtATime, useWhenVisible } from '../lib/paging'
 import { onRealtime, startsOver } from '../lib/realtime'
 import { Link } from '../lib/router'
 import { sessions } from '../lib/sessions'
 import { useStore } from '../lib/store'
 import { Composer } from './composer'
+import { MessageItem } from './message'
 
 const PAGE = 40
-const TICKS: Record<string, { glyph: string; label: string }> = {
-	pending: { glyph: '…', label: 'Sending' },
-	server_ack: { glyph: '✓', label: 'Sent' },
-	delivered: { glyph: '✓✓', label: 'Delivered' },
-	read: { glyph: '✓✓', label: 'Read' },
-	played: { glyph: '✓✓', label: 'Played' },
-	error: { glyph: '!', label: 'Not sent' },
-}
-export const REACTIONS = ['👍', '❤️', '😂', '🙏']
 
 /** Scrolled to the end of the list, or near enough that new messages should keep it there. */
 const nearBottom = (el: HTMLElement) => el.scrollHeight - el.scrollTop - el.clientHeight < 80
@@ -189,73 +180,19 @@ export function ChatPage({ sessionId, jid }: { sessionId: string; jid: string })
 				)}
 				{cursor === undefined && <p class="muted center">Loading messages…</p>}
 				<ol class="message-list">
-					{messages.map((m) => {
-						const tick = m.fromMe && m.status ? TICKS[m.status] : undefined
-						const quoted = m.replyTo ? byId.get(m.replyTo.id) : undefined
-						return (
-							<li key={`${m.id}-${m.fromMe}`} class={`message ${m.fromMe ? 'out' : 'in'}`} data-message-id={m.id}>
-								{group && !m.fromMe && <p class="sender">{m.pushName ?? phoneOf(m.sender)}</p>}
-								{m.replyTo && <blockquote class="quoted">{quoted ? describe(quoted) : 'A message'}</blockquote>}
-								{m.media && !m.revoked && <MediaView media={m.media} />}
-								<p class="text">{describe(m)}</p>
-								{m.location && !m.revoked && (
-									<a
-										href={`https://www.openstreetmap.org/?mlat=${m.location.latitude}&mlon=${m.location.longitude}#map=16/${m.location.latitude}/${m.location.longitude}`}
-										target="_blank"
-										rel="noreferrer"
-									>
-										Show on a map
-									</a>
-								)}
-								{m.poll && !m.revoked && (
-									<ul class="poll">
-										{m.poll.options.map((o) => (
-											<li key={o.name}>
-												{o.name} <span class="muted">({o.votes === 1 ? '1 vote' : `${o.votes} votes`})</span>
-											</li>
-										))}
-									</ul>
-								)}
-								<p class="meta">
-									<time dateTime={m.timestamp}>{fullTime(m.timestamp)}</time>
-									{m.editedAt && !m.revoked && <span title={`Edited ${fullTime(m.editedAt)}`}> · edited</span>}
-									{tick && (
-										<span class={`tick tick-${m.status}`} role="img" aria-label={tick.label} title={tick.label}>
-											{tick.glyph}
-										</span>
-									)}
-									{m.reactions.map((r) => r.emoji).join(' ')}
-								</p>
-								{!m.revoked && !m.local && (
-									<div class="message-actions">
-										<button type="button" class="link" onClick={() => setReplyTo(m)} aria-label={`Reply to: ${describe(m).slice(0, 60)}`}>
-											Reply
-										</button>
-										<button type="button" class="link" aria-expanded={picking === m.id} onClick={() => setPicking(picking === m.id ? null : m.id)}>
-											React
-										</button>
-										{picking === m.id &&
-											REACTIONS.map((emoji) => {
-												// Choosing one's own reaction again takes it back (WhatsApp's empty reaction).
-												const chosen = ownReaction(m) === emoji
-												return (
-													<button
-														key={emoji}
-														type="button"
-														class="link"
-														aria-pressed={chosen}
-														aria-label={chosen ? `Take back your reaction ${emoji}` : `React with ${emoji}`}
-														onClick={() => react(m, chosen ? '' : emoji)}
-													>
-														{emoji}
-													</button>
-												)
-											})}
-									</div>
-								)}
-							</li>
-						)
-					})}
+					{messages.map((m) => (
+						<MessageItem
+							key={`${m.id}-${m.fromMe}`}
+							m={m}
+							quoted={m.replyTo ? byId.get(m.replyTo.id) : undefined}
+							group={group}
+							picking={picking === m.id}
+							ownReaction={ownReaction(m)}
+							onReply={() => setReplyTo(m)}
+							onPick={(open) => setPicking(open ? m.id : null)}
+							onReact={(emoji) => react(m, emoji)}
+						/>
+					))}
 				</ol>
 			</div>
 			<Composer

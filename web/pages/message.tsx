@@ -1,0 +1,102 @@
+import { fullTime, phoneOf } from '../lib/format'
+import { describe, type Message } from '../lib/messages'
+import { MediaView } from './media'
+
+const TICKS: Record<string, { glyph: string; label: string }> = {
+	pending: { glyph: '…', label: 'Sending' },
+	server_ack: { glyph: '✓', label: 'Sent' },
+	delivered: { glyph: '✓✓', label: 'Delivered' },
+	read: { glyph: '✓✓', label: 'Read' },
+	played: { glyph: '✓✓', label: 'Played' },
+	error: { glyph: '!', label: 'Not sent' },
+}
+export const REACTIONS = ['👍', '❤️', '😂', '🙏']
+
+/** One message of a chat: who wrote it (in a group), what it quotes and holds, its time and ticks, and what can be done with it. */
+export function MessageItem({
+	m,
+	quoted,
+	group,
+	picking,
+	ownReaction,
+	onReply,
+	onPick,
+	onReact,
+}: {
+	m: Message
+	/** The message it replies to, when shown. */
+	quoted: Message | undefined
+	group: boolean
+	/** Whether its reaction picker is open. */
+	picking: boolean
+	/** This account's reaction to it. */
+	ownReaction: string | undefined
+	onReply: () => void
+	onPick: (open: boolean) => void
+	onReact: (emoji: string) => void
+}) {
+	const tick = m.fromMe && m.status ? TICKS[m.status] : undefined
+	return (
+		<li class={`message ${m.fromMe ? 'out' : 'in'}`} data-message-id={m.id}>
+			{group && !m.fromMe && <p class="sender">{m.pushName ?? phoneOf(m.sender)}</p>}
+			{m.replyTo && <blockquote class="quoted">{quoted ? describe(quoted) : 'A message'}</blockquote>}
+			{m.media && !m.revoked && <MediaView media={m.media} />}
+			<p class="text">{describe(m)}</p>
+			{m.location && !m.revoked && (
+				<a
+					href={`https://www.openstreetmap.org/?mlat=${m.location.latitude}&mlon=${m.location.longitude}#map=16/${m.location.latitude}/${m.location.longitude}`}
+					target="_blank"
+					rel="noreferrer"
+				>
+					Show on a map
+				</a>
+			)}
+			{m.poll && !m.revoked && (
+				<ul class="poll">
+					{m.poll.options.map((o) => (
+						<li key={o.name}>
+							{o.name} <span class="muted">({o.votes === 1 ? '1 vote' : `${o.votes} votes`})</span>
+						</li>
+					))}
+				</ul>
+			)}
+			<p class="meta">
+				<time dateTime={m.timestamp}>{fullTime(m.timestamp)}</time>
+				{m.editedAt && !m.revoked && <span title={`Edited ${fullTime(m.editedAt)}`}> · edited</span>}
+				{tick && (
+					<span class={`tick tick-${m.status}`} role="img" aria-label={tick.label} title={tick.label}>
+						{tick.glyph}
+					</span>
+				)}
+				{m.reactions.map((r) => r.emoji).join(' ')}
+			</p>
+			{!m.revoked && !m.local && (
+				<div class="message-actions">
+					<button type="button" class="link" onClick={onReply} aria-label={`Reply to: ${describe(m).slice(0, 60)}`}>
+						Reply
+					</button>
+					<button type="button" class="link" aria-expanded={picking} onClick={() => onPick(!picking)}>
+						React
+					</button>
+					{picking &&
+						REACTIONS.map((emoji) => {
+							// Choosing one's own reaction again takes it back (WhatsApp's empty reaction).
+							const chosen = ownReaction === emoji
+							return (
+								<button
+									key={emoji}
+									type="button"
+									class="link"
+									aria-pressed={chosen}
+									aria-label={chosen ? `Take back your reaction ${emoji}` : `React with ${emoji}`}
+									onClick={() => onReact(chosen ? '' : emoji)}
+								>
+									{emoji}
+								</button>
+							)
+						})}
+				</div>
+			)}
+		</li>
+	)
+}
