@@ -20,25 +20,28 @@ export function useWhenVisible(load: () => void, active: boolean) {
  * scroll asks again), except a reload of the first page: a snapshot asks for that one, and dropping
  * it would lose what happened since, so it runs once the load in hand ends.
  */
-export function useOneLoadAtATime() {
-	const loading = useRef(false)
-	const reloadAfter = useRef(false)
+export function oneLoadAtATime() {
+	let loading = false
+	let reloadAfter = false
 	return {
 		/** Whether this load may run now; false while another runs (a reload is then kept for later). */
 		begin(reload: boolean): boolean {
-			if (loading.current) {
-				if (reload) reloadAfter.current = true
+			if (loading) {
+				if (reload) reloadAfter = true
 				return false
 			}
-			loading.current = true
+			loading = true
 			return true
 		},
 		/** Ends the load; true when a reload was asked for meanwhile, which the caller runs now. */
 		end(): boolean {
-			loading.current = false
-			const again = reloadAfter.current
-			reloadAfter.current = false
+			loading = false
+			const again = reloadAfter
+			reloadAfter = false
 			return again
 		},
 	}
 }
+
+/** One `oneLoadAtATime` for the life of a component. */
+export const useOneLoadAtATime = () => useRef(oneLoadAtATime()).current
