@@ -8,6 +8,7 @@ import { until } from '../helpers/until'
 /** The chat list as a support lead works down it: long, live, and still there after a look at one chat. */
 
 const PHONE = '15550340000'
+const OTHER_PHONE = '15550340001'
 /** More chats than the list loads at once (30 a page). */
 const CHATS = 150
 
@@ -67,6 +68,23 @@ describe('the chat list in the dashboard', () => {
 			// The rest as they were, the chat that moved up aside.
 			const after = await rows.allTextContents()
 			expect(after.slice(1)).toEqual([...before.slice(0, 62), ...before.slice(63)])
+			expect(problems).toEqual([])
+		})
+	})
+
+	it('says so when the open list’s session is deleted in another tab, instead of "No chats yet"', async () => {
+		const doomed = await pairedSession(world, api, OTHER_PHONE, 'Doomed')
+		await inBrowser(browser, 'chat list deleted session', async ({ page, context, problems }) => {
+			await signInOnPage(page, world.app.url, user)
+			const other = await context.newPage()
+			await other.goto(chatsUrl(doomed.id))
+			await other.getByText('Live', { exact: true }).waitFor()
+			await other.getByText('No chats yet', { exact: false }).waitFor()
+			await page.getByRole('button', { name: 'Delete Doomed' }).waitFor()
+			page.once('dialog', (dialog) => void dialog.accept())
+			await page.getByRole('button', { name: 'Delete Doomed' }).click()
+			await other.getByRole('alert').getByText('Session not found').waitFor()
+			expect(await other.getByText('No chats yet', { exact: false }).count()).toBe(0)
 			expect(problems).toEqual([])
 		})
 	})

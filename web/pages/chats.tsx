@@ -10,7 +10,8 @@ import { useStore } from '../lib/store'
 
 /** A session's chats, newest activity first, one page at a time as the list scrolls; kept live, and kept through a visit to a chat. */
 export function ChatsPage({ sessionId }: { sessionId: string }) {
-	const session = useStore(sessions)?.find((s) => s.id === sessionId)
+	const all = useStore(sessions)
+	const session = all?.find((s) => s.id === sessionId)
 	const list = useStore(chatList)
 	const shown = list?.sessionId === sessionId ? list : null
 	const chats = shown?.chats ?? []
@@ -34,6 +35,16 @@ export function ChatsPage({ sessionId }: { sessionId: string }) {
 			<Link href="/app/sessions">Sessions</Link> › {session?.name ?? 'Session'}
 		</p>
 	)
+	// Deleted (in another tab, say) or never this account's: not a list with nothing in it.
+	if (all && !session)
+		return (
+			<>
+				{crumbs}
+				<PageTitle>Chats</PageTitle>
+				<Alert>Session not found</Alert>
+			</>
+		)
+
 	return (
 		<>
 			{crumbs}
