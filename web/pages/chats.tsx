@@ -63,13 +63,16 @@ export function ChatsPage({ sessionId }: { sessionId: string }) {
 					{chats.map((chat) => (
 						<li key={chat.jid}>
 							<Link href={`/app/sessions/${sessionId}/chats/${encodeURIComponent(chat.jid)}`} class="chat-link">
-								<span class="chat-name">{chat.displayName ?? phoneOf(chat.jid)}</span>
+								{/* Names and messages may be written right to left (Hebrew, Arabic): each runs in its own direction. */}
+								<span class="chat-name" dir="auto">
+									{chat.displayName ?? phoneOf(chat.jid)}
+								</span>
 								<span class="chat-time">{shortTime(chat.lastMessageAt)}</span>
 								<span class="chat-last">
 									{chat.lastMessage ? (
 										<>
 											{whoWrote(chat)}
-											{describe({ ...chat.lastMessage, type: null })}
+											<bdi>{describe({ ...chat.lastMessage, type: null })}</bdi>
 										</>
 									) : (
 										''

@@ -38,10 +38,21 @@ export function MessageItem({
 	const tick = m.fromMe && m.status ? TICKS[m.status] : undefined
 	return (
 		<li class={`message ${m.fromMe ? 'out' : 'in'}`} data-message-id={m.id}>
-			{group && !m.fromMe && <p class="sender">{m.pushName ?? phoneOf(m.sender)}</p>}
-			{m.replyTo && <blockquote class="quoted">{quoted ? describe(quoted) : 'A message'}</blockquote>}
+			{group && !m.fromMe && (
+				<p class="sender" dir="auto">
+					{m.pushName ?? phoneOf(m.sender)}
+				</p>
+			)}
+			{m.replyTo && (
+				<blockquote class="quoted" dir="auto">
+					{quoted ? describe(quoted) : 'A message'}
+				</blockquote>
+			)}
 			{m.media && !m.revoked && <MediaView media={m.media} />}
-			<p class="text">{describe(m)}</p>
+			{/* Right-to-left text (Hebrew, Arabic) runs and aligns right to left, its punctuation with it. */}
+			<p class="text" dir="auto">
+				{describe(m)}
+			</p>
 			{m.location && !m.revoked && (
 				<a
 					href={`https://www.openstreetmap.org/?mlat=${m.location.latitude}&mlon=${m.location.longitude}#map=16/${m.location.latitude}/${m.location.longitude}`}

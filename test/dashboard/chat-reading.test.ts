@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import type { Browser, Page } from 'playwright-core'
+import { createVerifiedUser, type LoggedInUser } from '../helpers/accounts'
+import { inBrowser, launchChromium, signInOnPage } from '../helpers/browser'
+import { type ApiSession, clientFor, pairedSession, type SessionsWorld, startSessionsWorld } from '../helpers/sessions'
+import { until } from '../helpers/until'
+
+/** Reading and answering a chat: by keyboard, in right-to-left scripts, with links, with news below the view. */
+
+const PHONE = '15550350000'
+const ORA = '15550350001'
+const jid = (phone: string) => `${phone}@s.whatsapp.net`
+const HEBREW = 'שלום! ההזמנה שלי לא הגיעה (מספר 4411).'
+
+let world: SessionsWorld
+let browser: Browser
+let user: LoggedInUser
+let session: ApiSession
+
+beforeAll(async () => {
+	;[world, browser] = await Promise.all([startSessionsWorld(), launchChromium()])
+	user = await createVerifiedUser(world.app)
+	session = await pairedSession(world, clientFor(world.app, user), PHONE)
+})
+afterAll(async () => {
+	await browser?.close()
+	await world?.close()
+})
+
+/** Resolves once the consumer stored the message: a page opened now loads it. */
+const stored = (chat: string, id: string) =>
+	until(async () => {
+		const { body } = await clientFor(world.app, user).get(`/chats/${encodeURIComponent(chat)}/messages`)
+		return (body.items as { id: string }[] | undefined)?.some((m) => m.id === id)
+	}, `message ${id} stored`)
+
+const chatUrl = (chat: string) => `${world.app.url}/app/sessions/${session.id}/chats/${encodeURIComponent(chat)}`
+/** Where a text's first and last characters are drawn, left to right: right-to-left text ends on the left. */
+const edges = (page: Page, selector: string) =>
+	// A string: this file is type-checked without the DOM's types.
+	page.evaluate(`(() => {
+		const walker = document.createTreeWalker(document.querySelector(${JSON.stringify(selector)}), NodeFilter.SHOW_TEXT)
+		const nodes = []
+		while (walker.nextNode()) if (walker.currentNode.length) nodes.push(walker.currentNode)
+		const at = (node, offset) => {
+			const range = document.createRange()
+			range.setStart(node, offset)
+			range.setEnd(node, offset + 1)
+			return range.getBoundingClientRect().left
+		}
+		const last = nodes.at(-1)
+		return { first: at(nodes[0], 0), last: at(last, last.length - 1) }
+	})()`) as Promise<{ first: number; last: number }>
+
+describe('reading a chat in the dashboard', () => {
+	it('shows Hebrew right to left, its punctuation in place, in the chat and in the list', async () => {
+		const hebrew = await world.standIn.deliverText({ to: PHONE, from: ORA, pushName: 'אורה כהן', text: HEBREW })
+		const english = await world.standIn.deliverText({ to: PHONE, from: ORA, text: 'Order (4411).' })
+		await stored(jid(ORA), hebrew.id)
+		await inBrowser(browser, 'chat right to left', async ({ page, problems }) => {
+			await signInOnPage(page, world.app.url, user)
+			await page.goto(chatUrl(jid(ORA)))
+			const shown = page.locator(`[data-message-id="${hebrew.id}"] .text`)
+			await shown.getByText(HEBREW).waitFor()
+			const rtl = await edges(page, `[data-message-id="${hebrew.id}"] .text`)
+			expect(rtl.last).toBeLessThan(rtl.first)
+			await page.locator(`[data-message-id="${english.id}"] .text`).getByText('Order (4411).').waitFor()
+			const ltr = await edges(page, `[data-message-id="${english.id}"] .text`)
+			expect(ltr.last).toBeGreaterThan(ltr.first)
+
+			await world.standIn.deliverText({ to: PHONE, from: ORA, text: HEBREW })
+			await page.goto(`${world.app.url}/app/sessions/${session.id}/chats`)
+			const row = `.chats a[href$="${encodeURIComponent(jid(ORA))}"]`
+			await page.locator(`${row} .chat-last`).getByText(HEBREW).waitFor()
+			const preview = await edges(page, `${row} .chat-last`)
+			expect(preview.last).toBeLessThan(preview.first)
+			expect(await page.evaluate(`getComputedStyle(document.querySelector('${row} .chat-name')).direction`)).toBe('rtl')
+			expect(problems).toEqual([])
+		})
+	})
+})
