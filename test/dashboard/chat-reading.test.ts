@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import type { Browser, Page } from 'playwright-core'
+import type { Browser, Locator, Page } from 'playwright-core'
 import { createVerifiedUser, type LoggedInUser } from '../helpers/accounts'
 import { inBrowser, launchChromium, signInOnPage } from '../helpers/browser'
 import { type ApiSession, clientFor, pairedSession, type SessionsWorld, startSessionsWorld } from '../helpers/sessions'
@@ -9,6 +9,7 @@ import { until } from '../helpers/until'
 
 const PHONE = '15550350000'
 const ORA = '15550350001'
+const RAY = '15550350004'
 const jid = (phone: string) => `${phone}@s.whatsapp.net`
 const HEBREW = 'שלום! ההזמנה שלי לא הגיעה (מספר 4411).'
 
@@ -35,6 +36,9 @@ const stored = (chat: string, id: string) =>
 	}, `message ${id} stored`)
 
 const chatUrl = (chat: string) => `${world.app.url}/app/sessions/${session.id}/chats/${encodeURIComponent(chat)}`
+const isFocused = (element: Locator) =>
+	element.evaluate((el) => el === (el as unknown as { ownerDocument: { activeElement: unknown } }).ownerDocument.activeElement)
+
 /** Where a text's first and last characters are drawn, left to right: right-to-left text ends on the left. */
 const edges = (page: Page, selector: string) =>
 	// A string: this file is type-checked without the DOM's types.
@@ -53,6 +57,30 @@ const edges = (page: Page, selector: string) =>
 	})()`) as Promise<{ first: number; last: number }>
 
 describe('reading a chat in the dashboard', () => {
+	it('reaches the message box from the heading with one Tab and Enter, the messages’ buttons still after it', async () => {
+		for (const text of ['one', 'two', 'three']) await world.standIn.deliverText({ to: PHONE, from: RAY, pushName: 'Ray', text })
+		const last = await world.standIn.deliverText({ to: PHONE, from: RAY, text: 'four' })
+		await stored(jid(RAY), last.id)
+		await inBrowser(browser, 'chat skip link', async ({ page, problems }) => {
+			await signInOnPage(page, world.app.url, user)
+			await page.goto(chatUrl(jid(RAY)))
+			await page.getByText('four', { exact: true }).waitFor()
+			const heading = page.getByRole('heading', { name: 'Ray', level: 1 })
+			await heading.focus()
+			await page.keyboard.press('Tab')
+			const skip = page.getByRole('button', { name: 'Skip to message box' })
+			expect(await isFocused(skip)).toBe(true)
+			expect((await skip.boundingBox())!.width).toBeGreaterThan(20)
+			await page.keyboard.press('Enter')
+			expect(await isFocused(page.getByLabel('Message', { exact: true }))).toBe(true)
+			// Past the button: the list, then the first message's Reply.
+			await heading.focus()
+			for (let i = 0; i < 3; i++) await page.keyboard.press('Tab')
+			expect(await isFocused(page.getByRole('button', { name: 'Reply to: one' }))).toBe(true)
+			expect(problems).toEqual([])
+		})
+	})
+
 	it('shows Hebrew right to left, its punctuation in place, in the chat and in the list', async () => {
 		const hebrew = await world.standIn.deliverText({ to: PHONE, from: ORA, pushName: 'אורה כהן', text: HEBREW })
 		const english = await world.standIn.deliverText({ to: PHONE, from: ORA, text: 'Order (4411).' })

@@ -169,6 +169,11 @@ export function ChatPage({ sessionId, jid }: { sessionId: string; jid: string })
 				<Link href="/app/sessions">Sessions</Link> › <Link href={`/app/sessions/${sessionId}/chats`}>{session?.name ?? 'Chats'}</Link>
 			</p>
 			<PageTitle>{name}</PageTitle>
+			{/* The first stop after the heading: the way past every message's buttons to the box. */}
+			{/* A button, not a link to #message-text: the focus moves without an entry in the history. */}
+			<button type="button" class="link skip-inline" onClick={() => document.getElementById('message-text')?.focus()}>
+				Skip to message box
+			</button>
 			{error && <Alert>{error}</Alert>}
 			{/* Focusable so the keyboard can scroll it; a log, so screen readers announce arrivals. */}
 			{/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be reachable by keyboard */}
