@@ -81,6 +81,25 @@ describe('reading a chat in the dashboard', () => {
 		})
 	})
 
+	it('closes the reaction picker with Escape and gives the focus back to its React button', async () => {
+		const nice = await world.standIn.deliverText({ to: PHONE, from: RAY, text: 'pick one' })
+		await stored(jid(RAY), nice.id)
+		await inBrowser(browser, 'chat picker escape', async ({ page, problems }) => {
+			await signInOnPage(page, world.app.url, user)
+			await page.goto(chatUrl(jid(RAY)))
+			const item = page.locator(`[data-message-id="${nice.id}"]`)
+			const react = item.getByRole('button', { name: 'React', exact: true })
+			await react.click()
+			await page.keyboard.press('Tab')
+			expect(await isFocused(item.getByRole('button', { name: 'React with 👍' }))).toBe(true)
+			await page.keyboard.press('Escape')
+			expect(await item.getByRole('button', { name: 'React with 👍' }).count()).toBe(0)
+			expect(await react.getAttribute('aria-expanded')).toBe('false')
+			expect(await isFocused(react)).toBe(true)
+			expect(problems).toEqual([])
+		})
+	})
+
 	it('shows Hebrew right to left, its punctuation in place, in the chat and in the list', async () => {
 		const hebrew = await world.standIn.deliverText({ to: PHONE, from: ORA, pushName: 'אורה כהן', text: HEBREW })
 		const english = await world.standIn.deliverText({ to: PHONE, from: ORA, text: 'Order (4411).' })

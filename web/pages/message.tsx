@@ -1,3 +1,4 @@
+import { useRef } from 'preact/hooks'
 import { fullTime, phoneOf } from '../lib/format'
 import { describe, type Message } from '../lib/messages'
 import { MediaView } from './media'
@@ -36,6 +37,7 @@ export function MessageItem({
 	onReact: (emoji: string) => void
 }) {
 	const tick = m.fromMe && m.status ? TICKS[m.status] : undefined
+	const reactButton = useRef<HTMLButtonElement>(null)
 	return (
 		<li class={`message ${m.fromMe ? 'out' : 'in'}`} data-message-id={m.id}>
 			{group && !m.fromMe && (
@@ -82,11 +84,20 @@ export function MessageItem({
 				{m.reactions.map((r) => r.emoji).join(' ')}
 			</p>
 			{!m.revoked && !m.local && (
-				<div class="message-actions">
+				// Escape closes the picker, as it cancels a reply, and gives the focus back to the button that opened it.
+				// biome-ignore lint/a11y/noStaticElementInteractions: the keys come from the buttons inside
+				<div
+					class="message-actions"
+					onKeyDown={(e) => {
+						if (e.key !== 'Escape' || !picking) return
+						onPick(false)
+						reactButton.current?.focus()
+					}}
+				>
 					<button type="button" class="link" onClick={onReply} aria-label={`Reply to: ${describe(m).slice(0, 60)}`}>
 						Reply
 					</button>
-					<button type="button" class="link" aria-expanded={picking} onClick={() => onPick(!picking)}>
+					<button ref={reactButton} type="button" class="link" aria-expanded={picking} onClick={() => onPick(!picking)}>
 						React
 					</button>
 					{picking &&
