@@ -9,6 +9,7 @@ import { until } from '../helpers/until'
 
 const PHONE = '15550350000'
 const ORA = '15550350001'
+const PIA = '15550350002'
 const RAY = '15550350004'
 const jid = (phone: string) => `${phone}@s.whatsapp.net`
 const HEBREW = 'שלום! ההזמנה שלי לא הגיעה (מספר 4411).'
@@ -122,6 +123,29 @@ describe('reading a chat in the dashboard', () => {
 			const preview = await edges(page, `${row} .chat-last`)
 			expect(preview.last).toBeLessThan(preview.first)
 			expect(await page.evaluate(`getComputedStyle(document.querySelector('${row} .chat-name')).direction`)).toBe('rtl')
+			expect(problems).toEqual([])
+		})
+	})
+
+	it('makes the web addresses in a message links, and nothing else', async () => {
+		const text = 'Track it at https://example.com/track?id=4411&lang=he. Not javascript:alert(1), nor <b>bold</b> (see http://example.org/faq)'
+		const message = await world.standIn.deliverText({ to: PHONE, from: PIA, pushName: 'Pia', text })
+		await stored(jid(PIA), message.id)
+		await inBrowser(browser, 'chat links', async ({ page, problems }) => {
+			await signInOnPage(page, world.app.url, user)
+			await page.goto(chatUrl(jid(PIA)))
+			const shown = page.locator(`[data-message-id="${message.id}"] .text`)
+			await shown.waitFor()
+			expect(await shown.textContent()).toBe(text)
+			const links = shown.getByRole('link')
+			expect(await links.allTextContents()).toEqual(['https://example.com/track?id=4411&lang=he', 'http://example.org/faq'])
+			expect(await links.first().getAttribute('href')).toBe('https://example.com/track?id=4411&lang=he')
+			expect(await links.last().getAttribute('href')).toBe('http://example.org/faq')
+			for (const link of await links.all()) {
+				expect(await link.getAttribute('target')).toBe('_blank')
+				expect(await link.getAttribute('rel')).toBe('noopener noreferrer')
+			}
+			expect(await shown.locator('b').count()).toBe(0)
 			expect(problems).toEqual([])
 		})
 	})

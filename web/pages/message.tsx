@@ -1,5 +1,6 @@
 import { useRef } from 'preact/hooks'
 import { fullTime, phoneOf } from '../lib/format'
+import { withLinks } from '../lib/links'
 import { describe, type Message } from '../lib/messages'
 import { MediaView } from './media'
 
@@ -12,6 +13,23 @@ const TICKS: Record<string, { glyph: string; label: string }> = {
 	error: { glyph: '!', label: 'Not sent' },
 }
 export const REACTIONS = ['👍', '❤️', '😂', '🙏']
+
+/** A message's text with its web addresses as links, opened in a new tab; the rest stays text. */
+function TextWithLinks({ text }: { text: string }) {
+	return (
+		<>
+			{withLinks(text).map((piece, i) =>
+				typeof piece === 'string' ? (
+					piece
+				) : (
+					<a key={i} href={piece.href} target="_blank" rel="noopener noreferrer">
+						{piece.text}
+					</a>
+				),
+			)}
+		</>
+	)
+}
 
 /** One message of a chat: who wrote it (in a group), what it quotes and holds, its time and ticks, and what can be done with it. */
 export function MessageItem({
@@ -53,7 +71,7 @@ export function MessageItem({
 			{m.media && !m.revoked && <MediaView media={m.media} />}
 			{/* Right-to-left text (Hebrew, Arabic) runs and aligns right to left, its punctuation with it. */}
 			<p class="text" dir="auto">
-				{describe(m)}
+				<TextWithLinks text={describe(m)} />
 			</p>
 			{m.location && !m.revoked && (
 				<a
