@@ -10,6 +10,7 @@ import { until } from '../helpers/until'
 const PHONE = '15550350000'
 const ORA = '15550350001'
 const PIA = '15550350002'
+const QUINN = '15550350003'
 const RAY = '15550350004'
 const jid = (phone: string) => `${phone}@s.whatsapp.net`
 const HEBREW = 'שלום! ההזמנה שלי לא הגיעה (מספר 4411).'
@@ -56,6 +57,14 @@ const edges = (page: Page, selector: string) =>
 		const last = nodes.at(-1)
 		return { first: at(nodes[0], 0), last: at(last, last.length - 1) }
 	})()`) as Promise<{ first: number; last: number }>
+
+/** Whether an element of the log is scrolled into its view. */
+const inView = (item: Locator) =>
+	item.evaluate((el) => {
+		const log = el.closest('[role="log"]')!.getBoundingClientRect()
+		const box = el.getBoundingClientRect()
+		return box.top >= log.top && box.bottom <= log.bottom
+	})
 
 describe('reading a chat in the dashboard', () => {
 	it('reaches the message box from the heading with one Tab and Enter, the messages’ buttons still after it', async () => {
@@ -146,6 +155,40 @@ describe('reading a chat in the dashboard', () => {
 				expect(await link.getAttribute('rel')).toBe('noopener noreferrer')
 			}
 			expect(await shown.locator('b').count()).toBe(0)
+			expect(problems).toEqual([])
+		})
+	})
+
+	it('offers the way down to messages that arrive below a view scrolled up, until the view reaches them', async () => {
+		for (let i = 1; i < 30; i++) await world.standIn.deliverText({ to: PHONE, from: QUINN, pushName: 'Quinn', text: `line ${i}` })
+		const last = await world.standIn.deliverText({ to: PHONE, from: QUINN, text: 'line 30' })
+		await stored(jid(QUINN), last.id)
+		await inBrowser(browser, 'chat new messages', async ({ page, problems }) => {
+			await signInOnPage(page, world.app.url, user)
+			await page.goto(chatUrl(jid(QUINN)))
+			await page.getByText('Live', { exact: true }).waitFor()
+			const log = page.getByRole('log', { name: 'Messages' })
+			await log.getByText('line 30', { exact: true }).waitFor()
+			const scrollTo = (top: 'top' | 'bottom') => log.evaluate((el, top) => el.scrollTo({ top: top === 'top' ? 0 : el.scrollHeight }), top)
+			const button = page.getByRole('button', { name: /^New messages/ })
+
+			await scrollTo('top')
+			await world.standIn.deliverText({ to: PHONE, from: QUINN, text: 'are you there?' })
+			await world.standIn.deliverText({ to: PHONE, from: QUINN, text: 'hello?' })
+			await page.getByRole('button', { name: 'New messages (2) ↓' }).waitFor()
+			await page.getByRole('status').getByText('2 new messages below').waitFor()
+			const newest = log.locator('.message').filter({ hasText: 'hello?' })
+			expect(await inView(newest)).toBe(false)
+			await button.click()
+			expect(await inView(newest)).toBe(true)
+			expect(await button.count()).toBe(0)
+			expect(await isFocused(log)).toBe(true)
+
+			await scrollTo('top')
+			await world.standIn.deliverText({ to: PHONE, from: QUINN, text: 'one more' })
+			await page.getByRole('button', { name: 'New messages (1) ↓' }).waitFor()
+			await scrollTo('bottom')
+			await until(async () => (await button.count()) === 0 || null, 'the button gone at the bottom')
 			expect(problems).toEqual([])
 		})
 	})

@@ -1,5 +1,5 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
-import { Alert, PageTitle } from '../components/ui'
+import { Alert, announce, PageTitle } from '../components/ui'
 import { api, problemOf } from '../lib/api'
 import { isoOf, phoneOf, STATUS_LABEL } from '../lib/format'
 import { belongsTo, byTime, fromEvent, laterStatus, type Message, sameMessage, statusName, withReaction } from '../lib/messages'
@@ -27,6 +27,10 @@ export function ChatPage({ sessionId, jid }: { sessionId: string; jid: string })
 	const [chatName, setChatName] = useState<string | null>(null)
 	const [replyTo, setReplyTo] = useState<Message | null>(null)
 	const [picking, setPicking] = useState<string | null>(null)
+	/** Messages that arrived out of sight, below a view scrolled up: the button that goes to them counts them. */
+	const [unseen, setUnseen] = useState(0)
+	const shown = useRef(messages)
+	shown.current = messages
 	const scroller = useRef<HTMLDivElement>(null)
 	const keepFromBottom = useRef<number | null>(0)
 	const loads = useOneLoadAtATime()
@@ -73,6 +77,7 @@ export function ChatPage({ sessionId, jid }: { sessionId: string; jid: string })
 		setMessages([])
 		setCursor(undefined)
 		setChatName(null)
+		setUnseen(0)
 		void load(undefined)
 		void api
 			.chats({ jid })
@@ -91,7 +96,10 @@ export function ChatPage({ sessionId, jid }: { sessionId: string; jid: string })
 				if (message.type === 'session.messages.upsert' && mine.some((m) => !m.key.fromMe)) markRead()
 				if (mine.length) {
 					const el = scroller.current
-					keepFromBottom.current = el && nearBottom(el) ? 0 : null
+					const atBottom = !el || nearBottom(el)
+					keepFromBottom.current = atBottom ? 0 : null
+					const isNew = (m: (typeof mine)[number]) => !shown.current.some((x) => sameMessage(x, m.key))
+					if (!atBottom && message.type === 'session.messages.upsert' && mine.some(isNew)) setUnseen((n) => n + mine.filter(isNew).length)
 					merge(mine.map((m) => fromEvent(m, jid)))
 				}
 			}
@@ -131,7 +139,20 @@ export function ChatPage({ sessionId, jid }: { sessionId: string; jid: string })
 	const pinned = useRef(true)
 	const onScroll = () => {
 		const el = scroller.current
-		if (el) pinned.current = nearBottom(el)
+		if (!el) return
+		pinned.current = nearBottom(el)
+		if (pinned.current) setUnseen(0)
+	}
+	useEffect(() => {
+		if (unseen) announce(unseen === 1 ? '1 new message below' : `${unseen} new messages below`)
+	}, [unseen])
+	/** To the newest message; the focus stays in the list, where the button that disappears was. */
+	const toNewest = () => {
+		const el = scroller.current
+		if (!el) return
+		el.scrollTop = el.scrollHeight
+		setUnseen(0)
+		el.focus({ preventScroll: true })
 	}
 	const onLoadCapture = () => {
 		const el = scroller.current
@@ -175,30 +196,37 @@ export function ChatPage({ sessionId, jid }: { sessionId: string; jid: string })
 				Skip to message box
 			</button>
 			{error && <Alert>{error}</Alert>}
-			{/* Focusable so the keyboard can scroll it; a log, so screen readers announce arrivals. */}
-			{/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be reachable by keyboard */}
-			<div class="messages" ref={scroller} tabIndex={0} role="log" aria-label="Messages" onScroll={onScroll} onLoadCapture={onLoadCapture}>
-				{cursor && (
-					<p ref={sentinel as never} class="muted center">
-						Loading older messages…
-					</p>
+			<div class="messages-pane">
+				{/* Focusable so the keyboard can scroll it; a log, so screen readers announce arrivals. */}
+				{/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be reachable by keyboard */}
+				<div class="messages" ref={scroller} tabIndex={0} role="log" aria-label="Messages" onScroll={onScroll} onLoadCapture={onLoadCapture}>
+					{cursor && (
+						<p ref={sentinel as never} class="muted center">
+							Loading older messages…
+						</p>
+					)}
+					{cursor === undefined && <p class="muted center">Loading messages…</p>}
+					<ol class="message-list">
+						{messages.map((m) => (
+							<MessageItem
+								key={`${m.id}-${m.fromMe}`}
+								m={m}
+								quoted={m.replyTo ? byId.get(m.replyTo.id) : undefined}
+								group={group}
+								picking={picking === m.id}
+								ownReaction={ownReaction(m)}
+								onReply={() => setReplyTo(m)}
+								onPick={(open) => setPicking(open ? m.id : null)}
+								onReact={(emoji) => react(m, emoji)}
+							/>
+						))}
+					</ol>
+				</div>
+				{unseen > 0 && (
+					<button type="button" class="new-messages" onClick={toNewest}>
+						New messages ({unseen}) ↓
+					</button>
 				)}
-				{cursor === undefined && <p class="muted center">Loading messages…</p>}
-				<ol class="message-list">
-					{messages.map((m) => (
-						<MessageItem
-							key={`${m.id}-${m.fromMe}`}
-							m={m}
-							quoted={m.replyTo ? byId.get(m.replyTo.id) : undefined}
-							group={group}
-							picking={picking === m.id}
-							ownReaction={ownReaction(m)}
-							onReply={() => setReplyTo(m)}
-							onPick={(open) => setPicking(open ? m.id : null)}
-							onReact={(emoji) => react(m, emoji)}
-						/>
-					))}
-				</ol>
 			</div>
 			<Composer
 				sessionId={sessionId}
