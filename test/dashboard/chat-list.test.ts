@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import type { Browser } from 'playwright-core'
-import { createVerifiedUser, type LoggedInUser } from '../helpers/accounts'
-import { inBrowser, launchChromium, signInOnPage } from '../helpers/browser'
-import { type ApiSession, type Client, clientFor, pairedSession, type SessionsWorld, startSessionsWorld } from '../helpers/sessions'
+import type { LoggedInUser } from '../helpers/accounts'
+import { inBrowser, signInOnPage } from '../helpers/browser'
+import { type ApiSession, type Client, pairedSession, type SessionsWorld } from '../helpers/sessions'
+import { type PairedDashboard, startPairedDashboard } from '../helpers/dashboard'
 import { until } from '../helpers/until'
 
 /** The chat list as a support lead works down it: long, live, and still there after a look at one chat. */
@@ -18,18 +19,14 @@ let user: LoggedInUser
 let api: Client
 let session: ApiSession
 
+let dashboard: PairedDashboard | undefined
 beforeAll(async () => {
-	;[world, browser] = await Promise.all([startSessionsWorld(), launchChromium()])
-	user = await createVerifiedUser(world.app)
-	api = clientFor(world.app, user)
-	session = await pairedSession(world, api, PHONE)
+	dashboard = await startPairedDashboard(PHONE)
+	;({ world, browser, user, api, session } = dashboard)
 	await world.standIn.pushHistory({ to: PHONE, chats: CHATS, messagesPerChat: 1 })
 	await until(async () => (await api.get(`/chats?sessionId=${session.id}&limit=200`)).body?.items?.length === CHATS, `${CHATS} chats stored`)
 })
-afterAll(async () => {
-	await browser?.close()
-	await world?.close()
-})
+afterAll(() => dashboard?.close())
 
 const chatsUrl = (sessionId: string) => `${world.app.url}/app/sessions/${sessionId}/chats`
 

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import type { Browser, Locator, Page } from 'playwright-core'
-import { createVerifiedUser, type LoggedInUser } from '../helpers/accounts'
-import { inBrowser, launchChromium, signInOnPage } from '../helpers/browser'
-import { type ApiSession, clientFor, pairedSession, type SessionsWorld, startSessionsWorld } from '../helpers/sessions'
+import type { LoggedInUser } from '../helpers/accounts'
+import { inBrowser, signInOnPage } from '../helpers/browser'
+import { type ApiSession, clientFor, type SessionsWorld } from '../helpers/sessions'
+import { type PairedDashboard, startPairedDashboard } from '../helpers/dashboard'
 import { until } from '../helpers/until'
 
 /** Reading and answering a chat: by keyboard, in right-to-left scripts, with links, with news below the view. */
@@ -20,15 +21,12 @@ let browser: Browser
 let user: LoggedInUser
 let session: ApiSession
 
+let dashboard: PairedDashboard | undefined
 beforeAll(async () => {
-	;[world, browser] = await Promise.all([startSessionsWorld(), launchChromium()])
-	user = await createVerifiedUser(world.app)
-	session = await pairedSession(world, clientFor(world.app, user), PHONE)
+	dashboard = await startPairedDashboard(PHONE)
+	;({ world, browser, user, session } = dashboard)
 })
-afterAll(async () => {
-	await browser?.close()
-	await world?.close()
-})
+afterAll(() => dashboard?.close())
 
 /** Resolves once the consumer stored the message: a page opened now loads it. */
 const stored = (chat: string, id: string) =>

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { deflateSync } from 'node:zlib'
 import type { Browser, Page } from 'playwright-core'
-import { createVerifiedUser, type LoggedInUser } from '../helpers/accounts'
-import { inBrowser, launchChromium, signInOnPage } from '../helpers/browser'
-import { clientFor, pairedSession, startSessionsWorld, type ApiSession, type SessionsWorld } from '../helpers/sessions'
+import type { LoggedInUser } from '../helpers/accounts'
+import { inBrowser, signInOnPage } from '../helpers/browser'
+import { clientFor, type ApiSession, type SessionsWorld } from '../helpers/sessions'
+import { type PairedDashboard, startPairedDashboard } from '../helpers/dashboard'
 import { until } from '../helpers/until'
 
 /** How a chat reads in the dashboard: in the order things arrived, who said what, photos in proportion, read when seen. */
@@ -28,15 +29,12 @@ let browser: Browser
 let user: LoggedInUser
 let session: ApiSession
 
+let dashboard: PairedDashboard | undefined
 beforeAll(async () => {
-	;[world, browser] = await Promise.all([startSessionsWorld(), launchChromium()])
-	user = await createVerifiedUser(world.app)
-	session = await pairedSession(world, clientFor(world.app, user), PHONE)
+	dashboard = await startPairedDashboard(PHONE)
+	;({ world, browser, user, session } = dashboard)
 })
-afterAll(async () => {
-	await browser?.close()
-	await world?.close()
-})
+afterAll(() => dashboard?.close())
 
 /** A PNG of one colour, `width` × `height` pixels. */
 function png(width: number, height: number): Uint8Array {

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import type { Browser, Page, WebSocketRoute } from 'playwright-core'
-import { createVerifiedUser, type LoggedInUser } from '../helpers/accounts'
-import { inBrowser, launchChromium, signInOnPage } from '../helpers/browser'
-import { type ApiSession, clientFor, pairedSession, startSessionsWorld, type SessionsWorld } from '../helpers/sessions'
+import type { LoggedInUser } from '../helpers/accounts'
+import { inBrowser, signInOnPage } from '../helpers/browser'
+import { type ApiSession, clientFor, type SessionsWorld } from '../helpers/sessions'
+import { type PairedDashboard, startPairedDashboard } from '../helpers/dashboard'
 import { until } from '../helpers/until'
 
 /** The server goes away and comes back: the pages say what they cannot know meanwhile, and recover on their own. */
@@ -15,20 +16,17 @@ let world: SessionsWorld
 let browser: Browser
 let user: LoggedInUser
 let session: ApiSession
+let dashboard: PairedDashboard | undefined
 beforeAll(async () => {
-	;[world, browser] = await Promise.all([startSessionsWorld(), launchChromium()])
-	user = await createVerifiedUser(world.app)
-	session = await pairedSession(world, clientFor(world.app, user), PHONE)
+	dashboard = await startPairedDashboard(PHONE)
+	;({ world, browser, user, session } = dashboard)
 	const hello = await world.standIn.deliverText({ to: PHONE, from: OLA, pushName: 'Ola', text: 'hello' })
 	await until(async () => {
 		const { body } = await clientFor(world.app, user).get(`/chats/${OLA}@s.whatsapp.net/messages`)
 		return (body.items as { id: string }[] | undefined)?.some((m) => m.id === hello.id)
 	}, 'the message stored')
 })
-afterAll(async () => {
-	await browser?.close()
-	await world?.close()
-})
+afterAll(() => dashboard?.close())
 
 /**
  * Stands between the page and the server, as a server that stops and starts again would: while
