@@ -53,12 +53,13 @@ describe('a message in a webhook', () => {
 		await world.standIn.waitForSent((m) => m.id === sent.body.messageId)
 		await world.standIn.sendReceipts({ ids: [sent.body.messageId], type: 'delivery' })
 		await world.standIn.sendReceipts({ ids: [sent.body.messageId], type: 'read' })
-		// A receipt may overtake the upsert of the message it is for: wait for all three.
+		// A receipt may overtake the upsert of the message it is for, and the answer the question it
+		// answers (the runner may decrypt the question after it sent the answer): wait for all four.
 		const upsertOf = (r: Receiver['requests'], id: string) =>
 			r.some((x) => x.json.type === 'session.messages.upsert' && x.json.data.messages.some((m: { key: { id: string } }) => m.key.id === id))
 		await receiver.until(
-			(r) => upsertOf(r, sent.body.messageId) && r.filter((x) => x.json.type === 'session.messages.update').length >= 2,
-			'the answer and both receipts',
+			(r) => upsertOf(r, received.id) && upsertOf(r, sent.body.messageId) && r.filter((x) => x.json.type === 'session.messages.update').length >= 2,
+			'the question, the answer and both receipts',
 		)
 
 		const bodies = receiver.accepted().map((r) => r.json)
