@@ -297,6 +297,7 @@ class BaileysSession implements SessionConnection {
 			altOf: (jid) => alts?.get(jid),
 			sessionId: this.sessionId,
 			me,
+			meLid: this.credentials.creds?.me?.lid ?? undefined,
 			pollVoteOf: (m) => (m.key.id ? votes.get(m.key.id) : undefined),
 			nextSeq: arrivals,
 			unstorable: (id, remoteJid) =>

@@ -238,6 +238,28 @@ describe('message updates', () => {
 			['G3', 5],
 		])
 	})
+
+	it("reads the account's own receipt for a message it sent to a group as its phone having it, not as read", () => {
+		const ME = '15550009999:4@s.whatsapp.net'
+		const ME_LID = '99990009999:4@lid'
+		const updates = mapReceipts(
+			[
+				{ key: { remoteJid: GROUP, fromMe: true, id: 'G1' }, receipt: { userJid: '15550009999@s.whatsapp.net', readTimestamp: 10 } },
+				{ key: { remoteJid: GROUP, fromMe: true, id: 'G2' }, receipt: { userJid: '99990009999@lid', readTimestamp: 11 } },
+				// The account read a member's message on its phone: that one is read.
+				{
+					key: { remoteJid: GROUP, fromMe: false, id: 'G3', participant: ALICE },
+					receipt: { userJid: '15550009999@s.whatsapp.net', readTimestamp: 12 },
+				},
+			],
+			{ me: ME, meLid: ME_LID },
+		)
+		expect(updates.map((u) => [u.key.id, u.status])).toEqual([
+			['G1', 2],
+			['G2', 2],
+			['G3', 4],
+		])
+	})
 })
 
 describe('contacts and chats', () => {

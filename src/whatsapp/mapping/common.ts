@@ -16,6 +16,8 @@ export interface MappingContext {
 	sessionId?: string
 	/** The account's own JID: the author of what it sent (its reactions, its votes). */
 	me?: string
+	/** The account's own LID, when known: a group in LID addressing names the account by it. */
+	meLid?: string
 	/** A poll vote in the batch, decrypted by the driver beforehand (it needs the poll's secret). */
 	pollVoteOf?(message: { key: { id?: string | null } }): PollVote | undefined
 	/** The next arrival number (Message.seq), in the order messages are mapped; none without it. */

@@ -213,12 +213,22 @@ export function mapMessageUpdates(updates: readonly WAMessageUpdate[], ctx: Mapp
 	return out
 }
 
-/** Group receipts (`message-receipt.update`, one per participant): the furthest any participant got. */
+/**
+ * Group receipts (`message-receipt.update`, one per participant): the furthest any participant got.
+ * The account's own phone answers for a message a companion sent to a group with a `sender`
+ * receipt, which Baileys reports as a read by the account: it says the phone has the message
+ * (server_ack), not that anyone read it.
+ */
 export function mapReceipts(receipts: readonly MessageUserReceiptUpdate[], ctx: MappingContext = {}): MessageUpdate[] {
 	const out: MessageUpdate[] = []
+	const own = new Set([userJid(ctx.me), userJid(ctx.meLid)].filter(Boolean))
 	for (const { key, receipt } of receipts) {
 		const k = mapKey(key, ctx)
 		if (!k) continue
+		if (k.fromMe && own.has(userJid(receipt.userJid))) {
+			out.push({ key: k, status: MessageStatusCode.server_ack })
+			continue
+		}
 		const status = receipt.playedTimestamp
 			? MessageStatusCode.played
 			: receipt.readTimestamp
