@@ -53,6 +53,8 @@ describe('sending a text', () => {
 		const sent = await world.standIn.waitForSent((m) => m.id === messageId)
 		expect(sent).toMatchObject({ to: FRIEND_JID, text: 'Hello, friend' })
 		expect(await messageInChat(FRIEND_JID, messageId)).toMatchObject({ fromMe: true, text: 'Hello, friend', type: expect.any(String) })
+		// The account's phone has it (its `sender` receipt): one tick, before the contact's receipts.
+		await messageInChat(FRIEND_JID, messageId, 'server_ack')
 
 		await world.standIn.sendReceipts({ ids: [messageId], type: 'delivery' })
 		await messageInChat(FRIEND_JID, messageId, 'delivered')

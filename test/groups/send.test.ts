@@ -55,6 +55,16 @@ describe('a 500-member group', () => {
 	}, 90_000)
 })
 
+describe("a message's status in a group", () => {
+	it("reads server_ack once the account's phone has it (its sender receipt), not read", async () => {
+		const sent = await send(lidGroup, { text: 'status check' })
+		const statusOf = async () =>
+			(await api.get(`/chats/${lidGroup}/messages?limit=50`)).body.items?.find((m: { id: string }) => m.id === sent.id)?.status
+		// A status only moves forward: read here would stay read.
+		await until(async () => (await statusOf()) === 'server_ack', 'the phone has it')
+	})
+})
+
 describe('mentions', () => {
 	it('sends the mentioned people with the text', async () => {
 		const sent = await send(lidGroup, { text: `hi @${ALICE}`, mentions: [`+${ALICE}`] })

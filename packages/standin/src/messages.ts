@@ -166,6 +166,18 @@ export function ownReadReceiptStanza(owner: string, chat: string, ids: string[])
 	return node
 }
 
+/**
+ * The account's phone got its copy of a message a companion sent, and says so with a `sender`
+ * receipt, from the account's JID (Baileys reads it as SERVER_ACK, the single tick): with the chat
+ * as `recipient`, or from the group with the account as `participant`.
+ */
+export function senderReceiptStanza(owner: string, chat: string, id: string): BinaryNode {
+	const attrs: Record<string, string> = chat.endsWith('@g.us')
+		? { from: chat, participant: owner, id, type: 'sender', t: String(Math.floor(Date.now() / 1000)) }
+		: { from: owner, recipient: chat, id, type: 'sender', t: String(Math.floor(Date.now() / 1000)) }
+	return { tag: 'receipt', attrs }
+}
+
 function textOf(message: proto.IMessage | undefined | null): string | undefined {
 	return message?.conversation ?? message?.extendedTextMessage?.text ?? undefined
 }

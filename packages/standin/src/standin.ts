@@ -9,7 +9,7 @@ import { GroupHub } from './groups'
 import { handleIq } from './iq-handlers'
 import { Mailboxes, type Outgoing } from './mailbox'
 import { MediaHub } from './media/hub'
-import { messageStanza, ownReadReceiptStanza, readReceipt, readSentMessage, receiptStanza, type Delivery } from './messages'
+import { messageStanza, ownReadReceiptStanza, readReceipt, readSentMessage, receiptStanza, senderReceiptStanza, type Delivery } from './messages'
 import { completePairing, enterPairingCode, pairDeviceNode, parseQr, registrationFrom } from './pairing'
 import { PeopleHub } from './people'
 import { normalizePhone, pnJid, StandInState, type Device } from './state'
@@ -137,6 +137,10 @@ export class StandInCore implements ConnectionHost {
 					tag: 'ack',
 					attrs: { class: 'message', id: sent.id, from: sent.to, t: String(Math.floor(Date.now() / 1000)) },
 				})
+				// A message to a chat reaches the account's phone too, which answers for it; one to the
+				// account's own devices (peer: key requests, app state) is for the companions alone.
+				const owner = `${device.phone}@s.whatsapp.net`
+				if (sent.category !== 'peer' && sent.to !== owner) connection.send(senderReceiptStanza(owner, sent.to, sent.id))
 				await this.media.inspectSent(sent)
 				this.sentMessages.push(sent)
 				if (this.sentMessages.length > 10_000) this.sentMessages.shift()
