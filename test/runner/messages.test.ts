@@ -87,7 +87,11 @@ describe('sending', () => {
 		await h.command('session.messages.send', ref, { messageId, to: `${BOB}@s.whatsapp.net`, content: { text: 'hi Bob' } })
 		const sent = await h.standIn.waitForSent((m) => m.id === messageId)
 		expect(sent).toMatchObject({ to: `${BOB}@s.whatsapp.net`, text: 'hi Bob' })
-		const stored = await until(() => h.message(ref, messageId), 'the sent message')
+		// The message itself, not the row its phone's receipt may have made first (a status without it).
+		const stored = await until(async () => {
+			const r = await h.message(ref, messageId)
+			return r?.timestamp && r
+		}, 'the sent message')
 		expect(stored).toMatchObject({ fromMe: true, chatJid: `${BOB}@s.whatsapp.net`, text: 'hi Bob' })
 
 		await h.standIn.sendReceipts({ ids: [messageId] })
