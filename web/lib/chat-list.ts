@@ -1,5 +1,6 @@
 import { account, api, problemOf } from './api'
 import { isoOf, phoneOf } from './format'
+import { formsOf, sameOne } from './jids'
 import { type Chat, chatJidOf, statusName } from './messages'
 import { oneLoadAtATime } from './paging'
 import { onRealtime, startsOver } from './realtime'
@@ -26,12 +27,6 @@ const newestFirst = (a: Chat, b: Chat) => (b.lastMessageAt ?? '').localeCompare(
 /** Whether `loaded` shows at least what `live` does: a later last message, or the same one. */
 const shows = (loaded: Chat, live: Chat) =>
 	(loaded.lastMessageAt ?? '') > (live.lastMessageAt ?? '') || (loaded.lastMessage?.id ?? null) === (live.lastMessage?.id ?? null)
-
-/** The JIDs a row names its chat by: a person writing by LID is listed under either, with the other beside it when known. */
-const formsOf = (chat: Chat): string[] => [chat.jid, chat.lidJid, chat.pnJid].filter((j): j is string => Boolean(j))
-
-/** Whether two rows are one chat. */
-const sameChat = (a: Chat, b: Chat) => formsOf(a).some((j) => formsOf(b).includes(j))
 
 /** Who wrote a chat's newest message, as its preview begins: you, or in a group the member. */
 export function whoWrote({ jid, lastMessage }: Chat): string {
@@ -81,9 +76,9 @@ export function openChatList(sessionId: string) {
 		if (error) return update((list) => ({ ...list, error: problemOf(error).message }))
 		update(({ chats }) => {
 			// A reload replaces the list, except chats that changed while it was on its way and that it shows older, or not at all.
-			const kept = reset ? chats.filter((c) => changedLive.has(c.jid) && !data.items.some((r) => sameChat(r, c) && shows(r, c))) : chats
+			const kept = reset ? chats.filter((c) => changedLive.has(c.jid) && !data.items.some((r) => sameOne(r, c) && shows(r, c))) : chats
 			// A row kept from a live event may name the person by the other JID (the LID) than the page does.
-			const next = [...kept, ...data.items.filter((r) => !kept.some((c) => sameChat(c, r)))].sort(newestFirst)
+			const next = [...kept, ...data.items.filter((r) => !kept.some((c) => sameOne(c, r)))].sort(newestFirst)
 			return { sessionId, chats: next, cursor: data.nextCursor, error: null }
 		})
 	}

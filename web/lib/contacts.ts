@@ -1,5 +1,6 @@
 import type { Treaty } from '@elysiajs/eden'
 import type { api } from './api'
+import { formsOf, sameOne } from './jids'
 import type { RealtimeEvent } from './realtime'
 
 /**
@@ -16,8 +17,6 @@ const fold = (text: string) =>
 		.toLowerCase()
 		.normalize('NFD')
 		.replace(/[\u0300-\u036f]/g, '')
-
-const formsOf = (c: Contact) => [c.jid, c.pnJid, c.lidJid].filter((j): j is string => Boolean(j))
 
 /** The server's order: by folded shown name, then JID; contacts without a name last. */
 export function contactOrder(a: Contact, b: Contact): number {
@@ -82,5 +81,5 @@ export function withChanges(list: readonly Contact[], changes: readonly ContactC
 /** A further page after the loaded rows, without those already shown (a contact placed live may be on it). */
 export const withPage = (list: readonly Contact[], page: readonly Contact[]) => [
 	...list,
-	...page.filter((c) => !list.some((shown) => formsOf(shown).some((j) => formsOf(c).includes(j)))),
+	...page.filter((c) => !list.some((shown) => sameOne(shown, c))),
 ]
