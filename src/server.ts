@@ -38,6 +38,7 @@ import { createCipher } from './lib/crypto'
 import { createMediaStore } from './media'
 import { createMetricsRegistry } from './observability/registry'
 import type { MetricsDeps } from './plugins/metrics'
+import { answerWithin, idleTimeoutSeconds } from './plugins/request-deadline'
 import { closeRedis, openRedis, whyRedisUnreachable } from './redis/connection'
 import { startRoles, type RunningRoles } from './roles'
 
@@ -312,7 +313,8 @@ export async function startServer(config: Config, logger: Logger, overrides: Ser
 	const api = serveApi ? composeApi(config, logger, infra, overrides) : null
 	const app = api?.app ?? createProbeApp({ config, logger, ...infra })
 	// No shared port (Elysia asks for one): a second server on it would take half the requests.
-	app.listen({ port: config.port, hostname: config.host, reusePort: false })
+	answerWithin(app, { timeoutMs: config.requestTimeoutMs, bodyLimitBytes: config.bodyLimitBytes }, logger)
+	app.listen({ port: config.port, hostname: config.host, reusePort: false, idleTimeout: idleTimeoutSeconds(config.requestTimeoutMs) })
 	const port = app.server?.port ?? config.port
 	logger.info({ port, database: database.kind, redis: Boolean(redis), roles: [...config.roles].join(',') }, 'listening')
 

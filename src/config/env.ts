@@ -55,6 +55,8 @@ export const Env = T.Object({
 	WA_RECONNECT_MAX_ATTEMPTS: T.Integer({ minimum: 1, default: 10 }),
 	BODY_LIMIT_BYTES: T.Integer({ minimum: 1024, default: 1024 * 1024 }),
 	SHUTDOWN_TIMEOUT_MS: T.Integer({ minimum: 0, default: 10_000 }),
+	// Bun closes a connection idle this long and more (at most 255 s), answer or not: see answerWithin.
+	REQUEST_TIMEOUT_MS: T.Integer({ minimum: 1_000, maximum: 240_000, default: 20_000 }),
 	COOKIE_SECURE: T.Optional(T.Boolean()),
 	MAX_SESSIONS_PER_TENANT: T.Integer({ minimum: 1, default: 10 }),
 	TRUST_PROXY_HOPS: T.Integer({ minimum: 0, maximum: 10, default: 0 }),

@@ -78,6 +78,10 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 	if (safetyMarginMs * 2 >= leaseTtlMs) throw new ConfigError('RUNNER_LEASE_SAFETY_MARGIN_MS must be less than half of RUNNER_LEASE_TTL_MS')
 	if (production && env.WA_ROOT_PUBLIC_KEY && !env.WA_WEBSOCKET_URL)
 		throw new ConfigError('WA_ROOT_PUBLIC_KEY is set without WA_WEBSOCKET_URL; set both or neither')
+	if (env.QUERY_TIMEOUT_MS >= env.REQUEST_TIMEOUT_MS)
+		throw new ConfigError(
+			`QUERY_TIMEOUT_MS (${env.QUERY_TIMEOUT_MS}) must be less than REQUEST_TIMEOUT_MS (${env.REQUEST_TIMEOUT_MS}): a request that asks a runner must be able to answer 504 before its own deadline`,
+		)
 	if (env.MEDIA_STORE === 's3' && !env.MEDIA_S3_BUCKET) throw new ConfigError('MEDIA_STORE=s3 needs MEDIA_S3_BUCKET')
 	// Without Redis the bus lives in this process: a role left to another process would never hear
 	// of the work (a send accepted by an API process, and never sent). Webhooks alone may be left out.
@@ -137,6 +141,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 		runnerConnectRate: env.RUNNER_CONNECT_RATE,
 		bodyLimitBytes: env.BODY_LIMIT_BYTES,
 		shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+		requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
 		cookieSecure,
 		maxSessionsPerTenant: env.MAX_SESSIONS_PER_TENANT,
 		trustProxyHops: env.TRUST_PROXY_HOPS,

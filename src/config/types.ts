@@ -41,6 +41,8 @@ export interface Config {
 	runnerConnectRate: number
 	bodyLimitBytes: number
 	shutdownTimeoutMs: number
+	/** A request not answered by then gets 503 `REQUEST_TIMEOUT` (a database or Redis that stopped answering). */
+	requestTimeoutMs: number
 	cookieSecure: boolean
 	maxSessionsPerTenant: number
 	/** Reverse proxies in front of the API whose X-Forwarded-For entries are trusted (0 = none). */

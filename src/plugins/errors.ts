@@ -104,7 +104,8 @@ export type ValidationAnswersAs400<App extends AnyElysia> = Elysia<
 	App['~Volatile']
 >
 
-function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+/** A JSON response as every error goes out. */
+export function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
 	return new Response(JSON.stringify(body), {
 		status,
 		headers: { 'content-type': 'application/json; charset=utf-8', ...headers },

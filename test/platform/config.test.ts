@@ -94,6 +94,13 @@ describe('config', () => {
 		expect([...loadConfig({ ROLES: 'api,runner,consumer' }).roles]).toEqual(['api', 'runner', 'consumer'])
 	})
 
+	it('answers a request within REQUEST_TIMEOUT_MS, which must leave room for a runner query to time out first', () => {
+		expect(loadConfig({}).requestTimeoutMs).toBe(20_000)
+		expect(loadConfig({ REQUEST_TIMEOUT_MS: '60000', QUERY_TIMEOUT_MS: '50000' }).requestTimeoutMs).toBe(60_000)
+		expect(() => loadConfig({ QUERY_TIMEOUT_MS: '30000' })).toThrow('QUERY_TIMEOUT_MS (30000) must be less than REQUEST_TIMEOUT_MS (20000)')
+		expect(() => loadConfig({ REQUEST_TIMEOUT_MS: '500' })).toThrow('REQUEST_TIMEOUT_MS: must be a whole number from 1000 to 240000 (got 500)')
+	})
+
 	it("fetches received files from WhatsApp's hosts only, and a stand-in's when WA_WEBSOCKET_URL names one", () => {
 		expect(loadConfig({}).waMediaHosts).toEqual(['whatsapp.net'])
 		expect(loadConfig({ WA_WEBSOCKET_URL: 'ws://127.0.0.1:7480/ws/chat' }).waMediaHosts).toEqual(['whatsapp.net', '127.0.0.1'])

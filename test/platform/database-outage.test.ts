@@ -10,28 +10,40 @@ import { createTestDatabase, PG_ADMIN_URL, type TestDatabase } from '../helpers/
 import { createTestRedisPrefix, REDIS_TEST_URL } from '../helpers/redis'
 import { until } from '../helpers/until'
 
-/** The API while its database is away (a restart, a network cut): 503 with Retry-After, not 500; and back once it returns. */
+/**
+ * The API while its database is away (a restart, a network cut) or frozen (a paused host: connections
+ * open, nothing answers): 503 with Retry-After, not 500 and not silence; and back once it returns.
+ */
 
-/** A TCP proxy to PostgreSQL that the test can cut (every connection closed, new ones closed at once) and restore. */
+/**
+ * A TCP proxy to PostgreSQL that the test can cut (every connection closed, new ones closed at once)
+ * or freeze (every connection kept open, nothing passed on either way), and restore.
+ */
 function databaseProxy(target: URL) {
 	interface Link {
 		peer?: Socket<undefined>
 		queued: Uint8Array[]
+		/** What PostgreSQL sent while frozen. */
+		held: Uint8Array[]
 	}
 	let cut = false
+	let frozen = false
+	const links = new Set<Socket<Link>>()
 	const listener: TCPSocketListener<Link> = Bun.listen<Link>({
 		hostname: '127.0.0.1',
 		port: 0,
 		socket: {
 			open(client) {
-				client.data = { queued: [] }
+				client.data = { queued: [], held: [] }
 				if (cut) return void client.terminate()
-				void Bun.connect({
+				links.add(client)
+				void Bun.connect<undefined>({
 					hostname: target.hostname,
 					port: Number(target.port || 5432),
 					socket: {
 						data: (_, chunk) => {
-							client.write(chunk)
+							if (frozen) client.data.held.push(new Uint8Array(chunk))
+							else client.write(chunk)
 						},
 						close: () => {
 							client.end()
@@ -47,10 +59,11 @@ function databaseProxy(target: URL) {
 			},
 			data(client, chunk) {
 				if (cut) return void client.terminate()
-				if (client.data.peer) client.data.peer.write(chunk)
+				if (client.data.peer && !frozen) client.data.peer.write(chunk)
 				else client.data.queued.push(new Uint8Array(chunk))
 			},
 			close(client) {
+				links.delete(client)
 				client.data.peer?.end()
 			},
 			error(client) {
@@ -65,8 +78,19 @@ function databaseProxy(target: URL) {
 			cut = true
 			await kill()
 		},
+		/** Open connections stay open and new ones are accepted, but nothing passes either way, as on a paused host. */
+		freeze() {
+			frozen = true
+		},
 		restore() {
 			cut = false
+			if (!frozen) return
+			frozen = false
+			// What waited goes on, in order: the server takes the queries, their answers come back.
+			for (const link of links) {
+				for (const chunk of link.data.held.splice(0)) link.write(chunk)
+				if (link.data.peer) for (const chunk of link.data.queued.splice(0)) link.data.peer.write(chunk)
+			}
 		},
 		stop: () => listener.stop(true),
 	}
@@ -95,6 +119,8 @@ beforeAll(async () => {
 		ROLES: 'api',
 		LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
 		TRUST_PROXY_HOPS: '1',
+		REQUEST_TIMEOUT_MS: '2000',
+		QUERY_TIMEOUT_MS: '1000',
 	})
 	server = await startServer(config, createLogger(config))
 	url = `http://127.0.0.1:${server.port}`
@@ -149,6 +175,28 @@ describe('the API while its database is away', () => {
 		} finally {
 			await admin.unsafe(`alter database "${db.name}" allow_connections true`)
 			await admin.end()
+		}
+		await until(async () => (await sessions())?.status === 200, 'served again')
+	})
+
+	it('answers 503 REQUEST_TIMEOUT within REQUEST_TIMEOUT_MS while the database is frozen, and serves again once it thaws', async () => {
+		const sessions = () => fetch(`${url}/sessions`, { headers: user.headers, signal: AbortSignal.timeout(10_000) }).catch(() => null)
+		await until(async () => (await sessions())?.status === 200, 'served')
+		proxy.freeze()
+		try {
+			const started = performance.now()
+			const frozen = await sessions()
+			const waited = performance.now() - started
+			expect(frozen?.status).toBe(503)
+			expect(frozen?.headers.get('retry-after')).toBe('5')
+			const body = (await frozen!.json()) as { error: { code: string; message: string } }
+			expect(body.error.code).toBe('REQUEST_TIMEOUT')
+			expect(body.error.message).toContain('within 2 s')
+			// Answered at the deadline: not before it, and not when Bun gives the connection up.
+			expect(waited).toBeGreaterThanOrEqual(1_900)
+			expect(waited).toBeLessThan(6_000)
+		} finally {
+			proxy.restore()
 		}
 		await until(async () => (await sessions())?.status === 200, 'served again')
 	})
