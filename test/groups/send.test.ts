@@ -63,6 +63,25 @@ describe("a message's status in a group", () => {
 		// A status only moves forward: read here would stay read.
 		await until(async () => (await statusOf()) === 'server_ack', 'the phone has it')
 	})
+
+	it("follows the members' receipts: delivered once one has it, read once one read it", async () => {
+		const sent = await send(lidGroup, { text: 'who has it?' })
+		const statusOf = async () =>
+			(await api.get(`/chats/${lidGroup}/messages?limit=50`)).body.items?.find((m: { id: string }) => m.id === sent.id)?.status
+		await until(async () => (await statusOf()) === 'server_ack', 'the phone has it')
+		// Bob is named by his LID in this group (his number is hidden), as WhatsApp names him in the receipt.
+		const delivered = world.events.waitFor('session.messages.update', sessionId, {
+			where: (e) => e.data.updates.some((u) => u.key.id === sent.id && u.status === 3),
+		})
+		await world.standIn.sendReceipts({ ids: [sent.id], type: 'delivery', from: BOB })
+		await delivered
+		await until(async () => (await statusOf()) === 'delivered', 'delivered to Bob')
+		await world.standIn.sendReceipts({ ids: [sent.id], type: 'read', from: ALICE })
+		await until(async () => (await statusOf()) === 'read', 'read by Alice')
+		// A member's receipt needs the member: the stand-in refuses one from nobody, or from outside the group.
+		await expect(world.standIn.sendReceipts({ ids: [sent.id], type: 'read' })).rejects.toThrow('comes from one of its members')
+		await expect(world.standIn.sendReceipts({ ids: [sent.id], type: 'read', from: CROWD[1]! })).rejects.toThrow('comes from one of its members')
+	})
 })
 
 describe('mentions', () => {

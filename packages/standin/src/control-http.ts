@@ -55,7 +55,7 @@ export async function handleControlRequest(standIn: StandIn, request: Request): 
 				)
 			case 'POST /control/receipts': {
 				const ids = Array.isArray(body.ids) ? body.ids.map(String) : [text(body.id, 'ids')]
-				await standIn.sendReceipts({ ids, type: (optional(body.type) ?? 'delivery') as ReceiptType })
+				await standIn.sendReceipts({ ids, type: (optional(body.type) ?? 'delivery') as ReceiptType, from: optional(body.from) })
 				return json({ ok: true })
 			}
 			case 'POST /control/read': {

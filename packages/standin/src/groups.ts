@@ -392,7 +392,7 @@ export class GroupHub {
 	}
 
 	/** How the group names a member: its LID in a LID group, its phone JID otherwise. */
-	private memberJid(group: StandInGroup, phone: string): string {
+	memberJid(group: StandInGroup, phone: string): string {
 		const person = this.state.person(phone)
 		return group.addressing === 'lid' ? lidJid(person) : pnJid(person)
 	}

@@ -36,7 +36,7 @@ export interface StandIn extends MediaControl, GroupControl, PeopleControl {
 	deliverEncrypted(options: Omit<DeliverOptions, 'encryption'>): Promise<DeliveryResult>
 	deliver(options: DeliverOptions): Promise<DeliveryResult>
 	pushHistory(options: HistoryOptions & { to: string }): Promise<{ chunks: number; messages: number; ids: string[] }>
-	sendReceipts(options: { ids: string[]; type?: ReceiptType }): Promise<void>
+	sendReceipts(options: { ids: string[]; type?: ReceiptType; from?: string }): Promise<void>
 	/** The account's phone read messages it received from `from` (a phone number): its companions see them read. */
 	readOnPhone(options: { to: string; from: string; ids: string[] }): Promise<void>
 	kick(target: string, mode?: KickMode): number

@@ -362,8 +362,11 @@ export class StandInCore implements ConnectionHost {
 		return { chunks: chunks.length, messages, ids }
 	}
 
-	/** Receipts from the contact for messages the companion sent (found by id in what it sent). */
-	async sendReceipts(options: { ids: string[]; type?: ReceiptType }): Promise<void> {
+	/**
+	 * Receipts for messages the companion sent (found by id in what it sent): from the contact in a
+	 * 1:1 chat; in a group from the member `from` (a phone number), named as the group names it.
+	 */
+	async sendReceipts(options: { ids: string[]; type?: ReceiptType; from?: string }): Promise<void> {
 		const groups = new Map<string, { chat: string; phone: string; ids: string[] }>()
 		for (const id of options.ids) {
 			const sent = this.sentMessages.find((message) => message.id === id)
@@ -376,6 +379,12 @@ export class StandInCore implements ConnectionHost {
 		}
 		for (const { chat, phone, ids } of groups.values()) {
 			const node = receiptStanza(chat, ids, options.type ?? 'delivery')
+			if (chat.endsWith('@g.us')) {
+				const group = this.groups.get(chat)
+				const from = options.from && normalizePhone(options.from)
+				if (!from || !group.members.has(from)) throw new Error(`a receipt in the group ${chat} comes from one of its members: name one as \`from\``)
+				node.attrs.participant = this.groups.memberJid(group, from)
+			}
 			for (const device of this.activeDevices(phone)) await this.sendTo(device, { node })
 		}
 	}
