@@ -8,7 +8,11 @@ import { until } from '../helpers/until'
 
 const logger = pino({ level: 'silent' })
 const PARTITIONS = 8
-const TTL = 300
+/**
+ * Long enough that a step taken at half of it lands well within it on a loaded host (at 300 ms, a
+ * renewal sent with 150 ms left arrived after expiry while three test files ran beside it).
+ */
+const TTL = 1_500
 
 let redis: RedisClient
 let prefix: ReturnType<typeof createTestRedisPrefix>
