@@ -14,6 +14,8 @@ import { type AnyElysia, Elysia, type InternalRoute, type TSchema } from 'elysia
  * - the WebSocket route: 3.1 has no `ws` method, so it is the GET that upgrades (101), with the
  *   messages it sends under `x-websocket`.
  * - operation ids: `postAuthLogout-all` becomes `postAuthLogoutAll`.
+ * - nullable enums: the generator folds `anyOf: [{enum}, {type: 'null'}]` into `type: [..., 'null']`
+ *   and keeps the `enum` without `null`, which then refuses the null it allows; null joins the enum.
  * - named models: the generator copies a model wherever another embeds it (`Chat` inside
  *   `ChatPage`); each copy becomes a `$ref` to the model, so the document names it once. The
  *   models' `$id: '#/components/schemas/…'` (Elysia's handle for them) goes: JSON Schema 2020-12
@@ -115,6 +117,15 @@ function foldModels(paths: Json, schemas: Json) {
 	for (const [path, operations] of Object.entries(paths)) paths[path] = fold(operations)
 }
 
+/** Adds `null` to the `enum` of every schema whose `type` allows null (see the list above). */
+function admitNullToEnums(node: unknown): void {
+	if (!node || typeof node !== 'object') return
+	if (Array.isArray(node)) return node.forEach(admitNullToEnums)
+	const schema = node as Json
+	if (Array.isArray(schema.type) && schema.type.includes('null') && Array.isArray(schema.enum) && !schema.enum.includes(null)) schema.enum.push(null)
+	for (const value of Object.values(schema)) admitNullToEnums(value)
+}
+
 function repairResponses(operation: Operation) {
 	for (const [status, response] of Object.entries(operation.responses ?? {})) {
 		const content = response.content as Json | undefined
@@ -172,6 +183,8 @@ export function openapiDocument(plugin: AnyElysia): Json {
 			operation.operationId = operation.operationId?.replace(/-(\w)/g, (_, c: string) => c.toUpperCase())
 			repairResponses(operation)
 		}
+	admitNullToEnums(paths)
+	admitNullToEnums(components.schemas)
 	foldModels(paths, components.schemas)
 	return {
 		openapi: '3.1.2',

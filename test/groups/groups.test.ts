@@ -147,6 +147,14 @@ describe('bad input and other tenants', () => {
 		expect(unknown.body.error.code).toBe('GROUP_NOT_FOUND')
 	})
 
+	it('refuses a change of members without its action (Elysia would fill in `add`) or with an unknown one', async () => {
+		const res = await api.post(`/sessions/${sessionId}/groups/${team}/participants`, { participants: [DAVE] })
+		expect(res.status).toBe(400)
+		expect(res.body.error.code).toBe('VALIDATION_FAILED')
+		expect(res.body.error.details).toContainEqual(expect.objectContaining({ field: 'action' }))
+		expect((await api.post(`/sessions/${sessionId}/groups/${team}/participants`, { action: 'nope', participants: [DAVE] })).status).toBe(400)
+	})
+
 	it("hides a session's groups from another tenant", async () => {
 		const other = await world.tenant()
 		expect((await other.get(`/sessions/${sessionId}/groups`)).status).toBe(404)

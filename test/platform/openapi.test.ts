@@ -121,10 +121,13 @@ describe('the OpenAPI document', () => {
 		)
 	})
 
-	it('documents 400 on every operation, 401 on those that need a token, 413 and 415 on JSON bodies, all with the Error model', () => {
+	it('documents 400 on every operation, 401 on those that need a token, 403 on those an API key may call, 413 and 415 on JSON bodies, all with the Error model', () => {
 		for (const { name, op } of operations()) {
 			expect(errorSchemaOf(op.responses['400']), `${name} 400`).toBe(ERROR_REF)
 			if (op.security!.some((requirement) => 'bearer' in requirement)) expect(errorSchemaOf(op.responses['401']), `${name} 401`).toBe(ERROR_REF)
+			// A key without the route's scope is refused with 403 (the WebSocket closes with 4403 instead).
+			if (op.security!.some((requirement) => 'apiKey' in requirement) && name !== 'get /ws/sessions')
+				expect(errorSchemaOf(op.responses['403']), `${name} 403`).toBe(ERROR_REF)
 			// Every body is JSON and only JSON, but the file upload's (below).
 			if (op.requestBody && name !== 'post /media') {
 				expect(Object.keys(op.requestBody.content), name).toEqual(['application/json'])
@@ -148,6 +151,29 @@ describe('the OpenAPI document', () => {
 				'multipart/form-data': { schema: { type: 'object', required: ['file'], properties: { file: { type: 'string', format: 'binary' } } } },
 			},
 		})
+	})
+
+	it('lets every schema that allows null take null, enums included, and fills in no required request field', () => {
+		const problems: string[] = []
+		const walk = (node: unknown, at: string) => {
+			if (!node || typeof node !== 'object') return
+			if (Array.isArray(node)) return node.forEach((item, i) => walk(item, `${at}/${i}`))
+			const schema = node as { type?: unknown; enum?: unknown[]; required?: string[]; properties?: Record<string, { default?: unknown }> }
+			if (Array.isArray(schema.type) && schema.type.includes('null') && schema.enum && !schema.enum.includes(null))
+				problems.push(`${at}: enum without null`)
+			for (const [key, value] of Object.entries(node)) walk(value, `${at}/${key}`)
+		}
+		walk(doc, '#')
+		// Elysia fills a default in before validating, so a required field with one is never missing:
+		// a participants change without `action` added the people.
+		type ObjectSchema = { $ref?: string; required?: string[]; properties?: Record<string, { default?: unknown }> }
+		const schemas = (doc as unknown as { components: { schemas: Record<string, ObjectSchema> } }).components.schemas
+		const resolved = (schema: ObjectSchema | undefined) => (schema?.$ref ? schemas[schema.$ref.split('/').at(-1)!] : schema)
+		for (const { name, op } of operations()) {
+			const body = resolved((op.requestBody?.content['application/json'] as { schema?: ObjectSchema } | undefined)?.schema)
+			for (const field of body?.required ?? []) if (body?.properties?.[field]?.default !== undefined) problems.push(`${name}: ${field} has a default`)
+		}
+		expect(problems).toEqual([])
 	})
 
 	it("leaves Elysia's string format checks in place (the generator's main entry would swap in ~50x slower ones)", () => {

@@ -63,7 +63,9 @@ export const groupsModels = {
 		description: t.Optional(t.String({ maxLength: GROUP_DESCRIPTION_MAX, description: 'Empty removes it' })),
 	}),
 	ChangeParticipants: t.Object({
-		action: t.UnionEnum(GROUP_ACTIONS),
+		// A union of literals, not t.UnionEnum: Elysia fills an absent UnionEnum field with its first
+		// member, and a request without an action would add the people.
+		action: t.Union(GROUP_ACTIONS.map((a) => t.Literal(a))),
 		participants: t.Array(Person, { minItems: 1, maxItems: GROUP_SIZE_MAX }),
 	}),
 }

@@ -49,7 +49,7 @@ export const webhooksModule = ({ webhooks, authPlugin }: WebhooksModuleDeps) =>
 		)
 		.get('', async ({ tenantId, query }) => webhooks.list(tenantId, query), {
 			query: WebhookListQuery,
-			response: { 200: 'WebhookPage', 400: 'Error', 401: 'Error' },
+			response: { 200: 'WebhookPage', 400: 'Error', 401: 'Error', 403: 'Error' },
 			detail: {
 				summary: "The account's webhook endpoints",
 				description: 'Oldest first; keyset pagination as for GET /sessions. Secrets are never shown again.',
