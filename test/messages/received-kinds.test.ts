@@ -91,9 +91,9 @@ describe('received kinds', () => {
 			{ kind: 'location', location: { latitude: 48.8584, longitude: 2.2945, name: 'Tour Eiffel', address: 'Paris' }, media: null },
 		],
 		[
-			'a live location, as where it started',
-			{ kind: 'live-location', latitude: 1.5, longitude: 2.5 },
-			{ kind: 'location', location: { latitude: 1.5, longitude: 2.5, live: true } },
+			'a live location, as where it started, with its caption as the text',
+			{ kind: 'live-location', latitude: 1.5, longitude: 2.5, caption: 'on my way' },
+			{ kind: 'location', location: { latitude: 1.5, longitude: 2.5, live: true }, text: 'on my way' },
 		],
 		[
 			'two contact cards',

@@ -55,6 +55,7 @@ export function textOf(content: proto.IMessage): string | undefined {
 			content.imageMessage?.caption ??
 			content.videoMessage?.caption ??
 			content.documentMessage?.caption ??
+			content.liveLocationMessage?.caption ??
 			undefined) ||
 		undefined
 	)
