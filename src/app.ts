@@ -34,7 +34,7 @@ import type { UsersService } from './modules/users/service'
 import { authPlugin } from './plugins/auth'
 import { createAllowedMethods } from './plugins/allowed-methods'
 import { errorsPlugin, type ValidationAnswersAs400 } from './plugins/errors'
-import { inputPlugin } from './plugins/input'
+import { bodilessRoutes, inputPlugin } from './plugins/input'
 import { metricsPlugin, type MetricsDeps } from './plugins/metrics'
 import { apiReferencePlugin } from './plugins/api-reference'
 import { dashboardPlugin } from './plugins/dashboard'
@@ -87,6 +87,8 @@ export function createApp(deps: AppDeps) {
 	const auth = authPlugin(deps.callers)
 	const rateLimit = rateLimitPlugin(deps.limits, config.trustProxyHops)
 	const methods = createAllowedMethods()
+	/** Routes that take no body: any field sent to them is refused (filled in below, once every route is known). */
+	const bodiless = new Set<string>()
 	const app = new Elysia({
 		websocket: realtimeSocketOptions(config.realtime),
 		// Bun's own cap answers an empty 413 before any hook runs, so it is lifted: the input plugin
@@ -97,7 +99,7 @@ export function createApp(deps: AppDeps) {
 		.use(requestContextPlugin(logger))
 		.use(securityHeadersPlugin)
 		.use(errorsPlugin(logger, config.trustProxyHops, methods))
-		.use(inputPlugin(config.bodyLimitBytes, { '/media': config.media.maxBytes }))
+		.use(inputPlugin(config.bodyLimitBytes, { '/media': config.media.maxBytes }, bodiless))
 		.use(metricsPlugin({ config, database, bus: deps.bus, realtime: deps.realtime?.stats ?? null, ...deps.metrics }))
 		.use(openapiPlugin())
 		.use(apiReferencePlugin)
@@ -117,6 +119,7 @@ export function createApp(deps: AppDeps) {
 			realtimeModule({ hub: deps.realtime, bus: deps.bus, db: database.db, auth: deps.callers, clock: deps.clock, logger, config: config.realtime }),
 		)
 	methods.load(app.routes)
+	for (const route of bodilessRoutes(app.routes)) bodiless.add(route)
 	return app
 }
 

@@ -114,10 +114,13 @@ function refusedUrl(url: string, path: string, route: string, query: Record<stri
  * decimal digits. A body naming a field its route does not have is refused (400 `UNKNOWN_FIELD`): Elysia drops such fields without a word, so
  * a misspelt one (`captoin`, `enabeld`) would otherwise be ignored while the request succeeds. The
  * fields sent are noted before validation and compared with what it kept, after the route's auth
- * check (which runs in `transform`) has answered. The routes in
- * `rawBodies` (a path → its own byte limit) take a file instead and read the stream themselves.
+ * check (which runs in `transform`) has answered. A route without a body refuses every field sent
+ * to it the same way (`POST …/invite {"revoke": true}` would otherwise fetch the link and revoke
+ * nothing); `bodiless` names those routes (`POST /path/:param`), filled in once every route is
+ * known (see `bodilessRoutes`). The routes in `rawBodies` (a path → its own byte limit) take a
+ * file instead and read the stream themselves.
  */
-export const inputPlugin = (limitBytes: number, rawBodies: Readonly<Record<string, number>> = {}) => {
+export const inputPlugin = (limitBytes: number, rawBodies: Readonly<Record<string, number>> = {}, bodiless: ReadonlySet<string> = new Set()) => {
 	return (
 		new Elysia({ name: 'input' })
 			// Checked before anything is read: a declared length over the limit is refused at once (Bun's
@@ -159,8 +162,14 @@ export const inputPlugin = (limitBytes: number, rawBodies: Readonly<Record<strin
 				const inPath = badStringPath(params)
 				if (inPath) throw invalidText('Path', inPath)
 				const sent = sentFields.get(request)
+				if (sent?.length && bodiless.has(`${request.method} ${route}`)) throw unknownFields(sent.filter((field) => !/[.[]/.test(field)))
 				const dropped = sent ? droppedFields(sent, body) : []
 				if (dropped.length) throw unknownFields(dropped)
 			})
 	)
+}
+
+/** The routes (`POST /path/:param`) of methods that may carry a body but whose route declares none. */
+export function bodilessRoutes(routes: readonly { method: string; path: string; hooks?: { body?: unknown } }[]): Set<string> {
+	return new Set(routes.filter((r) => ['POST', 'PUT', 'PATCH', 'DELETE'].includes(r.method) && !r.hooks?.body).map((r) => `${r.method} ${r.path}`))
 }

@@ -163,6 +163,17 @@ describe('fields a route does not have', () => {
 		expect(enabled).toBe(true)
 	})
 
+	it('refuses any field sent to a route that takes no body, and does nothing; an empty object is no field', async () => {
+		const { id } = (await (await api(app).post('/sessions', {}, alice.headers)).json()) as { id: string }
+		// `force` is no option of a stop: the session must not stop as if it were.
+		const stop = await expectError(await api(app).post(`/sessions/${id}/stop`, { force: true }, alice.headers), 400, 'UNKNOWN_FIELD')
+		expect(stop.details).toEqual({ fields: ['force'] })
+		expect(stop.message).toStartWith("`force` is not a field of this request's body")
+		const { desiredState } = (await (await api(app).get(`/sessions/${id}`, alice.headers)).json()) as { desiredState: string }
+		expect(desiredState).toBe('running')
+		expect((await api(app).post(`/sessions/${id}/stop`, {}, alice.headers)).status).toBe(202)
+	})
+
 	it('reads no body as {}: a route whose fields are all optional takes its defaults, one with required fields names them', async () => {
 		const created = await fetch(`${app.url}/sessions`, { method: 'POST', headers: alice.headers })
 		expect(created.status).toBe(201)
