@@ -19,7 +19,15 @@ import { DecryptionError } from '../lib/crypto'
 import type { Logger } from '../logger'
 import { StaleOwnerError } from './auth-state'
 import { SessionCredentials } from './credentials'
-import { backoffDelay, classifyDisconnect, DEFAULT_RECONNECT, disconnectOf, type Disconnect, type ReconnectPolicy } from './disconnects'
+import {
+	backoffDelay,
+	classifyDisconnect,
+	DEFAULT_RECONNECT,
+	disconnectOf,
+	type Disconnect,
+	type DisconnectAction,
+	type ReconnectPolicy,
+} from './disconnects'
 import { arrivalClock, ownChange, seconds, toWhatsAppEvents, unresolvedLids } from './mapping'
 import {
 	NotConnectedError,
@@ -101,6 +109,10 @@ class BaileysSession implements SessionConnection {
 	private finished = false
 	private readonly credentials: SessionCredentials
 	private sock?: WASocket
+	/** The receipt gate of `sock`. */
+	private receipts?: ReceiptGate
+	/** Why `sock` is being ended by the session itself: the store failed under it (see `storeFailed`). */
+	private storeFailure?: Disconnect
 	/** Bumped for every new socket and on a deliberate close: connection news from an older socket is stale. */
 	private generation = 0
 	private attempts = 0
@@ -137,7 +149,13 @@ class BaileysSession implements SessionConnection {
 		const level = parent.levelVal < 30 || parent.levelVal > 50 ? parent.level : 'error'
 		this.baileysLog = this.log.child({ module: 'baileys' }, { level })
 		this.policy = port.reconnect ?? DEFAULT_RECONNECT
-		this.credentials = new SessionCredentials(options.auth, this.log, this.baileysLog, (err) => this.ownershipLost(err))
+		this.credentials = new SessionCredentials(
+			options.auth,
+			this.log,
+			this.baileysLog,
+			(err) => this.ownershipLost(err),
+			(err) => this.storeFailed(err),
+		)
 		this.polls = new PollSecrets(options.storedMessage)
 		this.outgoing = new PublishQueue((events) => options.emit(events))
 		this.ended = new Promise((resolve) => (this.resolveEnded = resolve))
@@ -221,6 +239,24 @@ class BaileysSession implements SessionConnection {
 		return content?.directPath ? { directPath: content.directPath, ...(content.url ? { url: content.url } : {}) } : null
 	}
 
+	/**
+	 * The database failed under Baileys (a key read or write, a creds save). Baileys would answer the
+	 * stanza it was handling with an error ack, and WhatsApp would not deliver that message again:
+	 * so nothing more is answered on this socket, the socket ends, and the credentials are read
+	 * from the database again before the next one (those in memory may be ahead of it). What was
+	 * not answered comes again at the next login.
+	 */
+	private storeFailed(err: unknown) {
+		const sock = this.sock
+		if (!sock || this.storeFailure || this.closing || this.finished) return
+		const message = `the database could not be reached: ${err instanceof Error ? err.message : String(err)}`
+		this.log.warn({ err }, 'the auth state store failed; ending the socket unanswered, WhatsApp delivers what was not stored again')
+		this.storeFailure = { code: undefined, message }
+		this.receipts?.silence()
+		this.credentials.forget()
+		void sock.end(undefined)
+	}
+
 	private ownershipLost(err: StaleOwnerError) {
 		if (this.closing || this.finished) return
 		this.log.warn({ err }, 'another runner owns this session now; closing without a word')
@@ -238,6 +274,8 @@ class BaileysSession implements SessionConnection {
 		this.pairingRequested = false
 		this.qrCount = 0
 		const receipts = new ReceiptGate(this.log)
+		this.receipts = receipts
+		this.storeFailure = undefined
 		const sock = makeWASocket({
 			auth: { creds, keys },
 			logger: this.baileysLog,
@@ -380,10 +418,13 @@ class BaileysSession implements SessionConnection {
 		}
 	}
 
-	private async onClose(disconnect: Disconnect) {
+	private async onClose(closed: Disconnect) {
 		this.sock = undefined
 		if (this.finished || this.closing) return
-		const decision = classifyDisconnect(disconnect, { paired: this.credentials.paired })
+		const disconnect = this.storeFailure ?? closed
+		const decision: DisconnectAction = this.storeFailure
+			? { action: 'reconnect', reason: 'database_unavailable' }
+			: classifyDisconnect(disconnect, { paired: this.credentials.paired })
 		this.log.info({ ...disconnect, ...decision }, 'socket closed')
 		switch (decision.action) {
 			case 'restart':

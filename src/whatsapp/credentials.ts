@@ -7,7 +7,10 @@ import { signalKeyCache } from './signal-key-cache'
 /**
  * A session's Baileys credentials while it runs: loaded from the store, saved as Baileys changes
  * them, cleared on logout. A write the fence refuses means another runner owns the session now;
- * `onStale` hears of it.
+ * `onStale` hears of it. Any other failure of the store (the database away) goes to
+ * `onUnavailable`, before Baileys sees the error: the keys in memory may then be ahead of the
+ * stored ones (the cache takes a write before the store does), so the caller `forget`s them and
+ * loads them again before the next socket.
  */
 export class SessionCredentials {
 	private auth?: PostgresAuthState
@@ -21,6 +24,7 @@ export class SessionCredentials {
 		private readonly log: Logger,
 		private readonly baileysLog: Logger,
 		private readonly onStale: (err: StaleOwnerError) => void,
+		private readonly onUnavailable: (err: unknown) => void,
 	) {}
 
 	get loaded(): boolean {
@@ -45,12 +49,19 @@ export class SessionCredentials {
 		const auth = await this.store.load()
 		const store = auth.state.keys
 		const fenced: SignalKeyStore = {
-			get: (type, ids) => store.get(type, ids),
+			get: async (type, ids) => {
+				try {
+					return await store.get(type, ids)
+				} catch (err) {
+					this.failed(err)
+					throw err
+				}
+			},
 			set: async (data) => {
 				try {
 					await store.set(data)
 				} catch (err) {
-					if (err instanceof StaleOwnerError) this.onStale(err)
+					this.failed(err)
 					throw err
 				}
 			},
@@ -72,10 +83,21 @@ export class SessionCredentials {
 			try {
 				await auth.saveCreds()
 			} catch (err) {
-				if (err instanceof StaleOwnerError) this.onStale(err)
-				else this.log.error({ err }, 'saving creds failed')
+				if (!(err instanceof StaleOwnerError)) this.log.error({ err }, 'saving creds failed')
+				this.failed(err)
 			}
 		})
+	}
+
+	/** Drops what is in memory: the next `load` reads the stored state, which is what WhatsApp's redeliveries fit. */
+	forget(): void {
+		this.auth = undefined
+		this.cachedKeys = undefined
+	}
+
+	private failed(err: unknown): void {
+		if (err instanceof StaleOwnerError) this.onStale(err)
+		else this.onUnavailable(err)
 	}
 
 	/** Resolves once every save asked for so far is written. */

@@ -25,17 +25,21 @@ const MAX_HELD = 10_000
  *
  * Acks (`<ack class="message">`) go out as Baileys sends them: Baileys uses them for stanzas it
  * does not turn into messages (newsletters, expired statuses, undecryptable placeholders) and for
- * refusals, none of which the runner stores.
+ * refusals, none of which the runner stores; except on a socket `silence`d because the database
+ * failed, where an error ack would be WhatsApp's cue never to deliver that message again.
  */
 export class ReceiptGate {
 	private readonly held = new Map<string, BinaryNode[]>()
 	private send?: (node: BinaryNode) => Promise<void>
+	private silent = false
 
 	constructor(private readonly log: Logger) {}
 
 	/** The socket's `interceptSendNode` setting. */
 	readonly intercept = (node: BinaryNode, send: (node: BinaryNode) => Promise<void>): Promise<void> => {
 		this.send = send
+		// An error ack would tell WhatsApp the message was dealt with: it would not come again.
+		if (this.silent && (node.tag === 'receipt' || node.tag === 'ack')) return Promise.resolve()
 		const id = node.attrs.id
 		if (node.tag !== 'receipt' || !id || !DELIVERY_RECEIPTS.has(node.attrs.type)) return send(node)
 		// Baileys awaits this before it upserts the message: resolving now lets it go on.
@@ -60,6 +64,15 @@ export class ReceiptGate {
 				)
 			}
 		}
+	}
+
+	/**
+	 * The socket ends because what it received could not be stored: from now on no receipt or ack
+	 * goes out on it, held ones included, so WhatsApp delivers all of it again at the next login.
+	 */
+	silence(): void {
+		this.silent = true
+		this.held.clear()
 	}
 
 	/** The messages' upsert could not be published: no receipt, so WhatsApp delivers them again. */

@@ -35,7 +35,10 @@ export interface TestApp {
 export async function startTestApp(
 	env: Record<string, string | undefined> = {},
 	overrides: ServerOverrides = {},
-	{ logger }: { logger?: Logger } = {},
+	{
+		logger,
+		databaseUrl = (url) => url,
+	}: { logger?: Logger /** The URL the server is given for its database (through a proxy, say). */; databaseUrl?: (url: string) => string } = {},
 ): Promise<TestApp> {
 	const database = await createTestDatabase()
 	const redis = createTestRedisPrefix()
@@ -44,7 +47,7 @@ export async function startTestApp(
 		NODE_ENV: 'test',
 		PORT: '0',
 		HOST: '127.0.0.1',
-		DATABASE_URL: database.url,
+		DATABASE_URL: databaseUrl(database.url),
 		REDIS_URL: REDIS_TEST_URL,
 		REDIS_PREFIX: redis.prefix,
 		LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',

@@ -64,17 +64,21 @@ export interface SessionsWorld {
 }
 
 /** The whole server (api, runner, consumer) pointed at a WhatsApp stand-in. */
-export async function startSessionsWorld(env: Record<string, string> = {}): Promise<SessionsWorld> {
+export async function startSessionsWorld(env: Record<string, string> = {}, options: Parameters<typeof startTestApp>[2] = {}): Promise<SessionsWorld> {
 	const standIn = await startStandIn({ onError: () => {} })
-	const app = await startTestApp({
-		ROLES: 'api,runner,consumer',
-		WA_WEBSOCKET_URL: standIn.wsUrl,
-		WA_ROOT_PUBLIC_KEY: standIn.rootPublicKey,
-		WA_MEDIA_CA_FILE: standIn.mediaCa.path,
-		COMMAND_PARTITIONS: '4',
-		OUTBOX_RELAY_INTERVAL_MS: '50',
-		...env,
-	})
+	const app = await startTestApp(
+		{
+			ROLES: 'api,runner,consumer',
+			WA_WEBSOCKET_URL: standIn.wsUrl,
+			WA_ROOT_PUBLIC_KEY: standIn.rootPublicKey,
+			WA_MEDIA_CA_FILE: standIn.mediaCa.path,
+			COMMAND_PARTITIONS: '4',
+			OUTBOX_RELAY_INTERVAL_MS: '50',
+			...env,
+		},
+		{},
+		options,
+	)
 	await app.server.roles.ready
 	const events = followEvents(app.server.bus)
 	return {

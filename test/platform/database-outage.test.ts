@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import type { Socket, TCPSocketListener } from 'bun'
 import postgres from 'postgres'
 import { loadConfig } from '../../src/config'
 import { createLogger } from '../../src/logger'
@@ -7,6 +6,7 @@ import { type RunningServer, startServer } from '../../src/server'
 import { createVerifiedUser, type LoggedInUser } from '../helpers/accounts'
 import type { TestApp } from '../helpers/app'
 import { createTestDatabase, PG_ADMIN_URL, type TestDatabase } from '../helpers/database'
+import { databaseProxy, viaProxy } from '../helpers/database-proxy'
 import { createTestRedisPrefix, REDIS_TEST_URL } from '../helpers/redis'
 import { until } from '../helpers/until'
 
@@ -14,87 +14,6 @@ import { until } from '../helpers/until'
  * The API while its database is away (a restart, a network cut) or frozen (a paused host: connections
  * open, nothing answers): 503 with Retry-After, not 500 and not silence; and back once it returns.
  */
-
-/**
- * A TCP proxy to PostgreSQL that the test can cut (every connection closed, new ones closed at once)
- * or freeze (every connection kept open, nothing passed on either way), and restore.
- */
-function databaseProxy(target: URL) {
-	interface Link {
-		peer?: Socket<undefined>
-		queued: Uint8Array[]
-		/** What PostgreSQL sent while frozen. */
-		held: Uint8Array[]
-	}
-	let cut = false
-	let frozen = false
-	const links = new Set<Socket<Link>>()
-	const listener: TCPSocketListener<Link> = Bun.listen<Link>({
-		hostname: '127.0.0.1',
-		port: 0,
-		socket: {
-			open(client) {
-				client.data = { queued: [], held: [] }
-				if (cut) return void client.terminate()
-				links.add(client)
-				void Bun.connect<undefined>({
-					hostname: target.hostname,
-					port: Number(target.port || 5432),
-					socket: {
-						data: (_, chunk) => {
-							if (frozen) client.data.held.push(new Uint8Array(chunk))
-							else client.write(chunk)
-						},
-						close: () => {
-							client.end()
-						},
-						error: () => {
-							client.end()
-						},
-					},
-				}).then((peer) => {
-					client.data.peer = peer
-					for (const chunk of client.data.queued.splice(0)) peer.write(chunk)
-				})
-			},
-			data(client, chunk) {
-				if (cut) return void client.terminate()
-				if (client.data.peer && !frozen) client.data.peer.write(chunk)
-				else client.data.queued.push(new Uint8Array(chunk))
-			},
-			close(client) {
-				links.delete(client)
-				client.data.peer?.end()
-			},
-			error(client) {
-				client.data.peer?.end()
-			},
-		},
-	})
-	return {
-		port: listener.port,
-		/** New connections are reset at once; open ones are ended by PostgreSQL itself (`kill`), as a restart ends them. */
-		async cut(kill: () => Promise<void>) {
-			cut = true
-			await kill()
-		},
-		/** Open connections stay open and new ones are accepted, but nothing passes either way, as on a paused host. */
-		freeze() {
-			frozen = true
-		},
-		restore() {
-			cut = false
-			if (!frozen) return
-			frozen = false
-			// What waited goes on, in order: the server takes the queries, their answers come back.
-			for (const link of links) {
-				for (const chunk of link.data.held.splice(0)) link.write(chunk)
-				if (link.data.peer) for (const chunk of link.data.queued.splice(0)) link.data.peer.write(chunk)
-			}
-		},
-		stop: () => listener.stop(true),
-	}
-}
 
 let db: TestDatabase
 let proxy: ReturnType<typeof databaseProxy>
@@ -106,14 +25,11 @@ const redis = createTestRedisPrefix()
 beforeAll(async () => {
 	db = await createTestDatabase()
 	proxy = databaseProxy(new URL(PG_ADMIN_URL))
-	const viaProxy = new URL(db.url)
-	viaProxy.hostname = '127.0.0.1'
-	viaProxy.port = String(proxy.port)
 	const config = loadConfig({
 		NODE_ENV: 'test',
 		PORT: '0',
 		HOST: '127.0.0.1',
-		DATABASE_URL: viaProxy.toString(),
+		DATABASE_URL: viaProxy(db.url, proxy.port),
 		REDIS_URL: REDIS_TEST_URL,
 		REDIS_PREFIX: redis.prefix,
 		ROLES: 'api',

@@ -58,8 +58,11 @@ export interface RunnerHarness {
 	stop(ref: SessionRef): Promise<void>
 	/** Start → QR → scanned by `phone` → connected; returns the time from command to connected. */
 	pairByQr(ref: SessionRef, phone: string, name?: string): Promise<{ ms: number }>
-	/** Starts the runner; `bus` lets a test put itself between the runner and the bus. */
-	startRunner(env?: Record<string, string>, options?: { bus?: (bus: Bus) => Bus }): Promise<RoleHandle>
+	/**
+	 * Starts the runner; `bus` lets a test put itself between the runner and the bus, `database` gives
+	 * it a connection pool of its own (through a proxy, say).
+	 */
+	startRunner(env?: Record<string, string>, options?: { bus?: (bus: Bus) => Bus; database?: Database }): Promise<RoleHandle>
 	stopRunner(): Promise<void>
 	close(): Promise<void>
 }
@@ -168,7 +171,13 @@ export async function startHarness({
 			if (runner) throw new Error('a runner is already running')
 			const runnerConfig = Object.keys(extra).length ? loadConfig({ ...baseEnv, ...extra }) : config
 			const runnerBus = options.bus?.(bus) ?? bus
-			runner = await startRunnerRole({ config: runnerConfig, logger: logger.child({ role: 'runner' }), database, bus: runnerBus, redis })
+			runner = await startRunnerRole({
+				config: runnerConfig,
+				logger: logger.child({ role: 'runner' }),
+				database: options.database ?? database,
+				bus: runnerBus,
+				redis,
+			})
 			return runner
 		},
 		async stopRunner() {
