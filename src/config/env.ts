@@ -53,6 +53,7 @@ export const Env = T.Object({
 	WA_RECONNECT_BASE_MS: T.Integer({ minimum: 1, default: 1_000 }),
 	WA_RECONNECT_MAX_MS: T.Integer({ minimum: 1, default: 60_000 }),
 	WA_RECONNECT_MAX_ATTEMPTS: T.Integer({ minimum: 1, default: 10 }),
+	WA_STORE_TIMEOUT_MS: T.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
 	BODY_LIMIT_BYTES: T.Integer({ minimum: 1024, default: 1024 * 1024 }),
 	SHUTDOWN_TIMEOUT_MS: T.Integer({ minimum: 0, default: 10_000 }),
 	// Bun closes a connection idle this long and more (at most 255 s), answer or not: see answerWithin.

@@ -138,6 +138,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 		// hosts, and from the host of a WhatsApp endpoint configured instead (a stand-in).
 		waMediaHosts: env.WA_MEDIA_HOSTS?.split(',') ?? ['whatsapp.net', ...(env.WA_WEBSOCKET_URL ? [new URL(env.WA_WEBSOCKET_URL).hostname] : [])],
 		waReconnect: { baseMs: env.WA_RECONNECT_BASE_MS, maxMs: env.WA_RECONNECT_MAX_MS, maxAttempts: env.WA_RECONNECT_MAX_ATTEMPTS },
+		waStoreTimeoutMs: env.WA_STORE_TIMEOUT_MS,
 		runnerConnectRate: env.RUNNER_CONNECT_RATE,
 		bodyLimitBytes: env.BODY_LIMIT_BYTES,
 		shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,

@@ -37,6 +37,8 @@ export interface Config {
 	waMediaHosts: string[]
 	/** Reconnect policy of WhatsApp sessions after a transient disconnect (docs/api.md, Sessions). */
 	waReconnect: { baseMs: number; maxMs: number; maxAttempts: number }
+	/** How long a session waits for the database on its WhatsApp credentials before it treats the database as away. */
+	waStoreTimeoutMs: number
 	/** WhatsApp sockets a runner opens per second at most, for all its sessions together (after a restart, every reconnect). */
 	runnerConnectRate: number
 	bodyLimitBytes: number

@@ -56,11 +56,19 @@ import { SendsInFlight } from './sends'
 import { connected, disconnected, keepMessageTimestamps, resolveLids, toJid } from './socket'
 import { GroupCache, type GroupOperation, type GroupResult, groupRefusal, runGroupOperation } from './groups'
 
+/** `WA_STORE_TIMEOUT_MS`'s default. */
+const DEFAULT_STORE_TIMEOUT_MS = 10_000
+
 export interface BaileysPortOptions {
 	logger: Logger
 	/** `WA_WEBSOCKET_URL`; Baileys' default (the real WhatsApp) when unset. */
 	websocketUrl?: string
 	reconnect?: ReconnectPolicy
+	/**
+	 * How long a read or write of the credentials may take (`WA_STORE_TIMEOUT_MS`): a database that
+	 * stops answering counts as failed past it, rather than holding the session for good.
+	 */
+	storeTimeoutMs?: number
 	/** How the linked device is named on the phone: [platform, browser, version]. */
 	browser?: [string, string, string]
 	/** How long a logout waits for a paired session that is not connected to come up, so WhatsApp hears of it. */
@@ -155,6 +163,7 @@ class BaileysSession implements SessionConnection {
 			this.baileysLog,
 			(err) => this.ownershipLost(err),
 			(err) => this.storeFailed(err),
+			port.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS,
 		)
 		this.polls = new PollSecrets(options.storedMessage)
 		this.outgoing = new PublishQueue((events) => options.emit(events))

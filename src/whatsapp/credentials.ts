@@ -1,4 +1,5 @@
 import { makeCacheableSignalKeyStore, type AuthenticationCreds, type SignalKeyStore } from '@whiskeysockets/baileys'
+import { withTimeout } from '../lib/timeout'
 import type { Logger } from '../logger'
 import { StaleOwnerError, type PostgresAuthState } from './auth-state'
 import type { AuthStore } from './port'
@@ -25,6 +26,8 @@ export class SessionCredentials {
 		private readonly baileysLog: Logger,
 		private readonly onStale: (err: StaleOwnerError) => void,
 		private readonly onUnavailable: (err: unknown) => void,
+		/** A store call that takes longer fails (the database stopped answering): see `onUnavailable`. */
+		private readonly timeoutMs: number,
 	) {}
 
 	get loaded(): boolean {
@@ -46,12 +49,12 @@ export class SessionCredentials {
 	}
 
 	async load(): Promise<void> {
-		const auth = await this.store.load()
+		const auth = await withTimeout(this.store.load(), this.timeoutMs, 'reading the WhatsApp credentials')
 		const store = auth.state.keys
 		const fenced: SignalKeyStore = {
 			get: async (type, ids) => {
 				try {
-					return await store.get(type, ids)
+					return await withTimeout(Promise.resolve(store.get(type, ids)), this.timeoutMs, `reading WhatsApp keys (${type})`)
 				} catch (err) {
 					this.failed(err)
 					throw err
@@ -59,7 +62,7 @@ export class SessionCredentials {
 			},
 			set: async (data) => {
 				try {
-					await store.set(data)
+					await withTimeout(Promise.resolve(store.set(data)), this.timeoutMs, 'writing WhatsApp keys')
 				} catch (err) {
 					this.failed(err)
 					throw err
@@ -81,7 +84,7 @@ export class SessionCredentials {
 			this.saveQueued = false
 			if (this.cleared || this.auth !== auth) return
 			try {
-				await auth.saveCreds()
+				await withTimeout(auth.saveCreds(), this.timeoutMs, 'saving the WhatsApp credentials')
 			} catch (err) {
 				if (!(err instanceof StaleOwnerError)) this.log.error({ err }, 'saving creds failed')
 				this.failed(err)

@@ -13,7 +13,8 @@ import { startHarness, type RunnerHarness, type SessionRef } from './harness'
  * A message that arrives while the runner's database is away. Baileys cannot read or write the
  * session's keys, and would answer the message with an error ack, after which WhatsApp never
  * delivers it again. The runner answers nothing instead and ends the socket; once the database is
- * back it logs in with the keys as stored, and WhatsApp delivers the message again.
+ * back it logs in with the keys as stored, and WhatsApp delivers the message again. A database that
+ * stops answering without closing anything (a paused host) counts as away after WA_STORE_TIMEOUT_MS.
  */
 
 const ACCOUNT = '15556200001'
@@ -32,8 +33,9 @@ beforeAll(async () => {
 	proxy = databaseProxy(new URL(PG_ADMIN_URL))
 	runnerDb = openPostgres({ url: viaProxy(h.config.databaseUrl!, proxy.port), max: 8, applicationName: RUNNER_POOL })
 	await h.stopRunner()
-	// Room for many attempts while the database is away: each fails to load the credentials.
-	await h.startRunner({ WA_RECONNECT_MAX_ATTEMPTS: '200' }, { database: runnerDb })
+	// Room for many attempts while the database is away (each fails to load the credentials), and a
+	// frozen database given up on after a second.
+	await h.startRunner({ WA_RECONNECT_MAX_ATTEMPTS: '200', WA_STORE_TIMEOUT_MS: '1000' }, { database: runnerDb })
 	ref = await h.createSession()
 	await h.pairByQr(ref, ACCOUNT)
 	await h.waitForEvent(ref, 'session.history.sync', { where: (e) => e.data.syncType === 'INITIAL_BOOTSTRAP' && !!e.data.part })
@@ -82,6 +84,27 @@ describe("a message arriving while the runner's database is away", () => {
 		}, `message ${id} stored`)
 		expect(row).toMatchObject({ text: 'while the database is away', fromMe: false, chatJid: `${ALICE}@s.whatsapp.net` })
 		expect(more).toHaveLength(0)
+		await until(async () => !h.standIn.device(DEVICE).unanswered.includes(id), 'the message answered')
+	}, 60_000)
+
+	it('is not answered while the database is frozen either: the key store gives up after WA_STORE_TIMEOUT_MS', async () => {
+		const id = '3A0DB0000000000000000002'
+		const after = h.events.length
+		proxy.freeze()
+		try {
+			await h.standIn.deliverEncrypted({ to: ACCOUNT, from: ALICE, text: 'while the database is frozen', id })
+			const down = await h.waitForEvent(ref, 'session.status.disconnected', { after, where: (e) => e.data.reason === 'database_unavailable' })
+			expect(down.data.message).toContain('timed out after 1000 ms')
+			expect(h.standIn.device(DEVICE).unanswered).toContain(id)
+		} finally {
+			proxy.restore()
+		}
+		await h.waitForEvent(ref, 'session.status.connected', { after })
+		const stored = await until(async () => {
+			const found = await rows(id)
+			return found.length > 0 && found
+		}, `message ${id} stored`)
+		expect(stored).toHaveLength(1)
 		await until(async () => !h.standIn.device(DEVICE).unanswered.includes(id), 'the message answered')
 	}, 60_000)
 })

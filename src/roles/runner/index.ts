@@ -84,6 +84,7 @@ export async function start(deps: RoleDeps, options: RunnerOptions = {}): Promis
 			logger,
 			websocketUrl: config.waWebSocketUrl,
 			reconnect: config.waReconnect,
+			storeTimeoutMs: config.waStoreTimeoutMs,
 			pacer,
 			media,
 			uploads: (tenantId, mediaId) => openStoredFile(db, mediaStore, tenantId, mediaId),
