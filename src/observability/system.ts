@@ -4,7 +4,17 @@ import type { Database } from '../db/client'
 import { SESSION_STATUSES } from '../core/session-status'
 import { outbox, sessions } from '../db/schema'
 import { compareIds, type Bus } from '../bus'
-import { commandStreams, CONSUMER_GROUP, deadLetterStream, DOMAIN_EVENTS, RUNNER_GROUP, SESSION_COMMANDS } from '../core/streams'
+import {
+	commandStreams,
+	CONSUMER_GROUP,
+	deadLetterStream,
+	DOMAIN_EVENTS,
+	queryStream,
+	RUNNER_GROUP,
+	SESSION_COMMANDS,
+	SESSION_QUERIES,
+	WEBHOOKS_GROUP,
+} from '../core/streams'
 import { withTimeout } from '../lib/timeout'
 import { mirroredCounter, PREFIX, type MetricsJson } from './registry'
 
@@ -123,8 +133,13 @@ export function systemMetrics(registry: Registry, sources: SystemSources): Syste
 		outboxAge.set(Math.max(0, Number(backlog?.oldest ?? 0)))
 	}
 
-	/** One group on one or more streams (the command partitions), as one series. */
-	async function readGroup(b: Bus, label: string, streams: readonly string[], group: string) {
+	/**
+	 * One group on one or more streams (the command partitions), as one series. `optional`: a group
+	 * only some deployments have (webhooks) gets no series until it exists, rather than a lag that
+	 * counts every event as waiting for a reader nobody runs.
+	 */
+	async function readGroup(b: Bus, label: string, streams: readonly string[], group: string, optional = false) {
+		if (optional && !(await b.groupProgress(streams[0]!, group, { count: 1 }))) return
 		const now = Date.now()
 		const per = await Promise.all(
 			streams.map(async (stream) => {
@@ -178,7 +193,14 @@ export function systemMetrics(registry: Registry, sources: SystemSources): Syste
 	async function readStreams(b: Bus) {
 		await Promise.all([
 			readGroup(b, DOMAIN_EVENTS, [DOMAIN_EVENTS], CONSUMER_GROUP),
+			readGroup(b, DOMAIN_EVENTS, [DOMAIN_EVENTS], WEBHOOKS_GROUP, true),
 			readGroup(b, SESSION_COMMANDS, commandStreams(b.partitions), RUNNER_GROUP),
+			readGroup(
+				b,
+				SESSION_QUERIES,
+				Array.from({ length: b.partitions }, (_, p) => queryStream(p)),
+				RUNNER_GROUP,
+			),
 		])
 	}
 

@@ -65,6 +65,9 @@ describe('/metrics after activity', () => {
 		expect(sample(text, 'switchboard_stream_group_pending{stream="domain-events",group="event-consumer"}')).toBeGreaterThanOrEqual(0)
 		expect(sample(text, 'switchboard_stream_group_lag_seconds{stream="domain-events",group="event-consumer"}')).toBeGreaterThanOrEqual(0)
 		expect(sample(text, 'switchboard_stream_group_pending{stream="session-commands",group="session-runner"}')).toBe(0)
+		expect(sample(text, 'switchboard_stream_group_pending{stream="session-queries",group="session-runner"}')).toBe(0)
+		// No webhooks role here: its group does not exist, and no lag is made up for it.
+		expect(text).not.toContain('group="webhooks"')
 		expect(sample(text, 'switchboard_stream_dead_letters{stream="domain-events"}')).toBe(0)
 		expect(sample(text, 'switchboard_outbox_pending')).toBeGreaterThanOrEqual(0)
 	})

@@ -169,5 +169,8 @@ describe('the delivery log', () => {
 		expect(text).toMatch(/switchboard_webhook_backlog_endpoints\{older_than_seconds="0"[^}]*\} \d+/)
 		expect(text).toContain('switchboard_webhook_backlog_oldest_seconds')
 		for (const line of text.split('\n').filter((l) => l.startsWith('switchboard_webhook'))) expect(line).not.toMatch(/tenant|endpoint_id|webhook_id/)
+		// The webhooks role's reader of the event stream, beside the consumer's: a stalled one shows as lag.
+		expect(text).toMatch(/switchboard_stream_group_lag_seconds\{stream="domain-events",group="webhooks"\} \d/)
+		expect(text).toMatch(/switchboard_stream_group_pending\{stream="domain-events",group="webhooks"\} \d/)
 	})
 })
