@@ -101,7 +101,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 			`COOKIE_SECURE is on but PUBLIC_URL (${publicUrl}) is plain http: browsers outside localhost will not keep the refresh cookie; serve https or set COOKIE_SECURE=false`,
 		)
 	for (const { name, meant } of misspeltSettings(Object.keys(source), Object.keys(Env.properties)))
-		warnings.push(`${name} is not a setting, and is ignored: did you mean ${meant}? (${meant} keeps its default)`)
+		warnings.push(
+			`${name} is not a setting, and is ignored: did you mean ${meant}? (${meant} ${meant in source ? 'is set, and that value is used' : 'keeps its default'})`,
+		)
 	if (!cookieSecure && publicUrl.startsWith('https://'))
 		warnings.push(
 			`COOKIE_SECURE is off but PUBLIC_URL (${publicUrl}) is https: the refresh cookie may travel over plain http; set COOKIE_SECURE=true`,

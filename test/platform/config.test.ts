@@ -82,6 +82,11 @@ describe('config', () => {
 			'REDIS_ULR is not a setting, and is ignored: did you mean REDIS_URL? (REDIS_URL keeps its default)',
 			'DATABSE_URL is not a setting, and is ignored: did you mean DATABASE_URL? (DATABASE_URL keeps its default)',
 		])
+		// A unit left out, and a misspelling beside the right name, which is the one read.
+		expect(loadConfig({ SHUTDOWN_TIMEOUT: '5', JWT_SECRET: 'x'.repeat(32), JWT_SECRETS: 'abc' }).warnings).toEqual([
+			'SHUTDOWN_TIMEOUT is not a setting, and is ignored: did you mean SHUTDOWN_TIMEOUT_MS? (SHUTDOWN_TIMEOUT_MS keeps its default)',
+			'JWT_SECRETS is not a setting, and is ignored: did you mean JWT_SECRET? (JWT_SECRET is set, and that value is used)',
+		])
 		const shell = { HOME: '/root', HOSTNAME: 'box', PATH: '/bin', SHELL: '/bin/sh', LANG: 'C', NODE_OPTIONS: '', BUN_INSTALL: '/b', OLDPWD: '/' }
 		expect(loadConfig(shell).warnings).toEqual([])
 	})
