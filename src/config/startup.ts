@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Config } from './types'
 
@@ -58,15 +58,17 @@ function isRunning(pid: number): boolean {
 	}
 }
 
-/**
- * Fails at once when the runner would trust a media CA file it cannot read: its Worker would
- * otherwise crash on it at every restart while the process answered as if it ran.
- */
 /** The start's warning for a secret left at its development default, which anyone can read in the source. */
 export const developmentDefaultUsed = (key: string) =>
 	`${key} not set: using a development default, which is public (it is in the source); set it before other machines can reach this server`
 
-export function assertMediaCaReadable({ waMediaCaFile, roles }: Pick<Config, 'waMediaCaFile' | 'roles'>): void {
+/**
+ * Fails at once when the media folder cannot be written (every upload and received file would
+ * answer 500 while /ready said all is well), or when the runner would trust a media CA file it
+ * cannot read (its Worker would crash on it at every restart while the process answered as if it ran).
+ */
+export function assertMediaFilesUsable({ waMediaCaFile, roles, media }: Pick<Config, 'waMediaCaFile' | 'roles' | 'media'>): void {
+	assertMediaDirWritable(media.store, roles)
 	if (!waMediaCaFile || !roles.has('runner')) return
 	try {
 		closeSync(openSync(waMediaCaFile, 'r'))
@@ -109,5 +111,21 @@ export function safeUrl(url: string): string {
 		return u.toString()
 	} catch {
 		return 'unparsable'
+	}
+}
+
+/** The media folder of the roles that store files (api: uploads; runner: received files) takes a file. */
+function assertMediaDirWritable(store: Config['media']['store'], roles: Config['roles']): void {
+	if (store.kind !== 'fs' || !(roles.has('api') || roles.has('runner'))) return
+	const probe = join(store.dir, `.write-check-${process.pid}`)
+	try {
+		mkdirSync(store.dir, { recursive: true })
+		writeFileSync(probe, '')
+		rmSync(probe, { force: true })
+	} catch (err) {
+		const e = err as { code?: string; path?: string }
+		throw new StartupError(
+			`The media folder ${store.dir} cannot be written by this process (${e.code ?? 'error'}${e.path ? ` on ${e.path}` : ''}): fix its owner or permissions, or set MEDIA_DIR (by default <DATA_DIR>/media)`,
+		)
 	}
 }

@@ -103,6 +103,18 @@ describe('a start with a media CA file it cannot read', () => {
 	})
 })
 
+describe('a start with a media folder it cannot write', () => {
+	it('says so in one line and exits 1, rather than answer every upload with 500', async () => {
+		// A folder below a file cannot be made, whoever runs the test (root included).
+		const file = join(dataDir, 'not-a-folder')
+		writeFileSync(file, '')
+		expect(await failedStart({ DATA_DIR: dataDir, MEDIA_DIR: join(file, 'media') })).toEqual({
+			code: 1,
+			line: `The media folder ${join(file, 'media')} cannot be written by this process (ENOTDIR on ${join(file, 'media')}): fix its owner or permissions, or set MEDIA_DIR (by default <DATA_DIR>/media)`,
+		})
+	})
+})
+
 describe('a start without Redis', () => {
 	it('says in one line that REDIS_URL cannot be reached, without its password, and exits 1', async () => {
 		const db = await createTestDatabase()
