@@ -46,13 +46,18 @@ describe('GET /contacts/:jid/picture', () => {
 		expect(new Uint8Array(await res.arrayBuffer())).toEqual(image)
 	})
 
-	it('answers 304 to If-None-Match with its ETag', async () => {
+	it('answers 304 to If-None-Match with its ETag, weak or in a list, as caches send it', async () => {
 		const first = await picture(alice, FRIEND_JID)
 		const etag = first.headers.get('etag')!
 		await first.arrayBuffer()
 		const res = await picture(alice, FRIEND_JID, '', { 'if-none-match': etag })
 		expect(res.status).toBe(304)
 		expect(res.headers.get('etag')).toBe(etag)
+		for (const header of [`W/${etag}`, `"other", ${etag}`, '*'])
+			expect((await picture(alice, FRIEND_JID, '', { 'if-none-match': header })).status, header).toBe(304)
+		const other = await picture(alice, FRIEND_JID, '', { 'if-none-match': '"other"' })
+		expect(other.status).toBe(200)
+		await other.arrayBuffer()
 	})
 
 	it('serves from its cache until PROFILE_PICTURE_TTL_SECONDS pass, with a row that says when it was fetched', async () => {

@@ -2,7 +2,8 @@ import { Elysia } from 'elysia'
 import type { AuthPlugin } from '../../plugins/auth'
 import { errorBody, errorModel } from '../../plugins/errors'
 import { MediaParams, mediaModels } from './model'
-import { matchesNoneMatch, requestedRange } from './range'
+import { matchesNoneMatch } from '../../lib/conditional'
+import { requestedRange } from './range'
 import type { MediaService } from './service'
 
 export interface MediaModuleDeps {

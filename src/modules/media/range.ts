@@ -22,10 +22,3 @@ export function requestedRange(header: string | null, size: number, etag: string
 	if (start >= size) return 'unsatisfiable'
 	return { start, end: match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1) }
 }
-
-/** Whether an `If-None-Match` header names `etag` (compared weakly, as RFC 9110 says), or is `*`. */
-export function matchesNoneMatch(header: string | null, etag: string): boolean {
-	if (header === null) return false
-	if (header.trim() === '*') return true
-	return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag)
-}

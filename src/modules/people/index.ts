@@ -1,4 +1,5 @@
 import { Elysia } from 'elysia'
+import { matchesNoneMatch } from '../../lib/conditional'
 import type { AuthPlugin } from '../../plugins/auth'
 import { errorModel } from '../../plugins/errors'
 import { ChatParams, SessionQuery } from '../chats/model'
@@ -72,7 +73,7 @@ export const peopleModule = ({ people, authPlugin, limits }: PeopleModuleDeps) =
 					// Only the caller may keep it, and only as long as the server's own cache does.
 					'cache-control': `private, max-age=${picture.freshForSeconds}`,
 				}
-				if (request.headers.get('if-none-match') === etag) return new Response(null, { status: 304, headers })
+				if (matchesNoneMatch(request.headers.get('if-none-match'), etag)) return new Response(null, { status: 304, headers })
 				return new Response(picture.read(), { headers: { ...headers, 'content-length': String(picture.size) } })
 			},
 			{
