@@ -155,6 +155,15 @@ describe('bad input and other tenants', () => {
 		expect((await api.post(`/sessions/${sessionId}/groups/${team}/participants`, { action: 'nope', participants: [DAVE] })).status).toBe(400)
 	})
 
+	it('refuses an empty subject as it refuses a blank one, with INVALID_SUBJECT', async () => {
+		for (const subject of ['', '  ']) {
+			const created = await api.post(`/sessions/${sessionId}/groups`, { subject, participants: [`+${ALICE}`] })
+			expect([created.status, created.body.error.code]).toEqual([400, 'INVALID_SUBJECT'])
+			const renamed = await api.patch(`/sessions/${sessionId}/groups/${team}`, { subject })
+			expect([renamed.status, renamed.body.error.code]).toEqual([400, 'INVALID_SUBJECT'])
+		}
+	})
+
 	it("hides a session's groups from another tenant", async () => {
 		const other = await world.tenant()
 		expect((await other.get(`/sessions/${sessionId}/groups`)).status).toBe(404)

@@ -47,7 +47,8 @@ export const CommandAccepted = t.Object({
 })
 export type CommandAccepted = typeof CommandAccepted.static
 
-const Subject = t.String({ minLength: 1, maxLength: GROUP_SUBJECT_MAX, description: `1–${GROUP_SUBJECT_MAX} characters, not only whitespace` })
+// No minLength: an empty subject gets the service's INVALID_SUBJECT, as a blank one does.
+const Subject = t.String({ maxLength: GROUP_SUBJECT_MAX, description: `1–${GROUP_SUBJECT_MAX} characters, not only whitespace` })
 
 export const groupsModels = {
 	Group,
