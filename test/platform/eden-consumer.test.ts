@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
+import { createVerifiedUser } from '../helpers/accounts'
 import { startTestApp, type TestApp } from '../helpers/app'
 import { REPO_ROOT } from '../helpers/process'
 
@@ -87,13 +88,25 @@ describe('the Eden client in a project of its own', () => {
 		expect(checked.out).toContain('separate declarations of a private property')
 	}, 60_000)
 
-	it('calls a running server and reads typed data and the typed 400 VALIDATION_FAILED error', async () => {
-		const ran = await run([process.execPath, join(project, 'src/main.ts')], { SWITCHBOARD_URL: app.url, CLIENT_ADDRESS: '10.61.0.1' })
+	it('calls a running server and reads typed data, the typed 400 VALIDATION_FAILED error and a file', async () => {
+		const alice = await createVerifiedUser(app)
+		// Bytes that are no text: read as text, as Eden reads any type it does not know, they would not survive.
+		const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0xff, 0xfe, 0x80])
+		const upload = await fetch(`${app.url}/media`, { method: 'POST', headers: { ...alice.headers, 'content-type': 'image/png' }, body: png })
+		expect(upload.status).toBe(201)
+		const { id } = (await upload.json()) as { id: string }
+		const ran = await run([process.execPath, join(project, 'src/main.ts')], {
+			SWITCHBOARD_URL: app.url,
+			CLIENT_ADDRESS: '10.61.0.1',
+			MEDIA_ID: id,
+			ACCESS_TOKEN: alice.headers.authorization.replace('Bearer ', ''),
+		})
 		expect(ran.code, ran.err).toBe(0)
 		const result = JSON.parse(ran.out)
 		expect(result.health).toEqual({ status: 200, liveness: 'ok' })
 		expect(result.signUp).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' })
 		expect(result.signUp.details).toEqual(expect.arrayContaining([expect.objectContaining({ field: 'email' })]))
 		expect(result.me).toEqual({ status: 401, code: 'UNAUTHORIZED' })
+		expect(result.file).toEqual({ status: 200, type: 'image/png', bytes: [...png] })
 	}, 60_000)
 })
