@@ -35,7 +35,8 @@ beforeAll(async () => {
 		ROLES: 'api',
 		LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
 		TRUST_PROXY_HOPS: '1',
-		REQUEST_TIMEOUT_MS: '2000',
+		// Room for a sign-up's password hashing on a loaded host; the frozen test waits this long.
+		REQUEST_TIMEOUT_MS: '5000',
 		QUERY_TIMEOUT_MS: '1000',
 	})
 	server = await startServer(config, createLogger(config))
@@ -96,7 +97,7 @@ describe('the API while its database is away', () => {
 	})
 
 	it('answers 503 REQUEST_TIMEOUT within REQUEST_TIMEOUT_MS while the database is frozen, and serves again once it thaws', async () => {
-		const sessions = () => fetch(`${url}/sessions`, { headers: user.headers, signal: AbortSignal.timeout(10_000) }).catch(() => null)
+		const sessions = () => fetch(`${url}/sessions`, { headers: user.headers, signal: AbortSignal.timeout(20_000) }).catch(() => null)
 		await until(async () => (await sessions())?.status === 200, 'served')
 		proxy.freeze()
 		try {
@@ -107,10 +108,10 @@ describe('the API while its database is away', () => {
 			expect(frozen?.headers.get('retry-after')).toBe('5')
 			const body = (await frozen!.json()) as { error: { code: string; message: string } }
 			expect(body.error.code).toBe('REQUEST_TIMEOUT')
-			expect(body.error.message).toContain('within 2 s')
+			expect(body.error.message).toContain('within 5 s')
 			// Answered at the deadline: not before it, and not when Bun gives the connection up.
-			expect(waited).toBeGreaterThanOrEqual(1_900)
-			expect(waited).toBeLessThan(6_000)
+			expect(waited).toBeGreaterThanOrEqual(4_900)
+			expect(waited).toBeLessThan(15_000)
 		} finally {
 			proxy.restore()
 		}
