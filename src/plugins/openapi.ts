@@ -120,7 +120,6 @@ function foldModels(paths: Json, schemas: Json) {
 /** Adds `null` to the `enum` of every schema whose `type` allows null (see the list above). */
 function admitNullToEnums(node: unknown): void {
 	if (!node || typeof node !== 'object') return
-	if (Array.isArray(node)) return node.forEach(admitNullToEnums)
 	const schema = node as Json
 	if (Array.isArray(schema.type) && schema.type.includes('null') && Array.isArray(schema.enum) && !schema.enum.includes(null)) schema.enum.push(null)
 	for (const value of Object.values(schema)) admitNullToEnums(value)

@@ -79,8 +79,10 @@ describe("a message's status in a group", () => {
 		await world.standIn.sendReceipts({ ids: [sent.id], type: 'read', from: ALICE })
 		await until(async () => (await statusOf()) === 'read', 'read by Alice')
 		// A member's receipt needs the member: the stand-in refuses one from nobody, or from outside the group.
-		await expect(world.standIn.sendReceipts({ ids: [sent.id], type: 'read' })).rejects.toThrow('comes from one of its members')
-		await expect(world.standIn.sendReceipts({ ids: [sent.id], type: 'read', from: CROWD[1]! })).rejects.toThrow('comes from one of its members')
+		for (const from of [undefined, CROWD[1]!]) {
+			const refused = await world.standIn.sendReceipts({ ids: [sent.id], type: 'read', from }).catch((error: Error) => error)
+			expect(String(refused)).toContain('comes from one of its members')
+		}
 	})
 })
 
