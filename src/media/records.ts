@@ -13,7 +13,7 @@ export interface MediaLocation {
 	fileEncSha256?: string
 }
 
-/** A received message's file, as the runner records it before downloading. */
+/** A message's file, as the runner records it before downloading (or, sent from an upload, as stored). */
 export interface IncomingMedia {
 	tenantId: string
 	sessionId: string
@@ -24,44 +24,64 @@ export interface IncomingMedia {
 	location: MediaLocation
 }
 
+/** What the tenant already stores of a file this session sent from an upload: the upload's object, type and name. */
+export interface StoredCopy {
+	sha256: string
+	size: number
+	mimetype: string
+	fileName: string | null
+}
+
 const keyAad = (id: string) => `media:${id}`
 /** Rows per insert of received files (a history chunk may carry hundreds). */
 const RECORD_CHUNK = 500
 
-/** The media rows of received files: the runner writes them, the API reads them. */
+/** The media rows of messages' files: the runner writes them, the API reads them. */
 export function mediaRecords(db: Db, cipher: Cipher) {
+	/** A message's file as pending, with what fetching it from WhatsApp takes. */
+	const rowOf = ({ ref, location, ...m }: IncomingMedia) => ({
+		id: ref.id,
+		tenantId: m.tenantId,
+		origin: 'incoming' as const,
+		sessionId: m.sessionId,
+		chatJid: m.chatJid,
+		messageId: m.messageId,
+		fromMe: m.fromMe,
+		kind: ref.kind,
+		mimetype: ref.mimetype,
+		size: ref.size ?? null,
+		sha256: ref.sha256 ?? null,
+		fileName: ref.fileName ?? null,
+		width: ref.width ?? null,
+		height: ref.height ?? null,
+		seconds: ref.seconds ?? null,
+		pages: ref.pages ?? null,
+		state: 'pending' as const,
+		mediaKey: cipher.encrypt(Buffer.from(location.mediaKey), keyAad(ref.id)),
+		directPath: location.directPath,
+		url: location.url ?? null,
+		fileEncSha256: location.fileEncSha256 ?? null,
+	})
 	return {
 		/** Records received files as pending, many rows a statement; a row recorded before (a redelivered message) is kept as it is. */
 		async recordIncoming(files: readonly IncomingMedia[]): Promise<void> {
 			for (let i = 0; i < files.length; i += RECORD_CHUNK) {
-				const rows = files.slice(i, i + RECORD_CHUNK).map((m) => {
-					const { ref, location } = m
-					return {
-						id: ref.id,
-						tenantId: m.tenantId,
-						origin: 'incoming' as const,
-						sessionId: m.sessionId,
-						chatJid: m.chatJid,
-						messageId: m.messageId,
-						fromMe: m.fromMe,
-						kind: ref.kind,
-						mimetype: ref.mimetype,
-						size: ref.size ?? null,
-						sha256: ref.sha256 ?? null,
-						fileName: ref.fileName ?? null,
-						width: ref.width ?? null,
-						height: ref.height ?? null,
-						seconds: ref.seconds ?? null,
-						pages: ref.pages ?? null,
-						state: 'pending' as const,
-						mediaKey: cipher.encrypt(Buffer.from(location.mediaKey), keyAad(ref.id)),
-						directPath: location.directPath,
-						url: location.url ?? null,
-						fileEncSha256: location.fileEncSha256 ?? null,
-					}
-				})
+				const rows = files.slice(i, i + RECORD_CHUNK).map(rowOf)
 				await db.insert(media).values(rows).onConflictDoNothing()
 			}
+		},
+
+		/**
+		 * Records the file of a message this session sent from an upload as stored, on the object the
+		 * upload names: the tenant has its bytes, so there is nothing to download. A row recorded
+		 * before as pending (the sent message seen again) becomes stored too.
+		 */
+		async recordSent(file: IncomingMedia, copy: StoredCopy): Promise<void> {
+			const stored = { state: 'stored' as const, failureReason: null, ...copy }
+			await db
+				.insert(media)
+				.values({ ...rowOf(file), ...stored })
+				.onConflictDoUpdate({ target: media.id, set: { ...stored, updatedAt: sql`now()` }, setWhere: sql`${media.state} <> 'stored'` })
 		},
 
 		/** The row's state and where to fetch it from, the media key decrypted. */

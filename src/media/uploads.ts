@@ -13,5 +13,5 @@ export async function openStoredFile(db: Db, store: MediaStore, tenantId: string
 	if (row?.state !== 'stored' || !row.sha256) return null
 	const blob = await blobOf(db, tenantId, row.sha256)
 	if (!blob) return null
-	return { mimetype: row.mimetype, fileName: row.fileName, size: blob.size, read: () => store.read(blob.storageKey) }
+	return { mimetype: row.mimetype, fileName: row.fileName, size: blob.size, sha256: row.sha256, read: () => store.read(blob.storageKey) }
 }

@@ -85,6 +85,12 @@ export interface BaileysPortOptions {
 	pictures?: (tenantId: string, url: string) => Promise<StoredPicture>
 }
 
+/** A message this session sent from an upload: its file is the upload's, stored already. */
+interface SentFile {
+	messageId: string
+	upload: UploadedFile
+}
+
 const DEFAULT_BROWSER: [string, string, string] = ['Switchboard', 'Chrome', '1.0.0']
 /** One clock for every session of this process, so a session that is closed and opened again keeps counting up. */
 const arrivals = arrivalClock()
@@ -211,16 +217,22 @@ class BaileysSession implements SessionConnection {
 	 * media id a client sees resolves; answers the live ones (history files wait for a client to
 	 * ask), or null when recording failed (nothing is published then).
 	 */
-	private async recordFiles(events: Partial<BaileysEventMap>, mapped: readonly WhatsAppEvent[]): Promise<IncomingMedia[] | null> {
+	private async recordFiles(events: Partial<BaileysEventMap>, mapped: readonly WhatsAppEvent[], sent?: SentFile): Promise<IncomingMedia[] | null> {
 		const { media } = this.port
 		const tenantId = this.options.tenantId
 		if (!media || !tenantId) return []
 		const of = (type: 'session.messages.upsert' | 'session.history.sync') => mapped.flatMap((e) => (e.type === type ? e.data.messages : []))
 		const live = incomingFiles(events['messages.upsert']?.messages ?? [], of('session.messages.upsert'), tenantId, this.sessionId)
 		const history = incomingFiles(events['messaging-history.set']?.messages ?? [], of('session.history.sync'), tenantId, this.sessionId)
+		// The file of a message sent from an upload is the upload's bytes (Baileys hashed what it read).
+		const own = sent && live.find((f) => f.fromMe && f.messageId === sent.messageId && f.ref.sha256 === sent.upload.sha256)
 		try {
-			await media.record([...live, ...history])
-			return live
+			const stored = own && (await media.recordSent(own, sent.upload))
+			// The message goes out with its file stored: `own.ref` is the media of the mapped message.
+			if (stored) Object.assign(own.ref, { state: 'stored', size: sent.upload.size })
+			const pending = stored ? live.filter((f) => f !== own) : live
+			await media.record([...pending, ...history])
+			return pending
 		} catch (err) {
 			this.log.error({ err }, 'recording received files failed; the messages come again')
 			return null
@@ -310,7 +322,7 @@ class BaileysSession implements SessionConnection {
 		this.sock = sock
 		keepMessageTimestamps(sock)
 		sock.ev.process((events) => {
-			void this.serially(() => this.handle(generation, sock, events, receipts))
+			void this.serially(() => this.handle(generation, sock, events, { receipts }))
 		})
 	}
 
@@ -321,7 +333,13 @@ class BaileysSession implements SessionConnection {
 		return next
 	}
 
-	private async handle(generation: number, sock: WASocket, events: Partial<BaileysEventMap>, receipts?: ReceiptGate) {
+	/** `receipts` of messages WhatsApp delivered, held until they are handed on; `sent`, a message this session sent from an upload. */
+	private async handle(
+		generation: number,
+		sock: WASocket,
+		events: Partial<BaileysEventMap>,
+		{ receipts, sent }: { receipts?: ReceiptGate; sent?: SentFile } = {},
+	) {
 		if (events['creds.update']) {
 			this.credentials.save()
 			if (generation === this.generation && this.status === 'connected') this.keepPresence(sock)
@@ -356,7 +374,7 @@ class BaileysSession implements SessionConnection {
 		const presence = events['presence.update']
 		if (presence) for (const data of mapPresence(presence)) mapped.push({ type: 'session.presence.updated', data })
 		// A message's file is on record before the message is out, so its media id always resolves.
-		const files = await this.recordFiles(events, mapped)
+		const files = await this.recordFiles(events, mapped, sent)
 		const ids = events['messages.upsert']?.messages.flatMap((m) => m.key.id ?? []) ?? []
 		// The next batch is mapped while this one is published (in order, see PublishQueue).
 		const publishing = files && mapped.length ? this.emit(mapped) : Promise.resolve(!!files)
@@ -523,13 +541,18 @@ class BaileysSession implements SessionConnection {
 		const sock = this.sock
 		if (this.status !== 'connected' || !sock) throw new NotConnectedError(this.status)
 		const generation = this.generation
+		let upload: UploadedFile | undefined
 		const sources: SendSources = {
-			upload: async (mediaId) => (this.options.tenantId && this.port.uploads ? this.port.uploads(this.options.tenantId, mediaId) : null),
+			upload: async (mediaId) => {
+				const found = this.options.tenantId && this.port.uploads ? await this.port.uploads(this.options.tenantId, mediaId) : null
+				upload = found ?? undefined
+				return found
+			},
 			storedMessage: this.options.storedMessage,
 		}
 		const message = await toBaileysContent(content, sources)
 		const reply = options.replyTo ? await quoted(options.replyTo, sources) : undefined
-		return await this.sends.track(messageId, () => this.sendOn(sock, generation, to, message, messageId, reply))
+		return await this.sends.track(messageId, () => this.sendOn(sock, generation, to, message, messageId, reply, upload))
 	}
 
 	/**
@@ -544,6 +567,7 @@ class BaileysSession implements SessionConnection {
 		content: AnyMessageContent,
 		messageId: string,
 		reply: WAMessage | undefined,
+		upload: UploadedFile | undefined,
 	): Promise<SentMessage> {
 		const jid = toJid(to)
 		const sent = await sock.sendMessage(jid, content, { messageId, ...(reply ? { quoted: reply } : {}) }).catch((err: unknown) => {
@@ -552,7 +576,10 @@ class BaileysSession implements SessionConnection {
 		})
 		const change = sent && ownChange(sent)
 		if (change) void this.serially(() => this.handle(generation, sock, { 'messages.update': [change] }))
-		else if (sent) void this.serially(() => this.handle(generation, sock, { 'messages.upsert': { messages: [sent], type: 'append' } }))
+		else if (sent) {
+			const file = upload && sent.key.id ? { messageId: sent.key.id, upload } : undefined
+			void this.serially(() => this.handle(generation, sock, { 'messages.upsert': { messages: [sent], type: 'append' } }, { sent: file }))
+		}
 		await this.handedOn()
 		return { messageId: sent?.key.id ?? messageId, timestamp: seconds(sent?.messageTimestamp) || Math.floor(Date.now() / 1000) }
 	}

@@ -150,7 +150,7 @@ export class MediaService {
 		if (!blob)
 			throw new ConflictError(
 				'MEDIA_NOT_STORED',
-				`The file is not stored (state: ${row.state}${row.failureReason ? `: ${row.failureReason}` : ''}); POST /media/${id}/download fetches it from WhatsApp`,
+				`The file is not stored (state: ${row.state}${row.failureReason ? `: ${row.failureReason}` : ''}); ${this.howToStore(id)}`,
 				{
 					state: row.state,
 					...(row.failureReason ? { reason: row.failureReason } : {}),
@@ -164,6 +164,12 @@ export class MediaService {
 			fileName: row.fileName,
 			read: (range) => store.read(blob.storageKey, range),
 		}
+	}
+
+	/** What a client can do about a file that is not stored: never a download this server does not make. */
+	private howToStore(id: string): string {
+		if (this.deps.download === 'off') return 'received files are not downloaded on this server (MEDIA_DOWNLOAD=off)'
+		return `POST /media/${id}/download fetches it from WhatsApp`
 	}
 
 	/**

@@ -6,6 +6,7 @@ import type { Logger } from '../../logger'
 import { type MediaStore, MediaTooLargeError } from '../../media'
 import { keepBlob, useBlob } from '../../media/blobs'
 import type { IncomingMedia, MediaRecords } from '../../media/records'
+import type { UploadedFile } from './outgoing'
 import type { WhatsAppEvent } from '../port'
 import { decryptVerified, MediaVerificationError } from './decrypt'
 
@@ -130,8 +131,8 @@ export function createMediaFetcher(options: MediaFetcherOptions) {
 		const row = await records.load(id)
 		if (!row || row.state === 'stored' || !row.mediaKey || !row.directPath || !row.sessionId) return
 		const message: MessageKey = { remoteJid: row.chatJid!, fromMe: !!row.fromMe, id: row.messageId! }
-		// The tenant has these bytes already (its own upload, sent; a file forwarded to several
-		// chats): the SHA-256 WhatsApp announced names them, so there is nothing to fetch.
+		// The tenant has these bytes already (a file forwarded to several chats, one the phone sent
+		// that was uploaded here too): the SHA-256 WhatsApp announced names them, so there is nothing to fetch.
 		const known = row.sha256 ? await useBlob(db, row.tenantId, row.sha256) : undefined
 		if (known && known.size === row.size) {
 			await records.setState(id, 'stored', { size: known.size, sha256: row.sha256! })
@@ -202,6 +203,20 @@ export function createMediaFetcher(options: MediaFetcherOptions) {
 		/** Records received files as pending, before their messages are published. */
 		async record(files: readonly IncomingMedia[]): Promise<void> {
 			await records.recordIncoming(files)
+		},
+		/**
+		 * Records the file of a message this session sent from `upload` as stored, on the upload's
+		 * object: its bytes are the tenant's already, so it is never downloaded, whatever
+		 * MEDIA_DOWNLOAD says. False (nothing recorded) when the upload's object is gone.
+		 */
+		async recordSent(file: IncomingMedia, upload: UploadedFile): Promise<boolean> {
+			// Marked used in the same statement that finds it, so the collector cannot take it before the row names it.
+			const blob = await useBlob(db, file.tenantId, upload.sha256)
+			if (!blob) return false
+			// A document goes out under the name the send gave it; any other file keeps the upload's.
+			const fileName = file.ref.fileName ?? upload.fileName
+			await records.recordSent(file, { sha256: upload.sha256, size: blob.size, mimetype: upload.mimetype, fileName })
+			return true
 		},
 		/** Under the eager policy, queues the download of recorded files, once their messages are out. */
 		queue(files: readonly IncomingMedia[], session: MediaSession): void {

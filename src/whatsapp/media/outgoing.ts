@@ -3,12 +3,15 @@ import type { AnyMessageContent, WAMessage } from '@whiskeysockets/baileys'
 import { proto } from '@whiskeysockets/baileys'
 import type { MessageKey, SendContent } from '../../core/catalogue'
 
-/** An uploaded file, ready to stream to WhatsApp. */
 const VOICE_NOTE_TYPE = 'audio/ogg; codecs=opus'
 
+/** An uploaded file, ready to stream to WhatsApp. */
 export interface UploadedFile {
 	mimetype: string
 	fileName: string | null
+	size: number
+	/** SHA-256 of the bytes, hex: the stored object the upload names. */
+	sha256: string
 	read(): ReadableStream<Uint8Array>
 }
 
