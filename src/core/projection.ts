@@ -1,4 +1,5 @@
 import type { Chat, Contact, Message, MessageKey, MessageUpdate } from './catalogue'
+import { editedContent } from './edited-content'
 import { canonicalJid, jidForms } from './jid'
 import { messageStatusRank } from './message-status'
 
@@ -13,8 +14,8 @@ import { messageStatusRank } from './message-status'
  * - messages: identity and the original content are first-wins (a receipt-only row has none and
  *   the later upsert fills it); the arrival number is the first arrival's (the least); status
  *   takes the furthest along (`messageStatusRank`); an edit applies when newer than the last one
- *   applied; a revoke clears text and content for good; a receipt never touches the message's
- *   timestamp.
+ *   applied, its text set into the original content (`editedContent`); a revoke clears text and
+ *   content for good; a receipt never touches the message's timestamp.
  * - chats and contacts: a field given by an event newer than the row (`updated_at` = the newest
  *   event's `occurredAt`) replaces the stored one, an older event only fills gaps; a chat's
  *   `last_message_at` only moves forward. WhatsApp's unread count travels with the time it holds
@@ -131,12 +132,10 @@ function mergeMessage(acc: MessageRow, row: MessageRow) {
 	if (messageStatusRank(row.st) > messageStatusRank(acc.st)) acc.st = row.st
 	if (row.ea !== undefined && (acc.ea === undefined || row.ea > acc.ea)) {
 		acc.x = row.x
-		acc.j = row.j
 		acc.ea = row.ea
-	} else if (acc.ea === undefined) {
-		acc.x ??= row.x
-		acc.j ??= row.j
-	}
+	} else if (acc.ea === undefined) acc.x ??= row.x
+	acc.j ??= row.j
+	if (acc.ea !== undefined) acc.j = editedContent(acc.j, acc.x)
 	if (row.ra !== undefined && (acc.ra === undefined || row.ra < acc.ra)) acc.ra = row.ra
 	acc.k ??= row.k
 	acc.kd ??= row.kd
@@ -259,11 +258,11 @@ export class ProjectionBatch {
 		// Identity of a message comes from its upsert; a receipt knows only the key.
 		row.sj = row.sa = undefined
 		row.st = u.status
+		// An edit brings the new text alone: its content is partial (a caption edit names no file),
+		// and the message keeps its type and the rest of its content (core/edited-content.ts).
 		if (u.edit) {
 			row.ea = u.edit.editedAt
 			row.x = u.edit.text
-			row.j = u.edit.content
-			row.y = u.edit.type
 		}
 		if (u.revoked) row.ra = occurredAt
 		this.messages.add(this.messageKey(row), row)

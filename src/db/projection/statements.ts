@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm'
+import { CONTENT_WRAPPERS, TEXT_FIELDS, WRAPPER_DEPTH } from '../../core/edited-content'
 import { MessageStatusCode } from '../../core/message-status'
 import type { Db, Tx } from '../client'
 import { executePrepared } from '../prepared'
@@ -16,6 +17,34 @@ const CHUNK = 2_000
 /** `messageStatusRank` of core/message-status.ts, in SQL. */
 const rank = (s: string) => `(case ${s} when 0 then 3 else ${s} * 2 end)`
 
+const REVOKED = 't.revoked_at is not null or excluded.revoked_at is not null'
+const NEWER_EDIT = 'excluded.edited_at is not null and (t.edited_at is null or excluded.edited_at > t.edited_at)'
+
+const jsonPath = (keys: readonly string[]) => `array[${keys.map((k) => `'${k}'`).join(', ')}]::text[]`
+
+/**
+ * `editedContent` of core/edited-content.ts in SQL, from the same tables: `content` with its text
+ * (or caption) set to `text`. `w` walks down the wrappers to the innermost message, as Baileys
+ * unwraps them; the deepest path it reaches is that message's.
+ */
+function editedContentSql(content: string, text: string): string {
+	const at = (keys: readonly string[]) => `i.p || ${jsonPath(keys)}`
+	const places = TEXT_FIELDS.map(({ type, field, optional }) => {
+		if (field === undefined)
+			return `when jsonb_typeof(v.c #> (${at([type])})) = 'string' then jsonb_set(v.c, ${at([type])}, to_jsonb(coalesce(v.b, '')))`
+		const set = `jsonb_set(v.c, ${at([type, field])}, to_jsonb(coalesce(v.b, '')))`
+		return `when jsonb_typeof(v.c #> (${at([type])})) = 'object' then ${optional ? `case when v.b is null then v.c #- (${at([type, field])}) else ${set} end` : set}`
+	})
+	return `(with recursive v(c, b) as (select ${content}, ${text}::text),
+		w(p, d) as (select '{}'::text[], 0
+			union all
+			select w.p || array[x.k, 'message'], w.d + 1 from w, v, lateral (select k from unnest(${jsonPath(CONTENT_WRAPPERS)}) with ordinality as u(k, o)
+				where jsonb_typeof(v.c #> (w.p || array[k, 'message'])) = 'object' order by o limit 1) x
+			where w.d < ${WRAPPER_DEPTH})
+		select case ${places.join('\n\t\t\t')} else v.c end
+		from v, (select p from w order by d desc limit 1) i)`
+}
+
 /** column → its merged value on conflict (`t` = stored row, `excluded` = incoming). */
 const MESSAGE_MERGE: Record<string, string> = {
 	sender_jid: 'coalesce(t.sender_jid, excluded.sender_jid)',
@@ -31,21 +60,16 @@ const MESSAGE_MERGE: Record<string, string> = {
 	kind: 'coalesce(t.kind, excluded.kind)',
 	reply_to: 'coalesce(t.reply_to, excluded.reply_to)',
 	// What a message deleted for everyone carried is gone with its text.
-	...Object.fromEntries(
-		['kind_data', 'media_id'].map((c) => [
-			c,
-			`case when t.revoked_at is not null or excluded.revoked_at is not null then null else coalesce(t.${c}, excluded.${c}) end`,
-		]),
-	),
-	...Object.fromEntries(
-		['text', 'content'].map((c) => [
-			c,
-			`case when t.revoked_at is not null or excluded.revoked_at is not null then null
-				when excluded.edited_at is not null and (t.edited_at is null or excluded.edited_at > t.edited_at) then excluded.${c}
-				when t.edited_at is not null then t.${c}
-				else coalesce(t.${c}, excluded.${c}) end`,
-		]),
-	),
+	...Object.fromEntries(['kind_data', 'media_id'].map((c) => [c, `case when ${REVOKED} then null else coalesce(t.${c}, excluded.${c}) end`])),
+	text: `case when ${REVOKED} then null
+		when ${NEWER_EDIT} then excluded.text
+		when t.edited_at is not null then t.text
+		else coalesce(t.text, excluded.text) end`,
+	// An edit keeps the message whole: its text set into the first content stored (see core/edited-content.ts).
+	content: `case when ${REVOKED} then null
+		when t.edited_at is not null or excluded.edited_at is not null
+			then ${editedContentSql('coalesce(t.content, excluded.content)', `case when ${NEWER_EDIT} then excluded.text else t.text end`)}
+		else coalesce(t.content, excluded.content) end`,
 }
 
 /** `set` list plus a `where` that skips rows the merge leaves as they are (no write, no bumped updated_at). */
