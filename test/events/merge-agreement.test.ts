@@ -51,6 +51,19 @@ function messageKey(r: Rand, id: string) {
 	return { remoteJid, ...(form === 2 ? { remoteJidAlt: ALICE } : {}), fromMe: r.int(4) === 0, id }
 }
 
+/** A message's content of each type an edit changes, plain or wrapped (as a disappearing chat sends it). */
+function genContent(r: Rand, text: string): Pick<Message, 'type' | 'content'> {
+	const file = { url: 'https://mmg.example/f.enc', mediaKey: 'a2V5', mimetype: 'image/jpeg' }
+	const [type, inner] = r.pick([
+		['conversation', { conversation: text }],
+		['extendedTextMessage', { extendedTextMessage: { text, contextInfo: { stanzaId: 'Q1' } } }],
+		['imageMessage', { imageMessage: { ...file, ...(r.maybe({ caption: text }) ?? {}) } }],
+		['documentMessage', { documentWithCaptionMessage: { message: { documentMessage: { ...file, caption: text } } } }],
+		['locationMessage', { locationMessage: { degreesLatitude: 1 } }],
+	] as const)
+	return { type, content: r.maybe({ ephemeralMessage: { message: inner } }) ?? inner }
+}
+
 function genMessage(r: Rand): Message {
 	const text = r.pick(['hello', 'hi there', 'third text'])
 	return {
@@ -59,9 +72,8 @@ function genMessage(r: Rand): Message {
 		...(r.maybe({ seq: 1 + r.int(3) }) ?? {}),
 		...(r.maybe({ pushName: r.pick(['Alice', 'Alice W.']) }) ?? {}),
 		...(r.maybe({ status: r.int(6) }) ?? {}),
-		type: 'conversation',
 		text,
-		content: { conversation: text },
+		...genContent(r, text),
 		kind: 'text',
 		...(r.maybe({ replyTo: { id: r.pick(IDS) } }) ?? {}),
 		...(r.maybe({
@@ -98,8 +110,14 @@ function genUpdate(r: Rand): MessageUpdate {
 				},
 			}
 		case 1: {
-			const text = r.pick(['edited once', 'edited twice'])
-			return { key, edit: { type: 'conversation', text, content: { conversation: text }, editedAt: 1_770_000_100 + r.int(3) } }
+			// As phones send them: the new text alone, or a caption edit naming only the caption (or none).
+			const text = r.maybe(r.pick(['edited once', 'edited twice']))
+			const content = r.pick([
+				{ conversation: text ?? '' },
+				{ extendedTextMessage: { text } },
+				{ imageMessage: text === undefined ? {} : { caption: text } },
+			])
+			return { key, edit: { type: Object.keys(content)[0]!, ...(text === undefined ? {} : { text }), content, editedAt: 1_770_000_100 + r.int(3) } }
 		}
 		default:
 			return { key, revoked: true }

@@ -191,6 +191,64 @@ describe('the consumer’s projection into Postgres', () => {
 			])
 		})
 
+		it('sets an edit into the message as it was: a photo keeps its file, a text its type and quote, whatever the order', async () => {
+			const file = { url: 'https://mmg.example/f.enc', mediaKey: 'a2V5', mimetype: 'image/jpeg', directPath: '/v/f.enc', fileSha256: 'c2hh' }
+			const quote = { stanzaId: 'Q1', quotedMessage: { conversation: 'when?' } }
+			const doc = { documentMessage: { ...file, mimetype: 'application/pdf', caption: 'draft' } }
+			const upsert = (m: Meta, id: string, type: string, text: string, content: Record<string, unknown>) =>
+				event(m, 'session.messages.upsert', { type: 'notify', messages: [message(id, { type, text, content })] })
+			// What phones send: a caption edit names the caption alone, a text edit may come as a plain conversation.
+			const edit = (m: Meta, id: string, content: Record<string, unknown>, text: string | undefined, editedAt: number) =>
+				event(m, 'session.messages.update', {
+					updates: [{ key: key(id), edit: { type: Object.keys(content)[0]!, content, editedAt, ...(text === undefined ? {} : { text }) } }],
+				})
+			const photo = (m: Meta) => upsert(m, 'P1', 'imageMessage', 'old cap', { imageMessage: { ...file, caption: 'old cap' } })
+			const newer = (m: Meta) => edit(m, 'P1', { imageMessage: { caption: 'new cap' } }, 'new cap', 2_000)
+			const older = (m: Meta) => edit(m, 'P1', { imageMessage: { caption: 'first cap' } }, 'first cap', 1_000)
+			const reply = (m: Meta) => upsert(m, 'R1', 'extendedTextMessage', 'at 5', { extendedTextMessage: { text: 'at 5', contextInfo: quote } })
+			const textEdit = (m: Meta) => edit(m, 'R1', { conversation: 'at 6' }, 'at 6', 1_000)
+			const wanted = [
+				{
+					messageId: 'P1',
+					type: 'imageMessage',
+					text: 'new cap',
+					content: { imageMessage: { ...file, caption: 'new cap' } },
+					editedAt: new Date(2_000_000),
+				},
+				{ messageId: 'R1', type: 'extendedTextMessage', text: 'at 6', content: { extendedTextMessage: { text: 'at 6', contextInfo: quote } } },
+			]
+
+			// One batch each: the newest edit before the photo, an older one after, both again.
+			await apply(newer(meta))
+			await apply(photo(meta), older(meta))
+			await apply(newer(meta), photo(meta), older(meta))
+			await apply(reply(meta))
+			await apply(textEdit(meta))
+			expect(await messagesOf()).toMatchObject(wanted)
+
+			// All in one batch: the same; a caption taken away is gone, in a wrapped message too.
+			const other = await createSession(database.db, 'one-batch')
+			await apply(
+				newer(other),
+				photo(other),
+				older(other),
+				textEdit(other),
+				reply(other),
+				upsert(other, 'D1', 'documentMessage', 'draft', { ephemeralMessage: { message: { documentWithCaptionMessage: { message: doc } } } }),
+				edit(other, 'D1', { documentMessage: {} }, undefined, 1_000),
+			)
+			const { caption: _, ...uncaptioned } = doc.documentMessage
+			expect(await messagesOf(other.sessionId)).toMatchObject([
+				{
+					messageId: 'D1',
+					text: null,
+					content: { ephemeralMessage: { message: { documentWithCaptionMessage: { message: { documentMessage: uncaptioned } } } } },
+				},
+				...wanted,
+			])
+			expect(JSON.stringify((await messagesOf(other.sessionId))[0]!.content)).not.toContain('caption')
+		})
+
 		it('keeps a revoked message cleared, even when the message is delivered again', async () => {
 			const upsert = event(meta, 'session.messages.upsert', { type: 'notify', messages: [message('D1')] })
 			await apply(upsert)

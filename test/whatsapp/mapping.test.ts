@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'bun:test'
-import { proto, WAMessageStatus, WAMessageStubType, type WAMessage } from '@whiskeysockets/baileys'
+import { normalizeMessageContent, proto, WAMessageStatus, WAMessageStubType, type WAMessage } from '@whiskeysockets/baileys'
 import { MESSAGE_BATCH_MAX, validateEnvelope, domainEvent } from '../../src/core/catalogue'
+import { CONTENT_WRAPPERS, editedContent } from '../../src/core/edited-content'
 import {
 	arrivalClock,
 	ID_MAX,
@@ -215,6 +216,19 @@ describe('message updates', () => {
 			key,
 			edit: { type: 'extendedTextMessage', text: 'fixed typo', content: { extendedTextMessage: { text: 'fixed typo' } }, editedAt: 1_767_225_700 },
 		})
+	})
+
+	it('unwraps a message as Baileys does before an edit is set into it (the wrappers and their order)', () => {
+		for (const [i, outer] of CONTENT_WRAPPERS.entries()) {
+			const wrapped = { [outer]: { message: { conversation: 'inside' } } }
+			expect(normalizeMessageContent(wrapped as proto.IMessage)).toEqual({ conversation: 'inside' })
+			expect(editedContent(wrapped, 'edited')).toEqual({ [outer]: { message: { conversation: 'edited' } } })
+			for (const later of CONTENT_WRAPPERS.slice(i + 1)) {
+				const both = { [later]: { message: { conversation: 'second' } }, [outer]: { message: { conversation: 'first' } } }
+				expect(normalizeMessageContent(both as proto.IMessage)).toEqual({ conversation: 'first' })
+				expect(editedContent(both, 'edited')).toEqual({ ...both, [outer]: { message: { conversation: 'edited' } } })
+			}
+		}
 	})
 
 	it('ignores changes it does not model (poll votes, reactions, stub parameters)', () => {
