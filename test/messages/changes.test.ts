@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { randomBytes } from 'node:crypto'
+import { proto } from '@whiskeysockets/baileys'
 import { sql } from 'drizzle-orm'
 import { expectError } from '../helpers/accounts'
 import { type Client, pairedSession, type SessionsWorld, startSessionsWorld } from '../helpers/sessions'
@@ -63,6 +64,12 @@ describe('PATCH /chats/:jid/messages/:messageId', () => {
 		).toBe('See you at 6')
 		const message = await shown(id, (m) => m.text === 'See you at 6')
 		expect(message.editedAt).toEqual(expect.any(String))
+		// A reply quotes the edited text, in the type the message was sent as.
+		const reply = await api.post(`/chats/${CHAT}/messages`, { text: 'confirmed', replyTo: id })
+		const answer = await world.standIn.waitForSent((m) => m.id === reply.body.messageId)
+		const quote = answer.message?.extendedTextMessage?.contextInfo?.quotedMessage
+		expect(Object.keys(proto.Message.fromObject(quote ?? {}).toJSON())).toEqual([message.type])
+		expect(quote?.conversation ?? quote?.extendedTextMessage?.text).toBe('See you at 6')
 		expect(
 			world.events
 				.eventsOf(sessionId, 'session.messages.update')

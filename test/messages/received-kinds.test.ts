@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { createHash, randomBytes } from 'node:crypto'
 import type { ContentSpec } from '@switchboard/standin'
+import { proto } from '@whiskeysockets/baileys'
 import { type Client, pairedSession, type SessionsWorld, startSessionsWorld } from '../helpers/sessions'
 import { until } from '../helpers/until'
 import { openSocket, type TestSocket, type WsMessage } from '../helpers/ws'
@@ -32,6 +33,7 @@ afterAll(async () => {
 })
 
 const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex')
+const pick = (o: Record<string, unknown>, keys: string[]) => Object.fromEntries(keys.map((k) => [k, o[k]]))
 
 /** Waits for the WebSocket's event of `type` that names message `id`. */
 const onSocket = (type: string, id: string): Promise<WsMessage> =>
@@ -50,9 +52,17 @@ function shown(id: string, ready: (m: Record<string, any>) => boolean = () => tr
 	})
 }
 
+/** Answers message `id` through the API; resolves with the quote WhatsApp got, as JSON (bytes in base64). */
+async function quoteOfAReplyTo(id: string) {
+	const res = await api.post(`/chats/${CHAT}/messages`, { text: 'about that', replyTo: id })
+	expect(res.status).toBe(202)
+	const sent = await world.standIn.waitForSent((m) => m.id === res.body.messageId)
+	return proto.Message.fromObject(sent.message?.extendedTextMessage?.contextInfo?.quotedMessage ?? {}).toJSON()
+}
+
 /** Delivers `spec` from the friend; resolves with its id and the WebSocket's message. */
-async function receive(spec: ContentSpec) {
-	const delivered = await world.standIn.deliverContent({ to: PHONE, from: FRIEND, ...spec })
+async function receive(spec: ContentSpec, id?: string) {
+	const delivered = await world.standIn.deliverContent({ to: PHONE, from: FRIEND, ...spec, ...(id ? { id } : {}) })
 	return { id: delivered.id, live: (await onSocket('session.messages.upsert', delivered.id)).data.messages[0] }
 }
 
@@ -151,10 +161,53 @@ describe('received kinds', () => {
 		])
 	})
 
+	it('a caption edit keeps the photo whole: its content, the quote of a reply to it, and its file', async () => {
+		const file = randomBytes(4_000)
+		const photo = await receive({ kind: 'image', file, mimetype: 'image/jpeg', caption: 'old cap' })
+		const before = await shown(photo.id, (m) => m.media?.state === 'stored')
+		// What a phone sends for a caption edit: the caption alone, no file.
+		await world.standIn.deliverContent({
+			to: PHONE,
+			from: FRIEND,
+			kind: 'edit',
+			target: { id: photo.id },
+			message: { imageMessage: { caption: 'new cap' } },
+		})
+		const after = await shown(photo.id, (m) => m.text === 'new cap')
+		expect(after).toMatchObject({
+			kind: 'image',
+			type: 'imageMessage',
+			editedAt: expect.any(String),
+			media: { id: photo.live.media.id, state: 'stored' },
+		})
+		const { caption: _, ...whole } = before.content.imageMessage
+		expect(whole).toMatchObject({ url: expect.any(String), mediaKey: expect.any(String), mimetype: 'image/jpeg', directPath: expect.any(String) })
+		expect(after.content).toEqual({ ...before.content, imageMessage: { ...whole, caption: 'new cap' } })
+
+		const quote = await quoteOfAReplyTo(photo.id)
+		expect(quote.imageMessage).toMatchObject({ ...pick(whole, ['url', 'mediaKey', 'mimetype', 'directPath', 'fileSha256']), caption: 'new cap' })
+		expect(sha256(new Uint8Array(await (await api.fetch(`/media/${photo.live.media.id}`)).arrayBuffer()))).toBe(sha256(file))
+	})
+
+	it('an edit that reaches the session before its photo is set into the photo when it comes', async () => {
+		const id = `3A${randomBytes(9).toString('hex').toUpperCase()}`
+		await world.standIn.deliverContent({ to: PHONE, from: FRIEND, kind: 'edit', target: { id }, message: { imageMessage: { caption: 'new cap' } } })
+		await onSocket('session.messages.update', id)
+		const file = randomBytes(4_000)
+		const photo = await receive({ kind: 'image', file, mimetype: 'image/jpeg', caption: 'old cap' }, id)
+		const message = await shown(id, (m) => m.media?.state === 'stored')
+		expect(message).toMatchObject({ kind: 'image', text: 'new cap', editedAt: expect.any(String) })
+		expect(message.content.imageMessage).toMatchObject({ mediaKey: expect.any(String), mimetype: 'image/jpeg', caption: 'new cap' })
+		expect((await quoteOfAReplyTo(id)).imageMessage).toMatchObject({ mediaKey: message.content.imageMessage.mediaKey, caption: 'new cap' })
+		expect(sha256(new Uint8Array(await (await api.fetch(`/media/${photo.live.media.id}`)).arrayBuffer()))).toBe(sha256(file))
+	})
+
 	it('an edit and a delete for everyone by the friend; a deleted file is no longer served', async () => {
 		const { id } = await receive({ kind: 'reply', target: { id: 'NONE' }, text: 'Meet at 5', quotedMessage: { conversation: 'when?' } })
 		await world.standIn.deliverContent({ to: PHONE, from: FRIEND, kind: 'edit', target: { id }, text: 'Meet at 6' })
-		expect(await shown(id, (m) => m.text === 'Meet at 6')).toMatchObject({ editedAt: expect.any(String), kind: 'text' })
+		expect(await shown(id, (m) => m.text === 'Meet at 6')).toMatchObject({ editedAt: expect.any(String), kind: 'text', type: 'extendedTextMessage' })
+		// The phone sent the new text as a plain conversation; the message stays the reply it was.
+		expect(await quoteOfAReplyTo(id)).toEqual({ extendedTextMessage: { text: 'Meet at 6' } })
 
 		const photo = await receive({ kind: 'image', file: randomBytes(3_000), mimetype: 'image/jpeg', caption: 'oops' })
 		await onSocket('session.media.updated', photo.live.media.id)
