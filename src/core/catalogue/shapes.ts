@@ -69,6 +69,7 @@ export const MessageUpdate = T.Object({
 		T.Object({
 			type: T.String({ minLength: 1, maxLength: 64 }),
 			text: T.Optional(T.String()),
+			/** What the phone sent, which may be partial (a caption edit names the caption alone); the projection keeps only `text`. */
 			content: MessageContent,
 			editedAt: EpochTime,
 		}),
