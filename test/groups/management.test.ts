@@ -94,6 +94,9 @@ describe('a group of our own', () => {
 		await detail(mine, (b) => b.participants.some((p: any) => p.jid === pn(CAROL)), 'Carol in the roster')
 		await command(`${base()}/${mine}/participants`, { action: 'promote', participants: [pn(CAROL)] })
 		await detail(mine, (b) => b.participants.some((p: any) => p.jid === pn(CAROL) && p.role === 'admin'), 'Carol an admin')
+		// Named by number and by LID, Carol is one member: WhatsApp is asked about her once.
+		const demoted = await command(`${base()}/${mine}/participants`, { action: 'demote', participants: [`+${CAROL}`, world.standIn.lidOf(CAROL)] })
+		expect((demoted.data as any).result.participants).toEqual([{ jid: pn(CAROL), status: '200' }])
 		await command(`${base()}/${mine}/participants`, { action: 'remove', participants: [world.standIn.lidOf(BOB)] })
 		const body = await detail(mine, (b) => !b.participants.some((p: any) => p.jid === pn(BOB)), 'Bob gone')
 		expect(body.size).toBe(3)

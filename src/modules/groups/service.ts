@@ -134,7 +134,8 @@ export class GroupsService {
 			if (wrong.length && action === 'add')
 				throw new UnprocessableError('PARTICIPANT_ALREADY_IN_GROUP', `Already in the group: ${wrong.join(', ')}`, { participants: wrong })
 			if (wrong.length) throw new UnprocessableError('PARTICIPANT_NOT_IN_GROUP', `Not in the group: ${wrong.join(', ')}`, { participants: wrong })
-			return { type: 'session.group_participants.change', data: { groupJid, action, participants } }
+			// One person named by number and by LID maps to one id of the group's: send it once.
+			return { type: 'session.group_participants.change', data: { groupJid, action, participants: [...new Set(participants)] } }
 		})
 	}
 
