@@ -363,6 +363,7 @@ class BaileysSession implements SessionConnection {
 			sessionId: this.sessionId,
 			me,
 			meLid: this.credentials.creds?.me?.lid ?? undefined,
+			groupRoleOf: (groupJid, jid) => this.groups.roleOf(groupJid, jid),
 			pollVoteOf: (m) => (m.key.id ? votes.get(m.key.id) : undefined),
 			nextSeq: arrivals,
 			unstorable: (id, remoteJid) =>

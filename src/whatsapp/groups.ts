@@ -7,7 +7,7 @@ import {
 	jidNormalizedUser,
 	type WASocket,
 } from '@whiskeysockets/baileys'
-import type { EventData, GroupAction } from '../core/catalogue'
+import type { EventData, GroupAction, GroupRole } from '../core/catalogue'
 import { SendRefused } from './media/outgoing'
 
 /** One group management operation of a session (the data of its command). */
@@ -39,6 +39,13 @@ export class GroupCache {
 		return this.groups.size
 	}
 
+	/** A member's role in a group the cache knows; none for a group or member it does not. */
+	roleOf(groupJid: string, jid: string): GroupRole | undefined {
+		const member = this.groups.get(groupJid)?.participants.find((p) => p.id === jid)
+		if (!member) return undefined
+		return member.admin ?? 'member'
+	}
+
 	/** Applies one batch of Baileys events, in the order Baileys would have. */
 	apply(events: Partial<BaileysEventMap>): void {
 		for (const meta of events['groups.upsert'] ?? []) this.groups.set(meta.id, meta)
@@ -67,7 +74,10 @@ export class GroupCache {
 				break
 			case 'promote':
 			case 'demote':
-				participants = participants.map((p) => (ids.has(p.id) ? { ...p, admin: change.action === 'promote' ? 'admin' : null } : p))
+				// The creator stays superadmin: WhatsApp's roster keeps it through a promote or demote.
+				participants = participants.map((p) =>
+					ids.has(p.id) && p.admin !== 'superadmin' ? { ...p, admin: change.action === 'promote' ? 'admin' : null } : p,
+				)
 				break
 		}
 		this.groups.set(change.id, { ...group, participants, size: participants.length })

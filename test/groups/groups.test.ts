@@ -106,13 +106,36 @@ describe('changes WhatsApp tells of', () => {
 		})
 		expect(added.data.participants).toEqual([{ jid: pn(DAVE), lid: world.standIn.lidOf(DAVE), pn: pn(DAVE), role: 'member' }])
 		await world.standIn.changeGroup({ group: team, actor: ALICE, action: 'promote', members: [DAVE] })
+		const promoted = await world.events.waitFor('session.group_participants.update', sessionId, {
+			where: (e) => e.data.groupJid === team && e.data.action === 'promote',
+		})
+		expect(promoted.data.participants).toEqual([expect.objectContaining({ jid: pn(DAVE), role: 'admin' })])
 		const body = await untilGroup(team, (b) => b.participants.some((p: any) => p.jid === pn(DAVE) && p.role === 'admin'), 'Dave promoted')
 		expect(body.participants.map((p: any) => p.jid).sort()).toEqual([pn(PHONE), pn(ALICE), pn(BOB), pn(DAVE)].sort())
 		expect(body.size).toBe(4)
 	})
 
+	it('keeps the creator superadmin through a promote and a demote, as WhatsApp does', async () => {
+		for (const action of ['demote', 'promote'] as const) {
+			await world.standIn.changeGroup({ group: team, actor: BOB, action, members: [ALICE] })
+			const event = await world.events.waitFor('session.group_participants.update', sessionId, {
+				where: (e) => e.data.groupJid === team && e.data.action === action && e.data.participants.some((p) => p.jid === pn(ALICE)),
+			})
+			expect(event.data.participants).toEqual([expect.objectContaining({ jid: pn(ALICE), role: 'superadmin' })])
+		}
+		expect(world.standIn.group(team).members).toContainEqual(expect.objectContaining({ phone: ALICE, role: 'superadmin' }))
+		// Both events are stored once the last one is; the roster still names the creator.
+		await untilGroup(team, (b) => b.participants.some((p: any) => p.jid === pn(ALICE) && p.role === 'superadmin'), 'Alice superadmin')
+		const stored = (await group(team)).body.participants.find((p: any) => p.jid === pn(ALICE))
+		expect(stored.role).toBe('superadmin')
+	})
+
 	it('removes and demotes members', async () => {
 		await world.standIn.changeGroup({ group: team, actor: ALICE, action: 'demote', members: [BOB] })
+		const demoted = await world.events.waitFor('session.group_participants.update', sessionId, {
+			where: (e) => e.data.groupJid === team && e.data.action === 'demote' && e.data.participants.some((p) => p.jid === pn(BOB)),
+		})
+		expect(demoted.data.participants).toEqual([expect.objectContaining({ jid: pn(BOB), role: 'member' })])
 		await world.standIn.changeGroup({ group: team, actor: ALICE, action: 'remove', members: [DAVE] })
 		const body = await untilGroup(
 			team,

@@ -69,10 +69,11 @@ export class GroupBatch {
 
 	participantsChanged(s: string, at: number, e: EventData<'session.group_participants.update'>) {
 		this.info(s, at, { jid: e.groupJid })
+		// The event gives each member's role after the change (the creator stays superadmin); an
+		// event without it gives the role the action makes.
 		for (const p of e.participants) {
 			if (e.action === 'remove') this.participant(s, at, e.groupJid, p, false)
-			else if (e.action === 'add') this.participant(s, at, e.groupJid, p, true, p.role ?? 'member')
-			else this.participant(s, at, e.groupJid, p, true, e.action === 'promote' ? 'admin' : 'member')
+			else this.participant(s, at, e.groupJid, p, true, p.role ?? (e.action === 'promote' ? 'admin' : 'member'))
 		}
 	}
 

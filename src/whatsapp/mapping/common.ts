@@ -1,5 +1,5 @@
 import { jidNormalizedUser, toNumber } from '@whiskeysockets/baileys'
-import { EPOCH_SECONDS_MAX, INT32_MAX, MESSAGE_BATCH_MAX, type PollVote } from '../../core/catalogue'
+import { EPOCH_SECONDS_MAX, INT32_MAX, MESSAGE_BATCH_MAX, type GroupRole, type PollVote } from '../../core/catalogue'
 
 /**
  * Baileys events → catalogue data. Pure: whatever a lookup needs (LID ↔ phone JIDs, a poll's
@@ -22,6 +22,8 @@ export interface MappingContext {
 	pollVoteOf?(message: { key: { id?: string | null } }): PollVote | undefined
 	/** The next arrival number (Message.seq), in the order messages are mapped; none without it. */
 	nextSeq?(): number
+	/** A member's role as the runner knows it after the batch: the creator stays superadmin through a promote or demote. */
+	groupRoleOf?(groupJid: string, jid: string): GroupRole | undefined
 	/** Told of a message that cannot be stored (its id is longer than ID_MAX), so it is not dropped unseen. */
 	unstorable?(id: string, remoteJid: string | null | undefined): void
 }

@@ -1,7 +1,7 @@
 import type { BaileysEventMap, GroupMetadata, GroupParticipant as BaileysParticipant } from '@whiskeysockets/baileys'
-import { GROUP_ACTIONS, GROUP_ROSTER_MAX, INT32_MAX, type Group, type GroupAction, type GroupParticipant } from '../../core/catalogue'
+import { GROUP_ACTIONS, GROUP_ROSTER_MAX, INT32_MAX, type Group, type GroupAction, type GroupParticipant, type GroupRole } from '../../core/catalogue'
 import type { WhatsAppEvent } from '../port'
-import { chunk, clip, isJid, positiveWhole, seconds, userJid } from './common'
+import { chunk, clip, isJid, type MappingContext, positiveWhole, seconds, userJid } from './common'
 import { identity } from './people'
 
 /** Participants per `session.groups.upsert`: a fetch of every group is split so no event grows too big. */
@@ -49,7 +49,7 @@ export function mapGroup(meta: Partial<GroupMetadata>): Group | undefined {
  * Baileys' group events → the session's group events. A `groups.update` that carries a roster is
  * a whole group (Baileys emits the result of fetching every group that way): an upsert.
  */
-export function mapGroupEvents(events: Partial<BaileysEventMap>): WhatsAppEvent[] {
+export function mapGroupEvents(events: Partial<BaileysEventMap>, ctx: MappingContext = {}): WhatsAppEvent[] {
 	const out: WhatsAppEvent[] = []
 	const whole: Group[] = []
 	const changes: Group[] = []
@@ -77,13 +77,29 @@ export function mapGroupEvents(events: Partial<BaileysEventMap>): WhatsAppEvent[
 	if (changes.length) out.push({ type: 'session.groups.update', data: { updates: changes } })
 	const change = events['group-participants.update']
 	if (change && isGroupJid(change.id) && (GROUP_ACTIONS as readonly string[]).includes(change.action)) {
-		const participants = (change.participants as Array<BaileysParticipant | string>).flatMap((p) => mapParticipant(p) ?? [])
+		const action = change.action as GroupAction
+		const participants = (change.participants as Array<BaileysParticipant | string>).flatMap((p) => {
+			const mapped = mapParticipant(p)
+			if (!mapped) return []
+			const { role: _, ...member } = mapped
+			return action === 'remove' ? [member] : [{ ...member, role: roleAfter(action, ctx.groupRoleOf?.(change.id, member.jid)) }]
+		})
 		const author = userJid(change.author)
 		for (const part of chunk(participants, GROUP_ROSTER_MAX))
 			out.push({
 				type: 'session.group_participants.update',
-				data: { groupJid: change.id, action: change.action as GroupAction, participants: part, ...(author ? { author } : {}) },
+				data: { groupJid: change.id, action, participants: part, ...(author ? { author } : {}) },
 			})
 	}
 	return out
+}
+
+/**
+ * A member's role after an add, promote or demote. WhatsApp's notice names the members without
+ * their role (Baileys reads `admin: null`): the action gives it, except that the creator stays
+ * superadmin, as WhatsApp's roster keeps it.
+ */
+function roleAfter(action: Exclude<GroupAction, 'remove'>, known: GroupRole | undefined): GroupRole {
+	if (known === 'superadmin' && action !== 'add') return known
+	return action === 'promote' ? 'admin' : 'member'
 }

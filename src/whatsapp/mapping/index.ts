@@ -43,7 +43,7 @@ export function toWhatsAppEvents(events: Partial<BaileysEventMap>, ctx: MappingC
 	for (const part of chunk(chats)) out.push({ type: 'session.chats.upsert', data: { chats: part } })
 
 	// Groups before their messages: a client sees a group before what was said in it.
-	out.push(...mapGroupEvents(events))
+	out.push(...mapGroupEvents(events, ctx))
 
 	const upsert = events['messages.upsert']
 	if (upsert) {
