@@ -144,6 +144,8 @@ class BaileysSession implements SessionConnection {
 	private acknowledged: Promise<void> = Promise.resolve()
 	private readonly sends = new SendsInFlight()
 	private readonly groups = new GroupCache()
+	/** Groups the account joined whose metadata is being fetched. */
+	private readonly fetchingGroups = new Set<string>()
 	private readonly polls: PollSecrets
 	/** The availability this session shows: unavailable from the start, so the phone keeps its notifications. */
 	private ownPresence: OwnPresence = 'unavailable'
@@ -346,6 +348,8 @@ class BaileysSession implements SessionConnection {
 		}
 		const connection = events['connection.update']
 		if (connection && generation === this.generation) await this.onConnectionUpdate(sock, connection)
+		const joined = this.groups.joinedUnknown(events, [this.credentials.creds?.me?.id, this.credentials.creds?.me?.lid])
+		if (joined) void this.fetchGroup(sock, joined)
 		this.groups.apply(events)
 		const pairs = GroupCache.pairs(events)
 		// Pairs seen in rosters let Baileys address those members, and resolve their LIDs later.
@@ -420,6 +424,23 @@ class BaileysSession implements SessionConnection {
 			await sock.groupFetchAllParticipating()
 		} catch (err) {
 			this.log.warn({ err }, 'could not fetch the groups')
+		}
+	}
+
+	/**
+	 * One group the account joined, whole: emitted as `groups.upsert` on the socket's events, so it
+	 * fills the group cache and goes out as `session.groups.upsert` like a group fetched on connect.
+	 * A group already being fetched is not asked for again.
+	 */
+	private async fetchGroup(sock: WASocket, jid: string) {
+		if (this.fetchingGroups.has(jid)) return
+		this.fetchingGroups.add(jid)
+		try {
+			sock.ev.emit('groups.upsert', [await sock.groupMetadata(jid)])
+		} catch (err) {
+			this.log.warn({ err, jid }, 'could not fetch a group the account joined')
+		} finally {
+			this.fetchingGroups.delete(jid)
 		}
 	}
 

@@ -1,4 +1,5 @@
 import {
+	areJidsSameUser,
 	type BaileysEventMap,
 	type GroupMetadata,
 	type GroupParticipant,
@@ -81,6 +82,22 @@ export class GroupCache {
 				break
 		}
 		this.groups.set(change.id, { ...group, participants, size: participants.length })
+	}
+
+	/**
+	 * The group a batch says the account joined while the cache knows it not. WhatsApp announces an
+	 * add of the account as a participant change naming only the added (Baileys emits no
+	 * `groups.upsert` for it, unlike a group created with the account in it): its metadata must be
+	 * fetched.
+	 */
+	joinedUnknown(events: Partial<BaileysEventMap>, me: Array<string | null | undefined>): string | undefined {
+		const change = events['group-participants.update']
+		if (change?.action !== 'add' || this.groups.has(change.id)) return undefined
+		const isMe = (jid: string | null | undefined) => !!jid && me.some((own) => own && areJidsSameUser(own, jid))
+		const named = (change.participants as Array<GroupParticipant | string>).some((p) =>
+			typeof p === 'string' ? isMe(p) : isMe(p.id) || isMe(p.lid) || isMe(p.phoneNumber),
+		)
+		return named ? change.id : undefined
 	}
 
 	/** LID ↔ phone pairs the rosters of a batch show, for Baileys' own mapping store. */

@@ -160,6 +160,22 @@ describe('changes WhatsApp tells of', () => {
 	})
 })
 
+describe('a group the account is added to', () => {
+	it('fetches it once and stores it whole: subject, size, addressing and the full roster', async () => {
+		const made = await world.standIn.createGroup({ owner: ALICE, subject: 'Joined later', members: [BOB, CAROL], addressing: 'lid', notify: false })
+		const before = world.standIn.groupQueries(made.jid)
+		await world.standIn.changeGroup({ group: made.jid, actor: ALICE, action: 'add', members: [PHONE] })
+		const upsert = await world.events.waitFor('session.groups.upsert', sessionId, { where: (e) => e.data.groups.some((g) => g.jid === made.jid) })
+		expect(upsert.data.groups.find((g) => g.jid === made.jid)?.participants).toHaveLength(4)
+		const body = await untilGroup(made.jid, (b) => b.participants.length === 4, 'the whole roster')
+		expect(body).toMatchObject({ subject: 'Joined later', size: 4, addressingMode: 'lid' })
+		expect(world.standIn.groupQueries(made.jid).metadata - before.metadata).toBe(1)
+		// The roster the API checks against knows the members: a removal is accepted, not refused with 422.
+		const res = await api.post(`/sessions/${sessionId}/groups/${made.jid}/participants`, { action: 'remove', participants: [BOB] })
+		expect(res.status).toBe(202)
+	})
+})
+
 describe('bad input and other tenants', () => {
 	it('answers 400 for a JID that is not a group and 404 for a group the session is not in', async () => {
 		const notGroup = await group(pn(ALICE))
