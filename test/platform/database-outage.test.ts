@@ -54,8 +54,9 @@ afterAll(async () => {
 describe('the API while its database is away', () => {
 	it('answers 503 DATABASE_UNAVAILABLE with Retry-After, and serves again once the database is back', async () => {
 		// A request on a pooled connection the cut has not reached yet may still be answered, or wait
-		// for it: each try is bounded, and the first answer after the cut tells.
-		const sessions = () => fetch(`${url}/sessions`, { headers: user.headers, signal: AbortSignal.timeout(3_000) }).catch(() => null)
+		// for it: each try is bounded (past REQUEST_TIMEOUT_MS, so the server answers every one), and
+		// the first answer after the cut tells.
+		const sessions = () => fetch(`${url}/sessions`, { headers: user.headers, signal: AbortSignal.timeout(10_000) }).catch(() => null)
 		expect((await sessions())?.status).toBe(200)
 		const admin = postgres(PG_ADMIN_URL, { max: 1, onnotice: () => {} })
 		await proxy.cut(async () => {
@@ -74,7 +75,7 @@ describe('the API while its database is away', () => {
 	})
 
 	it('answers 503 too while the database refuses new connections (ALLOW_CONNECTIONS false), not 500', async () => {
-		const sessions = () => fetch(`${url}/sessions`, { headers: user.headers, signal: AbortSignal.timeout(3_000) }).catch(() => null)
+		const sessions = () => fetch(`${url}/sessions`, { headers: user.headers, signal: AbortSignal.timeout(10_000) }).catch(() => null)
 		await until(async () => (await sessions())?.status === 200, 'served')
 		const admin = postgres(PG_ADMIN_URL, { max: 1, onnotice: () => {} })
 		try {
