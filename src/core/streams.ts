@@ -44,6 +44,9 @@ export const commandStream = (sessionId: string, partitions: number) => partitio
 /** Every command partition, e.g. for a runner that owns them all. */
 export const commandStreams = (partitions: number) => Array.from({ length: partitions }, (_, p) => partitionStream(p))
 
+/** Every query partition, beside the command partitions. */
+export const queryStreams = (partitions: number) => Array.from({ length: partitions }, (_, p) => queryStream(p))
+
 export const DEAD_LETTER_SUFFIX = ':dead'
 
 /** Where entries that failed too often (or never parsed) end up, with their error. */

@@ -9,7 +9,7 @@ import {
 	CONSUMER_GROUP,
 	deadLetterStream,
 	DOMAIN_EVENTS,
-	queryStream,
+	queryStreams,
 	RUNNER_GROUP,
 	SESSION_COMMANDS,
 	SESSION_QUERIES,
@@ -195,12 +195,7 @@ export function systemMetrics(registry: Registry, sources: SystemSources): Syste
 			readGroup(b, DOMAIN_EVENTS, [DOMAIN_EVENTS], CONSUMER_GROUP),
 			readGroup(b, DOMAIN_EVENTS, [DOMAIN_EVENTS], WEBHOOKS_GROUP, true),
 			readGroup(b, SESSION_COMMANDS, commandStreams(b.partitions), RUNNER_GROUP),
-			readGroup(
-				b,
-				SESSION_QUERIES,
-				Array.from({ length: b.partitions }, (_, p) => queryStream(p)),
-				RUNNER_GROUP,
-			),
+			readGroup(b, SESSION_QUERIES, queryStreams(b.partitions), RUNNER_GROUP),
 		])
 	}
 
