@@ -1,6 +1,7 @@
 import type { AnyElysia } from 'elysia'
 import type { Logger } from '../logger'
 import { errorBody, json } from './errors'
+import { SECURITY_HEADERS } from './security-headers'
 
 /** Seconds Bun keeps a connection open past the deadline, so the deadline's answer always goes out first. */
 const IDLE_MARGIN_SECONDS = 10
@@ -58,5 +59,5 @@ function timedOut(request: Request, timeoutMs: number, logger: Logger): Response
 		'REQUEST_TIMEOUT',
 		`The server could not answer within ${timeoutMs / 1000} s: a service it depends on (its database or Redis) is not answering. Try again shortly; a send may still go through meanwhile, so repeat it with the same Idempotency-Key`,
 	)
-	return json(503, body, { 'retry-after': '5', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' })
+	return json(503, body, { ...SECURITY_HEADERS, 'retry-after': '5' })
 }

@@ -5,12 +5,17 @@ import { Elysia } from 'elysia'
  * contacts): no cache may keep it (`no-store`; a route whose answer may be cached sets its own),
  * no browser may sniff it into something else, frame it or send its URL on as a Referer. The CSP
  * forbids everything, which is right for JSON; a route that serves HTML (the API reference) sets
- * the policy its page needs.
+ * the policy its page needs. An answer made outside Elysia's hooks (the request deadline's) adds
+ * them itself.
  */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+	'x-content-type-options': 'nosniff',
+	'referrer-policy': 'no-referrer',
+	'x-frame-options': 'DENY',
+	'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+	'cache-control': 'no-store',
+}
+
 export const securityHeadersPlugin = new Elysia({ name: 'security-headers' }).onRequest(({ set }) => {
-	set.headers['x-content-type-options'] = 'nosniff'
-	set.headers['referrer-policy'] = 'no-referrer'
-	set.headers['x-frame-options'] = 'DENY'
-	set.headers['content-security-policy'] = "default-src 'none'; frame-ancestors 'none'"
-	set.headers['cache-control'] = 'no-store'
+	Object.assign(set.headers, SECURITY_HEADERS)
 })

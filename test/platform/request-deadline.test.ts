@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { type AnyElysia, Elysia } from 'elysia'
 import pino from 'pino'
 import { answerWithin, idleTimeoutSeconds } from '../../src/plugins/request-deadline'
+import { SECURITY_HEADERS } from '../../src/plugins/security-headers'
 
 /**
  * The request deadline on a real server: a handler that never answers gets 503 at the deadline;
@@ -49,6 +50,8 @@ describe('the request deadline', () => {
 		const res = await fetch(`${url}/never`, { signal: AbortSignal.timeout(5_000) })
 		expect(res.status).toBe(503)
 		expect(res.headers.get('retry-after')).toBe('5')
+		// Made outside Elysia's hooks, it carries the headers every answer does.
+		for (const [name, value] of Object.entries(SECURITY_HEADERS)) expect(res.headers.get(name), name).toBe(value)
 		const body = (await res.json()) as { error: { code: string; message: string } }
 		expect(body.error.code).toBe('REQUEST_TIMEOUT')
 		expect(body.error.message).toContain('Idempotency-Key')
