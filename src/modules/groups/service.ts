@@ -87,10 +87,14 @@ export class GroupsService {
 		const { db } = this.deps
 		await this.ownSession(db, tenantId, sessionId)
 		const jid = groupJid(jidInput)
-		const group = await this.groupRow(db, sessionId, jid)
-		const participants = (await this.members(db, sessionId, jid)).map(toParticipant)
-		// The size is the roster shown, not the count read a moment before it: a change applied
-		// between the two reads must not show a size the list contradicts.
+		// One snapshot for both reads: a roster stored between them would otherwise show beside the
+		// info from before it (a group just joined, its members but no subject yet).
+		const [group, members] = await db.transaction(
+			async (tx) => [await this.groupRow(tx, sessionId, jid), await this.members(tx, sessionId, jid)] as const,
+			{ isolationLevel: 'repeatable read', accessMode: 'read only' },
+		)
+		const participants = members.map(toParticipant)
+		// The size is the roster shown, not a count the group's row kept.
 		return { ...toGroup(group), ...(participants.length > 0 ? { size: participants.length } : {}), participants }
 	}
 
