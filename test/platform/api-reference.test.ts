@@ -8,8 +8,7 @@ import { inBrowser, launchChromium } from '../helpers/browser'
 /**
  * The API reference page at /swagger works offline: every file it loads comes from this server,
  * from the installed swagger-ui-dist, and its policy allows exactly that. The page is also checked
- * in a real browser when `CHROMIUM` names one (`CHROMIUM=/usr/bin/chromium bun test <this file>`);
- * CI runs without a browser, so that check is opt-in.
+ * in Chromium (the system's, or the one `CHROMIUM` names).
  */
 
 let app: TestApp
@@ -119,5 +118,7 @@ describe('the API reference page', () => {
 		} finally {
 			await browser.close()
 		}
-	})
+		// Starting Chromium and rendering every operation takes seconds on a quiet host, and several
+		// times that beside the other browser tests of a parallel run.
+	}, 60_000)
 })
