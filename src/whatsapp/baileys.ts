@@ -97,6 +97,11 @@ const arrivals = arrivalClock()
 /** Baileys shows the first QR of a series for 60 s, each later one for 20 s (`qrTimeout` unset). */
 const FIRST_QR_MS = 60_000
 const NEXT_QR_MS = 20_000
+/**
+ * Waits before fetching again a group the account joined, when WhatsApp could not answer: after
+ * the last the group stays as the join left it until the next connect fetches every group.
+ */
+const GROUP_FETCH_RETRIES_MS = [1_000, 5_000, 30_000]
 
 /** The Baileys driver of the WhatsApp port: one state machine per session, one socket at a time. */
 export function createBaileysPort(options: BaileysPortOptions): WhatsAppPort {
@@ -430,15 +435,27 @@ class BaileysSession implements SessionConnection {
 	/**
 	 * One group the account joined, whole: emitted as `groups.upsert` on the socket's events, so it
 	 * fills the group cache and goes out as `session.groups.upsert` like a group fetched on connect.
-	 * A group already being fetched is not asked for again.
+	 * A group already being fetched is not asked for again. A failed fetch is tried again on the
+	 * same socket (a new one fetches every group), unless WhatsApp says the account is no longer in
+	 * the group or there is no such group.
 	 */
 	private async fetchGroup(sock: WASocket, jid: string) {
 		if (this.fetchingGroups.has(jid)) return
 		this.fetchingGroups.add(jid)
 		try {
-			sock.ev.emit('groups.upsert', [await sock.groupMetadata(jid)])
-		} catch (err) {
-			this.log.warn({ err, jid }, 'could not fetch a group the account joined')
+			for (const retryMs of [...GROUP_FETCH_RETRIES_MS, null]) {
+				try {
+					sock.ev.emit('groups.upsert', [await sock.groupMetadata(jid)])
+					return
+				} catch (err) {
+					const refusal = groupRefusal(err)?.code
+					const final = retryMs === null || refusal === 'group_not_member' || refusal === 'group_not_found'
+					this.log.warn({ err, jid, retryMs: final ? null : retryMs }, 'could not fetch a group the account joined')
+					if (final) return
+					await new Promise((resolve) => setTimeout(resolve, retryMs).unref())
+					if (this.sock !== sock) return
+				}
+			}
 		} finally {
 			this.fetchingGroups.delete(jid)
 		}

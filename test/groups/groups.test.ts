@@ -174,6 +174,20 @@ describe('a group the account is added to', () => {
 		const res = await api.post(`/sessions/${sessionId}/groups/${made.jid}/participants`, { action: 'remove', participants: [BOB] })
 		expect(res.status).toBe(202)
 	})
+
+	it('fetches it again when WhatsApp cannot answer at first', async () => {
+		const made = await world.standIn.createGroup({ owner: ALICE, subject: 'Answered later', members: [BOB], notify: false })
+		world.standIn.failGroupQueries({ group: made.jid, times: 1 })
+		const before = world.standIn.groupQueries(made.jid)
+		await world.standIn.changeGroup({ group: made.jid, actor: ALICE, action: 'add', members: [PHONE] })
+		const body = await untilGroup(made.jid, (b) => b.subject === 'Answered later', 'the group fetched again')
+		expect(body.participants).toEqual([
+			expect.objectContaining({ jid: pn(ALICE), role: 'superadmin' }),
+			expect.objectContaining({ jid: pn(PHONE), role: 'member' }),
+			expect.objectContaining({ jid: pn(BOB), role: 'member' }),
+		])
+		expect(world.standIn.groupQueries(made.jid).metadata - before.metadata).toBe(2)
+	})
 })
 
 describe('bad input and other tenants', () => {

@@ -61,6 +61,7 @@ Control routes (JSON, on the same port):
   POST /control/groups/description {"group", "actor", "description"}: describe a group
   POST /control/groups/reveal  {"group", "phone"}: a LID group shows this member's number from now on
   POST /control/groups/messages {"group", "from", "text", "pushName"?}: a member's message to the group
+  POST /control/groups/fail-queries {"group", "times"}: the group's next metadata queries answer 500
   GET  /control/groups/{jid}   a group's members and roles
   POST /control/kick           {"target", "mode"?}: drop a device's sockets (close, replaced, restart, server-error)
   POST /control/revoke         {"target"}: unlink a device, as the phone does

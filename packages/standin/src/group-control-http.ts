@@ -43,6 +43,12 @@ export async function handleGroupRoute(standIn: StandIn, request: Request, body:
 		case 'POST /control/groups/reveal':
 			await standIn.revealGroupPhone({ group: required(body.group, 'group'), phone: required(body.phone, 'phone') })
 			return Response.json({ ok: true })
+		case 'POST /control/groups/fail-queries': {
+			const times = body.times
+			if (typeof times !== 'number' || !Number.isInteger(times) || times < 0) throw new Error("'times' must be a whole number of queries")
+			standIn.failGroupQueries({ group: required(body.group, 'group'), times })
+			return Response.json({ ok: true })
+		}
 		case 'POST /control/groups/messages':
 			return Response.json(
 				await standIn.deliverToGroup({

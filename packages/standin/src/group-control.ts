@@ -27,6 +27,8 @@ export interface GroupControl {
 	group(jid: string): GroupSnapshot
 	/** How many times companions asked for the group's metadata (`w:g2` `query`), and for all their groups (`participating`). */
 	groupQueries(jid: string): { metadata: number; participating: number }
+	/** The group's next `times` metadata queries answer 500 (WhatsApp could not answer now). */
+	failGroupQueries(options: { group: string; times: number }): void
 }
 
 export function groupControl(core: StandInCore): GroupControl {
@@ -54,5 +56,6 @@ export function groupControl(core: StandInCore): GroupControl {
 		deliverToGroup: (options) => hub.deliver(options),
 		group: snapshot,
 		groupQueries: (jid) => ({ metadata: hub.metadataQueries(jid), participating: hub.counters.participating }),
+		failGroupQueries: (options) => hub.failQueries(options.group, options.times),
 	}
 }

@@ -74,6 +74,7 @@ export const GROUP_ERRORS = {
 	forbidden: { code: 403, text: 'forbidden' },
 	notFound: { code: 404, text: 'item-not-found' },
 	conflict: { code: 409, text: 'conflict' },
+	internal: { code: 500, text: 'internal-server-error' },
 } as const
 
 export class GroupError extends Error {
@@ -93,6 +94,8 @@ const now = () => Math.floor(Date.now() / 1000)
 export class GroupHub {
 	readonly groups = new Map<string, StandInGroup>()
 	readonly counters = { participating: 0, metadata: new Map<string, number>() }
+	/** Metadata queries still to fail, per group (`failQueries`). */
+	private readonly failing = new Map<string, number>()
 	private readonly senderKeys = new Map<string, Uint8Array>()
 
 	constructor(private readonly host: GroupHost) {}
@@ -222,6 +225,11 @@ export class GroupHub {
 		return group
 	}
 
+	/** The group's next `times` metadata queries answer 500, as WhatsApp does when it cannot answer now. */
+	failQueries(jid: string, times: number) {
+		this.failing.set(this.get(jid).jid, times)
+	}
+
 	metadataQueries(jid: string): number {
 		return this.counters.metadata.get(jid) ?? 0
 	}
@@ -255,6 +263,11 @@ export class GroupHub {
 		const group = this.get(to)
 		if (type === 'get' && child.tag === 'query') {
 			this.counters.metadata.set(group.jid, this.metadataQueries(group.jid) + 1)
+			const failing = this.failing.get(group.jid) ?? 0
+			if (failing > 0) {
+				this.failing.set(group.jid, failing - 1)
+				throw new GroupError(GROUP_ERRORS.internal)
+			}
 			if (!group.members.has(phone)) throw new GroupError(GROUP_ERRORS.forbidden)
 			return [this.groupNode(group)]
 		}

@@ -71,6 +71,19 @@ describe('group metadata', () => {
 				.catch((error) => error),
 		).toMatchObject({ message: 'forbidden' })
 	})
+
+	it('answers internal-server-error to as many metadata queries as it is told to fail, then the metadata', async () => {
+		const group = await standIn.createGroup({ owner: ALICE, subject: 'Busy', members: [ACCOUNT], notify: false })
+		standIn.failGroupQueries({ group: group.jid, times: 2 })
+		for (let i = 0; i < 2; i++)
+			expect(
+				await sock()
+					.groupMetadata(group.jid)
+					.catch((error) => error),
+			).toMatchObject({ message: 'internal-server-error', data: 500 })
+		expect(await sock().groupMetadata(group.jid)).toMatchObject({ subject: 'Busy' })
+		expect(standIn.groupQueries(group.jid).metadata).toBe(3)
+	})
 })
 
 describe('group management', () => {
@@ -153,6 +166,18 @@ describe('the HTTP control routes', () => {
 		const shown = (await (await fetch(`${standIn.httpUrl}/control/groups/${created.body.jid}`)).json()) as any
 		expect(shown.members).toContainEqual(expect.objectContaining({ phone: BOB, role: 'admin', phoneHidden: true }))
 		expect(shown.queries).toEqual({ metadata: 0, participating: expect.any(Number) })
+	})
+
+	it('fail metadata queries as told, and refuse a count that is not a whole number', async () => {
+		const created = await post('/control/groups', { owner: ALICE, subject: 'Failing', members: [ACCOUNT] })
+		expect((await post('/control/groups/fail-queries', { group: created.body.jid, times: 1 })).status).toBe(200)
+		expect(
+			await sock()
+				.groupMetadata(created.body.jid)
+				.catch((error) => error),
+		).toMatchObject({ message: 'internal-server-error' })
+		expect(await sock().groupMetadata(created.body.jid)).toMatchObject({ subject: 'Failing' })
+		expect((await post('/control/groups/fail-queries', { group: created.body.jid, times: 1.5 })).status).toBe(400)
 	})
 
 	it('refuse an unknown action', async () => {
