@@ -52,6 +52,29 @@ describe('POST /media', () => {
 		expect(got.headers.get('content-disposition')).toBe(`inline; filename*=UTF-8''${encodeURIComponent('Quarterly report (draft).pdf')}`)
 	})
 
+	it('names a raw body as its Content-Disposition does: the encoded name first, without folders', async () => {
+		const named = async (disposition: string) => {
+			const res = await upload(alice, bytes(1_000, 7), { 'content-type': 'application/pdf', 'content-disposition': disposition })
+			expect(res.status).toBe(201)
+			return (await download(alice, ((await res.json()) as { id: string }).id)).headers.get('content-disposition')
+		}
+		expect(await named('attachment; filename="invoice 7.pdf"')).toBe("inline; filename*=UTF-8''invoice%207.pdf")
+		expect(await named(`attachment; filename="rates.pdf"; filename*=UTF-8''${encodeURIComponent('€ rates.pdf')}`)).toBe(
+			`inline; filename*=UTF-8''${encodeURIComponent('€ rates.pdf')}`,
+		)
+		expect(await named('attachment; filename="../../etc/passwd"')).toBe("inline; filename*=UTF-8''passwd")
+		expect(await named('attachment')).toBe('inline')
+	})
+
+	it('refuses a raw body whose Content-Disposition names it with a NUL or an encoding that does not decode, with 400 naming the header', async () => {
+		// A header cannot carry a NUL itself; an encoded name can.
+		for (const disposition of ["attachment; filename*=UTF-8''a%00b.pdf", "attachment; filename*=UTF-8''%FF.pdf"]) {
+			const res = await upload(alice, bytes(1_000, 8), { 'content-type': 'application/pdf', 'content-disposition': disposition })
+			const error = await expectError(res, 400, 'VALIDATION_FAILED')
+			expect(error.details, disposition).toEqual([{ field: 'Content-Disposition', message: expect.any(String) }])
+		}
+	})
+
 	it('keeps a file uploaded twice by a tenant once, under two ids', async () => {
 		const file = bytes(20_000, 3)
 		const [a, b] = await Promise.all(

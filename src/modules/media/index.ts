@@ -35,7 +35,7 @@ export const mediaModule = ({ media, authPlugin, maxBytes }: MediaModuleDeps) =>
 						},
 					},
 				},
-				description: `The raw file as the body with its Content-Type (e.g. \`image/jpeg\`), or \`multipart/form-data\` with the file in a field named \`file\`. Streamed to the media store, at most ${maxBytes} bytes (MEDIA_MAX_BYTES; 413 \`PAYLOAD_TOO_LARGE\` on a declared length above it, 400 \`MEDIA_TOO_LARGE\` when more arrives); one file per upload (400 \`TOO_MANY_FILES\`). Send it with \`{ image | video | audio | document | sticker: { mediaId } }\`.`,
+				description: `The raw file as the body with its Content-Type (e.g. \`image/jpeg\`) and, for its name, \`Content-Disposition: attachment; filename=…\`, or \`multipart/form-data\` with the file in a field named \`file\`. Streamed to the media store, at most ${maxBytes} bytes (MEDIA_MAX_BYTES; 413 \`PAYLOAD_TOO_LARGE\` on a declared length above it, 400 \`MEDIA_TOO_LARGE\` when more arrives); one file per upload (400 \`TOO_MANY_FILES\`). Send it with \`{ image | video | audio | document | sticker: { mediaId } }\`.`,
 			},
 		})
 		.post(

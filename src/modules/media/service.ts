@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream'
 import { Busboy } from '@fastify/busboy'
+import { parse as parseDisposition } from 'content-disposition'
 import { and, eq } from 'drizzle-orm'
 import { ConflictError, InvalidInputError, NotFoundError } from '../../core/errors'
 import { storable, storableExcerpt } from '../../lib/text'
@@ -34,6 +35,28 @@ export interface MediaFile {
 
 const MIMETYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/
 
+/**
+ * The file name a raw upload gives in `Content-Disposition` (`filename*` decoded before `filename`),
+ * without any folders, as a multipart part's name is read; null without one.
+ */
+function rawFileName(header: string | null): string | null {
+	if (!header) return null
+	const { parameters } = parseDisposition(header)
+	const name = parameters.filename?.split(/[/\\]/).at(-1)
+	// An encoded name that does not decode (not UTF-8 or Latin-1) is left undecoded by the parser.
+	const problem =
+		name === undefined && parameters['filename*'] !== undefined
+			? "filename* must be UTF-8''<percent-encoded name>"
+			: name !== undefined && !storable(name)
+				? 'filename must be valid Unicode text without NUL characters'
+				: null
+	if (problem)
+		throw new InvalidInputError('VALIDATION_FAILED', `The Content-Disposition header is invalid: its ${problem}`, [
+			{ field: 'Content-Disposition', message: problem },
+		])
+	return name ? storableExcerpt(name, 255) : null
+}
+
 const tooLarge = (maxBytes: number) =>
 	new InvalidInputError('MEDIA_TOO_LARGE', `The file is larger than ${maxBytes} bytes (MEDIA_MAX_BYTES)`, { maxBytes })
 
@@ -53,7 +76,9 @@ export class MediaService {
 		const contentType = request.headers.get('content-type') ?? ''
 		if (!request.body) throw new InvalidInputError('EMPTY_FILE', 'Send the file as the request body')
 		const multipart = contentType.toLowerCase().startsWith('multipart/form-data')
-		const part = multipart ? await this.fromMultipart(request, contentType) : await this.fromRaw(request, contentType.toLowerCase())
+		const part = multipart
+			? await this.fromMultipart(request, contentType)
+			: await this.fromRaw(request, contentType.toLowerCase(), rawFileName(request.headers.get('content-disposition')))
 		if (part.object.size === 0) {
 			await this.deps.store.delete(part.object.key)
 			throw new InvalidInputError('EMPTY_FILE', 'The file is empty')
@@ -67,12 +92,12 @@ export class MediaService {
 		return { id, mimetype: part.mimetype, size, sha256 }
 	}
 
-	private async fromRaw(request: Request, contentType: string) {
+	private async fromRaw(request: Request, contentType: string, fileName: string | null) {
 		const mimetype = contentType.split(';')[0]!.trim()
 		if (!MIMETYPE.test(mimetype))
 			throw new InvalidInputError('MISSING_MEDIA_TYPE', 'Send the file with its Content-Type (e.g. image/jpeg), or as multipart/form-data')
 		const object = await this.write(request.body as unknown as AsyncIterable<Uint8Array>, mimetype)
-		return { object, mimetype, fileName: null }
+		return { object, mimetype, fileName }
 	}
 
 	private fromMultipart(request: Request, contentType: string): Promise<{ object: StoredObject; mimetype: string; fileName: string | null }> {
