@@ -34,7 +34,7 @@ import type { UsersService } from './modules/users/service'
 import { authPlugin } from './plugins/auth'
 import { createAllowedMethods } from './plugins/allowed-methods'
 import { errorsPlugin, type ValidationAnswersAs400 } from './plugins/errors'
-import { bodilessRoutes, inputPlugin } from './plugins/input'
+import { bodilessRoutes, inputPlugin, queryParameters } from './plugins/input'
 import { metricsPlugin, type MetricsDeps } from './plugins/metrics'
 import { apiReferencePlugin } from './plugins/api-reference'
 import { dashboardPlugin } from './plugins/dashboard'
@@ -89,6 +89,8 @@ export function createApp(deps: AppDeps) {
 	const methods = createAllowedMethods()
 	/** Routes that take no body: any field sent to them is refused (filled in below, once every route is known). */
 	const bodiless = new Set<string>()
+	/** Each route's query parameters, where it declares them: any other is refused (filled in below too). */
+	const queries = new Map<string, Set<string>>()
 	const app = new Elysia({
 		websocket: realtimeSocketOptions(config.realtime),
 		// Bun's own cap answers an empty 413 before any hook runs, so it is lifted: the input plugin
@@ -99,7 +101,7 @@ export function createApp(deps: AppDeps) {
 		.use(requestContextPlugin(logger))
 		.use(securityHeadersPlugin)
 		.use(errorsPlugin(logger, config.trustProxyHops, methods))
-		.use(inputPlugin(config.bodyLimitBytes, { '/media': config.media.maxBytes }, bodiless))
+		.use(inputPlugin(config.bodyLimitBytes, { '/media': config.media.maxBytes }, bodiless, queries))
 		.use(metricsPlugin({ config, database, bus: deps.bus, realtime: deps.realtime?.stats ?? null, ...deps.metrics }))
 		.use(openapiPlugin())
 		.use(apiReferencePlugin)
@@ -120,6 +122,7 @@ export function createApp(deps: AppDeps) {
 		)
 	methods.load(app.routes)
 	for (const route of bodilessRoutes(app.routes)) bodiless.add(route)
+	for (const [route, names] of queryParameters(app.routes)) queries.set(route, names)
 	return app
 }
 

@@ -77,10 +77,11 @@ function decodes(escaped: string): boolean {
  * and spaces). The rest of the path is the router's: a dashboard page takes any path below
  * `/app/` and says itself that it has no such page.
  */
-function refusedUrl(url: string, path: string, route: string, query: Record<string, unknown>): RequestError | null {
+function refusedUrl(url: string, path: string, route: string, query: Record<string, unknown>, known?: ReadonlySet<string>): RequestError | null {
 	const at = url.indexOf('?')
 	const seen = new Set<string>()
-	for (const pair of at < 0 ? [] : url.slice(at + 1).split('&')) {
+	const pairs = at < 0 ? [] : url.slice(at + 1).split('&')
+	for (const pair of pairs) {
 		if (!pair) continue
 		const at = pair.indexOf('=')
 		const name = (at < 0 ? pair : pair.slice(0, at)).replaceAll('+', ' ')
@@ -102,7 +103,8 @@ function refusedUrl(url: string, path: string, route: string, query: Record<stri
 	const segments = path.split('/')
 	for (const [i, part] of route.split('/').entries())
 		if (part.startsWith(':') && !decodes(segments[i] ?? '')) return invalidText('Path', part.slice(1))
-	return null
+	const unknown = known ? [...seen].filter((field) => !known.has(field)) : []
+	return unknown.length ? unknownFields(unknown, 'query string') : null
 }
 
 /**
@@ -111,7 +113,8 @@ function refusedUrl(url: string, path: string, route: string, query: Record<stri
  * login), at most `limitBytes` counted as they are read, chunked or not (413). Every string in the
  * body, the query and the path is valid Unicode without NUL, or the request is refused with 400
  * naming the field: such strings would otherwise fail deep in PostgreSQL. Numbers in the query are
- * decimal digits. A body naming a field its route does not have is refused (400 `UNKNOWN_FIELD`): Elysia drops such fields without a word, so
+ * decimal digits. A body naming a field its route does not have is refused (400 `UNKNOWN_FIELD`),
+ * as is a query parameter a route that declares its parameters (`queries`) does not have: Elysia drops such fields without a word, so
  * a misspelt one (`captoin`, `enabeld`) would otherwise be ignored while the request succeeds. The
  * fields sent are noted before validation and compared with what it kept, after the route's auth
  * check (which runs in `transform`) has answered. A route without a body refuses every field sent
@@ -120,7 +123,12 @@ function refusedUrl(url: string, path: string, route: string, query: Record<stri
  * known (see `bodilessRoutes`). The routes in `rawBodies` (a path → its own byte limit) take a
  * file instead and read the stream themselves.
  */
-export const inputPlugin = (limitBytes: number, rawBodies: Readonly<Record<string, number>> = {}, bodiless: ReadonlySet<string> = new Set()) => {
+export const inputPlugin = (
+	limitBytes: number,
+	rawBodies: Readonly<Record<string, number>> = {},
+	bodiless: ReadonlySet<string> = new Set(),
+	queries: ReadonlyMap<string, ReadonlySet<string>> = new Map(),
+) => {
 	return (
 		new Elysia({ name: 'input' })
 			// Checked before anything is read: a declared length over the limit is refused at once (Bun's
@@ -155,7 +163,7 @@ export const inputPlugin = (limitBytes: number, rawBodies: Readonly<Record<strin
 			})
 			.onBeforeHandle({ as: 'global' }, ({ request, path, route, body, query, params }) => {
 				// Elysia's `path` is the URL's path as sent, escapes and all.
-				const inUrl = refusedUrl(request.url, path, route, query)
+				const inUrl = refusedUrl(request.url, path, route, query, queries.get(`${request.method} ${route}`))
 				if (inUrl) throw inUrl
 				const inQuery = badStringPath(query)
 				if (inQuery) throw invalidText('Query string', inQuery)
@@ -167,6 +175,19 @@ export const inputPlugin = (limitBytes: number, rawBodies: Readonly<Record<strin
 				if (dropped.length) throw unknownFields(dropped)
 			})
 	)
+}
+
+/**
+ * The query parameters of each route that declares some (`GET /chats` → limit, cursor, …). A route
+ * without a query schema takes any: a cache-busting parameter on a picture's URL stays harmless.
+ */
+export function queryParameters(routes: readonly { method: string; path: string; hooks?: { query?: unknown } }[]): Map<string, Set<string>> {
+	const out = new Map<string, Set<string>>()
+	for (const route of routes) {
+		const properties = (route.hooks?.query as { properties?: Record<string, unknown> } | undefined)?.properties
+		if (properties) out.set(`${route.method} ${route.path}`, new Set(Object.keys(properties)))
+	}
+	return out
 }
 
 /** The routes (`POST /path/:param`) of methods that may carry a body but whose route declares none. */

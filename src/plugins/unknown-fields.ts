@@ -1,7 +1,10 @@
 import { RequestError } from './request-error'
 
-/** A body's fields its route does not have, refused by name: Elysia would drop them without a word. */
-export function unknownFields(fields: readonly string[]): RequestError {
+/**
+ * A body's fields (or query parameters) its route does not have, refused by name: Elysia would
+ * drop them without a word.
+ */
+export function unknownFields(fields: readonly string[], where: 'body' | 'query string' = 'body'): RequestError {
 	const named = `${fields
 		.slice(0, 5)
 		.map((f) => `\`${f.slice(0, 64)}\``)
@@ -10,7 +13,7 @@ export function unknownFields(fields: readonly string[]): RequestError {
 	return new RequestError(
 		400,
 		'UNKNOWN_FIELD',
-		`${named} ${verb} of this request's body (the API reference at /swagger lists them); nothing was done`,
+		`${named} ${verb} of this request's ${where} (the API reference at /swagger lists them); nothing was done`,
 		{
 			fields: fields.slice(0, 20),
 		},

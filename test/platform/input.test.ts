@@ -185,7 +185,23 @@ describe('fields a route does not have', () => {
 		])
 	})
 
+	it('refuses a query parameter a route that declares its parameters does not have, before anything is done', async () => {
+		const list = await expectError(await api(app).get('/sessions?limt=5', alice.headers), 400, 'UNKNOWN_FIELD')
+		expect(list.details).toEqual({ fields: ['limt'] })
+		expect(list.message).toStartWith("`limt` is not a field of this request's query string")
+		// A misspelt `for=me` would otherwise delete the message for everyone.
+		const deleted = await fetch(`${app.url}/chats/15550000001@s.whatsapp.net/messages/3EB0AA?fro=me`, { method: 'DELETE', headers: alice.headers })
+		expect((await expectError(deleted, 400, 'UNKNOWN_FIELD')).details).toEqual({ fields: ['fro'] })
+		expect((await api(app).get('/sessions?limit=5', alice.headers)).status).toBe(200)
+	})
+
+	it('lets a route that declares no query parameters take any, as a cache-busting one', async () => {
+		const { id } = (await (await api(app).post('/sessions', {}, alice.headers)).json()) as { id: string }
+		expect((await api(app).get(`/sessions/${id}?v=2`, alice.headers)).status).toBe(200)
+	})
+
 	it('answers 401 before it: a caller without a credential learns nothing of the schema', async () => {
 		await expectError(await api(app).post('/sessions', { nmae: 'x' }), 401, 'UNAUTHORIZED')
+		await expectError(await api(app).get('/sessions?limt=5'), 401, 'UNAUTHORIZED')
 	})
 })
