@@ -4,15 +4,22 @@ import { createVerifiedUser } from '../helpers/accounts'
 import type { TestApp } from '../helpers/app'
 import { addSession, event, publish, startRealtimeApp, type Meta } from './helpers'
 
-// A small send buffer and the shortest idle timeout Bun allows, so a client that stops reading
-// and an idle one show their effect quickly.
+// A small send buffer, so a client that stops reading shows its effect quickly. After closing a
+// socket Bun gives the client a part of the idle timeout to read what is queued (8 s of the
+// default 30, 16 s from 32 on) before it drops the connection: the slow client gets the longer one,
+// as it resumes only once the round that closed it is fanned out, which takes seconds on a loaded
+// host. The idle client gets the shortest idle timeout Bun allows, so its ping comes quickly.
 const SEND_BUFFER = 64 * 1024
 let app: TestApp
+let idleApp: TestApp
 beforeAll(async () => {
-	app = await startRealtimeApp({ WS_SEND_BUFFER_BYTES: String(SEND_BUFFER), WS_IDLE_TIMEOUT_SECONDS: '8' })
+	;[app, idleApp] = await Promise.all([
+		startRealtimeApp({ WS_SEND_BUFFER_BYTES: String(SEND_BUFFER), WS_IDLE_TIMEOUT_SECONDS: '60' }),
+		startRealtimeApp({ WS_IDLE_TIMEOUT_SECONDS: '8' }),
+	])
 })
 afterAll(async () => {
-	await app?.close()
+	await Promise.all([app?.close(), idleApp?.close()])
 })
 
 interface Frame {
@@ -24,8 +31,8 @@ interface Frame {
  * A WebSocket client on a bare TCP socket, so the test decides when it reads: `pause()` stops
  * reading (the kernel buffers fill, then the server's), `resume()` goes on.
  */
-async function rawClient(query: string) {
-	const { port } = new URL(app.url)
+async function rawClient(server: TestApp, query: string) {
+	const { port } = new URL(server.url)
 	const sock: Socket = connect(Number(port), '127.0.0.1')
 	await new Promise<void>((resolve, reject) => sock.once('connect', resolve).once('error', reject))
 	sock.write(
@@ -112,7 +119,7 @@ describe('/ws/sessions flow control', () => {
 		const owner = await createVerifiedUser(app)
 		const session = await addSession(app, owner.user.tenantId)
 		const meta = { tenantId: owner.user.tenantId, sessionId: session.id }
-		const client = await rawClient(`accessToken=${owner.accessToken}`)
+		const client = await rawClient(app, `accessToken=${owner.accessToken}`)
 		await client.frame(1) // the snapshot
 		client.sock.pause()
 
@@ -143,8 +150,8 @@ describe('/ws/sessions flow control', () => {
 	})
 
 	it('pings a client that stays idle, so proxies keep the connection', async () => {
-		const owner = await createVerifiedUser(app)
-		const client = await rawClient(`accessToken=${owner.accessToken}`)
+		const owner = await createVerifiedUser(idleApp)
+		const client = await rawClient(idleApp, `accessToken=${owner.accessToken}`)
 		await client.frame(1)
 		const ping = await client.frame(9)
 		expect(ping.opcode).toBe(9)
