@@ -185,7 +185,8 @@ export function queryParameters(routes: readonly { method: string; path: string;
 	const out = new Map<string, Set<string>>()
 	for (const route of routes) {
 		const properties = (route.hooks?.query as { properties?: Record<string, unknown> } | undefined)?.properties
-		if (properties) out.set(`${route.method} ${route.path}`, new Set(Object.keys(properties)))
+		// A WebSocket route is asked for with the GET that upgrades.
+		if (properties) out.set(`${route.method === 'WS' ? 'GET' : route.method} ${route.path}`, new Set(Object.keys(properties)))
 	}
 	return out
 }

@@ -9,7 +9,8 @@ export function unknownFields(fields: readonly string[], where: 'body' | 'query 
 		.slice(0, 5)
 		.map((f) => `\`${f.slice(0, 64)}\``)
 		.join(', ')}${fields.length > 5 ? ', …' : ''}`
-	const verb = fields.length === 1 ? 'is not a field' : 'are not fields'
+	const noun = where === 'body' ? 'field' : 'parameter'
+	const verb = fields.length === 1 ? `is not a ${noun}` : `are not ${noun}s`
 	return new RequestError(
 		400,
 		'UNKNOWN_FIELD',

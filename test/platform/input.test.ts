@@ -188,11 +188,21 @@ describe('fields a route does not have', () => {
 	it('refuses a query parameter a route that declares its parameters does not have, before anything is done', async () => {
 		const list = await expectError(await api(app).get('/sessions?limt=5', alice.headers), 400, 'UNKNOWN_FIELD')
 		expect(list.details).toEqual({ fields: ['limt'] })
-		expect(list.message).toStartWith("`limt` is not a field of this request's query string")
+		expect(list.message).toStartWith("`limt` is not a parameter of this request's query string")
 		// A misspelt `for=me` would otherwise delete the message for everyone.
 		const deleted = await fetch(`${app.url}/chats/15550000001@s.whatsapp.net/messages/3EB0AA?fro=me`, { method: 'DELETE', headers: alice.headers })
 		expect((await expectError(deleted, 400, 'UNKNOWN_FIELD')).details).toEqual({ fields: ['fro'] })
 		expect((await api(app).get('/sessions?limit=5', alice.headers)).status).toBe(200)
+		// The WebSocket's upgrade too: `sinse` would otherwise open it without the events missed.
+		const upgrade = {
+			...alice.headers,
+			connection: 'Upgrade',
+			upgrade: 'websocket',
+			'sec-websocket-version': '13',
+			'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+		}
+		const ws = await fetch(`${app.url}/ws/sessions?sinse=1-0`, { headers: upgrade })
+		expect((await expectError(ws, 400, 'UNKNOWN_FIELD')).details).toEqual({ fields: ['sinse'] })
 	})
 
 	it('lets a route that declares no query parameters take any, as a cache-busting one', async () => {
