@@ -41,7 +41,17 @@ export class NotFoundError extends DomainError {
 }
 
 /** The thing is in a state that does not allow this now (not connected, limit reached, taken). */
-export class ConflictError extends DomainError {}
+export class ConflictError extends DomainError {
+	constructor(
+		code: string,
+		message: string,
+		details?: unknown,
+		/** When the state passes on its own (a session that is reconnecting): seconds after which to ask again, sent as Retry-After. */
+		readonly retryAfterSeconds?: number,
+	) {
+		super(code, message, details)
+	}
+}
 
 /** Well-formed, but contradicts what was asked before (an idempotency key reused for another request). */
 export class UnprocessableError extends DomainError {}

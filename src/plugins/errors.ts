@@ -50,7 +50,8 @@ const STATUS_OF: [abstract new (...args: never[]) => DomainError, number][] = [
 
 function domainErrorResponse(error: DomainError): Response {
 	const status = STATUS_OF.find(([kind]) => error instanceof kind)?.[1] ?? 400
-	const headers: Record<string, string> = error instanceof RateLimitedError ? { 'retry-after': String(error.retryAfterSeconds) } : {}
+	const retryAfter = error instanceof RateLimitedError || error instanceof ConflictError ? error.retryAfterSeconds : undefined
+	const headers: Record<string, string> = retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) }
 	return json(status, errorBody(error.code, error.message, error.details), headers)
 }
 

@@ -201,8 +201,12 @@ describe('POST /sessions/:id/messages', () => {
 	})
 
 	it('answers 409 for a valid message to a session that is not connected', async () => {
-		const res = await expectError(await send(path(), { to: '+1 555-010 0001', text: 'hi' }), 409, 'SESSION_NOT_CONNECTED')
+		const answer = await send(path(), { to: '+1 555-010 0001', text: 'hi' })
+		// A starting session comes up on its own: the answer says when to ask again.
+		expect(answer.headers.get('retry-after')).toBe('5')
+		const res = await expectError(answer, 409, 'SESSION_NOT_CONNECTED')
 		expect(res.details).toEqual({ status: 'starting' })
+		expect(res.message).toBe('The session is not connected (status: starting); it is starting: wait for status connected')
 	})
 })
 
@@ -217,7 +221,9 @@ describe('a session that lost its connection', () => {
 		} finally {
 			await sql.end()
 		}
-		const sent = await expectError(await send(`/sessions/${lost.id}/messages`, { to: '+1 555-010 0001', text: 'hi' }), 409, 'SESSION_NOT_CONNECTED')
+		const answer = await send(`/sessions/${lost.id}/messages`, { to: '+1 555-010 0001', text: 'hi' })
+		expect(answer.headers.get('retry-after')).toBe('5')
+		const sent = await expectError(answer, 409, 'SESSION_NOT_CONNECTED')
 		expect(sent.message).toBe(`The session is not connected (status: reconnecting: ${reason}); it reconnects on its own: wait for status connected`)
 		expect(sent.details).toEqual({ status: 'reconnecting', lastError: reason })
 		const noQr = await expectError(await alice.fetch(`/sessions/${lost.id}/qr`), 404, 'NO_QR')

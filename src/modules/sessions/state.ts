@@ -28,10 +28,33 @@ export function describeStatus({ status, lastError }: ConnectionState): { text: 
 	return { text: status, details: { status } }
 }
 
-/** Anything sent to a session that is not up would only come back as session.command.failed. */
+/**
+ * Seconds after which a session that is starting or reconnecting is worth asking again: it moves
+ * runners in about a second (up to 15 s when its runner died), and reconnects after 1 s, 2 s, 4 s….
+ */
+const RECONNECT_RETRY_AFTER_SECONDS = 5
+
+/**
+ * Anything sent to a session that is not up would only come back as session.command.failed. A
+ * session on its way up on its own (starting, reconnecting) says when to ask again (Retry-After);
+ * one waiting for a QR scan or a start does not.
+ */
 export function assertConnected(state: ConnectionState): void {
 	if (state.status === 'connected') return
 	const { text, details } = describeStatus(state)
-	const advice = state.status === 'reconnecting' ? 'it reconnects on its own: wait for status connected' : 'start it and wait for status connected'
-	throw new ConflictError('SESSION_NOT_CONNECTED', `The session is not connected (status: ${text}); ${advice}`, details)
+	const onItsWay = state.status === 'starting' || state.status === 'reconnecting'
+	const advice =
+		state.status === 'reconnecting'
+			? 'it reconnects on its own: wait for status connected'
+			: state.status === 'starting'
+				? 'it is starting: wait for status connected'
+				: state.status === 'qr'
+					? 'link it (scan the QR or enter the pairing code) and wait for status connected'
+					: 'start it and wait for status connected'
+	throw new ConflictError(
+		'SESSION_NOT_CONNECTED',
+		`The session is not connected (status: ${text}); ${advice}`,
+		details,
+		onItsWay ? RECONNECT_RETRY_AFTER_SECONDS : undefined,
+	)
 }
