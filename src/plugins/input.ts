@@ -80,8 +80,7 @@ function decodes(escaped: string): boolean {
 function refusedUrl(url: string, path: string, route: string, query: Record<string, unknown>, known?: ReadonlySet<string>): RequestError | null {
 	const at = url.indexOf('?')
 	const seen = new Set<string>()
-	const pairs = at < 0 ? [] : url.slice(at + 1).split('&')
-	for (const pair of pairs) {
+	for (const pair of at < 0 ? [] : url.slice(at + 1).split('&')) {
 		if (!pair) continue
 		const at = pair.indexOf('=')
 		const name = (at < 0 ? pair : pair.slice(0, at)).replaceAll('+', ' ')
