@@ -57,3 +57,6 @@ export const isDatabaseUnreachable = (err: unknown): boolean =>
 			(code === '55000' && message.includes('is not currently accepting connections')),
 		4,
 	)
+
+/** A row named another that is gone (23503): a delete committed between a check and a write. */
+export const isForeignKeyViolation = (err: unknown): boolean => someCode(err, (code) => code === '23503')

@@ -5,6 +5,7 @@ import { ConflictError, InvalidInputError, NotFoundError, UnprocessableError } f
 import { DOMAIN_EVENTS } from '../../core/streams'
 import { secretAad, typesMatching, WEBHOOK_TEST_EVENT } from '../../core/webhooks'
 import { schema, type Db } from '../../db/client'
+import { isForeignKeyViolation } from '../../db/errors'
 import { enqueueStandalone, requeueEvents } from '../../db/webhooks'
 import type { Resolver } from '../../lib/addresses'
 import type { Cipher } from '../../lib/crypto'
@@ -47,6 +48,25 @@ interface WebhookInput {
 }
 
 const webhookNotFound = () => new NotFoundError('WEBHOOK_NOT_FOUND', 'No such webhook in this account')
+
+/**
+ * Epoch ms of an ISO-8601 date (its midnight, UTC) or date and time with its zone (`Z` or `±hh:mm`);
+ * null for anything looser: Date.parse takes "1", rolls 2026-02-30 over to March and reads a time
+ * without a zone in the server's own.
+ */
+function sinceTime(since: string): number | null {
+	const parts = /^(\d{4})-(\d{2})-(\d{2})(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2}))?$/i.exec(since)
+	const ms = parts ? Date.parse(since) : Number.NaN
+	if (!parts || Number.isNaN(ms)) return null
+	const [, year, month, day] = parts.map(Number)
+	const date = new Date(Date.UTC(year!, month! - 1, day!))
+	return date.getUTCFullYear() === year && date.getUTCMonth() === month! - 1 && date.getUTCDate() === day ? ms : null
+}
+
+/** A write for an endpoint deleted since it was read (a DELETE racing a test or a replay) is a 404, as after it. */
+const deletedMeanwhile = (err: unknown): never => {
+	throw isForeignKeyViolation(err) ? webhookNotFound() : err
+}
 
 const newSecret = () => `whsec_${randomBytes(32).toString('base64')}`
 
@@ -275,7 +295,7 @@ export class WebhooksService {
 			occurredAt: new Date().toISOString(),
 			data: { webhookId: id },
 		})
-		const deliveryId = await enqueueStandalone(this.deps.db, id, { id: eventId, type: WEBHOOK_TEST_EVENT, body })
+		const deliveryId = await enqueueStandalone(this.deps.db, id, { id: eventId, type: WEBHOOK_TEST_EVENT, body }).catch(deletedMeanwhile)
 		return { deliveryId, eventId }
 	}
 
@@ -320,10 +340,9 @@ export class WebhooksService {
 		let from: string
 		if (isStreamId(since)) from = since
 		else {
-			const ms = Date.parse(since)
-			// A date alone is its midnight, UTC, as Date.parse reads it; nothing looser (Date.parse takes "1").
+			const ms = sinceTime(since)
 			// Positions start at 1970: a time before it names none.
-			if (!/^\d{4}-\d{2}-\d{2}(T|$)/.test(since) || Number.isNaN(ms) || ms < 0)
+			if (ms === null || ms < 0)
 				throw new InvalidInputError(
 					'INVALID_SINCE',
 					'`since` must be a stream position (`<ms>-<seq>`), an ISO-8601 date and time (2026-12-01T09:00:00Z) or a date (2026-12-01, from midnight UTC), from 1970 on',
@@ -346,7 +365,7 @@ export class WebhooksService {
 				this.deps.db,
 				target,
 				entries.map((e) => ({ position: e.id, envelope: e.envelope })),
-			)
+			).catch(deletedMeanwhile)
 			after = entries.at(-1)!.id
 			if (entries.length < REPLAY_BATCH) break
 		}
