@@ -43,8 +43,13 @@ export interface HandOff {
  * statement; the caller has made sure that no earlier stream event is still unrecorded. Resolves
  * with the ids of the rows inserted held.
  */
-async function insert(db: Db, rows: NewDelivery[], onConflict: 'ignore' | 'requeue', handOff?: HandOff): Promise<Set<string>> {
-	if (!rows.length) return new Set()
+async function insert(
+	db: Db,
+	rows: NewDelivery[],
+	onConflict: 'ignore' | 'requeue',
+	handOff?: HandOff,
+): Promise<{ written: number; held: Set<string> }> {
+	if (!rows.length) return { written: 0, held: new Set() }
 	const values = sql`select i.id, i.e, i.ev, i.t, i.s, i.pm, i.ps, i.b,
 			case when h.e is null then null else now() + ${handOff?.lockMs ?? 0} * interval '1 millisecond' end,
 			case when h.e is null then null else ${handOff?.owner ?? ''} end
@@ -70,11 +75,8 @@ async function insert(db: Db, rows: NewDelivery[], onConflict: 'ignore' | 'reque
 				-- A delivery still waiting for its retry is sent now too: a replay asks for it now.
 				where webhook_deliveries.state <> 'pending' or webhook_deliveries.next_attempt_at > now()
 				returning id, false as held`)
-	return new Set(
-		rowsOf<{ id: string; held: boolean | string }>(result)
-			.filter((r) => r.held === true || r.held === 't')
-			.map((r) => String(r.id)),
-	)
+	const written = rowsOf<{ id: string; held: boolean | string }>(result)
+	return { written: written.length, held: new Set(written.filter((r) => r.held === true || r.held === 't').map((r) => String(r.id))) }
 }
 
 const row = (endpointId: string, { position, envelope }: PositionedEvent): NewDelivery => {
@@ -174,7 +176,7 @@ export async function enqueueEvents(
 	const lanes = new Map<string, { endpointId: string; sessionId: string }>()
 	for (const { row: r } of planned) if (r.s !== null) lanes.set(`${r.e}:${r.s}`, { endpointId: r.e, sessionId: r.s })
 	const handOff = offer && lanes.size ? offer([...lanes.values()]) : null
-	const heldIds = await insert(
+	const { held: heldIds } = await insert(
 		db,
 		planned.map((p) => p.row),
 		'ignore',
@@ -200,7 +202,8 @@ export async function enqueueEvents(
 /**
  * Sends these events to one endpoint again (a replay): new deliveries for events it never had,
  * and those it had go back to pending with a fresh attempt count, keeping their `webhook-id`; one
- * waiting for a retry is due now.
+ * waiting for a retry is due now. Answers how many it queued: one still pending and due counts
+ * for none, as nothing changes for it.
  */
 export async function requeueEvents(
 	db: Db,
@@ -209,8 +212,7 @@ export async function requeueEvents(
 ) {
 	const filter = { ...endpoint, createdAtMs: 0, accepts: eventFilter(endpoint.events) }
 	const rows = events.filter((e) => matches(filter, e)).map((e) => row(endpoint.id, e))
-	await insert(db, rows, 'requeue')
-	return rows.length
+	return (await insert(db, rows, 'requeue')).written
 }
 
 /** A delivery outside the stream (`webhook.test`): no session, so no ordering lane. */

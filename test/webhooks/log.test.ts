@@ -142,6 +142,8 @@ describe('the delivery log', () => {
 		expect(byPosition.body.queued).toBe(3)
 		await rx.until((rs) => rs.length === 8, 'the second replay')
 		expect(rx.requests.slice(5).map((r) => r.webhookId)).toEqual([...events.slice(1), ...after.events].map((e) => e.id))
+		// A delivery still pending is not queued again, nor counted: wait for the second replay's outcomes.
+		await until(async () => (await deliveriesOf(hook.id, '?state=pending')).items.length === 0, 'the second replay recorded')
 
 		// A date alone: from its midnight, UTC.
 		const byDate = await api.post(`/webhooks/${hook.id}/replay`, { since: before.slice(0, 10) })

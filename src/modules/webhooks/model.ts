@@ -92,12 +92,12 @@ export const webhooksModels = {
 			minLength: 1,
 			maxLength: 40,
 			description:
-				'A stream position (`1767225600000-0`, the `id` of a delivered body) or an ISO-8601 time: every retained event from there on is sent again',
+				'A stream position (`1767225600000-0`, the `id` of a delivered body), an ISO-8601 time with its zone, or a date (its midnight UTC): every retained event from there on is sent again',
 			examples: ['2026-12-01T00:00:00Z'],
 		}),
 	}),
 	ReplayQueued: t.Object({
-		queued: t.Integer({ description: 'Deliveries queued (events this endpoint takes)' }),
+		queued: t.Integer({ description: 'Deliveries queued (events this endpoint takes); one still pending and due is not queued again, nor counted' }),
 		truncated: t.Boolean({
 			description:
 				'The stream has trimmed old events and `since` is before the oldest it holds: events from `since` up to that one may be gone, and the replay starts there. False: the stream holds every event from `since` on',
