@@ -204,6 +204,9 @@ describe('webhook endpoints', () => {
 			'yesterday',
 			'1',
 			'2026-13-45',
+			// A day the month does not have (Date.parse rolls it over), and a time without its zone.
+			'2026-02-30',
+			'2026-01-01T09:00',
 			'12/01/2026',
 			'1969-12-31',
 			'0000-01-01',

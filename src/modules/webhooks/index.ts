@@ -137,6 +137,6 @@ export const webhooksModule = ({ webhooks, authPlugin }: WebhooksModuleDeps) =>
 			detail: {
 				summary: 'Send retained events again',
 				description:
-					'Every event the stream still holds from `since` on (see STREAM_RETENTION_SECONDS) that this endpoint takes is queued again, with its original `webhook-id`, in stream order. `since` is a stream position, an ISO-8601 time, or a date (from its midnight UTC). 400 `INVALID_SINCE`.',
+					'Every event the stream still holds from `since` on (see STREAM_RETENTION_SECONDS) that this endpoint takes is queued again, with its original `webhook-id`, in stream order. `since` is a stream position, an ISO-8601 time with its zone, or a date (from its midnight UTC). 400 `INVALID_SINCE`; 404 `WEBHOOK_NOT_FOUND`, also for a webhook deleted while the replay runs.',
 			},
 		})
