@@ -27,12 +27,16 @@ const PUBLIC = {
 /** A session id in a page's path: anything else is no page (rather than the API's validation error on the page). */
 const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
-/** Pages of a signed-in user, first match wins. */
+/**
+ * Pages of a signed-in user, first match wins. A page of one session or chat is keyed by it: going
+ * to another (a link, the browser's history) starts a page of its own, so nothing of the last one
+ * (a reply being written, a draft, an error) stays on it.
+ */
 const SIGNED_IN: [string, (params: Record<string, string>) => preact.JSX.Element][] = [
 	['/app/sessions', () => <SessionsPage />],
-	['/app/sessions/:id/chats', ({ id }) => <ChatsPage sessionId={id!} />],
-	['/app/sessions/:id/chats/:jid', ({ id, jid }) => <ChatPage sessionId={id!} jid={jid!} />],
-	['/app/sessions/:id/contacts', ({ id }) => <ContactsPage sessionId={id!} />],
+	['/app/sessions/:id/chats', ({ id }) => <ChatsPage key={id} sessionId={id!} />],
+	['/app/sessions/:id/chats/:jid', ({ id, jid }) => <ChatPage key={`${id}/${jid}`} sessionId={id!} jid={jid!} />],
+	['/app/sessions/:id/contacts', ({ id }) => <ContactsPage key={id} sessionId={id!} />],
 	['/app/integrations/keys', () => <ApiKeysPage />],
 	['/app/integrations/webhooks', () => <WebhooksPage />],
 	['/app/account', () => <AccountPage />],
