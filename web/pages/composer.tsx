@@ -65,7 +65,8 @@ export function Composer({
 			setError(
 				quoting && problem.code === 'MESSAGE_NOT_FOUND'
 					? 'The message you are replying to is not saved yet. Try again in a moment.'
-					: problem.message,
+					: // A refused field reads as its own sentence ("Text must be at most … characters long").
+						(Object.values(problem.fields)[0] ?? problem.message),
 			)
 			return false
 		}
@@ -170,7 +171,8 @@ export function Composer({
 					onInput={(e) => setText((e.currentTarget as HTMLTextAreaElement).value)}
 					onKeyDown={(e) => {
 						if (e.key === 'Escape' && replyTo) onCancelReply()
-						if (e.key === 'Enter' && !e.shiftKey) {
+						// Enter while an input method composes (Japanese, Chinese, Korean) confirms the word; it sends only after.
+						if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
 							e.preventDefault()
 							;(e.currentTarget as HTMLTextAreaElement).form?.requestSubmit()
 						}
