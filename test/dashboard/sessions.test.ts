@@ -37,6 +37,37 @@ describe('the sessions page', () => {
 		})
 	})
 
+	it('shows a refused phone number beside its field, as a sentence', async () => {
+		const user = await createVerifiedUser(world.app)
+		await inBrowser(browser, 'pairing code refused', async ({ page, problems }) => {
+			await signInOnPage(page, world.app.url, user)
+			const phone = page.getByLabel('Phone number')
+			await phone.fill('call me maybe')
+			await page.getByRole('button', { name: 'Create session' }).click()
+			await page
+				.locator('.field-error')
+				.getByText(/^Phone number must be an international number/)
+				.waitFor()
+			expect(await phone.getAttribute('aria-invalid')).toBe('true')
+			expect(problems).toEqual([])
+		})
+	})
+
+	it('keeps the keyboard on the page’s heading once a session is deleted from its card', async () => {
+		const user = await createVerifiedUser(world.app)
+		await clientFor(world.app, user).post('/sessions', { name: 'Short-lived' })
+		await inBrowser(browser, 'session deleted focus', async ({ page, problems }) => {
+			await signInOnPage(page, world.app.url, user)
+			const remove = page.getByRole('button', { name: 'Delete Short-lived' })
+			page.once('dialog', (dialog) => void dialog.accept())
+			await remove.focus()
+			await page.keyboard.press('Enter')
+			await until(async () => (await remove.count()) === 0, 'the card gone')
+			expect(await page.evaluate('document.activeElement.tagName')).toBe('H1')
+			expect(problems).toEqual([])
+		})
+	})
+
 	it('keeps an earlier error to itself while the session starts again, and shows it once the session has ended', async () => {
 		const user = await createVerifiedUser(world.app)
 		await inBrowser(browser, 'stale error', async ({ page, problems }) => {

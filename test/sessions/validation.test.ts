@@ -93,7 +93,9 @@ describe('POST /sessions', () => {
 	it.each(['hello', '0151 1234567', '+1 555', '+1 555 010 0001 0002 0003'])(
 		'refuses the phone number %p with 400 INVALID_PHONE_NUMBER',
 		async (phoneNumber) => {
-			await expectError(await send('/sessions', { phoneNumber }), 400, 'INVALID_PHONE_NUMBER')
+			const error = await expectError(await send('/sessions', { phoneNumber }), 400, 'INVALID_PHONE_NUMBER')
+			// The field named, for a form to show its sentence beside it.
+			expect(error.details).toEqual({ field: 'phoneNumber', message: 'must be an international number with its country code, e.g. +1 555-777 0003' })
 		},
 	)
 

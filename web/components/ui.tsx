@@ -102,6 +102,14 @@ export function useForm(fieldNames: string[]) {
 }
 
 /**
+ * Gives the focus back to the page's heading: after the card that held it (a deleted session, a
+ * revoked key) goes, it would otherwise fall to the page's body, and the keyboard starts over.
+ */
+export function focusPageTitle() {
+	document.querySelector<HTMLElement>('h1[tabindex="-1"]')?.focus()
+}
+
+/**
  * The page's heading, and the tab's title after it. Focus moves to it when the page changes, so
  * keyboard and screen-reader users start there. The title follows the heading's text as it changes:
  * a page that learns its name later (a chat shown by its JID until its name loads) is titled by the name.
@@ -121,7 +129,7 @@ export function PageTitle({ children }: { children: ComponentChildren }) {
 		return () => observer.disconnect()
 	}, [])
 	return (
-		<h1 ref={ref} tabIndex={-1}>
+		<h1 ref={ref} tabIndex={-1} dir="auto">
 			{children}
 		</h1>
 	)

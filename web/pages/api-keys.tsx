@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks'
 import { ShownOnce } from '../components/shown-once'
-import { Alert, announce, Field, LoadFailed, PageTitle, useForm } from '../components/ui'
+import { Alert, announce, Field, focusPageTitle, LoadFailed, PageTitle, useForm } from '../components/ui'
 import { api, problemOf } from '../lib/api'
 import { fullTime } from '../lib/format'
 import { useWhenLiveAgain } from '../lib/realtime'
@@ -115,15 +115,19 @@ function KeyCard({ apiKey, onRevoked }: { apiKey: ApiKey; onRevoked: () => void 
 		setBusy(true)
 		const { error } = await api['api-keys']({ id: apiKey.id }).delete()
 		setBusy(false)
-		if (error) return setError(problemOf(error).message)
+		// Not found: revoked meanwhile (another tab, another user), which is what was asked.
+		if (error && error.status !== 404) return setError(problemOf(error).message)
 		announce(`API key ${apiKey.name} revoked`)
+		focusPageTitle()
 		onRevoked()
 	}
 	const titleId = `key-${apiKey.id}`
 	return (
 		<li class="card" aria-labelledby={titleId} data-key-id={apiKey.id}>
 			<div class="card-head">
-				<h2 id={titleId}>{apiKey.name}</h2>
+				<h2 id={titleId} dir="auto">
+					{apiKey.name}
+				</h2>
 				<code>{apiKey.prefix}…</code>
 			</div>
 			<dl class="facts">

@@ -98,7 +98,9 @@ export function ContactsPage({ sessionId }: { sessionId: string }) {
 					{contacts.map((contact) => (
 						<li key={contact.jid}>
 							<Link href={`/app/sessions/${sessionId}/chats/${encodeURIComponent(contact.jid)}`} class="chat-link">
-								<span class="chat-name">{contact.displayName ?? phoneOf(contact.jid)}</span>
+								<span class="chat-name" dir="auto">
+									{contact.displayName ?? phoneOf(contact.jid)}
+								</span>
 								<span class="chat-last">{phoneOf(contact.pnJid ?? contact.jid)}</span>
 							</Link>
 						</li>

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
-import { Alert, announce, Field, PageTitle, useForm } from '../components/ui'
+import { Alert, announce, Field, focusPageTitle, PageTitle, useForm } from '../components/ui'
 import { api, problemOf } from '../lib/api'
 import { phoneOf, shortTime, STATUS_LABEL } from '../lib/format'
 import { qrDataUrl } from '../lib/qr'
@@ -104,6 +104,7 @@ function SessionCard({ session }: { session: Session }) {
 		setBusy(false)
 		if (error) return setActionError(problemOf(error).message)
 		if (what === 'delete') {
+			focusPageTitle()
 			updateSessions((list) => list.filter((s) => s.id !== session.id))
 			announce(`Session ${session.name} deleted`)
 		} else if (data)
@@ -121,7 +122,9 @@ function SessionCard({ session }: { session: Session }) {
 	return (
 		<li class="card" aria-labelledby={titleId} data-session-id={session.id}>
 			<div class="card-head">
-				<h2 id={titleId}>{session.name}</h2>
+				<h2 id={titleId} dir="auto">
+					{session.name}
+				</h2>
 				<span class={`badge status-${session.status}`} data-testid="session-status">
 					{status}
 				</span>

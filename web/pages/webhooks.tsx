@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks'
 import { ShownOnce } from '../components/shown-once'
-import { Alert, announce, Field, LoadFailed, PageTitle, useForm } from '../components/ui'
+import { Alert, announce, Field, focusPageTitle, LoadFailed, PageTitle, useForm } from '../components/ui'
 import { api, problemOf } from '../lib/api'
 import { fullTime } from '../lib/format'
 import { useWhenLiveAgain } from '../lib/realtime'
@@ -124,13 +124,21 @@ function WebhookCard({
 	const [showLog, setShowLog] = useState(false)
 	const [logVersion, setLogVersion] = useState(0)
 	const endpoint = api.webhooks({ id: hook.id })
+	const deleted = () => {
+		announce('Webhook deleted')
+		focusPageTitle()
+		onDeleted()
+	}
 	/** Runs one action of the card, showing the API's message if it refuses. */
 	const act = async <T,>(action: () => Promise<{ data: T | null; error: { status: number; value: unknown } | null }>, done: (data: T) => void) => {
 		setBusy(true)
 		setError(null)
 		const { data, error } = await action()
 		setBusy(false)
-		if (error) return setError(problemOf(error).message)
+		const problem = error && problemOf(error)
+		// Deleted meanwhile (another tab, another user): the card goes, whatever was asked of it.
+		if (problem?.code === 'WEBHOOK_NOT_FOUND') return deleted()
+		if (problem) return setError(problem.message)
 		done(data as T)
 	}
 	const toggle = () =>
@@ -159,13 +167,7 @@ function WebhookCard({
 	}
 	const remove = () => {
 		if (!confirm(`Delete the webhook for ${hook.url}? Nothing more is sent to it.`)) return
-		void act(
-			() => endpoint.delete(),
-			() => {
-				announce('Webhook deleted')
-				onDeleted()
-			},
-		)
+		void act(() => endpoint.delete(), deleted)
 	}
 	const titleId = `webhook-${hook.id}`
 	return (

@@ -65,6 +65,9 @@ export interface SessionsServiceDeps {
 	relay?: Relay | null
 }
 
+/** What a phone number to link by pairing code must be, as a refusal says it of the field. */
+const PHONE_NUMBER_FORMAT = 'must be an international number with its country code, e.g. +1 555-777 0003'
+
 /**
  * WhatsApp sessions of a tenant. Every change a runner must act on is a command written to the
  * outbox in the transaction that records what was asked (`desired_state`), so the two never
@@ -148,7 +151,10 @@ export class SessionsService {
 		if (input.phoneNumber !== undefined) {
 			phoneNumber = normalizePhoneNumber(input.phoneNumber) ?? undefined
 			if (!phoneNumber)
-				throw new InvalidInputError('INVALID_PHONE_NUMBER', 'phoneNumber must be an international number with its country code, e.g. +1 555-777 0003')
+				throw new InvalidInputError('INVALID_PHONE_NUMBER', `phoneNumber ${PHONE_NUMBER_FORMAT}`, {
+					field: 'phoneNumber',
+					message: PHONE_NUMBER_FORMAT,
+				})
 		}
 		const { maxSessionsPerTenant: limit } = this.deps.config
 		const session = await this.deps.db.transaction(async (tx) => {
