@@ -56,6 +56,27 @@ describe('the API keys page', () => {
 		})
 	})
 
+	it('takes a key revoked meanwhile elsewhere off the page when Revoke finds it gone, and keeps the focus on the heading', async () => {
+		const user = await createVerifiedUser(app)
+		const created = await api(app).post('/api-keys', { name: 'Old sync', scopes: ['messages:read'] }, user.headers)
+		const { id } = (await created.json()) as { id: string }
+		await inBrowser(browser, 'api keys revoked elsewhere', async ({ page, problems }) => {
+			await signInOnPage(page, app.url, user)
+			await page.goto(`${app.url}/app/integrations/keys`)
+			const revoke = page.getByRole('button', { name: 'Revoke Old sync' })
+			await revoke.waitFor()
+			// Another tab revokes it first.
+			expect((await fetch(`${app.url}/api-keys/${id}`, { method: 'DELETE', headers: user.headers })).status).toBe(204)
+			page.once('dialog', (dialog) => void dialog.accept())
+			await revoke.focus()
+			await page.keyboard.press('Enter')
+			await page.getByText('No API key yet.').waitFor()
+			expect(await page.getByRole('alert').count()).toBe(0)
+			expect(await page.evaluate('document.activeElement.tagName')).toBe('H1')
+			expect(problems).toEqual([])
+		})
+	})
+
 	it('keeps a key with a long name within a 360 px screen, its scope boxes beside their names', async () => {
 		const user = await createVerifiedUser(app)
 		const name = 'integration-for-the-warehouse-and-shipping-and-returns-system'

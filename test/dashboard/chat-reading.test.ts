@@ -13,6 +13,8 @@ const ORA = '15550350001'
 const PIA = '15550350002'
 const QUINN = '15550350003'
 const RAY = '15550350004'
+const SAM = '15550350005'
+const TESS = '15550350006'
 const jid = (phone: string) => `${phone}@s.whatsapp.net`
 const HEBREW = 'שלום! ההזמנה שלי לא הגיעה (מספר 4411).'
 
@@ -122,6 +124,9 @@ describe('reading a chat in the dashboard', () => {
 			await page.locator(`[data-message-id="${english.id}"] .text`).getByText('Order (4411).').waitFor()
 			const ltr = await edges(page, `[data-message-id="${english.id}"] .text`)
 			expect(ltr.last).toBeGreaterThan(ltr.first)
+			// The heading names the chat in its own direction too.
+			await page.getByRole('heading', { name: 'אורה כהן', level: 1 }).waitFor()
+			expect(await page.evaluate("getComputedStyle(document.querySelector('h1')).direction")).toBe('rtl')
 
 			await world.standIn.deliverText({ to: PHONE, from: ORA, text: HEBREW })
 			await page.goto(`${world.app.url}/app/sessions/${session.id}/chats`)
@@ -130,6 +135,11 @@ describe('reading a chat in the dashboard', () => {
 			const preview = await edges(page, `${row} .chat-last`)
 			expect(preview.last).toBeLessThan(preview.first)
 			expect(await page.evaluate(`getComputedStyle(document.querySelector('${row} .chat-name')).direction`)).toBe('rtl')
+
+			await page.goto(`${world.app.url}/app/sessions/${session.id}/contacts`)
+			const contact = `[aria-label="Contacts"] a[href$="${encodeURIComponent(jid(ORA))}"] .chat-name`
+			await page.locator(contact).getByText('אורה כהן').waitFor()
+			expect(await page.evaluate(`getComputedStyle(document.querySelector('${contact}')).direction`)).toBe('rtl')
 			expect(problems).toEqual([])
 		})
 	})
@@ -187,6 +197,87 @@ describe('reading a chat in the dashboard', () => {
 			await page.getByRole('button', { name: 'New messages (1) ↓' }).waitFor()
 			await scrollTo('bottom')
 			await until(async () => (await button.count()) === 0 || null, 'the button gone at the bottom')
+			expect(problems).toEqual([])
+		})
+	})
+})
+
+describe('answering a chat in the dashboard', () => {
+	it('keeps a reply and a draft to their own chat: back through the history, the other chat’s box is empty and sends nothing of them', async () => {
+		await world.standIn.deliverText({ to: PHONE, from: SAM, pushName: 'Sam', text: 'hi from Sam' })
+		const tess = await world.standIn.deliverText({ to: PHONE, from: TESS, pushName: 'Tess', text: 'private note from Tess' })
+		await stored(jid(TESS), tess.id)
+		await inBrowser(browser, 'chat reply stays', async ({ page, problems }) => {
+			await signInOnPage(page, world.app.url, user)
+			await page.goto(chatUrl(jid(SAM)))
+			await page.getByText('hi from Sam').waitFor()
+			// Within the app (no page load): to the chat list, then Tess's chat.
+			await page.getByRole('link', { name: session.name, exact: true }).click()
+			await page.getByRole('list', { name: 'Chats' }).getByRole('link').filter({ hasText: 'Tess' }).click()
+			await page.getByRole('button', { name: /^Reply to: private note/ }).click()
+			const box = page.getByLabel('Message', { exact: true })
+			await box.fill('draft meant for Tess')
+			// Two steps back in the browser's history: the page is a new one for Sam's chat, not Tess's
+			// with another heading.
+			await page.evaluate('history.go(-2)')
+			await page.getByRole('heading', { name: 'Sam', level: 1 }).waitFor()
+			await page.getByText('hi from Sam').waitFor()
+			expect(await page.locator('.replying').count()).toBe(0)
+			expect(await box.inputValue()).toBe('')
+			expect(problems).toEqual([])
+		})
+	})
+
+	it('sends nothing on the Enter that confirms an input method’s word, and sends on the next one', async () => {
+		const hello = await world.standIn.deliverText({ to: PHONE, from: SAM, text: 'konnichiwa' })
+		await stored(jid(SAM), hello.id)
+		await inBrowser(browser, 'chat ime enter', async ({ page, problems }) => {
+			await signInOnPage(page, world.app.url, user)
+			await page.goto(chatUrl(jid(SAM)))
+			await page.getByText('Live', { exact: true }).waitFor()
+			const box = page.getByLabel('Message', { exact: true })
+			await box.fill('日本')
+			// What a Japanese input method's Enter sends while it composes: it confirms the word.
+			await page.evaluate(
+				"document.getElementById('message-text').dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', keyCode: 229, isComposing: true, bubbles: true, cancelable: true }))",
+			)
+			await box.fill('日本語')
+			await box.press('Enter')
+			await world.standIn.waitForSent((m) => m.to === jid(SAM) && m.text === '日本語')
+			expect(world.standIn.sent().filter((m) => m.to === jid(SAM) && m.text === '日本')).toEqual([])
+			expect(await box.inputValue()).toBe('')
+			expect(problems).toEqual([])
+		})
+	})
+
+	it('says a refused message’s problem as a sentence of its own, without the API’s preamble', async () => {
+		await inBrowser(browser, 'chat too long', async ({ page, problems }) => {
+			await signInOnPage(page, world.app.url, user)
+			await page.goto(chatUrl(jid(SAM)))
+			await page.getByText('Live', { exact: true }).waitFor()
+			const box = page.getByLabel('Message', { exact: true })
+			await box.fill('x'.repeat(70_000))
+			await box.press('Enter')
+			const alert = page.getByRole('alert')
+			await alert.getByText(/^Text must be at most 65536 characters/).waitFor()
+			expect(await alert.textContent()).not.toContain('Request body')
+			expect(await box.inputValue()).toHaveLength(70_000)
+			// The refusal is the console's "Failed to load resource" line, which is not a problem.
+			expect(problems).toEqual([])
+		})
+	})
+
+	it('shows where the keyboard is on Attach, whose file input takes the focus', async () => {
+		await inBrowser(browser, 'chat attach focus', async ({ page, problems }) => {
+			await signInOnPage(page, world.app.url, user)
+			await page.goto(chatUrl(jid(SAM)))
+			const box = page.getByLabel('Message', { exact: true })
+			await box.focus()
+			const ring = () => page.evaluate("getComputedStyle(document.querySelector('label.attach')).outlineStyle")
+			expect(await ring()).toBe('none')
+			await page.keyboard.press('Tab')
+			expect(await isFocused(page.getByLabel('Attach a file'))).toBe(true)
+			expect(await ring()).toBe('solid')
 			expect(problems).toEqual([])
 		})
 	})

@@ -79,6 +79,29 @@ describe('the webhooks page', () => {
 		}
 	})
 
+	it('takes a webhook deleted meanwhile elsewhere off the page when an action on it finds it gone', async () => {
+		const user = await createVerifiedUser(app)
+		const url = 'https://example.com/gone-elsewhere'
+		const created = await fetch(`${app.url}/webhooks`, {
+			method: 'POST',
+			headers: { ...user.headers, 'content-type': 'application/json' },
+			body: JSON.stringify({ url }),
+		})
+		const { id } = (await created.json()) as { id: string }
+		await inBrowser(browser, 'webhook deleted elsewhere', async ({ page, problems }) => {
+			await signInOnPage(page, app.url, user)
+			await page.goto(`${app.url}/app/integrations/webhooks`)
+			const pause = page.getByRole('button', { name: `Pause ${url}` })
+			await pause.waitFor()
+			expect((await fetch(`${app.url}/webhooks/${id}`, { method: 'DELETE', headers: user.headers })).status).toBe(204)
+			await pause.click()
+			await page.getByText('No webhook yet.').waitFor()
+			expect(await page.getByRole('alert').count()).toBe(0)
+			expect(await page.evaluate('document.activeElement.tagName')).toBe('H1')
+			expect(problems).toEqual([])
+		})
+	})
+
 	it("shows the API's message next to the URL when it is refused", async () => {
 		const user = await createVerifiedUser(app)
 		await inBrowser(browser, 'webhook refused', async ({ page }) => {
