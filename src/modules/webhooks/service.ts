@@ -11,8 +11,9 @@ import type { Resolver } from '../../lib/addresses'
 import type { Cipher } from '../../lib/crypto'
 import { cursorString, type CursorCodec } from '../../lib/cursor'
 import type { Page } from '../../lib/keyset'
-import { isStreamId, previousId } from '../realtime/positions'
+import { previousId } from '../realtime/positions'
 import { whenDue } from './due'
+import { replayStart } from './since'
 import { checkedUrl } from './target'
 import type { Webhook, WebhookDelivery } from './model'
 
@@ -48,20 +49,6 @@ interface WebhookInput {
 }
 
 const webhookNotFound = () => new NotFoundError('WEBHOOK_NOT_FOUND', 'No such webhook in this account')
-
-/**
- * Epoch ms of an ISO-8601 date (its midnight, UTC) or date and time with its zone (`Z` or `±hh:mm`);
- * null for anything looser: Date.parse takes "1", rolls 2026-02-30 over to March and reads a time
- * without a zone in the server's own.
- */
-function sinceTime(since: string): number | null {
-	const parts = /^(\d{4})-(\d{2})-(\d{2})(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2}))?$/i.exec(since)
-	const ms = parts ? Date.parse(since) : Number.NaN
-	if (!parts || Number.isNaN(ms)) return null
-	const [, year, month, day] = parts.map(Number)
-	const date = new Date(Date.UTC(year!, month! - 1, day!))
-	return date.getUTCFullYear() === year && date.getUTCMonth() === month! - 1 && date.getUTCDate() === day ? ms : null
-}
 
 /** A write for an endpoint deleted since it was read (a DELETE racing a test or a replay) is a 404, as after it. */
 const deletedMeanwhile = (err: unknown): never => {
@@ -337,19 +324,7 @@ export class WebhooksService {
 		const endpoint = await this.row(tenantId, id)
 		const bus = this.deps.bus
 		if (!bus) throw new ConflictError('REPLAY_UNAVAILABLE', 'This server has no event stream to replay from')
-		let from: string
-		if (isStreamId(since)) from = since
-		else {
-			const ms = sinceTime(since)
-			// Positions start at 1970: a time before it names none.
-			if (ms === null || ms < 0)
-				throw new InvalidInputError(
-					'INVALID_SINCE',
-					'`since` must be a stream position (`<ms>-<seq>`), an ISO-8601 date and time (2026-12-01T09:00:00Z) or a date (2026-12-01, from midnight UTC), from 1970 on',
-					{ field: 'since' },
-				)
-			from = `${ms}-0`
-		}
+		const from = replayStart(since)
 		const info = await bus.info(DOMAIN_EVENTS)
 		// A trim takes the oldest entries, and Redis counts them without keeping up to which position:
 		// events from `since` may be gone only when some were trimmed and `since` is before the oldest
