@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm'
 import { createWebhook, startReceiver, verify, type Receiver } from './helpers'
 import { type Client, clientFor } from '../helpers/sessions'
 import type { TestApp } from '../helpers/app'
+import { until } from '../helpers/until'
 
 // Embedded mode: PGlite and the in-process bus, ROLES unset.
 let embedded: EmbeddedServer
@@ -71,6 +72,8 @@ describe('webhooks in embedded mode', () => {
 		expect(session.status).toBe(201)
 		// The event is in the stream once it was delivered from there.
 		await rx.until((rs) => rs.some((r) => r.json.sessionId === session.body.id), 'the session.created event')
+		// Recorded as delivered: a delivery still pending is not queued again, nor counted.
+		await until(async () => (await api.get(`/webhooks/${hook.id}/deliveries?state=delivered`)).body.items?.length === 1, 'the delivery recorded')
 		const replay = await api.post(`/webhooks/${hook.id}/replay`, { since: '2000-01-01' })
 		expect(replay).toMatchObject({ status: 202, body: { queued: 1, truncated: false } })
 	}, 30_000)
