@@ -13,6 +13,13 @@ export function durationMs(text: string): number {
 }
 
 /**
+ * The longest a timer runs: a longer setTimeout fires at once (Bun, like Node, takes 2³¹ − 1 ms
+ * at most). Every setting that ends up in a timer stops there.
+ */
+const TIMER_MAX_MS = 2 ** 31 - 1
+const TIMER_MAX_SECONDS = Math.floor(TIMER_MAX_MS / 1000)
+
+/**
  * Every setting the process reads, parsed once at start. Names match the environment
  * variables; docs/configuration.md lists the same set.
  */
@@ -50,22 +57,22 @@ export const Env = T.Object({
 	WA_ROOT_PUBLIC_KEY: T.Optional(T.String({ pattern: '^[A-Za-z0-9+/]{43}=$' })),
 	WA_MEDIA_CA_FILE: T.Optional(T.String({ minLength: 1 })),
 	WA_MEDIA_HOSTS: T.Optional(T.String({ pattern: '^[A-Za-z0-9.-]+(,[A-Za-z0-9.-]+)*$' })),
-	WA_RECONNECT_BASE_MS: T.Integer({ minimum: 1, default: 1_000 }),
-	WA_RECONNECT_MAX_MS: T.Integer({ minimum: 1, default: 60_000 }),
+	WA_RECONNECT_BASE_MS: T.Integer({ minimum: 1, maximum: TIMER_MAX_MS, default: 1_000 }),
+	WA_RECONNECT_MAX_MS: T.Integer({ minimum: 1, maximum: TIMER_MAX_MS, default: 60_000 }),
 	WA_RECONNECT_MAX_ATTEMPTS: T.Integer({ minimum: 1, default: 10 }),
 	WA_STORE_TIMEOUT_MS: T.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
 	BODY_LIMIT_BYTES: T.Integer({ minimum: 1024, default: 1024 * 1024 }),
-	SHUTDOWN_TIMEOUT_MS: T.Integer({ minimum: 0, default: 10_000 }),
+	SHUTDOWN_TIMEOUT_MS: T.Integer({ minimum: 0, maximum: TIMER_MAX_MS, default: 10_000 }),
 	// Bun closes a connection idle this long and more (at most 255 s), answer or not: see answerWithin.
 	REQUEST_TIMEOUT_MS: T.Integer({ minimum: 1_000, maximum: 240_000, default: 20_000 }),
 	COOKIE_SECURE: T.Optional(T.Boolean()),
 	MAX_SESSIONS_PER_TENANT: T.Integer({ minimum: 1, default: 10 }),
 	TRUST_PROXY_HOPS: T.Integer({ minimum: 0, maximum: 10, default: 0 }),
-	ACCESS_TOKEN_TTL_SECONDS: T.Integer({ minimum: 10, default: 900 }),
+	ACCESS_TOKEN_TTL_SECONDS: T.Integer({ minimum: 10, maximum: TIMER_MAX_SECONDS, default: 900 }),
 	REFRESH_TOKEN_TTL_SECONDS: T.Integer({ minimum: 60, default: 30 * 24 * 3600 }),
 	VERIFICATION_TOKEN_TTL_SECONDS: T.Integer({ minimum: 60, default: 24 * 3600 }),
 	PASSWORD_RESET_TOKEN_TTL_SECONDS: T.Integer({ minimum: 60, default: 3600 }),
-	RATE_LIMIT_WINDOW_SECONDS: T.Integer({ minimum: 1, default: 900 }),
+	RATE_LIMIT_WINDOW_SECONDS: T.Integer({ minimum: 1, maximum: TIMER_MAX_SECONDS, default: 900 }),
 	RATE_LIMIT_LOGIN_PER_IP: T.Integer({ minimum: 1, default: 100 }),
 	RATE_LIMIT_LOGIN_PER_ACCOUNT: T.Integer({ minimum: 1, default: 10 }),
 	RATE_LIMIT_LOGIN_SLOWDOWN_AFTER: T.Integer({ minimum: 1, default: 50 }),
@@ -73,23 +80,23 @@ export const Env = T.Object({
 	RATE_LIMIT_MAIL_PER_IP: T.Integer({ minimum: 1, default: 20 }),
 	RATE_LIMIT_MAIL_PER_ACCOUNT: T.Integer({ minimum: 1, default: 5 }),
 	API_KEY_RATE_LIMIT: T.Integer({ minimum: 1, default: 600 }),
-	API_KEY_RATE_LIMIT_WINDOW_SECONDS: T.Integer({ minimum: 1, default: 60 }),
-	API_KEY_LAST_USED_FLUSH_SECONDS: T.Integer({ minimum: 1, default: 30 }),
+	API_KEY_RATE_LIMIT_WINDOW_SECONDS: T.Integer({ minimum: 1, maximum: TIMER_MAX_SECONDS, default: 60 }),
+	API_KEY_LAST_USED_FLUSH_SECONDS: T.Integer({ minimum: 1, maximum: TIMER_MAX_SECONDS, default: 30 }),
 	COMMAND_PARTITIONS: T.Integer({ minimum: 1, maximum: 1024, default: 32 }),
 	STREAM_RETENTION_SECONDS: T.Integer({ minimum: 0, default: 24 * 3600 }),
 	STREAM_MAX_LEN: T.Integer({ minimum: 0, default: 1_000_000 }),
-	EVENT_CLAIM_IDLE_MS: T.Integer({ minimum: 10, default: 30_000 }),
+	EVENT_CLAIM_IDLE_MS: T.Integer({ minimum: 10, maximum: TIMER_MAX_MS, default: 30_000 }),
 	EVENT_MAX_DELIVERIES: T.Integer({ minimum: 1, default: 5 }),
 	CONSUMER_CONCURRENCY: T.Integer({ minimum: 1, maximum: 32, default: 2 }),
 	CONSUMER_BATCH_SIZE: T.Integer({ minimum: 1, maximum: 1000, default: 16 }),
-	OUTBOX_RELAY_INTERVAL_MS: T.Integer({ minimum: 10, default: 250 }),
+	OUTBOX_RELAY_INTERVAL_MS: T.Integer({ minimum: 10, maximum: TIMER_MAX_MS, default: 250 }),
 	OUTBOX_RETENTION_SECONDS: T.Integer({ minimum: 60, default: 24 * 3600 }),
 	IDEMPOTENCY_KEY_RETENTION_SECONDS: T.Integer({ minimum: 60, default: 24 * 3600 }),
 	SESSION_PURGE_BATCH_ROWS: T.Integer({ minimum: 1, maximum: 100_000, default: 2_000 }),
 	SESSION_PURGE_PAUSE_MS: T.Integer({ minimum: 0, maximum: 60_000, default: 100 }),
 	WS_SEND_BUFFER_BYTES: T.Integer({ minimum: 16 * 1024, default: 4 * 1024 * 1024 }),
 	WS_IDLE_TIMEOUT_SECONDS: T.Integer({ minimum: 8, maximum: 960, default: 30 }),
-	RUNNER_LEASE_TTL_MS: T.Integer({ minimum: 1_000, default: 10_000 }),
+	RUNNER_LEASE_TTL_MS: T.Integer({ minimum: 1_000, maximum: TIMER_MAX_MS, default: 10_000 }),
 	RUNNER_LEASE_SAFETY_MARGIN_MS: T.Optional(T.Integer({ minimum: 100 })),
 	RUNNER_CONNECT_RATE: T.Integer({ minimum: 1, maximum: 1000, default: 50 }),
 	MEDIA_STORE: T.Union([T.Literal('fs'), T.Literal('s3')], { default: 'fs' }),
@@ -101,19 +108,19 @@ export const Env = T.Object({
 	MEDIA_S3_SECRET_ACCESS_KEY: T.Optional(T.String({ minLength: 1 })),
 	MEDIA_MAX_BYTES: T.Integer({ minimum: 1024, default: 100 * 1024 * 1024 }),
 	MEDIA_DOWNLOAD: T.Union([T.Literal('eager'), T.Literal('on_demand'), T.Literal('off')], { default: 'eager' }),
-	MEDIA_COLLECT_INTERVAL_SECONDS: T.Integer({ minimum: 1, default: 3600 }),
+	MEDIA_COLLECT_INTERVAL_SECONDS: T.Integer({ minimum: 1, maximum: TIMER_MAX_SECONDS, default: 3600 }),
 	MEDIA_COLLECT_GRACE_SECONDS: T.Integer({ minimum: 0, default: 3600 }),
 	WEBHOOK_RETRY_SCHEDULE: T.String({ pattern: `^${DURATION}(,${DURATION})*$`, default: '5s,5m,30m,2h,5h,10h,10h' }),
 	WEBHOOK_TIMEOUT_MS: T.Integer({ minimum: 100, maximum: 120_000, default: 15_000 }),
 	WEBHOOK_ALLOW_PRIVATE_TARGETS: T.Boolean({ default: false }),
 	WEBHOOK_DISABLE_AFTER_SECONDS: T.Integer({ minimum: 60, default: 5 * 24 * 3600 }),
 	WEBHOOK_CONCURRENCY: T.Integer({ minimum: 1, maximum: 1000, default: 64 }),
-	WEBHOOK_POLL_MS: T.Integer({ minimum: 10, default: 500 }),
+	WEBHOOK_POLL_MS: T.Integer({ minimum: 10, maximum: TIMER_MAX_MS, default: 500 }),
 	QUERY_TIMEOUT_MS: T.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
 	NUMBER_CHECK_MAX_NUMBERS: T.Integer({ minimum: 1, maximum: 500, default: 50 }),
 	NUMBER_CHECK_LIMIT: T.Integer({ minimum: 1, default: 200 }),
-	NUMBER_CHECK_WINDOW_SECONDS: T.Integer({ minimum: 1, default: 3600 }),
-	PROFILE_PICTURE_TTL_SECONDS: T.Integer({ minimum: 0, default: 24 * 3600 }),
+	NUMBER_CHECK_WINDOW_SECONDS: T.Integer({ minimum: 1, maximum: TIMER_MAX_SECONDS, default: 3600 }),
+	PROFILE_PICTURE_TTL_SECONDS: T.Integer({ minimum: 0, maximum: TIMER_MAX_SECONDS, default: 24 * 3600 }),
 })
 export type Env = Static<typeof Env>
 

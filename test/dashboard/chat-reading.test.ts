@@ -38,6 +38,11 @@ const stored = (chat: string, id: string) =>
 	}, `message ${id} stored`)
 
 const chatUrl = (chat: string) => `${world.app.url}/app/sessions/${session.id}/chats/${encodeURIComponent(chat)}`
+/** Signs in and opens the chat with `phone`. */
+async function openChat(page: Page, phone: string) {
+	await signInOnPage(page, world.app.url, user)
+	await page.goto(chatUrl(jid(phone)))
+}
 const isFocused = (element: Locator) =>
 	element.evaluate((el) => el === (el as unknown as { ownerDocument: { activeElement: unknown } }).ownerDocument.activeElement)
 
@@ -72,8 +77,7 @@ describe('reading a chat in the dashboard', () => {
 		const last = await world.standIn.deliverText({ to: PHONE, from: RAY, text: 'four' })
 		await stored(jid(RAY), last.id)
 		await inBrowser(browser, 'chat skip link', async ({ page, problems }) => {
-			await signInOnPage(page, world.app.url, user)
-			await page.goto(chatUrl(jid(RAY)))
+			await openChat(page, RAY)
 			await page.getByText('four', { exact: true }).waitFor()
 			const heading = page.getByRole('heading', { name: 'Ray', level: 1 })
 			await heading.focus()
@@ -95,8 +99,7 @@ describe('reading a chat in the dashboard', () => {
 		const nice = await world.standIn.deliverText({ to: PHONE, from: RAY, text: 'pick one' })
 		await stored(jid(RAY), nice.id)
 		await inBrowser(browser, 'chat picker escape', async ({ page, problems }) => {
-			await signInOnPage(page, world.app.url, user)
-			await page.goto(chatUrl(jid(RAY)))
+			await openChat(page, RAY)
 			const item = page.locator(`[data-message-id="${nice.id}"]`)
 			const react = item.getByRole('button', { name: 'React', exact: true })
 			await react.click()
@@ -115,8 +118,7 @@ describe('reading a chat in the dashboard', () => {
 		const english = await world.standIn.deliverText({ to: PHONE, from: ORA, text: 'Order (4411).' })
 		await stored(jid(ORA), hebrew.id)
 		await inBrowser(browser, 'chat right to left', async ({ page, problems }) => {
-			await signInOnPage(page, world.app.url, user)
-			await page.goto(chatUrl(jid(ORA)))
+			await openChat(page, ORA)
 			const shown = page.locator(`[data-message-id="${hebrew.id}"] .text`)
 			await shown.getByText(HEBREW).waitFor()
 			const rtl = await edges(page, `[data-message-id="${hebrew.id}"] .text`)
@@ -149,8 +151,7 @@ describe('reading a chat in the dashboard', () => {
 		const message = await world.standIn.deliverText({ to: PHONE, from: PIA, pushName: 'Pia', text })
 		await stored(jid(PIA), message.id)
 		await inBrowser(browser, 'chat links', async ({ page, problems }) => {
-			await signInOnPage(page, world.app.url, user)
-			await page.goto(chatUrl(jid(PIA)))
+			await openChat(page, PIA)
 			const shown = page.locator(`[data-message-id="${message.id}"] .text`)
 			await shown.waitFor()
 			expect(await shown.textContent()).toBe(text)
@@ -172,8 +173,7 @@ describe('reading a chat in the dashboard', () => {
 		const last = await world.standIn.deliverText({ to: PHONE, from: QUINN, text: 'line 30' })
 		await stored(jid(QUINN), last.id)
 		await inBrowser(browser, 'chat new messages', async ({ page, problems }) => {
-			await signInOnPage(page, world.app.url, user)
-			await page.goto(chatUrl(jid(QUINN)))
+			await openChat(page, QUINN)
 			await page.getByText('Live', { exact: true }).waitFor()
 			const log = page.getByRole('log', { name: 'Messages' })
 			await log.getByText('line 30', { exact: true }).waitFor()
@@ -208,8 +208,7 @@ describe('answering a chat in the dashboard', () => {
 		const tess = await world.standIn.deliverText({ to: PHONE, from: TESS, pushName: 'Tess', text: 'private note from Tess' })
 		await stored(jid(TESS), tess.id)
 		await inBrowser(browser, 'chat reply stays', async ({ page, problems }) => {
-			await signInOnPage(page, world.app.url, user)
-			await page.goto(chatUrl(jid(SAM)))
+			await openChat(page, SAM)
 			await page.getByText('hi from Sam').waitFor()
 			// Within the app (no page load): to the chat list, then Tess's chat.
 			await page.getByRole('link', { name: session.name, exact: true }).click()
@@ -232,8 +231,7 @@ describe('answering a chat in the dashboard', () => {
 		const hello = await world.standIn.deliverText({ to: PHONE, from: SAM, text: 'konnichiwa' })
 		await stored(jid(SAM), hello.id)
 		await inBrowser(browser, 'chat ime enter', async ({ page, problems }) => {
-			await signInOnPage(page, world.app.url, user)
-			await page.goto(chatUrl(jid(SAM)))
+			await openChat(page, SAM)
 			await page.getByText('Live', { exact: true }).waitFor()
 			const box = page.getByLabel('Message', { exact: true })
 			await box.fill('日本')
@@ -252,8 +250,7 @@ describe('answering a chat in the dashboard', () => {
 
 	it('says a refused message’s problem as a sentence of its own, without the API’s preamble', async () => {
 		await inBrowser(browser, 'chat too long', async ({ page, problems }) => {
-			await signInOnPage(page, world.app.url, user)
-			await page.goto(chatUrl(jid(SAM)))
+			await openChat(page, SAM)
 			await page.getByText('Live', { exact: true }).waitFor()
 			const box = page.getByLabel('Message', { exact: true })
 			await box.fill('x'.repeat(70_000))
@@ -269,8 +266,7 @@ describe('answering a chat in the dashboard', () => {
 
 	it('shows where the keyboard is on Attach, whose file input takes the focus', async () => {
 		await inBrowser(browser, 'chat attach focus', async ({ page, problems }) => {
-			await signInOnPage(page, world.app.url, user)
-			await page.goto(chatUrl(jid(SAM)))
+			await openChat(page, SAM)
 			const box = page.getByLabel('Message', { exact: true })
 			await box.focus()
 			const ring = () => page.evaluate("getComputedStyle(document.querySelector('label.attach')).outlineStyle")

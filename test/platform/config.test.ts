@@ -56,6 +56,15 @@ describe('config', () => {
 		expect(problem({ LOG_LEVEL: 'verbose' })).toContain('LOG_LEVEL: must be one of: fatal, error, warn, info, debug, trace, silent')
 		expect(problem({ MEDIA_MAX_BYTES: '10MB' })).toContain('MEDIA_MAX_BYTES: must be a whole number of at least 1024 (got "10MB")')
 		expect(problem({ METRICS_ENABLED: 'maybe' })).toContain('METRICS_ENABLED: must be true or false')
+		// A timer takes 2³¹ − 1 ms at most and fires at once past it: a limit's window would end at once,
+		// the media collector would run every millisecond.
+		expect(problem({ RATE_LIMIT_WINDOW_SECONDS: '2200000' })).toContain(
+			'RATE_LIMIT_WINDOW_SECONDS: must be a whole number from 1 to 2147483 (got 2200000)',
+		)
+		expect(problem({ MEDIA_COLLECT_INTERVAL_SECONDS: '2200000' })).toContain(
+			'MEDIA_COLLECT_INTERVAL_SECONDS: must be a whole number from 1 to 2147483',
+		)
+		expect(problem({ WEBHOOK_POLL_MS: '3000000000' })).toContain('WEBHOOK_POLL_MS: must be a whole number from 10 to 2147483647')
 	})
 
 	it('describes every setting a value can get wrong in words, never in the schema validator’s', () => {
