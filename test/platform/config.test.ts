@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'bun:test'
 import { ConfigError, loadConfig } from '../../src/config'
 import { Env } from '../../src/config/env'
+import { assertPortFree } from '../../src/config/startup'
 
 const KEY = Buffer.alloc(32, 1).toString('base64')
 const SECRET = 'a-production-secret-of-at-least-32-chars'
@@ -194,5 +195,19 @@ describe('config', () => {
 		expect(loadConfig({ NODE_ENV: 'development' }).mailDelivery).toBe('log')
 		expect(loadConfig({ NODE_ENV: 'test' }).mailDelivery).toBe('log')
 		expect(loadConfig(production).mailDelivery).toBe('none')
+	})
+})
+
+describe('the start’s check of the address', () => {
+	it('names HOST, not PORT, when the host cannot be listened on', () => {
+		const refused = (() => {
+			try {
+				assertPortFree({ port: 4398, host: 'not.a.real.host' })
+			} catch (err) {
+				return (err as Error).message
+			}
+			return null
+		})()
+		expect(refused).toStartWith('HOST not.a.real.host cannot be listened on (PORT 4398): set HOST to an address of this machine')
 	})
 })
