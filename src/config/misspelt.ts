@@ -1,5 +1,8 @@
 import { distance } from 'fastest-levenshtein'
 
+/** The units setting names end with. */
+const UNITS = ['_MS', '_SECONDS', '_BYTES']
+
 /**
  * Variables in the environment that look like a misspelt setting (`REDIS_ULR`, `DATABSE_URL`): a
  * setting that is not read leaves its default in place, and a process can start looking healthy
@@ -8,9 +11,6 @@ import { distance } from 'fastest-levenshtein'
  * (`HOME` against `HOST`) are never taken for one. A setting's name without its unit
  * (`SHUTDOWN_TIMEOUT` for `SHUTDOWN_TIMEOUT_MS`) counts too, however many letters the unit has.
  */
-/** The units setting names end with. */
-const UNITS = ['_MS', '_SECONDS', '_BYTES']
-
 export function misspeltSettings(names: Iterable<string>, settings: readonly string[]): { name: string; meant: string }[] {
 	const known = new Set(settings)
 	const found: { name: string; meant: string }[] = []
