@@ -41,7 +41,8 @@ export interface HandOff {
  * `owner` (locked for `lockMs`) when nothing else of that lane waits: no pending row at all for a
  * new lane, none but `owner`'s live ones for a lane it extends. The check and the insert are one
  * statement; the caller has made sure that no earlier stream event is still unrecorded. Resolves
- * with the ids of the rows inserted held.
+ * with how many rows were written (inserted, or queued again by a requeue) and the ids of those
+ * inserted held.
  */
 async function insert(
 	db: Db,
