@@ -34,6 +34,13 @@ export function describeStatus({ status, lastError }: ConnectionState): { text: 
  */
 const RECONNECT_RETRY_AFTER_SECONDS = 5
 
+/** What to do about a session that is not connected, by status; the rest must be started. */
+const ADVICE: Partial<Record<string, string>> = {
+	reconnecting: 'it reconnects on its own: wait for status connected',
+	starting: 'it is starting: wait for status connected',
+	qr: 'link it (scan the QR or enter the pairing code) and wait for status connected',
+}
+
 /**
  * Anything sent to a session that is not up would only come back as session.command.failed. A
  * session on its way up on its own (starting, reconnecting) says when to ask again (Retry-After);
@@ -43,14 +50,7 @@ export function assertConnected(state: ConnectionState): void {
 	if (state.status === 'connected') return
 	const { text, details } = describeStatus(state)
 	const onItsWay = state.status === 'starting' || state.status === 'reconnecting'
-	const advice =
-		state.status === 'reconnecting'
-			? 'it reconnects on its own: wait for status connected'
-			: state.status === 'starting'
-				? 'it is starting: wait for status connected'
-				: state.status === 'qr'
-					? 'link it (scan the QR or enter the pairing code) and wait for status connected'
-					: 'start it and wait for status connected'
+	const advice = ADVICE[state.status] ?? 'start it and wait for status connected'
 	throw new ConflictError(
 		'SESSION_NOT_CONNECTED',
 		`The session is not connected (status: ${text}); ${advice}`,
