@@ -18,8 +18,9 @@ export function assertPortFree({ port, host }: Pick<Config, 'port' | 'host'>): v
 		Bun.serve({ port, hostname: host, reusePort: false, fetch: () => new Response(null, { status: 503 }) }).stop(true)
 	} catch (err) {
 		const { code, message } = err as { code?: string; message: string }
-		// Only a taken address is the port's fault; a host that cannot be listened on is HOST's.
-		if (code !== 'EADDRINUSE' && !/EADDRINUSE|in use/i.test(message))
+		// Only a taken address is the port's fault (Bun says "Is port … in use?"); a host that cannot be listened on is HOST's.
+		const taken = code === 'EADDRINUSE' || /EADDRINUSE|in use/i.test(message)
+		if (!taken)
 			throw new StartupError(
 				`HOST ${host} cannot be listened on (PORT ${port}): set HOST to an address of this machine, such as 0.0.0.0 or 127.0.0.1 (${message})`,
 			)

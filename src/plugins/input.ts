@@ -113,8 +113,9 @@ function refusedUrl(url: string, path: string, route: string, query: Record<stri
  * body, the query and the path is valid Unicode without NUL, or the request is refused with 400
  * naming the field: such strings would otherwise fail deep in PostgreSQL. Numbers in the query are
  * decimal digits. A body naming a field its route does not have is refused (400 `UNKNOWN_FIELD`),
- * as is a query parameter a route that declares its parameters (`queries`) does not have: Elysia drops such fields without a word, so
- * a misspelt one (`captoin`, `enabeld`) would otherwise be ignored while the request succeeds. The
+ * as is a query parameter a route that declares its parameters (`queries`) does not have: Elysia
+ * drops such fields without a word, so a misspelt one (`captoin`, `?fro=me`) would otherwise be
+ * ignored while the request succeeds. The
  * fields sent are noted before validation and compared with what it kept, after the route's auth
  * check (which runs in `transform`) has answered. A route without a body refuses every field sent
  * to it the same way (`POST …/invite {"revoke": true}` would otherwise fetch the link and revoke
