@@ -1,5 +1,5 @@
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs'
-import { join } from 'node:path'
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs'
+import { join, relative } from 'node:path'
 import type { Config } from './types'
 
 /** A start that cannot go on, with a message that names the setting to look at. */
@@ -69,6 +69,20 @@ function isRunning(pid: number): boolean {
 export const developmentDefaultUsed = (key: string) =>
 	`${key} not set: using a development default, which is public (it is in the source); set it before other machines can reach this server`
 
+const dataDirNotAFolder = (dataDir: string, code: string) =>
+	`DATA_DIR ${dataDir} is not a folder (${code}): point it at a folder, or at a path that does not exist yet`
+
+/**
+ * Fails at once when DATA_DIR is a file while something is kept in it (the embedded database, or
+ * media without MEDIA_DIR): named as DATA_DIR, not as the first folder below it that fails.
+ */
+export function assertDataDirUsable({ dataDir, databaseUrl, media }: Pick<Config, 'dataDir' | 'databaseUrl' | 'media'>): void {
+	const holdsMedia = media.store.kind === 'fs' && !relative(dataDir, media.store.dir).startsWith('..')
+	if (databaseUrl && !holdsMedia) return
+	const stat = statSync(dataDir, { throwIfNoEntry: false })
+	if (stat && !stat.isDirectory()) throw new StartupError(dataDirNotAFolder(dataDir, 'ENOTDIR'))
+}
+
 /**
  * Fails at once when the media folder cannot be written (every upload and received file would
  * answer 500 while /ready said all is well), or when the runner would trust a media CA file it
@@ -104,7 +118,7 @@ export function explainStartupFailure(err: unknown, config: Pick<Config, 'databa
 	if (!config.databaseUrl && (e.code === 'EACCES' || e.code === 'EPERM' || e.code === 'EROFS'))
 		return `DATA_DIR ${config.dataDir} cannot be written by this process (${e.code}${e.path ? ` on ${e.path}` : ''}): fix its owner or permissions, or set another DATA_DIR`
 	if (!config.databaseUrl && (e.code === 'ENOTDIR' || e.code === 'EEXIST'))
-		return `DATA_DIR ${config.dataDir} is not a folder (${e.code}): point it at a folder, or at a path that does not exist yet`
+		return dataDirNotAFolder(config.dataDir, e.code)
 	if (!config.databaseUrl && /PGlite/i.test(message))
 		return `The embedded database in DATA_DIR ${config.dataDir} could not be opened (${message.slice(0, 200)}): check that this process may write there, and that no other process uses it`
 	return `Switchboard could not start: ${message.slice(0, 500)}${e.code ? ` (${e.code})` : ''}`

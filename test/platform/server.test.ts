@@ -115,6 +115,17 @@ describe('a start with a media folder it cannot write', () => {
 	})
 })
 
+describe('a start with a DATA_DIR that is a file', () => {
+	it('names DATA_DIR, not the media folder below it', async () => {
+		const file = join(dataDir, 'a-file')
+		writeFileSync(file, '')
+		expect(await failedStart({ DATA_DIR: file })).toEqual({
+			code: 1,
+			line: `DATA_DIR ${file} is not a folder (ENOTDIR): point it at a folder, or at a path that does not exist yet`,
+		})
+	})
+})
+
 describe('a start without Redis', () => {
 	it('says in one line that REDIS_URL cannot be reached, without its password, and exits 1', async () => {
 		const db = await createTestDatabase()
