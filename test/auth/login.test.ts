@@ -176,6 +176,10 @@ describe('POST /auth/refresh', () => {
 			null,
 			"refresh_token='%3B drop table refresh_tokens; --",
 			'refresh_token=%F0%9F%9A%80',
+			// Not a token at all: percent-encoding that does not decode, JSON (the cookie parser reads it), too long.
+			'refresh_token=%FF%FE',
+			'refresh_token={"a":1}',
+			`refresh_token=${'x'.repeat(600)}`,
 		]) {
 			messages.add((await expectError((await refresh(cookie)).res, 401, 'INVALID_REFRESH_TOKEN')).message)
 		}
@@ -200,6 +204,14 @@ describe('POST /auth/logout', () => {
 		expect((await api(app).post('/auth/logout')).status).toBe(204)
 		expect((await api(app).post('/auth/logout', undefined, { cookie: alice.cookie })).status).toBe(204)
 		expect((await api(app).post('/auth/logout', undefined, { cookie: alice.cookie })).status).toBe(204)
+	})
+
+	it('clears a cookie that holds no token at all, rather than refuse it', async () => {
+		for (const cookie of ['refresh_token=%FF%FE', 'refresh_token=[1]']) {
+			const res = await api(app).post('/auth/logout', undefined, { cookie })
+			expect(res.status).toBe(204)
+			expect(res.headers.getSetCookie().find((c) => c.startsWith('refresh_token='))).toMatch(/^refresh_token=;.*Max-Age=0/)
+		}
 	})
 
 	it('leaves the access token valid until it expires (only logout-all revokes those)', async () => {

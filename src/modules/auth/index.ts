@@ -3,7 +3,7 @@ import type { Config } from '../../config'
 import type { AuthPlugin } from '../../plugins/auth'
 import { errorModel } from '../../plugins/errors'
 import type { UsersService } from '../users/service'
-import { authModels, REFRESH_COOKIE, RefreshCookie } from './model'
+import { authModels, REFRESH_COOKIE, RefreshCookie, refreshTokenOf } from './model'
 import type { RateLimitPlugin } from '../../plugins/rate-limit'
 import { clientIp } from '../../plugins/request-context'
 import type { AuthService, IssuedSession } from './service'
@@ -22,9 +22,9 @@ export const authModule = ({ auth, users, authPlugin, rateLimit, config }: AuthM
 	// The refresh token is only ever sent to /auth (refresh, logout), never to the API at large,
 	// is invisible to scripts, and SameSite=Strict keeps cross-site requests from carrying it.
 	const cookieAttributes = { httpOnly: true, sameSite: 'strict', path: '/auth', secure: config.cookieSecure } as const
-	const setRefreshCookie = (cookie: Cookie<string | undefined>, session: IssuedSession) =>
+	const setRefreshCookie = (cookie: Cookie<unknown>, session: IssuedSession) =>
 		cookie.set({ ...cookieAttributes, value: session.refreshToken, expires: session.refreshExpiresAt })
-	const clearRefreshCookie = (cookie: Cookie<string | undefined>) => cookie.set({ ...cookieAttributes, value: '', maxAge: 0, expires: new Date(0) })
+	const clearRefreshCookie = (cookie: Cookie<unknown>) => cookie.set({ ...cookieAttributes, value: '', maxAge: 0, expires: new Date(0) })
 	const sessionBody = (session: IssuedSession) => ({
 		accessToken: session.accessToken,
 		tokenType: 'Bearer' as const,
@@ -42,7 +42,7 @@ export const authModule = ({ auth, users, authPlugin, rateLimit, config }: AuthM
 			async ({ body, cookie, request, server }) => {
 				const session = await auth.login(body, {
 					address: clientIp(request, server, config.trustProxyHops),
-					refreshToken: cookie[REFRESH_COOKIE]!.value || undefined,
+					refreshToken: refreshTokenOf(cookie[REFRESH_COOKIE]!.value),
 				})
 				setRefreshCookie(cookie[REFRESH_COOKIE]!, session)
 				return sessionBody(session)
@@ -64,7 +64,7 @@ export const authModule = ({ auth, users, authPlugin, rateLimit, config }: AuthM
 			'/refresh',
 			async ({ cookie }) => {
 				const jar = cookie[REFRESH_COOKIE]!
-				const session = await auth.refresh(jar.value || undefined)
+				const session = await auth.refresh(refreshTokenOf(jar.value))
 				setRefreshCookie(jar, session)
 				return sessionBody(session)
 			},
@@ -83,7 +83,7 @@ export const authModule = ({ auth, users, authPlugin, rateLimit, config }: AuthM
 			'/logout',
 			async ({ cookie, status }) => {
 				const jar = cookie[REFRESH_COOKIE]!
-				await auth.logout(jar.value || undefined)
+				await auth.logout(refreshTokenOf(jar.value))
 				clearRefreshCookie(jar)
 				return status(204, undefined)
 			},
