@@ -4,7 +4,15 @@ import type { RedisClient } from './lib/redis-client'
 import { type ApiApp, createApp, createProbeApp, type ProbeApp } from './app'
 import { createBus, createRelay, createRequester, type Bus, type Relay } from './bus'
 import type { Config } from './config'
-import { assertDataDirUsable, assertMediaFilesUsable, assertPortFree, developmentDefaultUsed, lockDataDir, safeUrl, StartupError } from './config/startup'
+import {
+	assertDataDirUsable,
+	assertMediaFilesUsable,
+	assertPortFree,
+	developmentDefaultUsed,
+	lockDataDir,
+	safeUrl,
+	StartupError,
+} from './config/startup'
 import { openPglite, openPostgres, type Database } from './db/client'
 import { createBackgroundTasks } from './lib/background'
 import { systemClock, type Clock } from './lib/clock'

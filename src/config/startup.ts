@@ -117,8 +117,7 @@ export function explainStartupFailure(err: unknown, config: Pick<Config, 'databa
 	if (database && (e.code === '28P01' || e.code === '28000')) return `${database} refused the login: ${message}`
 	if (!config.databaseUrl && (e.code === 'EACCES' || e.code === 'EPERM' || e.code === 'EROFS'))
 		return `DATA_DIR ${config.dataDir} cannot be written by this process (${e.code}${e.path ? ` on ${e.path}` : ''}): fix its owner or permissions, or set another DATA_DIR`
-	if (!config.databaseUrl && (e.code === 'ENOTDIR' || e.code === 'EEXIST'))
-		return dataDirNotAFolder(config.dataDir, e.code)
+	if (!config.databaseUrl && (e.code === 'ENOTDIR' || e.code === 'EEXIST')) return dataDirNotAFolder(config.dataDir, e.code)
 	if (!config.databaseUrl && /PGlite/i.test(message))
 		return `The embedded database in DATA_DIR ${config.dataDir} could not be opened (${message.slice(0, 200)}): check that this process may write there, and that no other process uses it`
 	return `Switchboard could not start: ${message.slice(0, 500)}${e.code ? ` (${e.code})` : ''}`

@@ -3,6 +3,7 @@ import { treaty } from '@elysiajs/eden'
 import type { App } from '../../src/app'
 import { createVerifiedUser, type LoggedInUser } from '../helpers/accounts'
 import { startTestApp, type TestApp } from '../helpers/app'
+import { clientFor, type ApiSession } from '../helpers/sessions'
 
 let app: TestApp
 let alice: LoggedInUser
@@ -69,5 +70,22 @@ describe('the contract of the sessions, chats and contacts routes', () => {
 		expect(missing.error?.value).toMatchObject({ error: { code: 'NOT_FOUND' } })
 		const contacts = await client.contacts.get({ headers, query: { q: 'nobody' } })
 		expect(contacts.data).toEqual({ items: [], nextCursor: null })
+	})
+})
+
+describe('a session created without a name', () => {
+	it('is named "Session <n>", never the name of another live session', async () => {
+		const bob = clientFor(app, await createVerifiedUser(app))
+		const create = async (name?: string) => (await bob.post<ApiSession>('/sessions', name === undefined ? {} : { name })).body
+		const first = await create()
+		const second = await create()
+		expect([first.name, second.name]).toEqual(['Session 1', 'Session 2'])
+		expect((await bob.delete(`/sessions/${first.id}`)).status).toBe(202)
+		// One live session, named "Session 2": counting alone would name the next one "Session 2" again.
+		expect((await create()).name).toBe('Session 3')
+		await create('Session 9')
+		expect((await create()).name).toBe('Session 10')
+		const names = ((await bob.get('/sessions')).body as { items: ApiSession[] }).items.map((s) => s.name)
+		expect(new Set(names).size).toBe(names.length)
 	})
 })

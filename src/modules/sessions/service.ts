@@ -1,4 +1,4 @@
-import { and, asc, count, eq, gt, isNull, sql } from 'drizzle-orm'
+import { and, asc, eq, gt, isNull, sql } from 'drizzle-orm'
 import { LRUCache } from 'lru-cache'
 import QRCode from 'qrcode'
 import type { Config } from '../../config'
@@ -74,6 +74,15 @@ const PHONE_NUMBER_FORMAT = 'must be an international number with its country co
  * disagree; the connection status itself comes back through domain events (the consumer writes
  * it), except `starting`, which the API sets when it asks a stopped session to start.
  */
+/**
+ * `Session <k>` one past the highest such name the tenant's sessions have, and past their count:
+ * a name given by default never repeats one in use (after a delete, "Session 3" follows "Session 2").
+ */
+function defaultName(names: readonly string[]): string {
+	const highest = Math.max(names.length, ...names.map((name) => Number(/^Session (\d{1,9})$/.exec(name)?.[1] ?? 0)))
+	return `Session ${highest + 1}`
+}
+
 export class SessionsService {
 	private readonly qrImages = new LRUCache<string, Promise<Buffer | string>>({ max: 256 })
 	private readonly reads
@@ -160,17 +169,18 @@ export class SessionsService {
 		const session = await this.deps.db.transaction(async (tx) => {
 			// Serialises creations per tenant, so two concurrent requests cannot both pass the limit.
 			await tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, tenantId)).for('no key update')
-			const [{ n } = { n: 0 }] = await tx
-				.select({ n: count() })
+			const live = await tx
+				.select({ name: sessions.name })
 				.from(sessions)
 				.where(and(eq(sessions.tenantId, tenantId), isNull(sessions.deletedAt)))
+			const n = live.length
 			if (n >= limit)
 				throw new ConflictError(
 					'SESSION_LIMIT_REACHED',
 					`This account already has ${n} sessions, the most it may have (${limit}); delete one to create another`,
 					{ limit },
 				)
-			const name = input.name?.trim() || `Session ${n + 1}`
+			const name = input.name?.trim() || defaultName(live.map((r) => r.name))
 			const [row] = await tx
 				.insert(sessions)
 				.values({ tenantId, name, phoneNumber, status: 'starting', desiredState: 'running' })
