@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { createHash } from 'node:crypto'
 import postgres from 'postgres'
 import { api, createVerifiedUser, expectError, type LoggedInUser, randomIp } from '../helpers/accounts'
+import { mp4 } from '../helpers/mp4'
 import { startTestApp, type TestApp } from '../helpers/app'
 
 /** POST /media and GET /media/:id: files in and out, whole or in ranges, for their tenant only. */
@@ -37,6 +38,28 @@ describe('POST /media', () => {
 		const res = await upload(alice, file, { 'content-type': 'image/jpeg' })
 		expect(res.status).toBe(201)
 		expect(await res.json()).toEqual({ id: expect.any(String), mimetype: 'image/jpeg', size: 100_000, sha256: sha256(file) })
+	})
+
+	it("answers a video's length and picture size, read from its headers, raw or in a form", async () => {
+		const file = mp4({ seconds: 12, width: 1920, height: 1080, degrees: 90, moovLast: true })
+		const raw = await upload(alice, file, { 'content-type': 'video/mp4' })
+		expect(raw.status).toBe(201)
+		expect(await raw.json()).toEqual({
+			id: expect.any(String),
+			mimetype: 'video/mp4',
+			size: file.byteLength,
+			sha256: sha256(file),
+			seconds: 12,
+			width: 1080,
+			height: 1920,
+		})
+		const form = new FormData()
+		form.set('file', new Blob([file], { type: 'video/quicktime' }), 'clip.mov')
+		expect(await (await upload(alice, form)).json()).toMatchObject({ mimetype: 'video/quicktime', seconds: 12, width: 1080, height: 1920 })
+		// Bytes that only claim to be a video are stored all the same, with nothing known of them.
+		const unknown = await upload(alice, bytes(2_000), { 'content-type': 'video/mp4' })
+		expect(unknown.status).toBe(201)
+		expect(Object.keys((await unknown.json()) as object).sort()).toEqual(['id', 'mimetype', 'sha256', 'size'])
 	})
 
 	it('stores the `file` part of a multipart form with its own type and name', async () => {

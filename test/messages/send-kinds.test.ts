@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { createHash, randomBytes } from 'node:crypto'
 import { expectError } from '../helpers/accounts'
+import { mp4 } from '../helpers/mp4'
 import { until } from '../helpers/until'
 import { type Client, pairedSession, type SessionsWorld, startSessionsWorld } from '../helpers/sessions'
 
@@ -60,6 +61,15 @@ describe('sending files', () => {
 		if ('fileName' in extra) expect(content.fileName).toBe(extra.fileName)
 		if ('ptt' in extra) expect(content.ptt).toBe(true)
 		expect(sha256(await world.standIn.readSentMedia(sent.id))).toBe(sha256(file))
+	})
+})
+
+describe('sending a video', () => {
+	it('gives WhatsApp its length and picture size, read from the upload', async () => {
+		const file = mp4({ seconds: 31, width: 1280, height: 720, moovLast: true })
+		const sent = await send({ video: { mediaId: await upload(file, 'video/mp4') } })
+		expect(sent.media).toMatchObject({ field: 'videoMessage', verified: true, sha256: sha256(file) })
+		expect(sent.message?.videoMessage).toMatchObject({ seconds: 31, width: 1280, height: 720 })
 	})
 })
 

@@ -7,6 +7,9 @@ export const MediaUploaded = t.Object({
 	mimetype: t.String({ examples: ['image/jpeg'] }),
 	size: t.Integer({ description: 'Bytes' }),
 	sha256: t.String({ description: 'SHA-256 of the bytes, hex' }),
+	seconds: t.Optional(t.Integer({ description: "A video's length, from its headers (MP4, QuickTime, 3GPP); sent with the video" })),
+	width: t.Optional(t.Integer({ description: "A video's picture width as shown, from its headers; sent with the video" })),
+	height: t.Optional(t.Integer({ description: "A video's picture height as shown, from its headers; sent with the video" })),
 })
 export type MediaUploaded = typeof MediaUploaded.static
 

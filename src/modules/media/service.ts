@@ -8,6 +8,7 @@ import type { Db } from '../../db/client'
 import { media } from '../../db/schema'
 import { type ByteRange, type MediaStore, MediaTooLargeError, type StoredObject } from '../../media'
 import { blobOf, keepBlob } from '../../media/blobs'
+import { type VideoFacts, videoFactsReader } from '../../media/video-facts'
 import type { MediaUploaded } from './model'
 import { enqueue, type Relay } from '../../bus'
 import { command } from '../../core/catalogue'
@@ -31,6 +32,14 @@ export interface MediaFile {
 	sha256: string
 	fileName: string | null
 	read(range?: ByteRange): ReadableStream<Uint8Array>
+}
+
+/** An upload as stored, with what its type and headers say of it. */
+interface StoredPart {
+	object: StoredObject
+	facts: VideoFacts
+	mimetype: string
+	fileName: string | null
 }
 
 const MIMETYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/
@@ -86,24 +95,42 @@ export class MediaService {
 		await keepBlob(this.deps.db, this.deps.store, tenantId, part.object)
 		const id = Bun.randomUUIDv7()
 		const { size, sha256 } = part.object
-		await this.deps.db
-			.insert(media)
-			.values({ id, tenantId, origin: 'upload', mimetype: part.mimetype, size, sha256, fileName: part.fileName, state: 'stored' })
-		return { id, mimetype: part.mimetype, size, sha256 }
+		const { seconds, width, height } = part.facts
+		await this.deps.db.insert(media).values({
+			id,
+			tenantId,
+			origin: 'upload',
+			mimetype: part.mimetype,
+			size,
+			sha256,
+			fileName: part.fileName,
+			state: 'stored',
+			seconds,
+			width,
+			height,
+		})
+		return {
+			id,
+			mimetype: part.mimetype,
+			size,
+			sha256,
+			...(seconds === null ? {} : { seconds }),
+			...(width === null || height === null ? {} : { width, height }),
+		}
 	}
 
 	private async fromRaw(request: Request, contentType: string, fileName: string | null) {
 		const mimetype = contentType.split(';')[0]!.trim()
 		if (!MIMETYPE.test(mimetype))
 			throw new InvalidInputError('MISSING_MEDIA_TYPE', 'Send the file with its Content-Type (e.g. image/jpeg), or as multipart/form-data')
-		const object = await this.write(request.body as unknown as AsyncIterable<Uint8Array>, mimetype)
-		return { object, mimetype, fileName }
+		const { object, facts } = await this.write(request.body as unknown as AsyncIterable<Uint8Array>, mimetype)
+		return { object, facts, mimetype, fileName }
 	}
 
-	private fromMultipart(request: Request, contentType: string): Promise<{ object: StoredObject; mimetype: string; fileName: string | null }> {
+	private fromMultipart(request: Request, contentType: string): Promise<StoredPart> {
 		const { maxBytes } = this.deps
 		return new Promise((resolve, reject) => {
-			let stored: Promise<{ object: StoredObject; mimetype: string; fileName: string | null }> | undefined
+			let stored: Promise<StoredPart> | undefined
 			let parser: ReturnType<typeof Busboy>
 			try {
 				// One byte past the limit, so the store's own counter is what refuses the file.
@@ -131,7 +158,7 @@ export class MediaService {
 									[{ field: 'file', message: 'filename must be valid Unicode text without NUL characters' }],
 								),
 							)
-						: this.write(stream, type).then((object) => ({ object, mimetype: type, fileName: fileName ? storableExcerpt(fileName, 255) : null }))
+						: this.write(stream, type).then((written) => ({ ...written, mimetype: type, fileName: fileName ? storableExcerpt(fileName, 255) : null }))
 				stored.catch(() => stream.resume())
 			})
 			// Past the one file allowed the parser skips the others; keeping only the first would drop them without a word.
@@ -156,9 +183,18 @@ export class MediaService {
 		})
 	}
 
-	private async write(body: AsyncIterable<Uint8Array>, contentType: string): Promise<StoredObject> {
+	/** Streams a file to the store, reading a video's length and size from its headers on the way. */
+	private async write(body: AsyncIterable<Uint8Array>, contentType: string): Promise<{ object: StoredObject; facts: VideoFacts }> {
+		const reader = videoFactsReader(contentType)
+		async function* read() {
+			for await (const chunk of body) {
+				reader.push(chunk)
+				yield chunk
+			}
+		}
 		try {
-			return await this.deps.store.write(body, { maxBytes: this.deps.maxBytes, contentType })
+			const object = await this.deps.store.write(read(), { maxBytes: this.deps.maxBytes, contentType })
+			return { object, facts: reader.facts() }
 		} catch (err) {
 			throw err instanceof MediaTooLargeError ? tooLarge(this.deps.maxBytes) : err
 		}

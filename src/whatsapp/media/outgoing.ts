@@ -12,6 +12,10 @@ export interface UploadedFile {
 	size: number
 	/** SHA-256 of the bytes, hex: the stored object the upload names. */
 	sha256: string
+	/** A video's length and picture size, read from its headers at upload; null when they said nothing. */
+	seconds: number | null
+	width: number | null
+	height: number | null
 	read(): ReadableStream<Uint8Array>
 }
 
@@ -38,7 +42,8 @@ async function file(sources: SendSources, mediaId: string) {
 	const found = await sources.upload(mediaId)
 	if (!found) throw new SendRefused('media_not_found', `no uploaded file ${mediaId}`)
 	// Baileys encrypts a stream to a temporary file as it reads it: the upload is never held whole.
-	return { media: { stream: Readable.fromWeb(found.read() as never) }, mimetype: found.mimetype, fileName: found.fileName }
+	const { mimetype, fileName, seconds, width, height } = found
+	return { media: { stream: Readable.fromWeb(found.read() as never) }, mimetype, fileName, seconds, width, height }
 }
 
 /** The catalogue's send content as Baileys' message content. */
@@ -53,6 +58,9 @@ export async function toBaileysContent(content: SendContent, sources: SendSource
 		return {
 			video: f.media,
 			mimetype: f.mimetype,
+			// Baileys measures no video: WhatsApp's apps show the length and size these give before the download.
+			...(f.seconds === null ? {} : { seconds: f.seconds }),
+			...(f.width === null || f.height === null ? {} : { width: f.width, height: f.height }),
 			...(content.caption ? { caption: content.caption } : {}),
 			...(content.gif ? { gifPlayback: true } : {}),
 		}
