@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { and, asc, desc, eq, gt, inArray, isNull, lt, lte, sql } from 'drizzle-orm'
 import { compareIds, type Bus } from '../../bus'
-import { ConflictError, InvalidInputError, NotFoundError, UnprocessableError } from '../../core/errors'
+import { ConflictError, NotFoundError, UnprocessableError } from '../../core/errors'
 import { DOMAIN_EVENTS } from '../../core/streams'
 import { secretAad, typesMatching, WEBHOOK_TEST_EVENT } from '../../core/webhooks'
 import { schema, type Db } from '../../db/client'
