@@ -4,15 +4,7 @@ import type { RedisClient } from './lib/redis-client'
 import { type ApiApp, createApp, createProbeApp, type ProbeApp } from './app'
 import { createBus, createRelay, createRequester, type Bus, type Relay } from './bus'
 import type { Config } from './config'
-import {
-	assertDataDirUsable,
-	assertMediaFilesUsable,
-	assertPortFree,
-	developmentDefaultUsed,
-	lockDataDir,
-	safeUrl,
-	StartupError,
-} from './config/startup'
+import { assertStartable, developmentDefaultUsed, lockDataDir, safeUrl, StartupError } from './config/startup'
 import { openPglite, openPostgres, type Database } from './db/client'
 import { createBackgroundTasks } from './lib/background'
 import { systemClock, type Clock } from './lib/clock'
@@ -285,9 +277,7 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 export async function startServer(config: Config, logger: Logger, overrides: ServerOverrides = {}): Promise<RunningServer> {
 	for (const key of config.defaultsUsed) logger.warn({ setting: key }, developmentDefaultUsed(key))
 	for (const warning of config.warnings) logger.warn(warning)
-	assertPortFree(config)
-	assertDataDirUsable(config)
-	assertMediaFilesUsable(config)
+	assertStartable(config)
 	const database = await openDatabase(config, logger)
 	await database.migrate()
 	const redis = config.redisUrl ? openRedis(config.redisUrl, logger, 'main', { natMap: config.redisNatMap }) : null

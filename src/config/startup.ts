@@ -30,6 +30,13 @@ export function assertPortFree({ port, host }: Pick<Config, 'port' | 'host'>): v
 	}
 }
 
+/** The checks a start makes before it opens anything: each fails with a line naming its setting. */
+export function assertStartable(config: Config): void {
+	assertPortFree(config)
+	assertDataDirUsable(config)
+	assertMediaFilesUsable(config)
+}
+
 /**
  * Holds an embedded database's folder for this process: PGlite takes no lock of its own, and two
  * processes on one folder would each think they own it (and the WhatsApp sessions in it). A lock
