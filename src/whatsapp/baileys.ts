@@ -353,7 +353,7 @@ class BaileysSession implements SessionConnection {
 		}
 		const connection = events['connection.update']
 		if (connection && generation === this.generation) await this.onConnectionUpdate(sock, connection)
-		const joined = this.groups.joinedUnknown(events, [this.credentials.creds?.me?.id, this.credentials.creds?.me?.lid])
+		const joined = this.groups.joined(events, [this.credentials.creds?.me?.id, this.credentials.creds?.me?.lid])
 		if (joined) void this.fetchGroup(sock, joined)
 		this.groups.apply(events)
 		const pairs = GroupCache.pairs(events)

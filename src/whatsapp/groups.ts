@@ -85,14 +85,14 @@ export class GroupCache {
 	}
 
 	/**
-	 * The group a batch says the account joined while the cache knows it not. WhatsApp announces an
-	 * add of the account as a participant change naming only the added (Baileys emits no
-	 * `groups.upsert` for it, unlike a group created with the account in it): its metadata must be
-	 * fetched.
+	 * The group a batch says the account joined. WhatsApp announces an add of the account as a
+	 * participant change naming only the added (Baileys emits no `groups.upsert` for it, unlike a
+	 * group created with the account in it): its metadata must be fetched. So must a group the cache
+	 * knows already: the account left it or was removed, and what changed meanwhile was not told.
 	 */
-	joinedUnknown(events: Partial<BaileysEventMap>, me: Array<string | null | undefined>): string | undefined {
+	joined(events: Partial<BaileysEventMap>, me: Array<string | null | undefined>): string | undefined {
 		const change = events['group-participants.update']
-		if (change?.action !== 'add' || this.groups.has(change.id)) return undefined
+		if (change?.action !== 'add') return undefined
 		const isMe = (jid: string | null | undefined) => !!jid && me.some((own) => own && areJidsSameUser(own, jid))
 		const named = (change.participants as Array<GroupParticipant | string>).some((p) =>
 			typeof p === 'string' ? isMe(p) : isMe(p.id) || isMe(p.lid) || isMe(p.phoneNumber),

@@ -190,6 +190,62 @@ describe('a group the account is added to', () => {
 	})
 })
 
+describe('a group the account is removed from and added to again', () => {
+	it('fetches it again: what changed while the account was out is there, and the roster the API checks against', async () => {
+		const made = await world.standIn.createGroup({ owner: ALICE, subject: 'Back again', members: [PHONE, BOB] })
+		await world.standIn.changeGroup({ group: made.jid, actor: ALICE, action: 'add', members: [CAROL] })
+		await untilGroup(made.jid, (b) => b.participants.length === 4, 'Carol in the group')
+		await world.standIn.changeGroup({ group: made.jid, actor: ALICE, action: 'remove', members: [PHONE] })
+		await world.events.waitFor('session.group_participants.update', sessionId, {
+			where: (e) => e.data.groupJid === made.jid && e.data.action === 'remove' && e.data.participants.some((p) => p.jid === pn(PHONE)),
+		})
+		// While the account is out: renamed, described, one member gone and another come.
+		await world.standIn.setGroupSubject({ group: made.jid, actor: ALICE, subject: 'Back again, renamed' })
+		await world.standIn.setGroupDescription({ group: made.jid, actor: ALICE, description: 'changed meanwhile' })
+		await world.standIn.changeGroup({ group: made.jid, actor: ALICE, action: 'remove', members: [CAROL] })
+		await world.standIn.changeGroup({ group: made.jid, actor: ALICE, action: 'add', members: [DAVE] })
+		const before = world.standIn.groupQueries(made.jid)
+		await world.standIn.changeGroup({ group: made.jid, actor: ALICE, action: 'add', members: [PHONE] })
+		const body = await untilGroup(made.jid, (b) => b.subject === 'Back again, renamed', 'the group fetched again')
+		expect(body.description).toBe('changed meanwhile')
+		expect(body.participants.map((p: any) => p.jid).sort()).toEqual([pn(PHONE), pn(ALICE), pn(BOB), pn(DAVE)].sort())
+		expect(world.standIn.groupQueries(made.jid).metadata - before.metadata).toBe(1)
+		// Dave is a member and Carol is not: neither change is refused with 422 on a stale roster.
+		const remove = await api.post(`/sessions/${sessionId}/groups/${made.jid}/participants`, { action: 'remove', participants: [DAVE] })
+		expect(remove.status).toBe(202)
+		const add = await api.post(`/sessions/${sessionId}/groups/${made.jid}/participants`, { action: 'add', participants: [CAROL] })
+		expect(add.status).toBe(202)
+		// Its chat shows the group as it is now, not the subject it had when the account was last in it.
+		const chat = await until(async () => {
+			const res = await api.get(`/chats/${made.jid}?sessionId=${sessionId}`)
+			return res.status === 200 && res.body.displayName === 'Back again, renamed' && res.body
+		}, 'the chat under the new subject')
+		expect(chat.name).toBe('Back again, renamed')
+	})
+})
+
+describe('the chat of a group', () => {
+	it('is listed from the moment the account is in the group, before anyone writes there', async () => {
+		const made = await world.standIn.createGroup({ owner: ALICE, subject: 'Quiet group', members: [BOB], notify: false })
+		await world.standIn.changeGroup({ group: made.jid, actor: ALICE, action: 'add', members: [PHONE] })
+		const upsert = await world.events.waitFor('session.chats.upsert', sessionId, { where: (e) => e.data.chats.some((c) => c.jid === made.jid) })
+		expect(upsert.data.chats.find((c) => c.jid === made.jid)).toEqual({ jid: made.jid, name: 'Quiet group' })
+		const chat = await until(async () => {
+			const res = await api.get(`/chats/${made.jid}?sessionId=${sessionId}`)
+			return res.status === 200 && res.body
+		}, 'the group chat')
+		expect(chat).toMatchObject({ jid: made.jid, name: 'Quiet group', displayName: 'Quiet group', lastMessageAt: null, lastMessage: null })
+		const listed = await api.get(`/chats?sessionId=${sessionId}&limit=100`)
+		expect(listed.body.items.map((c: { jid: string }) => c.jid)).toContain(made.jid)
+	})
+
+	it('lists the groups fetched on connect as chats', async () => {
+		const chat = await api.get(`/chats/${hidden}?sessionId=${sessionId}`)
+		expect(chat.status).toBe(200)
+		expect(chat.body.displayName).toBe('Hidden numbers')
+	})
+})
+
 describe('bad input and other tenants', () => {
 	it('answers 400 for a JID that is not a group and 404 for a group the session is not in', async () => {
 		const notGroup = await group(pn(ALICE))

@@ -2,7 +2,7 @@ import type { BaileysEventMap, GroupMetadata, GroupParticipant as BaileysPartici
 import { GROUP_ACTIONS, GROUP_ROSTER_MAX, INT32_MAX, type Group, type GroupAction, type GroupParticipant, type GroupRole } from '../../core/catalogue'
 import type { WhatsAppEvent } from '../port'
 import { chunk, clip, isJid, type MappingContext, positiveWhole, seconds, userJid } from './common'
-import { identity } from './people'
+import { identity, mapChat } from './people'
 
 /** Participants per `session.groups.upsert`: a fetch of every group is split so no event grows too big. */
 const PARTICIPANTS_PER_EVENT = 2000
@@ -75,6 +75,10 @@ export function mapGroupEvents(events: Partial<BaileysEventMap>, ctx: MappingCon
 	}
 	if (part.length) out.push({ type: 'session.groups.upsert', data: { groups: part } })
 	if (changes.length) out.push({ type: 'session.groups.update', data: { updates: changes } })
+	// Every group the account is in is a chat, named by its subject, as WhatsApp's apps list it:
+	// one joined (or fetched) before anyone wrote in it too, and one renamed while the account was out.
+	const chats = [...whole, ...changes.filter((g) => g.subject !== undefined)].flatMap((g) => mapChat({ id: g.jid, name: g.subject }) ?? [])
+	for (const part of chunk(chats)) out.push({ type: 'session.chats.upsert', data: { chats: part } })
 	const change = events['group-participants.update']
 	if (change && isGroupJid(change.id) && (GROUP_ACTIONS as readonly string[]).includes(change.action)) {
 		const action = change.action as GroupAction
