@@ -158,13 +158,22 @@ function expectation(error: ValueError): string | null {
 	if (error.type === ValueErrorType.StringFormat && schema.format === 'email') return 'must be an email address'
 	if (error.type === ValueErrorType.StringMinLength)
 		return schema.minLength === 1 ? 'must not be empty' : `must be at least ${schema.minLength} characters long`
-	if (error.type === ValueErrorType.StringMaxLength) return `must be at most ${schema.maxLength} characters long`
+	if (error.type === ValueErrorType.StringMaxLength) return `must be at most ${schema.maxLength} characters long${unitsCounted(error.value)}`
 	if (error.type === ValueErrorType.ArrayMinItems) return schema.minItems === 1 ? 'must list at least one' : `must list at least ${schema.minItems}`
 	if (error.type === ValueErrorType.ArrayMaxItems) return `must list at most ${schema.maxItems}`
 	if (TYPE_ERRORS.has(error.type) && schema.type) return `must be ${typeWords(schema)}`
 	// A value or null: TypeBox says only "Expected union value".
 	if (error.type === ValueErrorType.Union && options.length === 1 && options[0]!.type) return `must be ${typeWords(options[0]!)}${orNull}`
 	return null
+}
+
+/**
+ * How a length was counted, when that differs from what a person counts: in UTF-16 units, as
+ * JavaScript (and WhatsApp's apps) count, where most emoji count two. The count, not the value.
+ */
+function unitsCounted(value: unknown): string {
+	if (typeof value !== 'string' || [...value].length === value.length) return ''
+	return ` (counted in UTF-16 units, where most emoji count 2: this one counts ${value.length})`
 }
 
 const TYPE_ERRORS = new Set([ValueErrorType.String, ValueErrorType.Array, ValueErrorType.Object, ValueErrorType.Boolean])

@@ -105,6 +105,20 @@ describe('a refused value', () => {
 		)
 	})
 
+	it('a length counted in UTF-16 units: says so, with the count, where emoji make it differ from the characters', async () => {
+		// 60 characters, 120 units: over the name's 100 as WhatsApp and JavaScript count.
+		await refused(
+			await send('/api-keys', 'POST', { name: '🚀'.repeat(60), scopes: ['*'] }),
+			'Request body is invalid: name must be at most 100 characters long (counted in UTF-16 units, where most emoji count 2: this one counts 120)',
+			'name',
+		)
+		await refused(
+			await send('/api-keys', 'POST', { name: 'x'.repeat(101), scopes: ['*'] }),
+			'Request body is invalid: name must be at most 100 characters long',
+			'name',
+		)
+	})
+
 	it('text and lists: say how long, and that an email address is one', async () => {
 		await refused(await send('/api-keys', 'POST', { name: '', scopes: ['*'] }), 'Request body is invalid: name must not be empty', 'name')
 		await refused(await send('/api-keys', 'POST', { name: 'k', scopes: [] }), 'Request body is invalid: scopes must list at least one', 'scopes')
