@@ -45,11 +45,14 @@ describe('POST /sessions/:id/contacts/check', () => {
 	})
 
 	it('answers a number that is not one with exists false and a reason, and still checks the others', async () => {
-		const res = await check(alice, session.id, ['not a number', '0555 123', FRIEND])
+		const long = '1'.repeat(200)
+		const res = await check(alice, session.id, ['not a number', '0555 123', '', long, FRIEND])
 		expect(res.status).toBe(200)
 		expect(res.body.results).toEqual([
 			{ input: 'not a number', exists: false, jid: null, lid: null, reason: 'invalid_number' },
 			{ input: '0555 123', exists: false, jid: null, lid: null, reason: 'invalid_number' },
+			{ input: '', exists: false, jid: null, lid: null, reason: 'invalid_number' },
+			{ input: long, exists: false, jid: null, lid: null, reason: 'invalid_number' },
 			{ input: FRIEND, exists: true, jid: `${FRIEND}@s.whatsapp.net`, lid: world.standIn.lidOf(FRIEND) },
 		])
 	})

@@ -19,7 +19,8 @@ export type PresenceAccepted = typeof PresenceAccepted.static
 
 export const peopleModels = {
 	NumberCheck: t.Object({
-		phoneNumbers: t.Array(t.String({ minLength: 1, maxLength: 64 }), {
+		// Any text: an entry that is no phone number (empty, too long) is answered `invalid_number`, never a refused batch.
+		phoneNumbers: t.Array(t.String(), {
 			minItems: 1,
 			maxItems: NUMBER_CHECK_HARD_MAX,
 			description: 'Phone numbers with their country code, written any usual way (`+1 555-030 0001`, `0044 20 …`)',
