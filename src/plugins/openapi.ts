@@ -16,6 +16,13 @@ import { type AnyElysia, Elysia, type InternalRoute, type TSchema } from 'elysia
  * - operation ids: `postAuthLogout-all` becomes `postAuthLogoutAll`.
  * - nullable enums: the generator folds `anyOf: [{enum}, {type: 'null'}]` into `type: [..., 'null']`
  *   and keeps the `enum` without `null`, which then refuses the null it allows; null joins the enum.
+ * - answers every route of a kind gives, declared once here: 429 with `Retry-After` where an API
+ *   key is taken (the per-key limit), 413 and 415 on a route without a body (the input plugin
+ *   still reads one that is sent).
+ * - optional bodies: the generator marks every body required; a route whose body may be left out
+ *   says so (`OPTIONAL_BODY`).
+ * - numbers: the generator writes Elysia's numeric type (which also takes a numeric string) as
+ *   `anyOf` a string with a `default` of 0 and the number; it is the number.
  * - named models: the generator copies a model wherever another embeds it (`Chat` inside
  *   `ChatPage`); each copy becomes a `$ref` to the model, so the document names it once. The
  *   models' `$id: '#/components/schemas/…'` (Elysia's handle for them) goes: JSON Schema 2020-12
@@ -31,6 +38,8 @@ interface Operation extends Json {
 	operationId?: string
 	requestBody?: Json
 	responses?: Record<string, Json>
+	security?: Json[]
+	parameters?: Json[]
 }
 
 const INFO = {
@@ -95,6 +104,45 @@ const STATUS_DESCRIPTIONS: Record<string, string> = {
 	'503': 'Not ready',
 }
 
+/**
+ * In a route's `detail`: its body may be left out (it then reads as `{}`, which the route takes).
+ * Routes whose `{}` is refused (a message needs its content) keep the body required.
+ */
+export const OPTIONAL_BODY = 'x-optional-body'
+
+const ERROR_CONTENT = { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } }
+const RETRY_AFTER = { 'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer', minimum: 1 } } }
+
+/** Answers a route gives because of how it is reached, whatever its own declares (see the list above). */
+function addCommonAnswers(method: string, operation: Operation) {
+	const responses = (operation.responses ??= {})
+	const byKey = ((operation.security ?? []) as Json[]).some((scheme) => 'apiKey' in scheme || 'apiKeyHeader' in scheme)
+	// A WebSocket refused by the per-key limit is closed with 4429 after its upgrade, not answered 429.
+	if (byKey && !operation['x-websocket'])
+		responses['429'] ??= {
+			description: '`RATE_LIMITED`: too many requests with this API key (`API_KEY_RATE_LIMIT` a minute), or a limit named in the description',
+			content: ERROR_CONTENT,
+		}
+	if (responses['429']) responses['429'].headers ??= RETRY_AFTER
+	if (!operation.requestBody && ['post', 'put', 'patch', 'delete'].includes(method)) {
+		responses['413'] ??= { description: STATUS_DESCRIPTIONS['413'], content: ERROR_CONTENT }
+		responses['415'] ??= { description: STATUS_DESCRIPTIONS['415'], content: ERROR_CONTENT }
+	}
+}
+
+/** Every schema of Elysia's numeric type, in parameters, bodies and answers, as the number it is (see the list above). */
+function collapseNumericStrings(node: unknown): void {
+	if (!node || typeof node !== 'object') return
+	const schema = node as Json
+	const options = schema.anyOf as Json[] | undefined
+	const number = options?.find((o) => o.type === 'integer' || o.type === 'number')
+	if (options?.length === 2 && number && options.some((o) => o.type === 'string' && (o.format === 'integer' || o.format === 'numeric'))) {
+		delete schema.anyOf
+		Object.assign(schema, number)
+	}
+	for (const value of Object.values(schema)) collapseNumericStrings(value)
+}
+
 const openapiPath = (path: string) => path.replace(/:([^/]+)/g, '{$1}')
 /** A JSON Schema without TypeBox's symbol keys and with nothing shared with the models. */
 const plain = (schema: unknown) => JSON.parse(JSON.stringify(schema)) as Json
@@ -140,14 +188,8 @@ function webSocketOperation(operation: Operation, messages: Json | undefined): O
 		operationId: operation.operationId?.replace(/^ws/, 'get'),
 		responses: {
 			'101': { description: 'Switching Protocols: the WebSocket is open; see `x-websocket` for the messages it carries' },
-			'400': {
-				description: '`VALIDATION_FAILED`: a query value is not valid Unicode or holds NUL',
-				content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-			},
-			'404': {
-				description: '`ROUTE_NOT_FOUND`: the request is not a WebSocket upgrade',
-				content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-			},
+			'400': { description: '`VALIDATION_FAILED`: a query value is not valid Unicode or holds NUL', content: ERROR_CONTENT },
+			'426': { description: '`UPGRADE_REQUIRED`: the request is not a WebSocket upgrade', content: ERROR_CONTENT },
 		},
 		'x-websocket': { direction: 'server to client only; what a client sends is ignored', messages },
 	}
@@ -167,7 +209,8 @@ export function openapiDocument(plugin: AnyElysia): Json {
 		if (!operations || !operation) continue
 		if (route.hooks?.body && operation.requestBody) {
 			const schema = unwrapSchema(route.hooks.body, undefined, 'input', '3.1.2')
-			operation.requestBody = { required: true, content: { 'application/json': { schema: plain(schema) } } }
+			operation.requestBody = { required: !operation[OPTIONAL_BODY], content: { 'application/json': { schema: plain(schema) } } }
+			delete operation[OPTIONAL_BODY]
 		}
 		if (method === 'ws') {
 			delete operations.ws
@@ -178,10 +221,13 @@ export function openapiDocument(plugin: AnyElysia): Json {
 		}
 	}
 	for (const operations of Object.values(paths))
-		for (const operation of Object.values(operations)) {
+		for (const [method, operation] of Object.entries(operations)) {
 			operation.operationId = operation.operationId?.replace(/-(\w)/g, (_, c: string) => c.toUpperCase())
+			addCommonAnswers(method, operation)
 			repairResponses(operation)
 		}
+	collapseNumericStrings(paths)
+	collapseNumericStrings(components.schemas)
 	admitNullToEnums(paths)
 	admitNullToEnums(components.schemas)
 	foldModels(paths, components.schemas)

@@ -21,6 +21,7 @@ afterAll(() => app?.close())
 interface Response {
 	description: string
 	content?: Record<string, { schema: { $ref?: string } }>
+	headers?: Record<string, unknown>
 }
 interface Operation {
 	operationId: string
@@ -121,18 +122,26 @@ describe('the OpenAPI document', () => {
 		)
 	})
 
-	it('documents 400 on every operation, 401 on those that need a token, 403 on those an API key may call, 413 and 415 on JSON bodies, all with the Error model', () => {
-		for (const { name, op } of operations()) {
+	it('documents 400 on every operation, 401 on those that need a token, 403 and 429 on those an API key may call, 413 and 415 where a body may come, all with the Error model', () => {
+		for (const { name, method, op } of operations()) {
 			expect(errorSchemaOf(op.responses['400']), `${name} 400`).toBe(ERROR_REF)
-			if (op.security!.some((requirement) => 'bearer' in requirement)) expect(errorSchemaOf(op.responses['401']), `${name} 401`).toBe(ERROR_REF)
+			// A WebSocket without a valid credential is closed with 4401 after its upgrade.
+			if (op.security!.some((requirement) => 'bearer' in requirement) && name !== 'get /ws/sessions')
+				expect(errorSchemaOf(op.responses['401']), `${name} 401`).toBe(ERROR_REF)
 			// A key without the route's scope is refused with 403 (the WebSocket closes with 4403 instead).
 			if (op.security!.some((requirement) => 'apiKey' in requirement) && name !== 'get /ws/sessions')
 				expect(errorSchemaOf(op.responses['403']), `${name} 403`).toBe(ERROR_REF)
 			// Every body is JSON and only JSON, but the file upload's (below).
-			if (op.requestBody && name !== 'post /media') {
-				expect(Object.keys(op.requestBody.content), name).toEqual(['application/json'])
+			if (op.requestBody && name !== 'post /media') expect(Object.keys(op.requestBody.content), name).toEqual(['application/json'])
+			// A route without a body still reads one that is sent: too large, or not JSON, is refused.
+			if (name !== 'post /media' && ['post', 'put', 'patch', 'delete'].includes(method)) {
 				expect(errorSchemaOf(op.responses['413']), `${name} 413`).toBe(ERROR_REF)
 				expect(errorSchemaOf(op.responses['415']), `${name} 415`).toBe(ERROR_REF)
+			}
+			// The per-key limit: every route a key may call answers 429 past it, saying when to try again.
+			if (op.security!.some((requirement) => 'apiKey' in requirement) && name !== 'get /ws/sessions') {
+				expect(errorSchemaOf(op.responses['429']), `${name} 429`).toBe(ERROR_REF)
+				expect(op.responses['429']!.headers, `${name} 429`).toHaveProperty('Retry-After')
 			}
 			for (const [status, response] of Object.entries(op.responses)) {
 				expect(response.description, `${name} ${status}`).not.toMatch(/^Response for status/)
@@ -151,6 +160,15 @@ describe('the OpenAPI document', () => {
 				'multipart/form-data': { schema: { type: 'object', required: ['file'], properties: { file: { type: 'string', format: 'binary' } } } },
 			},
 		})
+	})
+
+	it('describes a file download: its bytes in 200 and 206, with the headers a client resumes or caches by', () => {
+		const download = doc.paths['/media/{id}']!.get!
+		for (const status of ['200', '206']) {
+			expect(download.responses[status]!.content, status).toEqual({ '*/*': { schema: { type: 'string', format: 'binary' } } })
+			expect(download.responses[status]!.headers, status).toHaveProperty('ETag')
+		}
+		expect(download.responses['206']!.headers).toHaveProperty('Content-Range')
 	})
 
 	it('lets every schema that allows null take null, enums included, and fills in no required request field', () => {
@@ -175,6 +193,22 @@ describe('the OpenAPI document', () => {
 		expect(problems).toEqual([])
 	})
 
+	it('marks a body optional only where the route takes none (it reads as {}), and required where {} is refused', () => {
+		const required = (path: string, method = 'post') => (doc.paths[path]![method]!.requestBody as { required?: boolean }).required
+		expect(required('/sessions')).toBe(false)
+		expect(required('/chats/{jid}/read')).toBe(false)
+		expect(required('/auth/login')).toBe(true)
+		expect(required('/chats/{jid}/messages')).toBe(true)
+	})
+
+	it('gives numbers as numbers, with their bounds: in query parameters and in models', () => {
+		const limit = (doc.paths['/sessions']!.get! as unknown as { parameters: { name: string; schema: unknown }[] }).parameters.find(
+			(p) => p.name === 'limit',
+		)
+		expect(limit?.schema).toMatchObject({ type: 'integer', minimum: 1, maximum: 200, default: 50 })
+		expect(JSON.stringify(doc)).not.toContain('"format":"integer"')
+	})
+
 	it("leaves Elysia's string format checks in place (the generator's main entry would swap in ~50x slower ones)", () => {
 		for (const format of ['uuid', 'email', 'ipv4']) expect(String(FormatRegistry.Get(format)), format).toBe('(value) => formatValue.test(value)')
 	})
@@ -185,8 +219,9 @@ describe('the OpenAPI document', () => {
 		expect(text).not.toContain('"nullable"')
 		expect(text).not.toContain('"$id":"#')
 		const socket = doc.paths['/ws/sessions']!.get!
-		expect(Object.keys(socket.responses)).toContain('101')
+		expect(Object.keys(socket.responses).sort()).toEqual(['101', '400', '426'])
 		expect(socket.security).toEqual([
+			{ bearer: [] },
 			{ accessTokenQuery: [] },
 			{ apiKey: ['sessions:read', 'messages:read'] },
 			{ apiKeyHeader: ['sessions:read', 'messages:read'] },

@@ -1,3 +1,4 @@
+import { OPTIONAL_BODY } from '../../plugins/openapi'
 import { Elysia, t } from 'elysia'
 import { jsonResponse } from '../../lib/json'
 import type { AuthPlugin } from '../../plugins/auth'
@@ -126,6 +127,7 @@ export const chatsModule = ({ chats, messages, actions, authPlugin }: ChatsModul
 				body: 'MarkRead',
 				response: { 202: 'ReadAccepted', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error', 409: 'Error', 413: 'Error', 415: 'Error' },
 				detail: {
+					[OPTIONAL_BODY]: true,
 					summary: 'Mark received messages read and send read receipts',
 					description: `Up to \`messageId\` (default: the newest), at most the latest 1,000 unread. The senders see blue ticks; the messages turn \`read\` and the chat's \`unreadCount\` 0 with \`session.messages.update\` and \`session.chats.upsert\`. ${SESSION_FILTER_HELP}`,
 				},

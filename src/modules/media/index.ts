@@ -6,6 +6,10 @@ import { matchesNoneMatch } from '../../lib/conditional'
 import { requestedRange } from './range'
 import type { MediaService } from './service'
 
+const FILE_CONTENT = { '*/*': { schema: { type: 'string', format: 'binary' } } } as const
+const ETAG = { description: 'The SHA-256 of the bytes, quoted: send it as If-None-Match or If-Range', schema: { type: 'string' } } as const
+const ACCEPT_RANGES = { description: '`bytes`: a Range request answers 206', schema: { type: 'string' } } as const
+
 export interface MediaModuleDeps {
 	media: MediaService
 	authPlugin: AuthPlugin
@@ -90,8 +94,15 @@ export const mediaModule = ({ media, authPlugin, maxBytes }: MediaModuleDeps) =>
 					description:
 						"Streams the bytes with `Content-Type`, `Content-Length`, `ETag` (the SHA-256) and `Content-Disposition` (the file name). `Range: bytes=…` answers 206 with that part, so players can seek. 404 for an unknown id and another account's file alike; 409 `MEDIA_NOT_STORED` while a received file is not (yet) stored, with its `state`.",
 					responses: {
-						200: { description: 'The file', content: { '*/*': { schema: { type: 'string', format: 'binary' } } } },
-						206: { description: 'The requested range of the file' },
+						200: { description: 'The file', content: FILE_CONTENT, headers: { ETag: ETAG, 'Accept-Ranges': ACCEPT_RANGES } },
+						206: {
+							description: 'The requested range of the file',
+							content: FILE_CONTENT,
+							headers: {
+								ETag: ETAG,
+								'Content-Range': { description: 'The range sent, of the whole: `bytes 0-9/50161`', schema: { type: 'string' } },
+							},
+						},
 						304: { description: 'Not modified (If-None-Match matched the ETag)' },
 						...Object.fromEntries(
 							[400, 401, 403, 404, 409, 416].map((code) => [

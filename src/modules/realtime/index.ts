@@ -76,7 +76,8 @@ export const realtimeModule = (deps: RealtimeModuleDeps) => {
 				summary: 'Realtime session events (WebSocket)',
 				description: DESCRIPTION,
 				tags: ['realtime'],
-				security: [{ accessTokenQuery: [] }, { apiKey: [...SCOPES] }, { apiKeyHeader: [...SCOPES] }],
+				// The subprotocol form (`switchboard.access-token`, <jwt>) has no OpenAPI scheme: the description tells it.
+				security: [{ bearer: [] }, { accessTokenQuery: [] }, { apiKey: [...SCOPES] }, { apiKeyHeader: [...SCOPES] }],
 				'x-required-scope': SCOPES.join(' '),
 			},
 			upgrade({ request, set }) {

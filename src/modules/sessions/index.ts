@@ -1,3 +1,4 @@
+import { OPTIONAL_BODY } from '../../plugins/openapi'
 import { Elysia } from 'elysia'
 import type { AuthPlugin } from '../../plugins/auth'
 import { errorModel } from '../../plugins/errors'
@@ -34,6 +35,7 @@ export const sessionsModule = ({ sessions, messages, authPlugin }: SessionsModul
 			body: 'CreateSession',
 			response: { 201: 'Session', 400: 'Error', 401: 'Error', 403: 'Error', 409: 'Error', 413: 'Error', 415: 'Error' },
 			detail: {
+				[OPTIONAL_BODY]: true,
 				summary: 'Create a WhatsApp session and start pairing it',
 				description:
 					'Answers at once with status `starting`; a runner then connects and the session moves to `qr` (scan GET /sessions/:id/qr) or, when `phoneNumber` is given, shows a `pairingCode` to enter on that phone. 400 `INVALID_PHONE_NUMBER`, `INVALID_NAME` (blank; leave `name` out for a numbered one); 409 `SESSION_LIMIT_REACHED` when the account has `MAX_SESSIONS_PER_TENANT` sessions.',
