@@ -79,7 +79,11 @@ describe('creating a session', () => {
 			'the pairing code on the session',
 		)
 		expect(shown).toBe(data.code)
-		await expectError(await alice.fetch(`/sessions/${res.body.id}/qr`), 404, 'NO_QR')
+		const noQr = await expectError(await alice.fetch(`/sessions/${res.body.id}/qr`), 404, 'NO_QR')
+		// Not "QRs exist while the status is qr", which the status already is: it says what to do instead.
+		expect(noQr.message).toBe(
+			'There is no QR to scan: this session pairs by code; enter its pairingCode on the phone (WhatsApp › Linked devices › Link with phone number)',
+		)
 		await world.standIn.enterPairingCode('15550100002', shown)
 		await world.events.waitFor('session.status.connected', res.body.id)
 		expect(await untilStatus(alice, res.body.id, 'connected')).toMatchObject({ pairingCode: null, jid: '15550100002@s.whatsapp.net' })

@@ -114,7 +114,11 @@ export class SessionsService {
 				.where(and(eq(sessions.tenantId, p('tenantId')), isNull(sessions.deletedAt)))
 				.limit(literalLimit(2))
 				.prepare('sessions_only'),
-			qr: db.select({ status: sessions.status, qr: sessions.qr, lastError: sessions.lastError }).from(sessions).where(mine).prepare('sessions_qr'),
+			qr: db
+				.select({ status: sessions.status, qr: sessions.qr, pairingCode: sessions.pairingCode, lastError: sessions.lastError })
+				.from(sessions)
+				.where(mine)
+				.prepare('sessions_qr'),
 		}
 	}
 
@@ -260,6 +264,12 @@ export class SessionsService {
 	async qrImage(tenantId: string, id: string, format: QrFormat): Promise<Buffer | string> {
 		const [row] = await this.reads.qr.execute({ id, tenantId })
 		if (!row) throw sessionNotFound()
+		if (row.status === 'qr' && !row.qr && row.pairingCode)
+			throw new NotFoundError(
+				'NO_QR',
+				'There is no QR to scan: this session pairs by code; enter its pairingCode on the phone (WhatsApp › Linked devices › Link with phone number)',
+				{ status: row.status },
+			)
 		if (row.status !== 'qr' || !row.qr) {
 			const { text, details } = describeStatus(row)
 			throw new NotFoundError('NO_QR', `There is no QR to scan (status: ${text}); QRs exist while the status is qr`, details)
