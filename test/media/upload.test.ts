@@ -62,6 +62,14 @@ describe('POST /media', () => {
 		expect(Object.keys((await unknown.json()) as object).sort()).toEqual(['id', 'mimetype', 'sha256', 'size'])
 	})
 
+	it('refuses to download an upload from WhatsApp: 409 MEDIA_NOT_DOWNLOADABLE, not a 202 that does nothing', async () => {
+		const res = await upload(alice, bytes(500, 9), { 'content-type': 'text/plain' })
+		const { id } = (await res.json()) as { id: string }
+		const asked = await fetch(`${app.url}/media/${id}/download`, { method: 'POST', headers: { ...alice.headers, 'x-forwarded-for': randomIp() } })
+		const error = await expectError(asked, 409, 'MEDIA_NOT_DOWNLOADABLE')
+		expect(error.message).toBe('Only a file a message brought can be downloaded from WhatsApp; this one is an upload')
+	})
+
 	it('stores the `file` part of a multipart form with its own type and name', async () => {
 		const file = bytes(5_000, 2)
 		const form = new FormData()

@@ -245,9 +245,10 @@ export class MediaService {
 				.from(media)
 				.where(and(eq(media.id, id), eq(media.tenantId, tenantId)))
 			if (!row) throw NotFoundError.of('Media')
-			if (row.state === 'stored') return { state: row.state, queued: false }
+			// An upload came from the caller, not from WhatsApp: asking to download it is a mistake to name.
 			if (row.origin !== 'incoming' || !row.sessionId)
-				throw new ConflictError('MEDIA_NOT_DOWNLOADABLE', 'Only a file a message brought can be downloaded from WhatsApp')
+				throw new ConflictError('MEDIA_NOT_DOWNLOADABLE', 'Only a file a message brought can be downloaded from WhatsApp; this one is an upload')
+			if (row.state === 'stored') return { state: row.state, queued: false }
 			if (this.deps.download === 'off')
 				throw new ConflictError('MEDIA_DOWNLOAD_OFF', 'Received files are not downloaded on this server (MEDIA_DOWNLOAD=off)')
 			assertConnected(await sessionStatus(tx, tenantId, row.sessionId))
