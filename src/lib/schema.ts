@@ -13,6 +13,17 @@ export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Ty
  */
 export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
 
+/**
+ * A uuid a request carries, read in lower case. Past the database (which compares uuids in either
+ * case) an id is text: a command's partition is a hash of it, credentials are bound to it, events
+ * and webhook filters name it. The same id in upper case would be another session there. Only in
+ * requests: a transform in an answer's schema makes Elysia encode every answer value by value.
+ */
+export const UuidInput = (options: { description?: string; examples?: string[] } = {}) =>
+	Type.Transform(Type.String({ pattern: UUID_PATTERN, description: 'uuid', ...options }))
+		.Decode((value) => value.toLowerCase())
+		.Encode((value) => value)
+
 /** A name on one line: no control characters (line breaks, tabs, C1 controls). */
 export const SINGLE_LINE_PATTERN = '^[^\\u0000-\\u001F\\u007F-\\u009F]+$'
 

@@ -190,6 +190,29 @@ describe('stop, start and delete', () => {
 	})
 })
 
+describe('a session id written in upper case', () => {
+	it('names the same session on every route: stop, start, send and delete act on it, not on a stranger of that name', async () => {
+		const gina = await world.tenant()
+		const session = await pairedSession(world, gina, '15550100005')
+		const upper = session.id.toUpperCase()
+		let after = world.events.events.length
+		expect((await gina.post<ApiSession>(`/sessions/${upper}/stop`)).body).toMatchObject({ id: session.id, desiredState: 'stopped' })
+		await world.events.waitFor('session.status.disconnected', session.id, { after, where: (e) => e.data.status === 'stopped' })
+		after = world.events.events.length
+		expect((await gina.post(`/sessions/${upper}/start`)).status).toBe(202)
+		await world.events.waitFor('session.status.connected', session.id, { after })
+		await untilStatus(gina, session.id, 'connected')
+		const sent = await gina.post(`/sessions/${upper}/messages`, { to: '+1 555 010 0006', text: 'same session' })
+		expect(sent.status).toBe(202)
+		expect((await world.standIn.waitForSent((m) => m.id === sent.body.messageId)).text).toBe('same session')
+		// Every event names the session as it is, never as it was typed.
+		expect(world.events.events.filter((e) => e.sessionId === upper)).toEqual([])
+		expect((await gina.delete(`/sessions/${upper}`)).status).toBe(202)
+		await world.standIn.waitForLogout('15550100005')
+		await until(async () => !(await row(session.id)), 'the session row to be deleted')
+	})
+})
+
 describe('tenant isolation', () => {
 	it("another tenant's session answers 404 on every route and never shows in its list", async () => {
 		const owner = await world.tenant()

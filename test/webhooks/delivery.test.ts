@@ -94,7 +94,9 @@ describe('webhook delivery', () => {
 	it('sends only the event types and sessions an endpoint asked for', async () => {
 		const rx = await receiver()
 		const [one, two] = [await createSession(api, 'one'), await createSession(api, 'two')]
-		await createWebhook(api, { url: rx.url, events: ['session.messages.*', 'session.qr.updated'], sessionIds: [one] })
+		// The session named in upper case: a uuid in either case is the same session.
+		const created = await createWebhook(api, { url: rx.url, events: ['session.messages.*', 'session.qr.updated'], sessionIds: [one.toUpperCase()] })
+		expect(created.sessionIds).toEqual([one])
 		await publish(two, ['session.messages.upsert'])
 		await publish(one, ['session.contacts.upsert', 'session.qr.updated', 'session.messages.upsert', 'session.messages.update'])
 		await rx.until((rs) => rs.length >= 3, 'three deliveries')

@@ -1,6 +1,6 @@
 import { t } from 'elysia'
 import { SCOPE_NAMES, SCOPES } from '../../core/scopes'
-import { Nullable, UUID_PATTERN, SINGLE_LINE_PATTERN } from '../../lib/schema'
+import { Nullable, UUID_PATTERN, UuidInput, SINGLE_LINE_PATTERN } from '../../lib/schema'
 
 const Uuid = t.String({ pattern: UUID_PATTERN, description: 'uuid' })
 const Time = t.String({ format: 'date-time' })
@@ -16,7 +16,7 @@ const ScopeName = t.String({ minLength: 1, maxLength: 64, description: `One of: 
 // No control characters (NUL included): names show up in lists and logs.
 const KeyName = t.String({ minLength: 1, maxLength: 100, pattern: SINGLE_LINE_PATTERN, examples: ['CRM sync'] })
 
-export const ApiKeyIdParams = t.Object({ id: Uuid })
+export const ApiKeyIdParams = t.Object({ id: UuidInput() })
 
 /** A key as lists show it: everything but the secret. */
 const ApiKey = t.Object({

@@ -1,6 +1,6 @@
 import { MEDIA_STATES } from '../../core/media'
 import { t } from 'elysia'
-import { UUID_PATTERN } from '../../lib/schema'
+import { UuidInput } from '../../lib/schema'
 
 export const MediaUploaded = t.Object({
 	id: t.String({ description: 'Pass it as `mediaId` to a send', examples: ['0197f0c2-3a4b-7c5d-8e9f-0a1b2c3d4e5f'] }),
@@ -20,4 +20,4 @@ export const MediaDownload = t.Object({
 
 export const mediaModels = { MediaUploaded, MediaDownload }
 
-export const MediaParams = t.Object({ id: t.String({ pattern: UUID_PATTERN, description: 'uuid' }) })
+export const MediaParams = t.Object({ id: UuidInput() })

@@ -1,10 +1,10 @@
 import { t } from 'elysia'
-import { UUID_PATTERN, TOKEN_PATTERN } from '../../lib/schema'
+import { UuidInput, TOKEN_PATTERN } from '../../lib/schema'
 
 /** The only text of a message that WhatsApp clients show in full; the catalogue caps sends at it. */
 const TEXT_MAX_LENGTH = 65_536
 
-const Upload = t.Object({ mediaId: t.String({ pattern: UUID_PATTERN, description: 'The `id` POST /media answered' }) })
+const Upload = t.Object({ mediaId: UuidInput({ description: 'The `id` POST /media answered' }) })
 const MessageId = t.String({ minLength: 1, maxLength: 128, description: 'A WhatsApp message id in the chat' })
 
 export const SendText = t.String({

@@ -1,6 +1,6 @@
 import { t } from 'elysia'
 import { DESIRED_STATES, SESSION_STATUSES } from '../../core/session-status'
-import { Nullable, UUID_PATTERN, SINGLE_LINE_PATTERN } from '../../lib/schema'
+import { Nullable, UUID_PATTERN, UuidInput, SINGLE_LINE_PATTERN } from '../../lib/schema'
 import { MessageAccepted, SendFields } from '../messages/model'
 
 // A pattern, not `format: 'uuid'` (see UUID_PATTERN): the main entry of @elysiajs/openapi swaps in
@@ -19,7 +19,7 @@ export const PageQuery = {
 
 /** `?sessionId=`; optional when the tenant has exactly one session. */
 export const SessionFilter = t.Optional(
-	t.String({ pattern: UUID_PATTERN, description: "The session (uuid) to read; defaults to the tenant's only session (400 when it has several)" }),
+	UuidInput({ description: "The session (uuid) to read; defaults to the tenant's only session (400 when it has several)" }),
 )
 
 /** A WhatsApp session as every response shows it. */
@@ -69,7 +69,7 @@ export const sessionsModels = {
 	MessageAccepted,
 }
 
-export const SessionIdParams = t.Object({ id: Uuid })
+export const SessionIdParams = t.Object({ id: UuidInput({ examples: ['0197f0c2-3a4b-7c5d-8e9f-0a1b2c3d4e5f'] }) })
 
 // A Union of literals, not t.UnionEnum: Elysia filled an absent optional UnionEnum query field with
 // its first member, which would hide the Accept header.

@@ -1,5 +1,5 @@
 import { t } from 'elysia'
-import { SINGLE_LINE_PATTERN, UUID_PATTERN } from '../../lib/schema'
+import { SINGLE_LINE_PATTERN, UuidInput } from '../../lib/schema'
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../auth/secrets'
 import { Nullable } from '../../lib/schema'
 
@@ -35,4 +35,4 @@ export const usersModels = {
 	VerifyEmail: t.Object({ token: OneTimeToken }),
 }
 
-export const UserIdParams = t.Object({ id: t.String({ pattern: UUID_PATTERN, description: 'uuid' }) })
+export const UserIdParams = t.Object({ id: UuidInput() })

@@ -1,5 +1,5 @@
 import { t } from 'elysia'
-import { Nullable, UUID_PATTERN } from '../../lib/schema'
+import { Nullable, UUID_PATTERN, UuidInput } from '../../lib/schema'
 import { PageQuery } from '../sessions/model'
 
 const Uuid = t.String({ pattern: UUID_PATTERN, description: 'uuid' })
@@ -20,7 +20,11 @@ const EventPattern = t.String({
 	examples: ['session.messages.*'],
 })
 const Events = t.Array(EventPattern, { minItems: 1, maxItems: 50, description: 'What the endpoint receives (default `["*"]`)' })
-const SessionIds = t.Array(Uuid, { minItems: 1, maxItems: 100, description: "Only these sessions' events (default: every session of the account)" })
+const SessionIds = t.Array(UuidInput(), {
+	minItems: 1,
+	maxItems: 100,
+	description: "Only these sessions' events (default: every session of the account)",
+})
 const Description = t.String({ maxLength: 500 })
 
 export const Webhook = t.Object({
@@ -105,8 +109,8 @@ export const webhooksModels = {
 	}),
 }
 
-export const WebhookParams = t.Object({ id: Uuid })
-export const DeliveryParams = t.Object({ id: Uuid, deliveryId: Uuid })
+export const WebhookParams = t.Object({ id: UuidInput() })
+export const DeliveryParams = t.Object({ id: UuidInput(), deliveryId: UuidInput() })
 export const WebhookListQuery = t.Object(PageQuery)
 export const DeliveryListQuery = t.Object({
 	state: t.Optional(t.Union([t.Literal('pending'), t.Literal('delivered'), t.Literal('failed')], { description: 'Only deliveries in this state' })),
