@@ -20,7 +20,11 @@ export interface RunnerStore {
 	sessionsToRun(): Promise<RunnableSession[]>
 	/** Whether the session has stored credentials: a linked device WhatsApp knows of. */
 	isPaired(sessionId: string): Promise<boolean>
-	/** Whether a message with this id of ours is stored: it was sent. */
+	/**
+	 * Whether a message with this id of ours is stored: it was sent. A row with a receipt alone (its
+	 * `kind` null) does not count: WhatsApp's receipt can be stored before the message itself, and a
+	 * runner that died between the two leaves the message to be sent again (same id) and recorded.
+	 */
 	wasSent(sessionId: string, messageId: string): Promise<boolean>
 	/** The stored content of a message, for WhatsApp's retry requests. */
 	messageContent(sessionId: string, messageId: string, fromMe: boolean): Promise<Record<string, unknown> | null>
@@ -63,7 +67,14 @@ export function createRunnerStore(db: Db): RunnerStore {
 			const [row] = await db
 				.select({ id: sessionMessages.messageId })
 				.from(sessionMessages)
-				.where(and(eq(sessionMessages.sessionId, sessionId), eq(sessionMessages.messageId, messageId), eq(sessionMessages.fromMe, true)))
+				.where(
+					and(
+						eq(sessionMessages.sessionId, sessionId),
+						eq(sessionMessages.messageId, messageId),
+						eq(sessionMessages.fromMe, true),
+						isNotNull(sessionMessages.kind),
+					),
+				)
 				.limit(1)
 			return !!row
 		},

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { eq } from 'drizzle-orm'
 import { createRunnerStore } from '../../src/db/runner-store'
-import { sessionAuth, sessions } from '../../src/db/schema'
+import { sessionAuth, sessionMessages, sessions } from '../../src/db/schema'
 import { until } from '../helpers/until'
 import { startHarness, type RunnerHarness, type SessionRef } from './harness'
 
@@ -59,6 +59,20 @@ describe('runner restarts', () => {
 		await h.command('session.messages.send', ref, { ...data, messageId: probe })
 		await h.standIn.waitForSent((m) => m.id === probe)
 		expect(h.standIn.sent(PHONE).filter((m) => m.id === messageId)).toHaveLength(1)
+	}, 20_000)
+
+	it("sends a command again whose message is stored by its receipt alone: the runner died before the message's own event was out", async () => {
+		const messageId = `3EB0${'C3'.repeat(9)}`
+		const to = '15554000098@s.whatsapp.net'
+		// WhatsApp's server receipt, stored before the message: the row a receipt makes, no content.
+		await h.database.db.insert(sessionMessages).values({ sessionId: ref.sessionId, chatJid: to, messageId, fromMe: true, status: 2 })
+		await h.command('session.messages.send', ref, { messageId, to, content: { text: 'not lost' } })
+		await h.standIn.waitForSent((m) => m.id === messageId)
+		const stored = await until(async () => {
+			const row = await h.message(ref, messageId)
+			return row?.kind && row
+		}, 'the message itself stored')
+		expect(stored).toMatchObject({ text: 'not lost', kind: 'text' })
 	}, 20_000)
 
 	it('does not resume a session whose desired state is stopped', async () => {
