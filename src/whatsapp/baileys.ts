@@ -195,6 +195,9 @@ class BaileysSession implements SessionConnection {
 	private async begin(): Promise<void> {
 		try {
 			await this.credentials.load()
+			// Left by a socket that asked for a pairing code and ended before it was typed in (a stop,
+			// a restart, another runner taking over): logging in with them is refused as logged out.
+			await this.dropHalfPairing()
 		} catch (err) {
 			if (err instanceof DecryptionError) {
 				// Never re-pair over creds we cannot read: that would silently replace a working
@@ -217,6 +220,18 @@ class BaileysSession implements SessionConnection {
 			return
 		}
 		void this.connect()
+	}
+
+	/**
+	 * A socket that asked for a pairing code and ended before pairing finished leaves `me` in the
+	 * creds without an account; the server refuses such a login (401), so pairing starts afresh.
+	 */
+	private async dropHalfPairing() {
+		const creds = this.credentials.creds
+		if (creds?.me && !creds.account) {
+			await this.credentials.clear()
+			await this.credentials.load()
+		}
 	}
 
 	/**
@@ -528,13 +543,7 @@ class BaileysSession implements SessionConnection {
 
 	private async retry(reason: string, disconnect: Disconnect) {
 		if (!(await this.countAttempt(reason, disconnect))) return
-		// A socket that asked for a pairing code and dropped before pairing finished leaves `me` in
-		// the creds without an account; the server refuses such a login (401), so start afresh.
-		const creds = this.credentials.creds
-		if (creds?.me && !creds.account) {
-			await this.credentials.clear()
-			await this.credentials.load()
-		}
+		await this.dropHalfPairing()
 		const delay = backoffDelay(this.attempts, this.policy)
 		this.setStatus('reconnecting')
 		// The next attempt's time of day, not a delay: the reason is read later, on a page or in a list.

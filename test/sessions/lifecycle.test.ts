@@ -89,6 +89,23 @@ describe('creating a session', () => {
 		expect(await untilStatus(alice, res.body.id, 'connected')).toMatchObject({ pairingCode: null, jid: '15550100002@s.whatsapp.net' })
 	})
 
+	it('pairing by code: a stop and start before the code is typed shows a new code, not logged_out', async () => {
+		const hank = await world.tenant()
+		const res = await hank.post<ApiSession>('/sessions', { phoneNumber: '+1 555-010 0007' })
+		const first = (await world.events.waitFor('session.pairing_code.updated', res.body.id)).data.code
+		let after = world.events.events.length
+		await hank.post(`/sessions/${res.body.id}/stop`)
+		await world.events.waitFor('session.status.disconnected', res.body.id, { after, where: (e) => e.data.status === 'stopped' })
+		after = world.events.events.length
+		await hank.post(`/sessions/${res.body.id}/start`)
+		const again = await world.events.waitFor('session.pairing_code.updated', res.body.id, { after })
+		expect(again.data.code).not.toBe(first)
+		expect(world.events.events.slice(after).filter((e) => e.sessionId === res.body.id && e.type === 'session.status.disconnected')).toEqual([])
+		await world.standIn.enterPairingCode('15550100007', again.data.code)
+		await world.events.waitFor('session.status.connected', res.body.id, { after })
+		await untilStatus(hank, res.body.id, 'connected')
+	})
+
 	it('refuses a session beyond the per-tenant limit with 409 and says why', async () => {
 		const bob = await world.tenant()
 		for (let i = 0; i < 3; i++) expect((await bob.post('/sessions', {})).status).toBe(201)
