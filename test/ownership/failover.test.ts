@@ -49,6 +49,14 @@ describe('a runner killed with -9', () => {
 				return performance.now() - killedAt
 			}),
 		)
+		// The runner taking over says first that the session was lost with its runner, then connects it.
+		for (const s of orphaned) {
+			const said = fleet.events.events.slice(after).filter((e) => e.sessionId === s.id && e.type.startsWith('session.status.'))
+			expect(said.map((e) => [e.type, (e.data as { reason?: string }).reason])).toEqual([
+				['session.status.disconnected', 'runner_lost'],
+				['session.status.connected', undefined],
+			])
+		}
 		console.log(
 			`kill -9 → sessions connected on the other runner: ${takeovers.map((ms) => ms.toFixed(0)).join(', ')} ms (lease TTL ${LEASE_TTL_MS} ms)`,
 		)

@@ -142,7 +142,7 @@ export async function start(deps: RoleDeps, options: RunnerOptions = {}): Promis
 		logger,
 		connectBacklogMs: () => pacer.backlogMs(),
 	})
-	const partitions = createPartitions({ bus, ownership, sessions, executor, store, runnerId, partitionOf, events: config.events, logger })
+	const partitions = createPartitions({ bus, ownership, sessions, executor, publisher, store, runnerId, partitionOf, events: config.events, logger })
 
 	await ownership.start(partitions.handlers)
 	logger.info({ partitions: numberRanges(partitions.owned()) }, 'runner started')

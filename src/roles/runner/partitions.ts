@@ -6,6 +6,7 @@ import type { Logger } from '../../logger'
 import type { CommandExecutor } from './commands'
 import { PartitionLost } from './errors'
 import type { OwnershipHandlers, PartitionOwnership } from './ownership'
+import type { RunnerPublisher } from './publisher'
 import type { SessionRegistry } from './sessions'
 
 export interface PartitionsDeps {
@@ -13,6 +14,7 @@ export interface PartitionsDeps {
 	ownership: PartitionOwnership
 	sessions: SessionRegistry
 	executor: CommandExecutor
+	publisher: Pick<RunnerPublisher, 'disconnected'>
 	store: Pick<RunnerStore, 'sessionsToRun'>
 	runnerId: string
 	partitionOf(sessionId: string): number
@@ -33,7 +35,7 @@ const CLOSE_REASONS = {
  * sessions without logging them out.
  */
 export function createPartitions(deps: PartitionsDeps) {
-	const { bus, ownership, sessions, executor, store, runnerId, partitionOf, logger } = deps
+	const { bus, ownership, sessions, executor, publisher, store, runnerId, partitionOf, logger } = deps
 	const owned = new Set<number>()
 	const consumers = new Map<number, Promise<GroupConsumer>>()
 	/** Partitions whose consumer is still finishing its batch: claimed again, they wait for it. */
@@ -94,6 +96,17 @@ export function createPartitions(deps: PartitionsDeps) {
 		for (const row of await store.sessionsToRun()) {
 			const partition = partitionOf(row.id)
 			if (!wanted.has(partition) || !holds(partition) || sessions.isLive(row.id)) continue
+			// Still `connected`: its last runner died without a word (one that stops says `reconnecting`).
+			// Clients hear of it now, before this runner logs the session in again.
+			if (row.status === 'connected')
+				await publisher.disconnected(
+					{ tenantId: row.tenantId, sessionId: row.id },
+					{
+						status: 'reconnecting',
+						reason: 'runner_lost',
+						message: 'the runner holding the session stopped answering; another runner takes it over',
+					},
+				)
 			sessions.open(row.id, row.tenantId, row.jid ? undefined : row.phoneNumber?.replace(/\D/g, '') || undefined)
 			resumed++
 		}

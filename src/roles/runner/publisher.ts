@@ -13,8 +13,8 @@ export interface RunnerPublisher {
 	refused(cmd: Command, code: string, message: string): Promise<void>
 	/** `session.command.completed` with what a command answered. */
 	completed(cmd: Command, result: EventData<'session.command.completed'>['result']): Promise<void>
-	/** `session.status.disconnected` for a session that is not running here. */
-	disconnected(cmd: Command, data: EventData<'session.status.disconnected'>): Promise<void>
+	/** `session.status.disconnected` for a session that is not running here (a command's, or one taken over). */
+	disconnected(session: Pick<Command, 'tenantId' | 'sessionId'>, data: EventData<'session.status.disconnected'>): Promise<void>
 }
 
 /**
@@ -41,7 +41,7 @@ export function createRunnerPublisher({ bus, logger, runnerId }: { bus: Bus; log
 	}
 
 	/** Envelope meta for an event about a command's session: a fresh id and time, never the command's. */
-	const about = (cmd: Command) => ({ tenantId: cmd.tenantId, sessionId: cmd.sessionId })
+	const about = (cmd: Pick<Command, 'tenantId' | 'sessionId'>) => ({ tenantId: cmd.tenantId, sessionId: cmd.sessionId })
 
 	return {
 		sessionEvents(tenantId, sessionId, events) {
