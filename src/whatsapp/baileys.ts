@@ -424,6 +424,9 @@ class BaileysSession implements SessionConnection {
 		if (update.connection === 'open') {
 			this.attempts = 0
 			this.setStatus('connected')
+			// Opened only to tell WhatsApp of a logout (a stopped session deleted): no news to clients,
+			// who heard the session was deleted, and nothing to fetch.
+			if (this.loggingOut) return
 			const me = this.credentials.creds?.me
 			if (!me?.id) return
 			const event = connected(me)

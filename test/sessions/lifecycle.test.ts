@@ -193,9 +193,18 @@ describe('stop, start and delete', () => {
 		const after = world.events.events.length
 		await frank.post(`/sessions/${linked.id}/stop`)
 		await world.events.waitFor('session.status.disconnected', linked.id, { after, where: (e) => e.data.status === 'stopped' })
+		const deletedAt = world.events.events.length
 		expect((await frank.delete(`/sessions/${linked.id}`)).status).toBe(202)
 		await world.standIn.waitForLogout('15550100004')
 		await until(async () => !(await row(linked.id)), 'the session row to be deleted')
+		// The connection opened to unlink the device is no news: a deleted session never reads connected again.
+		await world.events.waitFor('session.status.disconnected', linked.id, { after: deletedAt, where: (e) => e.data.status === 'logged_out' })
+		expect(
+			world.events.events
+				.slice(deletedAt)
+				.filter((e) => e.sessionId === linked.id)
+				.map((e) => e.type),
+		).not.toContain('session.status.connected')
 	})
 
 	it('a deleted session frees its place under the limit', async () => {
