@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { and, eq, sql } from 'drizzle-orm'
-import { outbox, sendRequests } from '../../src/db/schema'
+import { outbox, sendRequests, sessionLidMappings } from '../../src/db/schema'
 import { pruneSendRequests } from '../../src/modules/sessions/idempotency-retention'
 import { expectError } from '../helpers/accounts'
 import { pairedSession, startSessionsWorld, type ApiSession, type Client, type SessionsWorld } from '../helpers/sessions'
@@ -73,6 +73,19 @@ describe('sending a text', () => {
 		expect(named.status).toBe(202)
 		expect(named.body.chatJid).toBe(FRIEND_JID)
 		expect((await world.standIn.waitForSent((m) => m.id === named.body.messageId)).text).toBe('by number')
+	})
+
+	it("to a person's LID: answers the chat the message is filed under, the phone-number JID the session knows for it", async () => {
+		const lid = world.standIn.lidOf(FRIEND)
+		// What the projection keeps once WhatsApp told the pair (a message, a roster, a number check).
+		await world.app.server.database.db.insert(sessionLidMappings).values({ sessionId: session.id, lid, pn: FRIEND_JID }).onConflictDoNothing()
+		const res = await alice.post(`/chats/${lid}/messages`, { text: 'to the LID' })
+		expect(res.status).toBe(202)
+		expect(res.body.chatJid).toBe(FRIEND_JID)
+		expect(await messageInChat(FRIEND_JID, res.body.messageId)).toMatchObject({ chatJid: FRIEND_JID, text: 'to the LID' })
+		// A LID the session knows no number for is answered as it is.
+		const unknown = await alice.post(`/sessions/${session.id}/messages`, { to: '987650000000001@lid', text: 'nobody known' })
+		expect(unknown.body.chatJid).toBe('987650000000001@lid')
 	})
 
 	it('with an Idempotency-Key, a retry answers the same message id and sends nothing more', async () => {

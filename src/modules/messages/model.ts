@@ -95,7 +95,10 @@ export const MessageAccepted = t.Object({
 		examples: ['3EB0A1B2C3D4E5F6A7B8C9'],
 	}),
 	status: t.Literal('pending'),
-	chatJid: t.String({ description: 'The recipient, normalised' }),
+	chatJid: t.String({
+		description:
+			"The chat the message is filed under: the recipient normalised, and a person's LID as its phone-number JID when the session knows it",
+	}),
 })
 export type MessageAccepted = typeof MessageAccepted.static
 

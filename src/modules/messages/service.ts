@@ -7,7 +7,7 @@ import { isGroupJid, normalizePhoneNumber, normalizeRecipient } from '../../core
 import { newOutgoingMessageId } from '../../core/message-id'
 import type { Db, Tx } from '../../db/client'
 import { media, sendRequests, sessionMessages } from '../../db/schema'
-import { formsOf } from '../../db/jid-forms'
+import { filedChatJid, formsOf } from '../../db/jid-forms'
 import { isOneEmoji } from '../../lib/text'
 import type { MessageAccepted } from './model'
 import type { SessionsService } from '../sessions/service'
@@ -119,17 +119,19 @@ export class MessagesService {
 			}
 			assertConnected(status)
 			const messageId = newOutgoingMessageId()
+			// Answered as the chat the message will be filed under, which a LID may not be.
+			const chatJid = await filedChatJid(tx, sessionId, to)
 			if (idempotencyKey) {
 				const inserted = await tx
 					.insert(sendRequests)
-					.values({ sessionId, idempotencyKey, messageId, chatJid: to, requestHash })
+					.values({ sessionId, idempotencyKey, messageId, chatJid, requestHash })
 					.onConflictDoNothing()
 					.returning({ messageId: sendRequests.messageId })
 				// Lost a race with the same key: that request's answer is this one's.
 				if (!inserted.length) return (await this.earlierSend(tx, sessionId, idempotencyKey, requestHash))!
 			}
 			await enqueue(tx, command('session.messages.send', { tenantId, sessionId }, { messageId, to, content, ...(replyTo ? { replyTo } : {}) }))
-			return { messageId, status: 'pending', chatJid: to }
+			return { messageId, status: 'pending', chatJid }
 		})
 		if (!accepted.replay) this.deps.relay?.nudge()
 		return { messageId: accepted.messageId, status: 'pending', chatJid: accepted.chatJid }
