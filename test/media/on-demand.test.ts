@@ -46,7 +46,7 @@ describe('on demand', () => {
 	it('refuses an upload, an unknown id and another tenant’s file', async () => {
 		const upload = await api.fetch('/media', { method: 'POST', headers: { 'content-type': 'image/png' }, body: randomBytes(100) })
 		const { id } = (await upload.json()) as { id: string }
-		expect(await (await request(id)).json()).toEqual({ id, state: 'stored' })
+		await expectError(await request(id), 409, 'MEDIA_NOT_DOWNLOADABLE')
 		await expectError(await request('0197f0c2-3a4b-7c5d-8e9f-0a1b2c3d4e5f'), 404, 'NOT_FOUND')
 		await expectError(await request('not-a-uuid'), 400, 'VALIDATION_FAILED')
 		const other = await world.tenant()

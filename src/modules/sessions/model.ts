@@ -34,7 +34,9 @@ export const Session = t.Object({
 	qr: Nullable(t.String({ description: 'The QR payload to scan while `status` is `qr`; GET /sessions/:id/qr renders it' })),
 	pairingCode: Nullable(t.String({ description: 'Code to enter on the phone when the session was created with a phone number' })),
 	lastError: Nullable(t.String()),
-	ownerRunner: Nullable(t.String({ description: 'Runner holding the socket, known once the session connects (null while it waits for a scan or a code)' })),
+	ownerRunner: Nullable(
+		t.String({ description: 'Runner holding the socket, known once the session connects (null while it waits for a scan or a code)' }),
+	),
 	createdAt: Time,
 	updatedAt: Time,
 })

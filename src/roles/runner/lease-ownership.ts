@@ -153,13 +153,13 @@ export function leaseOwnership(options: LeaseOwnershipOptions): PartitionOwnersh
 		)
 	}
 
-	function claim(list: Held[]) {
+	function claim(list: Held[], takenOver: readonly number[]) {
 		if (!list.length) return
 		const parts = sorted(list.map((h) => h.lease.partition))
 		track(
 			(async () => {
 				try {
-					await handlers!.claim(parts)
+					await handlers!.claim(parts, { takenOver })
 					for (const h of list) if (h.phase === 'claiming') h.phase = 'owned'
 				} catch (err) {
 					log.error({ err, partitions: parts }, 'claiming partitions failed; handing them back')
@@ -223,7 +223,10 @@ export function leaseOwnership(options: LeaseOwnershipOptions): PartitionOwnersh
 			takeovers.length ? 'took over partitions whose holder stopped renewing' : 'acquired partitions',
 		)
 		armWatchdog()
-		claim(claimed)
+		claim(
+			claimed,
+			takeovers.map((a) => a.partition),
+		)
 	}
 
 	async function tick() {

@@ -25,7 +25,11 @@ export interface PartitionOwnership {
 }
 
 export interface OwnershipHandlers {
-	claim(partitions: number[]): Promise<void>
+	/**
+	 * `takenOver`: those of `partitions` whose last holder stopped without letting go (its lease ran
+	 * out, or the one process before this one ended): its sessions may still read connected.
+	 */
+	claim(partitions: number[], how: { takenOver: readonly number[] }): Promise<void>
 	/**
 	 * `lost: false` is a handover: finish the commands in hand, then close the sockets. `lost: true`
 	 * means the lease is gone or about to be: close the sockets first, leave every command not yet
@@ -91,7 +95,8 @@ export function ownAllPartitions(partitions: number, runnerId = 'embedded'): Par
 	return {
 		async start(h) {
 			handlers = h
-			await h.claim(all)
+			// The process before this one may have died with its sessions connected.
+			await h.claim(all, { takenOver: all })
 			Object.assign(stats, { partitions: all, owned: all.length, acquired: all.length })
 		},
 		fence: () => 0,

@@ -89,16 +89,19 @@ export function createPartitions(deps: PartitionsDeps) {
 		)
 	}
 
-	/** Starts every session of `parts` that should run: a paired one logs in again without a QR. */
-	async function resume(parts: number[]) {
+	/**
+	 * Starts every session of `parts` that should run: a paired one logs in again without a QR. In
+	 * a partition `takenOver` from a runner that died, a session still reading `connected` is first
+	 * said to be `reconnecting`: its runner had no time to say so.
+	 */
+	async function resume(parts: number[], takenOver: ReadonlySet<number>) {
 		const wanted = new Set(parts)
 		let resumed = 0
 		for (const row of await store.sessionsToRun()) {
 			const partition = partitionOf(row.id)
 			if (!wanted.has(partition) || !holds(partition) || sessions.isLive(row.id)) continue
-			// Still `connected`: its last runner died without a word (one that stops says `reconnecting`).
-			// Clients hear of it now, before this runner logs the session in again.
-			if (row.status === 'connected')
+			// Clients hear of it before this runner logs the session in again.
+			if (takenOver.has(partition) && row.status === 'connected')
 				await publisher.disconnected(
 					{ tenantId: row.tenantId, sessionId: row.id },
 					{
@@ -114,11 +117,11 @@ export function createPartitions(deps: PartitionsDeps) {
 	}
 
 	const handlers: OwnershipHandlers = {
-		async claim(parts) {
+		async claim(parts, { takenOver }) {
 			if (stopping) throw new Error('the runner is stopping')
 			for (const p of parts) owned.add(p)
 			// Sessions first, so a send taken over from a dead owner finds its session coming up.
-			await resume(parts)
+			await resume(parts, new Set(takenOver))
 			await Promise.all(
 				parts.map(async (p) => {
 					// Two consumers under this runner's name would take each other's entries in hand.
