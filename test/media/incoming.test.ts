@@ -86,6 +86,28 @@ describe('received media', () => {
 		expect(res.body.error).toMatchObject({ code: 'MEDIA_NOT_STORED', details: { state: 'failed', reason: 'mac_mismatch' } })
 	})
 
+	it("does not take a file for one the tenant holds because it names that file's SHA-256: it fetches and checks it", async () => {
+		// The tenant holds these bytes (an upload); a contact's message announces their hash.
+		const held = randomBytes(12_000)
+		expect((await api.fetch('/media', { method: 'POST', headers: { 'content-type': 'application/pdf' }, body: held })).status).toBe(201)
+		const tampered = await receive({ kind: 'document', file: held, mimetype: 'application/pdf', fileName: 'tampered.pdf', tamper: 'ciphertext' })
+		expect(tampered.settled).toMatchObject({ state: 'failed', reason: 'mac_mismatch' })
+		const gone = await receive({
+			kind: 'document',
+			file: held,
+			mimetype: 'application/pdf',
+			fileName: 'gone.pdf',
+			expired: 404,
+			reupload: 'NOT_FOUND',
+		})
+		expect(gone.settled).toMatchObject({ state: 'failed', reason: 'expired: re-upload failed' })
+		expect((await api.get(`/media/${gone.message.media!.id}`)).status).toBe(409)
+		// A sound copy is fetched, checked and stored, on the bytes the tenant holds already.
+		const sound = await receive({ kind: 'document', file: held, mimetype: 'application/pdf', fileName: 'copy.pdf' })
+		expect(sound.settled).toMatchObject({ state: 'stored', sha256: sha256(held) })
+		expect(sha256(new Uint8Array(await (await api.fetch(`/media/${sound.message.media!.id}`)).arrayBuffer()))).toBe(sha256(held))
+	})
+
 	it('recovers an expired file through a re-upload request to the phone', async () => {
 		const file = randomBytes(50_000)
 		const { delivered, settled } = await receive({ kind: 'image', file, mimetype: 'image/jpeg', expired: 410 })

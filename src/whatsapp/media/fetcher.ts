@@ -131,14 +131,9 @@ export function createMediaFetcher(options: MediaFetcherOptions) {
 		const row = await records.load(id)
 		if (!row || row.state === 'stored' || !row.mediaKey || !row.directPath || !row.sessionId) return
 		const message: MessageKey = { remoteJid: row.chatJid!, fromMe: !!row.fromMe, id: row.messageId! }
-		// The tenant has these bytes already (a file forwarded to several chats, one the phone sent
-		// that was uploaded here too): the SHA-256 WhatsApp announced names them, so there is nothing to fetch.
-		const known = row.sha256 ? await useBlob(db, row.tenantId, row.sha256) : undefined
-		if (known && known.size === row.size) {
-			await records.setState(id, 'stored', { size: known.size, sha256: row.sha256! })
-			await session.emit([updated(id, message, { state: 'stored', size: known.size, sha256: row.sha256! })])
-			return
-		}
+		// Fetched and checked even when the tenant holds bytes of the announced SHA-256: the sender
+		// writes that hash, and a message naming the hash of another chat's file must not be served
+		// that file. Bytes the tenant holds already are stored once all the same (keepBlob).
 		let { directPath, url } = row
 		let reuploaded = false
 		for (let attempt = 1; ; attempt++) {
