@@ -6,6 +6,9 @@ import { sentFields, unknownFields } from './unknown-fields'
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
+/** What a multipart form may add around its file: boundaries, part headers, and the few small fields the upload reads past. */
+export const FORM_OVERHEAD_BYTES = 128 * 1024
+
 const tooLarge = (limit: number) => new RequestError(413, 'PAYLOAD_TOO_LARGE', `Request body is larger than ${limit} bytes`)
 
 /** The body's bytes, refusing it as soon as more than `limit` arrived, whatever Content-Length said. */
@@ -134,7 +137,10 @@ export const inputPlugin = (
 			// Checked before anything is read: a declared length over the limit is refused at once (Bun's
 			// own cap is lifted, see createApp, so every size gets this JSON 413).
 			.onRequest(({ request }) => {
-				const limit = rawBodies[new URL(request.url).pathname] ?? limitBytes
+				const raw = rawBodies[new URL(request.url).pathname]
+				// A file in a form comes with the form around it: a file within its limit is not refused for that.
+				const form = raw !== undefined && /^multipart\/form-data/i.test(request.headers.get('content-type') ?? '')
+				const limit = raw === undefined ? limitBytes : raw + (form ? FORM_OVERHEAD_BYTES : 0)
 				if (Number(request.headers.get('content-length') ?? 0) > limit) throw tooLarge(limit)
 			})
 			.onParse({ as: 'global' }, async ({ request, contentType, route }) => {

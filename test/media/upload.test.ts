@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { createHash } from 'node:crypto'
+import { readdirSync } from 'node:fs'
 import postgres from 'postgres'
 import { api, createVerifiedUser, expectError, type LoggedInUser, randomIp } from '../helpers/accounts'
 import { mp4 } from '../helpers/mp4'
+import { until } from '../helpers/until'
 import { startTestApp, type TestApp } from '../helpers/app'
 
 /** POST /media and GET /media/:id: files in and out, whole or in ranges, for their tenant only. */
@@ -25,6 +27,11 @@ afterAll(async () => {
 
 const bytes = (n: number, seed = 1) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) % 256)
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex')
+/** Every object in the media store's folder. */
+const storedObjects = () =>
+	app.config.media.store.kind === 'fs'
+		? readdirSync(app.config.media.store.dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile())
+		: []
 
 function upload(user: LoggedInUser, body: Uint8Array | FormData | ReadableStream<Uint8Array> | null, headers: Record<string, string> = {}) {
 	return fetch(`${app.url}/media`, { method: 'POST', headers: { ...user.headers, 'x-forwarded-for': randomIp(), ...headers }, body })
@@ -140,13 +147,47 @@ describe('POST /media', () => {
 
 	const multipart = (user: LoggedInUser, body: string) => upload(user, Buffer.from(body), { 'content-type': 'multipart/form-data; boundary=x' })
 
-	it('refuses a multipart body cut off inside the file with 400, and goes on serving', async () => {
+	it('refuses a multipart body cut off inside the file with 400, keeps none of its bytes, and goes on serving', async () => {
 		const before = await sql<{ count: number }[]>`select count(*)::int as count from media`
-		const cut = multipart(alice, '--x\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\nhello')
+		const objects = storedObjects()
+		const cut = multipart(
+			alice,
+			'--x\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\nhello, cut off',
+		)
 		await expectError(await cut, 400, 'MALFORMED_BODY')
 		const after = await sql<{ count: number }[]>`select count(*)::int as count from media`
 		expect(after[0]?.count).toBe(before[0]?.count)
+		// Nothing in the store names what was read of the file: no upload or collection would remove it.
+		await until(() => storedObjects().length === objects.length, 'the cut-off file removed from the store')
 		expect((await upload(alice, bytes(10, 9), { 'content-type': 'image/png' })).status).toBe(201)
+	})
+
+	it('takes a file of exactly MEDIA_MAX_BYTES in a form, whose declared length is larger by the form around it', async () => {
+		const file = bytes(MAX, 11)
+		const form = new FormData()
+		form.set('file', new Blob([file], { type: 'application/octet-stream' }), 'exact.bin')
+		const res = await upload(alice, form)
+		expect(res.status).toBe(201)
+		expect(await res.json()).toMatchObject({ size: MAX, sha256: sha256(file) })
+	})
+
+	it('answers a form whose file goes past MEDIA_MAX_BYTES, sent without a length, with 400 MEDIA_TOO_LARGE at once', async () => {
+		const head = new TextEncoder().encode(
+			'--x\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\nContent-Type: application/octet-stream\r\n\r\n',
+		)
+		// The file runs past the limit and the body keeps coming: no length is declared, and the end is far off.
+		let sent = 0
+		const body = new ReadableStream<Uint8Array>({
+			start(controller) {
+				controller.enqueue(head)
+			},
+			pull(controller) {
+				if (sent > MAX * 8) return controller.close()
+				sent += 64 * 1024
+				controller.enqueue(bytes(64 * 1024, 3))
+			},
+		})
+		await expectError(await upload(alice, body, { 'content-type': 'multipart/form-data; boundary=x' }), 400, 'MEDIA_TOO_LARGE')
 	})
 
 	it('refuses a file name with a NUL with 400 naming the part, and keeps the first 255 characters of a long one whole', async () => {

@@ -159,14 +159,23 @@ export class MediaService {
 								),
 							)
 						: this.write(stream, type).then((written) => ({ ...written, mimetype: type, fileName: fileName ? storableExcerpt(fileName, 255) : null }))
-				stored.catch(() => stream.resume())
+				// A refused file (too large) answers at once: the parser, its file stream given up, would
+				// never finish reading a body that goes on.
+				stored.catch((err) => {
+					stream.resume()
+					reject(err)
+				})
 			})
 			// Past the one file allowed the parser skips the others; keeping only the first would drop them without a word.
 			let more = false
 			parser.on('filesLimit', () => {
 				more = true
 			})
-			parser.on('error', () => reject(new InvalidInputError('MALFORMED_BODY', 'The multipart body could not be read')))
+			parser.on('error', () => {
+				reject(new InvalidInputError('MALFORMED_BODY', 'The multipart body could not be read'))
+				// What was stored of a file cut off mid-way belongs to no upload: nothing would ever collect it.
+				void stored?.then(({ object }) => this.deps.store.delete(object.key)).catch(() => {})
+			})
 			parser.on('finish', () => {
 				if (!stored) reject(new InvalidInputError('EMPTY_FILE', 'Send the file in a multipart field named `file`'))
 				else if (more) {
@@ -179,7 +188,11 @@ export class MediaService {
 						)
 				} else stored.then(resolve, reject)
 			})
-			Readable.fromWeb(request.body as never).pipe(parser)
+			const body = Readable.fromWeb(request.body as never)
+			// Answered early (a refused file), the rest of the body is given up: its stream then errors,
+			// and an error event nobody listens to would end the process.
+			body.on('error', () => {})
+			body.pipe(parser)
 		})
 	}
 
