@@ -68,6 +68,12 @@ describe('received media', () => {
 			fileName: 'empty.txt',
 		} as ContentSpec)
 		expect(settled).toMatchObject({ state: 'stored', size: 0 })
+		// The message read over REST says what was stored, though WhatsApp's message left the 0 out.
+		const listed = await api.get(`/chats/${CONTACT}@s.whatsapp.net/messages?limit=50`)
+		expect(listed.body.items.find((m: { media?: { id: string } }) => m.media?.id === message.media!.id)?.media).toMatchObject({
+			state: 'stored',
+			size: 0,
+		})
 		const whole = await api.fetch(`/media/${message.media!.id}`)
 		expect(whole.status).toBe(200)
 		expect((await whole.arrayBuffer()).byteLength).toBe(0)

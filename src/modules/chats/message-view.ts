@@ -51,6 +51,12 @@ export const messageColumns = {
 	mediaState: sql`case when ${messages.mediaId} is not null then (select m.state from media m where m.id = ${messages.mediaId}) end`.as(
 		'media_state',
 	),
+	// What was stored: the size the message announced may be missing (WhatsApp leaves out a 0).
+	mediaSize: sql<
+		number | null
+	>`case when ${messages.mediaId} is not null then (select m.size from media m where m.id = ${messages.mediaId} and m.state = 'stored') end`.as(
+		'media_size',
+	),
 	reactions: sql`(select json_agg(json_build_object('sender', r.sender, 'emoji', r.emoji, 'at', r.at) order by r.at)
 		from session_message_reactions r where ${sameMessage('r')} and r.emoji <> '')`.as('reactions'),
 	votes:
@@ -78,6 +84,7 @@ export interface MessageRow {
 	reply_to: Message['replyTo']
 	content: Record<string, unknown> | null
 	media_state: MediaState | null
+	media_size: number | string | null
 	reactions: Array<{ sender: string; emoji: string; at: string }> | null
 	votes: Array<{ voter: string; options: string[]; at: string }> | null
 }
@@ -139,7 +146,7 @@ export function toMessage(r: MessageRow, chatJid: string): Message {
 		revoked: r.revoked_at !== null,
 		kind: kindOf(r),
 		// A file the runner has no row for (any more) is as good as never downloaded.
-		media: data.media ? { ...data.media, state: r.media_state ?? 'pending' } : null,
+		media: data.media ? { ...data.media, state: r.media_state ?? 'pending', ...(r.media_size === null ? {} : { size: Number(r.media_size) }) } : null,
 		location: data.location ?? null,
 		contacts: data.contacts ?? null,
 		poll: data.poll ? tallied(data.poll, r.votes) : null,
