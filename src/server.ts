@@ -184,12 +184,12 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 	const purge = startSessionPurge({ db, listen: database.listen, logger, ...config.sessionPurge })
 	const sessions = new SessionsService({ db, config, cursors, relay })
 	const chats = new ChatsService({ db, cursors, sessions })
-	const messages = new MessagesService({ db, relay, sessions })
+	const mediaStore = createMediaStore(config.media)
+	const messages = new MessagesService({ db, relay, sessions, store: mediaStore })
 	const actions = new MessageActions({ db, relay, clock, chats })
 	const contacts = new ContactsService({ db, cursors, sessions })
 	const groups = new GroupsService({ db, cursors, relay })
 	const realtime = bus ? new RealtimeHub({ bus, logger }) : null
-	const mediaStore = createMediaStore(config.media)
 	// The api role also removes stored objects that deleted sessions' files left behind; any number of instances may.
 	const mediaCollector = startMediaCollector({ db, store: mediaStore, logger, ...config.media.collect })
 	const requester = bus ? createRequester({ bus, logger, timeoutMs: config.people.queryTimeoutMs }) : null

@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { collectUnusedMedia } from '../../src/media/collector'
 import { createMediaStore } from '../../src/media'
 import { expectError } from '../helpers/accounts'
+import { oggOpus, webp } from '../helpers/formats'
 import { type Client, pairedSession, type SessionsWorld, startSessionsWorld } from '../helpers/sessions'
 import { until } from '../helpers/until'
 
@@ -61,7 +62,7 @@ describe.each(['off', 'on_demand', 'eager'] as const)('MEDIA_DOWNLOAD=%s', (mode
 		)
 
 	it('stores a voice note sent from an upload at once and serves the upload’s bytes, type and name', async () => {
-		const file = randomBytes(40_000)
+		const file = oggOpus(40_000)
 		const mediaId = await upload(file, 'audio/ogg', 'note.ogg')
 		const downloads = world.standIn.core.log.list('media-download').length
 		const { messageId, media, sent } = await send({ audio: { mediaId }, ptt: true })
@@ -139,7 +140,7 @@ describe.each(['off', 'on_demand', 'eager'] as const)('MEDIA_DOWNLOAD=%s', (mode
 	})
 
 	it('keeps another tenant from the sent message’s file', async () => {
-		const { media } = await send({ sticker: { mediaId: await upload(randomBytes(3_000), 'image/webp', 's.webp') } })
+		const { media } = await send({ sticker: { mediaId: await upload(webp(3_000), 'image/webp', 's.webp') } })
 		const other = await world.tenant()
 		await expectError(await other.fetch(`/media/${media.id}`), 404, 'NOT_FOUND')
 	})

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { createHash, randomBytes } from 'node:crypto'
 import { expectError } from '../helpers/accounts'
+import { oggOpus, webp } from '../helpers/formats'
 import { mp4 } from '../helpers/mp4'
 import { until } from '../helpers/until'
 import { type Client, pairedSession, type SessionsWorld, startSessionsWorld } from '../helpers/sessions'
@@ -52,7 +53,8 @@ describe('sending files', () => {
 		['a voice note', 'audio', 'audio/ogg', { ptt: true }, 'audioMessage'],
 		['a sticker', 'sticker', 'image/webp', {}, 'stickerMessage'],
 	] as const)('sends %s whose bytes decrypt to the upload', async (_, kind, mimetype, extra, field) => {
-		const file = randomBytes(60_000)
+		// A voice note and a sticker are checked for their format's first bytes; other kinds by their type alone.
+		const file = 'ptt' in extra ? oggOpus(60_000) : kind === 'sticker' ? webp(60_000) : randomBytes(60_000)
 		const sent = await send({ [kind]: { mediaId: await upload(file, mimetype) }, ...extra })
 		expect(sent.media).toMatchObject({ field, uploaded: true, verified: true, sha256: sha256(file), size: file.byteLength })
 		const content = sent.message?.[field] as Record<string, unknown>
@@ -118,6 +120,18 @@ describe('refusing what cannot be sent, before anything goes out', () => {
 	it.each([
 		['an unknown upload', async () => ({ image: { mediaId: '0197f0c2-3a4b-7c5d-8e9f-0a1b2c3d4e5f' } }), 404, 'MEDIA_NOT_FOUND'],
 		['a PDF as an image', async () => ({ image: { mediaId: await upload(randomBytes(100), 'application/pdf') } }), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+		[
+			'bytes that only claim to be a voice note',
+			async () => ({ audio: { mediaId: await upload(randomBytes(100), 'audio/ogg') }, ptt: true }),
+			415,
+			'UNSUPPORTED_MEDIA_TYPE',
+		],
+		[
+			'bytes that only claim to be a sticker',
+			async () => ({ sticker: { mediaId: await upload(randomBytes(100), 'image/webp') } }),
+			415,
+			'UNSUPPORTED_MEDIA_TYPE',
+		],
 		[
 			'an mp3 as a voice note',
 			async () => ({ audio: { mediaId: await upload(randomBytes(100), 'audio/mpeg') }, ptt: true }),

@@ -9,6 +9,9 @@ import type { Db, Tx } from '../../db/client'
 import { media, sendRequests, sessionMessages } from '../../db/schema'
 import { filedChatJid, formsOf } from '../../db/jid-forms'
 import { isOneEmoji } from '../../lib/text'
+import type { MediaStore } from '../../media'
+import { blobOf } from '../../media/blobs'
+import { firstBytes, isFormat } from '../../media/formats'
 import type { MessageAccepted } from './model'
 import type { SessionsService } from '../sessions/service'
 import { assertConnected, sessionStatus } from '../sessions/state'
@@ -20,6 +23,8 @@ export interface MessagesServiceDeps {
 	relay?: Relay | null
 	/** Which session a chat route means when the account has one. */
 	sessions: Pick<SessionsService, 'resolveId'>
+	/** Where uploads are: a voice note's and a sticker's first bytes are checked, not only their declared type. */
+	store: Pick<MediaStore, 'read'>
 }
 
 /** What each kind of file takes; a document takes anything. */
@@ -214,7 +219,7 @@ export class MessagesService {
 	/** An uploaded (stored) file of the tenant, checked for the kind it is sent as. */
 	private async upload(tx: Tx, tenantId: string, kind: 'image' | 'video' | 'audio' | 'document' | 'sticker', mediaId: string, ptt = false) {
 		const [file] = await tx
-			.select({ mimetype: media.mimetype, state: media.state })
+			.select({ mimetype: media.mimetype, state: media.state, sha256: media.sha256 })
 			.from(media)
 			.where(and(eq(media.id, mediaId), eq(media.tenantId, tenantId)))
 		if (file?.state !== 'stored')
@@ -229,6 +234,17 @@ export class MessagesService {
 			throw new UnsupportedMediaTypeError(
 				'UNSUPPORTED_MEDIA_TYPE',
 				`A file of type ${type} cannot be sent as ${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind}`,
+			)
+		// WhatsApp's apps play a voice note and show a sticker only in their one format: a file that
+		// only claims it would go out and never play or show.
+		const format = ptt ? 'voice' : kind === 'sticker' ? 'sticker' : null
+		const blob = format && file.sha256 ? await blobOf(tx, tenantId, file.sha256) : undefined
+		if (format && blob && !isFormat(format, await firstBytes(this.deps.store, blob.storageKey)))
+			throw new UnsupportedMediaTypeError(
+				'UNSUPPORTED_MEDIA_TYPE',
+				format === 'voice'
+					? 'A voice note must be ogg/opus audio, and this upload only says it is: its bytes are not Ogg Opus'
+					: 'A sticker must be a WebP image, and this upload only says it is: its bytes are not WebP',
 			)
 		return { mediaId }
 	}
