@@ -23,7 +23,8 @@ let app: TestApp
 let sql: postgres.Sql
 
 beforeAll(async () => {
-	app = await startTestApp({}, {}, { logger })
+	// The API alone: a runner would move the session the test marks connected to a status of its own meanwhile.
+	app = await startTestApp({ ROLES: 'api' }, {}, { logger })
 	sql = postgres(app.database.url, { max: 1, onnotice: () => {} })
 })
 afterAll(async () => {
