@@ -5,6 +5,7 @@ import { createVerifiedUser } from '../helpers/accounts'
 import { startTestApp, type TestApp } from '../helpers/app'
 import { clientFor, type Client } from '../helpers/sessions'
 import { until } from '../helpers/until'
+import { message } from '../events/fixtures'
 import { createSession, createWebhook, sampleData, startReceiver, verify, type Receiver } from './helpers'
 
 let app: TestApp
@@ -89,6 +90,24 @@ describe('webhook delivery', () => {
 		// Media travel as a reference to GET /media/:id, never as bytes.
 		expect(upsert.json.data.messages[0].media).toMatchObject({ id: mediaId, state: 'stored' })
 		expect(upsert.body).not.toContain('base64')
+	})
+
+	it('sends a body unchanged whatever its text holds: quotes, backslashes, braces, commas, NULL, line breaks, emoji', async () => {
+		const rx = await receiver()
+		const hook = await createWebhook(api, { url: rx.url, events: ['session.messages.upsert'] })
+		const sessionId = await createSession(api)
+		const text = 'say "hi" \\ {a,b} NULL, "NULL"\n\t\\"} 😀 \u0001 end'
+		await app.server.bus.publish([
+			domainEvent(
+				'session.messages.upsert',
+				{ tenantId: api.user.user.tenantId, sessionId },
+				{ messages: [message('3EB0ESCAPES', { text })], type: 'notify' },
+			),
+		])
+		await rx.until((rs) => rs.length >= 1, 'the delivery')
+		const [r] = rx.requests
+		expect(verify(hook.secret, r!)).toEqual(JSON.parse(r!.body))
+		expect(r!.json.data.messages[0].text).toBe(text)
 	})
 
 	it('sends only the event types and sessions an endpoint asked for', async () => {
