@@ -15,13 +15,14 @@ export async function openStoredFile(db: Db, store: MediaStore, tenantId: string
 			seconds: media.seconds,
 			width: media.width,
 			height: media.height,
+			waveform: media.waveform,
 		})
 		.from(media)
 		.where(and(eq(media.id, id), eq(media.tenantId, tenantId)))
 	if (row?.state !== 'stored' || !row.sha256) return null
 	const blob = await blobOf(db, tenantId, row.sha256)
 	if (!blob) return null
-	const { seconds, width, height } = row
+	const { seconds, width, height, waveform } = row
 	return {
 		mimetype: row.mimetype,
 		fileName: row.fileName,
@@ -30,6 +31,7 @@ export async function openStoredFile(db: Db, store: MediaStore, tenantId: string
 		seconds,
 		width,
 		height,
+		waveform,
 		read: () => store.read(blob.storageKey),
 	}
 }

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { createHash, randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { expectError } from '../helpers/accounts'
 import { oggOpus, webp } from '../helpers/formats'
 import { mp4 } from '../helpers/mp4'
@@ -17,11 +19,12 @@ const FRIEND = '4915100000302'
 const FRIEND_JID = `${FRIEND}@s.whatsapp.net`
 let world: SessionsWorld
 let api: Client
+let sessionId: string
 
 beforeAll(async () => {
 	world = await startSessionsWorld()
 	api = await world.tenant()
-	await pairedSession(world, api, PHONE)
+	sessionId = (await pairedSession(world, api, PHONE)).id
 })
 afterAll(() => world.close())
 
@@ -72,6 +75,47 @@ describe('sending a video', () => {
 		const sent = await send({ video: { mediaId: await upload(file, 'video/mp4') } })
 		expect(sent.media).toMatchObject({ field: 'videoMessage', verified: true, sha256: sha256(file) })
 		expect(sent.message?.videoMessage).toMatchObject({ seconds: 31, width: 1280, height: 720 })
+	})
+})
+
+describe('sending a voice note', () => {
+	/** 1.5 s of silence, then 1.5 s of a tone: made with sox and opusenc (24 kbit/s). */
+	const note = new Uint8Array(readFileSync(join(import.meta.dir, '../fixtures/media/voice-note.ogg')))
+
+	it('gives WhatsApp its length and the waveform of its audio, decoded at upload', async () => {
+		const res = await api.fetch('/media', { method: 'POST', headers: { 'content-type': 'audio/ogg' }, body: note })
+		expect(res.status).toBe(201)
+		const uploaded = (await res.json()) as { id: string; seconds?: number; waveform?: string }
+		expect(uploaded.seconds).toBe(3)
+		const waveform = [...Buffer.from(uploaded.waveform ?? '', 'base64')]
+		expect(waveform).toHaveLength(64)
+		// Silent for the first half, loud for the second: the loudest sample is 100.
+		expect(Math.max(...waveform.slice(0, 30))).toBeLessThan(5)
+		expect(Math.min(...waveform.slice(34))).toBeGreaterThan(90)
+		expect(Math.max(...waveform)).toBe(100)
+
+		const after = world.events.events.length
+		const sent = await send({ audio: { mediaId: uploaded.id }, ptt: true })
+		expect(sent.media).toMatchObject({ field: 'audioMessage', verified: true, sha256: sha256(note) })
+		const audio = sent.message?.audioMessage as { seconds?: number; ptt?: boolean; waveform?: Uint8Array }
+		expect(audio).toMatchObject({ seconds: 3, ptt: true })
+		expect([...(audio.waveform ?? [])]).toEqual(waveform)
+		// The session's own event carries it as a received voice note's does.
+		const upsert = await world.events.waitFor('session.messages.upsert', sessionId, {
+			after,
+			where: (e) => e.data.messages.some((m) => m.key.id === sent.id),
+		})
+		expect(upsert.data.messages.find((m) => m.key.id === sent.id)?.media).toMatchObject({ ptt: true, seconds: 3, waveform: uploaded.waveform })
+	})
+
+	it('uploads and sends an Ogg Opus file whose audio does not decode, without a waveform', async () => {
+		const res = await api.fetch('/media', { method: 'POST', headers: { 'content-type': 'audio/ogg' }, body: oggOpus(20_000) })
+		expect(res.status).toBe(201)
+		const uploaded = (await res.json()) as Record<string, unknown>
+		expect(uploaded).not.toHaveProperty('waveform')
+		expect(uploaded).not.toHaveProperty('seconds')
+		const sent = await send({ audio: { mediaId: uploaded.id }, ptt: true })
+		expect(sent.message?.audioMessage?.waveform ?? null).toBeNull()
 	})
 })
 

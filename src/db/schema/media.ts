@@ -54,6 +54,8 @@ export const media = pgTable(
 		width: integer('width'),
 		height: integer('height'),
 		seconds: integer('seconds'),
+		/** An Ogg Opus upload's 64 loudness samples (0 to 100), from its decoded audio: sent with it as a voice note. */
+		waveform: bytea('waveform'),
 		pages: integer('pages'),
 		state: text('state', { enum: MEDIA_STATES }).notNull(),
 		failureReason: text('failure_reason'),

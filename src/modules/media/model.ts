@@ -7,9 +7,20 @@ export const MediaUploaded = t.Object({
 	mimetype: t.String({ examples: ['image/jpeg'] }),
 	size: t.Integer({ description: 'Bytes' }),
 	sha256: t.String({ description: 'SHA-256 of the bytes, hex' }),
-	seconds: t.Optional(t.Integer({ description: "A video's length, from its headers (MP4, QuickTime, 3GPP); sent with the video" })),
+	seconds: t.Optional(
+		t.Integer({
+			description:
+				"A video's length, from its headers (MP4, QuickTime, 3GPP), or an Ogg Opus file's, from its audio; sent with the video or voice note",
+		}),
+	),
 	width: t.Optional(t.Integer({ description: "A video's picture width as shown, from its headers; sent with the video" })),
 	height: t.Optional(t.Integer({ description: "A video's picture height as shown, from its headers; sent with the video" })),
+	waveform: t.Optional(
+		t.String({
+			description:
+				"An Ogg Opus file's 64 loudness samples (0 to 100), base64, from its decoded audio: the waveform WhatsApp's apps draw when it is sent as a voice note",
+		}),
+	),
 })
 export type MediaUploaded = typeof MediaUploaded.static
 

@@ -9,6 +9,7 @@ import { media } from '../../db/schema'
 import { type ByteRange, type MediaStore, MediaTooLargeError, type StoredObject } from '../../media'
 import { blobOf, keepBlob } from '../../media/blobs'
 import { type VideoFacts, videoFactsReader } from '../../media/video-facts'
+import { type VoiceFacts, voiceFactsReader } from '../../media/voice-facts'
 import type { MediaUploaded } from './model'
 import { enqueue, type Relay } from '../../bus'
 import { command } from '../../core/catalogue'
@@ -34,10 +35,13 @@ export interface MediaFile {
 	read(range?: ByteRange): ReadableStream<Uint8Array>
 }
 
+/** What an upload's headers (a video) or decoded audio (Ogg Opus) say of it; a voice note's length is its audio's. */
+type UploadFacts = Omit<VideoFacts, 'seconds'> & VoiceFacts
+
 /** An upload as stored, with what its type and headers say of it. */
 interface StoredPart {
 	object: StoredObject
-	facts: VideoFacts
+	facts: UploadFacts
 	mimetype: string
 	fileName: string | null
 }
@@ -95,7 +99,7 @@ export class MediaService {
 		await keepBlob(this.deps.db, this.deps.store, tenantId, part.object)
 		const id = Bun.randomUUIDv7()
 		const { size, sha256 } = part.object
-		const { seconds, width, height } = part.facts
+		const { seconds, width, height, waveform } = part.facts
 		await this.deps.db.insert(media).values({
 			id,
 			tenantId,
@@ -108,6 +112,7 @@ export class MediaService {
 			seconds,
 			width,
 			height,
+			waveform: waveform ? Buffer.from(waveform) : null,
 		})
 		return {
 			id,
@@ -116,6 +121,7 @@ export class MediaService {
 			sha256,
 			...(seconds === null ? {} : { seconds }),
 			...(width === null || height === null ? {} : { width, height }),
+			...(waveform ? { waveform: Buffer.from(waveform).toString('base64') } : {}),
 		}
 	}
 
@@ -196,19 +202,26 @@ export class MediaService {
 		})
 	}
 
-	/** Streams a file to the store, reading a video's length and size from its headers on the way. */
-	private async write(body: AsyncIterable<Uint8Array>, contentType: string): Promise<{ object: StoredObject; facts: VideoFacts }> {
-		const reader = videoFactsReader(contentType)
+	/**
+	 * Streams a file to the store, reading on the way a video's length and size from its headers and
+	 * an Ogg Opus file's length and waveform from its audio.
+	 */
+	private async write(body: AsyncIterable<Uint8Array>, contentType: string): Promise<{ object: StoredObject; facts: UploadFacts }> {
+		const video = videoFactsReader(contentType)
+		const voice = voiceFactsReader(contentType)
 		async function* read() {
 			for await (const chunk of body) {
-				reader.push(chunk)
+				video.push(chunk)
+				await voice.push(chunk)
 				yield chunk
 			}
 		}
 		try {
 			const object = await this.deps.store.write(read(), { maxBytes: this.deps.maxBytes, contentType })
-			return { object, facts: reader.facts() }
+			const [{ seconds, ...size }, sound] = [video.facts(), await voice.facts()]
+			return { object, facts: { ...size, seconds: seconds ?? sound.seconds, waveform: sound.waveform } }
 		} catch (err) {
+			voice.close()
 			throw err instanceof MediaTooLargeError ? tooLarge(this.deps.maxBytes) : err
 		}
 	}

@@ -12,10 +12,12 @@ export interface UploadedFile {
 	size: number
 	/** SHA-256 of the bytes, hex: the stored object the upload names. */
 	sha256: string
-	/** A video's length and picture size, read from its headers at upload; null when they said nothing. */
+	/** A video's length and picture size, read from its headers at upload; null when they said nothing. An Ogg Opus file's length. */
 	seconds: number | null
 	width: number | null
 	height: number | null
+	/** An Ogg Opus file's 64 loudness samples, from its audio at upload; null for other files. */
+	waveform: Uint8Array | null
 	read(): ReadableStream<Uint8Array>
 }
 
@@ -42,8 +44,8 @@ async function file(sources: SendSources, mediaId: string) {
 	const found = await sources.upload(mediaId)
 	if (!found) throw new SendRefused('media_not_found', `no uploaded file ${mediaId}`)
 	// Baileys encrypts a stream to a temporary file as it reads it: the upload is never held whole.
-	const { mimetype, fileName, seconds, width, height } = found
-	return { media: { stream: Readable.fromWeb(found.read() as never) }, mimetype, fileName, seconds, width, height }
+	const { mimetype, fileName, seconds, width, height, waveform } = found
+	return { media: { stream: Readable.fromWeb(found.read() as never) }, mimetype, fileName, seconds, width, height, waveform }
 }
 
 /** The catalogue's send content as Baileys' message content. */
@@ -67,8 +69,15 @@ export async function toBaileysContent(content: SendContent, sources: SendSource
 	}
 	if ('audio' in content) {
 		const f = await file(sources, content.audio.mediaId)
-		// WhatsApp's players take a voice note only as this type; uploads keep the bare type.
-		return { audio: f.media, mimetype: content.ptt ? VOICE_NOTE_TYPE : f.mimetype, ptt: !!content.ptt }
+		// WhatsApp's players take a voice note only as this type; uploads keep the bare type. With the
+		// length and waveform read at upload, Baileys neither measures the file nor looks for a decoder.
+		return {
+			audio: f.media,
+			mimetype: content.ptt ? VOICE_NOTE_TYPE : f.mimetype,
+			ptt: !!content.ptt,
+			...(f.seconds === null ? {} : { seconds: f.seconds }),
+			...(content.ptt && f.waveform ? { waveform: new Uint8Array(f.waveform) } : {}),
+		}
 	}
 	if ('document' in content) {
 		const f = await file(sources, content.document.mediaId)
