@@ -307,7 +307,7 @@ export async function startServer(config: Config, logger: Logger, overrides: Ser
 		relay,
 		isDraining: () => draining,
 		rolesDown: () => roles.down(),
-		metrics: { registry, workers: () => roles.metrics() },
+		metrics: { registry, workers: () => roles.metrics(), fleet: roles.fleet },
 	}
 	const api = serveApi ? composeApi(config, logger, infra, overrides) : null
 	const app = api?.app ?? createProbeApp({ config, logger, ...infra })

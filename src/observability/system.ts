@@ -28,12 +28,19 @@ export interface RealtimeStats {
 	slowConsumerCloses: number
 }
 
+/** What the runners' leases say of the fleet, fleet-wide. */
+export interface FleetSource {
+	read(): Promise<{ runners: number; unownedPartitions: number }>
+}
+
 export interface SystemSources {
 	database: Database
 	/** Null when this app has no bus (tests of the HTTP layer alone). */
 	bus: Bus | null
 	/** The WebSocket hub's counters, when this app serves WebSockets. */
 	realtime: RealtimeStats | null
+	/** The runners' leases (Redis); absent in embedded mode, where the runner is this process. */
+	fleet?: FleetSource | null
 	/** Time one source may take before the scrape goes on without it. */
 	timeoutMs?: number
 }
@@ -63,14 +70,16 @@ const msOf = (position: string) => Number(position.split('-')[0])
  * COMMAND_PARTITIONS is.
  */
 export function systemMetrics(registry: Registry, sources: SystemSources): SystemCollector {
-	const { database, bus, realtime } = sources
+	const { database, bus, realtime, fleet } = sources
 	const timeoutMs = sources.timeoutMs ?? 2_000
 	const gauge = (name: string, help: string, labelNames: string[] = []) =>
 		new Gauge({ name: `${PREFIX}${name}`, help, labelNames, registers: [registry] })
 
-	const up = gauge('metrics_source_up', 'Whether the last scrape could read the source (1) or not (0): postgres, streams, or a role Worker', [
-		'source',
-	])
+	const up = gauge(
+		'metrics_source_up',
+		'Whether the last scrape could read the source (1) or not (0): postgres, streams, runners (their leases), or a role Worker',
+		['source'],
+	)
 	const sessionsByStatus = gauge('sessions', 'Sessions by status (deleted ones excluded)', ['status'])
 	const outboxPending = gauge('outbox_pending', 'Outbox rows not yet published to their stream (backlog of the relay)')
 	const outboxAge = gauge('outbox_oldest_pending_seconds', 'Age of the oldest unpublished outbox row (0 when none)')
@@ -86,6 +95,16 @@ export function systemMetrics(registry: Registry, sources: SystemSources): Syste
 		'Age of the oldest delivered-but-unacknowledged entry of the group (0 when none)',
 		['stream', 'group'],
 	)
+	// With no runner alive nothing else says so: sessions keep the status their runner last reported.
+	const runners = fleet
+		? gauge('fleet_runners_live', 'Runners with a live heartbeat, fleet-wide, read from Redis by any process (a runner’s own view is runners_live)')
+		: null
+	const unowned = fleet
+		? gauge(
+				'fleet_partitions_unowned',
+				'Command partitions no runner holds a lease on: their sessions are offline and their commands wait (briefly above 0 while partitions change hands)',
+			)
+		: null
 	const dead = gauge('stream_dead_letters', 'Entries in the dead-letter stream of the stream (failed too often, or never parsed)', ['stream'])
 
 	const restarts = new Counter({
@@ -199,6 +218,12 @@ export function systemMetrics(registry: Registry, sources: SystemSources): Syste
 		])
 	}
 
+	async function readFleet(f: FleetSource) {
+		const read = await f.read()
+		runners?.set(read.runners)
+		unowned?.set(read.unownedPartitions)
+	}
+
 	const attempt = async (source: string, read: () => Promise<void>) => {
 		try {
 			await withTimeout(read(), timeoutMs, `reading ${source} for /metrics`)
@@ -210,7 +235,11 @@ export function systemMetrics(registry: Registry, sources: SystemSources): Syste
 
 	return {
 		async refresh() {
-			await Promise.all([attempt('postgres', readPostgres), bus ? attempt('streams', () => readStreams(bus)) : Promise.resolve()])
+			await Promise.all([
+				attempt('postgres', readPostgres),
+				bus ? attempt('streams', () => readStreams(bus)) : Promise.resolve(),
+				fleet ? attempt('runners', () => readFleet(fleet)) : Promise.resolve(),
+			])
 		},
 		recordWorkers(workers) {
 			for (const w of workers) {

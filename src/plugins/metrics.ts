@@ -6,7 +6,7 @@ import type { Bus } from '../bus'
 import { errorBody, errorModel } from './errors'
 import { httpMetrics } from './http-metrics'
 import { createMetricsRegistry } from '../observability/registry'
-import { systemMetrics, type RealtimeStats, type WorkerMetrics } from '../observability/system'
+import { type FleetSource, systemMetrics, type RealtimeStats, type WorkerMetrics } from '../observability/system'
 
 export interface MetricsDeps {
 	/** METRICS_ENABLED, METRICS_TOKEN */
@@ -18,6 +18,8 @@ export interface MetricsDeps {
 	realtime: RealtimeStats | null
 	/** The role Workers' registries, asked for at each scrape. */
 	workers?: () => Promise<WorkerMetrics[]>
+	/** The runners' leases, read at each scrape (with Redis). */
+	fleet?: FleetSource | null
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest()
@@ -35,7 +37,7 @@ export function metricsPlugin(deps: MetricsDeps) {
 	const plugin = new Elysia({ name: 'metrics' })
 	if (!deps.config.metricsEnabled) return plugin
 	const registry = deps.registry ?? createMetricsRegistry({ thread: 'main', processMetrics: true })
-	const system = systemMetrics(registry, { database: deps.database, bus: deps.bus, realtime: deps.realtime })
+	const system = systemMetrics(registry, { database: deps.database, bus: deps.bus, realtime: deps.realtime, fleet: deps.fleet })
 	// Compared as digests: equal lengths for timingSafeEqual, and no early exit that times the prefix.
 	const expected = deps.config.metricsToken ? sha256(deps.config.metricsToken) : null
 	const authorized = (header: string | undefined) => {

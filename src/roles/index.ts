@@ -4,7 +4,8 @@ import type { Config } from '../config'
 import type { Database } from '../db/client'
 import type { Bus } from '../bus/bus'
 import type { Logger } from '../logger'
-import type { WorkerMetrics } from '../observability/system'
+import type { FleetSource, WorkerMetrics } from '../observability/system'
+import { fleetSource } from './runner/fleet'
 import { superviseWorker, type SupervisedWorker, type SupervisorEvent } from './supervisor'
 import type { RoleHandle, RoleModule, WorkerRole } from './types'
 
@@ -37,6 +38,8 @@ export interface RunningRoles {
 	metrics(timeoutMs?: number): Promise<WorkerMetrics[]>
 	/** Roles whose Worker is not running now (starting, or crashed and waiting to restart). */
 	down(): string[]
+	/** The runners of the fleet, as their leases in Redis say (for /metrics, whatever roles run here); null without Redis. */
+	readonly fleet: FleetSource | null
 }
 
 /**
@@ -50,6 +53,7 @@ export async function startRoles(deps: RolesDeps): Promise<RunningRoles> {
 	const running: { role: WorkerRole; stop(): Promise<void> }[] = []
 	const workers: SupervisedWorker[] = []
 	const started: RunningRoles['started'] = []
+	const fleet = redis && bus.kind === 'redis' ? fleetSource(redis, config) : null
 
 	try {
 		for (const role of ['consumer', 'webhooks', 'runner'] as const) {
@@ -82,11 +86,13 @@ export async function startRoles(deps: RolesDeps): Promise<RunningRoles> {
 		started,
 		ready: Promise.all(workers.map((w) => w.ready)).then(() => {}),
 		down: () => workers.filter((w) => !w.running).map((w) => w.name),
+		fleet,
 		metrics: (timeoutMs = 1_000) =>
 			Promise.all(workers.map(async (w) => ({ role: w.name, metrics: await w.metrics(timeoutMs), restarts: w.restarts }))),
 		async stop() {
 			// Reverse start order: the consumer outlives the runner, so it persists the runner's last events.
 			for (const r of [...running].reverse()) await r.stop()
+			await fleet?.close()
 		},
 	}
 }

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { createLogger } from '../../src/logger'
+import { startServer } from '../../src/server'
 import { startTestApp, type TestApp } from '../helpers/app'
-import { METRICS_TOKEN, scrape } from './helpers'
+import { until } from '../helpers/until'
+import { METRICS_TOKEN, sample, scrape, scrapeText } from './helpers'
 
 describe('/metrics when METRICS_ENABLED is off', () => {
 	let app: TestApp
@@ -73,5 +76,35 @@ describe('/metrics of a process without the api role', () => {
 		expect(text).toContain('# TYPE switchboard_whatsapp_disconnects_total counter')
 		expect(text).toContain('# TYPE process_resident_memory_bytes gauge')
 		expect((await fetch(`${app.url}/sessions`)).status).toBe(404)
+	})
+})
+
+describe('/metrics of the fleet', () => {
+	let app: TestApp
+	beforeAll(async () => {
+		app = await startTestApp({ ROLES: 'api', METRICS_ENABLED: 'true', METRICS_TOKEN })
+	})
+	afterAll(() => app.close())
+
+	/** Scrapes until the runners and the partitions no runner holds read `runners` and `unowned`. */
+	const fleetReads = (runners: number, unowned: number) =>
+		until(async () => {
+			const text = await scrapeText(app)
+			return sample(text, 'switchboard_fleet_runners_live') === runners && sample(text, 'switchboard_fleet_partitions_unowned') === unowned && text
+		}, `${runners} runners, ${unowned} partitions unowned`)
+
+	it('counts the live runners and the partitions none holds, and tells when the last runner is gone', async () => {
+		const partitions = app.config.events.commandPartitions
+		// No runner yet: every partition's sessions are offline, though they may still read `connected`.
+		const before = await fleetReads(0, partitions)
+		expect(before).toContain('switchboard_metrics_source_up{source="runners"} 1')
+		const runner = await startServer({ ...app.config, roles: new Set(['runner']) }, createLogger(app.config))
+		try {
+			await runner.roles.ready
+			await fleetReads(1, 0)
+		} finally {
+			await runner.stop()
+		}
+		await fleetReads(0, partitions)
 	})
 })

@@ -1,0 +1,31 @@
+import type { Config } from '../../config'
+import type { RedisClient } from '../../lib/redis-client'
+import type { FleetSource } from '../../observability/system'
+import { createRedisLeaseStore, type LeaseStore } from './leases'
+
+/**
+ * The fleet as /metrics shows it, read from the runners' heartbeats and partition leases: the one
+ * place that tells a fleet with no runner left (its sessions keep reading `connected`). The lease
+ * store's connection is opened at the first scrape.
+ */
+export function fleetSource(
+	redis: RedisClient,
+	config: Pick<Config, 'redisPrefix' | 'events' | 'ownership'>,
+): FleetSource & { close(): Promise<void> } {
+	let store: LeaseStore | null = null
+	return {
+		async read() {
+			store ??= createRedisLeaseStore({
+				redis,
+				prefix: config.redisPrefix,
+				partitions: config.events.commandPartitions,
+				commandTimeoutMs: config.ownership.renewEveryMs,
+			})
+			const { runners, partitions } = await store.fleet()
+			return { runners: runners.length, unownedPartitions: partitions.filter((lease) => lease === null).length }
+		},
+		async close() {
+			await store?.close()
+		},
+	}
+}
