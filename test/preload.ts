@@ -1,5 +1,5 @@
-import { setDefaultTimeout } from 'bun:test'
-import { mkdirSync, mkdtempSync } from 'node:fs'
+import { afterAll, setDefaultTimeout } from 'bun:test'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -8,7 +8,12 @@ import { join } from 'node:path'
 // all; this keeps the same default for a file run on its own with a plain `bun test <file>`.
 setDefaultTimeout(30_000)
 process.env.NODE_ENV ??= 'test'
-// Media files of every test process (and the servers it starts) go to a folder of their own, never the repository's data/.
-process.env.MEDIA_DIR ??= mkdtempSync(join(tmpdir(), 'sb-media-'))
+// Media files of every test process (and the servers it starts) go to a folder of their own, never
+// the repository's data/, removed when the process ends.
+if (!process.env.MEDIA_DIR) {
+	const mediaDir = mkdtempSync(join(tmpdir(), 'sb-media-'))
+	process.env.MEDIA_DIR = mediaDir
+	afterAll(() => rmSync(mediaDir, { recursive: true, force: true }))
+}
 // bunfig.toml writes a JUnit report here, which .ci/run counts; Bun does not create the folder.
 mkdirSync(new URL('../test-results', import.meta.url).pathname, { recursive: true })
