@@ -22,8 +22,18 @@ const WINDOW_SAMPLES = 960
 /** The samples of a waveform, as WhatsApp sends them. */
 const WAVEFORM_SAMPLES = 64
 
-/** Audio longer than this is not decoded further (a note of 30 minutes costs about 8 s of CPU); it gets no waveform. */
-const MAX_SECONDS = 30 * 60
+/**
+ * Audio longer than this is not decoded further (ten minutes cost about 2.5 s of CPU, whatever
+ * the bitrate: a file of 500 KB can hold them); it gets no waveform.
+ */
+const MAX_SECONDS = 10 * 60
+
+/**
+ * Uploads decoded at once in this process: a further one is stored without a waveform, so that
+ * uploads of long notes cannot take the thread that answers requests for themselves.
+ */
+const MAX_DECODING = 2
+let decoding = 0
 
 /**
  * Bytes decoded at once before the event loop gets a turn: 16 KiB of a voice note is 4 to 8 s of
@@ -59,6 +69,8 @@ export function voiceFactsReader(mimetype: string) {
 	let done = !OGG_TYPES.test(mimetype)
 	let head = new Uint8Array(0)
 	let decoder: Decoder | null = null
+	/** Whether this upload holds one of the `MAX_DECODING` places. */
+	let holding = false
 	let samples = 0
 	/** Mean absolute level of channel 0 per window, and the window being filled. */
 	const levels: number[] = []
@@ -84,10 +96,15 @@ export function voiceFactsReader(mimetype: string) {
 		decoder?.free()
 		decoder = null
 		samples = 0
+		if (holding) decoding--
+		holding = false
 	}
 
 	async function decode(bytes: Uint8Array) {
 		if (!decoder) {
+			if (decoding >= MAX_DECODING) return stop()
+			decoding++
+			holding = true
 			const { OggOpusDecoder } = await import('ogg-opus-decoder')
 			decoder = new OggOpusDecoder()
 			await decoder.ready
