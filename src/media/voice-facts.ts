@@ -36,10 +36,10 @@ const MAX_DECODING = 2
 let decoding = 0
 
 /**
- * Bytes decoded at once before the event loop gets a turn: 16 KiB of a voice note is 4 to 8 s of
- * audio, some 20 to 40 ms of decoding. The decoder runs on the thread that answers requests.
+ * Bytes decoded at once before the event loop gets a turn: 4 KiB of Opus is 1 to 5 s of audio (at
+ * 32 down to 6 kbit/s), some 4 to 25 ms of decoding. The decoder runs on the thread that answers requests.
  */
-const SLICE_BYTES = 16 * 1024
+const SLICE_BYTES = 4 * 1024
 
 /** Bytes held to tell the format (`isFormat` finds the Opus head within them). */
 const HEAD_BYTES = 64
