@@ -16,7 +16,7 @@ const OGG_TYPES = /^(audio\/(ogg|opus)|application\/ogg)$/
 /** Opus always decodes at 48 kHz. */
 const SAMPLE_RATE = 48_000
 
-/** Loudness is kept per 20 ms of audio: 90,000 numbers for the longest note read. */
+/** Loudness is kept per 20 ms of audio: 30,000 numbers for the longest note read. */
 const WINDOW_SAMPLES = 960
 
 /** The samples of a waveform, as WhatsApp sends them. */
@@ -43,6 +43,15 @@ const SLICE_BYTES = 4 * 1024
 
 /** Bytes held to tell the format (`isFormat` finds the Opus head within them). */
 const HEAD_BYTES = 64
+
+/**
+ * The channels the Opus head announces (its tenth byte). A voice note has one or two; Opus allows
+ * 255, each decoded into its own buffer, which a small file could use to take hundreds of MB.
+ */
+function channelsOf(head: Uint8Array): number {
+	const at = Buffer.from(head.buffer, head.byteOffset, head.byteLength).indexOf('OpusHead')
+	return at < 0 || at + 9 >= head.byteLength ? 0 : head[at + 9]!
+}
 
 type Decoder = InstanceType<typeof import('ogg-opus-decoder').OggOpusDecoder>
 
@@ -127,7 +136,7 @@ export function voiceFactsReader(mimetype: string) {
 					grown.set(chunk, head.byteLength)
 					head = grown
 					if (head.byteLength < HEAD_BYTES) return
-					if (!isFormat('voice', head)) return stop()
+					if (!isFormat('voice', head) || channelsOf(head) > 2) return stop()
 					chunk = head
 				}
 				await decode(chunk)
@@ -138,7 +147,7 @@ export function voiceFactsReader(mimetype: string) {
 		/** What the decoded audio said, once the whole file went past. */
 		async facts(): Promise<VoiceFacts> {
 			try {
-				if (!done && head.byteLength && head.byteLength < HEAD_BYTES && isFormat('voice', head)) await decode(head)
+				if (!done && head.byteLength && head.byteLength < HEAD_BYTES && isFormat('voice', head) && channelsOf(head) <= 2) await decode(head)
 				if (done || !decoder) return NONE
 				const { channelData, samplesDecoded } = await decoder.flush()
 				measure(channelData[0], samplesDecoded)

@@ -29,6 +29,12 @@ describe('a voice note’s facts', () => {
 		expect(await read(voiceFactsReader('audio/ogg'), oggOpus(20_000), 4096)).toEqual({ seconds: null, waveform: null })
 	})
 
+	it('are nothing for audio of more than two channels, which Opus allows up to 255 of, each decoded into its own buffer', async () => {
+		// 0.3 s of a tone in six channels (sox, opusenc): it decodes, and would take six buffers.
+		const six = new Uint8Array(readFileSync(join(import.meta.dir, '../fixtures/media/six-channels.ogg')))
+		expect(await read(voiceFactsReader('audio/ogg'), six, 4096)).toEqual({ seconds: null, waveform: null })
+	})
+
 	it('are read for two uploads at once; a third arriving meanwhile is stored without them', async () => {
 		const [first, second, third] = [voiceFactsReader('audio/ogg'), voiceFactsReader('audio/ogg'), voiceFactsReader('audio/ogg')]
 		await first.push(note.subarray(0, 4096))
