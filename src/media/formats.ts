@@ -12,9 +12,14 @@ const ascii = (bytes: Uint8Array, at: number, text: string) => [...text].every((
  */
 export function isFormat(format: 'voice' | 'sticker', head: Uint8Array): boolean {
 	if (format === 'sticker') return ascii(head, 0, 'RIFF') && ascii(head, 8, 'WEBP')
-	if (!ascii(head, 0, 'OggS')) return false
-	for (let at = 4; at + 8 <= head.length; at++) if (ascii(head, at, 'OpusHead')) return true
-	return false
+	return opusHeadAt(head) >= 0
+}
+
+/** Where the Opus head (`OpusHead`) starts within an Ogg file's first bytes; -1 when they are not Ogg Opus. */
+export function opusHeadAt(head: Uint8Array): number {
+	if (!ascii(head, 0, 'OggS')) return -1
+	for (let at = 4; at + 8 <= head.length; at++) if (ascii(head, at, 'OpusHead')) return at
+	return -1
 }
 
 /** The first bytes of a stored object (fewer when it is shorter). */

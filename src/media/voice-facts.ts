@@ -1,4 +1,4 @@
-import { isFormat } from './formats'
+import { opusHeadAt } from './formats'
 
 /** What an Ogg Opus upload's decoded audio says of it: what WhatsApp's apps show of a voice note. */
 export interface VoiceFacts {
@@ -41,16 +41,16 @@ let decoding = 0
  */
 const SLICE_BYTES = 4 * 1024
 
-/** Bytes held to tell the format (`isFormat` finds the Opus head within them). */
+/** Bytes held to tell the format (the Opus head is found within them). */
 const HEAD_BYTES = 64
 
 /**
- * The channels the Opus head announces (its tenth byte). A voice note has one or two; Opus allows
- * 255, each decoded into its own buffer, which a small file could use to take hundreds of MB.
+ * Whether the Opus head announces one or two channels (its tenth byte), as a voice note has. Opus
+ * allows 255, each decoded into its own buffer, which a small file could use to take hundreds of MB.
  */
-function channelsOf(head: Uint8Array): number {
-	const at = Buffer.from(head.buffer, head.byteOffset, head.byteLength).indexOf('OpusHead')
-	return at < 0 || at + 9 >= head.byteLength ? 0 : head[at + 9]!
+function isVoiceHead(head: Uint8Array): boolean {
+	const at = opusHeadAt(head)
+	return at >= 0 && at + 9 < head.byteLength && head[at + 9]! <= 2
 }
 
 type Decoder = InstanceType<typeof import('ogg-opus-decoder').OggOpusDecoder>
@@ -136,7 +136,7 @@ export function voiceFactsReader(mimetype: string) {
 					grown.set(chunk, head.byteLength)
 					head = grown
 					if (head.byteLength < HEAD_BYTES) return
-					if (!isFormat('voice', head) || channelsOf(head) > 2) return stop()
+					if (!isVoiceHead(head)) return stop()
 					chunk = head
 				}
 				await decode(chunk)
@@ -147,7 +147,7 @@ export function voiceFactsReader(mimetype: string) {
 		/** What the decoded audio said, once the whole file went past. */
 		async facts(): Promise<VoiceFacts> {
 			try {
-				if (!done && head.byteLength && head.byteLength < HEAD_BYTES && isFormat('voice', head) && channelsOf(head) <= 2) await decode(head)
+				if (!done && head.byteLength && head.byteLength < HEAD_BYTES && isVoiceHead(head)) await decode(head)
 				if (done || !decoder) return NONE
 				const { channelData, samplesDecoded } = await decoder.flush()
 				measure(channelData[0], samplesDecoded)

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 
 /** Random bytes under a real format's first bytes: what the API checks of a voice note or a sticker. */
 function under(head: string, at: number, size: number): Uint8Array {
@@ -20,3 +22,7 @@ export const webp = (size: number) => {
 	bytes.set(new TextEncoder().encode('WEBP'), 8)
 	return bytes
 }
+
+/** A real Ogg Opus file of test/fixtures/media, made with sox and opusenc. */
+export const oggFixture = (name: 'voice-note' | 'six-channels') =>
+	new Uint8Array(readFileSync(join(import.meta.dir, `../fixtures/media/${name}.ogg`)))

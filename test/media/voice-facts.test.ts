@@ -1,11 +1,9 @@
 import { describe, expect, it } from 'bun:test'
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { voiceFactsReader } from '../../src/media/voice-facts'
-import { oggOpus } from '../helpers/formats'
+import { oggFixture, oggOpus } from '../helpers/formats'
 
 /** 1.5 s of silence, then 1.5 s of a tone (see test/messages/send-kinds.test.ts). */
-const note = new Uint8Array(readFileSync(join(import.meta.dir, '../fixtures/media/voice-note.ogg')))
+const note = oggFixture('voice-note')
 
 async function read(reader: ReturnType<typeof voiceFactsReader>, bytes: Uint8Array, chunk: number) {
 	for (let at = 0; at < bytes.byteLength; at += chunk) await reader.push(bytes.subarray(at, at + chunk))
@@ -31,7 +29,7 @@ describe('a voice note’s facts', () => {
 
 	it('are nothing for audio of more than two channels, which Opus allows up to 255 of, each decoded into its own buffer', async () => {
 		// 0.3 s of a tone in six channels (sox, opusenc): it decodes, and would take six buffers.
-		const six = new Uint8Array(readFileSync(join(import.meta.dir, '../fixtures/media/six-channels.ogg')))
+		const six = oggFixture('six-channels')
 		expect(await read(voiceFactsReader('audio/ogg'), six, 4096)).toEqual({ seconds: null, waveform: null })
 	})
 

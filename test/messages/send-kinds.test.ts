@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { createHash, randomBytes } from 'node:crypto'
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { expectError } from '../helpers/accounts'
-import { oggOpus, webp } from '../helpers/formats'
+import { oggFixture, oggOpus, webp } from '../helpers/formats'
 import { mp4 } from '../helpers/mp4'
 import { until } from '../helpers/until'
 import { type Client, pairedSession, type SessionsWorld, startSessionsWorld } from '../helpers/sessions'
@@ -80,7 +78,7 @@ describe('sending a video', () => {
 
 describe('sending a voice note', () => {
 	/** 1.5 s of silence, then 1.5 s of a tone: made with sox and opusenc (24 kbit/s). */
-	const note = new Uint8Array(readFileSync(join(import.meta.dir, '../fixtures/media/voice-note.ogg')))
+	const note = oggFixture('voice-note')
 
 	it('gives WhatsApp its length and the waveform of its audio, decoded at upload', async () => {
 		const res = await api.fetch('/media', { method: 'POST', headers: { 'content-type': 'audio/ogg' }, body: note })

@@ -218,8 +218,9 @@ export class MediaService {
 		}
 		try {
 			const object = await this.deps.store.write(read(), { maxBytes: this.deps.maxBytes, contentType })
-			const [{ seconds, ...size }, sound] = [video.facts(), await voice.facts()]
-			return { object, facts: { ...size, seconds: seconds ?? sound.seconds, waveform: sound.waveform } }
+			const { seconds, width, height } = video.facts()
+			const sound = await voice.facts()
+			return { object, facts: { seconds: seconds ?? sound.seconds, width, height, waveform: sound.waveform } }
 		} catch (err) {
 			voice.close()
 			throw err instanceof MediaTooLargeError ? tooLarge(this.deps.maxBytes) : err
