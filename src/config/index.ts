@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import { Value } from '@sinclair/typebox/value'
 import { coerce, DEV_SECRETS, durationMs, Env, HINTS, redactIfSecret } from './env'
 import { misspeltSettings } from './misspelt'
+import { URL_SETTINGS, urlProblem } from './urls'
 import type { Config, Role } from './types'
 
 /** REDIS_CLUSTER_NAT_MAP (already checked against its pattern) as ioredis' natMap. */
@@ -56,6 +57,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 		const hint = HINTS[key] ?? expected(e.schema as ExpectedSchema) ?? e.message
 		return `${key}: ${hint}${key in input ? ` (got ${JSON.stringify(redactIfSecret(key, input[key]))})` : ''}`
 	})
+	for (const key of URL_SETTINGS) {
+		const value = input[key]
+		const problem = !seen.has(key) && typeof value === 'string' ? urlProblem(key, value) : null
+		if (problem) problems.push(problem)
+	}
 	if (problems.length) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`)
 	const env = input as Env
 
@@ -85,10 +91,16 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 	if (env.MEDIA_STORE === 's3' && !env.MEDIA_S3_BUCKET) throw new ConfigError('MEDIA_STORE=s3 needs MEDIA_S3_BUCKET')
 	// Without Redis the bus lives in this process: a role left to another process would never hear
 	// of the work (a send accepted by an API process, and never sent). Webhooks alone may be left out.
-	const missing = env.REDIS_URL || !env.ROLES ? [] : ['api', 'runner', 'consumer'].filter((r) => !env.ROLES!.split(',').includes(r))
-	if (missing.length)
+	const missing = env.ROLES ? ['api', 'runner', 'consumer'].filter((r) => !env.ROLES!.split(',').includes(r)) : []
+	if (missing.length && !env.REDIS_URL)
 		throw new ConfigError(
 			`ROLES=${env.ROLES} leaves out ${missing.join(', ')}, but without REDIS_URL the roles talk only within one process: set REDIS_URL to split them across processes, or run them all here`,
+		)
+	// Without DATABASE_URL each process keeps its own embedded database: the process that runs a
+	// session would never find the session another process created (it would stay `starting`).
+	if (missing.length && !env.DATABASE_URL)
+		throw new ConfigError(
+			`ROLES=${env.ROLES} leaves out ${missing.join(', ')}, but without DATABASE_URL each process keeps its own embedded database and the others would not see this one's data: set DATABASE_URL (the same PostgreSQL for every process), or run all roles here`,
 		)
 	const cookieSecure = env.COOKIE_SECURE ?? production
 	// PORT=0 (any free port) cannot name the port in advance: the default port stands in for it.

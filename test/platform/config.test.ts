@@ -104,9 +104,53 @@ describe('config', () => {
 	it('refuses to leave a role to other processes when there is no Redis for them to talk through', () => {
 		expect(() => loadConfig({ ROLES: 'api' })).toThrow('ROLES=api leaves out runner, consumer, but without REDIS_URL')
 		expect(() => loadConfig({ ROLES: 'runner,consumer', DATABASE_URL: 'postgres://u@h/db' })).toThrow('leaves out api')
-		expect([...loadConfig({ ROLES: 'api', REDIS_URL: 'redis://h:6379' }).roles]).toEqual(['api'])
+		expect([...loadConfig({ ROLES: 'api', REDIS_URL: 'redis://h:6379', DATABASE_URL: 'postgres://u@h/db' }).roles]).toEqual(['api'])
 		// Webhooks may be left out: nothing waits for them.
 		expect([...loadConfig({ ROLES: 'api,runner,consumer' }).roles]).toEqual(['api', 'runner', 'consumer'])
+	})
+
+	it('refuses to leave a role to other processes when each would keep its own embedded database', () => {
+		// With Redis the processes hear each other, but a runner would look for sessions in its own PGlite.
+		expect(() => loadConfig({ ROLES: 'api', REDIS_URL: 'redis://h:6379' })).toThrow(
+			'ROLES=api leaves out runner, consumer, but without DATABASE_URL each process keeps its own embedded database',
+		)
+		expect(() => loadConfig({ ROLES: 'webhooks', REDIS_URL: 'redis://h:6379' })).toThrow('set DATABASE_URL')
+		// One process with every role may use Redis beside its embedded database.
+		expect([...loadConfig({ ROLES: 'api,runner,consumer', REDIS_URL: 'redis://h:6379' }).roles]).toEqual(['api', 'runner', 'consumer'])
+	})
+
+	it('names the setting of a URL that does not parse, and never shows the URL', () => {
+		const problem = (env: Record<string, string>) => {
+			try {
+				loadConfig(env)
+			} catch (err) {
+				return (err as Error).message
+			}
+			return null
+		}
+		expect(problem({ WA_WEBSOCKET_URL: 'ws://' })).toContain('WA_WEBSOCKET_URL: must be a ws:// or wss:// URL, and this one is not a well-formed URL')
+		expect(problem({ DATABASE_URL: 'postgres://u:hunter2@[bad/db' })).toContain('DATABASE_URL: must be a postgres:// URL, and this one is not a well-formed URL')
+		expect(problem({ DATABASE_URL: 'postgres://u:hunter2@[bad/db' })).not.toContain('hunter2')
+		expect(problem({ REDIS_URL: 'redis://:99999999' })).toContain('REDIS_URL: must be a redis://')
+		expect(problem({ REDIS_URL: 'redis+cluster://a:6379,b:70000' })).toContain('has a seed node whose port is not from 1 to 65535')
+		expect(problem({ REDIS_URL: 'redis+cluster://a:6379,' })).toContain('has a seed node that is not host:port')
+		expect(problem({ SMTP_URL: 'smtp://h:999999' })).toContain('SMTP_URL: must be an smtp:// or smtps:// URL, and this one is not a well-formed URL')
+		expect(problem({ SMTP_URL: 'smtp://' })).toContain('SMTP_URL: must be an smtp:// or smtps:// URL, and this one names no host')
+		// A link in a mail needs a host to point at.
+		expect(problem({ PUBLIC_URL: 'http://' })).toContain('PUBLIC_URL: must be an http(s):// URL, and this one is not a well-formed URL')
+		expect(problem({ MEDIA_S3_ENDPOINT: 'https://' })).toContain('MEDIA_S3_ENDPOINT: must be an http(s):// URL')
+		// Several problems are listed together.
+		expect(problem({ PUBLIC_URL: 'http://', WA_WEBSOCKET_URL: 'ws://', PORT: 'x' })?.split('\n')).toHaveLength(4)
+		// What the libraries take still passes: several PostgreSQL hosts, a Unix socket's empty host, cluster seeds.
+		for (const env of [
+			{ DATABASE_URL: 'postgres://u:p@h1:5432,h2:5433/db' },
+			{ DATABASE_URL: 'postgresql:///db' },
+			{ REDIS_URL: 'rediss+cluster://user:p%40ss@a:7000,b:7001/' },
+			{ REDIS_URL: 'redis://:secret@h:6380/2' },
+			{ SMTP_URL: 'smtps://user:pass@mail.example.com:465' },
+			{ PUBLIC_URL: 'https://sb.example.com/base/' },
+		])
+			expect(problem(env)).toBeNull()
 	})
 
 	it('answers a request within REQUEST_TIMEOUT_MS, which must leave room for a runner query to time out first', () => {
