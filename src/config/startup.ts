@@ -40,27 +40,41 @@ export function assertStartable(config: Config): void {
 /**
  * Holds an embedded database's folder for this process: PGlite takes no lock of its own, and two
  * processes on one folder would each think they own it (and the WhatsApp sessions in it). A lock
- * left by a process that no longer runs is taken over. Returns the release.
+ * left by a process that no longer runs is taken over; so is one whose pid now belongs to another
+ * process (after a reboot or a container restart pids are handed out again), told apart by the
+ * process' start time where the system shows it. Returns the release.
  */
 export function lockDataDir(dir: string, shownAs = dir): () => void {
 	const file = join(dir, 'switchboard.pid')
 	for (let attempt = 0; attempt < 2; attempt++) {
 		try {
 			const fd = openSync(file, 'wx')
-			writeSync(fd, String(process.pid))
+			writeSync(fd, [process.pid, startTime(process.pid)].filter(Boolean).join(' '))
 			closeSync(fd)
 			return () => rmSync(file, { force: true })
 		} catch (err) {
 			if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
-			const holder = Number(readFileSync(file, 'utf8').trim())
-			if (holder && holder !== process.pid && isRunning(holder))
+			const [pid, started] = readFileSync(file, 'utf8').trim().split(' ')
+			const holder = Number(pid)
+			if (holder && holder !== process.pid && isRunning(holder) && (!started || startTime(holder) === started))
 				throw new StartupError(
-					`DATA_DIR ${shownAs} is in use by another Switchboard process (pid ${holder}): stop it first, or give this one another DATA_DIR`,
+					`DATA_DIR ${shownAs} is in use by another Switchboard process (pid ${holder}): stop it first, or give this one another DATA_DIR. If no Switchboard runs on it, delete its lock file ${file}`,
 				)
 			rmSync(file, { force: true })
 		}
 	}
 	throw new StartupError(`DATA_DIR ${shownAs}: could not take its lock file ${file}`)
+}
+
+/** When a process started, in clock ticks since boot (Linux), or null where /proc does not say. */
+function startTime(pid: number): string | null {
+	try {
+		// The command name in parentheses may hold spaces: fields are counted after its closing one.
+		const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+		return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null
+	} catch {
+		return null
+	}
 }
 
 function isRunning(pid: number): boolean {

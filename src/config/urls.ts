@@ -31,7 +31,10 @@ function urlFault(key: (typeof URL_SETTINGS)[number], value: string): string | n
 }
 
 function clusterFault(value: string): string | null {
-	const hosts = value.slice(value.indexOf('://') + 3).replace(/^[^@/]*@/, '').replace(/\/$/, '')
+	const hosts = value
+		.slice(value.indexOf('://') + 3)
+		.replace(/^[^@/]*@/, '')
+		.replace(/\/$/, '')
 	for (const node of hosts.split(',')) {
 		const match = CLUSTER_NODE.exec(node)
 		if (!match) return 'has a seed node that is not host:port'

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'bun:test'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { ConfigError, loadConfig } from '../../src/config'
 import { Env } from '../../src/config/env'
-import { assertPortFree } from '../../src/config/startup'
+import { assertPortFree, lockDataDir } from '../../src/config/startup'
 
 const KEY = Buffer.alloc(32, 1).toString('base64')
 const SECRET = 'a-production-secret-of-at-least-32-chars'
@@ -129,7 +132,9 @@ describe('config', () => {
 			return null
 		}
 		expect(problem({ WA_WEBSOCKET_URL: 'ws://' })).toContain('WA_WEBSOCKET_URL: must be a ws:// or wss:// URL, and this one is not a well-formed URL')
-		expect(problem({ DATABASE_URL: 'postgres://u:hunter2@[bad/db' })).toContain('DATABASE_URL: must be a postgres:// URL, and this one is not a well-formed URL')
+		expect(problem({ DATABASE_URL: 'postgres://u:hunter2@[bad/db' })).toContain(
+			'DATABASE_URL: must be a postgres:// URL, and this one is not a well-formed URL',
+		)
 		expect(problem({ DATABASE_URL: 'postgres://u:hunter2@[bad/db' })).not.toContain('hunter2')
 		expect(problem({ REDIS_URL: 'redis://:99999999' })).toContain('REDIS_URL: must be a redis://')
 		expect(problem({ REDIS_URL: 'redis+cluster://a:6379,b:70000' })).toContain('has a seed node whose port is not from 1 to 65535')
@@ -253,5 +258,56 @@ describe('the start’s check of the address', () => {
 			return null
 		})()
 		expect(refused).toStartWith('HOST not.a.real.host cannot be listened on (PORT 4398): set HOST to an address of this machine')
+	})
+})
+
+describe('the lock on an embedded database’s folder', () => {
+	const refusal = (dir: string) => {
+		try {
+			lockDataDir(dir)()
+		} catch (err) {
+			return (err as Error).message
+		}
+		return null
+	}
+
+	it('is refused while the process named in it runs, and says which file to delete if none does', () => {
+		const dir = mkdtempSync(join(tmpdir(), 'sb-lock-'))
+		const holder = Bun.spawn(['sleep', '30'])
+		try {
+			const file = join(dir, 'switchboard.pid')
+			const release = lockDataDir(dir)
+			const [pid, started] = readFileSync(file, 'utf8').split(' ')
+			expect(Number(pid)).toBe(process.pid)
+			release()
+			// The sleep's own start time: it holds the folder.
+			const stat = readFileSync(`/proc/${holder.pid}/stat`, 'utf8')
+			writeFileSync(file, `${holder.pid} ${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]}`)
+			expect(refusal(dir)).toBe(
+				`DATA_DIR ${dir} is in use by another Switchboard process (pid ${holder.pid}): stop it first, or give this one another DATA_DIR. If no Switchboard runs on it, delete its lock file ${file}`,
+			)
+			// A file of an earlier version holds the pid alone: a running pid still holds the folder.
+			writeFileSync(file, String(holder.pid))
+			expect(refusal(dir)).toContain('is in use by another Switchboard process')
+			expect(started).toMatch(/^\d+$/)
+		} finally {
+			holder.kill()
+			rmSync(dir, { recursive: true, force: true })
+		}
+	})
+
+	it('is taken over when its pid now belongs to a process started later (a reboot, a container restart)', () => {
+		const dir = mkdtempSync(join(tmpdir(), 'sb-lock-'))
+		const reused = Bun.spawn(['sleep', '30'])
+		try {
+			const file = join(dir, 'switchboard.pid')
+			// The pid runs, but started at another time than the process that wrote the file.
+			writeFileSync(file, `${reused.pid} 1`)
+			expect(refusal(dir)).toBeNull()
+			expect(existsSync(file)).toBe(false)
+		} finally {
+			reused.kill()
+			rmSync(dir, { recursive: true, force: true })
+		}
 	})
 })
