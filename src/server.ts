@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { RedisClient } from './lib/redis-client'
 import { type ApiApp, createApp, createProbeApp, type ProbeApp } from './app'
-import { createBus, createRelay, createRequester, type Bus, type Relay } from './bus'
+import { createBus, createRelay, createRequester, earlierEventsLost, type Bus, type Relay } from './bus'
 import type { Config } from './config'
 import { assertStartable, developmentDefaultUsed, lockDataDir, safeUrl, StartupError } from './config/startup'
 import { openPglite, openPostgres, type Database } from './db/client'
@@ -288,7 +288,7 @@ export async function startServer(config: Config, logger: Logger, overrides: Ser
 		await database.close()
 		throw new StartupError(`Cannot reach Redis at REDIS_URL (${safeUrl(config.redisUrl!)}): ${unreachable}. Is it running, and is the address right?`)
 	}
-	const bus = createBus(config, logger, redis)
+	const bus = createBus(config, logger, redis, !redis && (await earlierEventsLost(database.db)))
 	const serveApi = config.roles.has('api')
 	const relay = serveApi
 		? createRelay({ database, bus, logger, intervalMs: config.events.relayIntervalMs, retentionMs: config.events.outboxRetentionMs })

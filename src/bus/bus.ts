@@ -160,6 +160,12 @@ export interface StreamInfo {
 	 * tell (Redis before 7.0).
 	 */
 	trimmed: boolean
+	/**
+	 * The position from which the stream holds every entry ever appended, or null when it cannot
+	 * vouch for any (trimmed down to nothing). An in-process stream that started after an earlier
+	 * process' events left with it holds everything from its own start only.
+	 */
+	heldFrom: string | null
 }
 
 export interface DeadLetter {

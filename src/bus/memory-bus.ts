@@ -11,6 +11,11 @@ export interface MemoryBusOptions {
 	retentionMs?: number
 	maxLen?: number
 	deadLetterMaxLen?: number
+	/**
+	 * An earlier process on the same database may have published events, gone with it: the streams
+	 * hold everything from this bus' creation only (`heldFrom`), and a replay from before it says so.
+	 */
+	earlierEventsLost?: boolean
 }
 
 /** The in-process bus also lets tests append what a broken producer would (see the contract suite). */
@@ -35,6 +40,7 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 	const log = logger.child({ component: 'memory-bus' })
 	const streams = new Map<string, Stream>()
 	const closing = new AbortController()
+	const startedFrom = options.earlierEventsLost ? `${Date.now()}-0` : '0-0'
 
 	function streamOf(name: string): Stream {
 		let s = streams.get(name)
@@ -222,8 +228,10 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 
 	function info(stream: string): StreamInfo {
 		const s = streams.get(stream)
-		const entries = s?.entries ?? []
-		return { length: entries.length, firstId: entries[0]?.id ?? null, lastId: entries.at(-1)?.id ?? null, trimmed: s?.trimmed ?? false }
+		const [entries, trimmed] = [s?.entries ?? [], s?.trimmed ?? false]
+		const heldFrom = trimmed ? (entries[0]?.id ?? null) : startedFrom
+		const firstId = entries[0]?.id ?? null
+		return { length: entries.length, firstId, lastId: entries.at(-1)?.id ?? null, trimmed: trimmed || startedFrom !== '0-0', heldFrom }
 	}
 
 	return {

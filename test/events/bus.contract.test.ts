@@ -115,8 +115,14 @@ for (const [name, make] of Object.entries(implementations)) {
 				const after = await bus.read(DOMAIN_EVENTS, { after: published[0]!.id })
 				expect(after.map((e) => e.id)).toEqual([published[1]!.id, published[2]!.id])
 				expect(await bus.read(DOMAIN_EVENTS, { after: published[0]!.id, count: 1 })).toHaveLength(1)
-				expect(await bus.info(DOMAIN_EVENTS)).toEqual({ length: 3, firstId: published[0]!.id, lastId: published[2]!.id, trimmed: false })
-				expect(await bus.info('nothing-here')).toEqual({ length: 0, firstId: null, lastId: null, trimmed: false })
+				expect(await bus.info(DOMAIN_EVENTS)).toEqual({
+					length: 3,
+					firstId: published[0]!.id,
+					lastId: published[2]!.id,
+					trimmed: false,
+					heldFrom: '0-0',
+				})
+				expect(await bus.info('nothing-here')).toEqual({ length: 0, firstId: null, lastId: null, trimmed: false, heldFrom: '0-0' })
 			})
 		})
 
@@ -386,10 +392,11 @@ for (const [name, make] of Object.entries(implementations)) {
 				const capped = await make({ maxLen: 100 })
 				extra.push(capped)
 				for (let i = 0; i < 10; i++) await capped.bus.publish(Array.from({ length: 100 }, () => qrEvent()))
-				const { length, trimmed } = await capped.bus.info(DOMAIN_EVENTS)
+				const { length, trimmed, firstId, heldFrom } = await capped.bus.info(DOMAIN_EVENTS)
 				expect(length).toBeGreaterThanOrEqual(100)
 				expect(length).toBeLessThan(1_000)
 				expect(trimmed).toBe(true)
+				expect(heldFrom).toBe(firstId)
 			})
 
 			it('trims entries older than the retention as new ones arrive', async () => {
@@ -403,6 +410,7 @@ for (const [name, make] of Object.entries(implementations)) {
 				expect(info.length).toBeLessThan(301)
 				expect(info.lastId).toBe(last!.id)
 				expect(info.trimmed).toBe(true)
+				expect(info.heldFrom).toBe(info.firstId)
 			})
 		})
 	})

@@ -147,7 +147,7 @@ describe('config', () => {
 		// Several problems are listed together.
 		expect(problem({ PUBLIC_URL: 'http://', WA_WEBSOCKET_URL: 'ws://', PORT: 'x' })?.split('\n')).toHaveLength(4)
 		// What the libraries take still passes: several PostgreSQL hosts, a Unix socket's empty host, cluster seeds.
-		for (const env of [
+		for (const env of <Record<string, string>[]>[
 			{ DATABASE_URL: 'postgres://u:p@h1:5432,h2:5433/db' },
 			{ DATABASE_URL: 'postgresql:///db' },
 			{ REDIS_URL: 'rediss+cluster://user:p%40ss@a:7000,b:7001/' },

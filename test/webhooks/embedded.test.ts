@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { type EmbeddedServer, startEmbeddedServer } from '../helpers/embedded'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createLogger } from '../../src/logger'
+import { type RunningServer, startServer } from '../../src/server'
+import { embeddedConfig, type EmbeddedServer, startEmbeddedServer } from '../helpers/embedded'
 import { sql } from 'drizzle-orm'
 import { createWebhook, startReceiver, verify, type Receiver } from './helpers'
 import { type Client, clientFor } from '../helpers/sessions'
@@ -19,14 +24,22 @@ afterAll(async () => {
 	await embedded?.close()
 })
 
+const PASSWORD = 'correct horse battery staple'
+
 /** A signed-in owner of a new account, through the API (the address marked verified in PGlite). */
-async function owner(): Promise<Client> {
-	const url = embedded.url
+async function owner(server: RunningServer = embedded.server): Promise<Client> {
 	const email = `embedded-${Date.now()}@example.test`
-	const password = 'correct horse battery staple'
 	const json = { 'content-type': 'application/json' }
-	const user: any = await (await fetch(`${url}/users`, { method: 'POST', headers: json, body: JSON.stringify({ email, password }) })).json()
-	await embedded.server.database.db.execute(sql`update users set verified_at = now() where id = ${user.id}`)
+	const url = `http://127.0.0.1:${server.port}`
+	const user: any = await (await fetch(`${url}/users`, { method: 'POST', headers: json, body: JSON.stringify({ email, password: PASSWORD }) })).json()
+	await server.database.db.execute(sql`update users set verified_at = now() where id = ${user.id}`)
+	return signIn(server, user, email)
+}
+
+async function signIn(server: RunningServer, user: any, email: string): Promise<Client> {
+	const url = `http://127.0.0.1:${server.port}`
+	const password = PASSWORD
+	const json = { 'content-type': 'application/json' }
 	const login = await fetch(`${url}/auth/login`, { method: 'POST', headers: json, body: JSON.stringify({ email, password }) })
 	const { accessToken } = (await login.json()) as { accessToken: string }
 	return clientFor({ url } as TestApp, {
@@ -77,4 +90,33 @@ describe('webhooks in embedded mode', () => {
 		const replay = await api.post(`/webhooks/${hook.id}/replay`, { since: '2000-01-01' })
 		expect(replay).toMatchObject({ status: 202, body: { queued: 1, truncated: false } })
 	}, 30_000)
+
+	it('replay across a restart, saying events from before it may be missing: the in-process stream left with the last process', async () => {
+		const dataDir = mkdtempSync(join(tmpdir(), 'sb-embedded-restart-'))
+		const config = embeddedConfig(dataDir, { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', WEBHOOK_POLL_MS: '50' })
+		let server = await startServer(config, createLogger(config))
+		try {
+			const api = await owner(server)
+			const hook = await createWebhook(api, { url: rx.url, events: ['session.created'] })
+			const before = await api.post('/sessions', { name: 'before the restart' })
+			await rx.until((rs) => rs.some((r) => r.json.sessionId === before.body.id), 'the first session.created')
+			await server.stop()
+			server = await startServer(config, createLogger(config))
+			const restarted = Date.now()
+			const again = await signIn(server, api.user.user, api.user.email)
+			const after = await again.post('/sessions', { name: 'after the restart' })
+			await rx.until((rs) => rs.some((r) => r.json.sessionId === after.body.id), 'the second session.created')
+			await until(async () => (await again.get(`/webhooks/${hook.id}/deliveries?state=delivered`)).body.items?.length === 2, 'both recorded')
+			// The first event is gone from the stream: only the second is queued, and the answer says so.
+			const fromStart = await again.post(`/webhooks/${hook.id}/replay`, { since: '2000-01-01' })
+			expect(fromStart).toMatchObject({ status: 202, body: { queued: 1, truncated: true } })
+			await until(async () => (await again.get(`/webhooks/${hook.id}/deliveries?state=pending`)).body.items?.length === 0, 'the replay sent')
+			// From the restart on the stream holds everything.
+			const fromRestart = await again.post(`/webhooks/${hook.id}/replay`, { since: new Date(restarted).toISOString() })
+			expect(fromRestart).toMatchObject({ status: 202, body: { queued: 1, truncated: false } })
+		} finally {
+			await server.stop()
+			rmSync(dataDir, { recursive: true, force: true })
+		}
+	}, 60_000)
 })

@@ -326,10 +326,8 @@ export class WebhooksService {
 		if (!bus) throw new ConflictError('REPLAY_UNAVAILABLE', 'This server has no event stream to replay from')
 		const from = replayStart(since)
 		const info = await bus.info(DOMAIN_EVENTS)
-		// A trim takes the oldest entries, and Redis counts them without keeping up to which position:
-		// events from `since` may be gone only when some were trimmed and `since` is before the oldest
-		// held. A `since` before the first event of a stream that lost none misses nothing.
-		const truncated = info.trimmed && (info.firstId === null || compareIds(from, info.firstId) < 0)
+		// A `since` before the first event of a stream that lost none misses nothing.
+		const truncated = info.heldFrom === null || compareIds(from, info.heldFrom) < 0
 		const target = { id, tenantId, events: endpoint.events, sessionIds: endpoint.sessionIds }
 		let after = previousId(from)
 		let queued = 0
