@@ -79,7 +79,7 @@ async function insert(
 					sql`insert into ${columns} ${values} on conflict (endpoint_id, event_id) do nothing returning id, lock_owner is not null as held`,
 				)
 			: await db.execute(sql`insert into ${columns} ${values}
-				on conflict (endpoint_id, event_id) do update set state = 'pending', attempts = 0, next_attempt_at = now(), last_error = null
+				on conflict (endpoint_id, event_id) do update set state = 'pending', attempts = 0, next_attempt_at = now(), last_error = null, delivered_at = null
 				-- A delivery still waiting for its retry is sent now too: a replay asks for it now.
 				where webhook_deliveries.state <> 'pending' or webhook_deliveries.next_attempt_at > now()
 				returning id, false as held`)

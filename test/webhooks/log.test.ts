@@ -107,6 +107,44 @@ describe('the delivery log', () => {
 		expect((await api.post(`/webhooks/${hook.id}/deliveries/${Bun.randomUUIDv7()}/retry`)).body.error.code).toBe('DELIVERY_NOT_FOUND')
 	})
 
+	it('answers a retry behind its session’s earlier pending delivery with that one’s time, not now', async () => {
+		const rx = await receiver(() => new Response(null, { status: 503, headers: { 'retry-after': '600' } }))
+		const hook = await createWebhook(api, { url: rx.url })
+		await publish(2)
+		const log = await until(async () => {
+			const { items } = await deliveriesOf(hook.id)
+			return items.length === 2 && items[1].attempts === 1 && items
+		}, 'the first attempt recorded')
+		const retryAt = log[1].nextAttemptAt
+		// The newest waits behind the first, which waits ten minutes for its retry.
+		const retried = await api.post(`/webhooks/${hook.id}/deliveries/${log[0].id}/retry`)
+		expect(retried).toMatchObject({ status: 202, body: { id: log[0].id, state: 'pending', nextAttemptAt: retryAt } })
+		// The first itself is sent now.
+		const head = await api.post(`/webhooks/${hook.id}/deliveries/${log[1].id}/retry`)
+		expect(Date.parse(head.body.nextAttemptAt)).toBeLessThan(Date.parse(retryAt) - 500_000)
+	})
+
+	it('shows a delivered delivery queued again as pending and not delivered, by a retry or a replay', async () => {
+		const rx = await receiver()
+		const hook = await createWebhook(api, { url: rx.url })
+		const { positions } = await publish(1)
+		const delivered = await until(async () => (await deliveriesOf(hook.id, '?state=delivered')).items[0], 'the delivery')
+		expect(delivered.deliveredAt).not.toBeNull()
+		rx.respondWith(() => new Response(null, { status: 503, headers: { 'retry-after': '600' } }))
+		const retried = await api.post(`/webhooks/${hook.id}/deliveries/${delivered.id}/retry`)
+		expect(retried).toMatchObject({ status: 202, body: { state: 'pending', deliveredAt: null, attempts: 1 } })
+		const failing = await until(async () => {
+			const [item] = (await deliveriesOf(hook.id)).items
+			return item.lastStatusCode === 503 && item
+		}, 'the retry’s attempt')
+		expect(failing).toMatchObject({ state: 'pending', deliveredAt: null, attempts: 2 })
+		// A replay starts the count again: the schedule starts again.
+		rx.respondWith(() => new Response(null, { status: 200 }))
+		await api.post(`/webhooks/${hook.id}/replay`, { since: positions[0]!.id })
+		const again = await until(async () => (await deliveriesOf(hook.id, '?state=delivered')).items[0], 'the replayed delivery')
+		expect(again).toMatchObject({ id: delivered.id, attempts: 1, lastStatusCode: 200 })
+	})
+
 	it('honours Retry-After on 429', async () => {
 		let n = 0
 		const rx = await receiver(() =>

@@ -305,18 +305,22 @@ export class WebhooksService {
 		return { items, nextCursor: rows.length > limit ? this.deps.cursors.encode(scope, [items.at(-1)!.id]) : null }
 	}
 
-	/** Sends a delivery again now, whatever its state; a failed one gets one more attempt. */
+	/**
+	 * Sends a delivery again now, whatever its state, or as soon as its session's earlier pending
+	 * ones are through (the answer's `nextAttemptAt` says which); a failed one gets one more attempt.
+	 */
 	async retry(tenantId: string, id: string, deliveryId: string): Promise<WebhookDelivery> {
 		const endpoint = await this.row(tenantId, id)
 		// Queued on a disabled endpoint it would say "due now" and wait for the endpoint instead.
 		if (!endpoint.enabled) throw disabled()
 		const [row] = await this.deps.db
 			.update(deliveries)
-			.set({ state: 'pending', nextAttemptAt: sql`now()` })
+			.set({ state: 'pending', nextAttemptAt: sql`now()`, deliveredAt: null })
 			.where(and(eq(deliveries.id, deliveryId), eq(deliveries.endpointId, id)))
 			.returning(deliveryColumns)
 		if (!row) throw new NotFoundError('DELIVERY_NOT_FOUND', 'No such delivery for this webhook')
-		return toDelivery(row)
+		const [delivery] = await whenDue(this.deps.db, endpoint, [toDelivery(row)])
+		return delivery!
 	}
 
 	/** Queues every event the stream still holds from `since` (a position or an ISO time) that the endpoint takes. */
