@@ -35,6 +35,7 @@ import { authPlugin } from './plugins/auth'
 import { createAllowedMethods } from './plugins/allowed-methods'
 import { errorsPlugin, type ValidationAnswersAs400 } from './plugins/errors'
 import { bodilessRoutes, inputPlugin, queryParameters } from './plugins/input'
+import { guardedRoutes } from './plugins/unread-body'
 import { metricsPlugin, type MetricsDeps } from './plugins/metrics'
 import { apiReferencePlugin } from './plugins/api-reference'
 import { dashboardPlugin } from './plugins/dashboard'
@@ -87,10 +88,8 @@ export function createApp(deps: AppDeps) {
 	const auth = authPlugin(deps.callers)
 	const rateLimit = rateLimitPlugin(deps.limits, config.trustProxyHops)
 	const methods = createAllowedMethods()
-	/** Routes that take no body: any field sent to them is refused (filled in below, once every route is known). */
-	const bodiless = new Set<string>()
-	/** Each route's query parameters, where it declares them: any other is refused (filled in below too). */
-	const queries = new Map<string, Set<string>>()
+	/** What the routes declare (filled in below, once every route is known): see inputPlugin. */
+	const routes = { bodiless: new Set<string>(), queries: new Map<string, Set<string>>(), guarded: new Set<string>() }
 	const app = new Elysia({
 		websocket: realtimeSocketOptions(config.realtime),
 		// Bun's own cap answers an empty 413 before any hook runs, so it is lifted: the input plugin
@@ -101,7 +100,7 @@ export function createApp(deps: AppDeps) {
 		.use(requestContextPlugin(logger))
 		.use(securityHeadersPlugin)
 		.use(errorsPlugin(logger, config.trustProxyHops, methods))
-		.use(inputPlugin(config.bodyLimitBytes, { '/media': config.media.maxBytes }, bodiless, queries))
+		.use(inputPlugin(config.bodyLimitBytes, { '/media': config.media.maxBytes }, routes))
 		.use(metricsPlugin({ config, database, bus: deps.bus, realtime: deps.realtime?.stats ?? null, ...deps.metrics }))
 		.use(openapiPlugin())
 		.use(apiReferencePlugin)
@@ -121,8 +120,9 @@ export function createApp(deps: AppDeps) {
 			realtimeModule({ hub: deps.realtime, bus: deps.bus, db: database.db, auth: deps.callers, clock: deps.clock, logger, config: config.realtime }),
 		)
 	methods.load(app.routes)
-	for (const route of bodilessRoutes(app.routes)) bodiless.add(route)
-	for (const [route, names] of queryParameters(app.routes)) queries.set(route, names)
+	for (const route of bodilessRoutes(app.routes)) routes.bodiless.add(route)
+	for (const [route, names] of queryParameters(app.routes)) routes.queries.set(route, names)
+	for (const route of guardedRoutes(app.routes)) routes.guarded.add(route)
 	return app
 }
 

@@ -1,7 +1,8 @@
 import { Elysia } from 'elysia'
-import { ForbiddenError } from '../core/errors'
+import { ForbiddenError, UnauthenticatedError } from '../core/errors'
 import { API_KEY_PREFIX, type Access, grants, type Scope } from '../core/scopes'
 import { errorModel } from './errors'
+import { refuseUnreadBody } from './unread-body'
 
 /** Exactly `Bearer <token>` (the scheme in any case, RFC 6750): one space, a token of token68 characters, nothing after. */
 const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i
@@ -20,7 +21,13 @@ export function presentedToken(request: Request, wsQuery: Record<string, unknown
 	// Only a key travels in X-Api-Key: anything else there is refused as an invalid key, never read as a JWT.
 	if (apiKey !== null) return apiKey.startsWith(API_KEY_PREFIX) ? apiKey : `${API_KEY_PREFIX}invalid`
 	const authorization = request.headers.get('authorization')
-	if (authorization !== null) return BEARER.exec(authorization)?.[1]
+	if (authorization !== null) {
+		const token = BEARER.exec(authorization)?.[1]
+		// Said plainly, not as "missing or invalid": a key pasted without `Bearer `, a doubled space,
+		// another scheme (Basic) would otherwise read as a bad token.
+		if (token === undefined && authorization.trim() !== '') throw notBearer(authorization)
+		return token
+	}
 	if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket' || wsQuery === undefined) return undefined
 	const fromProtocol = protocolToken(request)
 	if (fromProtocol !== undefined) return fromProtocol
@@ -54,6 +61,16 @@ function protocolToken(request: Request): string | undefined {
 
 /** What `presentedToken` answers for an API key in a WebSocket's URL: never a valid key, refused with a reason of its own. */
 export const KEY_IN_URL = `${API_KEY_PREFIX}in-url`
+
+const notBearer = (authorization: string) =>
+	new UnauthenticatedError(
+		'UNAUTHORIZED',
+		`The Authorization header must read "Bearer <token>": the word Bearer, one space, then ${
+			authorization.trim().startsWith(API_KEY_PREFIX) ? 'the API key' : 'an access token or an API key'
+		} (an API key may be sent as X-Api-Key: <key> instead)`,
+		undefined,
+		{ cause: 'not_bearer' },
+	)
 
 /**
  * Who a valid credential speaks for: a signed-in user (an access token, every scope), or an API
@@ -108,8 +125,9 @@ export const authPlugin = (auth: Authenticator) => {
 	/** The hooks of both macros; `socket`: the route is a `.ws()`, whose upgrade may carry `?accessToken=`. */
 	const hooks = (access: Access, socket: boolean) => ({
 		detail: { security: securityOf(access), 'x-required-scope': access },
-		async transform({ request, query }: { request: Request; query: Record<string, unknown> }) {
+		async transform({ request, query, body }: { request: Request; query: Record<string, unknown>; body: unknown }) {
 			authenticated.set(request, await check(request, socket ? query : undefined, access))
+			refuseUnreadBody(body)
 		},
 		async resolve({ request, query }: { request: Request; query: Record<string, unknown> }) {
 			const user = authenticated.get(request) ?? (await check(request, socket ? query : undefined, access))

@@ -1,7 +1,15 @@
 import { Elysia } from 'elysia'
 import { badStringPath } from '../lib/text'
 import { RequestError } from './request-error'
+import { refuseUnreadBody, UnreadBody } from './unread-body'
 import { sentFields, unknownFields } from './unknown-fields'
+
+/** What the app's routes declare, as `${method} ${path}`: routes without a body, each route's query parameters, routes behind a credential check. */
+export interface AppRoutes {
+	bodiless: ReadonlySet<string>
+	queries: ReadonlyMap<string, ReadonlySet<string>>
+	guarded: ReadonlySet<string>
+}
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i
 const utf8 = new TextDecoder('utf-8', { fatal: true })
@@ -109,6 +117,26 @@ function refusedUrl(url: string, path: string, route: string, query: Record<stri
 	return unknown.length ? unknownFields(unknown, 'query string') : null
 }
 
+/** The bytes of a JSON body as the object every route takes; an empty body reads as `{}`. */
+function parseJsonObject(bytes: Uint8Array, contentType: string | undefined): Record<string, unknown> {
+	// No body reads as `{}`: a route whose fields are all optional (`POST /sessions`) takes it as
+	// its defaults, one with required fields names them, and a route without a body ignores it.
+	if (bytes.byteLength === 0) return {}
+	if (!JSON_TYPE.test(contentType ?? ''))
+		throw new RequestError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as JSON with Content-Type: application/json')
+	let value: unknown
+	try {
+		value = JSON.parse(utf8.decode(bytes))
+	} catch {
+		throw new RequestError(400, 'MALFORMED_BODY', 'Request body is not valid JSON (UTF-8)')
+	}
+	if (typeof value !== 'object' || value === null || Array.isArray(value))
+		throw new RequestError(400, 'MALFORMED_BODY', 'Request body must be a JSON object')
+	const bad = badStringPath(value)
+	if (bad) throw invalidText('Request body', bad)
+	return value as Record<string, unknown>
+}
+
 /**
  * How request bodies and parameters enter the system. Bodies are JSON objects sent as
  * `application/json` (415 for any other type, so a cross-site form post is never read as a
@@ -120,17 +148,17 @@ function refusedUrl(url: string, path: string, route: string, query: Record<stri
  * drops such fields without a word, so a misspelt one (`captoin`, `?fro=me`) would otherwise be
  * ignored while the request succeeds. The
  * fields sent are noted before validation and compared with what it kept, after the route's auth
- * check (which runs in `transform`) has answered. A route without a body refuses every field sent
+ * check (which runs in `transform`) has answered; a body that cannot be read waits for that check
+ * too (see UnreadBody). A route without a body refuses every field sent
  * to it the same way (`POST …/invite {"revoke": true}` would otherwise fetch the link and revoke
- * nothing); `bodiless` names those routes (`POST /path/:param`), filled in once every route is
- * known (see `bodilessRoutes`). The routes in `rawBodies` (a path → its own byte limit) take a
- * file instead and read the stream themselves.
+ * nothing). `routes` says what the app's routes declare, filled in once every route is known
+ * (see `bodilessRoutes`, `queryParameters`, `guardedRoutes`). The routes in `rawBodies` (a path →
+ * its own byte limit) take a file instead and read the stream themselves.
  */
 export const inputPlugin = (
 	limitBytes: number,
 	rawBodies: Readonly<Record<string, number>> = {},
-	bodiless: ReadonlySet<string> = new Set(),
-	queries: ReadonlyMap<string, ReadonlySet<string>> = new Map(),
+	routes: AppRoutes = { bodiless: new Set(), queries: new Map(), guarded: new Set() },
 ) => {
 	return (
 		new Elysia({ name: 'input' })
@@ -146,37 +174,28 @@ export const inputPlugin = (
 			.onParse({ as: 'global' }, async ({ request, contentType, route }) => {
 				// Routes that take a file stream it themselves, under their own limit.
 				if (route in rawBodies) return RAW_BODY
-				const bytes = await readLimited(request, limitBytes)
-				// No body reads as `{}`: a route whose fields are all optional (`POST /sessions`) takes it as
-				// its defaults, one with required fields names them, and a route without a body ignores it.
-				if (bytes.byteLength === 0) return {}
-				if (!JSON_TYPE.test(contentType ?? ''))
-					throw new RequestError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as JSON with Content-Type: application/json')
-				let value: unknown
 				try {
-					value = JSON.parse(utf8.decode(bytes))
-				} catch {
-					throw new RequestError(400, 'MALFORMED_BODY', 'Request body is not valid JSON (UTF-8)')
+					return parseJsonObject(await readLimited(request, limitBytes), contentType)
+				} catch (err) {
+					// Answered after the route's credential check (see UnreadBody); a body too large is not read at all.
+					if (!(err instanceof RequestError) || err.status === 413) throw err
+					return new UnreadBody(err)
 				}
-				if (typeof value !== 'object' || value === null || Array.isArray(value))
-					throw new RequestError(400, 'MALFORMED_BODY', 'Request body must be a JSON object')
-				const bad = badStringPath(value)
-				if (bad) throw invalidText('Request body', bad)
-				return value
 			})
-			.onTransform({ as: 'global' }, ({ request, body }) => {
+			.onTransform({ as: 'global' }, ({ request, body, route }) => {
+				if (!routes.guarded.has(`${request.method} ${route}`)) refuseUnreadBody(body)
 				if (typeof body === 'object' && body !== null && body !== RAW_BODY) sentFields.set(request, fieldPaths(body))
 			})
 			.onBeforeHandle({ as: 'global' }, ({ request, path, route, body, query, params }) => {
 				// Elysia's `path` is the URL's path as sent, escapes and all.
-				const inUrl = refusedUrl(request.url, path, route, query, queries.get(`${request.method} ${route}`))
+				const inUrl = refusedUrl(request.url, path, route, query, routes.queries.get(`${request.method} ${route}`))
 				if (inUrl) throw inUrl
 				const inQuery = badStringPath(query)
 				if (inQuery) throw invalidText('Query string', inQuery)
 				const inPath = badStringPath(params)
 				if (inPath) throw invalidText('Path', inPath)
 				const sent = sentFields.get(request)
-				if (sent?.length && bodiless.has(`${request.method} ${route}`)) throw unknownFields(sent.filter((field) => !/[.[]/.test(field)))
+				if (sent?.length && routes.bodiless.has(`${request.method} ${route}`)) throw unknownFields(sent.filter((field) => !/[.[]/.test(field)))
 				const dropped = sent ? droppedFields(sent, body) : []
 				if (dropped.length) throw unknownFields(dropped)
 			})

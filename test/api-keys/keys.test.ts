@@ -39,6 +39,13 @@ describe('creating and listing API keys', () => {
 		})
 	})
 
+	it('lists every key on one page, and refuses paging parameters rather than ignore them', async () => {
+		for (const query of ['?limit=1', '?cursor=abc', '?state=active']) {
+			const refused = await expectError(await api(app).get(`/api-keys${query}`, alice.headers), 400, 'UNKNOWN_FIELD')
+			expect(refused.message).toContain(query.slice(1, query.indexOf('=')))
+		}
+	})
+
 	it('refuses a blank or long name, no scopes, and names an unknown scope', async () => {
 		await expectError(await api(app).post('/api-keys', { name: '', scopes: ['*'] }, alice.headers), 400, 'VALIDATION_FAILED')
 		await expectError(await api(app).post('/api-keys', { name: 'x'.repeat(101), scopes: ['*'] }, alice.headers), 400, 'VALIDATION_FAILED')
@@ -69,6 +76,19 @@ describe('calling the API with a key', () => {
 		const key = await createApiKey(app, alice, ['sessions:read'])
 		for (const authorization of [`Basic ${btoa('a:b')}`, 'Bearer not-a-token'])
 			expect((await api(app).get('/sessions', { authorization, 'x-api-key': key.key })).status).toBe(200)
+	})
+
+	it('says how to send a key given in Authorization without the Bearer scheme, or with another', async () => {
+		const key = await createApiKey(app, alice, ['sessions:read'])
+		const bare = await expectError(await api(app).get('/sessions', { authorization: key.key }), 401, 'UNAUTHORIZED')
+		expect(bare.message).toBe(
+			'The Authorization header must read "Bearer <token>": the word Bearer, one space, then the API key (an API key may be sent as X-Api-Key: <key> instead)',
+		)
+		expect(bare.message).not.toContain(key.key)
+		for (const authorization of [`Bearer  ${key.key}`, `Token ${key.key}`, `Basic ${btoa('a:b')}`])
+			expect((await expectError(await api(app).get('/sessions', { authorization }), 401, 'UNAUTHORIZED')).message).toStartWith(
+				'The Authorization header must read "Bearer <token>"',
+			)
 	})
 
 	it('refuses an access token in X-Api-Key, and an unknown key', async () => {
