@@ -26,11 +26,12 @@ export const apiKeysModule = ({ apiKeys, authPlugin }: ApiKeysModuleDeps) =>
 		})
 		.get('', async ({ tenantId }) => ({ items: await apiKeys.list(tenantId), nextCursor: null }), {
 			auth: 'user',
+			// No parameters: every key fits on one page, and a `limit` or `cursor` sent is refused, not ignored.
+			query: t.Object({}),
 			response: { 200: 'ApiKeyList', 400: 'Error', 401: 'Error', 403: 'Error' },
 			detail: {
 				summary: "The account's active API keys, newest first, without their secrets",
-				description:
-					'Every active key on one page (`nextCursor` is always null). `lastUsedAt` is written in batches and may trail by up to `API_KEY_LAST_USED_FLUSH_SECONDS`.',
+				description: `Every active key on one page (\`nextCursor\` is always null; at most ${MAX_API_KEYS_PER_TENANT} keys are active): the route takes no parameters, and refuses \`limit\` or \`cursor\` with 400 \`UNKNOWN_FIELD\`. \`lastUsedAt\` is written in batches and may trail by up to \`API_KEY_LAST_USED_FLUSH_SECONDS\`.`,
 			},
 		})
 		.delete(
