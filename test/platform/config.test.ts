@@ -7,6 +7,16 @@ import { Env } from '../../src/config/env'
 import { assertPortFree, lockDataDir } from '../../src/config/startup'
 
 const KEY = Buffer.alloc(32, 1).toString('base64')
+
+/** What loadConfig refuses `env` with, or null when it takes it. */
+function problem(env: Record<string, string>): string | null {
+	try {
+		loadConfig(env)
+	} catch (err) {
+		return (err as Error).message
+	}
+	return null
+}
 const SECRET = 'a-production-secret-of-at-least-32-chars'
 
 describe('config', () => {
@@ -48,14 +58,6 @@ describe('config', () => {
 	})
 
 	it('says what a setting takes when a value does not fit: its choices, or the kind of number', () => {
-		const problem = (env: Record<string, string>) => {
-			try {
-				loadConfig(env)
-			} catch (err) {
-				return (err as Error).message
-			}
-			return null
-		}
 		expect(problem({ NODE_ENV: 'prod' })).toContain('NODE_ENV: must be one of: development, production, test (got "prod")')
 		expect(problem({ LOG_LEVEL: 'verbose' })).toContain('LOG_LEVEL: must be one of: fatal, error, warn, info, debug, trace, silent')
 		expect(problem({ MEDIA_MAX_BYTES: '10MB' })).toContain('MEDIA_MAX_BYTES: must be a whole number of at least 1024 (got "10MB")')
@@ -123,14 +125,6 @@ describe('config', () => {
 	})
 
 	it('names the setting of a URL that does not parse, and never shows the URL', () => {
-		const problem = (env: Record<string, string>) => {
-			try {
-				loadConfig(env)
-			} catch (err) {
-				return (err as Error).message
-			}
-			return null
-		}
 		expect(problem({ WA_WEBSOCKET_URL: 'ws://' })).toContain('WA_WEBSOCKET_URL: must be a ws:// or wss:// URL, and this one is not a well-formed URL')
 		expect(problem({ DATABASE_URL: 'postgres://u:hunter2@[bad/db' })).toContain(
 			'DATABASE_URL: must be a postgres:// URL, and this one is not a well-formed URL',
