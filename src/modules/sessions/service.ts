@@ -210,7 +210,7 @@ export class SessionsService {
 					...(isEnded(row.status) ? { status: 'starting' as const } : {}),
 					updatedAt: sql`now()`,
 				})
-				.where(eq(sessions.id, id))
+				.where(ofTenant(tenantId, id))
 				.returning(publicColumns)
 			await enqueue(tx, command('session.start', { tenantId, sessionId: id }, {}))
 			return updated!
@@ -223,7 +223,7 @@ export class SessionsService {
 			const [updated] = await tx
 				.update(sessions)
 				.set({ desiredState: 'stopped', updatedAt: sql`now()` })
-				.where(eq(sessions.id, id))
+				.where(ofTenant(tenantId, id))
 				.returning(publicColumns)
 			await enqueue(tx, command('session.stop', { tenantId, sessionId: id }, {}))
 			return updated!
@@ -241,7 +241,7 @@ export class SessionsService {
 			const [updated] = await tx
 				.update(sessions)
 				.set({ desiredState: 'stopped', deletedAt: sql`now()`, updatedAt: sql`now()` })
-				.where(eq(sessions.id, id))
+				.where(ofTenant(tenantId, id))
 				.returning(publicColumns)
 			const meta = { tenantId, sessionId: id }
 			await enqueue(tx, [command('session.logout', meta, {}), domainEvent('session.deleted', meta, {})])

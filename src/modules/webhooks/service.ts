@@ -263,7 +263,7 @@ export class WebhooksService {
 			await tx
 				.update(endpoints)
 				.set({ secret: this.deps.cipher.encrypt(secret, secretAad(id)), updatedAt: sql`now()` })
-				.where(eq(endpoints.id, id))
+				.where(and(eq(endpoints.id, id), eq(endpoints.tenantId, tenantId)))
 		})
 		return { secret, previousSecretExpiresAt: expiresAt.toISOString() }
 	}
