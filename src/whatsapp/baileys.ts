@@ -27,6 +27,7 @@ import {
 	type Disconnect,
 	type DisconnectAction,
 	type ReconnectPolicy,
+	plainSocketError,
 } from './disconnects'
 import { arrivalClock, ownChange, seconds, toWhatsAppEvents, unresolvedLids } from './mapping'
 import {
@@ -539,7 +540,7 @@ class BaileysSession implements SessionConnection {
 		await this.finish('failed', {
 			reason: 'reconnect_attempts_exhausted',
 			code: disconnect.code,
-			message: `gave up after ${this.policy.maxAttempts} attempts; last: ${reason}${disconnect.message ? ` (${disconnect.message})` : ''}`,
+			message: `gave up after ${this.policy.maxAttempts} attempts; last: ${reason}${disconnect.message ? ` (${plainSocketError(disconnect.message)})` : ''}`,
 		})
 		return false
 	}
@@ -551,7 +552,7 @@ class BaileysSession implements SessionConnection {
 		this.setStatus('reconnecting')
 		// The next attempt's time of day, not a delay: the reason is read later, on a page or in a list.
 		const next = new Date(Date.now() + delay).toISOString().slice(11, 19)
-		const detail = `${disconnect.message ?? reason}; attempt ${this.attempts} of ${this.policy.maxAttempts}, the next at ${next} UTC`
+		const detail = `${plainSocketError(disconnect.message) ?? reason}; attempt ${this.attempts} of ${this.policy.maxAttempts}, the next at ${next} UTC`
 		await this.emit([disconnected('reconnecting', reason, { code: disconnect.code, message: detail })])
 		this.retryTimer = setTimeout(() => {
 			if (this.finished || this.closing) return

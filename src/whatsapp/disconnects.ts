@@ -87,3 +87,18 @@ export function disconnectOf(error: unknown): Disconnect {
 	const boom = error as { output?: { statusCode?: number }; message?: string } | undefined
 	return { code: boom?.output?.statusCode, message: boom?.message }
 }
+
+/**
+ * A socket error that never reached WhatsApp, in words a person acts on: the socket library names
+ * only the system call (`WebSocket Error (getaddrinfo ENOTFOUND web.whatsapp.com)`). Anything else
+ * is returned as it is.
+ */
+export function plainSocketError(message: string | undefined): string | undefined {
+	const unresolved = /getaddrinfo (?:ENOTFOUND|EAI_AGAIN) ([^\s)]+)/.exec(message ?? '')
+	if (unresolved) return `cannot reach WhatsApp: ${unresolved[1]} does not resolve (is this server online, with working DNS?)`
+	const refused = /connect ECONNREFUSED ([^\s)]+)/.exec(message ?? '')
+	if (refused) return `cannot reach WhatsApp: ${refused[1]} refused the connection (is a firewall or proxy in the way?)`
+	const silent = /connect (?:ETIMEDOUT|EHOSTUNREACH|ENETUNREACH) ([^\s)]+)/.exec(message ?? '')
+	if (silent) return `cannot reach WhatsApp: no route to ${silent[1]}, or no answer (is this server online?)`
+	return message
+}
