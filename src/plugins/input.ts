@@ -184,7 +184,8 @@ export const inputPlugin = (
 			})
 			.onTransform({ as: 'global' }, ({ request, body, route }) => {
 				if (!routes.guarded.has(`${request.method} ${route}`)) refuseUnreadBody(body)
-				if (typeof body === 'object' && body !== null && body !== RAW_BODY) sentFields.set(request, fieldPaths(body))
+				// An unread body of a guarded route is refused by its credential check, after this.
+				if (typeof body === 'object' && body !== null && body !== RAW_BODY && !(body instanceof UnreadBody)) sentFields.set(request, fieldPaths(body))
 			})
 			.onBeforeHandle({ as: 'global' }, ({ request, path, route, body, query, params }) => {
 				// Elysia's `path` is the URL's path as sent, escapes and all.
