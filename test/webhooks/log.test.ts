@@ -41,15 +41,24 @@ function publish(count: number, sessionId = Bun.randomUUIDv7()) {
 
 const deliveriesOf = async (id: string, query = '') => (await api.get(`/webhooks/${id}/deliveries${query}`)).body
 
+/**
+ * A webhook whose receiver answers 503 with Retry-After: 600, and `count` events of one session
+ * sent to it: the log, newest first, once the first delivery's attempt is recorded (it waits ten minutes).
+ */
+async function firstAttemptDeferred(count: number) {
+	const rx = await receiver(() => new Response(null, { status: 503, headers: { 'retry-after': '600' } }))
+	const hook = await createWebhook(api, { url: rx.url })
+	await publish(count)
+	const log = await until(async () => {
+		const { items } = await deliveriesOf(hook.id)
+		return items.length === count && items.at(-1).attempts === 1 && items
+	}, 'the first attempt recorded')
+	return { hook, log }
+}
+
 describe('the delivery log', () => {
 	it('shows the deliveries behind a retry due no earlier than it, and none due while the endpoint is paused', async () => {
-		const rx = await receiver(() => new Response(null, { status: 503, headers: { 'retry-after': '600' } }))
-		const hook = await createWebhook(api, { url: rx.url })
-		await publish(3)
-		const log = await until(async () => {
-			const { items } = await deliveriesOf(hook.id)
-			return items.length === 3 && items.some((d: { attempts: number }) => d.attempts === 1) && items
-		}, 'the first attempt recorded')
+		const { hook, log } = await firstAttemptDeferred(3)
 		const retryAt = Date.parse(log.find((d: { attempts: number }) => d.attempts === 1).nextAttemptAt)
 		expect(retryAt).toBeGreaterThan(Date.now() + 500_000)
 		expect(log.map((d: { state: string; nextAttemptAt: string }) => [d.state, Date.parse(d.nextAttemptAt)])).toEqual([
@@ -108,13 +117,7 @@ describe('the delivery log', () => {
 	})
 
 	it('answers a retry behind its session’s earlier pending delivery with that one’s time, not now', async () => {
-		const rx = await receiver(() => new Response(null, { status: 503, headers: { 'retry-after': '600' } }))
-		const hook = await createWebhook(api, { url: rx.url })
-		await publish(2)
-		const log = await until(async () => {
-			const { items } = await deliveriesOf(hook.id)
-			return items.length === 2 && items[1].attempts === 1 && items
-		}, 'the first attempt recorded')
+		const { hook, log } = await firstAttemptDeferred(2)
 		const retryAt = log[1].nextAttemptAt
 		// The newest waits behind the first, which waits ten minutes for its retry.
 		const retried = await api.post(`/webhooks/${hook.id}/deliveries/${log[0].id}/retry`)
