@@ -1,10 +1,8 @@
+import { ClusterNodeError, parseClusterUrl } from '../redis/cluster-url'
 import { HINTS } from './env'
 
 /** The settings that hold a URL. The schema checks their scheme; `urlProblem` checks the rest. */
 export const URL_SETTINGS = ['DATABASE_URL', 'REDIS_URL', 'SMTP_URL', 'PUBLIC_URL', 'WA_WEBSOCKET_URL', 'MEDIA_S3_ENDPOINT'] as const
-
-/** `host:port` of a cluster seed node; the port may be left out (6379). */
-const CLUSTER_NODE = /^[^\s:,@/]+(:(\d{1,5}))?$/
 
 /**
  * Why a URL setting's value cannot be used, in words, or null when it can. Without this check a
@@ -30,18 +28,16 @@ function urlFault(key: (typeof URL_SETTINGS)[number], value: string): string | n
 	return null
 }
 
+/** A redis+cluster:// URL read as the Redis connection reads it (parseClusterUrl). */
 function clusterFault(value: string): string | null {
-	const hosts = value
-		.slice(value.indexOf('://') + 3)
-		.replace(/^[^@/]*@/, '')
-		.replace(/\/$/, '')
-	for (const node of hosts.split(',')) {
-		const match = CLUSTER_NODE.exec(node)
-		if (!match) return 'has a seed node that is not host:port'
-		const port = match[2] === undefined ? 6379 : Number(match[2])
-		if (port < 1 || port > 65535) return 'has a seed node whose port is not from 1 to 65535'
+	try {
+		return parseClusterUrl(value) ? null : 'is not a well-formed URL'
+	} catch (err) {
+		if (err instanceof ClusterNodeError) return `has a seed node ${err.fault}`
+		// The user and password are percent-decoded, as in any URL.
+		if (err instanceof URIError) return 'has a user or password with a malformed %-escape'
+		throw err
 	}
-	return null
 }
 
 function safeDecode(text: string): string {

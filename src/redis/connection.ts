@@ -2,39 +2,9 @@ import Redis, { Cluster, type RedisOptions } from 'ioredis'
 import type { RedisClient } from '../lib/redis-client'
 import { TimeoutError, withTimeout } from '../lib/timeout'
 import type { Logger } from '../logger'
+import { type ClusterAddress, parseClusterUrl } from './cluster-url'
 
-/** Where a cluster lives and how to reach its nodes, as `REDIS_URL=redis+cluster://…` says. */
-export interface ClusterAddress {
-	nodes: { host: string; port: number }[]
-	tls: boolean
-	username?: string
-	password?: string
-}
-
-const CLUSTER_URL = /^(rediss?)\+cluster:\/\/(?:([^@/]*)@)?([^/?#]+)\/?$/
-
-/**
- * `redis+cluster://[user:password@]host:port[,host:port…]` (`rediss+cluster://` for TLS): the
- * seed nodes of a Redis Cluster; ioredis learns the others from them. Null for any other URL.
- */
-export function parseClusterUrl(url: string): ClusterAddress | null {
-	const match = CLUSTER_URL.exec(url)
-	if (!match) return null
-	const [, scheme, userinfo, hosts] = match
-	const nodes = hosts!.split(',').map((hostPort) => {
-		const at = hostPort.lastIndexOf(':')
-		const port = at > 0 ? Number(hostPort.slice(at + 1)) : 6379
-		if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`bad cluster node "${hostPort}"`)
-		return { host: at > 0 ? hostPort.slice(0, at) : hostPort, port }
-	})
-	const [user = '', password] = (userinfo ?? '').split(/:(.*)/s)
-	return {
-		nodes,
-		tls: scheme === 'rediss',
-		...(user ? { username: decodeURIComponent(user) } : {}),
-		...(password !== undefined ? { password: decodeURIComponent(password) } : {}),
-	}
-}
+export { type ClusterAddress, parseClusterUrl } from './cluster-url'
 
 export interface OpenRedisOptions {
 	/** REDIS_CLUSTER_NAT_MAP, parsed. */

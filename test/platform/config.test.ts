@@ -133,6 +133,7 @@ describe('config', () => {
 		expect(problem({ REDIS_URL: 'redis://:99999999' })).toContain('REDIS_URL: must be a redis://')
 		expect(problem({ REDIS_URL: 'redis+cluster://a:6379,b:70000' })).toContain('has a seed node whose port is not from 1 to 65535')
 		expect(problem({ REDIS_URL: 'redis+cluster://a:6379,' })).toContain('has a seed node that is not host:port')
+		expect(problem({ REDIS_URL: 'redis+cluster://u:p%zz@a:6379' })).toContain('has a user or password with a malformed %-escape')
 		expect(problem({ SMTP_URL: 'smtp://h:999999' })).toContain('SMTP_URL: must be an smtp:// or smtps:// URL, and this one is not a well-formed URL')
 		expect(problem({ SMTP_URL: 'smtp://' })).toContain('SMTP_URL: must be an smtp:// or smtps:// URL, and this one names no host')
 		// A link in a mail needs a host to point at.
@@ -145,6 +146,7 @@ describe('config', () => {
 			{ DATABASE_URL: 'postgres://u:p@h1:5432,h2:5433/db' },
 			{ DATABASE_URL: 'postgresql:///db' },
 			{ REDIS_URL: 'rediss+cluster://user:p%40ss@a:7000,b:7001/' },
+			{ REDIS_URL: 'redis+cluster://[::1]:7000,[::1]:7001' },
 			{ REDIS_URL: 'redis://:secret@h:6380/2' },
 			{ SMTP_URL: 'smtps://user:pass@mail.example.com:465' },
 			{ PUBLIC_URL: 'https://sb.example.com/base/' },
