@@ -48,7 +48,7 @@ export interface Bus {
 	 */
 	tail(stream: string, options?: TailOptions): AsyncIterableIterator<StreamEntry[]>
 
-	/** Length and first/last positions (null when empty): lets a replay tell whether `since` was trimmed away. */
+	/** Length, first/last positions (null when empty) and from where it holds everything: lets a replay tell whether `since` was trimmed away. */
 	info(stream: string): Promise<StreamInfo>
 
 	/** The dead-letter entries of `stream`, oldest first. */
@@ -155,15 +155,10 @@ export interface StreamInfo {
 	firstId: string | null
 	lastId: string | null
 	/**
-	 * Entries have left the stream (trimmed, or deleted): positions before `firstId` once held
-	 * some. False when it holds every entry ever appended to it. True too where the server cannot
-	 * tell (Redis before 7.0).
-	 */
-	trimmed: boolean
-	/**
-	 * The position from which the stream holds every entry ever appended, or null when it cannot
-	 * vouch for any (trimmed down to nothing). An in-process stream that started after an earlier
-	 * process' events left with it holds everything from its own start only.
+	 * The position from which the stream holds every entry ever appended: `0-0` while none has left
+	 * it; once entries have (trimmed, or deleted, or where the server cannot tell: Redis before 7.0),
+	 * its first entry, or null when none is left to vouch for anything. An in-process stream that
+	 * started after an earlier process' events left with it holds everything from its own start only.
 	 */
 	heldFrom: string | null
 }

@@ -228,10 +228,9 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 
 	function info(stream: string): StreamInfo {
 		const s = streams.get(stream)
-		const [entries, trimmed] = [s?.entries ?? [], s?.trimmed ?? false]
-		const heldFrom = trimmed ? (entries[0]?.id ?? null) : startedFrom
+		const entries = s?.entries ?? []
 		const firstId = entries[0]?.id ?? null
-		return { length: entries.length, firstId, lastId: entries.at(-1)?.id ?? null, trimmed: trimmed || startedFrom !== '0-0', heldFrom }
+		return { length: entries.length, firstId, lastId: entries.at(-1)?.id ?? null, heldFrom: s?.trimmed ? firstId : startedFrom }
 	}
 
 	return {

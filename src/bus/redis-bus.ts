@@ -78,7 +78,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
 			reply = (await redis.call('XINFO', 'STREAM', key(stream))) as unknown[]
 		} catch (err) {
 			// A stream nothing was appended to has no key.
-			if (isError(err, 'ERR no such key')) return { length: 0, firstId: null, lastId: null, trimmed: false, heldFrom: '0-0' }
+			if (isError(err, 'ERR no such key')) return { length: 0, firstId: null, lastId: null, heldFrom: '0-0' }
 			throw err
 		}
 		const fields = new Map<string, unknown>()
@@ -90,7 +90,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
 		const maxDeleted = fields.get('max-deleted-entry-id')
 		const trimmed = added === undefined || maxDeleted === undefined || Number(added) > length || maxDeleted !== '0-0'
 		const firstId = entryId('first-entry')
-		return { length, firstId, lastId: entryId('last-entry'), trimmed, heldFrom: trimmed ? firstId : '0-0' }
+		return { length, firstId, lastId: entryId('last-entry'), heldFrom: trimmed ? firstId : '0-0' }
 	}
 
 	const backend: GroupBackend = {
