@@ -1,4 +1,4 @@
-import { ClusterNodeError, parseClusterUrl } from '../redis/cluster-url'
+import { ClusterNodeError, parseClusterUrl } from './cluster-url'
 import { HINTS } from './env'
 
 /** The settings that hold a URL. The schema checks their scheme; `urlProblem` checks the rest. */

@@ -2,9 +2,9 @@ import Redis, { Cluster, type RedisOptions } from 'ioredis'
 import type { RedisClient } from '../lib/redis-client'
 import { TimeoutError, withTimeout } from '../lib/timeout'
 import type { Logger } from '../logger'
-import { type ClusterAddress, parseClusterUrl } from './cluster-url'
+import { type ClusterAddress, parseClusterUrl } from '../config/cluster-url'
 
-export { type ClusterAddress, parseClusterUrl } from './cluster-url'
+export { type ClusterAddress, parseClusterUrl } from '../config/cluster-url'
 
 export interface OpenRedisOptions {
 	/** REDIS_CLUSTER_NAT_MAP, parsed. */

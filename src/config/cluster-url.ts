@@ -21,8 +21,8 @@ export class ClusterNodeError extends Error {
 /**
  * `redis+cluster://[user:password@]host:port[,host:port…]` (`rediss+cluster://` for TLS): the
  * seed nodes of a Redis Cluster; ioredis learns the others from them. Null for any other URL; a
- * ClusterNodeError for a seed node without a host or with a port outside 1–65535. No I/O: the
- * configuration checks REDIS_URL with it before anything connects.
+ * ClusterNodeError for a seed node without a host or with a port outside 1–65535. The configuration
+ * checks REDIS_URL with it at start, and the Redis connection reads it the same way.
  */
 export function parseClusterUrl(url: string): ClusterAddress | null {
 	const match = CLUSTER_URL.exec(url)
