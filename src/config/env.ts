@@ -98,6 +98,7 @@ export const Env = T.Object({
 	WS_IDLE_TIMEOUT_SECONDS: T.Integer({ minimum: 8, maximum: 960, default: 30 }),
 	RUNNER_LEASE_TTL_MS: T.Integer({ minimum: 1_000, maximum: TIMER_MAX_MS, default: 10_000 }),
 	RUNNER_LEASE_SAFETY_MARGIN_MS: T.Optional(T.Integer({ minimum: 100 })),
+	RUNNER_LOST_AFTER_MS: T.Optional(T.Integer({ minimum: 0, maximum: TIMER_MAX_MS })),
 	RUNNER_CONNECT_RATE: T.Integer({ minimum: 1, maximum: 1000, default: 50 }),
 	MEDIA_STORE: T.Union([T.Literal('fs'), T.Literal('s3')], { default: 'fs' }),
 	MEDIA_DIR: T.Optional(T.String({ minLength: 1 })),

@@ -82,6 +82,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 	const leaseTtlMs = env.RUNNER_LEASE_TTL_MS
 	const safetyMarginMs = env.RUNNER_LEASE_SAFETY_MARGIN_MS ?? Math.floor(leaseTtlMs / 4)
 	if (safetyMarginMs * 2 >= leaseTtlMs) throw new ConfigError('RUNNER_LEASE_SAFETY_MARGIN_MS must be less than half of RUNNER_LEASE_TTL_MS')
+	const lostAfterMs = env.RUNNER_LOST_AFTER_MS ?? leaseTtlMs * 2
+	if (lostAfterMs !== 0 && lostAfterMs < leaseTtlMs)
+		throw new ConfigError(
+			'RUNNER_LOST_AFTER_MS must be 0 (off) or at least RUNNER_LEASE_TTL_MS: a live runner may take up to one TTL to take a partition over',
+		)
 	if (production && env.WA_ROOT_PUBLIC_KEY && !env.WA_WEBSOCKET_URL)
 		throw new ConfigError('WA_ROOT_PUBLIC_KEY is set without WA_WEBSOCKET_URL; set both or neither')
 	if (env.QUERY_TIMEOUT_MS >= env.REQUEST_TIMEOUT_MS)
@@ -193,7 +198,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 		idempotencyKeyRetentionMs: env.IDEMPOTENCY_KEY_RETENTION_SECONDS * 1000,
 		sessionPurge: { batchRows: env.SESSION_PURGE_BATCH_ROWS, pauseMs: env.SESSION_PURGE_PAUSE_MS },
 		realtime: { sendBufferBytes: env.WS_SEND_BUFFER_BYTES, idleTimeoutSeconds: env.WS_IDLE_TIMEOUT_SECONDS },
-		ownership: { leaseTtlMs, renewEveryMs: Math.floor(leaseTtlMs / 3), safetyMarginMs },
+		ownership: { leaseTtlMs, renewEveryMs: Math.floor(leaseTtlMs / 3), safetyMarginMs, lostAfterMs },
 		media: {
 			store:
 				env.MEDIA_STORE === 's3'

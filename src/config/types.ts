@@ -157,6 +157,8 @@ export interface OwnershipConfig {
 	renewEveryMs: number
 	/** A runner whose renewals failed for `leaseTtlMs - safetyMarginMs` closes that partition's sockets. */
 	safetyMarginMs: number
+	/** A command partition no runner has held for this long has its sessions said to be lost (`runner_lost`); 0: never. */
+	lostAfterMs: number
 }
 
 /** Webhook delivery (docs/webhooks.md). */

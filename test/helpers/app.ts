@@ -54,6 +54,8 @@ export async function startTestApp(
 		TRUST_PROXY_HOPS: '1',
 		MEDIA_DIR: mediaDir,
 		ROLES: 'api,runner,consumer',
+		// Tests without a runner would see their sessions said lost after a while; the fleet tests turn it on.
+		RUNNER_LOST_AFTER_MS: '0',
 		...env,
 	})
 	const server = await startServer(config, logger ?? createLogger(config), overrides)

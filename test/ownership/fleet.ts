@@ -45,6 +45,7 @@ export async function startFleet({ partitions, env = {} }: { partitions: number;
 	const world = await startSessionsWorld({
 		ROLES: 'api,consumer',
 		COMMAND_PARTITIONS: String(partitions),
+		RUNNER_LEASE_TTL_MS: String(LEASE_TTL_MS),
 		...env,
 	})
 	const api = await world.tenant()

@@ -161,6 +161,15 @@ describe('config', () => {
 		expect(() => loadConfig({ REQUEST_TIMEOUT_MS: '500' })).toThrow('REQUEST_TIMEOUT_MS: must be a whole number from 1000 to 240000 (got 500)')
 	})
 
+	it('says sessions are lost after two lease TTLs without a runner by default, never sooner than one TTL, or never (0)', () => {
+		expect(loadConfig({}).ownership.lostAfterMs).toBe(20_000)
+		expect(loadConfig({ RUNNER_LEASE_TTL_MS: '3000' }).ownership.lostAfterMs).toBe(6_000)
+		expect(loadConfig({ RUNNER_LOST_AFTER_MS: '0' }).ownership.lostAfterMs).toBe(0)
+		expect(loadConfig({ RUNNER_LOST_AFTER_MS: '60000' }).ownership.lostAfterMs).toBe(60_000)
+		expect(() => loadConfig({ RUNNER_LOST_AFTER_MS: '5000' })).toThrow('RUNNER_LOST_AFTER_MS must be 0 (off) or at least RUNNER_LEASE_TTL_MS')
+		expect(() => loadConfig({ RUNNER_LOST_AFTER_MS: '-1' })).toThrow('RUNNER_LOST_AFTER_MS')
+	})
+
 	it("fetches received files from WhatsApp's hosts only, and a stand-in's when WA_WEBSOCKET_URL names one", () => {
 		expect(loadConfig({}).waMediaHosts).toEqual(['whatsapp.net'])
 		expect(loadConfig({ WA_WEBSOCKET_URL: 'ws://127.0.0.1:7480/ws/chat' }).waMediaHosts).toEqual(['whatsapp.net', '127.0.0.1'])

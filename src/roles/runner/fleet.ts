@@ -4,9 +4,9 @@ import type { FleetSource } from '../../observability/system'
 import { createRedisLeaseStore, type LeaseStore } from './leases'
 
 /**
- * The fleet as /metrics shows it, read from the runners' heartbeats and partition leases: the one
- * place that tells a fleet with no runner left (its sessions keep reading `connected`). The lease
- * store's connection is opened at the first scrape.
+ * The fleet as /metrics shows it, read from the runners' heartbeats and partition leases: a fleet
+ * with no runner left shows here at once (its sessions are said lost only after
+ * `RUNNER_LOST_AFTER_MS`). The lease store's connection is opened at the first scrape.
  */
 export function fleetSource(
 	redis: RedisClient,

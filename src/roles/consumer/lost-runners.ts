@@ -1,0 +1,121 @@
+import { hostname } from 'node:os'
+import { inArray } from 'drizzle-orm'
+import type { Bus } from '../../bus/bus'
+import { domainEvent, type DomainEvent } from '../../core/catalogue'
+import type { SessionStatus } from '../../core/session-status'
+import { commandPartition } from '../../core/streams'
+import type { Config } from '../../config'
+import type { Db } from '../../db/client'
+import { sessions } from '../../db/schema'
+import type { RedisClient } from '../../lib/redis-client'
+import type { Logger } from '../../logger'
+import { createRedisLeaseStore } from '../runner/leases'
+
+/** Statuses that claim a live socket: wrong once no runner holds the session's partition. */
+const LIVE_STATUSES: SessionStatus[] = ['connected', 'qr']
+
+/** How long the watch holds a partition's lease while it tells that partition's sessions: far more than a publish takes. */
+const HOLD_MS = 5_000
+
+export interface LostRunnersDeps {
+	redis: RedisClient
+	db: Db
+	bus: Bus
+	config: Pick<Config, 'redisPrefix' | 'events' | 'ownership'>
+	logger: Logger
+}
+
+/**
+ * Says so when a runner died and no runner is left to take its sessions over. A takeover tells
+ * clients itself (`reconnecting`, reason `runner_lost`); with no runner alive nobody would, and the
+ * sessions would read `connected` (or show a QR code nobody can scan) until a runner starts.
+ *
+ * A partition whose lease has been free for `lostAfterMs` (two lease TTLs by default) has no runner
+ * coming for it: every live runner takes a free partition within one TTL. The watch then takes the lease itself, briefly, so no
+ * runner can start that partition's sessions while it publishes their `runner_lost` events, and
+ * lets it go: a runner that comes later connects them again, after those events. Several processes
+ * may watch; the lease lets one at a time speak for a partition.
+ */
+export function watchLostRunners({ redis, db, bus, config, logger }: LostRunnersDeps): { stop(): Promise<void> } {
+	const partitions = config.events.commandPartitions
+	const graceMs = config.ownership.lostAfterMs
+	const holder = `lost-runner-watch:${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`
+	const store = createRedisLeaseStore({ redis, prefix: config.redisPrefix, partitions, commandTimeoutMs: config.ownership.renewEveryMs })
+	/** When each partition was first seen free, in a row of checks. */
+	const freeSince = new Map<number, number>()
+
+	async function check() {
+		const fleet = await store.fleet()
+		const now = Date.now()
+		for (const [p, lease] of fleet.partitions.entries()) {
+			if (lease) freeSince.delete(p)
+			else if (!freeSince.has(p)) freeSince.set(p, now)
+		}
+		const orphaned = new Set([...freeSince].filter(([, since]) => now - since >= graceMs).map(([p]) => p))
+		if (!orphaned.size) return
+		const stale = new Map<number, { id: string; tenantId: string; desiredState: string }[]>()
+		for (const row of await db
+			.select({ id: sessions.id, tenantId: sessions.tenantId, desiredState: sessions.desiredState })
+			.from(sessions)
+			.where(inArray(sessions.status, LIVE_STATUSES))) {
+			const p = commandPartition(row.id, partitions)
+			if (orphaned.has(p)) stale.set(p, [...(stale.get(p) ?? []), row])
+		}
+		// Looked at: a partition with nothing to tell (its sessions were told already) is read again only after another grace.
+		for (const p of orphaned) freeSince.set(p, now)
+		for (const lease of await store.acquire([...stale.keys()], holder, HOLD_MS)) {
+			if (!lease) continue
+			try {
+				const rows = stale.get(lease.partition)!
+				await bus.publish(
+					rows.map(
+						(s) =>
+							domainEvent(
+								'session.status.disconnected',
+								{ tenantId: s.tenantId, sessionId: s.id },
+								s.desiredState === 'running'
+									? {
+											status: 'reconnecting',
+											reason: 'runner_lost',
+											message: 'no runner is running the session: its runner stopped answering; it reconnects once a runner is back',
+										}
+									: { status: 'stopped', reason: 'runner_lost', message: 'its runner stopped answering before the session was stopped' },
+							) as DomainEvent,
+					),
+				)
+				logger.warn(
+					{ partition: lease.partition, sessions: rows.length, runners: fleet.runners.length },
+					'no runner holds the partition; told its sessions were lost',
+				)
+			} finally {
+				await store.release(lease).catch(() => {})
+				// Its events are being projected: the next look at this partition waits a whole grace again.
+				freeSince.set(lease.partition, Date.now())
+			}
+		}
+	}
+
+	let stopping = false
+	let wake = () => {}
+	const loop = (async () => {
+		while (!stopping) {
+			await check().catch((err) => logger.warn({ err }, 'could not look for partitions without a runner'))
+			await new Promise<void>((resolve) => {
+				const timer = setTimeout(resolve, config.ownership.renewEveryMs)
+				wake = () => {
+					clearTimeout(timer)
+					resolve()
+				}
+			})
+		}
+	})()
+
+	return {
+		async stop() {
+			stopping = true
+			wake()
+			await loop
+			await store.close()
+		},
+	}
+}

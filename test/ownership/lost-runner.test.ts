@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { commandPartition } from '../../src/core/streams'
+import { sessions } from '../../src/db/schema'
+import type { ApiSession } from '../helpers/sessions'
+import { untilStatus } from '../helpers/sessions'
+import { LEASE_TTL_MS, startFleet, type FleetWorld, type RunnerProcess } from './fleet'
+
+// The fleet's only runner is killed with SIGKILL: nobody takes its sessions over, and the
+// consumer's watch says they were lost once their partitions have had no holder for a while.
+const PARTITIONS = 2
+const LOST_AFTER_MS = 2 * LEASE_TTL_MS
+
+let fleet: FleetWorld
+let runner: RunnerProcess
+let paired: ApiSession
+let showingQr: string
+let stopped: string
+
+/** A session of the test tenant on `partition`, created with this status. */
+async function sessionOn(partition: number, status: 'stopped' | 'starting', desiredState: 'stopped' | 'running') {
+	let id: string
+	do id = Bun.randomUUIDv7()
+	while (commandPartition(id, PARTITIONS) !== partition)
+	await fleet.app.server.database.db
+		.insert(sessions)
+		.values({ id, tenantId: fleet.api.user.user.tenantId, name: `p${partition}`, status, desiredState })
+	return id
+}
+
+beforeAll(async () => {
+	fleet = await startFleet({ partitions: PARTITIONS, env: { RUNNER_LOST_AFTER_MS: String(LOST_AFTER_MS) } })
+	runner = await fleet.spawnRunner()
+	await fleet.untilHolding(runner, PARTITIONS)
+	paired = await fleet.pairedOn(0, '15556100000')
+	showingQr = await sessionOn(1, 'stopped', 'stopped')
+	expect((await fleet.api.post(`/sessions/${showingQr}/start`)).status).toBe(202)
+	await fleet.events.waitFor('session.qr.updated', showingQr, { timeoutMs: 20_000 })
+	await untilStatus(fleet.api, showingQr, 'qr')
+	stopped = await sessionOn(1, 'stopped', 'stopped')
+}, 60_000)
+afterAll(() => fleet?.close(), 30_000)
+
+describe('the last runner killed with -9', () => {
+	it('leaves its sessions reading reconnecting (runner_lost), once each, until a runner connects them again', async () => {
+		const after = fleet.events.events.length
+		runner.proc.kill('SIGKILL')
+		await runner.proc.exited
+
+		// The lease runs out (one TTL), then the partition stays free for LOST_AFTER_MS.
+		const lost = { after, where: (e: { data: { reason: string } }) => e.data.reason === 'runner_lost', timeoutMs: 30_000 }
+		const [connectedLost, qrLost] = await Promise.all([
+			fleet.events.waitFor('session.status.disconnected', paired.id, lost),
+			fleet.events.waitFor('session.status.disconnected', showingQr, lost),
+		])
+		expect(connectedLost.data).toMatchObject({ status: 'reconnecting', reason: 'runner_lost' })
+		expect(qrLost.data).toMatchObject({ status: 'reconnecting', reason: 'runner_lost' })
+		const read = await untilStatus(fleet.api, paired.id, 'reconnecting')
+		expect(read.lastError).toContain('no runner is running the session')
+		const qr = await untilStatus(fleet.api, showingQr, 'reconnecting')
+		expect(qr.qr).toBeNull()
+		// No runner took the partitions meanwhile: the watch let go of them.
+		expect((await fleet.leases()).partitions).toEqual([null, null])
+
+		// A runner that starts later connects the paired session again, without a QR code.
+		const next = await fleet.spawnRunner()
+		await fleet.untilHolding(next, PARTITIONS)
+		await fleet.events.waitFor('session.status.connected', paired.id, { after, timeoutMs: 30_000 })
+		await fleet.events.waitFor('session.qr.updated', showingQr, { after, timeoutMs: 30_000 })
+		const statusEvents = (id: string) =>
+			fleet.events.events
+				.slice(after)
+				.filter((e) => e.sessionId === id && e.type.startsWith('session.'))
+				.filter((e) => e.type === 'session.status.disconnected' || e.type === 'session.status.connected' || e.type === 'session.qr.updated')
+				.map((e) => [e.type, (e.data as { reason?: string }).reason])
+		// Said lost once, however many checks the watch made while no runner was there.
+		expect(statusEvents(paired.id)).toEqual([
+			['session.status.disconnected', 'runner_lost'],
+			['session.status.connected', undefined],
+		])
+		expect(statusEvents(showingQr).slice(0, 2)).toEqual([
+			['session.status.disconnected', 'runner_lost'],
+			['session.qr.updated', undefined],
+		])
+		// A stopped session had nothing to be told.
+		expect(statusEvents(stopped)).toEqual([])
+		await untilStatus(fleet.api, paired.id, 'connected')
+	}, 90_000)
+})
