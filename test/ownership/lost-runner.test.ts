@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { commandPartition } from '../../src/core/streams'
+import { eq } from 'drizzle-orm'
 import { sessions } from '../../src/db/schema'
 import type { ApiSession } from '../helpers/sessions'
 import { untilStatus } from '../helpers/sessions'
@@ -13,6 +14,8 @@ const LOST_AFTER_MS = 2 * LEASE_TTL_MS
 let fleet: FleetWorld
 let runner: RunnerProcess
 let paired: ApiSession
+/** Paired, then its owner asked for it to stop: the runner never heard, and died. */
+let stopping: ApiSession
 let showingQr: string
 let stopped: string
 
@@ -32,6 +35,9 @@ beforeAll(async () => {
 	runner = await fleet.spawnRunner()
 	await fleet.untilHolding(runner, PARTITIONS)
 	paired = await fleet.pairedOn(0, '15556100000')
+	stopping = await fleet.pairedOn(1, '15556100001')
+	// As a stop asked while the runner could not take the command: wanted stopped, still connected.
+	await fleet.app.server.database.db.update(sessions).set({ desiredState: 'stopped' }).where(eq(sessions.id, stopping.id))
 	showingQr = await sessionOn(1, 'stopped', 'stopped')
 	expect((await fleet.api.post(`/sessions/${showingQr}/start`)).status).toBe(202)
 	await fleet.events.waitFor('session.qr.updated', showingQr, { timeoutMs: 20_000 })
@@ -41,19 +47,23 @@ beforeAll(async () => {
 afterAll(() => fleet?.close(), 30_000)
 
 describe('the last runner killed with -9', () => {
-	it('leaves its sessions reading reconnecting (runner_lost), once each, until a runner connects them again', async () => {
+	it('leaves its sessions reading reconnecting (runner_lost), once each, until a runner connects them again; one being stopped reads stopped', async () => {
 		const after = fleet.events.events.length
 		runner.proc.kill('SIGKILL')
 		await runner.proc.exited
 
 		// The lease runs out (one TTL), then the partition stays free for LOST_AFTER_MS.
 		const lost = { after, where: (e: { data: { reason: string } }) => e.data.reason === 'runner_lost', timeoutMs: 30_000 }
-		const [connectedLost, qrLost] = await Promise.all([
+		const [connectedLost, qrLost, stoppingLost] = await Promise.all([
 			fleet.events.waitFor('session.status.disconnected', paired.id, lost),
 			fleet.events.waitFor('session.status.disconnected', showingQr, lost),
+			fleet.events.waitFor('session.status.disconnected', stopping.id, lost),
 		])
 		expect(connectedLost.data).toMatchObject({ status: 'reconnecting', reason: 'runner_lost' })
 		expect(qrLost.data).toMatchObject({ status: 'reconnecting', reason: 'runner_lost' })
+		// Nobody will connect a session its owner stopped: it reads stopped.
+		expect(stoppingLost.data).toMatchObject({ status: 'stopped', reason: 'runner_lost' })
+		await untilStatus(fleet.api, stopping.id, 'stopped')
 		const read = await untilStatus(fleet.api, paired.id, 'reconnecting')
 		expect(read.lastError).toContain('no runner is running the session')
 		const qr = await untilStatus(fleet.api, showingQr, 'reconnecting')
@@ -81,8 +91,9 @@ describe('the last runner killed with -9', () => {
 			['session.status.disconnected', 'runner_lost'],
 			['session.qr.updated', undefined],
 		])
-		// A stopped session had nothing to be told.
+		// A stopped session had nothing to be told; the one stopped meanwhile stays so.
 		expect(statusEvents(stopped)).toEqual([])
+		expect(statusEvents(stopping.id)).toEqual([['session.status.disconnected', 'runner_lost']])
 		await untilStatus(fleet.api, paired.id, 'connected')
 	}, 90_000)
 })
