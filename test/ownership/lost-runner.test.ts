@@ -18,15 +18,14 @@ let paired: ApiSession
 let stopping: ApiSession
 let showingQr: string
 let stopped: string
+let deleted: string
 
-/** A session of the test tenant on `partition`, created with this status. */
-async function sessionOn(partition: number, status: 'stopped' | 'starting', desiredState: 'stopped' | 'running') {
+/** A session of the test tenant on `partition`, stored as given. */
+async function sessionOn(partition: number, values: Pick<typeof sessions.$inferInsert, 'status' | 'desiredState' | 'deletedAt'>) {
 	let id: string
 	do id = Bun.randomUUIDv7()
 	while (commandPartition(id, PARTITIONS) !== partition)
-	await fleet.app.server.database.db
-		.insert(sessions)
-		.values({ id, tenantId: fleet.api.user.user.tenantId, name: `p${partition}`, status, desiredState })
+	await fleet.app.server.database.db.insert(sessions).values({ id, tenantId: fleet.api.user.user.tenantId, name: `p${partition}`, ...values })
 	return id
 }
 
@@ -38,11 +37,13 @@ beforeAll(async () => {
 	stopping = await fleet.pairedOn(1, '15556100001')
 	// As a stop asked while the runner could not take the command: wanted stopped, still connected.
 	await fleet.app.server.database.db.update(sessions).set({ desiredState: 'stopped' }).where(eq(sessions.id, stopping.id))
-	showingQr = await sessionOn(1, 'stopped', 'stopped')
+	showingQr = await sessionOn(1, { status: 'stopped', desiredState: 'stopped' })
 	expect((await fleet.api.post(`/sessions/${showingQr}/start`)).status).toBe(202)
 	await fleet.events.waitFor('session.qr.updated', showingQr, { timeoutMs: 20_000 })
 	await untilStatus(fleet.api, showingQr, 'qr')
-	stopped = await sessionOn(1, 'stopped', 'stopped')
+	stopped = await sessionOn(1, { status: 'stopped', desiredState: 'stopped' })
+	// Deleted while it read connected; its runner had not logged it out yet.
+	deleted = await sessionOn(1, { status: 'connected', desiredState: 'stopped', deletedAt: new Date() })
 }, 60_000)
 afterAll(() => fleet?.close(), 30_000)
 
@@ -91,8 +92,9 @@ describe('the last runner killed with -9', () => {
 			['session.status.disconnected', 'runner_lost'],
 			['session.qr.updated', undefined],
 		])
-		// A stopped session had nothing to be told; the one stopped meanwhile stays so.
+		// A stopped session had nothing to be told, nor a deleted one; the one stopped meanwhile stays so.
 		expect(statusEvents(stopped)).toEqual([])
+		expect(statusEvents(deleted)).toEqual([])
 		expect(statusEvents(stopping.id)).toEqual([['session.status.disconnected', 'runner_lost']])
 		await untilStatus(fleet.api, paired.id, 'connected')
 	}, 90_000)

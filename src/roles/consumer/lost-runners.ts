@@ -1,5 +1,5 @@
 import { hostname } from 'node:os'
-import { inArray } from 'drizzle-orm'
+import { and, inArray, isNull } from 'drizzle-orm'
 import type { Bus } from '../../bus/bus'
 import { domainEvent, type DomainEvent } from '../../core/catalogue'
 import type { SessionStatus } from '../../core/session-status'
@@ -30,11 +30,12 @@ export interface LostRunnersDeps {
  * clients itself (`reconnecting`, reason `runner_lost`); with no runner alive nobody would, and the
  * sessions would read `connected` (or show a QR code nobody can scan) until a runner starts.
  *
- * A partition whose lease has been free for `lostAfterMs` (two lease TTLs by default) has no runner
- * coming for it: every live runner takes a free partition within one TTL. The watch then takes the lease itself, briefly, so no
- * runner can start that partition's sessions while it publishes their `runner_lost` events, and
- * lets it go: a runner that comes later connects them again, after those events. Several processes
- * may watch; the lease lets one at a time speak for a partition.
+ * A partition whose lease has been free for `lostAfterMs` (two lease TTLs by default) has no
+ * runner coming for it: every live runner takes a free partition within one TTL. The watch then
+ * takes the lease itself, briefly, so no runner can start that partition's sessions while it
+ * publishes their `runner_lost` events, and lets it go: a runner that comes later connects them
+ * again, after those events. Several processes may watch; the lease lets one at a time speak for a
+ * partition. Deleted sessions are left out: their runner logs them out when it comes.
  */
 export function watchLostRunners({ redis, db, bus, config, logger }: LostRunnersDeps): { stop(): Promise<void> } {
 	const partitions = config.events.commandPartitions
@@ -57,9 +58,12 @@ export function watchLostRunners({ redis, db, bus, config, logger }: LostRunners
 		for (const row of await db
 			.select({ id: sessions.id, tenantId: sessions.tenantId, desiredState: sessions.desiredState })
 			.from(sessions)
-			.where(inArray(sessions.status, LIVE_STATUSES))) {
+			.where(and(inArray(sessions.status, LIVE_STATUSES), isNull(sessions.deletedAt)))) {
 			const p = commandPartition(row.id, partitions)
-			if (orphaned.has(p)) stale.set(p, [...(stale.get(p) ?? []), row])
+			if (!orphaned.has(p)) continue
+			const rows = stale.get(p)
+			if (rows) rows.push(row)
+			else stale.set(p, [row])
 		}
 		// Looked at: a partition with nothing to tell (its sessions were told already) is read again only after another grace.
 		for (const p of orphaned) freeSince.set(p, now)
