@@ -6,6 +6,7 @@ import type { SessionStatus } from '../../core/session-status'
 import { commandPartition } from '../../core/streams'
 import type { Config } from '../../config'
 import type { Db } from '../../db/client'
+import { startPeriodic } from '../../lib/background'
 import { sessions } from '../../db/schema'
 import type { RedisClient } from '../../lib/redis-client'
 import type { Logger } from '../../logger'
@@ -65,7 +66,8 @@ export function watchLostRunners({ redis, db, bus, config, logger }: LostRunners
 			if (rows) rows.push(row)
 			else stale.set(p, [row])
 		}
-		// Looked at: a partition with nothing to tell (its sessions were told already) is read again only after another grace.
+		// Looked at: read again only after another grace, by when the events told now are projected (or
+		// nothing was left to tell).
 		for (const p of orphaned) freeSince.set(p, now)
 		for (const lease of await store.acquire([...stale.keys()], holder, HOLD_MS)) {
 			if (!lease) continue
@@ -93,32 +95,18 @@ export function watchLostRunners({ redis, db, bus, config, logger }: LostRunners
 				)
 			} finally {
 				await store.release(lease).catch(() => {})
-				// Its events are being projected: the next look at this partition waits a whole grace again.
-				freeSince.set(lease.partition, Date.now())
 			}
 		}
 	}
 
-	let stopping = false
-	let wake = () => {}
-	const loop = (async () => {
-		while (!stopping) {
-			await check().catch((err) => logger.warn({ err }, 'could not look for partitions without a runner'))
-			await new Promise<void>((resolve) => {
-				const timer = setTimeout(resolve, config.ownership.renewEveryMs)
-				wake = () => {
-					clearTimeout(timer)
-					resolve()
-				}
-			})
-		}
-	})()
-
+	const rounds = startPeriodic(check, {
+		everyMs: config.ownership.renewEveryMs,
+		immediately: true,
+		onError: (err) => logger.warn({ err }, 'could not look for partitions without a runner'),
+	})
 	return {
 		async stop() {
-			stopping = true
-			wake()
-			await loop
+			await rounds.stop()
 			await store.close()
 		},
 	}
