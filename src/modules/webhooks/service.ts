@@ -48,6 +48,9 @@ interface WebhookInput {
 	enabled?: boolean
 }
 
+/** The endpoint `id` if it is this tenant's: every statement on one endpoint names its tenant too. */
+const ofTenant = (tenantId: string, id: string) => and(eq(endpoints.id, id), eq(endpoints.tenantId, tenantId))
+
 const webhookNotFound = () => new NotFoundError('WEBHOOK_NOT_FOUND', 'No such webhook in this account')
 
 /** A write for an endpoint deleted since it was read (a DELETE racing a test or a replay) is a 404, as after it. */
@@ -201,7 +204,7 @@ export class WebhooksService {
 		const [row] = await this.deps.db
 			.select({ ...publicColumns, tenantId: endpoints.tenantId })
 			.from(endpoints)
-			.where(and(eq(endpoints.id, id), eq(endpoints.tenantId, tenantId)))
+			.where(ofTenant(tenantId, id))
 		if (!row) throw webhookNotFound()
 		return row
 	}
@@ -222,7 +225,7 @@ export class WebhooksService {
 		const [row] = await this.deps.db
 			.update(endpoints)
 			.set({ ...values, ...enabled, updatedAt: sql`now()` })
-			.where(and(eq(endpoints.id, id), eq(endpoints.tenantId, tenantId)))
+			.where(ofTenant(tenantId, id))
 			.returning(publicColumns)
 		if (!row) throw webhookNotFound()
 		return toWebhook(row!)
@@ -230,10 +233,7 @@ export class WebhooksService {
 
 	/** Deletes the endpoint and its delivery log; nothing more is sent to it. */
 	async remove(tenantId: string, id: string): Promise<void> {
-		const gone = await this.deps.db
-			.delete(endpoints)
-			.where(and(eq(endpoints.id, id), eq(endpoints.tenantId, tenantId)))
-			.returning({ id: endpoints.id })
+		const gone = await this.deps.db.delete(endpoints).where(ofTenant(tenantId, id)).returning({ id: endpoints.id })
 		if (!gone.length) throw webhookNotFound()
 	}
 
@@ -246,11 +246,7 @@ export class WebhooksService {
 		const expiresAt = new Date(Date.now() + ROTATION_OVERLAP_MS)
 		await this.deps.db.transaction(async (tx) => {
 			// The row lock orders concurrent rotations: each takes out of use the secret the one before it set.
-			const [endpoint] = await tx
-				.select({ secret: endpoints.secret })
-				.from(endpoints)
-				.where(and(eq(endpoints.id, id), eq(endpoints.tenantId, tenantId)))
-				.for('update')
+			const [endpoint] = await tx.select({ secret: endpoints.secret }).from(endpoints).where(ofTenant(tenantId, id)).for('update')
 			if (!endpoint) throw webhookNotFound()
 			await tx.delete(previousSecrets).where(and(eq(previousSecrets.endpointId, id), lte(previousSecrets.expiresAt, sql`now()`)))
 			const signing = await tx
@@ -263,7 +259,7 @@ export class WebhooksService {
 			await tx
 				.update(endpoints)
 				.set({ secret: this.deps.cipher.encrypt(secret, secretAad(id)), updatedAt: sql`now()` })
-				.where(and(eq(endpoints.id, id), eq(endpoints.tenantId, tenantId)))
+				.where(ofTenant(tenantId, id))
 		})
 		return { secret, previousSecretExpiresAt: expiresAt.toISOString() }
 	}
