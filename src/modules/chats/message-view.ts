@@ -115,7 +115,6 @@ function tallied(poll: StoredPoll, votes: MessageRow['votes']): NonNullable<Mess
 	}
 }
 
-/** Rows stored before kinds were kept: a text is a text, anything else stays `other`. */
 /** A row's kind: messages stored before kinds were modelled are text when their type is, else `other`. */
 export const kindOf = (r: { kind: MessageKind | null; type: string | null }): MessageKind =>
 	r.kind ?? (r.type && MODELLED_TYPES.includes(r.type) ? 'text' : 'other')

@@ -245,9 +245,9 @@ export class ChatsService {
 	 * pn/lid columns, or the session's LID↔PN mappings). 404 when the session has no such chat.
 	 */
 	private async resolveChat(sessionId: string, jid: string): Promise<{ jid: string; filedUnder: string[] }> {
-		const rows = await this.reads.chat.execute({ sid: sessionId, jid })
+		const rows = await rawRows<{ jid: string; pn_jid: string | null }>(this.reads.chat, { sid: sessionId, jid })
 		if (!rows.length) throw NotFoundError.of('Chat')
-		const pn = rows.map((r) => (isPnJid(r.jid) ? r.jid : r.pnJid)).find((j) => j)
+		const pn = rows.map((r) => (isPnJid(r.jid) ? r.jid : r.pn_jid)).find((j) => j)
 		// At most two rows by construction (chats are keyed by JID; a person has one phone JID and one LID).
 		const filedUnder = [...new Set(rows.map((r) => r.jid))].sort((a, b) => Number(isPnJid(b)) - Number(isPnJid(a))).slice(0, 2)
 		return { jid: pn ?? rows[0]!.jid, filedUnder }
