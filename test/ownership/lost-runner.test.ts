@@ -4,6 +4,7 @@ import { eq } from 'drizzle-orm'
 import { sessions } from '../../src/db/schema'
 import type { ApiSession } from '../helpers/sessions'
 import { untilStatus } from '../helpers/sessions'
+import { METRICS_TOKEN, sample, scrapeText, untilSample } from '../metrics/helpers'
 import { LEASE_TTL_MS, startFleet, type FleetWorld, type RunnerProcess } from './fleet'
 
 // The fleet's only runner is killed with SIGKILL: nobody takes its sessions over, and the
@@ -30,7 +31,7 @@ async function sessionOn(partition: number, values: Pick<typeof sessions.$inferI
 }
 
 beforeAll(async () => {
-	fleet = await startFleet({ partitions: PARTITIONS, env: { RUNNER_LOST_AFTER_MS: String(LOST_AFTER_MS) } })
+	fleet = await startFleet({ partitions: PARTITIONS, env: { RUNNER_LOST_AFTER_MS: String(LOST_AFTER_MS), METRICS_ENABLED: 'true', METRICS_TOKEN } })
 	runner = await fleet.spawnRunner()
 	await fleet.untilHolding(runner, PARTITIONS)
 	paired = await fleet.pairedOn(0, '15556100000')
@@ -71,6 +72,10 @@ describe('the last runner killed with -9', () => {
 		expect(qr.qr).toBeNull()
 		// No runner took the partitions meanwhile: the watch let go of them.
 		expect((await fleet.leases()).partitions).toEqual([null, null])
+		// Counted where an operator looks: two sessions wait for a runner, one now reads stopped.
+		const reconnecting = 'switchboard_runner_lost_sessions_total{status="reconnecting"}'
+		const lostCounts = (text: string) => [sample(text, reconnecting), sample(text, 'switchboard_runner_lost_sessions_total{status="stopped"}')]
+		expect(lostCounts(await untilSample(fleet.app, reconnecting, 2))).toEqual([2, 1])
 
 		// A runner that starts later connects the paired session again, without a QR code.
 		const next = await fleet.spawnRunner()
@@ -96,6 +101,7 @@ describe('the last runner killed with -9', () => {
 		expect(statusEvents(stopped)).toEqual([])
 		expect(statusEvents(deleted)).toEqual([])
 		expect(statusEvents(stopping.id)).toEqual([['session.status.disconnected', 'runner_lost']])
+		expect(lostCounts(await scrapeText(fleet.app))).toEqual([2, 1])
 		await untilStatus(fleet.api, paired.id, 'connected')
 	}, 90_000)
 })

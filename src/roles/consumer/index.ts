@@ -35,7 +35,9 @@ export async function start({ config, logger, database, bus, redis, metrics }: R
 		)
 	// A fleet's sessions can outlive every runner; the consumer runs in every fleet, so it watches for that.
 	const lostRunners =
-		redis && bus.kind === 'redis' && config.ownership.lostAfterMs ? watchLostRunners({ redis, db: database.db, bus, config, logger }) : null
+		redis && bus.kind === 'redis' && config.ownership.lostAfterMs
+			? watchLostRunners({ redis, db: database.db, bus, config, logger, metrics: recorded })
+			: null
 	logger.info({ loops, group: CONSUMER_GROUP }, 'consumer started')
 	return {
 		async stop() {

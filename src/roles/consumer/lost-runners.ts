@@ -11,6 +11,7 @@ import { sessions } from '../../db/schema'
 import type { RedisClient } from '../../lib/redis-client'
 import type { Logger } from '../../logger'
 import { createRedisLeaseStore } from '../runner/leases'
+import type { ConsumerMetrics } from './metrics'
 
 /** Statuses that claim a live socket: wrong once no runner holds the session's partition. */
 const LIVE_STATUSES: SessionStatus[] = ['connected', 'qr']
@@ -24,6 +25,7 @@ export interface LostRunnersDeps {
 	bus: Bus
 	config: Pick<Config, 'redisPrefix' | 'events' | 'ownership'>
 	logger: Logger
+	metrics: Pick<ConsumerMetrics, 'runnerLost'>
 }
 
 /**
@@ -38,7 +40,7 @@ export interface LostRunnersDeps {
  * again, after those events. Several processes may watch; the lease lets one at a time speak for a
  * partition. Deleted sessions are left out: their runner logs them out when it comes.
  */
-export function watchLostRunners({ redis, db, bus, config, logger }: LostRunnersDeps): { stop(): Promise<void> } {
+export function watchLostRunners({ redis, db, bus, config, logger, metrics }: LostRunnersDeps): { stop(): Promise<void> } {
 	const partitions = config.events.commandPartitions
 	const graceMs = config.ownership.lostAfterMs
 	const holder = `lost-runner-watch:${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`
@@ -89,6 +91,9 @@ export function watchLostRunners({ redis, db, bus, config, logger }: LostRunners
 							) as DomainEvent,
 					),
 				)
+				const running = rows.filter((s) => s.desiredState === 'running').length
+				metrics.runnerLost('reconnecting', running)
+				metrics.runnerLost('stopped', rows.length - running)
 				logger.warn(
 					{ partition: lease.partition, sessions: rows.length, runners: fleet.runners.length },
 					'no runner holds the partition; told its sessions were lost',

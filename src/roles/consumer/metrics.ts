@@ -12,6 +12,8 @@ import { once, PREFIX } from '../../observability/registry'
 export interface ConsumerMetrics {
 	/** Runs one projection batch, timing it and counting what it applied (or that it failed). */
 	batch(events: readonly { type: string }[], apply: () => Promise<ProjectionStats>): Promise<ProjectionStats>
+	/** Sessions the lost-runner watch told `runner_lost`, by the status they now read. */
+	runnerLost(status: 'reconnecting' | 'stopped', sessions: number): void
 }
 
 const ROW_TABLES = {
@@ -56,7 +58,14 @@ function createConsumerMetrics(registry: Registry): ConsumerMetrics {
 		buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
 		registers: [registry],
 	})
+	const lost = new Counter({
+		name: `${PREFIX}runner_lost_sessions_total`,
+		help: 'Sessions found without a runner (their partition free for RUNNER_LOST_AFTER_MS) and told runner_lost, by the status they now read',
+		labelNames: ['status'],
+		registers: [registry],
+	})
 	for (const type of DOMAIN_EVENT_TYPES) events.inc({ type }, 0)
+	for (const status of ['reconnecting', 'stopped']) lost.inc({ status }, 0)
 	for (const table of Object.values(ROW_TABLES)) rows.inc({ table }, 0)
 	for (const outcome of ['ok', 'failed']) batches.inc({ outcome }, 0)
 
@@ -82,6 +91,9 @@ function createConsumerMetrics(registry: Registry): ConsumerMetrics {
 				if (n) rows.inc({ table }, n)
 			}
 			return stats
+		},
+		runnerLost(status, sessions) {
+			if (sessions) lost.inc({ status }, sessions)
 		},
 	}
 }
