@@ -102,6 +102,40 @@ describe('the webhooks page', () => {
 		})
 	})
 
+	it('adds a webhook for the sessions chosen by name, and its card names them', async () => {
+		const user = await createVerifiedUser(app)
+		const create = async (name: string) =>
+			(
+				(await (
+					await fetch(`${app.url}/sessions`, {
+						method: 'POST',
+						headers: { ...user.headers, 'content-type': 'application/json' },
+						body: JSON.stringify({ name }),
+					})
+				).json()) as { id: string }
+			).id
+		await create('Sales')
+		const support = await create('Support')
+		const url = 'https://example.com/support-only'
+		await inBrowser(browser, 'webhook sessions', async ({ page, problems }) => {
+			await signInOnPage(page, app.url, user)
+			await page.goto(`${app.url}/app/integrations/webhooks`)
+			await page.getByLabel('URL').fill(url)
+			const sessions = page.getByRole('group', { name: 'Sessions' })
+			await sessions.getByLabel('Support').check()
+			expect(await sessions.getByLabel('Sales').isChecked()).toBe(false)
+			await page.getByRole('button', { name: 'Add webhook' }).click()
+			await page.getByRole('button', { name: 'Done' }).click()
+			const card = page.getByRole('listitem', { name: url })
+			expect(await card.locator('dt:has-text("Sessions") + dd').textContent()).toBe('Support')
+			expect(problems).toEqual([])
+		})
+		const { items } = (await (await fetch(`${app.url}/webhooks`, { headers: user.headers })).json()) as {
+			items: { url: string; sessionIds: string[] | null }[]
+		}
+		expect(items).toMatchObject([{ url, sessionIds: [support] }])
+	})
+
 	it("shows the API's message next to the URL when it is refused", async () => {
 		const user = await createVerifiedUser(app)
 		await inBrowser(browser, 'webhook refused', async ({ page }) => {

@@ -4,6 +4,8 @@ import { Alert, announce, Field, focusPageTitle, LoadFailed, PageTitle, useForm 
 import { api, problemOf } from '../lib/api'
 import { fullTime } from '../lib/format'
 import { useWhenLiveAgain } from '../lib/realtime'
+import { loadSessions, type Session, sessions } from '../lib/sessions'
+import { useStore } from '../lib/store'
 
 type Webhook = NonNullable<Awaited<ReturnType<typeof api.webhooks.get>>['data']>['items'][number]
 type Delivery = NonNullable<Awaited<ReturnType<ReturnType<typeof api.webhooks>['deliveries']['get']>>['data']>['items'][number]
@@ -26,7 +28,12 @@ export function WebhooksPage() {
 		if (error) setLoadError(problemOf(error).message)
 		else setHooks(data.items)
 	}
-	useEffect(() => void load(), [])
+	const sessionList = useStore(sessions)
+	useEffect(() => {
+		void load()
+		// The form offers them, and the cards name them; a list that cannot load leaves "All sessions" only.
+		if (sessionList === null) loadSessions().catch(() => {})
+	}, [])
 	// A load that failed while the server was away runs again once the connection is back.
 	useWhenLiveAgain(() => loadError && void load())
 	const replace = (hook: Webhook) => setHooks((list) => list?.map((h) => (h.id === hook.id ? hook : h)) ?? null)
@@ -42,6 +49,7 @@ export function WebhooksPage() {
 				<ShownOnce title={secret.title} label="Signing secret" value={secret.value} onDone={() => setSecret(null)} />
 			) : (
 				<CreateWebhook
+					sessions={sessionList ?? []}
 					onCreated={(created) => {
 						setSecret({ title: `Webhook for ${created.url} added`, value: created.secret })
 						void load()
@@ -59,6 +67,7 @@ export function WebhooksPage() {
 						<WebhookCard
 							key={hook.id}
 							hook={hook}
+							sessions={sessionList ?? []}
 							onChanged={replace}
 							onDeleted={() => setHooks((list) => list?.filter((h) => h.id !== hook.id) ?? null)}
 							onSecret={(value) => setSecret({ title: `New secret for ${hook.url}`, value })}
@@ -70,16 +79,22 @@ export function WebhooksPage() {
 	)
 }
 
-function CreateWebhook({ onCreated }: { onCreated: (created: Webhook & { secret: string }) => void }) {
-	const form = useForm(['url', 'events', 'description'])
+function CreateWebhook({ sessions: choices, onCreated }: { sessions: Session[]; onCreated: (created: Webhook & { secret: string }) => void }) {
+	const form = useForm(['url', 'events', 'sessionIds', 'description'])
 	const onSubmit = (event: Event) => {
 		event.preventDefault()
 		const target = event.currentTarget as HTMLFormElement
 		const value = (name: string) => (target.elements.namedItem(name) as HTMLInputElement).value.trim()
 		const events = patternsOf(value('events'))
 		const description = value('description')
+		const sessionIds = [...target.querySelectorAll<HTMLInputElement>('input[name="sessionIds"]:checked')].map((input) => input.value)
 		void form.run(async () => {
-			const result = await api.webhooks.post({ url: value('url'), ...(events.length ? { events } : {}), ...(description ? { description } : {}) })
+			const result = await api.webhooks.post({
+				url: value('url'),
+				...(events.length ? { events } : {}),
+				...(sessionIds.length ? { sessionIds } : {}),
+				...(description ? { description } : {}),
+			})
 			if (result.data) {
 				announce('Webhook added')
 				target.reset()
@@ -88,6 +103,7 @@ function CreateWebhook({ onCreated }: { onCreated: (created: Webhook & { secret:
 			return result
 		})
 	}
+	const sessionsError = form.fieldError('sessionIds')
 	return (
 		<form class="create" onSubmit={onSubmit} noValidate aria-labelledby="create-webhook-title">
 			<h2 id="create-webhook-title">New webhook</h2>
@@ -99,6 +115,24 @@ function CreateWebhook({ onCreated }: { onCreated: (created: Webhook & { secret:
 				hint="Event types or globs, separated by commas; empty for every event"
 				error={form.fieldError('events')}
 			/>
+			{choices.length > 0 && (
+				<fieldset class="scopes" aria-describedby={sessionsError ? 'webhook-sessions-error' : 'webhook-sessions-hint'}>
+					<legend>Sessions</legend>
+					<p id="webhook-sessions-hint" class="muted">
+						None chosen: the events of every session, those added later included.
+					</p>
+					{choices.map((session) => (
+						<label key={session.id} class="check">
+							<input type="checkbox" name="sessionIds" value={session.id} /> {session.name}
+						</label>
+					))}
+					{sessionsError && (
+						<p id="webhook-sessions-error" class="field-error">
+							{sessionsError}
+						</p>
+					)}
+				</fieldset>
+			)}
 			<Field label="Description" name="description" maxLength={500} error={form.fieldError('description')} />
 			{form.formError && <Alert>{form.formError}</Alert>}
 			<button type="submit" disabled={form.busy}>
@@ -108,13 +142,18 @@ function CreateWebhook({ onCreated }: { onCreated: (created: Webhook & { secret:
 	)
 }
 
+/** The chosen sessions by name; one deleted since (or not loaded) by its id. */
+const sessionNames = (ids: readonly string[], known: readonly Session[]) => ids.map((id) => known.find((s) => s.id === id)?.name ?? id).join(', ')
+
 function WebhookCard({
 	hook,
+	sessions: known,
 	onChanged,
 	onDeleted,
 	onSecret,
 }: {
 	hook: Webhook
+	sessions: Session[]
 	onChanged: (hook: Webhook) => void
 	onDeleted: () => void
 	onSecret: (secret: string) => void
@@ -190,7 +229,7 @@ function WebhookCard({
 				<dt>Events</dt>
 				<dd>{hook.events.join(', ')}</dd>
 				<dt>Sessions</dt>
-				<dd>{hook.sessionIds ? `${hook.sessionIds.length} chosen` : 'All'}</dd>
+				<dd>{hook.sessionIds ? sessionNames(hook.sessionIds, known) : 'All'}</dd>
 				{hook.failingSince && (
 					<>
 						<dt>Failing since</dt>
