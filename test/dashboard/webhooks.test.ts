@@ -102,7 +102,7 @@ describe('the webhooks page', () => {
 		})
 	})
 
-	it('adds a webhook for the sessions chosen by name, and its card names them', async () => {
+	it('adds a webhook for the sessions chosen by name, names them on its card, and edits its events and sessions', async () => {
 		const user = await createVerifiedUser(app)
 		const create = async (name: string) =>
 			(
@@ -114,7 +114,7 @@ describe('the webhooks page', () => {
 					})
 				).json()) as { id: string }
 			).id
-		await create('Sales')
+		const sales = await create('Sales')
 		const support = await create('Support')
 		const url = 'https://example.com/support-only'
 		await inBrowser(browser, 'webhook sessions', async ({ page, problems }) => {
@@ -127,13 +127,49 @@ describe('the webhooks page', () => {
 			await page.getByRole('button', { name: 'Add webhook' }).click()
 			await page.getByRole('button', { name: 'Done' }).click()
 			const card = page.getByRole('listitem', { name: url })
-			expect(await card.locator('dt:has-text("Sessions") + dd').textContent()).toBe('Support')
+			const fact = (name: string) => card.locator(`dt:has-text("${name}") + dd`).textContent()
+			expect(await fact('Sessions')).toBe('Support')
+			const saved = async () =>
+				(
+					(await (await fetch(`${app.url}/webhooks`, { headers: user.headers })).json()) as {
+						items: { events: string[]; sessionIds: string[] | null }[]
+					}
+				).items[0]
+			expect(await saved()).toMatchObject({ events: ['*'], sessionIds: [support] })
+
+			// Edited in place: the form starts from what the webhook takes now.
+			await page.getByRole('button', { name: `Edit ${url}` }).click()
+			const edit = page.getByRole('form', { name: `Edit ${url}` })
+			const editSessions = edit.getByRole('group', { name: 'Sessions' })
+			expect(await editSessions.getByLabel('Support').isChecked()).toBe(true)
+			await editSessions.getByLabel('Sales').check()
+			await edit.getByLabel('Events').fill('session.messages.upsert')
+			await edit.getByRole('button', { name: 'Save' }).click()
+			await edit.waitFor({ state: 'detached' })
+			expect(await fact('Sessions')).toBe('Sales, Support')
+			expect(await fact('Events')).toBe('session.messages.upsert')
+			expect(await saved()).toMatchObject({ events: ['session.messages.upsert'], sessionIds: [sales, support] })
+
+			// Nothing ticked and no events: every session and every event again.
+			await page.getByRole('button', { name: `Edit ${url}` }).click()
+			await editSessions.getByLabel('Sales').uncheck()
+			await editSessions.getByLabel('Support').uncheck()
+			await edit.getByLabel('Events').fill('')
+			await edit.getByRole('button', { name: 'Save' }).click()
+			await edit.waitFor({ state: 'detached' })
+			expect(await fact('Sessions')).toBe('All')
+			expect(await saved()).toMatchObject({ events: ['*'], sessionIds: null })
+
+			// A refusal stays in the form, beside its field; Cancel leaves the webhook as it was.
+			await page.getByRole('button', { name: `Edit ${url}` }).click()
+			await edit.getByLabel('Events').fill('no.such.event')
+			await edit.getByRole('button', { name: 'Save' }).click()
+			await edit.locator('.field-error').waitFor()
+			await edit.getByRole('button', { name: 'Cancel' }).click()
+			await edit.waitFor({ state: 'detached' })
+			expect(await fact('Events')).toBe('*')
 			expect(problems).toEqual([])
 		})
-		const { items } = (await (await fetch(`${app.url}/webhooks`, { headers: user.headers })).json()) as {
-			items: { url: string; sessionIds: string[] | null }[]
-		}
-		expect(items).toMatchObject([{ url, sessionIds: [support] }])
 	})
 
 	it("shows the API's message next to the URL when it is refused", async () => {

@@ -19,7 +19,8 @@ export function Announcer() {
 }
 
 let nextId = 0
-const useId = (prefix: string) => useRef(`${prefix}-${++nextId}`).current
+/** An id unique on the page, stable for the component: ties a label or a hint to its control. */
+export const useId = (prefix: string) => useRef(`${prefix}-${++nextId}`).current
 
 /** An input with its visible label, and the API's message for it, tied to it for assistive tech. */
 export function Field({

@@ -1,21 +1,15 @@
 import { useEffect, useState } from 'preact/hooks'
 import { ShownOnce } from '../components/shown-once'
+import { readWebhookFields, WebhookFields } from '../components/webhook-fields'
 import { Alert, announce, Field, focusPageTitle, LoadFailed, PageTitle, useForm } from '../components/ui'
 import { api, problemOf } from '../lib/api'
 import { fullTime } from '../lib/format'
 import { useWhenLiveAgain } from '../lib/realtime'
+import { EditWebhook, type Webhook } from './webhook-edit'
 import { loadSessions, type Session, sessions } from '../lib/sessions'
 import { useStore } from '../lib/store'
 
-type Webhook = NonNullable<Awaited<ReturnType<typeof api.webhooks.get>>['data']>['items'][number]
 type Delivery = NonNullable<Awaited<ReturnType<ReturnType<typeof api.webhooks>['deliveries']['get']>>['data']>['items'][number]
-
-/** What the list of event types in the form becomes: `*` when left empty, as the API defaults. */
-const patternsOf = (text: string) =>
-	text
-		.split(/[\s,]+/)
-		.map((s) => s.trim())
-		.filter(Boolean)
 
 /** The account's webhooks: add one (its signing secret shown once), pause, test, rotate, delete, and read each one's delivery log. */
 export function WebhooksPage() {
@@ -85,9 +79,8 @@ function CreateWebhook({ sessions: choices, onCreated }: { sessions: Session[]; 
 		event.preventDefault()
 		const target = event.currentTarget as HTMLFormElement
 		const value = (name: string) => (target.elements.namedItem(name) as HTMLInputElement).value.trim()
-		const events = patternsOf(value('events'))
+		const { events, sessionIds } = readWebhookFields(target)
 		const description = value('description')
-		const sessionIds = [...target.querySelectorAll<HTMLInputElement>('input[name="sessionIds"]:checked')].map((input) => input.value)
 		void form.run(async () => {
 			const result = await api.webhooks.post({
 				url: value('url'),
@@ -103,36 +96,11 @@ function CreateWebhook({ sessions: choices, onCreated }: { sessions: Session[]; 
 			return result
 		})
 	}
-	const sessionsError = form.fieldError('sessionIds')
 	return (
 		<form class="create" onSubmit={onSubmit} noValidate aria-labelledby="create-webhook-title">
 			<h2 id="create-webhook-title">New webhook</h2>
 			<Field label="URL" name="url" type="url" placeholder="https://crm.example.com/hooks/whatsapp" required error={form.fieldError('url')} />
-			<Field
-				label="Events"
-				name="events"
-				placeholder="session.messages.*"
-				hint="Event types or globs, separated by commas; empty for every event"
-				error={form.fieldError('events')}
-			/>
-			{choices.length > 0 && (
-				<fieldset class="scopes" aria-describedby={sessionsError ? 'webhook-sessions-error' : 'webhook-sessions-hint'}>
-					<legend>Sessions</legend>
-					<p id="webhook-sessions-hint" class="muted">
-						None chosen: the events of every session, those added later included.
-					</p>
-					{choices.map((session) => (
-						<label key={session.id} class="check">
-							<input type="checkbox" name="sessionIds" value={session.id} /> {session.name}
-						</label>
-					))}
-					{sessionsError && (
-						<p id="webhook-sessions-error" class="field-error">
-							{sessionsError}
-						</p>
-					)}
-				</fieldset>
-			)}
+			<WebhookFields sessions={choices} fieldError={form.fieldError} />
 			<Field label="Description" name="description" maxLength={500} error={form.fieldError('description')} />
 			{form.formError && <Alert>{form.formError}</Alert>}
 			<button type="submit" disabled={form.busy}>
@@ -161,6 +129,7 @@ function WebhookCard({
 	const [error, setError] = useState<string | null>(null)
 	const [busy, setBusy] = useState(false)
 	const [showLog, setShowLog] = useState(false)
+	const [editing, setEditing] = useState(false)
 	const [logVersion, setLogVersion] = useState(0)
 	const endpoint = api.webhooks({ id: hook.id })
 	const deleted = () => {
@@ -240,7 +209,18 @@ function WebhookCard({
 				<dd>{fullTime(hook.createdAt)}</dd>
 			</dl>
 			{error && <Alert>{error}</Alert>}
-			<div class="actions">
+			{editing && (
+				<EditWebhook
+					hook={hook}
+					sessions={known}
+					onSaved={(saved) => {
+						setEditing(false)
+						onChanged(saved)
+					}}
+					onCancel={() => setEditing(false)}
+				/>
+			)}
+			<div class="actions" hidden={editing}>
 				<button
 					type="button"
 					disabled={busy || !hook.enabled}
@@ -252,6 +232,9 @@ function WebhookCard({
 				</button>
 				<button type="button" class="secondary" disabled={busy} onClick={toggle} aria-label={`${hook.enabled ? 'Pause' : 'Enable'} ${hook.url}`}>
 					{hook.enabled ? 'Pause' : 'Enable'}
+				</button>
+				<button type="button" class="secondary" disabled={busy} onClick={() => setEditing(true)} aria-label={`Edit ${hook.url}`}>
+					Edit
 				</button>
 				<button type="button" class="secondary" disabled={busy} onClick={rotate} aria-label={`Rotate the secret of ${hook.url}`}>
 					Rotate secret
