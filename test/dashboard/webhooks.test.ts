@@ -172,6 +172,45 @@ describe('the webhooks page', () => {
 		})
 	})
 
+	it('replays the events the server still holds from a chosen time, with their original webhook-ids', async () => {
+		const user = await createVerifiedUser(app)
+		const receiver = await startReceiver()
+		const post = (path: string, body: unknown) =>
+			fetch(`${app.url}${path}`, { method: 'POST', headers: { ...user.headers, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+		try {
+			await post('/webhooks', { url: receiver.url, events: ['session.created'] })
+			await post('/sessions', { name: 'Replayed' })
+			await until(() => receiver.accepted().length === 1, 'session.created at the receiver')
+			const [first] = receiver.accepted()
+			await inBrowser(browser, 'webhook replay', async ({ page, problems }) => {
+				await signInOnPage(page, app.url, user)
+				await page.goto(`${app.url}/app/integrations/webhooks`)
+				await page.getByRole('button', { name: `Replay events to ${receiver.url}` }).click()
+				const replay = page.getByRole('form', { name: `Replay ${receiver.url}` })
+				// An emptied time is refused beside the field, before anything is asked of the server.
+				await replay.getByLabel('Send again every event since').fill('')
+				await replay.getByRole('button', { name: 'Replay' }).click()
+				await replay.locator('.field-error').waitFor()
+				// From an hour ago (the form's own start): the session's event is sent again.
+				const hourAgo = new Date(Date.now() - 3_600_000)
+				const local = new Date(hourAgo.getTime() - hourAgo.getTimezoneOffset() * 60_000).toISOString().slice(0, 16)
+				await replay.getByLabel('Send again every event since').fill(local)
+				await replay.getByRole('button', { name: 'Replay' }).click()
+				await replay.getByRole('status').getByText('1 event queued again').waitFor()
+				await until(() => receiver.accepted().length === 2, 'the replayed event at the receiver')
+				const [, again] = receiver.accepted()
+				expect(again!.json.type).toBe('session.created')
+				// The same webhook-id: the receiver's de-duplication sees it as the event it already has.
+				expect(again!.webhookId).toBe(first!.webhookId)
+				await page.getByRole('button', { name: 'Close' }).click()
+				await page.getByRole('button', { name: `Edit ${receiver.url}` }).waitFor()
+				expect(problems).toEqual([])
+			})
+		} finally {
+			await receiver.stop()
+		}
+	})
+
 	it("shows the API's message next to the URL when it is refused", async () => {
 		const user = await createVerifiedUser(app)
 		await inBrowser(browser, 'webhook refused', async ({ page }) => {

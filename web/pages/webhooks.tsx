@@ -6,6 +6,7 @@ import { api, problemOf } from '../lib/api'
 import { fullTime } from '../lib/format'
 import { useWhenLiveAgain } from '../lib/realtime'
 import { EditWebhook, type Webhook } from './webhook-edit'
+import { ReplayWebhook } from './webhook-replay'
 import { loadSessions, type Session, sessions } from '../lib/sessions'
 import { useStore } from '../lib/store'
 
@@ -129,7 +130,8 @@ function WebhookCard({
 	const [error, setError] = useState<string | null>(null)
 	const [busy, setBusy] = useState(false)
 	const [showLog, setShowLog] = useState(false)
-	const [editing, setEditing] = useState(false)
+	/** The form open under the card's facts, if any: the actions step aside while one is. */
+	const [panel, setPanel] = useState<'edit' | 'replay' | null>(null)
 	const [logVersion, setLogVersion] = useState(0)
 	const endpoint = api.webhooks({ id: hook.id })
 	const deleted = () => {
@@ -209,18 +211,29 @@ function WebhookCard({
 				<dd>{fullTime(hook.createdAt)}</dd>
 			</dl>
 			{error && <Alert>{error}</Alert>}
-			{editing && (
+			{panel === 'edit' && (
 				<EditWebhook
 					hook={hook}
 					sessions={known}
 					onSaved={(saved) => {
-						setEditing(false)
+						setPanel(null)
 						onChanged(saved)
 					}}
-					onCancel={() => setEditing(false)}
+					onCancel={() => setPanel(null)}
 				/>
 			)}
-			<div class="actions" hidden={editing}>
+			{panel === 'replay' && (
+				<ReplayWebhook
+					hookId={hook.id}
+					url={hook.url}
+					onQueued={() => {
+						setShowLog(true)
+						setLogVersion((v) => v + 1)
+					}}
+					onClose={() => setPanel(null)}
+				/>
+			)}
+			<div class="actions" hidden={panel !== null}>
 				<button
 					type="button"
 					disabled={busy || !hook.enabled}
@@ -233,11 +246,14 @@ function WebhookCard({
 				<button type="button" class="secondary" disabled={busy} onClick={toggle} aria-label={`${hook.enabled ? 'Pause' : 'Enable'} ${hook.url}`}>
 					{hook.enabled ? 'Pause' : 'Enable'}
 				</button>
-				<button type="button" class="secondary" disabled={busy} onClick={() => setEditing(true)} aria-label={`Edit ${hook.url}`}>
+				<button type="button" class="secondary" disabled={busy} onClick={() => setPanel('edit')} aria-label={`Edit ${hook.url}`}>
 					Edit
 				</button>
 				<button type="button" class="secondary" disabled={busy} onClick={rotate} aria-label={`Rotate the secret of ${hook.url}`}>
 					Rotate secret
+				</button>
+				<button type="button" class="secondary" disabled={busy} onClick={() => setPanel('replay')} aria-label={`Replay events to ${hook.url}`}>
+					Replay
 				</button>
 				<button type="button" class="secondary" aria-expanded={showLog} onClick={() => setShowLog(!showLog)} aria-label={`Deliveries of ${hook.url}`}>
 					Deliveries
