@@ -8,11 +8,15 @@ const patternsOf = (text: string) =>
 		.map((s) => s.trim())
 		.filter(Boolean)
 
-/** The events and sessions a webhook's form holds: the patterns typed, and the sessions ticked (none: every session). */
-export function readWebhookFields(form: HTMLFormElement): { events: string[]; sessionIds: string[] } {
+/**
+ * The events and sessions a webhook's form holds: the patterns typed, and the sessions ticked (none:
+ * every session). `sessionIds` is null when the form offered no sessions (none loaded): the caller
+ * then leaves the webhook's sessions as they are rather than widening it to every session.
+ */
+export function readWebhookFields(form: HTMLFormElement): { events: string[]; sessionIds: string[] | null } {
 	const events = patternsOf((form.elements.namedItem('events') as HTMLInputElement).value)
-	const sessionIds = [...form.querySelectorAll<HTMLInputElement>('input[name="sessionIds"]:checked')].map((input) => input.value)
-	return { events, sessionIds }
+	const boxes = [...form.querySelectorAll<HTMLInputElement>('input[name="sessionIds"]')]
+	return { events, sessionIds: boxes.length ? boxes.filter((box) => box.checked).map((box) => box.value) : null }
 }
 
 /**

@@ -7,7 +7,8 @@ export type Webhook = NonNullable<Awaited<ReturnType<typeof api.webhooks.get>>['
 
 /**
  * A webhook's URL, events and sessions, changed in place (PATCH /webhooks/:id): emptied events
- * take every event again, and no session ticked takes every session again.
+ * take every event again, and no session ticked takes every session again. With no sessions to
+ * offer (the list did not load), its sessions stay as they are.
  */
 export function EditWebhook({
 	hook,
@@ -29,7 +30,7 @@ export function EditWebhook({
 		void form.run(async () => {
 			const result = await api
 				.webhooks({ id: hook.id })
-				.patch({ url, events: events.length ? events : ['*'], sessionIds: sessionIds.length ? sessionIds : null })
+				.patch({ url, events: events.length ? events : ['*'], ...(sessionIds === null ? {} : { sessionIds: sessionIds.length ? sessionIds : null }) })
 			if (result.data) {
 				announce('Webhook saved')
 				onSaved(result.data)

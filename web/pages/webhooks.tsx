@@ -5,14 +5,14 @@ import { Alert, announce, Field, focusPageTitle, LoadFailed, PageTitle, useForm 
 import { api, problemOf } from '../lib/api'
 import { fullTime } from '../lib/format'
 import { useWhenLiveAgain } from '../lib/realtime'
-import { EditWebhook, type Webhook } from './webhook-edit'
-import { ReplayWebhook } from './webhook-replay'
 import { loadSessions, type Session, sessions } from '../lib/sessions'
 import { useStore } from '../lib/store'
+import { EditWebhook, type Webhook } from './webhook-edit'
+import { ReplayWebhook } from './webhook-replay'
 
 type Delivery = NonNullable<Awaited<ReturnType<ReturnType<typeof api.webhooks>['deliveries']['get']>>['data']>['items'][number]
 
-/** The account's webhooks: add one (its signing secret shown once), pause, test, rotate, delete, and read each one's delivery log. */
+/** The account's webhooks: add one (its signing secret shown once), edit, pause, test, replay, rotate, delete, and read each one's delivery log. */
 export function WebhooksPage() {
 	const [hooks, setHooks] = useState<Webhook[] | null>(null)
 	const [loadError, setLoadError] = useState<string | null>(null)
@@ -86,7 +86,7 @@ function CreateWebhook({ sessions: choices, onCreated }: { sessions: Session[]; 
 			const result = await api.webhooks.post({
 				url: value('url'),
 				...(events.length ? { events } : {}),
-				...(sessionIds.length ? { sessionIds } : {}),
+				...(sessionIds?.length ? { sessionIds } : {}),
 				...(description ? { description } : {}),
 			})
 			if (result.data) {
