@@ -172,6 +172,42 @@ describe('the webhooks page', () => {
 		})
 	})
 
+	it("leaves a webhook's sessions as they are when an edit has no sessions to offer", async () => {
+		const user = await createVerifiedUser(app)
+		const session = (
+			(await (
+				await fetch(`${app.url}/sessions`, {
+					method: 'POST',
+					headers: { ...user.headers, 'content-type': 'application/json' },
+					body: '{"name":"Only"}',
+				})
+			).json()) as { id: string }
+		).id
+		const url = 'https://example.com/one-session'
+		await fetch(`${app.url}/webhooks`, {
+			method: 'POST',
+			headers: { ...user.headers, 'content-type': 'application/json' },
+			body: JSON.stringify({ url, sessionIds: [session] }),
+		})
+		await inBrowser(browser, 'webhook edit without sessions', async ({ page }) => {
+			await signInOnPage(page, app.url, user)
+			// The account's sessions cannot be had: neither their list nor the live snapshot.
+			await page.route(/\/sessions\?/, (route) => route.fulfill({ status: 503, body: '' }))
+			await page.routeWebSocket(/\/ws\//, (ws) => ws.close())
+			await page.goto(`${app.url}/app/integrations/webhooks`)
+			await page.getByRole('button', { name: `Edit ${url}` }).click()
+			const edit = page.getByRole('form', { name: `Edit ${url}` })
+			expect(await edit.getByRole('group', { name: 'Sessions' }).count()).toBe(0)
+			await edit.getByLabel('Events').fill('session.messages.upsert')
+			await edit.getByRole('button', { name: 'Save' }).click()
+			await edit.waitFor({ state: 'detached' })
+		})
+		const { items } = (await (await fetch(`${app.url}/webhooks`, { headers: user.headers })).json()) as {
+			items: { events: string[]; sessionIds: string[] | null }[]
+		}
+		expect(items).toMatchObject([{ events: ['session.messages.upsert'], sessionIds: [session] }])
+	})
+
 	it('replays the events the server still holds from a chosen time, with their original webhook-ids', async () => {
 		const user = await createVerifiedUser(app)
 		const receiver = await startReceiver()
