@@ -136,7 +136,8 @@ export async function assertSameAnswers(api: ListApi, bareUrl: string): Promise<
 		if (!mine.items?.length) throw new Error(`${LIST_ROUTES[route]} answers no items`)
 		const [a, b] = [JSON.stringify(mine.items), JSON.stringify(theirs.items)]
 		if (a !== b) {
-			const at = [...a].findIndex((c, i) => c !== b[i])
+			let at = 0
+			while (at < a.length && a[at] === b[at]) at++
 			throw new Error(
 				`the bare handler of ${LIST_ROUTES[route]} answers other items, from …${a.slice(Math.max(0, at - 60), at + 60)}… (route) against …${b.slice(Math.max(0, at - 60), at + 60)}… (bare)`,
 			)
