@@ -56,6 +56,20 @@ function withCode(text: ComponentChildren): ComponentChildren {
 	return text.split('`').map((part, i) => (i % 2 ? <code key={i}>{part}</code> : part))
 }
 
+/** A form's own buttons: its submit (held while it runs), and one that leaves the form. */
+export function FormButtons({ submit, busy, leave, onLeave }: { submit: string; busy: boolean; leave: string; onLeave: () => void }) {
+	return (
+		<div class="actions">
+			<button type="submit" disabled={busy}>
+				{submit}
+			</button>
+			<button type="button" class="secondary" onClick={onLeave}>
+				{leave}
+			</button>
+		</div>
+	)
+}
+
 /** An error that is not about one field. */
 export function Alert({ children }: { children: ComponentChildren }) {
 	return (

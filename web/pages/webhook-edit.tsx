@@ -1,5 +1,5 @@
 import { WebhookFields, readWebhookFields } from '../components/webhook-fields'
-import { Alert, announce, Field, useForm } from '../components/ui'
+import { Alert, announce, Field, FormButtons, useForm } from '../components/ui'
 import { api } from '../lib/api'
 import type { Session } from '../lib/sessions'
 
@@ -43,14 +43,7 @@ export function EditWebhook({
 			<Field label="URL" name="url" type="url" required defaultValue={hook.url} error={form.fieldError('url')} />
 			<WebhookFields sessions={sessions} events={hook.events} sessionIds={hook.sessionIds} fieldError={form.fieldError} />
 			{form.formError && <Alert>{form.formError}</Alert>}
-			<div class="actions">
-				<button type="submit" disabled={form.busy}>
-					Save
-				</button>
-				<button type="button" class="secondary" onClick={onCancel}>
-					Cancel
-				</button>
-			</div>
+			<FormButtons submit="Save" busy={form.busy} leave="Cancel" onLeave={onCancel} />
 		</form>
 	)
 }

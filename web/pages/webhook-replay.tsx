@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks'
-import { Alert, announce, Field, useForm } from '../components/ui'
+import { Alert, announce, Field, FormButtons, useForm } from '../components/ui'
 import { api } from '../lib/api'
 
 /** `datetime-local`'s value for a moment, in the browser's time zone (the input has none of its own). */
@@ -49,14 +49,7 @@ export function ReplayWebhook({ hookId, url, onQueued, onClose }: { hookId: stri
 			/>
 			{form.formError && <Alert>{form.formError}</Alert>}
 			{queued && <p role="status">{queued}</p>}
-			<div class="actions">
-				<button type="submit" disabled={form.busy}>
-					Replay
-				</button>
-				<button type="button" class="secondary" onClick={onClose}>
-					Close
-				</button>
-			</div>
+			<FormButtons submit="Replay" busy={form.busy} leave="Close" onLeave={onClose} />
 		</form>
 	)
 }
