@@ -4,8 +4,6 @@ import { TimeoutError, withTimeout } from '../lib/timeout'
 import type { Logger } from '../logger'
 import { type ClusterAddress, parseClusterUrl } from '../config/cluster-url'
 
-export { type ClusterAddress, parseClusterUrl } from '../config/cluster-url'
-
 export interface OpenRedisOptions {
 	/** REDIS_CLUSTER_NAT_MAP, parsed. */
 	natMap?: Record<string, { host: string; port: number }>

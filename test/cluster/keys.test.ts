@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'bun:test'
 import { streamKey } from '../../src/bus/redis-bus'
 import { commandStream, deadLetterStream, DOMAIN_EVENTS, queryStream } from '../../src/core/streams'
-import { parseClusterUrl } from '../../src/redis/connection'
+import { parseClusterUrl } from '../../src/config/cluster-url'
 import { beside, hashTag } from '../../src/redis/slots'
 import { leaseKeys } from '../../src/roles/runner/leases'
 
