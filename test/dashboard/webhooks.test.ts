@@ -4,8 +4,9 @@ import { Webhook } from 'standardwebhooks'
 import { createVerifiedUser } from '../helpers/accounts'
 import { startTestApp, type TestApp } from '../helpers/app'
 import { inBrowser, launchChromium, signInOnPage } from '../helpers/browser'
+import { clientFor } from '../helpers/sessions'
 import { until } from '../helpers/until'
-import { startReceiver } from '../webhooks/helpers'
+import { createSession, createWebhook, startReceiver } from '../webhooks/helpers'
 
 /** The webhooks page: add a webhook (its secret shown once), test it, read its deliveries, pause and delete it. */
 
@@ -104,18 +105,9 @@ describe('the webhooks page', () => {
 
 	it('adds a webhook for the sessions chosen by name, names them on its card, and edits its events and sessions', async () => {
 		const user = await createVerifiedUser(app)
-		const create = async (name: string) =>
-			(
-				(await (
-					await fetch(`${app.url}/sessions`, {
-						method: 'POST',
-						headers: { ...user.headers, 'content-type': 'application/json' },
-						body: JSON.stringify({ name }),
-					})
-				).json()) as { id: string }
-			).id
-		const sales = await create('Sales')
-		const support = await create('Support')
+		const client = clientFor(app, user)
+		const sales = await createSession(client, 'Sales')
+		const support = await createSession(client, 'Support')
 		const url = 'https://example.com/support-only'
 		await inBrowser(browser, 'webhook sessions', async ({ page, problems }) => {
 			await signInOnPage(page, app.url, user)
@@ -129,12 +121,7 @@ describe('the webhooks page', () => {
 			const card = page.getByRole('listitem', { name: url })
 			const fact = (name: string) => card.locator(`dt:has-text("${name}") + dd`).textContent()
 			expect(await fact('Sessions')).toBe('Support')
-			const saved = async () =>
-				(
-					(await (await fetch(`${app.url}/webhooks`, { headers: user.headers })).json()) as {
-						items: { events: string[]; sessionIds: string[] | null }[]
-					}
-				).items[0]
+			const saved = async () => (await client.get<{ items: { events: string[]; sessionIds: string[] | null }[] }>('/webhooks')).body.items[0]
 			expect(await saved()).toMatchObject({ events: ['*'], sessionIds: [support] })
 
 			// Edited in place: the form starts from what the webhook takes now.
@@ -174,21 +161,9 @@ describe('the webhooks page', () => {
 
 	it("leaves a webhook's sessions as they are when an edit has no sessions to offer", async () => {
 		const user = await createVerifiedUser(app)
-		const session = (
-			(await (
-				await fetch(`${app.url}/sessions`, {
-					method: 'POST',
-					headers: { ...user.headers, 'content-type': 'application/json' },
-					body: '{"name":"Only"}',
-				})
-			).json()) as { id: string }
-		).id
-		const url = 'https://example.com/one-session'
-		await fetch(`${app.url}/webhooks`, {
-			method: 'POST',
-			headers: { ...user.headers, 'content-type': 'application/json' },
-			body: JSON.stringify({ url, sessionIds: [session] }),
-		})
+		const client = clientFor(app, user)
+		const session = await createSession(client, 'Only')
+		const { url } = await createWebhook(client, { url: 'https://example.com/one-session', sessionIds: [session] })
 		await inBrowser(browser, 'webhook edit without sessions', async ({ page }) => {
 			await signInOnPage(page, app.url, user)
 			// The account's sessions cannot be had: neither their list nor the live snapshot.
@@ -202,20 +177,17 @@ describe('the webhooks page', () => {
 			await edit.getByRole('button', { name: 'Save' }).click()
 			await edit.waitFor({ state: 'detached' })
 		})
-		const { items } = (await (await fetch(`${app.url}/webhooks`, { headers: user.headers })).json()) as {
-			items: { events: string[]; sessionIds: string[] | null }[]
-		}
+		const { items } = (await client.get<{ items: unknown[] }>('/webhooks')).body
 		expect(items).toMatchObject([{ events: ['session.messages.upsert'], sessionIds: [session] }])
 	})
 
 	it('replays the events the server still holds from a chosen time, with their original webhook-ids', async () => {
 		const user = await createVerifiedUser(app)
 		const receiver = await startReceiver()
-		const post = (path: string, body: unknown) =>
-			fetch(`${app.url}${path}`, { method: 'POST', headers: { ...user.headers, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+		const client = clientFor(app, user)
 		try {
-			await post('/webhooks', { url: receiver.url, events: ['session.created'] })
-			await post('/sessions', { name: 'Replayed' })
+			await createWebhook(client, { url: receiver.url, events: ['session.created'] })
+			await createSession(client, 'Replayed')
 			await until(() => receiver.accepted().length === 1, 'session.created at the receiver')
 			const [first] = receiver.accepted()
 			await inBrowser(browser, 'webhook replay', async ({ page, problems }) => {
