@@ -39,7 +39,7 @@ export function EditWebhook({
 		})
 	}
 	return (
-		<form class="edit" onSubmit={onSubmit} noValidate aria-label={`Edit ${hook.url}`}>
+		<form onSubmit={onSubmit} noValidate aria-label={`Edit ${hook.url}`}>
 			<Field label="URL" name="url" type="url" required defaultValue={hook.url} error={form.fieldError('url')} />
 			<WebhookFields sessions={sessions} events={hook.events} sessionIds={hook.sessionIds} fieldError={form.fieldError} />
 			{form.formError && <Alert>{form.formError}</Alert>}

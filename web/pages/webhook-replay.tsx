@@ -37,7 +37,7 @@ export function ReplayWebhook({ hookId, url, onQueued, onClose }: { hookId: stri
 		})
 	}
 	return (
-		<form class="edit" onSubmit={onSubmit} noValidate aria-label={`Replay ${url}`}>
+		<form onSubmit={onSubmit} noValidate aria-label={`Replay ${url}`}>
 			<Field
 				label="Send again every event since"
 				name="since"
