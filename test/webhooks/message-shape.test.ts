@@ -74,11 +74,11 @@ describe('a message in a webhook', () => {
 		// The account's phone has it (server_ack), then the contact's receipts: delivered, read.
 		expect(receipts.map((u) => u.status)).toEqual([2, 3, 4])
 
-		// The consumer writes what the webhooks role sends, each at its own pace: the question's upsert
-		// may follow the answer's receipts on the stream, so the list is awaited for both.
+		// The consumer and the webhooks role read the stream each at its own pace, and the question's
+		// upsert may follow the answer's receipts on it: the list is awaited for both messages.
 		const rest = await until(async () => {
 			const { body } = await api.get(`/chats/${CHAT}/messages`)
-			const items: { id: string; fromMe: boolean; status: string }[] = body.items ?? []
+			const items: { id: string; status: string }[] = body.items ?? []
 			return items.some((m) => m.id === received.id) && items.some((m) => m.id === sent.body.messageId && m.status === 'read') && items
 		}, 'both messages, the answer read')
 		expect(rest.find((m: { id: string }) => m.id === received.id)).toMatchObject(asRest(theirs))
