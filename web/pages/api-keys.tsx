@@ -90,7 +90,10 @@ function CreateKey({ onCreated }: { onCreated: (key: CreatedKey) => void }) {
 				<legend>Scopes</legend>
 				{SCOPES.map(([scope, meaning]) => (
 					<label key={scope} class="check">
-						<input type="checkbox" name="scopes" value={scope} /> <code>{scope}</code> <span class="muted">{meaning}</span>
+						<input type="checkbox" name="scopes" value={scope} />
+						<span>
+							<code>{scope}</code> <span class="muted">{meaning}</span>
+						</span>
 					</label>
 				))}
 				{scopesError && (
