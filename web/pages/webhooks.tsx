@@ -181,7 +181,7 @@ function WebhookCard({
 	}
 	const titleId = `webhook-${hook.id}`
 	return (
-		<li class="card" aria-labelledby={titleId} data-webhook-id={hook.id}>
+		<li class={showLog ? 'card wide' : 'card'} aria-labelledby={titleId} data-webhook-id={hook.id}>
 			<div class="card-head">
 				<h2 id={titleId} class="url">
 					{hook.url}
