@@ -114,16 +114,24 @@ export function createRequester({ bus, logger, timeoutMs }: { bus: Bus; logger: 
 			await withTimeout(listening, wait, 'listening for answers').catch((err) => {
 				throw err instanceof TimeoutError ? new NoAnswerError(type, wait) : err
 			})
-			const data = { ...params, reply: { inbox, expiresAt: new Date(Date.now() + wait).toISOString() } } as unknown as CommandDataOf<typeof type>
+			// The query expires when the asker gives up, not `wait` after the subscription came: a runner
+			// that reads it after the asker's NoAnswerError drops it rather than act for nobody.
+			const data = { ...params, reply: { inbox, expiresAt: new Date(deadline).toISOString() } } as unknown as CommandDataOf<typeof type>
 			const query = command(type, meta, data)
 			const answered = new Promise<QueryAnswer<typeof type>>((resolve, reject) => {
-				const timer = setTimeout(
-					() => {
-						waiting.delete(query.id)
-						reject(new NoAnswerError(type, wait))
-					},
-					Math.max(1, deadline - Date.now()),
-				)
+				// Gives up only once the clock `expiresAt` is read by says the deadline has come: a timer may
+				// fire a fraction of a millisecond early, while a runner would still take the query as live.
+				let timer: Timer
+				const giveUp = () => {
+					const left = deadline - Date.now()
+					if (left > 0) {
+						timer = setTimeout(giveUp, left)
+						return
+					}
+					waiting.delete(query.id)
+					reject(new NoAnswerError(type, wait))
+				}
+				timer = setTimeout(giveUp, Math.max(1, deadline - Date.now()))
 				waiting.set(query.id, {
 					type,
 					resolve: (answer) => {

@@ -140,6 +140,29 @@ for (const [name, open] of Object.entries(backbones)) {
 			expect(isExpired(await found.promise)).toBe(true)
 		})
 
+		it('makes a query expire when its asker gives up, however long the asker took to start listening', async () => {
+			// The asker's first subscription is slow (a loaded Redis): the query must not outlive the wait.
+			const slow: Bus = Object.assign(Object.create(ends.api), {
+				listen: async (...args: Parameters<Bus['listen']>) => {
+					await Bun.sleep(80)
+					return ends.api.listen(...args)
+				},
+			})
+			const patient = createRequester({ bus: slow, logger, timeoutMs: 5_000 })
+			stops.push(() => patient.close())
+			const found = Promise.withResolvers<Query>()
+			await runnerAnswering((q) => {
+				found.resolve(q)
+				return null
+			})
+			const asked = patient.ask('session.contacts.check', meta, { phoneNumbers: ['15550000003'] }, { timeoutMs: 200 })
+			expect(await rejectionOf(asked)).toBeInstanceOf(NoAnswerError)
+			const gaveUpAt = Date.now()
+			const query = await found.promise
+			expect(Date.parse(query.data.reply.expiresAt)).toBeLessThanOrEqual(gaveUpAt)
+			expect(isExpired(query, gaveUpAt)).toBe(true)
+		})
+
 		it('gives each asker only the answers to its own queries, many at once', async () => {
 			const other = createRequester({ bus: ends.api, logger, timeoutMs: 5_000 })
 			stops.push(() => other.close())
