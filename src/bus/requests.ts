@@ -119,8 +119,8 @@ export function createRequester({ bus, logger, timeoutMs }: { bus: Bus; logger: 
 			const data = { ...params, reply: { inbox, expiresAt: new Date(deadline).toISOString() } } as unknown as CommandDataOf<typeof type>
 			const query = command(type, meta, data)
 			const answered = new Promise<QueryAnswer<typeof type>>((resolve, reject) => {
-				// Gives up only once the clock `expiresAt` is read by says the deadline has come: a timer may
-				// fire a fraction of a millisecond early, while a runner would still take the query as live.
+				// Gives up only once `Date.now()`, the clock runners read `expiresAt` by, has reached the
+				// deadline: a timer may fire a fraction of a millisecond early, while the query still reads live.
 				let timer: Timer
 				const giveUp = () => {
 					const left = deadline - Date.now()
