@@ -95,12 +95,27 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 		})
 	}
 
+	/**
+	 * A consumer that comes back for entries (a read or a claim) is done with the ones it held: those
+	 * still pending (failed, or left by a stop) may be claimed once idle, like any others.
+	 */
+	function letGo(stream: string, group: string, consumer: string) {
+		for (const p of groupOf(stream, group).pending.values()) if (p.consumer === consumer) p.held = false
+	}
+
 	class Reader implements GroupReader {
 		private interrupted = false
 		readonly waiter: { wake?: () => void } = {}
+		/** What this reader's consumer holds, let go when it closes. */
+		private holder: { group: string; consumer: string; names: readonly string[] } | null = null
+
+		/** `holds`: false for a consumer that dies right after reading (`abandon`), whose entries idle at once. */
+		constructor(private readonly holds = true) {}
 
 		async readNew(group: string, consumer: string, names: readonly string[], count: number, blockMs: number): Promise<RawEntry[]> {
 			const deadline = Date.now() + blockMs
+			for (const name of names) letGo(name, group, consumer)
+			this.holder = { group, consumer, names }
 			for (;;) {
 				if (this.interrupted) return []
 				const out: RawEntry[] = []
@@ -110,7 +125,7 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 					g.consumers.add(consumer)
 					const from = indexAfter(s.entries, g.lastDelivered)
 					for (const e of s.entries.slice(from, from + count - out.length)) {
-						g.pending.set(e.id, { consumer, deliveredAt: Date.now(), deliveries: 1 })
+						g.pending.set(e.id, { consumer, deliveredAt: Date.now(), deliveries: 1, held: this.holds })
 						g.lastDelivered = e.id
 						out.push({ stream: name, id: e.id, payload: e.fields[ENVELOPE_FIELD] ?? null, deliveries: 1 })
 					}
@@ -128,6 +143,7 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 
 		async close() {
 			this.interrupt()
+			if (this.holder) for (const name of this.holder.names) letGo(name, this.holder.group, this.holder.consumer)
 		}
 	}
 
@@ -143,6 +159,7 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 			const s = streamOf(stream)
 			const g = groupOf(stream, group)
 			g.consumers.add(consumer)
+			letGo(stream, group, consumer)
 			const now = Date.now()
 			const ids = [...g.pending.keys()].filter((id) => compareIds(id, cursor) >= 0).sort(compareIds)
 			const entries: RawEntry[] = []
@@ -154,7 +171,7 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 					break
 				}
 				const p = g.pending.get(id)!
-				if (now - p.deliveredAt < minIdleMs) continue
+				if (p.held || now - p.deliveredAt < minIdleMs) continue
 				const entry = s.byId.get(id)
 				if (!entry) {
 					g.pending.delete(id)
@@ -164,6 +181,7 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 				p.consumer = consumer
 				p.deliveredAt = now
 				p.deliveries++
+				p.held = true
 				entries.push({ stream, id, payload: entry.fields[ENVELOPE_FIELD] ?? null, deliveries: p.deliveries })
 			}
 			return { cursor: next, entries, deleted }
@@ -270,7 +288,7 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 
 		async abandon(stream, group, consumer, count) {
 			await backend.ensureGroup(stream, group, '0')
-			return (await new Reader().readNew(group, consumer, [stream], count, 1)).length
+			return (await new Reader(false).readNew(group, consumer, [stream], count, 1)).length
 		},
 
 		consume: (options: ConsumeOptions) => consumers.start(options),

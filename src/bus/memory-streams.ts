@@ -13,6 +13,12 @@ interface Pending {
 	consumer: string
 	deliveredAt: number
 	deliveries: number
+	/**
+	 * In the hands of a consumer of this process that has not come back for more yet. Such an entry
+	 * is never idle: its consumer shares the thread with every would-be claimer, so a stall that
+	 * delays its keep-alive delays them too, and whichever timer ran first would decide otherwise.
+	 */
+	held: boolean
 }
 
 export interface Group {
