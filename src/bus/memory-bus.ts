@@ -3,7 +3,7 @@ import { BUS_DEFAULTS, compareIds, type Bus, type ConsumeOptions, type DeadLette
 import { assertEnvelope, parseEnvelope, type AnyEnvelope } from '../core/catalogue'
 import { consumerRegistry, deadLetterFrom, type GroupBackend, type GroupReader, type RawEntry } from './group-consumer'
 import { deadLetterStream, streamFor } from '../core/streams'
-import { ENVELOPE_FIELD, type Entry, type Group, indexAfter, type Stream, settled } from './memory-streams'
+import { appendEntry, ENVELOPE_FIELD, type Entry, type Group, indexAfter, type Stream, settled, type Trim } from './memory-streams'
 
 export interface MemoryBusOptions {
 	partitions: number
@@ -57,28 +57,7 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 		return g
 	}
 
-	function append(name: string, fields: Record<string, string>, trim: { minId?: string; maxLen?: number }): string {
-		const s = streamOf(name)
-		const now = Date.now()
-		if (now > s.lastMs) {
-			s.lastMs = now
-			s.lastSeq = 0
-		} else s.lastSeq++
-		const id = `${s.lastMs}-${s.lastSeq}`
-		const entry = { id, fields }
-		s.entries.push(entry)
-		s.byId.set(id, entry)
-		let drop = 0
-		if (trim.minId) drop = indexAfter(s.entries, trim.minId, true)
-		if (trim.maxLen && s.entries.length - drop > trim.maxLen) drop = s.entries.length - trim.maxLen
-		if (drop > 0) {
-			for (const e of s.entries.splice(0, drop)) s.byId.delete(e.id)
-			s.trimmed = true
-		}
-		for (const wake of s.waiters) wake()
-		s.waiters.clear()
-		return id
-	}
+	const append = (name: string, fields: Record<string, string>, trim: Trim) => appendEntry(streamOf(name), fields, trim)
 
 	/** Resolves when any of `names` gets an entry, after `ms`, or when `interrupt` fires. */
 	function waitFor(names: readonly string[], ms: number, interrupted: { wake?: () => void }): Promise<void> {

@@ -60,3 +60,32 @@ export function settled(streams: Iterable<Stream>): boolean {
 	}
 	return true
 }
+
+/** How far an append trims the head of its stream, as XADD's MINID and MAXLEN do. */
+export interface Trim {
+	minId?: string
+	maxLen?: number
+}
+
+/** Appends an entry at the next position of this millisecond, trims the head, and wakes the stream's waiters. */
+export function appendEntry(s: Stream, fields: Record<string, string>, trim: Trim): string {
+	const now = Date.now()
+	if (now > s.lastMs) {
+		s.lastMs = now
+		s.lastSeq = 0
+	} else s.lastSeq++
+	const id = `${s.lastMs}-${s.lastSeq}`
+	const entry = { id, fields }
+	s.entries.push(entry)
+	s.byId.set(id, entry)
+	let drop = 0
+	if (trim.minId) drop = indexAfter(s.entries, trim.minId, true)
+	if (trim.maxLen && s.entries.length - drop > trim.maxLen) drop = s.entries.length - trim.maxLen
+	if (drop > 0) {
+		for (const e of s.entries.splice(0, drop)) s.byId.delete(e.id)
+		s.trimmed = true
+	}
+	for (const wake of s.waiters) wake()
+	s.waiters.clear()
+	return id
+}
