@@ -31,6 +31,28 @@ interface Trim {
 	maxLen?: number
 }
 
+/**
+ * One entry in the hands of a consumer whose handler waits, while a second consumer of the group
+ * looks for idle entries to claim. `finish` lets the handler end and checks that the first
+ * consumer handled the entry, on its first delivery, and the second never got it.
+ */
+async function batchInHand(bus: Bus, idleMs: number) {
+	let release!: () => void
+	const slow = await collect(bus, { claimIdleMs: idleMs, block: new Promise((r) => (release = r)) })
+	await bus.publish([qrEvent()])
+	await slow.delivered(1)
+	const other = await collect(bus, { claimIdleMs: idleMs })
+	return {
+		async finish() {
+			release()
+			await slow.handled(1)
+			expect(slow.received.map((d) => d.deliveries)).toEqual([1])
+			expect(other.received).toEqual([])
+			await Promise.all([slow.consumer.stop(), other.consumer.stop()])
+		},
+	}
+}
+
 const implementations: Record<string, (trim?: Trim) => Promise<Harness>> = {
 	async redis(trim = {}) {
 		const prefix = createTestRedisPrefix()
@@ -310,18 +332,10 @@ for (const [name, make] of Object.entries(implementations)) {
 				// any process so stalled. 100 ms left a loaded CI machine 67 ms; this leaves 200. (The memory
 				// bus holds a batch in hand however long its thread stalls: see the test at the end.)
 				const idleMs = 300
-				let release!: () => void
-				const slow = await collect(bus, { claimIdleMs: idleMs, block: new Promise((r) => (release = r)) })
-				await bus.publish([qrEvent()])
-				await slow.delivered(1)
-				const other = await collect(bus, { claimIdleMs: idleMs })
+				const batch = await batchInHand(bus, idleMs)
 				// The behaviour under test is time passing: five idle times go by while the batch is in hand.
 				await Bun.sleep(5 * idleMs)
-				release()
-				await slow.handled(1)
-				expect(slow.received.map((d) => d.deliveries)).toEqual([1])
-				expect(other.received).toEqual([])
-				await Promise.all([slow.consumer.stop(), other.consumer.stop()])
+				await batch.finish()
 			})
 
 			it('stops after the batch in hand is handled and acknowledged', async () => {
@@ -424,11 +438,7 @@ describe('memory bus, a stalled process', () => {
 		const bus = createMemoryBus({ partitions: 4, logger })
 		try {
 			const idleMs = 150
-			let release!: () => void
-			const slow = await collect(bus, { claimIdleMs: idleMs, block: new Promise((r) => (release = r)) })
-			await bus.publish([qrEvent()])
-			await slow.delivered(1)
-			const other = await collect(bus, { claimIdleMs: idleMs })
+			const batch = await batchInHand(bus, idleMs)
 			for (let stall = 0; stall < 12; stall++) {
 				// Stalls start at every phase of the keep-alive's (a third of the idle time) and the claim's
 				// (half of it) timers.
@@ -439,11 +449,7 @@ describe('memory bus, a stalled process', () => {
 			}
 			// Every timer that came due meanwhile runs: the keep-alive, and the other consumer's claim.
 			await Bun.sleep(idleMs)
-			release()
-			await slow.handled(1)
-			expect(slow.received.map((d) => d.deliveries)).toEqual([1])
-			expect(other.received).toEqual([])
-			await Promise.all([slow.consumer.stop(), other.consumer.stop()])
+			await batch.finish()
 		} finally {
 			await bus.close()
 		}
