@@ -92,7 +92,10 @@ class TransientFailure extends Error {
  * entry cannot hold back the others; that entry stays pending and is claimed again later, until
  * `maxDeliveries` attempts dead-letter it.
  */
-async function startGroupConsumer(backend: GroupBackend, options: ConsumeOptions, logger: Logger): Promise<GroupConsumer> {
+/** Entries being handled by the consumers of one bus in this process: one record a batch and stream. */
+type InHand = Set<{ stream: string; group: string; consumer: string; ids: readonly string[] }>
+
+async function startGroupConsumer(backend: GroupBackend, options: ConsumeOptions, logger: Logger, inHand: InHand): Promise<GroupConsumer> {
 	const name = options.consumer ?? consumerName()
 	const { group, streams, handle } = options
 	const batchSize = options.batchSize ?? BUS_DEFAULTS.batchSize
@@ -137,6 +140,8 @@ async function startGroupConsumer(backend: GroupBackend, options: ConsumeOptions
 	 */
 	async function handleAlive(entries: readonly { raw: RawEntry; delivery: Delivery }[]) {
 		const byStream = new Map([...Map.groupBy(entries, (e) => e.raw.stream)].map(([stream, es]) => [stream, es.map((e) => e.raw.id)]))
+		const held = [...byStream].map(([stream, ids]) => ({ stream, group, consumer: name, ids }))
+		for (const h of held) inHand.add(h)
 		const beat = setInterval(
 			() => {
 				for (const [stream, ids] of byStream)
@@ -148,6 +153,7 @@ async function startGroupConsumer(backend: GroupBackend, options: ConsumeOptions
 			await handle(entries.map((e) => e.delivery))
 		} finally {
 			clearInterval(beat)
+			for (const h of held) inHand.delete(h)
 		}
 	}
 
@@ -214,6 +220,12 @@ async function startGroupConsumer(backend: GroupBackend, options: ConsumeOptions
 
 	async function claimAll(minIdleMs: number) {
 		for (const stream of streams) {
+			// What this process's consumers of the group hold is renewed first, in the same turn as the
+			// claim below (so the bus sees the two back to back): a stall of the process delays their
+			// keep-alives as much as this claim, and must not hand their batches over.
+			for (const h of inHand)
+				if (h.stream === stream && h.group === group)
+					backend.touch(stream, group, h.consumer, h.ids).catch((err) => log.warn({ err, stream }, 'could not extend the claim on entries in hand'))
 			let cursor = '0-0'
 			do {
 				const claimed = await backend.claim(stream, group, name, minIdleMs, batchSize, cursor)
@@ -314,9 +326,10 @@ async function startGroupConsumer(backend: GroupBackend, options: ConsumeOptions
 /** The group consumers one bus started, so that closing the bus stops those still running. */
 export function consumerRegistry(backend: GroupBackend, logger: Logger) {
 	const running = new Set<GroupConsumer>()
+	const inHand: InHand = new Set()
 	return {
 		async start(options: ConsumeOptions): Promise<GroupConsumer> {
-			const consumer = await startGroupConsumer(backend, options, logger)
+			const consumer = await startGroupConsumer(backend, options, logger, inHand)
 			running.add(consumer)
 			return { name: consumer.name, stop: () => consumer.stop().finally(() => running.delete(consumer)) }
 		},

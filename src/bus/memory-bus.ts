@@ -3,7 +3,7 @@ import { BUS_DEFAULTS, compareIds, type Bus, type ConsumeOptions, type DeadLette
 import { assertEnvelope, parseEnvelope, type AnyEnvelope } from '../core/catalogue'
 import { consumerRegistry, deadLetterFrom, type GroupBackend, type GroupReader, type RawEntry } from './group-consumer'
 import { deadLetterStream, streamFor } from '../core/streams'
-import { appendEntry, ENVELOPE_FIELD, type Entry, type Group, indexAfter, type Stream, settled, type Trim } from './memory-streams'
+import { ENVELOPE_FIELD, type Entry, type Group, indexAfter, type Stream, settled } from './memory-streams'
 
 export interface MemoryBusOptions {
 	partitions: number
@@ -57,7 +57,28 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 		return g
 	}
 
-	const append = (name: string, fields: Record<string, string>, trim: Trim) => appendEntry(streamOf(name), fields, trim)
+	function append(name: string, fields: Record<string, string>, trim: { minId?: string; maxLen?: number }): string {
+		const s = streamOf(name)
+		const now = Date.now()
+		if (now > s.lastMs) {
+			s.lastMs = now
+			s.lastSeq = 0
+		} else s.lastSeq++
+		const id = `${s.lastMs}-${s.lastSeq}`
+		const entry = { id, fields }
+		s.entries.push(entry)
+		s.byId.set(id, entry)
+		let drop = 0
+		if (trim.minId) drop = indexAfter(s.entries, trim.minId, true)
+		if (trim.maxLen && s.entries.length - drop > trim.maxLen) drop = s.entries.length - trim.maxLen
+		if (drop > 0) {
+			for (const e of s.entries.splice(0, drop)) s.byId.delete(e.id)
+			s.trimmed = true
+		}
+		for (const wake of s.waiters) wake()
+		s.waiters.clear()
+		return id
+	}
 
 	/** Resolves when any of `names` gets an entry, after `ms`, or when `interrupt` fires. */
 	function waitFor(names: readonly string[], ms: number, interrupted: { wake?: () => void }): Promise<void> {
@@ -74,27 +95,12 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 		})
 	}
 
-	/**
-	 * A consumer that comes back for entries (a read or a claim) is done with the ones it held: those
-	 * still pending (failed, or left by a stop) may be claimed once idle, like any others.
-	 */
-	function letGo(stream: string, group: string, consumer: string) {
-		for (const p of groupOf(stream, group).pending.values()) if (p.consumer === consumer) p.held = false
-	}
-
 	class Reader implements GroupReader {
 		private interrupted = false
 		readonly waiter: { wake?: () => void } = {}
-		/** What this reader's consumer holds, let go when it closes. */
-		private holder: { group: string; consumer: string; names: readonly string[] } | null = null
-
-		/** `holds`: false for a consumer that dies right after reading (`abandon`), whose entries idle at once. */
-		constructor(private readonly holds = true) {}
 
 		async readNew(group: string, consumer: string, names: readonly string[], count: number, blockMs: number): Promise<RawEntry[]> {
 			const deadline = Date.now() + blockMs
-			for (const name of names) letGo(name, group, consumer)
-			this.holder = { group, consumer, names }
 			for (;;) {
 				if (this.interrupted) return []
 				const out: RawEntry[] = []
@@ -104,7 +110,7 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 					g.consumers.add(consumer)
 					const from = indexAfter(s.entries, g.lastDelivered)
 					for (const e of s.entries.slice(from, from + count - out.length)) {
-						g.pending.set(e.id, { consumer, deliveredAt: Date.now(), deliveries: 1, held: this.holds })
+						g.pending.set(e.id, { consumer, deliveredAt: Date.now(), deliveries: 1 })
 						g.lastDelivered = e.id
 						out.push({ stream: name, id: e.id, payload: e.fields[ENVELOPE_FIELD] ?? null, deliveries: 1 })
 					}
@@ -122,7 +128,6 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 
 		async close() {
 			this.interrupt()
-			if (this.holder) for (const name of this.holder.names) letGo(name, this.holder.group, this.holder.consumer)
 		}
 	}
 
@@ -138,7 +143,6 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 			const s = streamOf(stream)
 			const g = groupOf(stream, group)
 			g.consumers.add(consumer)
-			letGo(stream, group, consumer)
 			const now = Date.now()
 			const ids = [...g.pending.keys()].filter((id) => compareIds(id, cursor) >= 0).sort(compareIds)
 			const entries: RawEntry[] = []
@@ -150,7 +154,7 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 					break
 				}
 				const p = g.pending.get(id)!
-				if (p.held || now - p.deliveredAt < minIdleMs) continue
+				if (now - p.deliveredAt < minIdleMs) continue
 				const entry = s.byId.get(id)
 				if (!entry) {
 					g.pending.delete(id)
@@ -160,7 +164,6 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 				p.consumer = consumer
 				p.deliveredAt = now
 				p.deliveries++
-				p.held = true
 				entries.push({ stream, id, payload: entry.fields[ENVELOPE_FIELD] ?? null, deliveries: p.deliveries })
 			}
 			return { cursor: next, entries, deleted }
@@ -267,7 +270,7 @@ export function createMemoryBus(options: MemoryBusOptions): MemoryBus {
 
 		async abandon(stream, group, consumer, count) {
 			await backend.ensureGroup(stream, group, '0')
-			return (await new Reader(false).readNew(group, consumer, [stream], count, 1)).length
+			return (await new Reader().readNew(group, consumer, [stream], count, 1)).length
 		},
 
 		consume: (options: ConsumeOptions) => consumers.start(options),
