@@ -82,6 +82,9 @@ class TransientFailure extends Error {
 	}
 }
 
+/** Entries being handled by the consumers of one bus in this process: one record a batch and stream. */
+type InHand = Set<{ stream: string; group: string; consumer: string; ids: readonly string[] }>
+
 /**
  * The consumer loop both buses share, so their semantics cannot drift: claim what is idle, read
  * what is new, hand valid entries to the handler in batches, acknowledge after success.
@@ -92,9 +95,6 @@ class TransientFailure extends Error {
  * entry cannot hold back the others; that entry stays pending and is claimed again later, until
  * `maxDeliveries` attempts dead-letter it.
  */
-/** Entries being handled by the consumers of one bus in this process: one record a batch and stream. */
-type InHand = Set<{ stream: string; group: string; consumer: string; ids: readonly string[] }>
-
 async function startGroupConsumer(backend: GroupBackend, options: ConsumeOptions, logger: Logger, inHand: InHand): Promise<GroupConsumer> {
 	const name = options.consumer ?? consumerName()
 	const { group, streams, handle } = options
@@ -133,6 +133,11 @@ async function startGroupConsumer(backend: GroupBackend, options: ConsumeOptions
 		throw new TransientFailure(err)
 	}
 
+	/** Resets the idle time of entries `consumer` is handling; a failure is logged, and the next renewal tries again. */
+	function renew(stream: string, consumer: string, ids: readonly string[]) {
+		backend.touch(stream, group, consumer, ids).catch((err) => log.warn({ err, stream }, 'could not extend the claim on entries in hand'))
+	}
+
 	/**
 	 * Runs the handler while telling the group the entries are still being worked on: a batch that
 	 * takes longer than `claimIdleMs` would otherwise be claimed by another consumer while in hand,
@@ -144,8 +149,7 @@ async function startGroupConsumer(backend: GroupBackend, options: ConsumeOptions
 		for (const h of held) inHand.add(h)
 		const beat = setInterval(
 			() => {
-				for (const [stream, ids] of byStream)
-					backend.touch(stream, group, name, ids).catch((err) => log.warn({ err, stream }, 'could not extend the claim on entries in hand'))
+				for (const [stream, ids] of byStream) renew(stream, name, ids)
 			},
 			Math.max(Math.floor(claimIdleMs / 3), 5),
 		)
@@ -223,9 +227,7 @@ async function startGroupConsumer(backend: GroupBackend, options: ConsumeOptions
 			// What this process's consumers of the group hold is renewed first, in the same turn as the
 			// claim below (so the bus sees the two back to back): a stall of the process delays their
 			// keep-alives as much as this claim, and must not hand their batches over.
-			for (const h of inHand)
-				if (h.stream === stream && h.group === group)
-					backend.touch(stream, group, h.consumer, h.ids).catch((err) => log.warn({ err, stream }, 'could not extend the claim on entries in hand'))
+			for (const h of inHand) if (h.stream === stream && h.group === group) renew(stream, h.consumer, h.ids)
 			let cursor = '0-0'
 			do {
 				const claimed = await backend.claim(stream, group, name, minIdleMs, batchSize, cursor)
