@@ -2,7 +2,8 @@ import type { Socket, TCPSocketListener } from 'bun'
 
 /**
  * A TCP proxy to PostgreSQL that the test can cut (every connection closed, new ones closed at once)
- * or freeze (every connection kept open, nothing passed on either way), and restore.
+ * or freeze (every connection kept open, nothing passed on either way), and restore; or have reset
+ * a connection on which the client sends a given text.
  */
 export function databaseProxy(target: URL) {
 	interface Link {
@@ -13,6 +14,7 @@ export function databaseProxy(target: URL) {
 	}
 	let cut = false
 	let frozen = false
+	let resetOn: Buffer | null = null
 	const links = new Set<Socket<Link>>()
 	const listener: TCPSocketListener<Link> = Bun.listen<Link>({
 		hostname: '127.0.0.1',
@@ -43,7 +45,7 @@ export function databaseProxy(target: URL) {
 				})
 			},
 			data(client, chunk) {
-				if (cut) return void client.terminate()
+				if (cut || (resetOn && Buffer.from(chunk).includes(resetOn))) return void client.terminate()
 				if (client.data.peer && !frozen) client.data.peer.write(chunk)
 				else client.data.queued.push(new Uint8Array(chunk))
 			},
@@ -76,6 +78,10 @@ export function databaseProxy(target: URL) {
 				for (const chunk of link.data.held.splice(0)) link.write(chunk)
 				if (link.data.peer) for (const chunk of link.data.queued.splice(0)) link.data.peer.write(chunk)
 			}
+		},
+		/** A connection on which the client sends `text` is reset (RST) instead, until called with null. */
+		resetWhenSent(text: string | null) {
+			resetOn = text === null ? null : Buffer.from(text)
 		},
 		stop: () => listener.stop(true),
 	}

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { sql } from 'drizzle-orm'
 import postgres from 'postgres'
 import { loadConfig } from '../../src/config'
+import { type Database, openPostgres } from '../../src/db/client'
+import { isDatabaseUnreachable } from '../../src/db/errors'
 import { createLogger } from '../../src/logger'
 import { type RunningServer, startServer } from '../../src/server'
 import { createVerifiedUser, type LoggedInUser } from '../helpers/accounts'
@@ -117,5 +120,56 @@ describe('the API while its database is away', () => {
 			proxy.restore()
 		}
 		await until(async () => (await sessions())?.status === 200, 'served again')
+	})
+})
+
+/** What a plain query answers on `database`, as rows. */
+const answered = async (database: Database) => [...((await database.db.execute(sql`select 2 as two`)) as Iterable<unknown>)]
+
+describe('the database client when a connection is lost', () => {
+	it('fails the transaction and what it asks after the loss with a connection error, and serves on', async () => {
+		const database = openPostgres({ url: db.url, max: 1 })
+		try {
+			let later: Promise<unknown> | undefined
+			const transaction = database.db.transaction(async (tx) => {
+				// The connection ends under the transaction (a restart, a network cut) ...
+				await tx.execute(sql`select pg_terminate_backend(pg_backend_pid())`).catch(() => {})
+				// ... and its code, not knowing yet, asks on: the query must fail, not be written to a
+				// connection that is gone (which threw outside any caller and ended the process).
+				later = tx.execute(sql`select 1`)
+				await later
+			})
+			const failed = await transaction.then(
+				() => null,
+				(e: unknown) => e,
+			)
+			expect(isDatabaseUnreachable(failed)).toBe(true)
+			await until(async () => later !== undefined, 'the query after the loss')
+			const laterFailed = await later!.then(
+				() => null,
+				(e: unknown) => e,
+			)
+			expect(isDatabaseUnreachable(laterFailed)).toBe(true)
+			expect(await answered(database)).toEqual([{ two: 2 }])
+		} finally {
+			await database.close()
+		}
+	})
+	it('fails the first query of a connection reset while it reads the server’s types, and serves on', async () => {
+		const database = openPostgres({ url: viaProxy(db.url, proxy.port), max: 1 })
+		try {
+			// A new connection first asks the server for its array types; the reset comes then.
+			proxy.resetWhenSent('pg_catalog.pg_type')
+			const failed = await database.db.execute(sql`select 1`).then(
+				() => null,
+				(e: unknown) => e,
+			)
+			expect(isDatabaseUnreachable(failed)).toBe(true)
+			proxy.resetWhenSent(null)
+			expect(await answered(database)).toEqual([{ two: 2 }])
+		} finally {
+			proxy.resetWhenSent(null)
+			await database.close()
+		}
 	})
 })
