@@ -123,8 +123,11 @@ describe('the API while its database is away', () => {
 	})
 })
 
-/** What a plain query answers on `database`, as rows. */
-const answered = async (database: Database) => [...((await database.db.execute(sql`select 2 as two`)) as Iterable<unknown>)]
+/** The rows of a query that selects `value` on `database`. */
+const answer = async (database: Database, value: string) => [...((await database.db.execute(sql`select ${value}::text as v`)) as Iterable<unknown>)]
+
+/** What a query came to: its rows, its error, or 'no answer' when it hangs (the fault these tests look for). */
+const outcome = (query: Promise<unknown>) => Promise.race([query.catch((e: unknown) => e), Bun.sleep(5_000).then(() => 'no answer')])
 
 describe('the database client when a connection is lost', () => {
 	it('fails the transaction and what it asks after the loss with a connection error, and serves on', async () => {
@@ -150,7 +153,7 @@ describe('the database client when a connection is lost', () => {
 				(e: unknown) => e,
 			)
 			expect(isDatabaseUnreachable(laterFailed)).toBe(true)
-			expect(await answered(database)).toEqual([{ two: 2 }])
+			expect(await answer(database, 'after')).toEqual([{ v: 'after' }])
 		} finally {
 			await database.close()
 		}
@@ -166,7 +169,32 @@ describe('the database client when a connection is lost', () => {
 			)
 			expect(isDatabaseUnreachable(failed)).toBe(true)
 			proxy.resetWhenSent(null)
-			expect(await answered(database)).toEqual([{ two: 2 }])
+			expect(await answer(database, 'after')).toEqual([{ v: 'after' }])
+		} finally {
+			proxy.resetWhenSent(null)
+			await database.close()
+		}
+	})
+	it('fails a query asked between a connection’s reset and its close, and the pool goes on answering each query its own rows', async () => {
+		const database = openPostgres({ url: viaProxy(db.url, proxy.port), max: 1 })
+		// postgres.js itself: the timing between the failure and the next query is its own, not Drizzle's.
+		const client = database.sql!
+		const select = (value: string) => client`select ${value}::text as v`.then((rows) => [...rows])
+		try {
+			expect(await select('before')).toEqual([{ v: 'before' }])
+			proxy.resetWhenSent('reset here')
+			// The failure reaches the caller before the socket has closed, and the caller asks again at
+			// once: the only pooled connection takes the query while it is on its way out.
+			let asked: Promise<unknown> | undefined
+			const first = select('reset here').catch((e: unknown) => {
+				asked = select('asked at once')
+				throw e
+			})
+			expect(isDatabaseUnreachable(await outcome(first))).toBe(true)
+			proxy.resetWhenSent(null)
+			const second = await outcome(asked!)
+			expect(isDatabaseUnreachable(second) || Bun.deepEquals(second, [{ v: 'asked at once' }])).toBe(true)
+			for (const value of ['one', 'two', 'three']) expect(await outcome(select(value))).toEqual([{ v: value }])
 		} finally {
 			proxy.resetWhenSent(null)
 			await database.close()
