@@ -254,6 +254,9 @@ function toErrorResponse(
 	if (code === 'PARSE' && (error as Error).cause instanceof RequestError) error = (error as Error).cause
 	// A body invalid while it names a field its route lacks is refused for that field (a misspelling).
 	if (code === 'VALIDATION') error = unknownFieldsOfInvalid(error as ValidationError, request) ?? error
+	// A response failing its own schema is this server's fault (500, logged with where, not the values), not the request's.
+	const failed = code === 'VALIDATION' && (error as ValidationError).type === 'response' ? (error as ValidationError).all : null
+	if (failed) [code, error] = ['UNKNOWN', new Error(`a response failed its schema at ${failed.map((e) => ('path' in e && e.path) || '/')}`)]
 	if (error instanceof DomainError) return domainErrorResponse(error)
 	// The rest of a body too large to read is not read: closing tells the client to stop sending it.
 	if (error instanceof RequestError)

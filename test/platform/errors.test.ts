@@ -8,7 +8,7 @@ import { createLogger } from '../../src/logger'
 import { createTestDatabase, type TestDatabase } from '../helpers/database'
 import { rawExchange } from '../helpers/raw-http'
 
-// The app under test plus three probe routes: the error model is a property of the whole app,
+// The app under test plus four probe routes: the error model is a property of the whole app,
 // so it is exercised through routes that fail in each possible way.
 let testDb: TestDatabase
 let base: string
@@ -27,6 +27,9 @@ beforeAll(async () => {
 		})
 		.get('/probe/crash', () => {
 			throw new Error('db password is hunter2 at /srv/app.ts:12')
+		})
+		.get('/probe/bad-answer', () => ({ name: 'secret-value-7' }) as unknown as { id: string }, {
+			response: { 200: t.Object({ id: t.String() }) },
 		})
 		.get('/probe/conflict', () => {
 			throw new ConflictError('ALREADY_THERE', 'It exists', { id: 'x' })
@@ -119,6 +122,13 @@ describe('error model', () => {
 		await expectError(res, 500, 'INTERNAL')
 		expect(text).not.toContain('hunter2')
 		expect(text).not.toContain('.ts')
+	})
+
+	it('maps a response that fails its own schema to 500, not to a 400 blaming the request, without its values', async () => {
+		const res = await fetch(`${base}/probe/bad-answer`)
+		const text = await res.clone().text()
+		await expectError(res, 500, 'INTERNAL')
+		expect(text).not.toContain('secret-value-7')
 	})
 
 	it('maps a service error to its status, code and details', async () => {
