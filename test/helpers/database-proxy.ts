@@ -2,8 +2,8 @@ import type { Socket, TCPSocketListener } from 'bun'
 
 /**
  * A TCP proxy to PostgreSQL that the test can cut (every connection closed, new ones closed at once)
- * or freeze (every connection kept open, nothing passed on either way), and restore; or have reset
- * a connection on which the client sends a given text.
+ * or freeze (every connection kept open, nothing passed on either way), and restore; have reset a
+ * connection on which the client sends a given text; or have connections reset or ended at random.
  */
 export function databaseProxy(target: URL) {
 	interface Link {
@@ -15,6 +15,7 @@ export function databaseProxy(target: URL) {
 	let cut = false
 	let frozen = false
 	let resetOn: Buffer | null = null
+	let shaker: ReturnType<typeof setInterval> | undefined
 	const links = new Set<Socket<Link>>()
 	const listener: TCPSocketListener<Link> = Bun.listen<Link>({
 		hostname: '127.0.0.1',
@@ -22,7 +23,7 @@ export function databaseProxy(target: URL) {
 		socket: {
 			open(client) {
 				client.data = { queued: [], held: [] }
-				if (cut) return void client.terminate()
+				if (cut || (shaker && Math.random() < 0.3)) return void client.terminate()
 				links.add(client)
 				void Bun.connect<undefined>({
 					hostname: target.hostname,
@@ -83,7 +84,22 @@ export function databaseProxy(target: URL) {
 		resetWhenSent(text: string | null) {
 			resetOn = text === null ? null : Buffer.from(text)
 		},
-		stop: () => listener.stop(true),
+		/**
+		 * While on, each connection is reset (RST) or ended (FIN) at a random moment, about 200 ms
+		 * after it opened on average, and three new connections in ten are reset at once.
+		 */
+		shake(on: boolean) {
+			clearInterval(shaker)
+			shaker = on
+				? setInterval(() => {
+						for (const link of links) if (Math.random() < 0.1) Math.random() < 0.5 ? link.terminate() : link.end()
+					}, 20)
+				: undefined
+		},
+		stop: () => {
+			clearInterval(shaker)
+			listener.stop(true)
+		},
 	}
 }
 

@@ -41,6 +41,8 @@ beforeAll(async () => {
 		// Room for a sign-up's password hashing on a loaded host; the frozen test waits this long.
 		REQUEST_TIMEOUT_MS: '5000',
 		QUERY_TIMEOUT_MS: '1000',
+		// The webhook the shaken test creates points at this machine.
+		WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
 	})
 	server = await startServer(config, createLogger(config))
 	url = `http://127.0.0.1:${server.port}`
@@ -120,6 +122,48 @@ describe('the API while its database is away', () => {
 			proxy.restore()
 		}
 		await until(async () => (await sessions())?.status === 200, 'served again')
+	})
+	it('answers each request as it would, or 503, while its connections are reset at random: never a 500, never a 404 for what exists', async () => {
+		const headers = { ...user.headers, 'content-type': 'application/json' }
+		const call = (method: string, path: string, body?: unknown) =>
+			fetch(`${url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(15_000) })
+		const session = (await (await call('POST', '/sessions', {})).json()) as { id: string }
+		const hook = { url: 'http://127.0.0.1:9/hook' }
+		const webhook = (await (await call('POST', '/webhooks', hook)).json()) as { id: string }
+		const requests: [method: string, path: string, body: unknown, expected: number][] = [
+			['GET', '/users/me', undefined, 200],
+			['GET', '/sessions', undefined, 200],
+			['GET', `/sessions/${session.id}`, undefined, 200],
+			['GET', `/webhooks/${webhook.id}`, undefined, 200],
+			['GET', '/api-keys', undefined, 200],
+			['POST', '/webhooks', hook, 201],
+		]
+		const seen = new Map<number | string, number>()
+		const wrong: string[] = []
+		proxy.shake(true)
+		try {
+			const end = Date.now() + 5_000
+			await Promise.all(
+				Array.from({ length: 8 }, async (_, client) => {
+					for (let i = client; Date.now() < end; i++) {
+						const [method, path, body, expected] = requests[i % requests.length]!
+						const res = await call(method, path, body).catch(() => null)
+						const status = res?.status ?? 'no answer'
+						seen.set(status, (seen.get(status) ?? 0) + 1)
+						const text = (await res?.text()) ?? ''
+						if (status !== expected && status !== 503) wrong.push(`${method} ${path} → ${status} ${text.slice(0, 200)}`)
+					}
+				}),
+			)
+		} finally {
+			proxy.shake(false)
+		}
+		expect(wrong).toEqual([])
+		// The resets did reach requests, and requests got through between them.
+		expect(seen.get(503)).toBeGreaterThan(0)
+		expect((seen.get(200) ?? 0) + (seen.get(201) ?? 0)).toBeGreaterThan(0)
+		for (const [method, path, body, expected] of requests)
+			await until(async () => (await call(method, path, body)).status === expected, `${method} ${path} served again`)
 	})
 })
 
