@@ -85,8 +85,8 @@ export function databaseProxy(target: URL) {
 			resetOn = text === null ? null : Buffer.from(text)
 		},
 		/**
-		 * While on, each connection is reset (RST) or ended (FIN) at a random moment, about 200 ms
-		 * after it opened on average, and three new connections in ten are reset at once.
+		 * While on, each connection is reset (RST) or ended (FIN) at a random moment, 200 ms on average
+		 * after the shaking reaches it, and three new connections in ten are reset at once.
 		 */
 		shake(on: boolean) {
 			clearInterval(shaker)

@@ -123,6 +123,7 @@ describe('the API while its database is away', () => {
 		}
 		await until(async () => (await sessions())?.status === 200, 'served again')
 	})
+
 	it('answers each request as it would, or 503, while its connections are reset at random: never a 500, never a 404 for what exists', async () => {
 		const headers = { ...user.headers, 'content-type': 'application/json' }
 		const call = (method: string, path: string, body?: unknown) =>
@@ -182,7 +183,8 @@ describe('the database client when a connection is lost', () => {
 				// The connection ends under the transaction (a restart, a network cut) ...
 				await tx.execute(sql`select pg_terminate_backend(pg_backend_pid())`).catch(() => {})
 				// ... and its code, not knowing yet, asks on: the query must fail, not be written to a
-				// connection that is gone (which threw outside any caller and ended the process).
+				// connection that is gone (which, in postgres.js unpatched, throws outside any caller and
+				// ends the process).
 				later = tx.execute(sql`select 1`)
 				await later
 			})
@@ -202,6 +204,7 @@ describe('the database client when a connection is lost', () => {
 			await database.close()
 		}
 	})
+
 	it('fails the first query of a connection reset while it reads the server’s types, and serves on', async () => {
 		const database = openPostgres({ url: viaProxy(db.url, proxy.port), max: 1 })
 		try {
@@ -219,6 +222,7 @@ describe('the database client when a connection is lost', () => {
 			await database.close()
 		}
 	})
+
 	it('fails a query asked between a connection’s reset and its close, and the pool goes on answering each query its own rows', async () => {
 		const database = openPostgres({ url: viaProxy(db.url, proxy.port), max: 1 })
 		// postgres.js itself: the timing between the failure and the next query is its own, not Drizzle's.
