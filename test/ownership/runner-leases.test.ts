@@ -14,8 +14,11 @@ import { startHarness, type RunnerHarness, type SessionRef } from '../runner/har
 // works: the sessions must close before the lease could lapse, and come back once it answers.
 const PHONE = '15558000001'
 const DEVICE = `${PHONE}:1@s.whatsapp.net`
-const TTL = 1_500
-const MARGIN = 400
+// Short, so the test is quick, yet room for two renewals in a row to fail before the watchdog
+// fences (TTL − MARGIN without one): on a loaded host running a Redis Cluster, a renewal may time
+// out, and a fence before the test's own cut interrupts the first history sync that it waits for.
+const TTL = 4_500
+const MARGIN = 1_200
 
 let h: RunnerHarness
 let redis: RedisClient
@@ -28,7 +31,7 @@ beforeAll(async () => {
 	await h.stopRunner()
 	const logger = createLogger(h.config).child({ role: 'runner' })
 	redis = openRedis(REDIS_TEST_URL, logger, 'leases')
-	const real = createRedisLeaseStore({ redis, prefix: h.config.redisPrefix, partitions: 2, commandTimeoutMs: 300 })
+	const real = createRedisLeaseStore({ redis, prefix: h.config.redisPrefix, partitions: 2, commandTimeoutMs: TTL / 3 })
 	let off = false
 	const guard =
 		<A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
