@@ -82,8 +82,9 @@ class TransientFailure extends Error {
 	}
 }
 
-/** Entries being handled by the consumers of one bus in this process: one record a batch and stream. */
-type InHand = Set<{ stream: string; group: string; consumer: string; ids: readonly string[] }>
+/** Entries a consumer is handling, of one stream; a bus's consumers in this process keep theirs in one `InHand`. */
+type Held = { stream: string; group: string; consumer: string; ids: readonly string[] }
+type InHand = Set<Held>
 
 /**
  * The consumer loop both buses share, so their semantics cannot drift: claim what is idle, read
@@ -133,8 +134,8 @@ async function startGroupConsumer(backend: GroupBackend, options: ConsumeOptions
 		throw new TransientFailure(err)
 	}
 
-	/** Resets the idle time of entries `consumer` is handling; a failure is logged, and the next renewal tries again. */
-	function renew(stream: string, consumer: string, ids: readonly string[]) {
+	/** Resets the idle time of entries in hand; a failure is logged, and the next renewal tries again. */
+	function renew({ stream, group, consumer, ids }: Held) {
 		backend.touch(stream, group, consumer, ids).catch((err) => log.warn({ err, stream }, 'could not extend the claim on entries in hand'))
 	}
 
@@ -144,12 +145,12 @@ async function startGroupConsumer(backend: GroupBackend, options: ConsumeOptions
 	 * handled twice, and have its delivery count driven towards the dead stream.
 	 */
 	async function handleAlive(entries: readonly { raw: RawEntry; delivery: Delivery }[]) {
-		const byStream = new Map([...Map.groupBy(entries, (e) => e.raw.stream)].map(([stream, es]) => [stream, es.map((e) => e.raw.id)]))
-		const held = [...byStream].map(([stream, ids]) => ({ stream, group, consumer: name, ids }))
+		const byStream = [...Map.groupBy(entries, (e) => e.raw.stream)]
+		const held = byStream.map(([stream, es]): Held => ({ stream, group, consumer: name, ids: es.map((e) => e.raw.id) }))
 		for (const h of held) inHand.add(h)
 		const beat = setInterval(
 			() => {
-				for (const [stream, ids] of byStream) renew(stream, name, ids)
+				for (const h of held) renew(h)
 			},
 			Math.max(Math.floor(claimIdleMs / 3), 5),
 		)
@@ -227,7 +228,7 @@ async function startGroupConsumer(backend: GroupBackend, options: ConsumeOptions
 			// What this process's consumers of the group hold is renewed first, in the same turn as the
 			// claim below (so the bus sees the two back to back): a stall of the process delays their
 			// keep-alives as much as this claim, and must not hand their batches over.
-			for (const h of inHand) if (h.stream === stream && h.group === group) renew(stream, h.consumer, h.ids)
+			for (const h of inHand) if (h.stream === stream && h.group === group) renew(h)
 			let cursor = '0-0'
 			do {
 				const claimed = await backend.claim(stream, group, name, minIdleMs, batchSize, cursor)
