@@ -14,15 +14,18 @@ function urlFor(database: string): string {
 	return url.toString()
 }
 
-/** Template name changes whenever a migration does, so a stale template is never cloned. */
-function templateName(): string {
+/** A digest of the migrations: a template named by it is never stale. */
+export function migrationsDigest(): string {
 	const hash = createHash('sha256')
 	for (const file of readdirSync(MIGRATIONS_FOLDER)
 		.filter((f) => f.endsWith('.sql'))
 		.sort())
 		hash.update(file).update(readFileSync(join(MIGRATIONS_FOLDER, file)))
-	return `sb_template_${hash.digest('hex').slice(0, 12)}`
+	return hash.digest('hex').slice(0, 12)
 }
+
+/** Template name changes whenever a migration does, so a stale template is never cloned. */
+const templateName = () => `sb_template_${migrationsDigest()}`
 
 // Every test process serialises template creation and cloning on this lock: CREATE DATABASE …
 // TEMPLATE fails while anyone else is connected to the template.

@@ -1,14 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { rmSync } from 'node:fs'
 import { eq } from 'drizzle-orm'
 import { startStandIn, type StandIn } from '@switchboard/standin'
 import { type AnyEnvelope, command } from '../../src/core/catalogue'
 import { sessionMessages, sessions, tenants } from '../../src/db/schema'
 import { createLogger } from '../../src/logger'
 import { type RunningServer, startServer } from '../../src/server'
-import { embeddedConfig } from '../helpers/embedded'
+import { embeddedConfig, embeddedDataDir } from '../helpers/embedded'
 import { until } from '../helpers/until'
 
 /**
@@ -20,18 +18,19 @@ import { until } from '../helpers/until'
 const PHONE = '15556100001'
 const FRIEND = '15556100002@s.whatsapp.net'
 let standIn: StandIn
-const dataDir = mkdtempSync(join(tmpdir(), 'sb-embedded-stop-'))
+let dataDir: string
 const start = () => {
 	const config = embeddedConfig(dataDir, { WA_WEBSOCKET_URL: standIn.wsUrl, WA_ROOT_PUBLIC_KEY: standIn.rootPublicKey })
 	return startServer(config, createLogger(config))
 }
 
 beforeAll(async () => {
+	dataDir = await embeddedDataDir('stop')
 	standIn = await startStandIn({ onError: () => {} })
 })
 afterAll(async () => {
 	await standIn?.stop()
-	rmSync(dataDir, { recursive: true, force: true })
+	if (dataDir) rmSync(dataDir, { recursive: true, force: true })
 })
 
 describe('stopping an embedded server', () => {

@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { rmSync } from 'node:fs'
 import { createLogger } from '../../src/logger'
 import { type RunningServer, startServer } from '../../src/server'
-import { embeddedConfig, type EmbeddedServer, startEmbeddedServer } from '../helpers/embedded'
+import { embeddedConfig, embeddedDataDir, type EmbeddedServer, startEmbeddedServer } from '../helpers/embedded'
 import { sql } from 'drizzle-orm'
 import { createWebhook, startReceiver, verify, type Receiver } from './helpers'
 import { type Client, clientFor } from '../helpers/sessions'
@@ -92,7 +90,7 @@ describe('webhooks in embedded mode', () => {
 	}, 30_000)
 
 	it('replay across a restart, saying events from before it may be missing: the in-process stream left with the last process', async () => {
-		const dataDir = mkdtempSync(join(tmpdir(), 'sb-embedded-restart-'))
+		const dataDir = await embeddedDataDir('restart')
 		const config = embeddedConfig(dataDir, { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', WEBHOOK_POLL_MS: '50' })
 		let server = await startServer(config, createLogger(config))
 		try {
