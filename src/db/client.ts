@@ -68,12 +68,10 @@ export function openPostgres({ url, max = 10, applicationName = 'switchboard' }:
 export interface PgliteOptions {
 	/** Directory for the data files; omit for an in-memory database. */
 	dataDir?: string
-	/** A tarball from `dumpDataDir()` to start from (tests: skips initdb). */
-	loadDataDir?: Blob | File
 }
 
 export async function openPglite(options: PgliteOptions = {}): Promise<Database> {
-	const client = await PGlite.create({ dataDir: options.dataDir, loadDataDir: options.loadDataDir })
+	const client = await PGlite.create({ dataDir: options.dataDir })
 	const db = drizzlePglite({ client, schema }) as unknown as Db
 	return {
 		db,
