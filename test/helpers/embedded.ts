@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { type Config, loadConfig } from '../../src/config'
 import { openPglite } from '../../src/db/client'
 import { createLogger } from '../../src/logger'
-import { type RunningServer, startServer } from '../../src/server'
+import { pgliteDir, type RunningServer, startServer } from '../../src/server'
 import { migrationsDigest } from './database'
 
 export interface EmbeddedServer {
@@ -56,7 +56,7 @@ export function embeddedConfig(dataDir: string, env: Record<string, string | und
 export async function embeddedDataDir(name: string): Promise<string> {
 	const template = await pgliteTemplate()
 	const dir = mkdtempSync(join(tmpdir(), `sb-embedded-${name}-`))
-	cpSync(template, join(dir, 'pglite'), { recursive: true })
+	cpSync(template, pgliteDir(dir), { recursive: true })
 	return dir
 }
 
