@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import { ForbiddenError, UnauthenticatedError } from '../core/errors'
 import { API_KEY_PREFIX, type Access, grants, type Scope } from '../core/scopes'
-import { errorModel } from './errors'
+import { errorModel } from './error-model'
 import { refuseUnreadBody } from './unread-body'
 
 /** Exactly `Bearer <token>` (the scheme in any case, RFC 6750): one space, a token of token68 characters, nothing after. */

@@ -1,4 +1,4 @@
-import { type AnyElysia, Elysia, t, type ValidationError } from 'elysia'
+import { type AnyElysia, Elysia, type ValidationError } from 'elysia'
 import {
 	ConflictError,
 	DomainError,
@@ -21,6 +21,7 @@ import type { Logger } from '../logger'
 import type { AllowedMethods } from './allowed-methods'
 import { notFoundPage, wantsPage } from './not-found-page'
 import { RequestError } from './request-error'
+import { errorModel } from './error-model'
 import { unknownFieldsOfInvalid } from './unknown-fields'
 import { clientIp } from './request-context'
 
@@ -54,18 +55,6 @@ function domainErrorResponse(error: DomainError): Response {
 	const headers: Record<string, string> = retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) }
 	return json(status, errorBody(error.code, error.message, error.details), headers)
 }
-
-/** OpenAPI model of every error response. */
-const ErrorModel = t.Object({
-	error: t.Object({
-		code: t.String({ examples: ['VALIDATION_FAILED'] }),
-		message: t.String(),
-		details: t.Optional(t.Unknown()),
-	}),
-})
-
-/** Registers the `Error` reference model; modules `.use()` it to write `response: { 404: 'Error' }`. */
-export const errorModel = new Elysia({ name: 'error-model' }).model({ Error: ErrorModel })
 
 /** The answer Elysia's types give every route with a schema: its own 422 validation body. */
 interface ElysiaValidationAnswer {

@@ -1,7 +1,7 @@
 import { Elysia, t, type Cookie } from 'elysia'
 import type { Config } from '../../config'
 import type { AuthPlugin } from '../../plugins/auth'
-import { errorModel } from '../../plugins/errors'
+import { errorModel, errorResponses } from '../../plugins/error-model'
 import type { UsersService } from '../users/service'
 import { authModels, REFRESH_COOKIE, RefreshCookie, refreshTokenOf } from './model'
 import type { RateLimitPlugin } from '../../plugins/rate-limit'
@@ -51,7 +51,7 @@ export const authModule = ({ auth, users, authPlugin, rateLimit, config }: AuthM
 				rateLimit: 'login',
 				body: 'Login',
 				cookie: RefreshCookie,
-				response: { 200: 'AccessToken', 400: 'Error', 401: 'Error', 403: 'Error', 413: 'Error', 415: 'Error', 429: 'Error' },
+				response: { 200: 'AccessToken', ...errorResponses(400, 401, 403, 413, 415, 429) },
 				detail: {
 					security: [],
 					summary: 'Log in: an access token in the body, the refresh token in an httpOnly cookie',
@@ -70,7 +70,7 @@ export const authModule = ({ auth, users, authPlugin, rateLimit, config }: AuthM
 			},
 			{
 				cookie: RefreshCookie,
-				response: { 200: 'AccessToken', 400: 'Error', 401: 'Error', 403: 'Error' },
+				response: { 200: 'AccessToken', ...errorResponses(400, 401, 403) },
 				detail: {
 					security: [],
 					summary: 'Rotate the refresh cookie and get a new access token',
@@ -103,7 +103,7 @@ export const authModule = ({ auth, users, authPlugin, rateLimit, config }: AuthM
 			{
 				auth: 'user',
 				cookie: RefreshCookie,
-				response: { 204: NoContent, 400: 'Error', 401: 'Error', 403: 'Error' },
+				response: { 204: NoContent, ...errorResponses(400, 401, 403) },
 				detail: {
 					summary: 'Log out everywhere: revokes every refresh token and every outstanding access token of the user',
 					description: 'Access tokens stop working at once (token version), and open WebSockets of the user are closed.',
@@ -119,7 +119,7 @@ export const authModule = ({ auth, users, authPlugin, rateLimit, config }: AuthM
 			{
 				rateLimit: 'mail',
 				body: 'EmailOnly',
-				response: { 202: 'Accepted', 400: 'Error', 413: 'Error', 415: 'Error', 429: 'Error' },
+				response: { 202: 'Accepted', ...errorResponses(400, 413, 415, 429) },
 				detail: {
 					security: [],
 					summary: 'Mail a new verification link',
@@ -136,7 +136,7 @@ export const authModule = ({ auth, users, authPlugin, rateLimit, config }: AuthM
 			{
 				rateLimit: 'mail',
 				body: 'EmailOnly',
-				response: { 202: 'Accepted', 400: 'Error', 413: 'Error', 415: 'Error', 429: 'Error' },
+				response: { 202: 'Accepted', ...errorResponses(400, 413, 415, 429) },
 				detail: {
 					security: [],
 					summary: 'Mail a password-reset link',
@@ -153,7 +153,7 @@ export const authModule = ({ auth, users, authPlugin, rateLimit, config }: AuthM
 			},
 			{
 				body: 'ResetConfirm',
-				response: { 204: NoContent, 400: 'Error', 413: 'Error', 415: 'Error' },
+				response: { 204: NoContent, ...errorResponses(400, 413, 415) },
 				detail: {
 					security: [],
 					summary: 'Set a new password with the token from the reset mail; signs out every device',

@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import { jsonResponse } from '../../lib/json'
 import type { AuthPlugin } from '../../plugins/auth'
-import { errorModel } from '../../plugins/errors'
+import { errorModel, errorResponses } from '../../plugins/error-model'
 import { ContactListQuery, ContactParams, ContactQuery, contactsModels } from './model'
 import type { ContactsService } from './service'
 
@@ -18,7 +18,7 @@ export const contactsModule = ({ contacts, authPlugin }: ContactsModuleDeps) =>
 		.get('', async ({ tenantId, query }) => jsonResponse(await contacts.list(tenantId, query)), {
 			auth: 'messages:read',
 			query: ContactListQuery,
-			response: { 200: 'ContactPage', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error' },
+			response: { 200: 'ContactPage', ...errorResponses(400, 401, 403, 404) },
 			detail: {
 				summary: 'Contacts by name',
 				description:
@@ -29,7 +29,7 @@ export const contactsModule = ({ contacts, authPlugin }: ContactsModuleDeps) =>
 			auth: 'messages:read',
 			params: ContactParams,
 			query: ContactQuery,
-			response: { 200: 'Contact', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error' },
+			response: { 200: 'Contact', ...errorResponses(400, 401, 403, 404) },
 			detail: {
 				summary: 'One contact',
 				description:

@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import { jsonResponse } from '../../lib/json'
 import type { AuthPlugin } from '../../plugins/auth'
-import { errorModel } from '../../plugins/errors'
+import { errorModel, errorResponses } from '../../plugins/error-model'
 import { GroupListQuery, GroupParams, groupsModels, SessionParams } from './model'
 import type { GroupsService } from './service'
 
@@ -23,7 +23,7 @@ export const groupsModule = ({ groups, authPlugin }: GroupsModuleDeps) =>
 			auth: 'messages:read',
 			params: SessionParams,
 			query: GroupListQuery,
-			response: { 200: 'GroupPage', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error' },
+			response: { 200: 'GroupPage', ...errorResponses(400, 401, 403, 404) },
 			detail: {
 				summary: 'The groups the session is in, by subject',
 				description:
@@ -33,7 +33,7 @@ export const groupsModule = ({ groups, authPlugin }: GroupsModuleDeps) =>
 		.get('/:id/groups/:jid', async ({ tenantId, params }) => jsonResponse(await groups.get(tenantId, params.id, params.jid)), {
 			auth: 'messages:read',
 			params: GroupParams,
-			response: { 200: 'GroupDetail', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error' },
+			response: { 200: 'GroupDetail', ...errorResponses(400, 401, 403, 404) },
 			detail: {
 				summary: 'A group with its members',
 				description: `Each member with its phone-number JID and LID as far as the session knows them (a LID-addressed group may show a member's phone number only later), and its role. ${IN_GROUP}`,
@@ -43,7 +43,7 @@ export const groupsModule = ({ groups, authPlugin }: GroupsModuleDeps) =>
 			auth: 'messages:send',
 			params: SessionParams,
 			body: 'CreateGroup',
-			response: { 202: 'CommandAccepted', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error', 409: 'Error', 413: 'Error', 415: 'Error' },
+			response: { 202: 'CommandAccepted', ...errorResponses(400, 401, 403, 404, 409, 413, 415) },
 			detail: {
 				summary: 'Create a group',
 				description: `This account becomes its superadmin; the result carries the new group's \`groupJid\`. 400 \`INVALID_SUBJECT\`, \`INVALID_PARTICIPANT\`. ${OUTCOME}`,
@@ -53,7 +53,7 @@ export const groupsModule = ({ groups, authPlugin }: GroupsModuleDeps) =>
 			auth: 'messages:send',
 			params: GroupParams,
 			body: 'EditGroup',
-			response: { 202: 'CommandAccepted', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error', 409: 'Error', 413: 'Error', 415: 'Error' },
+			response: { 202: 'CommandAccepted', ...errorResponses(400, 401, 403, 404, 409, 413, 415) },
 			detail: {
 				summary: 'Rename a group or set its description',
 				description: `An empty description removes it. 400 \`INVALID_SUBJECT\`, \`INVALID_CONTENT\` (neither given). ${IN_GROUP} ${OUTCOME}`,
@@ -67,17 +67,7 @@ export const groupsModule = ({ groups, authPlugin }: GroupsModuleDeps) =>
 				auth: 'messages:send',
 				params: GroupParams,
 				body: 'ChangeParticipants',
-				response: {
-					202: 'CommandAccepted',
-					400: 'Error',
-					401: 'Error',
-					403: 'Error',
-					404: 'Error',
-					409: 'Error',
-					413: 'Error',
-					415: 'Error',
-					422: 'Error',
-				},
+				response: { 202: 'CommandAccepted', ...errorResponses(400, 401, 403, 404, 409, 413, 415, 422) },
 				detail: {
 					summary: 'Add, remove, promote or demote members',
 					description: `Members by phone number, phone-number JID or LID. 422 \`PARTICIPANT_NOT_IN_GROUP\` (remove, promote, demote) or \`PARTICIPANT_ALREADY_IN_GROUP\` (add), with the JIDs in \`details.participants\`; 400 \`INVALID_PARTICIPANT\`. The result lists WhatsApp's answer per member. ${IN_GROUP} ${OUTCOME}`,
@@ -87,7 +77,7 @@ export const groupsModule = ({ groups, authPlugin }: GroupsModuleDeps) =>
 		.post('/:id/groups/:jid/leave', async ({ tenantId, params, status }) => status(202, await groups.leave(tenantId, params.id, params.jid)), {
 			auth: 'messages:send',
 			params: GroupParams,
-			response: { 202: 'CommandAccepted', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error', 409: 'Error' },
+			response: { 202: 'CommandAccepted', ...errorResponses(400, 401, 403, 404, 409) },
 			detail: { summary: 'Leave a group', description: `The group leaves GET /sessions/:id/groups once WhatsApp confirms. ${IN_GROUP} ${OUTCOME}` },
 		})
 		.post(
@@ -96,7 +86,7 @@ export const groupsModule = ({ groups, authPlugin }: GroupsModuleDeps) =>
 			{
 				auth: 'messages:send',
 				params: GroupParams,
-				response: { 202: 'CommandAccepted', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error', 409: 'Error' },
+				response: { 202: 'CommandAccepted', ...errorResponses(400, 401, 403, 404, 409) },
 				detail: {
 					summary: "Get a group's invite link",
 					description: `The result carries \`inviteCode\` and \`inviteLink\`; only admins may ask. ${IN_GROUP} ${OUTCOME}`,
@@ -109,7 +99,7 @@ export const groupsModule = ({ groups, authPlugin }: GroupsModuleDeps) =>
 			{
 				auth: 'messages:send',
 				params: GroupParams,
-				response: { 202: 'CommandAccepted', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error', 409: 'Error' },
+				response: { 202: 'CommandAccepted', ...errorResponses(400, 401, 403, 404, 409) },
 				detail: {
 					summary: "Revoke a group's invite link",
 					description: `The old link stops working; the result carries the new one. ${IN_GROUP} ${OUTCOME}`,

@@ -1,7 +1,8 @@
 import { Elysia, t } from 'elysia'
 import type { Database } from '../../db/client'
 import type { RedisClient } from '../../lib/redis-client'
-import { errorBody, errorModel } from '../../plugins/errors'
+import { errorBody } from '../../plugins/errors'
+import { errorModel, errorResponses } from '../../plugins/error-model'
 import { withTimeout } from '../../lib/timeout'
 
 export interface HealthDeps {
@@ -53,7 +54,7 @@ export const healthModule = ({ database, redis, isDraining, rolesDown }: HealthD
 				return status(503, errorBody('NOT_READY', `Not ready: ${problems.join('; ')}`, checks))
 			},
 			{
-				response: { 200: t.Object({ status: t.Literal('ready'), checks: Checks }), 400: 'Error', 503: 'Error' },
+				response: { 200: t.Object({ status: t.Literal('ready'), checks: Checks }), ...errorResponses(400, 503) },
 				detail: {
 					summary: "Readiness: the database and Redis (when configured) answer, and this process's roles run",
 					tags: ['health'],

@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia'
 import type { AuthPlugin } from '../../plugins/auth'
-import { errorBody, errorModel } from '../../plugins/errors'
+import { errorBody } from '../../plugins/errors'
+import { errorModel, errorResponses } from '../../plugins/error-model'
 import { MediaParams, mediaModels } from './model'
 import { matchesNoneMatch } from '../../lib/conditional'
 import { requestedRange } from './range'
@@ -26,7 +27,7 @@ export const mediaModule = ({ media, authPlugin, maxBytes }: MediaModuleDeps) =>
 		.model(mediaModels)
 		.post('', async ({ tenantId, request, status }) => status(201, await media.upload(tenantId, request)), {
 			auth: 'messages:send',
-			response: { 201: 'MediaUploaded', 400: 'Error', 401: 'Error', 403: 'Error', 413: 'Error' },
+			response: { 201: 'MediaUploaded', ...errorResponses(400, 401, 403, 413) },
 			detail: {
 				summary: 'Upload a file to send',
 				// The route reads its stream itself, so no body schema describes it: the document says what it takes.
@@ -48,7 +49,7 @@ export const mediaModule = ({ media, authPlugin, maxBytes }: MediaModuleDeps) =>
 			{
 				auth: 'messages:send',
 				params: MediaParams,
-				response: { 202: 'MediaDownload', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error', 409: 'Error' },
+				response: { 202: 'MediaDownload', ...errorResponses(400, 401, 403, 404, 409) },
 				detail: {
 					summary: 'Download a received file from WhatsApp now',
 					description:

@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import { matchesNoneMatch } from '../../lib/conditional'
 import type { AuthPlugin } from '../../plugins/auth'
-import { errorModel } from '../../plugins/errors'
+import { errorModel, errorResponses } from '../../plugins/error-model'
 import { ChatParams, SessionQuery } from '../chats/model'
 import { SessionIdParams } from '../sessions/model'
 import { peopleModels } from './model'
@@ -17,7 +17,8 @@ export interface PeopleModuleDeps {
 const SESSION_FILTER_HELP =
 	"`sessionId` defaults to the account's only session (400 `SESSION_REQUIRED` when it has several; 404 for another account's session)."
 
-const errorResponses = (codes: number[]) =>
+/** Error answers in OpenAPI's own words, for a route whose success is no JSON schema (a picture's bytes). */
+const openApiErrorResponses = (codes: number[]) =>
 	Object.fromEntries(
 		codes.map((code) => [
 			code,
@@ -41,19 +42,7 @@ export const peopleModule = ({ people, authPlugin, limits }: PeopleModuleDeps) =
 				auth: 'messages:send',
 				params: SessionIdParams,
 				body: 'NumberCheck',
-				response: {
-					200: 'NumberCheckResults',
-					400: 'Error',
-					401: 'Error',
-					403: 'Error',
-					404: 'Error',
-					409: 'Error',
-					413: 'Error',
-					415: 'Error',
-					429: 'Error',
-					502: 'Error',
-					504: 'Error',
-				},
+				response: { 200: 'NumberCheckResults', ...errorResponses(400, 401, 403, 404, 409, 413, 415, 429, 502, 504) },
 				detail: {
 					tags: ['contacts'],
 					summary: 'Which phone numbers are on WhatsApp',
@@ -87,7 +76,7 @@ export const peopleModule = ({ people, authPlugin, limits }: PeopleModuleDeps) =
 					responses: {
 						200: { description: 'The image', content: { 'image/*': { schema: { type: 'string', format: 'binary' } } } },
 						304: { description: 'Not modified (If-None-Match matched the ETag)' },
-						...errorResponses([400, 401, 403, 404, 409, 502, 504]),
+						...openApiErrorResponses([400, 401, 403, 404, 409, 502, 504]),
 					},
 				},
 			},
@@ -100,7 +89,7 @@ export const peopleModule = ({ people, authPlugin, limits }: PeopleModuleDeps) =
 				params: ChatParams,
 				query: SessionQuery,
 				body: 'ChatPresence',
-				response: { 202: 'PresenceAccepted', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error', 409: 'Error', 413: 'Error', 415: 'Error' },
+				response: { 202: 'PresenceAccepted', ...errorResponses(400, 401, 403, 404, 409, 413, 415) },
 				detail: {
 					tags: ['chats'],
 					summary: 'Show typing… or recording… in a chat',
@@ -115,7 +104,7 @@ export const peopleModule = ({ people, authPlugin, limits }: PeopleModuleDeps) =
 				auth: 'messages:read',
 				params: ChatParams,
 				query: SessionQuery,
-				response: { 202: 'PresenceAccepted', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error', 409: 'Error' },
+				response: { 202: 'PresenceAccepted', ...errorResponses(400, 401, 403, 404, 409) },
 				detail: {
 					tags: ['chats'],
 					summary: "Follow a contact's presence",
@@ -130,7 +119,7 @@ export const peopleModule = ({ people, authPlugin, limits }: PeopleModuleDeps) =
 				auth: 'sessions:write',
 				params: SessionIdParams,
 				body: 'OwnPresence',
-				response: { 202: 'PresenceAccepted', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error', 409: 'Error', 413: 'Error', 415: 'Error' },
+				response: { 202: 'PresenceAccepted', ...errorResponses(400, 401, 403, 404, 409, 413, 415) },
 				detail: {
 					tags: ['sessions'],
 					summary: 'Show the account online or offline',

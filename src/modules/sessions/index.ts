@@ -1,7 +1,7 @@
 import { OPTIONAL_BODY } from '../../plugins/openapi'
 import { Elysia } from 'elysia'
 import type { AuthPlugin } from '../../plugins/auth'
-import { errorModel } from '../../plugins/errors'
+import { errorModel, errorResponses } from '../../plugins/error-model'
 import { IdempotencyHeaders } from '../messages/model'
 import { QrQuery, SessionIdParams, SessionListQuery, sessionsModels } from './model'
 import type { MessagesService } from '../messages/service'
@@ -33,7 +33,7 @@ export const sessionsModule = ({ sessions, messages, authPlugin }: SessionsModul
 		.post('', async ({ tenantId, body, status }) => status(201, await sessions.create(tenantId, body)), {
 			auth: 'sessions:write',
 			body: 'CreateSession',
-			response: { 201: 'Session', 400: 'Error', 401: 'Error', 403: 'Error', 409: 'Error', 413: 'Error', 415: 'Error' },
+			response: { 201: 'Session', ...errorResponses(400, 401, 403, 409, 413, 415) },
 			detail: {
 				[OPTIONAL_BODY]: true,
 				summary: 'Create a WhatsApp session and start pairing it',
@@ -44,7 +44,7 @@ export const sessionsModule = ({ sessions, messages, authPlugin }: SessionsModul
 		.get('', ({ tenantId, query }) => sessions.list(tenantId, query), {
 			auth: 'sessions:read',
 			query: SessionListQuery,
-			response: { 200: 'SessionPage', 400: 'Error', 401: 'Error', 403: 'Error' },
+			response: { 200: 'SessionPage', ...errorResponses(400, 401, 403) },
 			detail: {
 				summary: "The account's sessions, oldest first",
 				description: 'Keyset pagination: pass `nextCursor` back as `cursor`; it is null on the last page.',
@@ -53,7 +53,7 @@ export const sessionsModule = ({ sessions, messages, authPlugin }: SessionsModul
 		.get('/:id', ({ tenantId, params }) => sessions.get(tenantId, params.id), {
 			auth: 'sessions:read',
 			params: SessionIdParams,
-			response: { 200: 'Session', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error' },
+			response: { 200: 'Session', ...errorResponses(400, 401, 403, 404) },
 			detail: { summary: 'One session', description: "404 for an unknown id, a deleted session and another account's session alike." },
 		})
 		.get(
@@ -98,7 +98,7 @@ export const sessionsModule = ({ sessions, messages, authPlugin }: SessionsModul
 		.post('/:id/start', async ({ tenantId, params, status }) => status(202, await sessions.start(tenantId, params.id)), {
 			auth: 'sessions:write',
 			params: SessionIdParams,
-			response: { 202: 'Session', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error' },
+			response: { 202: 'Session', ...errorResponses(400, 401, 403, 404) },
 			detail: {
 				summary: 'Start the session (again)',
 				description: 'Desired state `running`; a paired session logs in with its stored credentials, an unpaired one shows a new QR. Idempotent.',
@@ -107,7 +107,7 @@ export const sessionsModule = ({ sessions, messages, authPlugin }: SessionsModul
 		.post('/:id/stop', async ({ tenantId, params, status }) => status(202, await sessions.stop(tenantId, params.id)), {
 			auth: 'sessions:write',
 			params: SessionIdParams,
-			response: { 202: 'Session', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error' },
+			response: { 202: 'Session', ...errorResponses(400, 401, 403, 404) },
 			detail: {
 				summary: 'Stop the session, keeping the pairing',
 				description: 'Desired state `stopped`; the socket closes without logging out, so a later start needs no QR. Idempotent.',
@@ -116,7 +116,7 @@ export const sessionsModule = ({ sessions, messages, authPlugin }: SessionsModul
 		.delete('/:id', async ({ tenantId, params, status }) => status(202, await sessions.remove(tenantId, params.id)), {
 			auth: 'sessions:write',
 			params: SessionIdParams,
-			response: { 202: 'Session', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error' },
+			response: { 202: 'Session', ...errorResponses(400, 401, 403, 404) },
 			detail: {
 				summary: 'Delete the session: log out from WhatsApp, delete its credentials and data',
 				description:
@@ -132,17 +132,7 @@ export const sessionsModule = ({ sessions, messages, authPlugin }: SessionsModul
 				params: SessionIdParams,
 				headers: IdempotencyHeaders,
 				body: 'SendMessage',
-				response: {
-					202: 'MessageAccepted',
-					400: 'Error',
-					401: 'Error',
-					403: 'Error',
-					404: 'Error',
-					409: 'Error',
-					413: 'Error',
-					415: 'Error',
-					422: 'Error',
-				},
+				response: { 202: 'MessageAccepted', ...errorResponses(400, 401, 403, 404, 409, 413, 415, 422) },
 				detail: {
 					summary: 'Send a text message',
 					description:

@@ -1,5 +1,5 @@
 import { Elysia } from 'elysia'
-import { errorModel } from '../../plugins/errors'
+import { errorModel, errorResponses } from '../../plugins/error-model'
 import type { AuthPlugin } from '../../plugins/auth'
 import type { RateLimitPlugin } from '../../plugins/rate-limit'
 import { UserIdParams, usersModels } from './model'
@@ -20,7 +20,7 @@ export const usersModule = ({ users, authPlugin, rateLimit }: UsersModuleDeps) =
 		.post('', async ({ body, status }) => status(201, await users.signUp(body)), {
 			rateLimit: 'signup',
 			body: 'SignUp',
-			response: { 201: 'User', 400: 'Error', 409: 'Error', 413: 'Error', 415: 'Error', 429: 'Error' },
+			response: { 201: 'User', ...errorResponses(400, 409, 413, 415, 429) },
 			detail: {
 				security: [],
 				summary: 'Sign up: creates a tenant and its owner, and mails a verification link',
@@ -31,7 +31,7 @@ export const usersModule = ({ users, authPlugin, rateLimit }: UsersModuleDeps) =
 		.post('/:id/verify', ({ params, body }) => users.verifyEmail(params.id, body.token), {
 			params: UserIdParams,
 			body: 'VerifyEmail',
-			response: { 200: 'User', 400: 'Error', 413: 'Error', 415: 'Error' },
+			response: { 200: 'User', ...errorResponses(400, 413, 415) },
 			detail: {
 				security: [],
 				summary: 'Confirm the email address with the token from the verification mail',
@@ -40,6 +40,6 @@ export const usersModule = ({ users, authPlugin, rateLimit }: UsersModuleDeps) =
 		})
 		.get('/me', ({ user }) => users.getProfile(user.id, user.tenantId), {
 			auth: 'user',
-			response: { 200: 'User', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error' },
+			response: { 200: 'User', ...errorResponses(400, 401, 403, 404) },
 			detail: { summary: 'The signed-in user' },
 		})

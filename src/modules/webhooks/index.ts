@@ -1,7 +1,7 @@
 import { Elysia, t } from 'elysia'
 import type { RouteScope } from '../../core/scopes'
 import { type AuthPlugin, type AuthUser, authorize } from '../../plugins/auth'
-import { errorModel } from '../../plugins/errors'
+import { errorModel, errorResponses } from '../../plugins/error-model'
 import { DeliveryListQuery, DeliveryParams, WebhookListQuery, WebhookParams, webhooksModels } from './model'
 import type { WebhooksService } from './service'
 
@@ -40,7 +40,7 @@ export const webhooksModule = ({ webhooks, authPlugin }: WebhooksModuleDeps) =>
 			},
 			{
 				body: 'CreateWebhook',
-				response: { 201: 'CreatedWebhook', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error', 413: 'Error', 415: 'Error', 422: 'Error' },
+				response: { 201: 'CreatedWebhook', ...errorResponses(400, 401, 403, 404, 413, 415, 422) },
 				detail: {
 					summary: 'Register a webhook endpoint',
 					description: `The answer holds the signing \`secret\` (\`whsec_…\`), shown this once. 400 \`INVALID_URL\` (not http/https); 422 \`WEBHOOK_TARGET_REFUSED\` (a loopback, private, link-local or reserved address, unless WEBHOOK_ALLOW_PRIVATE_TARGETS), 422 \`UNKNOWN_EVENT_TYPE\` (a pattern matching no event type); 404 \`SESSION_NOT_FOUND\` (a session id that is not this account's). ${SCOPES_NOTE} ${SIGNING}`,
@@ -49,7 +49,7 @@ export const webhooksModule = ({ webhooks, authPlugin }: WebhooksModuleDeps) =>
 		)
 		.get('', async ({ tenantId, query }) => webhooks.list(tenantId, query), {
 			query: WebhookListQuery,
-			response: { 200: 'WebhookPage', 400: 'Error', 401: 'Error', 403: 'Error' },
+			response: { 200: 'WebhookPage', ...errorResponses(400, 401, 403) },
 			detail: {
 				summary: "The account's webhook endpoints",
 				description: 'Oldest first; keyset pagination as for GET /sessions. Secrets are never shown again.',
@@ -57,7 +57,7 @@ export const webhooksModule = ({ webhooks, authPlugin }: WebhooksModuleDeps) =>
 		})
 		.get('/:id', async ({ tenantId, params }) => webhooks.get(tenantId, params.id), {
 			params: WebhookParams,
-			response: { 200: 'Webhook', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error' },
+			response: { 200: 'Webhook', ...errorResponses(400, 401, 403, 404) },
 			detail: { summary: 'One webhook endpoint', description: '`enabled` false with `disabledReason` says why it no longer receives events.' },
 		})
 		.patch(
@@ -69,7 +69,7 @@ export const webhooksModule = ({ webhooks, authPlugin }: WebhooksModuleDeps) =>
 			{
 				params: WebhookParams,
 				body: 'UpdateWebhook',
-				response: { 200: 'Webhook', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error', 413: 'Error', 415: 'Error', 422: 'Error' },
+				response: { 200: 'Webhook', ...errorResponses(400, 401, 403, 404, 413, 415, 422) },
 				detail: {
 					summary: 'Change a webhook endpoint',
 					description:
@@ -85,13 +85,13 @@ export const webhooksModule = ({ webhooks, authPlugin }: WebhooksModuleDeps) =>
 			},
 			{
 				params: WebhookParams,
-				response: { 204: t.Void(), 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error' },
+				response: { 204: t.Void(), ...errorResponses(400, 401, 403, 404) },
 				detail: { summary: 'Delete a webhook endpoint', description: 'Its pending deliveries and its delivery log go with it.' },
 			},
 		)
 		.post('/:id/rotate-secret', async ({ tenantId, params }) => webhooks.rotateSecret(tenantId, params.id), {
 			params: WebhookParams,
-			response: { 200: 'RotatedSecret', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error', 409: 'Error' },
+			response: { 200: 'RotatedSecret', ...errorResponses(400, 401, 403, 404, 409) },
 			detail: {
 				summary: 'Replace the signing secret',
 				description:
@@ -100,7 +100,7 @@ export const webhooksModule = ({ webhooks, authPlugin }: WebhooksModuleDeps) =>
 		})
 		.post('/:id/test', async ({ tenantId, params, status }) => status(202, await webhooks.sendTest(tenantId, params.id)), {
 			params: WebhookParams,
-			response: { 202: 'TestQueued', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error', 409: 'Error' },
+			response: { 202: 'TestQueued', ...errorResponses(400, 401, 403, 404, 409) },
 			detail: {
 				summary: 'Send a webhook.test event',
 				description:
@@ -110,7 +110,7 @@ export const webhooksModule = ({ webhooks, authPlugin }: WebhooksModuleDeps) =>
 		.get('/:id/deliveries', async ({ tenantId, params, query }) => webhooks.deliveries(tenantId, params.id, query), {
 			params: WebhookParams,
 			query: DeliveryListQuery,
-			response: { 200: 'WebhookDeliveryPage', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error' },
+			response: { 200: 'WebhookDeliveryPage', ...errorResponses(400, 401, 403, 404) },
 			detail: {
 				summary: 'The delivery log of a webhook endpoint',
 				description:
@@ -122,7 +122,7 @@ export const webhooksModule = ({ webhooks, authPlugin }: WebhooksModuleDeps) =>
 			async ({ tenantId, params, status }) => status(202, await webhooks.retry(tenantId, params.id, params.deliveryId)),
 			{
 				params: DeliveryParams,
-				response: { 202: 'WebhookDelivery', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error', 409: 'Error' },
+				response: { 202: 'WebhookDelivery', ...errorResponses(400, 401, 403, 404, 409) },
 				detail: {
 					summary: 'Send one delivery again now',
 					description:
@@ -133,7 +133,7 @@ export const webhooksModule = ({ webhooks, authPlugin }: WebhooksModuleDeps) =>
 		.post('/:id/replay', async ({ tenantId, params, body, status }) => status(202, await webhooks.replay(tenantId, params.id, body.since)), {
 			params: WebhookParams,
 			body: 'Replay',
-			response: { 202: 'ReplayQueued', 400: 'Error', 401: 'Error', 403: 'Error', 404: 'Error', 409: 'Error', 413: 'Error', 415: 'Error' },
+			response: { 202: 'ReplayQueued', ...errorResponses(400, 401, 403, 404, 409, 413, 415) },
 			detail: {
 				summary: 'Send retained events again',
 				description:
