@@ -12,6 +12,13 @@ const { sessionMessages: messages } = schema
 /** Types whose whole content the response models (`text`); the raw proto is sent for every other one. */
 const MODELLED_TYPES = ['conversation', 'extendedTextMessage']
 
+/**
+ * A column of the page's message row, for the subqueries below. Named with its table: drizzle writes
+ * a column bare in a select list, and there a subquery's own column of that name wins
+ * (`m.session_id = "session_id"` compares the mapping with itself, and reads every session's).
+ */
+const row = (column: string) => sql.raw(`session_messages.${column}`)
+
 const sameMessage = (table: string) =>
 	sql.raw(
 		`${table}.session_id = session_messages.session_id and ${table}.chat_jid = session_messages.chat_jid and ${table}.message_id = session_messages.message_id and ${table}.from_me = session_messages.from_me`,
@@ -29,8 +36,8 @@ export const messageColumns = {
 	// The sender's other form: as WhatsApp gave it with the message, else from the session's
 	// mappings (a LID group member whose number showed later), looked up only where it is missing.
 	senderAlt: sql`coalesce(${messages.senderAltJid}, case
-		when ${messages.senderJid} like '%@lid' then (select min(m.pn) from session_lid_mappings m where m.session_id = ${messages.sessionId} and m.lid = ${messages.senderJid})
-		when ${messages.senderJid} like '%@s.whatsapp.net' then (select min(m.lid) from session_lid_mappings m where m.session_id = ${messages.sessionId} and m.pn = ${messages.senderJid}) end)`.as(
+		when ${messages.senderJid} like '%@lid' then (select min(m.pn) from session_lid_mappings m where m.session_id = ${row('session_id')} and m.lid = ${row('sender_jid')})
+		when ${messages.senderJid} like '%@s.whatsapp.net' then (select min(m.lid) from session_lid_mappings m where m.session_id = ${row('session_id')} and m.pn = ${row('sender_jid')}) end)`.as(
 		'sender_alt',
 	),
 	pushName: messages.pushName,
@@ -48,13 +55,11 @@ export const messageColumns = {
 		MODELLED_TYPES.map((t) => sql`${t}`),
 		sql`, `,
 	)}) then null else ${messages.content} end`.as('content'),
-	mediaState: sql`case when ${messages.mediaId} is not null then (select m.state from media m where m.id = ${messages.mediaId}) end`.as(
-		'media_state',
-	),
+	mediaState: sql`case when ${messages.mediaId} is not null then (select m.state from media m where m.id = ${row('media_id')}) end`.as('media_state'),
 	// What was stored: the size the message announced may be missing (WhatsApp leaves out a 0).
 	mediaSize: sql<
 		number | null
-	>`case when ${messages.mediaId} is not null then (select m.size from media m where m.id = ${messages.mediaId} and m.state = 'stored') end`.as(
+	>`case when ${messages.mediaId} is not null then (select m.size from media m where m.id = ${row('media_id')} and m.state = 'stored') end`.as(
 		'media_size',
 	),
 	reactions: sql`(select json_agg(json_build_object('sender', r.sender, 'emoji', r.emoji, 'at', r.at) order by r.at)
