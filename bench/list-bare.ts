@@ -1,13 +1,19 @@
 import { messageStatusName } from '../src/core/message-status'
+import { SECURITY_HEADERS } from '../src/plugins/security-headers'
 import { CHAT, type ListApi, LIST_ROUTES, type ListRoute } from './list-api'
 
 /**
  * The lists benchmark's baseline: a bare `Bun.serve` handler per list route that runs the same SQL
- * through the same postgres.js pool size and serialises the same items, with nothing of the
- * framework, auth, validation or mapping around it. Paths: `/chats`, `/messages`, `/contacts`.
+ * through the same postgres.js pool size and serialises the same items into an answer with the
+ * same headers, with nothing of the framework, auth, validation or mapping around it. Paths:
+ * `/chats`, `/messages`, `/contacts`. With `oneHeader` it sends only its content type, as a
+ * handler with nothing to say about caching, framing or sniffing would: what the headers cost.
  */
-export function startBareLists(api: ListApi): ReturnType<typeof Bun.serve> {
+export function startBareLists(api: ListApi, { oneHeader = false } = {}): ReturnType<typeof Bun.serve> {
 	const { raw, sessionId: sid, tenantId } = api
+	// Headers cost more than their bytes: Bun writes an answer given after an await without corking
+	// the socket, one send() per name, separator, value and line end.
+	const answer = (page: unknown) => Response.json(page, oneHeader ? {} : { headers: { ...SECURITY_HEADERS, 'x-request-id': Bun.randomUUIDv7() } })
 	// The statements the routes run (resolveId, then the list; messages also resolve the chat).
 	const ownSession = () => raw`select id from sessions where id = ${sid} and tenant_id = ${tenantId} and deleted_at is null`
 	return Bun.serve({
@@ -55,7 +61,7 @@ export function startBareLists(api: ListApi): ReturnType<typeof Bun.serve> {
 						revoked: r.last_message.revoked,
 					},
 				}))
-				return Response.json({ items, nextCursor: 'x' })
+				return answer({ items, nextCursor: 'x' })
 			},
 			'/contacts': async () => {
 				await ownSession()
@@ -74,7 +80,7 @@ export function startBareLists(api: ListApi): ReturnType<typeof Bun.serve> {
 					verifiedName: c.verified_name,
 					imgUrl: c.img_url,
 				}))
-				return Response.json({ items, nextCursor: 'x' })
+				return answer({ items, nextCursor: 'x' })
 			},
 			'/messages': async () => {
 				await ownSession()
@@ -119,20 +125,31 @@ export function startBareLists(api: ListApi): ReturnType<typeof Bun.serve> {
 					reactions: [],
 					content: r.content,
 				}))
-				return Response.json({ items, nextCursor: 'x' })
+				return answer({ items, nextCursor: 'x' })
 			},
 		},
 	})
 }
 
+/** Header names of an answer, but those Bun adds to every answer. */
+const headerNames = (res: Response) =>
+	[...res.headers.keys()]
+		.filter((name) => name !== 'date' && name !== 'content-length')
+		.sort()
+		.join(', ')
+
 /**
- * Throws, naming the route, unless the bare handlers answer the items the routes answer: a route
- * that shows more than its bare handler reads would be measured against less work than it does.
+ * Throws, naming the route, unless the bare handlers answer the items the routes answer, with the
+ * same headers: a route that shows more than its bare handler reads, or says more about its answer,
+ * would be measured against less work than it does.
  */
 export async function assertSameAnswers(api: ListApi, bareUrl: string): Promise<void> {
 	for (const route of Object.keys(LIST_ROUTES) as ListRoute[]) {
-		const mine = (await (await fetch(api.url + api.routes[route], { headers: api.headers })).json()) as { items: unknown[] }
-		const theirs = (await (await fetch(`${bareUrl}/${route}`)).json()) as { items: unknown[] }
+		const [routeAnswer, bareAnswer] = await Promise.all([fetch(api.url + api.routes[route], { headers: api.headers }), fetch(`${bareUrl}/${route}`)])
+		if (headerNames(routeAnswer) !== headerNames(bareAnswer))
+			throw new Error(`the bare handler of ${LIST_ROUTES[route]} answers headers ${headerNames(bareAnswer)}, the route ${headerNames(routeAnswer)}`)
+		const mine = (await routeAnswer.json()) as { items: unknown[] }
+		const theirs = (await bareAnswer.json()) as { items: unknown[] }
 		if (!mine.items?.length) throw new Error(`${LIST_ROUTES[route]} answers no items`)
 		const [a, b] = [JSON.stringify(mine.items), JSON.stringify(theirs.items)]
 		if (a !== b) {
