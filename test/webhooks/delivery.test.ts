@@ -129,6 +129,35 @@ describe('webhook delivery', () => {
 		])
 	})
 
+	it("sends an account's events to its own endpoints only, never to another account's", async () => {
+		const other = clientFor(app, await createVerifiedUser(app))
+		const [mine, theirs] = [await receiver(), await receiver()]
+		await createWebhook(api, { url: mine.url })
+		// Every type, every session of its account: the widest an endpoint can listen.
+		const theirHook = await createWebhook(other, { url: theirs.url })
+		const session = await createSession(api, 'private')
+		const theirSession = await createSession(other, 'theirs')
+		const published = await publish(session, ['session.messages.upsert', 'session.contacts.upsert'])
+		await mine.until((rs) => published.every((e) => rs.some((r) => r.webhookId === e.id)), "the account's own deliveries")
+		// Told after the first account's events: once it is recorded, any of theirs would be as well.
+		const [told] = await app.server.bus.publish([
+			domainEvent(
+				'session.qr.updated',
+				{ tenantId: other.user.user.tenantId, sessionId: theirSession },
+				sampleData(Bun.randomUUIDv7())['session.qr.updated'],
+			),
+		])
+		await theirs.until((rs) => rs.some((r) => r.json.id === told!.id), "the other account's own event")
+		expect(new Set(mine.requests.map((r) => [r.json.tenantId, r.json.sessionId].join(' ')))).toEqual(
+			new Set([`${api.user.user.tenantId} ${session}`]),
+		)
+		expect(new Set(theirs.requests.map((r) => [r.json.tenantId, r.json.sessionId].join(' ')))).toEqual(
+			new Set([`${other.user.user.tenantId} ${theirSession}`]),
+		)
+		const log = await other.get(`/webhooks/${theirHook.id}/deliveries`)
+		expect(new Set(log.body.items.map((d: { sessionId: string }) => d.sessionId))).toEqual(new Set([theirSession]))
+	})
+
 	it('sends a webhook.test event through the delivery path, and lists it in the delivery log', async () => {
 		const rx = await receiver()
 		const hook = await createWebhook(api, { url: rx.url, events: ['session.qr.updated'] })
