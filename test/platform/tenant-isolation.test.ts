@@ -9,9 +9,10 @@ import { until } from '../helpers/until'
 /**
  * Tenant isolation, route by route. Every route that names something a tenant owns (a session, a
  * stored message, a file, a webhook, a delivery, an API key), called by another tenant with the
- * owner's real ids, answers 404 and changes nothing. The same request from the owner gets past
- * that point, so each 404 is the tenant check's and not a malformed request's. The routes come
- * from the route table: a route added with a path parameter and no request here fails the test.
+ * owner's real ids, answers the very 404 it gives ids that exist nowhere (a refusal does not even
+ * tell that they exist) and changes nothing. The owner's same requests get other answers, so each
+ * 404 is the tenant check's and not a malformed request's. The routes come from the route table:
+ * a route added with a path parameter and no request here fails the test.
  */
 
 const ALICE_PHONE = '4915100000701'
