@@ -117,6 +117,8 @@ export const Env = T.Object({
 	WEBHOOK_DISABLE_AFTER_SECONDS: T.Integer({ minimum: 60, default: 5 * 24 * 3600 }),
 	WEBHOOK_CONCURRENCY: T.Integer({ minimum: 1, maximum: 1000, default: 64 }),
 	WEBHOOK_POLL_MS: T.Integer({ minimum: 10, maximum: TIMER_MAX_MS, default: 500 }),
+	// An hour at least: a stream entry read again after a crash must still find its delivery recorded, not record it anew.
+	WEBHOOK_DELIVERY_RETENTION_SECONDS: T.Integer({ minimum: 3600, maximum: 100 * 365 * 24 * 3600, default: 7 * 24 * 3600 }),
 	QUERY_TIMEOUT_MS: T.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
 	NUMBER_CHECK_MAX_NUMBERS: T.Integer({ minimum: 1, maximum: 500, default: 50 }),
 	NUMBER_CHECK_LIMIT: T.Integer({ minimum: 1, default: 200 }),

@@ -222,6 +222,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 			disableAfterMs: env.WEBHOOK_DISABLE_AFTER_SECONDS * 1000,
 			concurrency: env.WEBHOOK_CONCURRENCY,
 			pollMs: env.WEBHOOK_POLL_MS,
+			deliveryRetentionMs: env.WEBHOOK_DELIVERY_RETENTION_SECONDS * 1000,
 		},
 		people: {
 			queryTimeoutMs: env.QUERY_TIMEOUT_MS,

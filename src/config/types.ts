@@ -175,4 +175,6 @@ export interface WebhooksConfig {
 	concurrency: number
 	/** How often an idle dispatcher looks for due deliveries written by other processes. */
 	pollMs: number
+	/** How long the delivery log keeps a delivery once it is delivered or has failed. */
+	deliveryRetentionMs: number
 }

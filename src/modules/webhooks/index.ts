@@ -114,7 +114,7 @@ export const webhooksModule = ({ webhooks, authPlugin }: WebhooksModuleDeps) =>
 			detail: {
 				summary: 'The delivery log of a webhook endpoint',
 				description:
-					'Newest first; keyset pagination (`nextCursor` back as `cursor`). `state` filters: `pending` (queued or retrying), `delivered`, `failed` (retries spent).',
+					'Newest first; keyset pagination (`nextCursor` back as `cursor`). `state` filters: `pending` (queued or retrying), `delivered`, `failed` (retries spent). A delivered or failed delivery stays in the log for WEBHOOK_DELIVERY_RETENTION_SECONDS (7 days by default); pending ones stay until they end.',
 			},
 		})
 		.post(

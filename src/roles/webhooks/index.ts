@@ -7,6 +7,7 @@ import type { RoleDeps, RoleHandle } from '../types'
 import { type Offer, startDispatcher } from './dispatcher'
 import { webhookMetrics } from './metrics'
 import { recordedBefore } from './progress'
+import { startDeliveryRetention } from './retention'
 import { backlogAges } from './store'
 
 /**
@@ -26,6 +27,8 @@ const BATCH = 1_000
  * acknowledged, the batch's rows are inserted already held by this process's dispatcher (lane by
  * lane, only where nothing else of the lane waits) and handed to it with their bodies, so a steady
  * stream costs one insert and one outcome write a delivery, and no claim.
+ *
+ * It also keeps the delivery log to WEBHOOK_DELIVERY_RETENTION_SECONDS (see `retention.ts`).
  */
 export async function start({ config, logger, database, bus, metrics: registry }: RoleDeps): Promise<RoleHandle> {
 	const db = database.db
@@ -59,9 +62,11 @@ export async function start({ config, logger, database, bus, metrics: registry }
 			}
 		},
 	})
+	const retention = startDeliveryRetention({ db, logger, retentionMs: config.webhooks.deliveryRetentionMs })
 	logger.info({ group: WEBHOOKS_GROUP }, 'webhooks started')
 	return {
 		async stop() {
+			await retention.stop()
 			await consumer.stop()
 			await dispatcher.stop()
 			logger.info('webhooks stopped')
