@@ -29,6 +29,7 @@ import { MessagesService } from './modules/messages/service'
 import { MediaService } from './modules/media/service'
 import { PeopleService } from './modules/people/service'
 import { startIdempotencyRetention } from './modules/sessions/idempotency-retention'
+import { startTokenRetention } from './modules/auth/token-retention'
 import { startSessionPurge } from './modules/sessions/purge'
 import { startMediaCollector } from './media/collector'
 import { SessionsService } from './modules/sessions/service'
@@ -169,6 +170,7 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 	const users = new UsersService(accounts)
 	const auth = new AuthService({ ...accounts, accessTokens, throttle: loginThrottle(limits, config.auth.rateLimits) })
 	const removals = auth.followUserRemovals(database.listen, logger)
+	const tokenRetention = startTokenRetention({ db, clock, logger })
 	const keyRevocations = createBroadcast<ApiKeyRevoked>({
 		redis,
 		channel: `${config.redisPrefix}api-keys:revoked`,
@@ -261,6 +263,7 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 				logger.warn({ err }, 'background tasks still running at shutdown'),
 			)
 			await removals.stop()
+			await tokenRetention.stop()
 			await purge.stop()
 			await mediaCollector.stop()
 			// Last uses noted since the previous flush are written before the pool closes.

@@ -59,6 +59,8 @@ export const refreshTokens = pgTable(
 		uniqueIndex('refresh_tokens_hash_key').on(t.tokenHash),
 		index('refresh_tokens_user_idx').on(t.userId),
 		index('refresh_tokens_family_idx').on(t.familyId),
+		// Expired tokens are deleted every few minutes (token retention): a range of this index, not the table.
+		index('refresh_tokens_expiry_idx').on(t.expiresAt),
 	],
 )
 

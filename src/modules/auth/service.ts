@@ -156,13 +156,15 @@ export class AuthService implements Authenticator {
 			})
 			.from(refreshTokens)
 			.where(eq(refreshTokens.tokenHash, hashToken(refreshToken)))
-		if (!token) throw invalidRefreshToken()
+		// Past its lifetime a token is refused like an unknown one, rotated or not: expired rows are
+		// deleted (token-retention.ts), and the answer must not depend on whether that has happened yet.
+		if (!token || token.expiresAt <= now) throw invalidRefreshToken()
 		if (token.rotatedAt) {
 			await this.revokeFamily(token.familyId, now)
 			this.deps.logger.warn({ familyId: token.familyId }, 'refresh token reused: family revoked')
 			throw invalidRefreshToken()
 		}
-		if (token.revokedAt || token.expiresAt <= now) throw invalidRefreshToken()
+		if (token.revokedAt) throw invalidRefreshToken()
 		// The conditional update is the rotation's lock: of two concurrent refreshes with one token
 		// only one wins; the other is treated as reuse. It rotates only a token of the user's current
 		// token version: logout-all and a password reset bump it, so a family that rotates while
