@@ -169,8 +169,8 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 	const accessTokens = createAccessTokens({ secret: config.jwtSecret, ttlSeconds: config.auth.accessTokenTtlSeconds, clock })
 	const users = new UsersService(accounts)
 	const auth = new AuthService({ ...accounts, accessTokens, throttle: loginThrottle(limits, config.auth.rateLimits) })
-	const removals = auth.followUserRemovals(database.listen, logger)
-	const tokenRetention = startTokenRetention({ db, clock, logger })
+	// Follows users removed elsewhere, and deletes expired tokens (any number of instances may).
+	const accountUpkeep = [auth.followUserRemovals(database.listen, logger), startTokenRetention({ db, clock, logger })]
 	const keyRevocations = createBroadcast<ApiKeyRevoked>({
 		redis,
 		channel: `${config.redisPrefix}api-keys:revoked`,
@@ -262,8 +262,7 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 			await withTimeout(background.drain(), config.shutdownTimeoutMs, 'background tasks').catch((err) =>
 				logger.warn({ err }, 'background tasks still running at shutdown'),
 			)
-			await removals.stop()
-			await tokenRetention.stop()
+			for (const task of accountUpkeep) await task.stop()
 			await purge.stop()
 			await mediaCollector.stop()
 			// Last uses noted since the previous flush are written before the pool closes.
