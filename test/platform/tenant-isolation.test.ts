@@ -132,6 +132,7 @@ function requests(n: Names): Map<string, Call> {
 		['GET /contacts/:jid/picture', { path: `/contacts/${CHAT}/picture?${inSession}` }],
 		['GET /media/:id', { path: `/media/${n.media}` }],
 		['POST /media/:id/download', { path: `/media/${n.media}/download` }],
+		['DELETE /media/:id', { path: `/media/${n.media}`, late: 3 }],
 		['DELETE /api-keys/:id', { path: `/api-keys/${n.apiKey}`, late: 3 }],
 		['GET /webhooks/:id', { path: `/webhooks/${n.webhook}` }],
 		['PATCH /webhooks/:id', { path: `/webhooks/${n.webhook}`, body: { description: 'changed' } }],

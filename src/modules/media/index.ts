@@ -1,4 +1,4 @@
-import { Elysia } from 'elysia'
+import { Elysia, t } from 'elysia'
 import type { AuthPlugin } from '../../plugins/auth'
 import { errorBody } from '../../plugins/errors'
 import { errorModel, errorResponses } from '../../plugins/error-model'
@@ -43,6 +43,23 @@ export const mediaModule = ({ media, authPlugin, maxBytes }: MediaModuleDeps) =>
 				description: `The raw file as the body with its Content-Type (e.g. \`image/jpeg\`) and, for its name, \`Content-Disposition: attachment; filename=…\`, or \`multipart/form-data\` with the file in a field named \`file\`. Streamed to the media store, at most ${maxBytes} bytes (MEDIA_MAX_BYTES; 413 \`PAYLOAD_TOO_LARGE\` on a declared length above it, 400 \`MEDIA_TOO_LARGE\` when more arrives); one file per upload (400 \`TOO_MANY_FILES\`). Send it with \`{ image | video | audio | document | sticker: { mediaId } }\`.`,
 			},
 		})
+		.delete(
+			'/:id',
+			async ({ tenantId, params, status }) => {
+				await media.remove(tenantId, params.id)
+				return status(204, undefined)
+			},
+			{
+				auth: 'messages:send',
+				params: MediaParams,
+				response: { 204: t.Void({ description: 'No content' }), ...errorResponses(400, 401, 403, 404, 409) },
+				detail: {
+					summary: 'Delete an upload',
+					description:
+						"Forgets a file uploaded with POST /media: it answers 404 from then on, and a send naming it too. Messages already sent with it keep their files; a send accepted before the delete that has not gone out yet fails (`media_not_found`). The bytes go once no file names them. 404 for an unknown id, another account's file, or a second delete; 409 `MEDIA_IN_MESSAGE` for a file a message brought, which goes with its message (DELETE /chats/:jid/messages/:messageId?for=me).",
+				},
+			},
+		)
 		.post(
 			'/:id/download',
 			async ({ tenantId, params, status }) => status(202, { id: params.id, state: await media.requestDownload(tenantId, params.id) }),

@@ -254,6 +254,27 @@ export class MediaService {
 		}
 	}
 
+	/**
+	 * DELETE /media/:id: forgets an upload. Messages already sent with it keep their files (each has
+	 * a record of its own); a send accepted before the delete that has not gone out yet fails
+	 * (`media_not_found`). The bytes go with the media collector's next round once no file names them.
+	 * A message's file is forgotten with its message (DELETE …/messages/:messageId?for=me).
+	 */
+	async remove(tenantId: string, id: string): Promise<void> {
+		const mine = and(eq(media.id, id), eq(media.tenantId, tenantId))
+		const removed = await this.deps.db
+			.delete(media)
+			.where(and(mine, eq(media.origin, 'upload')))
+			.returning({ id: media.id })
+		if (removed.length) return
+		const [row] = await this.deps.db.select({ chatJid: media.chatJid, messageId: media.messageId }).from(media).where(mine)
+		if (!row) throw NotFoundError.of('Media')
+		throw new ConflictError(
+			'MEDIA_IN_MESSAGE',
+			`The file came with a message and goes with it: DELETE /chats/${row.chatJid}/messages/${row.messageId}?for=me forgets both`,
+		)
+	}
+
 	/** What a client can do about a file that is not stored: never a download this server does not make. */
 	private howToStore(id: string): string {
 		if (this.deps.download === 'off') return 'received files are not downloaded on this server (MEDIA_DOWNLOAD=off)'
