@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { createHash, randomBytes } from 'node:crypto'
+import { type AnyEnvelope, command } from '../../src/core/catalogue'
+import { newOutgoingMessageId } from '../../src/core/message-id'
 import { collectUnusedMedia } from '../../src/media/collector'
 import { createMediaStore } from '../../src/media'
 import { expectError } from '../helpers/accounts'
@@ -137,6 +139,24 @@ describe.each(['off', 'on_demand', 'eager'] as const)('MEDIA_DOWNLOAD=%s', (mode
 			expect(error.message).toContain('MEDIA_DOWNLOAD=off')
 			await expectError(await api.fetch(`/media/${id}/download`, { method: 'POST' }), 409, 'MEDIA_DOWNLOAD_OFF')
 		} else expect(error.message).toContain(`POST /media/${id}/download`)
+	})
+
+	// Once: the send is the same under every MEDIA_DOWNLOAD.
+	it.if(mode === 'eager')('fails a send accepted before its upload was deleted with media_not_found, and sends nothing', async () => {
+		const mediaId = await upload(randomBytes(3_000), 'image/jpeg', 'gone.jpg')
+		expect((await api.delete(`/media/${mediaId}`)).status).toBe(204)
+		// The command as the API enqueued it when it accepted the send, before the delete.
+		const messageId = newOutgoingMessageId()
+		await world.app.server.bus.publish([
+			command(
+				'session.messages.send',
+				{ tenantId: api.user.user.tenantId, sessionId },
+				{ messageId, to: FRIEND_JID, content: { image: { mediaId } } },
+			),
+		] as AnyEnvelope[])
+		const failed = await world.events.waitFor('session.command.failed', sessionId, { where: (e) => e.data.messageId === messageId })
+		expect(failed.data.error.code).toBe('media_not_found')
+		expect(world.standIn.sent(PHONE).some((m) => m.id === messageId)).toBe(false)
 	})
 
 	it('keeps another tenant from the sent message’s file', async () => {
