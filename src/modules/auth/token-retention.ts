@@ -1,5 +1,6 @@
-import { lt } from 'drizzle-orm'
+import { sql } from 'drizzle-orm'
 import type { Db } from '../../db/client'
+import { rowsOf } from '../../db/projection/statements'
 import { refreshTokens, userTokens } from '../../db/schema'
 import { type Periodic, startPeriodic } from '../../lib/background'
 import type { Clock } from '../../lib/clock'
@@ -16,9 +17,13 @@ const EVERY_MS = 10 * 60_000
  * serves nothing. Resolves with the number deleted.
  */
 export async function pruneExpiredTokens(db: Db, now: Date): Promise<number> {
-	const refresh = await db.delete(refreshTokens).where(lt(refreshTokens.expiresAt, now)).returning({ id: refreshTokens.id })
-	const mailed = await db.delete(userTokens).where(lt(userTokens.expiresAt, now)).returning({ id: userTokens.id })
-	return refresh.length + mailed.length
+	// One statement: both kinds go together, and a reader never sees one gone and the other left.
+	const cutoff = now.toISOString()
+	const result = await db.execute(sql`
+		with refresh as (delete from ${refreshTokens} where ${refreshTokens.expiresAt} < ${cutoff}::timestamptz returning 1),
+			mailed as (delete from ${userTokens} where ${userTokens.expiresAt} < ${cutoff}::timestamptz returning 1)
+		select (select count(*) from refresh) + (select count(*) from mailed) as pruned`)
+	return Number(rowsOf<{ pruned: number | string }>(result)[0]?.pruned ?? 0)
 }
 
 /** Runs `pruneExpiredTokens` at the start and every `EVERY_MS` (api role; any number of instances may); a stop waits for the round in hand. */
