@@ -172,6 +172,8 @@ async function switchboard(): Promise<Run> {
 		REDIS_PREFIX: keys.prefix,
 		ROLES: 'api',
 		LOG_LEVEL: 'warn',
+		// However few tenants the clients are spread over.
+		WS_MAX_SOCKETS_PER_TENANT: String(CLIENTS),
 	})
 	const server = await startServer(config, pino({ level: 'warn' }))
 	try {

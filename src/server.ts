@@ -9,7 +9,7 @@ import { openPglite, openPostgres, type Database } from './db/client'
 import { createBackgroundTasks } from './lib/background'
 import { systemClock, type Clock } from './lib/clock'
 import { createCursorCodec } from './lib/cursor'
-import { createLimit, createRateLimits, loginThrottle } from './lib/rate-limits'
+import { createRateLimits, loginThrottle } from './lib/rate-limits'
 import { TimeoutError, withTimeout } from './lib/timeout'
 import type { Logger } from './logger'
 import { createMailer, type Mailer } from './mail/mailer'
@@ -164,7 +164,7 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 	const mailer = overrides.mailer ?? createMailer(config, logger)
 	const background = createBackgroundTasks(logger)
 	const revocations = createTokenRevocations({ redis, prefix: config.redisPrefix, logger })
-	const limits = createRateLimits({ redis, prefix: config.redisPrefix, config: config.auth, apiKeys: config.apiKeys.rateLimit })
+	const limits = createRateLimits({ redis, prefix: config.redisPrefix, config })
 	const accounts = { db, config, logger, clock, mailer, background, revocations }
 	const accessTokens = createAccessTokens({ secret: config.jwtSecret, ttlSeconds: config.auth.accessTokenTtlSeconds, clock })
 	const users = new UsersService(accounts)
@@ -180,7 +180,8 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 	const usage = createUsageRecorder({ db, clock, logger, flushEveryMs: config.apiKeys.lastUsedFlushMs })
 	usage.start()
 	const apiKeys = new ApiKeysService({ db, clock, revocations: keyRevocations })
-	const callers = callerAuthenticator(auth, new ApiKeyAuthenticator({ db, revocations: keyRevocations, limit: limits.apiKeyRequests, usage }))
+	const keys = new ApiKeyAuthenticator({ db, revocations: keyRevocations, limit: limits.apiKeyRequests, usage })
+	const callers = callerAuthenticator(auth, keys, limits.userRequests)
 	const cursors = createCursorCodec(config.jwtSecret)
 	// The api role deletes deleted sessions' rows in the background; any number of instances may.
 	const purge = startSessionPurge({ db, listen: database.listen, logger, ...config.sessionPurge })
@@ -201,13 +202,7 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 		requester,
 		relay,
 		store: mediaStore,
-		numberChecks: createLimit({
-			redis,
-			prefix: config.redisPrefix,
-			name: 'number-check-session',
-			points: config.people.numberCheckLimit,
-			duration: config.people.numberCheckWindowSeconds,
-		}),
+		numberChecks: limits.numberChecksPerSession,
 		numberCheckMaxNumbers: config.people.numberCheckMaxNumbers,
 		pictureTtlSeconds: config.people.pictureTtlSeconds,
 	})

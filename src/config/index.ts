@@ -179,6 +179,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 				mailPerIp: env.RATE_LIMIT_MAIL_PER_IP,
 				mailPerAccount: env.RATE_LIMIT_MAIL_PER_ACCOUNT,
 			},
+			userRateLimit: { points: env.USER_RATE_LIMIT, windowSeconds: env.USER_RATE_LIMIT_WINDOW_SECONDS },
 		},
 		apiKeys: {
 			rateLimit: { points: env.API_KEY_RATE_LIMIT, windowSeconds: env.API_KEY_RATE_LIMIT_WINDOW_SECONDS },
@@ -197,7 +198,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 		},
 		idempotencyKeyRetentionMs: env.IDEMPOTENCY_KEY_RETENTION_SECONDS * 1000,
 		sessionPurge: { batchRows: env.SESSION_PURGE_BATCH_ROWS, pauseMs: env.SESSION_PURGE_PAUSE_MS },
-		realtime: { sendBufferBytes: env.WS_SEND_BUFFER_BYTES, idleTimeoutSeconds: env.WS_IDLE_TIMEOUT_SECONDS },
+		realtime: {
+			sendBufferBytes: env.WS_SEND_BUFFER_BYTES,
+			idleTimeoutSeconds: env.WS_IDLE_TIMEOUT_SECONDS,
+			maxSocketsPerTenant: env.WS_MAX_SOCKETS_PER_TENANT,
+		},
 		ownership: { leaseTtlMs, renewEveryMs: Math.floor(leaseTtlMs / 3), safetyMarginMs, lostAfterMs },
 		media: {
 			store:

@@ -110,6 +110,12 @@ export interface AuthConfig {
 		mailPerIp: number
 		mailPerAccount: number
 	}
+	/**
+	 * Requests per signed-in user in each window, counted by each instance alone (REST calls and
+	 * WebSocket connections made with an access token): a guard of the instance's capacity against
+	 * one runaway client, which costs no round trip to Redis.
+	 */
+	userRateLimit: { points: number; windowSeconds: number }
 }
 
 /** API keys: how many requests a key may make, and how often their last use is written (docs/configuration.md). */
@@ -147,6 +153,8 @@ export interface RealtimeConfig {
 	sendBufferBytes: number
 	/** A socket silent this long is pinged, and closed when the ping goes unanswered. */
 	idleTimeoutSeconds: number
+	/** Sockets one tenant may hold open on one instance; one more is closed with 4429. */
+	maxSocketsPerTenant: number
 }
 
 /** Partition leases of runners (docs/operations.md, Running a fleet). */

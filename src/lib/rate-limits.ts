@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { RedisClient } from './redis-client'
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, RLWrapperTimeouts, type RateLimiterAbstract } from 'rate-limiter-flexible'
-import type { ApiKeysConfig, AuthConfig } from '../config'
+import type { AuthConfig, Config } from '../config'
 import { RateLimitedError } from '../core/errors'
 
 /**
@@ -58,6 +58,10 @@ export interface RateLimits {
 	mailPerAccount: Limit
 	/** Requests per API key, shared by every instance. */
 	apiKeyRequests: Limit
+	/** Requests per signed-in user, counted by this instance alone (see AuthConfig's `userRateLimit`). */
+	userRequests: Limit
+	/** Phone numbers looked up on WhatsApp per session (WhatsApp bans accounts that look up many). */
+	numberChecksPerSession: Limit
 }
 
 /** One limit of `points` per `duration` seconds, shared through Redis when there is one. */
@@ -92,15 +96,14 @@ export function createRateLimits({
 	redis,
 	prefix,
 	config,
-	apiKeys,
 }: {
 	redis: RedisClient | null
 	prefix: string
-	config: AuthConfig
-	apiKeys: ApiKeysConfig['rateLimit']
+	config: Pick<Config, 'auth' | 'apiKeys' | 'people'>
 }): RateLimits {
-	const { windowSeconds, loginSlowdownAfter: _, ...points } = config.rateLimits
+	const { windowSeconds, loginSlowdownAfter: _, ...points } = config.auth.rateLimits
 	const make = (name: string, max: number, duration = windowSeconds) => createLimit({ redis, prefix, name, points: max, duration })
+	const { apiKeys, people } = config
 	return {
 		loginPerIp: make('login-ip', points.loginPerIp),
 		loginPerAccount: make('login-account-address', points.loginPerAccount),
@@ -108,7 +111,15 @@ export function createRateLimits({
 		signupPerIp: make('signup-ip', points.signupPerIp),
 		mailPerIp: make('mail-ip', points.mailPerIp),
 		mailPerAccount: make('mail-account', points.mailPerAccount),
-		apiKeyRequests: make('api-key', apiKeys.points, apiKeys.windowSeconds),
+		apiKeyRequests: make('api-key', apiKeys.rateLimit.points, apiKeys.rateLimit.windowSeconds),
+		userRequests: createLimit({
+			redis: null,
+			prefix,
+			name: 'user',
+			points: config.auth.userRateLimit.points,
+			duration: config.auth.userRateLimit.windowSeconds,
+		}),
+		numberChecksPerSession: make('number-check-session', people.numberCheckLimit, people.numberCheckWindowSeconds),
 	}
 }
 

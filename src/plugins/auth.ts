@@ -78,10 +78,23 @@ const notBearer = (authorization: string) =>
  */
 export type AuthUser = { kind: 'user'; id: string; tenantId: string } | { kind: 'apiKey'; id: string; tenantId: string; scopes: readonly Scope[] }
 
-/** What the macro needs: a check of a presented credential that throws UnauthenticatedError when it fails. */
+/**
+ * What the macro needs: a check of a presented credential that throws UnauthenticatedError when it
+ * fails. `uncounted`: the request does not count against the user's rate limit (see `AuthOption`).
+ */
 export interface Authenticator {
-	authenticate(credential: string | undefined): Promise<AuthUser>
+	authenticate(credential: string | undefined, options?: { uncounted?: boolean }): Promise<AuthUser>
 }
+
+/**
+ * A route's access decision, as the `auth` macro takes it. `uncounted` keeps a user's requests to
+ * the route out of the per-user rate limit: signing out everywhere must work when a stolen token
+ * has spent the limit, or the thief would keep the owner from revoking it.
+ */
+export type AuthOption = Access | { access: Access; uncounted: true }
+
+/** The OpenAPI mark of a route whose requests the per-user rate limit does not count. */
+export const UNCOUNTED = 'x-uncounted'
 
 /**
  * Whether the caller may use a route with this access decision; throws ForbiddenError when not.
@@ -117,28 +130,31 @@ export const securityOf = (access: Access): Record<string, string[]>[] =>
  */
 export const authPlugin = (auth: Authenticator) => {
 	const authenticated = new WeakMap<Request, AuthUser>()
-	const check = async (request: Request, wsQuery: Record<string, unknown> | undefined, access: Access) => {
-		const user = await auth.authenticate(presentedToken(request, wsQuery))
-		authorize(user, access)
-		return user
-	}
 	/** The hooks of both macros; `socket`: the route is a `.ws()`, whose upgrade may carry `?accessToken=`. */
-	const hooks = (access: Access, socket: boolean) => ({
-		detail: { security: securityOf(access), 'x-required-scope': access },
-		async transform({ request, query, body }: { request: Request; query: Record<string, unknown>; body: unknown }) {
-			authenticated.set(request, await check(request, socket ? query : undefined, access))
-			refuseUnreadBody(body)
-		},
-		async resolve({ request, query }: { request: Request; query: Record<string, unknown> }) {
-			const user = authenticated.get(request) ?? (await check(request, socket ? query : undefined, access))
-			return { user, tenantId: user.tenantId }
-		},
-	})
+	const hooks = (option: AuthOption, socket: boolean) => {
+		const { access, uncounted } = typeof option === 'string' ? { access: option, uncounted: false } : option
+		const check = async (request: Request, wsQuery: Record<string, unknown> | undefined) => {
+			const user = await auth.authenticate(presentedToken(request, wsQuery), { uncounted })
+			authorize(user, access)
+			return user
+		}
+		return {
+			detail: { security: securityOf(access), 'x-required-scope': access, ...(uncounted ? { [UNCOUNTED]: true } : {}) },
+			async transform({ request, query, body }: { request: Request; query: Record<string, unknown>; body: unknown }) {
+				authenticated.set(request, await check(request, socket ? query : undefined))
+				refuseUnreadBody(body)
+			},
+			async resolve({ request, query }: { request: Request; query: Record<string, unknown> }) {
+				const user = authenticated.get(request) ?? (await check(request, socket ? query : undefined))
+				return { user, tenantId: user.tenantId }
+			},
+		}
+	}
 	return new Elysia({ name: 'auth' }).use(errorModel).macro({
 		// REST reads credentials from headers only, whatever a request's Upgrade header says.
-		auth: (access: Access) => hooks(access, false),
+		auth: (option: AuthOption) => hooks(option, false),
 		/** As `auth`, on a `.ws()`: browsers set no headers on a WebSocket, so its upgrade may carry a user's `?accessToken=`. */
-		socketAuth: (access: Access) => hooks(access, true),
+		socketAuth: (option: AuthOption) => hooks(option, true),
 	})
 }
 

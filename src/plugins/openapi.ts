@@ -1,5 +1,6 @@
 import { toOpenAPISchema, unwrapSchema } from '@elysiajs/openapi/openapi'
 import { type AnyElysia, Elysia, type InternalRoute, type TSchema } from 'elysia'
+import { UNCOUNTED } from './auth'
 
 /**
  * The OpenAPI 3.1 document at /swagger/json. `@elysiajs/openapi` turns the routes into paths and
@@ -16,9 +17,9 @@ import { type AnyElysia, Elysia, type InternalRoute, type TSchema } from 'elysia
  * - operation ids: `postAuthLogout-all` becomes `postAuthLogoutAll`.
  * - nullable enums: the generator folds `anyOf: [{enum}, {type: 'null'}]` into `type: [..., 'null']`
  *   and keeps the `enum` without `null`, which then refuses the null it allows; null joins the enum.
- * - answers every route of a kind gives, declared once here: 429 with `Retry-After` where an API
- *   key is taken (the per-key limit), 413 and 415 on a route without a body (the input plugin
- *   still reads one that is sent).
+ * - answers every route of a kind gives, declared once here: 429 with `Retry-After` where a
+ *   credential is taken (the per-key and per-user limits), 413 and 415 on a route without a body
+ *   (the input plugin still reads one that is sent).
  * - optional bodies: the generator marks every body required; a route whose body may be left out
  *   says so (`OPTIONAL_BODY`).
  * - numbers: the generator writes Elysia's numeric type (which also takes a numeric string) as
@@ -116,11 +117,16 @@ const RETRY_AFTER = { 'Retry-After': { description: 'Seconds to wait before tryi
 /** Answers a route gives because of how it is reached, whatever its own declares (see the list above). */
 function addCommonAnswers(method: string, operation: Operation) {
 	const responses = (operation.responses ??= {})
-	const byKey = ((operation.security ?? []) as Json[]).some((scheme) => 'apiKey' in scheme || 'apiKeyHeader' in scheme)
-	// A WebSocket refused by the per-key limit is closed with 4429 after its upgrade, not answered 429.
-	if (byKey && !operation['x-websocket'])
+	const security = (operation.security ?? []) as Json[]
+	const byKey = security.some((scheme) => 'apiKey' in scheme || 'apiKeyHeader' in scheme)
+	const limits = [
+		...(byKey ? ['this API key (`API_KEY_RATE_LIMIT` a minute)'] : []),
+		...(security.length && !operation[UNCOUNTED] ? ["this user's access tokens (`USER_RATE_LIMIT` a minute on each instance)"] : []),
+	]
+	// A WebSocket refused by a rate limit is closed with 4429 after its upgrade, not answered 429.
+	if (limits.length && !operation['x-websocket'])
 		responses['429'] ??= {
-			description: '`RATE_LIMITED`: too many requests with this API key (`API_KEY_RATE_LIMIT` a minute), or a limit named in the description',
+			description: `\`RATE_LIMITED\`: too many requests with ${limits.join(' or ')}, or a limit named in the description`,
 			content: ERROR_CONTENT,
 		}
 	if (responses['429']) responses['429'].headers ??= RETRY_AFTER

@@ -56,6 +56,9 @@ export async function startTestApp(
 		ROLES: 'api,runner,consumer',
 		// Tests without a runner would see their sessions said lost after a while; the fleet tests turn it on.
 		RUNNER_LOST_AFTER_MS: '0',
+		// Some tests make thousands of requests a minute as one user (the fuzz test, the isolation sweep);
+		// the limit's own tests set it low.
+		USER_RATE_LIMIT: '1000000',
 		...env,
 	})
 	const server = await startServer(config, logger ?? createLogger(config), overrides)

@@ -43,6 +43,8 @@ export function embeddedConfig(dataDir: string, env: Record<string, string | und
 		HOST: '127.0.0.1',
 		DATA_DIR: dataDir,
 		LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+		// As in startTestApp: tests may make thousands of requests a minute as one user.
+		USER_RATE_LIMIT: '1000000',
 		...env,
 	})
 }

@@ -95,6 +95,8 @@ export class ApiKeyAuthenticator implements Authenticator {
 /**
  * Every caller the API accepts: a user's access token, or an API key (told apart by the key's
  * `sbk_` prefix), and the notices that end what either opened (the WebSocket listens to both).
+ * Both are rate-limited: a key by its own limit (checked by `keys`), a user by `userLimit` (but
+ * for the few routes marked `uncounted`, see AuthOption), so no credential makes requests without bound.
  */
 export function callerAuthenticator(
 	tokens: Authenticator & {
@@ -102,10 +104,15 @@ export function callerAuthenticator(
 		onUserRemoved(listener: (userId: string) => void): () => void
 	},
 	keys: ApiKeyAuthenticator,
+	userLimit: Limit,
 ) {
 	return {
-		authenticate: (credential: string | undefined) =>
-			credential?.startsWith(API_KEY_PREFIX) ? keys.authenticate(credential) : tokens.authenticate(credential),
+		async authenticate(credential: string | undefined, { uncounted = false }: { uncounted?: boolean } = {}): Promise<AuthUser> {
+			if (credential?.startsWith(API_KEY_PREFIX)) return keys.authenticate(credential)
+			const user = await tokens.authenticate(credential)
+			if (!uncounted) await userLimit.consume(user.id)
+			return user
+		},
 		onTokensRevoked: (listener: TokensRevokedListener) => tokens.onTokensRevoked(listener),
 		onUserRemoved: (listener: (userId: string) => void) => tokens.onUserRemoved(listener),
 		onApiKeyRevoked: (listener: (event: ApiKeyRevoked) => void) => keys.onApiKeyRevoked(listener),

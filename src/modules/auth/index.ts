@@ -101,12 +101,14 @@ export const authModule = ({ auth, users, authPlugin, rateLimit, config }: AuthM
 				return status(204, undefined)
 			},
 			{
-				auth: 'user',
+				// A stolen token that spent the user's rate limit must not keep its owner from revoking it.
+				auth: { access: 'user', uncounted: true },
 				cookie: RefreshCookie,
 				response: { 204: NoContent, ...errorResponses(400, 401, 403) },
 				detail: {
 					summary: 'Log out everywhere: revokes every refresh token and every outstanding access token of the user',
-					description: 'Access tokens stop working at once (token version), and open WebSockets of the user are closed.',
+					description:
+						'Access tokens stop working at once (token version), and open WebSockets of the user are closed. Not counted against the per-user rate limit, so it works when a stolen token has spent it.',
 				},
 			},
 		)

@@ -36,6 +36,8 @@ export interface ConnectionDeps {
 	logger: Logger
 	/** Bytes a socket may have queued; above this it is closed with 1013. */
 	sendBufferBytes: number
+	/** Sockets one tenant may hold open on this instance (RealtimeHub.admit). */
+	maxSocketsPerTenant: number
 	/** How long a replay waits for a client to take what was already sent before giving up on it (default 30 s). */
 	replayStallMs?: number
 }
@@ -53,7 +55,8 @@ class Closed extends Error {}
  */
 export class Connection {
 	private closed = false
-	private counted = false
+	/** The tenant whose open sockets count this one (see RealtimeHub.admit), once admitted. */
+	private admitted: string | null = null
 	private readonly done = new AbortController()
 	private expiry: ReturnType<typeof setTimeout> | undefined
 	private stopWatching: (() => void) | null = null
@@ -109,9 +112,9 @@ export class Connection {
 		this.stopListening = null
 		this.done.abort()
 		this.onDrain?.()
-		if (this.counted) {
-			this.counted = false
-			this.deps.hub.stats.connections--
+		if (this.admitted !== null) {
+			this.deps.hub.release(this.admitted)
+			this.admitted = null
 		}
 	}
 
@@ -142,8 +145,12 @@ export class Connection {
 			return null
 		}
 		if (this.closed) return null
-		this.counted = true
-		this.deps.hub.stats.connections++
+		const max = this.deps.maxSocketsPerTenant
+		if (!this.deps.hub.admit(user.tenantId, max)) {
+			this.close(CLOSE.rateLimited, `this account has ${max} WebSockets open on this server, the most it may; close one, then reconnect`)
+			return null
+		}
+		this.admitted = user.tenantId
 		this.guard(user, token)
 		return user
 	}

@@ -56,6 +56,8 @@ export class RealtimeHub {
 	private head = 0
 	private bytes = 0
 	private waiters: { pos: string; resolve: (reached: boolean) => void }[] = []
+	/** Open sockets per tenant on this instance (see `admit`). */
+	private readonly sockets = new Map<string, number>()
 	/** Per tenant, what runs right after a batch was published to its topic (send-queue checks). */
 	private readonly afterPublish = new Map<string, Set<() => void>>()
 	private readonly stopping = new AbortController()
@@ -69,6 +71,28 @@ export class RealtimeHub {
 		this.log = options.logger.child({ component: 'realtime-hub' })
 		this.maxEntries = options.recentMaxEntries ?? 10_000
 		this.maxBytes = options.recentMaxBytes ?? 16 * 1024 * 1024
+	}
+
+	/**
+	 * Counts one more open socket of `tenantId`, unless the tenant holds `max` on this instance
+	 * already: then nothing is counted and the answer is false. Each socket holds a send buffer of up
+	 * to WS_SEND_BUFFER_BYTES, so without a bound one tenant's runaway client could take an
+	 * instance's memory from every other tenant.
+	 */
+	admit(tenantId: string, max: number): boolean {
+		const open = this.sockets.get(tenantId) ?? 0
+		if (open >= max) return false
+		this.sockets.set(tenantId, open + 1)
+		this.stats.connections++
+		return true
+	}
+
+	/** A socket `admit` counted has ended. */
+	release(tenantId: string) {
+		const open = (this.sockets.get(tenantId) ?? 1) - 1
+		if (open > 0) this.sockets.set(tenantId, open)
+		else this.sockets.delete(tenantId)
+		this.stats.connections--
 	}
 
 	/** Starts following the stream from its current end (retrying while the bus is away); idempotent. */

@@ -45,10 +45,10 @@ export const realtimeSocketOptions = (config: RealtimeConfig) => ({
 
 const DESCRIPTION = `Live domain events of the caller's tenant.
 
-- Auth: the subprotocols \`switchboard.access-token, <token>\` (browsers: \`new WebSocket(url, ['switchboard.access-token', token])\`; the answer names \`switchboard.access-token\`), \`?accessToken=\` (browsers, with a user's token; never an API key), or \`Authorization: Bearer\` / \`X-Api-Key\` with an access token or an API key (servers). A missing, invalid, expired or revoked credential closes the socket with **4401** and a reason; so do the token's expiry, \`POST /auth/logout-all\`, removing the user and revoking the key while it is open. An API key needs the scopes \`sessions:read\` and \`messages:read\` (else **4403**, naming the one missing) and counts against its rate limit (past it, **4429**).
+- Auth: the subprotocols \`switchboard.access-token, <token>\` (browsers: \`new WebSocket(url, ['switchboard.access-token', token])\`; the answer names \`switchboard.access-token\`), \`?accessToken=\` (browsers, with a user's token; never an API key), or \`Authorization: Bearer\` / \`X-Api-Key\` with an access token or an API key (servers). A missing, invalid, expired or revoked credential closes the socket with **4401** and a reason; so do the token's expiry, \`POST /auth/logout-all\`, removing the user and revoking the key while it is open. An API key needs the scopes \`sessions:read\` and \`messages:read\` (else **4403**, naming the one missing). Opening a socket counts as a request against the key's or the user's rate limit (past it, **4429**, saying when to retry); a tenant holding \`WS_MAX_SOCKETS_PER_TENANT\` sockets on the instance gets **4429** for one more.
 - First message: \`session.snapshot\` (every session of the tenant, exact at stream position \`id\`), then every domain event of the tenant in stream order, \`id\` = its stream position, \`eventId\` = the envelope's uuid.
 - \`?since=<id>\`: resume after the last \`id\` received — the missed events are replayed from the stream, then live, without gap or duplicate. When \`since\` is malformed, unknown or older than the stream retention: \`session.resync_required\`, then a fresh \`session.snapshot\` (reload chats and messages over REST).
-- Close codes: 1001 server shutting down, 1011 server error, 1013 slow consumer (send buffer full) — reconnect with \`since\` in all three; 4401 unauthorized; 4403 missing scope; 4429 rate limited.`
+- Close codes: 1001 server shutting down, 1011 server error, 1013 slow consumer (send buffer full) — reconnect with \`since\` in all three; 4401 unauthorized; 4403 missing scope; 4429 rate limited or too many sockets open.`
 
 export const realtimeModule = (deps: RealtimeModuleDeps) => {
 	const connections = new WeakMap<object, Connection>()
@@ -61,6 +61,7 @@ export const realtimeModule = (deps: RealtimeModuleDeps) => {
 			clock: deps.clock,
 			logger: deps.logger,
 			sendBufferBytes: deps.config.sendBufferBytes,
+			maxSocketsPerTenant: deps.config.maxSocketsPerTenant,
 			scopes: SCOPES,
 			snapshot: (tenantId) => buildSnapshot({ db: deps.db, bus, logger: deps.logger }, tenantId),
 		}

@@ -109,6 +109,6 @@ export const CLOSE = {
 	unauthorized: 4401,
 	/** An API key without the scope the socket needs (`messages:read`). */
 	forbidden: 4403,
-	/** An API key past its rate limit: reconnect after the time the reason gives. */
+	/** A key or user past its rate limit (reconnect after the time the reason gives), or the tenant holds as many sockets as it may. */
 	rateLimited: 4429,
 } as const
