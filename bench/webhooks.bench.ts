@@ -95,6 +95,7 @@ export default async function webhooksBench(): Promise<BenchResult[]> {
 			cipher: createCipher(config.encryptionKey),
 			bus,
 			allowPrivateTargets: true,
+			maxPerTenant: config.webhooks.maxPerTenant,
 		})
 		const { secret } = await webhooks.create(tenantId, { url })
 		const SESSIONS = config.webhooks.concurrency

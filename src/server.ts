@@ -219,6 +219,7 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 		cipher: createCipher(config.encryptionKey),
 		bus,
 		allowPrivateTargets: config.webhooks.allowPrivateTargets,
+		maxPerTenant: config.webhooks.maxPerTenant,
 	})
 	const app = createApp({
 		config,

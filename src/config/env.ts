@@ -67,6 +67,7 @@ export const Env = T.Object({
 	REQUEST_TIMEOUT_MS: T.Integer({ minimum: 1_000, maximum: 240_000, default: 20_000 }),
 	COOKIE_SECURE: T.Optional(T.Boolean()),
 	MAX_SESSIONS_PER_TENANT: T.Integer({ minimum: 1, default: 10 }),
+	MAX_WEBHOOKS_PER_TENANT: T.Integer({ minimum: 1, default: 20 }),
 	TRUST_PROXY_HOPS: T.Integer({ minimum: 0, maximum: 10, default: 0 }),
 	ACCESS_TOKEN_TTL_SECONDS: T.Integer({ minimum: 10, maximum: TIMER_MAX_SECONDS, default: 900 }),
 	REFRESH_TOKEN_TTL_SECONDS: T.Integer({ minimum: 60, default: 30 * 24 * 3600 }),

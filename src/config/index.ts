@@ -228,6 +228,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 			concurrency: env.WEBHOOK_CONCURRENCY,
 			pollMs: env.WEBHOOK_POLL_MS,
 			deliveryRetentionMs: env.WEBHOOK_DELIVERY_RETENTION_SECONDS * 1000,
+			maxPerTenant: env.MAX_WEBHOOKS_PER_TENANT,
 		},
 		people: {
 			queryTimeoutMs: env.QUERY_TIMEOUT_MS,

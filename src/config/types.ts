@@ -185,4 +185,6 @@ export interface WebhooksConfig {
 	pollMs: number
 	/** How long the delivery log keeps a delivery once it is delivered or has failed. */
 	deliveryRetentionMs: number
+	/** Endpoints one tenant may register, enabled or not: each event goes out once to each of them. */
+	maxPerTenant: number
 }

@@ -43,6 +43,9 @@ beforeAll(async () => {
 		QUERY_TIMEOUT_MS: '1000',
 		// The webhook the shaken test creates points at this machine.
 		WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
+		// The shaken test creates webhooks and makes requests as one user for as long as it runs.
+		MAX_WEBHOOKS_PER_TENANT: '1000000',
+		USER_RATE_LIMIT: '1000000',
 	})
 	server = await startServer(config, createLogger(config))
 	url = `http://127.0.0.1:${server.port}`

@@ -40,10 +40,10 @@ export const webhooksModule = ({ webhooks, authPlugin }: WebhooksModuleDeps) =>
 			},
 			{
 				body: 'CreateWebhook',
-				response: { 201: 'CreatedWebhook', ...errorResponses(400, 401, 403, 404, 413, 415, 422) },
+				response: { 201: 'CreatedWebhook', ...errorResponses(400, 401, 403, 404, 409, 413, 415, 422) },
 				detail: {
 					summary: 'Register a webhook endpoint',
-					description: `The answer holds the signing \`secret\` (\`whsec_…\`), shown this once. 400 \`INVALID_URL\` (not http/https); 422 \`WEBHOOK_TARGET_REFUSED\` (a loopback, private, link-local or reserved address, unless WEBHOOK_ALLOW_PRIVATE_TARGETS), 422 \`UNKNOWN_EVENT_TYPE\` (a pattern matching no event type); 404 \`SESSION_NOT_FOUND\` (a session id that is not this account's). ${SCOPES_NOTE} ${SIGNING}`,
+					description: `The answer holds the signing \`secret\` (\`whsec_…\`), shown this once. 400 \`INVALID_URL\` (not http/https); 422 \`WEBHOOK_TARGET_REFUSED\` (a loopback, private, link-local or reserved address, unless WEBHOOK_ALLOW_PRIVATE_TARGETS), 422 \`UNKNOWN_EVENT_TYPE\` (a pattern matching no event type); 404 \`SESSION_NOT_FOUND\` (a session id that is not this account's); 409 \`WEBHOOK_LIMIT_REACHED\` when the account has MAX_WEBHOOKS_PER_TENANT webhooks (20 by default), enabled or not. ${SCOPES_NOTE} ${SIGNING}`,
 				},
 			},
 		)

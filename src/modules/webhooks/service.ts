@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { and, asc, desc, eq, gt, inArray, isNull, lt, lte, sql } from 'drizzle-orm'
+import { and, asc, count, desc, eq, gt, inArray, isNull, lt, lte, sql } from 'drizzle-orm'
 import { compareIds, type Bus } from '../../bus'
 import { ConflictError, NotFoundError, UnprocessableError } from '../../core/errors'
 import { DOMAIN_EVENTS } from '../../core/streams'
@@ -16,8 +16,9 @@ import { whenDue } from './due'
 import { replayStart } from './since'
 import { checkedUrl } from './target'
 import type { Webhook, WebhookDelivery } from './model'
+import { deliveryColumns, publicColumns, toDelivery, toWebhook } from './rows'
 
-const { webhookEndpoints: endpoints, webhookPreviousSecrets: previousSecrets, webhookDeliveries: deliveries, sessions } = schema
+const { webhookEndpoints: endpoints, webhookPreviousSecrets: previousSecrets, webhookDeliveries: deliveries, sessions, tenants } = schema
 
 /** How long a secret a rotation takes out of use keeps signing beside the newer ones. */
 const ROTATION_OVERLAP_MS = 24 * 3600 * 1000
@@ -36,6 +37,8 @@ export interface WebhooksServiceDeps {
 	/** Null in an app without events: replays need the stream. */
 	bus: Bus | null
 	allowPrivateTargets: boolean
+	/** Endpoints a tenant may register (MAX_WEBHOOKS_PER_TENANT). */
+	maxPerTenant: number
 	/** Replaces DNS in the URL check (tests). */
 	resolve?: Resolver
 }
@@ -59,75 +62,6 @@ const deletedMeanwhile = (err: unknown): never => {
 }
 
 const newSecret = () => `whsec_${randomBytes(32).toString('base64')}`
-
-const publicColumns = {
-	id: endpoints.id,
-	url: endpoints.url,
-	events: endpoints.events,
-	sessionIds: endpoints.sessionIds,
-	description: endpoints.description,
-	enabled: endpoints.enabled,
-	disabledReason: endpoints.disabledReason,
-	failingSince: endpoints.failingSince,
-	createdAt: endpoints.createdAt,
-	updatedAt: endpoints.updatedAt,
-}
-
-type EndpointRow = Pick<typeof endpoints.$inferSelect, keyof typeof publicColumns>
-
-const iso = (value: Date | null) => value?.toISOString() ?? null
-
-function toWebhook(row: EndpointRow): Webhook {
-	return {
-		id: row.id,
-		url: row.url,
-		events: row.events,
-		sessionIds: row.sessionIds,
-		description: row.description,
-		enabled: row.enabled,
-		disabledReason: row.disabledReason,
-		failingSince: iso(row.failingSince),
-		createdAt: iso(row.createdAt)!,
-		updatedAt: iso(row.updatedAt)!,
-	}
-}
-
-const deliveryColumns = {
-	id: deliveries.id,
-	eventId: deliveries.eventId,
-	eventType: deliveries.eventType,
-	sessionId: deliveries.sessionId,
-	positionMs: deliveries.positionMs,
-	positionSeq: deliveries.positionSeq,
-	state: deliveries.state,
-	attempts: deliveries.attempts,
-	lastStatusCode: deliveries.lastStatusCode,
-	lastLatencyMs: deliveries.lastLatencyMs,
-	lastError: deliveries.lastError,
-	nextAttemptAt: deliveries.nextAttemptAt,
-	lastAttemptAt: deliveries.lastAttemptAt,
-	deliveredAt: deliveries.deliveredAt,
-	createdAt: deliveries.createdAt,
-}
-
-function toDelivery(r: Pick<typeof deliveries.$inferSelect, keyof typeof deliveryColumns>): WebhookDelivery {
-	return {
-		id: r.id,
-		eventId: r.eventId,
-		eventType: r.eventType,
-		sessionId: r.sessionId,
-		position: r.positionMs === null ? null : `${r.positionMs}-${r.positionSeq}`,
-		state: r.state,
-		attempts: r.attempts,
-		lastStatusCode: r.lastStatusCode,
-		lastLatencyMs: r.lastLatencyMs,
-		lastError: r.lastError,
-		nextAttemptAt: r.state === 'pending' ? iso(r.nextAttemptAt) : null,
-		lastAttemptAt: iso(r.lastAttemptAt),
-		deliveredAt: iso(r.deliveredAt),
-		createdAt: iso(r.createdAt)!,
-	}
-}
 
 const tooManyRotations = (oldestExpiresAt: Date) =>
 	new ConflictError(
@@ -180,11 +114,27 @@ export class WebhooksService {
 		const values = await this.checked(tenantId, input)
 		const id = Bun.randomUUIDv7()
 		const secret = newSecret()
-		const [row] = await this.deps.db
-			.insert(endpoints)
-			.values({ id, tenantId, url: values.url!, ...values, secret: this.deps.cipher.encrypt(secret, secretAad(id)) })
-			.returning(publicColumns)
-		return { ...toWebhook(row!), secret }
+		const { maxPerTenant: limit } = this.deps
+		const row = await this.deps.db.transaction(async (tx) => {
+			// Serialises creations per tenant, so two concurrent requests cannot both pass the limit.
+			await tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, tenantId)).for('no key update')
+			const [held] = await tx.select({ n: count() }).from(endpoints).where(eq(endpoints.tenantId, tenantId))
+			const n = held?.n ?? 0
+			// Every event of the tenant goes out once to each endpoint: without a bound, one tenant could
+			// make each of its events thousands of deliveries and hold up everyone's.
+			if (n >= limit)
+				throw new ConflictError(
+					'WEBHOOK_LIMIT_REACHED',
+					`This account already has ${n} webhooks, the most it may have (${limit}); delete one to create another`,
+					{ limit },
+				)
+			const [created] = await tx
+				.insert(endpoints)
+				.values({ id, tenantId, url: values.url!, ...values, secret: this.deps.cipher.encrypt(secret, secretAad(id)) })
+				.returning(publicColumns)
+			return created!
+		})
+		return { ...toWebhook(row), secret }
 	}
 
 	async list(tenantId: string, { limit = 50, cursor }: { limit?: number; cursor?: string }): Promise<Page<Webhook>> {
