@@ -211,6 +211,7 @@ export function composeApi(config: Config, logger: Logger, infra: ApiInfrastruct
 		relay,
 		store: mediaStore,
 		maxBytes: config.media.maxBytes,
+		quotaBytes: config.media.quotaBytes,
 		download: config.media.download,
 	})
 	const webhooks = new WebhooksService({

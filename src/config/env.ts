@@ -112,6 +112,7 @@ export const Env = T.Object({
 	MEDIA_S3_ACCESS_KEY_ID: T.Optional(T.String({ minLength: 1 })),
 	MEDIA_S3_SECRET_ACCESS_KEY: T.Optional(T.String({ minLength: 1 })),
 	MEDIA_MAX_BYTES: T.Integer({ minimum: 1024, default: 100 * 1024 * 1024 }),
+	MEDIA_QUOTA_BYTES: T.Integer({ minimum: 0, default: 0 }),
 	MEDIA_DOWNLOAD: T.Union([T.Literal('eager'), T.Literal('on_demand'), T.Literal('off')], { default: 'eager' }),
 	MEDIA_COLLECT_INTERVAL_SECONDS: T.Integer({ minimum: 1, maximum: TIMER_MAX_SECONDS, default: 3600 }),
 	MEDIA_COLLECT_GRACE_SECONDS: T.Integer({ minimum: 0, default: 3600 }),

@@ -217,6 +217,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
 						}
 					: { kind: 'fs', dir: env.MEDIA_DIR ?? join(env.DATA_DIR, 'media') },
 			maxBytes: env.MEDIA_MAX_BYTES,
+			quotaBytes: env.MEDIA_QUOTA_BYTES,
 			download: env.MEDIA_DOWNLOAD,
 			collect: { intervalMs: env.MEDIA_COLLECT_INTERVAL_SECONDS * 1000, graceMs: env.MEDIA_COLLECT_GRACE_SECONDS * 1000 },
 		},

@@ -73,6 +73,8 @@ export interface MediaConfig {
 		| { kind: 'fs'; dir: string }
 		| { kind: 's3'; bucket: string; endpoint?: string; region?: string; accessKeyId?: string; secretAccessKey?: string }
 	maxBytes: number
+	/** Bytes of files one tenant may keep before its uploads are refused; 0: no bound. */
+	quotaBytes: number
 	/** `eager`: as a message arrives; `on_demand`: when first asked for; `off`: never. */
 	download: 'eager' | 'on_demand' | 'off'
 	/** Stored objects no file names any more are removed every `intervalMs`, once unused for `graceMs`. */

@@ -1,6 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm'
 import type { Db } from '../db/client'
-import { mediaBlobs } from '../db/schema'
+import { rowsOf } from '../db/projection/statements'
+import { media, mediaBlobs } from '../db/schema'
 import type { MediaStore, StoredObject } from './store'
 
 /**
@@ -17,6 +18,20 @@ export async function keepBlob(db: Db, store: MediaStore, tenantId: string, obje
 		.returning({ key: mediaBlobs.storageKey })
 	if (kept!.key !== object.key) await store.delete(object.key)
 	return kept!.key
+}
+
+/**
+ * Bytes of the tenant's files: each content its stored files name, once (a file received or
+ * uploaded twice is stored once). A deleted file's bytes stop counting at once, before the
+ * collector removes its object.
+ */
+export async function storedBytes(db: Db, tenantId: string): Promise<number> {
+	const result = await db.execute(sql`
+		select coalesce(sum(size), 0)::float8 as bytes from (
+			select max(${media.size}) as size from ${media}
+			where ${media.tenantId} = ${tenantId} and ${media.state} = 'stored' group by ${media.sha256}
+		) contents`)
+	return Number(rowsOf<{ bytes: number | string }>(result)[0]?.bytes ?? 0)
 }
 
 /** The tenant's stored object with this content, if it has one. */

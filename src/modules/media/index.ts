@@ -27,7 +27,7 @@ export const mediaModule = ({ media, authPlugin, maxBytes }: MediaModuleDeps) =>
 		.model(mediaModels)
 		.post('', async ({ tenantId, request, status }) => status(201, await media.upload(tenantId, request)), {
 			auth: 'messages:send',
-			response: { 201: 'MediaUploaded', ...errorResponses(400, 401, 403, 413) },
+			response: { 201: 'MediaUploaded', ...errorResponses(400, 401, 403, 409, 413) },
 			detail: {
 				summary: 'Upload a file to send',
 				// The route reads its stream itself, so no body schema describes it: the document says what it takes.
@@ -40,7 +40,7 @@ export const mediaModule = ({ media, authPlugin, maxBytes }: MediaModuleDeps) =>
 						},
 					},
 				},
-				description: `The raw file as the body with its Content-Type (e.g. \`image/jpeg\`) and, for its name, \`Content-Disposition: attachment; filename=…\`, or \`multipart/form-data\` with the file in a field named \`file\`. Streamed to the media store, at most ${maxBytes} bytes (MEDIA_MAX_BYTES; 413 \`PAYLOAD_TOO_LARGE\` on a declared length above it, 400 \`MEDIA_TOO_LARGE\` when more arrives); one file per upload (400 \`TOO_MANY_FILES\`). Send it with \`{ image | video | audio | document | sticker: { mediaId } }\`.`,
+				description: `The raw file as the body with its Content-Type (e.g. \`image/jpeg\`) and, for its name, \`Content-Disposition: attachment; filename=…\`, or \`multipart/form-data\` with the file in a field named \`file\`. Streamed to the media store, at most ${maxBytes} bytes (MEDIA_MAX_BYTES; 413 \`PAYLOAD_TOO_LARGE\` on a declared length above it, 400 \`MEDIA_TOO_LARGE\` when more arrives); one file per upload (400 \`TOO_MANY_FILES\`). With MEDIA_QUOTA_BYTES set, an account whose files would take more is refused with 409 \`MEDIA_QUOTA_EXCEEDED\` (\`details.quotaBytes\`, \`details.usedBytes\`); deleting uploads or messages with files makes room at once. Send it with \`{ image | video | audio | document | sticker: { mediaId } }\`.`,
 			},
 		})
 		.delete(

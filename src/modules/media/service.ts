@@ -7,7 +7,7 @@ import { storable, storableExcerpt } from '../../lib/text'
 import type { Db } from '../../db/client'
 import { media } from '../../db/schema'
 import { type ByteRange, type MediaStore, MediaTooLargeError, type StoredObject } from '../../media'
-import { blobOf, keepBlob } from '../../media/blobs'
+import { blobOf, keepBlob, storedBytes } from '../../media/blobs'
 import { type VideoFacts, videoFactsReader } from '../../media/video-facts'
 import { type VoiceFacts, voiceFactsReader } from '../../media/voice-facts'
 import type { MediaUploaded } from './model'
@@ -20,6 +20,8 @@ export interface MediaServiceDeps {
 	db: Db
 	store: MediaStore
 	maxBytes: number
+	/** MEDIA_QUOTA_BYTES: bytes of files a tenant may keep before uploads are refused; 0: no bound. */
+	quotaBytes: number
 	/** MEDIA_DOWNLOAD: under `off` no received file is ever downloaded, on request neither. */
 	download: 'eager' | 'on_demand' | 'off'
 	/** Publishes a download request at once instead of at the relay's next tick. */
@@ -73,6 +75,19 @@ function rawFileName(header: string | null): string | null {
 const tooLarge = (maxBytes: number) =>
 	new InvalidInputError('MEDIA_TOO_LARGE', `The file is larger than ${maxBytes} bytes (MEDIA_MAX_BYTES)`, { maxBytes })
 
+const overQuota = (quotaBytes: number, usedBytes: number) =>
+	new ConflictError(
+		'MEDIA_QUOTA_EXCEEDED',
+		`This account's files take ${usedBytes} of the ${quotaBytes} bytes it may keep (MEDIA_QUOTA_BYTES), too few for this file; delete uploads or messages with files to make room`,
+		{ quotaBytes, usedBytes },
+	)
+
+/** How many bytes one upload may have, and what refuses one that has more. */
+interface Allowance {
+	bytes: number
+	refusal: () => Error
+}
+
 /**
  * Files of a tenant: uploads to send, and what incoming messages carried. Bytes stream straight
  * to the media store (never whole in memory) and are kept once per tenant and content.
@@ -88,10 +103,11 @@ export class MediaService {
 		// As sent: a multipart boundary is case-sensitive.
 		const contentType = request.headers.get('content-type') ?? ''
 		if (!request.body) throw new InvalidInputError('EMPTY_FILE', 'Send the file as the request body')
+		const allowance = await this.allowance(tenantId)
 		const multipart = contentType.toLowerCase().startsWith('multipart/form-data')
 		const part = multipart
-			? await this.fromMultipart(request, contentType)
-			: await this.fromRaw(request, contentType.toLowerCase(), rawFileName(request.headers.get('content-disposition')))
+			? await this.fromMultipart(request, contentType, allowance)
+			: await this.fromRaw(request, contentType.toLowerCase(), rawFileName(request.headers.get('content-disposition')), allowance)
 		if (part.object.size === 0) {
 			await this.deps.store.delete(part.object.key)
 			throw new InvalidInputError('EMPTY_FILE', 'The file is empty')
@@ -125,22 +141,39 @@ export class MediaService {
 		}
 	}
 
-	private async fromRaw(request: Request, contentType: string, fileName: string | null) {
+	/**
+	 * MEDIA_MAX_BYTES, or less when the tenant's quota has less room left. Uploads running at the
+	 * same time each see the room as it was when they began, so together they may pass the quota by
+	 * what they hold; the next upload is refused then.
+	 */
+	private async allowance(tenantId: string): Promise<Allowance> {
+		const { maxBytes, quotaBytes } = this.deps
+		const fullSize = { bytes: maxBytes, refusal: () => tooLarge(maxBytes) }
+		if (!quotaBytes) return fullSize
+		const used = await storedBytes(this.deps.db, tenantId)
+		const room = quotaBytes - used
+		if (room <= 0) throw overQuota(quotaBytes, used)
+		return room < maxBytes ? { bytes: room, refusal: () => overQuota(quotaBytes, used) } : fullSize
+	}
+
+	private async fromRaw(request: Request, contentType: string, fileName: string | null, allowance: Allowance) {
 		const mimetype = contentType.split(';')[0]!.trim()
 		if (!MIMETYPE.test(mimetype))
 			throw new InvalidInputError('MISSING_MEDIA_TYPE', 'Send the file with its Content-Type (e.g. image/jpeg), or as multipart/form-data')
-		const { object, facts } = await this.write(request.body as unknown as AsyncIterable<Uint8Array>, mimetype)
+		const { object, facts } = await this.write(request.body as unknown as AsyncIterable<Uint8Array>, mimetype, allowance)
 		return { object, facts, mimetype, fileName }
 	}
 
-	private fromMultipart(request: Request, contentType: string): Promise<StoredPart> {
-		const { maxBytes } = this.deps
+	private fromMultipart(request: Request, contentType: string, allowance: Allowance): Promise<StoredPart> {
 		return new Promise((resolve, reject) => {
 			let stored: Promise<StoredPart> | undefined
 			let parser: ReturnType<typeof Busboy>
 			try {
 				// One byte past the limit, so the store's own counter is what refuses the file.
-				parser = Busboy({ headers: { 'content-type': contentType }, limits: { files: 1, fileSize: maxBytes + 1, fields: 20, fieldSize: 4096 } })
+				parser = Busboy({
+					headers: { 'content-type': contentType },
+					limits: { files: 1, fileSize: allowance.bytes + 1, fields: 20, fieldSize: 4096 },
+				})
 			} catch {
 				reject(new InvalidInputError('MALFORMED_BODY', 'The multipart body has no boundary'))
 				return
@@ -164,7 +197,11 @@ export class MediaService {
 									[{ field: 'file', message: 'filename must be valid Unicode text without NUL characters' }],
 								),
 							)
-						: this.write(stream, type).then((written) => ({ ...written, mimetype: type, fileName: fileName ? storableExcerpt(fileName, 255) : null }))
+						: this.write(stream, type, allowance).then((written) => ({
+								...written,
+								mimetype: type,
+								fileName: fileName ? storableExcerpt(fileName, 255) : null,
+							}))
 				// A refused file (too large) answers at once: the parser, its file stream given up, would
 				// never finish reading a body that goes on.
 				stored.catch((err) => {
@@ -206,7 +243,11 @@ export class MediaService {
 	 * Streams a file to the store, reading on the way a video's length and size from its headers and
 	 * an Ogg Opus file's length and waveform from its audio.
 	 */
-	private async write(body: AsyncIterable<Uint8Array>, contentType: string): Promise<{ object: StoredObject; facts: UploadFacts }> {
+	private async write(
+		body: AsyncIterable<Uint8Array>,
+		contentType: string,
+		allowance: Allowance,
+	): Promise<{ object: StoredObject; facts: UploadFacts }> {
 		const video = videoFactsReader(contentType)
 		const voice = voiceFactsReader(contentType)
 		async function* read() {
@@ -217,13 +258,13 @@ export class MediaService {
 			}
 		}
 		try {
-			const object = await this.deps.store.write(read(), { maxBytes: this.deps.maxBytes, contentType })
+			const object = await this.deps.store.write(read(), { maxBytes: allowance.bytes, contentType })
 			const { seconds, width, height } = video.facts()
 			const sound = await voice.facts()
 			return { object, facts: { seconds: seconds ?? sound.seconds, width, height, waveform: sound.waveform } }
 		} catch (err) {
 			voice.close()
-			throw err instanceof MediaTooLargeError ? tooLarge(this.deps.maxBytes) : err
+			throw err instanceof MediaTooLargeError ? allowance.refusal() : err
 		}
 	}
 
