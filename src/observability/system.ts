@@ -26,6 +26,8 @@ export interface RealtimeStats {
 	connections: number
 	/** Sockets closed with 1013 because they did not keep up. */
 	slowConsumerCloses: number
+	/** Sockets closed with 4429 because their tenant held as many as it may on this instance. */
+	socketLimitCloses: number
 }
 
 /** What the runners' leases say of the fleet, fleet-wide. */
@@ -135,6 +137,12 @@ export function systemMetrics(registry: Registry, sources: SystemSources): Syste
 			`${PREFIX}websocket_slow_consumer_closes_total`,
 			'WebSockets closed with 1013 for not keeping up',
 			() => realtime.slowConsumerCloses,
+		)
+		mirroredCounter(
+			registry,
+			`${PREFIX}websocket_socket_limit_closes_total`,
+			'WebSockets closed with 4429 because their tenant held WS_MAX_SOCKETS_PER_TENANT on this instance',
+			() => realtime.socketLimitCloses,
 		)
 	}
 

@@ -9,7 +9,7 @@ const MAX = 2
 let app: TestApp
 
 beforeAll(async () => {
-	app = await startRealtimeApp({ WS_MAX_SOCKETS_PER_TENANT: String(MAX) })
+	app = await startRealtimeApp({ WS_MAX_SOCKETS_PER_TENANT: String(MAX), METRICS_ENABLED: 'true' })
 })
 afterAll(async () => {
 	await app.close()
@@ -20,6 +20,12 @@ const live = async (socket: TestSocket) => {
 	return socket
 }
 
+/** Sockets this instance closed for their tenant's limit, as /metrics counts them. */
+const limitCloses = async () => {
+	const text = await (await fetch(`${app.url}/metrics`)).text()
+	return Number(/^switchboard_websocket_socket_limit_closes_total (\d+)/m.exec(text)?.[1])
+}
+
 /** Closes a socket from the client's side and waits until the server has answered the close. */
 const closeAndWait = async (socket: TestSocket) => {
 	socket.close()
@@ -28,6 +34,7 @@ const closeAndWait = async (socket: TestSocket) => {
 
 describe('open WebSockets per tenant', () => {
 	it('closes one socket more than the tenant may hold with 4429, whoever opens it, and admits one again once one closes', async () => {
+		const closesBefore = await limitCloses()
 		const alice = await createVerifiedUser(app)
 		const key = await createApiKey(app, alice, ['sessions:read', 'messages:read'])
 		const otherDevice = await login(app, alice.email, alice.password)
@@ -44,6 +51,7 @@ describe('open WebSockets per tenant', () => {
 		await closeAndWait(first)
 		const third = await live(openSocket(app.url, {}, key.headers))
 		expect((await openSocket(app.url, {}, alice.headers).closed).code).toBe(4429)
+		expect(await limitCloses()).toBe(closesBefore + 2)
 		await closeAndWait(second)
 		await closeAndWait(third)
 		await live(openSocket(app.url, {}, alice.headers)).then(closeAndWait)

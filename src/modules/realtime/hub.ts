@@ -42,7 +42,7 @@ export interface RealtimeHubOptions {
  * await in between, so no publish can slip between the two (connection.ts).
  */
 export class RealtimeHub {
-	readonly stats: RealtimeStats = { published: 0, connections: 0, slowConsumerCloses: 0 }
+	readonly stats: RealtimeStats = { published: 0, connections: 0, slowConsumerCloses: 0, socketLimitCloses: 0 }
 	private readonly bus: Bus
 	private readonly log: Logger
 	private readonly maxEntries: number
@@ -81,7 +81,10 @@ export class RealtimeHub {
 	 */
 	admit(tenantId: string, max: number): boolean {
 		const open = this.sockets.get(tenantId) ?? 0
-		if (open >= max) return false
+		if (open >= max) {
+			this.stats.socketLimitCloses++
+			return false
+		}
 		this.sockets.set(tenantId, open + 1)
 		this.stats.connections++
 		return true
