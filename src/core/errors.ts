@@ -70,7 +70,11 @@ export class UpstreamTimeoutError extends DomainError {}
 
 /** Too many attempts; the caller may try again after `retryAfterSeconds`. */
 export class RateLimitedError extends DomainError {
-	constructor(readonly retryAfterSeconds: number) {
-		super('RATE_LIMITED', `Too many requests; retry in ${retryAfterSeconds} s`, { retryAfterSeconds })
+	/** `what`: whose requests were too many, when the limit says ("with this API key (API_KEY_RATE_LIMIT)"). */
+	constructor(
+		readonly retryAfterSeconds: number,
+		what?: string,
+	) {
+		super('RATE_LIMITED', `Too many requests${what ? ` ${what}` : ''}; retry in ${retryAfterSeconds} s`, { retryAfterSeconds })
 	}
 }

@@ -10,21 +10,25 @@ import { RateLimitedError } from '../core/errors'
  * same shape takes over (per instance) rather than letting the limit fall away.
  */
 export class Limit {
-	constructor(private readonly limiter: RateLimiterAbstract) {}
+	/** `what`: whose requests it counts, for the refusal's message ("with this API key (API_KEY_RATE_LIMIT)"). */
+	constructor(
+		private readonly limiter: RateLimiterAbstract,
+		private readonly what?: string,
+	) {}
 
 	/** Counts one attempt (or `points` of them); throws RateLimitedError once the window's allowance is spent. */
 	async consume(key: string, points = 1): Promise<void> {
 		try {
 			await this.limiter.consume(key, points)
 		} catch (err) {
-			throw err instanceof RateLimiterRes ? new RateLimitedError(retryAfter(err)) : err
+			throw err instanceof RateLimiterRes ? new RateLimitedError(retryAfter(err), this.what) : err
 		}
 	}
 
 	/** Throws RateLimitedError if the allowance is already spent, without counting this attempt. */
 	async check(key: string): Promise<void> {
 		const res = await this.limiter.get(key)
-		if (res && res.remainingPoints <= 0) throw new RateLimitedError(retryAfter(res))
+		if (res && res.remainingPoints <= 0) throw new RateLimitedError(retryAfter(res), this.what)
 	}
 
 	/** Counts an attempt after the fact (a failed login); never throws itself. */
@@ -71,16 +75,19 @@ export function createLimit({
 	name,
 	points,
 	duration,
+	what,
 }: {
 	redis: RedisClient | null
 	prefix: string
 	name: string
 	points: number
 	duration: number
+	/** See `Limit`. */
+	what?: string
 }): Limit {
 	const keyPrefix = `${prefix}ratelimit:${name}`
 	const memory = new RateLimiterMemory({ keyPrefix, points, duration })
-	if (!redis) return new Limit(memory)
+	if (!redis) return new Limit(memory, what)
 	// A Redis that is down errs and one that is frozen never answers: either way, after half a second at
 	// most, this process counts alone (the insurance) rather than hold the request.
 	return new Limit(
@@ -89,6 +96,7 @@ export function createLimit({
 			timeoutMs: SHARED_COUNT_TIMEOUT_MS,
 			insuranceLimiter: memory,
 		}),
+		what,
 	)
 }
 
@@ -102,7 +110,8 @@ export function createRateLimits({
 	config: Pick<Config, 'auth' | 'apiKeys' | 'people'>
 }): RateLimits {
 	const { windowSeconds, loginSlowdownAfter: _, ...points } = config.auth.rateLimits
-	const make = (name: string, max: number, duration = windowSeconds) => createLimit({ redis, prefix, name, points: max, duration })
+	const make = (name: string, max: number, duration = windowSeconds, what?: string) =>
+		createLimit({ redis, prefix, name, points: max, duration, what })
 	const { apiKeys, people } = config
 	return {
 		loginPerIp: make('login-ip', points.loginPerIp),
@@ -111,13 +120,14 @@ export function createRateLimits({
 		signupPerIp: make('signup-ip', points.signupPerIp),
 		mailPerIp: make('mail-ip', points.mailPerIp),
 		mailPerAccount: make('mail-account', points.mailPerAccount),
-		apiKeyRequests: make('api-key', apiKeys.rateLimit.points, apiKeys.rateLimit.windowSeconds),
+		apiKeyRequests: make('api-key', apiKeys.rateLimit.points, apiKeys.rateLimit.windowSeconds, 'with this API key (API_KEY_RATE_LIMIT)'),
 		userRequests: createLimit({
 			redis: null,
 			prefix,
 			name: 'user',
 			points: config.auth.userRateLimit.points,
 			duration: config.auth.userRateLimit.windowSeconds,
+			what: 'by this user on this server (USER_RATE_LIMIT)',
 		}),
 		numberChecksPerSession: make('number-check-session', people.numberCheckLimit, people.numberCheckWindowSeconds),
 	}

@@ -48,7 +48,8 @@ describe('API keys on several instances', () => {
 		const other = await createApiKey(a, alice, ['sessions:read'])
 		for (const target of [a, onB, a, onB]) expect((await api(target).get('/sessions', key.headers)).status).toBe(200)
 		const limited = await api(onB).get('/sessions', key.headers)
-		await expectError(limited, 429, 'RATE_LIMITED')
+		const error = await expectError(limited, 429, 'RATE_LIMITED')
+		expect(error.message).toMatch(/^Too many requests with this API key \(API_KEY_RATE_LIMIT\); retry in \d+ s$/)
 		expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0)
 		// The limit is per key, not per client or tenant.
 		expect((await api(a).get('/sessions', other.headers)).status).toBe(200)

@@ -36,7 +36,7 @@ describe('the per-user rate limit', () => {
 		for (let i = 0; i < LIMIT; i++) expect((await api(a).get('/sessions', i % 2 ? otherDevice : alice.headers)).status).toBe(200)
 		const limited = await api(a).get('/sessions', otherDevice)
 		const error = await expectError(limited, 429, 'RATE_LIMITED')
-		expect(error.message).toMatch(/retry in \d+ s/)
+		expect(error.message).toMatch(/^Too many requests by this user on this server \(USER_RATE_LIMIT\); retry in \d+ s$/)
 		expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0)
 		// Routes for users only count as well.
 		await expectError(await api(a).get('/api-keys', alice.headers), 429, 'RATE_LIMITED')
@@ -47,7 +47,7 @@ describe('the per-user rate limit', () => {
 		for (let i = 0; i < LIMIT; i++) expect((await api(a).get('/chats', alice.headers)).status).not.toBe(429)
 		const refused = await openSocket(a.url, {}, alice.headers).closed
 		expect(refused.code).toBe(4429)
-		expect(refused.reason).toMatch(/retry in \d+ s/)
+		expect(refused.reason).toMatch(/^Too many requests by this user on this server \(USER_RATE_LIMIT\); retry in \d+ s$/)
 	})
 
 	it('counts a WebSocket opened as a request', async () => {

@@ -78,7 +78,7 @@ const tooLarge = (maxBytes: number) =>
 const overQuota = (quotaBytes: number, usedBytes: number) =>
 	new ConflictError(
 		'MEDIA_QUOTA_EXCEEDED',
-		`This account's files take ${usedBytes} of the ${quotaBytes} bytes it may keep (MEDIA_QUOTA_BYTES), too few for this file; delete uploads or messages with files to make room`,
+		`This account's files take ${usedBytes} of the ${quotaBytes} bytes it may keep (MEDIA_QUOTA_BYTES), which leaves too little room for this file; delete uploads or messages with files to make room`,
 		{ quotaBytes, usedBytes },
 	)
 
