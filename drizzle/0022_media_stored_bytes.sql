@@ -1,0 +1,1 @@
+CREATE INDEX "media_stored_bytes_idx" ON "media" USING btree ("tenant_id","sha256","size") WHERE "media"."state" = 'stored';
