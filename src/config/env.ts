@@ -83,7 +83,7 @@ export const Env = T.Object({
 	API_KEY_RATE_LIMIT: T.Integer({ minimum: 1, default: 600 }),
 	API_KEY_RATE_LIMIT_WINDOW_SECONDS: T.Integer({ minimum: 1, maximum: TIMER_MAX_SECONDS, default: 60 }),
 	API_KEY_LAST_USED_FLUSH_SECONDS: T.Integer({ minimum: 1, maximum: TIMER_MAX_SECONDS, default: 30 }),
-	USER_RATE_LIMIT: T.Integer({ minimum: 1, default: 1200 }),
+	USER_RATE_LIMIT: T.Integer({ minimum: 1, default: 3000 }),
 	USER_RATE_LIMIT_WINDOW_SECONDS: T.Integer({ minimum: 1, maximum: TIMER_MAX_SECONDS, default: 60 }),
 	COMMAND_PARTITIONS: T.Integer({ minimum: 1, maximum: 1024, default: 32 }),
 	STREAM_RETENTION_SECONDS: T.Integer({ minimum: 0, default: 24 * 3600 }),
