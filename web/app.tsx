@@ -2,7 +2,7 @@ import type { ComponentChildren } from 'preact'
 import { useEffect, useLayoutEffect, useRef } from 'preact/hooks'
 import { Announcer } from './components/ui'
 import { account } from './lib/api'
-import { connection } from './lib/realtime'
+import { connection, refusal } from './lib/realtime'
 import { Link, location, match, navigate } from './lib/router'
 import { useStore } from './lib/store'
 import { AccountPage } from './pages/account'
@@ -44,6 +44,7 @@ const SIGNED_IN: [string, (params: Record<string, string>) => preact.JSX.Element
 
 function Shell({ children }: { children: ComponentChildren }) {
 	const live = useStore(connection)
+	const refused = useStore(refusal)
 	const { path } = useStore(location)
 	const current = (prefix: string) => (path.startsWith(prefix) ? 'page' : undefined)
 	// Pages that fill the screen (a chat) take what the top bar leaves, however many lines it wraps onto.
@@ -80,7 +81,14 @@ function Shell({ children }: { children: ComponentChildren }) {
 					{live === 'live' ? 'Live' : live === 'connecting' ? 'Connecting…' : 'Offline'}
 				</span>
 			</header>
-			<main id="main">{children}</main>
+			<main id="main">
+				{refused && (
+					<p class="notice" role="status">
+						Live updates are off: the server refused the connection ({refused}). This page tries again on its own.
+					</p>
+				)}
+				{children}
+			</main>
 		</>
 	)
 }

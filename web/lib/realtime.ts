@@ -22,10 +22,18 @@ export const connection = store<Connection>('offline')
  * what the pages show from it is as of then, until it is back.
  */
 export const lostAt = store<string | null>(null)
+/**
+ * Why the server refused the live connection (4403, 4429: its close reason, such as the account
+ * holding as many sockets as it may), null otherwise: retrying alone would not tell the user.
+ */
+export const refusal = store<string | null>(null)
 let wasLive = false
 connection.subscribe((now) => {
 	if (wasLive && now !== 'live') lostAt.set(new Date().toISOString())
-	if (now === 'live') lostAt.set(null)
+	if (now === 'live') {
+		lostAt.set(null)
+		refusal.set(null)
+	}
 	wasLive = now === 'live'
 })
 
@@ -122,6 +130,7 @@ function connect() {
 			if (await refresh()) connect()
 			return
 		}
+		refusal.set(event.code === 4403 || event.code === 4429 ? event.reason : null)
 		// 1001 shutting down, 1011 server error, 1013 slow consumer, or the network: back off and resume.
 		const delay = Math.min(10_000, 250 * 2 ** attempts++) * (0.5 + Math.random() / 2)
 		retry = setTimeout(connect, delay)
@@ -144,6 +153,7 @@ export function stopRealtime() {
 	recent.length = 0
 	connection.set('offline')
 	lostAt.set(null)
+	refusal.set(null)
 }
 
 window.addEventListener('online', () => {

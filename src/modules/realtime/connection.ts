@@ -147,7 +147,8 @@ export class Connection {
 		if (this.closed) return null
 		const max = this.deps.maxSocketsPerTenant
 		if (!this.deps.hub.admit(user.tenantId, max)) {
-			this.close(CLOSE.rateLimited, `this account has ${max} WebSockets open on this server, the most it may; close one, then reconnect`)
+			const sockets = max === 1 ? 'a WebSocket' : `${max} WebSockets`
+			this.close(CLOSE.rateLimited, `this account has ${sockets} open on this server, the most it may; close one, then reconnect`)
 			return null
 		}
 		this.admitted = user.tenantId
