@@ -60,6 +60,20 @@ describe('creating and listing API keys', () => {
 		expect(unknown.details).toMatchObject({ field: 'scopes', scope: 'mesages:send' })
 	})
 
+	it('refuses a key past the 100 an account may hold with 409 API_KEY_LIMIT_REACHED, bursts included, and takes one again once one is revoked', async () => {
+		const owner = await createVerifiedUser(app)
+		const create = () => api(app).post('/api-keys', { name: 'one of many', scopes: ['sessions:read'] }, owner.headers)
+		const ids: string[] = []
+		for (let i = 0; i < 95; i++) ids.push(((await (await create()).json()) as { id: string }).id)
+		const burst = await Promise.all(Array.from({ length: 10 }, create))
+		expect(burst.map((r) => r.status).sort()).toEqual([...Array(5).fill(201), ...Array(5).fill(409)])
+		const refused = await expectError(await create(), 409, 'API_KEY_LIMIT_REACHED')
+		expect(refused.message).toBe('An account may hold 100 API keys; revoke one first')
+		expect((await del(`/api-keys/${ids[0]}`, owner.headers)).status).toBe(204)
+		expect((await create()).status).toBe(201)
+		await expectError(await create(), 409, 'API_KEY_LIMIT_REACHED')
+	})
+
 	it('answers 401 to a caller without credentials', async () => {
 		await expectError(await api(app).get('/api-keys'), 401, 'UNAUTHORIZED')
 	})

@@ -2,6 +2,7 @@ import { and, count, desc, eq, isNull } from 'drizzle-orm'
 import { ConflictError, InvalidInputError, NotFoundError } from '../../core/errors'
 import { isScope, SCOPE_NAMES, type Scope } from '../../core/scopes'
 import { schema, type Db } from '../../db/client'
+import { lockTenant } from '../../db/tenant-lock'
 import type { Broadcast } from '../../lib/broadcast'
 import type { Clock } from '../../lib/clock'
 import type { ApiKeyRevoked } from './authenticator'
@@ -34,19 +35,24 @@ export class ApiKeysService {
 		if (!name) throw new InvalidInputError('INVALID_NAME', 'Name must not be blank', { field: 'name' })
 		const scopes = checkedScopes(input.scopes)
 		const { db, clock } = this.deps
-		// Counted before the insert: two concurrent creations may pass the limit by one, which is harmless.
-		const [active] = await db
-			.select({ n: count() })
-			.from(apiKeys)
-			.where(and(eq(apiKeys.tenantId, tenantId), isNull(apiKeys.revokedAt)))
-		if ((active?.n ?? 0) >= MAX_API_KEYS_PER_TENANT)
-			throw new ConflictError('API_KEY_LIMIT_REACHED', `An account may hold ${MAX_API_KEYS_PER_TENANT} API keys; revoke one first`)
 		const key = newApiKey()
-		const [row] = await db
-			.insert(apiKeys)
-			.values({ tenantId, name, scopes, prefix: apiKeyPrefix(key), keyHash: hashApiKey(key), createdBy: userId, createdAt: clock.now() })
-			.returning({ id: apiKeys.id, createdAt: apiKeys.createdAt })
-		return { id: row!.id, name, scopes, prefix: apiKeyPrefix(key), key, createdAt: row!.createdAt.toISOString() }
+		const row = await db.transaction(async (tx) => {
+			await lockTenant(tx, tenantId)
+			const [active] = await tx
+				.select({ n: count() })
+				.from(apiKeys)
+				.where(and(eq(apiKeys.tenantId, tenantId), isNull(apiKeys.revokedAt)))
+			if ((active?.n ?? 0) >= MAX_API_KEYS_PER_TENANT)
+				throw new ConflictError('API_KEY_LIMIT_REACHED', `An account may hold ${MAX_API_KEYS_PER_TENANT} API keys; revoke one first`, {
+					limit: MAX_API_KEYS_PER_TENANT,
+				})
+			const [created] = await tx
+				.insert(apiKeys)
+				.values({ tenantId, name, scopes, prefix: apiKeyPrefix(key), keyHash: hashApiKey(key), createdBy: userId, createdAt: clock.now() })
+				.returning({ id: apiKeys.id, createdAt: apiKeys.createdAt })
+			return created!
+		})
+		return { id: row.id, name, scopes, prefix: apiKeyPrefix(key), key, createdAt: row.createdAt.toISOString() }
 	}
 
 	/** The tenant's active keys, newest first. */

@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache'
 import QRCode from 'qrcode'
 import type { Config } from '../../config'
 import { schema, type Db, type Tx } from '../../db/client'
+import { lockTenant } from '../../db/tenant-lock'
 import { isEnded, type SessionStatus } from '../../core/session-status'
 import type { Session } from './model'
 import { describeStatus } from './state'
@@ -13,7 +14,7 @@ import { fetchSize, literalLimit, perSize, rawRows, type Page } from '../../lib/
 import { ConflictError, InvalidInputError, NotFoundError } from '../../core/errors'
 import { normalizePhoneNumber } from '../../core/jid'
 
-const { sessions, tenants } = schema
+const { sessions } = schema
 
 /** The columns of a `Session`; the realtime snapshot selects the same. */
 export const publicColumns = {
@@ -171,8 +172,7 @@ export class SessionsService {
 		}
 		const { maxSessionsPerTenant: limit } = this.deps.config
 		const session = await this.deps.db.transaction(async (tx) => {
-			// Serialises creations per tenant, so two concurrent requests cannot both pass the limit.
-			await tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, tenantId)).for('no key update')
+			await lockTenant(tx, tenantId)
 			const live = await tx
 				.select({ name: sessions.name })
 				.from(sessions)

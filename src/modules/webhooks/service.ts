@@ -5,6 +5,7 @@ import { ConflictError, NotFoundError, UnprocessableError } from '../../core/err
 import { DOMAIN_EVENTS } from '../../core/streams'
 import { secretAad, typesMatching, WEBHOOK_TEST_EVENT } from '../../core/webhooks'
 import { schema, type Db } from '../../db/client'
+import { lockTenant } from '../../db/tenant-lock'
 import { isForeignKeyViolation } from '../../db/errors'
 import { enqueueStandalone, requeueEvents } from '../../db/webhooks'
 import type { Resolver } from '../../lib/addresses'
@@ -18,7 +19,7 @@ import { checkedUrl } from './target'
 import type { Webhook, WebhookDelivery } from './model'
 import { deliveryColumns, publicColumns, toDelivery, toWebhook } from './rows'
 
-const { webhookEndpoints: endpoints, webhookPreviousSecrets: previousSecrets, webhookDeliveries: deliveries, sessions, tenants } = schema
+const { webhookEndpoints: endpoints, webhookPreviousSecrets: previousSecrets, webhookDeliveries: deliveries, sessions } = schema
 
 /** How long a secret a rotation takes out of use keeps signing beside the newer ones. */
 const ROTATION_OVERLAP_MS = 24 * 3600 * 1000
@@ -116,8 +117,7 @@ export class WebhooksService {
 		const secret = newSecret()
 		const { maxPerTenant: limit } = this.deps
 		const row = await this.deps.db.transaction(async (tx) => {
-			// Serialises creations per tenant, so two concurrent requests cannot both pass the limit.
-			await tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, tenantId)).for('no key update')
+			await lockTenant(tx, tenantId)
 			const [held] = await tx.select({ n: count() }).from(endpoints).where(eq(endpoints.tenantId, tenantId))
 			const n = held?.n ?? 0
 			// Every event of the tenant goes out once to each endpoint: without a bound, one tenant could
