@@ -20,6 +20,7 @@ export function settle(delivery: ClaimedDelivery, outcome: SendOutcome, schedule
 		error: outcome.error,
 		gone: false,
 		holder: delivery.locked ? null : delivery.holder,
+		timedOut: outcome.kind === 'timeout',
 	}
 	if (outcome.kind === '2xx') return { ...base, state: 'delivered', nextAttemptAt: null }
 	// 410: the receiver says it is gone for good. The endpoint is disabled and this delivery waits,

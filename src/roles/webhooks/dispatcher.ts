@@ -6,6 +6,7 @@ import type { HandOff, HeldDelivery } from '../../db/webhooks'
 import type { Resolver } from '../../lib/addresses'
 import type { Logger } from '../../logger'
 import { createAttempts } from './attempt'
+import { createEndpointBreaker } from './breaker'
 import { createEndpointStates } from './endpoint-states'
 import type { WebhookMetrics } from './metrics'
 import { watermark } from './progress'
@@ -112,6 +113,7 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 	const handedOwner = handedBy(owner)
 	const attempt = createAttempts({ config, encryptionKey: deps.encryptionKey, metrics, resolve: deps.resolve })
 	const endpoints = createEndpointStates()
+	const breaker = createEndpointBreaker()
 	const { record, drain } = createRecorder({ db, owner, disableAfterMs: config.disableAfterMs, logger, metrics, endpoints })
 	/** Every lane being sent. */
 	const runs = new Set<LaneRun>()
@@ -189,9 +191,15 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 				// The endpoint as the last write saw it: a new URL or secret applies now, and a deleted,
 				// paused or disabled endpoint stops the lane (its rows wait, pending, for it to come back).
 				const target = endpoints.current(d, d.lockedUntil - lockMs)
-				if (!target) return stop(release(run.queue.splice(0)))
+				if (!target || !breaker.begin(d.endpointId)) return stop(release(run.queue.splice(0)))
 				run.queue.shift()
-				const result = await attempt(target)
+				// Ended before the lane goes on (callbacks run in the order they were added).
+				const sending = attempt(target)
+				void sending.then(
+					(r) => breaker.end(d.endpointId, r.timedOut === true),
+					() => breaker.end(d.endpointId, false),
+				)
+				const result = await sending
 				// A failure and the release of the rows behind it are written together, so no claim sees the
 				// failed row free while those rows are still held.
 				if (result.state !== 'delivered') return stop([result, ...release(run.queue.splice(0))])
@@ -255,7 +263,7 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 				if (run.ended || run.queue.length >= QUEUED_PER_LANE || run.taken >= TAKEN_PER_LANE) continue
 				run.pins++
 				offered.set(key, { run, extend: true, endpointId, sessionId })
-			} else if (room > 0) {
+			} else if (room > 0 && !breaker.waiting(endpointId)) {
 				room--
 				offered.set(key, { run: startRun(key, [], true, 1), extend: false, endpointId, sessionId })
 			}
@@ -308,7 +316,7 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 				let claimed = 0
 				if (free > 0) {
 					const mark = await watermark(bus)
-					const lanes = lanesOf(await claimDue(db, owner, free, PER_LANE, lockMs, mark))
+					const lanes = lanesOf(await claimDue(db, owner, free, PER_LANE, lockMs, mark, breaker.waitingEndpoints()))
 					claimed = lanes.size
 					metrics.taken(
 						'claim',

@@ -62,6 +62,8 @@ export async function claimDue(
 	perLane: number,
 	lockMs: number,
 	watermark: Watermark,
+	/** Endpoints whose lanes should not start now (see EndpointBreaker). */
+	passOver: readonly string[] = [],
 ): Promise<ClaimedDelivery[]> {
 	// Taken before the claim, so it never runs past the locks the claim takes.
 	const lockedUntil = Date.now() + lockMs
@@ -88,6 +90,7 @@ export async function claimDue(
 			select d.id, d.endpoint_id, d.session_id, d.position_ms, d.position_seq from webhook_deliveries d
 			join webhook_endpoints e on e.id = d.endpoint_id
 			where d.id in (select id from candidates) and d.state = 'pending' and d.next_attempt_at <= now() and e.enabled
+				and d.endpoint_id <> all(${`{${passOver.join(',')}}`}::uuid[])
 				and (d.locked_until is null or d.locked_until < now())
 				and (d.position_ms is null or (d.position_ms, d.position_seq) ${beyond} ${mark})
 				and (d.session_id is null or not exists (
@@ -161,6 +164,8 @@ export interface AttemptResult {
 	error: string | null
 	/** The receiver answered 410 Gone: the endpoint is disabled. */
 	gone: boolean
+	/** No answer came within the timeout (see EndpointBreaker); absent for a release. */
+	timedOut?: boolean
 	/** The row whose lock holds the lane, when this row holds no lock of its own (see `ClaimedDelivery`). */
 	holder: string | null
 }
