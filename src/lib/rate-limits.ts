@@ -69,7 +69,7 @@ export interface RateLimits {
 }
 
 /** One limit of `points` per `duration` seconds, shared through Redis when there is one. */
-export function createLimit({
+function createLimit({
 	redis,
 	prefix,
 	name,
