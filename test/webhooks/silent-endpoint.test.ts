@@ -70,7 +70,7 @@ describe('an endpoint that never answers', () => {
 		await until(() => arrivals.length > 0, 'the first attempt at the silent receiver')
 		await app.server.bus.publish(Array.from({ length: OTHER_EVENTS }, (_, i) => qr(other, Bun.randomUUIDv7(), `other-${i}`)))
 		await fast.until((rs) => rs.length === OTHER_EVENTS, 'the other account’s events delivered', 15_000)
-		const firstWave = arrivals.filter((a, i) => i < CONCURRENCY).length
+		const firstWave = Math.min(arrivals.length, CONCURRENCY)
 		// What the silent receiver got by then: its first wave, and a probe or two once they had timed out
 		// (without the breaker, its 32 older lanes would each have had a turn first).
 		expect(arrivals.length).toBeLessThanOrEqual(firstWave + 3)
