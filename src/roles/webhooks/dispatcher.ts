@@ -11,7 +11,9 @@ import { createEndpointStates } from './endpoint-states'
 import type { WebhookMetrics } from './metrics'
 import { watermark } from './progress'
 import { createRecorder } from './recorder'
-import { type AttemptResult, type ClaimedDelivery, claimDue, handedBy } from './store'
+import { laneKey, lanesOf, released } from './lanes'
+import { createSlotShare } from './share'
+import { type AttemptResult, type ClaimedDelivery, claimDue, handedBy, waitingEndpoints } from './store'
 
 export interface DispatcherDeps {
 	db: Db
@@ -52,6 +54,9 @@ export interface Offer {
 /** One lane being sent: a session's deliveries to one endpoint, one after another. */
 interface LaneRun {
 	key: string
+	endpointId: string
+	/** When it took its slot (see SlotShare). */
+	startedAt: number
 	queue: ClaimedDelivery[]
 	/** A run handed from the stream takes more rows while it runs; a claimed run sends what it claimed. */
 	extendable: boolean
@@ -100,7 +105,7 @@ const PER_LANE = 64
  * either from a claim (due rows nobody holds: retries, a dead dispatcher's rows, rows recorded
  * while their lane was busy) or straight from the stream (`offer`). A lane is taken again only
  * once its rows are recorded, which is what keeps a session's events in order across claims,
- * hand-offs and dispatchers.
+ * hand-offs and dispatchers. Slots go to endpoints in turns (see `SlotShare`).
  */
 export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 	const { db, bus, config, logger, metrics } = deps
@@ -114,6 +119,9 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 	const attempt = createAttempts({ config, encryptionKey: deps.encryptionKey, metrics, resolve: deps.resolve })
 	const endpoints = createEndpointStates()
 	const breaker = createEndpointBreaker()
+	const share = createSlotShare(config.concurrency)
+	/** When a dispatcher with every slot busy last looked for endpoints waiting for one. */
+	let probedAt = 0
 	const { record, drain } = createRecorder({ db, owner, disableAfterMs: config.disableAfterMs, logger, metrics, endpoints })
 	/** Every lane being sent. */
 	const runs = new Set<LaneRun>()
@@ -134,22 +142,6 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 		for (const run of runs) lookAgain.add(run)
 		claimNow()
 	}
-
-	/** Unlocks the rows a lane did not send: only those the claim locked are written. */
-	const release = (rows: readonly ClaimedDelivery[]): AttemptResult[] =>
-		rows
-			.filter((d) => d.locked)
-			.map((d) => ({
-				id: d.id,
-				endpointId: d.endpointId,
-				state: 'released',
-				nextAttemptAt: null,
-				statusCode: null,
-				latencyMs: 0,
-				error: null,
-				gone: false,
-				holder: null,
-			}))
 
 	/**
 	 * Sends one lane's rows in order, each once the previous one succeeded and its outcome is written
@@ -186,12 +178,14 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 					else return
 					continue
 				}
-				if (stopping || !d.due || Date.now() + config.timeoutMs + LOCK_MARGIN_MS > d.lockedUntil) return stop(release(run.queue.splice(0)))
+				if (stopping || !d.due || Date.now() + config.timeoutMs + LOCK_MARGIN_MS > d.lockedUntil) return stop(released(run.queue.splice(0)))
+				// Its turn is over: the rows behind go back to the queue, in order, and other endpoints get the slot.
+				if (share.shouldYield(run.endpointId, run.startedAt)) return stop(released(run.queue.splice(0)))
 				if (writes.length >= UNWRITTEN_PER_LANE && !(await writes.shift())) return
 				// The endpoint as the last write saw it: a new URL or secret applies now, and a deleted,
 				// paused or disabled endpoint stops the lane (its rows wait, pending, for it to come back).
 				const target = endpoints.current(d, d.lockedUntil - lockMs)
-				if (!target || !breaker.begin(d.endpointId)) return stop(release(run.queue.splice(0)))
+				if (!target || !breaker.begin(d.endpointId)) return stop(released(run.queue.splice(0)))
 				run.queue.shift()
 				// Ended before the lane goes on (callbacks run in the order they were added).
 				const sending = attempt(target)
@@ -202,19 +196,21 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 				const result = await sending
 				// A failure and the release of the rows behind it are written together, so no claim sees the
 				// failed row free while those rows are still held.
-				if (result.state !== 'delivered') return stop([result, ...release(run.queue.splice(0))])
+				if (result.state !== 'delivered') return stop([result, ...released(run.queue.splice(0))])
 				write([result])
 			}
 		} finally {
 			run.ended = true
+			share.ended(run.endpointId)
 			if (open.get(run.key) === run) open.delete(run.key)
 			await Promise.all(writes)
 		}
 	}
 
-	function startRun(key: string, queue: ClaimedDelivery[], extendable: boolean, pins = 0): LaneRun {
-		const run: LaneRun = { key, queue, extendable, pins, ended: false, taken: queue.length, nudge: null }
+	function startRun(key: string, endpointId: string, queue: ClaimedDelivery[], extendable: boolean, pins = 0): LaneRun {
+		const run: LaneRun = { key, endpointId, startedAt: Date.now(), queue, extendable, pins, ended: false, taken: queue.length, nudge: null }
 		runs.add(run)
+		share.started(endpointId)
 		if (extendable) open.set(key, run)
 		const sending: Promise<void> = sendLane(run).finally(() => {
 			runs.delete(run)
@@ -231,31 +227,11 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 		run.nudge = null
 	}
 
-	const laneKey = (endpointId: string, sessionId: string) => `${endpointId}:${sessionId}`
-
-	/** The claimed rows by lane, each lane in stream order. */
-	function lanesOf(claimed: readonly ClaimedDelivery[]): Map<string, ClaimedDelivery[]> {
-		const lanes = new Map<string, ClaimedDelivery[]>()
-		for (const d of claimed) {
-			const key = d.sessionId === null ? d.id : laneKey(d.endpointId, d.sessionId)
-			const lane = lanes.get(key)
-			if (lane) lane.push(d)
-			else lanes.set(key, [d])
-		}
-		const order = (a: ClaimedDelivery, b: ClaimedDelivery) => (a.positionMs ?? 0) - (b.positionMs ?? 0) || (a.positionSeq ?? 0) - (b.positionSeq ?? 0)
-		for (const rows of lanes.values()) {
-			rows.sort(order)
-			// The run's last row holds the lane while the rows before it go out.
-			const last = rows.at(-1)!
-			for (const d of rows) d.holder = last.locked ? last.id : null
-		}
-		return lanes
-	}
-
 	function offer(lanes: readonly { endpointId: string; sessionId: string }[]): Offer | null {
 		if (stopping) return null
 		const offered = new Map<string, { run: LaneRun; extend: boolean; endpointId: string; sessionId: string }>()
 		let room = config.concurrency - Math.max(1, Math.ceil(config.concurrency * CLAIM_SHARE)) - runs.size
+		const fresh: { endpointId: string; sessionId: string }[] = []
 		for (const { endpointId, sessionId } of lanes) {
 			const key = laneKey(endpointId, sessionId)
 			const run = open.get(key)
@@ -263,11 +239,16 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 				if (run.ended || run.queue.length >= QUEUED_PER_LANE || run.taken >= TAKEN_PER_LANE) continue
 				run.pins++
 				offered.set(key, { run, extend: true, endpointId, sessionId })
-			} else if (room > 0 && !breaker.waiting(endpointId)) {
-				room--
-				offered.set(key, { run: startRun(key, [], true, 1), extend: false, endpointId, sessionId })
-			}
+			} else if (!breaker.waiting(endpointId)) fresh.push({ endpointId, sessionId })
 		}
+		// New lanes get the room left in turns, endpoint by endpoint; those left out wait for a claim.
+		const declined = new Set<string>()
+		for (const { endpointId, sessionId } of share.fairOrder(fresh)) {
+			const key = laneKey(endpointId, sessionId)
+			if (room-- > 0) offered.set(key, { run: startRun(key, endpointId, [], true, 1), extend: false, endpointId, sessionId })
+			else declined.add(endpointId)
+		}
+		share.sawWaiting(declined)
 		if (!offered.size) return null
 		// Taken before the insert, so it never runs past the locks the insert takes.
 		const lockedUntil = Date.now() + lockMs
@@ -292,7 +273,7 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 				metrics.taken('stream', rows.length - late.length)
 				// A lane that stopped meanwhile (a failure, a stop) sends none of them: they wait for a claim.
 				if (late.length) {
-					void record(release(late))
+					void record(released(late))
 					wake()
 				}
 				for (const { run } of offered.values()) nudge(run)
@@ -316,13 +297,18 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 				let claimed = 0
 				if (free > 0) {
 					const mark = await watermark(bus)
-					const lanes = lanesOf(await claimDue(db, owner, free, PER_LANE, lockMs, mark, breaker.waitingEndpoints()))
+					const lanes = lanesOf(await claimDue(db, owner, free, PER_LANE, lockMs, mark, breaker.waitingEndpoints(), share.turns()))
 					claimed = lanes.size
 					metrics.taken(
 						'claim',
 						[...lanes.values()].reduce((n, rows) => n + rows.length, 0),
 					)
-					for (const [key, rows] of lanes) startRun(key, rows, false)
+					for (const [key, rows] of lanes) startRun(key, rows[0]!.endpointId, rows, false)
+				} else if (Date.now() - probedAt >= config.pollMs) {
+					// Every slot is busy: which other endpoints wait for one (their turn makes lanes give slots up).
+					probedAt = Date.now()
+					const sending = share.sending()
+					share.sawWaiting(await waitingEndpoints(db, await watermark(bus), sending, breaker.waitingEndpoints(), config.concurrency))
 				}
 				failures = 0
 				if (claimed && claimed === free) continue

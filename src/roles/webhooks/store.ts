@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm'
 import type { Db } from '../../db/client'
 import { executePrepared } from '../../db/prepared'
+import { arrayLiteral } from '../../db/arrays'
 import { previousSecretsOf, toBuffer, toBuffers } from '../../db/webhooks'
 import { rowsOf } from '../../db/projection/statements'
 import { storableExcerpt } from '../../lib/text'
@@ -41,6 +42,73 @@ export interface Watermark {
 	strict: boolean
 }
 
+/** The lanes each endpoint sends now (see SlotShare), as a claim takes them. */
+export interface SlotTurns {
+	endpointIds: string[]
+	lanes: number[]
+}
+
+/** A position's bound by the watermark: before it, or at it too when it is not strict. */
+const withinMark = (w: Watermark) => sql`${w.strict ? sql`<` : sql`<=`} (${w.ms}::bigint, ${w.seq}::bigint)`
+
+const laneOrder = sql`order by d.endpoint_id, d.session_id, d.position_ms, d.position_seq limit 1`
+
+/**
+ * The candidate heads: each lane's earliest pending delivery, found by a skip scan over the lane
+ * index (one probe per lane), and every pending delivery outside a lane.
+ */
+const laneHeads = sql`lane_heads as (
+			(select d.id, d.endpoint_id, d.session_id from webhook_deliveries d
+				where d.state = 'pending' and d.session_id is not null ${laneOrder})
+			union all
+			select n.* from lane_heads h cross join lateral (
+				select d.id, d.endpoint_id, d.session_id from webhook_deliveries d
+				where d.state = 'pending' and d.session_id is not null and (d.endpoint_id, d.session_id) > (h.endpoint_id, h.session_id)
+				${laneOrder}
+			) n
+		), candidates as (
+			select id from lane_heads
+			union all select d.id from webhook_deliveries d where d.state = 'pending' and d.session_id is null
+		)`
+
+/**
+ * Whether the candidate head `d` (of endpoint `e`) may go now: its time has come, its endpoint is
+ * enabled and not passed over, it is not past the watermark, and nobody holds its lane.
+ */
+function dueHead(watermark: Watermark, passOver: readonly string[]) {
+	return sql`d.id in (select id from candidates) and d.state = 'pending' and d.next_attempt_at <= now() and e.enabled
+				and d.endpoint_id <> all(${`{${passOver.join(',')}}`}::uuid[])
+				and (d.locked_until is null or d.locked_until < now())
+				and (d.position_ms is null or (d.position_ms, d.position_seq) ${withinMark(watermark)})
+				and (d.session_id is null or not exists (
+					select 1 from webhook_deliveries m
+					where m.endpoint_id = d.endpoint_id and m.session_id = d.session_id and m.state = 'pending'
+						and m.locked_until is not null and m.locked_until >= now()))`
+}
+
+/**
+ * Endpoints, other than `sending`, with a lane that a claim could take now: what a dispatcher whose
+ * slots are all busy asks, so that its lanes make room for them (see SlotShare).
+ */
+export async function waitingEndpoints(
+	db: Db,
+	watermark: Watermark,
+	sending: readonly string[],
+	passOver: readonly string[],
+	limit: number,
+): Promise<string[]> {
+	const result = await executePrepared(
+		db,
+		'webhook_waiting',
+		sql`
+		with recursive ${laneHeads}
+		select distinct d.endpoint_id from webhook_deliveries d join webhook_endpoints e on e.id = d.endpoint_id
+		where ${dueHead(watermark, passOver)} and d.endpoint_id <> all(${`{${sending.join(',')}}`}::uuid[])
+		limit ${limit}`,
+	)
+	return rowsOf<{ endpoint_id: string }>(result).map((r) => String(r.endpoint_id))
+}
+
 /**
  * Takes up to `lanes` due lanes (endpoint, session), each with a run of up to `perLane` of its
  * queued deliveries in order, and holds each lane for `lockMs` under `owner`. A lane's head is its
@@ -64,40 +132,29 @@ export async function claimDue(
 	watermark: Watermark,
 	/** Endpoints whose lanes should not start now (see EndpointBreaker). */
 	passOver: readonly string[] = [],
+	/** The lanes each endpoint sends now: those that send fewer get the first slots (see SlotShare). */
+	turns: SlotTurns = { endpointIds: [], lanes: [] },
 ): Promise<ClaimedDelivery[]> {
 	// Taken before the claim, so it never runs past the locks the claim takes.
 	const lockedUntil = Date.now() + lockMs
-	const beyond = watermark.strict ? sql`<` : sql`<=`
-	const mark = sql`(${watermark.ms}::bigint, ${watermark.seq}::bigint)`
-	const laneOrder = sql`order by d.endpoint_id, d.session_id, d.position_ms, d.position_seq limit 1`
 	const result = await executePrepared(
 		db,
 		'webhook_claim',
 		sql`
-		with recursive lane_heads as (
-			(select d.id, d.endpoint_id, d.session_id from webhook_deliveries d
-				where d.state = 'pending' and d.session_id is not null ${laneOrder})
-			union all
-			select n.* from lane_heads h cross join lateral (
-				select d.id, d.endpoint_id, d.session_id from webhook_deliveries d
-				where d.state = 'pending' and d.session_id is not null and (d.endpoint_id, d.session_id) > (h.endpoint_id, h.session_id)
-				${laneOrder}
-			) n
-		), candidates as (
-			select id from lane_heads
-			union all select d.id from webhook_deliveries d where d.state = 'pending' and d.session_id is null
+		with recursive ${laneHeads}, turns as (
+			-- An endpoint's n-th due lane comes after every endpoint's lanes that leave it sending fewer.
+			select d.id, row_number() over (partition by d.endpoint_id order by d.next_attempt_at, d.position_ms, d.position_seq)
+				+ coalesce(s.lanes, 0) as turn
+			from webhook_deliveries d
+			left join unnest(${arrayLiteral(turns.endpointIds)}::text::uuid[], ${arrayLiteral(turns.lanes)}::text::int[]) as s(e, lanes)
+				on s.e = d.endpoint_id
+			where d.id in (select id from candidates) and d.state = 'pending' and d.next_attempt_at <= now()
 		), heads as (
 			select d.id, d.endpoint_id, d.session_id, d.position_ms, d.position_seq from webhook_deliveries d
 			join webhook_endpoints e on e.id = d.endpoint_id
-			where d.id in (select id from candidates) and d.state = 'pending' and d.next_attempt_at <= now() and e.enabled
-				and d.endpoint_id <> all(${`{${passOver.join(',')}}`}::uuid[])
-				and (d.locked_until is null or d.locked_until < now())
-				and (d.position_ms is null or (d.position_ms, d.position_seq) ${beyond} ${mark})
-				and (d.session_id is null or not exists (
-					select 1 from webhook_deliveries m
-					where m.endpoint_id = d.endpoint_id and m.session_id = d.session_id and m.state = 'pending'
-						and m.locked_until is not null and m.locked_until >= now()))
-			order by d.next_attempt_at, d.position_ms, d.position_seq
+			join turns t on t.id = d.id
+			where ${dueHead(watermark, passOver)}
+			order by t.turn, d.next_attempt_at, d.position_ms, d.position_seq
 			limit ${lanes}
 			for update of d skip locked
 		), runs as (
@@ -105,7 +162,7 @@ export async function claimDue(
 			cross join lateral (
 				select d.id, row_number() over (order by d.position_ms, d.position_seq) as n from webhook_deliveries d
 				where d.id = h.id or (h.session_id is not null and d.endpoint_id = h.endpoint_id and d.session_id = h.session_id
-					and d.state = 'pending' and (d.position_ms, d.position_seq) ${beyond} ${mark})
+					and d.state = 'pending' and (d.position_ms, d.position_seq) ${withinMark(watermark)})
 				order by d.position_ms, d.position_seq
 				limit ${Math.max(perLane, 1)}
 			) r
