@@ -30,6 +30,7 @@ beforeAll(async () => {
 		WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
 		WEBHOOK_CONCURRENCY: String(CONCURRENCY),
 		WEBHOOK_POLL_MS: '50',
+		METRICS_ENABLED: 'true',
 	})
 	await app.server.roles.ready
 	owner = clientFor(app, await createVerifiedUser(app))
@@ -69,6 +70,8 @@ describe('slots shared between endpoints', () => {
 		// events waited for a lane's whole run (half the queue); in stream order, for all of it. Its lanes
 		// gave their slots up after a turn instead.
 		expect(slowArrivals).toBeLessThan(slowTotal / 4)
+		const metrics = await (await fetch(`${app.url}/metrics`)).text()
+		expect(Number(metrics.match(/^switchboard_webhook_slots_given_up_total (\d+)/m)?.[1])).toBeGreaterThan(0)
 		// Nothing of the slow endpoint was lost or reordered by giving slots up.
 		await slow.until((rs) => rs.length === slowTotal, 'every slow delivery', 30_000)
 		for (const [i] of slowSessions.entries()) {

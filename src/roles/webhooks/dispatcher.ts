@@ -180,7 +180,10 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 				}
 				if (stopping || !d.due || Date.now() + config.timeoutMs + LOCK_MARGIN_MS > d.lockedUntil) return stop(released(run.queue.splice(0)))
 				// Its turn is over: the rows behind go back to the queue, in order, and other endpoints get the slot.
-				if (share.shouldYield(run.endpointId, run.startedAt)) return stop(released(run.queue.splice(0)))
+				if (share.shouldYield(run.endpointId, run.startedAt)) {
+					metrics.gaveUp()
+					return stop(released(run.queue.splice(0)))
+				}
 				if (writes.length >= UNWRITTEN_PER_LANE && !(await writes.shift())) return
 				// The endpoint as the last write saw it: a new URL or secret applies now, and a deleted,
 				// paused or disabled endpoint stops the lane (its rows wait, pending, for it to come back).

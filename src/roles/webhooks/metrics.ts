@@ -17,6 +17,8 @@ export interface WebhookMetrics {
 	disabled(count: number): void
 	/** Deliveries a dispatcher took to send: handed over with their `stream` event, or by a `claim`. */
 	taken(source: 'stream' | 'claim', count: number): void
+	/** A lane gave its slot up at the end of its turn, to another endpoint waiting for one (see SlotShare). */
+	gaveUp(): void
 }
 
 const AGE_BUCKETS = [10, 60, 300, 1800, 3600, 6 * 3600, 24 * 3600] as const
@@ -48,6 +50,11 @@ function createWebhookMetrics(registry: Registry, backlog?: () => Promise<number
 		name: `${PREFIX}webhook_deliveries_taken_total`,
 		help: "Deliveries a dispatcher took to send, by source: stream (handed over as their event was recorded), claim (found waiting in Postgres: retries, rows recorded while their lane was busy, a dead dispatcher's rows)",
 		labelNames: ['source'],
+		registers: [registry],
+	})
+	const gaveUp = new Counter({
+		name: `${PREFIX}webhook_slots_given_up_total`,
+		help: 'Sending slots a session of an endpoint holding more than its share gave up after its turn, because another endpoint waited for one',
 		registers: [registry],
 	})
 	for (const result of ['delivered', 'retrying', 'failed']) deliveries.inc({ result }, 0)
@@ -84,6 +91,9 @@ function createWebhookMetrics(registry: Registry, backlog?: () => Promise<number
 		},
 		taken(source, count) {
 			if (count) taken.inc({ source }, count)
+		},
+		gaveUp() {
+			gaveUp.inc()
 		},
 	}
 }
