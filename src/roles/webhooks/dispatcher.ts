@@ -310,8 +310,7 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 				} else if (Date.now() - probedAt >= config.pollMs) {
 					// Every slot is busy: which other endpoints wait for one (their turn makes lanes give slots up).
 					probedAt = Date.now()
-					const sending = share.sending()
-					share.sawWaiting(await waitingEndpoints(db, await watermark(bus), sending, breaker.waitingEndpoints(), config.concurrency))
+					share.sawWaiting(await waitingEndpoints(db, await watermark(bus), share.sending(), breaker.waitingEndpoints(), config.concurrency))
 				}
 				failures = 0
 				if (claimed && claimed === free) continue

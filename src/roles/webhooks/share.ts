@@ -3,7 +3,7 @@
  * one (see `SlotShare.shouldYield`): long enough that a fast receiver's lane sends a good run, short
  * against a slow receiver's lane, which would otherwise keep its slot for a whole run of requests.
  */
-export const SLICE_MS = 1_000
+const SLICE_MS = 1_000
 
 /** An endpoint seen waiting for a slot counts as waiting for this long after (a few claim rounds). */
 const WAITING_FOR_MS = 5_000
@@ -23,14 +23,14 @@ const WAITING_FOR_MS = 5_000
  *
  * Nothing changes while one endpoint alone has work: it may have every slot.
  */
-export function createSlotShare(concurrency: number, now: () => number = Date.now) {
+export function createSlotShare(concurrency: number) {
 	/** Lanes being sent, by endpoint. */
 	const running = new Map<string, number>()
 	/** Endpoints that had due work and no slot, with when they were last seen so. */
 	const waiting = new Map<string, number>()
 
 	function endpointsWaiting(): string[] {
-		const since = now() - WAITING_FOR_MS
+		const since = Date.now() - WAITING_FOR_MS
 		for (const [id, at] of waiting) if (at < since) waiting.delete(id)
 		return [...waiting.keys()]
 	}
@@ -55,7 +55,7 @@ export function createSlotShare(concurrency: number, now: () => number = Date.no
 		},
 		/** These endpoints have due work that found no slot. */
 		sawWaiting(endpointIds: Iterable<string>) {
-			const at = now()
+			const at = Date.now()
 			for (const id of endpointIds) if (!running.has(id) || (running.get(id) ?? 0) < share()) waiting.set(id, at)
 		},
 		/** The endpoints sending now, with their lanes: what a claim orders its lanes by. */
@@ -71,7 +71,7 @@ export function createSlotShare(concurrency: number, now: () => number = Date.no
 		 * it has had its slice, another endpoint waits, and this one holds more than its share.
 		 */
 		shouldYield(endpointId: string, startedAt: number): boolean {
-			if (now() - startedAt < SLICE_MS) return false
+			if (Date.now() - startedAt < SLICE_MS) return false
 			if (!endpointsWaiting().some((id) => id !== endpointId)) return false
 			return (running.get(endpointId) ?? 0) > share()
 		},
