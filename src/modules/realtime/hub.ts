@@ -1,6 +1,7 @@
 import { compareIds, type Bus, type StreamEntry } from '../../bus'
 import { DOMAIN_EVENTS } from '../../core/streams'
 import { wireEvent } from '../../core/webhooks'
+import { Counts } from '../../lib/counts'
 import type { Logger } from '../../logger'
 import type { RealtimeStats } from '../../observability/system'
 
@@ -57,7 +58,7 @@ export class RealtimeHub {
 	private bytes = 0
 	private waiters: { pos: string; resolve: (reached: boolean) => void }[] = []
 	/** Open sockets per tenant on this instance (see `admit`). */
-	private readonly sockets = new Map<string, number>()
+	private readonly sockets = new Counts<string>()
 	/** Per tenant, what runs right after a batch was published to its topic (send-queue checks). */
 	private readonly afterPublish = new Map<string, Set<() => void>>()
 	private readonly stopping = new AbortController()
@@ -80,21 +81,18 @@ export class RealtimeHub {
 	 * instance's memory from every other tenant.
 	 */
 	admit(tenantId: string, max: number): boolean {
-		const open = this.sockets.get(tenantId) ?? 0
-		if (open >= max) {
+		if (this.sockets.get(tenantId) >= max) {
 			this.stats.socketLimitCloses++
 			return false
 		}
-		this.sockets.set(tenantId, open + 1)
+		this.sockets.add(tenantId)
 		this.stats.connections++
 		return true
 	}
 
 	/** A socket `admit` counted has ended. */
 	release(tenantId: string) {
-		const open = (this.sockets.get(tenantId) ?? 1) - 1
-		if (open > 0) this.sockets.set(tenantId, open)
-		else this.sockets.delete(tenantId)
+		this.sockets.remove(tenantId)
 		this.stats.connections--
 	}
 

@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache'
+import { Counts } from '../../lib/counts'
 
 /** Endpoints remembered as silent: one entry each. */
 const REMEMBERED = 10_000
@@ -13,20 +14,18 @@ const REMEMBERED = 10_000
  */
 export function createEndpointBreaker() {
 	const silent = new LRUCache<string, true>({ max: REMEMBERED })
-	const inFlight = new Map<string, number>()
-	const busy = (endpointId: string) => silent.has(endpointId) && (inFlight.get(endpointId) ?? 0) > 0
+	const inFlight = new Counts<string>()
+	const busy = (endpointId: string) => silent.has(endpointId) && inFlight.get(endpointId) > 0
 	return {
 		/** Whether an attempt to the endpoint may go now; when it may, it counts as in flight until `end`. */
 		begin(endpointId: string): boolean {
 			if (busy(endpointId)) return false
-			inFlight.set(endpointId, (inFlight.get(endpointId) ?? 0) + 1)
+			inFlight.add(endpointId)
 			return true
 		},
 		/** An attempt `begin` let go ended, `timedOut` or not. */
 		end(endpointId: string, timedOut: boolean) {
-			const left = (inFlight.get(endpointId) ?? 1) - 1
-			if (left > 0) inFlight.set(endpointId, left)
-			else inFlight.delete(endpointId)
+			inFlight.remove(endpointId)
 			if (timedOut) silent.set(endpointId, true)
 			else silent.delete(endpointId)
 		},
@@ -34,7 +33,7 @@ export function createEndpointBreaker() {
 		waiting: busy,
 		/** The endpoints whose lanes should not start now, for a claim to pass over. */
 		waitingEndpoints(): string[] {
-			return [...inFlight.keys()].filter(busy)
+			return inFlight.keys().filter(busy)
 		},
 	}
 }

@@ -1,3 +1,5 @@
+import { Counts } from '../../lib/counts'
+
 /**
  * How long a lane keeps its slot, at the least, before it gives it up to an endpoint that waits for
  * one (see `SlotShare.shouldYield`): long enough that a fast receiver's lane sends a good run, short
@@ -25,7 +27,7 @@ const WAITING_FOR_MS = 5_000
  */
 export function createSlotShare(concurrency: number) {
 	/** Lanes being sent, by endpoint. */
-	const running = new Map<string, number>()
+	const running = new Counts<string>()
 	/** Endpoints that had due work and no slot, with when they were last seen so. */
 	const waiting = new Map<string, number>()
 
@@ -44,27 +46,25 @@ export function createSlotShare(concurrency: number) {
 	return {
 		/** A lane of the endpoint takes a slot. */
 		started(endpointId: string) {
-			running.set(endpointId, (running.get(endpointId) ?? 0) + 1)
+			running.add(endpointId)
 			waiting.delete(endpointId)
 		},
 		/** A lane of the endpoint gave its slot back. */
 		ended(endpointId: string) {
-			const left = (running.get(endpointId) ?? 1) - 1
-			if (left > 0) running.set(endpointId, left)
-			else running.delete(endpointId)
+			running.remove(endpointId)
 		},
 		/** These endpoints have due work that found no slot. */
 		sawWaiting(endpointIds: Iterable<string>) {
 			const at = Date.now()
-			for (const id of endpointIds) if (!running.has(id) || (running.get(id) ?? 0) < share()) waiting.set(id, at)
+			for (const id of endpointIds) if (running.get(id) < share()) waiting.set(id, at)
 		},
 		/** The endpoints sending now, with their lanes: what a claim orders its lanes by. */
 		turns(): { endpointIds: string[]; lanes: number[] } {
-			return { endpointIds: [...running.keys()], lanes: [...running.values()] }
+			return { endpointIds: running.keys(), lanes: running.values() }
 		},
 		/** Endpoints sending now: a probe for waiting ones passes them over. */
 		sending(): string[] {
-			return [...running.keys()]
+			return running.keys()
 		},
 		/**
 		 * Whether a lane of this endpoint that has sent since `startedAt` should give its slot up now:
@@ -73,7 +73,7 @@ export function createSlotShare(concurrency: number) {
 		shouldYield(endpointId: string, startedAt: number): boolean {
 			if (Date.now() - startedAt < SLICE_MS) return false
 			if (!endpointsWaiting().some((id) => id !== endpointId)) return false
-			return (running.get(endpointId) ?? 0) > share()
+			return running.get(endpointId) > share()
 		},
 		/**
 		 * New lanes in the order they should get slots: in turns, an endpoint's n-th new lane after every
@@ -82,7 +82,7 @@ export function createSlotShare(concurrency: number) {
 		fairOrder<T extends { endpointId: string }>(lanes: readonly T[]): T[] {
 			const seen = new Map<string, number>()
 			const turned = lanes.map((lane, index) => {
-				const n = (seen.get(lane.endpointId) ?? running.get(lane.endpointId) ?? 0) + 1
+				const n = (seen.get(lane.endpointId) ?? running.get(lane.endpointId)) + 1
 				seen.set(lane.endpointId, n)
 				return { lane, turn: n, index }
 			})
