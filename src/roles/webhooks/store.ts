@@ -77,7 +77,7 @@ const laneHeads = sql`lane_heads as (
  */
 function dueHead(watermark: Watermark, passOver: readonly string[]) {
 	return sql`d.id in (select id from candidates) and d.state = 'pending' and d.next_attempt_at <= now() and e.enabled
-				and d.endpoint_id <> all(${`{${passOver.join(',')}}`}::uuid[])
+				and d.endpoint_id <> all(${arrayLiteral(passOver)}::text::uuid[])
 				and (d.locked_until is null or d.locked_until < now())
 				and (d.position_ms is null or (d.position_ms, d.position_seq) ${withinMark(watermark)})
 				and (d.session_id is null or not exists (
@@ -103,7 +103,7 @@ export async function waitingEndpoints(
 		sql`
 		with recursive ${laneHeads}
 		select distinct d.endpoint_id from webhook_deliveries d join webhook_endpoints e on e.id = d.endpoint_id
-		where ${dueHead(watermark, passOver)} and d.endpoint_id <> all(${`{${sending.join(',')}}`}::uuid[])
+		where ${dueHead(watermark, passOver)} and d.endpoint_id <> all(${arrayLiteral(sending)}::text::uuid[])
 		limit ${limit}`,
 	)
 	return rowsOf<{ endpoint_id: string }>(result).map((r) => String(r.endpoint_id))
@@ -277,7 +277,7 @@ export async function recordAttempts(db: Db, owner: string, results: readonly At
 				locked_until = null, lock_owner = null
 			from json_to_recordset(${JSON.stringify(rows)}::text::json) as r(id uuid, s text, n float8, c int, l int, x text, h uuid)
 			-- The id list lets the planner probe the primary key rather than scan the table for the join.
-			where d.id = any(${`{${results.map((r) => r.id).join(',')}}`}::uuid[]) and d.id = r.id
+			where d.id = any(${arrayLiteral(results.map((r) => r.id))}::text::uuid[]) and d.id = r.id
 				-- Only while this dispatcher still holds the row, or the row that holds its lane for the run: one
 				-- probe by primary key, not a look through the lane's queue.
 				and (d.lock_owner in (${owner}, ${handed}) or exists (
@@ -297,7 +297,7 @@ export async function recordAttempts(db: Db, owner: string, results: readonly At
 		select e.id, coalesce(h.enabled, e.enabled) as enabled, h.id is not null and not h.enabled as disabled_now, e.url, e.secret,
 			${previousSecretsOf(sql`e.id`)} as previous_secrets
 		from webhook_endpoints e left join health h on h.id = e.id
-		where e.id = any(${`{${[...health.keys()].join(',')}}`}::uuid[])`,
+		where e.id = any(${arrayLiteral([...health.keys()])}::text::uuid[])`,
 	)
 	const now = rowsOf<Record<string, unknown>>(result)
 	return {
