@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto'
 import { mkdir, rename, rm, stat } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
-import { type ByteRange, type MediaStore, MediaTooLargeError, newObjectKey, type StoredObject } from './store'
+import { type ByteRange, copyCounted, type MediaStore, newObjectKey, type StoredObject } from './store'
 
 const KEY = /^\d{4}-\d{2}-\d{2}\/[0-9a-f-]{36}$/
 
@@ -23,25 +22,17 @@ export function createFsMediaStore(dir: string): MediaStore {
 			const path = pathOf(key)
 			const partial = `${path}.partial`
 			await mkdir(dirname(path), { recursive: true })
-			const hash = createHash('sha256')
 			const writer = Bun.file(partial).writer()
-			let size = 0
 			try {
-				for await (const chunk of body) {
-					size += chunk.byteLength
-					if (size > maxBytes) throw new MediaTooLargeError(maxBytes)
-					hash.update(chunk)
-					writer.write(chunk)
-					await writer.flush()
-				}
+				const written = await copyCounted(body, writer, maxBytes)
 				await writer.end()
 				await rename(partial, path)
+				return { key, ...written }
 			} catch (err) {
 				await Promise.resolve(writer.end()).catch(() => {})
 				await rm(partial, { force: true })
 				throw err
 			}
-			return { key, size, sha256: hash.digest('hex') }
 		},
 		read(key, range?: ByteRange) {
 			const file = Bun.file(pathOf(key))

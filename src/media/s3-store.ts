@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto'
 import { S3Client } from 'bun'
 import type { MediaConfig } from '../config'
-import { type ByteRange, type MediaStore, MediaTooLargeError, newObjectKey, type StoredObject } from './store'
+import { type ByteRange, copyCounted, type MediaStore, newObjectKey, type StoredObject } from './store'
 
 type S3Settings = Extract<MediaConfig['store'], { kind: 's3' }>
 
@@ -24,23 +23,15 @@ export function createS3MediaStore(settings: S3Settings): MediaStore {
 			const key = newObjectKey()
 			const file = client.file(key)
 			const writer = file.writer({ type: contentType ?? 'application/octet-stream' })
-			const hash = createHash('sha256')
-			let size = 0
 			try {
-				for await (const chunk of body) {
-					size += chunk.byteLength
-					if (size > maxBytes) throw new MediaTooLargeError(maxBytes)
-					hash.update(chunk)
-					writer.write(chunk)
-					await writer.flush()
-				}
+				const written = await copyCounted(body, writer, maxBytes)
 				await writer.end()
+				return { key, ...written }
 			} catch (err) {
 				await Promise.resolve(writer.end(err instanceof Error ? err : undefined)).catch(() => {})
 				await file.delete().catch(() => {})
 				throw err
 			}
-			return { key, size, sha256: hash.digest('hex') }
 		},
 		read(key, range?: ByteRange) {
 			const file = client.file(key)
