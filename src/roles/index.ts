@@ -1,13 +1,7 @@
-import type { RedisClient } from '../lib/redis-client'
-import type { Registry } from 'prom-client'
-import type { Config } from '../config'
-import type { Database } from '../db/client'
-import type { Bus } from '../bus/bus'
-import type { Logger } from '../logger'
 import type { FleetSource, WorkerMetrics } from '../observability/system'
 import { fleetSource } from './runner/fleet'
 import { superviseWorker, type SupervisedWorker, type SupervisorEvent } from './supervisor'
-import type { RoleHandle, RoleModule, WorkerRole } from './types'
+import type { RoleDeps, RoleHandle, RoleModule, WorkerRole } from './types'
 
 /** The roles that run beside the API, each a module with `start(deps)` plus a thin Worker entry. */
 const ROLES: Record<WorkerRole, { load: () => Promise<RoleModule>; worker: URL }> = {
@@ -16,14 +10,11 @@ const ROLES: Record<WorkerRole, { load: () => Promise<RoleModule>; worker: URL }
 	webhooks: { load: () => import('./webhooks'), worker: new URL('./webhooks/worker.ts', import.meta.url) },
 }
 
-export interface RolesDeps {
-	config: Config
-	logger: Logger
-	database: Database
-	bus: Bus
-	redis: RedisClient | null
-	/** The main thread's metrics registry, for roles that run inline; Workers keep their own. */
-	metrics?: Registry
+/**
+ * The process's own dependencies, handed as they are to inline roles (with a child logger); a
+ * Worker builds its own. `metrics` is the main thread's registry: Workers keep their own.
+ */
+export interface RolesDeps extends RoleDeps {
 	onWorkerEvent?(role: WorkerRole, event: SupervisorEvent): void
 }
 
