@@ -3,7 +3,7 @@ import type { Browser } from 'playwright-core'
 import type { LoggedInUser } from '../helpers/accounts'
 import { inBrowser, signInOnPage } from '../helpers/browser'
 import { type ApiSession, type Client, pairedSession, type SessionsWorld } from '../helpers/sessions'
-import { type PairedDashboard, startPairedDashboard } from '../helpers/dashboard'
+import { type PairedDashboard, PAIRED_SETUP_TIMEOUT_MS, startPairedDashboard } from '../helpers/dashboard'
 import { until } from '../helpers/until'
 
 /** The chat list as a support lead works down it: long, live, and still there after a look at one chat. */
@@ -25,7 +25,7 @@ beforeAll(async () => {
 	;({ world, browser, user, api, session } = dashboard)
 	await world.standIn.pushHistory({ to: PHONE, chats: CHATS, messagesPerChat: 1 })
 	await until(async () => (await api.get(`/chats?sessionId=${session.id}&limit=200`)).body?.items?.length === CHATS, `${CHATS} chats stored`)
-})
+}, PAIRED_SETUP_TIMEOUT_MS)
 afterAll(() => dashboard?.close())
 
 const chatsUrl = (sessionId: string) => `${world.app.url}/app/sessions/${sessionId}/chats`

@@ -3,7 +3,7 @@ import type { Browser, Locator, Page } from 'playwright-core'
 import type { LoggedInUser } from '../helpers/accounts'
 import { inBrowser, signInOnPage } from '../helpers/browser'
 import { type ApiSession, clientFor, type SessionsWorld } from '../helpers/sessions'
-import { type PairedDashboard, startPairedDashboard } from '../helpers/dashboard'
+import { type PairedDashboard, PAIRED_SETUP_TIMEOUT_MS, startPairedDashboard } from '../helpers/dashboard'
 import { until } from '../helpers/until'
 
 /** Reading and answering a chat: by keyboard, in right-to-left scripts, with links, with news below the view. */
@@ -27,7 +27,7 @@ let dashboard: PairedDashboard | undefined
 beforeAll(async () => {
 	dashboard = await startPairedDashboard(PHONE)
 	;({ world, browser, user, session } = dashboard)
-})
+}, PAIRED_SETUP_TIMEOUT_MS)
 afterAll(() => dashboard?.close())
 
 /** Resolves once the consumer stored the message: a page opened now loads it. */

@@ -4,7 +4,7 @@ import type { Browser, Page } from 'playwright-core'
 import type { LoggedInUser } from '../helpers/accounts'
 import { inBrowser, signInOnPage } from '../helpers/browser'
 import { clientFor, type ApiSession, type SessionsWorld } from '../helpers/sessions'
-import { type PairedDashboard, startPairedDashboard } from '../helpers/dashboard'
+import { type PairedDashboard, PAIRED_SETUP_TIMEOUT_MS, startPairedDashboard } from '../helpers/dashboard'
 import { until } from '../helpers/until'
 
 /** How a chat reads in the dashboard: in the order things arrived, who said what, photos in proportion, read when seen. */
@@ -33,7 +33,7 @@ let dashboard: PairedDashboard | undefined
 beforeAll(async () => {
 	dashboard = await startPairedDashboard(PHONE)
 	;({ world, browser, user, session } = dashboard)
-})
+}, PAIRED_SETUP_TIMEOUT_MS)
 afterAll(() => dashboard?.close())
 
 /** A PNG of one colour, `width` × `height` pixels. */

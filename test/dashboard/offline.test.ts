@@ -3,7 +3,7 @@ import type { Browser, Page, WebSocketRoute } from 'playwright-core'
 import type { LoggedInUser } from '../helpers/accounts'
 import { inBrowser, signInOnPage } from '../helpers/browser'
 import { type ApiSession, clientFor, type SessionsWorld } from '../helpers/sessions'
-import { type PairedDashboard, startPairedDashboard } from '../helpers/dashboard'
+import { type PairedDashboard, PAIRED_SETUP_TIMEOUT_MS, startPairedDashboard } from '../helpers/dashboard'
 import { until } from '../helpers/until'
 
 /** The server goes away and comes back: the pages say what they cannot know meanwhile, and recover on their own. */
@@ -25,7 +25,7 @@ beforeAll(async () => {
 		const { body } = await clientFor(world.app, user).get(`/chats/${OLA}@s.whatsapp.net/messages`)
 		return (body.items as { id: string }[] | undefined)?.some((m) => m.id === hello.id)
 	}, 'the message stored')
-})
+}, PAIRED_SETUP_TIMEOUT_MS)
 afterAll(() => dashboard?.close())
 
 /**

@@ -14,6 +14,13 @@ export interface PairedDashboard {
 	close(): Promise<void>
 }
 
+/**
+ * The time a set-up that pairs a session and launches Chromium gets: both start processes and
+ * threads (the app's roles, the stand-in, the browser), and on a loaded 2-core CI host one such
+ * set-up once took longer than the 30 s a test gets. What it waits for is set up, not measured.
+ */
+export const PAIRED_SETUP_TIMEOUT_MS = 90_000
+
 export async function startPairedDashboard(phone: string): Promise<PairedDashboard> {
 	const [world, browser] = await Promise.all([startSessionsWorld(), launchChromium()])
 	const close = async () => {
