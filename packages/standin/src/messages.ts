@@ -60,12 +60,10 @@ export async function messageStanza(state: StandInState, device: Device, deliver
 	if (delivery.encryption === 'plaintext') {
 		return { tag: 'message', attrs, content: [{ tag: 'plaintext', attrs: {}, content: proto.Message.encode(delivery.message).finish() }] }
 	}
-	const address = companionAddress(device)
-	if (!from.party.hasSession(address)) {
-		await from.party.openSession(address, state.companionBundle(device))
-		state.save()
-	}
-	const { type, ciphertext } = await from.party.encrypt(address, encodeWAMessage(delivery.message))
+	const { type, ciphertext } = await from.party.encryptTo(companionAddress(device), encodeWAMessage(delivery.message), () =>
+		state.companionBundle(device),
+	)
+	state.save()
 	return { tag: 'message', attrs, content: [{ tag: 'enc', attrs: { v: '2', type }, content: ciphertext }] }
 }
 

@@ -38,6 +38,8 @@ export class SignalParty implements SignalStorage {
 	private readonly preKeys = new Map<number, SignalKeyPair>()
 	private nextPreKeyId: number
 	private readonly sessions = new Map<string, SessionRecord>()
+	/** The tail of each address's operations (see `serially`). */
+	private readonly pending = new Map<string, Promise<unknown>>()
 
 	private constructor(data?: SerializedParty) {
 		if (data) {
@@ -100,7 +102,46 @@ export class SignalParty implements SignalStorage {
 		return !!this.sessions.get(address)?.haveOpenSession()
 	}
 
-	async openSession(address: string, bundle: KeyBundle): Promise<void> {
+	/**
+	 * Encrypts to a companion, first opening a session from `bundle()` when there is none. Like every
+	 * operation on an address, it waits for the ones before it: a phone's Signal store is one record
+	 * per address, and a send and a receive that overlapped would each write back their own copy.
+	 */
+	encryptTo(address: string, plaintext: Uint8Array, bundle: () => KeyBundle): Promise<{ type: 'pkmsg' | 'msg'; ciphertext: Buffer }> {
+		return this.serially(address, async () => {
+			if (!this.hasSession(address)) await this.openSession(address, bundle())
+			const { type, body } = await new SessionCipher(this, toAddress(address)).encrypt(Buffer.from(plaintext))
+			return { type: type === 3 ? 'pkmsg' : 'msg', ciphertext: Buffer.from(body, 'binary') }
+		})
+	}
+
+	decrypt(address: string, type: string, ciphertext: Uint8Array): Promise<Buffer> {
+		return this.serially(address, async () => {
+			const cipher = new SessionCipher(this, toAddress(address))
+			const data = Buffer.from(ciphertext)
+			if (type === 'pkmsg') this.closeForIncoming(address, data)
+			const plaintext = await (type === 'pkmsg' ? cipher.decryptPreKeyWhisperMessage(data) : cipher.decryptWhisperMessage(data))
+			this.promoteUsed(address)
+			return plaintext
+		})
+	}
+
+	/**
+	 * After a message decrypted with a closed session, makes that session the open one, as a phone's
+	 * Signal library does (libsignal-node, which Baileys and this stand-in use, does not): when both
+	 * sides started a session at once, each then answers on the one the other writes on, and the two
+	 * settle on one session instead of each writing on its own.
+	 */
+	private promoteUsed(address: string): void {
+		const record = this.sessions.get(address) as unknown as SessionList | undefined
+		const used = record?.getSessions()[0]
+		if (!record || !used || used.indexInfo.closed === -1) return
+		const open = record.getOpenSession()
+		if (open) open.indexInfo.closed = Date.now()
+		used.indexInfo.closed = -1
+	}
+
+	private async openSession(address: string, bundle: KeyBundle): Promise<void> {
 		const builder = new SessionBuilder(this, toAddress(address))
 		// libsignal accepts a bundle without a one-time prekey (the companion ran out); its typing does not.
 		await builder.initOutgoing({
@@ -115,27 +156,32 @@ export class SignalParty implements SignalStorage {
 		} as Parameters<SessionBuilder['initOutgoing']>[0])
 	}
 
-	async encrypt(address: string, plaintext: Uint8Array): Promise<{ type: 'pkmsg' | 'msg'; ciphertext: Buffer }> {
-		const { type, body } = await new SessionCipher(this, toAddress(address)).encrypt(Buffer.from(plaintext))
-		return { type: type === 3 ? 'pkmsg' : 'msg', ciphertext: Buffer.from(body, 'binary') }
-	}
-
-	async decrypt(address: string, type: string, ciphertext: Uint8Array): Promise<Buffer> {
-		const cipher = new SessionCipher(this, toAddress(address))
-		const data = Buffer.from(ciphertext)
-		if (type === 'pkmsg') this.dropSupersededSession(address, data)
-		return type === 'pkmsg' ? cipher.decryptPreKeyWhisperMessage(data) : cipher.decryptWhisperMessage(data)
-	}
-
 	/**
-	 * A companion that re-fetched our bundle (Baileys does whenever it newly learns a LID) starts
-	 * a new session with a `pkmsg`; libsignal would close ours and print the whole record.
+	 * A companion that started a session of its own (it wrote to us while we wrote to it, or it
+	 * re-fetched our bundle, as Baileys does whenever it newly learns a LID) sends a `pkmsg` with a
+	 * new base key. The open session is closed, not dropped, as a phone does: the companion may
+	 * still send on it what it encrypted before. libsignal would close it too, but print it whole.
 	 */
-	private dropSupersededSession(address: string, pkmsg: Buffer): void {
-		const record = this.sessions.get(address) as (SessionRecord & { getSession(baseKey: Buffer): unknown }) | undefined
-		if (!record?.haveOpenSession()) return
+	private closeForIncoming(address: string, pkmsg: Buffer): void {
+		const record = this.sessions.get(address) as unknown as SessionList | undefined
+		const open = record?.getOpenSession()
+		if (!record || !open) return
 		const { baseKey } = PreKeyWhisperMessage.decode(pkmsg.subarray(1))
-		if (baseKey && !record.getSession(Buffer.from(baseKey))) this.sessions.delete(address)
+		if (baseKey && !record.getSession(Buffer.from(baseKey))) open.indexInfo.closed = Date.now()
+	}
+
+	/** Runs `work` once every earlier operation on `address` has ended, whether it failed or not. */
+	private serially<T>(address: string, work: () => Promise<T>): Promise<T> {
+		const run = (this.pending.get(address) ?? Promise.resolve()).then(work, work)
+		const tail = run.then(
+			() => {},
+			() => {},
+		)
+		this.pending.set(address, tail)
+		void tail.then(() => {
+			if (this.pending.get(address) === tail) this.pending.delete(address)
+		})
+		return run
 	}
 
 	serialize(): SerializedParty {
@@ -215,6 +261,14 @@ export function bundleNode(jid: string, bundle: KeyBundle): BinaryNode {
 
 function signalPublicKey(key: Uint8Array): Buffer {
 	return key.byteLength === 33 ? Buffer.from(key) : Buffer.concat([Buffer.from([5]), key])
+}
+
+/** What of libsignal's SessionRecord the party reaches past its typings: `closed` is -1 while a session is open. */
+interface SessionList {
+	getSession(baseKey: Buffer): unknown
+	getOpenSession(): { indexInfo: { closed: number } } | undefined
+	/** Most recently used first. */
+	getSessions(): { indexInfo: { closed: number } }[]
 }
 
 /** "name.device", the form libsignal stores sessions under. */
