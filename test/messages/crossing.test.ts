@@ -10,7 +10,7 @@ import { until } from '../helpers/until'
  */
 
 /** Accounts on one runner, each in a tenant of its own, all writing with the same customers. */
-const PHONES = ['15557900010', '15557900020', '15557900030']
+const PHONES = ['15557900010', '15557900020', '15557900030', '15557900040', '15557900050']
 const CONTACTS = ['15557900001', '15557900002', '15557900003', '15557900004']
 const ROUNDS = 15
 /** Traffic keeps coming while earlier messages are still being handled: a round goes out this often. */

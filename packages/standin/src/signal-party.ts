@@ -119,22 +119,29 @@ export class SignalParty implements SignalStorage {
 		return this.serially(address, async () => {
 			const cipher = new SessionCipher(this, toAddress(address))
 			const data = Buffer.from(ciphertext)
-			if (type === 'pkmsg') this.closeForIncoming(address, data)
-			const plaintext = await (type === 'pkmsg' ? cipher.decryptPreKeyWhisperMessage(data) : cipher.decryptWhisperMessage(data))
-			this.promoteUsed(address)
+			if (type !== 'pkmsg') {
+				const plaintext = await cipher.decryptWhisperMessage(data)
+				// libsignal marks the session that decrypted it as the most recently used.
+				this.promote(address, (record) => record.getSessions()[0])
+				return plaintext
+			}
+			const baseKey = Buffer.from(PreKeyWhisperMessage.decode(data.subarray(1)).baseKey ?? [])
+			this.closeForIncoming(address, baseKey)
+			const plaintext = await cipher.decryptPreKeyWhisperMessage(data)
+			this.promote(address, (record) => record.getSession(baseKey))
 			return plaintext
 		})
 	}
 
 	/**
-	 * After a message decrypted with a closed session, makes that session the open one, as a phone's
-	 * Signal library does (libsignal-node, which Baileys and this stand-in use, does not): when both
-	 * sides started a session at once, each then answers on the one the other writes on, and the two
+	 * Makes the session that decrypted a message the open one when it was closed, as a phone's Signal
+	 * library does (libsignal-node, which Baileys and this stand-in use, does not): when both sides
+	 * started a session at once, each then answers on the one the other writes on, and the two
 	 * settle on one session instead of each writing on its own.
 	 */
-	private promoteUsed(address: string): void {
+	private promote(address: string, decrypting: (record: SessionList) => SessionState | undefined): void {
 		const record = this.sessions.get(address) as unknown as SessionList | undefined
-		const used = record?.getSessions()[0]
+		const used = record && decrypting(record)
 		if (!record || !used || used.indexInfo.closed === -1) return
 		const open = record.getOpenSession()
 		if (open) open.indexInfo.closed = Date.now()
@@ -162,12 +169,10 @@ export class SignalParty implements SignalStorage {
 	 * new base key. The open session is closed, not dropped, as a phone does: the companion may
 	 * still send on it what it encrypted before. libsignal would close it too, but print it whole.
 	 */
-	private closeForIncoming(address: string, pkmsg: Buffer): void {
+	private closeForIncoming(address: string, baseKey: Buffer): void {
 		const record = this.sessions.get(address) as unknown as SessionList | undefined
 		const open = record?.getOpenSession()
-		if (!record || !open) return
-		const { baseKey } = PreKeyWhisperMessage.decode(pkmsg.subarray(1))
-		if (baseKey && !record.getSession(Buffer.from(baseKey))) open.indexInfo.closed = Date.now()
+		if (record && open && baseKey.length && !record.getSession(baseKey)) open.indexInfo.closed = Date.now()
 	}
 
 	/** Runs `work` once every earlier operation on `address` has ended, whether it failed or not. */
@@ -263,12 +268,17 @@ function signalPublicKey(key: Uint8Array): Buffer {
 	return key.byteLength === 33 ? Buffer.from(key) : Buffer.concat([Buffer.from([5]), key])
 }
 
-/** What of libsignal's SessionRecord the party reaches past its typings: `closed` is -1 while a session is open. */
+/** A session of a libsignal SessionRecord, as far as the party reaches past its typings: `closed` is -1 while open. */
+interface SessionState {
+	indexInfo: { closed: number }
+}
+
+/** What of libsignal's SessionRecord the party reaches past its typings. */
 interface SessionList {
-	getSession(baseKey: Buffer): unknown
-	getOpenSession(): { indexInfo: { closed: number } } | undefined
+	getSession(baseKey: Buffer): SessionState | undefined
+	getOpenSession(): SessionState | undefined
 	/** Most recently used first. */
-	getSessions(): { indexInfo: { closed: number } }[]
+	getSessions(): SessionState[]
 }
 
 /** "name.device", the form libsignal stores sessions under. */
