@@ -98,7 +98,7 @@ export class SignalParty implements SignalStorage {
 		}
 	}
 
-	hasSession(address: string): boolean {
+	private hasSession(address: string): boolean {
 		return !!this.sessions.get(address)?.haveOpenSession()
 	}
 
