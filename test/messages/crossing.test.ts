@@ -68,14 +68,24 @@ describe('messages crossing in both directions', () => {
 			}
 			await Promise.all([...work, Bun.sleep(ROUND_EVERY_MS)])
 		}
-		// A message that cannot be decrypted never arrives: these waits then time out.
-		await until(async () => {
-			for (const { api } of accounts) {
+		/** The customers' messages not (yet) stored with their text, as `account←contact` of each. */
+		const notStored = async () => {
+			const missing: string[] = []
+			for (const { phone, api } of accounts) {
 				const stored = new Map(await Promise.all(CONTACTS.map(async (c) => [c, await storedTexts(api, c)] as const)))
-				if (!received.filter((r) => r.api === api).every(({ contact, id, text }) => stored.get(contact)!.get(id) === text)) return false
+				for (const { contact, id, text } of received.filter((r) => r.api === api)) {
+					if (stored.get(contact)!.get(id) !== text) missing.push(`${phone}←${contact}`)
+				}
 			}
-			return true
-		}, "the customers' messages stored")
+			return missing
+		}
+		// A message that cannot be decrypted never arrives: these waits then time out, saying which
+		// conversations lack messages (a broken Signal session loses every later one of its contact).
+		await until(async () => (await notStored()).length === 0, "the customers' messages stored").catch(async (error: Error) => {
+			const missing = await notStored()
+			const byConversation = Object.entries(Object.groupBy(missing, (m) => m)).map(([c, ms]) => `${c} ${ms!.length}`)
+			throw new Error(`${error.message}: ${missing.length} of ${received.length} missing (${byConversation.join(', ')})`)
+		})
 		const onPhones = () => new Map(PHONES.flatMap((phone) => world.standIn.sent(phone)).map((m) => [m.id, m]))
 		await until(() => {
 			const arrived = onPhones()
