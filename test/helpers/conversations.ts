@@ -1,0 +1,124 @@
+import { expect } from 'bun:test'
+import type { StandIn } from '@switchboard/standin'
+import { type ApiResponse, type Client, untilStatus } from './sessions'
+import { until } from './until'
+
+/**
+ * Support desks answer while their customers are still typing: messages to a contact and from it
+ * cross, Signal-encrypted through the stand-in as a phone does it. A message that cannot be
+ * decrypted never arrives, and a broken Signal session loses every later message of its contact,
+ * so `untilAllArrived` names the conversations that lack messages.
+ */
+
+/** A paired session of an account, and the client of its tenant. */
+export interface Account {
+	phone: string
+	api: Client
+	sessionId: string
+}
+
+/** What a run of rounds sent: the customers' messages by account, and the ids of the desks' sends. */
+export interface Traffic {
+	received: { account: Account; contact: string; id: string; text: string }[]
+	sent: string[]
+	/** Customers' messages WhatsApp held because the account's companion was offline. */
+	held: number
+}
+
+export const newTraffic = (): Traffic => ({ received: [], sent: [], held: 0 })
+
+/**
+ * One round, all at once: each contact writes `atOnce` messages to each account while each account
+ * writes as many to it through the API. Resolves once every one is handed over (a send accepted
+ * with 202; a phone's message may wait at WhatsApp for a companion that is offline).
+ */
+export async function crossingRound(
+	standIn: StandIn,
+	{ accounts, contacts, round, atOnce }: { accounts: Account[]; contacts: string[]; round: number; atOnce: number },
+	traffic: Traffic,
+): Promise<void> {
+	const work: Promise<unknown>[] = []
+	for (const account of accounts) {
+		for (const contact of contacts) {
+			for (let n = 0; n < atOnce; n++) {
+				const customer = `from the customer, round ${round} #${n}`
+				work.push(
+					standIn.deliver({ to: account.phone, from: contact, text: customer, encryption: 'signal' }).then(({ id, devices }) => {
+						traffic.received.push({ account, contact, id, text: customer })
+						if (devices.some((d) => d.as === 'queued')) traffic.held++
+					}),
+				)
+				work.push(send(account, contact, `from the desk, round ${round} #${n}`).then((id) => traffic.sent.push(id)))
+			}
+		}
+	}
+	await Promise.all(work)
+}
+
+/**
+ * Sends as a desk's client does: a send refused while the session is not connected (409
+ * `SESSION_NOT_CONNECTED`: its runner was lost and another is taking it over) goes again once it
+ * is. Resolves with the message id.
+ */
+async function send({ api, sessionId }: Account, contact: string, text: string): Promise<string> {
+	for (;;) {
+		const { status, body } = await api.post(`/sessions/${sessionId}/messages`, { to: `+${contact}`, text })
+		if (status === 409 && body.error?.code === 'SESSION_NOT_CONNECTED') {
+			await untilStatus(api, sessionId, 'connected', 30_000)
+			continue
+		}
+		expect(status).toBe(202)
+		return body.messageId
+	}
+}
+
+/** The texts of the contact's chat that the server has stored for the account's session, by message id. */
+async function storedTexts({ api, sessionId }: Account, contact: string): Promise<Map<string, string | null>> {
+	const texts = new Map<string, string | null>()
+	let cursor: string | null = null
+	do {
+		const page: string = `/chats/${contact}@s.whatsapp.net/messages?sessionId=${sessionId}&limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`
+		const { status, body }: ApiResponse<{ items: { id: string; text: string | null }[]; nextCursor: string | null }> = await api.get(page)
+		expect(status).toBe(200)
+		for (const m of body.items) texts.set(m.id, m.text)
+		cursor = body.nextCursor
+	} while (cursor)
+	return texts
+}
+
+/** The customers' messages not (yet) stored with their text, as `account←contact` of each. */
+async function notStored(traffic: Traffic): Promise<string[]> {
+	const missing: string[] = []
+	const stored = new Map<string, Map<string, string | null>>()
+	for (const { account, contact, id, text } of traffic.received) {
+		const key = `${account.phone}←${contact}`
+		if (!stored.has(key)) stored.set(key, await storedTexts(account, contact))
+		if (stored.get(key)!.get(id) !== text) missing.push(key)
+	}
+	return missing
+}
+
+/**
+ * Waits until every customer message is stored with its text and every desk message has reached
+ * its phone, and expects each of those to have decrypted there. A timeout says which conversations
+ * lack messages, and how many.
+ */
+export async function untilAllArrived(standIn: StandIn, accounts: Account[], traffic: Traffic, timeoutMs = 20_000): Promise<void> {
+	await until(async () => (await notStored(traffic)).length === 0, "the customers' messages stored", timeoutMs).catch(async (error: Error) => {
+		const missing = await notStored(traffic)
+		const byConversation = Object.entries(Object.groupBy(missing, (m) => m)).map(([c, ms]) => `${c} ${ms!.length}`)
+		throw new Error(`${error.message}: ${missing.length} of ${traffic.received.length} missing (${byConversation.join(', ')})`)
+	})
+	/** What the accounts sent, as the customers' phones received it, by message id. */
+	const onPhones = () => new Map(accounts.flatMap(({ phone }) => standIn.sent(phone)).map((m) => [m.id, m]))
+	await until(
+		() => {
+			const arrived = onPhones()
+			return traffic.sent.every((id) => arrived.has(id))
+		},
+		"the desk's messages at the customers' phones",
+		timeoutMs,
+	)
+	const arrived = onPhones()
+	expect(traffic.sent.filter((id) => arrived.get(id)?.text === undefined).map((id) => arrived.get(id)?.decryptError)).toEqual([])
+}
