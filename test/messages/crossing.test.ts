@@ -43,5 +43,5 @@ describe('messages crossing in both directions', () => {
 		await untilAllArrived(world.standIn, accounts, traffic)
 		expect(traffic.received).toHaveLength(ROUNDS * PHONES.length * CONTACTS.length * AT_ONCE)
 		expect(traffic.sent).toHaveLength(ROUNDS * PHONES.length * CONTACTS.length * AT_ONCE)
-	}, 60_000)
+	}, 120_000)
 })

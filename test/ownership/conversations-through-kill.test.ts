@@ -49,10 +49,10 @@ describe('a runner killed with -9 in the middle of conversations', () => {
 			expect(
 				survivor.owns(await until(() => fleet.sessionOwner(sessionId).then((o) => survivor.owns(o) && o), `the new owner of ${sessionId}`)),
 			).toBe(true)
-		await untilAllArrived(fleet.standIn, accounts, traffic, 30_000)
+		await untilAllArrived(fleet.standIn, accounts, traffic)
 		expect(traffic.received).toHaveLength(ROUNDS * PHONES.length * CONTACTS.length * AT_ONCE)
 		// The kill fell in the middle: WhatsApp held messages for the companions while they were gone.
 		expect(traffic.held).toBeGreaterThan(0)
 		console.log(`${traffic.held} of ${traffic.received.length} customers' messages held while no runner had the sessions`)
-	}, 120_000)
+	}, 150_000)
 })
