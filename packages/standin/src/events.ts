@@ -17,6 +17,8 @@ export interface SentMessage {
 	message?: proto.IMessage
 	text?: string
 	decryptError?: string
+	/** The contact's device whose copy did not decrypt: its phone asks the companion for it again. */
+	undecryptedBy?: string
 	/** For a media message: the checks of the file the companion uploaded (`readSentMedia` gives its bytes). */
 	media?: SentMedia
 	at: number

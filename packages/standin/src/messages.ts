@@ -27,7 +27,7 @@ export interface Delivery {
 }
 
 /** The address a stand-in party uses for a companion in its own Signal store. */
-const companionAddress = (device: Device): string => `${device.phone}.${device.deviceId}`
+export const companionAddress = (device: Device): string => `${device.phone}.${device.deviceId}`
 
 /**
  * Builds the `<message>` stanza for one companion. Phone-number addressing carries `sender_lid`,
@@ -119,6 +119,7 @@ export async function readSentMessage(state: StandInState, device: Device, node:
 			sent.text = textOf(sent.message)
 		} catch (error) {
 			sent.decryptError = error instanceof Error ? error.message : String(error)
+			if (!isOwn(state, device, jid)) sent.undecryptedBy = jid
 		}
 	}
 	const skmsg = getBinaryNodeChildren(node, 'enc').find((enc) => enc.attrs.type === 'skmsg')

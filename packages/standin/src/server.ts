@@ -41,6 +41,11 @@ export interface StandIn extends MediaControl, GroupControl, PeopleControl {
 	readOnPhone(options: { to: string; from: string; ids: string[] }): Promise<void>
 	kick(target: string, mode?: KickMode): number
 	revoke(target: string): string[]
+	/**
+	 * The person's phone loses its Signal sessions with every companion, as a phone restored without
+	 * them: what a companion sends on an old session no longer decrypts, and the phone asks for it again.
+	 */
+	forgetSessions(phone: string): void
 	stats(): StandInStats
 	/** Stats of one device (JID) or of the only device of an account (phone number). */
 	device(target: string): DeviceStats
@@ -128,6 +133,10 @@ export async function startStandIn(options: StartOptions = {}): Promise<StandIn>
 		readOnPhone: (readOptions) => core.readOnPhone(readOptions),
 		kick: (target, mode) => core.kick(target, mode),
 		revoke: (target) => core.revoke(target),
+		forgetSessions(phone) {
+			core.state.person(phone).party.forgetSessions()
+			core.state.save()
+		},
 		stats: () => core.stats(),
 		device(target) {
 			const [device, ...more] = core.devicesFor(target)

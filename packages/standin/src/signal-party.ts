@@ -115,6 +115,22 @@ export class SignalParty implements SignalStorage {
 		})
 	}
 
+	/**
+	 * Drops the session with `address` and opens a new one from `bundle`: a phone answering a
+	 * companion's second request for a message it could not decrypt, which carries the keys for it.
+	 */
+	restartSession(address: string, bundle: KeyBundle): Promise<void> {
+		return this.serially(address, async () => {
+			this.sessions.delete(address)
+			await this.openSession(address, bundle)
+		})
+	}
+
+	/** Forgets every session, as a phone whose Signal store was lost: what comes on an old one no longer decrypts. */
+	forgetSessions(): void {
+		this.sessions.clear()
+	}
+
 	decrypt(address: string, type: string, ciphertext: Uint8Array): Promise<Buffer> {
 		return this.serially(address, async () => {
 			const cipher = new SessionCipher(this, toAddress(address))

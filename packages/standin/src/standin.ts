@@ -9,9 +9,19 @@ import { GroupHub } from './groups'
 import { handleIq } from './iq-handlers'
 import { Mailboxes, type Outgoing } from './mailbox'
 import { MediaHub } from './media/hub'
-import { messageStanza, ownReadReceiptStanza, readReceipt, readSentMessage, receiptStanza, senderReceiptStanza, type Delivery } from './messages'
+import {
+	companionAddress,
+	messageStanza,
+	ownReadReceiptStanza,
+	readReceipt,
+	readSentMessage,
+	receiptStanza,
+	senderReceiptStanza,
+	type Delivery,
+} from './messages'
 import { completePairing, enterPairingCode, pairDeviceNode, parseQr, registrationFrom } from './pairing'
 import { PeopleHub } from './people'
+import { Retries, retryBundle } from './retries'
 import { normalizePhone, pnJid, StandInState, type Device } from './state'
 import type { DeliverOptions, DeliveryResult, DeviceStats, KickMode, ReceiptType, StandInOptions, StandInStats } from './types'
 
@@ -33,6 +43,7 @@ export class StandInCore implements ConnectionHost {
 	/** Logged-in connections by device (noise key): looked up for every delivery and login, so not a scan of all connections. */
 	private readonly loggedIn = new Map<string, Set<Connection>>()
 	private readonly mailboxes = new Mailboxes()
+	private readonly retries = new Retries()
 	private readonly codePairings = new Map<Connection, Deferred>()
 	readonly media: MediaHub
 	readonly groups: GroupHub
@@ -141,6 +152,8 @@ export class StandInCore implements ConnectionHost {
 				// account's own devices (peer: key requests, app state) is for the companions alone.
 				const owner = `${device.phone}@s.whatsapp.net`
 				if (sent.category !== 'peer' && sent.to !== owner) connection.send(senderReceiptStanza(owner, sent.to, sent.id))
+				const retry = this.retries.requestFor(this.state, sent)
+				if (retry) connection.send(retry)
 				await this.media.inspectSent(sent)
 				this.sentMessages.push(sent)
 				if (this.sentMessages.length > 10_000) this.sentMessages.shift()
@@ -157,6 +170,7 @@ export class StandInCore implements ConnectionHost {
 				if (receipt.type !== 'retry') this.mailboxes.answered(device, receipt.ids)
 				this.log.emit({ type: 'receipt', receipt })
 				if (node.attrs.type === 'server-error') await this.media.onRetryRequest(connection, node)
+				if (node.attrs.type === 'retry') await this.sendAgain(device, node)
 				return
 			}
 			case 'ack':
@@ -299,6 +313,7 @@ export class StandInCore implements ConnectionHost {
 			attrs: options.attrs,
 		}
 		this.media.remember(delivery.id, message)
+		this.retries.remember(delivery)
 		const devices: DeliveryResult['devices'] = []
 		for (const device of this.activeDevices(owner.phone)) {
 			const node = await this.sendTo(device, { delivery })
@@ -494,6 +509,18 @@ export class StandInCore implements ConnectionHost {
 		if ('delivery' in item) this.mailboxes.delivered(device, item.delivery)
 		for (const connection of live) connection.send(node)
 		return node
+	}
+
+	/**
+	 * The companion could not decrypt a message a phone sent it and asks for it again: the phone sends
+	 * it again, on a new session when the request carries the keys for one.
+	 */
+	private async sendAgain(device: Device, receipt: BinaryNode): Promise<void> {
+		const delivery = this.retries.deliveryFor(receipt.attrs.id ?? '')
+		if (delivery?.encryption !== 'signal') return
+		const bundle = retryBundle(receipt)
+		if (bundle) await delivery.from.party.restartSession(companionAddress(device), bundle)
+		await this.sendTo(device, { delivery })
 	}
 
 	private selfDelivery(phone: string, message: proto.IMessage): Delivery {

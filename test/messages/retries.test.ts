@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import postgres from 'postgres'
+import { retriesAsked } from '../helpers/conversations'
+import { type Client, pairedSession, type SessionsWorld, startSessionsWorld, untilStatus } from '../helpers/sessions'
+import { until } from '../helpers/until'
+
+/**
+ * A message one side cannot decrypt is asked for again (WhatsApp's retry receipt) and sent again,
+ * same id, on a new Signal session: it still arrives, and the conversation goes on.
+ */
+
+const PHONE = '4915100000501'
+const FRIEND = '4915100000502'
+const OTHER_FRIEND = '4915100000503'
+const THIRD_FRIEND = '4915100000504'
+let world: SessionsWorld
+let api: Client
+let sessionId: string
+let sql: postgres.Sql
+
+beforeAll(async () => {
+	world = await startSessionsWorld()
+	api = await world.tenant()
+	sessionId = (await pairedSession(world, api, PHONE)).id
+	sql = postgres(world.app.database.url, { max: 1, onnotice: () => {} })
+})
+afterAll(async () => {
+	await sql?.end({ timeout: 5 })
+	await world?.close()
+})
+
+/** Sends `text` to the contact; resolves once the contact's phone has decrypted it (asked again if need be). */
+async function sendTo(contact: string, text: string): Promise<void> {
+	const { status, body } = await api.post(`/chats/${contact}@s.whatsapp.net/messages`, { text })
+	expect(status).toBe(202)
+	const arrived = await world.standIn.waitForSent((m) => m.id === body.messageId && !m.undecryptedBy)
+	expect(arrived.text).toBe(text)
+}
+
+/** The contact writes `text`; resolves once the server has stored it. */
+async function receiveFrom(contact: string, text: string): Promise<void> {
+	const { id } = await world.standIn.deliver({ to: PHONE, from: contact, text, encryption: 'signal' })
+	const stored = await until(async () => {
+		const { status, body } = await api.get(`/chats/${contact}@s.whatsapp.net/messages?limit=100`)
+		return status === 200 && (body.items as { id: string; text: string | null }[]).find((m) => m.id === id)
+	}, `message ${id} stored`)
+	expect(stored.text).toBe(text)
+}
+
+describe('a message the other side cannot decrypt', () => {
+	it("is asked for again by the contact's phone and sent again on a new session", async () => {
+		await sendTo(FRIEND, 'before the phone lost its sessions')
+		// As a phone restored without its Signal sessions: the next message comes on one it lost.
+		world.standIn.forgetSessions(FRIEND)
+		const before = retriesAsked(world.standIn)
+		await sendTo(FRIEND, 'after')
+		expect(retriesAsked(world.standIn).byPhones).toBe(before.byPhones + 1)
+		await sendTo(FRIEND, 'and on')
+		await receiveFrom(FRIEND, 'and back')
+	})
+
+	it('arrives both ways after the database was restored from an older backup', async () => {
+		// Two conversations: what heals one way heals the other too (a new session either way).
+		const [writtenTo, writtenBy] = [OTHER_FRIEND, THIRD_FRIEND]
+		// Each conversation ends with a message received: the runner handles a contact's messages one
+		// after another, so by the time it is stored, the session state of the send before it is too.
+		const converse = async (contact: string, texts: string[]) => {
+			for (const [i, text] of texts.entries()) await (i % 2 ? sendTo(contact, text) : receiveFrom(contact, text))
+		}
+		for (const contact of [writtenTo, writtenBy]) await converse(contact, ['hello', 'hello to you', 'fine'])
+		// A backup of the session's Signal state, taken now.
+		const backup = await sql`select type, key_id, value from session_auth_keys where session_id = ${sessionId}`
+		const creds = await sql`select creds from session_auth where session_id = ${sessionId}`
+		// Both sides step their ratchets past it.
+		for (const contact of [writtenTo, writtenBy]) await converse(contact, ['one', 'two', 'three', 'four'])
+
+		expect((await api.post(`/sessions/${sessionId}/stop`)).status).toBe(202)
+		await untilStatus(api, sessionId, 'stopped')
+		await sql.begin(async (tx) => {
+			await tx`delete from session_auth_keys where session_id = ${sessionId}`
+			for (const { type, key_id, value } of backup)
+				await tx`insert into session_auth_keys (session_id, type, key_id, value) values (${sessionId}, ${type}, ${key_id}, ${value})`
+			await tx`update session_auth set creds = ${creds[0]!.creds} where session_id = ${sessionId}`
+		})
+		expect((await api.post(`/sessions/${sessionId}/start`)).status).toBe(202)
+		await untilStatus(api, sessionId, 'connected')
+
+		// The restored sessions are behind the phones': the first message a phone sends on its own
+		// does not decrypt, and the companion asks for it again.
+		const before = retriesAsked(world.standIn)
+		await receiveFrom(writtenBy, 'are you there?')
+		expect(retriesAsked(world.standIn).byCompanions).toBeGreaterThan(before.byCompanions)
+		// A restarted socket opens new sessions with the contacts it writes to (Baileys re-reads their
+		// devices): a send needs no asking again, and the phone answers on the new session.
+		await sendTo(writtenTo, 'sorry, we restored a backup')
+		for (const contact of [writtenTo, writtenBy]) await converse(contact, ['good', 'and on'])
+	})
+})
