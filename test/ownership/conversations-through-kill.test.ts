@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { type Account, crossingRound, newTraffic, untilAllArrived } from '../helpers/conversations'
 import { until } from '../helpers/until'
-import { startFleet, type FleetWorld, type RunnerProcess } from './fleet'
+import { startTwoRunners, type FleetWorld, type RunnerProcess } from './fleet'
 
 // A runner is killed with SIGKILL while its accounts and their customers write each other, both
 // ways at once. The other runner takes the sessions over and works off, at the same time, the sends
@@ -22,11 +22,10 @@ let survivor: RunnerProcess
 let accounts: Account[]
 
 beforeAll(async () => {
-	fleet = await startFleet({ partitions: PARTITIONS })
-	victim = await fleet.spawnRunner()
-	await fleet.untilHolding(victim, PARTITIONS)
-	survivor = await fleet.spawnRunner()
-	await fleet.untilHolding(survivor, PARTITIONS / 2)
+	const two = await startTwoRunners(PARTITIONS)
+	fleet = two.fleet
+	victim = two.first
+	survivor = two.second
 	// Every account on a partition the victim holds.
 	const { partitions } = await fleet.leases()
 	const victims = partitions.findIndex((l) => victim.owns(l?.holder))

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import type { ApiSession } from '../helpers/sessions'
 import { until } from '../helpers/until'
-import { deviceOf, LEASE_TTL_MS, startFleet, type FleetWorld, type RunnerProcess } from './fleet'
+import { deviceOf, LEASE_TTL_MS, startTwoRunners, type FleetWorld, type RunnerProcess } from './fleet'
 
 // Two runner processes share four partitions, one paired session on each. One runner is killed
 // with SIGKILL: nothing of it runs any more, its leases simply stop being renewed.
@@ -14,11 +14,10 @@ let survivor: RunnerProcess
 const paired: ApiSession[] = []
 
 beforeAll(async () => {
-	fleet = await startFleet({ partitions: PARTITIONS })
-	victim = await fleet.spawnRunner()
-	await fleet.untilHolding(victim, PARTITIONS)
-	survivor = await fleet.spawnRunner()
-	await fleet.untilHolding(survivor, PARTITIONS / 2)
+	const two = await startTwoRunners(PARTITIONS)
+	fleet = two.fleet
+	victim = two.first
+	survivor = two.second
 	for (let p = 0; p < PARTITIONS; p++) paired.push(await fleet.pairedOn(p, phoneOf(p)))
 }, 60_000)
 afterAll(() => fleet?.close(), 30_000)

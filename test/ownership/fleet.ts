@@ -123,5 +123,18 @@ export async function startFleet({ partitions, env = {} }: { partitions: number;
 	return fleet
 }
 
+/**
+ * A fleet of two runners that share its partitions: the first held all of them before the second
+ * took its half, so the first runs every session paired earlier and half of those paired after.
+ */
+export async function startTwoRunners(partitions: number): Promise<{ fleet: FleetWorld; first: RunnerProcess; second: RunnerProcess }> {
+	const fleet = await startFleet({ partitions })
+	const first = await fleet.spawnRunner()
+	await fleet.untilHolding(first, partitions)
+	const second = await fleet.spawnRunner()
+	await fleet.untilHolding(second, partitions / 2)
+	return { fleet, first, second }
+}
+
 /** The one device the stand-in paired for `phone`. */
 export const deviceOf = (phone: string) => `${phone}:1@s.whatsapp.net`
