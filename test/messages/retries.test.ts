@@ -13,6 +13,7 @@ const PHONE = '4915100000501'
 const FRIEND = '4915100000502'
 const OTHER_FRIEND = '4915100000503'
 const THIRD_FRIEND = '4915100000504'
+const FOURTH_FRIEND = '4915100000505'
 let world: SessionsWorld
 let api: Client
 let sessionId: string
@@ -57,6 +58,29 @@ describe('a message the other side cannot decrypt', () => {
 		expect(retriesAsked(world.standIn).byPhones).toBe(before.byPhones + 1)
 		await sendTo(FRIEND, 'and on')
 		await receiveFrom(FRIEND, 'and back')
+	})
+
+	it('is sent again from the stored messages when the phone asks after the session restarted', async () => {
+		await sendTo(FOURTH_FRIEND, 'hello')
+		// The phone is off, and comes back without its sessions: it asks for the message only once
+		// the companion's socket that sent it is gone, and a new one has nothing of it in memory.
+		await world.standIn.setPhoneOnline(FOURTH_FRIEND, false)
+		world.standIn.forgetSessions(FOURTH_FRIEND)
+		const { status, body } = await api.post(`/chats/${FOURTH_FRIEND}@s.whatsapp.net/messages`, { text: 'while your phone was off' })
+		expect(status).toBe(202)
+		const id = body.messageId as string
+		// WhatsApp has it: the account's phone answered with its sender receipt.
+		await world.events.waitFor('session.messages.update', sessionId, { where: (e) => e.data.updates.some((u) => u.key.id === id) })
+		expect((await api.post(`/sessions/${sessionId}/stop`)).status).toBe(202)
+		await untilStatus(api, sessionId, 'stopped')
+		expect((await api.post(`/sessions/${sessionId}/start`)).status).toBe(202)
+		await untilStatus(api, sessionId, 'connected')
+
+		const before = retriesAsked(world.standIn)
+		await world.standIn.setPhoneOnline(FOURTH_FRIEND, true)
+		const arrived = await world.standIn.waitForSent((m) => m.id === id && !m.undecryptedBy)
+		expect(arrived.text).toBe('while your phone was off')
+		expect(retriesAsked(world.standIn).byPhones).toBe(before.byPhones + 1)
 	})
 
 	it('arrives both ways after the database was restored from an older backup', async () => {

@@ -46,6 +46,11 @@ export interface StandIn extends MediaControl, GroupControl, PeopleControl {
 	 * them: what a companion sends on an old session no longer decrypts, and the phone asks for it again.
 	 */
 	forgetSessions(phone: string): void
+	/**
+	 * The person's phone goes offline: what companions send it waits at WhatsApp (one tick) until it
+	 * is back online, when it reads it, and asks for what it cannot decrypt.
+	 */
+	setPhoneOnline(phone: string, online: boolean): Promise<void>
 	stats(): StandInStats
 	/** Stats of one device (JID) or of the only device of an account (phone number). */
 	device(target: string): DeviceStats
@@ -133,6 +138,7 @@ export async function startStandIn(options: StartOptions = {}): Promise<StandIn>
 		readOnPhone: (readOptions) => core.readOnPhone(readOptions),
 		kick: (target, mode) => core.kick(target, mode),
 		revoke: (target) => core.revoke(target),
+		setPhoneOnline: (phone, online) => core.setPhoneOnline(phone, online),
 		forgetSessions(phone) {
 			core.state.person(phone).party.forgetSessions()
 			core.state.save()

@@ -44,6 +44,9 @@ export class StandInCore implements ConnectionHost {
 	private readonly loggedIn = new Map<string, Set<Connection>>()
 	private readonly mailboxes = new Mailboxes()
 	private readonly retries = new Retries()
+	/** Contacts' phones that are offline, and what companions sent them meanwhile (WhatsApp holds it). */
+	private readonly offlinePhones = new Set<string>()
+	private heldForPhones: { phone: string; device: Device; node: BinaryNode }[] = []
 	private readonly codePairings = new Map<Connection, Deferred>()
 	readonly media: MediaHub
 	readonly groups: GroupHub
@@ -143,22 +146,19 @@ export class StandInCore implements ConnectionHost {
 				return await handleIq(this, connection, node)
 			case 'message': {
 				if (!device) return
-				const sent = await readSentMessage(this.state, device, node, this.groups)
-				connection.send({
-					tag: 'ack',
-					attrs: { class: 'message', id: sent.id, from: sent.to, t: String(Math.floor(Date.now() / 1000)) },
-				})
+				const id = node.attrs.id ?? ''
+				const to = node.attrs.to ?? ''
+				connection.send({ tag: 'ack', attrs: { class: 'message', id, from: to, t: String(Math.floor(Date.now() / 1000)) } })
 				// A message to a chat reaches the account's phone too, which answers for it; one to the
 				// account's own devices (peer: key requests, app state) is for the companions alone.
 				const owner = `${device.phone}@s.whatsapp.net`
-				if (sent.category !== 'peer' && sent.to !== owner) connection.send(senderReceiptStanza(owner, sent.to, sent.id))
-				const retry = this.retries.requestFor(this.state, sent)
-				if (retry) connection.send(retry)
-				await this.media.inspectSent(sent)
-				this.sentMessages.push(sent)
-				if (this.sentMessages.length > 10_000) this.sentMessages.shift()
-				this.log.emit({ type: 'sent', message: sent })
-				return
+				if (node.attrs.category !== 'peer' && to !== owner) connection.send(senderReceiptStanza(owner, to, id))
+				const recipient = this.state.personByJid(to)
+				if (recipient && this.offlinePhones.has(recipient.phone)) {
+					this.heldForPhones.push({ phone: recipient.phone, device, node })
+					return
+				}
+				return await this.readOnPhones(device, node)
 			}
 			case 'receipt': {
 				if (!device) return
@@ -509,6 +509,37 @@ export class StandInCore implements ConnectionHost {
 		if ('delivery' in item) this.mailboxes.delivered(device, item.delivery)
 		for (const connection of live) connection.send(node)
 		return node
+	}
+
+	/**
+	 * What a companion sent reaches the phones: they decrypt it, and a contact's phone asks again for
+	 * a copy it could not decrypt (through WhatsApp: the companion gets the request at its next login
+	 * when it is offline by then).
+	 */
+	private async readOnPhones(device: Device, node: BinaryNode): Promise<void> {
+		const sent = await readSentMessage(this.state, device, node, this.groups)
+		const retry = this.retries.requestFor(this.state, sent)
+		if (retry) await this.sendTo(device, { node: retry })
+		await this.media.inspectSent(sent)
+		this.sentMessages.push(sent)
+		if (this.sentMessages.length > 10_000) this.sentMessages.shift()
+		this.log.emit({ type: 'sent', message: sent })
+	}
+
+	/**
+	 * A contact's phone goes offline (what companions send it waits at WhatsApp, one tick) or comes
+	 * back online, when it reads what waited, in order.
+	 */
+	async setPhoneOnline(phone: string, online: boolean): Promise<void> {
+		const number = this.state.person(phone).phone
+		if (!online) {
+			this.offlinePhones.add(number)
+			return
+		}
+		this.offlinePhones.delete(number)
+		const waiting = this.heldForPhones.filter((held) => held.phone === number)
+		this.heldForPhones = this.heldForPhones.filter((held) => held.phone !== number)
+		for (const { device, node } of waiting) await this.readOnPhones(device, node)
 	}
 
 	/**
