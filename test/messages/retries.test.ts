@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { createHash, randomBytes } from 'node:crypto'
 import postgres from 'postgres'
+import type { SentMessage } from '@switchboard/standin'
 import { retriesAsked } from '../helpers/conversations'
 import { type Client, pairedSession, type SessionsWorld, startSessionsWorld, untilStatus } from '../helpers/sessions'
 import { until } from '../helpers/until'
@@ -14,6 +16,8 @@ const FRIEND = '4915100000502'
 const OTHER_FRIEND = '4915100000503'
 const THIRD_FRIEND = '4915100000504'
 const FOURTH_FRIEND = '4915100000505'
+const FIFTH_FRIEND = '4915100000506'
+const PHOTO = new Uint8Array(randomBytes(40_000))
 let world: SessionsWorld
 let api: Client
 let sessionId: string
@@ -29,6 +33,14 @@ afterAll(async () => {
 	await sql?.end({ timeout: 5 })
 	await world?.close()
 })
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')
+
+async function upload(file: Uint8Array, mimetype: string): Promise<string> {
+	const res = await api.fetch('/media', { method: 'POST', headers: { 'content-type': mimetype }, body: file })
+	expect(res.status).toBe(201)
+	return ((await res.json()) as { id: string }).id
+}
 
 /** Sends `text` to the contact; resolves once the contact's phone has decrypted it (asked again if need be). */
 async function sendTo(contact: string, text: string): Promise<void> {
@@ -60,13 +72,30 @@ describe('a message the other side cannot decrypt', () => {
 		await receiveFrom(FRIEND, 'and back')
 	})
 
-	it('is sent again from the stored messages when the phone asks after the session restarted', async () => {
-		await sendTo(FOURTH_FRIEND, 'hello')
+	it.each([
+		[
+			'a text',
+			FOURTH_FRIEND,
+			async () => ({ text: 'while your phone was off' }),
+			(m: SentMessage) => expect(m.text).toBe('while your phone was off'),
+		],
+		[
+			'an image',
+			FIFTH_FRIEND,
+			async () => ({ image: { mediaId: await upload(PHOTO, 'image/jpeg') }, caption: 'the receipt' }),
+			// The file the phone downloads with the resent message's keys is the upload.
+			(m: SentMessage) => {
+				expect(m.media).toMatchObject({ field: 'imageMessage', verified: true, sha256: sha256(PHOTO), size: PHOTO.byteLength })
+				expect(m.message?.imageMessage?.caption).toBe('the receipt')
+			},
+		],
+	] as const)('is sent again from the stored messages when the phone asks after the session restarted: %s', async (_, contact, content, check) => {
+		await sendTo(contact, 'hello')
 		// The phone is off, and comes back without its sessions: it asks for the message only once
 		// the companion's socket that sent it is gone, and a new one has nothing of it in memory.
-		await world.standIn.setPhoneOnline(FOURTH_FRIEND, false)
-		world.standIn.forgetSessions(FOURTH_FRIEND)
-		const { status, body } = await api.post(`/chats/${FOURTH_FRIEND}@s.whatsapp.net/messages`, { text: 'while your phone was off' })
+		await world.standIn.setPhoneOnline(contact, false)
+		world.standIn.forgetSessions(contact)
+		const { status, body } = await api.post(`/chats/${contact}@s.whatsapp.net/messages`, await content())
 		expect(status).toBe(202)
 		const id = body.messageId as string
 		// WhatsApp has it: the account's phone answered with its sender receipt.
@@ -77,10 +106,10 @@ describe('a message the other side cannot decrypt', () => {
 		await untilStatus(api, sessionId, 'connected')
 
 		const before = retriesAsked(world.standIn)
-		await world.standIn.setPhoneOnline(FOURTH_FRIEND, true)
+		await world.standIn.setPhoneOnline(contact, true)
 		const arrived = await world.standIn.waitForSent((m) => m.id === id && !m.undecryptedBy)
-		expect(arrived.text).toBe('while your phone was off')
 		expect(retriesAsked(world.standIn).byPhones).toBe(before.byPhones + 1)
+		check(arrived)
 	})
 
 	it('arrives both ways after the database was restored from an older backup', async () => {
