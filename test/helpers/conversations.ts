@@ -48,7 +48,7 @@ export async function crossingRound(
 						if (devices.some((d) => d.as === 'queued')) traffic.held++
 					}),
 				)
-				work.push(send(account, contact, `from the desk, round ${round} #${n}`).then((id) => traffic.sent.push(id)))
+				work.push(sendWhenConnected(account, contact, `from the desk, round ${round} #${n}`).then((id) => traffic.sent.push(id)))
 			}
 		}
 	}
@@ -57,10 +57,10 @@ export async function crossingRound(
 
 /**
  * Sends as a desk's client does: a send refused while the session is not connected (409
- * `SESSION_NOT_CONNECTED`: its runner was lost and another is taking it over) goes again once it
+ * `SESSION_NOT_CONNECTED`: its socket reconnects, or its runner was lost and another takes it over) goes again once it
  * is. Resolves with the message id.
  */
-async function send({ api, sessionId }: Account, contact: string, text: string): Promise<string> {
+export async function sendWhenConnected({ api, sessionId }: Pick<Account, 'api' | 'sessionId'>, contact: string, text: string): Promise<string> {
 	for (;;) {
 		const { status, body } = await api.post(`/sessions/${sessionId}/messages`, { to: `+${contact}`, text })
 		if (status === 409 && body.error?.code === 'SESSION_NOT_CONNECTED') {
