@@ -57,8 +57,8 @@ export async function crossingRound(
 
 /**
  * Sends as a desk's client does: a send refused while the session is not connected (409
- * `SESSION_NOT_CONNECTED`: its socket reconnects, or its runner was lost and another takes it over) goes again once it
- * is. Resolves with the message id.
+ * `SESSION_NOT_CONNECTED`: its socket reconnects, or its runner was lost and another takes it
+ * over) goes again once it is. Resolves with the message id.
  */
 export async function sendWhenConnected({ api, sessionId }: Pick<Account, 'api' | 'sessionId'>, contact: string, text: string): Promise<string> {
 	for (;;) {

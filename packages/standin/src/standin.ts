@@ -158,7 +158,7 @@ export class StandInCore implements ConnectionHost {
 					this.heldForPhones.push({ phone: recipient.phone, device, node })
 					return
 				}
-				return await this.readOnPhones(device, node)
+				return await this.receiveOnPhones(device, node)
 			}
 			case 'receipt': {
 				if (!device) return
@@ -514,16 +514,17 @@ export class StandInCore implements ConnectionHost {
 	/**
 	 * What a companion sent reaches the phones: they decrypt it, and a contact's phone asks again for
 	 * a copy it could not decrypt (through WhatsApp: the companion gets the request at its next login
-	 * when it is offline by then).
+	 * when it is offline by then). The request goes once the copy is recorded, so that the copy sent
+	 * again comes after it in `sent()`.
 	 */
-	private async readOnPhones(device: Device, node: BinaryNode): Promise<void> {
+	private async receiveOnPhones(device: Device, node: BinaryNode): Promise<void> {
 		const sent = await readSentMessage(this.state, device, node, this.groups)
-		const retry = this.retries.requestFor(this.state, sent)
-		if (retry) await this.sendTo(device, { node: retry })
 		await this.media.inspectSent(sent)
 		this.sentMessages.push(sent)
 		if (this.sentMessages.length > 10_000) this.sentMessages.shift()
 		this.log.emit({ type: 'sent', message: sent })
+		const retry = this.retries.requestFor(this.state, sent)
+		if (retry) await this.sendTo(device, { node: retry })
 	}
 
 	/**
@@ -539,7 +540,7 @@ export class StandInCore implements ConnectionHost {
 		this.offlinePhones.delete(number)
 		const waiting = this.heldForPhones.filter((held) => held.phone === number)
 		this.heldForPhones = this.heldForPhones.filter((held) => held.phone !== number)
-		for (const { device, node } of waiting) await this.readOnPhones(device, node)
+		for (const { device, node } of waiting) await this.receiveOnPhones(device, node)
 	}
 
 	/**
