@@ -72,6 +72,18 @@ export async function sendWhenConnected({ api, sessionId }: Pick<Account, 'api' 
 	}
 }
 
+/** Sends `text` to the contact as the desk; resolves once the contact's phone has decrypted it (asked again if need be). */
+export async function sendDecrypted(standIn: StandIn, account: Pick<Account, 'api' | 'sessionId'>, contact: string, text: string): Promise<void> {
+	const id = await sendWhenConnected(account, contact, text)
+	expect((await standIn.waitForSent((m) => m.id === id && !m.undecryptedBy)).text).toBe(text)
+}
+
+/** The contact writes `text` to the account; resolves once the server has stored it. */
+export async function receiveStored(standIn: StandIn, account: Account, contact: string, text: string): Promise<void> {
+	const { id } = await standIn.deliver({ to: account.phone, from: contact, text, encryption: 'signal' })
+	expect(await until(async () => (await storedTexts(account, contact)).get(id), `message ${id} stored`)).toBe(text)
+}
+
 /** The texts of the contact's chat that the server has stored for the account's session, by message id. */
 async function storedTexts({ api, sessionId }: Account, contact: string): Promise<Map<string, string | null>> {
 	const texts = new Map<string, string | null>()
@@ -107,11 +119,7 @@ async function notStored(traffic: Traffic): Promise<string[]> {
  * to work off what a run sent: alone, it is done within a few seconds of the last round.
  */
 export async function untilAllArrived(standIn: StandIn, accounts: Account[], traffic: Traffic, timeoutMs = 45_000): Promise<void> {
-	await until(async () => (await notStored(traffic)).length === 0, "the customers' messages stored", timeoutMs).catch(async (error: Error) => {
-		const missing = await notStored(traffic)
-		const byConversation = Object.entries(Object.groupBy(missing, (m) => m)).map(([c, ms]) => `${c} ${ms!.length}`)
-		throw new Error(`${error.message}: ${missing.length} of ${traffic.received.length} missing (${byConversation.join(', ')})`)
-	})
+	await untilNoneLeft(() => notStored(traffic), `the customers' messages stored (of ${traffic.received.length})`, timeoutMs)
 	/**
 	 * The desks' messages their contact has not decrypted (yet), with why not. The last copy of a
 	 * message counts: one the phone could not decrypt is asked for again, and comes again.
@@ -123,13 +131,18 @@ export async function untilAllArrived(standIn: StandIn, accounts: Account[], tra
 			return !copy || copy.undecryptedBy || copy.text === undefined ? [copy?.decryptError ?? 'not arrived'] : []
 		})
 	}
-	await until(() => notDecrypted().length === 0, "the desk's messages decrypted on the customers' phones", timeoutMs).catch((error: Error) => {
-		const why = Object.entries(Object.groupBy(notDecrypted(), (e) => e)).map(([e, es]) => `${es!.length}× ${e}`)
-		throw new Error(`${error.message}: ${why.join(', ')}`)
-	})
+	await untilNoneLeft(notDecrypted, `the desk's messages decrypted on the customers' phones (of ${traffic.sent.length})`, timeoutMs)
 	// WhatsApp's retries heal a session that went wrong, but its customer reads "waiting for this
 	// message" until then: in a healthy conversation no message is asked for again.
 	expect(retriesAsked(standIn)).toEqual({ byCompanions: 0, byPhones: 0 })
+}
+
+/** Waits until `left()` is empty; a timeout says how many of each kind were left. */
+async function untilNoneLeft(left: () => string[] | Promise<string[]>, what: string, timeoutMs: number): Promise<void> {
+	await until(async () => (await left()).length === 0, what, timeoutMs).catch(async (error: Error) => {
+		const kinds = Object.entries(Object.groupBy(await left(), (k) => k)).map(([k, ks]) => `${ks!.length}× ${k}`)
+		throw new Error(`${error.message}: ${kinds.join(', ')} left`)
+	})
 }
 
 /** How often messages were asked for again: by the companions (a phone's did not decrypt) and by the phones. */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { sendWhenConnected } from '../helpers/conversations'
+import { sendDecrypted } from '../helpers/conversations'
 import { type Client, pairedSession, type SessionsWorld, startSessionsWorld } from '../helpers/sessions'
 
 /**
@@ -26,11 +26,7 @@ afterAll(() => world?.close())
 const queries = (xmlns: string, iqType: string, child: string) =>
 	world.standIn.core.log.list('iq').filter((e) => e.xmlns === xmlns && e.iqType === iqType && e.child === child).length
 
-/** Sends `text` to the contact; resolves once the contact's phone has decrypted it. */
-async function send(contact: string, text: string): Promise<void> {
-	const id = await sendWhenConnected({ api, sessionId }, contact, text)
-	expect((await world.standIn.waitForSent((m) => m.id === id && !m.undecryptedBy)).text).toBe(text)
-}
+const send = (contact: string, text: string) => sendDecrypted(world.standIn, { api, sessionId }, contact, text)
 
 describe('privacy tokens', () => {
 	// After a message to a contact, the session issues the contact its token and notes when; the note

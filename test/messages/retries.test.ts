@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import postgres from 'postgres'
 import type { SentMessage } from '@switchboard/standin'
-import { retriesAsked } from '../helpers/conversations'
+import { receiveStored, retriesAsked, sendDecrypted } from '../helpers/conversations'
 import { type Client, pairedSession, type SessionsWorld, startSessionsWorld, untilStatus } from '../helpers/sessions'
-import { until } from '../helpers/until'
+import { sha256, upload } from '../helpers/uploads'
 
 /**
  * A message one side cannot decrypt is asked for again (WhatsApp's retry receipt) and sent again,
@@ -34,31 +34,8 @@ afterAll(async () => {
 	await world?.close()
 })
 
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')
-
-async function upload(file: Uint8Array, mimetype: string): Promise<string> {
-	const res = await api.fetch('/media', { method: 'POST', headers: { 'content-type': mimetype }, body: file })
-	expect(res.status).toBe(201)
-	return ((await res.json()) as { id: string }).id
-}
-
-/** Sends `text` to the contact; resolves once the contact's phone has decrypted it (asked again if need be). */
-async function sendTo(contact: string, text: string): Promise<void> {
-	const { status, body } = await api.post(`/chats/${contact}@s.whatsapp.net/messages`, { text })
-	expect(status).toBe(202)
-	const arrived = await world.standIn.waitForSent((m) => m.id === body.messageId && !m.undecryptedBy)
-	expect(arrived.text).toBe(text)
-}
-
-/** The contact writes `text`; resolves once the server has stored it. */
-async function receiveFrom(contact: string, text: string): Promise<void> {
-	const { id } = await world.standIn.deliver({ to: PHONE, from: contact, text, encryption: 'signal' })
-	const stored = await until(async () => {
-		const { status, body } = await api.get(`/chats/${contact}@s.whatsapp.net/messages?limit=100`)
-		return status === 200 && (body.items as { id: string; text: string | null }[]).find((m) => m.id === id)
-	}, `message ${id} stored`)
-	expect(stored.text).toBe(text)
-}
+const sendTo = (contact: string, text: string) => sendDecrypted(world.standIn, { api, sessionId }, contact, text)
+const receiveFrom = (contact: string, text: string) => receiveStored(world.standIn, { phone: PHONE, api, sessionId }, contact, text)
 
 describe('a message the other side cannot decrypt', () => {
 	it("is asked for again by the contact's phone and sent again on a new session", async () => {
@@ -82,7 +59,7 @@ describe('a message the other side cannot decrypt', () => {
 		[
 			'an image',
 			FIFTH_FRIEND,
-			async () => ({ image: { mediaId: await upload(PHOTO, 'image/jpeg') }, caption: 'the receipt' }),
+			async () => ({ image: { mediaId: await upload(api, PHOTO, 'image/jpeg') }, caption: 'the receipt' }),
 			// The file the phone downloads with the resent message's keys is the upload.
 			(m: SentMessage) => {
 				expect(m.media).toMatchObject({ field: 'imageMessage', verified: true, sha256: sha256(PHOTO), size: PHOTO.byteLength })

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { expectError } from '../helpers/accounts'
 import { oggFixture, oggOpus, webp } from '../helpers/formats'
 import { mp4 } from '../helpers/mp4'
 import { until } from '../helpers/until'
+import { sha256, upload } from '../helpers/uploads'
 import { type Client, pairedSession, type SessionsWorld, startSessionsWorld } from '../helpers/sessions'
 
 /**
@@ -30,14 +31,6 @@ afterAll(() => world.close())
 const post = (body: unknown) =>
 	api.fetch(`/chats/${FRIEND_JID}/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
 
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
-
-async function upload(file: Uint8Array, mimetype: string): Promise<string> {
-	const res = await api.fetch('/media', { method: 'POST', headers: { 'content-type': mimetype }, body: file })
-	expect(res.status).toBe(201)
-	return ((await res.json()) as { id: string }).id
-}
-
 /** Sends `body` to the friend's chat; resolves with what the stand-in recorded. */
 async function send(body: Record<string, unknown>) {
 	const res = await api.post(`/chats/${FRIEND_JID}/messages`, body)
@@ -56,7 +49,7 @@ describe('sending files', () => {
 	] as const)('sends %s whose bytes decrypt to the upload', async (_, kind, mimetype, extra, field) => {
 		// A voice note and a sticker are checked for their format's first bytes; other kinds by their type alone.
 		const file = 'ptt' in extra ? oggOpus(60_000) : kind === 'sticker' ? webp(60_000) : randomBytes(60_000)
-		const sent = await send({ [kind]: { mediaId: await upload(file, mimetype) }, ...extra })
+		const sent = await send({ [kind]: { mediaId: await upload(api, file, mimetype) }, ...extra })
 		expect(sent.media).toMatchObject({ field, uploaded: true, verified: true, sha256: sha256(file), size: file.byteLength })
 		const content = sent.message?.[field] as Record<string, unknown>
 		expect(content.mimetype).toBe('ptt' in extra ? 'audio/ogg; codecs=opus' : mimetype)
@@ -70,7 +63,7 @@ describe('sending files', () => {
 describe('sending a video', () => {
 	it('gives WhatsApp its length and picture size, read from the upload', async () => {
 		const file = mp4({ seconds: 31, width: 1280, height: 720, moovLast: true })
-		const sent = await send({ video: { mediaId: await upload(file, 'video/mp4') } })
+		const sent = await send({ video: { mediaId: await upload(api, file, 'video/mp4') } })
 		expect(sent.media).toMatchObject({ field: 'videoMessage', verified: true, sha256: sha256(file) })
 		expect(sent.message?.videoMessage).toMatchObject({ seconds: 31, width: 1280, height: 720 })
 	})
@@ -161,22 +154,27 @@ describe('refusing what cannot be sent, before anything goes out', () => {
 
 	it.each([
 		['an unknown upload', async () => ({ image: { mediaId: '0197f0c2-3a4b-7c5d-8e9f-0a1b2c3d4e5f' } }), 404, 'MEDIA_NOT_FOUND'],
-		['a PDF as an image', async () => ({ image: { mediaId: await upload(randomBytes(100), 'application/pdf') } }), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+		[
+			'a PDF as an image',
+			async () => ({ image: { mediaId: await upload(api, randomBytes(100), 'application/pdf') } }),
+			415,
+			'UNSUPPORTED_MEDIA_TYPE',
+		],
 		[
 			'bytes that only claim to be a voice note',
-			async () => ({ audio: { mediaId: await upload(randomBytes(100), 'audio/ogg') }, ptt: true }),
+			async () => ({ audio: { mediaId: await upload(api, randomBytes(100), 'audio/ogg') }, ptt: true }),
 			415,
 			'UNSUPPORTED_MEDIA_TYPE',
 		],
 		[
 			'bytes that only claim to be a sticker',
-			async () => ({ sticker: { mediaId: await upload(randomBytes(100), 'image/webp') } }),
+			async () => ({ sticker: { mediaId: await upload(api, randomBytes(100), 'image/webp') } }),
 			415,
 			'UNSUPPORTED_MEDIA_TYPE',
 		],
 		[
 			'an mp3 as a voice note',
-			async () => ({ audio: { mediaId: await upload(randomBytes(100), 'audio/mpeg') }, ptt: true }),
+			async () => ({ audio: { mediaId: await upload(api, randomBytes(100), 'audio/mpeg') }, ptt: true }),
 			415,
 			'UNSUPPORTED_MEDIA_TYPE',
 		],
