@@ -44,9 +44,8 @@ export class StandInCore implements ConnectionHost {
 	private readonly loggedIn = new Map<string, Set<Connection>>()
 	private readonly mailboxes = new Mailboxes()
 	private readonly retries = new Retries()
-	/** Contacts' phones that are offline, and what companions sent them meanwhile (WhatsApp holds it). */
-	private readonly offlinePhones = new Set<string>()
-	private heldForPhones: { phone: string; device: Device; node: BinaryNode }[] = []
+	/** Contacts' phones that are offline, by number, with what companions sent them meanwhile (WhatsApp holds it). */
+	private readonly offlinePhones = new Map<string, { device: Device; node: BinaryNode }[]>()
 	private readonly codePairings = new Map<Connection, Deferred>()
 	readonly media: MediaHub
 	readonly groups: GroupHub
@@ -153,12 +152,10 @@ export class StandInCore implements ConnectionHost {
 				// account's own devices (peer: key requests, app state) is for the companions alone.
 				const owner = `${device.phone}@s.whatsapp.net`
 				if (node.attrs.category !== 'peer' && to !== owner) connection.send(senderReceiptStanza(owner, to, id))
-				const recipient = this.state.personByJid(to)
-				if (recipient && this.offlinePhones.has(recipient.phone)) {
-					this.heldForPhones.push({ phone: recipient.phone, device, node })
-					return
-				}
-				return await this.receiveOnPhones(device, node)
+				const held = this.offlinePhones.get(this.state.personByJid(to)?.phone ?? '')
+				if (held) held.push({ device, node })
+				else await this.receiveOnPhones(device, node)
+				return
 			}
 			case 'receipt': {
 				if (!device) return
@@ -533,13 +530,12 @@ export class StandInCore implements ConnectionHost {
 	 */
 	async setPhoneOnline(phone: string, online: boolean): Promise<void> {
 		const number = this.state.person(phone).phone
+		const waiting = this.offlinePhones.get(number) ?? []
 		if (!online) {
-			this.offlinePhones.add(number)
+			this.offlinePhones.set(number, waiting)
 			return
 		}
 		this.offlinePhones.delete(number)
-		const waiting = this.heldForPhones.filter((held) => held.phone === number)
-		this.heldForPhones = this.heldForPhones.filter((held) => held.phone !== number)
 		for (const { device, node } of waiting) await this.receiveOnPhones(device, node)
 	}
 
