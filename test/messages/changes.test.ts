@@ -106,6 +106,9 @@ describe('PATCH /chats/:jid/messages/:messageId', () => {
 		const upload = await api.fetch('/media', { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: randomBytes(2000) })
 		const image = await api.post(`/chats/${CHAT}/messages`, { image: { mediaId: ((await upload.json()) as { id: string }).id } })
 		await shown(image.body.messageId)
+		// The phone records a file message once it has checked the file, which can be after the
+		// server shows it: counted from before that, the image itself would seem sent by a refusal.
+		await world.standIn.waitForSent((m) => m.id === image.body.messageId)
 		const sentBefore = world.standIn.sent().length
 
 		await expectError(await call('PATCH', `/chats/${CHAT}/messages/${theirs}`, { text: 'x' }), 409, 'NOT_OWN_MESSAGE')
